@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests need besides npm packages: Debian's kcat and a Python venv with
+# confluent-kafka. Idempotent and quick when everything is already there.
+set -euo pipefail
+
+# The version the confluent-kafka tests were written and checked against.
+CONFLUENT_KAFKA_VERSION=2.16.1
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$repo_root/.cache/venv"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "install-test-deps: need root to run '$*' (not root and no sudo); install it by hand and rerun" >&2
+    exit 1
+  fi
+}
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+# kcat (Debian's package is kcat; older releases call it kafkacat).
+if command -v kcat >/dev/null 2>&1 || command -v kafkacat >/dev/null 2>&1; then
+  echo "install-test-deps: kcat present"
+else
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-test-deps: kcat missing and no apt-get here; install kcat by hand" >&2
+    exit 1
+  fi
+  apt_install kcat
+fi
+
+# Python venv with confluent-kafka, pinned.
+if ! command -v python3 >/dev/null 2>&1; then
+  apt_install python3 python3-venv
+fi
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" - "$CONFLUENT_KAFKA_VERSION" <<'EOF' 2>/dev/null
+import sys
+from importlib.metadata import version
+import confluent_kafka  # the package must also load, not just be listed
+sys.exit(0 if version("confluent-kafka") == sys.argv[1] else 1)
+EOF
+then
+  echo "install-test-deps: confluent-kafka $CONFLUENT_KAFKA_VERSION present in $venv"
+else
+  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    # Debian splits venv/ensurepip out of python3.
+    apt_install python3-venv
+  fi
+  if [ ! -x "$venv/bin/python" ]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "confluent-kafka==$CONFLUENT_KAFKA_VERSION"
+  echo "install-test-deps: installed confluent-kafka $CONFLUENT_KAFKA_VERSION in $venv"
+fi
