@@ -1,0 +1,36 @@
+// The one table of ZOMBI_* settings: parsing, validation messages, --help and docs/config.md all come from it.
+
+export type SettingKind = 'string' | 'integer' | 'boolean' | 'enum' | 'path'
+
+export interface SettingDefinition {
+  /** Environment variable name (the CLI flag is the same name, e.g. --ZOMBI_KAFKA_PORT=9093). */
+  name: string
+  kind: SettingKind
+  /** Default as written in the environment; null means "unset" (optional setting). */
+  default: string | null
+  description: string
+  /** Allowed values for enum settings. */
+  values?: readonly string[]
+  min?: number
+  max?: number
+}
+
+export const SETTINGS = [
+  { name: 'ZOMBI_HOST', kind: 'string', default: '127.0.0.1', description: 'Address both listeners (Kafka and HTTP) bind to.' },
+  { name: 'ZOMBI_KAFKA_PORT', kind: 'integer', default: '9092', min: 0, max: 65535, description: 'Kafka wire protocol port; 0 picks a free port (reported in the "zombi ready" log line).' },
+  { name: 'ZOMBI_PORT', kind: 'integer', default: '8080', min: 0, max: 65535, description: 'HTTP port (health, later the Zombi HTTP API and metrics); 0 picks a free port.' },
+  { name: 'ZOMBI_ADVERTISED_HOST', kind: 'string', default: null, description: 'Host name given to clients in Metadata and FindCoordinator; defaults to ZOMBI_HOST (or 127.0.0.1 when binding to a wildcard address).' },
+  { name: 'ZOMBI_ADVERTISED_KAFKA_PORT', kind: 'integer', default: null, min: 1, max: 65535, description: 'Port given to clients in Metadata; defaults to the bound Kafka port (useful behind NAT or a proxy).' },
+  { name: 'ZOMBI_NODE_ID', kind: 'integer', default: '0', min: 0, max: 2147483647, description: 'Broker node id reported to Kafka clients.' },
+  { name: 'ZOMBI_DATA_DIR', kind: 'path', default: './data', description: 'Directory of the hot log (segment files and the classic-level index).' },
+  { name: 'ZOMBI_DURABILITY', kind: 'enum', default: 'fsync', values: ['fsync', 'none'], description: 'fsync: every acknowledged write is fdatasync-ed first (group commit per event-loop tick). none: acknowledged once written to the OS (survives a process crash, not a power loss).' },
+  { name: 'ZOMBI_SEGMENT_BYTES', kind: 'integer', default: '268435456', min: 1048576, max: 2147483647, description: 'Size at which the hot log rolls to a new segment file.' },
+  { name: 'ZOMBI_AUTO_CREATE_TOPICS', kind: 'boolean', default: 'true', description: 'Create unknown topics on Metadata and Produce requests.' },
+  { name: 'ZOMBI_DEFAULT_PARTITIONS', kind: 'integer', default: '1', min: 1, max: 10000, description: 'Partition count of auto-created topics and of CreateTopics requests that leave it to the broker (-1).' },
+  { name: 'ZOMBI_MAX_REQUEST_BYTES', kind: 'integer', default: '104857600', min: 1024, max: 2147483647, description: 'Largest Kafka request frame accepted; a larger size prefix closes the connection before any buffer is allocated.' },
+  { name: 'ZOMBI_MAX_MESSAGE_BYTES', kind: 'integer', default: '1048588', min: 1024, max: 2147483647, description: 'Broker default of the topic config max.message.bytes (largest record batch accepted).' },
+  { name: 'ZOMBI_FETCH_CACHE_MB', kind: 'integer', default: '256', min: 0, max: 65536, description: 'Memory budget for recently produced batches kept to serve Fetch without reading the log files.' },
+  { name: 'ZOMBI_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level.' },
+] as const satisfies readonly SettingDefinition[]
+
+export type SettingName = (typeof SETTINGS)[number]['name']

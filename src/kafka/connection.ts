@@ -1,0 +1,330 @@
+// One client connection: frames in (size-prefixed, size checked before anything is allocated),
+// requests dispatched in arrival order, responses written in request order even when a later
+// one is ready first. A malformed frame closes this connection only.
+import type { Socket } from 'node:net'
+import type { Logger } from '../observability/logger.ts'
+import { ApiKey, responseHeaderVersion, isFlexible } from '../protocol/generated/api-keys.ts'
+import { ProtocolDecodeError, Reader } from '../protocol/reader.ts'
+import { Writer } from '../protocol/writer.ts'
+import type { AnyHandler, RequestContext } from './handler.ts'
+import type { Router, ServerContext } from './router.ts'
+
+/** Responses not yet written beyond which the socket stops being read (bounded memory per client). */
+const MAX_PENDING_RESPONSES = 256
+
+class PendingResponse {
+  done = false
+  /** null: no response (acks=0) or not ready. */
+  chunks: Buffer[] | null = null
+}
+
+class Context implements RequestContext {
+  readonly log: RequestContext['log']
+  readonly config: RequestContext['config']
+  readonly logger: Logger
+  readonly broker: RequestContext['broker']
+  readonly supportedApis: RequestContext['supportedApis']
+  readonly shutdown: AbortSignal
+  apiVersion: number
+  correlationId: number
+  clientId: string | null
+  remoteAddress: string
+
+  constructor(server: ServerContext, logger: Logger, remoteAddress: string, apiVersion: number, correlationId: number, clientId: string | null) {
+    this.log = server.log
+    this.config = server.config
+    this.logger = logger
+    this.broker = server.broker
+    this.supportedApis = server.supportedApis
+    this.shutdown = server.shutdown
+    this.apiVersion = apiVersion
+    this.correlationId = correlationId
+    this.clientId = clientId
+    this.remoteAddress = remoteAddress
+  }
+}
+
+interface DecodedRequest {
+  handler: AnyHandler
+  version: number
+  correlationId: number
+  clientId: string | null
+  body: unknown
+}
+
+export class Connection {
+  readonly #socket: Socket
+  readonly #router: Router
+  readonly #server: ServerContext
+  readonly #logger: Logger
+  readonly #remote: string
+  readonly #maxRequestBytes: number
+  // Frame assembly.
+  #chunks: Buffer[] = []
+  #buffered = 0
+  #expected = -1
+  // Requests waiting for an earlier request's prepare step.
+  #waiting: Buffer[] = []
+  #preparing = false
+  // Responses in request order.
+  #pending: PendingResponse[] = []
+  #pendingHead = 0
+  #closed = false
+  #paused = false
+  readonly #writer = new Writer(4096)
+
+  constructor(socket: Socket, router: Router, server: ServerContext, logger: Logger) {
+    this.#socket = socket
+    this.#router = router
+    this.#server = server
+    this.#remote = `${socket.remoteAddress}:${socket.remotePort}`
+    this.#logger = logger
+    this.#maxRequestBytes = server.config.maxRequestBytes
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('error', (error) => this.#logger.debug({ remote: this.#remote, err: error.message }, 'connection error'))
+    socket.on('close', () => {
+      this.#closed = true
+    })
+  }
+
+  get idle(): boolean {
+    return this.#pendingHead === this.#pending.length && this.#waiting.length === 0
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Stops reading new requests (shutdown); answered requests still go out. */
+  stopReading(): void {
+    this.#socket.pause()
+    this.#paused = true
+  }
+
+  destroy(): void {
+    this.#closed = true
+    this.#socket.destroy()
+  }
+
+  #fail(message: string, details: Record<string, unknown> = {}): void {
+    if (this.#closed) return
+    this.#logger.warn({ remote: this.#remote, ...details }, message)
+    this.destroy()
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed) return
+    this.#chunks.push(chunk)
+    this.#buffered += chunk.length
+    while (!this.#closed) {
+      if (this.#expected < 0) {
+        if (this.#buffered < 4) return
+        const size = this.#peekSize()
+        if (size < 0 || size > this.#maxRequestBytes) {
+          this.#fail('request frame size out of range; closing connection', { size, max: this.#maxRequestBytes })
+          return
+        }
+        this.#consume(4)
+        this.#expected = size
+      }
+      if (this.#buffered < this.#expected) return
+      const frame = this.#take(this.#expected)
+      this.#expected = -1
+      if (this.#preparing) this.#waiting.push(frame)
+      else this.#dispatch(frame)
+    }
+  }
+
+  #peekSize(): number {
+    const first = this.#chunks[0]!
+    if (first.length >= 4) return first.readInt32BE(0)
+    const head = Buffer.concat(this.#chunks, this.#buffered).subarray(0, 4)
+    return head.readInt32BE(0)
+  }
+
+  #consume(n: number): void {
+    this.#take(n)
+  }
+
+  /** Removes and returns the next n buffered bytes (a view when they lie in one chunk). */
+  #take(n: number): Buffer {
+    const first = this.#chunks[0]!
+    let out: Buffer
+    if (first.length >= n) {
+      out = first.subarray(0, n)
+      if (first.length === n) this.#chunks.shift()
+      else this.#chunks[0] = first.subarray(n)
+    } else {
+      out = Buffer.allocUnsafe(n)
+      let copied = 0
+      while (copied < n) {
+        const chunk = this.#chunks[0]!
+        const want = n - copied
+        if (chunk.length <= want) {
+          chunk.copy(out, copied)
+          copied += chunk.length
+          this.#chunks.shift()
+        } else {
+          chunk.copy(out, copied, 0, want)
+          this.#chunks[0] = chunk.subarray(want)
+          copied += want
+        }
+      }
+    }
+    this.#buffered -= n
+    return out
+  }
+
+  #decode(frame: Buffer): DecodedRequest | null {
+    if (frame.length < 8) {
+      this.#fail('request frame shorter than its header; closing connection', { size: frame.length })
+      return null
+    }
+    const apiKey = frame.readInt16BE(0)
+    const version = frame.readInt16BE(2)
+    const correlationId = frame.readInt32BE(4)
+    const handler = this.#router.handler(apiKey)
+    if (handler === undefined) {
+      this.#fail('unknown api key; closing connection', { apiKey, version })
+      return null
+    }
+    if (version < handler.minVersion || version > handler.maxVersion) {
+      if (apiKey === ApiKey.ApiVersions) {
+        // Clients probe with their newest ApiVersions; answer v0 with error 35 and our ranges.
+        return { handler, version: -1, correlationId, clientId: null, body: null }
+      }
+      this.#fail('unsupported api version; closing connection', { api: handler.name, version, supported: `${handler.minVersion}-${handler.maxVersion}` })
+      return null
+    }
+    try {
+      const reader = new Reader(frame, 8)
+      const clientId = reader.nullableString()
+      if (isFlexible(apiKey, version)) reader.skipTaggedFields()
+      const body = handler.read(reader, version)
+      return { handler, version, correlationId, clientId, body }
+    } catch (error) {
+      if (error instanceof ProtocolDecodeError || error instanceof RangeError) {
+        this.#fail('malformed request; closing connection', { api: handler.name, version, err: error.message })
+        return null
+      }
+      throw error
+    }
+  }
+
+  #dispatch(frame: Buffer): void {
+    let request: DecodedRequest | null
+    try {
+      request = this.#decode(frame)
+    } catch (error) {
+      this.#fail('request decoding failed; closing connection', { err: (error as Error).message })
+      return
+    }
+    if (request === null) return
+    const slot = new PendingResponse()
+    this.#pending.push(slot)
+    if (this.#pending.length - this.#pendingHead >= MAX_PENDING_RESPONSES && !this.#paused) {
+      this.#socket.pause()
+      this.#paused = true
+    }
+    if (request.version === -1) {
+      this.#complete(slot, request, this.#router.unsupportedApiVersionsResponse(), 0)
+      return
+    }
+    const context = new Context(this.#server, this.#logger, this.#remote, request.version, request.correlationId, request.clientId)
+    const { handler } = request
+    let prepared: Promise<void> | void = undefined
+    try {
+      if (handler.prepare !== undefined) prepared = handler.prepare(request.body, context)
+    } catch (error) {
+      this.#handlerFailed(handler, error)
+      return
+    }
+    if (prepared instanceof Promise) {
+      this.#preparing = true
+      prepared.then(
+        () => {
+          this.#preparing = false
+          this.#run(slot, request, context)
+          this.#drainWaiting()
+        },
+        (error: unknown) => this.#handlerFailed(handler, error),
+      )
+      return
+    }
+    this.#run(slot, request, context)
+  }
+
+  #drainWaiting(): void {
+    while (!this.#preparing && this.#waiting.length > 0 && !this.#closed) this.#dispatch(this.#waiting.shift()!)
+  }
+
+  #run(slot: PendingResponse, request: DecodedRequest, context: Context): void {
+    let result: unknown
+    try {
+      result = request.handler.handle(request.body, context)
+    } catch (error) {
+      this.#handlerFailed(request.handler, error)
+      return
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (response: unknown) => this.#complete(slot, request, response, request.version),
+        (error: unknown) => this.#handlerFailed(request.handler, error),
+      )
+    } else {
+      this.#complete(slot, request, result, request.version)
+    }
+  }
+
+  #handlerFailed(handler: AnyHandler, error: unknown): void {
+    this.#logger.error({ remote: this.#remote, api: handler.name, err: error }, 'handler failed; closing connection')
+    this.destroy()
+  }
+
+  #complete(slot: PendingResponse, request: DecodedRequest, response: unknown, version: number): void {
+    if (this.#closed) return
+    if (response !== null) {
+      const writer = this.#writer
+      writer.reset()
+      const sizePosition = writer.reserveInt32()
+      writer.int32(request.correlationId)
+      if (responseHeaderVersion(request.handler.apiKey, version) >= 1) writer.emptyTaggedFields()
+      try {
+        request.handler.write(writer, version, response)
+      } catch (error) {
+        this.#handlerFailed(request.handler, error)
+        return
+      }
+      writer.patchInt32(sizePosition, writer.length - 4)
+      slot.chunks = writer.toChunks()
+    }
+    slot.done = true
+    this.#flush()
+  }
+
+  #flush(): void {
+    const socket = this.#socket
+    let corked = false
+    while (this.#pendingHead < this.#pending.length) {
+      const slot = this.#pending[this.#pendingHead]!
+      if (!slot.done) break
+      this.#pending[this.#pendingHead++] = undefined as unknown as PendingResponse
+      if (slot.chunks === null) continue
+      if (!corked) {
+        socket.cork()
+        corked = true
+      }
+      for (const chunk of slot.chunks) socket.write(chunk)
+    }
+    if (corked) socket.uncork()
+    if (this.#pendingHead === this.#pending.length) {
+      this.#pending = []
+      this.#pendingHead = 0
+    }
+    if (this.#paused && !this.#server.shutdown.aborted && this.#pending.length - this.#pendingHead < MAX_PENDING_RESPONSES / 2) {
+      this.#paused = false
+      this.#socket.resume()
+    }
+  }
+}

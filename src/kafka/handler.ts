@@ -1,0 +1,64 @@
+// What every API handler is: the api key, the version range it really handles, its codec, and
+// one `handle` covering all versions. The router builds dispatch and ApiVersions from this list.
+import type { Config } from '../config/index.ts'
+import type { BrokerLog } from '../log/broker-log.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { Reader } from '../protocol/reader.ts'
+import type { Writer } from '../protocol/writer.ts'
+
+/** The broker as clients see it (Metadata, FindCoordinator, DescribeCluster). */
+export interface BrokerIdentity {
+  nodeId: number
+  host: string
+  port: number
+  clusterId: string
+  rack: string | null
+}
+
+export interface SupportedApi {
+  apiKey: number
+  minVersion: number
+  maxVersion: number
+}
+
+/** Per-request facts a handler may need; one object per connection, fields updated per request. */
+export interface RequestContext {
+  readonly log: BrokerLog
+  readonly config: Config
+  readonly logger: Logger
+  readonly broker: BrokerIdentity
+  readonly supportedApis: readonly SupportedApi[]
+  /** Resolves when the broker begins to shut down (long polls answer early). */
+  readonly shutdown: AbortSignal
+  apiVersion: number
+  correlationId: number
+  clientId: string | null
+  remoteAddress: string
+}
+
+export interface Handler<Request, Response> {
+  readonly apiKey: number
+  readonly name: string
+  readonly minVersion: number
+  readonly maxVersion: number
+  read(reader: Reader, version: number): Request
+  write(writer: Writer, version: number, response: Response): void
+  /**
+   * Optional asynchronous step that must finish before `handle` runs, such as auto-creating
+   * topics. While it runs, later requests of the same connection wait, so that the
+   * synchronous part of `handle` (e.g. offset assignment) happens in request order.
+   */
+  prepare?(request: Request, context: RequestContext): Promise<void> | void
+  /**
+   * Returns the response, or null when the request gets none (Produce with acks=0). Work
+   * whose order matters must happen before the first await: the next request of the
+   * connection is dispatched as soon as this returns a promise.
+   */
+  handle(request: Request, context: RequestContext): Response | null | Promise<Response | null>
+}
+
+export type AnyHandler = Handler<unknown, unknown>
+
+export function defineHandler<Request, Response>(handler: Handler<Request, Response>): AnyHandler {
+  return handler as unknown as AnyHandler
+}

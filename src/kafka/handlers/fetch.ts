@@ -1,0 +1,161 @@
+// Fetch: whole stored batches from the hot log, within max_bytes and partition_max_bytes; an
+// empty answer waits (without polling) for an append or max_wait_ms. Sessionless: we never
+// hand out a session id, so clients send full fetch requests (session id 0).
+import { ApiKey } from '../../protocol/generated/api-keys.ts'
+import { ErrorCode } from '../../protocol/generated/errors.ts'
+import { readFetchRequest, writeFetchResponse, type FetchRequest, type FetchResponse as GeneratedFetchResponse } from '../../protocol/generated/fetch.ts'
+import type { Records } from '../../protocol/writer.ts'
+import type { BrokerLog } from '../../log/broker-log.ts'
+import type { DataWaiter, Partition } from '../../log/partition.ts'
+import type { Topic } from '../../log/topic.ts'
+import { defineHandler, type RequestContext } from '../handler.ts'
+
+type FetchResponse = GeneratedFetchResponse<Records>
+type TopicResponse = FetchResponse['responses'][number]
+type PartitionData = TopicResponse['partitions'][number]
+
+const NO_RECORDS: readonly Buffer[] = []
+
+/** The resolved target of one requested partition (null topic/partition: an error answer). */
+class FetchTarget {
+  readonly topic: Topic | undefined
+  readonly partition: Partition | undefined
+  readonly partitionIndex: number
+  readonly fetchOffset: number
+  readonly partitionMaxBytes: number
+
+  constructor(topic: Topic | undefined, partitionIndex: number, fetchOffset: number, partitionMaxBytes: number) {
+    this.topic = topic
+    this.partition = topic?.partitions[partitionIndex]
+    this.partitionIndex = partitionIndex
+    this.fetchOffset = fetchOffset
+    this.partitionMaxBytes = partitionMaxBytes
+  }
+}
+
+function resolveTargets(request: FetchRequest, context: RequestContext): FetchTarget[][] {
+  const byId = context.apiVersion >= 13
+  return request.topics.map((t) => {
+    const topic = byId ? context.log.topicById(t.topicId) : context.log.topicByName(t.topic)
+    return t.partitions.map((p) => new FetchTarget(topic, p.partition, p.fetchOffset, p.partitionMaxBytes))
+  })
+}
+
+function partitionData(partitionIndex: number, errorCode: number, partition: Partition | undefined, records: readonly Buffer[]): PartitionData {
+  return {
+    partitionIndex,
+    errorCode,
+    highWatermark: partition?.highWatermark ?? -1,
+    lastStableOffset: partition?.highWatermark ?? -1,
+    logStartOffset: partition?.logStartOffset ?? -1,
+    divergingEpoch: { epoch: -1, endOffset: -1 },
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    snapshotId: { endOffset: -1, epoch: -1 },
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    records,
+  }
+}
+
+/** Bytes available for the whole request, to compare with min_bytes before waiting. */
+function availableBytes(targets: FetchTarget[][], limit: number): number {
+  let bytes = 0
+  for (const topic of targets) {
+    for (const target of topic) {
+      if (target.partition === undefined) return limit // an error is worth answering now
+      const { partition } = target
+      if (target.fetchOffset < partition.logStartOffset || target.fetchOffset > partition.highWatermark) return limit
+      bytes += partition.availableBytes(target.fetchOffset, limit - bytes)
+      if (bytes >= limit) return bytes
+    }
+  }
+  return bytes
+}
+
+function buildResponse(request: FetchRequest, targets: FetchTarget[][], log: BrokerLog, version: number): FetchResponse {
+  let remaining = request.maxBytes
+  let anyData = false
+  const responses: TopicResponse[] = request.topics.map((requested, t) => ({
+    topic: requested.topic,
+    topicId: requested.topicId,
+    partitions: targets[t]!.map((target): PartitionData => {
+      const { partition } = target
+      if (partition === undefined) {
+        const code = target.topic === undefined && version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        return partitionData(target.partitionIndex, code, undefined, NO_RECORDS)
+      }
+      if (target.fetchOffset < partition.logStartOffset || target.fetchOffset > partition.highWatermark) {
+        return partitionData(target.partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE, partition, NO_RECORDS)
+      }
+      if (remaining <= 0 && anyData) return partitionData(target.partitionIndex, ErrorCode.NONE, partition, NO_RECORDS)
+      const records: Buffer[] = []
+      // The first batch of the response is sent even above the limits, so a consumer never stalls on a big batch.
+      const bytes = partition.collect(target.fetchOffset, Math.min(target.partitionMaxBytes, Math.max(remaining, 0)), !anyData, log, records)
+      if (bytes > 0) {
+        anyData = true
+        remaining -= bytes
+      }
+      return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records)
+    }),
+  }))
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] }
+}
+
+/** Waits for an append to any of the partitions, the timeout, or shutdown, whichever is first. */
+class FetchWait implements DataWaiter {
+  readonly #partitions: Partition[] = []
+  #resolve: (() => void) | null = null
+  #timer: NodeJS.Timeout | null = null
+  readonly #signal: AbortSignal
+
+  constructor(targets: FetchTarget[][], signal: AbortSignal) {
+    this.#signal = signal
+    for (const topic of targets) for (const target of topic) if (target.partition !== undefined) this.#partitions.push(target.partition)
+  }
+
+  until(deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#resolve = resolve
+      for (const partition of this.#partitions) partition.addWaiter(this)
+      this.#timer = setTimeout(() => this.wake(), Math.max(0, deadline - Date.now()))
+      this.#signal.addEventListener('abort', this.#onAbort)
+    })
+  }
+
+  readonly #onAbort = (): void => this.wake()
+
+  wake(): void {
+    const resolve = this.#resolve
+    if (resolve === null) return
+    this.#resolve = null
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#signal.removeEventListener('abort', this.#onAbort)
+    for (const partition of this.#partitions) partition.removeWaiter(this)
+    resolve()
+  }
+}
+
+export const fetch = defineHandler<FetchRequest, FetchResponse>({
+  apiKey: ApiKey.Fetch,
+  name: 'Fetch',
+  minVersion: 0,
+  maxVersion: 17,
+  read: readFetchRequest,
+  write: writeFetchResponse,
+  async handle(request, context) {
+    const version = context.apiVersion
+    if (version >= 7 && request.sessionId !== 0) {
+      // We never create sessions, so a client cannot hold one.
+      return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [], nodeEndpoints: [] }
+    }
+    const targets = resolveTargets(request, context)
+    const minBytes = Math.max(1, request.minBytes)
+    if (request.maxWaitMs > 0 && !context.shutdown.aborted) {
+      const deadline = Date.now() + request.maxWaitMs
+      while (availableBytes(targets, minBytes) < minBytes && Date.now() < deadline && !context.shutdown.aborted) {
+        await new FetchWait(targets, context.shutdown).until(deadline)
+      }
+    }
+    return buildResponse(request, targets, context.log, version)
+  },
+})

@@ -1,0 +1,88 @@
+// Metadata: this single broker leads every partition; unknown topics are auto-created when allowed.
+import { ApiKey } from '../../protocol/generated/api-keys.ts'
+import { ErrorCode } from '../../protocol/generated/errors.ts'
+import { readMetadataRequest, writeMetadataResponse, type MetadataRequest, type MetadataResponse } from '../../protocol/generated/metadata.ts'
+import { ZERO_UUID } from '../../protocol/reader.ts'
+import type { Topic } from '../../log/topic.ts'
+import { topicNameProblem } from '../../log/topic-config.ts'
+import { defineHandler, type RequestContext } from '../handler.ts'
+import { autoCreateTopics, needsAutoCreate } from './auto-create.ts'
+
+type TopicResponse = MetadataResponse['topics'][number]
+
+const UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648
+
+function requestedNames(request: MetadataRequest): Array<string | null> {
+  return request.topics === null ? [] : request.topics.map((t) => t.name)
+}
+
+function allowsAutoCreate(request: MetadataRequest, context: RequestContext): boolean {
+  return context.config.autoCreateTopics && request.allowAutoTopicCreation
+}
+
+function describeTopic(topic: Topic, context: RequestContext): TopicResponse {
+  const { nodeId } = context.broker
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.id,
+    isInternal: false,
+    partitions: topic.partitions.map((p) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: p.id,
+      leaderId: nodeId,
+      leaderEpoch: -1,
+      replicaNodes: [nodeId],
+      isrNodes: [nodeId],
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
+  }
+}
+
+function topicError(errorCode: number, name: string | null, topicId: string): TopicResponse {
+  return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS }
+}
+
+export const metadata = defineHandler<MetadataRequest, MetadataResponse>({
+  apiKey: ApiKey.Metadata,
+  name: 'Metadata',
+  minVersion: 0,
+  maxVersion: 12,
+  read: readMetadataRequest,
+  write: writeMetadataResponse,
+  prepare(request, context) {
+    if (!allowsAutoCreate(request, context)) return
+    const names = requestedNames(request)
+    if (needsAutoCreate(names, context)) return autoCreateTopics(names, context)
+  },
+  handle(request, context) {
+    const { log, broker } = context
+    let topics: TopicResponse[]
+    // v0: an empty list means every topic; v1+: null means every topic, empty means none.
+    const all = request.topics === null || (context.apiVersion === 0 && request.topics.length === 0)
+    if (all) {
+      topics = []
+      for (const topic of log.topics()) topics.push(describeTopic(topic, context))
+    } else {
+      topics = request.topics!.map((wanted) => {
+        if (wanted.name === null) {
+          const byId = log.topicById(wanted.topicId)
+          return byId === undefined ? topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, wanted.topicId) : describeTopic(byId, context)
+        }
+        const topic = log.topicByName(wanted.name)
+        if (topic !== undefined) return describeTopic(topic, context)
+        if (topicNameProblem(wanted.name) !== null) return topicError(ErrorCode.INVALID_TOPIC_EXCEPTION, wanted.name, ZERO_UUID)
+        return topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, wanted.name, ZERO_UUID)
+      })
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: broker.nodeId, host: broker.host, port: broker.port, rack: broker.rack }],
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      topics,
+      clusterAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
+    }
+  },
+})

@@ -1,0 +1,70 @@
+// Produce: batches stay the client's bytes; offsets are assigned synchronously in request
+// order, the response waits for the group commit (acks 1 and -1 mean the same on one node).
+import { ApiKey } from '../../protocol/generated/api-keys.ts'
+import { ErrorCode } from '../../protocol/generated/errors.ts'
+import { readProduceRequest, writeProduceResponse, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/produce.ts'
+import type { AppendResult } from '../../log/broker-log.ts'
+import { topicNameProblem } from '../../log/topic-config.ts'
+import { defineHandler } from '../handler.ts'
+import { autoCreateTopics, needsAutoCreate } from './auto-create.ts'
+
+type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number]
+
+function partitionResponse(index: number, result: AppendResult, logStartOffset: number): PartitionResponse {
+  return {
+    index,
+    errorCode: result.errorCode,
+    baseOffset: result.baseOffset,
+    logAppendTimeMs: result.logAppendTime,
+    logStartOffset,
+    recordErrors: [],
+    errorMessage: result.errorMessage,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  }
+}
+
+function failed(index: number, errorCode: number, errorMessage: string): PartitionResponse {
+  return partitionResponse(index, { errorCode, errorMessage, baseOffset: -1, logAppendTime: -1 }, -1)
+}
+
+export const produce = defineHandler<ProduceRequest, ProduceResponse>({
+  apiKey: ApiKey.Produce,
+  name: 'Produce',
+  minVersion: 0,
+  maxVersion: 11,
+  read: readProduceRequest,
+  write: writeProduceResponse,
+  prepare(request, context) {
+    const names = request.topicData.map((t) => t.name)
+    if (needsAutoCreate(names, context)) return autoCreateTopics(names, context)
+  },
+  handle(request, context) {
+    const { log } = context
+    const validAcks = request.acks === 0 || request.acks === 1 || request.acks === -1
+    // Every append starts here, synchronously, so offsets follow request order.
+    const pending: Array<Array<PartitionResponse | Promise<PartitionResponse>>> = request.topicData.map((topicData) => {
+      const topic = log.topicByName(topicData.name)
+      return topicData.partitionData.map((data): PartitionResponse | Promise<PartitionResponse> => {
+        if (!validAcks) return failed(data.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${request.acks}`)
+        if (topic === undefined) {
+          const problem = topicNameProblem(topicData.name)
+          if (problem !== null) return failed(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, problem)
+          return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topicData.name} does not exist`)
+        }
+        const partition = topic.partitions[data.index]
+        if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic.name} has no partition ${data.index}`)
+        return log.append(topic, partition, data.records).then((result) => partitionResponse(data.index, result, partition.logStartOffset))
+      })
+    })
+    if (request.acks === 0) {
+      // No response at all; a failed append is the client's loss by its own choice, but logged.
+      for (const topic of pending) for (const p of topic) if (p instanceof Promise) p.catch((error: unknown) => context.logger.error({ err: error }, 'acks=0 append failed'))
+      return null
+    }
+    return Promise.all(pending.map((partitions) => Promise.all(partitions))).then((results) => ({
+      responses: request.topicData.map((topicData, t) => ({ name: topicData.name, partitionResponses: results[t]! })),
+      throttleTimeMs: 0,
+      nodeEndpoints: [],
+    }))
+  },
+})

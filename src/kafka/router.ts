@@ -1,0 +1,48 @@
+// Dispatch by api key, built from the handler list, which is also the ApiVersions answer:
+// nothing can be advertised that has no handler.
+import type { Config } from '../config/index.ts'
+import type { BrokerLog } from '../log/broker-log.ts'
+import { ErrorCode } from '../protocol/generated/errors.ts'
+import type { ApiVersionsResponse } from '../protocol/generated/api-versions.ts'
+import type { AnyHandler, BrokerIdentity, SupportedApi } from './handler.ts'
+
+/** What every connection shares. */
+export interface ServerContext {
+  log: BrokerLog
+  config: Config
+  broker: BrokerIdentity
+  supportedApis: readonly SupportedApi[]
+  shutdown: AbortSignal
+}
+
+export class Router {
+  readonly #byKey = new Map<number, AnyHandler>()
+  readonly supportedApis: readonly SupportedApi[]
+
+  constructor(handlers: readonly AnyHandler[]) {
+    for (const handler of handlers) {
+      if (this.#byKey.has(handler.apiKey)) throw new Error(`two handlers for api key ${handler.apiKey}`)
+      this.#byKey.set(handler.apiKey, handler)
+    }
+    this.supportedApis = [...this.#byKey.values()]
+      .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+      .sort((a, b) => a.apiKey - b.apiKey)
+  }
+
+  handler(apiKey: number): AnyHandler | undefined {
+    return this.#byKey.get(apiKey)
+  }
+
+  /** ApiVersions v0 body for a request version we do not handle (error 35 + our ranges). */
+  unsupportedApiVersionsResponse(): ApiVersionsResponse {
+    return {
+      errorCode: ErrorCode.UNSUPPORTED_VERSION,
+      apiKeys: this.supportedApis.map((api) => ({ ...api })),
+      throttleTimeMs: 0,
+      supportedFeatures: [],
+      finalizedFeaturesEpoch: -1,
+      finalizedFeatures: [],
+      zkMigrationReady: false,
+    }
+  }
+}

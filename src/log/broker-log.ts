@@ -1,0 +1,263 @@
+// The broker's topics and partitions over the hot store: create/delete topics, append
+// validated batches with dense offsets, read batches back for Fetch, and offsets for ListOffsets.
+import { randomUUID } from 'node:crypto'
+import type { Logger } from '../observability/logger.ts'
+import { ErrorCode } from '../protocol/generated/errors.ts'
+import {
+  ERR_CRC, ERR_OLD_MAGIC, baseTimestampOf, batchSize, checkBatch, lastOffsetDeltaOf, maxTimestampOf,
+  patchBaseOffset, stampLogAppendTime,
+} from '../protocol/record-batch.ts'
+import type { HotStore, IndexEntry, TopicRecord } from '../storage/hot-store.ts'
+import { FetchCache } from './fetch-cache.ts'
+import { Partition, type BatchReader } from './partition.ts'
+import { Topic } from './topic.ts'
+import { topicConfigProblem, topicNameProblem, type BrokerDefaults } from './topic-config.ts'
+
+export interface BrokerLogOptions {
+  store: HotStore
+  logger: Logger
+  defaults: BrokerDefaults
+  fetchCacheBytes: number
+  /** Clock for LogAppendTime (tests pin it). */
+  now?: () => number
+}
+
+/** A Kafka error code with a message for the response's error_message field. */
+export interface LogError {
+  errorCode: number
+  message: string
+}
+
+export interface AppendResult {
+  errorCode: number
+  errorMessage: string | null
+  baseOffset: number
+  /** -1 unless the topic uses LogAppendTime. */
+  logAppendTime: number
+}
+
+const NO_ERROR_RESULT_FIELDS = { errorMessage: null } as const
+
+export class BrokerLog implements BatchReader {
+  readonly store: HotStore
+  readonly defaults: BrokerDefaults
+  readonly #logger: Logger
+  readonly #byName = new Map<string, Topic>()
+  readonly #byId = new Map<string, Topic>()
+  readonly #cache: FetchCache
+  readonly #now: () => number
+  // Topic names with a create or delete in progress: a second one for the same name waits.
+  readonly #pending = new Map<string, Promise<unknown>>()
+
+  constructor(options: BrokerLogOptions) {
+    this.store = options.store
+    this.defaults = options.defaults
+    this.#logger = options.logger
+    this.#cache = new FetchCache(options.fetchCacheBytes)
+    this.#now = options.now ?? Date.now
+  }
+
+  /** Builds the in-memory view (topics, partitions, batch indexes) from the store. */
+  async open(): Promise<void> {
+    for (const record of await this.store.loadTopics()) {
+      const topic = new Topic(record, this.defaults)
+      for (let p = 0; p < record.partitions; p++) topic.partitions.push(new Partition(topic.id, p, 0, 0, 0))
+      this.#register(topic)
+    }
+    for (const recovered of await this.store.loadPartitions()) {
+      const topic = this.#byId.get(recovered.topicId)
+      if (topic === undefined) continue
+      const partition = topic.partitions[recovered.partition]
+      if (partition === undefined) continue
+      const { state } = recovered
+      partition.logStartOffset = state.logStartOffset
+      partition.nextOffset = partition.highWatermark = state.nextOffset
+      partition.flushedOffset = state.flushedOffset
+      for (const entry of recovered.entries) {
+        if (entry.lastOffset >= state.logStartOffset) partition.index.push(entry)
+      }
+    }
+  }
+
+  topics(): IterableIterator<Topic> {
+    return this.#byName.values()
+  }
+
+  topicByName(name: string): Topic | undefined {
+    return this.#byName.get(name)
+  }
+
+  topicById(id: string): Topic | undefined {
+    return this.#byId.get(id)
+  }
+
+  partition(topicName: string, partition: number): Partition | undefined {
+    return this.#byName.get(topicName)?.partitions[partition]
+  }
+
+  /**
+   * Validates and creates a topic. Returns the topic or a Kafka error. With `validateOnly`
+   * nothing is written. Concurrent creates of one name: the second gets TOPIC_ALREADY_EXISTS.
+   */
+  async createTopic(name: string, partitions: number, configs: Record<string, string>, validateOnly = false): Promise<Topic | LogError> {
+    const nameProblem = topicNameProblem(name)
+    if (nameProblem !== null) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: nameProblem }
+    await this.#pending.get(name)
+    if (this.#byName.has(name)) return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `topic ${name} already exists` }
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > 100_000) {
+      return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `partition count must be between 1 and 100000, got ${partitions}` }
+    }
+    for (const [key, value] of Object.entries(configs)) {
+      const problem = topicConfigProblem(key, value)
+      if (problem !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: problem }
+    }
+    const record: TopicRecord = { id: randomUUID(), name, partitions, configs: { ...configs }, createdAtMs: Date.now() }
+    const topic = new Topic(record, this.defaults)
+    for (let p = 0; p < partitions; p++) topic.partitions.push(new Partition(topic.id, p, 0, 0, 0))
+    if (validateOnly) return topic
+    // Visible at once so produce/metadata racing with the create see one topic, durable before we answer.
+    this.#register(topic)
+    const written = (async () => {
+      await this.store.putTopic(record)
+      await this.store.initPartitions(topic.id, topic.partitions.map((p) => p.id))
+    })()
+    this.#pending.set(name, written)
+    try {
+      await written
+    } catch (error) {
+      this.#unregister(topic)
+      throw error
+    } finally {
+      this.#pending.delete(name)
+    }
+    this.#logger.info({ topic: name, topicId: topic.id, partitions }, 'topic created')
+    return topic
+  }
+
+  async deleteTopic(topic: Topic): Promise<void> {
+    await this.#pending.get(topic.name)
+    if (this.#byId.get(topic.id) !== topic) return
+    this.#unregister(topic)
+    const deleted = this.store.deleteTopic(topic.id)
+    this.#pending.set(topic.name, deleted)
+    try {
+      await deleted
+    } finally {
+      this.#pending.delete(topic.name)
+    }
+    for (const partition of topic.partitions) {
+      partition.index.clear()
+      partition.wakeWaiters()
+    }
+    this.#logger.info({ topic: topic.name, topicId: topic.id }, 'topic deleted')
+  }
+
+  async createPartitions(topic: Topic, count: number, validateOnly: boolean): Promise<LogError | null> {
+    if (!Number.isInteger(count) || count <= topic.partitions.length || count > 100_000) {
+      return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `topic ${topic.name} has ${topic.partitions.length} partitions; the new count must be larger (got ${count})` }
+    }
+    if (validateOnly) return null
+    const added: Partition[] = []
+    for (let p = topic.partitions.length; p < count; p++) added.push(new Partition(topic.id, p, 0, 0, 0))
+    await this.store.initPartitions(topic.id, added.map((p) => p.id))
+    topic.partitions.push(...added)
+    await this.store.putTopic(topic.record())
+    return null
+  }
+
+  async alterTopicConfigs(topic: Topic, configs: Record<string, string>): Promise<void> {
+    topic.configs = configs
+    topic.applyConfigs(this.defaults)
+    await this.store.putTopic(topic.record())
+  }
+
+  /**
+   * Validates every batch in `records`, assigns offsets, patches and stores them. Resolves
+   * once durable, with the first base offset. Nothing is stored if any batch is invalid.
+   */
+  async append(topic: Topic, partition: Partition, records: Buffer | null): Promise<AppendResult> {
+    if (records === null || records.length === 0) return appendError(ErrorCode.CORRUPT_MESSAGE, 'produce request has no record batches')
+    // Validate every batch before assigning anything, so a bad batch leaves no trace.
+    let position = 0
+    let batches = 0
+    while (position < records.length) {
+      const size = checkBatch(records, position)
+      if (size < 0) {
+        if (size === ERR_OLD_MAGIC) return appendError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, 'record batches of magic 0 and 1 are not supported; use a client that writes magic 2 (Kafka 0.11+)')
+        if (size === ERR_CRC) return appendError(ErrorCode.CORRUPT_MESSAGE, 'record batch CRC-32C does not match its contents')
+        return appendError(ErrorCode.CORRUPT_MESSAGE, 'record batch is malformed (length, magic or record count)')
+      }
+      if (size > topic.maxMessageBytes) {
+        return appendError(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${size} bytes exceeds max.message.bytes ${topic.maxMessageBytes}`)
+      }
+      position += size
+      batches++
+    }
+    const logAppendTime = topic.logAppendTime ? this.#now() : -1
+    const firstOffset = partition.nextOffset
+    let last: Promise<unknown> | undefined
+    position = 0
+    for (let b = 0; b < batches; b++) {
+      const size = batchSize(records, position)
+      const batch = batches === 1 ? records : records.subarray(position, position + size)
+      const baseOffset = partition.nextOffset
+      const lastOffset = baseOffset + lastOffsetDeltaOf(batch)
+      patchBaseOffset(batch, baseOffset)
+      if (logAppendTime !== -1) stampLogAppendTime(batch, logAppendTime)
+      partition.nextOffset = lastOffset + 1
+      const maxTimestamp = logAppendTime !== -1 ? logAppendTime : Math.max(maxTimestampOf(batch), baseTimestampOf(batch))
+      last = this.#store(partition, batch, baseOffset, lastOffset, maxTimestamp)
+      position += size
+    }
+    // The store resolves in call order, so the last batch being durable means all are.
+    await last
+    return { errorCode: ErrorCode.NONE, ...NO_ERROR_RESULT_FIELDS, baseOffset: firstOffset, logAppendTime }
+  }
+
+  async #store(partition: Partition, batch: Buffer, baseOffset: number, lastOffset: number, maxTimestamp: number): Promise<void> {
+    const location = await this.store.append({ topicId: partition.topicId, partition: partition.id, baseOffset, lastOffset, maxTimestamp, bytes: batch })
+    const entry: IndexEntry = { baseOffset, lastOffset, maxTimestamp, segment: location.segment, position: location.position, size: location.size }
+    const cached = this.#cache.admit(partition.index, batch.length)
+    partition.index.push(entry, cached ? batch : undefined)
+    if (lastOffset + 1 > partition.highWatermark) partition.highWatermark = lastOffset + 1
+    partition.wakeWaiters()
+  }
+
+  readBatch(partition: Partition, i: number): Buffer {
+    return partition.index.cachedBytes(i) ?? this.store.read(partition.index.location(i))
+  }
+
+  /** Offset of the first batch whose max timestamp >= timestamp, with that timestamp; null if none. */
+  offsetForTimestamp(partition: Partition, timestamp: number): { offset: number; timestamp: number; batch: Buffer } | null {
+    const index = partition.index
+    const i = index.findByTimestamp(timestamp)
+    if (i >= index.count || index.baseOffset(i) >= partition.highWatermark) return null
+    return { offset: index.baseOffset(i), timestamp: index.maxTimestamp(i), batch: this.readBatch(partition, i) }
+  }
+
+  /** The batch holding the largest timestamp (first such batch), for ListOffsets MAX_TIMESTAMP. */
+  batchWithMaxTimestamp(partition: Partition): { offset: number; timestamp: number; batch: Buffer } | null {
+    const index = partition.index
+    let best = -1
+    for (let i = 0; i < index.count; i++) {
+      if (index.baseOffset(i) >= partition.highWatermark) break
+      if (best === -1 || index.maxTimestamp(i) > index.maxTimestamp(best)) best = i
+    }
+    if (best === -1) return null
+    return { offset: index.baseOffset(best), timestamp: index.maxTimestamp(best), batch: this.readBatch(partition, best) }
+  }
+
+  #register(topic: Topic): void {
+    this.#byName.set(topic.name, topic)
+    this.#byId.set(topic.id, topic)
+  }
+
+  #unregister(topic: Topic): void {
+    if (this.#byName.get(topic.name) === topic) this.#byName.delete(topic.name)
+    this.#byId.delete(topic.id)
+  }
+}
+
+function appendError(errorCode: number, message: string): AppendResult {
+  return { errorCode, errorMessage: message, baseOffset: -1, logAppendTime: -1 }
+}

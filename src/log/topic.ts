@@ -1,0 +1,32 @@
+// A topic: its stable id, its configs as the hot path needs them, and its partitions.
+import type { TopicRecord } from '../storage/hot-store.ts'
+import { Partition } from './partition.ts'
+import { effectiveTopicConfig, type BrokerDefaults } from './topic-config.ts'
+
+export class Topic {
+  readonly id: string
+  readonly name: string
+  readonly createdAtMs: number
+  configs: Record<string, string>
+  partitions: Partition[] = []
+  /** Derived from configs so Produce does not parse strings per request. */
+  logAppendTime = false
+  maxMessageBytes = 0
+
+  constructor(record: TopicRecord, defaults: BrokerDefaults) {
+    this.id = record.id
+    this.name = record.name
+    this.createdAtMs = record.createdAtMs
+    this.configs = record.configs
+    this.applyConfigs(defaults)
+  }
+
+  applyConfigs(defaults: BrokerDefaults): void {
+    this.logAppendTime = effectiveTopicConfig(this.configs, 'message.timestamp.type', defaults) === 'LogAppendTime'
+    this.maxMessageBytes = Number(effectiveTopicConfig(this.configs, 'max.message.bytes', defaults))
+  }
+
+  record(): TopicRecord {
+    return { id: this.id, name: this.name, partitions: this.partitions.length, configs: this.configs, createdAtMs: this.createdAtMs }
+  }
+}

@@ -1,0 +1,90 @@
+// Process entry: config -> storage -> log -> servers; SIGTERM/SIGINT stop gracefully.
+import { randomUUID } from 'node:crypto'
+import { loadConfig, renderSettings, type Config } from './config/index.ts'
+import { ZombiError } from './errors.ts'
+import { HttpServer } from './http/server.ts'
+import type { BrokerIdentity } from './kafka/handler.ts'
+import { allHandlers } from './kafka/handlers/index.ts'
+import { Router } from './kafka/router.ts'
+import { KafkaServer } from './kafka/server.ts'
+import { BrokerLog } from './log/broker-log.ts'
+import { createLogger, type Logger } from './observability/logger.ts'
+import { DiskHotStore } from './storage/disk-store.ts'
+import type { HotStore } from './storage/hot-store.ts'
+
+const CLUSTER_ID_KEY = 'broker/cluster-id'
+const SHUTDOWN_GRACE_MS = 5000
+
+/** Kafka cluster ids are 16 random bytes in URL-safe base64 (22 characters); kept across restarts. */
+async function clusterId(store: HotStore): Promise<string> {
+  const [existing] = await store.scanState(CLUSTER_ID_KEY)
+  if (existing !== undefined) return existing.value.toString('utf8')
+  const id = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url')
+  await store.writeState([{ key: CLUSTER_ID_KEY, value: Buffer.from(id) }])
+  return id
+}
+
+async function start(config: Config, logger: Logger): Promise<void> {
+  const store = new DiskHotStore({ dir: config.dataDir, durability: config.durability, segmentBytes: config.segmentBytes, logger })
+  const recovery = await store.open()
+  if (recovery.reindexedBatches > 0 || recovery.truncatedBytes > 0) logger.warn(recovery, 'hot log recovered after an unclean stop')
+  const log = new BrokerLog({ store, logger, defaults: { maxMessageBytes: config.maxMessageBytes }, fetchCacheBytes: config.fetchCacheBytes })
+  await log.open()
+
+  const shutdown = new AbortController()
+  const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
+  const router = new Router(allHandlers)
+  const kafka = new KafkaServer(router, { log, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal }, logger)
+  const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
+  broker.port = config.advertisedKafkaPort ?? kafkaPort
+  let storeHealthy = true
+  const http = new HttpServer({ components: () => ({ hot_storage: storeHealthy, kafka_listener: !shutdown.signal.aborted }) })
+  const httpPort = await http.listen(config.host, config.httpPort)
+  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
+
+  let stopping = false
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    shutdown.abort()
+    await kafka.close(SHUTDOWN_GRACE_MS)
+    await http.close()
+    try {
+      await store.close()
+    } catch (error) {
+      storeHealthy = false
+      logger.error({ err: error }, 'closing the hot store failed')
+      process.exit(1)
+    }
+    logger.info('stopped')
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
+}
+
+function main(): void {
+  const argv = process.argv.slice(2)
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`Zombi: a Kafka-wire-compatible broker whose topics are Iceberg tables.\n\nSettings (environment variables or --NAME=value flags):\n${renderSettings('help')}\n`)
+    return
+  }
+  let config: Config
+  try {
+    config = loadConfig(process.env, argv)
+  } catch (error) {
+    if (error instanceof ZombiError) {
+      process.stderr.write(`zombi: ${error.message}\n`)
+      process.exit(2)
+    }
+    throw error
+  }
+  const logger = createLogger(config.logLevel)
+  start(config, logger).catch((error: unknown) => {
+    logger.fatal({ err: error }, 'zombi failed to start')
+    process.exit(1)
+  })
+}
+
+main()

@@ -1,0 +1,61 @@
+// Record batch compression codecs (attributes bits 0-2). Produce and Fetch never call these:
+// stored batches move as bytes. Decoding is for ListOffsets by timestamp, the flusher and HTTP reads.
+import zlib from 'node:zlib'
+import snappy from 'snappy'
+import lz4 from 'lz4-napi'
+
+export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const
+export type CompressionCodec = (typeof Compression)[keyof typeof Compression]
+
+// Java's producers frame snappy the xerial way: a magic header, then length-prefixed blocks.
+const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00])
+
+function snappyDecompress(data: Buffer): Buffer {
+  if (data.length >= 16 && data.subarray(0, 8).equals(XERIAL_MAGIC)) {
+    const blocks: Buffer[] = []
+    let position = 16 // magic + version + compatible version
+    while (position + 4 <= data.length) {
+      const size = data.readInt32BE(position)
+      position += 4
+      if (size < 0 || position + size > data.length) throw new Error('truncated xerial snappy block')
+      blocks.push(snappy.uncompressSync(data.subarray(position, position + size)) as Buffer)
+      position += size
+    }
+    return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks)
+  }
+  return snappy.uncompressSync(data) as Buffer
+}
+
+export function decompress(codec: number, data: Buffer): Buffer {
+  switch (codec) {
+    case Compression.none:
+      return data
+    case Compression.gzip:
+      return zlib.gunzipSync(data)
+    case Compression.snappy:
+      return snappyDecompress(data)
+    case Compression.lz4:
+      return lz4.decompressFrameSync(data)
+    case Compression.zstd:
+      return zlib.zstdDecompressSync(data)
+    default:
+      throw new Error(`unknown compression codec ${codec}`)
+  }
+}
+
+export function compress(codec: number, data: Buffer): Buffer {
+  switch (codec) {
+    case Compression.none:
+      return data
+    case Compression.gzip:
+      return zlib.gzipSync(data)
+    case Compression.snappy:
+      return snappy.compressSync(data)
+    case Compression.lz4:
+      return lz4.compressFrameSync(data)
+    case Compression.zstd:
+      return zlib.zstdCompressSync(data)
+    default:
+      throw new Error(`unknown compression codec ${codec}`)
+  }
+}
