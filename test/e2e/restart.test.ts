@@ -11,6 +11,9 @@ interface Written {
   value: Buffer
 }
 
+// Several broker starts and a few hundred fsynced requests per test: generous, never a performance check.
+const restartTestTimeoutMs = 180_000
+
 const brokers: Broker[] = []
 
 afterEach(async () => {
@@ -94,7 +97,7 @@ describe.each([
     await expectPartition(broker, topic, 1, partition1)
     partition0.push(...(await produceWithPlatformatic(broker, topic, 0, 230, 1, 1)))
     await expectPartition(broker, topic, 0, partition0)
-  })
+  }, restartTestTimeoutMs)
 })
 
 test('topics created before a restart keep their partition count and id', async () => {
@@ -108,7 +111,7 @@ test('topics created before a restart keep their partition count and id', async 
   expect(after).toEqual(before)
   expect(after.partitions).toBe(3)
   expect(after.id).not.toBe('00000000-0000-0000-0000-000000000000')
-})
+}, restartTestTimeoutMs)
 
 async function topicMetadata(broker: Broker, topic: string): Promise<{ id: string; partitions: number }> {
   const producer = new Producer({ clientId: 'zombi-e2e-restart', bootstrapBrokers: [broker.bootstrap], retries: 3 })
