@@ -1,11 +1,13 @@
-// Record-level decoding of a stored batch (decompressing when needed). Off the produce and
-// fetch hot paths: ListOffsets by timestamp, and later the flusher and HTTP reads.
-import { decompress } from './compression.ts'
+// Record-level decoding and encoding of batches (with compression). Off the produce and fetch
+// hot paths: ListOffsets by timestamp, tests, and later the flusher and the HTTP door.
+import { crc32c } from '@node-rs/crc32'
+import { compress, decompress } from './compression.ts'
 import { Reader } from './reader.ts'
 import {
-  ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, RECORDS, attributesOf, baseOffsetOf,
-  baseTimestampOf, batchSize, maxTimestampOf, recordCountOf,
+  ATTRIBUTES, ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, LOG_OVERHEAD, RECORDS, attributesOf,
+  baseOffsetOf, baseTimestampOf, batchSize, maxTimestampOf, recordCountOf, writeInt64,
 } from './record-batch.ts'
+import { Writer } from './writer.ts'
 
 export interface RecordHeader {
   key: string
@@ -88,4 +90,80 @@ export function recordWithMaxTimestamp(batch: Buffer): { offset: number; timesta
     if (best === null || record.timestamp > best.timestamp) best = { offset: record.offset, timestamp: record.timestamp }
   }
   return best
+}
+
+export interface RecordInput {
+  key: Buffer | null
+  value: Buffer | null
+  headers?: RecordHeader[]
+  /** Defaults to the batch's base timestamp. */
+  timestamp?: number
+}
+
+export interface BatchOptions {
+  compression?: number
+  baseOffset?: number
+  /** Defaults to the first record's timestamp, else now. */
+  baseTimestamp?: number
+  producerId?: number
+  producerEpoch?: number
+  baseSequence?: number
+  attributes?: number
+}
+
+/**
+ * Encodes records as one magic-2 record batch with a correct CRC-32C. Used by the HTTP
+ * door (which writes through the same append path as Produce) and by tests.
+ */
+export function encodeBatch(records: readonly RecordInput[], options: BatchOptions = {}): Buffer {
+  const baseTimestamp = options.baseTimestamp ?? records[0]?.timestamp ?? Date.now()
+  let maxTimestamp = baseTimestamp
+  const body = new Writer(64 + records.length * 32)
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!
+    const timestamp = record.timestamp ?? baseTimestamp
+    if (timestamp > maxTimestamp) maxTimestamp = timestamp
+    const one = new Writer(32)
+    one.int8(0)
+    one.varlong(timestamp - baseTimestamp)
+    one.varint(i)
+    writeVarBytes(one, record.key)
+    writeVarBytes(one, record.value)
+    const headers = record.headers ?? []
+    one.varint(headers.length)
+    for (const header of headers) {
+      writeVarBytes(one, Buffer.from(header.key, 'utf8'))
+      writeVarBytes(one, header.value)
+    }
+    const encoded = one.toBuffer()
+    body.varint(encoded.length)
+    body.raw(encoded)
+  }
+  const codec = options.compression ?? 0
+  const recordsBytes = compress(codec, body.toBuffer())
+  const batch = Buffer.alloc(RECORDS + recordsBytes.length)
+  writeInt64(batch, 0, options.baseOffset ?? 0)
+  batch.writeInt32BE(batch.length - LOG_OVERHEAD, 8)
+  batch.writeInt32BE(-1, 12)
+  batch.writeInt8(2, 16)
+  batch.writeInt16BE((options.attributes ?? 0) | codec, 21)
+  batch.writeInt32BE(Math.max(0, records.length - 1), 23)
+  writeInt64(batch, 27, baseTimestamp)
+  writeInt64(batch, 35, maxTimestamp)
+  writeInt64(batch, 43, options.producerId ?? -1)
+  batch.writeInt16BE(options.producerEpoch ?? -1, 51)
+  batch.writeInt32BE(options.baseSequence ?? -1, 53)
+  batch.writeInt32BE(records.length, 57)
+  recordsBytes.copy(batch, RECORDS)
+  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)) >>> 0, 17)
+  return batch
+}
+
+function writeVarBytes(writer: Writer, value: Buffer | null): void {
+  if (value === null) {
+    writer.varint(-1)
+    return
+  }
+  writer.varint(value.length)
+  writer.raw(value)
 }
