@@ -31,8 +31,8 @@ def main():
         # Idempotence (InitProducerId) is tested separately; this script checks the plain produce path.
         "enable.idempotence": False,
         "message.timeout.ms": int(args.timeout * 1000),
-        # One batch per call keeps the codec test meaningful: every record goes through the compressor.
-        "linger.ms": 50,
+        # Records of one run go out together, mostly in one batch, so the codec tests see real compression.
+        "linger.ms": 500,
     }, args.debug)
     producer = Producer(config)
     sys.stderr.write(f"confluent-kafka {version()}, librdkafka {libversion()[0]}\n")
