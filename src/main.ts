@@ -28,7 +28,11 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const store = new DiskHotStore({ dir: config.dataDir, durability: config.durability, segmentBytes: config.segmentBytes, logger })
   const recovery = await store.open()
   if (recovery.reindexedBatches > 0 || recovery.truncatedBytes > 0) logger.warn(recovery, 'hot log recovered after an unclean stop')
-  const log = new BrokerLog({ store, logger, defaults: { maxMessageBytes: config.maxMessageBytes }, fetchCacheBytes: config.fetchCacheBytes })
+  const log = new BrokerLog({
+    store, logger, defaults: { maxMessageBytes: config.maxMessageBytes }, fetchCacheBytes: config.fetchCacheBytes,
+    // Like a Kafka log-dir failure on a single broker: stop rather than serve with a hole.
+    onStorageFailure: () => process.exit(1),
+  })
   await log.open()
 
   const shutdown = new AbortController()

@@ -11,6 +11,8 @@ import type { Router, ServerContext } from './router.ts'
 
 /** Responses not yet written beyond which the socket stops being read (bounded memory per client). */
 const MAX_PENDING_RESPONSES = 256
+/** Response bytes queued in the socket beyond which we stop reading requests until it drains. */
+const MAX_QUEUED_RESPONSE_BYTES = 32 * 1024 * 1024
 
 class PendingResponse {
   done = false
@@ -86,6 +88,7 @@ export class Connection {
     socket.on('close', () => {
       this.#closed = true
     })
+    socket.on('drain', () => this.#maybeResume())
   }
 
   get idle(): boolean {
@@ -322,9 +325,20 @@ export class Connection {
       this.#pending = []
       this.#pendingHead = 0
     }
-    if (this.#paused && !this.#server.shutdown.aborted && this.#pending.length - this.#pendingHead < MAX_PENDING_RESPONSES / 2) {
-      this.#paused = false
-      this.#socket.resume()
+    if (socket.writableLength > MAX_QUEUED_RESPONSE_BYTES && !this.#paused) {
+      // A slow reader: stop taking requests until the socket drains instead of buffering without bound.
+      socket.pause()
+      this.#paused = true
+      return
     }
+    this.#maybeResume()
+  }
+
+  #maybeResume(): void {
+    if (!this.#paused || this.#closed || this.#server.shutdown.aborted) return
+    if (this.#pending.length - this.#pendingHead >= MAX_PENDING_RESPONSES / 2) return
+    if (this.#socket.writableLength > MAX_QUEUED_RESPONSE_BYTES / 2) return
+    this.#paused = false
+    this.#socket.resume()
   }
 }

@@ -20,6 +20,8 @@ export interface BrokerLogOptions {
   fetchCacheBytes: number
   /** Clock for LogAppendTime (tests pin it). */
   now?: () => number
+  /** Called once when an append cannot be made durable: the log directory has failed. */
+  onStorageFailure?: (error: unknown) => void
 }
 
 /** A Kafka error code with a message for the response's error_message field. */
@@ -48,6 +50,8 @@ export class BrokerLog implements BatchReader {
   readonly #now: () => number
   // Topic names with a create or delete in progress: a second one for the same name waits.
   readonly #pending = new Map<string, Promise<unknown>>()
+  readonly #onStorageFailure: (error: unknown) => void
+  #storageFailed = false
 
   constructor(options: BrokerLogOptions) {
     this.store = options.store
@@ -55,6 +59,7 @@ export class BrokerLog implements BatchReader {
     this.#logger = options.logger
     this.#cache = new FetchCache(options.fetchCacheBytes)
     this.#now = options.now ?? Date.now
+    this.#onStorageFailure = options.onStorageFailure ?? (() => undefined)
   }
 
   /** Builds the in-memory view (topics, partitions, batch indexes) from the store. */
@@ -215,7 +220,18 @@ export class BrokerLog implements BatchReader {
   }
 
   async #store(partition: Partition, batch: Buffer, baseOffset: number, lastOffset: number, maxTimestamp: number): Promise<void> {
-    const location = await this.store.append({ topicId: partition.topicId, partition: partition.id, baseOffset, lastOffset, maxTimestamp, bytes: batch })
+    let location
+    try {
+      location = await this.store.append({ topicId: partition.topicId, partition: partition.id, baseOffset, lastOffset, maxTimestamp, bytes: batch })
+    } catch (error) {
+      // Offsets were handed out for bytes that are not durable: nothing may be acknowledged after this.
+      if (!this.#storageFailed) {
+        this.#storageFailed = true
+        this.#logger.fatal({ err: error }, 'hot log append failed')
+        this.#onStorageFailure(error)
+      }
+      throw error
+    }
     const entry: IndexEntry = { baseOffset, lastOffset, maxTimestamp, segment: location.segment, position: location.position, size: location.size }
     const cached = this.#cache.admit(partition.index, batch.length)
     partition.index.push(entry, cached ? batch : undefined)
