@@ -19,7 +19,7 @@ function partitionResponse(index: number, result: AppendResult, logStartOffset: 
     logStartOffset,
     recordErrors: [],
     errorMessage: result.errorMessage,
-    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    currentLeader: null,
   }
 }
 
