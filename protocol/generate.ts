@@ -217,6 +217,7 @@ function tsType(f: Field, recordsParam: string): string {
 
 /** The value of a field in versions where it is absent (and of a tagged field that was not sent). */
 function defaultExpr(f: Field): string {
+  if (typeof f.def === 'string') return `'${f.def.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
   if (f.def !== undefined) return JSON.stringify(f.def)
   if (f.isArray) return '[]'
   if (f.isStruct) return f.tagged ? 'null' : `default${f.struct!.iface}()`
@@ -444,7 +445,7 @@ class Emitter {
     const elemType = f.isStruct ? typeRef(f.struct!, 'Buffer | null') : tsType({ ...f, isArray: false, everNullable: false }, 'Buffer | null')
     const elemRead = f.isStruct ? `read${f.struct!.iface}(r, version)` : stripParens(pick('false', flexExpr, (_n, fx) => readPrimitive(f.elem, false, fx, flexExpr)))
     const arr = `${local}Items`
-    const fill = [`${ind}  const ${arr}: ${elemType}[] = []`, `${ind}  for (let i = 0; i < ${n}; i++) ${arr}.push(${elemRead})`]
+    const fill = [`${ind}const ${arr}: ${elemType}[] = []`, `${ind}for (let i = 0; i < ${n}; i++) ${arr}.push(${elemRead})`]
     const ty = tsType(f, 'Buffer | null')
     if (declare && nullCond === 'false') {
       this.uses.decodeError = true
@@ -457,10 +458,8 @@ class Emitter {
     if (nullCond === 'false') {
       this.uses.decodeError = true
       lines.push(`${ind}if (${n} < 0) throw new ProtocolDecodeError('${this.def.name}: non-nullable array ${f.name} is null')`)
-      lines.push(`${ind}{`)
       lines.push(...fill)
-      lines.push(`${ind}  ${local} = ${arr}`)
-      lines.push(`${ind}}`)
+      lines.push(`${ind}${local} = ${arr}`)
     } else {
       if (nullCond !== 'true') {
         this.uses.decodeError = true
@@ -468,7 +467,7 @@ class Emitter {
       }
       lines.push(`${ind}if (${n} < 0) ${local} = null`)
       lines.push(`${ind}else {`)
-      lines.push(...fill)
+      lines.push(...fill.map((l) => '  ' + l))
       lines.push(`${ind}  ${local} = ${arr}`)
       lines.push(`${ind}}`)
     }
@@ -489,7 +488,7 @@ class Emitter {
       else if (write.length === 1) lines.push(`  if (${presence}) ${write[0]}`)
       else if (write[0] === '{' && write[write.length - 1] === '}') {
         lines.push(`  if (${presence}) {`)
-        lines.push(...write.slice(1, -1))
+        lines.push(...write.slice(1, -1).map((l) => '  ' + l))
         lines.push('  }')
       } else {
         lines.push(`  if (${presence}) {`)

@@ -155,11 +155,9 @@ export function readApiVersionsResponse(r: Reader, version: number): ApiVersions
           if (version >= 3) {
             const supportedFeaturesLength = r.compactArrayLength()
             if (supportedFeaturesLength < 0) throw new ProtocolDecodeError('ApiVersions: non-nullable array supportedFeatures is null')
-            {
-              const supportedFeaturesItems: ApiVersionsResponseSupportedFeatureKey[] = []
-              for (let i = 0; i < supportedFeaturesLength; i++) supportedFeaturesItems.push(readApiVersionsResponseSupportedFeatureKey(r, version))
-              supportedFeatures = supportedFeaturesItems
-            }
+            const supportedFeaturesItems: ApiVersionsResponseSupportedFeatureKey[] = []
+            for (let i = 0; i < supportedFeaturesLength; i++) supportedFeaturesItems.push(readApiVersionsResponseSupportedFeatureKey(r, version))
+            supportedFeatures = supportedFeaturesItems
           }
           break
         case 1:
@@ -171,11 +169,9 @@ export function readApiVersionsResponse(r: Reader, version: number): ApiVersions
           if (version >= 3) {
             const finalizedFeaturesLength = r.compactArrayLength()
             if (finalizedFeaturesLength < 0) throw new ProtocolDecodeError('ApiVersions: non-nullable array finalizedFeatures is null')
-            {
-              const finalizedFeaturesItems: ApiVersionsResponseFinalizedFeatureKey[] = []
-              for (let i = 0; i < finalizedFeaturesLength; i++) finalizedFeaturesItems.push(readApiVersionsResponseFinalizedFeatureKey(r, version))
-              finalizedFeatures = finalizedFeaturesItems
-            }
+            const finalizedFeaturesItems: ApiVersionsResponseFinalizedFeatureKey[] = []
+            for (let i = 0; i < finalizedFeaturesLength; i++) finalizedFeaturesItems.push(readApiVersionsResponseFinalizedFeatureKey(r, version))
+            finalizedFeatures = finalizedFeaturesItems
           }
           break
         case 3:

@@ -277,12 +277,12 @@ function writeCreateTopicsResponseCreatableTopicResult(w: Writer, version: numbe
   if (version >= 5) w.int32(m.numPartitions)
   if (version >= 5) w.int16(m.replicationFactor)
   if (version >= 5) {
-  const a = m.configs
-  if (a === null) w.compactArrayLength(-1)
-  else {
-    w.compactArrayLength(a.length)
-    for (let i = 0; i < a.length; i++) writeCreateTopicsResponseCreatableTopicConfigs(w, version, a[i]!)
-  }
+    const a = m.configs
+    if (a === null) w.compactArrayLength(-1)
+    else {
+      w.compactArrayLength(a.length)
+      for (let i = 0; i < a.length; i++) writeCreateTopicsResponseCreatableTopicConfigs(w, version, a[i]!)
+    }
   }
   if (flexible) {
     let tagCount = 0

@@ -38,21 +38,17 @@ export function readDeleteTopicsRequest(r: Reader, version: number): DeleteTopic
   if (version >= 6) {
     const topicsLength = r.compactArrayLength()
     if (topicsLength < 0) throw new ProtocolDecodeError('DeleteTopics: non-nullable array topics is null')
-    {
-      const topicsItems: DeleteTopicsRequestDeleteTopicState[] = []
-      for (let i = 0; i < topicsLength; i++) topicsItems.push(readDeleteTopicsRequestDeleteTopicState(r, version))
-      topics = topicsItems
-    }
+    const topicsItems: DeleteTopicsRequestDeleteTopicState[] = []
+    for (let i = 0; i < topicsLength; i++) topicsItems.push(readDeleteTopicsRequestDeleteTopicState(r, version))
+    topics = topicsItems
   }
   let topicNames: string[] = []
   if (version <= 5) {
     const topicNamesLength = flexible ? r.compactArrayLength() : r.arrayLength()
     if (topicNamesLength < 0) throw new ProtocolDecodeError('DeleteTopics: non-nullable array topicNames is null')
-    {
-      const topicNamesItems: string[] = []
-      for (let i = 0; i < topicNamesLength; i++) topicNamesItems.push(flexible ? r.compactString() : r.string())
-      topicNames = topicNamesItems
-    }
+    const topicNamesItems: string[] = []
+    for (let i = 0; i < topicNamesLength; i++) topicNamesItems.push(flexible ? r.compactString() : r.string())
+    topicNames = topicNamesItems
   }
   const timeoutMs = r.int32()
   if (flexible) {
@@ -64,17 +60,17 @@ export function readDeleteTopicsRequest(r: Reader, version: number): DeleteTopic
 export function writeDeleteTopicsRequest(w: Writer, version: number, m: DeleteTopicsRequest): void {
   const flexible = version >= 4
   if (version >= 6) {
-  const a = m.topics
-  w.compactArrayLength(a.length)
-  for (let i = 0; i < a.length; i++) writeDeleteTopicsRequestDeleteTopicState(w, version, a[i]!)
+    const a = m.topics
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) writeDeleteTopicsRequestDeleteTopicState(w, version, a[i]!)
   }
   if (version <= 5) {
-  const a = m.topicNames
-  w.arrayLengthFor(flexible, a.length)
-  for (let i = 0; i < a.length; i++) {
-    if (flexible) w.compactString(a[i]!)
-    else w.string(a[i]!)
-  }
+    const a = m.topicNames
+    w.arrayLengthFor(flexible, a.length)
+    for (let i = 0; i < a.length; i++) {
+      if (flexible) w.compactString(a[i]!)
+      else w.string(a[i]!)
+    }
   }
   w.int32(m.timeoutMs)
   if (flexible) {

@@ -185,11 +185,9 @@ function readDescribeConfigsResponseResourceResult(r: Reader, version: number): 
   if (version >= 1) {
     const synonymsLength = flexible ? r.compactArrayLength() : r.arrayLength()
     if (synonymsLength < 0) throw new ProtocolDecodeError('DescribeConfigs: non-nullable array synonyms is null')
-    {
-      const synonymsItems: DescribeConfigsResponseSynonym[] = []
-      for (let i = 0; i < synonymsLength; i++) synonymsItems.push(readDescribeConfigsResponseSynonym(r, version))
-      synonyms = synonymsItems
-    }
+    const synonymsItems: DescribeConfigsResponseSynonym[] = []
+    for (let i = 0; i < synonymsLength; i++) synonymsItems.push(readDescribeConfigsResponseSynonym(r, version))
+    synonyms = synonymsItems
   }
   let configType: number = 0
   if (version >= 3) {
@@ -216,9 +214,9 @@ function writeDescribeConfigsResponseResourceResult(w: Writer, version: number, 
   if (version >= 1) w.int8(m.configSource)
   w.bool(m.isSensitive)
   if (version >= 1) {
-  const a = m.synonyms
-  w.arrayLengthFor(flexible, a.length)
-  for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseSynonym(w, version, a[i]!)
+    const a = m.synonyms
+    w.arrayLengthFor(flexible, a.length)
+    for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseSynonym(w, version, a[i]!)
   }
   if (version >= 3) w.int8(m.configType)
   if (version >= 3) {

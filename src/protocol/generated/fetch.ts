@@ -252,13 +252,11 @@ export function readFetchRequest(r: Reader, version: number): FetchRequest {
   if (version >= 7) {
     const forgottenTopicsDataLength = flexible ? r.compactArrayLength() : r.arrayLength()
     if (forgottenTopicsDataLength < 0) throw new ProtocolDecodeError('Fetch: non-nullable array forgottenTopicsData is null')
-    {
-      const forgottenTopicsDataItems: FetchRequestForgottenTopic[] = []
-      for (let i = 0; i < forgottenTopicsDataLength; i++) forgottenTopicsDataItems.push(readFetchRequestForgottenTopic(r, version))
-      forgottenTopicsData = forgottenTopicsDataItems
-    }
+    const forgottenTopicsDataItems: FetchRequestForgottenTopic[] = []
+    for (let i = 0; i < forgottenTopicsDataLength; i++) forgottenTopicsDataItems.push(readFetchRequestForgottenTopic(r, version))
+    forgottenTopicsData = forgottenTopicsDataItems
   }
-  let rackId: string = ""
+  let rackId: string = ''
   if (version >= 11) {
     rackId = flexible ? r.compactString() : r.string()
   }
@@ -300,9 +298,9 @@ export function writeFetchRequest(w: Writer, version: number, m: FetchRequest): 
     for (let i = 0; i < a.length; i++) writeFetchRequestTopic(w, version, a[i]!)
   }
   if (version >= 7) {
-  const a = m.forgottenTopicsData
-  w.arrayLengthFor(flexible, a.length)
-  for (let i = 0; i < a.length; i++) writeFetchRequestForgottenTopic(w, version, a[i]!)
+    const a = m.forgottenTopicsData
+    w.arrayLengthFor(flexible, a.length)
+    for (let i = 0; i < a.length; i++) writeFetchRequestForgottenTopic(w, version, a[i]!)
   }
   if (version >= 11) {
     if (flexible) w.compactString(m.rackId)
@@ -560,12 +558,12 @@ function writeFetchResponsePartitionData(w: Writer, version: number, m: FetchRes
   if (version >= 4) w.int64(m.lastStableOffset)
   if (version >= 5) w.int64(m.logStartOffset)
   if (version >= 4) {
-  const a = m.abortedTransactions
-  if (a === null) w.arrayLengthFor(flexible, -1)
-  else {
-    w.arrayLengthFor(flexible, a.length)
-    for (let i = 0; i < a.length; i++) writeFetchResponseAbortedTransaction(w, version, a[i]!)
-  }
+    const a = m.abortedTransactions
+    if (a === null) w.arrayLengthFor(flexible, -1)
+    else {
+      w.arrayLengthFor(flexible, a.length)
+      for (let i = 0; i < a.length; i++) writeFetchResponseAbortedTransaction(w, version, a[i]!)
+    }
   }
   if (version >= 11) w.int32(m.preferredReadReplica)
   w.records(flexible, m.records)
@@ -668,11 +666,9 @@ export function readFetchResponse(r: Reader, version: number): FetchResponse<Buf
           if (version >= 16) {
             const nodeEndpointsLength = r.compactArrayLength()
             if (nodeEndpointsLength < 0) throw new ProtocolDecodeError('Fetch: non-nullable array nodeEndpoints is null')
-            {
-              const nodeEndpointsItems: FetchResponseNodeEndpoint[] = []
-              for (let i = 0; i < nodeEndpointsLength; i++) nodeEndpointsItems.push(readFetchResponseNodeEndpoint(r, version))
-              nodeEndpoints = nodeEndpointsItems
-            }
+            const nodeEndpointsItems: FetchResponseNodeEndpoint[] = []
+            for (let i = 0; i < nodeEndpointsLength; i++) nodeEndpointsItems.push(readFetchResponseNodeEndpoint(r, version))
+            nodeEndpoints = nodeEndpointsItems
           }
           break
       }

@@ -26,11 +26,9 @@ export function readFindCoordinatorRequest(r: Reader, version: number): FindCoor
   if (version >= 4) {
     const coordinatorKeysLength = r.compactArrayLength()
     if (coordinatorKeysLength < 0) throw new ProtocolDecodeError('FindCoordinator: non-nullable array coordinatorKeys is null')
-    {
-      const coordinatorKeysItems: string[] = []
-      for (let i = 0; i < coordinatorKeysLength; i++) coordinatorKeysItems.push(r.compactString())
-      coordinatorKeys = coordinatorKeysItems
-    }
+    const coordinatorKeysItems: string[] = []
+    for (let i = 0; i < coordinatorKeysLength; i++) coordinatorKeysItems.push(r.compactString())
+    coordinatorKeys = coordinatorKeysItems
   }
   if (flexible) {
     r.skipTaggedFields()
@@ -46,9 +44,9 @@ export function writeFindCoordinatorRequest(w: Writer, version: number, m: FindC
   }
   if (version >= 1) w.int8(m.keyType)
   if (version >= 4) {
-  const a = m.coordinatorKeys
-  w.compactArrayLength(a.length)
-  for (let i = 0; i < a.length; i++) w.compactString(a[i]!)
+    const a = m.coordinatorKeys
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) w.compactString(a[i]!)
   }
   if (flexible) {
     w.emptyTaggedFields()
@@ -138,11 +136,9 @@ export function readFindCoordinatorResponse(r: Reader, version: number): FindCoo
   if (version >= 4) {
     const coordinatorsLength = r.compactArrayLength()
     if (coordinatorsLength < 0) throw new ProtocolDecodeError('FindCoordinator: non-nullable array coordinators is null')
-    {
-      const coordinatorsItems: FindCoordinatorResponseCoordinator[] = []
-      for (let i = 0; i < coordinatorsLength; i++) coordinatorsItems.push(readFindCoordinatorResponseCoordinator(r, version))
-      coordinators = coordinatorsItems
-    }
+    const coordinatorsItems: FindCoordinatorResponseCoordinator[] = []
+    for (let i = 0; i < coordinatorsLength; i++) coordinatorsItems.push(readFindCoordinatorResponseCoordinator(r, version))
+    coordinators = coordinatorsItems
   }
   if (flexible) {
     r.skipTaggedFields()
@@ -165,9 +161,9 @@ export function writeFindCoordinatorResponse(w: Writer, version: number, m: Find
   }
   if (version <= 3) w.int32(m.port)
   if (version >= 4) {
-  const a = m.coordinators
-  w.compactArrayLength(a.length)
-  for (let i = 0; i < a.length; i++) writeFindCoordinatorResponseCoordinator(w, version, a[i]!)
+    const a = m.coordinators
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) writeFindCoordinatorResponseCoordinator(w, version, a[i]!)
   }
   if (flexible) {
     w.emptyTaggedFields()

@@ -58,11 +58,9 @@ export function readLeaveGroupRequest(r: Reader, version: number): LeaveGroupReq
   if (version >= 3) {
     const membersLength = flexible ? r.compactArrayLength() : r.arrayLength()
     if (membersLength < 0) throw new ProtocolDecodeError('LeaveGroup: non-nullable array members is null')
-    {
-      const membersItems: LeaveGroupRequestMemberIdentity[] = []
-      for (let i = 0; i < membersLength; i++) membersItems.push(readLeaveGroupRequestMemberIdentity(r, version))
-      members = membersItems
-    }
+    const membersItems: LeaveGroupRequestMemberIdentity[] = []
+    for (let i = 0; i < membersLength; i++) membersItems.push(readLeaveGroupRequestMemberIdentity(r, version))
+    members = membersItems
   }
   if (flexible) {
     r.skipTaggedFields()
@@ -76,9 +74,9 @@ export function writeLeaveGroupRequest(w: Writer, version: number, m: LeaveGroup
   else w.string(m.groupId)
   if (version <= 2) w.string(m.memberId)
   if (version >= 3) {
-  const a = m.members
-  w.arrayLengthFor(flexible, a.length)
-  for (let i = 0; i < a.length; i++) writeLeaveGroupRequestMemberIdentity(w, version, a[i]!)
+    const a = m.members
+    w.arrayLengthFor(flexible, a.length)
+    for (let i = 0; i < a.length; i++) writeLeaveGroupRequestMemberIdentity(w, version, a[i]!)
   }
   if (flexible) {
     w.emptyTaggedFields()
@@ -137,11 +135,9 @@ export function readLeaveGroupResponse(r: Reader, version: number): LeaveGroupRe
   if (version >= 3) {
     const membersLength = flexible ? r.compactArrayLength() : r.arrayLength()
     if (membersLength < 0) throw new ProtocolDecodeError('LeaveGroup: non-nullable array members is null')
-    {
-      const membersItems: LeaveGroupResponseMemberResponse[] = []
-      for (let i = 0; i < membersLength; i++) membersItems.push(readLeaveGroupResponseMemberResponse(r, version))
-      members = membersItems
-    }
+    const membersItems: LeaveGroupResponseMemberResponse[] = []
+    for (let i = 0; i < membersLength; i++) membersItems.push(readLeaveGroupResponseMemberResponse(r, version))
+    members = membersItems
   }
   if (flexible) {
     r.skipTaggedFields()
@@ -154,9 +150,9 @@ export function writeLeaveGroupResponse(w: Writer, version: number, m: LeaveGrou
   if (version >= 1) w.int32(m.throttleTimeMs)
   w.int16(m.errorCode)
   if (version >= 3) {
-  const a = m.members
-  w.arrayLengthFor(flexible, a.length)
-  for (let i = 0; i < a.length; i++) writeLeaveGroupResponseMemberResponse(w, version, a[i]!)
+    const a = m.members
+    w.arrayLengthFor(flexible, a.length)
+    for (let i = 0; i < a.length; i++) writeLeaveGroupResponseMemberResponse(w, version, a[i]!)
   }
   if (flexible) {
     w.emptyTaggedFields()

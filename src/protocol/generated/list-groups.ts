@@ -16,21 +16,17 @@ export function readListGroupsRequest(r: Reader, version: number): ListGroupsReq
   if (version >= 4) {
     const statesFilterLength = r.compactArrayLength()
     if (statesFilterLength < 0) throw new ProtocolDecodeError('ListGroups: non-nullable array statesFilter is null')
-    {
-      const statesFilterItems: string[] = []
-      for (let i = 0; i < statesFilterLength; i++) statesFilterItems.push(r.compactString())
-      statesFilter = statesFilterItems
-    }
+    const statesFilterItems: string[] = []
+    for (let i = 0; i < statesFilterLength; i++) statesFilterItems.push(r.compactString())
+    statesFilter = statesFilterItems
   }
   let typesFilter: string[] = []
   if (version >= 5) {
     const typesFilterLength = r.compactArrayLength()
     if (typesFilterLength < 0) throw new ProtocolDecodeError('ListGroups: non-nullable array typesFilter is null')
-    {
-      const typesFilterItems: string[] = []
-      for (let i = 0; i < typesFilterLength; i++) typesFilterItems.push(r.compactString())
-      typesFilter = typesFilterItems
-    }
+    const typesFilterItems: string[] = []
+    for (let i = 0; i < typesFilterLength; i++) typesFilterItems.push(r.compactString())
+    typesFilter = typesFilterItems
   }
   if (flexible) {
     r.skipTaggedFields()
@@ -41,14 +37,14 @@ export function readListGroupsRequest(r: Reader, version: number): ListGroupsReq
 export function writeListGroupsRequest(w: Writer, version: number, m: ListGroupsRequest): void {
   const flexible = version >= 3
   if (version >= 4) {
-  const a = m.statesFilter
-  w.compactArrayLength(a.length)
-  for (let i = 0; i < a.length; i++) w.compactString(a[i]!)
+    const a = m.statesFilter
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) w.compactString(a[i]!)
   }
   if (version >= 5) {
-  const a = m.typesFilter
-  w.compactArrayLength(a.length)
-  for (let i = 0; i < a.length; i++) w.compactString(a[i]!)
+    const a = m.typesFilter
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) w.compactString(a[i]!)
   }
   if (flexible) {
     w.emptyTaggedFields()

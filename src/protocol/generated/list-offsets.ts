@@ -154,11 +154,9 @@ function readListOffsetsResponsePartitionResponse(r: Reader, version: number): L
   if (version <= 0) {
     const oldStyleOffsetsLength = r.arrayLength()
     if (oldStyleOffsetsLength < 0) throw new ProtocolDecodeError('ListOffsets: non-nullable array oldStyleOffsets is null')
-    {
-      const oldStyleOffsetsItems: number[] = []
-      for (let i = 0; i < oldStyleOffsetsLength; i++) oldStyleOffsetsItems.push(r.int64())
-      oldStyleOffsets = oldStyleOffsetsItems
-    }
+    const oldStyleOffsetsItems: number[] = []
+    for (let i = 0; i < oldStyleOffsetsLength; i++) oldStyleOffsetsItems.push(r.int64())
+    oldStyleOffsets = oldStyleOffsetsItems
   }
   let timestamp: number = -1
   if (version >= 1) {
@@ -183,9 +181,9 @@ function writeListOffsetsResponsePartitionResponse(w: Writer, version: number, m
   w.int32(m.partitionIndex)
   w.int16(m.errorCode)
   if (version <= 0) {
-  const a = m.oldStyleOffsets
-  w.arrayLength(a.length)
-  for (let i = 0; i < a.length; i++) w.int64(a[i]!)
+    const a = m.oldStyleOffsets
+    w.arrayLength(a.length)
+    for (let i = 0; i < a.length; i++) w.int64(a[i]!)
   }
   if (version >= 1) w.int64(m.timestamp)
   if (version >= 1) w.int64(m.offset)

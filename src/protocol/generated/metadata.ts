@@ -175,11 +175,9 @@ function readMetadataResponsePartition(r: Reader, version: number): MetadataResp
   if (version >= 5) {
     const offlineReplicasLength = flexible ? r.compactArrayLength() : r.arrayLength()
     if (offlineReplicasLength < 0) throw new ProtocolDecodeError('Metadata: non-nullable array offlineReplicas is null')
-    {
-      const offlineReplicasItems: number[] = []
-      for (let i = 0; i < offlineReplicasLength; i++) offlineReplicasItems.push(r.int32())
-      offlineReplicas = offlineReplicasItems
-    }
+    const offlineReplicasItems: number[] = []
+    for (let i = 0; i < offlineReplicasLength; i++) offlineReplicasItems.push(r.int32())
+    offlineReplicas = offlineReplicasItems
   }
   if (flexible) {
     r.skipTaggedFields()
@@ -204,9 +202,9 @@ function writeMetadataResponsePartition(w: Writer, version: number, m: MetadataR
     for (let i = 0; i < a.length; i++) w.int32(a[i]!)
   }
   if (version >= 5) {
-  const a = m.offlineReplicas
-  w.arrayLengthFor(flexible, a.length)
-  for (let i = 0; i < a.length; i++) w.int32(a[i]!)
+    const a = m.offlineReplicas
+    w.arrayLengthFor(flexible, a.length)
+    for (let i = 0; i < a.length; i++) w.int32(a[i]!)
   }
   if (flexible) {
     w.emptyTaggedFields()

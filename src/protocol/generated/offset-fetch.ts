@@ -144,11 +144,9 @@ export function readOffsetFetchRequest(r: Reader, version: number): OffsetFetchR
   if (version >= 8) {
     const groupsLength = r.compactArrayLength()
     if (groupsLength < 0) throw new ProtocolDecodeError('OffsetFetch: non-nullable array groups is null')
-    {
-      const groupsItems: OffsetFetchRequestGroup[] = []
-      for (let i = 0; i < groupsLength; i++) groupsItems.push(readOffsetFetchRequestGroup(r, version))
-      groups = groupsItems
-    }
+    const groupsItems: OffsetFetchRequestGroup[] = []
+    for (let i = 0; i < groupsLength; i++) groupsItems.push(readOffsetFetchRequestGroup(r, version))
+    groups = groupsItems
   }
   let requireStable: boolean = false
   if (version >= 7) {
@@ -167,17 +165,17 @@ export function writeOffsetFetchRequest(w: Writer, version: number, m: OffsetFet
     else w.string(m.groupId)
   }
   if (version <= 7) {
-  const a = m.topics
-  if (a === null) w.arrayLengthFor(flexible, version >= 2 ? -1 : 0)
-  else {
-    w.arrayLengthFor(flexible, a.length)
-    for (let i = 0; i < a.length; i++) writeOffsetFetchRequestTopic(w, version, a[i]!)
-  }
+    const a = m.topics
+    if (a === null) w.arrayLengthFor(flexible, version >= 2 ? -1 : 0)
+    else {
+      w.arrayLengthFor(flexible, a.length)
+      for (let i = 0; i < a.length; i++) writeOffsetFetchRequestTopic(w, version, a[i]!)
+    }
   }
   if (version >= 8) {
-  const a = m.groups
-  w.compactArrayLength(a.length)
-  for (let i = 0; i < a.length; i++) writeOffsetFetchRequestGroup(w, version, a[i]!)
+    const a = m.groups
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) writeOffsetFetchRequestGroup(w, version, a[i]!)
   }
   if (version >= 7) w.bool(m.requireStable)
   if (flexible) {
@@ -372,11 +370,9 @@ export function readOffsetFetchResponse(r: Reader, version: number): OffsetFetch
   if (version <= 7) {
     const topicsLength = flexible ? r.compactArrayLength() : r.arrayLength()
     if (topicsLength < 0) throw new ProtocolDecodeError('OffsetFetch: non-nullable array topics is null')
-    {
-      const topicsItems: OffsetFetchResponseTopic[] = []
-      for (let i = 0; i < topicsLength; i++) topicsItems.push(readOffsetFetchResponseTopic(r, version))
-      topics = topicsItems
-    }
+    const topicsItems: OffsetFetchResponseTopic[] = []
+    for (let i = 0; i < topicsLength; i++) topicsItems.push(readOffsetFetchResponseTopic(r, version))
+    topics = topicsItems
   }
   let errorCode: number = 0
   if (version >= 2 && version <= 7) {
@@ -386,11 +382,9 @@ export function readOffsetFetchResponse(r: Reader, version: number): OffsetFetch
   if (version >= 8) {
     const groupsLength = r.compactArrayLength()
     if (groupsLength < 0) throw new ProtocolDecodeError('OffsetFetch: non-nullable array groups is null')
-    {
-      const groupsItems: OffsetFetchResponseGroup[] = []
-      for (let i = 0; i < groupsLength; i++) groupsItems.push(readOffsetFetchResponseGroup(r, version))
-      groups = groupsItems
-    }
+    const groupsItems: OffsetFetchResponseGroup[] = []
+    for (let i = 0; i < groupsLength; i++) groupsItems.push(readOffsetFetchResponseGroup(r, version))
+    groups = groupsItems
   }
   if (flexible) {
     r.skipTaggedFields()
@@ -402,15 +396,15 @@ export function writeOffsetFetchResponse(w: Writer, version: number, m: OffsetFe
   const flexible = version >= 6
   if (version >= 3) w.int32(m.throttleTimeMs)
   if (version <= 7) {
-  const a = m.topics
-  w.arrayLengthFor(flexible, a.length)
-  for (let i = 0; i < a.length; i++) writeOffsetFetchResponseTopic(w, version, a[i]!)
+    const a = m.topics
+    w.arrayLengthFor(flexible, a.length)
+    for (let i = 0; i < a.length; i++) writeOffsetFetchResponseTopic(w, version, a[i]!)
   }
   if (version >= 2 && version <= 7) w.int16(m.errorCode)
   if (version >= 8) {
-  const a = m.groups
-  w.compactArrayLength(a.length)
-  for (let i = 0; i < a.length; i++) writeOffsetFetchResponseGroup(w, version, a[i]!)
+    const a = m.groups
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) writeOffsetFetchResponseGroup(w, version, a[i]!)
   }
   if (flexible) {
     w.emptyTaggedFields()

@@ -237,11 +237,9 @@ function readProduceResponsePartitionResponse(r: Reader, version: number): Produ
   if (version >= 8) {
     const recordErrorsLength = flexible ? r.compactArrayLength() : r.arrayLength()
     if (recordErrorsLength < 0) throw new ProtocolDecodeError('Produce: non-nullable array recordErrors is null')
-    {
-      const recordErrorsItems: ProduceResponseBatchIndexAndErrorMessage[] = []
-      for (let i = 0; i < recordErrorsLength; i++) recordErrorsItems.push(readProduceResponseBatchIndexAndErrorMessage(r, version))
-      recordErrors = recordErrorsItems
-    }
+    const recordErrorsItems: ProduceResponseBatchIndexAndErrorMessage[] = []
+    for (let i = 0; i < recordErrorsLength; i++) recordErrorsItems.push(readProduceResponseBatchIndexAndErrorMessage(r, version))
+    recordErrors = recordErrorsItems
   }
   let errorMessage: string | null = null
   if (version >= 8) {
@@ -274,9 +272,9 @@ function writeProduceResponsePartitionResponse(w: Writer, version: number, m: Pr
   if (version >= 2) w.int64(m.logAppendTimeMs)
   if (version >= 5) w.int64(m.logStartOffset)
   if (version >= 8) {
-  const a = m.recordErrors
-  w.arrayLengthFor(flexible, a.length)
-  for (let i = 0; i < a.length; i++) writeProduceResponseBatchIndexAndErrorMessage(w, version, a[i]!)
+    const a = m.recordErrors
+    w.arrayLengthFor(flexible, a.length)
+    for (let i = 0; i < a.length; i++) writeProduceResponseBatchIndexAndErrorMessage(w, version, a[i]!)
   }
   if (version >= 8) {
     if (flexible) w.compactNullableString(m.errorMessage)
@@ -345,11 +343,9 @@ export function readProduceResponse(r: Reader, version: number): ProduceResponse
           if (version >= 10) {
             const nodeEndpointsLength = r.compactArrayLength()
             if (nodeEndpointsLength < 0) throw new ProtocolDecodeError('Produce: non-nullable array nodeEndpoints is null')
-            {
-              const nodeEndpointsItems: ProduceResponseNodeEndpoint[] = []
-              for (let i = 0; i < nodeEndpointsLength; i++) nodeEndpointsItems.push(readProduceResponseNodeEndpoint(r, version))
-              nodeEndpoints = nodeEndpointsItems
-            }
+            const nodeEndpointsItems: ProduceResponseNodeEndpoint[] = []
+            for (let i = 0; i < nodeEndpointsLength; i++) nodeEndpointsItems.push(readProduceResponseNodeEndpoint(r, version))
+            nodeEndpoints = nodeEndpointsItems
           }
           break
       }
