@@ -114,7 +114,7 @@ describe('records fields are never copied', () => {
   })
 
   it('a fetch response appends stored batches as separate chunks under one length', () => {
-    const stored = [Buffer.alloc(300, 1), Buffer.alloc(200, 2)]
+    const stored: Buffer[] = [Buffer.alloc(300, 1), Buffer.alloc(200, 2)]
     const message: FetchResponse<Records> = {
       throttleTimeMs: 0, errorCode: 0, sessionId: 0, nodeEndpoints: [],
       responses: [{
