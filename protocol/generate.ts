@@ -3,6 +3,21 @@
 //
 // The emitted code is straight-line: one read and one write function per struct, version
 // differences as `if (version >= N)` checks, objects built as literals of a fixed shape.
+//
+// Definition format (one file per API, protocol/messages/<kebab-name>.json):
+//   { "name": "Produce", "apiKey": 0, "versions": "0-11", "flexibleVersions": "9+",
+//     "request": [Field...], "response": [Field...] }
+// Field: name (camelCase), type, versions, and optionally nullableVersions, taggedVersions +
+// tag, default, ignorable, fields (for struct types). Version specs are "N+", "N-M", "N" or
+// "none". Types: bool int8 int16 uint16 int32 uint32 int64 float64 string bytes uuid records,
+// `[]<type>` arrays, and `<StructName>` / `[]<StructName>` with "fields"; a struct's
+// interface is named <Api><Request|Response><StructName>, so struct names are unique per side.
+//
+// Decoding rules of the generated code: a field absent from a version gets its default
+// ("default", else 0 / false / '' / [] / zero uuid / empty bytes / null records); a tagged
+// struct that is not sent is null; unknown tags are skipped. Encoding skips absent fields and
+// writes a tagged field only when it differs from its default (tagged structs: when non-null).
+// A non-nullable array or string that arrives as null is a ProtocolDecodeError.
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
