@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from '../observability/logger.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import {
-  ERR_CRC, ERR_OLD_MAGIC, baseTimestampOf, batchSize, checkBatch, lastOffsetDeltaOf, maxTimestampOf,
+  ERR_CRC, ERR_OLD_MAGIC, batchSize, checkBatch, indexTimestampOf, lastOffsetDeltaOf,
   patchBaseOffset, stampLogAppendTime,
 } from '../protocol/record-batch.ts'
 import type { HotStore, IndexEntry, TopicRecord } from '../storage/hot-store.ts'
@@ -210,7 +210,7 @@ export class BrokerLog implements BatchReader {
       patchBaseOffset(batch, baseOffset)
       if (logAppendTime !== -1) stampLogAppendTime(batch, logAppendTime)
       partition.nextOffset = lastOffset + 1
-      const maxTimestamp = logAppendTime !== -1 ? logAppendTime : Math.max(maxTimestampOf(batch), baseTimestampOf(batch))
+      const maxTimestamp = logAppendTime !== -1 ? logAppendTime : indexTimestampOf(batch)
       last = this.#store(partition, batch, baseOffset, lastOffset, maxTimestamp)
       position += size
     }

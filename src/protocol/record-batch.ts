@@ -136,3 +136,11 @@ export function stampLogAppendTime(batch: Buffer, timestampMs: number, position 
   writeInt64(batch, position + MAX_TIMESTAMP, timestampMs)
   batch.writeUInt32BE(crc32c(batch.subarray(position + ATTRIBUTES, position + size)) >>> 0, position + CRC)
 }
+
+/**
+ * The timestamp the offset index keeps for a batch: its max timestamp, or the base timestamp
+ * when a client left max below it. One definition for append and recovery.
+ */
+export function indexTimestampOf(batch: Buffer, position = 0): number {
+  return Math.max(maxTimestampOf(batch, position), baseTimestampOf(batch, position))
+}
