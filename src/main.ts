@@ -14,6 +14,7 @@ import type { HotStore } from './storage/hot-store.ts'
 
 const CLUSTER_ID_KEY = 'broker/cluster-id'
 const SHUTDOWN_GRACE_MS = 5000
+const PRODUCER_EXPIRY_CHECK_MS = 60_000
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 (22 characters); kept across restarts. */
 async function clusterId(store: HotStore): Promise<string> {
@@ -27,13 +28,15 @@ async function clusterId(store: HotStore): Promise<string> {
 async function start(config: Config, logger: Logger): Promise<void> {
   const store = new DiskHotStore({ dir: config.dataDir, durability: config.durability, segmentBytes: config.segmentBytes, logger })
   const recovery = await store.open()
-  if (recovery.reindexedBatches > 0 || recovery.truncatedBytes > 0) logger.warn(recovery, 'hot log recovered after an unclean stop')
+  if (recovery.reindexedBatches > 0 || recovery.truncatedBytes > 0) {
+    logger.warn({ reindexedBatches: recovery.reindexedBatches, truncatedBytes: recovery.truncatedBytes }, 'hot log recovered after an unclean stop')
+  }
   const log = new BrokerLog({
     store, logger, defaults: { maxMessageBytes: config.maxMessageBytes }, fetchCacheBytes: config.fetchCacheBytes,
     // Like a Kafka log-dir failure on a single broker: stop rather than serve with a hole.
     onStorageFailure: () => process.exit(1),
   })
-  await log.open()
+  await log.open(recovery)
 
   const shutdown = new AbortController()
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
@@ -44,6 +47,10 @@ async function start(config: Config, logger: Logger): Promise<void> {
   let storeHealthy = true
   const http = new HttpServer({ components: () => ({ hot_storage: storeHealthy, kafka_listener: !shutdown.signal.aborted }) })
   const httpPort = await http.listen(config.host, config.httpPort)
+  const producerExpiry = setInterval(() => {
+    log.expireProducers(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring idle producer state failed'))
+  }, PRODUCER_EXPIRY_CHECK_MS)
+  producerExpiry.unref()
   logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
 
   let stopping = false
@@ -52,6 +59,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     stopping = true
     logger.info({ signal }, 'shutting down')
     shutdown.abort()
+    clearInterval(producerExpiry)
     await kafka.close(SHUTDOWN_GRACE_MS)
     await http.close()
     try {

@@ -20,6 +20,7 @@ def main():
     parser.add_argument("--topic", required=True)
     parser.add_argument("--compression", default="none")
     parser.add_argument("--acks", default="all")
+    parser.add_argument("--idempotence", action="store_true")
     parser.add_argument("--debug", default="")
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()
@@ -28,8 +29,8 @@ def main():
         "bootstrap.servers": args.bootstrap,
         "compression.type": args.compression,
         "acks": args.acks,
-        # Idempotence (InitProducerId) is tested separately; this script checks the plain produce path.
-        "enable.idempotence": False,
+        # Off unless asked: the default path checks plain produce, --idempotence the InitProducerId path.
+        "enable.idempotence": args.idempotence,
         "message.timeout.ms": int(args.timeout * 1000),
         # Records of one run go out together, mostly in one batch, so the codec tests see real compression.
         "linger.ms": 500,

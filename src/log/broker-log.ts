@@ -4,12 +4,13 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from '../observability/logger.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import {
-  ERR_CRC, ERR_OLD_MAGIC, batchSize, checkBatch, indexTimestampOf, lastOffsetDeltaOf,
-  patchBaseOffset, stampLogAppendTime,
+  ATTR_CONTROL, ATTR_TRANSACTIONAL, ERR_CRC, ERR_OLD_MAGIC, attributesOf, baseSequenceOf, batchSize, checkBatch,
+  indexTimestampOf, lastOffsetDeltaOf, patchBaseOffset, producerEpochOf, producerIdOf, stampLogAppendTime,
 } from '../protocol/record-batch.ts'
-import type { HotStore, IndexEntry, TopicRecord } from '../storage/hot-store.ts'
+import type { HotStore, IndexEntry, RecoveryReport, StateWrite, TopicRecord } from '../storage/hot-store.ts'
 import { FetchCache } from './fetch-cache.ts'
 import { Partition, type BatchReader } from './partition.ts'
+import { ProducerBatch, addSequence, decodeProducerEntry, encodeProducerEntry } from './producer-state.ts'
 import { Topic } from './topic.ts'
 import { topicConfigProblem, topicNameProblem, type BrokerDefaults } from './topic-config.ts'
 
@@ -39,6 +40,14 @@ export interface AppendResult {
 }
 
 const NO_ERROR_RESULT_FIELDS = { errorMessage: null } as const
+const NEXT_PRODUCER_ID_KEY = 'broker/next-producer-id'
+const PRODUCER_PREFIX = 'producer/'
+/** Kafka's producer.id.expiration.ms default: producer state idle this long is forgotten. */
+export const PRODUCER_EXPIRATION_MS = 24 * 60 * 60 * 1000
+
+function producerStateKey(topicId: string, partition: number, producerId: number): string {
+  return `${PRODUCER_PREFIX}${topicId}/${partition}/${producerId}`
+}
 
 export class BrokerLog implements BatchReader {
   readonly store: HotStore
@@ -52,6 +61,7 @@ export class BrokerLog implements BatchReader {
   readonly #pending = new Map<string, Promise<unknown>>()
   readonly #onStorageFailure: (error: unknown) => void
   #storageFailed = false
+  #nextProducerId = 0
 
   constructor(options: BrokerLogOptions) {
     this.store = options.store
@@ -62,8 +72,8 @@ export class BrokerLog implements BatchReader {
     this.#onStorageFailure = options.onStorageFailure ?? (() => undefined)
   }
 
-  /** Builds the in-memory view (topics, partitions, batch indexes) from the store. */
-  async open(): Promise<void> {
+  /** Builds the in-memory view (topics, partitions, batch indexes, producer state) from the store. */
+  async open(recovery?: RecoveryReport): Promise<void> {
     for (const record of await this.store.loadTopics()) {
       const topic = new Topic(record, this.defaults)
       for (let p = 0; p < record.partitions; p++) topic.partitions.push(new Partition(topic.id, p, 0, 0, 0))
@@ -82,6 +92,52 @@ export class BrokerLog implements BatchReader {
         if (entry.lastOffset >= state.logStartOffset) partition.index.push(entry)
       }
     }
+    await this.#loadProducerState(recovery)
+  }
+
+  async #loadProducerState(recovery: RecoveryReport | undefined): Promise<void> {
+    const [next] = await this.store.scanState(NEXT_PRODUCER_ID_KEY)
+    if (next !== undefined) this.#nextProducerId = Number(next.value.toString('utf8'))
+    for (const { key, value } of await this.store.scanState(PRODUCER_PREFIX)) {
+      const [topicId, partitionIndex, producerId] = key.slice(PRODUCER_PREFIX.length).split('/') as [string, string, string]
+      this.#byId.get(topicId)?.partitions[Number(partitionIndex)]?.producers.set(Number(producerId), decodeProducerEntry(value))
+    }
+    // Batches re-indexed at recovery lost their producer-state rows with their index rows: replay them.
+    const writes: StateWrite[] = []
+    for (const { topicId, partition: partitionIndex, entry } of recovery?.reindexed ?? []) {
+      const partition = this.#byId.get(topicId)?.partitions[partitionIndex]
+      if (partition === undefined) continue
+      const batch = this.store.read(entry)
+      const producerId = producerIdOf(batch)
+      if (producerId < 0) continue
+      const firstSequence = baseSequenceOf(batch)
+      const lastSequence = addSequence(firstSequence, lastOffsetDeltaOf(batch))
+      const producer = partition.producers.record(producerId, producerEpochOf(batch), new ProducerBatch(firstSequence, lastSequence, entry.baseOffset, entry.lastOffset, null), Date.now())
+      if (producerId >= this.#nextProducerId) this.#nextProducerId = producerId + 1
+      writes.push({ key: producerStateKey(topicId, partitionIndex, producerId), value: encodeProducerEntry(producer) })
+    }
+    if (writes.length > 0) await this.store.writeState(writes)
+  }
+
+  /** Hands out a new producer id (idempotent producers get a fresh id and epoch 0 each time, as in Kafka). */
+  async allocateProducerId(): Promise<number> {
+    const producerId = this.#nextProducerId++
+    await this.store.writeState([{ key: NEXT_PRODUCER_ID_KEY, value: Buffer.from(String(producerId + 1)) }])
+    return producerId
+  }
+
+  /** Forgets producers idle for longer than the expiration, in memory and in the store. */
+  async expireProducers(nowMs: number, expirationMs = PRODUCER_EXPIRATION_MS): Promise<number> {
+    const writes: StateWrite[] = []
+    for (const topic of this.#byName.values()) {
+      for (const partition of topic.partitions) {
+        for (const producerId of partition.producers.expire(nowMs - expirationMs)) {
+          writes.push({ key: producerStateKey(topic.id, partition.id, producerId), value: null })
+        }
+      }
+    }
+    if (writes.length > 0) await this.store.writeState(writes)
+    return writes.length
   }
 
   topics(): IterableIterator<Topic> {
@@ -198,10 +254,50 @@ export class BrokerLog implements BatchReader {
       position += size
       batches++
     }
+    const producerId = producerIdOf(records)
+    if (producerId >= 0) return this.#appendIdempotent(topic, partition, records, batches, producerId)
+    return this.#appendBatches(topic, partition, records, batches)
+  }
+
+  /**
+   * An idempotent batch: refused if its sequence does not follow the producer's last one,
+   * answered with the original offset if it repeats one of the last five, else appended
+   * with the producer state joining the same group commit.
+   */
+  #appendIdempotent(topic: Topic, partition: Partition, records: Buffer, batches: number, producerId: number): Promise<AppendResult> | AppendResult {
+    const attributes = attributesOf(records)
+    if ((attributes & (ATTR_TRANSACTIONAL | ATTR_CONTROL)) !== 0) {
+      return appendError(ErrorCode.INVALID_RECORD, 'transactional and control batches are not supported (transactions are not implemented)')
+    }
+    if (batches !== 1) return appendError(ErrorCode.INVALID_RECORD, 'an idempotent producer sends one record batch per partition per request')
+    if (producerId >= this.#nextProducerId) {
+      return appendError(ErrorCode.UNKNOWN_PRODUCER_ID, `producer id ${producerId} was not issued by this broker; call InitProducerId`)
+    }
+    const epoch = producerEpochOf(records)
+    const firstSequence = baseSequenceOf(records)
+    const lastSequence = addSequence(firstSequence, lastOffsetDeltaOf(records))
+    const check = partition.producers.check(producerId, epoch, firstSequence, lastSequence)
+    if (check.kind === 'error') return appendError(check.errorCode, check.message)
+    if (check.kind === 'duplicate') {
+      const original = check.batch
+      const answer = (): AppendResult => ({ errorCode: ErrorCode.NONE, ...NO_ERROR_RESULT_FIELDS, baseOffset: original.baseOffset, logAppendTime: -1 })
+      return original.durable === null ? answer() : original.durable.then(answer)
+    }
+    const baseOffset = partition.nextOffset
+    const appended = this.#appendBatches(topic, partition, records, 1)
+    const batch = new ProducerBatch(firstSequence, lastSequence, baseOffset, partition.nextOffset - 1, appended)
+    const entry = partition.producers.record(producerId, epoch, batch, this.#now())
+    // Queued in the same tick as the append, so it lands in the same commit.
+    void this.store.writeState([{ key: producerStateKey(topic.id, partition.id, producerId), value: encodeProducerEntry(entry) }]).catch(() => undefined)
+    void appended.then(() => { batch.durable = null }, () => undefined)
+    return appended
+  }
+
+  async #appendBatches(topic: Topic, partition: Partition, records: Buffer, batches: number): Promise<AppendResult> {
     const logAppendTime = topic.logAppendTime ? this.#now() : -1
     const firstOffset = partition.nextOffset
     let last: Promise<unknown> | undefined
-    position = 0
+    let position = 0
     for (let b = 0; b < batches; b++) {
       const size = batchSize(records, position)
       const batch = batches === 1 ? records : records.subarray(position, position + size)

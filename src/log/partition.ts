@@ -1,6 +1,7 @@
 // One topic partition on this broker: offsets, the in-memory batch index of the hot log,
 // and the wake-up list of fetches waiting for data.
 import { BatchIndex } from './batch-index.ts'
+import { PartitionProducers } from './producer-state.ts'
 
 /** Something waiting for new data on one or more partitions (a long-polling Fetch). */
 export interface DataWaiter {
@@ -16,6 +17,7 @@ export class Partition {
   readonly topicId: string
   readonly id: number
   readonly index = new BatchIndex()
+  readonly producers = new PartitionProducers()
   /** Offset the next appended record gets; moves when a batch is accepted (before it is durable). */
   nextOffset: number
   /** Every offset below is durable and readable; moves when a batch is committed. */

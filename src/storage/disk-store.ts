@@ -8,8 +8,8 @@ import { ZombiError } from '../errors.ts'
 import { silentLogger, type Logger } from '../observability/logger.ts'
 import { baseOffsetOf, indexTimestampOf, lastOffsetDeltaOf } from '../protocol/record-batch.ts'
 import type {
-  AppendRequest, BatchLocation, HotStore, IndexEntry, PartitionState, RecoveredPartition, RecoveryReport, StateWrite,
-  TopicRecord,
+  AppendRequest, BatchLocation, HotStore, IndexEntry, PartitionState, RecoveredPartition, RecoveryReport, ReindexedBatch,
+  StateWrite, TopicRecord,
 } from './hot-store.ts'
 import {
   CHECKPOINT_KEY, PREFIX_INDEX, PREFIX_PARTITION, PREFIX_TOPIC, bytesToUuid, indexKey, partitionKey,
@@ -139,7 +139,7 @@ export class DiskHotStore implements HotStore {
     const fromSegment = checkpoint === undefined ? 0 : checkpoint.readUInt32BE(0)
     const fromPosition = checkpoint === undefined ? 0 : readUint64(checkpoint, 4)
     const segments = await this.#log.list()
-    let reindexedBatches = 0
+    const reindexed: ReindexedBatch[] = []
     let truncatedBytes = 0
     const operations: BatchOperation[] = []
     let lastSegment = fromSegment
@@ -167,7 +167,7 @@ export class DiskHotStore implements HotStore {
         operations.push({ type: 'put', key: indexKey(frame.topicId, frame.partition, baseOffset), value: encodeIndexValue(entry) })
         if (entry.lastOffset + 1 > state.nextOffset) state.nextOffset = entry.lastOffset + 1
         operations.push({ type: 'put', key: partitionKey(frame.topicId, frame.partition), value: encodePartitionState(state) })
-        reindexedBatches++
+        reindexed.push({ topicId: frame.topicId, partition: frame.partition, entry })
       }
       if (scan.validEnd < scan.fileSize) {
         // Only the tail of the last written segment can be torn; anything after it was never acknowledged.
@@ -193,7 +193,7 @@ export class DiskHotStore implements HotStore {
     }
     const remaining = await this.#log.list()
     this.#log.activate(remaining.length === 0 ? 0 : remaining[remaining.length - 1]!)
-    return { reindexedBatches, truncatedBytes }
+    return { reindexedBatches: reindexed.length, reindexed, truncatedBytes }
   }
 
   async close(): Promise<void> {

@@ -61,9 +61,20 @@ export interface RecoveredPartition {
   entries: IndexEntry[]
 }
 
+export interface ReindexedBatch {
+  topicId: string
+  partition: number
+  entry: IndexEntry
+}
+
 export interface RecoveryReport {
   /** Batches found in the log tail past the last index checkpoint and indexed again. */
   reindexedBatches: number
+  /**
+   * Those batches, in log order: their state rows (e.g. producer sequences) were written in
+   * the same lost index batch, so the log layer replays them.
+   */
+  reindexed: ReindexedBatch[]
   /** Bytes cut from the tail because they did not form a complete, valid frame. */
   truncatedBytes: number
 }

@@ -24,7 +24,7 @@ export class MemoryHotStore implements HotStore {
   #pending: Array<() => void> = []
 
   async open(): Promise<RecoveryReport> {
-    return { reindexedBatches: 0, truncatedBytes: 0 }
+    return { reindexedBatches: 0, reindexed: [], truncatedBytes: 0 }
   }
 
   async close(): Promise<void> {

@@ -40,7 +40,7 @@ describe('disk hot store', () => {
     await first.close()
 
     const second = new DiskHotStore({ dir, durability: 'fsync' })
-    expect(await second.open()).toEqual({ reindexedBatches: 0, truncatedBytes: 0 })
+    expect(await second.open()).toEqual({ reindexedBatches: 0, reindexed: [], truncatedBytes: 0 })
     expect(await second.loadTopics()).toEqual([topic])
     const after = await second.loadPartitions()
     expect(after).toEqual(before)
@@ -85,7 +85,9 @@ describe('disk hot store', () => {
     log.close()
 
     const reopened = new DiskHotStore({ dir, durability: 'fsync' })
-    expect(await reopened.open()).toEqual({ reindexedBatches: 2, truncatedBytes: 0 })
+    const report = await reopened.open()
+    expect([report.reindexedBatches, report.truncatedBytes]).toEqual([2, 0])
+    expect(report.reindexed.map((r) => [r.topicId, r.partition, r.entry.baseOffset])).toEqual([[topic.id, 0, 1], [topic.id, 0, 2]])
     const [partition] = await reopened.loadPartitions()
     expect(partition!.state.nextOffset).toBe(3)
     expect(partition!.entries.map((e) => e.baseOffset)).toEqual([0, 1, 2])

@@ -1,0 +1,149 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { BrokerLog } from '../../src/log/broker-log.ts'
+import { Topic } from '../../src/log/topic.ts'
+import { silentLogger } from '../../src/observability/logger.ts'
+import { ErrorCode } from '../../src/protocol/generated/errors.ts'
+import { encodeBatch } from '../../src/protocol/records.ts'
+import { DiskHotStore } from '../../src/storage/disk-store.ts'
+import type { HotStore } from '../../src/storage/hot-store.ts'
+import { MemoryHotStore } from '../../src/storage/memory-store.ts'
+import { SegmentLog, frameHeader } from '../../src/storage/segment-log.ts'
+
+const dirs: string[] = []
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
+})
+
+async function openLog(store: HotStore): Promise<BrokerLog> {
+  const recovery = await store.open()
+  const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20 })
+  await log.open(recovery)
+  return log
+}
+
+async function topicOf(log: BrokerLog, name: string, partitions = 1): Promise<Topic> {
+  const created = await log.createTopic(name, partitions, {})
+  if (!(created instanceof Topic)) throw new Error(created.message)
+  return created
+}
+
+function idempotentBatch(producerId: number, epoch: number, baseSequence: number, count: number, tag = 'v'): Buffer {
+  return encodeBatch(Array.from({ length: count }, (_, i) => ({ key: null, value: Buffer.from(`${tag}${baseSequence + i}`) })), { producerId, producerEpoch: epoch, baseSequence })
+}
+
+describe('BrokerLog appends', () => {
+  it('assigns dense offsets across batches and partitions', async () => {
+    const log = await openLog(new MemoryHotStore())
+    const topic = await topicOf(log, 'dense', 2)
+    const results = await Promise.all([
+      log.append(topic, topic.partitions[0]!, encodeBatch([{ key: null, value: Buffer.from('a') }, { key: null, value: Buffer.from('b') }])),
+      log.append(topic, topic.partitions[0]!, encodeBatch([{ key: null, value: Buffer.from('c') }])),
+      log.append(topic, topic.partitions[1]!, encodeBatch([{ key: null, value: Buffer.from('d') }])),
+    ])
+    expect(results.map((r) => r.baseOffset)).toEqual([0, 2, 0])
+    expect(topic.partitions[0]!.highWatermark).toBe(3)
+  })
+})
+
+describe('idempotent producers', () => {
+  it('answers a retried batch with its original offset and writes it once', async () => {
+    const log = await openLog(new MemoryHotStore())
+    const topic = await topicOf(log, 'dupes')
+    const partition = topic.partitions[0]!
+    const producerId = await log.allocateProducerId()
+    const first = await log.append(topic, partition, idempotentBatch(producerId, 0, 0, 3))
+    const retry = await log.append(topic, partition, idempotentBatch(producerId, 0, 0, 3))
+    expect([first.errorCode, retry.errorCode]).toEqual([0, 0])
+    expect(retry.baseOffset).toBe(first.baseOffset)
+    expect(partition.highWatermark).toBe(3)
+    expect(partition.index.count).toBe(1)
+  })
+
+  it('answers a retry of a batch still in flight after it is durable, with the same offset', async () => {
+    const log = await openLog(new MemoryHotStore())
+    const topic = await topicOf(log, 'inflight')
+    const partition = topic.partitions[0]!
+    const producerId = await log.allocateProducerId()
+    const [first, retry] = await Promise.all([
+      log.append(topic, partition, idempotentBatch(producerId, 0, 0, 2)),
+      log.append(topic, partition, idempotentBatch(producerId, 0, 0, 2)),
+    ])
+    expect(retry).toEqual(first)
+    expect(partition.highWatermark).toBe(2)
+  })
+
+  it('refuses gaps, old epochs and ids it never issued, writing nothing', async () => {
+    const log = await openLog(new MemoryHotStore())
+    const topic = await topicOf(log, 'refusals')
+    const partition = topic.partitions[0]!
+    const producerId = await log.allocateProducerId()
+    expect((await log.append(topic, partition, idempotentBatch(producerId, 1, 0, 2))).errorCode).toBe(0)
+    expect((await log.append(topic, partition, idempotentBatch(producerId, 1, 5, 1))).errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
+    expect((await log.append(topic, partition, idempotentBatch(producerId, 0, 2, 1))).errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH)
+    expect((await log.append(topic, partition, idempotentBatch(producerId + 100, 0, 0, 1))).errorCode).toBe(ErrorCode.UNKNOWN_PRODUCER_ID)
+    expect((await log.append(topic, partition, encodeBatch([{ key: null, value: null }], { producerId, producerEpoch: 1, baseSequence: 2, attributes: 0x10 }))).errorCode).toBe(ErrorCode.INVALID_RECORD)
+    expect(partition.highWatermark).toBe(2)
+  })
+
+  it('hands out increasing producer ids that survive a restart', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zombi-log-'))
+    dirs.push(dir)
+    const store = new DiskHotStore({ dir, durability: 'fsync' })
+    const log = await openLog(store)
+    const ids = [await log.allocateProducerId(), await log.allocateProducerId()]
+    await store.close()
+    const reopened = new DiskHotStore({ dir, durability: 'fsync' })
+    const again = await openLog(reopened)
+    expect(await again.allocateProducerId()).toBe(ids[1]! + 1)
+    await reopened.close()
+  })
+
+  it('keeps producer state across a restart, so a retry after it is still a duplicate', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zombi-log-'))
+    dirs.push(dir)
+    const store = new DiskHotStore({ dir, durability: 'fsync' })
+    const log = await openLog(store)
+    const topic = await topicOf(log, 'restart')
+    const producerId = await log.allocateProducerId()
+    await log.append(topic, topic.partitions[0]!, idempotentBatch(producerId, 0, 0, 4))
+    await log.append(topic, topic.partitions[0]!, idempotentBatch(producerId, 0, 4, 1))
+    await store.close()
+
+    const reopenedStore = new DiskHotStore({ dir, durability: 'fsync' })
+    const reopened = await openLog(reopenedStore)
+    const again = reopened.topicByName('restart')!
+    const retry = await reopened.append(again, again.partitions[0]!, idempotentBatch(producerId, 0, 4, 1))
+    expect([retry.errorCode, retry.baseOffset]).toEqual([0, 4])
+    expect((await reopened.append(again, again.partitions[0]!, idempotentBatch(producerId, 0, 5, 1))).baseOffset).toBe(5)
+    await reopenedStore.close()
+  })
+
+  it('rebuilds producer state of batches re-indexed at recovery', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zombi-log-'))
+    dirs.push(dir)
+    const store = new DiskHotStore({ dir, durability: 'fsync' })
+    const log = await openLog(store)
+    const topic = await topicOf(log, 'replay')
+    const producerId = await log.allocateProducerId()
+    await store.close()
+    // The frame reached the log but its index and producer rows did not (crash between the two).
+    const batch = idempotentBatch(producerId, 0, 0, 2)
+    const segments = new SegmentLog(path.join(dir, 'log'), 1 << 30)
+    segments.activate(0)
+    const segment = segments.active()
+    await segments.write(segment, segment.size, [frameHeader(topic.id, 0, batch), batch])
+    segments.close()
+
+    const reopenedStore = new DiskHotStore({ dir, durability: 'fsync' })
+    const reopened = await openLog(reopenedStore)
+    const again = reopened.topicByName('replay')!
+    expect(again.partitions[0]!.highWatermark).toBe(2)
+    const retry = await reopened.append(again, again.partitions[0]!, idempotentBatch(producerId, 0, 0, 2))
+    expect([retry.errorCode, retry.baseOffset]).toEqual([0, 0])
+    expect(again.partitions[0]!.highWatermark).toBe(2)
+    await reopenedStore.close()
+  })
+})
