@@ -4,6 +4,7 @@ import { loadConfig, renderSettings, type Config } from './config/index.ts'
 import { ZombiError } from './errors.ts'
 import { HttpServer } from './http/server.ts'
 import type { BrokerIdentity } from './kafka/handler.ts'
+import { GroupCoordinator } from './kafka/groups/coordinator.ts'
 import { allHandlers } from './kafka/handlers/index.ts'
 import { Router } from './kafka/router.ts'
 import { KafkaServer } from './kafka/server.ts'
@@ -14,7 +15,7 @@ import type { HotStore } from './storage/hot-store.ts'
 
 const CLUSTER_ID_KEY = 'broker/cluster-id'
 const SHUTDOWN_GRACE_MS = 5000
-const PRODUCER_EXPIRY_CHECK_MS = 60_000
+const EXPIRY_CHECK_MS = 60_000
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 (22 characters); kept across restarts. */
 async function clusterId(store: HotStore): Promise<string> {
@@ -37,20 +38,30 @@ async function start(config: Config, logger: Logger): Promise<void> {
     onStorageFailure: () => process.exit(1),
   })
   await log.open(recovery)
+  const groups = new GroupCoordinator(log, logger, {
+    initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+    minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+    maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+    maxGroupSize: config.groupMaxSize,
+    offsetsRetentionMs: config.offsetsRetentionMs,
+  })
+  // Loaded before the listener opens, so no client ever sees COORDINATOR_LOAD_IN_PROGRESS.
+  await groups.load()
 
   const shutdown = new AbortController()
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
   const router = new Router(allHandlers)
-  const kafka = new KafkaServer(router, { log, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal }, logger)
+  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal }, logger)
   const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
   broker.port = config.advertisedKafkaPort ?? kafkaPort
   let storeHealthy = true
   const http = new HttpServer({ components: () => ({ hot_storage: storeHealthy, kafka_listener: !shutdown.signal.aborted }) })
   const httpPort = await http.listen(config.host, config.httpPort)
-  const producerExpiry = setInterval(() => {
+  const expiry = setInterval(() => {
     log.expireProducers(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring idle producer state failed'))
-  }, PRODUCER_EXPIRY_CHECK_MS)
-  producerExpiry.unref()
+    groups.expireOffsets(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring group offsets failed'))
+  }, EXPIRY_CHECK_MS)
+  expiry.unref()
   logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
 
   let stopping = false
@@ -59,7 +70,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
     stopping = true
     logger.info({ signal }, 'shutting down')
     shutdown.abort()
-    clearInterval(producerExpiry)
+    clearInterval(expiry)
+    groups.close()
     await kafka.close(SHUTDOWN_GRACE_MS)
     await http.close()
     try {

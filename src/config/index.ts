@@ -18,6 +18,11 @@ export interface Config {
   maxRequestBytes: number
   maxMessageBytes: number
   fetchCacheBytes: number
+  groupInitialRebalanceDelayMs: number
+  groupMinSessionTimeoutMs: number
+  groupMaxSessionTimeoutMs: number
+  groupMaxSize: number
+  offsetsRetentionMs: number
   logLevel: string
 }
 
@@ -93,6 +98,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     maxRequestBytes: get('ZOMBI_MAX_REQUEST_BYTES'),
     maxMessageBytes: get('ZOMBI_MAX_MESSAGE_BYTES'),
     fetchCacheBytes: get<number>('ZOMBI_FETCH_CACHE_MB') * 1024 * 1024,
+    groupInitialRebalanceDelayMs: get('ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS'),
+    groupMinSessionTimeoutMs: get('ZOMBI_GROUP_MIN_SESSION_TIMEOUT_MS'),
+    groupMaxSessionTimeoutMs: get('ZOMBI_GROUP_MAX_SESSION_TIMEOUT_MS'),
+    groupMaxSize: get('ZOMBI_GROUP_MAX_SIZE'),
+    offsetsRetentionMs: get<number>('ZOMBI_OFFSETS_RETENTION_MINUTES') * 60_000,
     logLevel: get('ZOMBI_LOG_LEVEL'),
   }
 }

@@ -30,6 +30,11 @@ export const SETTINGS = [
   { name: 'ZOMBI_MAX_REQUEST_BYTES', kind: 'integer', default: '104857600', min: 1024, max: 2147483647, description: 'Largest Kafka request frame accepted; a larger size prefix closes the connection before any buffer is allocated.' },
   { name: 'ZOMBI_MAX_MESSAGE_BYTES', kind: 'integer', default: '1048588', min: 1024, max: 2147483647, description: 'Broker default of the topic config max.message.bytes (largest record batch accepted).' },
   { name: 'ZOMBI_FETCH_CACHE_MB', kind: 'integer', default: '256', min: 0, max: 65536, description: 'Memory budget for recently produced batches kept to serve Fetch without reading the log files.' },
+  { name: 'ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS', kind: 'integer', default: '3000', min: 0, max: 300000, description: 'How long the first rebalance of an empty consumer group waits for more members (Kafka: group.initial.rebalance.delay.ms).' },
+  { name: 'ZOMBI_GROUP_MIN_SESSION_TIMEOUT_MS', kind: 'integer', default: '6000', min: 1, max: 3600000, description: 'Smallest session timeout a group member may ask for (Kafka: group.min.session.timeout.ms).' },
+  { name: 'ZOMBI_GROUP_MAX_SESSION_TIMEOUT_MS', kind: 'integer', default: '1800000', min: 1, max: 86400000, description: 'Largest session timeout a group member may ask for (Kafka: group.max.session.timeout.ms).' },
+  { name: 'ZOMBI_GROUP_MAX_SIZE', kind: 'integer', default: '1000', min: 1, max: 1000000, description: 'Most members (joined or holding a pending member id) per consumer group; more get GROUP_MAX_SIZE_REACHED.' },
+  { name: 'ZOMBI_OFFSETS_RETENTION_MINUTES', kind: 'integer', default: '10080', min: 1, max: 5256000, description: 'Committed offsets of a group that has been empty this long are deleted (Kafka: offsets.retention.minutes).' },
   { name: 'ZOMBI_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level.' },
 ] as const satisfies readonly SettingDefinition[]
 

@@ -22,6 +22,7 @@ class PendingResponse {
 
 class Context implements RequestContext {
   readonly log: RequestContext['log']
+  readonly groups: RequestContext['groups']
   readonly config: RequestContext['config']
   readonly logger: Logger
   readonly broker: RequestContext['broker']
@@ -34,6 +35,7 @@ class Context implements RequestContext {
 
   constructor(server: ServerContext, logger: Logger, remoteAddress: string, apiVersion: number, correlationId: number, clientId: string | null) {
     this.log = server.log
+    this.groups = server.groups
     this.config = server.config
     this.logger = logger
     this.broker = server.broker

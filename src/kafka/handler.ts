@@ -5,6 +5,7 @@ import type { BrokerLog } from '../log/broker-log.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Reader } from '../protocol/reader.ts'
 import type { Writer } from '../protocol/writer.ts'
+import type { GroupCoordinator } from './groups/coordinator.ts'
 
 /** The broker as clients see it (Metadata, FindCoordinator, DescribeCluster). */
 export interface BrokerIdentity {
@@ -24,6 +25,7 @@ export interface SupportedApi {
 /** Per-request facts a handler may need; one object per connection, fields updated per request. */
 export interface RequestContext {
   readonly log: BrokerLog
+  readonly groups: GroupCoordinator
   readonly config: Config
   readonly logger: Logger
   readonly broker: BrokerIdentity

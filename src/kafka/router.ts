@@ -4,11 +4,13 @@ import type { Config } from '../config/index.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.ts'
+import type { GroupCoordinator } from './groups/coordinator.ts'
 import type { AnyHandler, BrokerIdentity, SupportedApi } from './handler.ts'
 
 /** What every connection shares. */
 export interface ServerContext {
   log: BrokerLog
+  groups: GroupCoordinator
   config: Config
   broker: BrokerIdentity
   supportedApis: readonly SupportedApi[]

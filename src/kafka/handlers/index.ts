@@ -9,6 +9,17 @@ import { describeConfigs } from './describe-configs.ts'
 import { fetch } from './fetch.ts'
 import { findCoordinator } from './find-coordinator.ts'
 import { initProducerId } from './init-producer-id.ts'
+import { deleteGroups } from './delete-groups.ts'
+import { describeGroups } from './describe-groups.ts'
+import { heartbeat } from './heartbeat.ts'
+import { joinGroup } from './join-group.ts'
+import { leaveGroup } from './leave-group.ts'
+import { listGroups } from './list-groups.ts'
+import { offsetCommit } from './offset-commit.ts'
+import { offsetDelete } from './offset-delete.ts'
+import { offsetFetch } from './offset-fetch.ts'
+import { offsetForLeaderEpoch } from './offset-for-leader-epoch.ts'
+import { syncGroup } from './sync-group.ts'
 import { listOffsets } from './list-offsets.ts'
 import { metadata } from './metadata.ts'
 import { produce } from './produce.ts'
@@ -16,4 +27,7 @@ import { produce } from './produce.ts'
 export const allHandlers: readonly AnyHandler[] = [
   produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, describeConfigs, createPartitions, describeCluster,
   findCoordinator, initProducerId,
+  // The group APIs go together: librdkafka uses groups only when all of them are advertised.
+  joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, describeGroups, listGroups, deleteGroups,
+  offsetDelete, offsetForLeaderEpoch,
 ]

@@ -1,0 +1,27 @@
+// LeaveGroup: one member (v0-2) or a batch of members, possibly static (v3+).
+import { ApiKey } from '../../protocol/generated/api-keys.ts'
+import { ErrorCode } from '../../protocol/generated/errors.ts'
+import { readLeaveGroupRequest, writeLeaveGroupResponse, type LeaveGroupRequest, type LeaveGroupResponse } from '../../protocol/generated/leave-group.ts'
+import { defineHandler } from '../handler.ts'
+
+export const leaveGroup = defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
+  apiKey: ApiKey.LeaveGroup,
+  name: 'LeaveGroup',
+  minVersion: 0,
+  maxVersion: 5,
+  read: readLeaveGroupRequest,
+  write: writeLeaveGroupResponse,
+  handle(request, context) {
+    if (context.apiVersion < 3) {
+      const [errorCode] = context.groups.leave(request.groupId, [{ memberId: request.memberId, groupInstanceId: null }])
+      return { throttleTimeMs: 0, errorCode: errorCode!, members: [] }
+    }
+    const errors = context.groups.leave(request.groupId, request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })))
+    return {
+      throttleTimeMs: 0,
+      // The top level reports a problem with the group itself; per-member errors go below.
+      errorCode: context.groups.group(request.groupId) === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.NONE,
+      members: request.members.map((m, i) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: errors[i]! })),
+    }
+  },
+})

@@ -1,0 +1,196 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { GroupCoordinator, type JoinRequest } from '../../../src/kafka/groups/coordinator.ts'
+import type { JoinResult } from '../../../src/kafka/groups/group.ts'
+import { BrokerLog } from '../../../src/log/broker-log.ts'
+import { silentLogger } from '../../../src/observability/logger.ts'
+import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
+import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
+
+const coordinators: GroupCoordinator[] = []
+afterEach(() => {
+  for (const c of coordinators.splice(0)) c.close()
+})
+
+async function setup(settings: Partial<ConstructorParameters<typeof GroupCoordinator>[2]> = {}) {
+  const store = new MemoryHotStore()
+  await store.open()
+  const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20 })
+  await log.open()
+  await log.createTopic('orders', 6, {})
+  const groups = new GroupCoordinator(log, silentLogger, { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 10, ...settings })
+  await groups.load()
+  coordinators.push(groups)
+  return { store, log, groups }
+}
+
+function joinRequest(memberId = '', overrides: Partial<JoinRequest> = {}): JoinRequest {
+  return {
+    groupId: 'g', memberId, groupInstanceId: null, protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: Buffer.from('r') }, { name: 'roundrobin', metadata: Buffer.from('rr') }],
+    sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, requireKnownMemberId: true, clientId: 'c', clientHost: '/127.0.0.1',
+    ...overrides,
+  }
+}
+
+/** Two-step join of a new member (MEMBER_ID_REQUIRED, then the real join), resolved when the join completes. */
+async function joinNew(groups: GroupCoordinator, overrides: Partial<JoinRequest> = {}): Promise<JoinResult> {
+  return (await startJoin(groups, overrides)).completed
+}
+
+/** The same, but returns as soon as the join is held, so the test can act during the rebalance. */
+async function startJoin(groups: GroupCoordinator, overrides: Partial<JoinRequest> = {}): Promise<{ completed: Promise<JoinResult> }> {
+  const first = await groups.join(joinRequest('', overrides))
+  expect(first.errorCode).toBe(ErrorCode.MEMBER_ID_REQUIRED)
+  return { completed: Promise.resolve(groups.join(joinRequest(first.memberId, overrides))) }
+}
+
+describe('group coordinator', () => {
+  it('asks a v4+ member for a member id first, then forms a generation with it as leader', async () => {
+    const { groups } = await setup()
+    const joined = await joinNew(groups)
+    expect(joined.errorCode).toBe(0)
+    expect(joined.generationId).toBe(1)
+    expect(joined.leader).toBe(joined.memberId)
+    expect(joined.protocolName).toBe('range')
+    expect(joined.members.map((m) => m.memberId)).toEqual([joined.memberId])
+    const synced = await groups.sync('g', 1, joined.memberId, null, 'consumer', 'range', [{ memberId: joined.memberId, assignment: Buffer.from('all') }])
+    expect(synced.assignment.toString()).toBe('all')
+    expect(groups.group('g')!.state).toBe('Stable')
+  })
+
+  it('rebalances when a second member joins; followers get their assignment from the leader', async () => {
+    const { groups } = await setup()
+    const first = await joinNew(groups)
+    await groups.sync('g', 1, first.memberId, null, null, null, [{ memberId: first.memberId, assignment: Buffer.from('a') }])
+    const secondPending = (await startJoin(groups)).completed
+    // The first member learns of the rebalance from its heartbeat and rejoins.
+    expect(groups.heartbeat('g', 1, first.memberId, null)).toBe(ErrorCode.REBALANCE_IN_PROGRESS)
+    const [rejoined, second] = await Promise.all([groups.join(joinRequest(first.memberId)), secondPending])
+    expect(rejoined.generationId).toBe(2)
+    expect(second.generationId).toBe(2)
+    const leader = rejoined.leader === rejoined.memberId ? rejoined : second
+    const follower = leader === rejoined ? second : rejoined
+    expect(leader.members).toHaveLength(2)
+    expect(follower.members).toHaveLength(0)
+    const followerSync = groups.sync('g', 2, follower.memberId, null, null, null, [])
+    const leaderSync = await groups.sync('g', 2, leader.memberId, null, null, null, [
+      { memberId: leader.memberId, assignment: Buffer.from('L') }, { memberId: follower.memberId, assignment: Buffer.from('F') },
+    ])
+    expect(leaderSync.assignment.toString()).toBe('L')
+    expect((await followerSync).assignment.toString()).toBe('F')
+  })
+
+  it('answers stale generations, unknown members and mismatched protocols with the right errors', async () => {
+    const { groups } = await setup()
+    const joined = await joinNew(groups)
+    expect(groups.heartbeat('g', 99, joined.memberId, null)).toBe(ErrorCode.ILLEGAL_GENERATION)
+    expect(groups.heartbeat('g', 1, 'nobody', null)).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
+    expect(groups.heartbeat('nogroup', 1, 'nobody', null)).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
+    expect((await groups.sync('g', 7, joined.memberId, null, null, null, [])).errorCode).toBe(ErrorCode.ILLEGAL_GENERATION)
+    const other = await groups.join(joinRequest('', { protocolType: 'connect' }))
+    expect(other.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
+    expect((await groups.join(joinRequest('', { sessionTimeoutMs: 1 }))).errorCode).toBe(ErrorCode.INVALID_SESSION_TIMEOUT)
+    expect((await groups.join(joinRequest('', { groupId: '' }))).errorCode).toBe(ErrorCode.INVALID_GROUP_ID)
+  })
+
+  it('evicts a member whose session expires and rebalances the rest', async () => {
+    const { groups } = await setup()
+    const a = await joinNew(groups, { sessionTimeoutMs: 60_000 })
+    await groups.sync('g', 1, a.memberId, null, null, null, [])
+    const bPending = (await startJoin(groups, { sessionTimeoutMs: 150 })).completed
+    const [a2, b] = await Promise.all([groups.join(joinRequest(a.memberId, { sessionTimeoutMs: 60_000 })), bPending])
+    const leader = a2.leader
+    await Promise.all([groups.sync('g', 2, b.memberId, null, null, null, []), groups.sync('g', 2, a2.memberId, null, null, null, [])])
+    expect(leader).toBeTruthy()
+    // b goes silent; only a heartbeats.
+    for (let i = 0; i < 100 && groups.group('g')!.members.size > 1; i++) {
+      groups.heartbeat('g', groups.group('g')!.generationId, a.memberId, null)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect([...groups.group('g')!.members.keys()]).toEqual([a.memberId])
+    expect(groups.heartbeat('g', 2, a.memberId, null)).toBe(ErrorCode.REBALANCE_IN_PROGRESS)
+    const a3 = await groups.join(joinRequest(a.memberId, { sessionTimeoutMs: 60_000 }))
+    expect(a3.generationId).toBe(3)
+  })
+
+  it('fences an old member id when a static member comes back, and keeps its assignment', async () => {
+    const { groups } = await setup()
+    const first = await groups.join(joinRequest('', { groupInstanceId: 'instance-1' }))
+    expect(first.errorCode).toBe(0)
+    await groups.sync('g', 1, first.memberId, 'instance-1', null, null, [{ memberId: first.memberId, assignment: Buffer.from('mine') }])
+    const again = await groups.join(joinRequest('', { groupInstanceId: 'instance-1' }))
+    expect(again.errorCode).toBe(0)
+    expect(again.memberId).not.toBe(first.memberId)
+    expect(again.generationId).toBe(1)
+    expect((await groups.sync('g', 1, again.memberId, 'instance-1', null, null, [])).assignment.toString()).toBe('mine')
+    expect(groups.heartbeat('g', 1, first.memberId, 'instance-1')).toBe(ErrorCode.FENCED_INSTANCE_ID)
+  })
+
+  it('bounds pending member ids: a flood of empty joins cannot grow the group without limit', async () => {
+    const { groups } = await setup({ maxGroupSize: 50 })
+    const results = []
+    for (let i = 0; i < 2000; i++) results.push((await groups.join(joinRequest(''))).errorCode)
+    expect(results.filter((e) => e === ErrorCode.MEMBER_ID_REQUIRED)).toHaveLength(50)
+    expect(results.filter((e) => e === ErrorCode.GROUP_MAX_SIZE_REACHED)).toHaveLength(1950)
+    expect(groups.group('g')!.pendingMembers.size).toBe(50)
+  })
+
+  it('leaving empties the group, which can then be deleted with its offsets', async () => {
+    const { groups } = await setup()
+    const joined = await joinNew(groups)
+    await groups.sync('g', 1, joined.memberId, null, null, null, [])
+    expect(await groups.commitOffsets('g', 1, joined.memberId, null, [{ topic: 'orders', partition: 0, offset: 5, leaderEpoch: -1, metadata: 'm' }])).toEqual([0])
+    expect(await groups.deleteGroups(['g'])).toEqual([ErrorCode.NON_EMPTY_GROUP])
+    expect(groups.leave('g', [{ memberId: joined.memberId, groupInstanceId: null }])).toEqual([0])
+    expect(groups.group('g')!.state).toBe('Empty')
+    expect(await groups.deleteGroups(['g', 'missing'])).toEqual([0, ErrorCode.GROUP_ID_NOT_FOUND])
+    expect(groups.fetchOffset('g', 'orders', 0)).toBeUndefined()
+  })
+})
+
+describe('committed offsets', () => {
+  it('validates commits and keeps them across a reload of the same store', async () => {
+    const { store, log, groups } = await setup()
+    const errors = await groups.commitOffsets('simple', -1, '', null, [
+      { topic: 'orders', partition: 1, offset: 42, leaderEpoch: -1, metadata: 'note' },
+      { topic: 'orders', partition: 99, offset: 1, leaderEpoch: -1, metadata: null },
+      { topic: 'missing', partition: 0, offset: 1, leaderEpoch: -1, metadata: null },
+      { topic: 'orders', partition: 2, offset: 1, leaderEpoch: -1, metadata: 'x'.repeat(5000) },
+    ])
+    expect(errors).toEqual([0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.OFFSET_METADATA_TOO_LARGE])
+    const reloaded = new GroupCoordinator(log, silentLogger)
+    await reloaded.load()
+    coordinators.push(reloaded)
+    expect(reloaded.fetchOffset('simple', 'orders', 1)).toMatchObject({ offset: 42, metadata: 'note' })
+    expect(reloaded.group('simple')!.state).toBe('Empty')
+    void store
+  })
+
+  it('refuses commits from unknown members and stale generations of an active group', async () => {
+    const { groups } = await setup()
+    const joined = await joinNew(groups)
+    await groups.sync('g', 1, joined.memberId, null, null, null, [])
+    const entry = [{ topic: 'orders', partition: 0, offset: 1, leaderEpoch: -1, metadata: null }]
+    expect(await groups.commitOffsets('g', 1, 'stranger', null, entry)).toEqual([ErrorCode.UNKNOWN_MEMBER_ID])
+    expect(await groups.commitOffsets('g', 0, joined.memberId, null, entry)).toEqual([ErrorCode.ILLEGAL_GENERATION])
+    expect(await groups.commitOffsets('g', -1, '', null, entry)).toEqual([ErrorCode.UNKNOWN_MEMBER_ID])
+  })
+
+  it('expires offsets of groups empty for longer than the retention', async () => {
+    const { groups } = await setup({ offsetsRetentionMs: 1000 })
+    await groups.commitOffsets('old', -1, '', null, [{ topic: 'orders', partition: 0, offset: 3, leaderEpoch: -1, metadata: null }])
+    expect(await groups.expireOffsets(Date.now())).toEqual([])
+    expect(await groups.expireOffsets(Date.now() + 5000)).toEqual(['old'])
+    expect(groups.fetchOffset('old', 'orders', 0)).toBeUndefined()
+  })
+
+  it('reports lag per committed partition', async () => {
+    const { log, groups } = await setup()
+    const { encodeBatch } = await import('../../../src/protocol/records.ts')
+    const topic = log.topicByName('orders')!
+    await log.append(topic, topic.partitions[0]!, encodeBatch(Array.from({ length: 10 }, () => ({ key: null, value: Buffer.from('x') }))))
+    await groups.commitOffsets('lagging', -1, '', null, [{ topic: 'orders', partition: 0, offset: 4, leaderEpoch: -1, metadata: null }])
+    const snapshot = groups.snapshot().find((s) => s.groupId === 'lagging')!
+    expect(snapshot.partitions).toEqual([{ topic: 'orders', partition: 0, committed: 4, highWatermark: 10, lag: 6 }])
+  })
+})
