@@ -62,6 +62,31 @@ export interface GroupSnapshot {
 }
 
 const NO_ASSIGNMENT = Buffer.alloc(0)
+const GROUP_METADATA_PREFIX = 'groupmeta/'
+
+/** The persisted form of a stable group, so members keep their generation across a broker restart. */
+interface StoredGroup {
+  groupId: string
+  generationId: number
+  protocolType: string | null
+  protocolName: string | null
+  leaderId: string | null
+  members: Array<{
+    memberId: string
+    groupInstanceId: string | null
+    clientId: string
+    clientHost: string
+    sessionTimeoutMs: number
+    rebalanceTimeoutMs: number
+    protocolType: string
+    protocols: Array<{ name: string; metadata: string }>
+    assignment: string
+  }>
+}
+
+function groupMetadataKey(groupId: string): string {
+  return `${GROUP_METADATA_PREFIX}${groupId.length}:${groupId}`
+}
 
 function joinError(errorCode: number, memberId = ''): JoinResult {
   return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', memberId, members: [] }
@@ -96,6 +121,46 @@ export class GroupCoordinator {
       this.#groups.set(groupId, new Group(groupId))
       this.#emptySince.set(groupId, now)
     }
+    // Stable groups come back with their generation and members; each member's session starts
+    // again now, so members that died with the broker are evicted after their session timeout.
+    for (const { value } of await this.#log.store.scanState(GROUP_METADATA_PREFIX)) {
+      const stored = JSON.parse(value.toString('utf8')) as StoredGroup
+      const group = new Group(stored.groupId)
+      group.generationId = stored.generationId
+      group.protocolType = stored.protocolType
+      group.protocolName = stored.protocolName
+      group.leaderId = stored.leaderId
+      for (const m of stored.members) {
+        const member = new Member(m.memberId, m.groupInstanceId, m.clientId, m.clientHost, m.sessionTimeoutMs, m.rebalanceTimeoutMs, m.protocolType,
+          m.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata, 'base64') })))
+        member.assignment = Buffer.from(m.assignment, 'base64')
+        group.members.set(member.memberId, member)
+        if (member.groupInstanceId !== null) group.staticMembers.set(member.groupInstanceId, member.memberId)
+      }
+      group.state = group.members.size > 0 ? 'Stable' : 'Empty'
+      this.#groups.set(group.groupId, group)
+      if (group.members.size > 0) this.#emptySince.delete(group.groupId)
+      for (const member of group.members.values()) this.#touch(group, member)
+    }
+  }
+
+  /** Writes (or, for an empty group, removes) the stored form of a group; durable on resolve. */
+  #persist(group: Group): Promise<void> {
+    if (group.members.size === 0 || group.state === 'Dead') return this.#log.store.writeState([{ key: groupMetadataKey(group.groupId), value: null }])
+    const stored: StoredGroup = {
+      groupId: group.groupId,
+      generationId: group.generationId,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+      leaderId: group.leaderId,
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
+        sessionTimeoutMs: m.sessionTimeoutMs, rebalanceTimeoutMs: m.rebalanceTimeoutMs, protocolType: m.protocolType,
+        protocols: m.protocols.map((p) => ({ name: p.name, metadata: p.metadata.toString('base64') })),
+        assignment: m.assignment.toString('base64'),
+      })),
+    }
+    return this.#log.store.writeState([{ key: groupMetadataKey(group.groupId), value: Buffer.from(JSON.stringify(stored)) }])
   }
 
   /** Stops every timer and answers held requests (shutdown). */
@@ -191,6 +256,7 @@ export class GroupCoordinator {
     member.assignment = old.assignment
     if (group.state === 'Stable' && old.sameProtocols(request.protocols)) {
       this.#touch(group, member)
+      this.#persist(group).catch((error: unknown) => this.#logger.error({ err: error, group: group.groupId }, 'storing group metadata failed'))
       return this.#joinResult(group, member)
     }
     return this.#awaitJoin(group, member)
@@ -295,6 +361,7 @@ export class GroupCoordinator {
     group.protocolName = null
     group.protocolType = null
     this.#emptySince.set(group.groupId, Date.now())
+    this.#persist(group).catch((error: unknown) => this.#logger.error({ err: error, group: group.groupId }, 'removing group metadata failed'))
   }
 
   // ---------------------------------------------------------------- sync, heartbeat, leave
@@ -330,11 +397,20 @@ export class GroupCoordinator {
       for (const m of g.members.values()) m.assignment = byMember.get(m.memberId) ?? NO_ASSIGNMENT
       g.state = 'Stable'
       this.#logger.debug({ group: g.groupId, generation: g.generationId }, 'group stable')
-      for (const m of g.members.values()) {
-        const respond = m.awaitingSync
-        m.awaitingSync = null
-        respond?.({ errorCode: ErrorCode.NONE, protocolType: g.protocolType, protocolName: g.protocolName, assignment: m.assignment })
+      const generation = g.generationId
+      // Assignments are answered once the stable group is durable, as Kafka writes group metadata first.
+      const answer = (): void => {
+        if (g.generationId !== generation) return
+        for (const m of g.members.values()) {
+          const respond = m.awaitingSync
+          m.awaitingSync = null
+          respond?.({ errorCode: ErrorCode.NONE, protocolType: g.protocolType, protocolName: g.protocolName, assignment: m.assignment })
+        }
       }
+      this.#persist(g).then(answer, (error: unknown) => {
+        this.#logger.error({ err: error, group: g.groupId }, 'storing group metadata failed')
+        answer()
+      })
     })
   }
 
@@ -473,6 +549,7 @@ export class GroupCoordinator {
         this.#groups.delete(groupId)
         this.#emptySince.delete(groupId)
         await this.offsets.delete(groupId)
+        await this.#persist(group)
         results.push(ErrorCode.NONE)
       }
     }
