@@ -1,390 +1,597 @@
-// The hot store on disk: batch bytes in the broker-wide segment log, everything else in
-// classic-level. Appends and state writes of one event-loop tick form one group commit:
-// one writev, one fdatasync (durability fsync), one index batch, then every promise resolves.
+// The hot store on disk: every write is a frame in the broker-wide segment log (batches,
+// state rows, partition updates), the index and state live in classic-level. The calls of one
+// event-loop tick form one group commit: one write of all their frames, one fdatasync
+// (durability fsync), one unsynced index batch, then every promise resolves in call order.
+// The index may lag the log by the commits a crash interrupted: open() replays the log from
+// the index checkpoint, so one fdatasync per commit is all the durability needs.
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { ClassicLevel } from 'classic-level'
 import { ZombiError } from '../errors.ts'
 import { silentLogger, type Logger } from '../observability/logger.ts'
-import { baseOffsetOf, indexTimestampOf, lastOffsetDeltaOf } from '../protocol/record-batch.ts'
-import type {
-  AppendRequest, BatchLocation, HotStore, IndexEntry, PartitionState, RecoveredPartition, RecoveryReport, ReindexedBatch,
-  StateWrite, TopicRecord,
-} from './hot-store.ts'
 import {
-  CHECKPOINT_KEY, PREFIX_INDEX, PREFIX_PARTITION, PREFIX_TOPIC, bytesToUuid, indexKey, partitionKey,
-  prefixRange, readUint64, stateKey, topicKey, topicRange, writeUint64,
-} from './keys.ts'
-import { FRAME_HEADER_BYTES, SegmentLog, frameHeader } from './segment-log.ts'
+  BATCH_FRAME_HEADER_BYTES, DecodedBatchFrame, DecodedPartitionFrame, FRAME_KIND_BATCH, FRAME_KIND_PARTITION,
+  FRAME_KIND_STATE, FRAME_PREFIX_BYTES, batchFrameHeader, forEachStateRow, frameKind,
+  partitionFrame, stateFrame,
+} from './frame.ts'
+import {
+  appendRequestProblem, type AppendRequest, type BatchLocation, type HotStore, type PartitionState, type RecoveredPartition,
+  type RecoveryReport, type ReindexedBatch, type StateWrite, type TopicRecord,
+} from './hot-store.ts'
+import { CHECKPOINT_KEY, indexKey, partitionKey, stateKeyFromBytes, topicIdBytes, topicKey } from './keys.ts'
+import {
+  LevelIndex, encodeCheckpoint, encodeIndexValue, encodePartitionState, type IndexOperation,
+} from './level-index.ts'
+import { type Segment, SegmentLog } from './segment-log.ts'
 
 export interface DiskHotStoreOptions {
   dir: string
   durability: 'fsync' | 'none'
+  /** Size at which the log rolls to a new segment file (default 256 MiB). */
   segmentBytes?: number
   logger?: Logger
 }
 
-type Db = ClassicLevel<Buffer, Buffer>
-type BatchOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer }
-
 const DEFAULT_SEGMENT_BYTES = 256 * 1024 * 1024
+const MAX_PARTITION = 0x7fffffff
+/** Recovery writes the index rows it rebuilt every this many frames, so a long tail needs no huge batch. */
+const RECOVERY_FLUSH_FRAMES = 100_000
 
-class PendingAppend {
-  readonly request: AppendRequest
-  readonly resolve: (location: BatchLocation) => void
+class PartitionSlot {
+  readonly partition: number
+  /** Its partition row key. */
+  readonly key: Buffer
+  readonly state: PartitionState
+  /** The last index batch that rewrote the row (see IndexBatch.touch). */
+  mark = 0
+
+  constructor(topicId: Buffer, partition: number, state: PartitionState) {
+    this.partition = partition
+    this.key = partitionKey(topicId, partition)
+    this.state = state
+  }
+}
+
+class TopicSlot {
+  readonly id: string
+  readonly idBytes: Buffer
+  readonly partitions = new Map<number, PartitionSlot>()
+
+  constructor(id: string, idBytes: Buffer) {
+    this.id = id
+    this.idBytes = idBytes
+  }
+
+  /** The partition's slot, created at offset 0 if the topic has none for it yet. */
+  partition(partition: number): PartitionSlot {
+    let slot = this.partitions.get(partition)
+    if (slot === undefined) {
+      slot = new PartitionSlot(this.idBytes, partition, { logStartOffset: 0, nextOffset: 0, flushedOffset: 0 })
+      this.partitions.set(partition, slot)
+    }
+    return slot
+  }
+}
+
+/** One call waiting for the next group commit, with its frame already built (CRC included). */
+class PendingWrite {
+  readonly kind: number
+  /** The whole frame, or a batch frame's header (then `batch` follows it); null writes nothing. */
+  readonly frame: Buffer | null
+  readonly batch: Buffer | null
+  readonly topicId: string
+  readonly partition: number
+  /** Batch: base offset, last offset, max timestamp. Partition update: log start, flushed offset, unused. */
+  readonly a: number
+  readonly b: number
+  readonly c: number
+  readonly resolveLocation: ((location: BatchLocation) => void) | null
+  readonly resolveDone: ((value: undefined) => void) | null
   readonly reject: (error: unknown) => void
+  segment = 0
+  position = 0
 
-  constructor(request: AppendRequest, resolve: (location: BatchLocation) => void, reject: (error: unknown) => void) {
-    this.request = request
-    this.resolve = resolve
+  constructor(
+    kind: number, frame: Buffer | null, batch: Buffer | null, topicId: string, partition: number, a: number, b: number, c: number,
+    resolveLocation: ((location: BatchLocation) => void) | null, resolveDone: ((value: undefined) => void) | null, reject: (error: unknown) => void,
+  ) {
+    this.kind = kind
+    this.frame = frame
+    this.batch = batch
+    this.topicId = topicId
+    this.partition = partition
+    this.a = a
+    this.b = b
+    this.c = c
+    this.resolveLocation = resolveLocation
+    this.resolveDone = resolveDone
     this.reject = reject
   }
-}
 
-class PendingState {
-  readonly writes: StateWrite[]
-  readonly resolve: () => void
-  readonly reject: (error: unknown) => void
-
-  constructor(writes: StateWrite[], resolve: () => void, reject: (error: unknown) => void) {
-    this.writes = writes
-    this.resolve = resolve
-    this.reject = reject
+  settle(): void {
+    if (this.resolveLocation !== null) this.resolveLocation({ segment: this.segment, position: this.position, size: this.batch!.length })
+    else this.resolveDone!(undefined)
   }
 }
 
-function encodePartitionState(state: PartitionState): Buffer {
-  const value = Buffer.allocUnsafe(24)
-  writeUint64(value, state.logStartOffset, 0)
-  writeUint64(value, state.nextOffset, 8)
-  writeUint64(value, state.flushedOffset, 16)
-  return value
-}
+/** Frames of one commit that land in one segment (a roll splits a commit in two). */
+class WriteGroup {
+  readonly segment: Segment
+  readonly start: number
+  readonly buffers: Buffer[] = []
 
-function decodePartitionState(value: Buffer): PartitionState {
-  return { logStartOffset: readUint64(value, 0), nextOffset: readUint64(value, 8), flushedOffset: readUint64(value, 16) }
-}
-
-function encodeIndexValue(entry: IndexEntry): Buffer {
-  const value = Buffer.allocUnsafe(36)
-  value.writeUInt32BE(entry.segment, 0)
-  writeUint64(value, entry.position, 4)
-  value.writeUInt32BE(entry.size, 12)
-  writeUint64(value, entry.lastOffset, 16)
-  // Timestamps may be negative (-1 for "none"), so they are stored as doubles.
-  value.writeDoubleBE(entry.maxTimestamp, 24)
-  return value
-}
-
-function decodeIndexEntry(key: Buffer, value: Buffer): IndexEntry {
-  return {
-    baseOffset: readUint64(key, 21),
-    segment: value.readUInt32BE(0),
-    position: readUint64(value, 4),
-    size: value.readUInt32BE(12),
-    lastOffset: readUint64(value, 16),
-    maxTimestamp: value.readDoubleBE(24),
+  constructor(segment: Segment) {
+    this.segment = segment
+    this.start = segment.size
   }
 }
 
-function encodeCheckpoint(segment: number, position: number): Buffer {
-  const value = Buffer.allocUnsafe(12)
-  value.writeUInt32BE(segment, 0)
-  writeUint64(value, position, 4)
-  return value
+/** The classic-level operations of one commit (or of recovery); each touched partition row is written once. */
+class IndexBatch {
+  readonly operations: IndexOperation[] = []
+  readonly #touched: PartitionSlot[] = []
+  readonly #mark: number
+
+  constructor(mark: number) {
+    this.#mark = mark
+  }
+
+  touch(slot: PartitionSlot): void {
+    if (slot.mark === this.#mark) return
+    slot.mark = this.#mark
+    this.#touched.push(slot)
+  }
+
+  /** The operations, with the touched partition rows encoded now (after every change of this batch). */
+  finish(): IndexOperation[] {
+    for (const slot of this.#touched) this.operations.push({ type: 'put', key: slot.key, value: encodePartitionState(slot.state) })
+    return this.operations
+  }
 }
 
-const partitionId = (topicId: string, partition: number): string => `${topicId}/${partition}`
+/** What recovery has done so far. */
+class Recovery {
+  readonly batch: IndexBatch
+  readonly reindexed: ReindexedBatch[] = []
+  /** The segment being scanned. */
+  segment = 0
+  frames = 0
+  truncatedBytes = 0
+  replayedStateWrites = 0
+  droppedEntries = 0
+
+  constructor(batch: IndexBatch) {
+    this.batch = batch
+  }
+}
 
 export class DiskHotStore implements HotStore {
   readonly #dir: string
-  readonly #durability: 'fsync' | 'none'
+  readonly #sync: boolean
   readonly #logger: Logger
   readonly #log: SegmentLog
-  readonly #db: Db
-  readonly #partitions = new Map<string, PartitionState>()
-  readonly #topics = new Set<string>()
-  #appends: PendingAppend[] = []
-  #states: PendingState[] = []
+  readonly #index: LevelIndex
+  readonly #topics = new Map<string, TopicSlot>()
+  #queue: PendingWrite[] = []
   #scheduled = false
   #committing: Promise<void> | null = null
-  #failure: unknown = null
+  #batches = 0
+  #opened = false
+  #closing: Promise<void> | null = null
   #closed = false
+  #failure: unknown = null
 
   constructor(options: DiskHotStoreOptions) {
     this.#dir = options.dir
-    this.#durability = options.durability
+    this.#sync = options.durability === 'fsync'
     this.#logger = options.logger ?? silentLogger
     this.#log = new SegmentLog(path.join(options.dir, 'log'), options.segmentBytes ?? DEFAULT_SEGMENT_BYTES)
-    this.#db = new ClassicLevel<Buffer, Buffer>(path.join(options.dir, 'index'), { keyEncoding: 'buffer', valueEncoding: 'buffer' })
-  }
-
-  get #sync(): boolean {
-    return this.#durability === 'fsync'
+    this.#index = new LevelIndex(path.join(options.dir, 'index'))
   }
 
   async open(): Promise<RecoveryReport> {
+    if (this.#opened) throw new ZombiError('STORAGE_FAILED', 'the hot store is already open')
     await fsp.mkdir(this.#dir, { recursive: true })
-    await this.#db.open()
-    for await (const key of this.#db.keys(prefixRange(PREFIX_TOPIC))) this.#topics.add(bytesToUuid(key, 1))
-    for await (const [key, value] of this.#db.iterator(prefixRange(PREFIX_PARTITION))) {
-      this.#partitions.set(partitionId(bytesToUuid(key, 1), key.readUInt32BE(17)), decodePartitionState(value))
+    await this.#index.open()
+    try {
+      const report = await this.#load()
+      this.#opened = true
+      return report
+    } catch (error) {
+      this.#log.close()
+      await this.#index.close()
+      throw error
+    }
+  }
+
+  async #load(): Promise<RecoveryReport> {
+    for (const record of await this.#index.topics()) this.#topics.set(record.id, new TopicSlot(record.id, topicIdBytes(record.id)))
+    const orphans = new Set<string>()
+    for (const { topicId, partition, state } of await this.#index.partitionStates()) {
+      const topic = this.#topics.get(topicId)
+      if (topic === undefined) orphans.add(topicId)
+      else topic.partitions.set(partition, new PartitionSlot(topic.idBytes, partition, state))
+    }
+    for (const topicId of orphans) {
+      this.#logger.info({ topicId }, 'removing index rows of a topic whose delete was interrupted')
+      await this.#index.clearTopicRows(topicIdBytes(topicId))
     }
     return this.#recover()
   }
 
-  /** Indexes frames written after the last checkpoint and cuts a torn tail. */
+  /**
+   * Brings the index up to the log: frames past the checkpoint are applied again (index
+   * entries, partition states, state rows), a torn or corrupt tail is cut, and index entries
+   * whose bytes are gone (durability none after a machine crash) are dropped.
+   */
   async #recover(): Promise<RecoveryReport> {
-    const checkpoint = await this.#db.get(CHECKPOINT_KEY)
-    const fromSegment = checkpoint === undefined ? 0 : checkpoint.readUInt32BE(0)
-    const fromPosition = checkpoint === undefined ? 0 : readUint64(checkpoint, 4)
-    const segments = await this.#log.list()
-    const reindexed: ReindexedBatch[] = []
-    let truncatedBytes = 0
-    const operations: BatchOperation[] = []
-    let lastSegment = fromSegment
-    let lastPosition = fromPosition
-    for (let i = 0; i < segments.length; i++) {
-      const segment = segments[i]!
+    const checkpoint = await this.#index.checkpoint()
+    const segments = this.#log.list()
+    const fromSegment = checkpoint?.segment ?? segments[0] ?? 0
+    const checkpointSegmentSize = this.#log.sizeOf(fromSegment) ?? 0
+    const recovery = new Recovery(new IndexBatch(++this.#batches))
+    if (checkpoint !== undefined && checkpoint.position > checkpointSegmentSize) {
+      this.#logger.error({ checkpoint, segmentSize: checkpointSegmentSize }, 'the hot-log index is ahead of the log; dropping entries whose bytes are gone')
+      recovery.droppedEntries = await this.#dropDanglingEntries(recovery.batch)
+    }
+    const visit = (body: Buffer, position: number): boolean => this.#replayFrame(recovery, body, position)
+    for (const segment of segments) {
       if (segment < fromSegment) continue
-      const scan = this.#log.scan(segment, segment === fromSegment ? fromPosition : 0)
-      for (const frame of scan.frames) {
-        lastSegment = segment
-        lastPosition = frame.position + FRAME_HEADER_BYTES + frame.batch.length
-        const key = partitionId(frame.topicId, frame.partition)
-        const state = this.#partitions.get(key)
-        // Frames of deleted topics are garbage: their index must not come back.
-        if (!this.#topics.has(frame.topicId) || state === undefined) continue
-        const baseOffset = baseOffsetOf(frame.batch)
-        const entry: IndexEntry = {
-          baseOffset,
-          lastOffset: baseOffset + lastOffsetDeltaOf(frame.batch),
-          maxTimestamp: indexTimestampOf(frame.batch),
-          segment,
-          position: frame.position,
-          size: frame.batch.length,
-        }
-        operations.push({ type: 'put', key: indexKey(frame.topicId, frame.partition, baseOffset), value: encodeIndexValue(entry) })
-        if (entry.lastOffset + 1 > state.nextOffset) state.nextOffset = entry.lastOffset + 1
-        operations.push({ type: 'put', key: partitionKey(frame.topicId, frame.partition), value: encodePartitionState(state) })
-        reindexed.push({ topicId: frame.topicId, partition: frame.partition, entry })
+      recovery.segment = segment
+      let scan = this.#log.scan(segment, segment === fromSegment ? Math.min(checkpoint?.position ?? 0, checkpointSegmentSize) : 0, visit)
+      while (scan.paused) {
+        // A long tail (a rebuilt index): write what is done so far; the checkpoint moves only at the end.
+        await this.#index.write(recovery.batch.operations.splice(0), false)
+        scan = this.#log.scan(segment, scan.validEnd, visit)
       }
       if (scan.validEnd < scan.fileSize) {
-        // Only the tail of the last written segment can be torn; anything after it was never acknowledged.
-        truncatedBytes += scan.fileSize - scan.validEnd
-        this.#logger.warn({ segment, validEnd: scan.validEnd, fileSize: scan.fileSize }, 'cutting a torn tail off the hot log')
+        const cut = { segment, validEnd: scan.validEnd, fileSize: scan.fileSize }
+        // A torn write can only be at the end of the last segment; elsewhere it is damage,
+        // and the frames of later segments are still good, so they are kept.
+        if (segment === segments[segments.length - 1]) this.#logger.warn(cut, 'cutting a torn tail off the hot log')
+        else this.#logger.error(cut, 'cutting corrupt bytes out of the middle of the hot log')
+        recovery.truncatedBytes += scan.fileSize - scan.validEnd
         this.#log.truncate(segment, scan.validEnd)
-        for (const later of segments.slice(i + 1)) {
-          truncatedBytes += (await fsp.stat(this.#log.path(later))).size
-          await this.#log.remove(later)
-        }
-        lastSegment = segment
-        lastPosition = scan.validEnd
-        break
-      }
-      if (scan.frames.length === 0 && segment > lastSegment) {
-        lastSegment = segment
-        lastPosition = 0
       }
     }
-    if (operations.length > 0 || checkpoint === undefined) {
-      operations.push({ type: 'put', key: CHECKPOINT_KEY, value: encodeCheckpoint(lastSegment, lastPosition) })
-      await this.#db.batch(operations, { sync: true })
+    // A segment left empty (created by a roll just before a crash, or all garbage) is dropped unless it is the last.
+    for (const segment of segments.slice(0, -1)) {
+      if (segment >= fromSegment && this.#log.sizeOf(segment) === 0) this.#log.remove(segment)
     }
-    const remaining = await this.#log.list()
-    this.#log.activate(remaining.length === 0 ? 0 : remaining[remaining.length - 1]!)
-    return { reindexedBatches: reindexed.length, reindexed, truncatedBytes }
+    // Segment numbers never go back, even if the checkpoint's segment is gone.
+    this.#log.activate(Math.max(segments[segments.length - 1] ?? 0, checkpoint?.segment ?? 0))
+    const active = this.#log.active()
+    const operations = recovery.batch.finish()
+    operations.push({ type: 'put', key: CHECKPOINT_KEY, value: encodeCheckpoint(active.number, active.size) })
+    await this.#index.write(operations, true)
+    const { reindexed, truncatedBytes, replayedStateWrites, droppedEntries } = recovery
+    if (reindexed.length > 0 || truncatedBytes > 0 || replayedStateWrites > 0 || droppedEntries > 0) {
+      this.#logger.info({ reindexedBatches: reindexed.length, truncatedBytes, replayedStateWrites, droppedEntries }, 'hot log recovered')
+    }
+    return { reindexedBatches: reindexed.length, reindexed, truncatedBytes, replayedStateWrites, droppedEntries }
+  }
+
+  /** Applies one frame found past the checkpoint; false asks the scan to pause for a flush. */
+  #replayFrame(recovery: Recovery, body: Buffer, position: number): boolean {
+    const { batch, segment } = recovery
+    const kind = frameKind(body)
+    if (kind === FRAME_KIND_BATCH) {
+      const frame = new DecodedBatchFrame(body)
+      if (this.#applyBatch(batch, frame.topicId, frame.partition, frame.baseOffset, frame.lastOffset, frame.maxTimestamp, segment, position, frame.batchSize)) {
+        const entry = { baseOffset: frame.baseOffset, lastOffset: frame.lastOffset, maxTimestamp: frame.maxTimestamp, segment, position, size: frame.batchSize }
+        recovery.reindexed.push({ topicId: frame.topicId, partition: frame.partition, entry })
+      }
+    } else if (kind === FRAME_KIND_STATE) {
+      // The scan reuses its read buffer: keep copies.
+      recovery.replayedStateWrites += this.#applyState(batch, body, true)
+    } else if (kind === FRAME_KIND_PARTITION) {
+      const frame = new DecodedPartitionFrame(body)
+      this.#applyPartition(batch, frame.topicId, frame.partition, frame.logStartOffset, frame.flushedOffset)
+    } else {
+      throw new ZombiError('STORAGE_CORRUPT', `frame of unknown kind ${kind} at ${segment}:${position}; was this log written by a newer Zombi?`)
+    }
+    return ++recovery.frames % RECOVERY_FLUSH_FRAMES !== 0
+  }
+
+  async #dropDanglingEntries(batch: IndexBatch): Promise<number> {
+    let dropped = 0
+    const sizes = new Map<number, number>()
+    await this.#index.forEachEntry((_topicId, _partition, entry, key) => {
+      let size = sizes.get(entry.segment)
+      if (size === undefined) sizes.set(entry.segment, size = this.#log.sizeOf(entry.segment) ?? 0)
+      if (entry.position + BATCH_FRAME_HEADER_BYTES + entry.size <= size) return
+      batch.operations.push({ type: 'del', key: Buffer.from(key) })
+      dropped++
+    })
+    return dropped
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return
-    while (this.#committing !== null || this.#appends.length > 0 || this.#states.length > 0) {
-      if (this.#committing === null) await this.#commit()
-      else await this.#committing
+    this.#closing ??= this.#drainAndClose()
+    return this.#closing
+  }
+
+  async #drainAndClose(): Promise<void> {
+    while (this.#committing !== null || this.#queue.length > 0) {
+      if (this.#committing !== null) await this.#committing
+      else this.#startCommit()
     }
     this.#closed = true
     this.#log.close()
-    await this.#db.close()
+    await this.#index.close()
   }
 
-  async loadTopics(): Promise<TopicRecord[]> {
-    const topics: TopicRecord[] = []
-    for await (const value of this.#db.values(prefixRange(PREFIX_TOPIC))) topics.push(JSON.parse(value.toString('utf8')) as TopicRecord)
-    return topics
+  loadTopics(): Promise<TopicRecord[]> {
+    return this.#index.topics()
   }
 
   async putTopic(topic: TopicRecord): Promise<void> {
-    this.#assertOpen()
-    await this.#db.put(topicKey(topic.id), Buffer.from(JSON.stringify(topic)), { sync: this.#sync })
-    this.#topics.add(topic.id)
+    this.#assertWritable()
+    const idBytes = topicIdBytes(topic.id)
+    let slot = this.#topics.get(topic.id)
+    const created = slot === undefined
+    if (slot === undefined) {
+      // Known before the write completes, so appends racing with the create are indexed.
+      slot = new TopicSlot(topic.id, idBytes)
+      this.#topics.set(topic.id, slot)
+    }
+    try {
+      await this.#index.write([{ type: 'put', key: topicKey(idBytes), value: Buffer.from(JSON.stringify(topic)) }], this.#sync)
+    } catch (error) {
+      if (created && this.#topics.get(topic.id) === slot) this.#topics.delete(topic.id)
+      throw error
+    }
   }
 
   async deleteTopic(topicId: string): Promise<void> {
-    this.#assertOpen()
+    this.#assertWritable()
+    const idBytes = this.#topics.get(topicId)?.idBytes ?? topicIdBytes(topicId)
+    // Gone from memory at once: queued appends of the topic are not indexed by their commit,
+    // and a commit whose index batch was already issued lands before the delete.
     this.#topics.delete(topicId)
-    for (const key of [...this.#partitions.keys()]) if (key.startsWith(`${topicId}/`)) this.#partitions.delete(key)
-    // Wait for an in-flight commit, so none of its index rows land after the delete.
-    if (this.#committing !== null) await this.#committing
-    await this.#db.del(topicKey(topicId), { sync: this.#sync })
-    await this.#db.clear(topicRange(PREFIX_PARTITION, topicId))
-    await this.#db.clear(topicRange(PREFIX_INDEX, topicId))
+    await this.#index.deleteTopic(idBytes, this.#sync)
   }
 
   async loadPartitions(): Promise<RecoveredPartition[]> {
-    const byPartition = new Map<string, RecoveredPartition>()
-    for (const [key, state] of this.#partitions) {
-      const [topicId, partition] = key.split('/') as [string, string]
-      byPartition.set(key, { topicId, partition: Number(partition), state: { ...state }, entries: [] })
+    const bySlot = new Map<PartitionSlot, RecoveredPartition>()
+    for (const topic of this.#topics.values()) {
+      for (const slot of topic.partitions.values()) {
+        bySlot.set(slot, { topicId: topic.id, partition: slot.partition, state: { ...slot.state }, entries: [] })
+      }
     }
-    for await (const [key, value] of this.#db.iterator(prefixRange(PREFIX_INDEX))) {
-      const recovered = byPartition.get(partitionId(bytesToUuid(key, 1), key.readUInt32BE(17)))
-      if (recovered !== undefined) recovered.entries.push(decodeIndexEntry(key, value))
-    }
-    return [...byPartition.values()]
+    await this.#index.forEachEntry((topicId, partition, entry) => {
+      const slot = this.#topics.get(topicId)?.partitions.get(partition)
+      if (slot !== undefined) bySlot.get(slot)?.entries.push(entry)
+    })
+    return [...bySlot.values()]
   }
 
   append(request: AppendRequest): Promise<BatchLocation> {
-    if (this.#failure !== null) return Promise.reject(this.#failedError())
-    if (this.#closed) return Promise.reject(new ZombiError('STORAGE_CLOSED', 'the hot store is closed'))
-    return new Promise((resolve, reject) => {
-      this.#appends.push(new PendingAppend(request, resolve, reject))
-      this.#schedule()
-    })
+    const refusal = this.#refusal()
+    if (refusal !== null) return Promise.reject(refusal)
+    const problem = appendRequestProblem(request)
+    if (problem !== null) return Promise.reject(new ZombiError('STORAGE_FAILED', problem))
+    const { topicId, partition, baseOffset, lastOffset, maxTimestamp, bytes } = request
+    let idBytes = this.#topics.get(topicId)?.idBytes
+    if (idBytes === undefined) {
+      try {
+        idBytes = topicIdBytes(topicId)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
+    const header = batchFrameHeader(idBytes, partition, baseOffset, lastOffset, maxTimestamp, bytes)
+    const { promise, resolve, reject } = Promise.withResolvers<BatchLocation>()
+    this.#enqueue(new PendingWrite(FRAME_KIND_BATCH, header, bytes, topicId, partition, baseOffset, lastOffset, maxTimestamp, resolve, null, reject))
+    return promise
   }
 
   writeState(writes: StateWrite[]): Promise<void> {
-    if (this.#failure !== null) return Promise.reject(this.#failedError())
-    if (this.#closed) return Promise.reject(new ZombiError('STORAGE_CLOSED', 'the hot store is closed'))
-    return new Promise((resolve, reject) => {
-      this.#states.push(new PendingState(writes, resolve, reject))
-      this.#schedule()
-    })
+    const refusal = this.#refusal()
+    if (refusal !== null) return Promise.reject(refusal)
+    let frame: Buffer | null
+    try {
+      frame = writes.length === 0 ? null : stateFrame(writes)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<undefined>()
+    this.#enqueue(new PendingWrite(FRAME_KIND_STATE, frame, null, '', -1, 0, 0, 0, null, resolve, reject))
+    return promise
   }
 
-  async updatePartitionState(topicId: string, partition: number, update: Partial<Pick<PartitionState, 'logStartOffset' | 'flushedOffset'>>): Promise<void> {
-    this.#assertOpen()
-    const state = this.#partitions.get(partitionId(topicId, partition))
-    if (state === undefined) throw new ZombiError('STORAGE_FAILED', `no partition ${partition} of topic ${topicId}`)
-    if (update.logStartOffset !== undefined) state.logStartOffset = update.logStartOffset
-    if (update.flushedOffset !== undefined) state.flushedOffset = update.flushedOffset
-    await this.#db.put(partitionKey(topicId, partition), encodePartitionState(state), { sync: this.#sync })
+  updatePartitionState(topicId: string, partition: number, update: Partial<Pick<PartitionState, 'logStartOffset' | 'flushedOffset'>>): Promise<void> {
+    const refusal = this.#refusal()
+    if (refusal !== null) return Promise.reject(refusal)
+    const topic = this.#topics.get(topicId)
+    if (topic?.partitions.get(partition) === undefined) {
+      return Promise.reject(new ZombiError('STORAGE_FAILED', `no partition ${partition} of topic ${topicId}`))
+    }
+    const logStartOffset = update.logStartOffset ?? -1
+    const flushedOffset = update.flushedOffset ?? -1
+    if (!isOffsetOrUnset(logStartOffset) || !isOffsetOrUnset(flushedOffset)) {
+      return Promise.reject(new ZombiError('STORAGE_FAILED', `invalid partition state update ${JSON.stringify(update)}`))
+    }
+    const frame = partitionFrame(topic.idBytes, partition, logStartOffset, flushedOffset)
+    const { promise, resolve, reject } = Promise.withResolvers<undefined>()
+    this.#enqueue(new PendingWrite(FRAME_KIND_PARTITION, frame, null, topicId, partition, logStartOffset, flushedOffset, 0, null, resolve, reject))
+    return promise
   }
 
   async initPartitions(topicId: string, partitions: number[]): Promise<void> {
-    this.#assertOpen()
-    const operations: BatchOperation[] = []
+    this.#assertWritable()
+    const topic = this.#topics.get(topicId)
+    // A deleted (or never put) topic gets no partitions: they would be orphans.
+    if (topic === undefined) return
+    const operations: IndexOperation[] = []
     for (const partition of partitions) {
-      const key = partitionId(topicId, partition)
-      if (this.#partitions.has(key)) continue
-      const state: PartitionState = { logStartOffset: 0, nextOffset: 0, flushedOffset: 0 }
-      this.#partitions.set(key, state)
-      operations.push({ type: 'put', key: partitionKey(topicId, partition), value: encodePartitionState(state) })
+      if (!Number.isInteger(partition) || partition < 0 || partition > MAX_PARTITION) throw new ZombiError('STORAGE_FAILED', `invalid partition ${partition}`)
+      if (topic.partitions.has(partition)) continue
+      const slot = topic.partition(partition)
+      operations.push({ type: 'put', key: slot.key, value: encodePartitionState(slot.state) })
     }
-    if (operations.length > 0) await this.#db.batch(operations, { sync: this.#sync })
+    if (operations.length > 0) await this.#index.write(operations, this.#sync)
   }
 
   read(location: BatchLocation): Buffer {
-    return this.#log.read(location.segment, location.position + FRAME_HEADER_BYTES, location.size)
+    return this.#log.read(location.segment, location.position + BATCH_FRAME_HEADER_BYTES, location.size)
   }
 
-  async scanState(prefix: string): Promise<Array<{ key: string; value: Buffer }>> {
-    const gte = stateKey(prefix)
-    const rows: Array<{ key: string; value: Buffer }> = []
-    for await (const [key, value] of this.#db.iterator({ gte, lt: Buffer.concat([gte, Buffer.from([0xff])]) })) {
-      rows.push({ key: key.toString('utf8', 1), value })
-    }
-    return rows
+  scanState(prefix: string): Promise<Array<{ key: string; value: Buffer }>> {
+    return this.#index.scanState(prefix)
   }
 
-  #assertOpen(): void {
-    if (this.#failure !== null) throw this.#failedError()
-    if (this.#closed) throw new ZombiError('STORAGE_CLOSED', 'the hot store is closed')
+  #refusal(): ZombiError | null {
+    if (this.#failure !== null) return this.#failedError()
+    if (this.#closed) return new ZombiError('STORAGE_CLOSED', 'the hot store is closed')
+    if (!this.#opened) return new ZombiError('STORAGE_CLOSED', 'the hot store is not open yet')
+    return null
+  }
+
+  #assertWritable(): void {
+    const refusal = this.#refusal()
+    if (refusal !== null) throw refusal
   }
 
   #failedError(): ZombiError {
-    return new ZombiError('STORAGE_FAILED', 'the hot log failed earlier; no further writes are accepted', { cause: this.#failure })
+    return new ZombiError('STORAGE_FAILED', 'a hot log write failed earlier; no further writes are accepted', { cause: this.#failure })
   }
 
-  #schedule(): void {
+  #enqueue(write: PendingWrite): void {
+    this.#queue.push(write)
     if (this.#scheduled || this.#committing !== null) return
+    // setImmediate runs in the check phase, after every I/O callback of this loop turn, so
+    // all requests read from sockets in one turn join one commit (a microtask would commit
+    // after the first callback). A commit in flight picks the queue up when it finishes.
     this.#scheduled = true
-    // setImmediate runs after the I/O callbacks of this loop turn, so every request that
-    // arrived in the same turn joins the same commit.
-    setImmediate(() => {
-      this.#scheduled = false
-      void this.#commit()
-    })
+    setImmediate(this.#onImmediate)
   }
 
-  #commit(): Promise<void> {
-    const appends = this.#appends
-    const states = this.#states
-    this.#appends = []
-    this.#states = []
-    const committing = this.#write(appends, states).finally(() => {
-      this.#committing = null
-      if (this.#appends.length > 0 || this.#states.length > 0) this.#schedule()
-    })
-    this.#committing = committing
-    return committing
+  readonly #onImmediate = (): void => {
+    this.#scheduled = false
+    this.#startCommit()
   }
 
-  async #write(appends: PendingAppend[], states: PendingState[]): Promise<void> {
-    if (appends.length === 0 && states.length === 0) return
-    const locations: BatchLocation[] = []
-    try {
-      const operations: BatchOperation[] = []
-      // Frames of this commit, grouped by the segment they land in (a roll splits them).
-      let segment = this.#log.active()
-      let start = segment.size
-      let buffers: Buffer[] = []
-      const flushGroup = async (): Promise<void> => {
-        if (buffers.length === 0) return
-        await this.#log.write(segment, start, buffers)
-        if (this.#sync) await this.#log.sync(segment)
-      }
-      for (const pending of appends) {
-        const { request } = pending
-        const frameBytes = FRAME_HEADER_BYTES + request.bytes.length
-        const target = this.#log.reserve(frameBytes)
-        if (target !== segment) {
-          await flushGroup()
-          segment = target
-          start = segment.size
-          buffers = []
-        }
-        const position = segment.size
-        segment.size += frameBytes
-        buffers.push(frameHeader(request.topicId, request.partition, request.bytes), request.bytes)
-        const location: BatchLocation = { segment: segment.number, position, size: request.bytes.length }
-        locations.push(location)
-        const entry: IndexEntry = { ...location, baseOffset: request.baseOffset, lastOffset: request.lastOffset, maxTimestamp: request.maxTimestamp }
-        const key = partitionId(request.topicId, request.partition)
-        const state = this.#partitions.get(key)
-        // A topic deleted while its append was queued: the frame is garbage, no index row.
-        if (state === undefined || !this.#topics.has(request.topicId)) continue
-        operations.push({ type: 'put', key: indexKey(request.topicId, request.partition, request.baseOffset), value: encodeIndexValue(entry) })
-        if (request.lastOffset + 1 > state.nextOffset) state.nextOffset = request.lastOffset + 1
-        operations.push({ type: 'put', key: partitionKey(request.topicId, request.partition), value: encodePartitionState(state) })
-      }
-      await flushGroup()
-      if (appends.length > 0) operations.push({ type: 'put', key: CHECKPOINT_KEY, value: encodeCheckpoint(segment.number, segment.size) })
-      for (const pending of states) {
-        for (const write of pending.writes) {
-          operations.push(write.value === null ? { type: 'del', key: stateKey(write.key) } : { type: 'put', key: stateKey(write.key), value: write.value })
-        }
-      }
-      // Index rows may lag the log (recovery re-indexes from the checkpoint); state rows exist only here.
-      await this.#db.batch(operations, { sync: this.#sync && states.length > 0 })
-    } catch (error) {
-      this.#failure = error
-      this.#logger.fatal({ err: error }, 'hot log write failed; refusing further writes')
+  #startCommit(): void {
+    if (this.#committing !== null || this.#queue.length === 0) return
+    const writes = this.#queue
+    this.#queue = []
+    if (this.#failure !== null) {
       const failed = this.#failedError()
-      for (const pending of appends) pending.reject(failed)
-      for (const pending of states) pending.reject(failed)
+      for (const write of writes) write.reject(failed)
       return
     }
-    for (let i = 0; i < appends.length; i++) appends[i]!.resolve(locations[i]!)
-    for (const pending of states) pending.resolve()
+    this.#committing = this.#commit(writes).then(() => {
+      this.#committing = null
+      if (this.#queue.length > 0 && !this.#scheduled) {
+        this.#scheduled = true
+        setImmediate(this.#onImmediate)
+      }
+    })
   }
+
+  /** One group commit. Never rejects: a failure rejects the commit's promises and fails the store. */
+  async #commit(writes: PendingWrite[]): Promise<void> {
+    try {
+      const wrote = await this.#writeFrames(writes)
+      const batch = new IndexBatch(++this.#batches)
+      for (const write of writes) this.#applyPending(batch, write)
+      const operations = batch.finish()
+      if (wrote) {
+        const active = this.#log.active()
+        operations.push({ type: 'put', key: CHECKPOINT_KEY, value: encodeCheckpoint(active.number, active.size) })
+      }
+      // Unsynced: a lost index batch is rebuilt from the (synced) log at the next open.
+      if (operations.length > 0) await this.#index.write(operations, false)
+    } catch (error) {
+      this.#fail(error, writes)
+      return
+    }
+    for (const write of writes) write.settle()
+  }
+
+  /** Places the frames in the log (rolling segments as needed), writes and syncs them. */
+  async #writeFrames(writes: PendingWrite[]): Promise<boolean> {
+    const groups: WriteGroup[] = []
+    let group: WriteGroup | null = null
+    for (const write of writes) {
+      if (write.frame === null) continue
+      const frameBytes = write.frame.length + (write.batch === null ? 0 : write.batch.length)
+      const segment = this.#log.reserve(frameBytes)
+      if (group === null || group.segment !== segment) {
+        group = new WriteGroup(segment)
+        groups.push(group)
+      }
+      write.segment = segment.number
+      write.position = segment.size
+      segment.size += frameBytes
+      group.buffers.push(write.frame)
+      if (write.batch !== null) group.buffers.push(write.batch)
+    }
+    for (const { segment, start, buffers } of groups) {
+      await this.#log.write(segment, start, buffers)
+      if (this.#sync) await this.#log.sync(segment)
+    }
+    return groups.length > 0
+  }
+
+  #applyPending(batch: IndexBatch, write: PendingWrite): void {
+    if (write.kind === FRAME_KIND_BATCH) {
+      this.#applyBatch(batch, write.topicId, write.partition, write.a, write.b, write.c, write.segment, write.position, write.batch!.length)
+    } else if (write.kind === FRAME_KIND_STATE) {
+      if (write.frame !== null) this.#applyState(batch, write.frame.subarray(FRAME_PREFIX_BYTES), false)
+    } else {
+      this.#applyPartition(batch, write.topicId, write.partition, write.a, write.b)
+    }
+  }
+
+  /** Index entry and nextOffset of a stored batch; false if its topic is unknown (deleted). */
+  #applyBatch(
+    batch: IndexBatch, topicId: string, partition: number, baseOffset: number, lastOffset: number, maxTimestamp: number,
+    segment: number, position: number, size: number,
+  ): boolean {
+    const topic = this.#topics.get(topicId)
+    if (topic === undefined) return false
+    const slot = topic.partition(partition)
+    batch.operations.push({
+      type: 'put',
+      key: indexKey(topic.idBytes, partition, baseOffset),
+      value: encodeIndexValue(segment, position, size, lastOffset - baseOffset, maxTimestamp),
+    })
+    if (lastOffset + 1 > slot.state.nextOffset) slot.state.nextOffset = lastOffset + 1
+    batch.touch(slot)
+    return true
+  }
+
+  #applyState(batch: IndexBatch, body: Buffer, copy: boolean): number {
+    return forEachStateRow(body, (key, value) => {
+      const rowKey = stateKeyFromBytes(key)
+      if (value === null) batch.operations.push({ type: 'del', key: rowKey })
+      else batch.operations.push({ type: 'put', key: rowKey, value: copy ? Buffer.from(value) : value })
+    })
+  }
+
+  #applyPartition(batch: IndexBatch, topicId: string, partition: number, logStartOffset: number, flushedOffset: number): void {
+    const slot = this.#topics.get(topicId)?.partitions.get(partition)
+    if (slot === undefined) return
+    if (logStartOffset >= 0) slot.state.logStartOffset = logStartOffset
+    if (flushedOffset >= 0) slot.state.flushedOffset = flushedOffset
+    batch.touch(slot)
+  }
+
+  #fail(error: unknown, writes: PendingWrite[]): void {
+    if (this.#failure === null) {
+      this.#failure = error
+      this.#logger.fatal({ err: error }, 'hot log write failed; refusing every further write')
+    }
+    const failed = this.#failedError()
+    for (const write of writes) write.reject(failed)
+    const queued = this.#queue
+    this.#queue = []
+    for (const write of queued) write.reject(failed)
+  }
+}
+
+
+function isOffsetOrUnset(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= -1
 }

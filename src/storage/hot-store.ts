@@ -35,7 +35,10 @@ export interface TopicRecord {
   createdAtMs: number
 }
 
-/** One batch to append. The bytes are a complete magic-2 record batch whose base offset is already patched. */
+/**
+ * One batch to append. The bytes are a complete magic-2 record batch whose base offset is
+ * already patched; they must not change after the call (the frame CRC is computed at the call).
+ */
 export interface AppendRequest {
   topicId: string
   partition: number
@@ -43,6 +46,18 @@ export interface AppendRequest {
   lastOffset: number
   maxTimestamp: number
   bytes: Buffer
+}
+
+/** Why an append request breaks the contract (offsets, partition, bytes), or null; stores reject such a call alone. */
+export function appendRequestProblem(request: AppendRequest): string | null {
+  const { partition, baseOffset, lastOffset, maxTimestamp, bytes } = request
+  if (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff) return `invalid partition ${partition}`
+  if (!Number.isSafeInteger(baseOffset) || baseOffset < 0) return `invalid base offset ${baseOffset}`
+  // Kafka's last offset delta is an int32.
+  if (!Number.isSafeInteger(lastOffset) || lastOffset < baseOffset || lastOffset - baseOffset > 0x7fffffff) return `invalid last offset ${lastOffset} for base offset ${baseOffset}`
+  if (!Number.isSafeInteger(maxTimestamp)) return `invalid max timestamp ${maxTimestamp}`
+  if (!Buffer.isBuffer(bytes)) return 'bytes must be a Buffer'
+  return null
 }
 
 /** Generic state rows that ride along with a group commit (group offsets, producer state, ...). */
@@ -77,6 +92,14 @@ export interface RecoveryReport {
   reindexed: ReindexedBatch[]
   /** Bytes cut from the tail because they did not form a complete, valid frame. */
   truncatedBytes: number
+  /** State rows (writeState) found in the log tail past the checkpoint and written again. */
+  replayedStateWrites: number
+  /**
+   * Index entries dropped because their bytes are no longer in the log: the index got ahead
+   * of the log, which only a machine crash with durability `none` can cause. Offsets still
+   * never go backwards; those batches are a gap.
+   */
+  droppedEntries: number
 }
 
 export interface HotStore {
@@ -86,7 +109,10 @@ export interface HotStore {
   close(): Promise<void>
 
   loadTopics(): Promise<TopicRecord[]>
-  /** Durable before the promise resolves (in every durability mode that syncs). */
+  /**
+   * Durable before the promise resolves (in every durability mode that syncs). The topic is
+   * known to the store from the call on, so appends racing with the put are indexed.
+   */
   putTopic(topic: TopicRecord): Promise<void>
   /** Removes the topic record, its partition states and index entries. Its batches become garbage. */
   deleteTopic(topicId: string): Promise<void>
@@ -95,16 +121,27 @@ export interface HotStore {
   loadPartitions(): Promise<RecoveredPartition[]>
   /**
    * Queues a batch for the current group commit and resolves once it is durable per the
-   * durability mode. All appends (and state writes) queued in one event-loop tick share one
-   * log write, one fdatasync and one index batch. Resolution order equals call order.
-   * The partition's nextOffset becomes `lastOffset + 1`.
+   * durability mode. All appends, state writes and partition updates queued in one event-loop
+   * tick share one log write, one fdatasync and one index batch; they resolve in call order.
+   * The partition's nextOffset becomes max(nextOffset, lastOffset + 1); a partition of a
+   * known topic without state gets one. An append to a topic the store does not know (deleted)
+   * is written and resolved but never indexed. Rejects with ZombiError for a malformed request
+   * (the store stays usable), and with STORAGE_FAILED once a log write failed: from then on
+   * every write is refused and nothing after the failure is acknowledged.
    */
   append(request: AppendRequest): Promise<BatchLocation>
-  /** Queues generic state rows into the current group commit. */
+  /**
+   * Queues generic state rows into the current group commit (same ordering, durability and
+   * failure rules as append: the rows are framed into the log, so one fdatasync covers them).
+   * The values are copied at the call.
+   */
   writeState(writes: StateWrite[]): Promise<void>
-  /** Durably updates a partition's logStartOffset / flushedOffset (nextOffset only moves by append). */
+  /**
+   * Durably updates a partition's logStartOffset / flushedOffset (nextOffset only moves by
+   * append). Goes through the group commit like append, in call order with it.
+   */
   updatePartitionState(topicId: string, partition: number, state: Partial<Pick<PartitionState, 'logStartOffset' | 'flushedOffset'>>): Promise<void>
-  /** Creates state rows for new partitions (nextOffset 0). */
+  /** Creates state rows for new partitions (nextOffset 0) of a known topic; existing ones are left alone. */
   initPartitions(topicId: string, partitions: number[]): Promise<void>
 
   /**

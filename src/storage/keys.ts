@@ -1,22 +1,33 @@
 // classic-level key layout: one prefix byte per kind, then big-endian fields, so that keys of
 // one topic/partition sort together and index keys sort by base offset.
+//
+//   'v'                                     -> u32 format version
+//   'c'                                     -> checkpoint: u32 segment, u64 position
+//   't' + topic id (16)                     -> topic record (JSON)
+//   'p' + topic id (16) + partition (u32)   -> partition state (24 bytes, see level-index.ts)
+//   'i' + topic id (16) + partition (u32) + base offset (u64)  -> index value (28 bytes)
+//   's' + key (utf8)                        -> generic state row (caller's bytes)
+import { ZombiError } from '../errors.ts'
 
-export const PREFIX_TOPIC = 0x74 // 't' + topic id
-export const PREFIX_PARTITION = 0x70 // 'p' + topic id + partition
-export const PREFIX_INDEX = 0x69 // 'i' + topic id + partition + base offset
-export const PREFIX_STATE = 0x73 // 's' + utf8 key
+export const PREFIX_TOPIC = 0x74 // 't'
+export const PREFIX_PARTITION = 0x70 // 'p'
+export const PREFIX_INDEX = 0x69 // 'i'
+export const PREFIX_STATE = 0x73 // 's'
 export const CHECKPOINT_KEY = Buffer.from([0x63]) // 'c'
+export const VERSION_KEY = Buffer.from([0x76]) // 'v'
 
+export const TOPIC_ID_BYTES = 16
 const TWO_POW_32 = 4294967296
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-export function uuidToBytes(id: string, target: Buffer, offset: number): void {
-  const hex = id.replace(/-/g, '')
-  if (hex.length !== 32) throw new Error(`invalid topic id ${id}`)
-  target.write(hex, offset, 16, 'hex')
+/** The 16 bytes of a canonical UUID string; throws on anything else (Buffer.write would stop silently). */
+export function topicIdBytes(id: string): Buffer {
+  if (!UUID_PATTERN.test(id)) throw new ZombiError('STORAGE_FAILED', `invalid topic id ${JSON.stringify(id)}`)
+  return Buffer.from(id.replace(/-/g, ''), 'hex')
 }
 
 export function bytesToUuid(source: Buffer, offset: number): string {
-  const hex = source.toString('hex', offset, offset + 16)
+  const hex = source.toString('hex', offset, offset + TOPIC_ID_BYTES)
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
@@ -31,51 +42,99 @@ export function readUint64(source: Buffer, offset: number): number {
   return source.readUInt32BE(offset) * TWO_POW_32 + source.readUInt32BE(offset + 4)
 }
 
-export function topicKey(topicId: string): Buffer {
+/** Signed integer of magnitude < 2^53 as a two's-complement int64 (timestamps may be -1). */
+export function writeInt64(target: Buffer, value: number, offset: number): void {
+  const hi = Math.floor(value / TWO_POW_32)
+  target.writeInt32BE(hi, offset)
+  target.writeUInt32BE(value - hi * TWO_POW_32, offset + 4)
+}
+
+export function readInt64(source: Buffer, offset: number): number {
+  return source.readInt32BE(offset) * TWO_POW_32 + source.readUInt32BE(offset + 4)
+}
+
+export function topicKey(id: Buffer): Buffer {
   const key = Buffer.allocUnsafe(17)
   key[0] = PREFIX_TOPIC
-  uuidToBytes(topicId, key, 1)
+  id.copy(key, 1)
   return key
 }
 
-export function partitionKey(topicId: string, partition: number): Buffer {
+export function partitionKey(id: Buffer, partition: number): Buffer {
   const key = Buffer.allocUnsafe(21)
   key[0] = PREFIX_PARTITION
-  uuidToBytes(topicId, key, 1)
+  id.copy(key, 1)
   key.writeUInt32BE(partition, 17)
   return key
 }
 
-export function indexKey(topicId: string, partition: number, baseOffset: number): Buffer {
+export function indexKey(id: Buffer, partition: number, baseOffset: number): Buffer {
   const key = Buffer.allocUnsafe(29)
   key[0] = PREFIX_INDEX
-  uuidToBytes(topicId, key, 1)
+  id.copy(key, 1)
   key.writeUInt32BE(partition, 17)
   writeUint64(key, baseOffset, 21)
   return key
 }
 
-/** [start, end) of every key of one kind for one topic. */
-export function topicRange(prefix: number, topicId: string): { gte: Buffer; lt: Buffer } {
-  const gte = Buffer.alloc(17)
-  gte[0] = prefix
-  uuidToBytes(topicId, gte, 1)
-  const lt = Buffer.from(gte)
-  // Increment the 17-byte big-endian key by one to get the exclusive upper bound.
-  for (let i = 16; i >= 0; i--) {
-    if (lt[i]! < 0xff) {
-      lt[i]!++
-      break
-    }
-    lt[i] = 0
-  }
-  return { gte, lt }
+/** Topic id of a partition or index key. */
+export function keyTopicId(key: Buffer): string {
+  return bytesToUuid(key, 1)
 }
 
+/** Partition of a partition or index key. */
+export function keyPartition(key: Buffer): number {
+  return key.readUInt32BE(17)
+}
+
+/** Base offset of an index key. */
+export function keyBaseOffset(key: Buffer): number {
+  return readUint64(key, 21)
+}
+
+/** [gte, lt) of every key of one kind for one topic. */
+export function topicRange(prefix: number, id: Buffer): { gte: Buffer; lt: Buffer } {
+  const gte = Buffer.allocUnsafe(17)
+  gte[0] = prefix
+  id.copy(gte, 1)
+  return { gte, lt: successor(gte) }
+}
+
+/** [gte, lt) of every key of one kind. */
 export function prefixRange(prefix: number): { gte: Buffer; lt: Buffer } {
   return { gte: Buffer.from([prefix]), lt: Buffer.from([prefix + 1]) }
 }
 
 export function stateKey(key: string): Buffer {
-  return Buffer.concat([Buffer.from([PREFIX_STATE]), Buffer.from(key, 'utf8')])
+  const length = Buffer.byteLength(key, 'utf8')
+  const out = Buffer.allocUnsafe(1 + length)
+  out[0] = PREFIX_STATE
+  out.write(key, 1, 'utf8')
+  return out
+}
+
+/** State row key from the utf8 bytes of a key (as stored in a state frame). */
+export function stateKeyFromBytes(key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(1 + key.length)
+  out[0] = PREFIX_STATE
+  key.copy(out, 1)
+  return out
+}
+
+/** [gte, lt) of the state rows whose key starts with `prefix`. */
+export function stateRange(prefix: string): { gte: Buffer; lt: Buffer } {
+  const gte = stateKey(prefix)
+  return { gte, lt: successor(gte) }
+}
+
+/** The smallest key greater than every key that starts with `prefix`. */
+function successor(prefix: Buffer): Buffer {
+  const out = Buffer.from(prefix)
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i]! < 0xff) {
+      out[i]!++
+      return out.subarray(0, i + 1)
+    }
+  }
+  throw new Error('no successor of an all-0xff key')
 }

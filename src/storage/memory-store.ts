@@ -1,114 +1,159 @@
-// The hot store in memory, for tests of higher layers: same contract, nothing survives the process.
+// The hot store in memory, for tests of higher layers: the same contract (test/storage/contract.ts)
+// without files. Writes take effect at the call; their promises resolve together at the end of
+// the tick, in call order, like the disk store's group commit. Nothing survives the instance.
 import { ZombiError } from '../errors.ts'
-import type {
-  AppendRequest, BatchLocation, HotStore, IndexEntry, PartitionState, RecoveredPartition, RecoveryReport, StateWrite,
-  TopicRecord,
+import {
+  appendRequestProblem, type AppendRequest, type BatchLocation, type HotStore, type IndexEntry, type PartitionState,
+  type RecoveredPartition, type RecoveryReport, type StateWrite, type TopicRecord,
 } from './hot-store.ts'
 
-const partitionId = (topicId: string, partition: number): string => `${topicId}/${partition}`
+class MemoryPartition {
+  readonly topicId: string
+  readonly partition: number
+  readonly state: PartitionState = { logStartOffset: 0, nextOffset: 0, flushedOffset: 0 }
+  readonly entries: IndexEntry[] = []
 
-interface MemoryPartition {
-  topicId: string
-  partition: number
-  state: PartitionState
-  entries: IndexEntry[]
+  constructor(topicId: string, partition: number) {
+    this.topicId = topicId
+    this.partition = partition
+  }
 }
 
 export class MemoryHotStore implements HotStore {
   readonly #topics = new Map<string, TopicRecord>()
-  readonly #partitions = new Map<string, MemoryPartition>()
+  readonly #partitions = new Map<string, Map<number, MemoryPartition>>()
+  /** Stored batches; a location's position is the index here. */
   readonly #batches: Buffer[] = []
   readonly #state = new Map<string, Buffer>()
-  #closed = false
-  // Appends of one tick resolve together, like the disk store's group commit.
   #pending: Array<() => void> = []
+  #opened = false
+  #closed = false
 
   async open(): Promise<RecoveryReport> {
-    return { reindexedBatches: 0, reindexed: [], truncatedBytes: 0 }
+    if (this.#opened) throw new ZombiError('STORAGE_FAILED', 'the hot store is already open')
+    this.#opened = true
+    return { reindexedBatches: 0, reindexed: [], truncatedBytes: 0, replayedStateWrites: 0, droppedEntries: 0 }
   }
 
   async close(): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve))
+    while (this.#pending.length > 0) await new Promise((resolve) => setImmediate(resolve))
     this.#closed = true
   }
 
   async loadTopics(): Promise<TopicRecord[]> {
-    return [...this.#topics.values()].map((t) => structuredClone(t))
+    return [...this.#topics.values()].map((topic) => structuredClone(topic))
   }
 
   async putTopic(topic: TopicRecord): Promise<void> {
-    this.#assertOpen()
+    this.#assertWritable()
     this.#topics.set(topic.id, structuredClone(topic))
+    if (!this.#partitions.has(topic.id)) this.#partitions.set(topic.id, new Map())
   }
 
   async deleteTopic(topicId: string): Promise<void> {
-    this.#assertOpen()
+    this.#assertWritable()
     this.#topics.delete(topicId)
-    for (const [key, partition] of this.#partitions) if (partition.topicId === topicId) this.#partitions.delete(key)
+    this.#partitions.delete(topicId)
   }
 
   async loadPartitions(): Promise<RecoveredPartition[]> {
-    return [...this.#partitions.values()].map((p) => ({ topicId: p.topicId, partition: p.partition, state: { ...p.state }, entries: p.entries.map((e) => ({ ...e })) }))
+    const out: RecoveredPartition[] = []
+    for (const partitions of this.#partitions.values()) {
+      for (const p of partitions.values()) {
+        out.push({ topicId: p.topicId, partition: p.partition, state: { ...p.state }, entries: p.entries.map((e) => ({ ...e })) })
+      }
+    }
+    return out
   }
 
   append(request: AppendRequest): Promise<BatchLocation> {
-    if (this.#closed) return Promise.reject(new ZombiError('STORAGE_CLOSED', 'the hot store is closed'))
+    const refusal = this.#refusal()
+    if (refusal !== null) return Promise.reject(refusal)
+    const problem = appendRequestProblem(request)
+    if (problem !== null) return Promise.reject(new ZombiError('STORAGE_FAILED', problem))
     const location: BatchLocation = { segment: 0, position: this.#batches.length, size: request.bytes.length }
     this.#batches.push(Buffer.from(request.bytes))
-    const partition = this.#partitions.get(partitionId(request.topicId, request.partition))
-    if (partition !== undefined) {
+    const partitions = this.#partitions.get(request.topicId)
+    // A topic the store does not know (deleted): stored, never indexed, as on disk.
+    if (partitions !== undefined) {
+      let partition = partitions.get(request.partition)
+      if (partition === undefined) {
+        partition = new MemoryPartition(request.topicId, request.partition)
+        partitions.set(request.partition, partition)
+      }
       partition.entries.push({ ...location, baseOffset: request.baseOffset, lastOffset: request.lastOffset, maxTimestamp: request.maxTimestamp })
+      // Entries stay ascending by base offset, as an index keyed by it returns them.
+      if (partition.entries.length > 1 && partition.entries[partition.entries.length - 2]!.baseOffset > request.baseOffset) {
+        partition.entries.sort((a, b) => a.baseOffset - b.baseOffset)
+      }
       partition.state.nextOffset = Math.max(partition.state.nextOffset, request.lastOffset + 1)
     }
-    return new Promise((resolve) => this.#defer(() => resolve(location)))
+    return this.#settleLater(location)
   }
 
   writeState(writes: StateWrite[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new ZombiError('STORAGE_CLOSED', 'the hot store is closed'))
+    const refusal = this.#refusal()
+    if (refusal !== null) return Promise.reject(refusal)
     for (const write of writes) {
       if (write.value === null) this.#state.delete(write.key)
       else this.#state.set(write.key, Buffer.from(write.value))
     }
-    return new Promise((resolve) => this.#defer(resolve))
+    return this.#settleLater(undefined)
   }
 
-  async updatePartitionState(topicId: string, partition: number, update: Partial<Pick<PartitionState, 'logStartOffset' | 'flushedOffset'>>): Promise<void> {
-    this.#assertOpen()
-    const found = this.#partitions.get(partitionId(topicId, partition))
-    if (found === undefined) throw new ZombiError('STORAGE_FAILED', `no partition ${partition} of topic ${topicId}`)
-    Object.assign(found.state, update)
+  updatePartitionState(topicId: string, partition: number, update: Partial<Pick<PartitionState, 'logStartOffset' | 'flushedOffset'>>): Promise<void> {
+    const refusal = this.#refusal()
+    if (refusal !== null) return Promise.reject(refusal)
+    const found = this.#partitions.get(topicId)?.get(partition)
+    if (found === undefined) return Promise.reject(new ZombiError('STORAGE_FAILED', `no partition ${partition} of topic ${topicId}`))
+    if (update.logStartOffset !== undefined) found.state.logStartOffset = update.logStartOffset
+    if (update.flushedOffset !== undefined) found.state.flushedOffset = update.flushedOffset
+    return this.#settleLater(undefined)
   }
 
   async initPartitions(topicId: string, partitions: number[]): Promise<void> {
-    this.#assertOpen()
-    for (const partition of partitions) {
-      const key = partitionId(topicId, partition)
-      if (!this.#partitions.has(key)) this.#partitions.set(key, { topicId, partition, state: { logStartOffset: 0, nextOffset: 0, flushedOffset: 0 }, entries: [] })
-    }
+    this.#assertWritable()
+    const existing = this.#partitions.get(topicId)
+    if (existing === undefined) return
+    for (const partition of partitions) if (!existing.has(partition)) existing.set(partition, new MemoryPartition(topicId, partition))
   }
 
   read(location: BatchLocation): Buffer {
     const batch = this.#batches[location.position]
-    if (batch === undefined) throw new ZombiError('STORAGE_CORRUPT', `no batch at ${location.position}`)
+    if (batch === undefined || batch.length !== location.size) throw new ZombiError('STORAGE_CORRUPT', `no batch at ${location.position}`)
     return batch
   }
 
   async scanState(prefix: string): Promise<Array<{ key: string; value: Buffer }>> {
-    return [...this.#state].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, value]) => ({ key, value }))
+    // Sorted by UTF-8 bytes, as classic-level sorts its keys.
+    return [...this.#state]
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, value]) => ({ key, value, bytes: Buffer.from(key, 'utf8') }))
+      .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+      .map(({ key, value }) => ({ key, value }))
   }
 
-  #defer(resolve: () => void): void {
-    this.#pending.push(resolve)
+  #settleLater<T>(value: T): Promise<T> {
+    const { promise, resolve } = Promise.withResolvers<T>()
+    this.#pending.push(() => resolve(value))
     if (this.#pending.length === 1) {
       setImmediate(() => {
         const pending = this.#pending
         this.#pending = []
-        for (const done of pending) done()
+        for (const settle of pending) settle()
       })
     }
+    return promise
   }
 
-  #assertOpen(): void {
-    if (this.#closed) throw new ZombiError('STORAGE_CLOSED', 'the hot store is closed')
+  #refusal(): ZombiError | null {
+    if (this.#closed) return new ZombiError('STORAGE_CLOSED', 'the hot store is closed')
+    if (!this.#opened) return new ZombiError('STORAGE_CLOSED', 'the hot store is not open yet')
+    return null
+  }
+
+  #assertWritable(): void {
+    const refusal = this.#refusal()
+    if (refusal !== null) throw refusal
   }
 }

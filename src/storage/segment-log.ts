@@ -1,51 +1,39 @@
-// The broker-wide append-only log: numbered segment files of self-describing frames, written
-// with one writev per group commit, synced with one fdatasync, read back with positional reads.
+// The broker-wide append-only log: numbered segment files of length+CRC framed records
+// (frame.ts), appended with positional writes, synced with fdatasync, read back with
+// synchronous positional reads through file descriptors cached per segment.
 //
-// Frame: [u32 frame length (bytes after this field)][u32 crc32c of the rest]
-//        [16-byte topic id][i32 partition][record batch bytes]
+// A segment is `<dir>/<20-digit number>.seg`; numbers only grow. Deleting old segments
+// later needs no bookkeeping here: a segment can go once no index entry points into it
+// (entries carry their segment) and the index checkpoint is past it.
 import fs from 'node:fs'
-import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { crc32c } from '@node-rs/crc32'
-import { bytesToUuid, uuidToBytes } from './keys.ts'
+import { ZombiError } from '../errors.ts'
+import { baseOffsetOf, indexTimestampOf, lastOffsetDeltaOf } from '../protocol/record-batch.ts'
+import { FRAME_LENGTH_MIN, FRAME_PREFIX_BYTES, batchFrameHeader } from './frame.ts'
+import { topicIdBytes } from './keys.ts'
 
-export const FRAME_HEADER_BYTES = 28
-const FRAME_LENGTH_MIN = FRAME_HEADER_BYTES - 4
-const SEGMENT_SUFFIX = '.seg'
+const SEGMENT_NAME = /^(\d{20})\.seg$/
+/** Recovery reads the log tail in chunks of this size, not one read per frame. */
+const SCAN_CHUNK_BYTES = 4 * 1024 * 1024
+/**
+ * Buffers smaller than this are copied into one scratch buffer before the write: with many
+ * small frames one big iovec beats thousands of small ones (measured: ~1.5x at 100-byte
+ * batches), while large batches are passed as they are, never copied.
+ */
+const COALESCE_BELOW_BYTES = 4096
+const SCRATCH_MAX_BYTES = 16 * 1024 * 1024
+/** File descriptors kept open for reads of old segments (least recently used ones are closed). */
+const MAX_OPEN_SEGMENTS = 128
 
 export function segmentFileName(segment: number): string {
-  return `${String(segment).padStart(20, '0')}${SEGMENT_SUFFIX}`
-}
-
-/** Builds the frame header for a batch (the batch itself is written as its own buffer). */
-export function frameHeader(topicId: string, partition: number, batch: Buffer): Buffer {
-  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES)
-  header.writeUInt32BE(FRAME_HEADER_BYTES - 4 + batch.length, 0)
-  uuidToBytes(topicId, header, 8)
-  header.writeInt32BE(partition, 24)
-  // The CRC covers the topic id, partition and the batch, so recovery can trust all three.
-  const crc = crc32c(batch, crc32c(header.subarray(8, FRAME_HEADER_BYTES)))
-  header.writeUInt32BE(crc >>> 0, 4)
-  return header
-}
-
-export interface ScannedFrame {
-  position: number
-  topicId: string
-  partition: number
-  batch: Buffer
-}
-
-export interface ScanResult {
-  frames: ScannedFrame[]
-  /** Where the valid frames end; bytes past it are torn or garbage. */
-  validEnd: number
-  fileSize: number
+  return `${String(segment).padStart(20, '0')}.seg`
 }
 
 export class Segment {
   readonly number: number
   readonly fd: number
+  /** Where the next frame starts: the file size once every reserved frame is written. */
   size: number
 
   constructor(number: number, fd: number, size: number) {
@@ -55,26 +43,44 @@ export class Segment {
   }
 }
 
+export interface ScanResult {
+  /** Where the valid frames end (or where the visitor paused); bytes past it are torn or garbage. */
+  validEnd: number
+  fileSize: number
+  /** The visitor asked to pause: scan again from `validEnd` for the rest. */
+  paused: boolean
+}
+
+/**
+ * Visits one valid frame. `body` is the frame after its CRC (kind byte first), a view into a
+ * reused buffer that is only valid during the call. Returning false pauses the scan after it.
+ */
+export type FrameVisitor = (body: Buffer, position: number, frameBytes: number) => boolean
+
 export class SegmentLog {
   readonly dir: string
   readonly segmentBytes: number
   readonly #segments = new Map<number, Segment>()
   #active: Segment | null = null
+  /** A segment file was created since the directory was last synced. */
+  #directoryDirty = false
+  #scratch = Buffer.allocUnsafe(0)
+  #lastRead = -1
 
   constructor(dir: string, segmentBytes: number) {
     this.dir = dir
     this.segmentBytes = segmentBytes
   }
 
-  /** Segment numbers present on disk, ascending. */
-  async list(): Promise<number[]> {
-    await fsp.mkdir(this.dir, { recursive: true })
-    const names = await fsp.readdir(this.dir)
-    return names
-      .filter((name) => name.endsWith(SEGMENT_SUFFIX))
-      .map((name) => Number(name.slice(0, -SEGMENT_SUFFIX.length)))
-      .filter((n) => Number.isSafeInteger(n))
-      .sort((a, b) => a - b)
+  /** Segment numbers present on disk, ascending (creates the directory). */
+  list(): number[] {
+    fs.mkdirSync(this.dir, { recursive: true })
+    const numbers: number[] = []
+    for (const name of fs.readdirSync(this.dir)) {
+      const match = SEGMENT_NAME.exec(name)
+      if (match !== null) numbers.push(Number(match[1]))
+    }
+    return numbers.sort((a, b) => a - b)
   }
 
   path(segment: number): string {
@@ -84,32 +90,82 @@ export class SegmentLog {
   #open(segment: number, create: boolean): Segment {
     const existing = this.#segments.get(segment)
     if (existing !== undefined) return existing
-    // Read-write without O_APPEND: appends are positional writes at the size we track.
-    const flags = fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0)
-    const fd = fs.openSync(this.path(segment), flags, 0o644)
+    // Read-write without O_APPEND: frames go to positions reserved in memory.
+    let fd: number
+    try {
+      fd = fs.openSync(this.path(segment), fs.constants.O_RDWR)
+    } catch (error) {
+      if (!create || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      fd = fs.openSync(this.path(segment), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644)
+      this.#directoryDirty = true
+    }
     const opened = new Segment(segment, fd, fs.fstatSync(fd).size)
     this.#segments.set(segment, opened)
+    if (this.#segments.size > MAX_OPEN_SEGMENTS) this.#closeLeastRecentlyUsed()
     return opened
   }
 
-  /** Reads every valid frame from `from` on; stops at the first torn or corrupt frame. */
-  scan(segment: number, from: number): ScanResult {
+  /** Closes the descriptor read least recently, never one a commit may be writing (the last two). */
+  #closeLeastRecentlyUsed(): void {
+    const newest = this.#active?.number ?? 0
+    for (const [number, opened] of this.#segments) {
+      if (number >= newest - 1) continue
+      fs.closeSync(opened.fd)
+      this.#segments.delete(number)
+      return
+    }
+  }
+
+  /** Size of a segment file, or undefined if it does not exist. */
+  sizeOf(segment: number): number | undefined {
+    try {
+      return this.#open(segment, false).size
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+  }
+
+  /**
+   * Visits every valid frame from `from` on and stops at the first one that is torn (length
+   * past the end of the file) or corrupt (bad length or CRC).
+   */
+  scan(segment: number, from: number, visit: FrameVisitor): ScanResult {
     const opened = this.#open(segment, false)
     const fileSize = opened.size
-    const frames: ScannedFrame[] = []
-    const head = Buffer.allocUnsafe(8)
-    let position = from
-    while (position + 8 <= fileSize) {
-      fs.readSync(opened.fd, head, 0, 8, position)
-      const length = head.readUInt32BE(0)
-      if (length < FRAME_LENGTH_MIN || position + 4 + length > fileSize) break
-      const body = Buffer.allocUnsafe(length - 4)
-      fs.readSync(opened.fd, body, 0, body.length, position + 8)
-      if ((crc32c(body) >>> 0) !== head.readUInt32BE(4)) break
-      frames.push({ position, topicId: bytesToUuid(body, 0), partition: body.readInt32BE(16), batch: body.subarray(20) })
-      position += 4 + length
+    let chunk = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(fileSize - from, FRAME_PREFIX_BYTES)))
+    let chunkStart = 0
+    let chunkEnd = 0
+    // Makes bytes [position, position + bytes) available in `chunk`.
+    const load = (position: number, bytes: number): number => {
+      if (position >= chunkStart && position + bytes <= chunkEnd) return position - chunkStart
+      if (bytes > chunk.length) chunk = Buffer.allocUnsafe(bytes)
+      const want = Math.min(chunk.length, fileSize - position)
+      let done = 0
+      while (done < want) {
+        const n = fs.readSync(opened.fd, chunk, done, want - done, position + done)
+        if (n === 0) break
+        done += n
+      }
+      chunkStart = position
+      chunkEnd = position + done
+      if (done < bytes) throw new ZombiError('STORAGE_CORRUPT', `segment ${segment} shrank while it was scanned`)
+      return 0
     }
-    return { frames, validEnd: position, fileSize }
+    let position = from
+    while (position + FRAME_PREFIX_BYTES <= fileSize) {
+      let at = load(position, FRAME_PREFIX_BYTES)
+      const length = chunk.readUInt32BE(at)
+      if (length < FRAME_LENGTH_MIN || position + 4 + length > fileSize) break
+      at = load(position, 4 + length)
+      const expected = chunk.readUInt32BE(at + 4)
+      const body = chunk.subarray(at + FRAME_PREFIX_BYTES, at + 4 + length)
+      if ((crc32c(body) >>> 0) !== expected) break
+      const more = visit(body, position, 4 + length)
+      position += 4 + length
+      if (!more) return { validEnd: position, fileSize, paused: true }
+    }
+    return { validEnd: position, fileSize, paused: false }
   }
 
   /** Cuts a segment at `size` (a torn tail) and makes the cut durable. */
@@ -120,14 +176,15 @@ export class SegmentLog {
     opened.size = size
   }
 
-  async remove(segment: number): Promise<void> {
+  remove(segment: number): void {
     const opened = this.#segments.get(segment)
     if (opened !== undefined) {
       fs.closeSync(opened.fd)
       this.#segments.delete(segment)
     }
     if (this.#active?.number === segment) this.#active = null
-    await fsp.rm(this.path(segment), { force: true })
+    fs.rmSync(this.path(segment), { force: true })
+    this.#syncDirectory()
   }
 
   /** Makes `segment` (created if missing) the one appends go to. */
@@ -137,16 +194,17 @@ export class SegmentLog {
 
   /** The segment appends go to (its `size` is where the next frame starts). */
   active(): Segment {
-    return this.#active!
+    if (this.#active === null) throw new ZombiError('STORAGE_CLOSED', 'the segment log is not open')
+    return this.#active
   }
 
   /**
-   * The segment a frame of `frameBytes` goes to: the active one, or a new one when the frame
-   * would not fit (a frame larger than a segment gets an empty segment of its own). The
-   * caller advances `size` by the frame it writes there.
+   * The segment a frame of `frameBytes` goes to: the active one, or the next one when the
+   * frame would not fit (a frame larger than a segment gets a segment of its own). The caller
+   * advances `size` by the frame it writes there.
    */
   reserve(frameBytes: number): Segment {
-    let active = this.#active!
+    let active = this.active()
     if (active.size > 0 && active.size + frameBytes > this.segmentBytes) {
       active = this.#open(active.number + 1, true)
       this.#active = active
@@ -154,31 +212,56 @@ export class SegmentLog {
     return active
   }
 
-  /** Writes buffers at the segment's end in one writev; the caller reserved the space. */
+  /** Writes buffers back to back at `position` (the caller reserved the space). */
   async write(segment: Segment, position: number, buffers: Buffer[]): Promise<void> {
-    let written = 0
+    const pending = this.#coalesce(buffers)
     let total = 0
-    for (const buffer of buffers) total += buffer.length
-    let pending = buffers
+    for (const buffer of pending) total += buffer.length
+    let written = 0
     while (written < total) {
-      const { bytesWritten } = await writev(segment.fd, pending, position + written)
-      written += bytesWritten
-      if (written < total) pending = skipBytes(buffers, written)
+      const n = await writev(segment.fd, written === 0 ? pending : skipBytes(pending, written), position + written)
+      if (n === 0) throw new ZombiError('STORAGE_FAILED', `segment ${segment.number} accepted no bytes`)
+      written += n
     }
   }
 
-  sync(segment: Segment): Promise<void> {
-    return new Promise((resolve, reject) => fs.fdatasync(segment.fd, (error) => (error ? reject(error) : resolve())))
+  /** fdatasync of the segment, plus the directory when a segment file was created since the last sync. */
+  async sync(segment: Segment): Promise<void> {
+    await fdatasync(segment.fd)
+    if (this.#directoryDirty) this.#syncDirectory()
+  }
+
+  #syncDirectory(): void {
+    this.#directoryDirty = false
+    const fd = fs.openSync(this.dir, fs.constants.O_RDONLY)
+    try {
+      fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
   }
 
   /** Positional read of `size` bytes at `position` of a segment. */
   read(segment: number, position: number, size: number): Buffer {
-    const opened = this.#segments.get(segment) ?? this.#open(segment, false)
+    let opened = this.#segments.get(segment)
+    if (opened !== undefined && segment !== this.#lastRead) {
+      // Map order is the LRU order.
+      this.#segments.delete(segment)
+      this.#segments.set(segment, opened)
+    }
+    this.#lastRead = segment
+    if (opened === undefined) {
+      try {
+        opened = this.#open(segment, false)
+      } catch (error) {
+        throw new ZombiError('STORAGE_CORRUPT', `segment ${segment} cannot be opened`, { cause: error })
+      }
+    }
     const out = Buffer.allocUnsafe(size)
     let done = 0
     while (done < size) {
       const n = fs.readSync(opened.fd, out, done, size - done, position + done)
-      if (n === 0) throw new Error(`segment ${segment} ends before ${position + size}`)
+      if (n === 0) throw new ZombiError('STORAGE_CORRUPT', `segment ${segment} ends before ${position + size}`)
       done += n
     }
     return out
@@ -189,12 +272,53 @@ export class SegmentLog {
     this.#segments.clear()
     this.#active = null
   }
+
+  /** Copies runs of small buffers into one scratch buffer; large ones stay as they are. */
+  #coalesce(buffers: Buffer[]): Buffer[] {
+    if (buffers.length <= 2) return buffers
+    let small = 0
+    for (const buffer of buffers) if (buffer.length < COALESCE_BELOW_BYTES) small += buffer.length
+    if (small === 0) return buffers
+    // Commits are serialized, so one scratch buffer is reused; an unusually big one is not kept.
+    let scratch = this.#scratch
+    if (scratch.length < small) {
+      scratch = Buffer.allocUnsafe(Math.max(small, Math.min(2 * scratch.length, SCRATCH_MAX_BYTES)))
+      if (scratch.length <= SCRATCH_MAX_BYTES) this.#scratch = scratch
+    }
+    const out: Buffer[] = []
+    let runStart = 0
+    let used = 0
+    for (const buffer of buffers) {
+      if (buffer.length < COALESCE_BELOW_BYTES) {
+        used += buffer.copy(scratch, used)
+        continue
+      }
+      if (used > runStart) out.push(scratch.subarray(runStart, used))
+      runStart = used
+      out.push(buffer)
+    }
+    if (used > runStart) out.push(scratch.subarray(runStart, used))
+    return out
+  }
 }
 
-function writev(fd: number, buffers: Buffer[], position: number): Promise<{ bytesWritten: number }> {
+/**
+ * Frame header for a record batch, with the index fields read from the batch's own header.
+ * For tools and tests that write frames without the store; the store passes them explicitly.
+ */
+export function frameHeader(topicId: string, partition: number, batch: Buffer): Buffer {
+  const baseOffset = baseOffsetOf(batch)
+  return batchFrameHeader(topicIdBytes(topicId), partition, baseOffset, baseOffset + lastOffsetDeltaOf(batch), indexTimestampOf(batch), batch)
+}
+
+function writev(fd: number, buffers: Buffer[], position: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    fs.writev(fd, buffers, position, (error, bytesWritten) => (error ? reject(error) : resolve({ bytesWritten })))
+    fs.writev(fd, buffers, position, (error, bytesWritten) => (error ? reject(error) : resolve(bytesWritten)))
   })
+}
+
+function fdatasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())))
 }
 
 /** The buffers with the first `skip` bytes removed (after a short write). */

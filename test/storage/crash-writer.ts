@@ -1,7 +1,9 @@
-// Child process for the crash test: appends to a disk store as fast as it can (durability
-// fsync) and prints every acknowledged base offset, until it is killed with SIGKILL.
+// Child process of the crash test: appends batches and state rows to a disk store as fast as
+// it can (durability fsync) and prints every acknowledgement, until it is killed with SIGKILL.
+//   ack <partition> <base offset>      the batch is durable
+//   state <n>                          state row `crash/<n>` (value `<n>`) is durable
 import { DiskHotStore } from '../../src/storage/disk-store.ts'
-import { batchAt, topicRecord } from './contract.ts'
+import { appendOf, topicRecord } from './batches.ts'
 
 const [dir, segmentBytes] = process.argv.slice(2) as [string, string]
 const store = new DiskHotStore({ dir, durability: 'fsync', segmentBytes: Number(segmentBytes) })
@@ -13,16 +15,20 @@ if (topic === undefined) {
   await store.initPartitions(topic.id, [0, 1])
 }
 const next = new Map((await store.loadPartitions()).map((p) => [p.partition, p.state.nextOffset]))
-process.stdout.write(`ready ${JSON.stringify([...next])}\n`)
+let stateRow = (await store.scanState('crash/')).length
+process.stdout.write('ready\n')
 for (;;) {
-  // Several appends per tick so that group commits carry more than one frame.
+  // Several calls per tick, so group commits carry several frames; batch sizes vary so that
+  // segments roll at different points.
   const inFlight: Promise<void>[] = []
   for (let i = 0; i < 8; i++) {
     const partition = i % 2
     const base = next.get(partition)!
     next.set(partition, base + 3)
-    inFlight.push(store.append({ topicId: topic.id, partition, baseOffset: base, lastOffset: base + 2, maxTimestamp: base, bytes: batchAt(base, 3, `p${partition}`) })
-      .then(() => void process.stdout.write(`ack ${partition} ${base}\n`)))
+    const request = appendOf(topic.id, partition, base, 3, `p${partition}`, (base * 37) % 700)
+    inFlight.push(store.append(request).then(() => void process.stdout.write(`ack ${partition} ${base}\n`)))
   }
+  const n = stateRow++
+  inFlight.push(store.writeState([{ key: `crash/${String(n).padStart(8, '0')}`, value: Buffer.from(String(n)) }]).then(() => void process.stdout.write(`state ${n}\n`)))
   await Promise.all(inFlight)
 }

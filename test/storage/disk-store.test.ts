@@ -3,10 +3,24 @@ import fs from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { crc32c } from '@node-rs/crc32'
+import { ClassicLevel } from 'classic-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DiskHotStore } from '../../src/storage/disk-store.ts'
-import { SegmentLog, frameHeader } from '../../src/storage/segment-log.ts'
-import { batchAt, hotStoreContract, topicRecord } from './contract.ts'
+import { BATCH_FRAME_HEADER_BYTES, batchFrameHeader, partitionFrame, stateFrame } from '../../src/storage/frame.ts'
+import type { AppendRequest, HotStore, TopicRecord } from '../../src/storage/hot-store.ts'
+import { topicIdBytes, topicKey } from '../../src/storage/keys.ts'
+import { LevelIndex } from '../../src/storage/level-index.ts'
+import { SegmentLog, segmentFileName } from '../../src/storage/segment-log.ts'
+import { appendOf, batchAt, topicRecord } from './batches.ts'
+import { hotStoreContract } from './contract.ts'
+
+hotStoreContract('disk (fsync)', (dir) => new DiskHotStore({ dir, durability: 'fsync' }), (dir) => new DiskHotStore({ dir, durability: 'fsync' }))
+hotStoreContract(
+  'disk (none, 4 KiB segments)',
+  (dir) => new DiskHotStore({ dir, durability: 'none', segmentBytes: 4096 }),
+  (dir) => new DiskHotStore({ dir, durability: 'fsync', segmentBytes: 4096 }),
+)
 
 const dirs: string[] = []
 async function freshDir(): Promise<string> {
@@ -14,9 +28,6 @@ async function freshDir(): Promise<string> {
   dirs.push(dir)
   return dir
 }
-
-hotStoreContract('disk (fsync)', async () => new DiskHotStore({ dir: await freshDir(), durability: 'fsync' }))
-hotStoreContract('disk (none, tiny segments)', async () => new DiskHotStore({ dir: await freshDir(), durability: 'none', segmentBytes: 512 }))
 
 afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
@@ -26,78 +37,123 @@ function segmentFiles(dir: string): string[] {
   return fs.readdirSync(path.join(dir, 'log')).sort()
 }
 
+function segmentPath(dir: string, segment: number): string {
+  return path.join(dir, 'log', segmentFileName(segment))
+}
+
+async function openStore(dir: string, segmentBytes?: number): Promise<DiskHotStore> {
+  const store = new DiskHotStore({ dir, durability: 'fsync', segmentBytes })
+  await store.open()
+  return store
+}
+
+async function storeWithTopic(dir: string, partitions = 1, segmentBytes?: number): Promise<{ store: DiskHotStore; topic: TopicRecord }> {
+  const store = await openStore(dir, segmentBytes)
+  const topic = topicRecord('t', partitions)
+  await store.putTopic(topic)
+  await store.initPartitions(topic.id, Array.from({ length: partitions }, (_, p) => p))
+  return { store, topic }
+}
+
+/** Appends frames behind the store's back, as a crash between the log write and the index batch leaves them. */
+async function writeFramesWithoutIndex(dir: string, frames: Buffer[][], segmentBytes = 1 << 30): Promise<void> {
+  const log = new SegmentLog(path.join(dir, 'log'), segmentBytes)
+  const numbers = log.list()
+  log.activate(numbers[numbers.length - 1] ?? 0)
+  for (const buffers of frames) {
+    const segment = log.reserve(buffers.reduce((sum, b) => sum + b.length, 0))
+    await log.write(segment, segment.size, buffers)
+    for (const buffer of buffers) segment.size += buffer.length
+  }
+  log.close()
+}
+
+function batchFrame(request: AppendRequest): Buffer[] {
+  const { topicId, partition, baseOffset, lastOffset, maxTimestamp, bytes } = request
+  return [batchFrameHeader(topicIdBytes(topicId), partition, baseOffset, lastOffset, maxTimestamp, bytes), bytes]
+}
+
+async function entriesOf(store: HotStore, topicId: string, partition = 0): Promise<number[]> {
+  const found = (await store.loadPartitions()).find((p) => p.topicId === topicId && p.partition === partition)
+  return found?.entries.map((e) => e.baseOffset) ?? []
+}
+
 describe('disk hot store', () => {
-  it('reopens with the same topics, partitions, index entries and bytes', async () => {
+  it('rolls segments at the configured size and reads across them, also after reopening', async () => {
     const dir = await freshDir()
-    const topic = topicRecord('reopen', 2)
-    const first = new DiskHotStore({ dir, durability: 'fsync' })
-    await first.open()
-    await first.putTopic(topic)
-    await first.initPartitions(topic.id, [0, 1])
-    for (let i = 0; i < 10; i++) await first.append({ topicId: topic.id, partition: i % 2, baseOffset: Math.floor(i / 2) * 2, lastOffset: Math.floor(i / 2) * 2 + 1, maxTimestamp: i, bytes: batchAt(Math.floor(i / 2) * 2, 2) })
-    await first.writeState([{ key: 'broker/x', value: Buffer.from('y') }])
-    const before = await first.loadPartitions()
-    await first.close()
-
-    const second = new DiskHotStore({ dir, durability: 'fsync' })
-    expect(await second.open()).toEqual({ reindexedBatches: 0, reindexed: [], truncatedBytes: 0 })
-    expect(await second.loadTopics()).toEqual([topic])
-    const after = await second.loadPartitions()
-    expect(after).toEqual(before)
-    for (const partition of after) for (const entry of partition.entries) expect(second.read(entry).equals(batchAt(entry.baseOffset, 2))).toBe(true)
-    expect((await second.scanState('broker/'))[0]!.value.toString()).toBe('y')
-    await second.close()
-  })
-
-  it('rolls segments at the configured size and reads across them', async () => {
-    const dir = await freshDir()
-    const topic = topicRecord('roll')
-    const store = new DiskHotStore({ dir, durability: 'none', segmentBytes: 1024 })
-    await store.open()
-    await store.putTopic(topic)
-    await store.initPartitions(topic.id, [0])
+    const { store, topic } = await storeWithTopic(dir, 1, 1024)
+    const requests = Array.from({ length: 40 }, (_, i) => appendOf(topic.id, 0, i, 1, 'roll', i === 20 ? 5000 : 0))
     const locations = []
-    for (let i = 0; i < 40; i++) locations.push(await store.append({ topicId: topic.id, partition: 0, baseOffset: i, lastOffset: i, maxTimestamp: i, bytes: batchAt(i) }))
+    for (const request of requests) locations.push(await store.append(request))
     expect(segmentFiles(dir).length).toBeGreaterThan(3)
     expect(new Set(locations.map((l) => l.segment)).size).toBe(segmentFiles(dir).length)
-    for (let i = 0; i < 40; i++) expect(store.read(locations[i]!).equals(batchAt(i))).toBe(true)
+    for (let i = 0; i < 40; i++) expect(store.read(locations[i]!).equals(requests[i]!.bytes)).toBe(true)
+    // Only a frame larger than a segment makes its segment exceed the size, and then it is alone there.
+    const big = locations[20]!
+    expect(locations.filter((l) => l.segment === big.segment)).toHaveLength(1)
+    for (const name of segmentFiles(dir)) {
+      if (name !== segmentFileName(big.segment)) expect(fs.statSync(path.join(dir, 'log', name)).size).toBeLessThanOrEqual(1024)
+    }
     await store.close()
+
+    const reopened = await openStore(dir, 1024)
+    const [partition] = await reopened.loadPartitions()
+    expect(partition!.entries.map((e) => e.segment)).toEqual(locations.map((l) => l.segment))
+    for (let i = 0; i < 40; i++) expect(reopened.read(partition!.entries[i]!).equals(requests[i]!.bytes)).toBe(true)
+    await reopened.close()
   })
 
-  it('re-indexes frames written past the last index checkpoint', async () => {
+  it('rebuilds index entries, partition updates and state rows of index batches that were lost', async () => {
     const dir = await freshDir()
-    const topic = topicRecord('reindex')
-    const store = new DiskHotStore({ dir, durability: 'fsync' })
-    await store.open()
-    await store.putTopic(topic)
-    await store.initPartitions(topic.id, [0])
-    await store.append({ topicId: topic.id, partition: 0, baseOffset: 0, lastOffset: 0, maxTimestamp: 1, bytes: batchAt(0) })
+    const { store, topic } = await storeWithTopic(dir, 2)
+    await store.append(appendOf(topic.id, 0, 0, 2))
+    await store.writeState([{ key: 'keep', value: Buffer.from('old') }])
+    // The index as it was on disk at this moment: everything after it is "lost" below.
+    const snapshot = path.join(dir, 'index-snapshot')
+    fs.cpSync(path.join(dir, 'index'), snapshot, { recursive: true })
+    await Promise.all([
+      store.append(appendOf(topic.id, 0, 2, 3)),
+      store.append(appendOf(topic.id, 1, 0, 1)),
+      store.writeState([{ key: 'keep', value: Buffer.from('new') }, { key: 'added', value: Buffer.from('x') }]),
+      store.updatePartitionState(topic.id, 0, { flushedOffset: 2 }),
+    ])
+    await store.writeState([{ key: 'added', value: null }, { key: 'later', value: Buffer.from('y') }])
+    const before = await store.loadPartitions()
+    const stateBefore = await store.scanState('')
     await store.close()
-    // Frames the log got but the index never saw (a crash between the fdatasync and the index batch).
-    const log = new SegmentLog(path.join(dir, 'log'), 1 << 30)
-    log.activate(0)
-    const segment = log.active()
-    for (let base = 1; base <= 2; base++) {
-      const batch = batchAt(base)
-      await log.write(segment, segment.size, [frameHeader(topic.id, 0, batch), batch])
-      segment.size += 28 + batch.length
-    }
-    log.close()
+    fs.rmSync(path.join(dir, 'index'), { recursive: true })
+    fs.renameSync(snapshot, path.join(dir, 'index'))
 
     const reopened = new DiskHotStore({ dir, durability: 'fsync' })
     const report = await reopened.open()
-    expect([report.reindexedBatches, report.truncatedBytes]).toEqual([2, 0])
-    expect(report.reindexed.map((r) => [r.topicId, r.partition, r.entry.baseOffset])).toEqual([[topic.id, 0, 1], [topic.id, 0, 2]])
+    expect([report.reindexedBatches, report.replayedStateWrites, report.truncatedBytes, report.droppedEntries]).toEqual([2, 4, 0, 0])
+    expect(report.reindexed.map((r) => [r.partition, r.entry.baseOffset, r.entry.lastOffset])).toEqual([[0, 2, 4], [1, 0, 0]])
+    const after = await reopened.loadPartitions()
+    const sorted = (list: typeof before) => [...list].sort((a, b) => a.partition - b.partition)
+    expect(sorted(after)).toEqual(sorted(before))
+    expect(await reopened.scanState('')).toEqual(stateBefore)
+    expect(reopened.read(sorted(after)[0]!.entries[1]!).equals(batchAt(2, 3))).toBe(true)
+    await reopened.close()
+  })
+
+  it('re-indexes frames with the index fields they were appended with', async () => {
+    const dir = await freshDir()
+    const { store, topic } = await storeWithTopic(dir)
+    await store.close()
+    // LogAppendTime: the index timestamp is the broker's, not one parsed from the records.
+    await writeFramesWithoutIndex(dir, [batchFrame({ ...appendOf(topic.id, 0, 0, 2), maxTimestamp: 123 })])
+    const reopened = await openStore(dir)
     const [partition] = await reopened.loadPartitions()
-    expect(partition!.state.nextOffset).toBe(3)
-    expect(partition!.entries.map((e) => e.baseOffset)).toEqual([0, 1, 2])
-    expect(reopened.read(partition!.entries[2]!).equals(batchAt(2))).toBe(true)
+    expect(partition!.entries.map((e) => [e.baseOffset, e.lastOffset, e.maxTimestamp])).toEqual([[0, 1, 123]])
+    expect(partition!.state.nextOffset).toBe(2)
     await reopened.close()
   })
 
   it.each([
     ['a frame cut short', false, (file: string) => fs.truncateSync(file, fs.statSync(file).size - 5)],
+    ['a frame cut inside its length field', false, (file: string, intact: number) => fs.truncateSync(file, intact + 3)],
     ['garbage after a complete frame', true, (file: string) => fs.appendFileSync(file, Buffer.from('not a frame at all, just noise'))],
+    ['zeros after a complete frame', true, (file: string) => fs.appendFileSync(file, Buffer.alloc(4096))],
     ['a flipped byte in the last frame', false, (file: string) => {
       const bytes = fs.readFileSync(file)
       bytes[bytes.length - 2]! ^= 0xff
@@ -105,70 +161,236 @@ describe('disk hot store', () => {
     }],
   ])('cuts a torn tail (%s) and never serves it', async (_label, lastFrameSurvives, damage) => {
     const dir = await freshDir()
-    const topic = topicRecord('torn')
-    const store = new DiskHotStore({ dir, durability: 'fsync' })
-    await store.open()
-    await store.putTopic(topic)
-    await store.initPartitions(topic.id, [0])
-    for (let i = 0; i < 3; i++) await store.append({ topicId: topic.id, partition: 0, baseOffset: i, lastOffset: i, maxTimestamp: i, bytes: batchAt(i) })
+    const { store, topic } = await storeWithTopic(dir)
+    for (let i = 0; i < 3; i++) await store.append(appendOf(topic.id, 0, i))
     await store.close()
-    // Write the last frame again past the checkpoint, then damage it: the shape of a torn write.
-    const log = new SegmentLog(path.join(dir, 'log'), 1 << 30)
-    log.activate(0)
-    const segment = log.active()
-    const extra = batchAt(3)
-    await log.write(segment, segment.size, [frameHeader(topic.id, 0, extra), extra])
-    const intactSize = lastFrameSurvives ? segment.size + 28 + extra.length : segment.size
-    log.close()
-    damage(path.join(dir, 'log', segmentFiles(dir)[0]!))
+    const intact = fs.statSync(segmentPath(dir, 0)).size
+    await writeFramesWithoutIndex(dir, [batchFrame(appendOf(topic.id, 0, 3))])
+    damage(segmentPath(dir, 0), intact)
+    const expectedSize = lastFrameSurvives ? intact + BATCH_FRAME_HEADER_BYTES + batchAt(3).length : intact
 
     const reopened = new DiskHotStore({ dir, durability: 'fsync' })
     const report = await reopened.open()
     expect(report.truncatedBytes).toBeGreaterThan(0)
-    expect(fs.statSync(path.join(dir, 'log', segmentFiles(dir)[0]!)).size).toBe(intactSize)
-    const [partition] = await reopened.loadPartitions()
+    expect(fs.statSync(segmentPath(dir, 0)).size).toBe(expectedSize)
     const kept = lastFrameSurvives ? 4 : 3
-    expect(partition!.entries.map((e) => e.baseOffset)).toEqual([0, 1, 2, 3].slice(0, kept))
-    expect(partition!.state.nextOffset).toBe(kept)
+    expect(await entriesOf(reopened, topic.id)).toEqual([0, 1, 2, 3].slice(0, kept))
+    expect((await reopened.loadPartitions())[0]!.state.nextOffset).toBe(kept)
     // New appends go where the torn bytes were and read back intact.
-    const location = await reopened.append({ topicId: topic.id, partition: 0, baseOffset: kept, lastOffset: kept, maxTimestamp: 3, bytes: batchAt(kept, 1, 'again') })
-    expect(reopened.read(location).equals(batchAt(kept, 1, 'again'))).toBe(true)
+    const again = appendOf(topic.id, 0, kept, 1, 'again')
+    expect(reopened.read(await reopened.append(again)).equals(again.bytes)).toBe(true)
     await reopened.close()
   })
 
-  it('loses no acknowledged batch when the writer is killed with SIGKILL, over several cycles', async () => {
+  it('keeps later segments when bytes in the middle of the log are damaged', async () => {
     const dir = await freshDir()
+    const { store, topic } = await storeWithTopic(dir, 1, 1024)
+    await store.append(appendOf(topic.id, 0, 0))
+    await store.close()
+    // Twenty frames past the checkpoint over several segments, then damage one in the middle segment.
+    await writeFramesWithoutIndex(dir, Array.from({ length: 20 }, (_, i) => batchFrame(appendOf(topic.id, 0, i + 1))), 1024)
+    const files = segmentFiles(dir)
+    expect(files.length).toBeGreaterThanOrEqual(3)
+    const middle = path.join(dir, 'log', files[1]!)
+    const bytes = fs.readFileSync(middle)
+    bytes[BATCH_FRAME_HEADER_BYTES + 20]! ^= 0xff
+    fs.writeFileSync(middle, bytes)
+
+    const reopened = new DiskHotStore({ dir, durability: 'fsync' })
+    const report = await reopened.open()
+    expect(report.truncatedBytes).toBe(bytes.length)
+    expect(segmentFiles(dir)).toEqual([files[0], ...files.slice(2)])
+    const offsets = await entriesOf(reopened, topic.id)
+    const lastOfFirst = offsets.findIndex((o, i) => o !== i)
+    // Dense up to the damage, then a gap, then every batch of the later segments.
+    expect(lastOfFirst).toBeGreaterThan(1)
+    expect(offsets.at(-1)).toBe(20)
+    expect((await reopened.loadPartitions())[0]!.state.nextOffset).toBe(21)
+    await reopened.close()
+  })
+
+  it('reuses an empty segment a roll created just before a crash', async () => {
+    const dir = await freshDir()
+    const { store, topic } = await storeWithTopic(dir)
+    await store.append(appendOf(topic.id, 0, 0))
+    await store.close()
+    fs.writeFileSync(segmentPath(dir, 1), '')
+    fs.writeFileSync(segmentPath(dir, 2), '')
+    const reopened = await openStore(dir)
+    const location = await reopened.append(appendOf(topic.id, 0, 1))
+    expect([location.segment, location.position]).toEqual([2, 0])
+    expect(segmentFiles(dir)).toEqual([segmentFileName(0), segmentFileName(2)])
+    expect(await entriesOf(reopened, topic.id)).toEqual([0, 1])
+    await reopened.close()
+  })
+
+  it('drops index entries whose bytes are gone and keeps offsets moving forward', async () => {
+    // Only durability none after a machine crash can leave the index ahead of the log.
+    const dir = await freshDir()
+    const { store, topic } = await storeWithTopic(dir)
+    const first = await store.append(appendOf(topic.id, 0, 0))
+    await store.append(appendOf(topic.id, 0, 1))
+    await store.append(appendOf(topic.id, 0, 2))
+    await store.close()
+    fs.truncateSync(segmentPath(dir, 0), first.position + BATCH_FRAME_HEADER_BYTES + first.size)
+
+    const reopened = new DiskHotStore({ dir, durability: 'fsync' })
+    const report = await reopened.open()
+    expect([report.droppedEntries, report.truncatedBytes]).toEqual([2, 0])
+    expect(await entriesOf(reopened, topic.id)).toEqual([0])
+    expect((await reopened.loadPartitions())[0]!.state.nextOffset).toBe(3)
+    const next = appendOf(topic.id, 0, 3)
+    const location = await reopened.append(next)
+    expect(reopened.read(location).equals(next.bytes)).toBe(true)
+    expect(reopened.read(first).equals(batchAt(0))).toBe(true)
+    await reopened.close()
+  })
+
+  it('fails every write of a failed commit and every later one, and never indexes them', async () => {
+    const dir = await freshDir()
+    const { store, topic } = await storeWithTopic(dir)
+    await store.append(appendOf(topic.id, 0, 0))
+    // Swap the segment's file descriptor for /dev/full: the next write gets ENOSPC.
+    const segment = segmentPath(dir, 0)
+    const fd = fs.readdirSync('/proc/self/fd').map(Number).find((n) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${n}`) === segment
+      } catch {
+        return false
+      }
+    })!
+    fs.closeSync(fd)
+    expect(fs.openSync('/dev/full', 'r+')).toBe(fd)
+    const failed = [store.append(appendOf(topic.id, 0, 1)), store.writeState([{ key: 'k', value: Buffer.from('v') }])]
+    for (const outcome of await Promise.allSettled(failed)) {
+      expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'STORAGE_FAILED' } })
+    }
+    await expect(store.append(appendOf(topic.id, 0, 1))).rejects.toMatchObject({ code: 'STORAGE_FAILED' })
+    await expect(store.updatePartitionState(topic.id, 0, { flushedOffset: 1 })).rejects.toMatchObject({ code: 'STORAGE_FAILED' })
+    await expect(store.putTopic(topicRecord('after'))).rejects.toMatchObject({ code: 'STORAGE_FAILED' })
+    await store.close()
+
+    const reopened = await openStore(dir)
+    expect(await entriesOf(reopened, topic.id)).toEqual([0])
+    expect(await reopened.scanState('')).toEqual([])
+    await reopened.close()
+  })
+
+  it('removes the rows of a topic whose delete was interrupted', async () => {
+    const dir = await freshDir()
+    const { store, topic } = await storeWithTopic(dir, 2)
+    await store.append(appendOf(topic.id, 1, 0))
+    await store.close()
+    const index = new LevelIndex(path.join(dir, 'index'))
+    await index.open()
+    await index.write([{ type: 'del', key: topicKey(topicIdBytes(topic.id)) }], true)
+    await index.close()
+
+    const reopened = await openStore(dir)
+    expect(await reopened.loadPartitions()).toEqual([])
+    await reopened.close()
+    const check = new LevelIndex(path.join(dir, 'index'))
+    await check.open()
+    let rows = 0
+    await check.forEachEntry(() => rows++)
+    expect([rows, (await check.partitionStates()).length]).toEqual([0, 0])
+    await check.close()
+  })
+
+  it('does not re-index frames of a deleted topic', async () => {
+    const dir = await freshDir()
+    const { store, topic } = await storeWithTopic(dir)
+    await store.deleteTopic(topic.id)
+    await store.close()
+    await writeFramesWithoutIndex(dir, [batchFrame(appendOf(topic.id, 0, 0))])
+    const reopened = new DiskHotStore({ dir, durability: 'fsync' })
+    expect((await reopened.open()).reindexedBatches).toBe(0)
+    expect(await reopened.loadPartitions()).toEqual([])
+    await reopened.close()
+  })
+
+  it('refuses an index written before the format was versioned', async () => {
+    const dir = await freshDir()
+    const db = new ClassicLevel(path.join(dir, 'index'))
+    await db.put('c', 'old checkpoint')
+    await db.close()
+    await expect(new DiskHotStore({ dir, durability: 'fsync' }).open()).rejects.toMatchObject({ code: 'STORAGE_CORRUPT' })
+  })
+
+  it('refuses to cut a frame of an unknown kind whose CRC is valid (a newer format)', async () => {
+    const dir = await freshDir()
+    const { store } = await storeWithTopic(dir)
+    await store.close()
+    const frame = Buffer.alloc(16)
+    frame.writeUInt32BE(12, 0)
+    frame[8] = 0x7f
+    frame.writeUInt32BE(crc32c(frame.subarray(8)) >>> 0, 4)
+    await writeFramesWithoutIndex(dir, [[frame]])
+    await expect(new DiskHotStore({ dir, durability: 'fsync' }).open()).rejects.toMatchObject({ code: 'STORAGE_CORRUPT' })
+    expect(fs.statSync(segmentPath(dir, 0)).size).toBe(16)
+  })
+
+  it('replays partition updates and state rows written past the checkpoint', async () => {
+    const dir = await freshDir()
+    const { store, topic } = await storeWithTopic(dir)
+    await store.append(appendOf(topic.id, 0, 0, 5))
+    await store.close()
+    const id = topicIdBytes(topic.id)
+    await writeFramesWithoutIndex(dir, [
+      [partitionFrame(id, 0, -1, 4)],
+      [stateFrame([{ key: 'group/g/t/0', value: Buffer.from('5') }])],
+      [partitionFrame(id, 0, 2, -1)],
+    ])
+    const reopened = new DiskHotStore({ dir, durability: 'fsync' })
+    expect((await reopened.open()).replayedStateWrites).toBe(1)
+    expect((await reopened.loadPartitions())[0]!.state).toEqual({ logStartOffset: 2, nextOffset: 5, flushedOffset: 4 })
+    expect((await reopened.scanState('group/')).map((r) => r.value.toString())).toEqual(['5'])
+    await reopened.close()
+  })
+
+  it('loses no acknowledged batch or state row when the writer is killed with SIGKILL, over several cycles', async () => {
+    const dir = await freshDir()
+    const segmentBytes = 16 * 1024
     const acknowledged = new Map<number, Set<number>>([[0, new Set()], [1, new Set()]])
-    for (let cycle = 0; cycle < 4; cycle++) {
-      const child = spawn(process.execPath, [path.join(import.meta.dirname, 'crash-writer.ts'), dir, String(64 * 1024)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let maxStateAck = -1
+    for (let cycle = 0; cycle < 5; cycle++) {
+      const child = spawn(process.execPath, [path.join(import.meta.dirname, 'crash-writer.ts'), dir, String(segmentBytes)], { stdio: ['ignore', 'pipe', 'inherit'] })
       let buffered = ''
-      let acks = 0
-      const enough = 200 + Math.floor(Math.random() * 400)
+      let killTimer: NodeJS.Timeout | undefined
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (chunk: Buffer) => {
           buffered += chunk.toString()
           const lines = buffered.split('\n')
           buffered = lines.pop()!
           for (const line of lines) {
-            const [word, partition, base] = line.split(' ')
-            if (word !== 'ack') continue
-            acknowledged.get(Number(partition))!.add(Number(base))
-            if (++acks === enough) child.kill('SIGKILL')
+            const [word, a, b] = line.split(' ')
+            if (word === 'ack') acknowledged.get(Number(a))!.add(Number(b))
+            else if (word === 'state') maxStateAck = Math.max(maxStateAck, Number(a))
+            else continue
+            // Killed at a random moment once it writes, so the kill lands anywhere in a commit
+            // (log write, fdatasync, index batch), not just after one.
+            killTimer ??= setTimeout(() => child.kill('SIGKILL'), 20 + Math.random() * 300)
           }
         })
         child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited with ${code}`))))
       })
-      const store = new DiskHotStore({ dir, durability: 'fsync' })
-      await store.open()
+      const store = await openStore(dir, segmentBytes)
       for (const partition of await store.loadPartitions()) {
         const offsets = partition.entries.map((e) => e.baseOffset)
-        // Dense: every batch is 3 records, offsets from 0 with no gap.
+        // Dense: every batch holds 3 records, offsets from 0 without a gap.
         expect(offsets).toEqual(offsets.map((_, i) => i * 3))
         expect(partition.state.nextOffset).toBe(offsets.length * 3)
         const stored = new Set(offsets)
         for (const base of acknowledged.get(partition.partition)!) expect(stored.has(base), `acked ${partition.partition}/${base}`).toBe(true)
-        for (const entry of partition.entries) expect(store.read(entry).equals(batchAt(entry.baseOffset, 3, `p${partition.partition}`))).toBe(true)
+        for (const entry of partition.entries) {
+          const expected = appendOf('00000000-0000-0000-0000-000000000001', partition.partition, entry.baseOffset, 3, `p${partition.partition}`, (entry.baseOffset * 37) % 700).bytes
+          expect(store.read(entry).equals(expected)).toBe(true)
+        }
       }
+      // State rows survive as a dense prefix that covers every acknowledged one.
+      const rows = (await store.scanState('crash/')).map((r) => Number(r.value.toString()))
+      expect(rows).toEqual(rows.map((_, i) => i))
+      expect(rows.length).toBeGreaterThan(maxStateAck)
       await store.close()
     }
   })

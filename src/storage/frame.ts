@@ -1,0 +1,162 @@
+// The frames of the broker-wide log. Every frame is self-describing, so recovery rebuilds
+// the index rows, partition states and state rows of a lost index batch from the log alone.
+//
+//   [u32 length of what follows][u32 crc32c of what follows the crc][u8 kind][fields]
+//   kind 1, batch (49-byte header, then the record batch bytes as appended):
+//     [16 topic id][i32 partition][i64 base offset][i32 last offset delta][i64 max timestamp][batch]
+//   kind 2, state rows (one writeState call):
+//     [u32 count] count x ([u16 key length][key utf8][i32 value length, -1 deletes][value])
+//   kind 3, partition state update (one updatePartitionState call, 45 bytes):
+//     [16 topic id][i32 partition][i64 log start offset, -1 unchanged][i64 flushed offset, -1 unchanged]
+//
+// The index entry is taken from the frame header, not parsed out of the Kafka batch, so an
+// entry rebuilt at recovery equals the one the append wrote, and the store treats bytes as opaque.
+import { crc32c } from '@node-rs/crc32'
+import { ZombiError } from '../errors.ts'
+import type { StateWrite } from './hot-store.ts'
+import { bytesToUuid, readInt64, writeInt64 } from './keys.ts'
+
+/** Length and CRC fields in front of every frame's body. */
+export const FRAME_PREFIX_BYTES = 8
+export const FRAME_KIND_BATCH = 1
+export const FRAME_KIND_STATE = 2
+export const FRAME_KIND_PARTITION = 3
+/** Bytes in front of the record batch in a batch frame: `read` skips them. */
+export const BATCH_FRAME_HEADER_BYTES = 49
+const PARTITION_FRAME_BYTES = 45
+/** Smallest length field of any frame: crc + kind. */
+export const FRAME_LENGTH_MIN = 5
+
+/**
+ * Header of a batch frame, CRC included (computed over the header fields and the batch, so
+ * the batch is written as its own buffer and never copied).
+ */
+export function batchFrameHeader(topicId: Buffer, partition: number, baseOffset: number, lastOffset: number, maxTimestamp: number, batch: Buffer): Buffer {
+  const header = Buffer.allocUnsafe(BATCH_FRAME_HEADER_BYTES)
+  header.writeUInt32BE(BATCH_FRAME_HEADER_BYTES - 4 + batch.length, 0)
+  header[8] = FRAME_KIND_BATCH
+  topicId.copy(header, 9)
+  header.writeInt32BE(partition, 25)
+  writeInt64(header, baseOffset, 29)
+  header.writeInt32BE(lastOffset - baseOffset, 37)
+  writeInt64(header, maxTimestamp, 41)
+  header.writeUInt32BE(crc32c(batch, crc32c(header.subarray(FRAME_PREFIX_BYTES))) >>> 0, 4)
+  return header
+}
+
+/** One whole state frame for the rows of one writeState call. */
+export function stateFrame(writes: StateWrite[]): Buffer {
+  let length = FRAME_PREFIX_BYTES + 1 + 4
+  for (const write of writes) {
+    length += 2 + Buffer.byteLength(write.key, 'utf8') + 4 + (write.value === null ? 0 : write.value.length)
+  }
+  const frame = Buffer.allocUnsafe(length)
+  frame.writeUInt32BE(length - 4, 0)
+  frame[8] = FRAME_KIND_STATE
+  frame.writeUInt32BE(writes.length, 9)
+  let position = 13
+  for (const write of writes) {
+    const keyLength = frame.write(write.key, position + 2, 'utf8')
+    if (keyLength > 0xffff) throw new ZombiError('STORAGE_FAILED', `state key of ${keyLength} bytes is too long`)
+    frame.writeUInt16BE(keyLength, position)
+    position += 2 + keyLength
+    if (write.value === null) {
+      frame.writeInt32BE(-1, position)
+      position += 4
+    } else {
+      frame.writeInt32BE(write.value.length, position)
+      write.value.copy(frame, position + 4)
+      position += 4 + write.value.length
+    }
+  }
+  frame.writeUInt32BE(crc32c(frame.subarray(FRAME_PREFIX_BYTES)) >>> 0, 4)
+  return frame
+}
+
+/** One whole partition-update frame; -1 leaves a field unchanged. */
+export function partitionFrame(topicId: Buffer, partition: number, logStartOffset: number, flushedOffset: number): Buffer {
+  const frame = Buffer.allocUnsafe(PARTITION_FRAME_BYTES)
+  frame.writeUInt32BE(PARTITION_FRAME_BYTES - 4, 0)
+  frame[8] = FRAME_KIND_PARTITION
+  topicId.copy(frame, 9)
+  frame.writeInt32BE(partition, 25)
+  writeInt64(frame, logStartOffset, 29)
+  writeInt64(frame, flushedOffset, 37)
+  frame.writeUInt32BE(crc32c(frame.subarray(FRAME_PREFIX_BYTES)) >>> 0, 4)
+  return frame
+}
+
+// Decoding works on a frame's body: the bytes after the CRC, starting with the kind byte.
+
+export function frameKind(body: Buffer): number {
+  return body[0]!
+}
+
+export class DecodedBatchFrame {
+  readonly topicId: string
+  readonly partition: number
+  readonly baseOffset: number
+  readonly lastOffset: number
+  readonly maxTimestamp: number
+  readonly batchSize: number
+
+  constructor(body: Buffer) {
+    if (body.length < BATCH_FRAME_HEADER_BYTES - FRAME_PREFIX_BYTES) throw malformed('batch')
+    this.topicId = bytesToUuid(body, 1)
+    this.partition = body.readInt32BE(17)
+    this.baseOffset = readInt64(body, 21)
+    this.lastOffset = this.baseOffset + body.readInt32BE(29)
+    this.maxTimestamp = readInt64(body, 33)
+    this.batchSize = body.length - (BATCH_FRAME_HEADER_BYTES - FRAME_PREFIX_BYTES)
+  }
+}
+
+export class DecodedPartitionFrame {
+  readonly topicId: string
+  readonly partition: number
+  /** -1: unchanged. */
+  readonly logStartOffset: number
+  /** -1: unchanged. */
+  readonly flushedOffset: number
+
+  constructor(body: Buffer) {
+    if (body.length !== PARTITION_FRAME_BYTES - FRAME_PREFIX_BYTES) throw malformed('partition')
+    this.topicId = bytesToUuid(body, 1)
+    this.partition = body.readInt32BE(17)
+    this.logStartOffset = readInt64(body, 21)
+    this.flushedOffset = readInt64(body, 29)
+  }
+}
+
+/**
+ * Calls `visit` for every row of a state frame body, in order. Keys and values are views of
+ * `body` (classic-level copies them when the batch is written).
+ */
+export function forEachStateRow(body: Buffer, visit: (key: Buffer, value: Buffer | null) => void): number {
+  if (body.length < 5) throw malformed('state')
+  const count = body.readUInt32BE(1)
+  let position = 5
+  for (let i = 0; i < count; i++) {
+    if (position + 2 > body.length) throw malformed('state')
+    const keyLength = body.readUInt16BE(position)
+    const key = body.subarray(position + 2, position + 2 + keyLength)
+    position += 2 + keyLength
+    if (position + 4 > body.length) throw malformed('state')
+    const valueLength = body.readInt32BE(position)
+    position += 4
+    if (valueLength < 0) {
+      visit(key, null)
+      continue
+    }
+    if (position + valueLength > body.length) throw malformed('state')
+    visit(key, body.subarray(position, position + valueLength))
+    position += valueLength
+  }
+  if (position !== body.length) throw malformed('state')
+  return count
+}
+
+/** A frame whose CRC matches but whose fields do not parse: written by a bug or a newer format. */
+function malformed(kind: string): ZombiError {
+  return new ZombiError('STORAGE_CORRUPT', `a ${kind} frame with a valid CRC does not parse; was this log written by a newer Zombi?`)
+}
