@@ -8,5 +8,7 @@ export default defineConfig({
     // End-to-end files start real brokers and external clients; two cores, so keep parallelism modest.
     maxWorkers: 2,
     pool: 'forks',
+    // The default report, plus one plain summary line that CI reads.
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 })
