@@ -1,57 +1,54 @@
-// Starts a Zombi process for a benchmark run and reads its CPU time and peak RSS from /proc.
-import { spawn, type ChildProcess } from 'node:child_process'
+// What the bench needs from any broker it measures (Zombi now, Apache Kafka in issue 8), and how it
+// reads that broker process's CPU time and peak memory from /proc.
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 
-const repoRoot = path.resolve(import.meta.dirname, '../..')
-const CLOCK_TICKS_PER_SECOND = 100
+/** A broker configuration the bench can start fresh (new data dir) for each round. */
+export interface BrokerUnderTest {
+  /** Short label for tables, e.g. `zombi fsync`. */
+  readonly name: string
+  /** The settings that make this configuration, for the results file. */
+  readonly settings: Readonly<Record<string, string>>
+  start(): Promise<RunningBroker>
+}
 
 export interface RunningBroker {
-  bootstrap: string
-  pid: number
-  /** User + system CPU seconds so far. */
-  cpuSeconds(): number
-  /** Peak resident set size so far, in MiB. */
-  peakRssMiB(): number
+  /** `host:port` for Kafka clients. */
+  readonly bootstrap: string
+  /** The process whose CPU and memory are measured (for a JVM, the java process). */
+  readonly pid: number
+  /** SIGTERM, wait for the exit and remove the data dir; rejects if the exit was not clean. */
   stop(): Promise<void>
 }
 
-export async function startZombi(settings: Record<string, string>): Promise<RunningBroker> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-'))
-  const child: ChildProcess = spawn(process.execPath, [path.join(repoRoot, 'src/main.ts')], {
-    env: { ...process.env, ZOMBI_KAFKA_PORT: '0', ZOMBI_PORT: '0', ZOMBI_DATA_DIR: dataDir, ZOMBI_LOG_LEVEL: 'info', ...settings },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  const kafkaPort = await new Promise<number>((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString()
-      const ready = output.split('\n').find((line) => line.includes('"zombi ready"'))
-      if (ready !== undefined) resolve((JSON.parse(ready) as { kafkaPort: number }).kafkaPort)
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    child.once('exit', (code) => reject(new Error(`zombi exited (${code}) before it was ready:\n${output}`)))
-  })
-  const pid = child.pid!
-  return {
-    bootstrap: `127.0.0.1:${kafkaPort}`,
-    pid,
-    cpuSeconds() {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
-    },
-    peakRssMiB() {
-      const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'))!
-      return Number(line.split(/\s+/)[1]) / 1024
-    },
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      await exited
-      await rm(dataDir, { recursive: true, force: true })
-    },
+export interface ProcessUsage {
+  /** User + system CPU time since the process started. */
+  cpuSeconds: number
+  /** Peak resident set size (VmHWM). */
+  peakRssBytes: number
+}
+
+let ticksPerSecond: number | undefined
+
+/** USER_HZ, the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux we run on. */
+function clockTicksPerSecond(): number {
+  if (ticksPerSecond === undefined) {
+    const probe = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })
+    const value = Number(probe.stdout?.trim())
+    ticksPerSecond = probe.status === 0 && value > 0 ? value : 100
   }
+  return ticksPerSecond
+}
+
+/** Reads the usage of a live process; Linux only. */
+export function readProcessUsage(pid: number): ProcessUsage {
+  // The command name in field 2 may contain spaces and parentheses, so count fields after the last ')'.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond()
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const peak = /^VmHWM:\s+(\d+) kB$/m.exec(status)
+  if (!peak) throw new Error(`/proc/${pid}/status has no VmHWM line`)
+  return { cpuSeconds, peakRssBytes: Number(peak[1]) * 1024 }
 }

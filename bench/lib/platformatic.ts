@@ -1,0 +1,103 @@
+// Load generator on @platformatic/kafka: a Producer with several multi-record sends in flight (acks=-1),
+// and a group-less Consumer.fetch() loop from offset 0 to the end (consumer groups are not served yet).
+import { Consumer, Producer, type MessageToProduce } from '@platformatic/kafka'
+import { fillRecord, type ClientLoad, type Measurement } from './scenarios.ts'
+
+const clientId = 'zombi-bench'
+/** Bytes of record values per send(), i.e. per Produce request (librdkafka's batch.size default is 1 MB). */
+const bytesPerSend = 256 * 1024
+/** send() calls in flight at once; the connection must allow as many in-flight requests. */
+const sendsInFlight = 8
+/** Distinct record values reused across sends, so building messages costs little bench CPU. */
+const distinctValues = 1024
+/** Like max.partition.fetch.bytes in the Java client and librdkafka. */
+const partitionMaxBytes = 1_048_576
+const timeoutMs = 60_000
+
+export function platformaticLoad(): ClientLoad {
+  return {
+    client: '@platformatic/kafka',
+
+    async prepare() {},
+
+    async produce(bootstrap, topic, workload): Promise<Measurement> {
+      const values = Array.from({ length: distinctValues }, (_, index) => {
+        const value = Buffer.allocUnsafe(workload.recordBytes)
+        fillRecord(value, index)
+        return value
+      })
+      const perSend = Math.max(1, Math.floor(bytesPerSend / workload.recordBytes))
+      const producer = new Producer({
+        clientId, bootstrapBrokers: [bootstrap], acks: -1, maxInflights: sendsInFlight, timeout: timeoutMs, retries: 0,
+      })
+      try {
+        // Create the topic and connect before the clock starts, as a long-running producer would be.
+        await producer.metadata({ topics: [topic], autocreateTopics: true })
+        const started = performance.now()
+        let next = 0
+        let end = 0n
+        const sendLoop = async (): Promise<void> => {
+          while (next < workload.records) {
+            const first = next
+            const count = Math.min(perSend, workload.records - first)
+            next += count
+            const messages: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[] = new Array(count)
+            for (let i = 0; i < count; i++) messages[i] = { topic, partition: 0, value: values[(first + i) % distinctValues]! }
+            const result = await producer.send({ messages })
+            const baseOffset = result.offsets?.[0]?.offset
+            if (baseOffset === undefined) throw new Error('send() returned no offset')
+            if (baseOffset + BigInt(count) > end) end = baseOffset + BigInt(count)
+          }
+        }
+        await Promise.all(Array.from({ length: sendsInFlight }, sendLoop))
+        const seconds = (performance.now() - started) / 1000
+        if (end !== BigInt(workload.records)) throw new Error(`sent ${workload.records} records but the last batch ends at offset ${end}`)
+        return { records: workload.records, bytes: workload.records * workload.recordBytes, seconds }
+      } finally {
+        await producer.close(true)
+      }
+    },
+
+    async fetch(bootstrap, topic, workload): Promise<Measurement> {
+      // The constructor wants a group id; this reader never joins, commits or looks up a coordinator.
+      const consumer = new Consumer({ clientId, bootstrapBrokers: [bootstrap], groupId: `${clientId}-unused`, timeout: timeoutMs, retries: 0 })
+      try {
+        const metadata = await consumer.metadata({ topics: [topic] })
+        const topicMetadata = metadata.topics.get(topic)
+        if (!topicMetadata) throw new Error(`no metadata for ${topic}`)
+        const leader = topicMetadata.partitions[0]!.leader
+        const target = BigInt(workload.records)
+        let seconds = 0
+        for (let pass = 0; pass < workload.fetchPasses; pass++) {
+          const started = performance.now()
+          let offset = 0n
+          while (offset < target) {
+            const response = await consumer.fetch({
+              node: leader,
+              maxWaitTime: 100,
+              topics: [{
+                topicId: topicMetadata.id,
+                partitions: [{ partition: 0, fetchOffset: offset, currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes }],
+              }],
+            })
+            const partition = response.responses[0]?.partitions[0]
+            if (!partition) throw new Error('fetch response without the partition')
+            if (partition.errorCode !== 0) throw new Error(`fetch at offset ${offset}: error code ${partition.errorCode}`)
+            if (partition.highWatermark !== target) throw new Error(`high watermark ${partition.highWatermark}, expected ${target}`)
+            for (const batch of partition.records ?? []) {
+              // A batch comes whole even when it starts before the fetch offset; records before it are skipped.
+              const last = batch.firstOffset + BigInt(batch.lastOffsetDelta)
+              if (last >= offset) offset = last + 1n
+              if (batch.records.length !== batch.lastOffsetDelta + 1) throw new Error(`batch at ${batch.firstOffset} has ${batch.records.length} records, expected ${batch.lastOffsetDelta + 1}`)
+            }
+          }
+          seconds += (performance.now() - started) / 1000
+        }
+        const records = workload.records * workload.fetchPasses
+        return { records, bytes: records * workload.recordBytes, seconds }
+      } finally {
+        await consumer.close(true)
+      }
+    },
+  }
+}

@@ -1,0 +1,64 @@
+// The benchmark matrix: which client moves how many records of which size, what a record looks like,
+// and the contract every client load implements.
+
+/** One timed run of a client. `records` were verified to have arrived (produce) or been read (fetch). */
+export interface Measurement {
+  records: number
+  /** Record value bytes moved (keys, headers and protocol overhead excluded). */
+  bytes: number
+  seconds: number
+}
+
+export interface Workload {
+  recordBytes: number
+  records: number
+  /** Fetch reads the whole topic this many times (fetching is faster than producing, so one pass may be too short to time). */
+  fetchPasses: number
+}
+
+/** A real Kafka client driven against a broker: produce N records to partition 0 of a fresh topic, then read them back. */
+export interface ClientLoad {
+  readonly client: string
+  /** Work done once per invocation before any broker starts, e.g. writing kcat's input file. */
+  prepare(workload: Workload): Promise<void>
+  produce(bootstrap: string, topic: string, workload: Workload): Promise<Measurement>
+  /** Reads the topic `produce` filled from the beginning to its end, `fetchPasses` times. */
+  fetch(bootstrap: string, topic: string, workload: Workload): Promise<Measurement>
+}
+
+export const recordSizes = [100, 1024] as const
+
+/**
+ * Record counts per client and size, chosen so that each measurement takes about 1–3 s on this project's
+ * 2-core machines (see docs/benchmarks.md); --quick uses tiny counts that only check the harness works.
+ */
+const fullWorkloads: Record<string, Record<number, Omit<Workload, 'recordBytes'>>> = {
+  kcat: {
+    100: { records: 3_000_000, fetchPasses: 2 },
+    1024: { records: 400_000, fetchPasses: 5 },
+  },
+  '@platformatic/kafka': {
+    100: { records: 1_200_000, fetchPasses: 4 },
+    1024: { records: 400_000, fetchPasses: 4 },
+  },
+}
+
+export function workloadFor(client: string, recordBytes: number, quick: boolean): Workload {
+  if (quick) return { recordBytes, records: 2_000, fetchPasses: 1 }
+  const planned = fullWorkloads[client]?.[recordBytes]
+  if (!planned) throw new Error(`no workload planned for ${client} with ${recordBytes} B records`)
+  return { recordBytes, ...planned }
+}
+
+const filler = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ')
+
+/**
+ * Writes record number `index` into `target` (its whole length): the zero-padded index, then printable
+ * filler. Records differ, contain no newline (kcat -l reads one record per line) and the same index gives
+ * the same bytes for every client.
+ */
+export function fillRecord(target: Buffer, index: number): void {
+  for (let position = 0; position < target.length; position += filler.length) filler.copy(target, position)
+  const digits = String(index).padStart(10, '0')
+  target.write(digits.slice(-target.length), 0, 'latin1')
+}

@@ -1,0 +1,139 @@
+// Starts Zombi from this repository (node src/main.ts) on loopback, ephemeral ports and a fresh temp data
+// dir, the way test/e2e/fixtures/broker.ts does, but keeping the pid so the bench can read /proc.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { BrokerUnderTest, RunningBroker } from './broker.ts'
+
+const repoRoot = path.resolve(import.meta.dirname, '../..')
+const readyTimeoutMs = 30_000
+const stopTimeoutMs = 30_000
+/** Broker output kept for error messages; older text is dropped. */
+const maxOutputChars = 64 * 1024
+
+/** Zombi with `settings` (ZOMBI_* names) over bench defaults; the parent's ZOMBI_* variables are ignored. */
+export function zombi(name: string, settings: Record<string, string>): BrokerUnderTest {
+  return { name, settings, start: () => startZombi(settings) }
+}
+
+function childEnvironment(settings: Record<string, string>, dataDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('ZOMBI_')) env[key] = value
+  }
+  return {
+    ...env,
+    ZOMBI_HOST: '127.0.0.1',
+    ZOMBI_KAFKA_PORT: '0',
+    ZOMBI_PORT: '0',
+    // info: the ready line is logged at info; Zombi logs per connection, not per request.
+    ZOMBI_LOG_LEVEL: 'info',
+    ...settings,
+    ZOMBI_DATA_DIR: dataDir,
+  }
+}
+
+const liveChildren = new Set<ChildProcess>()
+// A bench that exits early (a failure, process.exit) must not leave brokers behind.
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL')
+})
+
+function readyPort(line: string): number | undefined {
+  try {
+    const ready = JSON.parse(line) as { kafkaPort?: unknown }
+    return typeof ready.kafkaPort === 'number' ? ready.kafkaPort : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function startZombi(settings: Record<string, string>): Promise<RunningBroker> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-'))
+  // The bench runs on the node@24 devDependency (npm run bench), so the broker runs on the same binary.
+  const child = spawn(process.execPath, [path.join(repoRoot, 'src/main.ts')], {
+    cwd: repoRoot,
+    env: childEnvironment(settings, dataDir),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  liveChildren.add(child)
+  let output = ''
+  const keep = (chunk: string): void => {
+    output = (output + chunk).slice(-maxOutputChars)
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      liveChildren.delete(child)
+      resolve({ code, signal })
+    })
+  })
+  const failure = (what: string): Error => new Error(`zombi (${JSON.stringify(settings)}) ${what}; its last output:\n${output}`)
+  child.stderr.setEncoding('utf8')
+  child.stderr.on('data', keep)
+  child.stdout.setEncoding('utf8')
+
+  try {
+    const kafkaPort = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(failure(`logged no "zombi ready" within ${readyTimeoutMs} ms`)), readyTimeoutMs)
+      // Only lines up to the ready line are parsed; later output is only kept for error messages.
+      let pending: string | undefined = ''
+      child.stdout.on('data', (chunk: string) => {
+        keep(chunk)
+        if (pending === undefined) return
+        pending += chunk
+        for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
+          const line = pending.slice(0, newline)
+          pending = pending.slice(newline + 1)
+          if (!line.includes('"zombi ready"')) continue
+          pending = undefined
+          clearTimeout(timer)
+          const port = readyPort(line)
+          if (port === undefined) reject(failure(`logged a ready line without a kafkaPort: ${line}`))
+          else resolve(port)
+          return
+        }
+      })
+      child.once('error', (error) => {
+        clearTimeout(timer)
+        reject(failure(`could not be spawned: ${error.message}`))
+      })
+      void exited.then(({ code, signal }) => {
+        clearTimeout(timer)
+        reject(failure(`exited before it was ready (code ${code}, signal ${signal})`))
+      })
+    })
+    return {
+      bootstrap: `127.0.0.1:${kafkaPort}`,
+      pid: child.pid!,
+      async stop() {
+        try {
+          if (child.exitCode !== null || child.signalCode !== null) {
+            const { code, signal } = await exited
+            throw failure(`had exited during the round (code ${code}, signal ${signal})`)
+          }
+          child.kill('SIGTERM')
+          let timer: NodeJS.Timeout | undefined
+          const timeout = new Promise<'timeout'>((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), stopTimeoutMs)
+          })
+          const outcome = await Promise.race([exited, timeout])
+          clearTimeout(timer)
+          if (outcome === 'timeout') {
+            child.kill('SIGKILL')
+            await exited
+            throw failure(`did not exit within ${stopTimeoutMs} ms of SIGTERM (killed)`)
+          }
+          if (outcome.code !== 0) throw failure(`exited with code ${outcome.code}, signal ${outcome.signal} on SIGTERM`)
+        } finally {
+          await rm(dataDir, { recursive: true, force: true })
+        }
+      },
+    }
+  } catch (error) {
+    child.kill('SIGKILL')
+    await exited
+    await rm(dataDir, { recursive: true, force: true })
+    throw error
+  }
+}
