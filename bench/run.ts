@@ -11,8 +11,8 @@ import { kcatLoad } from './lib/kcat.ts'
 import { describeMachine } from './lib/machine.ts'
 import { platformaticLoad } from './lib/platformatic.ts'
 import { printResults, saveResults, failures, type BrokerRun, type Results, type Sample, type Side } from './lib/report.ts'
-import { recordSizes, workloadFor, type ClientLoad, type Measurement, type Workload } from './lib/scenarios.ts'
-import { zombi } from './lib/zombi.ts'
+import { recordSizes, warmUpWorkload, workloadFor, type ClientLoad, type Measurement, type Workload } from './lib/scenarios.ts'
+import { snapshotZombi, zombi } from './lib/zombi.ts'
 
 const resultsDir = path.resolve(import.meta.dirname, '../.cache/bench')
 
@@ -22,9 +22,10 @@ const { values: options } = parseArgs({
 const rounds = options.rounds === undefined ? (options.quick ? 1 : 3) : Number(options.rounds)
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, got ${options.rounds}`)
 
+const source = await snapshotZombi()
 const brokers: Record<Side, BrokerUnderTest> = {
-  target: zombi('zombi fsync', { ZOMBI_DURABILITY: 'fsync' }),
-  reference: zombi('zombi none', { ZOMBI_DURABILITY: 'none' }),
+  target: zombi(source, 'zombi fsync', { ZOMBI_DURABILITY: 'fsync' }),
+  reference: zombi(source, 'zombi none', { ZOMBI_DURABILITY: 'none' }),
 }
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
@@ -50,6 +51,17 @@ async function runRound(side: Side, round: number, plan: [ClientLoad, Workload][
     return { side, round, error: `did not start: ${errorText(error)}` }
   }
   const run: BrokerRun = { side, round }
+  try {
+    // Untimed, so that neither side pays for warming up the JIT of the bench's own client code (or the broker's).
+    for (const [load, workload] of plan) {
+      const warmUp = warmUpWorkload(workload.recordBytes)
+      const topic = `warm-up-${load.client.replace(/\W/g, '')}-${workload.recordBytes}`
+      await load.produce(broker.bootstrap, topic, warmUp)
+      await load.fetch(broker.bootstrap, topic, warmUp)
+    }
+  } catch (error) {
+    run.error = `warm-up: ${errorText(error)}`
+  }
   const cpuAtStart = readProcessUsage(broker.pid).cpuSeconds
   try {
     for (const [load, workload] of plan) {
@@ -98,7 +110,10 @@ async function main(): Promise<number> {
   }
   try {
     console.log('preparing client input...')
-    for (const [load, workload] of plan) await load.prepare(workload)
+    for (const [load, workload] of plan) {
+      await load.prepare(warmUpWorkload(workload.recordBytes))
+      await load.prepare(workload)
+    }
     for (let round = 0; round < rounds; round++) {
       for (const side of ['target', 'reference'] as const) {
         results.brokerRuns.push(await runRound(side, round, plan, results.samples))
@@ -106,6 +121,7 @@ async function main(): Promise<number> {
     }
   } finally {
     await rm(inputDir, { recursive: true, force: true })
+    await source.dispose()
   }
   printResults(results)
   saveResults(resultsDir, results)

@@ -13,7 +13,7 @@ export interface Machine {
   node: string
   kcat: string
   platformaticKafka: string
-  /** Commit of the measured tree, with `-dirty` if it had uncommitted changes. */
+  /** Commit of the measured broker code, with `-dirty` if src/ had uncommitted changes. */
   commit: string
 }
 
@@ -33,7 +33,8 @@ function kcatVersion(): string {
 
 export function describeMachine(): Machine {
   const platformaticPackage = JSON.parse(readFileSync(path.join(repoRoot, 'node_modules/@platformatic/kafka/package.json'), 'utf8')) as { version: string }
-  const dirty = spawnSync('git', ['diff', '--quiet', 'HEAD'], { cwd: repoRoot }).status !== 0
+  const dirty = firstLine('git', ['status', '--porcelain', '--', 'src']) !== ''
+
   return {
     cores: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model ?? 'unknown',

@@ -43,8 +43,13 @@ const fullWorkloads: Record<string, Record<number, Omit<Workload, 'recordBytes'>
   },
 }
 
+/** Run untimed against every fresh broker first, and the whole measurement with --quick. */
+export function warmUpWorkload(recordBytes: number): Workload {
+  return { recordBytes, records: 2_000, fetchPasses: 1 }
+}
+
 export function workloadFor(client: string, recordBytes: number, quick: boolean): Workload {
-  if (quick) return { recordBytes, records: 2_000, fetchPasses: 1 }
+  if (quick) return warmUpWorkload(recordBytes)
   const planned = fullWorkloads[client]?.[recordBytes]
   if (!planned) throw new Error(`no workload planned for ${client} with ${recordBytes} B records`)
   return { recordBytes, ...planned }

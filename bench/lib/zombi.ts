@@ -1,7 +1,7 @@
-// Starts Zombi from this repository (node src/main.ts) on loopback, ephemeral ports and a fresh temp data
-// dir, the way test/e2e/fixtures/broker.ts does, but keeping the pid so the bench can read /proc.
+// Starts Zombi (node src/main.ts) on loopback, ephemeral ports and a fresh temp data dir, the way
+// test/e2e/fixtures/broker.ts does, but keeping the pid so the bench can read /proc.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdtemp, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { BrokerUnderTest, RunningBroker } from './broker.ts'
@@ -12,9 +12,27 @@ const stopTimeoutMs = 30_000
 /** Broker output kept for error messages; older text is dropped. */
 const maxOutputChars = 64 * 1024
 
+/** A frozen copy of the broker's code that every round of one invocation runs. */
+export interface ZombiSource {
+  readonly main: string
+  dispose(): Promise<void>
+}
+
+/**
+ * Copies src/ as it is now (uncommitted edits included) next to a link to node_modules, so that every
+ * round runs the same code even while someone edits the working tree during a minutes-long benchmark.
+ */
+export async function snapshotZombi(): Promise<ZombiSource> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-source-'))
+  await cp(path.join(repoRoot, 'src'), path.join(dir, 'src'), { recursive: true })
+  await cp(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'))
+  await symlink(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
+  return { main: path.join(dir, 'src/main.ts'), dispose: () => rm(dir, { recursive: true, force: true }) }
+}
+
 /** Zombi with `settings` (ZOMBI_* names) over bench defaults; the parent's ZOMBI_* variables are ignored. */
-export function zombi(name: string, settings: Record<string, string>): BrokerUnderTest {
-  return { name, settings, start: () => startZombi(settings) }
+export function zombi(source: ZombiSource, name: string, settings: Record<string, string>): BrokerUnderTest {
+  return { name, settings, start: () => startZombi(source.main, settings) }
 }
 
 function childEnvironment(settings: Record<string, string>, dataDir: string): NodeJS.ProcessEnv {
@@ -49,11 +67,11 @@ function readyPort(line: string): number | undefined {
   }
 }
 
-async function startZombi(settings: Record<string, string>): Promise<RunningBroker> {
+async function startZombi(main: string, settings: Record<string, string>): Promise<RunningBroker> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-'))
   // The bench runs on the node@24 devDependency (npm run bench), so the broker runs on the same binary.
-  const child = spawn(process.execPath, [path.join(repoRoot, 'src/main.ts')], {
-    cwd: repoRoot,
+  const child = spawn(process.execPath, [main], {
+    cwd: path.dirname(path.dirname(main)),
     env: childEnvironment(settings, dataDir),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
