@@ -1,0 +1,41 @@
+// What the flusher needs from an Iceberg catalog: load a table's current metadata and swap it
+// atomically for a new version. The filesystem catalog is the embedded default; a REST
+// catalog client implements the same interface later.
+import type { TableMetadata } from '../iceberg/metadata.ts'
+import type { ObjectStore } from '../objectstore/object-store.ts'
+
+export interface TableIdentifier {
+  namespace: string
+  name: string
+}
+
+export interface LoadedTable {
+  metadata: TableMetadata
+  /** Location of the metadata file `metadata` was read from. */
+  metadataLocation: string
+  /** The catalog's version token of that file (the N of vN.metadata.json here). */
+  version: number
+}
+
+/** Someone else committed first: reload, check, retry. */
+export class CommitConflictError extends Error {
+  override name = 'CommitConflictError'
+}
+
+export interface Catalog {
+  /** Where table files are written (data files, manifests). */
+  readonly store: ObjectStore
+  /** Object-store key prefix of a table's directory (no trailing slash). */
+  tableKey(id: TableIdentifier): string
+  /**
+   * The table's current metadata, or null if the table does not exist. With `known`, returns
+   * `known` itself when the table has not moved on (no re-read of the metadata file).
+   */
+  loadTable(id: TableIdentifier, known?: LoadedTable): Promise<LoadedTable | null>
+  /**
+   * Makes `metadata` the table's current metadata if the table is still at `base` (null: the
+   * table must not exist yet); otherwise throws CommitConflictError and changes nothing.
+   */
+  commit(id: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable>
+  listTables(namespace: string): Promise<string[]>
+}

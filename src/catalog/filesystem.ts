@@ -1,0 +1,79 @@
+// The filesystem ("Hadoop") catalog: <warehouse>/<namespace>/<table>/metadata/vN.metadata.json
+// and version-hint.text. A commit is the create-exclusive of the next vN.metadata.json (the
+// atomic step: of two writers of the same N exactly one wins); the hint follows and may lag
+// after a crash, so loading probes past it. DuckDB's iceberg_scan and pyiceberg read this layout.
+import { serializeTableMetadata, parseTableMetadata, type TableMetadata } from '../iceberg/metadata.ts'
+import type { ObjectStore } from '../objectstore/object-store.ts'
+import { CommitConflictError, type Catalog, type LoadedTable, type TableIdentifier } from './catalog.ts'
+
+const VERSION_FILE = /^v(\d+)\.metadata\.json$/
+
+export class FilesystemCatalog implements Catalog {
+  readonly store: ObjectStore
+
+  constructor(store: ObjectStore) {
+    this.store = store
+  }
+
+  tableKey(id: TableIdentifier): string {
+    return `${id.namespace}/${id.name}`
+  }
+
+  #metadataKey(id: TableIdentifier, version: number): string {
+    return `${this.tableKey(id)}/metadata/v${version}.metadata.json`
+  }
+
+  #hintKey(id: TableIdentifier): string {
+    return `${this.tableKey(id)}/metadata/version-hint.text`
+  }
+
+  /** The newest committed version, or 0 if the table does not exist. */
+  async #currentVersion(id: TableIdentifier): Promise<number> {
+    const hint = await this.store.get(this.#hintKey(id))
+    let version = hint === null ? NaN : Number(hint.toString('utf8').trim())
+    if (!Number.isSafeInteger(version) || version < 1) {
+      // No (or a damaged) hint: the highest vN present.
+      version = 0
+      for (const key of await this.store.list(`${this.tableKey(id)}/metadata/v`)) {
+        const match = VERSION_FILE.exec(key.slice(key.lastIndexOf('/') + 1))
+        if (match !== null) version = Math.max(version, Number(match[1]))
+      }
+      if (version === 0) return 0
+    }
+    // The hint is written after the commit and may lag by a crash.
+    while (await this.store.exists(this.#metadataKey(id, version + 1))) version++
+    return version
+  }
+
+  async loadTable(id: TableIdentifier, known?: LoadedTable): Promise<LoadedTable | null> {
+    const version = await this.#currentVersion(id)
+    if (version === 0) return null
+    if (known !== undefined && known.version === version) return known
+    const key = this.#metadataKey(id, version)
+    const bytes = await this.store.get(key)
+    if (bytes === null) throw new Error(`table ${id.namespace}.${id.name}: ${key} disappeared while loading`)
+    return { metadata: parseTableMetadata(bytes.toString('utf8')), metadataLocation: this.store.location(key), version }
+  }
+
+  async commit(id: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable> {
+    const version = base === null ? 1 : base.version + 1
+    const key = this.#metadataKey(id, version)
+    const created = await this.store.putIfAbsent(key, Buffer.from(serializeTableMetadata(metadata), 'utf8'))
+    if (!created) {
+      throw new CommitConflictError(`table ${id.namespace}.${id.name}: v${version}.metadata.json already exists (another commit won)`)
+    }
+    // No trailing newline: some readers parse the whole file as the number.
+    await this.store.put(this.#hintKey(id), Buffer.from(String(version), 'utf8'))
+    return { metadata, metadataLocation: this.store.location(key), version }
+  }
+
+  async listTables(namespace: string): Promise<string[]> {
+    const names = new Set<string>()
+    for (const key of await this.store.list(`${namespace}/`)) {
+      const rest = key.slice(namespace.length + 1)
+      const match = /^([^/]+)\/metadata\/v\d+\.metadata\.json$/.exec(rest)
+      if (match !== null) names.add(match[1]!)
+    }
+    return [...names].sort()
+  }
+}

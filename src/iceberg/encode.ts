@@ -1,0 +1,79 @@
+// One encode job: a run of stored batches of one partition -> Parquet data files, one per
+// (event_date, event_hour) present, rows sorted by timestamp_ms then sequence. Pure CPU work;
+// the flusher runs it in a worker thread (encode-worker.ts) so produce never waits on it.
+import { LOG_OVERHEAD, BATCH_LENGTH, baseOffsetOf, lastOffsetDeltaOf } from '../protocol/record-batch.ts'
+import { RowColumns, decodeBatchInto } from './columns.ts'
+import { encodeFile, hourOf, type EncodedFile } from './data-file.ts'
+
+export interface EncodeJob {
+  topic: string
+  partition: number
+  /** Records below this offset are skipped (already in the table). */
+  fromOffset: number
+  /** Whole stored record batches, back to back, in offset order. */
+  batches: Uint8Array
+  /**
+   * Decoded bytes after which no further batch is taken: the rest is left for the next job
+   * and `endOffset` says where this one stopped. Keeps memory bounded for compressed input.
+   */
+  maxRowBytes: number
+  /** Target size of a data file (and of a row group); a bigger hour is split. */
+  targetFileBytes: number
+}
+
+export interface EncodeResult {
+  /** Every offset below this one is covered by the job (batch aligned). */
+  endOffset: number
+  rows: number
+  /** Decoded bytes of payloads, keys and headers. */
+  rowBytes: number
+  files: EncodedFile[]
+}
+
+function orderRows(columns: RowColumns): Uint32Array {
+  const n = columns.count
+  const timestamps = columns.timestamps.values
+  const offsets = columns.offsets.values
+  const rows = new Uint32Array(n)
+  let sorted = true
+  for (let i = 0; i < n; i++) {
+    rows[i] = i
+    if (i > 0 && (timestamps[i]! < timestamps[i - 1]! || (timestamps[i] === timestamps[i - 1] && offsets[i]! < offsets[i - 1]!))) sorted = false
+  }
+  // Producers mostly stamp increasing CreateTimes, so the common case skips the sort.
+  if (!sorted) rows.sort((a, b) => timestamps[a]! - timestamps[b]! || offsets[a]! - offsets[b]!)
+  return rows
+}
+
+export function runEncodeJob(job: EncodeJob): EncodeResult {
+  const input = Buffer.from(job.batches.buffer, job.batches.byteOffset, job.batches.byteLength)
+  const columns = new RowColumns()
+  let position = 0
+  let endOffset = job.fromOffset
+  while (position < input.length) {
+    if (columns.byteSize >= job.maxRowBytes && columns.count > 0) break
+    const size = input.readInt32BE(position + BATCH_LENGTH) + LOG_OVERHEAD
+    const batch = input.subarray(position, position + size)
+    decodeBatchInto(batch, job.fromOffset, columns)
+    const lastOffset = baseOffsetOf(batch) + lastOffsetDeltaOf(batch)
+    if (lastOffset + 1 > endOffset) endOffset = lastOffset + 1
+    position += size
+  }
+  const n = columns.count
+  const files: EncodedFile[] = []
+  if (n === 0) return { endOffset, rows: 0, rowBytes: 0, files }
+  const rows = orderRows(columns)
+  const rowBytes = columns.byteSize
+  const averageRowBytes = Math.max(1, rowBytes / n)
+  const rowsPerFile = Math.max(1, Math.floor(job.targetFileBytes / averageRowBytes))
+  const timestamps = columns.timestamps.values
+  let start = 0
+  while (start < n) {
+    const hour = hourOf(timestamps[rows[start]!]!)
+    let end = start + 1
+    while (end < n && end - start < rowsPerFile && hourOf(timestamps[rows[end]!]!) === hour) end++
+    files.push(encodeFile(columns, rows.subarray(start, end), job.topic, job.partition, { rowGroupRows: rowsPerFile }))
+    start = end
+  }
+  return { endOffset, rows: n, rowBytes, files }
+}

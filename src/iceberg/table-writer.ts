@@ -1,0 +1,227 @@
+// Commits data files to a topic's Iceberg table as one fast-append snapshot: manifest,
+// manifest list, table metadata through the catalog. Before every commit it re-reads what the
+// table holds (the zombi.offsets.<partition> ranges of the topic's snapshots), so a range is
+// never committed twice, also across crashes and restarts.
+import { randomUUID } from 'node:crypto'
+import { CommitConflictError, type Catalog, type LoadedTable, type TableIdentifier } from '../catalog/catalog.ts'
+import { encodeManifest, encodeManifestList, decodeManifestList, type ManifestEntryRecord, type ManifestFileRecord } from './avro.ts'
+import { intBound } from './bounds.ts'
+import type { FileMetrics } from './data-file.ts'
+import {
+  PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, committedOffsets, currentSnapshot, formatOffsetRange, newSnapshotId,
+  newTableMetadata, replacedForTopic, withAppendedSnapshot, type TableMetadata,
+} from './metadata.ts'
+import { SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
+
+/** A Parquet file already written to the object store, to be added by a commit. */
+export interface WrittenDataFile {
+  key: string
+  sizeBytes: number
+  recordCount: number
+  eventDate: number
+  eventHour: number
+  metrics: FileMetrics
+}
+
+/** The offsets of one Kafka partition a commit covers: [from, end). */
+export interface OffsetRange {
+  partition: number
+  from: number
+  end: number
+}
+
+/** What to do when the table belongs to an earlier topic of the same name. */
+export type RecreatedTopicPolicy = 'replace' | 'continue'
+
+/** A range overlaps what the table already holds: the caller drops its files and plans again. */
+export class RangeAlreadyCommittedError extends Error {
+  override name = 'RangeAlreadyCommittedError'
+  readonly partition: number
+  readonly committedEnd: number
+
+  constructor(partition: number, committedEnd: number, from: number) {
+    super(`partition ${partition}: the table already holds offsets up to ${committedEnd}, the commit starts at ${from}`)
+    this.partition = partition
+    this.committedEnd = committedEnd
+  }
+}
+
+export interface CommitResult {
+  snapshotId: bigint
+  sequenceNumber: bigint
+  metadataLocation: string
+}
+
+const COMMIT_ATTEMPTS = 5
+
+export class TableWriter {
+  readonly catalog: Catalog
+  readonly id: TableIdentifier
+  readonly topicId: string
+  readonly #policy: RecreatedTopicPolicy
+  #loaded: LoadedTable | null = null
+
+  constructor(catalog: Catalog, id: TableIdentifier, topicId: string, policy: RecreatedTopicPolicy) {
+    this.catalog = catalog
+    this.id = id
+    this.topicId = topicId
+    this.#policy = policy
+  }
+
+  get tableKey(): string {
+    return this.catalog.tableKey(this.id)
+  }
+
+  /** Re-reads the table (cheaply when unchanged) and returns the committed end offset per partition. */
+  async committedOffsets(): Promise<Map<number, number>> {
+    this.#loaded = await this.catalog.loadTable(this.id, this.#loaded ?? undefined)
+    if (this.#loaded === null) return new Map()
+    return committedOffsets(this.#loaded.metadata, this.topicId)
+  }
+
+  get metadata(): TableMetadata | null {
+    return this.#loaded?.metadata ?? null
+  }
+
+  /**
+   * Commits `files` as one snapshot recording `ranges`. Throws RangeAlreadyCommittedError if the
+   * table already holds any offset of a range (nothing is committed then).
+   */
+  async commit(files: readonly WrittenDataFile[], ranges: readonly OffsetRange[], nowMs = Date.now()): Promise<CommitResult> {
+    if (files.length === 0) throw new Error('a commit needs at least one data file')
+    for (let attempt = 1; ; attempt++) {
+      const committed = await this.committedOffsets()
+      for (const range of ranges) {
+        const end = committed.get(range.partition) ?? 0
+        if (end > range.from) throw new RangeAlreadyCommittedError(range.partition, end, range.from)
+      }
+      const base = this.#loaded
+      const written: string[] = []
+      try {
+        const result = await this.#commitOnce(base, files, ranges, nowMs, written)
+        return result
+      } catch (error) {
+        for (const key of written) await this.catalog.store.delete(key).catch(() => undefined)
+        if (!(error instanceof CommitConflictError) || attempt >= COMMIT_ATTEMPTS) throw error
+      }
+    }
+  }
+
+  async #commitOnce(loaded: LoadedTable | null, files: readonly WrittenDataFile[], ranges: readonly OffsetRange[], nowMs: number, written: string[]): Promise<CommitResult> {
+    const store = this.catalog.store
+    let base: TableMetadata
+    if (loaded === null) {
+      base = newTableMetadata(store.location(this.tableKey), { [PROPERTY_TOPIC_ID]: this.topicId }, nowMs)
+    } else if (loaded.metadata.properties[PROPERTY_TOPIC_ID] !== this.topicId) {
+      base = this.#policy === 'replace'
+        ? replacedForTopic(loaded.metadata, this.topicId, nowMs)
+        : { ...loaded.metadata, properties: { ...loaded.metadata.properties, [PROPERTY_TOPIC_ID]: this.topicId } }
+    } else {
+      base = loaded.metadata
+    }
+    const parent = currentSnapshot(base)
+    const snapshotId = newSnapshotId()
+    const sequenceNumber = base['last-sequence-number'] + 1n
+    const commitId = randomUUID()
+
+    const entries: ManifestEntryRecord[] = files.map((file) => ({
+      status: 1,
+      snapshot_id: snapshotId,
+      sequence_number: null,
+      file_sequence_number: null,
+      data_file: {
+        content: 0,
+        file_path: store.location(file.key),
+        file_format: 'PARQUET',
+        partition: { event_date: file.eventDate, event_hour: file.eventHour },
+        record_count: BigInt(file.recordCount),
+        file_size_in_bytes: BigInt(file.sizeBytes),
+        column_sizes: null,
+        value_counts: file.metrics.valueCounts.map(([key, value]) => ({ key, value: BigInt(value) })),
+        null_value_counts: file.metrics.nullValueCounts.map(([key, value]) => ({ key, value: BigInt(value) })),
+        nan_value_counts: null,
+        lower_bounds: file.metrics.lowerBounds.map(([key, value]) => ({ key, value: Buffer.from(value) })),
+        upper_bounds: file.metrics.upperBounds.map(([key, value]) => ({ key, value: Buffer.from(value) })),
+        key_metadata: null,
+        split_offsets: null,
+        equality_ids: null,
+        sort_order_id: SORT_ORDER_ID,
+      },
+    }))
+    const schemaJson = JSON.stringify(base.schemas.find((schema) => (schema as { 'schema-id'?: number })['schema-id'] === base['current-schema-id']))
+    const manifest = await encodeManifest(entries, schemaJson, JSON.stringify(partitionSpecJson().fields), SPEC_ID, base['current-schema-id'])
+    const manifestKey = `${this.tableKey}/metadata/${commitId}-m0.avro`
+    await store.put(manifestKey, manifest)
+    written.push(manifestKey)
+
+    let addedRows = 0
+    let addedBytes = 0
+    let minDate = Infinity
+    let maxDate = -Infinity
+    let minHour = Infinity
+    let maxHour = -Infinity
+    for (const file of files) {
+      addedRows += file.recordCount
+      addedBytes += file.sizeBytes
+      minDate = Math.min(minDate, file.eventDate)
+      maxDate = Math.max(maxDate, file.eventDate)
+      minHour = Math.min(minHour, file.eventHour)
+      maxHour = Math.max(maxHour, file.eventHour)
+    }
+    const manifests: ManifestFileRecord[] = [{
+      manifest_path: store.location(manifestKey),
+      manifest_length: BigInt(manifest.length),
+      partition_spec_id: SPEC_ID,
+      content: 0,
+      sequence_number: sequenceNumber,
+      min_sequence_number: sequenceNumber,
+      added_snapshot_id: snapshotId,
+      added_files_count: files.length,
+      existing_files_count: 0,
+      deleted_files_count: 0,
+      added_rows_count: BigInt(addedRows),
+      existing_rows_count: 0n,
+      deleted_rows_count: 0n,
+      partitions: [
+        { contains_null: false, contains_nan: null, lower_bound: Buffer.from(intBound(minDate)), upper_bound: Buffer.from(intBound(maxDate)) },
+        { contains_null: false, contains_nan: null, lower_bound: Buffer.from(intBound(minHour)), upper_bound: Buffer.from(intBound(maxHour)) },
+      ],
+      key_metadata: null,
+    }]
+    if (parent !== undefined) manifests.push(...(await this.#readManifestList(parent['manifest-list'])))
+    const listKey = `${this.tableKey}/metadata/snap-${snapshotId}-1-${commitId}.avro`
+    await store.put(listKey, await encodeManifestList(manifests, snapshotId, parent?.['snapshot-id'] ?? null, sequenceNumber))
+    written.push(listKey)
+
+    const previous = parent?.summary ?? {}
+    const total = (name: string, added: number): string => String(Number(previous[name] ?? 0) + added)
+    const datePartitions = new Set(files.map((file) => `${file.eventDate}/${file.eventHour}`))
+    const summary: Record<string, string> = {
+      operation: 'append',
+      'added-data-files': String(files.length),
+      'added-records': String(addedRows),
+      'added-files-size': String(addedBytes),
+      'changed-partition-count': String(datePartitions.size),
+      'total-data-files': total('total-data-files', files.length),
+      'total-delete-files': previous['total-delete-files'] ?? '0',
+      'total-records': total('total-records', addedRows),
+      'total-files-size': total('total-files-size', addedBytes),
+      'total-position-deletes': previous['total-position-deletes'] ?? '0',
+      'total-equality-deletes': previous['total-equality-deletes'] ?? '0',
+      [SUMMARY_TOPIC_ID]: this.topicId,
+    }
+    for (const range of ranges) summary[`${SUMMARY_OFFSETS_PREFIX}${range.partition}`] = formatOffsetRange(range.from, range.end)
+
+    const metadata = withAppendedSnapshot(base, { snapshotId, sequenceNumber, manifestList: store.location(listKey), summary, timestampMs: nowMs }, loaded?.metadataLocation ?? null)
+    this.#loaded = await this.catalog.commit(this.id, loaded, metadata)
+    return { snapshotId, sequenceNumber, metadataLocation: this.#loaded.metadataLocation }
+  }
+
+  async #readManifestList(location: string): Promise<ManifestFileRecord[]> {
+    const key = this.catalog.store.keyOf(location)
+    if (key === null) throw new Error(`manifest list ${location} is outside the warehouse`)
+    const bytes = await this.catalog.store.get(key)
+    if (bytes === null) throw new Error(`manifest list ${location} is missing`)
+    return decodeManifestList(bytes)
+  }
+}

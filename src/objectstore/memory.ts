@@ -1,0 +1,52 @@
+// An in-memory object store for tests (same contract suite as the local one).
+import { checkKey, type ObjectStore } from './object-store.ts'
+
+export class MemoryObjectStore implements ObjectStore {
+  readonly #objects = new Map<string, Buffer>()
+  readonly #base: string
+
+  constructor(base = 'memory://warehouse') {
+    this.#base = base
+  }
+
+  location(key: string): string {
+    checkKey(key)
+    return `${this.#base}/${key}`
+  }
+
+  keyOf(location: string): string | null {
+    return location.startsWith(`${this.#base}/`) ? location.slice(this.#base.length + 1) : null
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    checkKey(key)
+    this.#objects.set(key, Buffer.from(body))
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    checkKey(key)
+    if (this.#objects.has(key)) return false
+    this.#objects.set(key, Buffer.from(body))
+    return true
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    checkKey(key)
+    const body = this.#objects.get(key)
+    return body === undefined ? null : Buffer.from(body)
+  }
+
+  async exists(key: string): Promise<boolean> {
+    checkKey(key)
+    return this.#objects.has(key)
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    return [...this.#objects.keys()].filter((key) => key.startsWith(prefix)).sort()
+  }
+
+  async delete(key: string): Promise<void> {
+    checkKey(key)
+    this.#objects.delete(key)
+  }
+}

@@ -1,0 +1,31 @@
+// Where table files live: a flat key space with put/get/list/delete and one conditional
+// create, the operations a filesystem catalog needs for an atomic commit. Local files now;
+// S3 (conditional PUT with If-None-Match) implements the same contract later.
+
+export interface ObjectStore {
+  /** The absolute location of a key as written into Iceberg metadata (e.g. `file:///…`, `s3://…`). */
+  location(key: string): string
+  /** The key of a location this store wrote, or null when it points elsewhere. */
+  keyOf(location: string): string | null
+  /** Writes the object whole; readers see the old object or the new one, never a part. Overwrites. */
+  put(key: string, body: Uint8Array): Promise<void>
+  /**
+   * Creates the object only if no object has that key; false if one exists. Atomic: of two
+   * racing calls exactly one returns true, and readers never see a partial object.
+   */
+  putIfAbsent(key: string, body: Uint8Array): Promise<boolean>
+  /** The object's bytes, or null if there is none. */
+  get(key: string): Promise<Buffer | null>
+  exists(key: string): Promise<boolean>
+  /** Keys that start with `prefix`, sorted. */
+  list(prefix: string): Promise<string[]>
+  /** Removes the object; no error if it does not exist. */
+  delete(key: string): Promise<void>
+}
+
+/** Keys are relative paths with `/` separators; no empty, `.` or `..` segments. */
+export function checkKey(key: string): void {
+  if (key === '' || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+    throw new Error(`invalid object key ${JSON.stringify(key)}`)
+  }
+}
