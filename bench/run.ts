@@ -29,16 +29,36 @@ const brokers: Record<Side, BrokerUnderTest> = {
 }
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+const topicName = (prefix: string, load: ClientLoad, workload: Workload): string => `${prefix}-${load.client.replace(/\W/g, '')}-${workload.recordBytes}`
 
 /** Runs one client step and charges the broker's CPU time during it to the sample. */
 async function measure(broker: RunningBroker, base: Omit<Sample, 'measurement' | 'error'>, step: () => Promise<Measurement>): Promise<Sample> {
-  const cpuBefore = readProcessUsage(broker.pid).cpuSeconds
   try {
+    const cpuBefore = readProcessUsage(broker.pid).cpuSeconds
     const measurement = await step()
     return { ...base, measurement, brokerCpuSeconds: readProcessUsage(broker.pid).cpuSeconds - cpuBefore }
   } catch (error) {
     return { ...base, error: errorText(error) }
   }
+}
+
+/**
+ * Runs every load untimed on a small topic, so that neither side pays for warming up the JIT of the bench's
+ * own client code (or the broker's). Returns what failed; the timed runs will report it too.
+ */
+async function warmUp(broker: RunningBroker, plan: [ClientLoad, Workload][]): Promise<string[]> {
+  const errors: string[] = []
+  for (const [load, workload] of plan) {
+    const small = warmUpWorkload(workload.recordBytes)
+    const topic = topicName('warm-up', load, workload)
+    try {
+      await load.produce(broker.bootstrap, topic, small)
+      await load.fetch(broker.bootstrap, topic, small)
+    } catch (error) {
+      errors.push(`${load.client} ${workload.recordBytes} B: ${errorText(error)}`)
+    }
+  }
+  return errors
 }
 
 /** Every client produces then fetches every record size against one fresh broker. */
@@ -51,21 +71,12 @@ async function runRound(side: Side, round: number, plan: [ClientLoad, Workload][
     return { side, round, error: `did not start: ${errorText(error)}` }
   }
   const run: BrokerRun = { side, round }
-  try {
-    // Untimed, so that neither side pays for warming up the JIT of the bench's own client code (or the broker's).
-    for (const [load, workload] of plan) {
-      const warmUp = warmUpWorkload(workload.recordBytes)
-      const topic = `warm-up-${load.client.replace(/\W/g, '')}-${workload.recordBytes}`
-      await load.produce(broker.bootstrap, topic, warmUp)
-      await load.fetch(broker.bootstrap, topic, warmUp)
-    }
-  } catch (error) {
-    run.error = `warm-up: ${errorText(error)}`
-  }
+  const warmUpErrors = await warmUp(broker, plan)
+  if (warmUpErrors.length > 0) run.error = `warm-up: ${warmUpErrors.join('; ')}`
   const cpuAtStart = readProcessUsage(broker.pid).cpuSeconds
   try {
     for (const [load, workload] of plan) {
-      const topic = `bench-${load.client.replace(/\W/g, '')}-${workload.recordBytes}`
+      const topic = topicName('bench', load, workload)
       const base = { client: load.client, recordBytes: workload.recordBytes, side, round }
       const produced = await measure(broker, { ...base, scenario: 'produce' }, () => load.produce(broker.bootstrap, topic, workload))
       const fetched = produced.error === undefined
@@ -83,7 +94,7 @@ async function runRound(side: Side, round: number, plan: [ClientLoad, Workload][
     run.cpuSeconds = usage.cpuSeconds - cpuAtStart
     run.peakRssBytes = usage.peakRssBytes
   } catch (error) {
-    run.error = errorText(error)
+    run.error = `${run.error ? `${run.error}; ` : ''}${errorText(error)}`
   }
   try {
     await broker.stop()
