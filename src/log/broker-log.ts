@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import {
   ATTR_CONTROL, ATTR_TRANSACTIONAL, ERR_CRC, ERR_OLD_MAGIC, attributesOf, baseSequenceOf, batchSize, checkBatch,
-  indexTimestampOf, lastOffsetDeltaOf, patchBaseOffset, producerEpochOf, producerIdOf, stampLogAppendTime,
+  indexTimestampOf, lastOffsetDeltaOf, patchBaseOffset, patchLeaderEpoch, producerEpochOf, producerIdOf, stampLogAppendTime,
 } from '../protocol/record-batch.ts'
 import type { HotStore, IndexEntry, RecoveryReport, StateWrite, TopicRecord } from '../storage/hot-store.ts'
 import { FetchCache } from './fetch-cache.ts'
@@ -40,6 +40,8 @@ export interface AppendResult {
 }
 
 const NO_ERROR_RESULT_FIELDS = { errorMessage: null } as const
+/** The partition leader epoch this single broker reports everywhere (Metadata, Fetch, ListOffsets, batches). */
+const NO_LEADER_EPOCH = -1
 const NEXT_PRODUCER_ID_KEY = 'broker/next-producer-id'
 const PRODUCER_PREFIX = 'producer/'
 /** Kafka's producer.id.expiration.ms default: producer state idle this long is forgotten. */
@@ -304,6 +306,9 @@ export class BrokerLog implements BatchReader {
       const baseOffset = partition.nextOffset
       const lastOffset = baseOffset + lastOffsetDeltaOf(batch)
       patchBaseOffset(batch, baseOffset)
+      // Like a Kafka leader stamping its epoch: Metadata and Fetch report epoch -1, so stored batches say -1
+      // too (producers write 0 or -1 here); consumers then commit epoch -1 and skip offset validation.
+      patchLeaderEpoch(batch, NO_LEADER_EPOCH)
       if (logAppendTime !== -1) stampLogAppendTime(batch, logAppendTime)
       partition.nextOffset = lastOffset + 1
       const maxTimestamp = logAppendTime !== -1 ? logAppendTime : indexTimestampOf(batch)
