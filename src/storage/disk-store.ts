@@ -2,6 +2,7 @@
 // state rows, partition updates), the index and state live in classic-level. The calls of one
 // event-loop tick form one group commit: one write of all their frames, one fdatasync
 // (durability fsync), one unsynced index batch, then every promise resolves in call order.
+// Commits pipeline: while one commit's index batch runs, the next one writes and syncs.
 // The index may lag the log by the commits a crash interrupted: open() replays the log from
 // the index checkpoint, so one fdatasync per commit is all the durability needs.
 import fsp from 'node:fs/promises'
@@ -148,6 +149,16 @@ class IndexBatch {
   }
 }
 
+/** Counters since open (benchmarks, metrics). */
+export class DiskHotStoreStats {
+  /** Group commits that wrote frames. */
+  commits = 0
+  /** Frames written (batches, state rows, partition updates). */
+  frames = 0
+  /** Bytes written to the log, frame headers included. */
+  bytes = 0
+}
+
 /** What recovery has done so far. */
 class Recovery {
   readonly batch: IndexBatch
@@ -173,12 +184,16 @@ export class DiskHotStore implements HotStore {
   readonly #topics = new Map<string, TopicSlot>()
   #queue: PendingWrite[] = []
   #scheduled = false
+  /** The commit writing to the log, until its frames are durable. */
   #committing: Promise<void> | null = null
+  /** The index batch of the last commit; the next one is chained on its success. */
+  #indexTail: Promise<void> = Promise.resolve()
   #batches = 0
   #opened = false
   #closing: Promise<void> | null = null
   #closed = false
   #failure: unknown = null
+  readonly #stats = new DiskHotStoreStats()
 
   constructor(options: DiskHotStoreOptions) {
     this.#dir = options.dir
@@ -311,9 +326,18 @@ export class DiskHotStore implements HotStore {
   }
 
   async #drainAndClose(): Promise<void> {
-    while (this.#committing !== null || this.#queue.length > 0) {
-      if (this.#committing !== null) await this.#committing
-      else this.#startCommit()
+    // Writes that arrive while closing are still committed; closed is set only once nothing
+    // is queued, in the log or in the index chain, in the same tick as that check.
+    for (;;) {
+      if (this.#committing !== null) {
+        await this.#committing
+      } else if (this.#queue.length > 0) {
+        this.#startCommit()
+      } else {
+        const tail = this.#indexTail
+        await tail.catch(() => undefined)
+        if (this.#committing === null && this.#queue.length === 0 && tail === this.#indexTail) break
+      }
     }
     this.#closed = true
     this.#log.close()
@@ -345,9 +369,10 @@ export class DiskHotStore implements HotStore {
   async deleteTopic(topicId: string): Promise<void> {
     this.#assertWritable()
     const idBytes = this.#topics.get(topicId)?.idBytes ?? topicIdBytes(topicId)
-    // Gone from memory at once: queued appends of the topic are not indexed by their commit,
-    // and a commit whose index batch was already issued lands before the delete.
+    // Gone from memory at once: commits not yet past their log write do not index the topic,
+    // and the delete lands after the index batches of those that are.
     this.#topics.delete(topicId)
+    await this.#indexTail.catch(() => undefined)
     await this.#index.deleteTopic(idBytes, this.#sync)
   }
 
@@ -432,6 +457,10 @@ export class DiskHotStore implements HotStore {
     if (operations.length > 0) await this.#index.write(operations, this.#sync)
   }
 
+  stats(): DiskHotStoreStats {
+    return { ...this.#stats }
+  }
+
   read(location: BatchLocation): Buffer {
     return this.#log.read(location.segment, location.position + BATCH_FRAME_HEADER_BYTES, location.size)
   }
@@ -489,21 +518,40 @@ export class DiskHotStore implements HotStore {
     })
   }
 
-  /** One group commit. Never rejects: a failure rejects the commit's promises and fails the store. */
+  /**
+   * One group commit. Resolves once its frames are durable and its index batch is queued,
+   * so the next commit can write and sync while this index batch runs (pipelining: one commit
+   * in the log at a time, index batches in commit order). The promises of the commit's calls
+   * settle after its own index batch. Never rejects: a failure fails the store.
+   */
   async #commit(writes: PendingWrite[]): Promise<void> {
+    let operations: IndexOperation[]
     try {
       const wrote = await this.#writeFrames(writes)
       const batch = new IndexBatch(++this.#batches)
       for (const write of writes) this.#applyPending(batch, write)
-      const operations = batch.finish()
+      operations = batch.finish()
       if (wrote) {
         const active = this.#log.active()
         operations.push({ type: 'put', key: CHECKPOINT_KEY, value: encodeCheckpoint(active.number, active.size) })
       }
-      // Unsynced: a lost index batch is rebuilt from the (synced) log at the next open.
-      if (operations.length > 0) await this.#index.write(operations, false)
     } catch (error) {
       this.#fail(error, writes)
+      return
+    }
+    // Chained on the previous commit's success: after a failed index batch no later one (whose
+    // checkpoint would skip the failed commit's frames) is written. Unsynced: a lost index
+    // batch is rebuilt from the synced log at the next open.
+    const indexed = this.#indexTail.then(() => (operations.length > 0 ? this.#index.write(operations, false) : undefined))
+    this.#indexTail = indexed
+    indexed.then(() => this.#settle(writes), (error: unknown) => this.#fail(error, writes))
+  }
+
+  /** Resolves a commit's calls in call order, unless the store failed meanwhile: then nothing more is acknowledged. */
+  #settle(writes: PendingWrite[]): void {
+    if (this.#failure !== null) {
+      const failed = this.#failedError()
+      for (const write of writes) write.reject(failed)
       return
     }
     for (const write of writes) write.settle()
@@ -524,6 +572,8 @@ export class DiskHotStore implements HotStore {
       write.segment = segment.number
       write.position = segment.size
       segment.size += frameBytes
+      this.#stats.frames++
+      this.#stats.bytes += frameBytes
       group.buffers.push(write.frame)
       if (write.batch !== null) group.buffers.push(write.batch)
     }
@@ -531,6 +581,7 @@ export class DiskHotStore implements HotStore {
       await this.#log.write(segment, start, buffers)
       if (this.#sync) await this.#log.sync(segment)
     }
+    if (groups.length > 0) this.#stats.commits++
     return groups.length > 0
   }
 
