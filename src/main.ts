@@ -1,14 +1,20 @@
-// Process entry: config -> storage -> log -> servers; SIGTERM/SIGINT stop gracefully.
+// Process entry: config -> storage -> log -> servers -> flusher; SIGTERM/SIGINT stop gracefully
+// (with a final flush to Iceberg).
 import { randomUUID } from 'node:crypto'
+import { FilesystemCatalog } from './catalog/filesystem.ts'
 import { loadConfig, renderSettings, type Config } from './config/index.ts'
 import { ZombiError } from './errors.ts'
 import { HttpServer } from './http/server.ts'
+import { EncodePool } from './iceberg/encode-pool.ts'
+import { Flusher } from './iceberg/flusher.ts'
+import { FlushMetrics } from './iceberg/metrics.ts'
 import type { BrokerIdentity } from './kafka/handler.ts'
 import { GroupCoordinator } from './kafka/groups/coordinator.ts'
 import { allHandlers } from './kafka/handlers/index.ts'
 import { Router } from './kafka/router.ts'
 import { KafkaServer } from './kafka/server.ts'
 import { BrokerLog } from './log/broker-log.ts'
+import { LocalObjectStore } from './objectstore/local.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { DiskHotStore } from './storage/disk-store.ts'
 import type { HotStore } from './storage/hot-store.ts'
@@ -57,12 +63,31 @@ async function start(config: Config, logger: Logger): Promise<void> {
   let storeHealthy = true
   const http = new HttpServer({ components: () => ({ hot_storage: storeHealthy, kafka_listener: !shutdown.signal.aborted }) })
   const httpPort = await http.listen(config.host, config.httpPort)
+  const flusher = new Flusher({
+    source: {
+      topics: () => log.topics(),
+      topicByName: (name) => log.topicByName(name),
+      topicById: (id) => log.topicById(id),
+      // The flusher hands back the partitions this log gave it.
+      readBatch: log.readBatch.bind(log),
+      recordFlushed: (topicId, partition, flushedOffset) => store.updatePartitionState(topicId, partition, { flushedOffset }),
+    },
+    catalog: new FilesystemCatalog(new LocalObjectStore(config.warehouse, { fsync: config.durability === 'fsync' })),
+    namespace: config.catalogNamespace,
+    pool: new EncodePool(config.flushWorkers),
+    metrics: new FlushMetrics(),
+    logger,
+    targetFileBytes: config.targetFileBytes,
+    intervalMs: config.flushIntervalMs,
+    recreatedTopicPolicy: config.recreatedTopicTable,
+  })
+  await flusher.start()
   const expiry = setInterval(() => {
     log.expireProducers(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring idle producer state failed'))
     groups.expireOffsets(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring group offsets failed'))
   }, EXPIRY_CHECK_MS)
   expiry.unref()
-  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
+  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
 
   let stopping = false
   const stop = async (signal: string): Promise<void> => {
@@ -74,6 +99,12 @@ async function start(config: Config, logger: Logger): Promise<void> {
     groups.close()
     await kafka.close(SHUTDOWN_GRACE_MS)
     await http.close()
+    try {
+      // Produce has stopped: everything acknowledged goes to Iceberg before the process ends.
+      await flusher.close()
+    } catch (error) {
+      logger.error({ err: error }, 'final flush to Iceberg failed; the records stay in the hot log and are flushed at the next start')
+    }
     try {
       await store.close()
     } catch (error) {

@@ -24,6 +24,13 @@ export interface Config {
   groupMaxSize: number
   offsetsRetentionMs: number
   logLevel: string
+  warehouse: string
+  catalogType: 'filesystem'
+  catalogNamespace: string
+  targetFileBytes: number
+  flushIntervalMs: number
+  flushWorkers: number
+  recreatedTopicTable: 'replace' | 'continue'
 }
 
 type RawSettings = Partial<Record<SettingName, string>>
@@ -82,6 +89,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   }
   const get = <T>(name: SettingName): T => values.get(name) as T
   const host = get<string>('ZOMBI_HOST')
+  const dataDir = path.resolve(get<string>('ZOMBI_DATA_DIR'))
+  if (get<string>('ZOMBI_CATALOG_TYPE') === 'rest') {
+    throw new ZombiError('CONFIG_INVALID', 'ZOMBI_CATALOG_TYPE=rest is not implemented yet; use filesystem (the default)')
+  }
+  const namespace = get<string>('ZOMBI_CATALOG_NAMESPACE')
+  if (!/^[A-Za-z0-9_-]+$/.test(namespace)) {
+    throw new ZombiError('CONFIG_INVALID', `ZOMBI_CATALOG_NAMESPACE=${JSON.stringify(namespace)} is invalid: use letters, digits, _ and -`)
+  }
   const wildcard = host === '0.0.0.0' || host === '::'
   return {
     host,
@@ -90,7 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     advertisedHost: get<string | null>('ZOMBI_ADVERTISED_HOST') ?? (wildcard ? '127.0.0.1' : host),
     advertisedKafkaPort: get('ZOMBI_ADVERTISED_KAFKA_PORT'),
     nodeId: get('ZOMBI_NODE_ID'),
-    dataDir: path.resolve(get<string>('ZOMBI_DATA_DIR')),
+    dataDir,
     durability: get('ZOMBI_DURABILITY'),
     segmentBytes: get('ZOMBI_SEGMENT_BYTES'),
     autoCreateTopics: get('ZOMBI_AUTO_CREATE_TOPICS'),
@@ -104,6 +119,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     groupMaxSize: get('ZOMBI_GROUP_MAX_SIZE'),
     offsetsRetentionMs: get<number>('ZOMBI_OFFSETS_RETENTION_MINUTES') * 60_000,
     logLevel: get('ZOMBI_LOG_LEVEL'),
+    warehouse: path.resolve(get<string | null>('ZOMBI_WAREHOUSE') ?? path.join(dataDir, 'warehouse')),
+    catalogType: 'filesystem',
+    catalogNamespace: namespace,
+    targetFileBytes: get<number>('ZOMBI_TARGET_FILE_SIZE_MB') * 1024 * 1024,
+    flushIntervalMs: get<number>('ZOMBI_FLUSH_INTERVAL_SECS') * 1000,
+    flushWorkers: get('ZOMBI_FLUSH_WORKERS'),
+    recreatedTopicTable: get('ZOMBI_RECREATED_TOPIC_TABLE'),
   }
 }
 

@@ -35,6 +35,13 @@ export const SETTINGS = [
   { name: 'ZOMBI_GROUP_MAX_SESSION_TIMEOUT_MS', kind: 'integer', default: '1800000', min: 1, max: 86400000, description: 'Largest session timeout a group member may ask for (Kafka: group.max.session.timeout.ms).' },
   { name: 'ZOMBI_GROUP_MAX_SIZE', kind: 'integer', default: '1000', min: 1, max: 1000000, description: 'Most members (joined or holding a pending member id) per consumer group; more get GROUP_MAX_SIZE_REACHED.' },
   { name: 'ZOMBI_OFFSETS_RETENTION_MINUTES', kind: 'integer', default: '10080', min: 1, max: 5256000, description: 'Committed offsets of a group that has been empty this long are deleted (Kafka: offsets.retention.minutes).' },
+  { name: 'ZOMBI_WAREHOUSE', kind: 'path', default: null, description: 'Directory of the Iceberg warehouse (tables at <warehouse>/<namespace>/<topic>); defaults to <ZOMBI_DATA_DIR>/warehouse.' },
+  { name: 'ZOMBI_CATALOG_TYPE', kind: 'enum', default: 'filesystem', values: ['filesystem', 'rest'], description: 'Iceberg catalog: filesystem (vN.metadata.json + version-hint.text in the warehouse; DuckDB and pyiceberg read it directly). rest is not implemented yet and is refused at start.' },
+  { name: 'ZOMBI_CATALOG_NAMESPACE', kind: 'string', default: 'zombi', description: 'Iceberg namespace of the topic tables (letters, digits, _ and -).' },
+  { name: 'ZOMBI_TARGET_FILE_SIZE_MB', kind: 'integer', default: '128', min: 1, max: 1024, description: 'Target size of Parquet data files: a partition flushes once this many bytes are unflushed, and one flush takes at most this many stored bytes per partition (memory stays bounded).' },
+  { name: 'ZOMBI_FLUSH_INTERVAL_SECS', kind: 'integer', default: '10', min: 0, max: 86400, description: 'Records older than this are flushed to Iceberg; 0 flushes only on size, on request and at shutdown.' },
+  { name: 'ZOMBI_FLUSH_WORKERS', kind: 'integer', default: '1', min: 1, max: 64, description: 'Worker threads that decode batches and encode Parquet (one partition flush per worker at a time).' },
+  { name: 'ZOMBI_RECREATED_TOPIC_TABLE', kind: 'enum', default: 'replace', values: ['replace', 'continue'], description: 'A topic deleted and created again with the same name: replace starts the table afresh like REPLACE TABLE (old snapshots stay reachable by time travel, files untouched); continue appends to the same table (offsets start again at 0).' },
   { name: 'ZOMBI_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level.' },
 ] as const satisfies readonly SettingDefinition[]
 

@@ -1,0 +1,30 @@
+// Worker thread entry: runs encode jobs (decode, sort, Arrow, Parquet) off the event loop.
+import { parentPort } from 'node:worker_threads'
+import { runEncodeJob, type EncodeJob } from './encode.ts'
+
+export interface EncodeRequest {
+  id: number
+  job: EncodeJob
+}
+
+export type EncodeReply = { id: number; result: ReturnType<typeof runEncodeJob> } | { id: number; error: string }
+
+const port = parentPort
+if (port === null) throw new Error('encode-worker.ts runs as a worker thread')
+
+port.on('message', (request: EncodeRequest) => {
+  let reply: EncodeReply
+  const transfer: ArrayBuffer[] = []
+  try {
+    const result = runEncodeJob(request.job)
+    for (const file of result.files) {
+      // Transfer only buffers the file owns whole; a view into a larger buffer is copied.
+      const { buffer } = file.bytes
+      if (buffer instanceof ArrayBuffer && file.bytes.byteOffset === 0 && file.bytes.byteLength === buffer.byteLength) transfer.push(buffer)
+    }
+    reply = { id: request.id, result }
+  } catch (error) {
+    reply = { id: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }
+  }
+  port.postMessage(reply, transfer)
+})

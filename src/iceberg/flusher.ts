@@ -1,0 +1,468 @@
+// The flusher: moves each partition's hot log, from its flushed offset to the high watermark,
+// into the topic's Iceberg table, exactly once. Triggers: unflushed bytes reaching the target
+// file size, records older than the flush interval, flush(topic), and close() (shutdown).
+// Encoding runs in worker threads; the event loop only copies stored batches and writes files.
+import { randomUUID } from 'node:crypto'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
+import type { Catalog } from '../catalog/catalog.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { EncodedFile } from './data-file.ts'
+import type { EncodePool } from './encode-pool.ts'
+import type { FlushMetrics, PartitionLag } from './metrics.ts'
+import { RangeAlreadyCommittedError, TableWriter, type OffsetRange, type RecreatedTopicPolicy, type WrittenDataFile } from './table-writer.ts'
+
+/** What the flusher reads of a partition (the log's Partition has this shape). */
+export interface FlushablePartition {
+  readonly id: number
+  readonly index: {
+    readonly count: number
+    findByOffset(offset: number): number
+    baseOffset(i: number): number
+    lastOffset(i: number): number
+    size(i: number): number
+  }
+  readonly highWatermark: number
+  readonly logStartOffset: number
+  flushedOffset: number
+  addWaiter(waiter: { wake(): void }): void
+}
+
+export interface FlushableTopic {
+  readonly id: string
+  readonly name: string
+  readonly partitions: readonly FlushablePartition[]
+}
+
+/** The flusher's view of the hot log; main.ts adapts BrokerLog and the hot store to it. */
+export interface FlushSource {
+  topics(): Iterable<FlushableTopic>
+  topicByName(name: string): FlushableTopic | undefined
+  topicById(id: string): FlushableTopic | undefined
+  readBatch(partition: FlushablePartition, i: number): Buffer
+  /** Durably records that every offset below `flushedOffset` is in the table. */
+  recordFlushed(topicId: string, partition: number, flushedOffset: number): Promise<void>
+}
+
+export interface FlusherOptions {
+  source: FlushSource
+  catalog: Catalog
+  namespace: string
+  pool: EncodePool
+  metrics: FlushMetrics
+  logger: Logger
+  targetFileBytes: number
+  /** Records older than this are flushed; 0 turns the age trigger off. */
+  intervalMs: number
+  recreatedTopicPolicy: RecreatedTopicPolicy
+  /** How often partitions are checked for the age trigger and new topics (default 1 s). */
+  checkIntervalMs?: number
+  now?: () => number
+}
+
+export interface FlushSummary {
+  topic: string
+  rows: number
+  files: number
+  bytes: number
+  snapshots: number
+  /** Flushed offset per partition after the flush. */
+  flushedOffsets: Record<number, number>
+}
+
+class PartitionState {
+  armed = false
+  /** Offset up to which unflushedBytes has counted the index. */
+  countedEnd: number
+  unflushedBytes = 0
+  /** When the partition last went from fully flushed to having unflushed records (0: none). */
+  dirtySince = 0
+
+  constructor(countedEnd: number) {
+    this.countedEnd = countedEnd
+  }
+}
+
+class TopicState {
+  readonly topic: FlushableTopic
+  readonly writer: TableWriter
+  readonly partitions: PartitionState[] = []
+  reconciled = false
+  requested = false
+  running: Promise<FlushSummary> | null = null
+  failures = 0
+  retryAtMs = 0
+
+  constructor(topic: FlushableTopic, writer: TableWriter) {
+    this.topic = topic
+    this.writer = writer
+  }
+}
+
+const MAX_RETRY_DELAY_MS = 60_000
+/** Bytes copied from the hot log between two yields to the event loop. */
+const READ_SLICE_BYTES = 4 * 1024 * 1024
+
+function eventDateString(days: number): string {
+  return new Date(days * 86_400_000).toISOString().slice(0, 10)
+}
+
+export class Flusher {
+  readonly #options: FlusherOptions
+  readonly #topics = new Map<string, TopicState>()
+  readonly #now: () => number
+  #timer: NodeJS.Timeout | null = null
+  #sizeCheck: NodeJS.Timeout | null = null
+  #closed = false
+
+  constructor(options: FlusherOptions) {
+    this.#options = options
+    this.#now = options.now ?? Date.now
+    options.metrics.lag = () => this.lag()
+  }
+
+  /** Reconciles every topic with its table (crash recovery) and starts the triggers. */
+  async start(): Promise<void> {
+    for (const topic of this.#options.source.topics()) {
+      const state = this.#state(topic)
+      try {
+        await this.#reconcile(state)
+      } catch (error) {
+        this.#options.logger.error({ err: error, topic: topic.name }, 'reading the Iceberg table at start failed; will retry on the next flush')
+      }
+    }
+    const check = this.#options.checkIntervalMs ?? 1000
+    this.#timer = setInterval(() => this.#tick(), check)
+    this.#timer.unref()
+  }
+
+  /** Flushes every partition of the topic up to its current high watermark; resolves once committed. */
+  flush(topicName: string): Promise<FlushSummary> {
+    const topic = this.#options.source.topicByName(topicName)
+    if (topic === undefined) return Promise.reject(new Error(`unknown topic ${topicName}`))
+    return this.#request(this.#state(topic))
+  }
+
+  /** Flushes all topics (used at shutdown). */
+  async flushAll(): Promise<FlushSummary[]> {
+    const runs: Array<Promise<FlushSummary>> = []
+    for (const topic of this.#options.source.topics()) {
+      if (topic.partitions.some((partition) => partition.highWatermark > partition.flushedOffset)) runs.push(this.#request(this.#state(topic)))
+    }
+    return Promise.all(runs)
+  }
+
+  /** Stops the triggers, waits for running flushes and makes a final flush of everything. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#timer !== null) clearInterval(this.#timer)
+    if (this.#sizeCheck !== null) clearTimeout(this.#sizeCheck)
+    await Promise.allSettled([...this.#topics.values()].map((state) => state.running))
+    try {
+      await this.flushAll()
+    } finally {
+      await this.#options.pool.close()
+    }
+  }
+
+  lag(): PartitionLag[] {
+    const now = this.#now()
+    const out: PartitionLag[] = []
+    for (const state of this.#topics.values()) {
+      state.topic.partitions.forEach((partition, i) => {
+        const records = Math.max(0, partition.highWatermark - partition.flushedOffset)
+        const since = state.partitions[i]?.dirtySince ?? 0
+        out.push({ topic: state.topic.name, partition: partition.id, records, ageMs: records > 0 && since > 0 ? now - since : 0 })
+      })
+    }
+    return out
+  }
+
+  #state(topic: FlushableTopic): TopicState {
+    let state = this.#topics.get(topic.id)
+    if (state === undefined) {
+      const writer = new TableWriter(this.#options.catalog, { namespace: this.#options.namespace, name: topic.name }, topic.id, this.#options.recreatedTopicPolicy)
+      state = new TopicState(topic, writer)
+      this.#topics.set(topic.id, state)
+    }
+    return state
+  }
+
+  #partitionState(state: TopicState, partition: FlushablePartition): PartitionState {
+    let partitionState = state.partitions[partition.id]
+    if (partitionState === undefined) {
+      partitionState = new PartitionState(partition.flushedOffset)
+      state.partitions[partition.id] = partitionState
+    }
+    return partitionState
+  }
+
+  /** Counts bytes appended since the last look, arms the append waiter again; returns true if the size trigger fired. */
+  #account(state: TopicState, partition: FlushablePartition): boolean {
+    const partitionState = this.#partitionState(state, partition)
+    const index = partition.index
+    if (partitionState.countedEnd < partition.flushedOffset) partitionState.countedEnd = partition.flushedOffset
+    for (let i = index.findByOffset(partitionState.countedEnd); i < index.count; i++) {
+      if (index.baseOffset(i) >= partition.highWatermark) break
+      partitionState.unflushedBytes += index.size(i)
+      partitionState.countedEnd = index.lastOffset(i) + 1
+    }
+    if (partition.highWatermark > partition.flushedOffset && partitionState.dirtySince === 0) partitionState.dirtySince = this.#now()
+    if (!partitionState.armed && !this.#closed) {
+      partitionState.armed = true
+      partition.addWaiter({ wake: () => this.#onAppend(state, partitionState) })
+    }
+    return partitionState.unflushedBytes >= this.#options.targetFileBytes
+  }
+
+  #onAppend(_state: TopicState, partitionState: PartitionState): void {
+    partitionState.armed = false
+    // Coalesce: one size check for all appends of the next few milliseconds.
+    if (this.#sizeCheck === null && !this.#closed) {
+      this.#sizeCheck = setTimeout(() => {
+        this.#sizeCheck = null
+        this.#checkSizes()
+      }, 50)
+      this.#sizeCheck.unref()
+    }
+  }
+
+  #checkSizes(): void {
+    for (const state of this.#topics.values()) {
+      if (this.#options.source.topicById(state.topic.id) !== state.topic) continue
+      let full = false
+      for (const partition of state.topic.partitions) if (this.#account(state, partition)) full = true
+      if (full && state.running === null && this.#now() >= state.retryAtMs) this.#background(state)
+    }
+  }
+
+  #tick(): void {
+    const now = this.#now()
+    const live = new Set<string>()
+    for (const topic of this.#options.source.topics()) {
+      live.add(topic.id)
+      const state = this.#state(topic)
+      let due = false
+      for (const partition of topic.partitions) {
+        if (this.#account(state, partition)) due = true
+        const dirtySince = state.partitions[partition.id]!.dirtySince
+        if (this.#options.intervalMs > 0 && dirtySince > 0 && now - dirtySince >= this.#options.intervalMs) due = true
+      }
+      if (due && state.running === null && now >= state.retryAtMs) this.#background(state)
+    }
+    // Deleted topics: their tables stay; forget the state once nothing runs.
+    for (const [id, state] of this.#topics) if (!live.has(id) && state.running === null) this.#topics.delete(id)
+  }
+
+  #background(state: TopicState): void {
+    this.#request(state).catch(() => undefined)
+  }
+
+  #request(state: TopicState): Promise<FlushSummary> {
+    state.requested = true
+    if (state.running === null) {
+      const running = this.#run(state).finally(() => {
+        if (state.running === running) state.running = null
+      })
+      state.running = running
+    }
+    return state.running
+  }
+
+  async #run(state: TopicState): Promise<FlushSummary> {
+    const total: FlushSummary = { topic: state.topic.name, rows: 0, files: 0, bytes: 0, snapshots: 0, flushedOffsets: {} }
+    while (state.requested) {
+      state.requested = false
+      try {
+        await this.#flushTopic(state, total)
+        state.failures = 0
+        state.retryAtMs = 0
+      } catch (error) {
+        state.failures++
+        state.retryAtMs = this.#now() + Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** Math.min(state.failures, 6))
+        this.#options.metrics.failures++
+        this.#options.logger.error({ err: error, topic: state.topic.name, failures: state.failures }, 'flush to Iceberg failed; the records stay in the hot log and the flush is retried')
+        throw error
+      }
+    }
+    for (const partition of state.topic.partitions) total.flushedOffsets[partition.id] = partition.flushedOffset
+    return total
+  }
+
+  /**
+   * Aligns the local flushed offsets with the table: a commit whose flushed offset was not
+   * recorded before a crash is recorded now (so it is not written again).
+   */
+  async #reconcile(state: TopicState): Promise<Map<number, number>> {
+    const committed = await state.writer.committedOffsets()
+    for (const partition of state.topic.partitions) {
+      const end = committed.get(partition.id) ?? 0
+      if (end > partition.flushedOffset) {
+        this.#options.logger.info({ topic: state.topic.name, partition: partition.id, from: partition.flushedOffset, to: end }, 'flushed offset taken from the Iceberg table (committed before the last stop)')
+        await this.#options.source.recordFlushed(state.topic.id, partition.id, end)
+        this.#setFlushed(state, partition, end)
+      }
+    }
+    state.reconciled = true
+    return committed
+  }
+
+  #setFlushed(state: TopicState, partition: FlushablePartition, offset: number): void {
+    if (offset <= partition.flushedOffset) return
+    const partitionState = this.#partitionState(state, partition)
+    partition.flushedOffset = offset
+    // What stays unflushed: the counted batches at or after the new flushed offset.
+    const index = partition.index
+    let bytes = 0
+    for (let i = index.findByOffset(offset); i < index.count && index.baseOffset(i) < partitionState.countedEnd; i++) bytes += index.size(i)
+    partitionState.unflushedBytes = bytes
+    if (partitionState.countedEnd < offset) partitionState.countedEnd = offset
+    partitionState.dirtySince = offset >= partition.highWatermark ? 0 : this.#now()
+  }
+
+  /** Flushes every partition up to the high watermark seen at the start, in bounded rounds. */
+  async #flushTopic(state: TopicState, total: FlushSummary): Promise<void> {
+    const topic = state.topic
+    const targets = topic.partitions.map((partition) => partition.highWatermark)
+    // Where this flush got to per partition: a chunk without rows (only control batches) is
+    // recorded locally but not committed, so the table alone would send us back to it.
+    const progress = new Map<number, number>()
+    for (;;) {
+      if (this.#options.source.topicById(topic.id) !== topic) return
+      const committed = await this.#reconcile(state)
+      // Each partition continues from what the table holds; a table that lost commits (or a
+      // new one) is refilled from what the hot log still has.
+      const work: Array<{ partition: FlushablePartition; from: number; end: number }> = []
+      for (const partition of topic.partitions) {
+        const target = targets[partition.id] ?? partition.highWatermark
+        const from = Math.max(committed.get(partition.id) ?? 0, partition.logStartOffset, progress.get(partition.id) ?? 0)
+        if (from < target) work.push({ partition, from, end: target })
+      }
+      if (work.length === 0) return
+      const round = await this.#encodeRound(state, work)
+      if (this.#options.source.topicById(topic.id) !== topic) {
+        // Deleted while encoding: its table keeps what was committed before.
+        await this.#deleteFiles(round.files)
+        return
+      }
+      if (round.files.length > 0) {
+        const started = performance.now()
+        try {
+          await state.writer.commit(round.files, round.ranges, this.#now())
+        } catch (error) {
+          await this.#deleteFiles(round.files)
+          if (error instanceof RangeAlreadyCommittedError) continue
+          throw error
+        }
+        this.#options.metrics.observeCommit((performance.now() - started) / 1000)
+        this.#options.metrics.commits++
+        total.snapshots++
+      }
+      for (const range of round.ranges) {
+        const partition = topic.partitions[range.partition]!
+        progress.set(range.partition, range.end)
+        await this.#options.source.recordFlushed(topic.id, range.partition, range.end)
+        this.#setFlushed(state, partition, range.end)
+      }
+      let rows = 0
+      let bytes = 0
+      for (const file of round.files) {
+        rows += file.recordCount
+        bytes += file.sizeBytes
+      }
+      this.#options.metrics.rowsFlushed += rows
+      this.#options.metrics.bytesFlushed += bytes
+      this.#options.metrics.filesWritten += round.files.length
+      total.rows += rows
+      total.bytes += bytes
+      total.files += round.files.length
+    }
+  }
+
+  /** Encodes one bounded chunk per partition (as many in parallel as the pool has workers) and writes the files. */
+  async #encodeRound(state: TopicState, work: Array<{ partition: FlushablePartition; from: number; end: number }>): Promise<{ files: WrittenDataFile[]; ranges: OffsetRange[] }> {
+    const files: WrittenDataFile[] = []
+    const ranges: OffsetRange[] = []
+    let next = 0
+    const lanes = Math.max(1, Math.min(this.#options.pool.size, work.length))
+    const failures: unknown[] = []
+    const lane = async (): Promise<void> => {
+      while (next < work.length && failures.length === 0) {
+        const item = work[next++]!
+        try {
+          const result = await this.#encodePartition(state, item.partition, item.from, item.end)
+          files.push(...result.files)
+          ranges.push({ partition: item.partition.id, from: item.from, end: result.endOffset })
+        } catch (error) {
+          failures.push(error)
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: lanes }, lane))
+    if (failures.length > 0) {
+      await this.#deleteFiles(files)
+      throw failures[0]
+    }
+    return { files, ranges }
+  }
+
+  async #encodePartition(state: TopicState, partition: FlushablePartition, from: number, end: number): Promise<{ files: WrittenDataFile[]; endOffset: number }> {
+    const maxBytes = this.#options.targetFileBytes
+    // Copy the stored batches (page cache or the fetch cache) into one transferable buffer,
+    // yielding to the event loop between slices so produce and fetch keep being served.
+    const index = partition.index
+    let size = 0
+    let chunkEnd = from
+    for (let i = index.findByOffset(from); i < index.count; i++) {
+      if (index.baseOffset(i) >= end || (size > 0 && size + index.size(i) > maxBytes)) break
+      size += index.size(i)
+      chunkEnd = index.lastOffset(i) + 1
+    }
+    // No stored batch in [from, end): a gap in the hot log (nothing to write, move past it).
+    if (size === 0) return { files: [], endOffset: end }
+    const input = new Uint8Array(size)
+    let at = 0
+    let offset = from
+    while (offset < chunkEnd) {
+      const sliceStart = at
+      const first = index.findByOffset(offset)
+      if (first >= index.count) break
+      for (let i = first; i < index.count && offset < chunkEnd && at - sliceStart < READ_SLICE_BYTES; i++) {
+        const batch = this.#options.source.readBatch(partition, i)
+        if (at + batch.length > size) break
+        input.set(batch, at)
+        at += batch.length
+        offset = index.lastOffset(i) + 1
+      }
+      if (offset < chunkEnd) await yieldToEventLoop()
+    }
+    if (offset < chunkEnd) throw new Error(`partition ${partition.id}: batches up to ${chunkEnd} vanished from the hot log while flushing`)
+    const result = await this.#options.pool.run({
+      topic: state.topic.name,
+      partition: partition.id,
+      fromOffset: from,
+      batches: at === size ? input : input.subarray(0, at),
+      maxRowBytes: 2 * maxBytes,
+      targetFileBytes: maxBytes,
+    })
+    const files: WrittenDataFile[] = []
+    try {
+      for (const file of result.files) files.push(await this.#writeFile(state, partition.id, file))
+    } catch (error) {
+      await this.#deleteFiles(files)
+      throw error
+    }
+    return { files, endOffset: result.endOffset }
+  }
+
+  async #writeFile(state: TopicState, partition: number, file: EncodedFile): Promise<WrittenDataFile> {
+    const hour = String(file.eventHour).padStart(2, '0')
+    const key = `${state.writer.tableKey}/data/event_date=${eventDateString(file.eventDate)}/event_hour=${hour}/partition=${partition}/${randomUUID()}.parquet`
+    await this.#options.catalog.store.put(key, file.bytes)
+    return { key, sizeBytes: file.bytes.length, recordCount: file.recordCount, eventDate: file.eventDate, eventHour: file.eventHour, metrics: file.metrics }
+  }
+
+  async #deleteFiles(files: readonly WrittenDataFile[]): Promise<void> {
+    for (const file of files) await this.#options.catalog.store.delete(file.key).catch(() => undefined)
+  }
+}
