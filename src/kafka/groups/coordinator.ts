@@ -186,6 +186,13 @@ export class GroupCoordinator {
   // ---------------------------------------------------------------- join
 
   join(request: JoinRequest): Promise<JoinResult> | JoinResult {
+    const result = this.#join(request)
+    const group = this.#groups.get(request.groupId)
+    if (group !== undefined) this.#disposeIfUnused(group)
+    return result
+  }
+
+  #join(request: JoinRequest): Promise<JoinResult> | JoinResult {
     if (this.#closed) return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, request.memberId)
     if (request.groupId === '') return joinError(ErrorCode.INVALID_GROUP_ID, request.memberId)
     const { minSessionTimeoutMs, maxSessionTimeoutMs, maxGroupSize } = this.#settings
@@ -208,7 +215,10 @@ export class GroupCoordinator {
       if (request.groupInstanceId !== null) return this.#joinStatic(group, memberId, request, rebalanceTimeoutMs)
       if (request.requireKnownMemberId) {
         // The client must come back with this id; until then it only holds a bounded pending slot.
-        const timer = setTimeout(() => group.pendingMembers.delete(memberId), request.sessionTimeoutMs)
+        const timer = setTimeout(() => {
+          group.pendingMembers.delete(memberId)
+          this.#disposeIfUnused(group)
+        }, request.sessionTimeoutMs)
         timer.unref()
         group.pendingMembers.set(memberId, timer)
         return joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId)
@@ -362,6 +372,22 @@ export class GroupCoordinator {
     group.protocolType = null
     this.#emptySince.set(group.groupId, Date.now())
     this.#persist(group).catch((error: unknown) => this.#logger.error({ err: error, group: group.groupId }, 'removing group metadata failed'))
+    this.#disposeIfUnused(group)
+  }
+
+  /**
+   * Forgets an empty group that holds nothing: no members, no pending member ids, no offsets.
+   * Without this every group id ever joined (say, a flood of first joins under random ids) would
+   * stay in memory and in ListGroups until the offset retention ran out.
+   */
+  #disposeIfUnused(group: Group): void {
+    if (group.state !== 'Empty' || group.members.size > 0 || group.pendingMembers.size > 0) return
+    if (this.offsets.hasOffsets(group.groupId) || this.#groups.get(group.groupId) !== group) return
+    if (group.rebalanceTimer !== null) clearTimeout(group.rebalanceTimer)
+    group.rebalanceTimer = null
+    group.state = 'Dead'
+    this.#groups.delete(group.groupId)
+    this.#emptySince.delete(group.groupId)
   }
 
   // ---------------------------------------------------------------- sync, heartbeat, leave
@@ -426,7 +452,7 @@ export class GroupCoordinator {
   leave(groupId: string, leaving: Array<{ memberId: string; groupInstanceId: string | null }>): number[] {
     const group = this.#groups.get(groupId)
     if (group === undefined) return leaving.map(() => ErrorCode.UNKNOWN_MEMBER_ID)
-    return leaving.map(({ memberId, groupInstanceId }) => {
+    const errors = leaving.map(({ memberId, groupInstanceId }) => {
       let id = memberId
       if (groupInstanceId !== null) {
         const current = group.staticMembers.get(groupInstanceId)
@@ -445,6 +471,8 @@ export class GroupCoordinator {
       this.#removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID)
       return ErrorCode.NONE
     })
+    this.#disposeIfUnused(group)
+    return errors
   }
 
   /** Drops a member and moves the group on: rebalance, completion, or empty. */
@@ -524,6 +552,8 @@ export class GroupCoordinator {
       return ErrorCode.NONE
     })
     if (accepted.length > 0) await this.offsets.commit(groupId, accepted)
+    // A simple group created for commits that were all refused holds nothing.
+    if (group !== undefined) this.#disposeIfUnused(group)
     return errors
   }
 
@@ -589,6 +619,7 @@ export class GroupCoordinator {
     const subscribed = group.state === 'Empty' ? new Set<string>() : this.subscribedTopics(group)
     const deletable = partitions.filter((p) => !subscribed.has(p.topic))
     await this.offsets.delete(groupId, deletable)
+    this.#disposeIfUnused(group)
     return partitions.map((p) => (subscribed.has(p.topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE))
   }
 

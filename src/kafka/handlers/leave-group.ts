@@ -19,8 +19,9 @@ export const leaveGroup = defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
     const errors = context.groups.leave(request.groupId, request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })))
     return {
       throttleTimeMs: 0,
-      // The top level reports a problem with the group itself; per-member errors go below.
-      errorCode: context.groups.group(request.groupId) === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.NONE,
+      // As in Kafka, even an unknown group answers NONE at the top level, with UNKNOWN_MEMBER_ID per member
+      // (the last member leaving may also have made the group disappear).
+      errorCode: ErrorCode.NONE,
       members: request.members.map((m, i) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: errors[i]! })),
     }
   },
