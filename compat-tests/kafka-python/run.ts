@@ -1,0 +1,10 @@
+// kafka-python (PyPI, pure Python) against Zombi: compat-tests/kafka-python/driver.py per scenario.
+import { runFamilyMain } from '../lib/family.ts'
+import { pythonPackageVersion, venvPython } from '../lib/python.ts'
+
+runFamilyMain({
+  family: 'kafka-python',
+  client: 'kafka-python',
+  version: () => pythonPackageVersion('kafka-python'),
+  driver: { command: [venvPython(), 'compat-tests/kafka-python/driver.py'] },
+})
