@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --rounds N]: produce and fetch throughput of Zombi with real clients
+// npm run bench [-- --quick] [--rounds N] [--worktree]: produce and fetch throughput of Zombi with real clients
 // (kcat/librdkafka and @platformatic/kafka), the target (ZOMBI_DURABILITY=fsync) against a reference
 // (the same broker with durability none) started alternately, A B A B, so drift on a shared machine hits
 // both. Prints medians and the ratio target/reference; asserts no speed. Exits non-zero if anything failed.
@@ -17,12 +17,12 @@ import { snapshotZombi, zombi } from './lib/zombi.ts'
 const resultsDir = path.resolve(import.meta.dirname, '../.cache/bench')
 
 const { values: options } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, worktree: { type: 'boolean', default: false } },
 })
 const rounds = options.rounds === undefined ? (options.quick ? 1 : 3) : Number(options.rounds)
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, got ${options.rounds}`)
 
-const source = await snapshotZombi()
+const source = await snapshotZombi(options.worktree ? 'worktree' : 'HEAD')
 const brokers: Record<Side, BrokerUnderTest> = {
   target: zombi(source, 'zombi fsync', { ZOMBI_DURABILITY: 'fsync' }),
   reference: zombi(source, 'zombi none', { ZOMBI_DURABILITY: 'none' }),
@@ -112,6 +112,7 @@ async function main(): Promise<number> {
     date: new Date().toISOString(),
     command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     machine: describeMachine(),
+    revision: source.revision,
     rounds,
     quick: options.quick,
     target: { name: brokers.target.name, settings: brokers.target.settings },

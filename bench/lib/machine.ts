@@ -13,8 +13,6 @@ export interface Machine {
   node: string
   kcat: string
   platformaticKafka: string
-  /** Commit of the measured broker code, with `-dirty` if src/ had uncommitted changes. */
-  commit: string
 }
 
 function firstLine(command: string, args: string[], pattern?: RegExp): string {
@@ -33,8 +31,6 @@ function kcatVersion(): string {
 
 export function describeMachine(): Machine {
   const platformaticPackage = JSON.parse(readFileSync(path.join(repoRoot, 'node_modules/@platformatic/kafka/package.json'), 'utf8')) as { version: string }
-  const dirty = firstLine('git', ['status', '--porcelain', '--', 'src']) !== ''
-
   return {
     cores: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -42,6 +38,5 @@ export function describeMachine(): Machine {
     node: process.version,
     kcat: kcatVersion(),
     platformaticKafka: platformaticPackage.version,
-    commit: firstLine('git', ['rev-parse', '--short', 'HEAD']) + (dirty ? '-dirty' : ''),
   }
 }

@@ -33,6 +33,8 @@ export interface Results {
   date: string
   command: string
   machine: Machine
+  /** Commit of the broker code measured (see snapshotZombi). */
+  revision: string
   rounds: number
   quick: boolean
   target: { name: string; settings: Readonly<Record<string, string>> }
@@ -122,7 +124,7 @@ function renderMarkdown(table: Table): string {
 function heading(results: Results): string {
   const { machine } = results
   return `${results.date.slice(0, 10)}, ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
-    `kcat ${machine.kcat}, @platformatic/kafka ${machine.platformaticKafka}, commit ${machine.commit}, ` +
+    `kcat ${machine.kcat}, @platformatic/kafka ${machine.platformaticKafka}, commit ${results.revision}, ` +
     `${results.rounds} round${results.rounds === 1 ? '' : 's'}${results.quick ? ' (--quick)' : ''}. ` +
     `target = ${results.target.name}, reference = ${results.reference.name}; MB = 10^6 bytes of record values.`
 }

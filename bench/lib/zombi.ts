@@ -1,6 +1,6 @@
 // Starts Zombi (node src/main.ts) on loopback, ephemeral ports and a fresh temp data dir, the way
 // test/e2e/fixtures/broker.ts does, but keeping the pid so the bench can read /proc.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -15,19 +15,39 @@ const maxOutputChars = 64 * 1024
 /** A frozen copy of the broker's code that every round of one invocation runs. */
 export interface ZombiSource {
   readonly main: string
+  /** The commit it came from, `-dirty` if uncommitted edits were included. */
+  readonly revision: string
   dispose(): Promise<void>
 }
 
+function git(args: string[]): string {
+  const result = spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${result.stderr}`)
+  return result.stdout.trim()
+}
+
 /**
- * Copies src/ as it is now (uncommitted edits included) next to a link to node_modules, so that every
- * round runs the same code even while someone edits the working tree during a minutes-long benchmark.
+ * Copies src/ next to a link to node_modules, so that every round runs the same code even while someone
+ * edits the shared working tree during a minutes-long benchmark. By default the copy is of the last commit
+ * (reproducible, and never someone's half-written change); `worktree` takes src/ as it is on disk now.
  */
-export async function snapshotZombi(): Promise<ZombiSource> {
+export async function snapshotZombi(from: 'HEAD' | 'worktree'): Promise<ZombiSource> {
   const dir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-source-'))
-  await cp(path.join(repoRoot, 'src'), path.join(dir, 'src'), { recursive: true })
-  await cp(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'))
+  const commit = git(['rev-parse', '--short', 'HEAD'])
+  let revision = commit
+  if (from === 'HEAD') {
+    const archive = path.join(dir, 'source.tar')
+    git(['archive', '--format=tar', '-o', archive, 'HEAD', 'src', 'package.json'])
+    const untar = spawnSync('tar', ['-xf', archive, '-C', dir], { encoding: 'utf8' })
+    if (untar.status !== 0) throw new Error(`tar -xf ${archive} failed: ${untar.stderr}`)
+    await rm(archive)
+  } else {
+    await cp(path.join(repoRoot, 'src'), path.join(dir, 'src'), { recursive: true })
+    await cp(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'))
+    if (git(['status', '--porcelain', '--', 'src', 'package.json']) !== '') revision += '-dirty'
+  }
   await symlink(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
-  return { main: path.join(dir, 'src/main.ts'), dispose: () => rm(dir, { recursive: true, force: true }) }
+  return { main: path.join(dir, 'src/main.ts'), revision, dispose: () => rm(dir, { recursive: true, force: true }) }
 }
 
 /** Zombi with `settings` (ZOMBI_* names) over bench defaults; the parent's ZOMBI_* variables are ignored. */
