@@ -113,8 +113,12 @@ async function runDriver(driver: DriverSpec, context: ScenarioContext): Promise<
       // Not a result line; judged by the exit code below.
     }
   }
-  const tail = stderr.split('\n').slice(-8).join('\n')
-  return { status: 'fail', detail: `driver exited with code ${result.code}${result.signal ? ` (${result.signal})` : ''} without a result line; stderr: ${tail}` }
+  const stderrLines = stderr.split('\n').filter((line) => line.trim() !== '')
+  const exit = `code ${result.code}${result.signal ? ` (${result.signal})` : ''}`
+  return {
+    status: 'fail',
+    detail: `driver exited with ${exit} without a result line: ${stderrLines.at(-1) ?? '(no stderr)'}\n${stderrLines.slice(-8).join('\n')}`,
+  }
 }
 
 export async function runFamily(spec: FamilySpec): Promise<FamilyResult> {
