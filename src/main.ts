@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { FilesystemCatalog } from './catalog/filesystem.ts'
 import { loadConfig, renderSettings, type Config } from './config/index.ts'
 import { ZombiError } from './errors.ts'
-import { HttpServer } from './http/server.ts'
+import { buildHttpApp } from './http/app.ts'
 import { EncodePool } from './iceberg/encode-pool.ts'
 import { Flusher } from './iceberg/flusher.ts'
 import { FlushMetrics } from './iceberg/metrics.ts'
@@ -14,8 +14,10 @@ import { allHandlers } from './kafka/handlers/index.ts'
 import { Router } from './kafka/router.ts'
 import { KafkaServer } from './kafka/server.ts'
 import { BrokerLog } from './log/broker-log.ts'
+import { IdempotencyKeys } from './log/idempotency-keys.ts'
 import { LocalObjectStore } from './objectstore/local.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
+import { Metrics } from './observability/metrics.ts'
 import { DiskHotStore } from './storage/disk-store.ts'
 import type { HotStore } from './storage/hot-store.ts'
 
@@ -53,6 +55,9 @@ async function start(config: Config, logger: Logger): Promise<void> {
   })
   // Loaded before the listener opens, so no client ever sees COORDINATOR_LOAD_IN_PROGRESS.
   await groups.load()
+  const idempotencyKeys = new IdempotencyKeys(store)
+  await idempotencyKeys.load()
+  const metrics = new Metrics()
 
   const shutdown = new AbortController()
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
@@ -61,8 +66,19 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
   broker.port = config.advertisedKafkaPort ?? kafkaPort
   let storeHealthy = true
-  const http = new HttpServer({ components: () => ({ hot_storage: storeHealthy, kafka_listener: !shutdown.signal.aborted }) })
-  const httpPort = await http.listen(config.host, config.httpPort)
+  const http = await buildHttpApp({
+    log, groups, keys: idempotencyKeys, metrics, config,
+    components: () => ({
+      hot_storage: { ok: storeHealthy },
+      kafka_listener: { ok: !shutdown.signal.aborted },
+      cold_storage: { ok: true, detail: config.warehouse },
+      backpressure: { ok: true },
+    }),
+    stats: () => ({ kafka_connections: kafka.connectionCount }),
+  })
+  await http.listen({ host: config.host, port: config.httpPort })
+  const httpAddress = http.server.address()
+  const httpPort = typeof httpAddress === 'object' && httpAddress !== null ? httpAddress.port : config.httpPort
   const flusher = new Flusher({
     source: {
       topics: () => log.topics(),
@@ -84,6 +100,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   await flusher.start()
   const expiry = setInterval(() => {
     log.expireProducers(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring idle producer state failed'))
+    idempotencyKeys.expire(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring idempotency keys failed'))
     groups.expireOffsets(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring group offsets failed'))
   }, EXPIRY_CHECK_MS)
   expiry.unref()

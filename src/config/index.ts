@@ -23,6 +23,9 @@ export interface Config {
   groupMaxSessionTimeoutMs: number
   groupMaxSize: number
   offsetsRetentionMs: number
+  maxInflightWrites: number
+  maxInflightBytes: number
+  httpMaxBodyBytes: number
   logLevel: string
   warehouse: string
   catalogType: 'filesystem'
@@ -118,6 +121,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     groupMaxSessionTimeoutMs: get('ZOMBI_GROUP_MAX_SESSION_TIMEOUT_MS'),
     groupMaxSize: get('ZOMBI_GROUP_MAX_SIZE'),
     offsetsRetentionMs: get<number>('ZOMBI_OFFSETS_RETENTION_MINUTES') * 60_000,
+    maxInflightWrites: get('ZOMBI_MAX_INFLIGHT_WRITES'),
+    maxInflightBytes: get<number>('ZOMBI_MAX_INFLIGHT_BYTES_MB') * 1024 * 1024,
+    httpMaxBodyBytes: get<number>('ZOMBI_HTTP_MAX_BODY_MB') * 1024 * 1024,
     logLevel: get('ZOMBI_LOG_LEVEL'),
     warehouse: path.resolve(get<string | null>('ZOMBI_WAREHOUSE') ?? path.join(dataDir, 'warehouse')),
     catalogType: 'filesystem',

@@ -42,6 +42,9 @@ export const SETTINGS = [
   { name: 'ZOMBI_FLUSH_INTERVAL_SECS', kind: 'integer', default: '10', min: 0, max: 86400, description: 'Records older than this are flushed to Iceberg; 0 flushes only on size, on request and at shutdown.' },
   { name: 'ZOMBI_FLUSH_WORKERS', kind: 'integer', default: '1', min: 1, max: 64, description: 'Worker threads that decode batches and encode Parquet (one partition flush per worker at a time).' },
   { name: 'ZOMBI_RECREATED_TOPIC_TABLE', kind: 'enum', default: 'replace', values: ['replace', 'continue'], description: 'A topic deleted and created again with the same name: replace starts the table afresh like REPLACE TABLE (old snapshots stay reachable by time travel, files untouched); continue appends to the same table (offsets start again at 0).' },
+  { name: 'ZOMBI_MAX_INFLIGHT_WRITES', kind: 'integer', default: '1024', min: 1, max: 1000000, description: 'HTTP writes admitted at once; more get 429 with Retry-After, decided before the body is read.' },
+  { name: 'ZOMBI_MAX_INFLIGHT_BYTES_MB', kind: 'integer', default: '128', min: 1, max: 65536, description: 'HTTP write bytes (by Content-Length) admitted at once; more get 429, decided before the body is read.' },
+  { name: 'ZOMBI_HTTP_MAX_BODY_MB', kind: 'integer', default: '32', min: 1, max: 1024, description: 'Largest HTTP request body; larger ones get 413.' },
   { name: 'ZOMBI_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level.' },
 ] as const satisfies readonly SettingDefinition[]
 

@@ -1,0 +1,268 @@
+// The Zombi HTTP API on fastify: writes and reads on the same topics as the Kafka door,
+// consumer offsets shared with Kafka groups, health, stats, metrics and the OpenAPI document.
+import swagger from '@fastify/swagger'
+import { Ajv, type AnySchema } from 'ajv'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Config } from '../config/index.ts'
+import type { GroupCoordinator } from '../kafka/groups/coordinator.ts'
+import type { BrokerLog } from '../log/broker-log.ts'
+import type { IdempotencyKeys } from '../log/idempotency-keys.ts'
+import type { DataWaiter, Partition } from '../log/partition.ts'
+import type { Metrics } from '../observability/metrics.ts'
+import { ErrorCode } from '../protocol/generated/errors.ts'
+import { decodeBatch } from '../protocol/records.ts'
+import * as schemas from './schemas.ts'
+import { HttpProblem, IDEMPOTENCY_HEADER, TableWriter, type HttpRecord } from './table-writes.ts'
+
+export interface HttpDependencies {
+  log: BrokerLog
+  groups: GroupCoordinator
+  keys: IdempotencyKeys
+  metrics: Metrics
+  config: Config
+  /** Component name -> healthy? with a detail. */
+  components: () => Record<string, { ok: boolean; detail?: string }>
+  /** Stats from outside the HTTP layer (connections, ...). */
+  stats: () => Record<string, number>
+}
+
+type Encoding = 'utf8' | 'base64'
+
+interface Event {
+  offset: number
+  partition: number
+  timestamp_ms: number
+  payload: string | null
+  key: string | null
+  headers: Record<string, string | null>
+  encoding: Encoding
+}
+
+const WRITE_ROUTES = new Set(['/tables/:table', '/tables/:table/bulk'])
+
+function encode(bytes: Buffer | null, encoding: Encoding): string | null {
+  return bytes === null ? null : bytes.toString(encoding === 'base64' ? 'base64' : 'utf8')
+}
+
+/** Records of a partition from `offset`, at most `limit`, from the hot log. */
+function readEvents(log: BrokerLog, partition: Partition, offset: number, limit: number, encoding: Encoding, since = -Infinity): { events: Event[]; nextOffset: number } {
+  const events: Event[] = []
+  let next = offset
+  const index = partition.index
+  for (let i = index.findByOffset(offset); i < index.count && events.length < limit; i++) {
+    if (index.baseOffset(i) >= partition.highWatermark) break
+    const batch = decodeBatch(log.readBatch(partition, i))
+    if (batch.isControl) {
+      next = index.lastOffset(i) + 1
+      continue
+    }
+    for (const record of batch.records) {
+      if (record.offset < next) continue
+      if (events.length >= limit) break
+      next = record.offset + 1
+      if (record.timestamp < since) continue
+      const headers: Record<string, string | null> = {}
+      for (const header of record.headers) if (header.key !== IDEMPOTENCY_HEADER) headers[header.key] = header.value === null ? null : header.value.toString('utf8')
+      events.push({ offset: record.offset, partition: partition.id, timestamp_ms: record.timestamp, payload: encode(record.value, encoding), key: encode(record.key, encoding), headers, encoding })
+    }
+    if (events.length < limit) next = Math.max(next, index.lastOffset(i) + 1)
+  }
+  return { events, nextOffset: Math.min(next, partition.highWatermark) }
+}
+
+/** Resolves at the next append to the partition, the timeout, or shutdown. */
+function waitForData(partition: Partition, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const waiter: DataWaiter = { wake: () => { clearTimeout(timer); resolve() } }
+    const timer = setTimeout(() => { partition.removeWaiter(waiter); resolve() }, timeoutMs)
+    partition.addWaiter(waiter)
+  })
+}
+
+export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInstance> {
+  const { log, groups, keys, metrics, config } = deps
+  const app = Fastify({ logger: false, bodyLimit: config.httpMaxBodyBytes })
+  // Query strings and path parameters are text, so their numbers are coerced; bodies are JSON
+  // and a wrong type there is the client's mistake, answered with 400, never silently converted.
+  const shared = [schemas.errorSchema, schemas.recordInputSchema, schemas.eventSchema] as const
+  const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
+  const coercing = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
+  for (const schema of shared) {
+    strict.addSchema(schema as AnySchema)
+    coercing.addSchema(schema as AnySchema)
+  }
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as AnySchema))
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Zombi HTTP API', version: '2.0.0', description: 'Write and read the same topics as the Kafka door; consumer offsets shared with Kafka groups.' },
+    },
+  })
+  app.addSchema(schemas.errorSchema)
+  app.addSchema(schemas.recordInputSchema)
+  app.addSchema(schemas.eventSchema)
+  const writer = new TableWriter(log, keys, config.autoCreateTopics, config.defaultPartitions)
+  const errorResponses = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 413: { $ref: 'Error#' }, 429: { $ref: 'Error#' } }
+
+  // Backpressure is decided from the headers alone, before any body byte is read or parsed.
+  let inflightWrites = 0
+  let inflightBytes = 0
+  const maxInflightBytes = config.maxInflightBytes
+  metrics.writePermits.set(config.maxInflightWrites)
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.method !== 'POST' || !WRITE_ROUTES.has(request.routeOptions.url ?? '')) return
+    const bytes = Number(request.headers['content-length'] ?? 0)
+    if (inflightWrites >= config.maxInflightWrites || inflightBytes + bytes > maxInflightBytes) {
+      metrics.backpressureRejections.inc()
+      return reply.code(429).header('retry-after', '1').send({ error: 'backpressure', message: `over ${config.maxInflightWrites} writes or ${maxInflightBytes} bytes in flight; retry after 1 s` })
+    }
+    inflightWrites++
+    inflightBytes += bytes
+    metrics.inflightBytes.set(inflightBytes)
+    metrics.writePermits.set(config.maxInflightWrites - inflightWrites)
+    const release = (): void => {
+      inflightWrites--
+      inflightBytes -= bytes
+      metrics.inflightBytes.set(inflightBytes)
+      metrics.writePermits.set(config.maxInflightWrites - inflightWrites)
+    }
+    reply.raw.once('close', release)
+  })
+
+  app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
+    if (error instanceof HttpProblem) {
+      metrics.errors.inc({ door: 'http', code: error.code })
+      return reply.code(error.status).send({ error: error.code, message: error.message })
+    }
+    const status = error.statusCode ?? 500
+    if (error.validation !== undefined) {
+      metrics.errors.inc({ door: 'http', code: 'invalid_request' })
+      return reply.code(400).send({ error: 'invalid_request', message: `${error.validationContext ?? 'request'}${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? error.message}` })
+    }
+    if (status < 500) {
+      const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 404 ? 'not_found' : 'invalid_request'
+      metrics.errors.inc({ door: 'http', code })
+      return reply.code(status).send({ error: code, message: error.message })
+    }
+    request.log.error(error)
+    metrics.errors.inc({ door: 'http', code: 'internal' })
+    return reply.code(500).send({ error: 'internal', message: 'internal error; see the broker log' })
+  })
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` }))
+
+  const table = (name: string): ReturnType<BrokerLog['topicByName']> & object => {
+    const topic = log.topicByName(name)
+    if (topic === undefined) throw new HttpProblem(404, 'not_found', `table ${name} does not exist`)
+    return topic
+  }
+
+  app.post<{ Params: { table: string }; Body: HttpRecord }>('/tables/:table', {
+    schema: { summary: 'Write one record', params: schemas.tableParams, body: { $ref: 'RecordInput#' }, response: { 202: schemas.writeResponse, ...errorResponses } },
+  }, async (request, reply) => {
+    const started = performance.now()
+    const [written] = await writer.write(request.params.table, [request.body])
+    metrics.writes.inc({ door: 'http' })
+    metrics.writeBytes.inc({ door: 'http' }, request.body.payload.length)
+    metrics.writeLatency.observe((performance.now() - started) / 1000)
+    return reply.code(202).send({ offset: written!.offset, partition: written!.partition, table: request.params.table })
+  })
+
+  app.post<{ Params: { table: string }; Body: { records: HttpRecord[] } }>('/tables/:table/bulk', {
+    schema: { summary: 'Write many records, all or nothing', params: schemas.tableParams, body: schemas.bulkBody, response: { 202: schemas.bulkResponse, ...errorResponses } },
+  }, async (request, reply) => {
+    const started = performance.now()
+    const written = await writer.write(request.params.table, request.body.records)
+    metrics.writes.inc({ door: 'http' }, written.length)
+    metrics.writeLatency.observe((performance.now() - started) / 1000)
+    return reply.code(202).send({ offsets: written, count: written.length })
+  })
+
+  app.get<{ Params: { table: string }; Querystring: { partition: number; offset: number; limit: number; wait_ms: number; encoding: Encoding } }>('/tables/:table/stream', {
+    schema: { summary: 'Read records of one partition from an offset (long poll with wait_ms)', params: schemas.tableParams, querystring: schemas.streamQuery, response: { 200: schemas.streamResponse, ...errorResponses } },
+  }, async (request) => {
+    const topic = table(request.params.table)
+    const { partition: index, offset, limit, wait_ms: waitMs, encoding } = request.query
+    const partition = topic.partitions[index]
+    if (partition === undefined) throw new HttpProblem(400, 'invalid_request', `partition ${index} does not exist; table ${topic.name} has ${topic.partitions.length}`)
+    if (offset < partition.logStartOffset) throw new HttpProblem(400, 'offset_out_of_range', `offset ${offset} is below the log start offset ${partition.logStartOffset}`)
+    if (waitMs > 0 && offset >= partition.highWatermark) await waitForData(partition, waitMs)
+    const { events, nextOffset } = readEvents(log, partition, Math.min(offset, partition.highWatermark), limit, encoding)
+    metrics.reads.inc({ door: 'http' }, events.length)
+    return { events, next_offset: Math.max(nextOffset, Math.min(offset, partition.highWatermark)), has_more: nextOffset < partition.highWatermark }
+  })
+
+  app.get<{ Params: { table: string }; Querystring: { since: number; limit: number; encoding: Encoding } }>('/tables/:table', {
+    schema: { summary: 'Read records with timestamp_ms >= since across partitions', params: schemas.tableParams, querystring: schemas.readQuery, response: { 200: schemas.readResponse, ...errorResponses } },
+  }, async (request) => {
+    const topic = table(request.params.table)
+    const { since, limit, encoding } = request.query
+    const records: Event[] = []
+    let hasMore = false
+    for (const partition of topic.partitions) {
+      const first = log.offsetForTimestamp(partition, since)
+      if (first === null) continue
+      const { events, nextOffset } = readEvents(log, partition, first.offset, limit - records.length, encoding, since)
+      records.push(...events)
+      if (nextOffset < partition.highWatermark) hasMore = true
+      if (records.length >= limit) {
+        hasMore = hasMore || partition.id < topic.partitions.length - 1
+        break
+      }
+    }
+    metrics.reads.inc({ door: 'http' }, records.length)
+    return { records, count: records.length, has_more: hasMore }
+  })
+
+  app.get('/tables', { schema: { summary: 'List tables', response: { 200: schemas.tablesResponse } } }, async () => ({
+    tables: [...log.topics()].map((t) => ({ name: t.name, topic_id: t.id, partitions: t.partitions.length, records: t.partitions.reduce((sum, p) => sum + p.highWatermark, 0) })),
+  }))
+
+  app.post<{ Params: { group: string }; Body: { topic: string; partition: number; offset: number; metadata?: string | null } }>('/consumers/:group/commit', {
+    schema: { summary: 'Commit a consumer offset (the same store as Kafka group offsets)', params: schemas.groupParams, body: schemas.commitBody, response: { 200: schemas.offsetResponse, ...errorResponses, 409: { $ref: 'Error#' } } },
+  }, async (request) => {
+    const { group } = request.params
+    const { topic, partition, offset, metadata = null } = request.body
+    const [errorCode] = await groups.commitOffsets(group, -1, '', null, [{ topic, partition, offset, leaderEpoch: -1, metadata }])
+    if (errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new HttpProblem(404, 'not_found', `table ${topic} has no partition ${partition}`)
+    if (errorCode === ErrorCode.UNKNOWN_MEMBER_ID || errorCode === ErrorCode.ILLEGAL_GENERATION) {
+      throw new HttpProblem(409, 'group_active', `group ${group} has active Kafka members; only they can commit its offsets`)
+    }
+    if (errorCode !== ErrorCode.NONE) throw new HttpProblem(400, 'invalid_request', `commit refused with Kafka error ${errorCode}`)
+    return { group, topic, partition, offset, metadata }
+  })
+
+  app.get<{ Params: { group: string }; Querystring: { topic: string; partition: number } }>('/consumers/:group/offset', {
+    schema: { summary: 'Read a committed consumer offset', params: schemas.groupParams, querystring: schemas.offsetQuery, response: { 200: schemas.offsetResponse, ...errorResponses } },
+  }, async (request) => {
+    const { group } = request.params
+    const { topic, partition } = request.query
+    const committed = groups.fetchOffset(group, topic, partition)
+    return { group, topic, partition, offset: committed?.offset ?? -1, metadata: committed?.metadata ?? null }
+  })
+
+  const health = (reply: FastifyReply): FastifyReply => {
+    const components = deps.components()
+    const ok = Object.values(components).every((c) => c.ok)
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', uptime_secs: Math.floor((Date.now() - metrics.startedAtMs) / 1000), components })
+  }
+  app.get('/health', { schema: { summary: 'Health with components', response: { 200: schemas.healthResponse, 503: schemas.healthResponse } } }, (_request, reply) => health(reply))
+  app.get('/health/ready', { schema: { summary: 'Readiness: 503 names the failing component', response: { 200: schemas.healthResponse, 503: schemas.healthResponse } } }, (_request, reply) => health(reply))
+  app.get('/health/live', { schema: { summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }))
+  app.get('/stats', { schema: { summary: 'Broker statistics', response: { 200: { type: 'object', additionalProperties: { type: 'number' } } } } }, async () => {
+    let partitions = 0
+    let records = 0
+    let topics = 0
+    for (const topic of log.topics()) {
+      topics++
+      partitions += topic.partitions.length
+      for (const p of topic.partitions) records += p.highWatermark
+    }
+    return { uptime_secs: Math.floor((Date.now() - metrics.startedAtMs) / 1000), tables: topics, partitions, records, groups: groups.snapshot().length, inflight_writes: inflightWrites, inflight_bytes: inflightBytes, ...deps.stats() }
+  })
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
+  })
+  app.get('/openapi.yaml', { schema: { hide: true } }, async (_request, reply) => reply.type('application/yaml').send(app.swagger({ yaml: true })))
+  await app.ready()
+  return app
+}

@@ -1,0 +1,174 @@
+// JSON schemas of the HTTP API: fastify validates with them and docs/openapi.yaml is generated
+// from them, so the document and the server cannot disagree.
+
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  required: ['error', 'message'],
+  properties: {
+    error: { type: 'string', description: 'Stable machine-readable code, e.g. invalid_request, not_found, backpressure' },
+    message: { type: 'string', description: 'What was wrong, naming the field where there is one' },
+  },
+} as const
+
+const encoding = { type: 'string', enum: ['utf8', 'base64'], default: 'utf8', description: 'How payload and key are written: utf8 text (default) or base64 bytes' } as const
+
+export const recordInputSchema = {
+  $id: 'RecordInput',
+  type: 'object',
+  required: ['payload'],
+  additionalProperties: false,
+  properties: {
+    payload: { type: 'string', description: 'Record value, in the given encoding' },
+    encoding,
+    key: { type: ['string', 'null'], description: 'Record key, in the given encoding; keyed records go to murmur2(key) % partitions, as Kafka clients do' },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Record headers, UTF-8 values' },
+    partition: { type: 'integer', minimum: 0, description: 'Explicit partition; else by key, else round robin' },
+    timestamp_ms: { type: 'integer', minimum: 0, description: 'Record timestamp; defaults to now' },
+    idempotency_key: { type: 'string', minLength: 1, maxLength: 256, description: 'Writes with a key already used on the partition within 24 h return the first write and write nothing' },
+  },
+} as const
+
+export const tableParams = {
+  type: 'object',
+  required: ['table'],
+  properties: { table: { type: 'string', description: 'Table (= Kafka topic) name' } },
+} as const
+
+export const writeResponse = {
+  type: 'object',
+  required: ['offset', 'partition', 'table'],
+  properties: { offset: { type: 'integer' }, partition: { type: 'integer' }, table: { type: 'string' } },
+} as const
+
+export const bulkBody = {
+  type: 'object',
+  required: ['records'],
+  additionalProperties: false,
+  properties: { records: { type: 'array', minItems: 1, maxItems: 100000, items: { $ref: 'RecordInput#' } } },
+} as const
+
+export const bulkResponse = {
+  type: 'object',
+  required: ['offsets', 'count'],
+  properties: {
+    offsets: { type: 'array', items: { type: 'object', required: ['partition', 'offset'], properties: { partition: { type: 'integer' }, offset: { type: 'integer' } } } },
+    count: { type: 'integer' },
+  },
+} as const
+
+export const eventSchema = {
+  $id: 'Event',
+  type: 'object',
+  required: ['offset', 'partition', 'timestamp_ms', 'payload', 'key', 'headers', 'encoding'],
+  properties: {
+    offset: { type: 'integer' },
+    partition: { type: 'integer' },
+    timestamp_ms: { type: 'integer' },
+    payload: { type: ['string', 'null'], description: 'null for a Kafka null value (tombstone)' },
+    key: { type: ['string', 'null'] },
+    headers: { type: 'object', additionalProperties: { type: ['string', 'null'] } },
+    encoding: { type: 'string', enum: ['utf8', 'base64'] },
+  },
+} as const
+
+export const streamQuery = {
+  type: 'object',
+  properties: {
+    partition: { type: 'integer', minimum: 0, default: 0 },
+    offset: { type: 'integer', minimum: 0, default: 0 },
+    limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+    wait_ms: { type: 'integer', minimum: 0, maximum: 60000, default: 0, description: 'Long poll: wait up to this long for records when there are none yet' },
+    encoding,
+  },
+} as const
+
+export const streamResponse = {
+  type: 'object',
+  required: ['events', 'next_offset', 'has_more'],
+  properties: {
+    events: { type: 'array', items: { $ref: 'Event#' } },
+    next_offset: { type: 'integer' },
+    has_more: { type: 'boolean' },
+  },
+} as const
+
+export const readQuery = {
+  type: 'object',
+  properties: {
+    since: { type: 'integer', minimum: 0, default: 0, description: 'Records with timestamp_ms >= since' },
+    limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+    encoding,
+  },
+} as const
+
+export const readResponse = {
+  type: 'object',
+  required: ['records', 'count', 'has_more'],
+  properties: {
+    records: { type: 'array', items: { $ref: 'Event#' } },
+    count: { type: 'integer' },
+    has_more: { type: 'boolean' },
+  },
+} as const
+
+export const groupParams = {
+  type: 'object',
+  required: ['group'],
+  properties: { group: { type: 'string', minLength: 1 } },
+} as const
+
+export const commitBody = {
+  type: 'object',
+  required: ['topic', 'partition', 'offset'],
+  additionalProperties: false,
+  properties: {
+    topic: { type: 'string', minLength: 1 },
+    partition: { type: 'integer', minimum: 0 },
+    offset: { type: 'integer', minimum: 0, description: 'The next offset to consume, as in Kafka' },
+    metadata: { type: ['string', 'null'], maxLength: 4096 },
+  },
+} as const
+
+export const offsetQuery = {
+  type: 'object',
+  required: ['topic'],
+  properties: { topic: { type: 'string', minLength: 1 }, partition: { type: 'integer', minimum: 0, default: 0 } },
+} as const
+
+export const offsetResponse = {
+  type: 'object',
+  required: ['group', 'topic', 'partition', 'offset'],
+  properties: {
+    group: { type: 'string' },
+    topic: { type: 'string' },
+    partition: { type: 'integer' },
+    offset: { type: 'integer', description: '-1 when nothing is committed, as Kafka answers' },
+    metadata: { type: ['string', 'null'] },
+  },
+} as const
+
+export const tablesResponse = {
+  type: 'object',
+  required: ['tables'],
+  properties: {
+    tables: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'topic_id', 'partitions', 'records'],
+        properties: { name: { type: 'string' }, topic_id: { type: 'string' }, partitions: { type: 'integer' }, records: { type: 'integer', description: 'Sum of high watermarks' } },
+      },
+    },
+  },
+} as const
+
+export const healthResponse = {
+  type: 'object',
+  required: ['status', 'components'],
+  properties: {
+    status: { type: 'string', enum: ['ok', 'unavailable'] },
+    uptime_secs: { type: 'integer' },
+    components: { type: 'object', additionalProperties: { type: 'object', properties: { ok: { type: 'boolean' }, detail: { type: 'string' } } } },
+  },
+} as const

@@ -1,0 +1,145 @@
+// HTTP writes through the same append path as Kafka Produce: records become one record batch
+// per partition (idempotency key in a header), appended with the configured durability.
+import { ErrorCode } from '../protocol/generated/errors.ts'
+import { encodeBatch, type RecordHeader, type RecordInput } from '../protocol/records.ts'
+import type { BrokerLog } from '../log/broker-log.ts'
+import type { IdempotencyKeys } from '../log/idempotency-keys.ts'
+import { partitionForKey } from '../log/partitioner.ts'
+import { Topic } from '../log/topic.ts'
+import { topicNameProblem } from '../log/topic-config.ts'
+
+export const IDEMPOTENCY_HEADER = 'idempotency_key'
+
+export interface HttpRecord {
+  payload: string
+  encoding?: 'utf8' | 'base64'
+  key?: string | null
+  headers?: Record<string, string>
+  partition?: number
+  timestamp_ms?: number
+  idempotency_key?: string
+}
+
+/** A client mistake, answered with a 4xx and a JSON error naming the field. */
+export class HttpProblem extends Error {
+  readonly status: number
+  readonly code: string
+
+  constructor(status: number, code: string, message: string) {
+    super(message)
+    this.status = status
+    this.code = code
+  }
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+function decode(text: string, encoding: 'utf8' | 'base64', field: string): Buffer {
+  if (encoding === 'utf8') return Buffer.from(text, 'utf8')
+  if (text.length % 4 !== 0 || !BASE64.test(text)) throw new HttpProblem(400, 'invalid_request', `${field} is not valid base64`)
+  return Buffer.from(text, 'base64')
+}
+
+export class TableWriter {
+  readonly #log: BrokerLog
+  readonly #keys: IdempotencyKeys
+  readonly #autoCreate: boolean
+  readonly #defaultPartitions: number
+  #roundRobin = 0
+
+  constructor(log: BrokerLog, keys: IdempotencyKeys, autoCreate: boolean, defaultPartitions: number) {
+    this.#log = log
+    this.#keys = keys
+    this.#autoCreate = autoCreate
+    this.#defaultPartitions = defaultPartitions
+  }
+
+  async #topic(name: string): Promise<Topic> {
+    const existing = this.#log.topicByName(name)
+    if (existing !== undefined) return existing
+    const problem = topicNameProblem(name)
+    if (problem !== null) throw new HttpProblem(400, 'invalid_table', problem)
+    if (!this.#autoCreate) throw new HttpProblem(404, 'not_found', `table ${name} does not exist (ZOMBI_AUTO_CREATE_TOPICS is off)`)
+    const created = await this.#log.createTopic(name, this.#defaultPartitions, {})
+    if (created instanceof Topic) return created
+    // Someone else created it meanwhile.
+    const raced = this.#log.topicByName(name)
+    if (raced !== undefined) return raced
+    throw new HttpProblem(400, 'invalid_table', created.message)
+  }
+
+  /**
+   * Writes records (all validated before anything is written) and returns each record's
+   * partition and offset, in input order.
+   */
+  async write(table: string, records: HttpRecord[]): Promise<Array<{ partition: number; offset: number }>> {
+    const topic = await this.#topic(table)
+    const now = Date.now()
+    // Validate and place every record first: a bad record anywhere means nothing is written.
+    const placed = records.map((record, i) => {
+      const field = records.length === 1 ? '' : `records[${i}].`
+      const encoding = record.encoding ?? 'utf8'
+      const value = decode(record.payload, encoding, `${field}payload`)
+      const key = record.key === undefined || record.key === null ? null : decode(record.key, encoding, `${field}key`)
+      let partition: number
+      if (record.partition !== undefined) {
+        if (record.partition >= topic.partitions.length) throw new HttpProblem(400, 'invalid_request', `${field}partition ${record.partition} does not exist; table ${table} has ${topic.partitions.length}`)
+        partition = record.partition
+      } else if (key !== null) {
+        partition = partitionForKey(key, topic.partitions.length)
+      } else {
+        partition = this.#roundRobin++ % topic.partitions.length
+      }
+      const headers: RecordHeader[] = Object.entries(record.headers ?? {}).map(([name, text]) => ({ key: name, value: Buffer.from(text, 'utf8') }))
+      if (record.idempotency_key !== undefined) headers.push({ key: IDEMPOTENCY_HEADER, value: Buffer.from(record.idempotency_key, 'utf8') })
+      const input: RecordInput = { key, value, headers, timestamp: record.timestamp_ms ?? now }
+      return { partition, input, idempotencyKey: record.idempotency_key }
+    })
+    const results: Array<Promise<{ partition: number; offset: number }> | { partition: number; offset: number }> = new Array(records.length)
+    const byPartition = new Map<number, number[]>()
+    for (let i = 0; i < placed.length; i++) {
+      const { partition, idempotencyKey } = placed[i]!
+      if (idempotencyKey !== undefined) {
+        const earlier = this.#keys.lookup(topic.id, partition, idempotencyKey, now)
+        if (earlier !== undefined) {
+          results[i] = typeof earlier === 'number' ? { partition, offset: earlier } : earlier.then((offset) => ({ partition, offset }))
+          continue
+        }
+        // The same key twice in one request: the second answers with the first.
+        const firstInRequest = placed.findIndex((p, j) => j < i && p.partition === partition && p.idempotencyKey === idempotencyKey)
+        if (firstInRequest !== -1) {
+          results[i] = Promise.resolve().then(() => results[firstInRequest]!)
+          continue
+        }
+      }
+      let indexes = byPartition.get(partition)
+      if (indexes === undefined) byPartition.set(partition, indexes = [])
+      indexes.push(i)
+    }
+    // Encode and size-check every batch before the first append, so a bulk write is all or nothing.
+    const batches = [...byPartition].map(([partitionIndex, indexes]) => {
+      const batch = encodeBatch(indexes.map((i) => placed[i]!.input))
+      if (batch.length > topic.maxMessageBytes) {
+        throw new HttpProblem(413, 'record_too_large', `the records for partition ${partitionIndex} take ${batch.length} bytes, over max.message.bytes ${topic.maxMessageBytes} of table ${table}`)
+      }
+      return { partitionIndex, indexes, batch }
+    })
+    for (const { partitionIndex, indexes, batch } of batches) {
+      const partition = topic.partitions[partitionIndex]!
+      const baseOffset = partition.nextOffset
+      const appended = this.#log.append(topic, partition, batch)
+      if (partition.nextOffset === baseOffset + indexes.length) {
+        // Queued in the same tick as the append, so keys and records land in one commit.
+        const keys = indexes.flatMap((i, n) => (placed[i]!.idempotencyKey === undefined ? [] : [{ key: placed[i]!.idempotencyKey!, offset: baseOffset + n }]))
+        this.#keys.remember(topic.id, partitionIndex, keys, now, appended)
+      }
+      indexes.forEach((i, n) => {
+        results[i] = appended.then((result) => {
+          if (result.errorCode !== ErrorCode.NONE) throw new HttpProblem(400, 'invalid_request', result.errorMessage ?? `write refused with Kafka error ${result.errorCode}`)
+          return { partition: partitionIndex, offset: result.baseOffset + n }
+        })
+      })
+    }
+    return Promise.all(results)
+  }
+}

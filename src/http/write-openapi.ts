@@ -1,0 +1,19 @@
+// Writes docs/openapi.yaml from the route schemas (npm run docs:openapi).
+import { writeFileSync } from 'node:fs'
+import { loadConfig } from '../config/index.ts'
+import { GroupCoordinator } from '../kafka/groups/coordinator.ts'
+import { BrokerLog } from '../log/broker-log.ts'
+import { IdempotencyKeys } from '../log/idempotency-keys.ts'
+import { silentLogger } from '../observability/logger.ts'
+import { Metrics } from '../observability/metrics.ts'
+import { MemoryHotStore } from '../storage/memory-store.ts'
+import { buildHttpApp } from './app.ts'
+
+const store = new MemoryHotStore()
+const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 0 })
+const app = await buildHttpApp({
+  log, groups: new GroupCoordinator(log, silentLogger), keys: new IdempotencyKeys(store), metrics: new Metrics(), config: loadConfig({}),
+  components: () => ({}), stats: () => ({}),
+})
+writeFileSync(new URL('../../docs/openapi.yaml', import.meta.url), app.swagger({ yaml: true }))
+await app.close()
