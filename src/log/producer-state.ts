@@ -88,13 +88,17 @@ export class PartitionProducers {
     return { kind: 'error', errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `producer ${producerId} sent sequence ${firstSequence}, expected ${expected}` }
   }
 
-  /** Records an accepted batch (call right after `check` said append). */
+  /**
+   * Records an accepted batch (call right after `check` said append). Recording a batch the
+   * window already holds (recovery replaying what the stored state has) changes nothing.
+   */
   record(producerId: number, epoch: number, batch: ProducerBatch, timestampMs: number): ProducerEntry {
     let entry = this.#entries.get(producerId)
     if (entry === undefined || epoch > entry.epoch) {
       entry = new ProducerEntry(epoch, timestampMs)
       this.#entries.set(producerId, entry)
     }
+    if (entry.batches.some((b) => b.firstSequence === batch.firstSequence && b.lastSequence === batch.lastSequence && b.baseOffset === batch.baseOffset)) return entry
     entry.batches.push(batch)
     if (entry.batches.length > RETAINED_BATCHES) entry.batches.shift()
     entry.lastTimestampMs = timestampMs

@@ -46,6 +46,13 @@ describe('idempotent producer sequence rules', () => {
     expect(producers.entry(1)!.batches).toHaveLength(1)
   })
 
+  it('ignores a batch recorded twice (recovery replaying stored state), keeping five distinct batches', () => {
+    const producers = new PartitionProducers()
+    for (let i = 0; i < 5; i++) accept(producers, 1, 0, i, i, i)
+    producers.record(1, 0, new ProducerBatch(4, 4, 4, 4, null), 2000)
+    expect(producers.entry(1)!.batches.map((b) => b.firstSequence)).toEqual([0, 1, 2, 3, 4])
+  })
+
   it('wraps sequences from 2^31-1 to 0', () => {
     expect(addSequence(2147483647, 1)).toBe(0)
     expect(addSequence(2147483640, 10)).toBe(2)
