@@ -41,6 +41,8 @@ export interface JoinRequest {
   rebalanceTimeoutMs: number
   /** Version >= 4 hands out member ids with MEMBER_ID_REQUIRED first. */
   requireKnownMemberId: boolean
+  /** Version >= 9 understands skip_assignment (KIP-814). */
+  supportsSkipAssignment?: boolean
   clientId: string
   clientHost: string
 }
@@ -267,7 +269,12 @@ export class GroupCoordinator {
     if (group.state === 'Stable' && old.sameProtocols(request.protocols)) {
       this.#touch(group, member)
       this.#persist(group).catch((error: unknown) => this.#logger.error({ err: error, group: group.groupId }, 'storing group metadata failed'))
-      return this.#joinResult(group, member)
+      const result = this.#joinResult(group, member)
+      if (!wasLeader) return result
+      // The returning leader must not assign again: a stable group would not pass a new assignment on.
+      // KIP-814 says so (v9+); older clients are told the previous id leads, so they act as followers.
+      if (request.supportsSkipAssignment === true) return { ...result, skipAssignment: true }
+      return { ...result, leader: old.memberId, members: [] }
     }
     return this.#awaitJoin(group, member)
   }
@@ -327,8 +334,20 @@ export class GroupCoordinator {
     if (group.state !== 'PreparingRebalance') return
     if (group.rebalanceTimer !== null) clearTimeout(group.rebalanceTimer)
     group.rebalanceTimer = null
+    let joined = 0
     for (const member of [...group.members.values()]) {
-      if (member.awaitingJoin === null) this.#removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID, false)
+      if (member.awaitingJoin !== null) joined++
+      // A static member keeps its place while away (KIP-345); only its session timeout removes it.
+      else if (member.groupInstanceId === null) this.#removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID, false)
+    }
+    if (group.members.size > 0 && joined === 0) {
+      // Only absent static members are left: wait for them to come back or for their sessions to end.
+      group.rebalanceTimer = setTimeout(() => {
+        group.rebalanceTimer = null
+        this.#completeJoin(group)
+      }, group.maxRebalanceTimeoutMs())
+      group.rebalanceTimer.unref()
+      return
     }
     group.generationId++
     if (group.members.size === 0) {
@@ -336,11 +355,15 @@ export class GroupCoordinator {
       return
     }
     group.protocolName = group.selectProtocol()
-    if (group.leaderId === null || !group.members.has(group.leaderId)) group.leaderId = group.members.keys().next().value!
+    // The leader must be a member that rejoined: it alone gets the member list to assign from.
+    if (group.leaderId === null || group.members.get(group.leaderId)?.awaitingJoin == null) {
+      group.leaderId = [...group.members.values()].find((m) => m.awaitingJoin !== null)!.memberId
+    }
     group.state = 'CompletingRebalance'
     this.#logger.debug({ group: group.groupId, generation: group.generationId, members: group.members.size }, 'rebalance joined')
     for (const member of group.members.values()) {
-      const respond = member.awaitingJoin!
+      const respond = member.awaitingJoin
+      if (respond === null) continue
       member.awaitingJoin = null
       this.#touch(group, member)
       respond(this.#joinResult(group, member))
@@ -504,6 +527,11 @@ export class GroupCoordinator {
     member.sessionTimer = setTimeout(() => {
       member.sessionTimer = null
       if (group.members.get(member.memberId) !== member) return
+      // A member blocked in SyncGroup cannot heartbeat; the leader's own session bounds that wait.
+      if (member.awaitingSync !== null) {
+        this.#touch(group, member)
+        return
+      }
       this.#logger.info({ group: group.groupId, member: member.memberId, sessionTimeoutMs: member.sessionTimeoutMs }, 'member session expired')
       this.#removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID)
     }, member.sessionTimeoutMs)

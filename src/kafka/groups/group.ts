@@ -14,6 +14,8 @@ export interface JoinResult {
   protocolType: string | null
   protocolName: string | null
   leader: string
+  /** KIP-814 (JoinGroup v9+): the leader must keep the current assignment instead of computing one. */
+  skipAssignment?: boolean
   memberId: string
   members: Array<{ memberId: string; groupInstanceId: string | null; metadata: Buffer }>
 }

@@ -12,7 +12,7 @@ function response(result: JoinResult): JoinGroupResponse {
     protocolType: result.protocolType,
     protocolName: result.protocolName,
     leader: result.leader,
-    skipAssignment: false,
+    skipAssignment: result.skipAssignment ?? false,
     memberId: result.memberId,
     members: result.members,
   }
@@ -35,6 +35,7 @@ export const joinGroup = defineHandler<JoinGroupRequest, JoinGroupResponse>({
       sessionTimeoutMs: request.sessionTimeoutMs,
       rebalanceTimeoutMs: context.apiVersion >= 1 ? request.rebalanceTimeoutMs : -1,
       requireKnownMemberId: context.apiVersion >= 4,
+      supportsSkipAssignment: context.apiVersion >= 9,
       clientId: context.clientId ?? '',
       clientHost: `/${context.remoteAddress.slice(0, context.remoteAddress.lastIndexOf(':'))}`,
     })
