@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--rounds N] [--worktree]: produce and fetch throughput of Zombi with real clients
+// npm run bench [-- --quick] [--rounds N] [--revision REV|worktree]: produce and fetch throughput of Zombi with real clients
 // (kcat/librdkafka and @platformatic/kafka), the target (ZOMBI_DURABILITY=fsync) against a reference
 // (the same broker with durability none) started alternately, A B A B, so drift on a shared machine hits
 // both. Prints medians and the ratio target/reference; asserts no speed. Exits non-zero if anything failed.
@@ -17,12 +17,12 @@ import { snapshotZombi, zombi } from './lib/zombi.ts'
 const resultsDir = path.resolve(import.meta.dirname, '../.cache/bench')
 
 const { values: options } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, worktree: { type: 'boolean', default: false } },
+  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, revision: { type: 'string', default: 'HEAD' } },
 })
 const rounds = options.rounds === undefined ? (options.quick ? 1 : 3) : Number(options.rounds)
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, got ${options.rounds}`)
 
-const source = await snapshotZombi(options.worktree ? 'worktree' : 'HEAD')
+const source = await snapshotZombi(options.revision)
 const brokers: Record<Side, BrokerUnderTest> = {
   target: zombi(source, 'zombi fsync', { ZOMBI_DURABILITY: 'fsync' }),
   reference: zombi(source, 'zombi none', { ZOMBI_DURABILITY: 'none' }),
@@ -96,8 +96,10 @@ async function runRound(side: Side, round: number, plan: [ClientLoad, Workload][
   } catch (error) {
     run.error = `${run.error ? `${run.error}; ` : ''}${errorText(error)}`
   }
+  const stopping = performance.now()
   try {
     await broker.stop()
+    run.stopSeconds = (performance.now() - stopping) / 1000
   } catch (error) {
     run.error = `${run.error ? `${run.error}; ` : ''}stop: ${errorText(error)}`
   }

@@ -26,6 +26,8 @@ export interface BrokerRun {
   round: number
   cpuSeconds?: number
   peakRssBytes?: number
+  /** From SIGTERM to exit (Zombi flushes to Iceberg on shutdown). */
+  stopSeconds?: number
   error?: string
 }
 

@@ -28,26 +28,27 @@ function git(args: string[]): string {
 
 /**
  * Copies src/ next to a link to node_modules, so that every round runs the same code even while someone
- * edits the shared working tree during a minutes-long benchmark. By default the copy is of the last commit
- * (reproducible, and never someone's half-written change); `worktree` takes src/ as it is on disk now.
+ * edits the shared working tree during a minutes-long benchmark. `revision` is a git revision (HEAD by
+ * default: reproducible, and never someone's half-written change) or `worktree` for src/ as it is on disk.
  */
-export async function snapshotZombi(from: 'HEAD' | 'worktree'): Promise<ZombiSource> {
+export async function snapshotZombi(revision: string): Promise<ZombiSource> {
   const dir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-source-'))
-  const commit = git(['rev-parse', '--short', 'HEAD'])
-  let revision = commit
-  if (from === 'HEAD') {
+  let described: string
+  if (revision === 'worktree') {
+    await cp(path.join(repoRoot, 'src'), path.join(dir, 'src'), { recursive: true })
+    await cp(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'))
+    const dirty = git(['status', '--porcelain', '--', 'src', 'package.json']) !== ''
+    described = git(['rev-parse', '--short', 'HEAD']) + (dirty ? '-dirty' : '')
+  } else {
+    described = git(['rev-parse', '--short', `${revision}^{commit}`])
     const archive = path.join(dir, 'source.tar')
-    git(['archive', '--format=tar', '-o', archive, 'HEAD', 'src', 'package.json'])
+    git(['archive', '--format=tar', '-o', archive, described, 'src', 'package.json'])
     const untar = spawnSync('tar', ['-xf', archive, '-C', dir], { encoding: 'utf8' })
     if (untar.status !== 0) throw new Error(`tar -xf ${archive} failed: ${untar.stderr}`)
     await rm(archive)
-  } else {
-    await cp(path.join(repoRoot, 'src'), path.join(dir, 'src'), { recursive: true })
-    await cp(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'))
-    if (git(['status', '--porcelain', '--', 'src', 'package.json']) !== '') revision += '-dirty'
   }
   await symlink(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
-  return { main: path.join(dir, 'src/main.ts'), revision, dispose: () => rm(dir, { recursive: true, force: true }) }
+  return { main: path.join(dir, 'src/main.ts'), revision: described, dispose: () => rm(dir, { recursive: true, force: true }) }
 }
 
 /** Zombi with `settings` (ZOMBI_* names) over bench defaults; the parent's ZOMBI_* variables are ignored. */
