@@ -2,7 +2,7 @@
 // record handling beyond decoding) that keeps every batch header, and topic creation for scenarios.
 // Both are built on @platformatic/kafka's low-level calls, so they check the bytes Zombi stored,
 // not what the client under test made of them.
-import { Admin, Consumer } from '@platformatic/kafka'
+import { Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka'
 import type { TopicSpec } from './scenarios.ts'
 
 export interface RawRecord {
@@ -107,5 +107,34 @@ export async function createTopic(bootstrap: string, topic: string, spec: TopicS
     })
   } finally {
     await admin.close()
+  }
+}
+
+export interface ReferenceRecord {
+  partition: number
+  key?: Buffer | null
+  value: Buffer | null
+  timestamp?: bigint
+}
+
+/**
+ * Writes records with @platformatic/kafka, for the few scenarios where the client under test cannot
+ * produce what it must then read (kcat -P sets no timestamps); the scenario's detail says so.
+ */
+export async function produceReference(bootstrap: string, topic: string, records: readonly ReferenceRecord[]): Promise<void> {
+  const producer = new Producer({ clientId: 'zombi-compat-reference', bootstrapBrokers: [bootstrap], retries: 3 })
+  try {
+    await producer.send({
+      acks: ProduceAcks.ALL,
+      messages: records.map((record) => ({
+        topic,
+        partition: record.partition,
+        key: record.key ?? undefined,
+        value: record.value ?? undefined,
+        ...(record.timestamp === undefined ? {} : { timestamp: record.timestamp }),
+      })),
+    })
+  } finally {
+    await producer.close()
   }
 }
