@@ -2,7 +2,7 @@
 // (64-bit snapshot ids do not survive JSON.parse), with every field the spec requires. Fields
 // other tools add are kept as they were.
 import { randomUUID } from 'node:crypto'
-import { parse, parseNumberAndBigInt, stringify } from 'lossless-json'
+import { isInteger, isSafeNumber, parse, stringify } from 'lossless-json'
 import {
   LAST_COLUMN_ID, LAST_PARTITION_ID, SCHEMA_ID, SORT_ORDER_ID, SPEC_ID, icebergSchemaJson, partitionSpecJson, sortOrdersJson,
 } from './schema.ts'
@@ -87,9 +87,21 @@ function array(value: unknown, what: string): unknown[] {
   return value
 }
 
+/** Integers that fit a double exactly become numbers, larger ones (snapshot ids) BigInt. */
+function parseNumber(text: string): number | bigint {
+  return isInteger(text) && !isSafeNumber(text) ? BigInt(text) : Number(text)
+}
+
+/** JSON text of a value that may hold BigInt (lossless). */
+export function jsonText(value: unknown): string {
+  const text = stringify(value)
+  if (text === undefined) throw new MetadataError('value did not serialize to JSON')
+  return text
+}
+
 /** Parses metadata JSON, checking the fields Zombi relies on and normalizing ids to BigInt. */
 export function parseTableMetadata(text: string): TableMetadata {
-  const raw = parse(text, null, parseNumberAndBigInt)
+  const raw = parse(text, null, parseNumber)
   if (!isObject(raw)) throw new MetadataError('table metadata is not a JSON object')
   const version = toNumber(raw['format-version'], 'format-version')
   if (version !== 2) throw new MetadataError(`table format version ${version} is not supported (Zombi writes v2)`)

@@ -8,7 +8,7 @@ import { encodeManifest, encodeManifestList, decodeManifestList, type ManifestEn
 import { intBound } from './bounds.ts'
 import type { FileMetrics } from './data-file.ts'
 import {
-  PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, committedOffsets, currentSnapshot, formatOffsetRange, newSnapshotId,
+  PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, committedOffsets, currentSnapshot, formatOffsetRange, jsonText, newSnapshotId,
   newTableMetadata, replacedForTopic, withAppendedSnapshot, type TableMetadata,
 } from './metadata.ts'
 import { SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
@@ -148,7 +148,9 @@ export class TableWriter {
         sort_order_id: SORT_ORDER_ID,
       },
     }))
-    const schemaJson = JSON.stringify(base.schemas.find((schema) => (schema as { 'schema-id'?: number })['schema-id'] === base['current-schema-id']))
+    const schema = base.schemas.find((candidate) => Number((candidate as { 'schema-id'?: number | bigint })['schema-id']) === base['current-schema-id'])
+    if (schema === undefined) throw new Error(`table ${this.id.name}: current schema ${base['current-schema-id']} is not in its metadata`)
+    const schemaJson = jsonText(schema)
     const manifest = await encodeManifest(entries, schemaJson, JSON.stringify(partitionSpecJson().fields), SPEC_ID, base['current-schema-id'])
     const manifestKey = `${this.tableKey}/metadata/${commitId}-m0.avro`
     await store.put(manifestKey, manifest)
