@@ -392,7 +392,8 @@ export class GroupCoordinator {
     group.state = 'Empty'
     group.leaderId = null
     group.protocolName = null
-    group.protocolType = null
+    // Kafka keeps the protocol type of an emptied group: it is still a consumer group, not a "simple"
+    // one (librdkafka's is_simple_consumer_group reads an empty type as simple).
     this.#emptySince.set(group.groupId, Date.now())
     this.#persist(group).catch((error: unknown) => this.#logger.error({ err: error, group: group.groupId }, 'removing group metadata failed'))
     this.#disposeIfUnused(group)
@@ -640,15 +641,24 @@ export class GroupCoordinator {
     return topics
   }
 
-  /** Deletes committed offsets of topics the group does not subscribe to. */
+  /**
+   * Deletes committed offsets of topics the group does not subscribe to (OffsetDelete): the group-level
+   * error, or one error per partition. As in Kafka, an active group that is not a consumer group
+   * cannot name its subscriptions and is refused as a whole, and unknown partitions are errors.
+   */
   async deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<number | number[]> {
     const group = this.#groups.get(groupId)
     if (group === undefined || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND
+    if (group.members.size > 0 && group.protocolType !== 'consumer') return ErrorCode.NON_EMPTY_GROUP
     const subscribed = group.state === 'Empty' ? new Set<string>() : this.subscribedTopics(group)
-    const deletable = partitions.filter((p) => !subscribed.has(p.topic))
-    await this.offsets.delete(groupId, deletable)
+    const errors = partitions.map((p): number => {
+      const topic = this.#log.topicByName(p.topic)
+      if (topic === undefined || topic.partitions[p.partition] === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      return subscribed.has(p.topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE
+    })
+    await this.offsets.delete(groupId, partitions.filter((_, i) => errors[i] === ErrorCode.NONE))
     this.#disposeIfUnused(group)
-    return partitions.map((p) => (subscribed.has(p.topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE))
+    return errors
   }
 
   /** Deletes offsets of groups empty for longer than the retention (Kafka's offsets.retention.minutes). */

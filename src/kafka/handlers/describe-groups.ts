@@ -1,4 +1,6 @@
 // DescribeGroups: state, protocol and members; an unknown group is reported Dead, as Kafka does.
+// Like Kafka, the protocol and the members' metadata and assignments are shown only once the
+// group is stable: before that they belong to a generation that is being replaced.
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readDescribeGroupsRequest, writeDescribeGroupsResponse, type DescribeGroupsRequest, type DescribeGroupsResponse } from '../../protocol/generated/describe-groups.ts'
@@ -19,20 +21,20 @@ export const describeGroups = defineHandler<DescribeGroupsRequest, DescribeGroup
         if (group === undefined) {
           return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 }
         }
-        const showAssignments = group.state === 'Stable'
+        const stable = group.state === 'Stable'
         return {
           errorCode: ErrorCode.NONE,
           groupId,
           groupState: group.state,
           protocolType: group.protocolType ?? '',
-          protocolData: group.protocolName ?? '',
+          protocolData: stable ? group.protocolName ?? '' : '',
           members: [...group.members.values()].map((m) => ({
             memberId: m.memberId,
             groupInstanceId: m.groupInstanceId,
             clientId: m.clientId,
             clientHost: m.clientHost,
-            memberMetadata: group.protocolName === null ? Buffer.alloc(0) : m.metadataFor(group.protocolName),
-            memberAssignment: showAssignments ? m.assignment : Buffer.alloc(0),
+            memberMetadata: stable && group.protocolName !== null ? m.metadataFor(group.protocolName) : Buffer.alloc(0),
+            memberAssignment: stable ? m.assignment : Buffer.alloc(0),
           })),
           authorizedOperations: -2147483648,
         }
