@@ -180,6 +180,24 @@ describe('group admin over the wire', () => {
     expect(coordinators.coordinators.map((c) => [c.key, c.errorCode, c.port])).toEqual([['group-a', 0, broker.kafkaPort], ['group-b', 0, broker.kafkaPort]])
   })
 
+  test('a flood of first joins under a thousand group ids leaves nothing behind once the member ids expire', async () => {
+    const prefix = uniqueTopic('flood')
+    const flooder = await RawClient.connect(broker.host, broker.kafkaPort)
+    try {
+      const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => flooder.request(ApiKey.JoinGroup, 5, (w) => writeJoinGroupRequest(w, 5, {
+        groupId: `${prefix}-${i}`, sessionTimeoutMs: 1000, rebalanceTimeoutMs: 1000, memberId: '', groupInstanceId: null, protocolType: 'consumer',
+        protocols: [{ name: 'range', metadata: Buffer.from([0, 0, 0, 0, 0, 0]) }], reason: null,
+      })).then((reader) => readJoinGroupResponse(reader, 5).errorCode)))
+      expect(new Set(answers)).toEqual(new Set([ErrorCode.MEMBER_ID_REQUIRED]))
+    } finally {
+      flooder.close()
+    }
+    const flooded = async () => (await listGroups([], [])).filter((g) => g.startsWith(prefix)).length
+    expect(await flooded()).toBeGreaterThan(0)
+    // Nobody comes back with the ids: after the 1 s session timeout the groups are forgotten.
+    await until('the flooded groups are gone', async () => (await flooded()) === 0)
+  })
+
   test('LeaveGroup v3+ removes static members by instance id in one batch', async () => {
     const groupId = uniqueTopic('admin-static-leave')
     const join = (instance: string) => client.request(ApiKey.JoinGroup, 5, (w) => writeJoinGroupRequest(w, 5, {
