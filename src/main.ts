@@ -7,6 +7,7 @@ import { ZombiError } from './errors.ts'
 import { buildHttpApp } from './http/app.ts'
 import { EncodePool } from './iceberg/encode-pool.ts'
 import { Flusher } from './iceberg/flusher.ts'
+import { currentSnapshot } from './iceberg/metadata.ts'
 import { FlushMetrics } from './iceberg/metrics.ts'
 import type { BrokerIdentity } from './kafka/handler.ts'
 import { GroupCoordinator } from './kafka/groups/coordinator.ts'
@@ -57,17 +58,55 @@ async function start(config: Config, logger: Logger): Promise<void> {
   await groups.load()
   const idempotencyKeys = new IdempotencyKeys(store)
   await idempotencyKeys.load()
-  const metrics = new Metrics()
+
+  const flushMetrics = new FlushMetrics()
+  const metrics = new Metrics({ log, groups, flush: flushMetrics })
 
   const shutdown = new AbortController()
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
   const router = new Router(allHandlers)
-  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal }, logger)
+  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics }, logger)
   const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
   broker.port = config.advertisedKafkaPort ?? kafkaPort
   let storeHealthy = true
+  const catalog = new FilesystemCatalog(new LocalObjectStore(config.warehouse, { fsync: config.durability === 'fsync' }))
+  const flusher = new Flusher({
+    source: {
+      topics: () => log.topics(),
+      topicByName: (name) => log.topicByName(name),
+      topicById: (id) => log.topicById(id),
+      // The flusher hands back the partitions this log gave it.
+      readBatch: log.readBatch.bind(log),
+      recordFlushed: (topicId, partition, flushedOffset) => store.updatePartitionState(topicId, partition, { flushedOffset }),
+    },
+    catalog,
+    namespace: config.catalogNamespace,
+    pool: new EncodePool(config.flushWorkers),
+    metrics: flushMetrics,
+    logger,
+    targetFileBytes: config.targetFileBytes,
+    intervalMs: config.flushIntervalMs,
+    recreatedTopicPolicy: config.recreatedTopicTable,
+  })
+  await flusher.start()
   const http = await buildHttpApp({
     log, groups, keys: idempotencyKeys, metrics, config,
+    iceberg: {
+      flush: (table) => flusher.flush(table),
+      describe: async (table) => {
+        const loaded = await catalog.loadTable({ namespace: config.catalogNamespace, name: table })
+        if (loaded === null) return null
+        const snapshot = currentSnapshot(loaded.metadata)
+        return {
+          metadataLocation: loaded.metadataLocation,
+          tableUuid: loaded.metadata['table-uuid'],
+          formatVersion: loaded.metadata['format-version'],
+          currentSnapshotId: snapshot === undefined ? null : snapshot['snapshot-id'].toString(),
+          snapshots: loaded.metadata.snapshots.length,
+          summary: snapshot?.summary ?? {},
+        }
+      },
+    },
     components: () => ({
       hot_storage: { ok: storeHealthy },
       kafka_listener: { ok: !shutdown.signal.aborted },
@@ -79,25 +118,6 @@ async function start(config: Config, logger: Logger): Promise<void> {
   await http.listen({ host: config.host, port: config.httpPort })
   const httpAddress = http.server.address()
   const httpPort = typeof httpAddress === 'object' && httpAddress !== null ? httpAddress.port : config.httpPort
-  const flusher = new Flusher({
-    source: {
-      topics: () => log.topics(),
-      topicByName: (name) => log.topicByName(name),
-      topicById: (id) => log.topicById(id),
-      // The flusher hands back the partitions this log gave it.
-      readBatch: log.readBatch.bind(log),
-      recordFlushed: (topicId, partition, flushedOffset) => store.updatePartitionState(topicId, partition, { flushedOffset }),
-    },
-    catalog: new FilesystemCatalog(new LocalObjectStore(config.warehouse, { fsync: config.durability === 'fsync' })),
-    namespace: config.catalogNamespace,
-    pool: new EncodePool(config.flushWorkers),
-    metrics: new FlushMetrics(),
-    logger,
-    targetFileBytes: config.targetFileBytes,
-    intervalMs: config.flushIntervalMs,
-    recreatedTopicPolicy: config.recreatedTopicTable,
-  })
-  await flusher.start()
   const expiry = setInterval(() => {
     log.expireProducers(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring idle producer state failed'))
     idempotencyKeys.expire(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring idempotency keys failed'))

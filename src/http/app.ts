@@ -14,11 +14,20 @@ import { decodeBatch } from '../protocol/records.ts'
 import * as schemas from './schemas.ts'
 import { HttpProblem, IDEMPOTENCY_HEADER, TableWriter, type HttpRecord } from './table-writes.ts'
 
+/** What the HTTP door needs from the Iceberg side (the flusher and the catalog). */
+export interface IcebergTables {
+  /** Flushes a topic now and resolves with what was committed. */
+  flush(table: string): Promise<{ rows: number; files: number; bytes: number; snapshots: number; flushedOffsets: Record<number, number> }>
+  /** The table's current metadata, or null when nothing was flushed yet. */
+  describe(table: string): Promise<{ metadataLocation: string; tableUuid: string; formatVersion: number; currentSnapshotId: string | null; snapshots: number; summary: Record<string, string> } | null>
+}
+
 export interface HttpDependencies {
   log: BrokerLog
   groups: GroupCoordinator
   keys: IdempotencyKeys
   metrics: Metrics
+  iceberg: IcebergTables
   config: Config
   /** Component name -> healthy? with a detail. */
   components: () => Record<string, { ok: boolean; detail?: string }>
@@ -238,6 +247,55 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     const { topic, partition } = request.query
     const committed = groups.fetchOffset(group, topic, partition)
     return { group, topic, partition, offset: committed?.offset ?? -1, metadata: committed?.metadata ?? null }
+  })
+
+  app.post<{ Params: { table: string } }>('/tables/:table/flush', {
+    schema: { summary: 'Flush the table to Iceberg now; answers once the commit is done', params: schemas.tableParams, response: { 200: schemas.flushResponse, ...errorResponses } },
+  }, async (request) => {
+    const topic = table(request.params.table)
+    const summary = await deps.iceberg.flush(topic.name)
+    const flushed: Record<string, number> = {}
+    for (const [partition, offset] of Object.entries(summary.flushedOffsets)) flushed[partition] = offset
+    return { table: topic.name, rows: summary.rows, files: summary.files, bytes: summary.bytes, snapshots: summary.snapshots, flushed_offsets: flushed }
+  })
+
+  app.get<{ Params: { table: string } }>('/tables/:table/metadata', {
+    schema: { summary: 'Iceberg metadata of the table: location, current snapshot, flushed offsets', params: schemas.tableParams, response: { 200: schemas.metadataResponse, ...errorResponses } },
+  }, async (request) => {
+    const topic = table(request.params.table)
+    const described = await deps.iceberg.describe(topic.name)
+    const flushed: Record<string, number> = {}
+    const highWatermarks: Record<string, number> = {}
+    for (const partition of topic.partitions) {
+      flushed[partition.id] = partition.flushedOffset
+      highWatermarks[partition.id] = partition.highWatermark
+    }
+    return {
+      table: topic.name,
+      topic_id: topic.id,
+      metadata_location: described?.metadataLocation ?? null,
+      table_uuid: described?.tableUuid ?? null,
+      format_version: described?.formatVersion ?? null,
+      current_snapshot_id: described?.currentSnapshotId ?? null,
+      snapshots: described?.snapshots ?? 0,
+      summary: described?.summary ?? {},
+      flushed_offsets: flushed,
+      high_watermarks: highWatermarks,
+    }
+  })
+
+  app.post<{ Params: { table: string } }>('/tables/:table/compact', {
+    schema: { summary: 'Compaction request (compaction is not implemented yet: the answer says what it would do and nothing changes)', params: schemas.tableParams, response: { 202: schemas.compactResponse, ...errorResponses } },
+  }, async (request, reply) => {
+    const topic = table(request.params.table)
+    const described = await deps.iceberg.describe(topic.name)
+    const dataFiles = Number(described?.summary['total-data-files'] ?? 0)
+    return reply.code(202).send({
+      table: topic.name,
+      status: 'not_implemented',
+      data_files: dataFiles,
+      message: `compaction is not implemented yet and nothing was changed; it will rewrite the table's ${dataFiles} data files into files of about ZOMBI_TARGET_FILE_SIZE_MB per partition and hour, and expire the replaced snapshots`,
+    })
   })
 
   const health = (reply: FastifyReply): FastifyReply => {

@@ -172,3 +172,39 @@ export const healthResponse = {
     components: { type: 'object', additionalProperties: { type: 'object', properties: { ok: { type: 'boolean' }, detail: { type: 'string' } } } },
   },
 } as const
+
+export const flushResponse = {
+  type: 'object',
+  required: ['table', 'rows', 'files', 'bytes', 'snapshots', 'flushed_offsets'],
+  properties: {
+    table: { type: 'string' },
+    rows: { type: 'integer', description: 'Rows committed by this flush' },
+    files: { type: 'integer' },
+    bytes: { type: 'integer' },
+    snapshots: { type: 'integer', description: 'Iceberg snapshots committed by this flush' },
+    flushed_offsets: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Per partition: every offset below is in Iceberg' },
+  },
+} as const
+
+export const metadataResponse = {
+  type: 'object',
+  required: ['table', 'topic_id', 'metadata_location', 'snapshots', 'flushed_offsets', 'high_watermarks'],
+  properties: {
+    table: { type: 'string' },
+    topic_id: { type: 'string' },
+    metadata_location: { type: ['string', 'null'], description: 'Current vN.metadata.json, null before the first flush' },
+    table_uuid: { type: ['string', 'null'] },
+    format_version: { type: ['integer', 'null'] },
+    current_snapshot_id: { type: ['string', 'null'], description: '64-bit id as a decimal string' },
+    snapshots: { type: 'integer' },
+    summary: { type: 'object', additionalProperties: { type: 'string' }, description: 'Summary of the current snapshot' },
+    flushed_offsets: { type: 'object', additionalProperties: { type: 'integer' } },
+    high_watermarks: { type: 'object', additionalProperties: { type: 'integer' } },
+  },
+} as const
+
+export const compactResponse = {
+  type: 'object',
+  required: ['table', 'status', 'message'],
+  properties: { table: { type: 'string' }, status: { type: 'string', enum: ['not_implemented'] }, data_files: { type: 'integer' }, message: { type: 'string' } },
+} as const

@@ -14,6 +14,7 @@ const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageB
 const app = await buildHttpApp({
   log, groups: new GroupCoordinator(log, silentLogger), keys: new IdempotencyKeys(store), metrics: new Metrics(), config: loadConfig({}),
   components: () => ({}), stats: () => ({}),
+  iceberg: { flush: () => Promise.reject(new Error('not used')), describe: async () => null },
 })
 writeFileSync(new URL('../../docs/openapi.yaml', import.meta.url), app.swagger({ yaml: true }))
 await app.close()

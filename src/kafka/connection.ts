@@ -16,6 +16,8 @@ const MAX_QUEUED_RESPONSE_BYTES = 32 * 1024 * 1024
 
 class PendingResponse {
   done = false
+  /** performance.now() when the request was decoded, for the latency histogram. */
+  startedAt = 0
   /** null: no response (acks=0) or not ready. */
   chunks: Buffer[] | null = null
 }
@@ -227,6 +229,8 @@ export class Connection {
     }
     if (request === null) return
     const slot = new PendingResponse()
+    slot.startedAt = performance.now()
+    this.#server.metrics?.kafkaBytesIn.inc(frame.length + 4)
     this.#pending.push(slot)
     if (this.#pending.length - this.#pendingHead >= MAX_PENDING_RESPONSES && !this.#paused) {
       this.#socket.pause()
@@ -303,6 +307,13 @@ export class Connection {
       }
       writer.patchInt32(sizePosition, writer.length - 4)
       slot.chunks = writer.toChunks()
+      this.#server.metrics?.kafkaBytesOut.inc(writer.length)
+    }
+    const metrics = this.#server.metrics
+    if (metrics !== undefined && version >= 0) {
+      const handles = metrics.kafkaRequest(request.handler.apiKey, version)
+      handles.count.inc()
+      handles.latency.observe((performance.now() - slot.startedAt) / 1000)
     }
     slot.done = true
     this.#flush()

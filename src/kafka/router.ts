@@ -4,6 +4,7 @@ import type { Config } from '../config/index.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.ts'
+import type { Metrics } from '../observability/metrics.ts'
 import type { GroupCoordinator } from './groups/coordinator.ts'
 import type { AnyHandler, BrokerIdentity, SupportedApi } from './handler.ts'
 
@@ -15,6 +16,7 @@ export interface ServerContext {
   broker: BrokerIdentity
   supportedApis: readonly SupportedApi[]
   shutdown: AbortSignal
+  metrics?: Metrics
 }
 
 export class Router {

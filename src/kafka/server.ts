@@ -15,7 +15,11 @@ export class KafkaServer {
     this.#server = net.createServer({ noDelay: true }, (socket) => {
       const connection = new Connection(socket, router, context, logger)
       this.#connections.add(connection)
-      socket.on('close', () => this.#connections.delete(connection))
+      context.metrics?.kafkaConnections.inc()
+      socket.on('close', () => {
+        this.#connections.delete(connection)
+        context.metrics?.kafkaConnections.dec()
+      })
     })
   }
 

@@ -1,6 +1,17 @@
 // Every metric, declared once. Hot paths hold handles and increment them; nothing is looked up
 // by name per request. Names follow zombi_<area>_<what>_<unit>.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { GroupCoordinator } from '../kafka/groups/coordinator.ts'
+import type { BrokerLog } from '../log/broker-log.ts'
+import type { FlushMetrics } from '../iceberg/metrics.ts'
+import { API_VERSIONS } from '../protocol/generated/api-keys.ts'
+
+/** Where gauges read their values when Prometheus scrapes (nothing is kept up to date per request). */
+export interface MetricSources {
+  log?: BrokerLog
+  groups?: GroupCoordinator
+  flush?: FlushMetrics
+}
 
 export class Metrics {
   readonly registry = new Registry()
@@ -22,8 +33,76 @@ export class Metrics {
 
   // Kafka door.
   readonly kafkaConnections = new Gauge({ name: 'zombi_kafka_connections', help: 'Open Kafka client connections', registers: [this.registry] })
+  readonly kafkaRequests = new Counter({ name: 'zombi_kafka_requests_total', help: 'Kafka requests handled, by API and version', labelNames: ['api', 'version'] as const, registers: [this.registry] })
+  readonly kafkaRequestLatency = new Histogram({ name: 'zombi_kafka_request_latency_seconds', help: 'Kafka request latency from decode to response, by API', labelNames: ['api'] as const, buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry] })
+  readonly kafkaBytesIn = new Counter({ name: 'zombi_kafka_bytes_in_total', help: 'Kafka request bytes received', registers: [this.registry] })
+  readonly kafkaBytesOut = new Counter({ name: 'zombi_kafka_bytes_out_total', help: 'Kafka response bytes sent', registers: [this.registry] })
+  // Handles per api key and version, made once, so a request increments without label lookups.
+  readonly #requestHandles = new Map<number, { count: { inc(): void }; latency: { observe(seconds: number): void } }>()
 
-  constructor() {
+  constructor(sources: MetricSources = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'zombi_process_' })
+    const { log, groups, flush } = sources
+    if (log !== undefined) {
+      const highWatermark: Gauge<'topic' | 'partition'> = new Gauge({
+        name: 'zombi_partition_high_watermark', help: 'High watermark per topic partition', labelNames: ['topic', 'partition'] as const, registers: [this.registry],
+        collect: (): void => {
+          highWatermark.reset()
+          for (const topic of log.topics()) for (const p of topic.partitions) highWatermark.set({ topic: topic.name, partition: String(p.id) }, p.highWatermark)
+        },
+      })
+    }
+    if (groups !== undefined) {
+      const members: Gauge<'group' | 'state'> = new Gauge({
+        name: 'zombi_group_members', help: 'Members per consumer group, labelled with its state', labelNames: ['group', 'state'] as const, registers: [this.registry],
+        collect: (): void => {
+          members.reset()
+          for (const group of groups.snapshot()) members.set({ group: group.groupId, state: group.state }, group.members)
+        },
+      })
+      const lag: Gauge<'group' | 'topic' | 'partition'> = new Gauge({
+        name: 'zombi_group_lag_records', help: 'High watermark minus committed offset per group and partition', labelNames: ['group', 'topic', 'partition'] as const, registers: [this.registry],
+        collect: (): void => {
+          lag.reset()
+          for (const group of groups.snapshot()) for (const p of group.partitions) lag.set({ group: group.groupId, topic: p.topic, partition: String(p.partition) }, p.lag)
+        },
+      })
+    }
+    if (flush !== undefined) {
+      const total = (name: string, help: string, read: () => number): void => {
+        const counter: Counter = new Counter({ name, help, registers: [this.registry], collect: (): void => { counter.reset(); counter.inc(read()) } })
+      }
+      total('zombi_flush_rows_total', 'Rows committed to Iceberg tables', () => flush.rowsFlushed)
+      total('zombi_flush_bytes_total', 'Bytes of Parquet data files committed', () => flush.bytesFlushed)
+      total('zombi_flush_files_total', 'Parquet data files committed', () => flush.filesWritten)
+      total('zombi_iceberg_commits_total', 'Iceberg snapshots committed by the flusher', () => flush.commits)
+      total('zombi_iceberg_commit_failures_total', 'Flush attempts that failed and will be retried', () => flush.failures)
+      const lagRecords: Gauge<'topic' | 'partition'> = new Gauge({
+        name: 'zombi_flush_lag_records', help: 'Records in the hot log not yet committed to Iceberg', labelNames: ['topic', 'partition'] as const, registers: [this.registry],
+        collect: (): void => {
+          lagRecords.reset()
+          for (const p of flush.lag()) lagRecords.set({ topic: p.topic, partition: String(p.partition) }, p.records)
+        },
+      })
+      const lagSeconds: Gauge<'topic' | 'partition'> = new Gauge({
+        name: 'zombi_flush_lag_seconds', help: 'Age of the oldest record not yet committed to Iceberg', labelNames: ['topic', 'partition'] as const, registers: [this.registry],
+        collect: (): void => {
+          lagSeconds.reset()
+          for (const p of flush.lag()) lagSeconds.set({ topic: p.topic, partition: String(p.partition) }, p.ageMs / 1000)
+        },
+      })
+    }
+  }
+
+  /** Count and latency handles of one API version (cached). */
+  kafkaRequest(apiKey: number, version: number): { count: { inc(): void }; latency: { observe(seconds: number): void } } {
+    const slot = apiKey * 1000 + version
+    let handles = this.#requestHandles.get(slot)
+    if (handles === undefined) {
+      const api = API_VERSIONS[apiKey]?.name ?? String(apiKey)
+      handles = { count: this.kafkaRequests.labels(api, String(version)), latency: this.kafkaRequestLatency.labels(api) }
+      this.#requestHandles.set(slot, handles)
+    }
+    return handles
   }
 }

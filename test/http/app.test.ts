@@ -15,6 +15,7 @@ let app: FastifyInstance
 let log: BrokerLog
 let groups: GroupCoordinator
 let healthy = true
+const flushed: string[] = []
 
 async function build(env: Record<string, string> = {}): Promise<void> {
   const store = new MemoryHotStore()
@@ -29,6 +30,13 @@ async function build(env: Record<string, string> = {}): Promise<void> {
     log, groups, keys, metrics: new Metrics(), config,
     components: () => ({ hot_storage: { ok: healthy }, backpressure: { ok: true } }),
     stats: () => ({ kafka_connections: 0 }),
+    iceberg: {
+      flush: async (table) => {
+        flushed.push(table)
+        return { rows: 3, files: 1, bytes: 100, snapshots: 1, flushedOffsets: { 0: 3 } }
+      },
+      describe: async () => null,
+    },
   })
 }
 
@@ -182,6 +190,20 @@ describe('consumer offsets and operations', () => {
     expect(response.statusCode).toBe(503)
     expect(response.json()).toMatchObject({ status: 'unavailable', components: { hot_storage: { ok: false } } })
     expect((await app.inject('/health/live')).statusCode).toBe(200)
+  })
+
+  it('flushes a table on request and describes its Iceberg side, and says compaction is not there yet', async () => {
+    await post('/tables/iceberg', { payload: 'x', partition: 0 })
+    const flush = await post('/tables/iceberg/flush', {})
+    expect(flush.statusCode).toBe(200)
+    expect(flush.json()).toMatchObject({ table: 'iceberg', rows: 3, flushed_offsets: { 0: 3 } })
+    expect(flushed).toContain('iceberg')
+    const metadata = (await app.inject('/tables/iceberg/metadata')).json()
+    expect(metadata).toMatchObject({ table: 'iceberg', metadata_location: null, snapshots: 0, high_watermarks: { 0: 1 } })
+    const compact = await post('/tables/iceberg/compact', {})
+    expect(compact.statusCode).toBe(202)
+    expect(compact.json()).toMatchObject({ status: 'not_implemented' })
+    expect((await post('/tables/missing/flush', {})).statusCode).toBe(404)
   })
 
   it('serves Prometheus metrics with the zombi_ families', async () => {
