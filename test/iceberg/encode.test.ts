@@ -1,0 +1,74 @@
+import { expect, test } from 'vitest'
+import { tableFromIPC } from 'apache-arrow'
+import * as parquet from 'parquet-wasm/node'
+import { runEncodeJob } from '../../src/iceberg/encode.ts'
+import { ATTR_CONTROL } from '../../src/protocol/record-batch.ts'
+import { encodeBatch } from '../../src/protocol/records.ts'
+
+const hour = 3_600_000
+const base = Date.UTC(2024, 0, 31, 23, 30)
+
+function job(batches: Buffer[], fromOffset = 0, options: { maxRowBytes?: number; targetFileBytes?: number } = {}) {
+  return runEncodeJob({ topic: 't', partition: 4, fromOffset, batches: Buffer.concat(batches), maxRowBytes: options.maxRowBytes ?? 1 << 30, targetFileBytes: options.targetFileBytes ?? 1 << 27 })
+}
+
+function rowsOf(bytes: Uint8Array): Array<Record<string, unknown>> {
+  return [...tableFromIPC(parquet.readParquet(bytes).intoIPCStream())].map((row) => row.toJSON() as Record<string, unknown>)
+}
+
+test('every codec decodes; rows are sorted by timestamp_ms then sequence, one file per UTC hour', () => {
+  const batches = [0, 1, 2, 3, 4].map((codec) => encodeBatch([
+    { key: null, value: Buffer.from(`late ${codec}`), timestamp: base + hour },
+    { key: Buffer.from('k'), value: Buffer.from(`early ${codec}`), timestamp: base },
+  ], { baseOffset: codec * 2, compression: codec }))
+  const result = job(batches)
+  expect(result.endOffset).toBe(10)
+  expect(result.rows).toBe(10)
+  expect(result.files.map((file) => [file.eventDate, file.eventHour, file.recordCount])).toEqual([
+    [Math.floor(base / 86_400_000), 23, 5],
+    [Math.floor(base / 86_400_000) + 1, 0, 5],
+  ])
+  const first = rowsOf(result.files[0]!.bytes)
+  expect(first.map((row) => Number(row.sequence as bigint))).toEqual([1, 3, 5, 7, 9])
+  const second = rowsOf(result.files[1]!.bytes)
+  expect(second.map((row) => Number(row.sequence as bigint))).toEqual([0, 2, 4, 6, 8])
+  expect(second.every((row) => row.event_hour === 0)).toBe(true)
+})
+
+test('records below fromOffset and control batches are not rows; endOffset covers them', () => {
+  const data = encodeBatch([{ key: null, value: Buffer.from('a') }, { key: null, value: Buffer.from('b') }, { key: null, value: Buffer.from('c') }], { baseOffset: 0, baseTimestamp: base })
+  const control = encodeBatch([{ key: Buffer.from([0, 0, 0, 0]), value: Buffer.from([0, 0, 0, 0, 0, 0]) }], { baseOffset: 3, baseTimestamp: base, attributes: ATTR_CONTROL })
+  const result = job([data, control], 1)
+  expect(result.endOffset).toBe(4)
+  expect(rowsOf(result.files[0]!.bytes).map((row) => Buffer.from(row.payload as Uint8Array).toString())).toEqual(['b', 'c'])
+})
+
+test('a job stops after the batch that crosses maxRowBytes and says where', () => {
+  const batches = Array.from({ length: 10 }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(1000, 97), timestamp: base }], { baseOffset: i }))
+  const result = job(batches, 0, { maxRowBytes: 2500 })
+  expect(result.endOffset).toBe(3)
+  expect(result.rows).toBe(3)
+})
+
+test('an hour bigger than the target file size is split into several files', () => {
+  const batches = Array.from({ length: 10 }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(1000, 97), timestamp: base + i }], { baseOffset: i }))
+  const result = job(batches, 0, { targetFileBytes: 3000 })
+  expect(result.files.length).toBeGreaterThan(2)
+  expect(result.files.reduce((sum, file) => sum + file.recordCount, 0)).toBe(10)
+})
+
+test('null values, null keys, empty values and headers with null values keep their meaning', () => {
+  const batch = encodeBatch([
+    { key: null, value: null, headers: [{ key: 'h', value: null }, { key: 'h', value: Buffer.from('2') }], timestamp: base },
+    { key: Buffer.alloc(0), value: Buffer.alloc(0), timestamp: base },
+  ])
+  const [file] = job([batch]).files
+  const rows = rowsOf(file!.bytes)
+  expect(rows[0]!.value_is_null).toBe(true)
+  expect(rows[0]!.key).toBeNull()
+  expect(rows[1]!.value_is_null).toBe(false)
+  expect(Buffer.from(rows[1]!.key as Uint8Array).length).toBe(0)
+  const nulls = Object.fromEntries(file!.metrics.nullValueCounts)
+  expect(nulls).toMatchObject({ 9: 1, 13: 1, 6: 2 })
+  expect(Object.fromEntries(file!.metrics.valueCounts)).toMatchObject({ 1: 2, 12: 2, 13: 2 })
+})

@@ -1,0 +1,248 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterEach, describe, expect, test } from 'vitest'
+import { CommitConflictError, type Catalog, type LoadedTable, type TableIdentifier } from '../../src/catalog/catalog.ts'
+import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
+import { EncodePool } from '../../src/iceberg/encode-pool.ts'
+import { Flusher, type FlushSource, type FlushableTopic } from '../../src/iceberg/flusher.ts'
+import type { TableMetadata } from '../../src/iceberg/metadata.ts'
+import { FlushMetrics } from '../../src/iceberg/metrics.ts'
+import { Partition } from '../../src/log/partition.ts'
+import { MemoryObjectStore } from '../../src/objectstore/memory.ts'
+import { silentLogger } from '../../src/observability/logger.ts'
+import { encodeBatch } from '../../src/protocol/records.ts'
+import { readTable } from './table-reader.ts'
+
+const base = Date.UTC(2024, 5, 1, 12, 0)
+
+/** A hot log in memory with the shape the flusher reads (real Partition and BatchIndex). */
+class FakeLog implements FlushSource {
+  readonly byName = new Map<string, FlushableTopic>()
+  readonly stored = new Map<Partition, Buffer[]>()
+  failRecord = false
+  recorded: Array<[string, number, number]> = []
+
+  createTopic(name: string, partitions: number, id = `${name}-id-${Math.random()}`): FlushableTopic {
+    const topic = { id, name, partitions: Array.from({ length: partitions }, (_, p) => new Partition(id, p, 0, 0, 0)) }
+    this.byName.set(name, topic)
+    return topic
+  }
+
+  append(topic: FlushableTopic, partitionId: number, values: string[], timestamp = base): void {
+    const partition = topic.partitions[partitionId] as Partition
+    const baseOffset = partition.nextOffset
+    const batch = encodeBatch(values.map((value, i) => ({ key: Buffer.from(`k${baseOffset + i}`), value: Buffer.from(value), timestamp: timestamp + i })), { baseOffset })
+    const list = this.stored.get(partition) ?? []
+    this.stored.set(partition, list)
+    list.push(batch)
+    const lastOffset = baseOffset + values.length - 1
+    partition.index.push({ baseOffset, lastOffset, maxTimestamp: timestamp, segment: 0, position: list.length - 1, size: batch.length })
+    partition.nextOffset = partition.highWatermark = lastOffset + 1
+    partition.wakeWaiters()
+  }
+
+  topics(): Iterable<FlushableTopic> {
+    return this.byName.values()
+  }
+
+  topicByName(name: string): FlushableTopic | undefined {
+    return this.byName.get(name)
+  }
+
+  topicById(id: string): FlushableTopic | undefined {
+    return [...this.byName.values()].find((topic) => topic.id === id)
+  }
+
+  readBatch(partition: Partition, i: number): Buffer {
+    return this.stored.get(partition)![partition.index.location(i).position]!
+  }
+
+  async recordFlushed(topicId: string, partition: number, flushedOffset: number): Promise<void> {
+    if (this.failRecord) throw new Error('crash before the flushed offset was recorded')
+    this.recorded.push([topicId, partition, flushedOffset])
+  }
+}
+
+/** A catalog whose next commits fail after writing nothing (a crash between data files and commit). */
+class FailingCatalog extends FilesystemCatalog {
+  failures = 0
+  override async commit(id: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable> {
+    if (this.failures > 0) {
+      this.failures--
+      throw new Error('crash before the commit')
+    }
+    return super.commit(id, base, metadata)
+  }
+}
+
+const flushers: Flusher[] = []
+afterEach(async () => {
+  for (const flusher of flushers.splice(0)) await flusher.close().catch(() => undefined)
+})
+
+function newFlusher(log: FakeLog, catalog: Catalog, options: { workers?: number; targetFileBytes?: number; intervalMs?: number; policy?: 'replace' | 'continue'; checkIntervalMs?: number } = {}): Flusher {
+  const flusher = new Flusher({
+    source: log, catalog, namespace: 'zombi', pool: new EncodePool(options.workers ?? 0), metrics: new FlushMetrics(), logger: silentLogger,
+    targetFileBytes: options.targetFileBytes ?? 1 << 20, intervalMs: options.intervalMs ?? 0, recreatedTopicPolicy: options.policy ?? 'replace',
+    checkIntervalMs: options.checkIntervalMs ?? 60_000,
+  })
+  flushers.push(flusher)
+  return flusher
+}
+
+const table = (name: string): TableIdentifier => ({ namespace: 'zombi', name })
+
+describe('Flusher', () => {
+  test('flush(topic) commits every partition up to the high watermark and records the flushed offsets', async () => {
+    const log = new FakeLog()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = log.createTopic('events', 2)
+    log.append(topic, 0, ['a', 'b'])
+    log.append(topic, 1, ['c'])
+    log.append(topic, 0, ['d'])
+    const flusher = newFlusher(log, catalog)
+    await flusher.start()
+    const summary = await flusher.flush('events')
+    expect(summary).toMatchObject({ rows: 4, snapshots: 1, flushedOffsets: { 0: 3, 1: 1 } })
+    expect((await readTable(catalog, table('events'))).map((row) => [row.partition, row.sequence, row.payload])).toEqual([[0, 0, 'a'], [0, 1, 'b'], [0, 2, 'd'], [1, 0, 'c']])
+    expect(log.recorded.map(([, partition, offset]) => [partition, offset]).sort()).toEqual([[0, 3], [1, 1]])
+    expect((await flusher.flush('events')).snapshots).toBe(0)
+  })
+
+  test('a crash after the commit but before the flushed offset is recorded does not write the rows again', async () => {
+    const log = new FakeLog()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = log.createTopic('events', 1)
+    log.append(topic, 0, ['a', 'b', 'c'])
+    log.failRecord = true
+    await expect(newFlusher(log, catalog).flush('events')).rejects.toThrow(/crash before the flushed offset/)
+    // The process restarts: the partition's flushed offset is still 0.
+    topic.partitions[0]!.flushedOffset = 0
+    log.failRecord = false
+    log.append(topic, 0, ['d'])
+    const restarted = newFlusher(log, catalog)
+    await restarted.start()
+    expect(topic.partitions[0]!.flushedOffset).toBe(3)
+    expect(log.recorded).toEqual([[topic.id, 0, 3]])
+    await restarted.flush('events')
+    expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a', 'b', 'c', 'd'])
+    const loaded = await catalog.loadTable(table('events'))
+    expect(loaded!.metadata.snapshots.map((snapshot) => snapshot.summary['zombi.offsets.0'])).toEqual(['0-2', '3-3'])
+  })
+
+  test('a crash after writing data files but before the commit loses and duplicates nothing', async () => {
+    const log = new FakeLog()
+    const store = new MemoryObjectStore()
+    const catalog = new FailingCatalog(store)
+    const topic = log.createTopic('events', 1)
+    log.append(topic, 0, ['a', 'b'])
+    catalog.failures = 1
+    const flusher = newFlusher(log, catalog)
+    await expect(flusher.flush('events')).rejects.toThrow(/crash before the commit/)
+    expect(await catalog.loadTable(table('events'))).toBeNull()
+    expect(await store.list('zombi/events/data/')).toEqual([])
+    await flusher.flush('events')
+    expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a', 'b'])
+  })
+
+  test('a commit racing another writer of the same range gives up its files instead of committing twice', async () => {
+    const log = new FakeLog()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = log.createTopic('events', 1)
+    log.append(topic, 0, ['a', 'b'])
+    await newFlusher(log, catalog).flush('events')
+    // A second flusher whose partition never learned about the first commit (flushed offset 0).
+    topic.partitions[0]!.flushedOffset = 0
+    const summary = await newFlusher(log, catalog).flush('events')
+    expect(summary.snapshots).toBe(0)
+    expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a', 'b'])
+  })
+
+  test('a large backlog is flushed in bounded rounds, each a snapshot, every record once', async () => {
+    const log = new FakeLog()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = log.createTopic('events', 1)
+    for (let i = 0; i < 50; i++) log.append(topic, 0, [`${i}`.padStart(200, '.')])
+    const summary = await newFlusher(log, catalog, { targetFileBytes: 2048 }).flush('events')
+    expect(summary.snapshots).toBeGreaterThan(3)
+    const rows = await readTable(catalog, table('events'))
+    expect(rows.map((row) => row.sequence)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+  })
+
+  test('encoding runs in a worker thread', async () => {
+    const log = new FakeLog()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = log.createTopic('events', 3)
+    for (let p = 0; p < 3; p++) log.append(topic, p, ['x', 'y'])
+    const summary = await newFlusher(log, catalog, { workers: 2 }).flush('events')
+    expect(summary.rows).toBe(6)
+    expect(await readTable(catalog, table('events'))).toHaveLength(6)
+  })
+
+  test('the size trigger flushes once the unflushed bytes reach the target', async () => {
+    const log = new FakeLog()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = log.createTopic('events', 1)
+    const flusher = newFlusher(log, catalog, { targetFileBytes: 4096, checkIntervalMs: 20 })
+    await flusher.start()
+    await sleep(50) // the first check arms the append watch
+    log.append(topic, 0, ['small'])
+    await sleep(300)
+    expect(await catalog.loadTable(table('events'))).toBeNull()
+    for (let i = 0; i < 10; i++) log.append(topic, 0, ['x'.repeat(500)])
+    for (let i = 0; i < 50 && topic.partitions[0]!.flushedOffset < 11; i++) await sleep(20)
+    expect(topic.partitions[0]!.flushedOffset).toBe(11)
+  })
+
+  test('the interval trigger flushes records older than the interval', async () => {
+    const log = new FakeLog()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = log.createTopic('events', 1)
+    const flusher = newFlusher(log, catalog, { intervalMs: 100, checkIntervalMs: 20 })
+    await flusher.start()
+    log.append(topic, 0, ['a'])
+    for (let i = 0; i < 100 && topic.partitions[0]!.flushedOffset < 1; i++) await sleep(20)
+    expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a'])
+    expect(flusher.lag()).toEqual([{ topic: 'events', partition: 0, records: 0, ageMs: 0 }])
+  })
+
+  test('close() makes a final flush', async () => {
+    const log = new FakeLog()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = log.createTopic('events', 1)
+    const flusher = newFlusher(log, catalog)
+    await flusher.start()
+    log.append(topic, 0, ['last words'])
+    await flusher.close()
+    expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['last words'])
+  })
+
+  test.each(['replace', 'continue'] as const)('a topic recreated with the same name (%s)', async (policy) => {
+    const log = new FakeLog()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const old = log.createTopic('events', 1, 'old-id')
+    log.append(old, 0, ['old'])
+    await newFlusher(log, catalog, { policy }).flush('events')
+    const recreated = log.createTopic('events', 1, 'new-id')
+    log.append(recreated, 0, ['new'])
+    const flusher = newFlusher(log, catalog, { policy })
+    await flusher.start()
+    expect(recreated.partitions[0]!.flushedOffset).toBe(0)
+    await flusher.flush('events')
+    const rows = (await readTable(catalog, table('events'))).map((row) => row.payload)
+    expect(rows).toEqual(policy === 'replace' ? ['new'] : ['new', 'old'])
+    const loaded = await catalog.loadTable(table('events'))
+    expect(loaded!.metadata.snapshots).toHaveLength(2)
+    expect(loaded!.metadata.properties['zombi.topic-id']).toBe('new-id')
+  })
+})
+
+test('a stale commit conflicts instead of overwriting', async () => {
+  const catalog = new FilesystemCatalog(new MemoryObjectStore())
+  const log = new FakeLog()
+  const topic = log.createTopic('events', 1)
+  log.append(topic, 0, ['a'])
+  await newFlusher(log, catalog).flush('events')
+  const loaded = (await catalog.loadTable(table('events')))!
+  await catalog.commit(table('events'), loaded, loaded.metadata)
+  await expect(catalog.commit(table('events'), loaded, loaded.metadata)).rejects.toBeInstanceOf(CommitConflictError)
+})

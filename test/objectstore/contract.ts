@@ -1,0 +1,56 @@
+// The object-store contract, run against every implementation (local files, memory; S3 later).
+import { describe, expect, test } from 'vitest'
+import type { ObjectStore } from '../../src/objectstore/object-store.ts'
+
+export function objectStoreContract(name: string, open: () => Promise<ObjectStore>): void {
+  describe(`${name} object store contract`, () => {
+    test('put then get returns the bytes; a missing key reads as null', async () => {
+      const store = await open()
+      await store.put('a/b/c.bin', Buffer.from([1, 2, 3]))
+      expect(await store.get('a/b/c.bin')).toEqual(Buffer.from([1, 2, 3]))
+      expect(await store.get('a/b/missing')).toBeNull()
+      expect(await store.exists('a/b/c.bin')).toBe(true)
+      expect(await store.exists('a/b')).toBe(false)
+    })
+
+    test('put overwrites', async () => {
+      const store = await open()
+      await store.put('k', Buffer.from('one'))
+      await store.put('k', Buffer.from('two'))
+      expect((await store.get('k'))!.toString()).toBe('two')
+    })
+
+    test('putIfAbsent creates once: of racing creates exactly one wins and its bytes stay', async () => {
+      const store = await open()
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.putIfAbsent('t/metadata/v1.metadata.json', Buffer.from(`writer ${i}`))))
+      expect(results.filter(Boolean)).toHaveLength(1)
+      const winner = results.indexOf(true)
+      expect((await store.get('t/metadata/v1.metadata.json'))!.toString()).toBe(`writer ${winner}`)
+      expect(await store.putIfAbsent('t/metadata/v1.metadata.json', Buffer.from('late'))).toBe(false)
+    })
+
+    test('list returns the keys under a prefix, sorted, and nothing half-written', async () => {
+      const store = await open()
+      for (const key of ['t/data/x=1/b.parquet', 't/data/x=1/a.parquet', 't/metadata/v1.metadata.json', 'u/v1']) await store.put(key, Buffer.from(key))
+      expect(await store.list('t/data/')).toEqual(['t/data/x=1/a.parquet', 't/data/x=1/b.parquet'])
+      expect(await store.list('t/metadata/v')).toEqual(['t/metadata/v1.metadata.json'])
+      expect(await store.list('none/')).toEqual([])
+    })
+
+    test('delete removes, and deleting a missing key is fine', async () => {
+      const store = await open()
+      await store.put('d/k', Buffer.from('x'))
+      await store.delete('d/k')
+      await store.delete('d/k')
+      expect(await store.get('d/k')).toBeNull()
+    })
+
+    test('location and keyOf are inverse; keys outside the store are refused', async () => {
+      const store = await open()
+      const location = store.location('ns/table/metadata/v1.metadata.json')
+      expect(store.keyOf(location)).toBe('ns/table/metadata/v1.metadata.json')
+      expect(store.keyOf('s3://elsewhere/x')).toBeNull()
+      await expect(store.put('../escape', Buffer.from('x'))).rejects.toThrow(/invalid object key/)
+    })
+  })
+}
