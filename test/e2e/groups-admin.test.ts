@@ -198,6 +198,15 @@ describe('group admin over the wire', () => {
     await until('the flooded groups are gone', async () => (await flooded()) === 0)
   })
 
+  test('JoinGroup with more than 1 MiB of protocol metadata is refused with INVALID_REQUEST on a connection that keeps serving', async () => {
+    const join = async (metadata: Buffer) => readJoinGroupResponse(await client.request(ApiKey.JoinGroup, 5, (w) => writeJoinGroupRequest(w, 5, {
+      groupId: uniqueTopic('oversized-join'), sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: '', groupInstanceId: null,
+      protocolType: 'consumer', protocols: [{ name: 'range', metadata }], reason: null,
+    })), 5).errorCode
+    expect(await join(Buffer.alloc(2 * 1024 * 1024, 1))).toBe(ErrorCode.INVALID_REQUEST)
+    expect(await join(Buffer.from([0, 0, 0, 0, 0, 0]))).toBe(ErrorCode.MEMBER_ID_REQUIRED)
+  })
+
   test('LeaveGroup v3+ removes static members by instance id in one batch', async () => {
     const groupId = uniqueTopic('admin-static-leave')
     const join = (instance: string) => client.request(ApiKey.JoinGroup, 5, (w) => writeJoinGroupRequest(w, 5, {

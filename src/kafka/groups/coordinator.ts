@@ -64,6 +64,12 @@ export interface GroupSnapshot {
 }
 
 const NO_ASSIGNMENT = Buffer.alloc(0)
+/**
+ * Protocol metadata one member may send with JoinGroup (all its protocols together). Real
+ * subscriptions take bytes to kilobytes; the leader receives every member's metadata and stable
+ * groups are stored with it, and Kafka itself fails a group whose stored form passes 1 MiB.
+ */
+export const MAX_MEMBER_METADATA_BYTES = 1024 * 1024
 const GROUP_METADATA_PREFIX = 'groupmeta/'
 
 /** The persisted form of a stable group, so members keep their generation across a broker restart. */
@@ -202,6 +208,12 @@ export class GroupCoordinator {
       return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, request.memberId)
     }
     if (request.protocols.length === 0) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, request.memberId)
+    let metadataBytes = 0
+    for (const protocol of request.protocols) metadataBytes += protocol.metadata.length
+    if (metadataBytes > MAX_MEMBER_METADATA_BYTES) {
+      this.#logger.warn({ group: request.groupId, client: request.clientId, metadataBytes, max: MAX_MEMBER_METADATA_BYTES }, 'refused JoinGroup: protocol metadata too large')
+      return joinError(ErrorCode.INVALID_REQUEST, request.memberId)
+    }
     let group = this.#groups.get(request.groupId)
     if (group === undefined) {
       group = new Group(request.groupId)

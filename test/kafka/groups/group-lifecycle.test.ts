@@ -1,7 +1,7 @@
 // When the coordinator forgets a group: only once it holds nothing (no members, no pending member
 // ids, no committed offsets), so floods of joins under fresh group ids cannot pile up.
 import { afterEach, describe, expect, it } from 'vitest'
-import { GroupCoordinator, type JoinRequest } from '../../../src/kafka/groups/coordinator.ts'
+import { GroupCoordinator, MAX_MEMBER_METADATA_BYTES, type JoinRequest } from '../../../src/kafka/groups/coordinator.ts'
 import { BrokerLog } from '../../../src/log/broker-log.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
@@ -69,6 +69,17 @@ describe('group lifecycle', () => {
     }
     expect(groupIds(groups)).toEqual(['with-offsets'])
     expect(groups.group('with-offsets')!.state).toBe('Empty')
+  })
+
+  it('refuses oversized protocol metadata without keeping anything', async () => {
+    const groups = await setup()
+    const huge = Buffer.alloc(MAX_MEMBER_METADATA_BYTES + 1)
+    const refused = await groups.join({ ...joinRequest('huge'), protocols: [{ name: 'range', metadata: huge }] })
+    expect(refused.errorCode).toBe(ErrorCode.INVALID_REQUEST)
+    expect(groupIds(groups)).toEqual([])
+    const split = await groups.join({ ...joinRequest('huge'), protocols: [{ name: 'range', metadata: huge.subarray(0, 600_000) }, { name: 'roundrobin', metadata: huge.subarray(0, 600_000) }] })
+    expect(split.errorCode).toBe(ErrorCode.INVALID_REQUEST)
+    expect((await groups.join({ ...joinRequest('fits'), protocols: [{ name: 'range', metadata: huge.subarray(0, MAX_MEMBER_METADATA_BYTES) }] })).errorCode).toBe(ErrorCode.MEMBER_ID_REQUIRED)
   })
 
   it('forgets a pending member id taken back with LeaveGroup, and its group with it', async () => {
