@@ -1,0 +1,292 @@
+// @platformatic/kafka (npm) against Zombi: Producer, Consumer (consume() streams, which join a group),
+// Admin and the consumer's listOffsetsWithTimestamps.
+import { deepStrictEqual } from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
+import {
+  Admin, Consumer, ProduceAcks, Producer, type CompressionAlgorithmValue, type ConsumeOptions, type Message, type MessageToProduce,
+  type ProducerOptions,
+} from '@platformatic/kafka'
+import { runFamilyMain, type ScenarioContext, type ScenarioEntry } from '../lib/family.ts'
+import { waitFor } from '../lib/process.ts'
+import {
+  admin as adminScenario, codecRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
+} from '../lib/scenarios.ts'
+
+type Options = ProducerOptions<Buffer, Buffer, Buffer, Buffer>
+
+async function send(context: ScenarioContext, messages: MessageToProduce[], options: Partial<Options> = {}): Promise<void> {
+  const producer = new Producer({ clientId: 'compat-platformatic', bootstrapBrokers: [context.bootstrap], retries: 5, ...options })
+  try {
+    await producer.send({ messages, acks: ProduceAcks.ALL })
+  } finally {
+    await producer.close()
+  }
+}
+
+function consumer(context: ScenarioContext, groupId: string): Consumer<Buffer, Buffer, Buffer, Buffer> {
+  return new Consumer({
+    clientId: 'compat-platformatic', bootstrapBrokers: [context.bootstrap], groupId,
+    sessionTimeout: 10_000, heartbeatInterval: 500, rebalanceTimeout: 10_000, retries: 20, retryDelay: 100,
+  })
+}
+
+/** Reads `count` records through a fresh group, from the beginning or from explicit offsets. */
+async function consume(context: ScenarioContext, count: number, options: Partial<ConsumeOptions<Buffer, Buffer, Buffer, Buffer>> = {}): Promise<Message[]> {
+  const reader = consumer(context, `${context.group}-reader-${randomBytes(3).toString('hex')}`)
+  const messages: Message[] = []
+  try {
+    const stream = await reader.consume({ topics: [context.topic], mode: 'earliest', autocommit: false, maxWaitTime: 200, ...options })
+    stream.on('data', (message: Message) => messages.push(message))
+    try {
+      await waitFor(() => messages.length >= count, context.remainingMs() - 2000, () => `${count} records (read ${messages.length})`)
+    } finally {
+      await stream.close()
+    }
+  } finally {
+    await reader.close(true)
+  }
+  return messages
+}
+
+function hex(data: Buffer | null | undefined): string | null {
+  return data === null || data === undefined ? null : data.toString('hex')
+}
+
+async function withAdmin<T>(context: ScenarioContext, use: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin({ clientId: 'compat-platformatic', bootstrapBrokers: [context.bootstrap], retries: 5 })
+  try {
+    return await use(admin)
+  } finally {
+    await admin.close()
+  }
+}
+
+async function metadata(context: ScenarioContext): Promise<string> {
+  return withAdmin(context, async (admin) => {
+    const cluster = await admin.metadata({ topics: [context.topic] })
+    deepStrictEqual([...cluster.brokers.values()].map((broker) => `${broker.host}:${broker.port}`), [context.bootstrap], 'brokers')
+    const topic = cluster.topics.get(context.topic)
+    if (!topic) throw new Error(`metadata has no ${context.topic}`)
+    deepStrictEqual(topic.partitions.map((_, index) => index), [0, 1, 2], 'partitions')
+    const brokerId = [...cluster.brokers.keys()][0]
+    if (!topic.partitions.every((partition) => partition.leader === brokerId)) throw new Error('a partition is not led by the broker')
+    return `Admin.metadata: 1 broker ${context.bootstrap}, partitions 0-2`
+  })
+}
+
+async function adminCreateDescribeDelete(context: ScenarioContext): Promise<string> {
+  return withAdmin(context, async (admin) => {
+    await admin.createTopics({
+      topics: [context.topic], partitions: adminScenario.partitions, replicas: 1,
+      configs: [{ name: adminScenario.configName, value: adminScenario.configValue }],
+    })
+    const cluster = await admin.metadata({ topics: [context.topic] })
+    deepStrictEqual(cluster.topics.get(context.topic)?.partitions.length, adminScenario.partitions, 'partitions after create')
+    const described = await admin.describeConfigs({
+      resources: [{ resourceType: 2, resourceName: context.topic, configurationKeys: [adminScenario.configName] }],
+    })
+    const entry = described[0]?.configs.find((config) => config.name === adminScenario.configName)
+    deepStrictEqual(entry?.value, adminScenario.configValue, adminScenario.configName)
+    await admin.deleteTopics({ topics: [context.topic] })
+    const deadline = Date.now() + 10_000
+    while ((await admin.listTopics()).includes(context.topic)) {
+      if (Date.now() > deadline) throw new Error('the deleted topic is still listed after 10 s')
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100))
+    }
+    return 'createTopics, metadata, describeConfigs, deleteTopics, listTopics'
+  })
+}
+
+function produceConsume(codec: Codec): ScenarioEntry {
+  return async (context) => {
+    const messages = Array.from({ length: codecRecords.count }, (_, index) => ({
+      topic: context.topic, partition: 0, key: codecRecords.key(index), value: codecRecords.value(index),
+    }))
+    await send(context, messages, { compression: codec as CompressionAlgorithmValue })
+    const consumed = await consume(context, codecRecords.count)
+    deepStrictEqual(
+      consumed.map((message) => [message.offset, hex(message.key), hex(message.value)]),
+      Array.from({ length: codecRecords.count }, (_, index) => [BigInt(index), codecRecords.key(index).toString('hex'), codecRecords.value(index).toString('hex')]),
+      'records read back',
+    )
+    return `${codecRecords.count} records in one send()`
+  }
+}
+
+async function keysHeadersNulls(context: ScenarioContext): Promise<string> {
+  // Distinct Buffer objects are distinct Map keys, so a repeated header name needs no special form.
+  const messages: MessageToProduce[] = keysHeadersNullsRecords.map((record) => ({
+    topic: context.topic, partition: 0,
+    ...(record.key === null ? {} : { key: record.key }),
+    ...(record.value === null ? {} : { value: record.value }),
+    headers: new Map(record.headers.map(([name, value]) => [Buffer.from(name), value])),
+  }))
+  await send(context, messages)
+  const consumed = await consume(context, keysHeadersNullsRecords.length)
+  deepStrictEqual(
+    consumed.map((message) => [hex(message.key), hex(message.value), message.headerEntries.map(([name, value]) => [name.toString(), hex(value)])]),
+    keysHeadersNullsRecords.map((record) => [hex(record.key), hex(record.value), record.headers.map(([name, value]) => [name, value.toString('hex')])]),
+    'records read back (key, value, headers)',
+  )
+  return 'null key, tombstone, empty key/value, repeated headers (headerEntries)'
+}
+
+async function timestampsCreateTime(context: ScenarioContext): Promise<string> {
+  await send(context, Array.from({ length: timestamps.createTimeCount }, (_, index) => ({
+    topic: context.topic, partition: 0, value: Buffer.from(`t${index}`), timestamp: BigInt(timestamps.base + index),
+  })))
+  const consumed = await consume(context, timestamps.createTimeCount)
+  deepStrictEqual(consumed.map((message) => message.timestamp), Array.from({ length: timestamps.createTimeCount }, (_, index) => BigInt(timestamps.base + index)), 'timestamps')
+  return 'timestamps (the client shows no timestamp type)'
+}
+
+async function timestampsLogAppendTime(context: ScenarioContext): Promise<string> {
+  const started = Date.now()
+  await send(context, Array.from({ length: timestamps.logAppendTimeCount }, (_, index) => ({
+    topic: context.topic, partition: 0, value: Buffer.from(`t${index}`), timestamp: BigInt(timestamps.base),
+  })))
+  const consumed = await consume(context, timestamps.logAppendTimeCount)
+  const ended = Date.now()
+  for (const message of consumed) {
+    const timestamp = Number(message.timestamp)
+    if (timestamp < started - timestamps.slackMs || timestamp > ended + timestamps.slackMs) {
+      throw new Error(`consumer timestamp ${timestamp} outside the wall-clock window [${started}, ${ended}] (the producer's was ${timestamps.base})`)
+    }
+  }
+  return 'broker append time (the client shows no timestamp type)'
+}
+
+async function largeRecordScenario(context: ScenarioContext): Promise<string> {
+  const value = randomBytes(largeRecord.valueBytes)
+  await send(context, [{ topic: context.topic, partition: 0, key: Buffer.from('large'), value }])
+  const consumed = await consume(context, 1, { maxBytesPerPartition: largeRecord.maxMessageBytes, maxBytes: 2 * largeRecord.maxMessageBytes })
+  if (!consumed[0]!.value.equals(value)) throw new Error(`value of ${consumed[0]!.value.length} bytes differs from the ${value.length} produced`)
+  return `${value.length} bytes (no client-side size limit; consumer maxBytesPerPartition raised)`
+}
+
+async function idempotentProducer(context: ScenarioContext): Promise<string> {
+  // idempotent is off by default; switch it on.
+  await send(context, Array.from({ length: idempotent.count }, (_, index) => ({ topic: context.topic, partition: 0, value: Buffer.from(`i${index}`) })), { idempotent: true })
+  const consumed = await consume(context, idempotent.count)
+  deepStrictEqual(consumed.map((message) => message.value.toString()), Array.from({ length: idempotent.count }, (_, index) => `i${index}`), 'values')
+  return `${idempotent.count} records once each (idempotent: true; off by default)`
+}
+
+interface Member {
+  consumer: Consumer<Buffer, Buffer, Buffer, Buffer>
+  close(): Promise<void>
+  assignment(): number[]
+  positions: Map<number, bigint>
+  values: string[]
+}
+
+async function startMember(context: ScenarioContext): Promise<Member> {
+  const member = consumer(context, context.group)
+  const positions = new Map<number, bigint>()
+  const values: string[] = []
+  const stream = await member.consume({ topics: [context.topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false, maxWaitTime: 200 })
+  stream.on('data', (message: Message) => {
+    values.push(message.value.toString())
+    positions.set(message.partition, message.offset + 1n)
+  })
+  return {
+    consumer: member,
+    positions,
+    values,
+    assignment: () => (member.assignments ?? []).filter((entry) => entry.topic === context.topic).flatMap((entry) => entry.partitions).sort(),
+    close: async () => {
+      await stream.close()
+      await member.close()
+    },
+  }
+}
+
+async function groupCommitResume(context: ScenarioContext): Promise<string> {
+  const first: MessageToProduce[] = []
+  for (let partition = 0; partition < group.partitions; partition++) {
+    for (let index = 0; index < group.firstPerPartition; index++) first.push({ topic: context.topic, partition, value: Buffer.from(`first-${partition}-${index}`) })
+  }
+  const second: MessageToProduce[] = Array.from({ length: group.secondTotal }, (_, n) => ({ topic: context.topic, partition: n % group.partitions, value: Buffer.from(`second-${n}`) }))
+  await send(context, first)
+  const members = await Promise.all([startMember(context), startMember(context)])
+  let owned: number[][] = []
+  try {
+    // Settled, and each member has read its own partitions to the end, so its commit covers them.
+    await waitFor(
+      () => members.every((member) => member.assignment().length > 0) &&
+        members.flatMap((member) => member.assignment()).length === group.partitions &&
+        members.every((member) => member.assignment().every((partition) => member.positions.get(partition) === BigInt(group.firstPerPartition))),
+      context.remainingMs() - 20_000,
+      () => `2 members owning all partitions, each read to the end: ${JSON.stringify(members.map((member) => [member.assignment(), [...member.positions].map(String)]))}`,
+    )
+    owned = members.map((member) => member.assignment())
+    deepStrictEqual(owned.flat().sort(), Array.from({ length: group.partitions }, (_, index) => index), 'partitions owned once each')
+    deepStrictEqual([...new Set(members.flatMap((member) => member.values))].sort(), first.map((message) => String(message.value)).sort(), 'records read by the two members')
+    for (const member of members) {
+      await member.consumer.commit({
+        offsets: member.assignment().map((partition) => ({ topic: context.topic, partition, offset: member.positions.get(partition)!, leaderEpoch: -1 })),
+      })
+    }
+  } finally {
+    for (const member of members) await member.close()
+  }
+  await send(context, second)
+  const resumed = await startMember(context)
+  try {
+    await waitFor(() => resumed.values.length >= group.secondTotal, context.remainingMs() - 3000, () => `${group.secondTotal} records after resuming (read ${resumed.values.length})`)
+    await new Promise((resolveWait) => setTimeout(resolveWait, 500))
+  } finally {
+    await resumed.close()
+  }
+  deepStrictEqual(resumed.values.sort(), second.map((message) => String(message.value)).sort(), 'records read after resuming')
+  return `members owned ${JSON.stringify(owned[0])} and ${JSON.stringify(owned[1])}; Consumer.commit; resumed at the commits (mode committed)`
+}
+
+async function consumeFromTimestamp(context: ScenarioContext): Promise<string> {
+  await send(context, Array.from({ length: timestamps.fromTimestampCount }, (_, index) => ({
+    topic: context.topic, partition: 0, value: Buffer.from(`t${index}`), timestamp: BigInt(timestamps.base + timestamps.fromTimestampStepMs * index),
+  })))
+  const lookup = consumer(context, `${context.group}-lookup`)
+  let found: { offset: bigint; timestamp: bigint } | undefined
+  try {
+    const offsets = await lookup.listOffsetsWithTimestamps({ topics: [context.topic], timestamp: BigInt(timestamps.fromTimestampLookup) })
+    found = offsets.get(context.topic)?.get(0)
+  } finally {
+    await lookup.close(true)
+  }
+  deepStrictEqual(found, {
+    offset: BigInt(timestamps.fromTimestampExpectedOffset),
+    timestamp: BigInt(timestamps.base + timestamps.fromTimestampStepMs * timestamps.fromTimestampExpectedOffset),
+  }, 'listOffsetsWithTimestamps')
+  const remaining = timestamps.fromTimestampCount - timestamps.fromTimestampExpectedOffset
+  const consumed = await consume(context, remaining, { mode: 'manual', offsets: [{ topic: context.topic, partition: 0, offset: found.offset }] })
+  deepStrictEqual(consumed.map((message) => [message.offset, message.value.toString()]),
+    Array.from({ length: remaining }, (_, index) => [BigInt(index + timestamps.fromTimestampExpectedOffset), `t${index + timestamps.fromTimestampExpectedOffset}`]),
+    'records from the offset')
+  return `listOffsetsWithTimestamps -> ${timestamps.fromTimestampExpectedOffset}, consume(mode manual) reads 5..9`
+}
+
+function version(): string {
+  const require = createRequire(import.meta.url)
+  return (require('@platformatic/kafka/package.json') as { version: string }).version
+}
+
+const scenarios: Record<ScenarioName, ScenarioEntry> = {
+  'metadata': metadata,
+  'admin-create-describe-delete': adminCreateDescribeDelete,
+  'produce-consume-none': produceConsume('none'),
+  'produce-consume-gzip': produceConsume('gzip'),
+  'produce-consume-snappy': produceConsume('snappy'),
+  'produce-consume-lz4': produceConsume('lz4'),
+  'produce-consume-zstd': produceConsume('zstd'),
+  'keys-headers-nulls': keysHeadersNulls,
+  'timestamps-create-time': timestampsCreateTime,
+  'timestamps-log-append-time': timestampsLogAppendTime,
+  'large-record-1mib': largeRecordScenario,
+  'idempotent-producer': idempotentProducer,
+  'group-commit-resume': groupCommitResume,
+  'consume-from-timestamp': consumeFromTimestamp,
+}
+
+runFamilyMain({ family: 'platformatic', client: '@platformatic/kafka', version, scenarios })
