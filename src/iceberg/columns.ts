@@ -24,6 +24,8 @@ export class ByteColumn {
       const target = this.bytes
       let at = this.length
       for (let i = start; i < end; i++) target[at++] = source[i]!
+    } else if (Buffer.isBuffer(source)) {
+      source.copy(this.bytes, this.length, start, end)
     } else {
       this.bytes.set(source.subarray(start, end), this.length)
     }
@@ -107,8 +109,8 @@ export class FlagColumn {
  */
 export class RowColumns {
   readonly offsets = new NumberColumn()
+  readonly payload: ByteColumn
   readonly timestamps = new NumberColumn()
-  readonly payload = new ByteColumn()
   readonly payloadOffsets = new IntColumn()
   readonly valueIsNull = new FlagColumn()
   readonly key = new ByteColumn()
@@ -123,7 +125,9 @@ export class RowColumns {
   nullKeys = 0
   nullHeaderValues = 0
 
-  constructor() {
+  /** `expectedPayloadBytes` sizes the payload buffer up front (growing it copies everything). */
+  constructor(expectedPayloadBytes = 1 << 16) {
+    this.payload = new ByteColumn(Math.max(1024, expectedPayloadBytes))
     this.payloadOffsets.push(0)
     this.keyOffsets.push(0)
     this.headerOffsets.push(0)

@@ -51,9 +51,23 @@ function bitmap(length: number, isSet: (i: number) => boolean): Uint8Array {
   return bits
 }
 
-/** Gathers variable-length values of `rows` into new offsets + data. */
-function gatherBytes(rows: Uint32Array, offsets: Int32Array, bytes: Uint8Array): { valueOffsets: Int32Array; data: Uint8Array } {
+/** True when `rows` is first, first + 1, ...: the rows are stored in file order already. */
+function isRun(rows: Uint32Array): boolean {
+  const first = rows[0] ?? 0
+  for (let i = 1; i < rows.length; i++) if (rows[i] !== first + i) return false
+  return true
+}
+
+/** Gathers variable-length values of `rows` into new offsets + data (a view without copying for a run). */
+function gatherBytes(rows: Uint32Array, offsets: Int32Array, bytes: Uint8Array, run = isRun(rows)): { valueOffsets: Int32Array; data: Uint8Array } {
   const n = rows.length
+  if (run) {
+    const first = rows[0] ?? 0
+    const start = offsets[first]!
+    const valueOffsets = new Int32Array(n + 1)
+    for (let i = 0; i <= n; i++) valueOffsets[i] = offsets[first + i]! - start
+    return { valueOffsets, data: bytes.subarray(start, start + valueOffsets[n]!) }
+  }
   const valueOffsets = new Int32Array(n + 1)
   let total = 0
   for (let i = 0; i < n; i++) {
@@ -126,8 +140,9 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
   const eventDate = Math.floor(hour / 24)
   const eventHour = hour - eventDate * 24
 
-  const payload = gatherBytes(rows, columns.payloadOffsets.values, columns.payload.bytes)
-  const key = gatherBytes(rows, columns.keyOffsets.values, columns.key.bytes)
+  const run = isRun(rows)
+  const payload = gatherBytes(rows, columns.payloadOffsets.values, columns.payload.bytes, run)
+  const key = gatherBytes(rows, columns.keyOffsets.values, columns.key.bytes, run)
   const keyValidity = bitmap(n, (i) => columns.keyIsNull.values[rows[i]!] === 0)
   const valueIsNull = bitmap(n, (i) => columns.valueIsNull.values[rows[i]!] === 1)
 

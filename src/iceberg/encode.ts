@@ -47,7 +47,8 @@ function orderRows(columns: RowColumns): Uint32Array {
 
 export function runEncodeJob(job: EncodeJob): EncodeResult {
   const input = Buffer.from(job.batches.buffer, job.batches.byteOffset, job.batches.byteLength)
-  const columns = new RowColumns()
+  // Stored bytes are a good first guess of the payload size (exact for uncompressed batches).
+  const columns = new RowColumns(Math.min(input.length, job.maxRowBytes))
   let position = 0
   let endOffset = job.fromOffset
   while (position < input.length) {

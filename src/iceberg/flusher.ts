@@ -158,8 +158,22 @@ export class Flusher {
     if (this.#timer !== null) clearInterval(this.#timer)
     if (this.#sizeCheck !== null) clearTimeout(this.#sizeCheck)
     await Promise.allSettled([...this.#topics.values()].map((state) => state.running))
+    const started = performance.now()
+    const cpu = process.cpuUsage()
     try {
-      await this.flushAll()
+      const summaries = await this.flushAll()
+      let rows = 0
+      let bytes = 0
+      let files = 0
+      for (const summary of summaries) {
+        rows += summary.rows
+        bytes += summary.bytes
+        files += summary.files
+      }
+      const used = process.cpuUsage(cpu)
+      this.#options.logger.info({
+        rows, files, bytes, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6,
+      }, 'final flush to Iceberg done')
     } finally {
       await this.#options.pool.close()
     }
