@@ -31,9 +31,10 @@ const brokers: Record<Side, BrokerUnderTest> = {
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 const topicName = (prefix: string, load: ClientLoad, workload: Workload): string => `${prefix}-${load.client.replace(/\W/g, '')}-${workload.recordBytes}`
 
-/** Runs one client step and charges the broker's CPU time during it to the sample. */
+/** Runs one client step from a settled broker and charges the broker's CPU time during it to the sample. */
 async function measure(broker: RunningBroker, base: Omit<Sample, 'measurement' | 'error'>, step: () => Promise<Measurement>): Promise<Sample> {
   try {
+    await broker.settle()
     const cpuBefore = readProcessUsage(broker.pid).cpuSeconds
     const measurement = await step()
     return { ...base, measurement, brokerCpuSeconds: readProcessUsage(broker.pid).cpuSeconds - cpuBefore }

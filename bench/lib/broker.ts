@@ -17,6 +17,11 @@ export interface RunningBroker {
   readonly bootstrap: string
   /** The process whose CPU and memory are measured (for a JVM, the java process). */
   readonly pid: number
+  /**
+   * Finishes the background work a load left behind (Zombi: flush every table to Iceberg) and waits until
+   * the process is idle, so the next measurement does not pay for the previous one. Untimed.
+   */
+  settle(): Promise<void>
   /** SIGTERM, wait for the exit and remove the data dir; rejects if the exit was not clean. */
   stop(): Promise<void>
 }
@@ -51,4 +56,25 @@ export function readProcessUsage(pid: number): ProcessUsage {
   const peak = /^VmHWM:\s+(\d+) kB$/m.exec(status)
   if (!peak) throw new Error(`/proc/${pid}/status has no VmHWM line`)
   return { cpuSeconds, peakRssBytes: Number(peak[1]) * 1024 }
+}
+
+const idlePollMs = 250
+/** Below this share of one core over a poll interval, the broker counts as idle. */
+const idleCpuShare = 0.05
+
+/**
+ * Waits until the process has used (almost) no CPU for two polls in a row, or `timeoutMs` passed.
+ * Returns the seconds waited.
+ */
+export async function waitUntilIdle(pid: number, timeoutMs = 60_000): Promise<number> {
+  const started = performance.now()
+  let previous = readProcessUsage(pid).cpuSeconds
+  let quietPolls = 0
+  while (quietPolls < 2 && performance.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, idlePollMs))
+    const now = readProcessUsage(pid).cpuSeconds
+    quietPolls = now - previous <= (idleCpuShare * idlePollMs) / 1000 ? quietPolls + 1 : 0
+    previous = now
+  }
+  return (performance.now() - started) / 1000
 }

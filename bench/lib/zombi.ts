@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import type { BrokerUnderTest, RunningBroker } from './broker.ts'
+import { waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
 
 const repoRoot = path.resolve(import.meta.dirname, '../..')
 const readyTimeoutMs = 30_000
@@ -79,12 +79,29 @@ process.once('exit', () => {
   for (const child of liveChildren) child.kill('SIGKILL')
 })
 
-function readyPort(line: string): number | undefined {
+interface Ports {
+  kafkaPort: number
+  httpPort: number
+}
+
+function readyPorts(line: string): Ports | undefined {
   try {
-    const ready = JSON.parse(line) as { kafkaPort?: unknown }
-    return typeof ready.kafkaPort === 'number' ? ready.kafkaPort : undefined
+    const ready = JSON.parse(line) as { kafkaPort?: unknown; httpPort?: unknown }
+    if (typeof ready.kafkaPort !== 'number' || typeof ready.httpPort !== 'number') return undefined
+    return { kafkaPort: ready.kafkaPort, httpPort: ready.httpPort }
   } catch {
     return undefined
+  }
+}
+
+/** Flushes every table to Iceberg through the HTTP API (each answer comes once its commit is done). */
+async function flushAllTables(httpUrl: string): Promise<void> {
+  const listing = await fetch(`${httpUrl}/tables`)
+  if (!listing.ok) throw new Error(`GET /tables: HTTP ${listing.status} ${await listing.text()}`)
+  const { tables } = (await listing.json()) as { tables: { name: string }[] }
+  for (const { name } of tables) {
+    const flushed = await fetch(`${httpUrl}/tables/${encodeURIComponent(name)}/flush`, { method: 'POST' })
+    if (!flushed.ok) throw new Error(`POST /tables/${name}/flush: HTTP ${flushed.status} ${await flushed.text()}`)
   }
 }
 
@@ -113,7 +130,7 @@ async function startZombi(main: string, settings: Record<string, string>): Promi
   child.stdout.setEncoding('utf8')
 
   try {
-    const kafkaPort = await new Promise<number>((resolve, reject) => {
+    const { kafkaPort, httpPort } = await new Promise<Ports>((resolve, reject) => {
       const timer = setTimeout(() => reject(failure(`logged no "zombi ready" within ${readyTimeoutMs} ms`)), readyTimeoutMs)
       // Only lines up to the ready line are parsed; later output is only kept for error messages.
       let pending: string | undefined = ''
@@ -127,9 +144,9 @@ async function startZombi(main: string, settings: Record<string, string>): Promi
           if (!line.includes('"zombi ready"')) continue
           pending = undefined
           clearTimeout(timer)
-          const port = readyPort(line)
-          if (port === undefined) reject(failure(`logged a ready line without a kafkaPort: ${line}`))
-          else resolve(port)
+          const ports = readyPorts(line)
+          if (ports === undefined) reject(failure(`logged a ready line without kafkaPort and httpPort: ${line}`))
+          else resolve(ports)
           return
         }
       })
@@ -145,6 +162,10 @@ async function startZombi(main: string, settings: Record<string, string>): Promi
     return {
       bootstrap: `127.0.0.1:${kafkaPort}`,
       pid: child.pid!,
+      async settle() {
+        await flushAllTables(`http://127.0.0.1:${httpPort}`)
+        await waitUntilIdle(child.pid!)
+      },
       async stop() {
         try {
           if (child.exitCode !== null || child.signalCode !== null) {
