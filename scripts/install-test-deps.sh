@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests need besides npm packages: Debian's kcat and a Python venv with
-# confluent-kafka. Idempotent and quick when everything is already there.
+# Installs what the end-to-end and compat tests need besides npm packages: Debian's kcat and a Python venv with
+# confluent-kafka, kafka-python, aiokafka and the Iceberg readers. Idempotent and quick when everything is already there.
 set -euo pipefail
 
 # The version the confluent-kafka tests were written and checked against.
@@ -87,4 +87,26 @@ else
     "duckdb==$DUCKDB_VERSION" "duckdb-ext-iceberg==$DUCKDB_EXTENSIONS_VERSION" "duckdb-ext-avro==$DUCKDB_EXTENSIONS_VERSION" \
     "pyiceberg[pyarrow]==$PYICEBERG_VERSION"
   echo "install-test-deps: installed duckdb $DUCKDB_VERSION, its iceberg/avro extensions and pyiceberg $PYICEBERG_VERSION in $venv"
+fi
+
+# The Python families of the compatibility harness (compat-tests/kafka-python, compat-tests/aiokafka),
+# pinned, with the codec libraries each imports for snappy, lz4 and zstd (kafka-python: python-snappy,
+# lz4, zstandard, and crc32c for speed; aiokafka: cramjam). Without them the clients refuse those codecs.
+KAFKA_PYTHON_VERSION=3.0.12
+AIOKAFKA_VERSION=0.14.0
+compat_python_packages=(
+  "kafka-python==$KAFKA_PYTHON_VERSION" "aiokafka==$AIOKAFKA_VERSION"
+  "cramjam==2.14.0" "python-snappy==0.7.3" "lz4==4.4.5" "zstandard==0.25.0" "crc32c==2.9.post0"
+)
+if "$venv/bin/python" - "${compat_python_packages[@]}" <<'EOF' 2>/dev/null
+import sys
+from importlib.metadata import version
+import kafka, aiokafka, snappy, lz4.frame, zstandard, cramjam, crc32c  # the packages must also load
+sys.exit(0 if all(version(name) == pinned for name, pinned in (spec.split("==") for spec in sys.argv[1:])) else 1)
+EOF
+then
+  echo "install-test-deps: kafka-python $KAFKA_PYTHON_VERSION and aiokafka $AIOKAFKA_VERSION (+ codecs) present in $venv"
+else
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${compat_python_packages[@]}"
+  echo "install-test-deps: installed kafka-python $KAFKA_PYTHON_VERSION, aiokafka $AIOKAFKA_VERSION and their codec libraries in $venv"
 fi

@@ -256,7 +256,7 @@ async function groupCommitResume(context: ScenarioContext): Promise<string> {
   const second: Message[] = Array.from({ length: group.secondTotal }, (_, n) => ({ value: `second-${n}`, partition: n % group.partitions }))
   await withProducer(context, {}, (producer) => producer.send({ topic: context.topic, acks: -1, messages: first }))
   const members = await Promise.all([startMember(context), startMember(context)])
-  let owned: number[][] = []
+  let owned: number[][]
   try {
     // Settled, and each member has read its own partitions to the end, so its commit covers them.
     await waitFor(

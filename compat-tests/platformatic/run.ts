@@ -2,13 +2,15 @@
 // Admin and the consumer's listOffsetsWithTimestamps.
 import { deepStrictEqual } from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { createRequire } from 'node:module'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import {
   Admin, Consumer, ProduceAcks, Producer, type CompressionAlgorithmValue, type ConsumeOptions, type Message, type MessageToProduce,
   type ProducerOptions,
 } from '@platformatic/kafka'
 import { runFamilyMain, type ScenarioContext, type ScenarioEntry } from '../lib/family.ts'
 import { waitFor } from '../lib/process.ts'
+import { repoRoot } from '../lib/results.ts'
 import {
   admin as adminScenario, codecRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
 } from '../lib/scenarios.ts'
@@ -210,7 +212,7 @@ async function groupCommitResume(context: ScenarioContext): Promise<string> {
   const second: MessageToProduce[] = Array.from({ length: group.secondTotal }, (_, n) => ({ topic: context.topic, partition: n % group.partitions, value: Buffer.from(`second-${n}`) }))
   await send(context, first)
   const members = await Promise.all([startMember(context), startMember(context)])
-  let owned: number[][] = []
+  let owned: number[][]
   try {
     // Settled, and each member has read its own partitions to the end, so its commit covers them.
     await waitFor(
@@ -268,8 +270,9 @@ async function consumeFromTimestamp(context: ScenarioContext): Promise<string> {
 }
 
 function version(): string {
-  const require = createRequire(import.meta.url)
-  return (require('@platformatic/kafka/package.json') as { version: string }).version
+  // The package's "exports" hide package.json from require(); read the installed file.
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'node_modules/@platformatic/kafka/package.json'), 'utf8')) as { version: string }
+  return manifest.version
 }
 
 const scenarios: Record<ScenarioName, ScenarioEntry> = {
