@@ -30,16 +30,17 @@ export const recordSizes = [100, 1024] as const
 
 /**
  * Record counts per client and size, chosen so that each measurement takes about 1–3 s on this project's
- * 2-core machines (see docs/benchmarks.md); --quick uses tiny counts that only check the harness works.
+ * 2-core machines with the Iceberg flusher running beside produce (see docs/benchmarks.md); --quick uses
+ * tiny counts that only check the harness works.
  */
 const fullWorkloads: Record<string, Record<number, Omit<Workload, 'recordBytes'>>> = {
   kcat: {
-    100: { records: 3_000_000, fetchPasses: 2 },
-    1024: { records: 400_000, fetchPasses: 5 },
+    100: { records: 1_500_000, fetchPasses: 2 },
+    1024: { records: 300_000, fetchPasses: 4 },
   },
   '@platformatic/kafka': {
-    100: { records: 1_200_000, fetchPasses: 4 },
-    1024: { records: 400_000, fetchPasses: 4 },
+    100: { records: 600_000, fetchPasses: 6 },
+    1024: { records: 200_000, fetchPasses: 4 },
   },
 }
 
