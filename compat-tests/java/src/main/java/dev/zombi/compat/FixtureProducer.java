@@ -35,20 +35,40 @@ final class FixtureProducer {
     return records;
   }
 
-  /** Args: bootstrap topic-prefix. Produces to <prefix>-<codec> for each codec, one batch each. */
+  /**
+   * A batch larger than the codecs' block sizes (xerial snappy 32 KiB, Kafka's LZ4 frames 64 KiB):
+   * 80 records whose value i is the harness's 1 KiB codec value i, key "key-i", timestamp base + i.
+   */
+  static List<ProducerRecord<byte[], byte[]>> largeRecords(String topic) {
+    List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+    for (int i = 0; i < 80; i++) {
+      records.add(new ProducerRecord<>(topic, 0, Scenarios.BASE_TIMESTAMP + i, Scenarios.utf8("key-" + i), Scenarios.codecValue(i)));
+    }
+    return records;
+  }
+
+  /**
+   * Args: bootstrap topic-prefix. Produces records() to <prefix>-<codec> for each codec, and
+   * largeRecords() to <prefix>-<codec>-large for each compressing codec, one producer per topic.
+   */
   static void run(String[] args) throws Exception {
     String bootstrap = args[0];
     String prefix = args[1];
     for (String codec : CODECS) {
-      Properties props = Scenarios.producerProps(bootstrap);
-      props.putAll(Map.of(ProducerConfig.COMPRESSION_TYPE_CONFIG, codec, ProducerConfig.LINGER_MS_CONFIG, 1000));
-      try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {
-        List<Future<RecordMetadata>> sent = new ArrayList<>();
-        for (ProducerRecord<byte[], byte[]> record : records(prefix + "-" + codec)) sent.add(producer.send(record));
-        producer.flush();
-        for (Future<RecordMetadata> future : sent) future.get();
-      }
+      produce(bootstrap, codec, records(prefix + "-" + codec));
+      if (!codec.equals("none")) produce(bootstrap, codec, largeRecords(prefix + "-" + codec + "-large"));
     }
-    System.out.println("{\"topics\":" + CODECS.size() + "}");
+    System.out.println("{\"codecs\":" + CODECS.size() + "}");
+  }
+
+  private static void produce(String bootstrap, String codec, List<ProducerRecord<byte[], byte[]>> records) throws Exception {
+    Properties props = Scenarios.producerProps(bootstrap);
+    props.putAll(Map.of(ProducerConfig.COMPRESSION_TYPE_CONFIG, codec, ProducerConfig.LINGER_MS_CONFIG, 1000, ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024));
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
+      for (ProducerRecord<byte[], byte[]> record : records) sent.add(producer.send(record));
+      producer.flush();
+      for (Future<RecordMetadata> future : sent) future.get();
+    }
   }
 }
