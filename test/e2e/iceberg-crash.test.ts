@@ -1,15 +1,18 @@
-// SIGKILL at random points while producers run and flushes happen (size-triggered every ~1 MiB,
-// interval 1 s), restart, repeat; after the final flush the table holds every acknowledged record
+// SIGKILL while producers run and flushes happen (size-triggered every ~1 MiB, interval 1 s):
+// at a random time, right after a data file appears (before its commit), or right after a
+// metadata file appears (a commit, before the flushed offset is recorded); restart, repeat; after the final flush the table holds every acknowledged record
 // exactly once and exactly what the hot log holds: no crash window duplicates or loses a row.
+import { mkdirSync, readdirSync, watch } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { kcatConsume } from './fixtures/kcat.ts'
 import { runPython } from './fixtures/python.ts'
-import { readRows, tableDir } from '../iceberg/readers.ts'
+import { filesScanned, readRows, tableDir } from '../iceberg/readers.ts'
 
-const CYCLES = 10
+const CYCLES = 12
 const RECORDS_PER_CYCLE = 4000
 
 /** A port free now, so that restarts keep it and the running producer reconnects. */
@@ -20,6 +23,22 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()))
   if (address === null || typeof address === 'string') throw new Error('no port')
   return address.port
+}
+
+/** Resolves when a file whose path matches `pattern` is created under `dir` (or after `timeoutMs`). */
+function firstNew(dir: string, pattern: RegExp, timeoutMs: number): Promise<void> {
+  mkdirSync(dir, { recursive: true })
+  return new Promise((resolve) => {
+    const watcher = watch(dir, { recursive: true }, (_event, name) => {
+      if (name !== null && pattern.test(`/${name}`)) done()
+    })
+    const timer = setTimeout(done, timeoutMs)
+    function done(): void {
+      clearTimeout(timer)
+      watcher.close()
+      resolve()
+    }
+  })
 }
 
 let broker: Broker | undefined
@@ -44,7 +63,9 @@ test('SIGKILL during flushes, with producers running, neither duplicates nor los
     const producer = runPython('compat-tests/confluent-kafka-python/produce.py',
       ['--bootstrap', broker.bootstrap, '--topic', topic, '--compression', cycle % 2 === 0 ? 'zstd' : 'none', '--timeout', '30'],
       { input: `${lines.join('\n')}\n`, timeoutMs: 120_000 })
-    await sleep(200 + Math.random() * 1800)
+    const moment = (['random', 'data file written', 'commit'] as const)[cycle % 3]!
+    if (moment === 'random') await sleep(200 + Math.random() * 1800)
+    else await firstNew(join(broker.dataDir, 'warehouse'), moment === 'commit' ? /\/v\d+\.metadata\.json$/ : /\.parquet$/, 10_000)
     await broker.kill9()
     await broker.restart()
     const result = await producer
@@ -77,5 +98,7 @@ test('SIGKILL during flushes, with producers running, neither duplicates nor los
   for (const { partition, offset } of acknowledged.values()) expect(seen.has(`${partition}/${offset}`)).toBe(true)
   expect(acknowledged.size).toBeGreaterThan(RECORDS_PER_CYCLE)
   const recovered = broker.logs().split('\n').filter((line) => line.includes('flushed offset taken from the Iceberg table')).length
-  console.log(`crash test: ${CYCLES} kills, ${acknowledged.size} acknowledged, ${rows.length} rows, ${recovered} restarts found a commit whose flushed offset was not recorded`)
+  const onDisk = readdirSync(join(dir, 'data'), { recursive: true }).filter((name) => String(name).endsWith('.parquet')).length
+  const referenced = (await filesScanned(dir, 'true')).data_files
+  console.log(`crash test: ${CYCLES} kills, ${acknowledged.size} acknowledged, ${rows.length} rows; ${recovered} restarts found a commit whose flushed offset was not recorded; ${onDisk - referenced} data files were written by a flush that a kill stopped before its commit`)
 }, 600_000)
