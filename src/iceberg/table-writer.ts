@@ -4,7 +4,7 @@
 // never committed twice, also across crashes and restarts.
 import { randomUUID } from 'node:crypto'
 import { CommitConflictError, type Catalog, type LoadedTable, type TableIdentifier } from '../catalog/catalog.ts'
-import { encodeManifest, encodeManifestList, decodeManifestList, type ManifestEntryRecord, type ManifestFileRecord } from './avro.ts'
+import { decodeManifest, encodeManifest, encodeManifestList, decodeManifestList, type ManifestEntryRecord, type ManifestFileRecord } from './avro.ts'
 import { intBound } from './bounds.ts'
 import type { FileMetrics } from './data-file.ts'
 import {
@@ -53,19 +53,26 @@ export interface CommitResult {
 }
 
 const COMMIT_ATTEMPTS = 5
+/**
+ * Every flush adds a manifest; past this many in the current snapshot, a commit merges them into
+ * one (as Iceberg's merge append does), so a commit's work and a reader's planning stay bounded.
+ */
+export const DEFAULT_MAX_MANIFESTS = 64
 
 export class TableWriter {
   readonly catalog: Catalog
   readonly id: TableIdentifier
   readonly topicId: string
   readonly #policy: RecreatedTopicPolicy
+  readonly #maxManifests: number
   #loaded: LoadedTable | null = null
 
-  constructor(catalog: Catalog, id: TableIdentifier, topicId: string, policy: RecreatedTopicPolicy) {
+  constructor(catalog: Catalog, id: TableIdentifier, topicId: string, policy: RecreatedTopicPolicy, maxManifests = DEFAULT_MAX_MANIFESTS) {
     this.catalog = catalog
     this.id = id
     this.topicId = topicId
     this.#policy = policy
+    this.#maxManifests = maxManifests
   }
 
   get tableKey(): string {
@@ -190,7 +197,13 @@ export class TableWriter {
       ],
       key_metadata: null,
     }]
-    if (parent !== undefined) manifests.push(...(await this.#readManifestList(parent['manifest-list'])))
+    if (parent !== undefined) {
+      let existing = await this.#readManifestList(parent['manifest-list'])
+      if (existing.length >= this.#maxManifests) {
+        existing = await this.#mergeManifests(existing, snapshotId, sequenceNumber, commitId, schemaJson, base['current-schema-id'], written)
+      }
+      manifests.push(...existing)
+    }
     const listKey = `${this.tableKey}/metadata/snap-${snapshotId}-1-${commitId}.avro`
     await store.put(listKey, await encodeManifestList(manifests, snapshotId, parent?.['snapshot-id'] ?? null, sequenceNumber))
     written.push(listKey)
@@ -217,6 +230,75 @@ export class TableWriter {
     const metadata = withAppendedSnapshot(base, { snapshotId, sequenceNumber, manifestList: store.location(listKey), summary, timestampMs: nowMs }, loaded?.metadataLocation ?? null)
     this.#loaded = await this.catalog.commit(this.id, loaded, metadata)
     return { snapshotId, sequenceNumber, metadataLocation: this.#loaded.metadataLocation }
+  }
+
+  /**
+   * Rewrites the data manifests of `manifests` as one manifest of EXISTING entries (sequence
+   * numbers and snapshot ids made explicit, as the spec requires for them); other manifests stay.
+   */
+  async #mergeManifests(manifests: readonly ManifestFileRecord[], snapshotId: bigint, sequenceNumber: bigint, commitId: string, schemaJson: string, schemaId: number, written: string[]): Promise<ManifestFileRecord[]> {
+    const store = this.catalog.store
+    const kept: ManifestFileRecord[] = []
+    const entries: ManifestEntryRecord[] = []
+    let rows = 0n
+    let minSequence: bigint | null = null
+    const bounds = { minDate: Infinity, maxDate: -Infinity, minHour: Infinity, maxHour: -Infinity }
+    for (const manifest of manifests) {
+      if (manifest.content !== 0 || manifest.partition_spec_id !== SPEC_ID) {
+        kept.push(manifest)
+        continue
+      }
+      const key = store.keyOf(manifest.manifest_path)
+      const bytes = key === null ? null : await store.get(key)
+      if (bytes === null) throw new Error(`manifest ${manifest.manifest_path} is missing`)
+      for (const entry of (await decodeManifest(bytes)).entries) {
+        if (entry.status === 2) continue
+        const entrySequence = entry.sequence_number ?? manifest.sequence_number
+        entries.push({
+          status: 0,
+          snapshot_id: entry.snapshot_id ?? manifest.added_snapshot_id,
+          sequence_number: entrySequence,
+          file_sequence_number: entry.file_sequence_number ?? manifest.sequence_number,
+          data_file: entry.data_file,
+        })
+        rows += entry.data_file.record_count
+        if (minSequence === null || entrySequence < minSequence) minSequence = entrySequence
+        const { event_date: date, event_hour: hour } = entry.data_file.partition
+        if (date !== null) {
+          bounds.minDate = Math.min(bounds.minDate, date)
+          bounds.maxDate = Math.max(bounds.maxDate, date)
+        }
+        if (hour !== null) {
+          bounds.minHour = Math.min(bounds.minHour, hour)
+          bounds.maxHour = Math.max(bounds.maxHour, hour)
+        }
+      }
+    }
+    if (entries.length === 0) return kept
+    const merged = await encodeManifest(entries, schemaJson, JSON.stringify(partitionSpecJson().fields), SPEC_ID, schemaId)
+    const mergedKey = `${this.tableKey}/metadata/${commitId}-m1.avro`
+    await store.put(mergedKey, merged)
+    written.push(mergedKey)
+    return [{
+      manifest_path: store.location(mergedKey),
+      manifest_length: BigInt(merged.length),
+      partition_spec_id: SPEC_ID,
+      content: 0,
+      sequence_number: sequenceNumber,
+      min_sequence_number: minSequence ?? sequenceNumber,
+      added_snapshot_id: snapshotId,
+      added_files_count: 0,
+      existing_files_count: entries.length,
+      deleted_files_count: 0,
+      added_rows_count: 0n,
+      existing_rows_count: rows,
+      deleted_rows_count: 0n,
+      partitions: [
+        { contains_null: false, contains_nan: null, lower_bound: Buffer.from(intBound(bounds.minDate)), upper_bound: Buffer.from(intBound(bounds.maxDate)) },
+        { contains_null: false, contains_nan: null, lower_bound: Buffer.from(intBound(bounds.minHour)), upper_bound: Buffer.from(intBound(bounds.maxHour)) },
+      ],
+      key_metadata: null,
+    }, ...kept]
   }
 
   async #readManifestList(location: string): Promise<ManifestFileRecord[]> {
