@@ -194,7 +194,7 @@ def group_commit_resume(ctx):
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline:
         for index, member in enumerate(members):
-            for batch in member.poll(timeout_ms=200).values():
+            for batch in member.poll(timeout_ms=1000).values():
                 seen[index].extend(r.value for r in batch)
         assignments = [member.assignment() for member in members]
         # Done when the group is settled and each member has read its partitions to the end, so that its

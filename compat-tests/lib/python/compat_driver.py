@@ -136,6 +136,9 @@ def emit(status, detail):
 def run(handlers, skips=None):
     """Runs the scenario named by argv[1] (or $COMPAT_SCENARIO) and prints its result line."""
     scenario = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("COMPAT_SCENARIO", "")
+    if os.environ.get("COMPAT_DEBUG"):
+        import logging
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if scenario not in SCENARIOS:
         emit("fail", f"unknown scenario {scenario!r}")
         sys.exit(2)
