@@ -1,4 +1,5 @@
 // Worker thread entry: runs encode jobs (decode, sort, Arrow, Parquet) off the event loop.
+import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import { runEncodeJob, type EncodeJob } from './encode.ts'
 
@@ -11,6 +12,15 @@ export type EncodeReply = { id: number; result: ReturnType<typeof runEncodeJob> 
 
 const port = parentPort
 if (port === null) throw new Error('encode-worker.ts runs as a worker thread')
+
+// On Linux, priority 0 ("this process") means the calling thread: the encoder gets a higher nice
+// value than the event loop, so when cores are short, produce and fetch are served first and the
+// flush takes the CPU left over (it runs well above ingest speed, so it catches up).
+try {
+  setPriority(0, 10)
+} catch {
+  // Not permitted or not supported here: encode at normal priority.
+}
 
 port.on('message', (request: EncodeRequest) => {
   let reply: EncodeReply
