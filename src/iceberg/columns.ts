@@ -122,7 +122,11 @@ export class RowColumns {
   readonly headerValue = new ByteColumn(1024)
   readonly headerValueOffsets = new IntColumn()
   readonly headerValueIsNull = new FlagColumn()
+  readonly idempotencyKey = new ByteColumn(1024)
+  readonly idempotencyKeyOffsets = new IntColumn()
+  readonly idempotencyKeyIsNull = new FlagColumn()
   nullKeys = 0
+  nullIdempotencyKeys = 0
   nullHeaderValues = 0
 
   /** `expectedPayloadBytes` sizes the payload buffer up front (growing it copies everything). */
@@ -133,6 +137,7 @@ export class RowColumns {
     this.headerOffsets.push(0)
     this.headerKeyOffsets.push(0)
     this.headerValueOffsets.push(0)
+    this.idempotencyKeyOffsets.push(0)
   }
 
   get count(): number {
@@ -145,8 +150,21 @@ export class RowColumns {
 
   /** Bytes the rows take in memory, to cap a chunk before it gets too big. */
   get byteSize(): number {
-    return this.payload.length + this.key.length + this.headerKey.length + this.headerValue.length + this.count * 40
+    return this.payload.length + this.key.length + this.headerKey.length + this.headerValue.length + this.idempotencyKey.length + this.count * 40
   }
+}
+
+/**
+ * The header the HTTP door writes a record's idempotency key into; its (first) value fills the
+ * idempotency_key column, and it stays in headers too, as the record carries it.
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency_key'
+const idempotencyHeaderBytes = Buffer.from(IDEMPOTENCY_KEY_HEADER, 'utf8')
+
+function isIdempotencyHeader(bytes: Uint8Array, start: number, end: number): boolean {
+  if (end - start !== idempotencyHeaderBytes.length) return false
+  for (let i = 0; i < idempotencyHeaderBytes.length; i++) if (bytes[start + i] !== idempotencyHeaderBytes[i]) return false
+  return true
 }
 
 // Varint cursor over one decompressed records section (module-level to avoid an object per call).
@@ -233,6 +251,7 @@ export function decodeBatchInto(batch: Buffer, fromOffset: number, columns: RowC
     }
     columns.payloadOffsets.push(columns.payload.length)
     const headerCount = readVarint()
+    let idempotencyKeyFound = false
     for (let h = 0; h < headerCount; h++) {
       const headerKeyLength = readVarint()
       const headerKeyStart = position
@@ -250,11 +269,18 @@ export function decodeBatchInto(batch: Buffer, fromOffset: number, columns: RowC
       } else {
         columns.headerValueIsNull.push(0)
         columns.headerValue.append(body, position, position + headerValueLength)
+        if (!idempotencyKeyFound && isIdempotencyHeader(body, headerKeyStart, headerKeyStart + headerKeyLength) && isUtf8(body.subarray(position, position + headerValueLength))) {
+          idempotencyKeyFound = true
+          columns.idempotencyKey.append(body, position, position + headerValueLength)
+        }
         position += headerValueLength
       }
       columns.headerValueOffsets.push(columns.headerValue.length)
     }
     columns.headerOffsets.push(columns.headerKeyOffsets.length - 1)
+    columns.idempotencyKeyIsNull.push(idempotencyKeyFound ? 0 : 1)
+    if (!idempotencyKeyFound) columns.nullIdempotencyKeys++
+    columns.idempotencyKeyOffsets.push(columns.idempotencyKey.length)
     if (position > end) throw new Error(`record at offset ${offset} overruns its length`)
     position = end
     added++

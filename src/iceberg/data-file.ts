@@ -144,6 +144,10 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
   const payload = gatherBytes(rows, columns.payloadOffsets.values, columns.payload.bytes, run)
   const key = gatherBytes(rows, columns.keyOffsets.values, columns.key.bytes, run)
   const keyValidity = bitmap(n, (i) => columns.keyIsNull.values[rows[i]!] === 0)
+  const idempotencyKey = gatherBytes(rows, columns.idempotencyKeyOffsets.values, columns.idempotencyKey.bytes, run)
+  let nullIdempotencyKeys = 0
+  for (let i = 0; i < n; i++) nullIdempotencyKeys += columns.idempotencyKeyIsNull.values[rows[i]!]!
+  const idempotencyKeyValidity = bitmap(n, (i) => columns.idempotencyKeyIsNull.values[rows[i]!] === 0)
   const valueIsNull = bitmap(n, (i) => columns.valueIsNull.values[rows[i]!] === 1)
 
   // Headers: the list offsets of the rows, and their entries gathered in the same order.
@@ -175,7 +179,7 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
     makeData({ type: new Int32(), length: n, data: new Int32Array(n).fill(partition) }),
     makeData({ type: new Binary(), length: n, valueOffsets: payload.valueOffsets, data: payload.data }),
     makeData({ type: new Int64(), length: n, data: timestampMs }),
-    makeData({ type: new Utf8(), length: n, nullCount: n, nullBitmap: new Uint8Array((n + 7) >>> 3), valueOffsets: new Int32Array(n + 1), data: new Uint8Array(0) }),
+    makeData({ type: new Utf8(), length: n, nullCount: nullIdempotencyKeys, nullBitmap: idempotencyKeyValidity, valueOffsets: idempotencyKey.valueOffsets, data: idempotencyKey.data }),
     makeData({ type: new DateDay(), length: n, data: new Int32Array(n).fill(eventDate) }),
     makeData({ type: new Int32(), length: n, data: new Int32Array(n).fill(eventHour) }),
     makeData({ type: new Binary(), length: n, nullCount: nullKeys, nullBitmap: keyValidity, valueOffsets: key.valueOffsets, data: key.data }),
@@ -204,7 +208,7 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
     ],
     nullValueCounts: [
       [FieldId.sequence, 0], [FieldId.topic, 0], [FieldId.partition, 0], [FieldId.payload, 0], [FieldId.timestampMs, 0],
-      [FieldId.idempotencyKey, n], [FieldId.eventDate, 0], [FieldId.eventHour, 0], [FieldId.key, nullKeys],
+      [FieldId.idempotencyKey, nullIdempotencyKeys], [FieldId.eventDate, 0], [FieldId.eventHour, 0], [FieldId.key, nullKeys],
       [FieldId.headerKey, 0], [FieldId.headerValue, nullHeaderValues], [FieldId.timestamp, 0], [FieldId.valueIsNull, 0],
     ],
     lowerBounds: [

@@ -72,3 +72,15 @@ test('null values, null keys, empty values and headers with null values keep the
   expect(nulls).toMatchObject({ 9: 1, 13: 1, 6: 2 })
   expect(Object.fromEntries(file!.metrics.valueCounts)).toMatchObject({ 1: 2, 12: 2, 13: 2 })
 })
+
+test('the idempotency_key header the HTTP door writes fills the idempotency_key column', () => {
+  const batch = encodeBatch([
+    { key: null, value: Buffer.from('a'), headers: [{ key: 'idempotency_key', value: Buffer.from('order-17') }], timestamp: base },
+    { key: null, value: Buffer.from('b'), headers: [{ key: 'other', value: Buffer.from('x') }], timestamp: base },
+  ])
+  const [file] = job([batch]).files
+  const rows = rowsOf(file!.bytes)
+  expect(rows.map((row) => row.idempotency_key)).toEqual(['order-17', null])
+  expect(Object.fromEntries(file!.metrics.nullValueCounts)[6]).toBe(1)
+  expect((rows[0]!.headers as { toArray(): Array<{ key: string }> }).toArray().map((header) => header.key)).toEqual(['idempotency_key'])
+})
