@@ -34,7 +34,9 @@ const topicName = (prefix: string, load: ClientLoad, workload: Workload): string
 /** Runs one client step from a settled broker and charges the broker's CPU time during it to the sample. */
 async function measure(broker: RunningBroker, base: Omit<Sample, 'measurement' | 'error'>, step: () => Promise<Measurement>): Promise<Sample> {
   try {
-    await broker.settle()
+    await broker.settle().catch((error: unknown) => {
+      throw new Error(`settling the broker before the run: ${errorText(error)}`)
+    })
     const cpuBefore = readProcessUsage(broker.pid).cpuSeconds
     const measurement = await step()
     return { ...base, measurement, brokerCpuSeconds: readProcessUsage(broker.pid).cpuSeconds - cpuBefore }

@@ -48,7 +48,12 @@ function clockTicksPerSecond(): number {
 /** Reads the usage of a live process; Linux only. */
 export function readProcessUsage(pid: number): ProcessUsage {
   // The command name in field 2 may contain spaces and parentheses, so count fields after the last ')'.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    throw new Error(`broker process ${pid} is gone`)
+  }
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond()
