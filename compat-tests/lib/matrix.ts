@@ -42,11 +42,13 @@ export function renderMatrix(entries: readonly MatrixEntry[]): string {
   lines.push(`|---|${entries.map(() => '---').join('|')}|`)
   const notes: string[] = []
   for (const scenario of scenarioNames) {
-    const cells = entries.map(({ judged }) => {
+    const cells = entries.map(({ result, judged }) => {
       const entry = judged.find((candidate) => candidate.scenario === scenario)!
       let cell: string = symbols[entry.verdict]
       if (entry.verdict === 'skipped' || entry.verdict === 'known-failure' || entry.verdict === 'unexpected-failure') {
-        notes.push(entry.verdict === 'known-failure' ? entry.allowlistReason! : entry.result.detail.split('\n')[0]!)
+        const findings = `[FINDINGS](../compat-tests/${result.family}/FINDINGS.md)`
+        const why = entry.verdict === 'known-failure' ? `${entry.allowlistReason!} (${findings})` : entry.result.detail.split('\n')[0]!
+        notes.push(`${result.client}: ${why}`)
         cell += ` [${notes.length}]`
       }
       return cell

@@ -57,8 +57,8 @@ describe('the docs matrix', () => {
     expect(section).toContain('| demo client | 1.0 | 2026-11-23 |')
     expect(section).toContain('| `produce-consume-lz4` | – [1] |')
     expect(section).toContain('| `keys-headers-nulls` | ✗ known [2] |')
-    expect(section).toContain('1. no lz4 \\| here')
-    expect(section).toContain('2. client bug, see FINDINGS.md')
+    expect(section).toContain('1. demo client: no lz4 \\| here')
+    expect(section).toContain('2. demo client: client bug, see FINDINGS.md ([FINDINGS](../compat-tests/demo/FINDINGS.md))')
   })
 
   test('replaces only the text between the markers, and adds the section once when they are missing', () => {
