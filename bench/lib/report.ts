@@ -56,6 +56,10 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
+function sizeLabel(bytes: number): string {
+  return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`
+}
+
 function formatNumber(value: number): string {
   if (value >= 100) return Math.round(value).toLocaleString('en-US')
   if (value >= 10) return value.toFixed(1)
@@ -77,9 +81,8 @@ export function throughputTable(results: Results): Table {
     const target = medianRate(samplesOf('target'))
     const reference = medianRate(samplesOf('reference'))
     const megabytes = (rate: number): number => (rate * Number(size)) / 1e6
-    const sizeLabel = Number(size) >= 1024 ? `${Number(size) / 1024} KiB` : `${size} B`
     return [
-      scenario, client, sizeLabel,
+      scenario, client, sizeLabel(Number(size)),
       target === undefined ? 'failed' : formatNumber(target),
       target === undefined ? '-' : formatNumber(megabytes(target)),
       reference === undefined ? 'failed' : formatNumber(reference),
@@ -91,6 +94,21 @@ export function throughputTable(results: Results): Table {
     columns: ['scenario', 'client', 'size', 'target records/s', 'target MB/s', 'reference records/s', 'reference MB/s', 'ratio target/reference'],
     rows,
   }
+}
+
+/** Broker CPU seconds per scenario (medians): steadier than throughput on a shared machine. */
+export function brokerCpuTable(results: Results): Table {
+  const keys = [...new Set(results.samples.map((s) => `${s.scenario}\0${s.client}\0${s.recordBytes}`))]
+  const rows = keys.map((key) => {
+    const [scenario, client, size] = key.split('\0') as [string, string, string]
+    const cpu = (side: Side): string => {
+      const samples = results.samples.filter((s) => s.side === side && s.scenario === scenario && s.client === client && s.recordBytes === Number(size))
+      if (samples.length === 0 || samples.some((s) => s.brokerCpuSeconds === undefined)) return 'failed'
+      return median(samples.map((s) => s.brokerCpuSeconds!)).toFixed(2)
+    }
+    return [scenario, client, sizeLabel(Number(size)), cpu('target'), cpu('reference')]
+  })
+  return { columns: ['scenario', 'client', 'size', 'target broker CPU s', 'reference broker CPU s'], rows }
 }
 
 export function brokerTable(results: Results): Table {
@@ -134,6 +152,7 @@ function heading(results: Results): string {
 export function printResults(results: Results): void {
   console.log(`\n${heading(results)}\n`)
   console.log(renderText(throughputTable(results)))
+  console.log(`\n${renderText(brokerCpuTable(results))}`)
   console.log(`\n${renderText(brokerTable(results))}`)
   const failed = failures(results)
   if (failed.length > 0) console.log(`\nFailures:\n${failed.map((f) => `- ${f}`).join('\n')}`)
@@ -147,6 +166,7 @@ export function saveResults(dir: string, results: Results): void {
   const markdown = [
     heading(results), '',
     renderMarkdown(throughputTable(results)), '',
+    renderMarkdown(brokerCpuTable(results)), '',
     renderMarkdown(brokerTable(results)),
     ...(failed.length > 0 ? ['', 'Failures:', ...failed.map((f) => `- ${f.replaceAll('\n', ' ')}`)] : []),
   ]
