@@ -124,7 +124,6 @@ async function start(config: Config, logger: Logger): Promise<void> {
     groups.expireOffsets(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring group offsets failed'))
   }, EXPIRY_CHECK_MS)
   expiry.unref()
-  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
 
   let stopping = false
   const stop = async (signal: string): Promise<void> => {
@@ -154,6 +153,9 @@ async function start(config: Config, logger: Logger): Promise<void> {
   }
   process.on('SIGTERM', () => void stop('SIGTERM'))
   process.on('SIGINT', () => void stop('SIGINT'))
+  // Logged last: a supervisor that sends SIGTERM as soon as it reads "zombi ready" must find the
+  // handlers installed (on a loaded machine it did not, and SIGTERM killed the process unflushed).
+  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
 }
 
 function main(): void {
