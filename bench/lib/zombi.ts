@@ -33,22 +33,31 @@ function git(args: string[]): string {
  */
 export async function snapshotZombi(revision: string): Promise<ZombiSource> {
   const dir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-source-'))
-  let described: string
+  try {
+    const revisionLabel = await copySource(revision, dir)
+    await symlink(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
+    return { main: path.join(dir, 'src/main.ts'), revision: revisionLabel, dispose: () => rm(dir, { recursive: true, force: true }) }
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true })
+    throw error
+  }
+}
+
+/** Puts src/ and package.json of `revision` into `dir`; returns the short commit (with -dirty for an edited worktree). */
+async function copySource(revision: string, dir: string): Promise<string> {
   if (revision === 'worktree') {
     await cp(path.join(repoRoot, 'src'), path.join(dir, 'src'), { recursive: true })
     await cp(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'))
     const dirty = git(['status', '--porcelain', '--', 'src', 'package.json']) !== ''
-    described = git(['rev-parse', '--short', 'HEAD']) + (dirty ? '-dirty' : '')
-  } else {
-    described = git(['rev-parse', '--short', `${revision}^{commit}`])
-    const archive = path.join(dir, 'source.tar')
-    git(['archive', '--format=tar', '-o', archive, described, 'src', 'package.json'])
-    const untar = spawnSync('tar', ['-xf', archive, '-C', dir], { encoding: 'utf8' })
-    if (untar.status !== 0) throw new Error(`tar -xf ${archive} failed: ${untar.stderr}`)
-    await rm(archive)
+    return git(['rev-parse', '--short', 'HEAD']) + (dirty ? '-dirty' : '')
   }
-  await symlink(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
-  return { main: path.join(dir, 'src/main.ts'), revision: described, dispose: () => rm(dir, { recursive: true, force: true }) }
+  const commit = git(['rev-parse', '--short', `${revision}^{commit}`])
+  const archive = path.join(dir, 'source.tar')
+  git(['archive', '--format=tar', '-o', archive, commit, 'src', 'package.json'])
+  const untar = spawnSync('tar', ['-xf', archive, '-C', dir], { encoding: 'utf8' })
+  if (untar.status !== 0) throw new Error(`tar -xf ${archive} failed: ${untar.stderr}`)
+  await rm(archive)
+  return commit
 }
 
 /** Zombi with `settings` (ZOMBI_* names) over bench defaults; the parent's ZOMBI_* variables are ignored. */
