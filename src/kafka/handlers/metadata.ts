@@ -1,7 +1,7 @@
 // Metadata: this single broker leads every partition; unknown topics are auto-created when allowed.
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
-import { readMetadataRequest, writeMetadataResponse, type MetadataRequest, type MetadataResponse } from '../../protocol/generated/metadata.ts'
+import { readMetadataRequest, writeMetadataResponse, type MetadataRequest, type MetadataRequestTopic, type MetadataResponse } from '../../protocol/generated/metadata.ts'
 import { ZERO_UUID } from '../../protocol/reader.ts'
 import type { Topic } from '../../log/topic.ts'
 import { topicNameProblem } from '../../log/topic-config.ts'
@@ -12,8 +12,17 @@ type TopicResponse = MetadataResponse['topics'][number]
 
 const UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648
 
+/**
+ * The name a requested topic is looked up by, or null when it is looked up by id. As in Kafka, a
+ * non-zero id wins over the name: the Java client's Admin.describeTopics(TopicCollection.ofTopicIds(...))
+ * sends the name as "" (its default), not null.
+ */
+function nameUnlessById(wanted: MetadataRequestTopic): string | null {
+  return wanted.topicId === ZERO_UUID ? wanted.name : null
+}
+
 function requestedNames(request: MetadataRequest): Array<string | null> {
-  return request.topics === null ? [] : request.topics.map((t) => t.name)
+  return request.topics === null ? [] : request.topics.map(nameUnlessById)
 }
 
 function allowsAutoCreate(request: MetadataRequest, context: RequestContext): boolean {
@@ -66,14 +75,15 @@ export const metadata = defineHandler<MetadataRequest, MetadataResponse>({
       for (const topic of log.topics()) topics.push(describeTopic(topic, context))
     } else {
       topics = request.topics!.map((wanted) => {
-        if (wanted.name === null) {
+        const name = nameUnlessById(wanted)
+        if (name === null) {
           const byId = log.topicById(wanted.topicId)
           return byId === undefined ? topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, wanted.topicId) : describeTopic(byId, context)
         }
-        const topic = log.topicByName(wanted.name)
+        const topic = log.topicByName(name)
         if (topic !== undefined) return describeTopic(topic, context)
-        if (topicNameProblem(wanted.name) !== null) return topicError(ErrorCode.INVALID_TOPIC_EXCEPTION, wanted.name, ZERO_UUID)
-        return topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, wanted.name, ZERO_UUID)
+        if (topicNameProblem(name) !== null) return topicError(ErrorCode.INVALID_TOPIC_EXCEPTION, name, ZERO_UUID)
+        return topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, ZERO_UUID)
       })
     }
     return {
