@@ -31,7 +31,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicCollection;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
@@ -222,6 +224,11 @@ final class Scenarios {
       admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1).configs(Map.of("retention.ms", "3600000")))).all().get();
       TopicDescription description = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
       check(description.partitions().size() == 3, "describeTopics: " + description.partitions().size() + " partitions");
+      // By id too: the Java client then sends Metadata with the topic id and a "" name (not null).
+      Uuid id = description.topicId();
+      check(!Uuid.ZERO_UUID.equals(id), "describeTopics: topic id is zero");
+      TopicDescription byId = admin.describeTopics(TopicCollection.ofTopicIds(List.of(id))).allTopicIds().get().get(id);
+      check(byId != null && topic.equals(byId.name()) && byId.partitions().size() == 3, "describeTopics by id " + id + ": " + byId);
       ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
       Config config = admin.describeConfigs(List.of(resource)).all().get().get(resource);
       ConfigEntry retention = config.get("retention.ms");
@@ -232,7 +239,7 @@ final class Scenarios {
         check(System.nanoTime() < deadline, "topic still listed " + WAIT.toSeconds() + " s after deleteTopics");
         Thread.sleep(100);
       }
-      return "created (3 partitions, retention.ms=3600000, source " + retention.source() + "), described, deleted, gone from listTopics";
+      return "created (3 partitions, retention.ms=3600000, source " + retention.source() + "), described by name and by id, deleted, gone from listTopics";
     }
   }
 
