@@ -56,7 +56,7 @@ async function consume(context: ScenarioContext, count: number, options: { fromO
       },
     })
     if (options.fromOffset !== undefined) consumer.seek({ topic: context.topic, partition: 0, offset: String(options.fromOffset) })
-    await waitFor(() => consumed.length >= count, context.remainingMs() - 2000, () => `${count} records (read ${consumed.length})`)
+    await waitFor(() => consumed.length >= count, context.remainingMs(2000), () => `${count} records (read ${consumed.length})`)
   } finally {
     await consumer.disconnect()
   }
@@ -263,7 +263,7 @@ async function groupCommitResume(context: ScenarioContext): Promise<string> {
       () => members.every((member) => member.assignment.length > 0) &&
         members.flatMap((member) => member.assignment).length === group.partitions &&
         members.every((member) => member.assignment.every((partition) => member.positions.get(partition) === group.firstPerPartition)),
-      context.remainingMs() - 20_000,
+      context.remainingMs(20_000),
       () => `2 members owning all partitions, each read to the end: ${JSON.stringify(members.map((member) => [member.assignment, [...member.positions]]))}`,
     )
     owned = members.map((member) => member.assignment)
@@ -278,7 +278,7 @@ async function groupCommitResume(context: ScenarioContext): Promise<string> {
   await withProducer(context, {}, (producer) => producer.send({ topic: context.topic, acks: -1, messages: second }))
   const resumed = await startMember(context)
   try {
-    await waitFor(() => resumed.values.length >= group.secondTotal, context.remainingMs() - 3000, () => `${group.secondTotal} records after resuming (read ${resumed.values.length})`)
+    await waitFor(() => resumed.values.length >= group.secondTotal, context.remainingMs(3000), () => `${group.secondTotal} records after resuming (read ${resumed.values.length})`)
     // A little longer, to see a record read twice if the commits were lost.
     await new Promise((resolveWait) => setTimeout(resolveWait, 500))
   } finally {

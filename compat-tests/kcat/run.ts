@@ -207,7 +207,7 @@ async function groupCommitResume(context: ScenarioContext): Promise<string> {
       return assignments.every((owned) => owned.length > 0) && assignments.flat().length === group.partitions &&
         members.every((member, index) => assignments[index]!.every((partition) =>
           values(member).includes(`first-${partition}-${group.firstPerPartition - 1}`)))
-    }, context.remainingMs() - 20_000, () => `2 members owning all partitions and all records read; assignments ${JSON.stringify(assignments)}, ` +
+    }, context.remainingMs(20_000), () => `2 members owning all partitions and all records read; assignments ${JSON.stringify(assignments)}, ` +
       `${members.flatMap(values).length} records\n${members.map((member) => member.stderr()).join('\n')}`)
     deepStrictEqual(assignments.flat().sort(), Array.from({ length: group.partitions }, (_, index) => index), 'partitions owned once each')
     deepStrictEqual([...new Set(members.flatMap(values))].sort(), expectedFirst, 'records read by the two members')
@@ -219,7 +219,7 @@ async function groupCommitResume(context: ScenarioContext): Promise<string> {
   const resumed = groupMember(context, true)
   const exit = await Promise.race([
     resumed.exited,
-    new Promise<'timeout'>((resolveTimeout) => setTimeout(() => resolveTimeout('timeout'), context.remainingMs() - 2000)),
+    new Promise<'timeout'>((resolveTimeout) => setTimeout(() => resolveTimeout('timeout'), context.remainingMs(2000))),
   ])
   if (exit === 'timeout') await resumed.stop('SIGKILL')
   deepStrictEqual(values(resumed).sort(), Array.from({ length: group.secondTotal }, (_, n) => `second-${n}`).sort(),

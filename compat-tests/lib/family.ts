@@ -19,8 +19,8 @@ export interface ScenarioContext {
   /** A group id no other scenario uses. */
   readonly group: string
   readonly broker: Broker
-  /** Milliseconds left before the scenario times out. */
-  remainingMs(): number
+  /** Milliseconds left before the scenario times out, less `reserveMs` kept for what follows (at least 1 s). */
+  remainingMs(reserveMs?: number): number
   /** A line in the family's run log. */
   log(line: string): void
   /**
@@ -163,7 +163,7 @@ export async function runFamily(spec: FamilySpec): Promise<FamilyResult> {
         topic: uniqueName(spec.family, scenario),
         group: uniqueName(spec.family, scenario),
         broker,
-        remainingMs: () => Math.max(1000, timeoutMs - (Date.now() - started)),
+        remainingMs: (reserveMs = 0) => Math.max(1000, timeoutMs - (Date.now() - started) - reserveMs),
         log: (line) => log(`${scenario}: ${line}`),
         brokerCheckedHere: () => {},
       }

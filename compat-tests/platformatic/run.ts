@@ -41,7 +41,7 @@ async function consume(context: ScenarioContext, count: number, options: Partial
     const stream = await reader.consume({ topics: [context.topic], mode: 'earliest', autocommit: false, maxWaitTime: 200, ...options })
     stream.on('data', (message: Message) => messages.push(message))
     try {
-      await waitFor(() => messages.length >= count, context.remainingMs() - 2000, () => `${count} records (read ${messages.length})`)
+      await waitFor(() => messages.length >= count, context.remainingMs(2000), () => `${count} records (read ${messages.length})`)
     } finally {
       await stream.close()
     }
@@ -219,7 +219,7 @@ async function groupCommitResume(context: ScenarioContext): Promise<string> {
       () => members.every((member) => member.assignment().length > 0) &&
         members.flatMap((member) => member.assignment()).length === group.partitions &&
         members.every((member) => member.assignment().every((partition) => member.positions.get(partition) === BigInt(group.firstPerPartition))),
-      context.remainingMs() - 20_000,
+      context.remainingMs(20_000),
       () => `2 members owning all partitions, each read to the end: ${JSON.stringify(members.map((member) => [member.assignment(), [...member.positions].map(String)]))}`,
     )
     owned = members.map((member) => member.assignment())
@@ -236,7 +236,7 @@ async function groupCommitResume(context: ScenarioContext): Promise<string> {
   await send(context, second)
   const resumed = await startMember(context)
   try {
-    await waitFor(() => resumed.values.length >= group.secondTotal, context.remainingMs() - 3000, () => `${group.secondTotal} records after resuming (read ${resumed.values.length})`)
+    await waitFor(() => resumed.values.length >= group.secondTotal, context.remainingMs(3000), () => `${group.secondTotal} records after resuming (read ${resumed.values.length})`)
     await new Promise((resolveWait) => setTimeout(resolveWait, 500))
   } finally {
     await resumed.close()
