@@ -45,7 +45,7 @@ for line in "${lines[@]}"; do
     -Dkafka.version="$version" \
     -Dzombi.build.dir="$build" \
     -Dmdep.outputFile="$build/classpath.txt" \
-    compile dependency:build-classpath
+    compile dependency:build-classpath 2>&1 | sed 's/\x1b\[[0-9;]*m//g' # Debian's mvn colours even in batch mode
   echo "$version" > "$build/version"
   echo "$stamp" > "$build/stamp"
   echo "java setup: built against kafka-clients $version in $(( $(date +%s) - started )) s"
