@@ -157,7 +157,25 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     metrics.errors.inc({ door: 'http', code: 'internal' })
     return reply.code(500).send({ error: 'internal', message: 'internal error; see the broker log' })
   })
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` }))
+  // A known path with another method is 405 with Allow, not 404.
+  const routes: Array<{ pattern: RegExp; method: string }> = []
+  app.addHook('onRoute', (route) => {
+    const pattern = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+')}$`)
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ pattern, method })
+  })
+  const allowedMethods = (url: string): string[] => {
+    const path = url.split('?')[0]!
+    return [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))]
+  }
+  // Decided in onRequest, before fastify looks at a body (a QUERY without Content-Type is still 405).
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) return
+    const allowed = allowedMethods(request.url)
+    if (allowed.length > 0) {
+      return reply.code(405).header('allow', allowed.join(', ')).send({ error: 'method_not_allowed', message: `${request.method} is not allowed here; use ${allowed.join(' or ')}` })
+    }
+  })
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }))
 
   const table = (name: string): ReturnType<BrokerLog['topicByName']> & object => {
     const topic = log.topicByName(name)
@@ -192,7 +210,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     const topic = table(request.params.table)
     const { partition: index, offset, limit, wait_ms: waitMs, encoding } = request.query
     const partition = topic.partitions[index]
-    if (partition === undefined) throw new HttpProblem(400, 'invalid_request', `partition ${index} does not exist; table ${topic.name} has ${topic.partitions.length}`)
+    if (partition === undefined) throw new HttpProblem(404, 'not_found', `partition ${index} does not exist; table ${topic.name} has ${topic.partitions.length}`)
     if (offset < partition.logStartOffset) throw new HttpProblem(400, 'offset_out_of_range', `offset ${offset} is below the log start offset ${partition.logStartOffset}`)
     if (waitMs > 0 && offset >= partition.highWatermark) await waitForData(partition, waitMs)
     const { events, nextOffset } = readEvents(log, partition, Math.min(offset, partition.highWatermark), limit, encoding)

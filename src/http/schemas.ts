@@ -32,7 +32,7 @@ export const recordInputSchema = {
 export const tableParams = {
   type: 'object',
   required: ['table'],
-  properties: { table: { type: 'string', description: 'Table (= Kafka topic) name' } },
+  properties: { table: { type: 'string', pattern: '^[a-zA-Z0-9._-]{1,249}$', description: 'Table (= Kafka topic) name: ASCII letters, digits, ".", "_" and "-"' } },
 } as const
 
 export const writeResponse = {

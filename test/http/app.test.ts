@@ -133,12 +133,15 @@ describe('bad input gets a 4xx naming the field, and nothing is written', () => 
     expect(response.json()).toMatchObject({ error: 'not_found' })
   })
 
-  it('refuses negative offsets and limits out of range', async () => {
+  it('refuses negative offsets, limits out of range, unknown partitions and undeclared methods', async () => {
     await post('/tables/reads', { payload: 'x', partition: 0 })
     expect((await app.inject('/tables/reads/stream?offset=-1')).json()).toMatchObject({ error: 'invalid_request' })
     expect((await app.inject('/tables/reads/stream?limit=0')).statusCode).toBe(400)
     expect((await app.inject('/tables/reads/stream?limit=100000')).statusCode).toBe(400)
-    expect((await app.inject('/tables/reads/stream?partition=7')).statusCode).toBe(400)
+    expect((await app.inject('/tables/reads/stream?partition=7')).statusCode).toBe(404)
+    const wrongMethod = await app.inject({ method: 'DELETE', url: '/tables/reads' })
+    expect(wrongMethod.statusCode).toBe(405)
+    expect(String(wrongMethod.headers.allow).split(', ').sort()).toEqual(['GET', 'HEAD', 'POST'])
   })
 })
 
