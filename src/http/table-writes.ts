@@ -97,6 +97,8 @@ export class TableWriter {
     })
     const results: Array<Promise<{ partition: number; offset: number }> | { partition: number; offset: number }> = new Array(records.length)
     const byPartition = new Map<number, number[]>()
+    // First record index per (partition, idempotency key) within this request.
+    const firstByKey = new Map<string, number>()
     for (let i = 0; i < placed.length; i++) {
       const { partition, idempotencyKey } = placed[i]!
       if (idempotencyKey !== undefined) {
@@ -106,11 +108,13 @@ export class TableWriter {
           continue
         }
         // The same key twice in one request: the second answers with the first.
-        const firstInRequest = placed.findIndex((p, j) => j < i && p.partition === partition && p.idempotencyKey === idempotencyKey)
-        if (firstInRequest !== -1) {
+        const requestKey = `${partition}\u0000${idempotencyKey}`
+        const firstInRequest = firstByKey.get(requestKey)
+        if (firstInRequest !== undefined) {
           results[i] = Promise.resolve().then(() => results[firstInRequest]!)
           continue
         }
+        firstByKey.set(requestKey, i)
       }
       let indexes = byPartition.get(partition)
       if (indexes === undefined) byPartition.set(partition, indexes = [])
