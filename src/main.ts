@@ -15,6 +15,7 @@ import { allHandlers } from './kafka/handlers/index.ts'
 import { Router } from './kafka/router.ts'
 import { KafkaServer } from './kafka/server.ts'
 import { BrokerLog } from './log/broker-log.ts'
+import { HotRetention } from './log/hot-retention.ts'
 import { IdempotencyKeys } from './log/idempotency-keys.ts'
 import { LocalObjectStore } from './objectstore/local.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
@@ -59,10 +60,26 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const idempotencyKeys = new IdempotencyKeys(store)
   await idempotencyKeys.load()
 
-  const flushMetrics = new FlushMetrics()
-  const metrics = new Metrics({ log, groups, flush: flushMetrics })
-
   const shutdown = new AbortController()
+  const retention = new HotRetention({
+    store, logger, topics: () => log.topics(), retentionMs: config.hotRetentionMs, retentionBytes: config.hotRetentionBytes,
+  })
+  // After an Iceberg commit, in a later macrotask: by then every acknowledged append is in the in-memory index.
+  let retentionSoon: NodeJS.Timeout | null = null
+  const enforceRetention = (): void => {
+    retention.enforce().catch((error: unknown) => logger.error({ err: error }, 'hot retention pass failed'))
+  }
+  const scheduleRetention = (): void => {
+    if (shutdown.signal.aborted) return
+    retentionSoon ??= setTimeout(() => {
+      retentionSoon = null
+      enforceRetention()
+    }, 100)
+  }
+
+  const flushMetrics = new FlushMetrics()
+  const metrics = new Metrics({ log, groups, flush: flushMetrics, hotLog: { segments: () => store.segments(), retention: retention.stats } })
+
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
   const router = new Router(allHandlers)
   const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics }, logger)
@@ -77,7 +94,10 @@ async function start(config: Config, logger: Logger): Promise<void> {
       topicById: (id) => log.topicById(id),
       // The flusher hands back the partitions this log gave it.
       readBatch: log.readBatch.bind(log),
-      recordFlushed: (topicId, partition, flushedOffset) => store.updatePartitionState(topicId, partition, { flushedOffset }),
+      recordFlushed: async (topicId, partition, flushedOffset) => {
+        await store.updatePartitionState(topicId, partition, { flushedOffset })
+        scheduleRetention()
+      },
     },
     catalog,
     namespace: config.catalogNamespace,
@@ -124,6 +144,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
     groups.expireOffsets(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring group offsets failed'))
   }, EXPIRY_CHECK_MS)
   expiry.unref()
+  const retentionTimer = setInterval(enforceRetention, config.hotRetentionCheckMs)
+  retentionTimer.unref()
 
   let stopping = false
   const stop = async (signal: string): Promise<void> => {
@@ -132,6 +154,9 @@ async function start(config: Config, logger: Logger): Promise<void> {
     logger.info({ signal }, 'shutting down')
     shutdown.abort()
     clearInterval(expiry)
+    clearInterval(retentionTimer)
+    if (retentionSoon !== null) clearTimeout(retentionSoon)
+    await retention.close()
     groups.close()
     await kafka.close(SHUTDOWN_GRACE_MS)
     await http.close()

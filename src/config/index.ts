@@ -13,6 +13,9 @@ export interface Config {
   dataDir: string
   durability: 'fsync' | 'none'
   segmentBytes: number
+  hotRetentionMs: number
+  hotRetentionBytes: number
+  hotRetentionCheckMs: number
   autoCreateTopics: boolean
   defaultPartitions: number
   maxRequestBytes: number
@@ -111,6 +114,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     dataDir,
     durability: get('ZOMBI_DURABILITY'),
     segmentBytes: get('ZOMBI_SEGMENT_BYTES'),
+    hotRetentionMs: get('ZOMBI_HOT_RETENTION_MS'),
+    hotRetentionBytes: get('ZOMBI_HOT_RETENTION_BYTES'),
+    hotRetentionCheckMs: get<number>('ZOMBI_HOT_RETENTION_CHECK_SECS') * 1000,
     autoCreateTopics: get('ZOMBI_AUTO_CREATE_TOPICS'),
     defaultPartitions: get('ZOMBI_DEFAULT_PARTITIONS'),
     maxRequestBytes: get('ZOMBI_MAX_REQUEST_BYTES'),

@@ -47,6 +47,21 @@ export class BatchIndex {
   }
 
   /**
+   * Position of the first batch stored in segment `segment` or a later one, or count. A
+   * partition's batches are appended in order to a log whose segment numbers only grow.
+   */
+  findBySegment(segment: number): number {
+    let lo = this.#start
+    let hi = this.#end
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.#segments[mid]! < segment) lo = mid + 1
+      else hi = mid
+    }
+    return lo - this.#start
+  }
+
+  /**
    * First batch whose max timestamp >= timestamp. Max timestamps are not monotonic across
    * batches (clients choose CreateTime), so this is a linear scan from the front, as Kafka's
    * time index semantics require the first offset with timestamp >= target.
@@ -70,6 +85,10 @@ export class BatchIndex {
 
   size(i: number): number {
     return this.#sizes[this.#start + i]!
+  }
+
+  segment(i: number): number {
+    return this.#segments[this.#start + i]!
   }
 
   cachedBytes(i: number): Buffer | undefined {

@@ -4,6 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { GroupCoordinator } from '../kafka/groups/coordinator.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
 import type { FlushMetrics } from '../iceberg/metrics.ts'
+import type { HotRetentionStats } from '../log/hot-retention.ts'
+import type { SegmentListing } from '../storage/hot-store.ts'
 import { API_VERSIONS } from '../protocol/generated/api-keys.ts'
 
 /** Where gauges read their values when Prometheus scrapes (nothing is kept up to date per request). */
@@ -11,6 +13,7 @@ export interface MetricSources {
   log?: BrokerLog
   groups?: GroupCoordinator
   flush?: FlushMetrics
+  hotLog?: { segments(): SegmentListing; retention: HotRetentionStats }
 }
 
 export class Metrics {
@@ -42,7 +45,7 @@ export class Metrics {
 
   constructor(sources: MetricSources = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'zombi_process_' })
-    const { log, groups, flush } = sources
+    const { log, groups, flush, hotLog } = sources
     if (log !== undefined) {
       const highWatermark: Gauge<'topic' | 'partition'> = new Gauge({
         name: 'zombi_partition_high_watermark', help: 'High watermark per topic partition', labelNames: ['topic', 'partition'] as const, registers: [this.registry],
@@ -50,6 +53,27 @@ export class Metrics {
           highWatermark.reset()
           for (const topic of log.topics()) for (const p of topic.partitions) highWatermark.set({ topic: topic.name, partition: String(p.id) }, p.highWatermark)
         },
+      })
+      const logStart: Gauge<'topic' | 'partition'> = new Gauge({
+        name: 'zombi_partition_log_start_offset', help: 'First offset still in the hot log per topic partition (older ones are in Iceberg)', labelNames: ['topic', 'partition'] as const, registers: [this.registry],
+        collect: (): void => {
+          logStart.reset()
+          for (const topic of log.topics()) for (const p of topic.partitions) logStart.set({ topic: topic.name, partition: String(p.id) }, p.logStartOffset)
+        },
+      })
+    }
+    if (hotLog !== undefined) {
+      const bytes: Gauge = new Gauge({
+        name: 'zombi_hot_log_bytes', help: 'Bytes of hot-log segment files on disk', registers: [this.registry],
+        collect: (): void => bytes.set(hotLog.segments().segments.reduce((sum, info) => sum + info.bytes, 0)),
+      })
+      const segments: Gauge = new Gauge({
+        name: 'zombi_hot_log_segments', help: 'Hot-log segment files on disk', registers: [this.registry],
+        collect: (): void => segments.set(hotLog.segments().segments.length),
+      })
+      const deleted: Counter = new Counter({
+        name: 'zombi_hot_log_segments_deleted_total', help: 'Hot-log segments deleted by hot retention (all their records committed to Iceberg)', registers: [this.registry],
+        collect: (): void => { deleted.reset(); deleted.inc(hotLog.retention.segmentsDeleted) },
       })
     }
     if (groups !== undefined) {

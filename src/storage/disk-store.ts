@@ -15,8 +15,8 @@ import {
   partitionFrame, stateFrame,
 } from './frame.ts'
 import {
-  appendRequestProblem, type AppendRequest, type BatchLocation, type HotStore, type PartitionState, type RecoveredPartition,
-  type RecoveryReport, type ReindexedBatch, type StateWrite, type TopicRecord,
+  appendRequestProblem, type AppendRequest, type BatchLocation, type HotStore, type LogStartUpdate, type PartitionState,
+  type RecoveredPartition, type RecoveryReport, type ReindexedBatch, type SegmentListing, type StateWrite, type TopicRecord,
 } from './hot-store.ts'
 import { CHECKPOINT_KEY, indexKey, partitionKey, stateKeyFromBytes, topicIdBytes, topicKey } from './keys.ts'
 import {
@@ -194,6 +194,11 @@ export class DiskHotStore implements HotStore {
   #closed = false
   #failure: unknown = null
   readonly #stats = new DiskHotStoreStats()
+  /**
+   * Per commit not yet settled, oldest first: the active segment when it started writing, the
+   * lowest segment its frames can be in. Segments below the first are safe to delete.
+   */
+  readonly #unsettledFrom: number[] = []
 
   constructor(options: DiskHotStoreOptions) {
     this.#dir = options.dir
@@ -385,7 +390,8 @@ export class DiskHotStore implements HotStore {
     }
     await this.#index.forEachEntry((topicId, partition, entry) => {
       const slot = this.#topics.get(topicId)?.partitions.get(partition)
-      if (slot !== undefined) bySlot.get(slot)?.entries.push(entry)
+      // Entries below the log start offset are left over from retention (their rows are cleared after the files go).
+      if (slot !== undefined && entry.lastOffset >= slot.state.logStartOffset) bySlot.get(slot)?.entries.push(entry)
     })
     return [...bySlot.values()]
   }
@@ -469,6 +475,53 @@ export class DiskHotStore implements HotStore {
     return this.#index.scanState(prefix)
   }
 
+  segments(): SegmentListing {
+    const active = this.#log.active().number
+    const segments = []
+    for (const segment of this.#log.list()) {
+      const stat = this.#log.stat(segment)
+      if (stat !== undefined) segments.push({ segment, bytes: stat.size, lastWriteMs: stat.mtimeMs })
+    }
+    return { segments, deletableBefore: this.#unsettledFrom[0] ?? active }
+  }
+
+  async deleteSegmentsBefore(segment: number, updates: LogStartUpdate[]): Promise<number> {
+    this.#assertWritable()
+    const deletableBefore = this.#unsettledFrom[0] ?? this.#log.active().number
+    if (!Number.isSafeInteger(segment) || segment > deletableBefore) {
+      throw new ZombiError('STORAGE_FAILED', `segment ${segment} may still hold unacknowledged writes (deletable before ${deletableBefore})`)
+    }
+    const moved: Array<{ slot: PartitionSlot; idBytes: Buffer }> = []
+    for (const { topicId, partition, logStartOffset } of updates) {
+      const topic = this.#topics.get(topicId)
+      const slot = topic?.partitions.get(partition)
+      if (topic === undefined || slot === undefined || logStartOffset <= slot.state.logStartOffset) continue
+      if (!Number.isSafeInteger(logStartOffset) || logStartOffset > slot.state.nextOffset) {
+        throw new ZombiError('STORAGE_FAILED', `invalid log start offset ${logStartOffset} for partition ${partition} of topic ${topicId}`)
+      }
+      moved.push({ slot, idBytes: topic.idBytes })
+      // Changed now, so every index batch encoded from here on carries it.
+      slot.state.logStartOffset = logStartOffset
+    }
+    // Chained behind the commits already encoded, so none of them writes an older log start
+    // over this one; synced, so the rows (and every index batch before, checkpoint included)
+    // are durable before a file goes.
+    const operations: IndexOperation[] = moved.map(({ slot }) => ({ type: 'put', key: slot.key, value: encodePartitionState(slot.state) }))
+    const written = this.#indexTail.then(() => this.#index.write(operations, true))
+    this.#indexTail = written
+    await written
+    let freed = 0
+    for (const number of this.#log.list()) {
+      if (number >= segment) break
+      freed += this.#log.stat(number)?.size ?? 0
+      this.#log.remove(number)
+    }
+    for (const { slot, idBytes } of moved) {
+      await this.#index.clearRange(indexKey(idBytes, slot.partition, 0), indexKey(idBytes, slot.partition, slot.state.logStartOffset))
+    }
+    return freed
+  }
+
   #refusal(): ZombiError | null {
     if (this.#failure !== null) return this.#failedError()
     if (this.#closed) return new ZombiError('STORAGE_CLOSED', 'the hot store is closed')
@@ -549,6 +602,7 @@ export class DiskHotStore implements HotStore {
 
   /** Resolves a commit's calls in call order, unless the store failed meanwhile: then nothing more is acknowledged. */
   #settle(writes: PendingWrite[]): void {
+    this.#unsettledFrom.shift()
     if (this.#failure !== null) {
       const failed = this.#failedError()
       for (const write of writes) write.reject(failed)
@@ -559,6 +613,7 @@ export class DiskHotStore implements HotStore {
 
   /** Places the frames in the log (rolling segments as needed), writes and syncs them. */
   async #writeFrames(writes: PendingWrite[]): Promise<boolean> {
+    this.#unsettledFrom.push(this.#log.active().number)
     const groups: WriteGroup[] = []
     let group: WriteGroup | null = null
     for (const write of writes) {

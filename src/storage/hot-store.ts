@@ -102,6 +102,31 @@ export interface RecoveryReport {
   droppedEntries: number
 }
 
+/** One segment file of the hot log. */
+export interface SegmentInfo {
+  segment: number
+  bytes: number
+  /** When the segment was last written (file modification time). */
+  lastWriteMs: number
+}
+
+export interface SegmentListing {
+  /** Every segment file, oldest first (the one appends go to last). */
+  segments: SegmentInfo[]
+  /**
+   * Segments numbered below this hold only acknowledged frames whose index entries the log
+   * layer already has; the rest may hold writes still in flight, so they are never deleted.
+   */
+  deletableBefore: number
+}
+
+/** A partition's new log start offset, made durable before segments are deleted under it. */
+export interface LogStartUpdate {
+  topicId: string
+  partition: number
+  logStartOffset: number
+}
+
 export interface HotStore {
   /** Opens the store, running recovery of the log tail. Must be called once before anything else. */
   open(): Promise<RecoveryReport>
@@ -149,6 +174,15 @@ export interface HotStore {
    * cache). Returns exactly the appended bytes.
    */
   read(location: BatchLocation): Buffer
+  /** The log's segment files (engines without segments list none). */
+  segments(): SegmentListing
+  /**
+   * Hot retention: makes the given log start offsets durable (and drops the index entries
+   * below them), then deletes every segment file numbered below `segment`. The caller
+   * guarantees that no entry at or above the new log start offsets lies in those segments
+   * and that `segment` <= deletableBefore. Returns the bytes freed.
+   */
+  deleteSegmentsBefore(segment: number, updates: LogStartUpdate[]): Promise<number>
   /** Generic state rows whose key starts with `prefix`. */
   scanState(prefix: string): Promise<Array<{ key: string; value: Buffer }>>
 }

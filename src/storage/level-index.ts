@@ -155,6 +155,11 @@ export class LevelIndex {
     return this.#serialized(() => this.#db.batch(operations, { sync }))
   }
 
+  /** Deletes the rows with keys in [from, to), after every write issued before. */
+  clearRange(from: Buffer, to: Buffer): Promise<void> {
+    return this.#serialized(() => this.#db.clear({ gte: from, lt: to }))
+  }
+
   /**
    * Deletes a topic: its record first (durably, the delete is then decided), then its index
    * and partition rows. A crash in between leaves partition rows of an unknown topic, which

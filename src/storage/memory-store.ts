@@ -4,7 +4,7 @@
 import { ZombiError } from '../errors.ts'
 import {
   appendRequestProblem, type AppendRequest, type BatchLocation, type HotStore, type IndexEntry, type PartitionState,
-  type RecoveredPartition, type RecoveryReport, type StateWrite, type TopicRecord,
+  type LogStartUpdate, type RecoveredPartition, type RecoveryReport, type SegmentInfo, type SegmentListing, type StateWrite, type TopicRecord,
 } from './hot-store.ts'
 
 class MemoryPartition {
@@ -19,15 +19,34 @@ class MemoryPartition {
   }
 }
 
+export interface MemoryHotStoreOptions {
+  /** Batches go to a new (virtual) segment once the current one holds this many bytes (default: never). */
+  segmentBytes?: number
+  now?: () => number
+}
+
 export class MemoryHotStore implements HotStore {
+  readonly #segmentBytes: number
+  readonly #now: () => number
+  /** Virtual segments, oldest first; the last one takes appends. */
+  readonly #segments: SegmentInfo[]
+  /** Segment of the oldest append whose promise has not settled, or -1. */
+  #unsettledFrom = -1
   readonly #topics = new Map<string, TopicRecord>()
   readonly #partitions = new Map<string, Map<number, MemoryPartition>>()
   /** Stored batches; a location's position is the index here. */
-  readonly #batches: Buffer[] = []
+  readonly #batches: Array<Buffer | undefined> = []
+  readonly #batchSegments: number[] = []
   readonly #state = new Map<string, Buffer>()
   #pending: Array<() => void> = []
   #opened = false
   #closed = false
+
+  constructor(options: MemoryHotStoreOptions = {}) {
+    this.#segmentBytes = options.segmentBytes ?? Number.POSITIVE_INFINITY
+    this.#now = options.now ?? Date.now
+    this.#segments = [{ segment: 0, bytes: 0, lastWriteMs: this.#now() }]
+  }
 
   async open(): Promise<RecoveryReport> {
     if (this.#opened) throw new ZombiError('STORAGE_FAILED', 'the hot store is already open')
@@ -71,8 +90,17 @@ export class MemoryHotStore implements HotStore {
     if (refusal !== null) return Promise.reject(refusal)
     const problem = appendRequestProblem(request)
     if (problem !== null) return Promise.reject(new ZombiError('STORAGE_FAILED', problem))
-    const location: BatchLocation = { segment: 0, position: this.#batches.length, size: request.bytes.length }
+    let active = this.#segments[this.#segments.length - 1]!
+    if (active.bytes > 0 && active.bytes + request.bytes.length > this.#segmentBytes) {
+      active = { segment: active.segment + 1, bytes: 0, lastWriteMs: this.#now() }
+      this.#segments.push(active)
+    }
+    active.bytes += request.bytes.length
+    active.lastWriteMs = this.#now()
+    if (this.#unsettledFrom === -1) this.#unsettledFrom = active.segment
+    const location: BatchLocation = { segment: active.segment, position: this.#batches.length, size: request.bytes.length }
     this.#batches.push(Buffer.from(request.bytes))
+    this.#batchSegments.push(active.segment)
     const partitions = this.#partitions.get(request.topicId)
     // A topic the store does not know (deleted): stored, never indexed, as on disk.
     if (partitions !== undefined) {
@@ -118,9 +146,33 @@ export class MemoryHotStore implements HotStore {
     for (const partition of partitions) if (!existing.has(partition)) existing.set(partition, new MemoryPartition(topicId, partition))
   }
 
+  segments(): SegmentListing {
+    const active = this.#segments[this.#segments.length - 1]!.segment
+    return { segments: this.#segments.map((info) => ({ ...info })), deletableBefore: this.#unsettledFrom === -1 ? active : this.#unsettledFrom }
+  }
+
+  async deleteSegmentsBefore(segment: number, updates: LogStartUpdate[]): Promise<number> {
+    this.#assertWritable()
+    const { deletableBefore } = this.segments()
+    if (segment > deletableBefore) throw new ZombiError('STORAGE_FAILED', `segment ${segment} may still hold unacknowledged writes (deletable before ${deletableBefore})`)
+    for (const { topicId, partition, logStartOffset } of updates) {
+      const found = this.#partitions.get(topicId)?.get(partition)
+      if (found === undefined || logStartOffset <= found.state.logStartOffset) continue
+      found.state.logStartOffset = logStartOffset
+      const keep = found.entries.findIndex((entry) => entry.lastOffset >= logStartOffset)
+      found.entries.splice(0, keep === -1 ? found.entries.length : keep)
+    }
+    let freed = 0
+    while (this.#segments.length > 1 && this.#segments[0]!.segment < segment) freed += this.#segments.shift()!.bytes
+    for (let i = 0; i < this.#batches.length; i++) {
+      if (this.#batchSegments[i]! < segment) this.#batches[i] = undefined
+    }
+    return freed
+  }
+
   read(location: BatchLocation): Buffer {
     const batch = this.#batches[location.position]
-    if (batch === undefined || batch.length !== location.size) throw new ZombiError('STORAGE_CORRUPT', `no batch at ${location.position}`)
+    if (batch === undefined || batch.length !== location.size) throw new ZombiError('STORAGE_CORRUPT', `no batch at ${location.position} (deleted by retention?)`)
     return batch
   }
 
@@ -140,6 +192,7 @@ export class MemoryHotStore implements HotStore {
       setImmediate(() => {
         const pending = this.#pending
         this.#pending = []
+        this.#unsettledFrom = -1
         for (const settle of pending) settle()
       })
     }

@@ -126,6 +126,12 @@ export class SegmentLog {
     }
   }
 
+  /** Size and modification time of a segment file, or undefined if it does not exist. */
+  stat(segment: number): { size: number; mtimeMs: number } | undefined {
+    const stat = fs.statSync(this.path(segment), { throwIfNoEntry: false })
+    return stat === undefined ? undefined : { size: stat.size, mtimeMs: stat.mtimeMs }
+  }
+
   /**
    * Visits every valid frame from `from` on and stops at the first one that is torn (length
    * past the end of the file) or corrupt (bad length or CRC).

@@ -224,6 +224,55 @@ export function hotStoreContract(name: string, makeStore: (dir: string) => HotSt
       await store.open()
     })
 
+    it('deletes whole segments below a point for retention, keeping later batches readable and offsets going on', async () => {
+      const topic = topicRecord('retention', 2)
+      await store.putTopic(topic)
+      await store.initPartitions(topic.id, [0, 1])
+      // ~1.1 KB batches, alternating partitions: several per 4 KiB segment, a dozen segments.
+      for (let i = 0; i < 40; i++) await store.append(appendOf(topic.id, i % 2, Math.floor(i / 2), 1, `k${i % 2}`, 1000))
+      const listing = store.segments()
+      if (listing.segments.length === 1) {
+        // An engine configured with large segments: nothing below the one segment to delete.
+        expect(await store.deleteSegmentsBefore(listing.segments[0]!.segment, [])).toBe(0)
+        expect(store.segments().segments).toHaveLength(1)
+        return
+      }
+      expect(listing.segments.length).toBeGreaterThan(6)
+      expect(listing.deletableBefore).toBe(listing.segments[listing.segments.length - 1]!.segment)
+      const cut = listing.segments[4]!.segment
+      const before = await store.loadPartitions()
+      const updates = before.map(({ partition, entries }) => ({ topicId: topic.id, partition, logStartOffset: entries.find((e) => e.segment >= cut)!.baseOffset }))
+      expect(updates.every((u) => u.logStartOffset > 0)).toBe(true)
+      // A point past the segments that may hold writes in flight is refused.
+      await expect(store.deleteSegmentsBefore(listing.deletableBefore + 1, [])).rejects.toThrow(/unacknowledged/)
+
+      const freed = await store.deleteSegmentsBefore(cut, updates)
+      expect(freed).toBe(listing.segments.slice(0, 4).reduce((sum, info) => sum + info.bytes, 0))
+      expect(store.segments().segments.map((info) => info.segment)).toEqual(listing.segments.slice(4).map((info) => info.segment))
+      const check = async (): Promise<void> => {
+        for (const { partition, state, entries } of await store.loadPartitions()) {
+          expect(state.logStartOffset).toBe(updates[partition]!.logStartOffset)
+          expect(entries[0]!.baseOffset).toBe(state.logStartOffset)
+          expect(entries[entries.length - 1]!.lastOffset).toBe(19)
+          for (const entry of entries) {
+            expect(entry.segment).toBeGreaterThanOrEqual(cut)
+            expect(store.read(entry).equals(batchAt(entry.baseOffset, 1, `k${partition}`, 1000))).toBe(true)
+          }
+        }
+      }
+      await check()
+      if (reopen !== undefined) {
+        await store.close()
+        store = reopen(dir)
+        const report = await store.open()
+        expect([report.reindexedBatches, report.truncatedBytes, report.droppedEntries]).toEqual([0, 0, 0])
+        await check()
+      }
+      const next = appendOf(topic.id, 0, 20)
+      expect(store.read(await store.append(next)).equals(next.bytes)).toBe(true)
+      expect((await partitionOf(topic.id, 0))!.state.nextOffset).toBe(21)
+    })
+
     if (reopen !== undefined) {
       it('reopens with the same topics, partitions, index entries, bytes and state', async () => {
         const topic = topicRecord('reopen', 2)

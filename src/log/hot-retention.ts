@@ -1,0 +1,135 @@
+// Hot retention: the hot log is a cache in front of Iceberg, so its oldest segment files are
+// deleted once every batch in them is committed to Iceberg and they are past the hot
+// retention (ZOMBI_HOT_RETENTION_MS / _BYTES). Segments are broker-wide, so a segment goes
+// only when every partition with a batch in it has flushed that batch; the partitions' log
+// start offsets move past the deleted batches (Fetch below it answers OFFSET_OUT_OF_RANGE,
+// ListOffsets EARLIEST returns it), and the records stay readable from the Iceberg table.
+import type { Logger } from '../observability/logger.ts'
+import type { HotStore, LogStartUpdate } from '../storage/hot-store.ts'
+import type { Partition } from './partition.ts'
+import type { Topic } from './topic.ts'
+
+export interface HotRetentionOptions {
+  store: HotStore
+  topics: () => Iterable<Topic>
+  logger: Logger
+  /** Flushed segments last written longer ago than this are deleted; -1 keeps them for ever (unless over the byte limit). */
+  retentionMs: number
+  /** While the segments hold more bytes than this, the oldest flushed ones are deleted; -1 means no limit. */
+  retentionBytes: number
+  now?: () => number
+}
+
+export interface RetentionPass {
+  segmentsDeleted: number
+  bytesFreed: number
+  /** Why no (further) segment could go: the oldest segment kept and the reason. */
+  keptBecause: 'retention' | 'unflushed' | 'active' | 'none'
+}
+
+/** Counters since start, for metrics and /stats. */
+export class HotRetentionStats {
+  segmentsDeleted = 0
+  bytesFreed = 0
+  passes = 0
+}
+
+export class HotRetention {
+  readonly stats = new HotRetentionStats()
+  readonly #options: HotRetentionOptions
+  readonly #now: () => number
+  #running: Promise<RetentionPass> | null = null
+  #again = false
+  #closed = false
+
+  constructor(options: HotRetentionOptions) {
+    this.#options = options
+    this.#now = options.now ?? Date.now
+  }
+
+  /**
+   * Runs one pass (or joins the one running; a call during a pass runs one more after it,
+   * since the flush that prompted it may have freed more).
+   */
+  enforce(): Promise<RetentionPass> {
+    if (this.#closed) return Promise.resolve({ segmentsDeleted: 0, bytesFreed: 0, keptBecause: 'none' })
+    if (this.#running !== null) {
+      this.#again = true
+      return this.#running
+    }
+    const run = this.#pass().finally(() => {
+      this.#running = null
+      if (this.#again) {
+        this.#again = false
+        void this.enforce().catch((error: unknown) => this.#options.logger.error({ err: error }, 'hot retention pass failed'))
+      }
+    })
+    this.#running = run
+    return run
+  }
+
+  /** Stops further passes and waits for the running one (before the store closes). */
+  async close(): Promise<void> {
+    this.#closed = true
+    await this.#running?.catch(() => undefined)
+  }
+
+  async #pass(): Promise<RetentionPass> {
+    const { store, retentionMs, retentionBytes } = this.#options
+    this.stats.passes++
+    // Everything below is decided synchronously against one view of the in-memory index:
+    // appends acknowledged so far are indexed, later ones land in segments >= deletableBefore.
+    const { segments, deletableBefore } = store.segments()
+    const partitions: Partition[] = []
+    for (const topic of this.#options.topics()) partitions.push(...topic.partitions)
+    let flushedBefore = deletableBefore
+    for (const partition of partitions) {
+      const index = partition.index
+      const firstUnflushed = index.findByOffset(partition.flushedOffset)
+      if (firstUnflushed < index.count) flushedBefore = Math.min(flushedBefore, index.segment(firstUnflushed))
+    }
+    let totalBytes = 0
+    for (const info of segments) totalBytes += info.bytes
+    const now = this.#now()
+    let deleteBefore = -1
+    let keptBecause: RetentionPass['keptBecause'] = 'none'
+    for (const info of segments) {
+      if (info.segment >= deletableBefore) {
+        keptBecause = 'active'
+        break
+      }
+      if (info.segment >= flushedBefore) {
+        keptBecause = 'unflushed'
+        break
+      }
+      const expired = retentionMs >= 0 && now - info.lastWriteMs >= retentionMs
+      const overBudget = retentionBytes >= 0 && totalBytes > retentionBytes
+      if (!expired && !overBudget) {
+        keptBecause = 'retention'
+        break
+      }
+      totalBytes -= info.bytes
+      deleteBefore = info.segment + 1
+    }
+    if (deleteBefore === -1) return { segmentsDeleted: 0, bytesFreed: 0, keptBecause }
+
+    const updates: LogStartUpdate[] = []
+    for (const partition of partitions) {
+      const index = partition.index
+      const dropped = index.findBySegment(deleteBefore)
+      if (dropped === 0) continue
+      // Every dropped batch is flushed, so the new start never passes the flushed offset.
+      const logStartOffset = Math.max(partition.logStartOffset, dropped < index.count ? index.baseOffset(dropped) : index.lastOffset(dropped - 1) + 1)
+      // In memory first: no Fetch may look for these batches once their files go.
+      partition.logStartOffset = logStartOffset
+      index.dropBefore(logStartOffset)
+      updates.push({ topicId: partition.topicId, partition: partition.id, logStartOffset })
+    }
+    const segmentsDeleted = segments.filter((info) => info.segment < deleteBefore).length
+    const bytesFreed = await store.deleteSegmentsBefore(deleteBefore, updates)
+    this.stats.segmentsDeleted += segmentsDeleted
+    this.stats.bytesFreed += bytesFreed
+    this.#options.logger.info({ segmentsDeleted, bytesFreed, partitionsMoved: updates.length, keptBecause }, 'hot retention deleted flushed segments')
+    return { segmentsDeleted, bytesFreed, keptBecause }
+  }
+}

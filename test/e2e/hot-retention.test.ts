@@ -1,0 +1,108 @@
+// Hot retention end to end: segments go only once their records are in Iceberg, Kafka clients see
+// the log start offset move (ListOffsets, Fetch OFFSET_OUT_OF_RANGE, a reset consumer resumes at
+// it), the Iceberg table still holds every record, and the new start survives a restart.
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Kafka, logLevel } from 'kafkajs'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
+import { ErrorCode } from '../../src/protocol/generated/errors.ts'
+import { readFetchResponse, writeFetchRequest } from '../../src/protocol/generated/fetch.ts'
+import { ZERO_UUID } from '../../src/protocol/reader.ts'
+import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
+import { kcat, kcatCommonArgs, kcatConsume } from './fixtures/kcat.ts'
+import { RawClient } from './fixtures/raw-client.ts'
+import { readRows, tableDir } from '../iceberg/readers.ts'
+
+const RECORDS = 4000
+const VALUE_BYTES = 1000
+let broker: Broker
+
+beforeAll(async () => {
+  broker = await startBroker({
+    ZOMBI_SEGMENT_BYTES: String(1024 * 1024),
+    ZOMBI_HOT_RETENTION_MS: '0',
+    ZOMBI_HOT_RETENTION_CHECK_SECS: '1',
+    // Flushed only when the test asks, so "unflushed" is a state it controls.
+    ZOMBI_FLUSH_INTERVAL_SECS: '0',
+  })
+})
+
+afterAll(async () => {
+  await broker?.cleanup()
+})
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function segmentFiles(): Promise<string[]> {
+  return (await readdir(join(broker.dataDir, 'log'))).filter((name) => name.endsWith('.seg'))
+}
+
+async function offsets(topic: string): Promise<{ low: number; high: number }> {
+  const admin = new Kafka({ clientId: 'zombi-e2e-retention', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    const [partition] = await admin.fetchTopicOffsets(topic)
+    return { low: Number(partition!.low), high: Number(partition!.high) }
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+async function fetchAt(topic: string, offset: number): Promise<{ errorCode: number; logStartOffset: number }> {
+  const client = await RawClient.connect(broker.host, broker.kafkaPort)
+  try {
+    const reader = await client.request(ApiKey.Fetch, 12, (w) => writeFetchRequest(w, 12, {
+      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20,
+      isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic, topicId: ZERO_UUID, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID }] }],
+      forgottenTopicsData: [], rackId: '',
+    }))
+    const partition = readFetchResponse(reader, 12).responses[0]!.partitions[0]!
+    return { errorCode: partition.errorCode, logStartOffset: partition.logStartOffset }
+  } finally {
+    client.socket.destroy()
+  }
+}
+
+test('flushed segments leave the hot log; Kafka clients move on to the new log start and Iceberg keeps every record', async () => {
+  const topic = uniqueTopic('hot-retention')
+  const input = Array.from({ length: RECORDS }, (_, i) => `${String(i).padStart(6, '0')}${'x'.repeat(VALUE_BYTES - 6)}`).join('\n') + '\n'
+  await kcat(['-P', '-b', broker.bootstrap, '-t', topic, '-p', '0', ...kcatCommonArgs], { input })
+  expect((await segmentFiles()).length).toBeGreaterThanOrEqual(4)
+
+  // Retention 0 and checks every second, but nothing is flushed yet: nothing may go.
+  await sleep(2500)
+  expect(await offsets(topic)).toEqual({ low: 0, high: RECORDS })
+  expect((await segmentFiles()).length).toBeGreaterThanOrEqual(4)
+
+  const flushed = await fetch(`${broker.httpUrl}/tables/${topic}/flush`, { method: 'POST' })
+  expect(flushed.status).toBe(200)
+  let low = 0
+  for (let i = 0; i < 100 && low === 0; i++) {
+    await sleep(100)
+    low = (await offsets(topic)).low
+  }
+  expect(low).toBeGreaterThan(0)
+  expect(low).toBeLessThan(RECORDS)
+  expect((await segmentFiles()).length).toBeLessThanOrEqual(2)
+
+  // Kafka view: Fetch below the start is out of range; a consumer from the beginning starts at it.
+  expect(await fetchAt(topic, 0)).toEqual({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: low })
+  expect((await fetchAt(topic, low)).errorCode).toBe(ErrorCode.NONE)
+  const consumed = await kcatConsume(broker.bootstrap, topic, { partition: 0 })
+  expect(consumed).toHaveLength(RECORDS - low)
+  expect(consumed[0]!.offset).toBe(low)
+  expect(consumed[0]!.value!.toString().slice(0, 6)).toBe(String(low).padStart(6, '0'))
+
+  // Iceberg view: every record, exactly once.
+  const rows = await readRows(tableDir(broker.dataDir, topic), 'duckdb')
+  expect(rows.map((row) => row.sequence)).toEqual(Array.from({ length: RECORDS }, (_, i) => i))
+
+  // The new start is durable; appends go on with dense offsets.
+  await broker.restart()
+  expect(await offsets(topic)).toEqual({ low, high: RECORDS })
+  await kcat(['-P', '-b', broker.bootstrap, '-t', topic, '-p', '0', ...kcatCommonArgs], { input: 'after-restart\n' })
+  const tail = await kcatConsume(broker.bootstrap, topic, { partition: 0, offset: String(RECORDS) })
+  expect(tail.map((record) => [record.offset, record.value?.toString()])).toEqual([[RECORDS, 'after-restart']])
+})
