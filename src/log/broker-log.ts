@@ -104,7 +104,9 @@ export class BrokerLog implements BatchReader {
       const [topicId, partitionIndex, producerId] = key.slice(PRODUCER_PREFIX.length).split('/') as [string, string, string]
       this.#byId.get(topicId)?.partitions[Number(partitionIndex)]?.producers.set(Number(producerId), decodeProducerEntry(value))
     }
-    // Batches re-indexed at recovery lost their producer-state rows with their index rows: replay them.
+    // Batches re-indexed at recovery: their producer-state row follows them in the same commit, and
+    // a torn tail can keep the batch frame but cut that row. The batch was never acknowledged, so
+    // the producer retries it; without this replay the retry would be stored a second time.
     const writes: StateWrite[] = []
     for (const { topicId, partition: partitionIndex, entry } of recovery?.reindexed ?? []) {
       const partition = this.#byId.get(topicId)?.partitions[partitionIndex]
