@@ -1,6 +1,11 @@
 // JSON schemas of the HTTP API: fastify validates with them and docs/openapi.yaml is generated
 // from them, so the document and the server cannot disagree.
 
+/** Kafka partitions are int32. */
+const MAX_PARTITION = 2_147_483_647
+/** Offsets (and timestamps) are JavaScript numbers in Zombi's log: exact up to 2^53 - 1. */
+const MAX_OFFSET = Number.MAX_SAFE_INTEGER
+
 export const errorSchema = {
   $id: 'Error',
   type: 'object',
@@ -23,8 +28,9 @@ export const recordInputSchema = {
     encoding,
     key: { type: ['string', 'null'], description: 'Record key, in the given encoding; keyed records go to murmur2(key) % partitions, as Kafka clients do' },
     headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Record headers, UTF-8 values' },
-    partition: { type: 'integer', minimum: 0, description: 'Explicit partition; else by key, else round robin' },
-    timestamp_ms: { type: 'integer', minimum: 0, description: 'Record timestamp; defaults to now' },
+    partition: { type: 'integer', minimum: 0, maximum: MAX_PARTITION, description: 'Explicit partition; else by key, else round robin' },
+    // Year 9999 at most: what SQL engines read back from the Iceberg table's timestamp and date columns.
+    timestamp_ms: { type: 'integer', minimum: 0, maximum: 253_402_300_799_999, description: 'Record timestamp in ms since the epoch, at most 9999-12-31T23:59:59.999Z; defaults to now' },
     idempotency_key: { type: 'string', minLength: 1, maxLength: 256, description: 'Writes with a key already used on the partition within 24 h return the first write and write nothing' },
   },
 } as const
@@ -75,8 +81,8 @@ export const eventSchema = {
 export const streamQuery = {
   type: 'object',
   properties: {
-    partition: { type: 'integer', minimum: 0, default: 0 },
-    offset: { type: 'integer', minimum: 0, default: 0 },
+    partition: { type: 'integer', minimum: 0, maximum: MAX_PARTITION, default: 0 },
+    offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
     limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
     wait_ms: { type: 'integer', minimum: 0, maximum: 60000, default: 0, description: 'Long poll: wait up to this long for records when there are none yet' },
     encoding,
@@ -96,7 +102,7 @@ export const streamResponse = {
 export const readQuery = {
   type: 'object',
   properties: {
-    since: { type: 'integer', minimum: 0, default: 0, description: 'Records with timestamp_ms >= since' },
+    since: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0, description: 'Records with timestamp_ms >= since' },
     limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
     encoding,
   },
@@ -124,8 +130,8 @@ export const commitBody = {
   additionalProperties: false,
   properties: {
     topic: { type: 'string', minLength: 1 },
-    partition: { type: 'integer', minimum: 0 },
-    offset: { type: 'integer', minimum: 0, description: 'The next offset to consume, as in Kafka' },
+    partition: { type: 'integer', minimum: 0, maximum: MAX_PARTITION },
+    offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, description: 'The next offset to consume, as in Kafka' },
     metadata: { type: ['string', 'null'], maxLength: 4096 },
   },
 } as const
@@ -133,7 +139,7 @@ export const commitBody = {
 export const offsetQuery = {
   type: 'object',
   required: ['topic'],
-  properties: { topic: { type: 'string', minLength: 1 }, partition: { type: 'integer', minimum: 0, default: 0 } },
+  properties: { topic: { type: 'string', minLength: 1 }, partition: { type: 'integer', minimum: 0, maximum: MAX_PARTITION, default: 0 } },
 } as const
 
 export const offsetResponse = {

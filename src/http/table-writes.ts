@@ -82,8 +82,9 @@ export class TableWriter {
       const value = decode(record.payload, encoding, `${field}payload`)
       const key = record.key === undefined || record.key === null ? null : decode(record.key, encoding, `${field}key`)
       let partition: number
+      // 404 as for reads and commits: the request is well formed, the partition is missing.
       if (record.partition !== undefined) {
-        if (record.partition >= topic.partitions.length) throw new HttpProblem(400, 'invalid_request', `${field}partition ${record.partition} does not exist; table ${table} has ${topic.partitions.length}`)
+        if (record.partition >= topic.partitions.length) throw new HttpProblem(404, 'not_found', `${field}partition ${record.partition} does not exist; table ${table} has ${topic.partitions.length}`)
         partition = record.partition
       } else if (key !== null) {
         partition = partitionForKey(key, topic.partitions.length)

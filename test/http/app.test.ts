@@ -104,7 +104,9 @@ describe('bad input gets a 4xx naming the field, and nothing is written', () => 
     ['a missing payload', { key: 'k' }, 400, /must have required property 'payload'/],
     ['an unknown field', { payload: 'x', extra: true }, 400, /additional properties/],
     ['invalid base64', { payload: '***', encoding: 'base64' }, 400, /payload is not valid base64/],
-    ['a partition out of range', { payload: 'x', partition: 99 }, 400, /partition 99 does not exist/],
+    ['a partition out of range', { payload: 'x', partition: 99 }, 404, /partition 99 does not exist/],
+    ['a partition beyond int32', { payload: 'x', partition: 2 ** 31 }, 400, /partition must be <= 2147483647/],
+    ['a timestamp past year 9999', { payload: 'x', timestamp_ms: 2 ** 55 - 1 }, 400, /timestamp_ms must be <= 253402300799999/],
     ['a negative timestamp', { payload: 'x', timestamp_ms: -5 }, 400, /timestamp_ms must be >= 0/],
   ])('%s', async (_label, body, status, message) => {
     await post('/tables/strict', { payload: 'seed', partition: 0 })
@@ -184,6 +186,9 @@ describe('consumer offsets and operations', () => {
     expect((await app.inject('/consumers/readers/offset?topic=offsets&partition=0')).json()).toMatchObject({ offset: 1 })
     expect((await app.inject('/consumers/nobody/offset?topic=offsets&partition=0')).json()).toMatchObject({ offset: -1 })
     expect((await post('/consumers/readers/commit', { topic: 'nope', partition: 0, offset: 1 })).statusCode).toBe(404)
+    // Offsets are exact JavaScript numbers in the log; a larger one would be stored rounded.
+    const tooLarge = await post('/consumers/readers/commit', { topic: 'offsets', partition: 0, offset: 2 ** 53 })
+    expect([tooLarge.statusCode, tooLarge.json<{ message: string }>().message]).toEqual([400, 'body/offset must be <= 9007199254740991'])
   })
 
   it('reports readiness per component, 503 naming the failing one', async () => {
