@@ -5,6 +5,7 @@ import { FilesystemCatalog } from './catalog/filesystem.ts'
 import { loadConfig, renderSettings, type Config } from './config/index.ts'
 import { ZombiError } from './errors.ts'
 import { buildHttpApp } from './http/app.ts'
+import { ColdReader } from './iceberg/cold-reader.ts'
 import { EncodePool } from './iceberg/encode-pool.ts'
 import { Flusher } from './iceberg/flusher.ts'
 import { currentSnapshot } from './iceberg/metadata.ts'
@@ -109,6 +110,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     recreatedTopicPolicy: config.recreatedTopicTable,
   })
   await flusher.start()
+  const coldReader = new ColdReader(catalog, config.catalogNamespace)
   const http = await buildHttpApp({
     log, groups, keys: idempotencyKeys, metrics, config,
     iceberg: {
@@ -126,6 +128,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
           summary: snapshot?.summary ?? {},
         }
       },
+      readCold: (table, query) => coldReader.read(table, query),
     },
     components: () => ({
       hot_storage: { ok: storeHealthy },

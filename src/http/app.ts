@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger'
 import { Ajv, type AnySchema } from 'ajv'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Config } from '../config/index.ts'
+import type { ColdQuery, ColdRecord } from '../iceberg/cold-reader.ts'
 import type { GroupCoordinator } from '../kafka/groups/coordinator.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
 import type { IdempotencyKeys } from '../log/idempotency-keys.ts'
@@ -20,6 +21,8 @@ export interface IcebergTables {
   flush(table: string): Promise<{ rows: number; files: number; bytes: number; snapshots: number; flushedOffsets: Record<number, number> }>
   /** The table's current metadata, or null when nothing was flushed yet. */
   describe(table: string): Promise<{ metadataLocation: string; tableUuid: string; formatVersion: number; currentSnapshotId: string | null; snapshots: number; summary: Record<string, string> } | null>
+  /** Records that left the hot log (below its log start offset), read back from the table; without it they are out of range. */
+  readCold?(table: string, query: ColdQuery): Promise<ColdRecord[]>
 }
 
 export interface HttpDependencies {
@@ -77,6 +80,14 @@ function readEvents(log: BrokerLog, partition: Partition, offset: number, limit:
     if (events.length < limit) next = Math.max(next, index.lastOffset(i) + 1)
   }
   return { events, nextOffset: Math.min(next, partition.highWatermark) }
+}
+
+function coldEvents(records: ColdRecord[], encoding: Encoding): Event[] {
+  return records.map((record) => {
+    const headers: Record<string, string | null> = {}
+    for (const header of record.headers) if (header.key !== IDEMPOTENCY_HEADER) headers[header.key] = header.value === null ? null : header.value.toString('utf8')
+    return { offset: record.offset, partition: record.partition, timestamp_ms: record.timestampMs, payload: encode(record.value, encoding), key: encode(record.key, encoding), headers, encoding }
+  })
 }
 
 /** Resolves at the next append to the partition, the timeout, or shutdown. */
@@ -211,7 +222,22 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     const { partition: index, offset, limit, wait_ms: waitMs, encoding } = request.query
     const partition = topic.partitions[index]
     if (partition === undefined) throw new HttpProblem(404, 'not_found', `partition ${index} does not exist; table ${topic.name} has ${topic.partitions.length}`)
-    if (offset < partition.logStartOffset) throw new HttpProblem(400, 'offset_out_of_range', `offset ${offset} is below the log start offset ${partition.logStartOffset}`)
+    const logStartOffset = partition.logStartOffset
+    if (offset < logStartOffset && deps.iceberg.readCold === undefined) {
+      throw new HttpProblem(400, 'offset_out_of_range', `offset ${offset} is below the log start offset ${logStartOffset}`)
+    }
+    if (offset < logStartOffset && deps.iceberg.readCold !== undefined) {
+      // Flushed and gone from the hot log: read it back from the Iceberg table, then go on in the hot log.
+      const cold = coldEvents(await deps.iceberg.readCold(topic.name, { topicId: topic.id, partition: index, fromOffset: offset, toOffset: logStartOffset, limit }), encoding)
+      if (cold.length === limit) {
+        metrics.reads.inc({ door: 'http' }, cold.length)
+        return { events: cold, next_offset: cold[cold.length - 1]!.offset + 1, has_more: true }
+      }
+      const hot = readEvents(log, partition, logStartOffset, limit - cold.length, encoding)
+      const events = [...cold, ...hot.events]
+      metrics.reads.inc({ door: 'http' }, events.length)
+      return { events, next_offset: Math.max(hot.nextOffset, logStartOffset), has_more: hot.nextOffset < partition.highWatermark }
+    }
     if (waitMs > 0 && offset >= partition.highWatermark) await waitForData(partition, waitMs)
     const { events, nextOffset } = readEvents(log, partition, Math.min(offset, partition.highWatermark), limit, encoding)
     metrics.reads.inc({ door: 'http' }, events.length)
@@ -226,6 +252,16 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     const records: Event[] = []
     let hasMore = false
     for (const partition of topic.partitions) {
+      if (partition.logStartOffset > 0 && deps.iceberg.readCold !== undefined) {
+        // The part that left the hot log comes from the Iceberg table.
+        const query = { topicId: topic.id, partition: partition.id, fromOffset: 0, toOffset: partition.logStartOffset, sinceMs: since, limit: limit - records.length + 1 }
+        const cold = coldEvents(await deps.iceberg.readCold(topic.name, query), encoding)
+        records.push(...cold.slice(0, limit - records.length))
+        if (cold.length > query.limit - 1 || records.length >= limit) {
+          hasMore = true
+          break
+        }
+      }
       const first = log.offsetForTimestamp(partition, since)
       if (first === null) continue
       const { events, nextOffset } = readEvents(log, partition, first.offset, limit - records.length, encoding, since)

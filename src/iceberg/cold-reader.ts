@@ -1,0 +1,149 @@
+// Reads records of a topic back from its Iceberg table, for records that hot retention removed
+// from the hot log (HTTP `stream` below the log start offset, `GET /tables/{t}?since`). Light
+// queries: data files are pruned with the manifests' column bounds (partition, sequence,
+// timestamp_ms) and only the files that can hold wanted rows are read.
+import { tableFromIPC, type Table, type Vector } from 'apache-arrow'
+import * as parquet from 'parquet-wasm/node'
+import type { Catalog } from '../catalog/catalog.ts'
+import { decodeManifest, decodeManifestList, type DataFileRecord, type IntMapEntry } from './avro.ts'
+import { decodeIntBound, decodeLongBound } from './bounds.ts'
+import { SUMMARY_TOPIC_ID, currentSnapshot } from './metadata.ts'
+import { FieldId } from './schema.ts'
+
+export interface ColdRecord {
+  partition: number
+  offset: number
+  timestampMs: number
+  key: Buffer | null
+  /** null for a Kafka record with a null value. */
+  value: Buffer | null
+  headers: Array<{ key: string; value: Buffer | null }>
+}
+
+export interface ColdQuery {
+  /** The topic id whose snapshots count (a recreated topic may share the table). */
+  topicId: string
+  partition: number
+  /** Offsets in [fromOffset, toOffset). */
+  fromOffset: number
+  toOffset: number
+  /** Only records with timestamp_ms >= this. */
+  sinceMs?: number
+  /** At most this many records, the lowest offsets first. */
+  limit: number
+}
+
+interface Candidate {
+  path: string
+  lowestOffset: number
+}
+
+function bound(bounds: Array<IntMapEntry<Buffer>> | null, fieldId: number): Buffer | undefined {
+  return bounds?.find((entry) => entry.key === fieldId)?.value
+}
+
+/** Whether a data file's bounds say it may hold rows the query wants (missing bounds: maybe). */
+function mayMatch(file: DataFileRecord, query: ColdQuery): { match: boolean; lowestOffset: number } {
+  const lowerPartition = bound(file.lower_bounds, FieldId.partition)
+  const upperPartition = bound(file.upper_bounds, FieldId.partition)
+  if (lowerPartition !== undefined && decodeIntBound(lowerPartition) > query.partition) return { match: false, lowestOffset: 0 }
+  if (upperPartition !== undefined && decodeIntBound(upperPartition) < query.partition) return { match: false, lowestOffset: 0 }
+  const lowerSequence = bound(file.lower_bounds, FieldId.sequence)
+  const upperSequence = bound(file.upper_bounds, FieldId.sequence)
+  const lowestOffset = lowerSequence === undefined ? 0 : Number(decodeLongBound(lowerSequence))
+  if (lowestOffset >= query.toOffset) return { match: false, lowestOffset }
+  if (upperSequence !== undefined && Number(decodeLongBound(upperSequence)) < query.fromOffset) return { match: false, lowestOffset }
+  const upperTimestamp = bound(file.upper_bounds, FieldId.timestampMs)
+  if (query.sinceMs !== undefined && upperTimestamp !== undefined && Number(decodeLongBound(upperTimestamp)) < query.sinceMs) return { match: false, lowestOffset }
+  return { match: true, lowestOffset }
+}
+
+function bytesAt(vector: Vector | null, row: number): Buffer | null {
+  const value = vector?.get(row) as Uint8Array | null | undefined
+  return value === null || value === undefined ? null : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+}
+
+interface HeaderStruct {
+  key: string
+  value: Uint8Array | null
+}
+
+function rowsOf(table: Table, query: ColdQuery, out: ColdRecord[]): void {
+  const sequence = table.getChild('sequence')!
+  const partition = table.getChild('partition')!
+  const timestampMs = table.getChild('timestamp_ms')!
+  const payload = table.getChild('payload')
+  const key = table.getChild('key')
+  const headers = table.getChild('headers')
+  const valueIsNull = table.getChild('value_is_null')
+  for (let row = 0; row < table.numRows; row++) {
+    if (partition.get(row) !== query.partition) continue
+    const offset = Number(sequence.get(row) as bigint)
+    if (offset < query.fromOffset || offset >= query.toOffset) continue
+    const timestamp = Number(timestampMs.get(row) as bigint)
+    if (query.sinceMs !== undefined && timestamp < query.sinceMs) continue
+    const headerList = headers?.get(row) as { toArray(): HeaderStruct[] } | null | undefined
+    out.push({
+      partition: query.partition,
+      offset,
+      timestampMs: timestamp,
+      key: bytesAt(key, row),
+      value: valueIsNull?.get(row) === true ? null : bytesAt(payload, row) ?? Buffer.alloc(0),
+      headers: (headerList?.toArray() ?? []).map((header) => ({
+        key: String(header.key),
+        value: header.value === null ? null : Buffer.from(header.value.buffer, header.value.byteOffset, header.value.byteLength),
+      })),
+    })
+  }
+}
+
+export class ColdReader {
+  readonly #catalog: Catalog
+  readonly #namespace: string
+
+  constructor(catalog: Catalog, namespace: string) {
+    this.#catalog = catalog
+    this.#namespace = namespace
+  }
+
+  /** Records of one partition from the table, ascending by offset; [] when there is no table. */
+  async read(table: string, query: ColdQuery): Promise<ColdRecord[]> {
+    if (query.limit <= 0 || query.fromOffset >= query.toOffset) return []
+    const loaded = await this.#catalog.loadTable({ namespace: this.#namespace, name: table })
+    if (loaded === null) return []
+    const snapshot = currentSnapshot(loaded.metadata)
+    if (snapshot === undefined) return []
+    // Files added by snapshots of this topic id only: a recreated topic starts its offsets again.
+    const ofTopic = new Set(loaded.metadata.snapshots.filter((s) => s.summary[SUMMARY_TOPIC_ID] === query.topicId).map((s) => s['snapshot-id']))
+    const candidates: Candidate[] = []
+    for (const manifest of await decodeManifestList(await this.#get(snapshot['manifest-list']))) {
+      for (const entry of (await decodeManifest(await this.#get(manifest.manifest_path))).entries) {
+        if (entry.status === 2 || entry.snapshot_id === null || !ofTopic.has(entry.snapshot_id)) continue
+        const { match, lowestOffset } = mayMatch(entry.data_file, query)
+        if (match) candidates.push({ path: entry.data_file.file_path, lowestOffset })
+      }
+    }
+    candidates.sort((a, b) => a.lowestOffset - b.lowestOffset)
+    const records: ColdRecord[] = []
+    for (let i = 0; i < candidates.length; i++) {
+      const bytes = await this.#get(candidates[i]!.path)
+      rowsOf(tableFromIPC(parquet.readParquet(bytes).intoIPCStream()), query, records)
+      // Files are read lowest first: once `limit` rows lie below the next file's lowest offset, no later file can change them.
+      if (records.length >= query.limit) {
+        records.sort((a, b) => a.offset - b.offset)
+        const next = candidates[i + 1]
+        if (next === undefined || records[query.limit - 1]!.offset < next.lowestOffset) break
+      }
+    }
+    records.sort((a, b) => a.offset - b.offset)
+    return records.slice(0, query.limit)
+  }
+
+  async #get(location: string): Promise<Buffer> {
+    const store = this.#catalog.store
+    const key = store.keyOf(location)
+    const bytes = key === null ? null : await store.get(key)
+    if (bytes === null) throw new Error(`Iceberg file ${location} is missing`)
+    return bytes
+  }
+}
