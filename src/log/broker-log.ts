@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from '../observability/logger.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import {
-  ATTR_CONTROL, ATTR_TRANSACTIONAL, ERR_CRC, ERR_OLD_MAGIC, attributesOf, baseSequenceOf, batchSize, checkBatch,
-  indexTimestampOf, lastOffsetDeltaOf, patchBaseOffset, patchLeaderEpoch, producerEpochOf, producerIdOf, stampLogAppendTime,
+  ATTR_CONTROL, ATTR_TRANSACTIONAL, ERR_CRC, ERR_OLD_MAGIC, attributesOf, baseSequenceOf, baseTimestampOf, batchSize, checkBatch,
+  indexTimestampOf, lastOffsetDeltaOf, maxTimestampOf, patchBaseOffset, patchLeaderEpoch, producerEpochOf, producerIdOf, stampLogAppendTime,
 } from '../protocol/record-batch.ts'
 import type { HotStore, IndexEntry, RecoveryReport, StateWrite, TopicRecord } from '../storage/hot-store.ts'
 import { FetchCache } from './fetch-cache.ts'
@@ -252,6 +252,8 @@ export class BrokerLog implements BatchReader {
         if (size === ERR_CRC) return appendError(ErrorCode.CORRUPT_MESSAGE, 'record batch CRC-32C does not match its contents')
         return appendError(ErrorCode.CORRUPT_MESSAGE, 'record batch is malformed (length, magic or record count)')
       }
+      const timestampProblem = batchTimestampProblem(records, position)
+      if (timestampProblem !== null) return appendError(ErrorCode.INVALID_TIMESTAMP, timestampProblem)
       if (size > topic.maxMessageBytes) {
         return appendError(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${size} bytes exceeds max.message.bytes ${topic.maxMessageBytes}`)
       }
@@ -375,6 +377,21 @@ export class BrokerLog implements BatchReader {
     if (this.#byName.get(topic.name) === topic) this.#byName.delete(topic.name)
     this.#byId.delete(topic.id)
   }
+}
+
+/** Latest timestamp a record may carry: 9999-12-31T23:59:59.999Z, the last instant SQL engines read back from the table. */
+export const MAX_RECORD_TIMESTAMP = 253_402_300_799_999
+/** Earliest: 0001-01-01T00:00:00Z (Kafka's "no timestamp", -1, is inside). */
+export const MIN_RECORD_TIMESTAMP = -62_135_596_800_000
+
+/** Why a batch's first or max timestamp is unusable (it would break the index and the Iceberg columns), or null. */
+function batchTimestampProblem(records: Buffer, position: number): string | null {
+  for (const timestamp of [baseTimestampOf(records, position), maxTimestampOf(records, position)]) {
+    if (!(timestamp >= MIN_RECORD_TIMESTAMP && timestamp <= MAX_RECORD_TIMESTAMP)) {
+      return `record batch timestamp ${timestamp} is outside 0001-01-01 .. 9999-12-31 (ms since the epoch)`
+    }
+  }
+  return null
 }
 
 function appendError(errorCode: number, message: string): AppendResult {

@@ -194,6 +194,16 @@ describe('bad input over the Kafka wire', () => {
     await assertStillServing('too-large')
   })
 
+  it('refuses batches with timestamps past year 9999 or beyond 2^53 with INVALID_TIMESTAMP, and keeps serving', async () => {
+    // Such a timestamp once reached the hot store, whose refusal of the append stopped the broker.
+    for (const timestamp of [2 ** 62, 253_402_300_800_000, -(2 ** 60)]) {
+      const result = await produce(good, 'steady', encodeBatch([{ key: null, value: Buffer.from('far'), timestamp }]))
+      expect(result.errorCode, String(timestamp)).toBe(ErrorCode.INVALID_TIMESTAMP)
+      expect(result.errorMessage).toMatch(/outside 0001-01-01 .. 9999-12-31/)
+    }
+    await assertStillServing('far-timestamps')
+  })
+
   it('refuses an empty records field with CORRUPT_MESSAGE', async () => {
     expect((await produce(good, 'steady', null)).errorCode).toBe(ErrorCode.CORRUPT_MESSAGE)
   })
