@@ -110,3 +110,19 @@ else
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${compat_python_packages[@]}"
   echo "install-test-deps: installed kafka-python $KAFKA_PYTHON_VERSION, aiokafka $AIOKAFKA_VERSION and their codec libraries in $venv"
 fi
+
+# The HTTP API's property-based test (test/http/schemathesis.test.ts), pinned: openapi-spec-validator checks
+# docs/openapi.yaml, schemathesis runs generated requests against a live broker.
+http_python_packages=("schemathesis==4.32.5" "openapi-spec-validator==0.9.0")
+if "$venv/bin/python" - "${http_python_packages[@]}" <<'EOF' 2>/dev/null
+import sys
+from importlib.metadata import version
+import schemathesis, openapi_spec_validator  # the packages must also load
+sys.exit(0 if all(version(name) == pinned for name, pinned in (spec.split("==") for spec in sys.argv[1:])) else 1)
+EOF
+then
+  echo "install-test-deps: schemathesis and openapi-spec-validator present in $venv"
+else
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${http_python_packages[@]}"
+  echo "install-test-deps: installed ${http_python_packages[*]} in $venv"
+fi
