@@ -3,7 +3,7 @@
 import { isUtf8 } from 'node:buffer'
 import { decompress } from '../protocol/compression.ts'
 import {
-  ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, BATCH_LENGTH, LOG_OVERHEAD, RECORDS, attributesOf, baseOffsetOf,
+  ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, BATCH_LENGTH, LOG_OVERHEAD, MAX_RECORD_TIMESTAMP, MIN_RECORD_TIMESTAMP, RECORDS, attributesOf, baseOffsetOf,
   baseTimestampOf, lastOffsetDeltaOf, maxTimestampOf, recordCountOf,
 } from '../protocol/record-batch.ts'
 
@@ -200,6 +200,17 @@ function readVarint(): number {
 }
 
 /**
+ * Produce checks a batch's first and max timestamps, not each record's (that would mean decoding
+ * every batch); a record that lies outside years 1..9999 (an inconsistent batch) is stored in
+ * the table at the nearest bound rather than failing every flush of its partition.
+ */
+function clampTimestamp(timestamp: number): number {
+  if (timestamp > MAX_RECORD_TIMESTAMP) return MAX_RECORD_TIMESTAMP
+  if (timestamp < MIN_RECORD_TIMESTAMP || Number.isNaN(timestamp)) return MIN_RECORD_TIMESTAMP
+  return timestamp
+}
+
+/**
  * Decodes the batch at `batch` into `columns`, skipping records below `fromOffset`. Control
  * batches (transaction markers) are not rows. Returns the number of rows added.
  */
@@ -234,7 +245,7 @@ export function decodeBatchInto(batch: Buffer, fromOffset: number, columns: RowC
       continue
     }
     columns.offsets.push(offset)
-    columns.timestamps.push(logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta)
+    columns.timestamps.push(logAppendTime ? maxTimestamp : clampTimestamp(baseTimestamp + timestampDelta))
     if (keyLength < 0) {
       columns.keyIsNull.push(1)
       columns.nullKeys++

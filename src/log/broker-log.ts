@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import {
   ATTR_CONTROL, ATTR_TRANSACTIONAL, ERR_CRC, ERR_OLD_MAGIC, attributesOf, baseSequenceOf, baseTimestampOf, batchSize, checkBatch,
-  indexTimestampOf, lastOffsetDeltaOf, maxTimestampOf, patchBaseOffset, patchLeaderEpoch, producerEpochOf, producerIdOf, stampLogAppendTime,
+  MAX_RECORD_TIMESTAMP, MIN_RECORD_TIMESTAMP, indexTimestampOf, lastOffsetDeltaOf, maxTimestampOf, patchBaseOffset, patchLeaderEpoch, producerEpochOf, producerIdOf, stampLogAppendTime,
 } from '../protocol/record-batch.ts'
 import type { HotStore, IndexEntry, RecoveryReport, StateWrite, TopicRecord } from '../storage/hot-store.ts'
 import { FetchCache } from './fetch-cache.ts'
@@ -378,11 +378,6 @@ export class BrokerLog implements BatchReader {
     this.#byId.delete(topic.id)
   }
 }
-
-/** Latest timestamp a record may carry: 9999-12-31T23:59:59.999Z, the last instant SQL engines read back from the table. */
-export const MAX_RECORD_TIMESTAMP = 253_402_300_799_999
-/** Earliest: 0001-01-01T00:00:00Z (Kafka's "no timestamp", -1, is inside). */
-export const MIN_RECORD_TIMESTAMP = -62_135_596_800_000
 
 /** Why a batch's first or max timestamp is unusable (it would break the index and the Iceberg columns), or null. */
 function batchTimestampProblem(records: Buffer, position: number): string | null {

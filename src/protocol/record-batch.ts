@@ -29,6 +29,11 @@ export const ATTR_CONTROL = 0x20
 /** Why a batch was refused; maps onto a Kafka error code in the produce handler. */
 export type BatchProblem = 'ok' | 'corrupt' | 'old-magic' | 'crc'
 
+/** Latest record timestamp Zombi accepts: 9999-12-31T23:59:59.999Z, the last instant SQL engines read back from the table. */
+export const MAX_RECORD_TIMESTAMP = 253_402_300_799_999
+/** Earliest: 0001-01-01T00:00:00Z (Kafka's "no timestamp", -1, is inside). */
+export const MIN_RECORD_TIMESTAMP = -62_135_596_800_000
+
 export function readInt64(buf: Buffer, position: number): number {
   // hi * 2^32 + lo, exact below 2^53, no BigInt allocation.
   return buf.readInt32BE(position) * 4294967296 + buf.readUInt32BE(position + 4)

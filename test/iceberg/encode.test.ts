@@ -84,3 +84,15 @@ test('the idempotency_key header the HTTP door writes fills the idempotency_key 
   expect(Object.fromEntries(file!.metrics.nullValueCounts)[6]).toBe(1)
   expect((rows[0]!.headers as { toArray(): Array<{ key: string }> }).toArray().map((header) => header.key)).toEqual(['idempotency_key'])
 })
+
+test('a record whose own timestamp lies outside years 1..9999 (an inconsistent batch) is stored at the nearest bound', () => {
+  // The batch header says base..base+1; the records' deltas say otherwise.
+  const batch = encodeBatch([
+    { key: null, value: Buffer.from('far future'), timestamp: base + 2 ** 52 },
+    { key: null, value: Buffer.from('far past'), timestamp: base - 2 ** 52 },
+  ], { baseTimestamp: base })
+  const result = job([batch])
+  expect(result.rows).toBe(2)
+  const timestamps = result.files.flatMap((file) => rowsOf(file.bytes)).map((row) => Number(row.timestamp_ms as bigint)).sort((a, b) => a - b)
+  expect(timestamps).toEqual([-62_135_596_800_000, 253_402_300_799_999])
+})
