@@ -21,16 +21,12 @@ export class FlushMetrics {
   commits = 0
   /** Flush attempts that failed (encoding, writing or committing); they are retried. */
   failures = 0
-  commitLatencySum = 0
-  commitLatencyCount = 0
-  /** Cumulative counts per bucket of COMMIT_LATENCY_BUCKETS (plus +Inf as the count). */
-  readonly commitLatencyBuckets: number[] = COMMIT_LATENCY_BUCKETS.map(() => 0)
   /** Set by the flusher: the current lag per partition. */
   lag: () => PartitionLag[] = () => []
+  /** Set by the metrics registry: receives each commit's latency (write files + commit), in seconds. */
+  commitLatencyObserver: (seconds: number) => void = () => undefined
 
   observeCommit(seconds: number): void {
-    this.commitLatencySum += seconds
-    this.commitLatencyCount++
-    for (let i = 0; i < COMMIT_LATENCY_BUCKETS.length; i++) if (seconds <= COMMIT_LATENCY_BUCKETS[i]!) this.commitLatencyBuckets[i]!++
+    this.commitLatencyObserver(seconds)
   }
 }

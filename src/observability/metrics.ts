@@ -3,7 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { GroupCoordinator } from '../kafka/groups/coordinator.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
-import type { FlushMetrics } from '../iceberg/metrics.ts'
+import { COMMIT_LATENCY_BUCKETS, type FlushMetrics } from '../iceberg/metrics.ts'
 import type { HotRetentionStats } from '../log/hot-retention.ts'
 import type { SegmentListing } from '../storage/hot-store.ts'
 import { API_VERSIONS } from '../protocol/generated/api-keys.ts'
@@ -101,6 +101,10 @@ export class Metrics {
       total('zombi_flush_files_total', 'Parquet data files committed', () => flush.filesWritten)
       total('zombi_iceberg_commits_total', 'Iceberg snapshots committed by the flusher', () => flush.commits)
       total('zombi_iceberg_commit_failures_total', 'Flush attempts that failed and will be retried', () => flush.failures)
+      const commitLatency = new Histogram({
+        name: 'zombi_iceberg_commit_latency_seconds', help: 'Time to commit one flush round to Iceberg (manifests, manifest list, metadata swap)', buckets: [...COMMIT_LATENCY_BUCKETS], registers: [this.registry],
+      })
+      flush.commitLatencyObserver = (seconds) => commitLatency.observe(seconds)
       const lagRecords: Gauge<'topic' | 'partition'> = new Gauge({
         name: 'zombi_flush_lag_records', help: 'Records in the hot log not yet committed to Iceberg', labelNames: ['topic', 'partition'] as const, registers: [this.registry],
         collect: (): void => {

@@ -122,6 +122,16 @@ test('flushed segments leave the hot log; Kafka clients move on to the new log s
   const since = await fetch(`${broker.httpUrl}/tables/${topic}?since=0&limit=5`)
   expect(((await since.json()) as { records: Array<{ offset: number }> }).records.map((record) => record.offset)).toEqual([0, 1, 2, 3, 4])
 
+  // Metrics: the hot log's size and segments, the moved start, and the commit behind it.
+  const metrics = await (await fetch(`${broker.httpUrl}/metrics`)).text()
+  const sample = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN)
+  expect(sample('zombi_hot_log_segments')).toBeLessThanOrEqual(2)
+  expect(sample('zombi_hot_log_segments_deleted_total')).toBeGreaterThanOrEqual(3)
+  expect(sample('zombi_hot_log_bytes')).toBeGreaterThan(0)
+  expect(metrics).toContain(`zombi_partition_log_start_offset{topic="${topic}",partition="0"} ${low}`)
+  expect(sample('zombi_iceberg_commit_latency_seconds_count')).toBeGreaterThanOrEqual(1)
+  expect(sample('zombi_flush_rows_total')).toBeGreaterThanOrEqual(RECORDS)
+
   // The new start is durable; appends go on with dense offsets.
   await broker.restart()
   expect(await offsets(topic)).toEqual({ low, high: RECORDS })
