@@ -3,6 +3,8 @@
 import swagger from '@fastify/swagger'
 import { Ajv, type AnySchema } from 'ajv'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Config } from '../config/index.ts'
 import type { ColdQuery, ColdRecord } from '../iceberg/cold-reader.ts'
 import type { GroupCoordinator } from '../kafka/groups/coordinator.ts'
@@ -99,9 +101,35 @@ function waitForData(partition: Partition, timeoutMs: number): Promise<void> {
   })
 }
 
+/** Requests Node's HTTP parser refuses (oversized headers, timeouts, garbage) never reach fastify: answered here in the API's error shape. */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, reason, body] = error.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'Request Header Fields Too Large', { error: 'headers_too_large', message: 'the request line and headers are over the 16 KiB limit (a very long table or group name?)' }]
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', { error: 'request_timeout', message: 'the request was not received in time' }]
+      : [400, 'Bad Request', { error: 'invalid_request', message: `malformed HTTP request (${error.code ?? error.message})` }]
+  const text = JSON.stringify(body)
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${text}`)
+  socket.destroy(error)
+}
+
+/** frameworkErrors gets a reply whose generic types fit nothing outside fastify, so the answer goes to the raw response. */
+function answerFrameworkError(error: FastifyError, response: ServerResponse, metrics: Metrics): void {
+  metrics.errors.inc({ door: 'http', code: 'invalid_request' })
+  const text = JSON.stringify({ error: 'invalid_request', message: error.message })
+  response.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text)
+}
+
 export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInstance> {
   const { log, groups, keys, metrics, config } = deps
-  const app = Fastify({ logger: false, bodyLimit: config.httpMaxBodyBytes })
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.httpMaxBodyBytes,
+    // Errors fastify answers before routing (a malformed percent-encoding in the URL) get the API's error shape too.
+    frameworkErrors: (error, _request, reply) => answerFrameworkError(error, reply.raw, metrics),
+    clientErrorHandler: answerClientError,
+  })
   // Query strings and path parameters are text, so their numbers are coerced; bodies are JSON
   // and a wrong type there is the client's mistake, answered with 400, never silently converted.
   const shared = [schemas.errorSchema, schemas.recordInputSchema, schemas.eventSchema] as const

@@ -48,6 +48,12 @@ describe('HTTP API end to end', () => {
     expect(page.events).toHaveLength(1)
   })
 
+  test('a request whose headers are over the limit gets 431 with the API error shape, not a bare socket error', async () => {
+    const response = await fetch(`${broker.httpUrl}/consumers/${'g'.repeat(20_000)}/offset?topic=t`)
+    expect(response.status).toBe(431)
+    expect(await response.json()).toMatchObject({ error: 'headers_too_large' })
+  })
+
   test('a flood of concurrent writes gets 429s with Retry-After, and every accepted write is readable', async () => {
     const table = uniqueTopic('http-flood')
     await postJson(`/tables/${table}`, { payload: 'warm-up', partition: 0 })

@@ -141,6 +141,8 @@ describe('bad input gets a 4xx naming the field, and nothing is written', () => 
     expect((await app.inject('/tables/reads/stream?limit=0')).statusCode).toBe(400)
     expect((await app.inject('/tables/reads/stream?limit=100000')).statusCode).toBe(400)
     expect((await app.inject('/tables/reads/stream?partition=7')).statusCode).toBe(404)
+    const badUrl = await app.inject('/tables/%ZZ/stream')
+    expect([badUrl.statusCode, badUrl.json()]).toEqual([400, { error: 'invalid_request', message: "'/tables/%ZZ/stream' is not a valid url component" }])
     const wrongMethod = await app.inject({ method: 'DELETE', url: '/tables/reads' })
     expect(wrongMethod.statusCode).toBe(405)
     expect(String(wrongMethod.headers.allow).split(', ').sort()).toEqual(['GET', 'HEAD', 'POST'])
