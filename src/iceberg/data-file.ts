@@ -102,11 +102,25 @@ function repeatedString(value: string, n: number): { valueOffsets: Int32Array; d
   return { valueOffsets, data }
 }
 
+/** What a data file's Iceberg metrics are made of, added up over the record batches written to it. */
+export class FileStats {
+  rows = 0
+  minOffset = Infinity
+  maxOffset = -Infinity
+  minTimestamp = Infinity
+  maxTimestamp = -Infinity
+  nullValues = 0
+  nullKeys = 0
+  nullIdempotencyKeys = 0
+  headers = 0
+  nullHeaderValues = 0
+}
+
 /**
  * Builds the Arrow record batch of `rows` (indexes into `columns`, already in file order) and
- * the Iceberg metrics of those rows.
+ * adds those rows to `stats`.
  */
-export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: string, partition: number): { batch: RecordBatch; metrics: FileMetrics; minOffset: number; maxOffset: number } {
+export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: string, partition: number, stats: FileStats): RecordBatch {
   const n = rows.length
   const offsets = columns.offsets.values
   const timestamps = columns.timestamps.values
@@ -119,7 +133,6 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
   let minOffset = Infinity
   let maxOffset = -Infinity
   let minTimestamp = Infinity
-  let maxTimestamp = -Infinity
   let nullValues = 0
   let nullKeys = 0
   for (let i = 0; i < n; i++) {
@@ -132,11 +145,12 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
     if (offset < minOffset) minOffset = offset
     if (offset > maxOffset) maxOffset = offset
     if (timestamp < minTimestamp) minTimestamp = timestamp
-    if (timestamp > maxTimestamp) maxTimestamp = timestamp
+    if (timestamp > stats.maxTimestamp) stats.maxTimestamp = timestamp
     nullValues += columns.valueIsNull.values[row]!
     nullKeys += columns.keyIsNull.values[row]!
   }
-  const hour = hourOf(minTimestamp)
+  // Every row of a file is in one hour: the file's first row (the earliest) names it.
+  const hour = hourOf(stats.rows === 0 ? minTimestamp : stats.minTimestamp)
   const eventDate = Math.floor(hour / 24)
   const eventHour = hour - eventDate * 24
 
@@ -197,13 +211,30 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
     makeData({ type: new Bool(), length: n, data: valueIsNull }),
   ]
   const batch = new RecordBatch(arrowSchema, makeData({ type: new Struct(arrowSchema.fields), length: n, nullCount: 0, children }))
+  stats.rows += n
+  stats.minOffset = Math.min(stats.minOffset, minOffset)
+  stats.maxOffset = Math.max(stats.maxOffset, maxOffset)
+  stats.minTimestamp = Math.min(stats.minTimestamp, minTimestamp)
+  stats.nullValues += nullValues
+  stats.nullKeys += nullKeys
+  stats.nullIdempotencyKeys += nullIdempotencyKeys
+  stats.headers += headerTotal
+  stats.nullHeaderValues += nullHeaderValues
+  return batch
+}
 
+/** The Iceberg metrics of a data file: value and null counts, lower and upper bounds per field id. */
+export function fileMetrics(stats: FileStats, topic: string, partition: number): FileMetrics {
+  const { rows: n, minOffset, maxOffset, minTimestamp, maxTimestamp, nullValues, nullKeys, nullIdempotencyKeys, headers, nullHeaderValues } = stats
+  const hour = hourOf(minTimestamp)
+  const eventDate = Math.floor(hour / 24)
+  const eventHour = hour - eventDate * 24
   const rowCount = (id: number): [number, number] => [id, n]
-  const metrics: FileMetrics = {
+  return {
     valueCounts: [
       rowCount(FieldId.sequence), rowCount(FieldId.topic), rowCount(FieldId.partition), rowCount(FieldId.payload),
       rowCount(FieldId.timestampMs), rowCount(FieldId.idempotencyKey), rowCount(FieldId.eventDate), rowCount(FieldId.eventHour),
-      rowCount(FieldId.key), [FieldId.headerKey, headerTotal], [FieldId.headerValue, headerTotal], rowCount(FieldId.timestamp),
+      rowCount(FieldId.key), [FieldId.headerKey, headers], [FieldId.headerValue, headers], rowCount(FieldId.timestamp),
       rowCount(FieldId.valueIsNull),
     ],
     nullValueCounts: [
@@ -222,7 +253,6 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
       [FieldId.timestamp, longBound(maxTimestamp * 1000)], [FieldId.valueIsNull, booleanBound(nullValues > 0)],
     ],
   }
-  return { batch, metrics, minOffset, maxOffset }
 }
 
 function writerProperties(options: ParquetOptions): parquet.WriterProperties {
@@ -241,24 +271,54 @@ function writerProperties(options: ParquetOptions): parquet.WriterProperties {
     .build()
 }
 
-/** Serializes one Arrow record batch as a Parquet file. */
-export function writeParquetFile(batch: RecordBatch, options: ParquetOptions): Uint8Array {
-  const ipc = tableToIPC(new Table([batch]), 'stream')
-  // writeParquet takes ownership of the wasm table (and the properties) and frees them.
-  return parquet.writeParquet(parquet.Table.fromIPCStream(ipc), writerProperties(options))
-}
-
-export function encodeFile(columns: RowColumns, rows: Uint32Array, topic: string, partition: number, options: ParquetOptions): EncodedFile {
-  const { batch, metrics, minOffset, maxOffset } = buildRecordBatch(columns, rows, topic, partition)
-  const hour = hourOf(columns.timestamps.values[rows[0]!]!)
+/**
+ * Writes `rows` as one Parquet file, one row group at a time: each group is built as an Arrow
+ * batch, moved into wasm memory and handed to parquet-wasm's streaming writer, which encodes
+ * and compresses it before the next one is built. Memory beyond the decoded columns stays at
+ * about one row group, whatever the file size (wasm memory only grows, so this also bounds it).
+ */
+export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: string, partition: number, options: ParquetOptions): Promise<EncodedFile> {
+  const stats = new FileStats()
+  const groupRows = Math.max(1, options.rowGroupRows)
+  let start = 0
+  const groups = new ReadableStream<parquet.RecordBatch>({
+    pull(controller) {
+      if (start >= rows.length) {
+        controller.close()
+        return
+      }
+      const slice = rows.subarray(start, start + groupRows)
+      start += slice.length
+      const batch = buildRecordBatch(columns, slice, topic, partition, stats)
+      const table = parquet.Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'))
+      try {
+        for (const wasmBatch of table.recordBatches()) controller.enqueue(wasmBatch)
+      } finally {
+        table.free()
+      }
+    },
+  }, { highWaterMark: 0 })
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of await parquet.transformParquetStream(groups, writerProperties(options)) as ReadableStream<Uint8Array>) {
+    chunks.push(chunk)
+    size += chunk.byteLength
+  }
+  const bytes = new Uint8Array(size)
+  let at = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, at)
+    at += chunk.byteLength
+  }
+  const hour = hourOf(stats.minTimestamp)
   const eventDate = Math.floor(hour / 24)
   return {
     eventDate,
     eventHour: hour - eventDate * 24,
     recordCount: rows.length,
-    minOffset,
-    maxOffset,
-    bytes: writeParquetFile(batch, options),
-    metrics,
+    minOffset: stats.minOffset,
+    maxOffset: stats.maxOffset,
+    bytes,
+    metrics: fileMetrics(stats, topic, partition),
   }
 }

@@ -8,7 +8,7 @@ export interface EncodeRequest {
   job: EncodeJob
 }
 
-export type EncodeReply = { id: number; result: ReturnType<typeof runEncodeJob> } | { id: number; error: string }
+export type EncodeReply = { id: number; result: Awaited<ReturnType<typeof runEncodeJob>> } | { id: number; error: string }
 
 const port = parentPort
 if (port === null) throw new Error('encode-worker.ts runs as a worker thread')
@@ -22,11 +22,12 @@ try {
   // Not permitted or not supported here: encode at normal priority.
 }
 
-port.on('message', (request: EncodeRequest) => {
+// Jobs arrive one at a time (the pool gives a worker its next job after the reply).
+port.on('message', async (request: EncodeRequest) => {
   let reply: EncodeReply
   const transfer: ArrayBuffer[] = []
   try {
-    const result = runEncodeJob(request.job)
+    const result = await runEncodeJob(request.job)
     for (const file of result.files) {
       // Transfer only buffers the file owns whole; a view into a larger buffer is copied.
       const { buffer } = file.bytes

@@ -17,8 +17,10 @@ export interface EncodeJob {
    * and `endOffset` says where this one stopped. Keeps memory bounded for compressed input.
    */
   maxRowBytes: number
-  /** Target size of a data file (and of a row group); a bigger hour is split. */
+  /** Target size of a data file; a bigger hour is split. */
   targetFileBytes: number
+  /** Decoded bytes per row group (default ROW_GROUP_BYTES, never above targetFileBytes). */
+  rowGroupBytes?: number
 }
 
 export interface EncodeResult {
@@ -45,7 +47,13 @@ function orderRows(columns: RowColumns): Uint32Array {
   return rows
 }
 
-export function runEncodeJob(job: EncodeJob): EncodeResult {
+/**
+ * Rows of a row group, in decoded bytes: the unit the Parquet writer holds in memory at once,
+ * and small enough for readers to skip row groups by their statistics.
+ */
+export const ROW_GROUP_BYTES = 16 * 1024 * 1024
+
+export async function runEncodeJob(job: EncodeJob): Promise<EncodeResult> {
   const input = Buffer.from(job.batches.buffer, job.batches.byteOffset, job.batches.byteLength)
   // Stored bytes are a good first guess of the payload size (exact for uncompressed batches).
   const columns = new RowColumns(Math.min(input.length, job.maxRowBytes))
@@ -67,13 +75,14 @@ export function runEncodeJob(job: EncodeJob): EncodeResult {
   const rowBytes = columns.byteSize
   const averageRowBytes = Math.max(1, rowBytes / n)
   const rowsPerFile = Math.max(1, Math.floor(job.targetFileBytes / averageRowBytes))
+  const rowGroupRows = Math.max(1, Math.floor(Math.min(job.targetFileBytes, job.rowGroupBytes ?? ROW_GROUP_BYTES) / averageRowBytes))
   const timestamps = columns.timestamps.values
   let start = 0
   while (start < n) {
     const hour = hourOf(timestamps[rows[start]!]!)
     let end = start + 1
     while (end < n && end - start < rowsPerFile && hourOf(timestamps[rows[end]!]!) === hour) end++
-    files.push(encodeFile(columns, rows.subarray(start, end), job.topic, job.partition, { rowGroupRows: rowsPerFile }))
+    files.push(await encodeFile(columns, rows.subarray(start, end), job.topic, job.partition, { rowGroupRows }))
     start = end
   }
   return { endOffset, rows: n, rowBytes, files }

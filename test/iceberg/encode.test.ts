@@ -8,20 +8,23 @@ import { encodeBatch } from '../../src/protocol/records.ts'
 const hour = 3_600_000
 const base = Date.UTC(2024, 0, 31, 23, 30)
 
-function job(batches: Buffer[], fromOffset = 0, options: { maxRowBytes?: number; targetFileBytes?: number } = {}) {
-  return runEncodeJob({ topic: 't', partition: 4, fromOffset, batches: Buffer.concat(batches), maxRowBytes: options.maxRowBytes ?? 1 << 30, targetFileBytes: options.targetFileBytes ?? 1 << 27 })
+function job(batches: Buffer[], fromOffset = 0, options: { maxRowBytes?: number; targetFileBytes?: number; rowGroupBytes?: number } = {}) {
+  return runEncodeJob({
+    topic: 't', partition: 4, fromOffset, batches: Buffer.concat(batches), maxRowBytes: options.maxRowBytes ?? 1 << 30,
+    targetFileBytes: options.targetFileBytes ?? 1 << 27, rowGroupBytes: options.rowGroupBytes,
+  })
 }
 
 function rowsOf(bytes: Uint8Array): Array<Record<string, unknown>> {
   return [...tableFromIPC(parquet.readParquet(bytes).intoIPCStream())].map((row) => row.toJSON() as Record<string, unknown>)
 }
 
-test('every codec decodes; rows are sorted by timestamp_ms then sequence, one file per UTC hour', () => {
+test('every codec decodes; rows are sorted by timestamp_ms then sequence, one file per UTC hour', async () => {
   const batches = [0, 1, 2, 3, 4].map((codec) => encodeBatch([
     { key: null, value: Buffer.from(`late ${codec}`), timestamp: base + hour },
     { key: Buffer.from('k'), value: Buffer.from(`early ${codec}`), timestamp: base },
   ], { baseOffset: codec * 2, compression: codec }))
-  const result = job(batches)
+  const result = await job(batches)
   expect(result.endOffset).toBe(10)
   expect(result.rows).toBe(10)
   expect(result.files.map((file) => [file.eventDate, file.eventHour, file.recordCount])).toEqual([
@@ -35,34 +38,54 @@ test('every codec decodes; rows are sorted by timestamp_ms then sequence, one fi
   expect(second.every((row) => row.event_hour === 0)).toBe(true)
 })
 
-test('records below fromOffset and control batches are not rows; endOffset covers them', () => {
+test('records below fromOffset and control batches are not rows; endOffset covers them', async () => {
   const data = encodeBatch([{ key: null, value: Buffer.from('a') }, { key: null, value: Buffer.from('b') }, { key: null, value: Buffer.from('c') }], { baseOffset: 0, baseTimestamp: base })
   const control = encodeBatch([{ key: Buffer.from([0, 0, 0, 0]), value: Buffer.from([0, 0, 0, 0, 0, 0]) }], { baseOffset: 3, baseTimestamp: base, attributes: ATTR_CONTROL })
-  const result = job([data, control], 1)
+  const result = await job([data, control], 1)
   expect(result.endOffset).toBe(4)
   expect(rowsOf(result.files[0]!.bytes).map((row) => Buffer.from(row.payload as Uint8Array).toString())).toEqual(['b', 'c'])
 })
 
-test('a job stops after the batch that crosses maxRowBytes and says where', () => {
+test('a job stops after the batch that crosses maxRowBytes and says where', async () => {
   const batches = Array.from({ length: 10 }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(1000, 97), timestamp: base }], { baseOffset: i }))
-  const result = job(batches, 0, { maxRowBytes: 2500 })
+  const result = await job(batches, 0, { maxRowBytes: 2500 })
   expect(result.endOffset).toBe(3)
   expect(result.rows).toBe(3)
 })
 
-test('an hour bigger than the target file size is split into several files', () => {
+test('an hour bigger than the target file size is split into several files', async () => {
   const batches = Array.from({ length: 10 }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(1000, 97), timestamp: base + i }], { baseOffset: i }))
-  const result = job(batches, 0, { targetFileBytes: 3000 })
+  const result = await job(batches, 0, { targetFileBytes: 3000 })
   expect(result.files.length).toBeGreaterThan(2)
   expect(result.files.reduce((sum, file) => sum + file.recordCount, 0)).toBe(10)
 })
 
-test('null values, null keys, empty values and headers with null values keep their meaning', () => {
+test('a file is written one row group at a time: several groups, every row in order, field ids and file metrics over all groups', async () => {
+  // Out of timestamp order, so the sort spans the groups.
+  const batches = Array.from({ length: 50 }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(1000, 97 + (i % 26)), timestamp: base + ((i * 7) % 50) }], { baseOffset: i }))
+  const result = await job(batches, 0, { rowGroupBytes: 10_000 })
+  expect(result.files).toHaveLength(1)
+  const [file] = result.files
+  const parquetFile = await parquet.ParquetFile.fromFile(new Blob([file!.bytes]))
+  expect(parquetFile.metadata().fileMetadata().numRows()).toBe(50)
+  expect(parquetFile.metadata().numRowGroups()).toBeGreaterThanOrEqual(5)
+  const table = tableFromIPC(parquet.readParquet(file!.bytes).intoIPCStream())
+  expect(table.schema.fields.map((field) => field.metadata.get('PARQUET:field_id'))).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '14', '15'])
+  const rows = [...table].map((row) => row.toJSON() as Record<string, unknown>)
+  const expected = Array.from({ length: 50 }, (_, i) => i).sort((a, b) => ((a * 7) % 50) - ((b * 7) % 50) || a - b)
+  expect(rows.map((row) => Number(row.sequence as bigint))).toEqual(expected)
+  expect([file!.minOffset, file!.maxOffset, file!.recordCount]).toEqual([0, 49, 50])
+  const bound = (bounds: Array<[number, Uint8Array]>, id: number): bigint => Buffer.from(bounds.find(([field]) => field === id)![1]).readBigInt64LE(0)
+  expect([bound(file!.metrics.lowerBounds, 5), bound(file!.metrics.upperBounds, 5)]).toEqual([BigInt(base), BigInt(base + 49)])
+  expect(file!.metrics.valueCounts.find(([field]) => field === 4)).toEqual([4, 50])
+})
+
+test('null values, null keys, empty values and headers with null values keep their meaning', async () => {
   const batch = encodeBatch([
     { key: null, value: null, headers: [{ key: 'h', value: null }, { key: 'h', value: Buffer.from('2') }], timestamp: base },
     { key: Buffer.alloc(0), value: Buffer.alloc(0), timestamp: base },
   ])
-  const [file] = job([batch]).files
+  const [file] = (await job([batch])).files
   const rows = rowsOf(file!.bytes)
   expect(rows[0]!.value_is_null).toBe(true)
   expect(rows[0]!.key).toBeNull()
@@ -73,25 +96,25 @@ test('null values, null keys, empty values and headers with null values keep the
   expect(Object.fromEntries(file!.metrics.valueCounts)).toMatchObject({ 1: 2, 12: 2, 13: 2 })
 })
 
-test('the idempotency_key header the HTTP door writes fills the idempotency_key column', () => {
+test('the idempotency_key header the HTTP door writes fills the idempotency_key column', async () => {
   const batch = encodeBatch([
     { key: null, value: Buffer.from('a'), headers: [{ key: 'idempotency_key', value: Buffer.from('order-17') }], timestamp: base },
     { key: null, value: Buffer.from('b'), headers: [{ key: 'other', value: Buffer.from('x') }], timestamp: base },
   ])
-  const [file] = job([batch]).files
+  const [file] = (await job([batch])).files
   const rows = rowsOf(file!.bytes)
   expect(rows.map((row) => row.idempotency_key)).toEqual(['order-17', null])
   expect(Object.fromEntries(file!.metrics.nullValueCounts)[6]).toBe(1)
   expect((rows[0]!.headers as { toArray(): Array<{ key: string }> }).toArray().map((header) => header.key)).toEqual(['idempotency_key'])
 })
 
-test('a record whose own timestamp lies outside years 1..9999 (an inconsistent batch) is stored at the nearest bound', () => {
+test('a record whose own timestamp lies outside years 1..9999 (an inconsistent batch) is stored at the nearest bound', async () => {
   // The batch header says base..base+1; the records' deltas say otherwise.
   const batch = encodeBatch([
     { key: null, value: Buffer.from('far future'), timestamp: base + 2 ** 52 },
     { key: null, value: Buffer.from('far past'), timestamp: base - 2 ** 52 },
   ], { baseTimestamp: base })
-  const result = job([batch])
+  const result = await job([batch])
   expect(result.rows).toBe(2)
   const timestamps = result.files.flatMap((file) => rowsOf(file.bytes)).map((row) => Number(row.timestamp_ms as bigint)).sort((a, b) => a - b)
   expect(timestamps).toEqual([-62_135_596_800_000, 253_402_300_799_999])
