@@ -22,6 +22,11 @@ export interface RunningBroker {
    * the process is idle, so the next measurement does not pay for the previous one. Untimed.
    */
   settle(): Promise<void>
+  /**
+   * Zombi only: commits what `topic` holds beyond its table to Iceberg now and reports the rows and the time it
+   * took (the flush rate beside the produce rate of the same run).
+   */
+  flushTable?(topic: string): Promise<{ rows: number; seconds: number }>
   /** SIGTERM, wait for the exit and remove the data dir; rejects if the exit was not clean. */
   stop(): Promise<void>
 }

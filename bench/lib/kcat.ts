@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process'
 import { open } from 'node:fs/promises'
 import path from 'node:path'
-import { fillRecord, type ClientLoad, type Measurement, type Workload } from './scenarios.ts'
+import { fillRecord, recordsPerProducer, type ClientLoad, type Measurement, type Workload } from './scenarios.ts'
 
 const kcatBinary = process.env.KCAT ?? 'kcat'
 const timeoutMs = 180_000
@@ -40,7 +40,7 @@ function runKcat(args: string[]): Promise<Finished> {
 }
 
 /** The end offset (high watermark) of partition 0, from kcat's offset query. */
-async function endOffset(bootstrap: string, topic: string): Promise<number> {
+export async function endOffset(bootstrap: string, topic: string): Promise<number> {
   const { stdout } = await runKcat(['-Q', '-b', bootstrap, '-t', `${topic}:0:-1`])
   const match = / offset (-?\d+)/.exec(stdout)
   if (!match) throw new Error(`kcat -Q printed no offset: ${stdout}`)
@@ -48,16 +48,18 @@ async function endOffset(bootstrap: string, topic: string): Promise<number> {
 }
 
 export function kcatLoad(workDir: string): ClientLoad {
-  const inputFile = (workload: Workload): string => path.join(workDir, `kcat-${workload.recordBytes}B-${workload.records}.txt`)
+  // One file per producer share: with N producers, N kcat processes each send the same file of records/N lines.
+  const inputFile = (workload: Workload): string => path.join(workDir, `kcat-${workload.recordBytes}B-${recordsPerProducer(workload)}.txt`)
   return {
     client: 'kcat',
 
     async prepare(workload) {
       const file = await open(inputFile(workload), 'w')
+      const records = recordsPerProducer(workload)
       try {
         const lineBytes = workload.recordBytes + 1
-        for (let first = 0; first < workload.records; first += linesPerChunk) {
-          const lines = Math.min(linesPerChunk, workload.records - first)
+        for (let first = 0; first < records; first += linesPerChunk) {
+          const lines = Math.min(linesPerChunk, records - first)
           const chunk = Buffer.allocUnsafe(lines * lineBytes)
           for (let line = 0; line < lines; line++) {
             const start = line * lineBytes
@@ -75,11 +77,16 @@ export function kcatLoad(workDir: string): ClientLoad {
 
     async produce(bootstrap, topic, workload): Promise<Measurement> {
       // acks=all and a 5 ms linger: many records per batch, the ack only after the broker's durability point.
-      const { seconds } = await runKcat([
+      const args = [
         '-P', '-b', bootstrap, '-t', topic, '-p', '0',
         '-X', 'acks=all', '-X', 'linger.ms=5', '-X', 'message.timeout.ms=60000',
+        '-X', `compression.codec=${workload.compression ?? 'none'}`,
         '-l', inputFile(workload),
-      ])
+      ]
+      // N producers are N kcat processes started together; the time is from the first start to the last exit.
+      const started = performance.now()
+      await Promise.all(Array.from({ length: workload.producers ?? 1 }, () => runKcat(args)))
+      const seconds = (performance.now() - started) / 1000
       const stored = await endOffset(bootstrap, topic)
       if (stored !== workload.records) throw new Error(`kcat produced ${workload.records} records but the partition ends at offset ${stored}`)
       return { records: workload.records, bytes: workload.records * workload.recordBytes, seconds }

@@ -13,6 +13,8 @@ export interface Machine {
   node: string
   kcat: string
   platformaticKafka: string
+  /** The JVM that runs Apache Kafka in bench:compare, e.g. `openjdk 17.0.15`. */
+  java?: string
 }
 
 function firstLine(command: string, args: string[], pattern?: RegExp): string {
@@ -27,6 +29,13 @@ function kcatVersion(): string {
   const line = firstLine(process.env.KCAT ?? 'kcat', ['-V'], /^Version/)
   const match = /^Version (\S+) .*(librdkafka \S+)/.exec(line)
   return match ? `${match[1]} (${match[2]})` : line
+}
+
+/** `openjdk 17.0.15` from `java -version` (which prints to stderr). */
+export function javaVersion(): string {
+  const probe = spawnSync('java', ['-version'], { encoding: 'utf8' })
+  const match = /^(\S+) version "([^"]+)"/m.exec(probe.stderr ?? '')
+  return match ? `${match[1]} ${match[2]}` : 'unknown'
 }
 
 export function describeMachine(): Machine {

@@ -27,16 +27,18 @@ export function platformaticLoad(): ClientLoad {
         return value
       })
       const perSend = Math.max(1, Math.floor(bytesPerSend / workload.recordBytes))
-      const producer = new Producer({
+      // N producers are N clients (N connections), each with its own sends in flight, drawing from one counter.
+      const producers = Array.from({ length: workload.producers ?? 1 }, () => new Producer({
         clientId, bootstrapBrokers: [bootstrap], acks: -1, maxInflights: sendsInFlight, timeout: timeoutMs, retries: 0,
-      })
+        compression: workload.compression ?? 'none',
+      }))
       try {
         // Create the topic and connect before the clock starts, as a long-running producer would be.
-        await producer.metadata({ topics: [topic], autocreateTopics: true })
+        for (const producer of producers) await producer.metadata({ topics: [topic], autocreateTopics: true })
         const started = performance.now()
         let next = 0
         let end = 0n
-        const sendLoop = async (): Promise<void> => {
+        const sendLoop = async (producer: Producer<Buffer, Buffer, Buffer, Buffer>): Promise<void> => {
           while (next < workload.records) {
             const first = next
             const count = Math.min(perSend, workload.records - first)
@@ -49,12 +51,12 @@ export function platformaticLoad(): ClientLoad {
             if (baseOffset + BigInt(count) > end) end = baseOffset + BigInt(count)
           }
         }
-        await Promise.all(Array.from({ length: sendsInFlight }, sendLoop))
+        await Promise.all(producers.flatMap((producer) => Array.from({ length: sendsInFlight }, () => sendLoop(producer))))
         const seconds = (performance.now() - started) / 1000
         if (end !== BigInt(workload.records)) throw new Error(`sent ${workload.records} records but the last batch ends at offset ${end}`)
         return { records: workload.records, bytes: workload.records * workload.recordBytes, seconds }
       } finally {
-        await producer.close(true)
+        await Promise.all(producers.map((producer) => producer.close(true)))
       }
     },
 

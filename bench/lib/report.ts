@@ -45,22 +45,22 @@ export interface Results {
   brokerRuns: BrokerRun[]
 }
 
-interface Table {
+export interface Table {
   columns: string[]
   rows: string[][]
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
-function sizeLabel(bytes: number): string {
+export function sizeLabel(bytes: number): string {
   return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`
 }
 
-function formatNumber(value: number): string {
+export function formatNumber(value: number): string {
   if (value >= 100) return Math.round(value).toLocaleString('en-US')
   if (value >= 10) return value.toFixed(1)
   return value.toFixed(2)
@@ -130,15 +130,16 @@ export function failures(results: Results): string[] {
   ]
 }
 
-function renderText(table: Table): string {
+/** Renders `table` aligned for a terminal; the first `textColumns` columns are left-aligned, numbers right-aligned. */
+export function renderText(table: Table, textColumns = 3): string {
   const widths = table.columns.map((column, i) => Math.max(column.length, ...table.rows.map((row) => row[i]!.length)))
-  const line = (cells: string[]): string => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')
+  const line = (cells: string[]): string => cells.map((cell, i) => (i < textColumns ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')
   return [line(table.columns), widths.map((width) => '-'.repeat(width)).join('  '), ...table.rows.map(line)].join('\n')
 }
 
-function renderMarkdown(table: Table): string {
+export function renderMarkdown(table: Table, textColumns = 3): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`
-  return [line(table.columns), line(table.columns.map((_, i) => (i < 3 ? '---' : '---:'))), ...table.rows.map(line)].join('\n')
+  return [line(table.columns), line(table.columns.map((_, i) => (i < textColumns ? '---' : '---:'))), ...table.rows.map(line)].join('\n')
 }
 
 function heading(results: Results): string {

@@ -7,13 +7,46 @@ export interface Measurement {
   /** Record value bytes moved (keys, headers and protocol overhead excluded). */
   bytes: number
   seconds: number
+  /** Latency percentiles, when the client reports them (e.g. Kafka's ProducerPerformance: send to ack). */
+  latency?: Latency
 }
+
+export interface Latency {
+  p50Ms: number
+  p99Ms: number
+  p999Ms: number
+}
+
+/** A load that sends records at a fixed rate and reports latency percentiles rather than throughput. */
+export interface LatencyLoad {
+  /** The client whose produce throughput sets the rate (see bench/compare.ts). */
+  readonly client: string
+  /** What is timed: `send to ack` or `produce to consume`. */
+  readonly measures: string
+  /** Sends `ratePerSecond` records of `recordBytes` for `seconds` to partition 0 of a fresh topic. */
+  run(bootstrap: string, topic: string, recordBytes: number, ratePerSecond: number, seconds: number): Promise<Measurement & { latency: Latency }>
+}
+
+/** Compression codecs every load can ask its client for. */
+export type Compression = 'none' | 'lz4' | 'zstd'
 
 export interface Workload {
   recordBytes: number
+  /** Records in total, over all producers. */
   records: number
   /** Fetch reads the whole topic this many times (fetching is faster than producing, so one pass may be too short to time). */
   fetchPasses: number
+  /** Concurrent producers (clients or processes) sharing `records`; 1 when absent. */
+  producers?: number
+  /** Codec the producers compress batches with; none when absent. */
+  compression?: Compression
+}
+
+/** Records each of the workload's producers sends; the split must be even so every load moves the same total. */
+export function recordsPerProducer(workload: Workload): number {
+  const producers = workload.producers ?? 1
+  if (workload.records % producers !== 0) throw new Error(`${workload.records} records do not split evenly over ${producers} producers`)
+  return workload.records / producers
 }
 
 /** A real Kafka client driven against a broker: produce N records to partition 0 of a fresh topic, then read them back. */

@@ -114,6 +114,15 @@ async function flushAllTables(httpUrl: string): Promise<void> {
   }
 }
 
+/** POST /tables/{t}/flush, timed; its answer comes once the commit is done and says how many rows it committed. */
+async function flushTable(httpUrl: string, table: string): Promise<{ rows: number; seconds: number }> {
+  const started = performance.now()
+  const flushed = await fetch(`${httpUrl}/tables/${encodeURIComponent(table)}/flush`, { method: 'POST' })
+  if (!flushed.ok) throw new Error(`POST /tables/${table}/flush: HTTP ${flushed.status} ${await flushed.text()}`)
+  const { rows } = (await flushed.json()) as { rows: number }
+  return { rows, seconds: (performance.now() - started) / 1000 }
+}
+
 async function startZombi(main: string, settings: Record<string, string>): Promise<RunningBroker> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-'))
   // The bench runs on the node@24 devDependency (npm run bench), so the broker runs on the same binary.
@@ -175,6 +184,7 @@ async function startZombi(main: string, settings: Record<string, string>): Promi
         await flushAllTables(`http://127.0.0.1:${httpPort}`)
         await waitUntilIdle(child.pid!)
       },
+      flushTable: (topic) => flushTable(`http://127.0.0.1:${httpPort}`, topic),
       async stop() {
         try {
           if (child.exitCode !== null || child.signalCode !== null) {

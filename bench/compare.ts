@@ -1,0 +1,296 @@
+// npm run bench:compare [-- --quick] [--rounds N] [--revision REV|worktree]: Zombi beside Apache Kafka on this
+// machine, same clients, same loads, started alternately (Zombi, Kafka, Zombi, Kafka …) so drift hits both.
+// Two durability pairs: Zombi ZOMBI_DURABILITY=none vs Kafka as shipped (both acknowledge before fsync), and
+// Zombi fsync vs Kafka with log.flush.interval.messages=1 (both fsync before acknowledging). Prints the tables and,
+// as the last line, the geometric mean of the Zombi/Kafka throughput ratios. Asserts no speed; exits non-zero if
+// any scenario produced no numbers.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { readProcessUsage, type BrokerUnderTest, type RunningBroker } from './lib/broker.ts'
+import {
+  failures, geometricMeanLine, printCompareResults, saveCompareResults,
+  type BrokerKind, type CompareBrokerRun, type CompareResults, type CompareSample,
+} from './lib/compare-report.ts'
+import { httpRows } from './lib/compare-http.ts'
+import { javaAckLatencyLoad, javaToolsLoad } from './lib/java-tools.ts'
+import { apacheKafka, fetchKafka, kafkaVersion } from './lib/kafka.ts'
+import { kcatLoad } from './lib/kcat.ts'
+import { describeMachine, javaVersion } from './lib/machine.ts'
+import { createTopic } from './lib/topics.ts'
+import { platformaticLatencyLoad } from './lib/platformatic-latency.ts'
+import { platformaticLoad } from './lib/platformatic.ts'
+import { median } from './lib/report.ts'
+import { recordSizes, warmUpWorkload, type ClientLoad, type Compression, type LatencyLoad, type Measurement, type Workload } from './lib/scenarios.ts'
+import { snapshotZombi, zombi } from './lib/zombi.ts'
+
+const resultsDir = path.resolve(import.meta.dirname, '../.cache/bench')
+
+const { values: options } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, revision: { type: 'string', default: 'HEAD' } },
+})
+const rounds = options.rounds === undefined ? (options.quick ? 1 : 2) : Number(options.rounds)
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, got ${options.rounds}`)
+
+// Ctrl-C or a test runner's SIGTERM must not leave brokers behind: exiting runs the 'exit' handlers of
+// zombi.ts and kafka.ts, which kill the children they started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+
+interface ProduceCase {
+  recordBytes: number
+  producers: number
+  compression: Compression
+}
+
+interface Pair {
+  id: string
+  label: string
+  brokers: Record<BrokerKind, BrokerUnderTest>
+  cases: ProduceCase[]
+  /** Consume rows (consuming does not depend on the durability mode, so one pair measures it). */
+  consume: boolean
+}
+
+/**
+ * Total records per produce measurement by client and record size, chosen so that one measurement takes about
+ * 1–3 s on this project's 2-core machine (a 4-producer case splits the same total); --quick sends 2,000.
+ */
+const fullRecords: Record<string, Record<number, number>> = {
+  'kafka-tools (Java)': { 100: 1_000_000, 1024: 240_000 },
+  kcat: { 100: 1_000_000, 1024: 240_000 },
+  '@platformatic/kafka': { 100: 400_000, 1024: 160_000 },
+}
+/** Seconds each latency measurement sends for. */
+const latencySeconds = options.quick ? 1 : 5
+
+function workloadFor(client: string, produceCase: ProduceCase): Workload {
+  const records = options.quick ? warmUpWorkload(produceCase.recordBytes).records : fullRecords[client]?.[produceCase.recordBytes]
+  if (records === undefined) throw new Error(`no record count planned for ${client} with ${produceCase.recordBytes} B records`)
+  return { recordBytes: produceCase.recordBytes, records, fetchPasses: 1, producers: produceCase.producers, compression: produceCase.compression }
+}
+
+/** Every size with 1 and 4 producers uncompressed, and 1 producer with lz4 and zstd. */
+const allCases: ProduceCase[] = recordSizes.flatMap((recordBytes) => [
+  { recordBytes, producers: 1, compression: 'none' as const },
+  { recordBytes, producers: 4, compression: 'none' as const },
+  { recordBytes, producers: 1, compression: 'lz4' as const },
+  { recordBytes, producers: 1, compression: 'zstd' as const },
+])
+/** The case whose produce rate sets the latency rate and whose topic the consume rows read. */
+const isPlain = (produceCase: ProduceCase): boolean => produceCase.producers === 1 && produceCase.compression === 'none'
+
+/** The message with its causes: @platformatic/kafka says "Producing messages failed." and puts the reason in `errors`/`cause`. */
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const nested: unknown[] = []
+  if (error.cause !== undefined) nested.push(error.cause)
+  const { errors } = error as { errors?: unknown }
+  if (Array.isArray(errors)) nested.push(...(errors as unknown[]))
+  return nested.length === 0 ? error.message : `${error.message} (${nested.map(errorText).join('; ')})`
+}
+const topicName = (prefix: string, client: string, produceCase: ProduceCase): string =>
+  `${prefix}-${client.replace(/\W/g, '')}-${produceCase.recordBytes}-${produceCase.producers}p-${produceCase.compression}`
+
+/**
+ * Runs one client step from a settled broker and charges the broker's CPU time during it to the sample. With
+ * `topic`, creates it first (untimed). --quick skips settling: it times nothing worth settling for.
+ */
+async function measure(broker: RunningBroker, sample: CompareSample, step: () => Promise<Measurement>, topic?: string): Promise<CompareSample> {
+  try {
+    if (topic !== undefined) await createTopic(broker.bootstrap, topic)
+    if (!options.quick) {
+      await broker.settle().catch((error: unknown) => {
+        throw new Error(`settling the broker before the run: ${errorText(error)}`)
+      })
+    }
+    const cpuBefore = readProcessUsage(broker.pid).cpuSeconds
+    sample.measurement = await step()
+    sample.brokerCpuSeconds = readProcessUsage(broker.pid).cpuSeconds - cpuBefore
+  } catch (error) {
+    sample.error = errorText(error)
+  }
+  return sample
+}
+
+function describe(sample: CompareSample, label: string): string {
+  const what = `${sample.scenario} ${sample.client} ${sample.recordBytes} B ×${sample.producers} ${sample.compression}`
+  if (!sample.measurement) return `${label}: ${what}: FAILED: ${sample.error}`
+  const rate = Math.round(sample.measurement.records / sample.measurement.seconds).toLocaleString('en-US')
+  const latency = sample.measurement.latency ? `, p50 ${sample.measurement.latency.p50Ms.toFixed(2)} ms, p99 ${sample.measurement.latency.p99Ms.toFixed(2)} ms` : ''
+  const flush = sample.flush ? `, Iceberg flush ${sample.flush.rows} rows in ${sample.flush.seconds.toFixed(2)} s` : ''
+  return `${label}: ${what}: ${rate} records/s in ${sample.measurement.seconds.toFixed(2)} s${latency}${flush}${sample.error ? ` (${sample.error})` : ''}`
+}
+
+/** Starts one broker, runs `body` against it, records its CPU and peak RSS, stops it. */
+async function withBroker(pair: Pair, side: BrokerKind, round: number, body: (broker: RunningBroker) => Promise<void>): Promise<CompareBrokerRun> {
+  const run: CompareBrokerRun = { pair: pair.id, side, round }
+  let broker: RunningBroker
+  try {
+    broker = await pair.brokers[side].start()
+  } catch (error) {
+    run.error = `did not start: ${errorText(error)}`
+    return run
+  }
+  const cpuAtStart = readProcessUsage(broker.pid).cpuSeconds
+  try {
+    await body(broker)
+    const usage = readProcessUsage(broker.pid)
+    run.cpuSeconds = usage.cpuSeconds - cpuAtStart
+    run.peakRssBytes = usage.peakRssBytes
+  } catch (error) {
+    run.error = errorText(error)
+  }
+  try {
+    await broker.stop()
+  } catch (error) {
+    run.error = `${run.error ? `${run.error}; ` : ''}stop: ${errorText(error)}`
+  }
+  return run
+}
+
+/** Every load once, small and untimed, so the broker's JIT (and the Node loads') is warm before the first timing. */
+async function warmUp(broker: RunningBroker, loads: ClientLoad[]): Promise<void> {
+  for (const load of loads) {
+    for (const recordBytes of recordSizes) {
+      const topic = `warm-up-${load.client.replace(/\W/g, '')}-${recordBytes}`
+      await createTopic(broker.bootstrap, topic)
+      await load.produce(broker.bootstrap, topic, warmUpWorkload(recordBytes))
+    }
+  }
+}
+
+async function throughputRound(pair: Pair, side: BrokerKind, round: number, loads: ClientLoad[], samples: CompareSample[]): Promise<CompareBrokerRun> {
+  const label = `round ${round + 1}/${rounds} ${pair.brokers[side].name}`
+  return withBroker(pair, side, round, async (broker) => {
+    if (!options.quick) await warmUp(broker, loads)
+    for (const produceCase of pair.cases) {
+      for (const load of loads) {
+        const workload = workloadFor(load.client, produceCase)
+        const topic = topicName('bench', load.client, produceCase)
+        const base = { pair: pair.id, client: load.client, recordBytes: produceCase.recordBytes, producers: produceCase.producers, compression: produceCase.compression, side, round }
+        const produced = await measure(broker, { ...base, scenario: 'produce' }, () => load.produce(broker.bootstrap, topic, workload), topic)
+        if (produced.measurement && broker.flushTable) {
+          try {
+            produced.flush = await broker.flushTable(topic)
+          } catch (error) {
+            produced.error = `Iceberg flush: ${errorText(error)}`
+          }
+        }
+        samples.push(produced)
+        console.log(describe(produced, label))
+        if (!pair.consume || !isPlain(produceCase)) continue
+        const consumed: CompareSample = produced.measurement
+          ? await measure(broker, { ...base, scenario: 'consume' }, () => load.fetch(broker.bootstrap, topic, workload))
+          : { ...base, scenario: 'consume', error: 'not run: produce failed' }
+        samples.push(consumed)
+        console.log(describe(consumed, label))
+      }
+    }
+  })
+}
+
+/** 50% of the lower of the two brokers' median produce rates for this client and size (1 producer, uncompressed). */
+function latencyRate(samples: CompareSample[], pair: Pair, client: string, recordBytes: number): number | undefined {
+  const rates = (['zombi', 'kafka'] as const).map((side) => {
+    const mine = samples.filter((s) => s.pair === pair.id && s.side === side && s.scenario === 'produce' && s.client === client &&
+      s.recordBytes === recordBytes && s.producers === 1 && s.compression === 'none')
+    if (mine.length === 0 || mine.some((s) => !s.measurement)) return undefined
+    return median(mine.map((s) => s.measurement!.records / s.measurement!.seconds))
+  })
+  if (rates[0] === undefined || rates[1] === undefined) return undefined
+  return 0.5 * Math.min(rates[0], rates[1])
+}
+
+async function latencyPhase(pair: Pair, side: BrokerKind, loads: LatencyLoad[], samples: CompareSample[]): Promise<CompareBrokerRun> {
+  const label = `latency ${pair.brokers[side].name}`
+  return withBroker(pair, side, -1, async (broker) => {
+    for (const recordBytes of recordSizes) {
+      for (const load of loads) {
+        const sample: CompareSample = { pair: pair.id, scenario: 'latency', client: `${load.client} (${load.measures})`, recordBytes, producers: 1, compression: 'none', side, round: -1 }
+        const rate = latencyRate(samples, pair, load.client, recordBytes)
+        if (rate === undefined) {
+          sample.error = 'not run: no max produce rate measured on both brokers'
+        } else {
+          sample.ratePerSecond = rate
+          const topic = `latency-${load.client.replace(/\W/g, '')}-${recordBytes}`
+          await measure(broker, sample, () => load.run(broker.bootstrap, topic, recordBytes, rate, latencySeconds), topic)
+        }
+        samples.push(sample)
+        console.log(describe(sample, label))
+      }
+    }
+  })
+}
+
+async function main(): Promise<number> {
+  const started = performance.now()
+  console.log('fetching Apache Kafka into .cache (once)...')
+  const libs = fetchKafka()
+  const source = await snapshotZombi(options.revision)
+  const inputDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-input-'))
+  const pairs: Pair[] = [
+    {
+      id: 'ack-before-fsync', label: 'ack before fsync',
+      brokers: { zombi: zombi(source, 'zombi none', { ZOMBI_DURABILITY: 'none' }), kafka: apacheKafka(libs, 'kafka default', {}) },
+      cases: allCases, consume: true,
+    },
+    {
+      id: 'fsync-before-ack', label: 'fsync before ack',
+      brokers: {
+        zombi: zombi(source, 'zombi fsync', { ZOMBI_DURABILITY: 'fsync' }),
+        kafka: apacheKafka(libs, 'kafka flush each', { 'log.flush.interval.messages': '1' }),
+      },
+      // Compression does not change what fsync costs; one codec-free set keeps the full run under 15 minutes.
+      cases: allCases.filter((produceCase) => produceCase.compression === 'none'), consume: false,
+    },
+  ]
+  const loads: ClientLoad[] = [javaToolsLoad(libs, options.quick), kcatLoad(inputDir), platformaticLoad()]
+  const latencyLoads: LatencyLoad[] = [javaAckLatencyLoad(libs, options.quick), platformaticLatencyLoad()]
+  const results: CompareResults = {
+    date: new Date().toISOString(),
+    command: ['npm run bench:compare', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+    machine: { ...describeMachine(), java: javaVersion() },
+    kafkaVersion,
+    revision: source.revision,
+    rounds,
+    quick: options.quick,
+    pairs: pairs.map((pair) => ({
+      id: pair.id, label: pair.label,
+      zombi: { name: pair.brokers.zombi.name, settings: pair.brokers.zombi.settings },
+      kafka: { name: pair.brokers.kafka.name, settings: pair.brokers.kafka.settings },
+    })),
+    samples: [],
+    brokerRuns: [],
+    extra: [],
+  }
+  try {
+    console.log('preparing client input...')
+    for (const load of loads) {
+      for (const recordBytes of recordSizes) await load.prepare(warmUpWorkload(recordBytes))
+      for (const produceCase of allCases) await load.prepare(workloadFor(load.client, produceCase))
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const pair of pairs) {
+        for (const side of ['zombi', 'kafka'] as const) results.brokerRuns.push(await throughputRound(pair, side, round, loads, results.samples))
+      }
+    }
+    for (const pair of pairs) {
+      for (const side of ['zombi', 'kafka'] as const) results.brokerRuns.push(await latencyPhase(pair, side, latencyLoads, results.samples))
+    }
+    const http = await httpRows(source, options.quick)
+    if (http) results.extra.push(http)
+  } finally {
+    await rm(inputDir, { recursive: true, force: true })
+    await source.dispose()
+  }
+  results.seconds = (performance.now() - started) / 1000
+  printCompareResults(results)
+  saveCompareResults(resultsDir, results)
+  console.log(`\nwritten to ${path.relative(process.cwd(), resultsDir)}/compare-latest.{json,md} in ${Math.round(results.seconds)} s`)
+  // The last line, for scripts and humans alike.
+  console.log(geometricMeanLine(results))
+  return failures(results).length > 0 ? 1 : 0
+}
+
+process.exitCode = await main()

@@ -1,0 +1,210 @@
+// Apache Kafka as a BrokerUnderTest: fetched once from the Maven registry into .cache (bench/kafka/fetch.sh),
+// started as a single-node KRaft broker (broker + controller in one JVM) on loopback, ephemeral ports and a
+// fresh temp log dir, with the JVM options of Kafka's own kafka-server-start.sh. Also runs Kafka's Java tools.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
+
+export const kafkaVersion = '4.4.0'
+const kafkaDir = path.resolve(import.meta.dirname, '../kafka')
+const log4jConfig = path.join(kafkaDir, 'log4j2.properties')
+const readyTimeoutMs = 60_000
+const stopTimeoutMs = 60_000
+const maxOutputChars = 64 * 1024
+/** kafka-server-start.sh's heap and GC options, so Kafka runs as its own scripts would run it. */
+const brokerJvmOptions = [
+  '-Xmx1G', '-Xms1G', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent', '-Djava.awt.headless=true',
+]
+
+/**
+ * Makes sure the Kafka jars are in .cache (a no-op when they are; the first time Maven fetches ~55 MB) and returns
+ * the libs directory.
+ */
+export function fetchKafka(): string {
+  const result = spawnSync('bash', [path.join(kafkaDir, 'fetch.sh')], {
+    encoding: 'utf8', env: { ...process.env, KAFKA_VERSION: kafkaVersion }, stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const libs = result.stdout?.trim().split('\n').at(-1)
+  if (result.status !== 0 || !libs) throw new Error(`bench/kafka/fetch.sh failed (exit ${result.status})`)
+  return libs
+}
+
+/** `java …` arguments that run `mainClass` from Kafka's jars with the bench's log4j config. */
+export function javaArgs(libs: string, jvmOptions: string[], mainClass: string, args: string[]): string[] {
+  return [...jvmOptions, '-cp', `${libs}/*`, `-Dlog4j2.configurationFile=${log4jConfig}`, mainClass, ...args]
+}
+
+const liveChildren = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL')
+})
+
+/** Spawns `java` and keeps it in the set of children killed if the bench exits early. */
+export function spawnJava(args: string[], cwd?: string): ChildProcess {
+  const child = spawn('java', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  liveChildren.add(child)
+  child.once('exit', () => liveChildren.delete(child))
+  return child
+}
+
+/** A free loopback port (the listener is closed before Kafka binds it; a race other processes rarely win). */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  if (address === null || typeof address === 'string') throw new Error('no port from listen(0)')
+  return address.port
+}
+
+/**
+ * A cluster id as `kafka-storage random-uuid` prints it (base64url of 16 random bytes), without starting a JVM.
+ * Like Kafka's Uuid.randomUuid it never starts with '-', which the tool's argument parser would take for an option.
+ */
+function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
+}
+
+function serverProperties(dir: string, brokerPort: number, controllerPort: number, settings: Record<string, string>): string {
+  const properties: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    // A static quorum: the formatted log dir then holds no controller endpoint, so one formatted dir serves every start.
+    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'log.dirs': path.join(dir, 'logs'),
+    // One node: internal topics cannot have more replicas than that.
+    'offsets.topic.replication.factor': '1',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'share.coordinator.state.topic.replication.factor': '1',
+    'share.coordinator.state.topic.min.isr': '1',
+    // A bench consumer group has one member; waiting 3 s for others would only be timed as rebalance.
+    'group.initial.rebalance.delay.ms': '0',
+    ...settings,
+  }
+  return Object.entries(properties).map(([key, value]) => `${key}=${value}\n`).join('')
+}
+
+let formattedLogDir: Promise<string> | undefined
+
+/**
+ * A log dir formatted once per invocation (kafka-storage format is a JVM start, ~2.5 s here); every broker start
+ * copies it. The copies share the cluster and directory ids, which is harmless for brokers that never meet.
+ */
+function formatOnce(libs: string): Promise<string> {
+  formattedLogDir ??= (async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-kafka-format-'))
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    const propertiesFile = path.join(dir, 'server.properties')
+    await writeFile(propertiesFile, serverProperties(dir, 9092, 9093, {}))
+    const format = spawnSync('java', javaArgs(libs, ['-Xmx512M'], 'kafka.tools.StorageTool', ['format', '-t', clusterId(), '-c', propertiesFile]), { encoding: 'utf8' })
+    if (format.status !== 0) throw new Error(`kafka-storage format failed: ${format.stdout}${format.stderr}`)
+    return path.join(dir, 'logs')
+  })()
+  return formattedLogDir
+}
+
+/** Apache Kafka with `settings` (server.properties keys) over the single-node defaults above. */
+export function apacheKafka(libs: string, name: string, settings: Record<string, string>): BrokerUnderTest {
+  return { name, settings, start: () => startKafka(libs, settings) }
+}
+
+async function startKafka(libs: string, settings: Record<string, string>): Promise<RunningBroker> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-kafka-'))
+  let child: ChildProcess | undefined
+  let output = ''
+  const failure = (what: string): Error => new Error(`apache kafka (${JSON.stringify(settings)}) ${what}; its last output:\n${output}`)
+  try {
+    const brokerPort = await freePort()
+    const controllerPort = await freePort()
+    const propertiesFile = path.join(dir, 'server.properties')
+    await writeFile(propertiesFile, serverProperties(dir, brokerPort, controllerPort, settings))
+    await cp(await formatOnce(libs), path.join(dir, 'logs'), { recursive: true })
+
+    child = spawn('java', javaArgs(libs, brokerJvmOptions, 'kafka.Kafka', [propertiesFile]), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    const broker = child
+    liveChildren.add(broker)
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      broker.once('exit', (code, signal) => {
+        liveChildren.delete(broker)
+        resolve({ code, signal })
+      })
+    })
+    const keep = (chunk: string): void => {
+      output = (output + chunk).slice(-maxOutputChars)
+    }
+    broker.stderr!.setEncoding('utf8').on('data', keep)
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(failure(`did not log "Kafka Server started" within ${readyTimeoutMs} ms`)), readyTimeoutMs)
+      broker.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        keep(chunk)
+        if (output.includes('Kafka Server started')) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      broker.once('error', (error) => {
+        clearTimeout(timer)
+        reject(failure(`could not be spawned: ${error.message}`))
+      })
+      void exited.then(({ code, signal }) => {
+        clearTimeout(timer)
+        reject(failure(`exited before it was ready (code ${code}, signal ${signal})`))
+      })
+    })
+    return {
+      bootstrap: `127.0.0.1:${brokerPort}`,
+      pid: broker.pid!,
+      // Kafka has no background work the bench caused that would not also run during a measurement; wait for idle CPU.
+      async settle() {
+        await waitUntilIdle(broker.pid!)
+      },
+      async stop() {
+        try {
+          if (broker.exitCode !== null || broker.signalCode !== null) {
+            const { code, signal } = await exited
+            throw failure(`had exited during the round (code ${code}, signal ${signal})`)
+          }
+          broker.kill('SIGTERM')
+          let timer: NodeJS.Timeout | undefined
+          const timeout = new Promise<'timeout'>((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), stopTimeoutMs)
+          })
+          const outcome = await Promise.race([exited, timeout])
+          clearTimeout(timer)
+          if (outcome === 'timeout') {
+            broker.kill('SIGKILL')
+            await exited
+            throw failure(`did not exit within ${stopTimeoutMs} ms of SIGTERM (killed)`)
+          }
+          // The JVM ends with 128 + 15 after its shutdown hooks ran on SIGTERM.
+          if (outcome.code !== 0 && outcome.code !== 143) throw failure(`exited with code ${outcome.code}, signal ${outcome.signal} on SIGTERM`)
+        } finally {
+          await rm(dir, { recursive: true, force: true })
+        }
+      },
+    }
+  } catch (error) {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((resolve) => child!.once('exit', resolve))
+      child.kill('SIGKILL')
+      await gone
+    }
+    await rm(dir, { recursive: true, force: true })
+    throw error
+  }
+}
