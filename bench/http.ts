@@ -69,7 +69,8 @@ function printRun(run: Run): void {
   for (const s of run.measurement.scenarios) {
     const what = s.scenario === 'single' ? 'single' : `bulk ${s.eventsPerRequest}`
     const rejected = s.non2xx + s.errors > 0 ? `, ${s.non2xx} non-2xx, ${s.errors} errors` : ''
-    console.log(`${label}: ${what}: ${whole(s.requestsPerSecond)} req/s, ${whole(s.eventsPerSecond)} events/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms${rejected}`)
+    const cpu = s.brokerCpuMicrosPerEvent === undefined ? '' : `, broker CPU ${s.brokerCpuMicrosPerEvent.toFixed(1)} µs/event`
+    console.log(`${label}: ${what}: ${whole(s.requestsPerSecond)} req/s, ${whole(s.eventsPerSecond)} events/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms${cpu}${rejected}`)
   }
 }
 
@@ -85,7 +86,7 @@ async function measureBroker(durability: string, round: number, source: Awaited<
   try {
     const cpuBefore = readProcessUsage(broker.pid).cpuSeconds
     // Settled before each timed run: the previous scenario's tables flushed to Iceberg, the broker idle.
-    run.measurement = await measureHttp(`http://127.0.0.1:${port}`, { ...benchOptions, beforeEach: () => broker.settle() })
+    run.measurement = await measureHttp(`http://127.0.0.1:${port}`, { ...benchOptions, beforeEach: () => broker.settle(), brokerPid: broker.pid })
     run.brokerCpuSeconds = readProcessUsage(broker.pid).cpuSeconds - cpuBefore
   } catch (error) {
     run.error = errorText(error)
@@ -111,9 +112,10 @@ function table(runs: Run[], columns: string[]): string {
       const eventsPerSecond = medianOf(runs, durability, (m) => m.scenarios[index]?.eventsPerSecond)
       const p50 = medianOf(runs, durability, (m) => m.scenarios[index]?.p50Ms)
       const p99 = medianOf(runs, durability, (m) => m.scenarios[index]?.p99Ms)
+      const cpu = medianOf(runs, durability, (m) => m.scenarios[index]?.brokerCpuMicrosPerEvent)
       if (eventsPerSecond === undefined) return 'failed'
       const unit = s.scenario === 'single' ? 'req/s' : 'events/s'
-      return `${whole(eventsPerSecond)} ${unit} (p50 ${p50} ms, p99 ${p99} ms)`
+      return `${whole(eventsPerSecond)} ${unit} (p50 ${p50} ms, p99 ${p99} ms${cpu === undefined ? '' : `, broker CPU ${cpu.toFixed(1)} µs/event`})`
     })
     const reference = s.scenario === 'single' ? `${whole(specification.singleRequestsPerSecond)} req/s` : `${specification.bulkEventsPerSecond} events/s`
     return `| ${name} | ${s.connections} | ${cells.join(' | ')} | ${reference} |`

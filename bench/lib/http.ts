@@ -2,6 +2,7 @@
 // (POST /tables/{t}/bulk) of a realistic ~100 B event, against a server that is already running. Self-contained
 // (only a base URL in), so bench/http.ts and bench/compare.ts can both call measureHttp().
 import { createRequire } from 'node:module'
+import { readProcessUsage } from './broker.ts'
 
 /** The slice of autocannon's options and results this module uses (autocannon ships no types). */
 interface AutocannonOptions {
@@ -55,6 +56,8 @@ export interface HttpBenchOptions {
   tablePrefix: string
   /** Awaited before each timed run, e.g. to let the broker settle (flush, idle); untimed. */
   beforeEach?: (table: string) => Promise<void>
+  /** The broker's process id, when it runs on this machine: each scenario then reports its CPU time (Linux /proc). */
+  brokerPid?: number
 }
 
 export const defaultHttpBenchOptions: Readonly<HttpBenchOptions> = {
@@ -82,6 +85,10 @@ export interface HttpScenarioResult {
   p50Ms: number
   p99Ms: number
   maxMs: number
+  /** Broker CPU seconds (user + system) during the timed run, when `brokerPid` was given. */
+  brokerCpuSeconds?: number
+  /** Broker CPU microseconds per accepted event, when `brokerPid` was given: steadier than throughput on a shared machine. */
+  brokerCpuMicrosPerEvent?: number
   /** Answers other than 2xx (429 from backpressure, ...) and connection errors or timeouts; a clean run has none. */
   non2xx: number
   errors: number
@@ -98,7 +105,7 @@ export interface HttpMeasurement {
   p99Ms: number
   /** Every scenario: single first, then each bulk size. */
   scenarios: HttpScenarioResult[]
-  options: Omit<HttpBenchOptions, 'beforeEach'>
+  options: Omit<HttpBenchOptions, 'beforeEach' | 'brokerPid'>
 }
 
 /**
@@ -168,7 +175,9 @@ async function runShape(baseUrl: string, shape: Shape, table: string, options: H
   if (options.warmUpSeconds > 0) await load(options.warmUpSeconds)
   await options.beforeEach?.(table)
   const before = await settledRecordsIn(baseUrl, table)
+  const cpuBefore = options.brokerPid === undefined ? 0 : readProcessUsage(options.brokerPid).cpuSeconds
   const result = await load(options.durationSeconds)
+  const brokerCpuSeconds = options.brokerPid === undefined ? undefined : readProcessUsage(options.brokerPid).cpuSeconds - cpuBefore
   const statusCodes: Record<string, number> = {}
   for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = Number(count)
   const accepted = statusCodes['202'] ?? 0
@@ -193,6 +202,7 @@ async function runShape(baseUrl: string, shape: Shape, table: string, options: H
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     maxMs: result.latency.max,
+    ...(brokerCpuSeconds === undefined ? {} : { brokerCpuSeconds, brokerCpuMicrosPerEvent: accepted === 0 ? 0 : (brokerCpuSeconds * 1e6) / (accepted * shape.eventsPerRequest) }),
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     statusCodes,
@@ -224,7 +234,7 @@ export async function measureHttp(baseUrl: string, overrides: Partial<HttpBenchO
   }
   const single = scenarios[0]!
   const largestBulk = scenarios.filter((s) => s.scenario === 'bulk').at(-1)
-  const { beforeEach: _beforeEach, ...recorded } = options
+  const { beforeEach: _beforeEach, brokerPid: _brokerPid, ...recorded } = options
   return {
     singleRequestsPerSecond: single.requestsPerSecond,
     bulkEventsPerSecond: largestBulk?.eventsPerSecond ?? 0,
