@@ -3,64 +3,13 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { CommitConflictError, type Catalog, type LoadedTable, type TableIdentifier } from '../../src/catalog/catalog.ts'
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
 import { EncodePool } from '../../src/iceberg/encode-pool.ts'
-import { Flusher, type FlushSource, type FlushableTopic } from '../../src/iceberg/flusher.ts'
+import { Flusher } from '../../src/iceberg/flusher.ts'
 import type { TableMetadata } from '../../src/iceberg/metadata.ts'
 import { FlushMetrics } from '../../src/iceberg/metrics.ts'
-import { Partition } from '../../src/log/partition.ts'
 import { MemoryObjectStore } from '../../src/objectstore/memory.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
-import { encodeBatch } from '../../src/protocol/records.ts'
+import { FakeLog } from './fake-log.ts'
 import { readTable } from './table-reader.ts'
-
-const base = Date.UTC(2024, 5, 1, 12, 0)
-
-/** A hot log in memory with the shape the flusher reads (real Partition and BatchIndex). */
-class FakeLog implements FlushSource {
-  readonly byName = new Map<string, FlushableTopic>()
-  readonly stored = new Map<Partition, Buffer[]>()
-  failRecord = false
-  recorded: Array<[string, number, number]> = []
-
-  createTopic(name: string, partitions: number, id = `${name}-id-${Math.random()}`): FlushableTopic {
-    const topic = { id, name, partitions: Array.from({ length: partitions }, (_, p) => new Partition(id, p, 0, 0, 0)) }
-    this.byName.set(name, topic)
-    return topic
-  }
-
-  append(topic: FlushableTopic, partitionId: number, values: string[], timestamp = base): void {
-    const partition = topic.partitions[partitionId] as Partition
-    const baseOffset = partition.nextOffset
-    const batch = encodeBatch(values.map((value, i) => ({ key: Buffer.from(`k${baseOffset + i}`), value: Buffer.from(value), timestamp: timestamp + i })), { baseOffset })
-    const list = this.stored.get(partition) ?? []
-    this.stored.set(partition, list)
-    list.push(batch)
-    const lastOffset = baseOffset + values.length - 1
-    partition.index.push({ baseOffset, lastOffset, maxTimestamp: timestamp, segment: 0, position: list.length - 1, size: batch.length })
-    partition.nextOffset = partition.highWatermark = lastOffset + 1
-    partition.wakeWaiters()
-  }
-
-  topics(): Iterable<FlushableTopic> {
-    return this.byName.values()
-  }
-
-  topicByName(name: string): FlushableTopic | undefined {
-    return this.byName.get(name)
-  }
-
-  topicById(id: string): FlushableTopic | undefined {
-    return [...this.byName.values()].find((topic) => topic.id === id)
-  }
-
-  readBatch(partition: Partition, i: number): Buffer {
-    return this.stored.get(partition)![partition.index.location(i).position]!
-  }
-
-  async recordFlushed(topicId: string, partition: number, flushedOffset: number): Promise<void> {
-    if (this.failRecord) throw new Error('crash before the flushed offset was recorded')
-    this.recorded.push([topicId, partition, flushedOffset])
-  }
-}
 
 /** A catalog whose next commits fail after writing nothing (a crash between data files and commit). */
 class FailingCatalog extends FilesystemCatalog {
