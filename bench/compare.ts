@@ -1,4 +1,4 @@
-// npm run bench:compare [-- --quick] [--rounds N] [--revision REV|worktree]: Zombi beside Apache Kafka on this
+// npm run bench:compare [-- --quick] [--rounds N] [--revision REV|worktree] [--out DIR]: Zombi beside Apache Kafka on this
 // machine, same clients, same loads, started alternately (Zombi, Kafka, Zombi, Kafka …) so drift hits both.
 // Two durability pairs: Zombi ZOMBI_DURABILITY=none vs Kafka as shipped (both acknowledge before fsync), and
 // Zombi fsync vs Kafka with log.flush.interval.messages=1 (both fsync before acknowledging). Prints the tables and,
@@ -25,11 +25,14 @@ import { median } from './lib/report.ts'
 import { recordSizes, warmUpWorkload, type ClientLoad, type Compression, type LatencyLoad, type Measurement, type Workload } from './lib/scenarios.ts'
 import { snapshotZombi, zombi } from './lib/zombi.ts'
 
-const resultsDir = path.resolve(import.meta.dirname, '../.cache/bench')
-
 const { values: options } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, revision: { type: 'string', default: 'HEAD' } },
+  options: {
+    quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, revision: { type: 'string', default: 'HEAD' },
+    // Where compare-latest.{json,md} go; the test points it at a temp dir so a full run's results stay.
+    out: { type: 'string', default: path.resolve(import.meta.dirname, '../.cache/bench') },
+  },
 })
+const resultsDir = path.resolve(options.out)
 const rounds = options.rounds === undefined ? (options.quick ? 1 : 2) : Number(options.rounds)
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, got ${options.rounds}`)
 
@@ -202,9 +205,10 @@ function latencyRate(samples: CompareSample[], pair: Pair, client: string, recor
   return 0.5 * Math.min(rates[0], rates[1])
 }
 
-async function latencyPhase(pair: Pair, side: BrokerKind, loads: LatencyLoad[], samples: CompareSample[]): Promise<CompareBrokerRun> {
+async function latencyPhase(pair: Pair, side: BrokerKind, warmUpLoads: ClientLoad[], loads: LatencyLoad[], samples: CompareSample[]): Promise<CompareBrokerRun> {
   const label = `latency ${pair.brokers[side].name}`
   return withBroker(pair, side, -1, async (broker) => {
+    if (!options.quick) await warmUp(broker, warmUpLoads)
     for (const recordBytes of recordSizes) {
       for (const load of loads) {
         const sample: CompareSample = { pair: pair.id, scenario: 'latency', client: `${load.client} (${load.measures})`, recordBytes, producers: 1, compression: 'none', side, round: -1 }
@@ -276,7 +280,7 @@ async function main(): Promise<number> {
       }
     }
     for (const pair of pairs) {
-      for (const side of ['zombi', 'kafka'] as const) results.brokerRuns.push(await latencyPhase(pair, side, latencyLoads, results.samples))
+      for (const side of ['zombi', 'kafka'] as const) results.brokerRuns.push(await latencyPhase(pair, side, loads, latencyLoads, results.samples))
     }
     const http = await httpRows(source, options.quick)
     if (http) results.extra.push(http)

@@ -126,3 +126,11 @@ else
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${http_python_packages[@]}"
   echo "install-test-deps: installed ${http_python_packages[*]} in $venv"
 fi
+
+# Apache Kafka (broker and perf tools) for npm run bench:compare and its quick-mode test, from the Maven registry
+# into .cache/kafka-<version> (bench/kafka/fetch.sh; a no-op when the stamp matches). Needs a JDK 17+ and Maven.
+if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+  apt_install maven openjdk-17-jdk-headless
+fi
+bash "$repo_root/bench/kafka/fetch.sh" >/dev/null
+echo "install-test-deps: Apache Kafka for bench:compare present in $repo_root/.cache"

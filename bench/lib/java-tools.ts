@@ -1,8 +1,12 @@
 // Load generators from Apache Kafka itself: org.apache.kafka.tools.ProducerPerformance and ConsumerPerformance
 // (kafka-producer-perf-test / kafka-consumer-perf-test), each run in its own JVM with the tools' default client
 // settings, as Kafka's scripts run them. Timings are the tools' own (JVM start and connect excluded).
+import { randomUUID } from 'node:crypto'
+import { existsSync, renameSync, rmSync } from 'node:fs'
+import path from 'node:path'
 import { endOffset } from './kcat.ts'
 import { javaArgs, spawnJava } from './kafka.ts'
+import { javaVersion } from './machine.ts'
 import { recordsPerProducer, type ClientLoad, type LatencyLoad, type Measurement, type Workload } from './scenarios.ts'
 
 const timeoutMs = 180_000
@@ -14,10 +18,35 @@ const toolJvmOptions = ['-Xmx512M']
  */
 const quickToolJvmOptions = [...toolJvmOptions, '-XX:TieredStopAtLevel=1']
 
+let classArchive: string | undefined
+
+/**
+ * A class-data-sharing archive of the tools' classes (next to the jars, one per JDK), which takes ~0.6 s off every
+ * tool start (1.4 s -> 0.8 s here). The first tool run that finds none writes one to a temporary name and renames
+ * it when it exits, so concurrent first runs cannot leave a torn archive. Startup only: it changes no timing.
+ */
+function classDataSharing(libs: string): { options: string[]; done(ok: boolean): void } {
+  classArchive ??= path.join(path.dirname(libs), `tools-${javaVersion().replace(/\W+/g, '_')}.jsa`)
+  const archive = classArchive
+  if (existsSync(archive)) return { options: [`-XX:SharedArchiveFile=${archive}`], done() {} }
+  const written = `${archive}.${randomUUID()}`
+  return {
+    options: [`-XX:ArchiveClassesAtExit=${written}`],
+    done(ok) {
+      try {
+        if (ok && existsSync(written)) renameSync(written, archive)
+      } finally {
+        rmSync(written, { force: true })
+      }
+    },
+  }
+}
+
 /** Runs one Kafka tool and returns its stdout; rejects with its output unless it exits 0 in time. */
 function runTool(libs: string, quick: boolean, mainClass: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawnJava(javaArgs(libs, quick ? quickToolJvmOptions : toolJvmOptions, mainClass, args))
+    const sharing = classDataSharing(libs)
+    const child = spawnJava(javaArgs(libs, [...(quick ? quickToolJvmOptions : toolJvmOptions), ...sharing.options], mainClass, args))
     let stdout = ''
     let stderr = ''
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
@@ -29,6 +58,7 @@ function runTool(libs: string, quick: boolean, mainClass: string, args: string[]
     })
     child.once('close', (code, signal) => {
       clearTimeout(timer)
+      sharing.done(code === 0)
       if (code === 0) resolve(stdout)
       else reject(new Error(`${mainClass} ended with code ${code}, signal ${signal}: ${(stderr + stdout).trim().slice(-2000)}`))
     })

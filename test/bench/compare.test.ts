@@ -1,0 +1,52 @@
+// Keeps npm run bench:compare working: its --quick mode must fill every scenario with numbers for both Zombi and
+// Apache Kafka. Nothing about speed is asserted (the machine is shared; speed is read from full runs).
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, expect, test } from 'vitest'
+import type { CompareResults } from '../../bench/lib/compare-report.ts'
+
+const repoRoot = path.resolve(import.meta.dirname, '../..')
+const outDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-compare-test-'))
+afterAll(() => rm(outDir, { recursive: true, force: true }))
+
+function runQuick(): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    // The first run on a fresh machine also fetches Kafka from the Maven registry (install-test-deps.sh does it before).
+    const child = spawn(process.execPath, ['bench/compare.ts', '--quick', '--out', outDir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+    let stdout = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+    child.once('error', reject)
+    child.once('close', (code) => resolve({ code, stdout }))
+  })
+}
+
+test('bench:compare --quick measures every scenario on both Zombi and Kafka and ends with the geometric mean', async () => {
+  const { code, stdout } = await runQuick()
+  expect(code, stdout.slice(-6000)).toBe(0)
+  expect(stdout.trim().split('\n').at(-1)).toMatch(/^geometric mean of Zombi\/Kafka throughput ratios over \d+ rows: \d+\.\d\d$/)
+
+  const results = JSON.parse(await readFile(path.join(outDir, 'compare-latest.json'), 'utf8')) as CompareResults
+  expect(results.quick).toBe(true)
+  expect(results.samples.filter((sample) => sample.error !== undefined)).toEqual([])
+  for (const sample of results.samples) {
+    expect(sample.measurement!.records).toBeGreaterThan(0)
+    expect(sample.measurement!.seconds).toBeGreaterThan(0)
+    expect(sample.brokerCpuSeconds).toBeGreaterThanOrEqual(0)
+    if (sample.scenario === 'latency') expect(sample.measurement!.latency!.p99Ms).toBeGreaterThanOrEqual(0)
+    if (sample.scenario === 'produce' && sample.side === 'zombi') expect(sample.flush!.rows).toBeGreaterThan(0)
+  }
+  // Every scenario kind ran on both brokers, with every client, size, producer count and codec.
+  const kinds = (side: string): string[] => [...new Set(results.samples.filter((s) => s.side === side)
+    .map((s) => `${s.pair} ${s.scenario} ${s.client} ${s.recordBytes} ${s.producers} ${s.compression}`))].sort()
+  expect(kinds('zombi')).toEqual(kinds('kafka'))
+  expect(new Set(results.samples.map((s) => s.scenario))).toEqual(new Set(['produce', 'consume', 'latency']))
+  expect(new Set(results.samples.map((s) => s.compression))).toEqual(new Set(['none', 'lz4', 'zstd']))
+  expect(new Set(results.samples.map((s) => s.producers))).toEqual(new Set([1, 4]))
+  expect(new Set(results.samples.map((s) => s.client)).size).toBeGreaterThanOrEqual(3)
+  for (const run of results.brokerRuns) {
+    expect(run.error).toBeUndefined()
+    expect(run.peakRssBytes).toBeGreaterThan(0)
+  }
+}, 300_000)
