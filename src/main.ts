@@ -37,6 +37,13 @@ async function clusterId(store: HotStore): Promise<string> {
   return id
 }
 
+/** Cold storage is unhealthy while a topic's last flush to Iceberg failed (the hot log keeps its records meanwhile). */
+function coldStorageHealth(failing: Array<{ topic: string; failures: number; error: string }>, warehouse: string): { ok: boolean; detail: string } {
+  if (failing.length === 0) return { ok: true, detail: warehouse }
+  const [first] = failing
+  return { ok: false, detail: `flush to Iceberg failing for ${failing.length} topic(s), e.g. ${first!.topic} (${first!.failures} attempts): ${first!.error}` }
+}
+
 async function start(config: Config, logger: Logger): Promise<void> {
   const store = new DiskHotStore({ dir: config.dataDir, durability: config.durability, segmentBytes: config.segmentBytes, logger })
   const recovery = await store.open()
@@ -133,7 +140,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     components: () => ({
       hot_storage: { ok: storeHealthy },
       kafka_listener: { ok: !shutdown.signal.aborted },
-      cold_storage: { ok: true, detail: config.warehouse },
+      cold_storage: coldStorageHealth(flusher.failing(), config.warehouse),
       backpressure: { ok: true },
     }),
     stats: () => ({ kafka_connections: kafka.connectionCount }),

@@ -91,6 +91,7 @@ class TopicState {
   running: Promise<FlushSummary> | null = null
   failures = 0
   retryAtMs = 0
+  lastError = ''
 
   constructor(topic: FlushableTopic, writer: TableWriter) {
     this.topic = topic
@@ -177,6 +178,15 @@ export class Flusher {
     } finally {
       await this.#options.pool.close()
     }
+  }
+
+  /** Topics whose last flush attempt failed (their records wait in the hot log for the retry), for health. */
+  failing(): Array<{ topic: string; failures: number; error: string }> {
+    const out = []
+    for (const state of this.#topics.values()) {
+      if (state.failures > 0) out.push({ topic: state.topic.name, failures: state.failures, error: state.lastError })
+    }
+    return out
   }
 
   lag(): PartitionLag[] {
@@ -293,6 +303,7 @@ export class Flusher {
         state.retryAtMs = 0
       } catch (error) {
         state.failures++
+        state.lastError = error instanceof Error ? error.message : String(error)
         state.retryAtMs = this.#now() + Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** Math.min(state.failures, 6))
         this.#options.metrics.failures++
         this.#options.logger.error({ err: error, topic: state.topic.name, failures: state.failures }, 'flush to Iceberg failed; the records stay in the hot log and the flush is retried')

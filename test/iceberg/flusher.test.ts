@@ -57,6 +57,20 @@ describe('Flusher', () => {
     expect((await flusher.flush('events')).snapshots).toBe(0)
   })
 
+  test('failing() names a topic whose last flush failed, with the error, until a flush succeeds (cold storage health)', async () => {
+    const log = new FakeLog()
+    const catalog = new FailingCatalog(new MemoryObjectStore())
+    const topic = log.createTopic('events', 1)
+    log.append(topic, 0, ['a'])
+    const flusher = newFlusher(log, catalog)
+    await flusher.start()
+    catalog.failures = 1
+    await expect(flusher.flush('events')).rejects.toThrow(/crash before the commit/)
+    expect(flusher.failing()).toEqual([{ topic: 'events', failures: 1, error: 'crash before the commit' }])
+    await flusher.flush('events')
+    expect(flusher.failing()).toEqual([])
+  })
+
   test('a crash after the commit but before the flushed offset is recorded does not write the rows again', async () => {
     const log = new FakeLog()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
