@@ -18,7 +18,7 @@ export interface SettingDefinition {
 export const SETTINGS = [
   { name: 'ZOMBI_HOST', kind: 'string', default: '127.0.0.1', description: 'Address both listeners (Kafka and HTTP) bind to.' },
   { name: 'ZOMBI_KAFKA_PORT', kind: 'integer', default: '9092', min: 0, max: 65535, description: 'Kafka wire protocol port; 0 picks a free port (reported in the "zombi ready" log line).' },
-  { name: 'ZOMBI_PORT', kind: 'integer', default: '8080', min: 0, max: 65535, description: 'HTTP port (health, later the Zombi HTTP API and metrics); 0 picks a free port.' },
+  { name: 'ZOMBI_PORT', kind: 'integer', default: '8080', min: 0, max: 65535, description: 'HTTP port: the Zombi HTTP API, health, /metrics and /openapi.yaml; 0 picks a free port.' },
   { name: 'ZOMBI_ADVERTISED_HOST', kind: 'string', default: null, description: 'Host name given to clients in Metadata and FindCoordinator; defaults to ZOMBI_HOST (or 127.0.0.1 when binding to a wildcard address).' },
   { name: 'ZOMBI_ADVERTISED_KAFKA_PORT', kind: 'integer', default: null, min: 1, max: 65535, description: 'Port given to clients in Metadata; defaults to the bound Kafka port (useful behind NAT or a proxy).' },
   { name: 'ZOMBI_NODE_ID', kind: 'integer', default: '0', min: 0, max: 2147483647, description: 'Broker node id reported to Kafka clients.' },
