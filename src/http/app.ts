@@ -155,6 +155,11 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   const httpReads = metrics.reads.labels('http')
   const writer = new TableWriter(log, keys, config.autoCreateTopics, config.defaultPartitions)
   const errorResponses = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 413: { $ref: 'Error#' }, 429: { $ref: 'Error#' } }
+  // Only writes are subject to backpressure; their 429 carries Retry-After.
+  const writeErrorResponses = {
+    ...errorResponses,
+    429: { $ref: 'Error#', description: 'Backpressure: too many writes or bytes in flight', headers: { 'retry-after': { type: 'string', description: 'Seconds to wait before retrying' } } },
+  }
 
   // Backpressure is decided from the headers alone, before any body byte is read or parsed.
   let inflightWrites = 0
@@ -227,7 +232,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   }
 
   app.post<{ Params: { table: string }; Body: HttpRecord }>('/tables/:table', {
-    schema: { summary: 'Write one record', params: schemas.tableParams, body: { $ref: 'RecordInput#' }, response: { 202: schemas.writeResponse, ...errorResponses } },
+    schema: { summary: 'Write one record', params: schemas.tableParams, body: { $ref: 'RecordInput#' }, response: { 202: schemas.writeResponse, ...writeErrorResponses } },
   }, async (request, reply) => {
     const started = performance.now()
     const [written] = await writer.write(request.params.table, [request.body])
@@ -238,7 +243,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   })
 
   app.post<{ Params: { table: string }; Body: { records: HttpRecord[] } }>('/tables/:table/bulk', {
-    schema: { summary: 'Write many records, all or nothing', params: schemas.tableParams, body: schemas.bulkBody, response: { 202: schemas.bulkResponse, ...errorResponses } },
+    schema: { summary: 'Write many records, all or nothing', params: schemas.tableParams, body: schemas.bulkBody, response: { 202: schemas.bulkResponse, ...writeErrorResponses } },
   }, async (request, reply) => {
     const started = performance.now()
     const written = await writer.write(request.params.table, request.body.records)
