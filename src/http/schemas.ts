@@ -27,7 +27,7 @@ export const recordInputSchema = {
     payload: { type: 'string', description: 'Record value, in the given encoding' },
     encoding,
     key: { type: ['string', 'null'], description: 'Record key, in the given encoding; keyed records go to murmur2(key) % partitions, as Kafka clients do' },
-    headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Record headers, UTF-8 values' },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Record headers, UTF-8 values; the name idempotency_key is reserved (use the idempotency_key field)' },
     partition: { type: 'integer', minimum: 0, maximum: MAX_PARTITION, description: 'Explicit partition; else by key, else round robin' },
     // Year 9999 at most: what SQL engines read back from the Iceberg table's timestamp and date columns.
     timestamp_ms: { type: 'integer', minimum: 0, maximum: 253_402_300_799_999, description: 'Record timestamp in ms since the epoch, at most 9999-12-31T23:59:59.999Z; defaults to now' },

@@ -92,7 +92,11 @@ export class TableWriter {
         partition = this.#roundRobin++ % topic.partitions.length
       }
       const headers: RecordHeader[] = []
-      if (record.headers !== undefined) for (const name in record.headers) headers.push({ key: name, value: Buffer.from(record.headers[name]!, 'utf8') })
+      if (record.headers !== undefined) {
+        // Reads hide this header (it carries the key), so a header of that name would silently vanish from them.
+        if (Object.hasOwn(record.headers, IDEMPOTENCY_HEADER)) throw new HttpProblem(400, 'invalid_request', `${field}headers.${IDEMPOTENCY_HEADER} is reserved; send the key as the ${IDEMPOTENCY_HEADER} field`)
+        for (const name in record.headers) headers.push({ key: name, value: Buffer.from(record.headers[name]!, 'utf8') })
+      }
       if (record.idempotency_key !== undefined) headers.push({ key: IDEMPOTENCY_HEADER, value: Buffer.from(record.idempotency_key, 'utf8') })
       const input: RecordInput = { key, value, headers, timestamp: record.timestamp_ms ?? now }
       return { partition, input, idempotencyKey: record.idempotency_key }

@@ -108,6 +108,7 @@ describe('bad input gets a 4xx naming the field, and nothing is written', () => 
     ['a partition beyond int32', { payload: 'x', partition: 2 ** 31 }, 400, /partition must be <= 2147483647/],
     ['a timestamp past year 9999', { payload: 'x', timestamp_ms: 2 ** 55 - 1 }, 400, /timestamp_ms must be <= 253402300799999/],
     ['a negative timestamp', { payload: 'x', timestamp_ms: -5 }, 400, /timestamp_ms must be >= 0/],
+    ['a header named like the idempotency key', { payload: 'x', headers: { idempotency_key: 'k' } }, 400, /headers\.idempotency_key is reserved/],
   ])('%s', async (_label, body, status, message) => {
     await post('/tables/strict', { payload: 'seed', partition: 0 })
     const before = log.topicByName('strict')!.partitions.reduce((sum, p) => sum + p.highWatermark, 0)
