@@ -141,7 +141,6 @@ async function start(config: Config, logger: Logger): Promise<void> {
       hot_storage: { ok: storeHealthy },
       kafka_listener: { ok: !shutdown.signal.aborted },
       cold_storage: coldStorageHealth(flusher.failing(), config.warehouse),
-      backpressure: { ok: true },
     }),
     stats: () => ({ kafka_connections: kafka.connectionCount }),
   })

@@ -253,7 +253,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   })
 
   app.get<{ Params: { table: string }; Querystring: { partition: number; offset: number; limit: number; wait_ms: number; encoding: Encoding } }>('/tables/:table/stream', {
-    schema: { summary: 'Read records of one partition from an offset (long poll with wait_ms)', params: schemas.tableParams, querystring: schemas.streamQuery, response: { 200: schemas.streamResponse, ...errorResponses } },
+    schema: { summary: 'Read records of one partition from an offset (long poll with wait_ms); offsets that left the hot log are read from the Iceberg table', params: schemas.tableParams, querystring: schemas.streamQuery, response: { 200: schemas.streamResponse, ...errorResponses } },
   }, async (request) => {
     const topic = table(request.params.table)
     const { partition: index, offset, limit, wait_ms: waitMs, encoding } = request.query
@@ -390,7 +390,12 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   })
 
   const health = (reply: FastifyReply): FastifyReply => {
-    const components = deps.components()
+    // Backpressure is this door's own state: not ready while every write slot or the byte budget is taken.
+    const saturated = inflightWrites >= config.maxInflightWrites || inflightBytes >= maxInflightBytes
+    const components = {
+      ...deps.components(),
+      backpressure: { ok: !saturated, detail: `${inflightWrites}/${config.maxInflightWrites} writes and ${inflightBytes}/${maxInflightBytes} bytes in flight` },
+    }
     const ok = Object.values(components).every((c) => c.ok)
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', uptime_secs: Math.floor((Date.now() - metrics.startedAtMs) / 1000), components })
   }

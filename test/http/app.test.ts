@@ -17,8 +17,7 @@ let groups: GroupCoordinator
 let healthy = true
 const flushed: string[] = []
 
-async function build(env: Record<string, string> = {}): Promise<void> {
-  const store = new MemoryHotStore()
+async function build(env: Record<string, string> = {}, store: MemoryHotStore = new MemoryHotStore()): Promise<void> {
   await store.open()
   log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20 })
   await log.open()
@@ -28,7 +27,7 @@ async function build(env: Record<string, string> = {}): Promise<void> {
   const config = loadConfig({ ZOMBI_DEFAULT_PARTITIONS: '3', ...env })
   app = await buildHttpApp({
     log, groups, keys, metrics: new Metrics(), config,
-    components: () => ({ hot_storage: { ok: healthy }, backpressure: { ok: true } }),
+    components: () => ({ hot_storage: { ok: healthy } }),
     stats: () => ({ kafka_connections: 0 }),
     iceberg: {
       flush: async (table) => {
@@ -192,6 +191,32 @@ describe('consumer offsets and operations', () => {
     // Offsets are exact JavaScript numbers in the log; a larger one would be stored rounded.
     const tooLarge = await post('/consumers/readers/commit', { topic: 'offsets', partition: 0, offset: 2 ** 53 })
     expect([tooLarge.statusCode, tooLarge.json<{ message: string }>().message]).toEqual([400, 'body/offset must be <= 9007199254740991'])
+  })
+
+  it('is not ready while backpressure holds every write slot, and ready again once they are free', async () => {
+    /** A store whose appends wait for the test to open the gate: writes stay in flight. */
+    class GatedStore extends MemoryHotStore {
+      readonly gate = Promise.withResolvers<undefined>()
+      override async append(request: Parameters<MemoryHotStore['append']>[0]): ReturnType<MemoryHotStore['append']> {
+        await this.gate.promise
+        return super.append(request)
+      }
+    }
+    groups.close()
+    await app.close()
+    const store = new GatedStore()
+    await build({ ZOMBI_MAX_INFLIGHT_WRITES: '2' }, store)
+    const writes = [0, 1].map((i) => post('/tables/gated', { payload: `w${i}`, partition: 0 }))
+    let ready = await app.inject('/health/ready')
+    for (let i = 0; i < 100 && ready.statusCode === 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      ready = await app.inject('/health/ready')
+    }
+    expect(ready.statusCode).toBe(503)
+    expect(ready.json()).toMatchObject({ status: 'unavailable', components: { backpressure: { ok: false, detail: expect.stringMatching(/^2\/2 writes/) }, hot_storage: { ok: true } } })
+    store.gate.resolve(undefined)
+    expect((await Promise.all(writes)).map((response) => response.statusCode)).toEqual([202, 202])
+    expect((await app.inject('/health/ready')).json()).toMatchObject({ status: 'ok', components: { backpressure: { ok: true } } })
   })
 
   it('reports readiness per component, 503 naming the failing one', async () => {
