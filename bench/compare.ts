@@ -13,7 +13,7 @@ import {
   failures, geometricMeanLine, printCompareResults, saveCompareResults,
   type BrokerKind, type CompareBrokerRun, type CompareResults, type CompareSample,
 } from './lib/compare-report.ts'
-import { httpRows } from './lib/compare-http.ts'
+import { httpFailures, httpTable, measureHttpRows } from './lib/compare-http.ts'
 import { javaAckLatencyLoad, javaToolsLoad } from './lib/java-tools.ts'
 import { apacheKafka, fetchKafka, kafkaVersion } from './lib/kafka.ts'
 import { kcatLoad } from './lib/kcat.ts'
@@ -269,6 +269,7 @@ async function main(): Promise<number> {
     samples: [],
     brokerRuns: [],
     extra: [],
+    otherFailures: [],
   }
   try {
     console.log('preparing client input...')
@@ -284,8 +285,12 @@ async function main(): Promise<number> {
     for (const pair of pairs) {
       for (const side of ['zombi', 'kafka'] as const) results.brokerRuns.push(await latencyPhase(pair, side, loads, latencyLoads, results.samples))
     }
-    const http = await httpRows(source, options.quick)
-    if (http) results.extra.push(http)
+    // HTTP writes on Zombi alone (Kafka has no HTTP door); --quick checks the fsync broker only.
+    const httpBrokers = pairs.map((pair) => pair.brokers.zombi).filter((broker) => !options.quick || broker.settings.ZOMBI_DURABILITY === 'fsync')
+    const http = await measureHttpRows(httpBrokers, options.quick)
+    results.http = http
+    results.extra.push(httpTable(http))
+    results.otherFailures.push(...httpFailures(http))
   } finally {
     await rm(inputDir, { recursive: true, force: true })
     await source.dispose()

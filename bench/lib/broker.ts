@@ -15,6 +15,8 @@ export interface BrokerUnderTest {
 export interface RunningBroker {
   /** `host:port` for Kafka clients. */
   readonly bootstrap: string
+  /** Zombi only: the base URL of its HTTP API. */
+  readonly httpUrl?: string
   /** The process whose CPU and memory are measured (for a JVM, the java process). */
   readonly pid: number
   /**

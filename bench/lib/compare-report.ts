@@ -65,6 +65,10 @@ export interface CompareResults {
   samples: CompareSample[]
   brokerRuns: CompareBrokerRun[]
   extra: ExtraTable[]
+  /** Raw results of the HTTP rows (bench/lib/compare-http.ts). */
+  http?: unknown[]
+  /** Failures of the extra rows, listed with the others. */
+  otherFailures: string[]
   /** Seconds the whole invocation took. */
   seconds?: number
 }
@@ -197,6 +201,7 @@ export function failures(results: CompareResults): string[] {
     ...results.brokerRuns.filter((run) => run.error).map((run) => `${round(run.round)}, ${brokerName(run.pair, run.side)}: ${run.error}`),
     ...results.samples.filter((s) => s.error).map((s) =>
       `${round(s.round)}, ${brokerName(s.pair, s.side)}, ${s.scenario} ${s.client} ${s.recordBytes} B ×${s.producers} ${s.compression}: ${s.error}`),
+    ...results.otherFailures,
   ]
 }
 

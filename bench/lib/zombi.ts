@@ -179,6 +179,7 @@ async function startZombi(main: string, settings: Record<string, string>): Promi
     })
     return {
       bootstrap: `127.0.0.1:${kafkaPort}`,
+      httpUrl: `http://127.0.0.1:${httpPort}`,
       pid: child.pid!,
       async settle() {
         await flushAllTables(`http://127.0.0.1:${httpPort}`)

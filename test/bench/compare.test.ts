@@ -45,6 +45,9 @@ test('bench:compare --quick measures every scenario on both Zombi and Kafka and 
   expect(new Set(results.samples.map((s) => s.compression))).toEqual(new Set(['none', 'lz4', 'zstd']))
   expect(new Set(results.samples.map((s) => s.producers))).toEqual(new Set([1, 4]))
   expect(new Set(results.samples.map((s) => s.client)).size).toBeGreaterThanOrEqual(3)
+  // HTTP writes on Zombi: single and bulk rows.
+  expect(results.otherFailures).toEqual([])
+  expect(results.extra.find((extra) => extra.title.startsWith('HTTP'))?.table.rows.length).toBeGreaterThanOrEqual(2)
   for (const run of results.brokerRuns) {
     expect(run.error).toBeUndefined()
     expect(run.peakRssBytes).toBeGreaterThan(0)
