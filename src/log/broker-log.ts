@@ -327,7 +327,8 @@ export class BrokerLog implements BatchReader {
   async #store(partition: Partition, batch: Buffer, baseOffset: number, lastOffset: number, maxTimestamp: number): Promise<void> {
     let location
     try {
-      location = await this.store.append({ topicId: partition.topicId, partition: partition.id, baseOffset, lastOffset, maxTimestamp, bytes: batch })
+      // checkBatch verified the CRC; the patches since (base offset, leader epoch) lie outside what it covers, and LogAppendTime re-stamps it.
+      location = await this.store.append({ topicId: partition.topicId, partition: partition.id, baseOffset, lastOffset, maxTimestamp, bytes: batch, batchCrcChecked: true })
     } catch (error) {
       // Offsets were handed out for bytes that are not durable: nothing may be acknowledged after this.
       if (!this.#storageFailed) {

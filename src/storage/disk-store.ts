@@ -10,7 +10,7 @@ import path from 'node:path'
 import { ZombiError } from '../errors.ts'
 import { silentLogger, type Logger } from '../observability/logger.ts'
 import {
-  BATCH_FRAME_HEADER_BYTES, DecodedBatchFrame, DecodedPartitionFrame, FRAME_KIND_BATCH, FRAME_KIND_PARTITION,
+  BATCH_FRAME_HEADER_BYTES, DecodedBatchFrame, DecodedPartitionFrame, FRAME_KIND_BATCH, FRAME_KIND_CHECKED_BATCH, FRAME_KIND_PARTITION,
   FRAME_KIND_STATE, FRAME_PREFIX_BYTES, batchFrameHeader, forEachStateRow, frameKind,
   partitionFrame, stateFrame,
 } from './frame.ts'
@@ -294,7 +294,7 @@ export class DiskHotStore implements HotStore {
   #replayFrame(recovery: Recovery, body: Buffer, position: number): boolean {
     const { batch, segment } = recovery
     const kind = frameKind(body)
-    if (kind === FRAME_KIND_BATCH) {
+    if (kind === FRAME_KIND_BATCH || kind === FRAME_KIND_CHECKED_BATCH) {
       const frame = new DecodedBatchFrame(body)
       if (this.#applyBatch(batch, frame.topicId, frame.partition, frame.baseOffset, frame.lastOffset, frame.maxTimestamp, segment, position, frame.batchSize)) {
         const entry = { baseOffset: frame.baseOffset, lastOffset: frame.lastOffset, maxTimestamp: frame.maxTimestamp, segment, position, size: frame.batchSize }
@@ -410,7 +410,7 @@ export class DiskHotStore implements HotStore {
         return Promise.reject(error)
       }
     }
-    const header = batchFrameHeader(idBytes, partition, baseOffset, lastOffset, maxTimestamp, bytes)
+    const header = batchFrameHeader(idBytes, partition, baseOffset, lastOffset, maxTimestamp, bytes, request.batchCrcChecked === true)
     const { promise, resolve, reject } = Promise.withResolvers<BatchLocation>()
     this.#enqueue(new PendingWrite(FRAME_KIND_BATCH, header, bytes, topicId, partition, baseOffset, lastOffset, maxTimestamp, resolve, null, reject))
     return promise

@@ -4,6 +4,9 @@
 //   [u32 length of what follows][u32 crc32c of what follows the crc][u8 kind][fields]
 //   kind 1, batch (49-byte header, then the record batch bytes as appended):
 //     [16 topic id][i32 partition][i64 base offset][i32 last offset delta][i64 max timestamp][batch]
+//   kind 4, checked batch: as kind 1, for a Kafka magic-2 batch whose own CRC-32C the caller
+//     verified; the frame CRC covers the header and the batch's first 21 bytes (up to and with
+//     its CRC field), the batch's CRC the rest, so the batch bytes are hashed once per append.
 //   kind 2, state rows (one writeState call):
 //     [u32 count] count x ([u16 key length][key utf8][i32 value length, -1 deletes][value])
 //   kind 3, partition state update (one updatePartitionState call, 45 bytes):
@@ -21,27 +24,51 @@ export const FRAME_PREFIX_BYTES = 8
 export const FRAME_KIND_BATCH = 1
 export const FRAME_KIND_STATE = 2
 export const FRAME_KIND_PARTITION = 3
+export const FRAME_KIND_CHECKED_BATCH = 4
 /** Bytes in front of the record batch in a batch frame: `read` skips them. */
 export const BATCH_FRAME_HEADER_BYTES = 49
 const PARTITION_FRAME_BYTES = 45
+/** Kafka batch bytes before the part its CRC covers (base offset, length, leader epoch, magic, crc). */
+const KAFKA_CRC_END = 21
+/** Smallest Kafka magic-2 batch: its header without records. */
+const KAFKA_BATCH_HEADER_BYTES = 61
 /** Smallest length field of any frame: crc + kind. */
 export const FRAME_LENGTH_MIN = 5
 
 /**
  * Header of a batch frame, CRC included (computed over the header fields and the batch, so
- * the batch is written as its own buffer and never copied).
+ * the batch is written as its own buffer and never copied). With `batchCrcChecked` the batch
+ * is a magic-2 Kafka batch with a valid CRC: a kind 4 frame, whose CRC stops after the batch's
+ * CRC field.
  */
-export function batchFrameHeader(topicId: Buffer, partition: number, baseOffset: number, lastOffset: number, maxTimestamp: number, batch: Buffer): Buffer {
+export function batchFrameHeader(topicId: Buffer, partition: number, baseOffset: number, lastOffset: number, maxTimestamp: number, batch: Buffer, batchCrcChecked = false): Buffer {
+  const checked = batchCrcChecked && batch.length >= KAFKA_BATCH_HEADER_BYTES
   const header = Buffer.allocUnsafe(BATCH_FRAME_HEADER_BYTES)
   header.writeUInt32BE(BATCH_FRAME_HEADER_BYTES - 4 + batch.length, 0)
-  header[8] = FRAME_KIND_BATCH
+  header[8] = checked ? FRAME_KIND_CHECKED_BATCH : FRAME_KIND_BATCH
   topicId.copy(header, 9)
   header.writeInt32BE(partition, 25)
   writeInt64(header, baseOffset, 29)
   header.writeInt32BE(lastOffset - baseOffset, 37)
   writeInt64(header, maxTimestamp, 41)
-  header.writeUInt32BE(crc32c(batch, crc32c(header.subarray(FRAME_PREFIX_BYTES))) >>> 0, 4)
+  const covered = checked ? batch.subarray(0, KAFKA_CRC_END) : batch
+  header.writeUInt32BE(crc32c(covered, crc32c(header.subarray(FRAME_PREFIX_BYTES))) >>> 0, 4)
   return header
+}
+
+/**
+ * Whether a frame body (kind byte first) matches its CRC: the whole body, or for a checked
+ * batch the header and batch prefix plus the batch's own CRC over the rest (and a length and
+ * magic that agree, so a torn or shifted batch is never taken for a whole one).
+ */
+export function frameIntact(body: Buffer, expectedCrc: number): boolean {
+  if (body[0] !== FRAME_KIND_CHECKED_BATCH) return (crc32c(body) >>> 0) === expectedCrc
+  const headerBytes = BATCH_FRAME_HEADER_BYTES - FRAME_PREFIX_BYTES
+  if (body.length < headerBytes + KAFKA_BATCH_HEADER_BYTES) return false
+  if ((crc32c(body.subarray(0, headerBytes + KAFKA_CRC_END)) >>> 0) !== expectedCrc) return false
+  const batch = body.subarray(headerBytes)
+  if (batch.readInt32BE(8) + 12 !== batch.length || batch[16] !== 2) return false
+  return (crc32c(batch.subarray(KAFKA_CRC_END)) >>> 0) === batch.readUInt32BE(17)
 }
 
 /** One whole state frame for the rows of one writeState call. */

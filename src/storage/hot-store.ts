@@ -46,6 +46,12 @@ export interface AppendRequest {
   lastOffset: number
   maxTimestamp: number
   bytes: Buffer
+  /**
+   * The bytes are a magic-2 Kafka record batch whose own CRC-32C the caller verified (and kept
+   * valid through its patches): the store may then rely on that CRC for the batch body instead
+   * of hashing the bytes a second time. Never set it for unchecked bytes.
+   */
+  batchCrcChecked?: boolean
 }
 
 /** Why an append request breaks the contract (offsets, partition, bytes), or null; stores reject such a call alone. */

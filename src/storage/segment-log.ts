@@ -7,10 +7,9 @@
 // (entries carry their segment) and the index checkpoint is past it.
 import fs from 'node:fs'
 import path from 'node:path'
-import { crc32c } from '@node-rs/crc32'
 import { ZombiError } from '../errors.ts'
 import { baseOffsetOf, indexTimestampOf, lastOffsetDeltaOf } from '../protocol/record-batch.ts'
-import { FRAME_LENGTH_MIN, FRAME_PREFIX_BYTES, batchFrameHeader } from './frame.ts'
+import { FRAME_LENGTH_MIN, FRAME_PREFIX_BYTES, batchFrameHeader, frameIntact } from './frame.ts'
 import { topicIdBytes } from './keys.ts'
 
 const SEGMENT_NAME = /^(\d{20})\.seg$/
@@ -166,7 +165,7 @@ export class SegmentLog {
       at = load(position, 4 + length)
       const expected = chunk.readUInt32BE(at + 4)
       const body = chunk.subarray(at + FRAME_PREFIX_BYTES, at + 4 + length)
-      if ((crc32c(body) >>> 0) !== expected) break
+      if (!frameIntact(body, expected)) break
       const more = visit(body, position, 4 + length)
       position += 4 + length
       if (!more) return { validEnd: position, fileSize, paused: true }

@@ -25,5 +25,6 @@ export function batchAt(baseOffset: number, count = 1, tag = 'v', valueBytes = 0
 /** An append of `batchAt(baseOffset, count, tag)` with the index fields taken from the batch. */
 export function appendOf(topicId: string, partition: number, baseOffset: number, count = 1, tag = 'v', valueBytes = 0): AppendRequest {
   const bytes = batchAt(baseOffset, count, tag, valueBytes)
-  return { topicId, partition, baseOffset, lastOffset: baseOffset + count - 1, maxTimestamp: indexTimestampOf(bytes), bytes }
+  // A valid batch, CRC and all: the store may rely on its CRC (checked-batch frames), as for the broker's appends.
+  return { topicId, partition, baseOffset, lastOffset: baseOffset + count - 1, maxTimestamp: indexTimestampOf(bytes), bytes, batchCrcChecked: true }
 }

@@ -68,9 +68,10 @@ async function writeFramesWithoutIndex(dir: string, frames: Buffer[][], segmentB
   log.close()
 }
 
+/** The frame the store writes for `request` (a checked-batch frame when the request says its CRC was verified). */
 function batchFrame(request: AppendRequest): Buffer[] {
-  const { topicId, partition, baseOffset, lastOffset, maxTimestamp, bytes } = request
-  return [batchFrameHeader(topicIdBytes(topicId), partition, baseOffset, lastOffset, maxTimestamp, bytes), bytes]
+  const { topicId, partition, baseOffset, lastOffset, maxTimestamp, bytes, batchCrcChecked } = request
+  return [batchFrameHeader(topicIdBytes(topicId), partition, baseOffset, lastOffset, maxTimestamp, bytes, batchCrcChecked === true), bytes]
 }
 
 async function entriesOf(store: HotStore, topicId: string, partition = 0): Promise<number[]> {
@@ -150,6 +151,16 @@ describe('disk hot store', () => {
   })
 
   it.each([
+    ['a flipped byte in the records of the last frame (plain batch frame)', false, (file: string) => {
+      const bytes = fs.readFileSync(file)
+      bytes[bytes.length - 2]! ^= 0xff
+      fs.writeFileSync(file, bytes)
+    }, false],
+    ['a flipped byte in the batch prefix of the last frame (checked batch frame)', false, (file: string, intact: number) => {
+      const bytes = fs.readFileSync(file)
+      bytes[intact + BATCH_FRAME_HEADER_BYTES + 10]! ^= 0xff
+      fs.writeFileSync(file, bytes)
+    }, true],
     ['a frame cut short', false, (file: string) => fs.truncateSync(file, fs.statSync(file).size - 5)],
     ['a frame cut inside its length field', false, (file: string, intact: number) => fs.truncateSync(file, intact + 3)],
     ['garbage after a complete frame', true, (file: string) => fs.appendFileSync(file, Buffer.from('not a frame at all, just noise'))],
@@ -159,13 +170,13 @@ describe('disk hot store', () => {
       bytes[bytes.length - 2]! ^= 0xff
       fs.writeFileSync(file, bytes)
     }],
-  ])('cuts a torn tail (%s) and never serves it', async (_label, lastFrameSurvives, damage) => {
+  ] as Array<[string, boolean, (file: string, intact: number) => void, boolean?]>)('cuts a torn tail (%s) and never serves it', async (_label, lastFrameSurvives, damage, checked = true) => {
     const dir = await freshDir()
     const { store, topic } = await storeWithTopic(dir)
     for (let i = 0; i < 3; i++) await store.append(appendOf(topic.id, 0, i))
     await store.close()
     const intact = fs.statSync(segmentPath(dir, 0)).size
-    await writeFramesWithoutIndex(dir, [batchFrame(appendOf(topic.id, 0, 3))])
+    await writeFramesWithoutIndex(dir, [batchFrame({ ...appendOf(topic.id, 0, 3), batchCrcChecked: checked })])
     damage(segmentPath(dir, 0), intact)
     const expectedSize = lastFrameSurvives ? intact + BATCH_FRAME_HEADER_BYTES + batchAt(3).length : intact
 

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  DecodedBatchFrame, DecodedPartitionFrame, FRAME_KIND_BATCH, FRAME_KIND_PARTITION, FRAME_KIND_STATE, FRAME_PREFIX_BYTES,
-  batchFrameHeader, forEachStateRow, frameKind, partitionFrame, stateFrame,
+  DecodedBatchFrame, DecodedPartitionFrame, FRAME_KIND_BATCH, FRAME_KIND_CHECKED_BATCH, FRAME_KIND_PARTITION, FRAME_KIND_STATE,
+  FRAME_PREFIX_BYTES, batchFrameHeader, forEachStateRow, frameIntact, frameKind, partitionFrame, stateFrame,
 } from '../../src/storage/frame.ts'
 import {
   PREFIX_INDEX, indexKey, keyBaseOffset, keyPartition, readInt64, stateKey, stateRange, topicIdBytes, topicRange, writeInt64,
 } from '../../src/storage/keys.ts'
 import { SegmentLog } from '../../src/storage/segment-log.ts'
+import { batchAt } from './batches.ts'
 
 const TOPIC = '0f8fad5b-d9cb-469f-a165-70867728950e'
 
@@ -34,6 +35,28 @@ describe('frames', () => {
     const body = Buffer.concat([header, batch]).subarray(FRAME_PREFIX_BYTES)
     expect(frameKind(body)).toBe(FRAME_KIND_BATCH)
     expect({ ...new DecodedBatchFrame(body) }).toEqual({ topicId: TOPIC, partition: 7, baseOffset: 2 ** 40, lastOffset: 2 ** 40 + 99, maxTimestamp: -1, batchSize: batch.length })
+  })
+
+  it('of a checked Kafka batch cover the header and the batch prefix, and the batch CRC the rest', () => {
+    const batch = batchAt(5, 3, 'checked', 40)
+    const header = batchFrameHeader(topicIdBytes(TOPIC), 1, 5, 7, 9, batch, true)
+    const body = Buffer.concat([header, batch]).subarray(FRAME_PREFIX_BYTES)
+    const crc = header.readUInt32BE(4)
+    expect(frameKind(body)).toBe(FRAME_KIND_CHECKED_BATCH)
+    expect(frameIntact(body, crc)).toBe(true)
+    expect({ ...new DecodedBatchFrame(body) }).toMatchObject({ partition: 1, baseOffset: 5, lastOffset: 7, batchSize: batch.length })
+    // Any byte changed, in the frame header, the batch prefix or the records, is caught.
+    for (const at of [3, 41 + 9, 41 + 17, body.length - 1, 41 + 30]) {
+      const damaged = Buffer.from(body)
+      damaged[at] = damaged[at]! ^ 0x20
+      expect(frameIntact(damaged, crc), `byte ${at}`).toBe(false)
+    }
+    // A cut batch (its length field no longer matches) too.
+    expect(frameIntact(body.subarray(0, body.length - 1), crc)).toBe(false)
+    // Unchecked bytes get a kind 1 frame hashed whole.
+    const plain = batchFrameHeader(topicIdBytes(TOPIC), 1, 5, 7, 9, batch)
+    expect(plain[8]).toBe(FRAME_KIND_BATCH)
+    expect(frameIntact(Buffer.concat([plain, batch]).subarray(FRAME_PREFIX_BYTES), plain.readUInt32BE(4))).toBe(true)
   })
 
   it('carry state rows in order, deletes included', () => {
