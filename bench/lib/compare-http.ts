@@ -54,6 +54,7 @@ export function httpTable(runs: HttpRun[]): ExtraTable {
       columns: ['broker', 'scenario', 'connections', 'requests/s', 'events/s', 'p50/p99 ms', 'broker CPU µs/event', 'specification'],
       rows,
     },
+    textColumns: 2,
   }
 }
 
