@@ -52,4 +52,4 @@ test('bench:compare --quick measures every scenario on both Zombi and Kafka and 
     expect(run.error).toBeUndefined()
     expect(run.peakRssBytes).toBeGreaterThan(0)
   }
-}, 300_000)
+}, 480_000)
