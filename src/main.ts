@@ -102,6 +102,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
       topicById: (id) => log.topicById(id),
       // The flusher hands back the partitions this log gave it.
       readBatch: log.readBatch.bind(log),
+      fileOf: log.fileOf.bind(log),
       recordFlushed: async (topicId, partition, flushedOffset) => {
         await store.updatePartitionState(topicId, partition, { flushedOffset })
         scheduleRetention()

@@ -1,7 +1,10 @@
 // One encode job: a run of stored batches of one partition -> Parquet data files, one per
 // (event_date, event_hour) present, rows sorted by timestamp_ms then sequence. Pure CPU work;
-// the flusher runs it in a worker thread (encode-worker.ts) so produce never waits on it.
+// the flusher runs it in a worker thread (encode-worker.ts) so produce never waits on it. The
+// worker also reads the stored batches from the hot log's files itself when it can.
+import fs from 'node:fs'
 import { LOG_OVERHEAD, BATCH_LENGTH, baseOffsetOf, lastOffsetDeltaOf } from '../protocol/record-batch.ts'
+import type { FileRange } from '../storage/hot-store.ts'
 import { RowColumns, decodeBatchInto } from './columns.ts'
 import { encodeFile, hourOf, type EncodedFile } from './data-file.ts'
 
@@ -10,8 +13,10 @@ export interface EncodeJob {
   partition: number
   /** Records below this offset are skipped (already in the table). */
   fromOffset: number
-  /** Whole stored record batches, back to back, in offset order. */
+  /** Whole stored record batches, back to back, in offset order (empty when `files` is given). */
   batches: Uint8Array
+  /** Or where those batches lie in the hot log's files, in offset order: the job reads them itself. */
+  files?: FileRange[]
   /**
    * Decoded bytes after which no further batch is taken: the rest is left for the next job
    * and `endOffset` says where this one stopped. Keeps memory bounded for compressed input.
@@ -53,8 +58,32 @@ function orderRows(columns: RowColumns): Uint32Array {
  */
 export const ROW_GROUP_BYTES = 16 * 1024 * 1024
 
+/** Reads file ranges back to back into one buffer (positional reads; the hot log is mostly in page cache). */
+function readRanges(ranges: readonly FileRange[]): Buffer {
+  let total = 0
+  for (const range of ranges) total += range.size
+  const out = Buffer.allocUnsafe(total)
+  const fds = new Map<string, number>()
+  try {
+    let at = 0
+    for (const { path, position, size } of ranges) {
+      let fd = fds.get(path)
+      if (fd === undefined) fds.set(path, fd = fs.openSync(path, 'r'))
+      for (let done = 0; done < size;) {
+        const n = fs.readSync(fd, out, at + done, size - done, position + done)
+        if (n === 0) throw new Error(`${path} ends ${size - done} bytes short of the stored batch at ${position}`)
+        done += n
+      }
+      at += size
+    }
+  } finally {
+    for (const fd of fds.values()) fs.closeSync(fd)
+  }
+  return out
+}
+
 export async function runEncodeJob(job: EncodeJob): Promise<EncodeResult> {
-  const input = Buffer.from(job.batches.buffer, job.batches.byteOffset, job.batches.byteLength)
+  const input = job.files !== undefined ? readRanges(job.files) : Buffer.from(job.batches.buffer, job.batches.byteOffset, job.batches.byteLength)
   // Stored bytes are a good first guess of the payload size (exact for uncompressed batches).
   const columns = new RowColumns(Math.min(input.length, job.maxRowBytes))
   let position = 0

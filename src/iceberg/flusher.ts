@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { Catalog } from '../catalog/catalog.ts'
 import type { Logger } from '../observability/logger.ts'
+import type { FileRange } from '../storage/hot-store.ts'
 import type { EncodedFile } from './data-file.ts'
 import type { EncodePool } from './encode-pool.ts'
 import type { FlushMetrics, PartitionLag } from './metrics.ts'
@@ -39,6 +40,8 @@ export interface FlushSource {
   topicByName(name: string): FlushableTopic | undefined
   topicById(id: string): FlushableTopic | undefined
   readBatch(partition: FlushablePartition, i: number): Buffer
+  /** Where batch i lies in the hot log's files, if it has files: the encode worker then reads it itself. */
+  fileOf?(partition: FlushablePartition, i: number): FileRange | null
   /** Durably records that every offset below `flushedOffset` is in the table. */
   recordFlushed(topicId: string, partition: number, flushedOffset: number): Promise<void>
 }
@@ -433,18 +436,62 @@ export class Flusher {
 
   async #encodePartition(state: TopicState, partition: FlushablePartition, from: number, end: number): Promise<{ files: WrittenDataFile[]; endOffset: number }> {
     const maxBytes = this.#options.targetFileBytes
-    // Copy the stored batches (page cache or the fetch cache) into one transferable buffer,
-    // yielding to the event loop between slices so produce and fetch keep being served.
     const index = partition.index
     let size = 0
     let chunkEnd = from
-    for (let i = index.findByOffset(from); i < index.count; i++) {
+    const firstBatch = index.findByOffset(from)
+    let lastBatch = firstBatch
+    for (let i = firstBatch; i < index.count; i++) {
       if (index.baseOffset(i) >= end || (size > 0 && size + index.size(i) > maxBytes)) break
       size += index.size(i)
       chunkEnd = index.lastOffset(i) + 1
+      lastBatch = i + 1
     }
     // No stored batch in [from, end): a gap in the hot log (nothing to write, move past it).
     if (size === 0) return { files: [], endOffset: end }
+    const ranges = this.#filesOf(partition, firstBatch, lastBatch)
+    const batches = ranges === null ? await this.#copyBatches(partition, from, chunkEnd, size) : new Uint8Array(0)
+    const result = await this.#options.pool.run({
+      topic: state.topic.name,
+      partition: partition.id,
+      fromOffset: from,
+      batches,
+      files: ranges ?? undefined,
+      maxRowBytes: 2 * maxBytes,
+      targetFileBytes: maxBytes,
+    })
+    const files: WrittenDataFile[] = []
+    try {
+      for (const file of result.files) files.push(await this.#writeFile(state, partition.id, file))
+    } catch (error) {
+      await this.#deleteFiles(files)
+      throw error
+    }
+    return { files, endOffset: result.endOffset }
+  }
+
+  /**
+   * The file ranges of batches [first, last) when the hot log has files: the worker reads them
+   * with positional reads, so the event loop copies nothing. null: copy them here.
+   */
+  #filesOf(partition: FlushablePartition, first: number, last: number): FileRange[] | null {
+    const fileOf = this.#options.source.fileOf
+    if (fileOf === undefined) return null
+    const ranges: FileRange[] = []
+    for (let i = first; i < last; i++) {
+      const range = fileOf(partition, i)
+      if (range === null) return null
+      ranges.push(range)
+    }
+    return ranges
+  }
+
+  /**
+   * Copies the stored batches (page cache or the fetch cache) into one transferable buffer,
+   * yielding to the event loop between slices so produce and fetch keep being served.
+   */
+  async #copyBatches(partition: FlushablePartition, from: number, chunkEnd: number, size: number): Promise<Uint8Array> {
+    const index = partition.index
     const input = new Uint8Array(size)
     let at = 0
     let offset = from
@@ -462,22 +509,7 @@ export class Flusher {
       if (offset < chunkEnd) await yieldToEventLoop()
     }
     if (offset < chunkEnd) throw new Error(`partition ${partition.id}: batches up to ${chunkEnd} vanished from the hot log while flushing`)
-    const result = await this.#options.pool.run({
-      topic: state.topic.name,
-      partition: partition.id,
-      fromOffset: from,
-      batches: at === size ? input : input.subarray(0, at),
-      maxRowBytes: 2 * maxBytes,
-      targetFileBytes: maxBytes,
-    })
-    const files: WrittenDataFile[] = []
-    try {
-      for (const file of result.files) files.push(await this.#writeFile(state, partition.id, file))
-    } catch (error) {
-      await this.#deleteFiles(files)
-      throw error
-    }
-    return { files, endOffset: result.endOffset }
+    return at === size ? input : input.subarray(0, at)
   }
 
   async #writeFile(state: TopicState, partition: number, file: EncodedFile): Promise<WrittenDataFile> {

@@ -7,7 +7,7 @@ import {
   ATTR_CONTROL, ATTR_TRANSACTIONAL, ERR_CRC, ERR_OLD_MAGIC, attributesOf, baseSequenceOf, baseTimestampOf, batchSize, checkBatch,
   MAX_RECORD_TIMESTAMP, MIN_RECORD_TIMESTAMP, indexTimestampOf, lastOffsetDeltaOf, maxTimestampOf, patchBaseOffset, patchLeaderEpoch, producerEpochOf, producerIdOf, stampLogAppendTime,
 } from '../protocol/record-batch.ts'
-import type { HotStore, IndexEntry, RecoveryReport, StateWrite, TopicRecord } from '../storage/hot-store.ts'
+import type { FileRange, HotStore, IndexEntry, RecoveryReport, StateWrite, TopicRecord } from '../storage/hot-store.ts'
 import { FetchCache } from './fetch-cache.ts'
 import { Partition, type BatchReader } from './partition.ts'
 import { ProducerBatch, addSequence, decodeProducerEntry, encodeProducerEntry } from './producer-state.ts'
@@ -347,6 +347,11 @@ export class BrokerLog implements BatchReader {
 
   readBatch(partition: Partition, i: number): Buffer {
     return partition.index.cachedBytes(i) ?? this.store.read(partition.index.location(i))
+  }
+
+  /** Where batch i of a partition lies in the hot log's files (null for a store without files). */
+  fileOf(partition: Partition, i: number): FileRange | null {
+    return this.store.fileOf(partition.index.location(i))
   }
 
   /** Offset of the first batch whose max timestamp >= timestamp, with that timestamp; null if none. */

@@ -15,7 +15,7 @@ import {
   partitionFrame, stateFrame,
 } from './frame.ts'
 import {
-  appendRequestProblem, type AppendRequest, type BatchLocation, type HotStore, type LogStartUpdate, type PartitionState,
+  appendRequestProblem, type AppendRequest, type BatchLocation, type FileRange, type HotStore, type LogStartUpdate, type PartitionState,
   type RecoveredPartition, type RecoveryReport, type ReindexedBatch, type SegmentListing, type StateWrite, type TopicRecord,
 } from './hot-store.ts'
 import { CHECKPOINT_KEY, indexKey, partitionKey, stateKeyFromBytes, topicIdBytes, topicKey } from './keys.ts'
@@ -469,6 +469,10 @@ export class DiskHotStore implements HotStore {
 
   read(location: BatchLocation): Buffer {
     return this.#log.read(location.segment, location.position + BATCH_FRAME_HEADER_BYTES, location.size)
+  }
+
+  fileOf(location: BatchLocation): FileRange {
+    return { path: this.#log.path(location.segment), position: location.position + BATCH_FRAME_HEADER_BYTES, size: location.size }
   }
 
   scanState(prefix: string): Promise<Array<{ key: string; value: Buffer }>> {

@@ -8,6 +8,13 @@ export interface BatchLocation {
   size: number
 }
 
+/** A byte range of a file. */
+export interface FileRange {
+  path: string
+  position: number
+  size: number
+}
+
 /** One index row: a stored batch of one partition, in offset order. */
 export interface IndexEntry extends BatchLocation {
   baseOffset: number
@@ -180,6 +187,12 @@ export interface HotStore {
    * cache). Returns exactly the appended bytes.
    */
   read(location: BatchLocation): Buffer
+  /**
+   * Where a stored batch's bytes lie in a file, for readers outside this thread (the flusher's
+   * worker reads them with positional reads instead of the event loop copying them); null for
+   * engines without files.
+   */
+  fileOf(location: BatchLocation): FileRange | null
   /** The log's segment files (engines without segments list none). */
   segments(): SegmentListing
   /**

@@ -146,6 +146,10 @@ export class MemoryHotStore implements HotStore {
     for (const partition of partitions) if (!existing.has(partition)) existing.set(partition, new MemoryPartition(topicId, partition))
   }
 
+  fileOf(): null {
+    return null
+  }
+
   segments(): SegmentListing {
     const active = this.#segments[this.#segments.length - 1]!.segment
     return { segments: this.#segments.map((info) => ({ ...info })), deletableBefore: this.#unsettledFrom === -1 ? active : this.#unsettledFrom }

@@ -65,6 +65,8 @@ export class SegmentLog {
   #directoryDirty = false
   #scratch = Buffer.allocUnsafe(0)
   #lastRead = -1
+  #lastPathSegment = -1
+  #lastPath = ''
 
   constructor(dir: string, segmentBytes: number) {
     this.dir = dir
@@ -83,7 +85,12 @@ export class SegmentLog {
   }
 
   path(segment: number): string {
-    return path.join(this.dir, segmentFileName(segment))
+    // Asked once per batch by the flusher (fileOf): remember the last answer instead of path.join each time.
+    if (segment !== this.#lastPathSegment) {
+      this.#lastPath = path.join(this.dir, segmentFileName(segment))
+      this.#lastPathSegment = segment
+    }
+    return this.#lastPath
   }
 
   #open(segment: number, create: boolean): Segment {

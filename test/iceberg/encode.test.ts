@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { expect, test } from 'vitest'
 import { tableFromIPC } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
@@ -118,4 +121,28 @@ test('a record whose own timestamp lies outside years 1..9999 (an inconsistent b
   expect(result.rows).toBe(2)
   const timestamps = result.files.flatMap((file) => rowsOf(file.bytes)).map((row) => Number(row.timestamp_ms as bigint)).sort((a, b) => a - b)
   expect(timestamps).toEqual([-62_135_596_800_000, 253_402_300_799_999])
+})
+
+test('a job given file ranges reads the stored batches itself (the worker, not the event loop, copies them)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'zombi-encode-'))
+  try {
+    const batches = [0, 1, 2].map((i) => encodeBatch([{ key: null, value: Buffer.from(`from file ${i}`), timestamp: base + i }], { baseOffset: i }))
+    // Batches lie between other bytes (frame headers, other partitions), in two files.
+    const first = Buffer.concat([Buffer.from('header-a'), batches[0]!, Buffer.from('other partition'), batches[1]!])
+    const second = Buffer.concat([Buffer.from('h'), batches[2]!])
+    await writeFile(join(dir, '1.seg'), first)
+    await writeFile(join(dir, '2.seg'), second)
+    const files = [
+      { path: join(dir, '1.seg'), position: 8, size: batches[0]!.length },
+      { path: join(dir, '1.seg'), position: 8 + batches[0]!.length + 15, size: batches[1]!.length },
+      { path: join(dir, '2.seg'), position: 1, size: batches[2]!.length },
+    ]
+    const result = await runEncodeJob({ topic: 't', partition: 0, fromOffset: 1, batches: new Uint8Array(0), files, maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 })
+    expect(result.endOffset).toBe(3)
+    expect(rowsOf(result.files[0]!.bytes).map((row) => Buffer.from(row.payload as Uint8Array).toString())).toEqual(['from file 1', 'from file 2'])
+    await expect(runEncodeJob({ topic: 't', partition: 0, fromOffset: 0, batches: new Uint8Array(0), files: [{ ...files[2]!, size: 10_000 }], maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 }))
+      .rejects.toThrow(/bytes short of the stored batch/)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
