@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { readProcessUsage, type BrokerUnderTest, type RunningBroker } from './lib/broker.ts'
+import { removeOnExit } from './lib/cleanup.ts'
 import {
   failures, geometricMeanLine, printCompareResults, saveCompareResults,
   type BrokerKind, type CompareBrokerRun, type CompareResults, type CompareSample,
@@ -235,6 +236,7 @@ async function main(): Promise<number> {
   const libs = fetchKafka()
   const source = await snapshotZombi(options.revision)
   const inputDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-input-'))
+  removeOnExit(inputDir)
   // Kafka gets group.initial.rebalance.delay.ms=0 (bench/lib/kafka.ts); Zombi the same, so neither waits 3 s for
   // more members before a one-member group's first assignment.
   const zombiGroups = { ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' }

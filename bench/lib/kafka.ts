@@ -3,12 +3,12 @@
 // fresh temp log dir, with the JVM options of Kafka's own kafka-server-start.sh. Also runs Kafka's Java tools.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { rmSync } from 'node:fs'
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
+import { removeOnExit } from './cleanup.ts'
 
 export const kafkaVersion = '4.4.0'
 const kafkaDir = path.resolve(import.meta.dirname, '../kafka')
@@ -108,7 +108,7 @@ let formattedLogDir: Promise<string> | undefined
 function formatOnce(libs: string): Promise<string> {
   formattedLogDir ??= (async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-kafka-format-'))
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    removeOnExit(dir)
     const propertiesFile = path.join(dir, 'server.properties')
     await writeFile(propertiesFile, serverProperties(dir, 9092, 9093, {}))
     const format = spawnSync('java', javaArgs(libs, ['-Xmx512M'], 'kafka.tools.StorageTool', ['format', '-t', clusterId(), '-c', propertiesFile]), { encoding: 'utf8' })
@@ -125,6 +125,7 @@ export function apacheKafka(libs: string, name: string, settings: Record<string,
 
 async function startKafka(libs: string, settings: Record<string, string>): Promise<RunningBroker> {
   const dir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-kafka-'))
+  const kept = removeOnExit(dir)
   let child: ChildProcess | undefined
   let output = ''
   const failure = (what: string): Error => new Error(`apache kafka (${JSON.stringify(settings)}) ${what}; its last output:\n${output}`)
@@ -195,6 +196,7 @@ async function startKafka(libs: string, settings: Record<string, string>): Promi
           if (outcome.code !== 0 && outcome.code !== 143) throw failure(`exited with code ${outcome.code}, signal ${outcome.signal} on SIGTERM`)
         } finally {
           await rm(dir, { recursive: true, force: true })
+          kept()
         }
       },
     }
@@ -205,6 +207,7 @@ async function startKafka(libs: string, settings: Record<string, string>): Promi
       await gone
     }
     await rm(dir, { recursive: true, force: true })
+    kept()
     throw error
   }
 }

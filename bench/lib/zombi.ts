@@ -5,6 +5,7 @@ import { cp, mkdtemp, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
+import { removeOnExit } from './cleanup.ts'
 
 const repoRoot = path.resolve(import.meta.dirname, '../..')
 const readyTimeoutMs = 30_000
@@ -33,12 +34,17 @@ function git(args: string[]): string {
  */
 export async function snapshotZombi(revision: string): Promise<ZombiSource> {
   const dir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-source-'))
+  const kept = removeOnExit(dir)
+  const remove = async (): Promise<void> => {
+    await rm(dir, { recursive: true, force: true })
+    kept()
+  }
   try {
     const revisionLabel = await copySource(revision, dir)
     await symlink(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir')
-    return { main: path.join(dir, 'src/main.ts'), revision: revisionLabel, dispose: () => rm(dir, { recursive: true, force: true }) }
+    return { main: path.join(dir, 'src/main.ts'), revision: revisionLabel, dispose: remove }
   } catch (error) {
-    await rm(dir, { recursive: true, force: true })
+    await remove()
     throw error
   }
 }
@@ -125,6 +131,7 @@ async function flushTable(httpUrl: string, table: string): Promise<{ rows: numbe
 
 async function startZombi(main: string, settings: Record<string, string>): Promise<RunningBroker> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-'))
+  const kept = removeOnExit(dataDir)
   // The bench runs on the node@24 devDependency (npm run bench), so the broker runs on the same binary.
   const child = spawn(process.execPath, [main], {
     cwd: path.dirname(path.dirname(main)),
@@ -207,6 +214,7 @@ async function startZombi(main: string, settings: Record<string, string>): Promi
           if (outcome.code !== 0) throw failure(`exited with code ${outcome.code}, signal ${outcome.signal} on SIGTERM`)
         } finally {
           await rm(dataDir, { recursive: true, force: true })
+          kept()
         }
       },
     }
@@ -214,6 +222,7 @@ async function startZombi(main: string, settings: Record<string, string>): Promi
     child.kill('SIGKILL')
     await exited
     await rm(dataDir, { recursive: true, force: true })
+    kept()
     throw error
   }
 }
