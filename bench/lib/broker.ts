@@ -1,6 +1,6 @@
 // What the bench needs from any broker it measures (Zombi now, Apache Kafka in issue 8), and how it
 // reads that broker process's CPU time and peak memory from /proc.
-import { spawnSync } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
 /** A broker configuration the bench can start fresh (new data dir) for each round. */
@@ -89,4 +89,33 @@ export async function waitUntilIdle(pid: number, timeoutMs = 60_000): Promise<nu
     previous = now
   }
   return (performance.now() - started) / 1000
+}
+
+export interface Exit {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
+/**
+ * SIGTERM, then waits for `exited` up to `timeoutMs` (SIGKILL after it). Throws `failure(...)` if the
+ * process had already exited, did not stop in time, or ended with a code outside `cleanCodes`.
+ */
+export async function stopProcess(child: ChildProcess, exited: Promise<Exit>, timeoutMs: number, cleanCodes: readonly number[], failure: (what: string) => Error): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    const { code, signal } = await exited
+    throw failure(`had exited during the round (code ${code}, signal ${signal})`)
+  }
+  child.kill('SIGTERM')
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs)
+  })
+  const outcome = await Promise.race([exited, timeout])
+  clearTimeout(timer)
+  if (outcome === 'timeout') {
+    child.kill('SIGKILL')
+    await exited
+    throw failure(`did not exit within ${timeoutMs} ms of SIGTERM (killed)`)
+  }
+  if (outcome.code === null || !cleanCodes.includes(outcome.code)) throw failure(`exited with code ${outcome.code}, signal ${outcome.signal} on SIGTERM`)
 }

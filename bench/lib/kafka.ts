@@ -7,7 +7,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
+import { stopProcess, waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
 import { removeOnExit } from './cleanup.ts'
 
 export const kafkaVersion = '4.4.0'
@@ -176,24 +176,8 @@ async function startKafka(libs: string, settings: Record<string, string>): Promi
       },
       async stop() {
         try {
-          if (broker.exitCode !== null || broker.signalCode !== null) {
-            const { code, signal } = await exited
-            throw failure(`had exited during the round (code ${code}, signal ${signal})`)
-          }
-          broker.kill('SIGTERM')
-          let timer: NodeJS.Timeout | undefined
-          const timeout = new Promise<'timeout'>((resolve) => {
-            timer = setTimeout(() => resolve('timeout'), stopTimeoutMs)
-          })
-          const outcome = await Promise.race([exited, timeout])
-          clearTimeout(timer)
-          if (outcome === 'timeout') {
-            broker.kill('SIGKILL')
-            await exited
-            throw failure(`did not exit within ${stopTimeoutMs} ms of SIGTERM (killed)`)
-          }
           // The JVM ends with 128 + 15 after its shutdown hooks ran on SIGTERM.
-          if (outcome.code !== 0 && outcome.code !== 143) throw failure(`exited with code ${outcome.code}, signal ${outcome.signal} on SIGTERM`)
+          await stopProcess(broker, exited, stopTimeoutMs, [0, 143], failure)
         } finally {
           await rm(dir, { recursive: true, force: true })
           kept()

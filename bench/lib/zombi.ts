@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
+import { stopProcess, waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
 import { removeOnExit } from './cleanup.ts'
 
 const repoRoot = path.resolve(import.meta.dirname, '../..')
@@ -195,23 +195,7 @@ async function startZombi(main: string, settings: Record<string, string>): Promi
       flushTable: (topic) => flushTable(`http://127.0.0.1:${httpPort}`, topic),
       async stop() {
         try {
-          if (child.exitCode !== null || child.signalCode !== null) {
-            const { code, signal } = await exited
-            throw failure(`had exited during the round (code ${code}, signal ${signal})`)
-          }
-          child.kill('SIGTERM')
-          let timer: NodeJS.Timeout | undefined
-          const timeout = new Promise<'timeout'>((resolve) => {
-            timer = setTimeout(() => resolve('timeout'), stopTimeoutMs)
-          })
-          const outcome = await Promise.race([exited, timeout])
-          clearTimeout(timer)
-          if (outcome === 'timeout') {
-            child.kill('SIGKILL')
-            await exited
-            throw failure(`did not exit within ${stopTimeoutMs} ms of SIGTERM (killed)`)
-          }
-          if (outcome.code !== 0) throw failure(`exited with code ${outcome.code}, signal ${outcome.signal} on SIGTERM`)
+          await stopProcess(child, exited, stopTimeoutMs, [0], failure)
         } finally {
           await rm(dataDir, { recursive: true, force: true })
           kept()
