@@ -13,6 +13,7 @@ import { FlushMetrics } from './iceberg/metrics.ts'
 import type { BrokerIdentity } from './kafka/handler.ts'
 import { GroupCoordinator } from './kafka/groups/coordinator.ts'
 import { allHandlers } from './kafka/handlers/index.ts'
+import { ProduceBudget } from './kafka/produce-budget.ts'
 import { Router } from './kafka/router.ts'
 import { KafkaServer } from './kafka/server.ts'
 import { BrokerLog } from './log/broker-log.ts'
@@ -86,11 +87,12 @@ async function start(config: Config, logger: Logger): Promise<void> {
   }
 
   const flushMetrics = new FlushMetrics()
-  const metrics = new Metrics({ log, groups, flush: flushMetrics, hotLog: { segments: () => store.segments(), retention: retention.stats } })
+  const produceBudget = new ProduceBudget(config.kafkaMaxInflightProduceBytes)
+  const metrics = new Metrics({ log, groups, flush: flushMetrics, hotLog: { segments: () => store.segments(), retention: retention.stats }, produceBudget })
 
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
   const router = new Router(allHandlers)
-  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics }, logger)
+  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget }, logger)
   const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
   broker.port = config.advertisedKafkaPort ?? kafkaPort
   let storeHealthy = true

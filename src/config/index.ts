@@ -16,6 +16,7 @@ export interface Config {
   hotRetentionMs: number
   hotRetentionBytes: number
   hotRetentionCheckMs: number
+  kafkaMaxInflightProduceBytes: number
   autoCreateTopics: boolean
   defaultPartitions: number
   maxRequestBytes: number
@@ -117,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     hotRetentionMs: get('ZOMBI_HOT_RETENTION_MS'),
     hotRetentionBytes: get('ZOMBI_HOT_RETENTION_BYTES'),
     hotRetentionCheckMs: get<number>('ZOMBI_HOT_RETENTION_CHECK_SECS') * 1000,
+    kafkaMaxInflightProduceBytes: get<number>('ZOMBI_KAFKA_MAX_INFLIGHT_PRODUCE_MB') * 1024 * 1024,
     autoCreateTopics: get('ZOMBI_AUTO_CREATE_TOPICS'),
     defaultPartitions: get('ZOMBI_DEFAULT_PARTITIONS'),
     maxRequestBytes: get('ZOMBI_MAX_REQUEST_BYTES'),

@@ -20,6 +20,8 @@ class PendingResponse {
   startedAt = 0
   /** null: no response (acks=0) or not ready. */
   chunks: Buffer[] | null = null
+  /** Produce request bytes counted in the broker's produce budget until the response. */
+  budgetBytes = 0
 }
 
 class Context implements RequestContext {
@@ -30,6 +32,7 @@ class Context implements RequestContext {
   readonly broker: RequestContext['broker']
   readonly supportedApis: RequestContext['supportedApis']
   readonly shutdown: AbortSignal
+  readonly produceBudget: RequestContext['produceBudget']
   apiVersion: number
   correlationId: number
   clientId: string | null
@@ -43,6 +46,7 @@ class Context implements RequestContext {
     this.broker = server.broker
     this.supportedApis = server.supportedApis
     this.shutdown = server.shutdown
+    this.produceBudget = server.produceBudget
     this.apiVersion = apiVersion
     this.correlationId = correlationId
     this.clientId = clientId
@@ -77,6 +81,8 @@ export class Connection {
   #pendingHead = 0
   #closed = false
   #paused = false
+  /** Paused because the broker's produce budget is spent; resumed when it drains. */
+  #pausedForBudget = false
   readonly #writer = new Writer(4096)
 
   constructor(socket: Socket, router: Router, server: ServerContext, logger: Logger) {
@@ -91,6 +97,9 @@ export class Connection {
     socket.on('error', (error) => this.#logger.debug({ remote: this.#remote, err: error.message }, 'connection error'))
     socket.on('close', () => {
       this.#closed = true
+      // Requests that will never be answered here give their produce budget back now.
+      for (let i = this.#pendingHead; i < this.#pending.length; i++) this.#releaseBudget(this.#pending[i]!)
+      this.#server.produceBudget?.forget(this.#onBudgetDrained)
     })
     socket.on('drain', () => this.#maybeResume())
   }
@@ -236,6 +245,20 @@ export class Connection {
       this.#socket.pause()
       this.#paused = true
     }
+    const budget = this.#server.produceBudget
+    if (budget !== undefined && request.handler.apiKey === ApiKey.Produce) {
+      slot.budgetBytes = frame.length
+      budget.acquire(frame.length)
+      if (budget.overloaded && !this.#pausedForBudget) {
+        // This client stops being read until the broker has caught up; its socket buffers push back.
+        this.#pausedForBudget = true
+        if (!this.#paused) {
+          this.#socket.pause()
+          this.#paused = true
+        }
+        budget.whenDrained(this.#onBudgetDrained)
+      }
+    }
     if (request.version === -1) {
       this.#complete(slot, request, this.#router.unsupportedApiVersionsResponse(), 0)
       return
@@ -291,7 +314,19 @@ export class Connection {
     this.destroy()
   }
 
+  readonly #onBudgetDrained = (): void => {
+    this.#pausedForBudget = false
+    this.#maybeResume()
+  }
+
+  #releaseBudget(slot: PendingResponse): void {
+    if (slot.budgetBytes === 0) return
+    this.#server.produceBudget?.release(slot.budgetBytes)
+    slot.budgetBytes = 0
+  }
+
   #complete(slot: PendingResponse, request: DecodedRequest, response: unknown, version: number): void {
+    this.#releaseBudget(slot)
     if (this.#closed) return
     if (response !== null) {
       const writer = this.#writer
@@ -348,7 +383,7 @@ export class Connection {
   }
 
   #maybeResume(): void {
-    if (!this.#paused || this.#closed || this.#server.shutdown.aborted) return
+    if (!this.#paused || this.#closed || this.#server.shutdown.aborted || this.#pausedForBudget) return
     if (this.#pending.length - this.#pendingHead >= MAX_PENDING_RESPONSES / 2) return
     if (this.#socket.writableLength > MAX_QUEUED_RESPONSE_BYTES / 2) return
     this.#paused = false

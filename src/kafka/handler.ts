@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.ts'
 import type { Reader } from '../protocol/reader.ts'
 import type { Writer } from '../protocol/writer.ts'
 import type { GroupCoordinator } from './groups/coordinator.ts'
+import type { ProduceBudget } from './produce-budget.ts'
 
 /** The broker as clients see it (Metadata, FindCoordinator, DescribeCluster). */
 export interface BrokerIdentity {
@@ -32,6 +33,8 @@ export interface RequestContext {
   readonly supportedApis: readonly SupportedApi[]
   /** Resolves when the broker begins to shut down (long polls answer early). */
   readonly shutdown: AbortSignal
+  /** Broker-wide bound on Produce bytes in flight (throttle_time_ms comes from it). */
+  readonly produceBudget?: ProduceBudget
   apiVersion: number
   correlationId: number
   clientId: string | null

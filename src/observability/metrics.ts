@@ -2,6 +2,7 @@
 // by name per request. Names follow zombi_<area>_<what>_<unit>.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { GroupCoordinator } from '../kafka/groups/coordinator.ts'
+import type { ProduceBudget } from '../kafka/produce-budget.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
 import { COMMIT_LATENCY_BUCKETS, type FlushMetrics } from '../iceberg/metrics.ts'
 import type { HotRetentionStats } from '../log/hot-retention.ts'
@@ -14,6 +15,7 @@ export interface MetricSources {
   groups?: GroupCoordinator
   flush?: FlushMetrics
   hotLog?: { segments(): SegmentListing; retention: HotRetentionStats }
+  produceBudget?: ProduceBudget
 }
 
 export class Metrics {
@@ -45,7 +47,13 @@ export class Metrics {
 
   constructor(sources: MetricSources = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'zombi_process_' })
-    const { log, groups, flush, hotLog } = sources
+    const { log, groups, flush, hotLog, produceBudget } = sources
+    if (produceBudget !== undefined) {
+      const inflight: Gauge = new Gauge({
+        name: 'zombi_kafka_produce_inflight_bytes', help: 'Kafka Produce request bytes read and not yet answered (bounded by ZOMBI_KAFKA_MAX_INFLIGHT_PRODUCE_MB)', registers: [this.registry],
+        collect: (): void => inflight.set(produceBudget.inflightBytes),
+      })
+    }
     if (log !== undefined) {
       const highWatermark: Gauge<'topic' | 'partition'> = new Gauge({
         name: 'zombi_partition_high_watermark', help: 'High watermark per topic partition', labelNames: ['topic', 'partition'] as const, registers: [this.registry],

@@ -63,7 +63,8 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
     }
     return Promise.all(pending.map((partitions) => Promise.all(partitions))).then((results) => ({
       responses: request.topicData.map((topicData, t) => ({ name: topicData.name, partitionResponses: results[t]! })),
-      throttleTimeMs: 0,
+      // Counted while this request's own bytes are still in flight: one request over the budget is throttled too.
+      throttleTimeMs: context.produceBudget?.throttleMs() ?? 0,
       nodeEndpoints: [],
     }))
   },
