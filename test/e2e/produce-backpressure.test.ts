@@ -52,6 +52,27 @@ test('Produce over the broker-wide budget is throttled and paced, loses nothing,
   expect(values).toEqual(['small', 'big-1', 'big-2', 'big-3', 'other', 'after'])
 })
 
+test('acks=0 requests hold their budget until stored, so a flood of them is paced too; every record is stored in order', async () => {
+  const topic = uniqueTopic('budget-acks0')
+  const client = await RawClient.connect(broker.host, broker.kafkaPort)
+  try {
+    // Six 1.5 MB acks=0 requests sent at once (no answers), then one acks=-1 request behind them.
+    for (let i = 0; i < 6; i++) {
+      const records = encodeBatch([{ key: null, value: Buffer.from(`fire-${i}`.padEnd(1_500_000, '.')) }])
+      client.sendRaw(RawClient.frame(ApiKey.Produce, PRODUCE_VERSION, 1000 + i, (w) =>
+        writeProduceRequest(w, PRODUCE_VERSION, { transactionalId: null, acks: 0, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] })))
+    }
+    // Answered after all six are stored (offset 6); it may be throttled, the last acks=0 request being in flight beside it.
+    expect(await produce(client, topic, ['acked'], 10)).toMatchObject({ errorCode: 0, baseOffset: 6 })
+  } finally {
+    client.close()
+  }
+  const values = (await kcatConsume(broker.bootstrap, topic, { partition: 0 })).map((record) => record.value!.toString().replace(/\.+$/, ''))
+  expect(values).toEqual(['fire-0', 'fire-1', 'fire-2', 'fire-3', 'fire-4', 'fire-5', 'acked'])
+  const metrics = await (await fetch(`${broker.httpUrl}/metrics`)).text()
+  expect(metrics).toMatch(/^zombi_kafka_produce_inflight_bytes 0$/m)
+})
+
 test('librdkafka (kcat) producing 40 MB through a 1 MB budget gets every record stored', async () => {
   const topic = uniqueTopic('budget-kcat')
   const lines = Array.from({ length: 40_000 }, (_, i) => `${String(i).padStart(8, '0')}${'x'.repeat(992)}`)

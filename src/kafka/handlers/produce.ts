@@ -58,8 +58,10 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
     })
     if (request.acks === 0) {
       // No response at all; a failed append is the client's loss by its own choice, but logged.
-      for (const topic of pending) for (const p of topic) if (p instanceof Promise) p.catch((error: unknown) => context.logger.error({ err: error }, 'acks=0 append failed'))
-      return null
+      // The request still counts (produce budget, pending requests) until its appends are done,
+      // so an acks=0 flood is paced like any other instead of queueing without bound.
+      const appends = pending.flat().map((p) => (p instanceof Promise ? p.catch((error: unknown) => context.logger.error({ err: error }, 'acks=0 append failed')) : p))
+      return Promise.all(appends).then(() => null)
     }
     return Promise.all(pending.map((partitions) => Promise.all(partitions))).then((results) => ({
       responses: request.topicData.map((topicData, t) => ({ name: topicData.name, partitionResponses: results[t]! })),

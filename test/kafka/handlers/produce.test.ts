@@ -1,0 +1,31 @@
+import { expect, test } from 'vitest'
+import { loadConfig } from '../../../src/config/index.ts'
+import type { RequestContext } from '../../../src/kafka/handler.ts'
+import { produce } from '../../../src/kafka/handlers/produce.ts'
+import { BrokerLog } from '../../../src/log/broker-log.ts'
+import { silentLogger } from '../../../src/observability/logger.ts'
+import type { ProduceRequest } from '../../../src/protocol/generated/produce.ts'
+import { encodeBatch } from '../../../src/protocol/records.ts'
+import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
+
+test('an acks=0 Produce has no response, but its handling ends only once the records are stored (so budgets and pending counts hold it)', async () => {
+  const store = new MemoryHotStore()
+  await store.open()
+  const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 0 })
+  await log.open()
+  await log.createTopic('fire', 1, {})
+  const context = { log, logger: silentLogger, config: loadConfig({}), apiVersion: 9 } as unknown as RequestContext
+  const request: ProduceRequest = {
+    transactionalId: null, acks: 0, timeoutMs: 1000,
+    topicData: [{ name: 'fire', partitionData: [{ index: 0, records: encodeBatch([{ key: null, value: Buffer.from('and forget') }]) }] }],
+  }
+  const handled = produce.handle(request, context)
+  expect(handled).toBeInstanceOf(Promise)
+  // The memory store settles appends at the end of the tick: until then the handling is not done.
+  let done = false
+  void (handled as Promise<unknown>).then(() => { done = true })
+  await Promise.resolve()
+  expect(done).toBe(false)
+  expect(await handled).toBeNull()
+  expect(log.topicByName('fire')!.partitions[0]!.highWatermark).toBe(1)
+})
