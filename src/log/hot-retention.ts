@@ -27,11 +27,9 @@ export interface RetentionPass {
   keptBecause: 'retention' | 'unflushed' | 'active' | 'none'
 }
 
-/** Counters since start, for metrics and /stats. */
+/** Counters since start, for metrics. */
 export class HotRetentionStats {
   segmentsDeleted = 0
-  bytesFreed = 0
-  passes = 0
 }
 
 export class HotRetention {
@@ -76,7 +74,6 @@ export class HotRetention {
 
   async #pass(): Promise<RetentionPass> {
     const { store, retentionMs, retentionBytes } = this.#options
-    this.stats.passes++
     // Everything below is decided synchronously against one view of the in-memory index:
     // appends acknowledged so far are indexed, later ones land in segments >= deletableBefore.
     const { segments, deletableBefore } = store.segments()
@@ -128,7 +125,6 @@ export class HotRetention {
     const segmentsDeleted = segments.filter((info) => info.segment < deleteBefore).length
     const bytesFreed = await store.deleteSegmentsBefore(deleteBefore, updates)
     this.stats.segmentsDeleted += segmentsDeleted
-    this.stats.bytesFreed += bytesFreed
     this.#options.logger.info({ segmentsDeleted, bytesFreed, partitionsMoved: updates.length, keptBecause }, 'hot retention deleted flushed segments')
     return { segmentsDeleted, bytesFreed, keptBecause }
   }

@@ -480,18 +480,22 @@ export class DiskHotStore implements HotStore {
   }
 
   segments(): SegmentListing {
-    const active = this.#log.active().number
     const segments = []
     for (const segment of this.#log.list()) {
       const stat = this.#log.stat(segment)
       if (stat !== undefined) segments.push({ segment, bytes: stat.size, lastWriteMs: stat.mtimeMs })
     }
-    return { segments, deletableBefore: this.#unsettledFrom[0] ?? active }
+    return { segments, deletableBefore: this.#deletableBefore() }
+  }
+
+  /** The oldest segment a commit not yet settled may have written to; the active one when none is. */
+  #deletableBefore(): number {
+    return this.#unsettledFrom[0] ?? this.#log.active().number
   }
 
   async deleteSegmentsBefore(segment: number, updates: LogStartUpdate[]): Promise<number> {
     this.#assertWritable()
-    const deletableBefore = this.#unsettledFrom[0] ?? this.#log.active().number
+    const deletableBefore = this.#deletableBefore()
     if (!Number.isSafeInteger(segment) || segment > deletableBefore) {
       throw new ZombiError('STORAGE_FAILED', `segment ${segment} may still hold unacknowledged writes (deletable before ${deletableBefore})`)
     }

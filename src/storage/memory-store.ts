@@ -151,13 +151,17 @@ export class MemoryHotStore implements HotStore {
   }
 
   segments(): SegmentListing {
-    const active = this.#segments[this.#segments.length - 1]!.segment
-    return { segments: this.#segments.map((info) => ({ ...info })), deletableBefore: this.#unsettledFrom === -1 ? active : this.#unsettledFrom }
+    return { segments: this.#segments.map((info) => ({ ...info })), deletableBefore: this.#deletableBefore() }
+  }
+
+  /** The segment of the oldest append not yet settled; the active one when none is. */
+  #deletableBefore(): number {
+    return this.#unsettledFrom === -1 ? this.#segments[this.#segments.length - 1]!.segment : this.#unsettledFrom
   }
 
   async deleteSegmentsBefore(segment: number, updates: LogStartUpdate[]): Promise<number> {
     this.#assertWritable()
-    const { deletableBefore } = this.segments()
+    const deletableBefore = this.#deletableBefore()
     if (segment > deletableBefore) throw new ZombiError('STORAGE_FAILED', `segment ${segment} may still hold unacknowledged writes (deletable before ${deletableBefore})`)
     for (const { topicId, partition, logStartOffset } of updates) {
       const found = this.#partitions.get(topicId)?.get(partition)
