@@ -58,6 +58,16 @@ function encode(bytes: Buffer | null, encoding: Encoding): string | null {
   return bytes === null ? null : bytes.toString(encoding === 'base64' ? 'base64' : 'utf8')
 }
 
+/** One record as the API shows it, from the hot log or the Iceberg table alike (the idempotency header is the key's carrier, not shown). */
+function eventOf(
+  partition: number, offset: number, timestampMs: number, key: Buffer | null, value: Buffer | null,
+  recordHeaders: ReadonlyArray<{ key: string; value: Buffer | null }>, encoding: Encoding,
+): Event {
+  const headers: Record<string, string | null> = {}
+  for (const header of recordHeaders) if (header.key !== IDEMPOTENCY_HEADER) headers[header.key] = header.value === null ? null : header.value.toString('utf8')
+  return { offset, partition, timestamp_ms: timestampMs, payload: encode(value, encoding), key: encode(key, encoding), headers, encoding }
+}
+
 /** Records of a partition from `offset`, at most `limit`, from the hot log. */
 function readEvents(log: BrokerLog, partition: Partition, offset: number, limit: number, encoding: Encoding, since = -Infinity): { events: Event[]; nextOffset: number } {
   const events: Event[] = []
@@ -75,9 +85,7 @@ function readEvents(log: BrokerLog, partition: Partition, offset: number, limit:
       if (events.length >= limit) break
       next = record.offset + 1
       if (record.timestamp < since) continue
-      const headers: Record<string, string | null> = {}
-      for (const header of record.headers) if (header.key !== IDEMPOTENCY_HEADER) headers[header.key] = header.value === null ? null : header.value.toString('utf8')
-      events.push({ offset: record.offset, partition: partition.id, timestamp_ms: record.timestamp, payload: encode(record.value, encoding), key: encode(record.key, encoding), headers, encoding })
+      events.push(eventOf(partition.id, record.offset, record.timestamp, record.key, record.value, record.headers, encoding))
     }
     if (events.length < limit) next = Math.max(next, index.lastOffset(i) + 1)
   }
@@ -85,11 +93,7 @@ function readEvents(log: BrokerLog, partition: Partition, offset: number, limit:
 }
 
 function coldEvents(records: ColdRecord[], encoding: Encoding): Event[] {
-  return records.map((record) => {
-    const headers: Record<string, string | null> = {}
-    for (const header of record.headers) if (header.key !== IDEMPOTENCY_HEADER) headers[header.key] = header.value === null ? null : header.value.toString('utf8')
-    return { offset: record.offset, partition: record.partition, timestamp_ms: record.timestampMs, payload: encode(record.value, encoding), key: encode(record.key, encoding), headers, encoding }
-  })
+  return records.map((record) => eventOf(record.partition, record.offset, record.timestampMs, record.key, record.value, record.headers, encoding))
 }
 
 /** Resolves at the next append to the partition, the timeout, or shutdown. */
@@ -260,10 +264,8 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     const partition = topic.partitions[index]
     if (partition === undefined) throw new HttpProblem(404, 'not_found', `partition ${index} does not exist; table ${topic.name} has ${topic.partitions.length}`)
     const logStartOffset = partition.logStartOffset
-    if (offset < logStartOffset && deps.iceberg.readCold === undefined) {
-      throw new HttpProblem(400, 'offset_out_of_range', `offset ${offset} is below the log start offset ${logStartOffset}`)
-    }
-    if (offset < logStartOffset && deps.iceberg.readCold !== undefined) {
+    if (offset < logStartOffset) {
+      if (deps.iceberg.readCold === undefined) throw new HttpProblem(400, 'offset_out_of_range', `offset ${offset} is below the log start offset ${logStartOffset}`)
       // Flushed and gone from the hot log: read it back from the Iceberg table, then go on in the hot log.
       const cold = coldEvents(await deps.iceberg.readCold(topic.name, { topicId: topic.id, partition: index, fromOffset: offset, toOffset: logStartOffset, limit }), encoding)
       if (cold.length === limit) {
