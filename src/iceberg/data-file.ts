@@ -38,6 +38,13 @@ export function hourOf(timestampMs: number): number {
   return Math.floor(timestampMs / HOUR_MS)
 }
 
+/** The partition values of a timestamp: days since 1970-01-01 and the hour of that day (UTC). */
+function dateAndHour(timestampMs: number): { eventDate: number; eventHour: number } {
+  const hour = hourOf(timestampMs)
+  const eventDate = Math.floor(hour / 24)
+  return { eventDate, eventHour: hour - eventDate * 24 }
+}
+
 /** Writes `value` as a little-endian int64 at index `i` of a Uint32Array view (no BigInt). */
 function setInt64(view: Uint32Array, i: number, value: number): void {
   const high = Math.floor(value / 4294967296)
@@ -149,10 +156,8 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
     nullValues += columns.valueIsNull.values[row]!
     nullKeys += columns.keyIsNull.values[row]!
   }
-  // Every row of a file is in one hour: the file's first row (the earliest) names it.
-  const hour = hourOf(stats.rows === 0 ? minTimestamp : stats.minTimestamp)
-  const eventDate = Math.floor(hour / 24)
-  const eventHour = hour - eventDate * 24
+  // Every row of a file is in one hour (the encode job splits files by hour), so any row names it.
+  const { eventDate, eventHour } = dateAndHour(minTimestamp)
 
   const run = isRun(rows)
   const payload = gatherBytes(rows, columns.payloadOffsets.values, columns.payload.bytes, run)
@@ -226,9 +231,7 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
 /** The Iceberg metrics of a data file: value and null counts, lower and upper bounds per field id. */
 export function fileMetrics(stats: FileStats, topic: string, partition: number): FileMetrics {
   const { rows: n, minOffset, maxOffset, minTimestamp, maxTimestamp, nullValues, nullKeys, nullIdempotencyKeys, headers, nullHeaderValues } = stats
-  const hour = hourOf(minTimestamp)
-  const eventDate = Math.floor(hour / 24)
-  const eventHour = hour - eventDate * 24
+  const { eventDate, eventHour } = dateAndHour(minTimestamp)
   const rowCount = (id: number): [number, number] => [id, n]
   return {
     valueCounts: [
@@ -299,26 +302,13 @@ export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: 
     },
   }, { highWaterMark: 0 })
   const chunks: Uint8Array[] = []
-  let size = 0
-  for await (const chunk of await parquet.transformParquetStream(groups, writerProperties(options)) as ReadableStream<Uint8Array>) {
-    chunks.push(chunk)
-    size += chunk.byteLength
-  }
-  const bytes = new Uint8Array(size)
-  let at = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, at)
-    at += chunk.byteLength
-  }
-  const hour = hourOf(stats.minTimestamp)
-  const eventDate = Math.floor(hour / 24)
+  for await (const chunk of await parquet.transformParquetStream(groups, writerProperties(options)) as ReadableStream<Uint8Array>) chunks.push(chunk)
   return {
-    eventDate,
-    eventHour: hour - eventDate * 24,
+    ...dateAndHour(stats.minTimestamp),
     recordCount: rows.length,
     minOffset: stats.minOffset,
     maxOffset: stats.maxOffset,
-    bytes,
+    bytes: Buffer.concat(chunks),
     metrics: fileMetrics(stats, topic, partition),
   }
 }
