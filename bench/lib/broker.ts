@@ -119,3 +119,18 @@ export async function stopProcess(child: ChildProcess, exited: Promise<Exit>, ti
   }
   if (outcome.code === null || !cleanCodes.includes(outcome.code)) throw failure(`exited with code ${outcome.code}, signal ${outcome.signal} on SIGTERM`)
 }
+
+/**
+ * While a start waits for the process's ready line: rejects with `failure(...)` if the process
+ * cannot be spawned or exits first (and clears the ready timeout).
+ */
+export function rejectIfGoneBeforeReady(child: ChildProcess, exited: Promise<Exit>, readyTimer: NodeJS.Timeout, reject: (error: Error) => void, failure: (what: string) => Error): void {
+  child.once('error', (error) => {
+    clearTimeout(readyTimer)
+    reject(failure(`could not be spawned: ${error.message}`))
+  })
+  void exited.then(({ code, signal }) => {
+    clearTimeout(readyTimer)
+    reject(failure(`exited before it was ready (code ${code}, signal ${signal})`))
+  })
+}

@@ -7,7 +7,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { stopProcess, waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
+import { rejectIfGoneBeforeReady, stopProcess, waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
 import { removeOnExit } from './cleanup.ts'
 
 export const kafkaVersion = '4.4.0'
@@ -158,14 +158,7 @@ async function startKafka(libs: string, settings: Record<string, string>): Promi
           resolve()
         }
       })
-      broker.once('error', (error) => {
-        clearTimeout(timer)
-        reject(failure(`could not be spawned: ${error.message}`))
-      })
-      void exited.then(({ code, signal }) => {
-        clearTimeout(timer)
-        reject(failure(`exited before it was ready (code ${code}, signal ${signal})`))
-      })
+      rejectIfGoneBeforeReady(broker, exited, timer, reject, failure)
     })
     return {
       bootstrap: `127.0.0.1:${brokerPort}`,

@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { stopProcess, waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
+import { rejectIfGoneBeforeReady, stopProcess, waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
 import { removeOnExit } from './cleanup.ts'
 
 const repoRoot = path.resolve(import.meta.dirname, '../..')
@@ -175,14 +175,7 @@ async function startZombi(main: string, settings: Record<string, string>): Promi
           return
         }
       })
-      child.once('error', (error) => {
-        clearTimeout(timer)
-        reject(failure(`could not be spawned: ${error.message}`))
-      })
-      void exited.then(({ code, signal }) => {
-        clearTimeout(timer)
-        reject(failure(`exited before it was ready (code ${code}, signal ${signal})`))
-      })
+      rejectIfGoneBeforeReady(child, exited, timer, reject, failure)
     })
     return {
       bootstrap: `127.0.0.1:${kafkaPort}`,
