@@ -89,6 +89,20 @@ else
   echo "install-test-deps: installed duckdb $DUCKDB_VERSION, its iceberg/avro extensions and pyiceberg $PYICEBERG_VERSION in $venv"
 fi
 
+# True when every "name==version" given is installed in the venv at that version and the listed
+# modules (space-separated, first argument) import: a package must load, not just be listed.
+venv_has_pinned() {
+  local modules=$1
+  shift
+  "$venv/bin/python" - "$modules" "$@" <<'EOF' 2>/dev/null
+import importlib, sys
+from importlib.metadata import version
+for module in sys.argv[1].split():
+    importlib.import_module(module)
+sys.exit(0 if all(version(name) == pinned for name, pinned in (spec.split("==") for spec in sys.argv[2:])) else 1)
+EOF
+}
+
 # The Python families of the compatibility harness (compat-tests/kafka-python, compat-tests/aiokafka),
 # pinned, with the codec libraries each imports for snappy, lz4 and zstd (kafka-python: python-snappy,
 # lz4, zstandard, and crc32c for speed; aiokafka: cramjam). Without them the clients refuse those codecs.
@@ -98,13 +112,7 @@ compat_python_packages=(
   "kafka-python==$KAFKA_PYTHON_VERSION" "aiokafka==$AIOKAFKA_VERSION"
   "cramjam==2.14.0" "python-snappy==0.7.3" "lz4==4.4.5" "zstandard==0.25.0" "crc32c==2.9.post0"
 )
-if "$venv/bin/python" - "${compat_python_packages[@]}" <<'EOF' 2>/dev/null
-import sys
-from importlib.metadata import version
-import kafka, aiokafka, snappy, lz4.frame, zstandard, cramjam, crc32c  # the packages must also load
-sys.exit(0 if all(version(name) == pinned for name, pinned in (spec.split("==") for spec in sys.argv[1:])) else 1)
-EOF
-then
+if venv_has_pinned "kafka aiokafka snappy lz4.frame zstandard cramjam crc32c" "${compat_python_packages[@]}"; then
   echo "install-test-deps: kafka-python $KAFKA_PYTHON_VERSION and aiokafka $AIOKAFKA_VERSION (+ codecs) present in $venv"
 else
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${compat_python_packages[@]}"
@@ -114,13 +122,7 @@ fi
 # The HTTP API's property-based test (test/http/schemathesis.test.ts), pinned: openapi-spec-validator checks
 # docs/openapi.yaml, schemathesis runs generated requests against a live broker.
 http_python_packages=("schemathesis==4.32.5" "openapi-spec-validator==0.9.0")
-if "$venv/bin/python" - "${http_python_packages[@]}" <<'EOF' 2>/dev/null
-import sys
-from importlib.metadata import version
-import schemathesis, openapi_spec_validator  # the packages must also load
-sys.exit(0 if all(version(name) == pinned for name, pinned in (spec.split("==") for spec in sys.argv[1:])) else 1)
-EOF
-then
+if venv_has_pinned "schemathesis openapi_spec_validator" "${http_python_packages[@]}"; then
   echo "install-test-deps: schemathesis and openapi-spec-validator present in $venv"
 else
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${http_python_packages[@]}"
