@@ -14,6 +14,7 @@ import type { BrokerIdentity } from './kafka/handler.ts'
 import { GroupCoordinator } from './kafka/groups/coordinator.ts'
 import { allHandlers } from './kafka/handlers/index.ts'
 import { ProduceBudget } from './kafka/produce-budget.ts'
+import { SocketGuard } from './kafka/socket-guard.ts'
 import { Router } from './kafka/router.ts'
 import { KafkaServer } from './kafka/server.ts'
 import { BrokerLog } from './log/broker-log.ts'
@@ -21,6 +22,7 @@ import { HotRetention } from './log/hot-retention.ts'
 import { IdempotencyKeys } from './log/idempotency-keys.ts'
 import { LocalObjectStore } from './objectstore/local.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
+import { MemoryRelief } from './observability/memory-relief.ts'
 import { Metrics } from './observability/metrics.ts'
 import { DiskHotStore } from './storage/disk-store.ts'
 import type { HotStore } from './storage/hot-store.ts'
@@ -88,11 +90,19 @@ async function start(config: Config, logger: Logger): Promise<void> {
 
   const flushMetrics = new FlushMetrics()
   const produceBudget = new ProduceBudget(config.kafkaMaxInflightProduceBytes)
-  const metrics = new Metrics({ log, groups, flush: flushMetrics, hotLog: { segments: () => store.segments(), retention: retention.stats }, produceBudget })
+  const memoryRelief = new MemoryRelief(logger)
+  const socketGuard = new SocketGuard({
+    maxBufferedRequestBytes: config.maxBufferedRequestBytes,
+    requestTimeoutMs: config.requestTimeoutMs,
+    connectionsMaxIdleMs: config.connectionsMaxIdleMs,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+  }, { discarded: (bytes) => memoryRelief.dropped(bytes) })
+  const metrics = new Metrics({ log, groups, flush: flushMetrics, hotLog: { segments: () => store.segments(), retention: retention.stats }, produceBudget, sockets: socketGuard, memoryRelief })
 
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
   const router = new Router(allHandlers)
-  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget }, logger)
+  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget }, logger, socketGuard)
   const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
   broker.port = config.advertisedKafkaPort ?? kafkaPort
   let storeHealthy = true
@@ -171,6 +181,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     await retention.close()
     groups.close()
     await kafka.close(SHUTDOWN_GRACE_MS)
+    memoryRelief.close()
     await http.close()
     try {
       // Produce has stopped: everything acknowledged goes to Iceberg before the process ends.

@@ -20,6 +20,11 @@ export interface Config {
   autoCreateTopics: boolean
   defaultPartitions: number
   maxRequestBytes: number
+  maxBufferedRequestBytes: number
+  requestTimeoutMs: number
+  connectionsMaxIdleMs: number
+  maxConnections: number
+  maxConnectionsPerAddress: number
   maxMessageBytes: number
   fetchCacheBytes: number
   groupInitialRebalanceDelayMs: number
@@ -104,6 +109,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   if (!/^[A-Za-z0-9_-]+$/.test(namespace)) {
     throw new ZombiError('CONFIG_INVALID', `ZOMBI_CATALOG_NAMESPACE=${JSON.stringify(namespace)} is invalid: use letters, digits, _ and -`)
   }
+  const maxRequestBytes = get<number>('ZOMBI_MAX_REQUEST_BYTES')
+  const maxBufferedRequestBytes = get<number>('ZOMBI_MAX_BUFFERED_REQUEST_MB') * 1024 * 1024
+  if (maxBufferedRequestBytes < maxRequestBytes) {
+    // Otherwise one request of the allowed size could never finish arriving.
+    throw new ZombiError('CONFIG_INVALID', `ZOMBI_MAX_BUFFERED_REQUEST_MB (${maxBufferedRequestBytes} bytes) must be at least ZOMBI_MAX_REQUEST_BYTES (${maxRequestBytes})`)
+  }
   const wildcard = host === '0.0.0.0' || host === '::'
   return {
     host,
@@ -121,7 +132,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     kafkaMaxInflightProduceBytes: get<number>('ZOMBI_KAFKA_MAX_INFLIGHT_PRODUCE_MB') * 1024 * 1024,
     autoCreateTopics: get('ZOMBI_AUTO_CREATE_TOPICS'),
     defaultPartitions: get('ZOMBI_DEFAULT_PARTITIONS'),
-    maxRequestBytes: get('ZOMBI_MAX_REQUEST_BYTES'),
+    maxRequestBytes,
+    maxBufferedRequestBytes,
+    requestTimeoutMs: get('ZOMBI_REQUEST_TIMEOUT_MS'),
+    connectionsMaxIdleMs: get('ZOMBI_CONNECTIONS_MAX_IDLE_MS'),
+    maxConnections: get('ZOMBI_MAX_CONNECTIONS'),
+    maxConnectionsPerAddress: get('ZOMBI_MAX_CONNECTIONS_PER_IP'),
     maxMessageBytes: get('ZOMBI_MAX_MESSAGE_BYTES'),
     fetchCacheBytes: get<number>('ZOMBI_FETCH_CACHE_MB') * 1024 * 1024,
     groupInitialRebalanceDelayMs: get('ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS'),

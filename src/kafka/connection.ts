@@ -1,6 +1,7 @@
 // One client connection: frames in (size-prefixed, size checked before anything is allocated),
 // requests dispatched in arrival order, responses written in request order even when a later
-// one is ready first. A malformed frame closes this connection only.
+// one is ready first. Whatever goes wrong while reading, decoding, handling or answering this
+// connection's requests closes this connection only: the broker serves everyone else on.
 import type { Socket } from 'node:net'
 import type { Logger } from '../observability/logger.ts'
 import { ApiKey, responseHeaderVersion, isFlexible } from '../protocol/generated/api-keys.ts'
@@ -8,11 +9,14 @@ import { ProtocolDecodeError, Reader } from '../protocol/reader.ts'
 import { Writer } from '../protocol/writer.ts'
 import type { AnyHandler, RequestContext } from './handler.ts'
 import type { Router, ServerContext } from './router.ts'
+import type { CloseReason, GuardedConnection, SocketGuard } from './socket-guard.ts'
 
 /** Responses not yet written beyond which the socket stops being read (bounded memory per client). */
 const MAX_PENDING_RESPONSES = 256
 /** Response bytes queued in the socket beyond which we stop reading requests until it drains. */
 const MAX_QUEUED_RESPONSE_BYTES = 32 * 1024 * 1024
+/** The smallest request: api key, api version, correlation id and a client id length (request header v1). */
+export const MIN_REQUEST_BYTES = 10
 
 class PendingResponse {
   done = false
@@ -62,17 +66,25 @@ interface DecodedRequest {
   body: unknown
 }
 
-export class Connection {
+export class Connection implements GuardedConnection {
+  readonly address: string
   readonly #socket: Socket
   readonly #router: Router
   readonly #server: ServerContext
   readonly #logger: Logger
   readonly #remote: string
   readonly #maxRequestBytes: number
+  readonly #guard: SocketGuard
   // Frame assembly.
   #chunks: Buffer[] = []
   #buffered = 0
   #expected = -1
+  /** #buffered as last reported to the guard. */
+  #reportedPartial = 0
+  #partialSince = 0
+  #lastActivityAt = Date.now()
+  /** The API being decoded or handled synchronously, for the log line if it throws. */
+  #currentApi: string | null = null
   // Requests waiting for an earlier request's prepare step.
   #waiting: Buffer[] = []
   #preparing = false
@@ -85,10 +97,12 @@ export class Connection {
   #pausedForBudget = false
   readonly #writer = new Writer(4096)
 
-  constructor(socket: Socket, router: Router, server: ServerContext, logger: Logger) {
+  constructor(socket: Socket, router: Router, server: ServerContext, logger: Logger, guard: SocketGuard) {
     this.#socket = socket
     this.#router = router
     this.#server = server
+    this.#guard = guard
+    this.address = socket.remoteAddress ?? 'unknown'
     this.#remote = `${socket.remoteAddress}:${socket.remotePort}`
     this.#logger = logger
     this.#maxRequestBytes = server.config.maxRequestBytes
@@ -97,6 +111,7 @@ export class Connection {
     socket.on('error', (error) => this.#logger.debug({ remote: this.#remote, err: error.message }, 'connection error'))
     socket.on('close', () => {
       this.#closed = true
+      this.#guard.remove(this)
       // Requests that will never be answered here give their produce budget back now.
       for (let i = this.#pendingHead; i < this.#pending.length; i++) this.#releaseBudget(this.#pending[i]!)
       this.#server.produceBudget?.forget(this.#onBudgetDrained)
@@ -106,6 +121,29 @@ export class Connection {
 
   get idle(): boolean {
     return this.#pendingHead === this.#pending.length && this.#waiting.length === 0
+  }
+
+  get partialBytes(): number {
+    return this.#reportedPartial
+  }
+
+  /** While the broker itself has stopped reading this socket, the client cannot be late. */
+  get partialSince(): number {
+    return this.#paused ? 0 : this.#partialSince
+  }
+
+  get lastActivityAt(): number {
+    return this.#lastActivityAt
+  }
+
+  get busy(): boolean {
+    return !this.idle || this.#socket.writableLength > 0
+  }
+
+  closeFor(reason: CloseReason, detail: Record<string, unknown>): void {
+    if (this.#closed) return
+    this.#logger.warn({ remote: this.#remote, reason, ...detail }, 'closing connection: over a socket limit')
+    this.destroy()
   }
 
   get closed(): boolean {
@@ -126,29 +164,77 @@ export class Connection {
   #fail(message: string, details: Record<string, unknown> = {}): void {
     if (this.#closed) return
     this.#logger.warn({ remote: this.#remote, ...details }, message)
+    this.#guard.noteClosed('malformed_request')
+    this.destroy()
+  }
+
+  /** The error boundary: an exception anywhere on this connection's path ends this connection, not the broker. */
+  #crash(error: unknown, api: string | null = this.#currentApi): void {
+    this.#currentApi = null
+    if (this.#closed) return
+    this.#logger.error({ remote: this.#remote, api, err: error }, 'request failed unexpectedly; closing connection')
+    this.#guard.noteClosed('internal_error')
     this.destroy()
   }
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return
+    this.#lastActivityAt = Date.now()
     this.#chunks.push(chunk)
     this.#buffered += chunk.length
+    try {
+      this.#readFrames()
+    } catch (error) {
+      this.#crash(error)
+    }
+    this.#reportPartial()
+  }
+
+  #readFrames(): void {
+    let completed = false
     while (!this.#closed) {
       if (this.#expected < 0) {
-        if (this.#buffered < 4) return
+        if (this.#buffered < 4) break
         const size = this.#peekSize()
-        if (size < 0 || size > this.#maxRequestBytes) {
-          this.#fail('request frame size out of range; closing connection', { size, max: this.#maxRequestBytes })
+        if (size < MIN_REQUEST_BYTES || size > this.#maxRequestBytes) {
+          this.#fail('request frame size out of range; closing connection', { size, min: MIN_REQUEST_BYTES, max: this.#maxRequestBytes })
           return
         }
         this.#consume(4)
         this.#expected = size
       }
-      if (this.#buffered < this.#expected) return
+      if (this.#buffered < this.#expected) break
       const frame = this.#take(this.#expected)
       this.#expected = -1
-      if (this.#preparing) this.#waiting.push(frame)
-      else this.#dispatch(frame)
+      completed = true
+      if (this.#preparing) {
+        this.#waiting.push(frame)
+        this.#pauseIfBacklogged()
+      } else {
+        this.#dispatch(frame)
+      }
+    }
+    // Mid-frame also when only the size prefix has come (it is consumed, so nothing is buffered).
+    if (this.#buffered === 0 && this.#expected < 0) this.#partialSince = 0
+    else if (completed || this.#partialSince === 0) this.#partialSince = this.#lastActivityAt
+  }
+
+  /** Tells the guard how many bytes of incomplete requests this connection now holds. */
+  #reportPartial(): void {
+    const delta = this.#buffered - this.#reportedPartial
+    if (delta === 0 || this.#closed) return
+    this.#reportedPartial = this.#buffered
+    this.#guard.changeBuffered(delta)
+  }
+
+  #backlog(): number {
+    return this.#pending.length - this.#pendingHead + this.#waiting.length
+  }
+
+  #pauseIfBacklogged(): void {
+    if (this.#backlog() >= MAX_PENDING_RESPONSES && !this.#paused) {
+      this.#socket.pause()
+      this.#paused = true
     }
   }
 
@@ -193,10 +279,6 @@ export class Connection {
   }
 
   #decode(frame: Buffer): DecodedRequest | null {
-    if (frame.length < 8) {
-      this.#fail('request frame shorter than its header; closing connection', { size: frame.length })
-      return null
-    }
     const apiKey = frame.readInt16BE(0)
     const version = frame.readInt16BE(2)
     const correlationId = frame.readInt32BE(4)
@@ -237,14 +319,12 @@ export class Connection {
       return
     }
     if (request === null) return
+    this.#currentApi = request.handler.name
     const slot = new PendingResponse()
     slot.startedAt = performance.now()
     this.#server.metrics?.kafkaBytesIn.inc(frame.length + 4)
     this.#pending.push(slot)
-    if (this.#pending.length - this.#pendingHead >= MAX_PENDING_RESPONSES && !this.#paused) {
-      this.#socket.pause()
-      this.#paused = true
-    }
+    this.#pauseIfBacklogged()
     const budget = this.#server.produceBudget
     if (budget !== undefined && request.handler.apiKey === ApiKey.Produce) {
       slot.budgetBytes = frame.length
@@ -277,14 +357,21 @@ export class Connection {
       prepared.then(
         () => {
           this.#preparing = false
-          this.#run(slot, request, context)
-          this.#drainWaiting()
+          try {
+            this.#run(slot, request, context)
+            this.#drainWaiting()
+          } catch (error) {
+            this.#crash(error, handler.name)
+          }
+          this.#reportPartial()
         },
         (error: unknown) => this.#handlerFailed(handler, error),
       )
+      this.#currentApi = null
       return
     }
     this.#run(slot, request, context)
+    this.#currentApi = null
   }
 
   #drainWaiting(): void {
@@ -301,7 +388,13 @@ export class Connection {
     }
     if (result instanceof Promise) {
       result.then(
-        (response: unknown) => this.#complete(slot, request, response, request.version),
+        (response: unknown) => {
+          try {
+            this.#complete(slot, request, response, request.version)
+          } catch (error) {
+            this.#crash(error, request.handler.name)
+          }
+        },
         (error: unknown) => this.#handlerFailed(request.handler, error),
       )
     } else {
@@ -310,8 +403,7 @@ export class Connection {
   }
 
   #handlerFailed(handler: AnyHandler, error: unknown): void {
-    this.#logger.error({ remote: this.#remote, api: handler.name, err: error }, 'handler failed; closing connection')
-    this.destroy()
+    this.#crash(error, handler.name)
   }
 
   readonly #onBudgetDrained = (): void => {
@@ -368,7 +460,10 @@ export class Connection {
       }
       for (const chunk of slot.chunks) socket.write(chunk)
     }
-    if (corked) socket.uncork()
+    if (corked) {
+      socket.uncork()
+      this.#lastActivityAt = Date.now()
+    }
     if (this.#pendingHead === this.#pending.length) {
       this.#pending = []
       this.#pendingHead = 0
@@ -384,9 +479,11 @@ export class Connection {
 
   #maybeResume(): void {
     if (!this.#paused || this.#closed || this.#server.shutdown.aborted || this.#pausedForBudget) return
-    if (this.#pending.length - this.#pendingHead >= MAX_PENDING_RESPONSES / 2) return
+    if (this.#backlog() >= MAX_PENDING_RESPONSES / 2) return
     if (this.#socket.writableLength > MAX_QUEUED_RESPONSE_BYTES / 2) return
     this.#paused = false
+    // The client could not send while we were not reading: its request's deadline starts again.
+    if (this.#buffered > 0 || this.#expected >= 0) this.#partialSince = Date.now()
     this.#socket.resume()
   }
 }

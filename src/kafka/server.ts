@@ -1,19 +1,32 @@
-// The Kafka TCP listener: accepts connections, hands each to a Connection, and on shutdown
+// The Kafka TCP listener: accepts connections within the socket guard's limits, hands each to a Connection, and on shutdown
 // stops accepting, lets in-flight requests finish (bounded), then closes sockets.
 import net from 'node:net'
 import type { Logger } from '../observability/logger.ts'
 import { Connection } from './connection.ts'
 import type { Router, ServerContext } from './router.ts'
+import type { SocketGuard } from './socket-guard.ts'
 
 export class KafkaServer {
   readonly #server: net.Server
   readonly #connections = new Set<Connection>()
   readonly #logger: Logger
+  readonly guard: SocketGuard
 
-  constructor(router: Router, context: ServerContext, logger: Logger) {
+  constructor(router: Router, context: ServerContext, logger: Logger, guard: SocketGuard) {
     this.#logger = logger
+    this.guard = guard
     this.#server = net.createServer({ noDelay: true }, (socket) => {
-      const connection = new Connection(socket, router, context, logger)
+      const address = socket.remoteAddress ?? 'unknown'
+      const refused = guard.admit(address)
+      if (refused !== null) {
+        // Closing the newest connection keeps every established client served.
+        logger.warn({ remote: `${address}:${socket.remotePort}`, reason: refused, connections: guard.connectionCount }, 'refusing connection: over a connection limit')
+        socket.on('error', () => undefined)
+        socket.destroy()
+        return
+      }
+      const connection = new Connection(socket, router, context, logger, guard)
+      guard.add(connection)
       this.#connections.add(connection)
       context.metrics?.kafkaConnections.inc()
       socket.on('close', () => {
@@ -22,7 +35,6 @@ export class KafkaServer {
       })
     })
   }
-
   get connectionCount(): number {
     return this.#connections.size
   }
@@ -46,6 +58,7 @@ export class KafkaServer {
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
     for (const connection of this.#connections) connection.destroy()
+    this.guard.close()
     await closed
     this.#logger.debug('kafka listener closed')
   }

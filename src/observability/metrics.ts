@@ -16,6 +16,9 @@ export interface MetricSources {
   flush?: FlushMetrics
   hotLog?: { segments(): SegmentListing; retention: HotRetentionStats }
   produceBudget?: ProduceBudget
+  /** The Kafka door's socket limits (src/kafka/socket-guard.ts). */
+  sockets?: { readonly bufferedRequestBytes: number; readonly closedByReason: ReadonlyMap<string, number> }
+  memoryRelief?: { readonly runs: number }
 }
 
 export class Metrics {
@@ -47,7 +50,27 @@ export class Metrics {
 
   constructor(sources: MetricSources = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'zombi_process_' })
-    const { log, groups, flush, hotLog, produceBudget } = sources
+    const { log, groups, flush, hotLog, produceBudget, sockets, memoryRelief } = sources
+    if (sockets !== undefined) {
+      const buffered: Gauge = new Gauge({
+        name: 'zombi_kafka_buffered_request_bytes', help: 'Bytes of Kafka requests begun but not yet fully arrived, all connections (bounded by ZOMBI_MAX_BUFFERED_REQUEST_MB)', registers: [this.registry],
+        collect: (): void => buffered.set(sockets.bufferedRequestBytes),
+      })
+      const closed: Counter<'reason'> = new Counter({
+        name: 'zombi_kafka_connections_closed_total', help: 'Kafka connections closed or refused by the broker, by reason (socket limits, malformed requests, internal errors)',
+        labelNames: ['reason'] as const, registers: [this.registry],
+        collect: (): void => {
+          closed.reset()
+          for (const [reason, count] of sockets.closedByReason) closed.inc({ reason }, count)
+        },
+      })
+    }
+    if (memoryRelief !== undefined) {
+      const runs: Counter = new Counter({
+        name: 'zombi_memory_reliefs_total', help: 'Times dropped request buffers were collected and their memory given back to the system', registers: [this.registry],
+        collect: (): void => { runs.reset(); runs.inc(memoryRelief.runs) },
+      })
+    }
     if (produceBudget !== undefined) {
       const inflight: Gauge = new Gauge({
         name: 'zombi_kafka_produce_inflight_bytes', help: 'Kafka Produce request bytes read and not yet answered (bounded by ZOMBI_KAFKA_MAX_INFLIGHT_PRODUCE_MB)', registers: [this.registry],

@@ -114,6 +114,21 @@ describe('bad input over the Kafka wire', () => {
     await assertStillServing('negative-size')
   })
 
+  it('closes a connection whose size prefix is 0 (four zero bytes) and keeps serving everyone else', async () => {
+    const client = await RawClient.connect(broker.host, broker.kafkaPort)
+    client.sendRaw(Buffer.alloc(4))
+    expect(await closesWithin(client, 5000)).toBe(true)
+    await logsEventuallyMatch(broker, /request frame size out of range/)
+    await assertStillServing('zero-size')
+  })
+
+  it('closes a connection whose frame is shorter than a request header, sent a byte at a time', async () => {
+    const client = await RawClient.connect(broker.host, broker.kafkaPort)
+    for (const byte of [0, 0, 0, 9, 0, 18, 0, 3, 0, 0, 0, 1, 0]) client.sendRaw(Buffer.from([byte]))
+    expect(await closesWithin(client, 5000)).toBe(true)
+    await assertStillServing('short-header')
+  })
+
   it('closes a connection that sends a truncated request body', async () => {
     const client = await RawClient.connect(broker.host, broker.kafkaPort)
     const frame = RawClient.frame(ApiKey.Metadata, 12, 7, (w) => writeMetadataRequest(w, 12, { topics: [{ topicId: ZERO_UUID, name: 'x' }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }))

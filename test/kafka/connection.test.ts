@@ -1,0 +1,172 @@
+// The connection's error boundary and framing, on real sockets against an in-process listener:
+// whatever bytes one client sends, that connection is answered or closed, no exception escapes,
+// and another client is served as before.
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AnyHandler } from '../../src/kafka/handler.ts'
+import { defineHandler } from '../../src/kafka/handler.ts'
+import { allHandlers } from '../../src/kafka/handlers/index.ts'
+import { MIN_REQUEST_BYTES } from '../../src/kafka/connection.ts'
+import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
+import { readApiVersionsResponse, writeApiVersionsRequest } from '../../src/protocol/generated/api-versions.ts'
+import { readMetadataRequest, writeMetadataRequest, writeMetadataResponse, type MetadataRequest, type MetadataResponse } from '../../src/protocol/generated/metadata.ts'
+import { Writer } from '../../src/protocol/writer.ts'
+import { RawClient } from '../e2e/fixtures/raw-client.ts'
+import { startInProcessKafka, type InProcessKafka } from './fixtures/in-process-kafka.ts'
+
+const fixturesDir = join(import.meta.dirname, '../protocol/fixtures/api')
+
+interface CapturedRequest { apiKey: number; version: number; body: Buffer }
+
+/** Request bodies written by other clients' encoders (kafkajs, @platformatic/kafka), one per API and version. */
+function capturedRequests(): CapturedRequest[] {
+  const byName = new Map(allHandlers.map((h) => [h.name, h.apiKey]))
+  const out: CapturedRequest[] = []
+  for (const file of readdirSync(fixturesDir)) {
+    const fixture = JSON.parse(readFileSync(join(fixturesDir, file), 'utf8')) as { api: string; cases: Array<{ side: string; version: number; hex: string }> }
+    const apiKey = byName.get(fixture.api)
+    if (apiKey === undefined) continue
+    for (const c of fixture.cases) if (c.side === 'request') out.push({ apiKey, version: c.version, body: Buffer.from(c.hex, 'hex') })
+  }
+  return out
+}
+
+/** A whole frame: size prefix, request header (v1, or v2 for flexible versions), body. */
+function frameOf(request: CapturedRequest, correlationId: number): Buffer {
+  return RawClient.frame(request.apiKey, request.version, correlationId, (w) => w.raw(request.body))
+}
+
+type Outcome = 'answered' | 'closed'
+
+/** Sends bytes on a fresh connection; resolves with what the broker did (the guard's request timeout bounds the wait). */
+async function outcomeOf(port: number, bytes: Buffer): Promise<Outcome> {
+  const client = await RawClient.connect('127.0.0.1', port)
+  const answered = client.nextFrame().then(() => 'answered' as const, () => 'closed' as const)
+  client.sendRaw(bytes)
+  const outcome = await Promise.race([answered, client.closedPromise.then(() => 'closed' as const)])
+  client.close()
+  return outcome
+}
+
+async function apiVersionsWorks(port: number, client?: RawClient): Promise<boolean> {
+  const own = client ?? await RawClient.connect('127.0.0.1', port)
+  try {
+    const reader = await own.request(ApiKey.ApiVersions, 3, (w) => writeApiVersionsRequest(w, 3, { clientSoftwareName: 'bystander', clientSoftwareVersion: '1' }))
+    return readApiVersionsResponse(reader, 3).errorCode === 0
+  } finally {
+    if (client === undefined) own.close()
+  }
+}
+
+describe('connection error boundary', () => {
+  let kafka: InProcessKafka
+  let bystander: RawClient
+  const captured = capturedRequests()
+
+  beforeAll(async () => {
+    // A short request timeout: a frame announcing more bytes than the case sends is closed quickly.
+    kafka = await startInProcessKafka({ limits: { requestTimeoutMs: 100 } })
+    bystander = await RawClient.connect('127.0.0.1', kafka.port)
+  })
+
+  afterAll(async () => {
+    bystander?.close()
+    await kafka?.close()
+  })
+
+  it('has request captures of every API the broker serves', () => {
+    const apis = new Set(captured.map((c) => c.apiKey))
+    for (const handler of allHandlers) expect(apis.has(handler.apiKey), handler.name).toBe(true)
+  })
+
+  it('closes a connection whose size prefix is below a request header, whatever follows', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.integer({ min: 0, max: 16 }), fc.uint8Array({ maxLength: 24 }),
+      async (size, rest) => {
+        const bytes = Buffer.concat([Buffer.from([0, 0, 0, size]), rest])
+        const outcome = await outcomeOf(kafka.port, bytes)
+        if (size < MIN_REQUEST_BYTES) expect(outcome).toBe('closed')
+        expect(await apiVersionsWorks(kafka.port, bystander)).toBe(true)
+      },
+    ), { numRuns: 150, seed: 12 })
+    expect(kafka.guard.closedByReason.get('internal_error')).toBe(0)
+  })
+
+  it('closes a connection that sends any truncated header or body of any API version, and serves the others on', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom(...captured), fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean(),
+      async (request, fraction, honestSize) => {
+        const whole = frameOf(request, 7)
+        const keep = 4 + Math.floor((whole.length - 4) * fraction)
+        const cut = Buffer.from(whole.subarray(0, Math.max(4, Math.min(keep, whole.length - 1))))
+        // Either the size prefix tells the truth about the shorter frame, or it still promises the whole one.
+        if (honestSize) cut.writeInt32BE(cut.length - 4, 0)
+        expect(await outcomeOf(kafka.port, cut)).toBe('closed')
+        expect(await apiVersionsWorks(kafka.port, bystander)).toBe(true)
+      },
+    ), { numRuns: 200, seed: 7 })
+    expect(kafka.guard.closedByReason.get('internal_error')).toBe(0)
+  })
+
+  it('answers or closes on any byte mutation of a real request, never failing inside', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom(...captured),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+      async (request, mutations) => {
+        const frame = frameOf(request, 9)
+        // Mutate anything after the size prefix (the size prefix has its own property above).
+        for (const [at, value] of mutations) frame[4 + (at % (frame.length - 4))] = value
+        await outcomeOf(kafka.port, frame)
+        expect(await apiVersionsWorks(kafka.port, bystander)).toBe(true)
+      },
+    ), { numRuns: 400, seed: 3 })
+    expect(kafka.guard.closedByReason.get('internal_error')).toBe(0)
+  })
+
+  it('answers every captured request sent whole, one byte at a time', async () => {
+    const request = captured.find((c) => c.apiKey === ApiKey.Metadata && c.version === 12)!
+    const client = await RawClient.connect('127.0.0.1', kafka.port)
+    const response = client.nextFrame()
+    for (const byte of frameOf(request, 5)) client.sendRaw(Buffer.from([byte]))
+    expect((await response).readInt32BE(0)).toBe(5)
+    client.close()
+  })
+
+  it('leaves the guard with no buffered bytes once the connections are gone', async () => {
+    for (let i = 0; i < 100 && kafka.guard.bufferedRequestBytes !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(kafka.guard.bufferedRequestBytes).toBe(0)
+  })
+})
+
+describe('a handler that fails', () => {
+  const metadataWith = (behaviour: 'throws' | 'rejects' | 'unwritable'): AnyHandler => defineHandler<MetadataRequest, MetadataResponse>({
+    apiKey: ApiKey.Metadata, name: 'Metadata', minVersion: 0, maxVersion: 12,
+    read: readMetadataRequest,
+    write(writer: Writer, version: number, response: MetadataResponse) {
+      if (behaviour === 'unwritable') throw new TypeError('cannot write this response')
+      writeMetadataResponse(writer, version, response)
+    },
+    handle(): MetadataResponse | Promise<MetadataResponse> {
+      if (behaviour === 'throws') throw new TypeError('handler bug')
+      if (behaviour === 'rejects') return Promise.reject(new Error('async handler bug'))
+      return { throttleTimeMs: 0, brokers: [], clusterId: null, controllerId: -1, topics: [], clusterAuthorizedOperations: -2147483648 }
+    },
+  })
+
+  for (const behaviour of ['throws', 'rejects', 'unwritable'] as const) {
+    it(`closes only its own connection when the handler ${behaviour}, and the broker serves on`, async () => {
+      const handlers = allHandlers.map((h) => (h.apiKey === ApiKey.Metadata ? metadataWith(behaviour) : h))
+      const kafka = await startInProcessKafka({ handlers })
+      try {
+        const frame = RawClient.frame(ApiKey.Metadata, 12, 1, (w) => writeMetadataRequest(w, 12, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }))
+        expect(await outcomeOf(kafka.port, frame)).toBe('closed')
+        expect(kafka.guard.closedByReason.get('internal_error')).toBe(1)
+        expect(await apiVersionsWorks(kafka.port)).toBe(true)
+      } finally {
+        await kafka.close()
+      }
+    })
+  }
+})
