@@ -1,0 +1,91 @@
+// Gives memory back to the operating system after a burst of buffers was dropped (abusive
+// connections closed with partial requests buffered). Measured: 50 connections holding 20 MB each
+// raised RSS by ~1 GB that stayed after they closed, because (1) an idle broker allocates nothing,
+// so V8 never collects the dropped buffers, and (2) once collected, glibc keeps the freed 64 KiB
+// socket chunks in its arenas. A full collection followed by malloc_trim(0) brought RSS back to
+// its baseline. Both are costly (tens of ms on a large heap), so they run rarely: debounced after
+// a burst, and at most once per interval.
+import { createRequire } from 'node:module'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import type { Logger } from './logger.ts'
+
+/** Below this many dropped bytes a relief is not worth a full collection. */
+const WORTHWHILE_BYTES = 16 * 1024 * 1024
+const DEBOUNCE_MS = 1000
+const MIN_INTERVAL_MS = 10_000
+
+type Trim = () => void
+
+let collect: (() => void) | null | undefined
+let trim: Trim | null | undefined
+
+function fullCollection(): (() => void) | null {
+  if (collect === undefined) {
+    try {
+      setFlagsFromString('--expose-gc')
+      collect = runInNewContext('gc') as () => void
+    } catch {
+      collect = null
+    }
+  }
+  return collect
+}
+
+/** malloc_trim from glibc through koffi (prebuilt FFI); null where there is no glibc (musl, macOS) or no koffi. */
+function mallocTrim(logger: Logger): Trim | null {
+  if (trim === undefined) {
+    trim = null
+    if (process.platform === 'linux') {
+      try {
+        const koffi = createRequire(import.meta.url)('koffi') as { load(path: string): { func(signature: string): (pad: number) => number } }
+        const fn = koffi.load('libc.so.6').func('int malloc_trim(size_t pad)')
+        trim = () => { fn(0) }
+      } catch (error) {
+        logger.debug({ err: (error as Error).message }, 'malloc_trim unavailable; freed memory stays with the allocator')
+      }
+    }
+  }
+  return trim
+}
+
+export class MemoryRelief {
+  readonly #logger: Logger
+  #pendingBytes = 0
+  #timer: NodeJS.Timeout | null = null
+  #lastRunAt = 0
+  /** Reliefs run so far (for tests and /metrics). */
+  runs = 0
+
+  constructor(logger: Logger) {
+    this.#logger = logger
+  }
+
+  /** `bytes` of buffers were just dropped; once enough has piled up, schedules a relief. */
+  dropped(bytes: number): void {
+    this.#pendingBytes += bytes
+    if (this.#pendingBytes < WORTHWHILE_BYTES) return
+    if (this.#timer !== null) this.#timer.refresh()
+    else {
+      this.#timer = setTimeout(() => this.#run(), Math.max(DEBOUNCE_MS, this.#lastRunAt + MIN_INTERVAL_MS - Date.now()))
+      this.#timer.unref()
+    }
+  }
+
+  close(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
+  }
+
+  #run(): void {
+    this.#timer = null
+    const bytes = this.#pendingBytes
+    this.#pendingBytes = 0
+    this.#lastRunAt = Date.now()
+    const before = process.memoryUsage.rss()
+    fullCollection()?.()
+    mallocTrim(this.#logger)?.()
+    this.runs++
+    this.#logger.info({ droppedBytes: bytes, rssBefore: before, rssAfter: process.memoryUsage.rss(), ms: Date.now() - this.#lastRunAt }, 'gave memory of dropped request buffers back to the system')
+  }
+}
