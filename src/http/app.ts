@@ -52,6 +52,9 @@ interface Event {
   encoding: Encoding
 }
 
+/** Node's default limit on the request line and headers, which bounds any path parameter anyway. */
+const MAX_PARAM_LENGTH = 16 * 1024
+
 const WRITE_ROUTES = new Set(['/tables/:table', '/tables/:table/bulk'])
 
 function encode(bytes: Buffer | null, encoding: Encoding): string | null {
@@ -130,6 +133,9 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   const app = Fastify({
     logger: false,
     bodyLimit: config.httpMaxBodyBytes,
+    // Names are bounded by their schemas (a table name by Kafka's 249) and the request line by the 16 KiB header
+    // limit, not by the router: its default of 100 answered valid table names of 101-249 characters with 400.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Errors fastify answers before routing (a malformed percent-encoding in the URL) get the API's error shape too.
     frameworkErrors: (error, _request, reply) => answerFrameworkError(error, reply.raw, metrics),
     clientErrorHandler: answerClientError,

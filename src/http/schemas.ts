@@ -1,5 +1,6 @@
 // JSON schemas of the HTTP API: fastify validates with them and docs/openapi.yaml is generated
 // from them, so the document and the server cannot disagree.
+import { MAX_TOPIC_NAME_LENGTH } from '../log/topic-config.ts'
 
 /** Kafka partitions are int32. */
 const MAX_PARTITION = 2_147_483_647
@@ -38,7 +39,7 @@ export const recordInputSchema = {
 export const tableParams = {
   type: 'object',
   required: ['table'],
-  properties: { table: { type: 'string', pattern: '^[a-zA-Z0-9._-]{1,249}$', description: 'Table (= Kafka topic) name: ASCII letters, digits, ".", "_" and "-"' } },
+  properties: { table: { type: 'string', minLength: 1, maxLength: MAX_TOPIC_NAME_LENGTH, pattern: '^[a-zA-Z0-9._-]+$', description: `Table (= Kafka topic) name: 1 to ${MAX_TOPIC_NAME_LENGTH} ASCII letters, digits, ".", "_" and "-"` } },
 } as const
 
 export const writeResponse = {

@@ -126,6 +126,24 @@ describe('bad input gets a 4xx naming the field, and nothing is written', () => 
     expect(log.topicByName('allornothing')?.partitions.every((p) => p.highWatermark === 0) ?? true).toBe(true)
   })
 
+  it('writes and reads a table with a 249-character name (Kafka\'s longest), and refuses 250 characters with a 400 naming the limit', async () => {
+    const longest = 't'.repeat(249)
+    const written = await post(`/tables/${longest}`, { payload: 'long name', partition: 0 })
+    expect([written.statusCode, written.json()]).toEqual([202, { offset: 0, partition: 0, table: longest }])
+    const page = (await app.inject(`/tables/${longest}/stream?partition=0`)).json<{ events: Array<{ payload: string }> }>()
+    expect(page.events.map((e) => e.payload)).toEqual(['long name'])
+    expect((await app.inject(`/tables/${longest}`)).json()).toMatchObject({ count: 1 })
+    const tooLong = 't'.repeat(250)
+    for (const response of [await post(`/tables/${tooLong}`, { payload: 'x' }), await app.inject(`/tables/${tooLong}/stream`)]) {
+      expect([response.statusCode, response.json()]).toEqual([400, { error: 'invalid_request', message: 'params/table must NOT have more than 249 characters' }])
+    }
+    expect(log.topicByName(tooLong)).toBeUndefined()
+    // Group names are not capped at the router's old 100 characters either.
+    const group = 'g'.repeat(300)
+    expect((await post(`/consumers/${group}/commit`, { topic: longest, partition: 0, offset: 1 })).statusCode).toBe(200)
+    expect((await app.inject(`/consumers/${group}/offset?topic=${longest}`)).json()).toMatchObject({ offset: 1 })
+  })
+
   it('answers 404 for unknown tables on reads, and for writes when auto-create is off', async () => {
     expect((await app.inject('/tables/missing/stream')).statusCode).toBe(404)
     await app.close()
