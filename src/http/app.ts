@@ -1,7 +1,6 @@
 // The Zombi HTTP API on fastify: writes and reads on the same topics as the Kafka door,
 // consumer offsets shared with Kafka groups, health, stats, metrics and the OpenAPI document.
 import swagger from '@fastify/swagger'
-import { Ajv, type AnySchema } from 'ajv'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -16,6 +15,7 @@ import { ErrorCode } from '../protocol/generated/errors.ts'
 import { decodeBatch } from '../protocol/records.ts'
 import * as schemas from './schemas.ts'
 import { HttpProblem, IDEMPOTENCY_HEADER, TableWriter, type HttpRecord } from './table-writes.ts'
+import { validatorCompiler } from './validators.ts'
 
 /** What the HTTP door needs from the Iceberg side (the flusher and the catalog). */
 export interface IcebergTables {
@@ -140,16 +140,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     frameworkErrors: (error, _request, reply) => answerFrameworkError(error, reply.raw, metrics),
     clientErrorHandler: answerClientError,
   })
-  // Query strings and path parameters are text, so their numbers are coerced; bodies are JSON
-  // and a wrong type there is the client's mistake, answered with 400, never silently converted.
-  const shared = [schemas.errorSchema, schemas.recordInputSchema, schemas.eventSchema] as const
-  const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
-  const coercing = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
-  for (const schema of shared) {
-    strict.addSchema(schema as AnySchema)
-    coercing.addSchema(schema as AnySchema)
-  }
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as AnySchema))
+  app.setValidatorCompiler(validatorCompiler([schemas.errorSchema, schemas.recordInputSchema, schemas.eventSchema]))
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

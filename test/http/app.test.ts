@@ -153,6 +153,32 @@ describe('bad input gets a 4xx naming the field, and nothing is written', () => 
     expect(response.json()).toMatchObject({ error: 'not_found' })
   })
 
+  // ajv alone coerces "0x1" to 1, "1e3" to 1000 and "" to 0: a typo must not read another offset.
+  it.each([
+    ['/tables/reads/stream?partition=', 'partition'],
+    ['/tables/reads/stream?offset=0x1', 'offset'],
+    ['/tables/reads/stream?offset=1e3', 'offset'],
+    ['/tables/reads/stream?offset=%201', 'offset'],
+    ['/tables/reads/stream?offset=1.0', 'offset'],
+    ['/tables/reads/stream?offset=', 'offset'],
+    ['/tables/reads/stream?offset=+1', 'offset'],
+    ['/tables/reads/stream?limit=0b11', 'limit'],
+    ['/tables/reads/stream?wait_ms=Infinity', 'wait_ms'],
+    ['/tables/reads?since=1e12', 'since'],
+    ['/tables/reads?limit=0x10', 'limit'],
+    ['/consumers/readers/offset?topic=reads&partition=0x0', 'partition'],
+  ])('refuses %s: integer query parameters are decimal digits only', async (url, parameter) => {
+    await post('/tables/reads', { payload: 'x', partition: 0 })
+    const response = await app.inject(url)
+    expect([response.statusCode, response.json()]).toEqual([400, { error: 'invalid_request', message: `querystring/${parameter} must be an integer in decimal digits (such as 42)` }])
+  })
+
+  it('still reads decimal query integers, and refuses a negative one by its bound', async () => {
+    await post('/tables/reads/bulk', { records: [{ payload: 'a', partition: 0 }, { payload: 'b', partition: 0 }] })
+    expect((await app.inject('/tables/reads/stream?partition=0&offset=01&limit=5&wait_ms=0')).json()).toMatchObject({ events: [{ offset: 1, payload: 'b' }] })
+    expect((await app.inject('/tables/reads/stream?offset=-1')).json()).toEqual({ error: 'invalid_request', message: 'querystring/offset must be >= 0' })
+  })
+
   it('refuses negative offsets, limits out of range, unknown partitions and undeclared methods', async () => {
     await post('/tables/reads', { payload: 'x', partition: 0 })
     expect((await app.inject('/tables/reads/stream?offset=-1')).json()).toMatchObject({ error: 'invalid_request' })
