@@ -13,6 +13,7 @@ import type { DataWaiter, Partition } from '../log/partition.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import { decodeBatch } from '../protocol/records.ts'
+import { parseJsonStrictly } from './json-body.ts'
 import * as schemas from './schemas.ts'
 import { HttpProblem, IDEMPOTENCY_HEADER, TableWriter, type HttpRecord } from './table-writes.ts'
 import { validatorCompiler } from './validators.ts'
@@ -140,6 +141,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     frameworkErrors: (error, _request, reply) => answerFrameworkError(error, reply.raw, metrics),
     clientErrorHandler: answerClientError,
   })
+  parseJsonStrictly(app)
   app.setValidatorCompiler(validatorCompiler([schemas.errorSchema, schemas.recordInputSchema, schemas.eventSchema]))
   await app.register(swagger, {
     openapi: {

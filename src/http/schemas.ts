@@ -12,7 +12,7 @@ export const errorSchema = {
   type: 'object',
   required: ['error', 'message'],
   properties: {
-    error: { type: 'string', description: 'Stable machine-readable code, e.g. invalid_request, not_found, backpressure' },
+    error: { type: 'string', description: 'Stable machine-readable code, e.g. invalid_request, invalid_encoding (a body that is not UTF-8, or a lone surrogate escape such as \\ud800 in a string), not_found, backpressure' },
     message: { type: 'string', description: 'What was wrong, naming the field where there is one' },
   },
 } as const
@@ -25,7 +25,7 @@ export const recordInputSchema = {
   required: ['payload'],
   additionalProperties: false,
   properties: {
-    payload: { type: 'string', description: 'Record value, in the given encoding' },
+    payload: { type: 'string', description: 'Record value, in the given encoding; utf8 text is stored as its UTF-8 bytes, so arbitrary bytes must go base64' },
     encoding,
     key: { type: ['string', 'null'], description: 'Record key, in the given encoding; keyed records go to murmur2(key) % partitions, as Kafka clients do' },
     headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Record headers, UTF-8 values; the name idempotency_key is reserved (use the idempotency_key field)' },

@@ -119,6 +119,45 @@ describe('bad input gets a 4xx naming the field, and nothing is written', () => 
     expect(log.topicByName('strict')!.partitions.reduce((sum, p) => sum + p.highWatermark, 0)).toBe(before)
   })
 
+  it('refuses a body that is not valid UTF-8 instead of storing U+FFFD in place of the bytes', async () => {
+    await post('/tables/bytes', { payload: 'seed', partition: 0 })
+    const body = Buffer.concat([Buffer.from('{"payload":"caf'), Buffer.from([0xe9]), Buffer.from('","partition":0}')])
+    const response = await app.inject({ method: 'POST', url: '/tables/bytes', payload: body, headers: { 'content-type': 'application/json' } })
+    expect(response.statusCode).toBe(400)
+    expect(response.json()).toEqual({ error: 'invalid_encoding', message: 'the request body is not valid UTF-8; JSON must be UTF-8 text: send bytes as base64 with "encoding":"base64"' })
+    expect(log.topicByName('bytes')!.partitions[0]!.highWatermark).toBe(1)
+  })
+
+  it.each([
+    ['a payload', { payload: 'a\ud800b' }, 'body/payload'],
+    ['a key', { payload: 'x', key: '\udfff' }, 'body/key'],
+    ['a header value', { payload: 'x', headers: { h: '\udbff' } }, 'body/headers/h'],
+    ['a header name', { payload: 'x', headers: { '\ud800': 'v' } }, 'body/headers/\ufffd'],
+    ['an idempotency key', { payload: 'x', idempotency_key: 'k\ud800' }, 'body/idempotency_key'],
+  ])('refuses a lone surrogate escaped in %s, which has no UTF-8 form', async (_label, body, path) => {
+    const response = await post('/tables/surrogates', body)
+    expect(response.statusCode).toBe(400)
+    expect(response.json()).toEqual({ error: 'invalid_encoding', message: `${path} holds a lone UTF-16 surrogate (such as \\ud800), which has no UTF-8 form: send bytes as base64 with "encoding":"base64"` })
+    expect(log.topicByName('surrogates')).toBeUndefined()
+  })
+
+  it('refuses a lone surrogate inside a bulk record and in a commit\'s metadata, naming where', async () => {
+    const bulk = await post('/tables/surrogates/bulk', { records: [{ payload: 'fine' }, { payload: '\ud800' }] })
+    expect([bulk.statusCode, bulk.json<{ message: string }>().message]).toEqual([400, expect.stringMatching(/^body\/records\/1\/payload holds a lone UTF-16 surrogate/)])
+    expect(log.topicByName('surrogates')).toBeUndefined()
+    await post('/tables/committed', { payload: 'x', partition: 0 })
+    const commit = await post('/consumers/readers/commit', { topic: 'committed', partition: 0, offset: 1, metadata: '\udc00' })
+    expect([commit.statusCode, commit.json<{ message: string }>().message]).toEqual([400, expect.stringMatching(/^body\/metadata holds a lone UTF-16 surrogate/)])
+  })
+
+  it('keeps escaped surrogate pairs and an escaped backslash before "ud800" byte-exact', async () => {
+    const text = '{"payload":"\\ud83d\\ude00 \\\\ud800","partition":0}'
+    const response = await app.inject({ method: 'POST', url: '/tables/escapes', payload: text, headers: { 'content-type': 'application/json; charset=utf-8' } })
+    expect(response.statusCode).toBe(202)
+    const record = decodeBatch(log.readBatch(log.topicByName('escapes')!.partitions[0]!, 0)).records[0]!
+    expect(record.value!.equals(Buffer.from('\u{1f600} \\ud800', 'utf8'))).toBe(true)
+  })
+
   it('writes nothing of a bulk request with one bad record', async () => {
     const response = await post('/tables/allornothing/bulk', { records: [{ payload: 'fine' }, { payload: '%%', encoding: 'base64' }] })
     expect(response.statusCode).toBe(400)
