@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/index.ts'
@@ -16,6 +17,7 @@ let log: BrokerLog
 let groups: GroupCoordinator
 let healthy = true
 const flushed: string[] = []
+const clientRequests: ClientRequest[] = []
 
 async function build(env: Record<string, string> = {}, store: MemoryHotStore = new MemoryHotStore()): Promise<void> {
   await store.open()
@@ -45,6 +47,8 @@ beforeEach(async () => {
 })
 
 afterEach(async () => {
+  // A failed test may leave a chunked request open, which app.close() would wait for.
+  for (const request of clientRequests.splice(0)) request.destroy()
   groups.close()
   await app.close()
 })
@@ -300,6 +304,100 @@ describe('consumer offsets and operations', () => {
     store.gate.resolve(undefined)
     expect((await Promise.all(writes)).map((response) => response.statusCode)).toEqual([202, 202])
     expect((await app.inject('/health/ready')).json()).toMatchObject({ status: 'ok', components: { backpressure: { ok: true } } })
+  })
+
+  /** A bulk write whose body goes chunked (no Content-Length): `first` is sent at once, the end of the body when asked. */
+  function chunkedWrite(port: number, table: string, first: string) {
+    const request = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: `/tables/${table}/bulk`, headers: { 'content-type': 'application/json' } })
+    clientRequests.push(request)
+    const state = { answered: false }
+    const answer = new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      request.on('response', (response) => {
+        state.answered = true
+        let body = ''
+        response.on('data', (chunk: Buffer) => { body += chunk.toString() })
+        response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }))
+      })
+      request.on('error', reject)
+    })
+    request.write(first)
+    return { answer, state, finish: () => request.end('"}]}'), abort: () => request.destroy() }
+  }
+
+  const inflight = async () => (await app.inject('/stats')).json<{ inflight_writes: number; inflight_bytes: number }>()
+
+  /** Polls /stats (no timing is asserted: the loop only bounds the wait) until `done` holds. */
+  async function untilStats(done: (stats: { inflight_writes: number; inflight_bytes: number }) => boolean) {
+    let stats = await inflight()
+    for (let i = 0; i < 1000 && !done(stats); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      stats = await inflight()
+    }
+    return stats
+  }
+
+  async function listenWithBudget(): Promise<number> {
+    groups.close()
+    await app.close()
+    await build({ ZOMBI_MAX_INFLIGHT_BYTES_MB: '1' })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    return (app.server.address() as { port: number }).port
+  }
+
+  const bodyStart = '{"records":[{"partition":0,"payload":"'
+
+  it('counts a chunked body against the byte budget as it streams: past it 429 with Retry-After, and every byte is released', async () => {
+    const port = await listenWithBudget()
+    const first = bodyStart + 'a'.repeat(600_000)
+    const holding = chunkedWrite(port, 'chunked', first)
+    expect(await untilStats((stats) => stats.inflight_bytes === first.length)).toMatchObject({ inflight_writes: 1, inflight_bytes: first.length })
+    // 2 x 600 KB would pass the 1 MiB budget: the second is refused while its body is still streaming.
+    const refused = chunkedWrite(port, 'chunked', bodyStart + 'b'.repeat(600_000))
+    const answer = await refused.answer
+    expect([answer.status, answer.headers['retry-after'], JSON.parse(answer.body).error]).toEqual([429, '1', 'backpressure'])
+    holding.finish()
+    expect((await holding.answer).status).toBe(202)
+    expect(await untilStats((stats) => stats.inflight_writes === 0)).toMatchObject({ inflight_writes: 0, inflight_bytes: 0 })
+    expect((await app.inject('/metrics')).body).toMatch(/^zombi_inflight_bytes 0$/m)
+    expect((await post('/tables/chunked', { payload: 'after', partition: 0 })).json()).toMatchObject({ offset: 1 })
+    // A body that alone is over the budget could never be admitted: 413, not a 429 to retry forever.
+    expect((await post('/tables/chunked', { payload: 'c'.repeat(1_100_000), partition: 0 })).statusCode).toBe(413)
+  })
+
+  it('refuses most of many concurrent chunked writes over a small budget, and leaks none of it', async () => {
+    const port = await listenWithBudget()
+    const first = bodyStart + 'x'.repeat(300_000)
+    const writers = Array.from({ length: 20 }, () => chunkedWrite(port, 'flood', first))
+    // Each body's first part is now either refused or wholly counted; at most 3 fit in 1 MiB.
+    await untilStats((stats) => writers.filter((w) => w.state.answered).length + stats.inflight_bytes / first.length === writers.length)
+    for (const writer of writers) if (!writer.state.answered) writer.finish()
+    const answers = await Promise.all(writers.map((w) => w.answer))
+    const accepted = answers.filter((a) => a.status === 202).length
+    const refused = answers.filter((a) => a.status === 429 && a.headers['retry-after'] === '1')
+    expect(accepted).toBeGreaterThanOrEqual(1)
+    expect(accepted).toBeLessThanOrEqual(3)
+    expect(refused.length).toBe(writers.length - accepted)
+    expect(await untilStats((stats) => stats.inflight_writes === 0)).toMatchObject({ inflight_writes: 0, inflight_bytes: 0 })
+    expect(log.topicByName('flood')!.partitions[0]!.highWatermark).toBe(accepted)
+    expect((await post('/tables/flood', { payload: 'after', partition: 0 })).statusCode).toBe(202)
+  })
+
+  it('releases the budget of a chunked write whose client goes away mid-body', async () => {
+    const port = await listenWithBudget()
+    const first = bodyStart + 'z'.repeat(300_000)
+    const aborted = chunkedWrite(port, 'aborted', first)
+    aborted.answer.catch(() => undefined)
+    expect(await untilStats((stats) => stats.inflight_bytes === first.length)).toMatchObject({ inflight_writes: 1, inflight_bytes: first.length })
+    aborted.abort()
+    expect(await untilStats((stats) => stats.inflight_writes === 0)).toMatchObject({ inflight_writes: 0, inflight_bytes: 0 })
+    expect(log.topicByName('aborted')?.partitions.every((p) => p.highWatermark === 0) ?? true).toBe(true)
+  })
+
+  it('limits the bodies of commits, flushes and compactions, which are outside the write budget', async () => {
+    await post('/tables/control', { payload: 'x', partition: 0 })
+    const big = await post('/consumers/readers/commit', { topic: 'control', partition: 0, offset: 1, metadata: 'm'.repeat(100_000) })
+    expect([big.statusCode, big.json()]).toMatchObject([413, { error: 'payload_too_large' }])
+    expect((await post('/tables/control/flush', { padding: 'p'.repeat(100_000) })).statusCode).toBe(413)
   })
 
   it('reports readiness per component, 503 naming the failing one', async () => {
