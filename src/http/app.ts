@@ -169,6 +169,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   // Only writes are subject to backpressure; their 429 carries Retry-After.
   const writeErrorResponses = {
     ...errorResponses,
+    413: { $ref: 'Error#', description: 'A body over ZOMBI_HTTP_MAX_BODY_MB, or a record too large for a record batch of the table\'s max.message.bytes' },
     429: { $ref: 'Error#', description: 'Backpressure: too many writes or bytes in flight', headers: { 'retry-after': { type: 'string', description: 'Seconds to wait before retrying' } } },
   }
 

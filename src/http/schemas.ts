@@ -52,7 +52,12 @@ export const bulkBody = {
   type: 'object',
   required: ['records'],
   additionalProperties: false,
-  properties: { records: { type: 'array', minItems: 1, maxItems: 100000, items: { $ref: 'RecordInput#' } } },
+  properties: {
+    records: {
+      type: 'array', minItems: 1, maxItems: 100000, items: { $ref: 'RecordInput#' },
+      description: 'Up to 100,000 records in a body of at most ZOMBI_HTTP_MAX_BODY_MB (32 MiB by default: 100,000 records of about 300 bytes of JSON each). Each partition\'s records are stored as record batches of at most the table\'s max.message.bytes; one record over it alone gets 413, and then nothing is written.',
+    },
+  },
 } as const
 
 export const bulkResponse = {

@@ -1,7 +1,8 @@
-// HTTP writes through the same append path as Kafka Produce: records become one record batch
-// per partition (idempotency key in a header), appended with the configured durability.
+// HTTP writes through the same append path as Kafka Produce: records become record batches per
+// partition (idempotency key in a header), appended with the configured durability.
 import { ErrorCode } from '../protocol/generated/errors.ts'
-import { encodeBatch, type RecordHeader, type RecordInput } from '../protocol/records.ts'
+import { recordCountOf } from '../protocol/record-batch.ts'
+import { encodeBatches, type RecordHeader, type RecordInput } from '../protocol/records.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
 import type { IdempotencyKeys } from '../log/idempotency-keys.ts'
 import { partitionForKey } from '../log/partitioner.ts'
@@ -132,13 +133,19 @@ export class TableWriter {
       if (indexes === undefined) byPartition.set(partition, indexes = [])
       indexes.push(i)
     }
-    // Encode and size-check every batch before the first append, so a bulk write is all or nothing.
+    // Encode and size-check every batch before the first append, so a bulk write is all or nothing. A partition's
+    // records go in as many batches as max.message.bytes needs; only a record too large for a batch of its own is refused.
     const batches = [...byPartition].map(([partitionIndex, indexes]) => {
-      const batch = encodeBatch(indexes.map((i) => placed[i]!.input))
-      if (batch.length > topic.maxMessageBytes) {
-        throw new HttpProblem(413, 'record_too_large', `the records for partition ${partitionIndex} take ${batch.length} bytes, over max.message.bytes ${topic.maxMessageBytes} of table ${table}`)
+      const encoded = encodeBatches(indexes.map((i) => placed[i]!.input), topic.maxMessageBytes)
+      let first = 0
+      for (const batch of encoded) {
+        if (batch.length > topic.maxMessageBytes) {
+          const field = records.length === 1 ? 'the record' : `records[${indexes[first]!}]`
+          throw new HttpProblem(413, 'record_too_large', `${field} takes ${batch.length} bytes as a record batch, over max.message.bytes ${topic.maxMessageBytes} of table ${table}`)
+        }
+        first += recordCountOf(batch)
       }
-      return { partitionIndex, indexes, batch }
+      return { partitionIndex, indexes, batch: encoded.length === 1 ? encoded[0]! : Buffer.concat(encoded) }
     })
     for (const { partitionIndex, indexes, batch } of batches) {
       const partition = topic.partitions[partitionIndex]!

@@ -88,6 +88,29 @@ describe('writes', () => {
     expect(response.json()).toEqual({ offsets: [{ partition: 1, offset: 0 }, { partition: 1, offset: 1 }, { partition: 0, offset: 0 }], count: 3 })
   })
 
+  it('writes a bulk of 100,000 records, the schema\'s maximum, as several batches within max.message.bytes', async () => {
+    const records = Array.from({ length: 100_000 }, (_, i) => ({ payload: `record-${i}`, partition: 0 }))
+    const response = await post('/tables/largest/bulk', { records })
+    expect(response.statusCode).toBe(202)
+    const body = response.json<{ offsets: Array<{ partition: number; offset: number }>; count: number }>()
+    expect(body.count).toBe(100_000)
+    expect(body.offsets.every((o, i) => o.partition === 0 && o.offset === i)).toBe(true)
+    const partition = log.topicByName('largest')!.partitions[0]!
+    expect(partition.highWatermark).toBe(100_000)
+    expect(partition.index.count).toBeGreaterThan(1)
+    for (let i = 0; i < partition.index.count; i++) expect(log.readBatch(partition, i).length).toBeLessThanOrEqual(1_048_588)
+    const page = (await app.inject('/tables/largest/stream?partition=0&offset=99998')).json<{ events: Array<{ offset: number; payload: string }> }>()
+    expect(page.events.map((e) => [e.offset, e.payload])).toEqual([[99_998, 'record-99998'], [99_999, 'record-99999']])
+  })
+
+  it('refuses a record too large for a batch of its own with 413 naming it, and writes none of its bulk', async () => {
+    const bulk = await post('/tables/oversized/bulk', { records: [{ payload: 'small', partition: 1 }, { payload: 'x'.repeat(1_048_588), partition: 0 }] })
+    expect([bulk.statusCode, bulk.json()]).toEqual([413, { error: 'record_too_large', message: expect.stringMatching(/^records\[1\] takes 1048\d{3} bytes as a record batch, over max\.message\.bytes 1048588 of table oversized$/) }])
+    expect(log.topicByName('oversized')!.partitions.every((p) => p.highWatermark === 0)).toBe(true)
+    const single = await post('/tables/oversized', { payload: 'x'.repeat(1_048_588) })
+    expect([single.statusCode, single.json<{ message: string }>().message]).toEqual([413, expect.stringMatching(/^the record takes/)])
+  })
+
   it('returns the first write for a repeated idempotency key and writes nothing', async () => {
     const first = (await post('/tables/idem', { payload: 'one', idempotency_key: 'abc', partition: 2 })).json()
     const again = await post('/tables/idem', { payload: 'one (retry)', idempotency_key: 'abc', partition: 2 })
