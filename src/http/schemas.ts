@@ -32,7 +32,7 @@ export const recordInputSchema = {
     partition: { type: 'integer', minimum: 0, maximum: MAX_PARTITION, description: 'Explicit partition; else by key, else round robin' },
     // Year 9999 at most: what SQL engines read back from the Iceberg table's timestamp and date columns.
     timestamp_ms: { type: 'integer', minimum: 0, maximum: 253_402_300_799_999, description: 'Record timestamp in ms since the epoch, at most 9999-12-31T23:59:59.999Z; defaults to now' },
-    idempotency_key: { type: 'string', minLength: 1, maxLength: 256, description: 'Writes with a key already used on the partition within 24 h return the first write and write nothing' },
+    idempotency_key: { type: 'string', minLength: 1, maxLength: 256, description: 'Writes with a key already used on the table within 24 h write nothing and return the first write (its partition and offset, whatever partition this one names or would be placed on)' },
   },
 } as const
 

@@ -106,28 +106,28 @@ export class TableWriter {
     // record cost a 1,000-record bulk write 2,000 promises and closures.
     const results = new Array<{ partition: number; offset: number }>(records.length)
     const pending: Promise<void>[] = []
-    /** [record, earlier record in this request with the same partition and key]: copied once all are known. */
+    /** [record, earlier record in this request with the same key]: copied once all are known. */
     const repeats: Array<[number, number]> = []
     const byPartition = new Map<number, number[]>()
-    // First record index per (partition, idempotency key) within this request.
+    // First record index per idempotency key within this request.
     const firstByKey = new Map<string, number>()
     for (let i = 0; i < placed.length; i++) {
       const { partition, idempotencyKey } = placed[i]!
       if (idempotencyKey !== undefined) {
-        const earlier = this.#keys.lookup(topic.id, partition, idempotencyKey, now)
+        // Keys are unique per table: a retry gets the first write's partition, whichever this one was placed on.
+        const earlier = this.#keys.lookup(topic.id, idempotencyKey, now)
         if (earlier !== undefined) {
-          if (typeof earlier === 'number') results[i] = { partition, offset: earlier }
-          else pending.push(earlier.then((offset) => { results[i] = { partition, offset } }))
+          if (earlier instanceof Promise) pending.push(earlier.then((written) => { results[i] = written }))
+          else results[i] = earlier
           continue
         }
         // The same key twice in one request: the second answers with the first.
-        const requestKey = `${partition}\u0000${idempotencyKey}`
-        const firstInRequest = firstByKey.get(requestKey)
+        const firstInRequest = firstByKey.get(idempotencyKey)
         if (firstInRequest !== undefined) {
           repeats.push([i, firstInRequest])
           continue
         }
-        firstByKey.set(requestKey, i)
+        firstByKey.set(idempotencyKey, i)
       }
       let indexes = byPartition.get(partition)
       if (indexes === undefined) byPartition.set(partition, indexes = [])

@@ -121,6 +121,22 @@ describe('writes', () => {
     expect(bulk.offsets).toEqual([{ partition: 0, offset: 0 }, { partition: 0, offset: 0 }])
     expect(log.topicByName('idem')!.partitions[0]!.highWatermark).toBe(1)
   })
+
+  it('keeps an idempotency key unique per table: retries with no key or partition land once, wherever round robin would put them', async () => {
+    const total = () => log.topicByName('unique')!.partitions.reduce((sum, p) => sum + p.highWatermark, 0)
+    const answers = []
+    for (let i = 0; i < 6; i++) answers.push((await post('/tables/unique', { payload: 'order', idempotency_key: 'order-1' })).json())
+    answers.push(...(await Promise.all([0, 1, 2].map(() => post('/tables/unique', { payload: 'order', idempotency_key: 'order-1' })))).map((r) => r.json()))
+    // Naming another partition does not make it a new write either.
+    const first = answers[0] as { partition: number; offset: number }
+    answers.push((await post('/tables/unique', { payload: 'order', idempotency_key: 'order-1', partition: (first.partition + 1) % 3 })).json())
+    expect(answers).toEqual(answers.map(() => first))
+    expect(total()).toBe(1)
+    const bulk = (await post('/tables/unique/bulk', { records: [{ payload: 'a', idempotency_key: 'twice' }, { payload: 'b' }, { payload: 'a', idempotency_key: 'twice' }, { payload: 'c', idempotency_key: 'order-1' }] })).json<{ offsets: Array<{ partition: number; offset: number }> }>()
+    expect(bulk.offsets[2]).toEqual(bulk.offsets[0])
+    expect(bulk.offsets[3]).toEqual({ partition: first.partition, offset: first.offset })
+    expect(total()).toBe(3)
+  })
 })
 
 describe('bad input gets a 4xx naming the field, and nothing is written', () => {
