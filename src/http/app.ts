@@ -177,7 +177,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   limitWrites(app, budget, WRITE_ROUTES)
 
   app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
-    if (isBackpressure(error)) return answerBackpressure(request, reply, error)
+    if (isBackpressure(error)) return answerBackpressure(reply, error)
     if (error instanceof HttpProblem) {
       metrics.errors.inc({ door: 'http', code: error.code })
       return reply.code(error.status).send({ error: error.code, message: error.message })

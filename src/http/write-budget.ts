@@ -84,15 +84,18 @@ export class WriteBudget {
 class CountedBody extends Transform {
   readonly #budget: WriteBudget
   readonly #admission: Admission
+  readonly #bodyLimit: number
 
-  constructor(budget: WriteBudget, admission: Admission) {
+  constructor(budget: WriteBudget, admission: Admission, bodyLimit: number) {
     super()
     this.#budget = budget
     this.#admission = admission
+    this.#bodyLimit = bodyLimit
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.#budget.take(this.#admission, chunk.length)) callback(null, chunk)
+    // Past the body limit the parser answers 413: this body could never be admitted, so no 429 invites a retry.
+    if (this.#admission.bytes + chunk.length > this.#bodyLimit || this.#budget.take(this.#admission, chunk.length)) callback(null, chunk)
     else callback(this.#budget.refusal())
   }
 }
@@ -103,12 +106,8 @@ export function isBackpressure(error: unknown): error is HttpProblem {
 }
 
 /** The answer to a write refused by the budget: the client may retry after a while. */
-export function answerBackpressure(request: FastifyRequest, reply: FastifyReply, problem: HttpProblem): FastifyReply {
-  reply.header('retry-after', String(RETRY_AFTER_SECS))
-  // The refused body is never read: closing the connection spares reading (or discarding) the rest of it, and a
-  // chunked body cut short could not be told from the next request anyway.
-  if (!request.raw.complete) reply.header('connection', 'close')
-  return reply.code(problem.status).send({ error: problem.code, message: problem.message })
+export function answerBackpressure(reply: FastifyReply, problem: HttpProblem): FastifyReply {
+  return reply.code(problem.status).header('retry-after', String(RETRY_AFTER_SECS)).send({ error: problem.code, message: problem.message })
 }
 
 /** Applies the budget to the write routes of `app` (by route URL), before their bodies are parsed. */
@@ -119,11 +118,13 @@ export function limitWrites(app: FastifyInstance, budget: WriteBudget, writeRout
     const declared = contentLength === undefined ? 0 : Number(contentLength)
     // Over the body limit: the parser answers 413 before reading a byte of it.
     if (declared > request.routeOptions.bodyLimit) return payload
+    // A refused body is never read; Node discards it before the connection serves its next request.
     const admission = budget.admit(declared)
     if (admission === null) throw budget.refusal()
     reply.raw.once('close', () => budget.release(admission))
     if (contentLength !== undefined) return payload
-    const counted = new CountedBody(budget, admission)
+    const counted = new CountedBody(budget, admission, request.routeOptions.bodyLimit)
+    // Refused midway, the request fails in the body parser, which closes the connection: the rest is never read.
     payload.pipe(counted)
     return counted
   })

@@ -401,6 +401,8 @@ describe('consumer offsets and operations', () => {
     expect((await post('/tables/chunked', { payload: 'after', partition: 0 })).json()).toMatchObject({ offset: 1 })
     // A body that alone is over the budget could never be admitted: 413, not a 429 to retry forever.
     expect((await post('/tables/chunked', { payload: 'c'.repeat(1_100_000), partition: 0 })).statusCode).toBe(413)
+    expect((await chunkedWrite(port, 'chunked', bodyStart + 'c'.repeat(1_100_000)).answer).status).toBe(413)
+    expect(await untilStats((stats) => stats.inflight_writes === 0)).toMatchObject({ inflight_writes: 0, inflight_bytes: 0 })
   })
 
   it('refuses most of many concurrent chunked writes over a small budget, and leaks none of it', async () => {
