@@ -1,8 +1,7 @@
 // The Zombi HTTP API on fastify: writes and reads on the same topics as the Kafka door,
 // consumer offsets shared with Kafka groups, health, stats, metrics and the OpenAPI document.
 import swagger from '@fastify/swagger'
-import { Ajv, type AnySchema } from 'ajv'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Config } from '../config/index.ts'
@@ -14,8 +13,11 @@ import type { DataWaiter, Partition } from '../log/partition.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import { decodeBatch } from '../protocol/records.ts'
+import { parseJsonStrictly } from './json-body.ts'
 import * as schemas from './schemas.ts'
 import { HttpProblem, IDEMPOTENCY_HEADER, TableWriter, type HttpRecord } from './table-writes.ts'
+import { validatorCompiler } from './validators.ts'
+import { answerBackpressure, isBackpressure, limitWrites, WriteBudget } from './write-budget.ts'
 
 /** What the HTTP door needs from the Iceberg side (the flusher and the catalog). */
 export interface IcebergTables {
@@ -51,6 +53,15 @@ interface Event {
   headers: Record<string, string | null>
   encoding: Encoding
 }
+
+/** Node's default limit on the request line and headers, which bounds any path parameter anyway. */
+const MAX_PARAM_LENGTH = 16 * 1024
+
+/**
+ * Body limit of the routes that are not writes (a commit is a few hundred bytes): they are outside the write
+ * budget, so a large body sent to them would otherwise be buffered whole, up to ZOMBI_HTTP_MAX_BODY_MB each.
+ */
+const CONTROL_BODY_LIMIT = 64 * 1024
 
 const WRITE_ROUTES = new Set(['/tables/:table', '/tables/:table/bulk'])
 
@@ -129,21 +140,17 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   const { log, groups, keys, metrics, config } = deps
   const app = Fastify({
     logger: false,
-    bodyLimit: config.httpMaxBodyBytes,
+    // A body over the in-flight byte budget could never be admitted: 413, not a 429 retried in vain.
+    bodyLimit: Math.min(config.httpMaxBodyBytes, config.maxInflightBytes),
+    // Names are bounded by their schemas (a table name by Kafka's 249) and the request line by the 16 KiB header
+    // limit, not by the router: its default of 100 answered valid table names of 101-249 characters with 400.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Errors fastify answers before routing (a malformed percent-encoding in the URL) get the API's error shape too.
     frameworkErrors: (error, _request, reply) => answerFrameworkError(error, reply.raw, metrics),
     clientErrorHandler: answerClientError,
   })
-  // Query strings and path parameters are text, so their numbers are coerced; bodies are JSON
-  // and a wrong type there is the client's mistake, answered with 400, never silently converted.
-  const shared = [schemas.errorSchema, schemas.recordInputSchema, schemas.eventSchema] as const
-  const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
-  const coercing = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
-  for (const schema of shared) {
-    strict.addSchema(schema as AnySchema)
-    coercing.addSchema(schema as AnySchema)
-  }
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as AnySchema))
+  parseJsonStrictly(app)
+  app.setValidatorCompiler(validatorCompiler([schemas.errorSchema, schemas.recordInputSchema, schemas.eventSchema]))
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -162,35 +169,15 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   // Only writes are subject to backpressure; their 429 carries Retry-After.
   const writeErrorResponses = {
     ...errorResponses,
+    413: { $ref: 'Error#', description: 'A body over ZOMBI_HTTP_MAX_BODY_MB, or a record too large for a record batch of the table\'s max.message.bytes' },
     429: { $ref: 'Error#', description: 'Backpressure: too many writes or bytes in flight', headers: { 'retry-after': { type: 'string', description: 'Seconds to wait before retrying' } } },
   }
 
-  // Backpressure is decided from the headers alone, before any body byte is read or parsed.
-  let inflightWrites = 0
-  let inflightBytes = 0
-  const maxInflightBytes = config.maxInflightBytes
-  metrics.writePermits.set(config.maxInflightWrites)
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.method !== 'POST' || !WRITE_ROUTES.has(request.routeOptions.url ?? '')) return
-    const bytes = Number(request.headers['content-length'] ?? 0)
-    if (inflightWrites >= config.maxInflightWrites || inflightBytes + bytes > maxInflightBytes) {
-      metrics.backpressureRejections.inc()
-      return reply.code(429).header('retry-after', '1').send({ error: 'backpressure', message: `over ${config.maxInflightWrites} writes or ${maxInflightBytes} bytes in flight; retry after 1 s` })
-    }
-    inflightWrites++
-    inflightBytes += bytes
-    metrics.inflightBytes.set(inflightBytes)
-    metrics.writePermits.set(config.maxInflightWrites - inflightWrites)
-    const release = (): void => {
-      inflightWrites--
-      inflightBytes -= bytes
-      metrics.inflightBytes.set(inflightBytes)
-      metrics.writePermits.set(config.maxInflightWrites - inflightWrites)
-    }
-    reply.raw.once('close', release)
-  })
+  const budget = new WriteBudget(config.maxInflightWrites, config.maxInflightBytes, metrics)
+  limitWrites(app, budget, WRITE_ROUTES)
 
   app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
+    if (isBackpressure(error)) return answerBackpressure(reply, error)
     if (error instanceof HttpProblem) {
       metrics.errors.inc({ door: 'http', code: error.code })
       return reply.code(error.status).send({ error: error.code, message: error.message })
@@ -320,6 +307,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   }))
 
   app.post<{ Params: { group: string }; Body: { topic: string; partition: number; offset: number; metadata?: string | null } }>('/consumers/:group/commit', {
+    bodyLimit: CONTROL_BODY_LIMIT,
     schema: { summary: 'Commit a consumer offset (the same store as Kafka group offsets)', params: schemas.groupParams, body: schemas.commitBody, response: { 200: schemas.offsetResponse, ...errorResponses, 409: { $ref: 'Error#' } } },
   }, async (request) => {
     const { group } = request.params
@@ -343,6 +331,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   })
 
   app.post<{ Params: { table: string } }>('/tables/:table/flush', {
+    bodyLimit: CONTROL_BODY_LIMIT,
     schema: { summary: 'Flush the table to Iceberg now; answers once the commit is done', params: schemas.tableParams, response: { 200: schemas.flushResponse, ...errorResponses } },
   }, async (request) => {
     const topic = table(request.params.table)
@@ -378,6 +367,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   })
 
   app.post<{ Params: { table: string } }>('/tables/:table/compact', {
+    bodyLimit: CONTROL_BODY_LIMIT,
     schema: { summary: 'Compaction request (compaction is not implemented yet: the answer says what it would do and nothing changes)', params: schemas.tableParams, response: { 202: schemas.compactResponse, ...errorResponses } },
   }, async (request, reply) => {
     const topic = table(request.params.table)
@@ -393,10 +383,9 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
 
   const health = (reply: FastifyReply): FastifyReply => {
     // Backpressure is this door's own state: not ready while every write slot or the byte budget is taken.
-    const saturated = inflightWrites >= config.maxInflightWrites || inflightBytes >= maxInflightBytes
     const components = {
       ...deps.components(),
-      backpressure: { ok: !saturated, detail: `${inflightWrites}/${config.maxInflightWrites} writes and ${inflightBytes}/${maxInflightBytes} bytes in flight` },
+      backpressure: { ok: !budget.saturated, detail: `${budget.writes}/${budget.maxWrites} writes and ${budget.bytes}/${budget.maxBytes} bytes in flight` },
     }
     const ok = Object.values(components).every((c) => c.ok)
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', uptime_secs: Math.floor((Date.now() - metrics.startedAtMs) / 1000), components })
@@ -413,7 +402,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
       partitions += topic.partitions.length
       for (const p of topic.partitions) records += p.highWatermark
     }
-    return { uptime_secs: Math.floor((Date.now() - metrics.startedAtMs) / 1000), tables: topics, partitions, records, groups: groups.snapshot().length, inflight_writes: inflightWrites, inflight_bytes: inflightBytes, ...deps.stats() }
+    return { uptime_secs: Math.floor((Date.now() - metrics.startedAtMs) / 1000), tables: topics, partitions, records, groups: groups.snapshot().length, inflight_writes: budget.writes, inflight_bytes: budget.bytes, ...deps.stats() }
   })
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())

@@ -1,5 +1,6 @@
 // JSON schemas of the HTTP API: fastify validates with them and docs/openapi.yaml is generated
 // from them, so the document and the server cannot disagree.
+import { MAX_TOPIC_NAME_LENGTH } from '../log/topic-config.ts'
 
 /** Kafka partitions are int32. */
 const MAX_PARTITION = 2_147_483_647
@@ -11,7 +12,7 @@ export const errorSchema = {
   type: 'object',
   required: ['error', 'message'],
   properties: {
-    error: { type: 'string', description: 'Stable machine-readable code, e.g. invalid_request, not_found, backpressure' },
+    error: { type: 'string', description: 'Stable machine-readable code, e.g. invalid_request, invalid_encoding (a body that is not UTF-8, or a lone surrogate escape such as \\ud800 in a string), not_found, backpressure' },
     message: { type: 'string', description: 'What was wrong, naming the field where there is one' },
   },
 } as const
@@ -24,21 +25,21 @@ export const recordInputSchema = {
   required: ['payload'],
   additionalProperties: false,
   properties: {
-    payload: { type: 'string', description: 'Record value, in the given encoding' },
+    payload: { type: 'string', description: 'Record value, in the given encoding; utf8 text is stored as its UTF-8 bytes, so arbitrary bytes must go base64' },
     encoding,
     key: { type: ['string', 'null'], description: 'Record key, in the given encoding; keyed records go to murmur2(key) % partitions, as Kafka clients do' },
     headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Record headers, UTF-8 values; the name idempotency_key is reserved (use the idempotency_key field)' },
     partition: { type: 'integer', minimum: 0, maximum: MAX_PARTITION, description: 'Explicit partition; else by key, else round robin' },
     // Year 9999 at most: what SQL engines read back from the Iceberg table's timestamp and date columns.
     timestamp_ms: { type: 'integer', minimum: 0, maximum: 253_402_300_799_999, description: 'Record timestamp in ms since the epoch, at most 9999-12-31T23:59:59.999Z; defaults to now' },
-    idempotency_key: { type: 'string', minLength: 1, maxLength: 256, description: 'Writes with a key already used on the partition within 24 h return the first write and write nothing' },
+    idempotency_key: { type: 'string', minLength: 1, maxLength: 256, description: 'Writes with a key already used on the table within 24 h write nothing and return the first write (its partition and offset, whatever partition this one names or would be placed on)' },
   },
 } as const
 
 export const tableParams = {
   type: 'object',
   required: ['table'],
-  properties: { table: { type: 'string', pattern: '^[a-zA-Z0-9._-]{1,249}$', description: 'Table (= Kafka topic) name: ASCII letters, digits, ".", "_" and "-"' } },
+  properties: { table: { type: 'string', minLength: 1, maxLength: MAX_TOPIC_NAME_LENGTH, pattern: '^[a-zA-Z0-9._-]+$', description: `Table (= Kafka topic) name: 1 to ${MAX_TOPIC_NAME_LENGTH} ASCII letters, digits, ".", "_" and "-"` } },
 } as const
 
 export const writeResponse = {
@@ -51,7 +52,12 @@ export const bulkBody = {
   type: 'object',
   required: ['records'],
   additionalProperties: false,
-  properties: { records: { type: 'array', minItems: 1, maxItems: 100000, items: { $ref: 'RecordInput#' } } },
+  properties: {
+    records: {
+      type: 'array', minItems: 1, maxItems: 100000, items: { $ref: 'RecordInput#' },
+      description: 'Up to 100,000 records in a body of at most ZOMBI_HTTP_MAX_BODY_MB (32 MiB by default: 100,000 records of about 300 bytes of JSON each). Each partition\'s records are stored as record batches of at most the table\'s max.message.bytes; one record over it alone gets 413, and then nothing is written.',
+    },
+  },
 } as const
 
 export const bulkResponse = {

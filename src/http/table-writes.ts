@@ -1,7 +1,8 @@
-// HTTP writes through the same append path as Kafka Produce: records become one record batch
-// per partition (idempotency key in a header), appended with the configured durability.
+// HTTP writes through the same append path as Kafka Produce: records become record batches per
+// partition (idempotency key in a header), appended with the configured durability.
 import { ErrorCode } from '../protocol/generated/errors.ts'
-import { encodeBatch, type RecordHeader, type RecordInput } from '../protocol/records.ts'
+import { recordCountOf } from '../protocol/record-batch.ts'
+import { encodeBatches, type RecordHeader, type RecordInput } from '../protocol/records.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
 import type { IdempotencyKeys } from '../log/idempotency-keys.ts'
 import { partitionForKey } from '../log/partitioner.ts'
@@ -105,40 +106,46 @@ export class TableWriter {
     // record cost a 1,000-record bulk write 2,000 promises and closures.
     const results = new Array<{ partition: number; offset: number }>(records.length)
     const pending: Promise<void>[] = []
-    /** [record, earlier record in this request with the same partition and key]: copied once all are known. */
+    /** [record, earlier record in this request with the same key]: copied once all are known. */
     const repeats: Array<[number, number]> = []
     const byPartition = new Map<number, number[]>()
-    // First record index per (partition, idempotency key) within this request.
+    // First record index per idempotency key within this request.
     const firstByKey = new Map<string, number>()
     for (let i = 0; i < placed.length; i++) {
       const { partition, idempotencyKey } = placed[i]!
       if (idempotencyKey !== undefined) {
-        const earlier = this.#keys.lookup(topic.id, partition, idempotencyKey, now)
+        // Keys are unique per table: a retry gets the first write's partition, whichever this one was placed on.
+        const earlier = this.#keys.lookup(topic.id, idempotencyKey, now)
         if (earlier !== undefined) {
-          if (typeof earlier === 'number') results[i] = { partition, offset: earlier }
-          else pending.push(earlier.then((offset) => { results[i] = { partition, offset } }))
+          if (earlier instanceof Promise) pending.push(earlier.then((written) => { results[i] = written }))
+          else results[i] = earlier
           continue
         }
         // The same key twice in one request: the second answers with the first.
-        const requestKey = `${partition}\u0000${idempotencyKey}`
-        const firstInRequest = firstByKey.get(requestKey)
+        const firstInRequest = firstByKey.get(idempotencyKey)
         if (firstInRequest !== undefined) {
           repeats.push([i, firstInRequest])
           continue
         }
-        firstByKey.set(requestKey, i)
+        firstByKey.set(idempotencyKey, i)
       }
       let indexes = byPartition.get(partition)
       if (indexes === undefined) byPartition.set(partition, indexes = [])
       indexes.push(i)
     }
-    // Encode and size-check every batch before the first append, so a bulk write is all or nothing.
+    // Encode and size-check every batch before the first append, so a bulk write is all or nothing. A partition's
+    // records go in as many batches as max.message.bytes needs; only a record too large for a batch of its own is refused.
     const batches = [...byPartition].map(([partitionIndex, indexes]) => {
-      const batch = encodeBatch(indexes.map((i) => placed[i]!.input))
-      if (batch.length > topic.maxMessageBytes) {
-        throw new HttpProblem(413, 'record_too_large', `the records for partition ${partitionIndex} take ${batch.length} bytes, over max.message.bytes ${topic.maxMessageBytes} of table ${table}`)
+      const encoded = encodeBatches(indexes.map((i) => placed[i]!.input), topic.maxMessageBytes)
+      let first = 0
+      for (const batch of encoded) {
+        if (batch.length > topic.maxMessageBytes) {
+          const field = records.length === 1 ? 'the record' : `records[${indexes[first]!}]`
+          throw new HttpProblem(413, 'record_too_large', `${field} takes ${batch.length} bytes as a record batch, over max.message.bytes ${topic.maxMessageBytes} of table ${table}`)
+        }
+        first += recordCountOf(batch)
       }
-      return { partitionIndex, indexes, batch }
+      return { partitionIndex, indexes, batch: encoded.length === 1 ? encoded[0]! : Buffer.concat(encoded) }
     })
     for (const { partitionIndex, indexes, batch } of batches) {
       const partition = topic.partitions[partitionIndex]!

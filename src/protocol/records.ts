@@ -159,6 +159,55 @@ export function encodeBatch(records: readonly RecordInput[], options: BatchOptio
   return batch
 }
 
+/**
+ * Encodes records as consecutive batches of at most `maxBatchBytes` each, as many records per batch as
+ * fit, in order: what does not fit in one batch of max.message.bytes is stored as several. A record too
+ * large for a batch of its own still gets one, over the limit, for the caller to refuse.
+ */
+export function encodeBatches(records: readonly RecordInput[], maxBatchBytes: number): Buffer[] {
+  const batches: Buffer[] = []
+  let start = 0
+  while (start < records.length) {
+    const baseTimestamp = records[start]!.timestamp ?? Date.now()
+    let size = RECORDS
+    let end = start
+    for (; end < records.length; end++) {
+      const record = records[end]!
+      const recordSize = encodedRecordSize(record, (record.timestamp ?? baseTimestamp) - baseTimestamp, end - start)
+      if (end > start && size + recordSize > maxBatchBytes) break
+      size += recordSize
+    }
+    batches.push(encodeBatch(records.slice(start, end), { baseTimestamp }))
+    start = end
+  }
+  return batches
+}
+
+/** Bytes of a zigzag varint or varlong, as Writer writes them. */
+function varlongSize(v: number): number {
+  let value = v >= 0 ? v * 2 : -v * 2 - 1
+  let size = 1
+  while (value >= 0x80) {
+    value = Math.floor(value / 128)
+    size++
+  }
+  return size
+}
+
+function varBytesSize(length: number | null): number {
+  return length === null ? 1 : varlongSize(length) + length
+}
+
+/** Bytes encodeBatch writes for a record, its length prefix included. */
+function encodedRecordSize(record: RecordInput, timestampDelta: number, offsetDelta: number): number {
+  const headers = record.headers ?? []
+  let size = 1 + varlongSize(timestampDelta) + varlongSize(offsetDelta)
+  size += varBytesSize(record.key === null ? null : record.key.length) + varBytesSize(record.value === null ? null : record.value.length)
+  size += varlongSize(headers.length)
+  for (const header of headers) size += varBytesSize(Buffer.byteLength(header.key, 'utf8')) + varBytesSize(header.value === null ? null : header.value.length)
+  return varlongSize(size) + size
+}
+
 function writeVarBytes(writer: Writer, value: Buffer | null): void {
   if (value === null) {
     writer.varint(-1)

@@ -1,5 +1,5 @@
 // The HTTP door against the real server: cross-protocol with kcat both ways, idempotency keys
-// across a kill -9, and backpressure under a flood of concurrent writes.
+// (unique per table) across a kill -9, and backpressure under a flood of concurrent writes.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { runKcat } from './fixtures/kcat.ts'
@@ -7,7 +7,7 @@ import { runKcat } from './fixtures/kcat.ts'
 let broker: Broker
 
 beforeAll(async () => {
-  broker = await startBroker({ ZOMBI_MAX_INFLIGHT_WRITES: '4' })
+  broker = await startBroker({ ZOMBI_MAX_INFLIGHT_WRITES: '4', ZOMBI_DEFAULT_PARTITIONS: '4' })
 })
 
 afterAll(async () => {
@@ -46,6 +46,20 @@ describe('HTTP API end to end', () => {
     expect(retry.body).toEqual(first.body)
     const page = await (await fetch(`${broker.httpUrl}/tables/${table}/stream?partition=0&offset=0`)).json() as { events: unknown[] }
     expect(page.events).toHaveLength(1)
+  })
+
+  test('an idempotency key is unique per table: retries with no key or partition land once on a 4-partition table, also after a kill -9 and restart', async () => {
+    const table = uniqueTopic('http-idem-table')
+    const send = () => postJson(`/tables/${table}`, { payload: 'once', idempotency_key: 'order-2' })
+    const answers = [await send(), await send(), ...await Promise.all([send(), send(), send()])]
+    await broker.kill9()
+    await broker.restart()
+    answers.push(await send(), await send(), await send(), await send())
+    const first = answers[0]!.body
+    expect(first).toMatchObject({ table, offset: 0 })
+    expect(answers.map((a) => [a.status, a.body])).toEqual(answers.map(() => [202, first]))
+    const tables = await (await fetch(`${broker.httpUrl}/tables`)).json() as { tables: Array<{ name: string; partitions: number; records: number }> }
+    expect(tables.tables.find((t) => t.name === table)).toMatchObject({ partitions: 4, records: 1 })
   })
 
   test('a request whose headers are over the limit gets 431 with the API error shape, not a bare socket error', async () => {

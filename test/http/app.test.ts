@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/index.ts'
@@ -16,6 +17,7 @@ let log: BrokerLog
 let groups: GroupCoordinator
 let healthy = true
 const flushed: string[] = []
+const clientRequests: ClientRequest[] = []
 
 async function build(env: Record<string, string> = {}, store: MemoryHotStore = new MemoryHotStore()): Promise<void> {
   await store.open()
@@ -45,6 +47,8 @@ beforeEach(async () => {
 })
 
 afterEach(async () => {
+  // A failed test may leave a chunked request open, which app.close() would wait for.
+  for (const request of clientRequests.splice(0)) request.destroy()
   groups.close()
   await app.close()
 })
@@ -84,6 +88,29 @@ describe('writes', () => {
     expect(response.json()).toEqual({ offsets: [{ partition: 1, offset: 0 }, { partition: 1, offset: 1 }, { partition: 0, offset: 0 }], count: 3 })
   })
 
+  it('writes a bulk of 100,000 records, the schema\'s maximum, as several batches within max.message.bytes', async () => {
+    const records = Array.from({ length: 100_000 }, (_, i) => ({ payload: `record-${i}`, partition: 0 }))
+    const response = await post('/tables/largest/bulk', { records })
+    expect(response.statusCode).toBe(202)
+    const body = response.json<{ offsets: Array<{ partition: number; offset: number }>; count: number }>()
+    expect(body.count).toBe(100_000)
+    expect(body.offsets.every((o, i) => o.partition === 0 && o.offset === i)).toBe(true)
+    const partition = log.topicByName('largest')!.partitions[0]!
+    expect(partition.highWatermark).toBe(100_000)
+    expect(partition.index.count).toBeGreaterThan(1)
+    for (let i = 0; i < partition.index.count; i++) expect(log.readBatch(partition, i).length).toBeLessThanOrEqual(1_048_588)
+    const page = (await app.inject('/tables/largest/stream?partition=0&offset=99998')).json<{ events: Array<{ offset: number; payload: string }> }>()
+    expect(page.events.map((e) => [e.offset, e.payload])).toEqual([[99_998, 'record-99998'], [99_999, 'record-99999']])
+  })
+
+  it('refuses a record too large for a batch of its own with 413 naming it, and writes none of its bulk', async () => {
+    const bulk = await post('/tables/oversized/bulk', { records: [{ payload: 'small', partition: 1 }, { payload: 'x'.repeat(1_048_588), partition: 0 }] })
+    expect([bulk.statusCode, bulk.json()]).toEqual([413, { error: 'record_too_large', message: expect.stringMatching(/^records\[1\] takes 1048\d{3} bytes as a record batch, over max\.message\.bytes 1048588 of table oversized$/) }])
+    expect(log.topicByName('oversized')!.partitions.every((p) => p.highWatermark === 0)).toBe(true)
+    const single = await post('/tables/oversized', { payload: 'x'.repeat(1_048_588) })
+    expect([single.statusCode, single.json<{ message: string }>().message]).toEqual([413, expect.stringMatching(/^the record takes/)])
+  })
+
   it('returns the first write for a repeated idempotency key and writes nothing', async () => {
     const first = (await post('/tables/idem', { payload: 'one', idempotency_key: 'abc', partition: 2 })).json()
     const again = await post('/tables/idem', { payload: 'one (retry)', idempotency_key: 'abc', partition: 2 })
@@ -93,6 +120,22 @@ describe('writes', () => {
     const bulk = (await post('/tables/idem/bulk', { records: [{ payload: 'x', idempotency_key: 'k', partition: 0 }, { payload: 'y', idempotency_key: 'k', partition: 0 }] })).json<{ offsets: unknown[] }>()
     expect(bulk.offsets).toEqual([{ partition: 0, offset: 0 }, { partition: 0, offset: 0 }])
     expect(log.topicByName('idem')!.partitions[0]!.highWatermark).toBe(1)
+  })
+
+  it('keeps an idempotency key unique per table: retries with no key or partition land once, wherever round robin would put them', async () => {
+    const total = () => log.topicByName('unique')!.partitions.reduce((sum, p) => sum + p.highWatermark, 0)
+    const answers = []
+    for (let i = 0; i < 6; i++) answers.push((await post('/tables/unique', { payload: 'order', idempotency_key: 'order-1' })).json())
+    answers.push(...(await Promise.all([0, 1, 2].map(() => post('/tables/unique', { payload: 'order', idempotency_key: 'order-1' })))).map((r) => r.json()))
+    // Naming another partition does not make it a new write either.
+    const first = answers[0] as { partition: number; offset: number }
+    answers.push((await post('/tables/unique', { payload: 'order', idempotency_key: 'order-1', partition: (first.partition + 1) % 3 })).json())
+    expect(answers).toEqual(answers.map(() => first))
+    expect(total()).toBe(1)
+    const bulk = (await post('/tables/unique/bulk', { records: [{ payload: 'a', idempotency_key: 'twice' }, { payload: 'b' }, { payload: 'a', idempotency_key: 'twice' }, { payload: 'c', idempotency_key: 'order-1' }] })).json<{ offsets: Array<{ partition: number; offset: number }> }>()
+    expect(bulk.offsets[2]).toEqual(bulk.offsets[0])
+    expect(bulk.offsets[3]).toEqual({ partition: first.partition, offset: first.offset })
+    expect(total()).toBe(3)
   })
 })
 
@@ -119,11 +162,68 @@ describe('bad input gets a 4xx naming the field, and nothing is written', () => 
     expect(log.topicByName('strict')!.partitions.reduce((sum, p) => sum + p.highWatermark, 0)).toBe(before)
   })
 
+  it('refuses a body that is not valid UTF-8 instead of storing U+FFFD in place of the bytes', async () => {
+    await post('/tables/bytes', { payload: 'seed', partition: 0 })
+    const body = Buffer.concat([Buffer.from('{"payload":"caf'), Buffer.from([0xe9]), Buffer.from('","partition":0}')])
+    const response = await app.inject({ method: 'POST', url: '/tables/bytes', payload: body, headers: { 'content-type': 'application/json' } })
+    expect(response.statusCode).toBe(400)
+    expect(response.json()).toEqual({ error: 'invalid_encoding', message: 'the request body is not valid UTF-8; JSON must be UTF-8 text: send bytes as base64 with "encoding":"base64"' })
+    expect(log.topicByName('bytes')!.partitions[0]!.highWatermark).toBe(1)
+  })
+
+  it.each([
+    ['a payload', { payload: 'a\ud800b' }, 'body/payload'],
+    ['a key', { payload: 'x', key: '\udfff' }, 'body/key'],
+    ['a header value', { payload: 'x', headers: { h: '\udbff' } }, 'body/headers/h'],
+    ['a header name', { payload: 'x', headers: { '\ud800': 'v' } }, 'body/headers/\ufffd'],
+    ['an idempotency key', { payload: 'x', idempotency_key: 'k\ud800' }, 'body/idempotency_key'],
+  ])('refuses a lone surrogate escaped in %s, which has no UTF-8 form', async (_label, body, path) => {
+    const response = await post('/tables/surrogates', body)
+    expect(response.statusCode).toBe(400)
+    expect(response.json()).toEqual({ error: 'invalid_encoding', message: `${path} holds a lone UTF-16 surrogate (such as \\ud800), which has no UTF-8 form: send bytes as base64 with "encoding":"base64"` })
+    expect(log.topicByName('surrogates')).toBeUndefined()
+  })
+
+  it('refuses a lone surrogate inside a bulk record and in a commit\'s metadata, naming where', async () => {
+    const bulk = await post('/tables/surrogates/bulk', { records: [{ payload: 'fine' }, { payload: '\ud800' }] })
+    expect([bulk.statusCode, bulk.json<{ message: string }>().message]).toEqual([400, expect.stringMatching(/^body\/records\/1\/payload holds a lone UTF-16 surrogate/)])
+    expect(log.topicByName('surrogates')).toBeUndefined()
+    await post('/tables/committed', { payload: 'x', partition: 0 })
+    const commit = await post('/consumers/readers/commit', { topic: 'committed', partition: 0, offset: 1, metadata: '\udc00' })
+    expect([commit.statusCode, commit.json<{ message: string }>().message]).toEqual([400, expect.stringMatching(/^body\/metadata holds a lone UTF-16 surrogate/)])
+  })
+
+  it('keeps escaped surrogate pairs and an escaped backslash before "ud800" byte-exact', async () => {
+    const text = '{"payload":"\\ud83d\\ude00 \\\\ud800","partition":0}'
+    const response = await app.inject({ method: 'POST', url: '/tables/escapes', payload: text, headers: { 'content-type': 'application/json; charset=utf-8' } })
+    expect(response.statusCode).toBe(202)
+    const record = decodeBatch(log.readBatch(log.topicByName('escapes')!.partitions[0]!, 0)).records[0]!
+    expect(record.value!.equals(Buffer.from('\u{1f600} \\ud800', 'utf8'))).toBe(true)
+  })
+
   it('writes nothing of a bulk request with one bad record', async () => {
     const response = await post('/tables/allornothing/bulk', { records: [{ payload: 'fine' }, { payload: '%%', encoding: 'base64' }] })
     expect(response.statusCode).toBe(400)
     expect(response.json<{ message: string }>().message).toMatch(/records\[1\]\.payload is not valid base64/)
     expect(log.topicByName('allornothing')?.partitions.every((p) => p.highWatermark === 0) ?? true).toBe(true)
+  })
+
+  it('writes and reads a table with a 249-character name (Kafka\'s longest), and refuses 250 characters with a 400 naming the limit', async () => {
+    const longest = 't'.repeat(249)
+    const written = await post(`/tables/${longest}`, { payload: 'long name', partition: 0 })
+    expect([written.statusCode, written.json()]).toEqual([202, { offset: 0, partition: 0, table: longest }])
+    const page = (await app.inject(`/tables/${longest}/stream?partition=0`)).json<{ events: Array<{ payload: string }> }>()
+    expect(page.events.map((e) => e.payload)).toEqual(['long name'])
+    expect((await app.inject(`/tables/${longest}`)).json()).toMatchObject({ count: 1 })
+    const tooLong = 't'.repeat(250)
+    for (const response of [await post(`/tables/${tooLong}`, { payload: 'x' }), await app.inject(`/tables/${tooLong}/stream`)]) {
+      expect([response.statusCode, response.json()]).toEqual([400, { error: 'invalid_request', message: 'params/table must NOT have more than 249 characters' }])
+    }
+    expect(log.topicByName(tooLong)).toBeUndefined()
+    // Group names are not capped at the router's old 100 characters either.
+    const group = 'g'.repeat(300)
+    expect((await post(`/consumers/${group}/commit`, { topic: longest, partition: 0, offset: 1 })).statusCode).toBe(200)
+    expect((await app.inject(`/consumers/${group}/offset?topic=${longest}`)).json()).toMatchObject({ offset: 1 })
   })
 
   it('answers 404 for unknown tables on reads, and for writes when auto-create is off', async () => {
@@ -133,6 +233,32 @@ describe('bad input gets a 4xx naming the field, and nothing is written', () => 
     const response = await post('/tables/missing', { payload: 'x' })
     expect(response.statusCode).toBe(404)
     expect(response.json()).toMatchObject({ error: 'not_found' })
+  })
+
+  // ajv alone coerces "0x1" to 1, "1e3" to 1000 and "" to 0: a typo must not read another offset.
+  it.each([
+    ['/tables/reads/stream?partition=', 'partition'],
+    ['/tables/reads/stream?offset=0x1', 'offset'],
+    ['/tables/reads/stream?offset=1e3', 'offset'],
+    ['/tables/reads/stream?offset=%201', 'offset'],
+    ['/tables/reads/stream?offset=1.0', 'offset'],
+    ['/tables/reads/stream?offset=', 'offset'],
+    ['/tables/reads/stream?offset=+1', 'offset'],
+    ['/tables/reads/stream?limit=0b11', 'limit'],
+    ['/tables/reads/stream?wait_ms=Infinity', 'wait_ms'],
+    ['/tables/reads?since=1e12', 'since'],
+    ['/tables/reads?limit=0x10', 'limit'],
+    ['/consumers/readers/offset?topic=reads&partition=0x0', 'partition'],
+  ])('refuses %s: integer query parameters are decimal digits only', async (url, parameter) => {
+    await post('/tables/reads', { payload: 'x', partition: 0 })
+    const response = await app.inject(url)
+    expect([response.statusCode, response.json()]).toEqual([400, { error: 'invalid_request', message: `querystring/${parameter} must be an integer in decimal digits (such as 42)` }])
+  })
+
+  it('still reads decimal query integers, and refuses a negative one by its bound', async () => {
+    await post('/tables/reads/bulk', { records: [{ payload: 'a', partition: 0 }, { payload: 'b', partition: 0 }] })
+    expect((await app.inject('/tables/reads/stream?partition=0&offset=01&limit=5&wait_ms=0')).json()).toMatchObject({ events: [{ offset: 1, payload: 'b' }] })
+    expect((await app.inject('/tables/reads/stream?offset=-1')).json()).toEqual({ error: 'invalid_request', message: 'querystring/offset must be >= 0' })
   })
 
   it('refuses negative offsets, limits out of range, unknown partitions and undeclared methods', async () => {
@@ -217,6 +343,102 @@ describe('consumer offsets and operations', () => {
     store.gate.resolve(undefined)
     expect((await Promise.all(writes)).map((response) => response.statusCode)).toEqual([202, 202])
     expect((await app.inject('/health/ready')).json()).toMatchObject({ status: 'ok', components: { backpressure: { ok: true } } })
+  })
+
+  /** A bulk write whose body goes chunked (no Content-Length): `first` is sent at once, the end of the body when asked. */
+  function chunkedWrite(port: number, table: string, first: string) {
+    const request = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: `/tables/${table}/bulk`, headers: { 'content-type': 'application/json' } })
+    clientRequests.push(request)
+    const state = { answered: false }
+    const answer = new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      request.on('response', (response) => {
+        state.answered = true
+        let body = ''
+        response.on('data', (chunk: Buffer) => { body += chunk.toString() })
+        response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }))
+      })
+      request.on('error', reject)
+    })
+    request.write(first)
+    return { answer, state, finish: () => request.end('"}]}'), abort: () => request.destroy() }
+  }
+
+  const inflight = async () => (await app.inject('/stats')).json<{ inflight_writes: number; inflight_bytes: number }>()
+
+  /** Polls /stats (no timing is asserted: the loop only bounds the wait) until `done` holds. */
+  async function untilStats(done: (stats: { inflight_writes: number; inflight_bytes: number }) => boolean) {
+    let stats = await inflight()
+    for (let i = 0; i < 1000 && !done(stats); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      stats = await inflight()
+    }
+    return stats
+  }
+
+  async function listenWithBudget(): Promise<number> {
+    groups.close()
+    await app.close()
+    await build({ ZOMBI_MAX_INFLIGHT_BYTES_MB: '1' })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    return (app.server.address() as { port: number }).port
+  }
+
+  const bodyStart = '{"records":[{"partition":0,"payload":"'
+
+  it('counts a chunked body against the byte budget as it streams: past it 429 with Retry-After, and every byte is released', async () => {
+    const port = await listenWithBudget()
+    const first = bodyStart + 'a'.repeat(600_000)
+    const holding = chunkedWrite(port, 'chunked', first)
+    expect(await untilStats((stats) => stats.inflight_bytes === first.length)).toMatchObject({ inflight_writes: 1, inflight_bytes: first.length })
+    // 2 x 600 KB would pass the 1 MiB budget: the second is refused while its body is still streaming.
+    const refused = chunkedWrite(port, 'chunked', bodyStart + 'b'.repeat(600_000))
+    const answer = await refused.answer
+    expect([answer.status, answer.headers['retry-after'], JSON.parse(answer.body).error]).toEqual([429, '1', 'backpressure'])
+    holding.finish()
+    expect((await holding.answer).status).toBe(202)
+    expect(await untilStats((stats) => stats.inflight_writes === 0)).toMatchObject({ inflight_writes: 0, inflight_bytes: 0 })
+    expect((await app.inject('/metrics')).body).toMatch(/^zombi_inflight_bytes 0$/m)
+    expect((await post('/tables/chunked', { payload: 'after', partition: 0 })).json()).toMatchObject({ offset: 1 })
+    // A body that alone is over the budget could never be admitted: 413, not a 429 to retry forever.
+    expect((await post('/tables/chunked', { payload: 'c'.repeat(1_100_000), partition: 0 })).statusCode).toBe(413)
+    expect((await chunkedWrite(port, 'chunked', bodyStart + 'c'.repeat(1_100_000)).answer).status).toBe(413)
+    expect(await untilStats((stats) => stats.inflight_writes === 0)).toMatchObject({ inflight_writes: 0, inflight_bytes: 0 })
+  })
+
+  it('refuses most of many concurrent chunked writes over a small budget, and leaks none of it', async () => {
+    const port = await listenWithBudget()
+    const first = bodyStart + 'x'.repeat(300_000)
+    const writers = Array.from({ length: 20 }, () => chunkedWrite(port, 'flood', first))
+    // Each body's first part is now either refused or wholly counted; at most 3 fit in 1 MiB.
+    await untilStats((stats) => writers.filter((w) => w.state.answered).length + stats.inflight_bytes / first.length === writers.length)
+    for (const writer of writers) if (!writer.state.answered) writer.finish()
+    const answers = await Promise.all(writers.map((w) => w.answer))
+    const accepted = answers.filter((a) => a.status === 202).length
+    const refused = answers.filter((a) => a.status === 429 && a.headers['retry-after'] === '1')
+    expect(accepted).toBeGreaterThanOrEqual(1)
+    expect(accepted).toBeLessThanOrEqual(3)
+    expect(refused.length).toBe(writers.length - accepted)
+    expect(await untilStats((stats) => stats.inflight_writes === 0)).toMatchObject({ inflight_writes: 0, inflight_bytes: 0 })
+    expect(log.topicByName('flood')!.partitions[0]!.highWatermark).toBe(accepted)
+    expect((await post('/tables/flood', { payload: 'after', partition: 0 })).statusCode).toBe(202)
+  })
+
+  it('releases the budget of a chunked write whose client goes away mid-body', async () => {
+    const port = await listenWithBudget()
+    const first = bodyStart + 'z'.repeat(300_000)
+    const aborted = chunkedWrite(port, 'aborted', first)
+    aborted.answer.catch(() => undefined)
+    expect(await untilStats((stats) => stats.inflight_bytes === first.length)).toMatchObject({ inflight_writes: 1, inflight_bytes: first.length })
+    aborted.abort()
+    expect(await untilStats((stats) => stats.inflight_writes === 0)).toMatchObject({ inflight_writes: 0, inflight_bytes: 0 })
+    expect(log.topicByName('aborted')?.partitions.every((p) => p.highWatermark === 0) ?? true).toBe(true)
+  })
+
+  it('limits the bodies of commits, flushes and compactions, which are outside the write budget', async () => {
+    await post('/tables/control', { payload: 'x', partition: 0 })
+    const big = await post('/consumers/readers/commit', { topic: 'control', partition: 0, offset: 1, metadata: 'm'.repeat(100_000) })
+    expect([big.statusCode, big.json()]).toMatchObject([413, { error: 'payload_too_large' }])
+    expect((await post('/tables/control/flush', { padding: 'p'.repeat(100_000) })).statusCode).toBe(413)
   })
 
   it('reports readiness per component, 503 naming the failing one', async () => {

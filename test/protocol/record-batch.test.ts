@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Compression } from '../../src/protocol/compression.ts'
 import {
   ATTR_LOG_APPEND_TIME, CRC, ERR_CORRUPT, ERR_CRC, ERR_OLD_MAGIC, MAGIC, attributesOf, baseOffsetOf, batchProblem,
   checkBatch, maxTimestampOf, patchBaseOffset, stampLogAppendTime,
 } from '../../src/protocol/record-batch.ts'
-import { decodeBatch, encodeBatch, firstRecordAtOrAfter, recordWithMaxTimestamp } from '../../src/protocol/records.ts'
+import { decodeBatch, encodeBatch, encodeBatches, firstRecordAtOrAfter, recordWithMaxTimestamp, type RecordInput } from '../../src/protocol/records.ts'
 
 const fixtures = JSON.parse(readFileSync(new URL('./fixtures/librdkafka-batches.json', import.meta.url), 'utf8')) as { batches: Record<string, string> }
 const LONG_VALUE = 'abcdefgh'.repeat(20)
@@ -101,5 +102,35 @@ describe('record decoding', () => {
     expect(firstRecordAtOrAfter(batch, 1_700_000_000_100)).toEqual({ offset: 1, timestamp: 1_700_000_000_500 })
     expect(firstRecordAtOrAfter(batch, 1_700_000_000_501)).toBeNull()
     expect(recordWithMaxTimestamp(batch)).toEqual({ offset: 1, timestamp: 1_700_000_000_500 })
+  })
+})
+
+describe('encodeBatches', () => {
+  const bytes = (length: number) => fc.option(fc.uint8Array({ maxLength: length }).map((array) => Buffer.from(array)), { nil: null })
+  const record: fc.Arbitrary<RecordInput> = fc.record({
+    key: bytes(40),
+    value: bytes(3000),
+    headers: fc.array(fc.record({ key: fc.string({ maxLength: 10, unit: 'grapheme' }), value: bytes(20) }), { maxLength: 3 }),
+    timestamp: fc.integer({ min: 0, max: 2 ** 45 }),
+  })
+
+  it('fills each batch as far as max.message.bytes allows, keeps the records in order, and gives an oversized record a batch of its own', () => {
+    fc.assert(fc.property(fc.array(record, { minLength: 1, maxLength: 60 }), fc.integer({ min: 100, max: 20_000 }), (records, maxBytes) => {
+      const batches = encodeBatches(records, maxBytes)
+      let next = 0
+      for (const batch of batches) {
+        expect(checkBatch(batch, 0)).toBe(batch.length)
+        const decoded = decodeBatch(batch).records
+        if (decoded.length > 1) expect(batch.length).toBeLessThanOrEqual(maxBytes)
+        for (const [i, got] of decoded.entries()) {
+          const sent = records[next + i]!
+          expect([got.offset, got.timestamp, got.key, got.value]).toEqual([i, sent.timestamp, sent.key, sent.value])
+        }
+        next += decoded.length
+        // Tight: with the next record the batch would have been over the limit (so the sizes are computed exactly).
+        if (next < records.length) expect(encodeBatch(records.slice(next - decoded.length, next + 1)).length).toBeGreaterThan(maxBytes)
+      }
+      expect(next).toBe(records.length)
+    }))
   })
 })
