@@ -10,8 +10,8 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
 interface KeyEntry {
   offset: number
   atMs: number
-  /** Resolves when the first write is durable; later duplicates wait for it. */
-  durable: Promise<unknown> | null
+  /** Resolves when the first write settles (true: stored); later duplicates wait for it. */
+  durable: Promise<boolean> | null
 }
 
 function stateKey(topicId: string, partition: number, key: string): string {
@@ -43,22 +43,28 @@ export class IdempotencyKeys {
     return keys
   }
 
-  /** The earlier write's offset (once durable), or undefined for a new key. */
-  lookup(topicId: string, partition: number, key: string, nowMs: number): Promise<number> | number | undefined {
+  /**
+   * The earlier write's offset (once durable), null if that write turned out not stored (disk
+   * full: the key is forgotten and a retry writes), or undefined for a new key.
+   */
+  lookup(topicId: string, partition: number, key: string, nowMs: number): Promise<number | null> | number | undefined {
     const entry = this.#partitions.get(`${topicId}/${partition}`)?.get(key)
     if (entry === undefined || nowMs - entry.atMs > IDEMPOTENCY_WINDOW_MS) return undefined
-    return entry.durable === null ? entry.offset : entry.durable.then(() => entry.offset)
+    return entry.durable === null ? entry.offset : entry.durable.then((stored) => (stored ? entry.offset : null))
   }
 
   /** Remembers keys of accepted writes; the state rows join the write's group commit. */
-  remember(topicId: string, partition: number, keys: Array<{ key: string; offset: number }>, nowMs: number, durable: Promise<unknown>): void {
+  remember(topicId: string, partition: number, keys: Array<{ key: string; offset: number }>, nowMs: number, durable: Promise<boolean>): void {
     const map = this.#keysOf(`${topicId}/${partition}`)
     const writes: StateWrite[] = []
     for (const { key, offset } of keys) {
       const entry: KeyEntry = { offset, atMs: nowMs, durable }
       map.set(key, entry)
       writes.push({ key: stateKey(topicId, partition, key), value: Buffer.from(JSON.stringify({ offset, atMs: nowMs })) })
-      void durable.then(() => { entry.durable = null }, () => undefined)
+      void durable.then((stored) => {
+        entry.durable = null
+        if (!stored && map.get(key) === entry) map.delete(key)
+      }, () => undefined)
     }
     if (writes.length > 0) void this.#store.writeState(writes).catch(() => undefined)
   }
