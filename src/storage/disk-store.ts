@@ -871,6 +871,9 @@ export class DiskHotStore implements HotStore {
     // All at once, after every earlier commit settled: the log layer takes the offsets back.
     const blocked = this.#blocked!
     for (const held of this.#held.splice(0)) for (const write of held) write.reject(blocked)
+    // The estimate let this write through, so the disk filled up behind its back (another process):
+    // measure again before accepting anything (this may also give the reserve back to the index).
+    await this.#space.check().catch((error: unknown) => this.#logger.error({ err: error }, 'checking free disk space failed'))
     await this.#restoreIndex()
   }
 
