@@ -190,5 +190,5 @@ export class DiskSpace {
 
 function megabytes(bytes: number): string {
   const mb = bytes / (1024 * 1024)
-  return mb >= 10 ? String(Math.round(mb)) : mb.toFixed(1)
+  return mb >= 10 || Number.isInteger(mb) ? String(Math.round(mb)) : mb.toFixed(1)
 }

@@ -123,7 +123,7 @@ describe('free-space floor', () => {
     expect(fs.existsSync(path.join(dir, RESERVE_FILE))).toBe(false)
     expect(reopened.read(location).equals(stored.bytes)).toBe(true)
     expect(reopened.hasSpaceFor(1)).toBe(false)
-    expect(reopened.health()).toMatchObject({ ok: false, detail: 'disk full: 0.0 MB free, floor 16 MB' })
+    expect(reopened.health()).toMatchObject({ ok: false, detail: 'disk full: 0 MB free, floor 16 MB' })
   })
 })
 
