@@ -287,12 +287,12 @@ export class DiskHotStore implements HotStore {
   }
 
   /**
-   * Whether an append of `bytes` would be accepted: false while free space is under the floor,
-   * while a rollback runs, or after a failure. Checked before offsets are given out; a couple of
-   * comparisons, no syscall.
+   * Whether an append of `bytes` would be accepted: false while free space is under the floor or
+   * a rollback runs. Checked before offsets are given out; a couple of comparisons, no syscall.
+   * A failed store says true: its append then rejects with STORAGE_FAILED, which stops the broker.
    */
   hasSpaceFor(bytes: number): boolean {
-    return this.#blocked === null && this.#failure === null && this.#space.admits(bytes + BATCH_FRAME_HEADER_BYTES)
+    return this.#failure !== null || (this.#blocked === null && this.#space.admits(bytes + BATCH_FRAME_HEADER_BYTES))
   }
 
   health(): StoreHealth {

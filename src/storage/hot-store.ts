@@ -182,8 +182,9 @@ export interface HotStore {
   append(request: AppendRequest): Promise<BatchLocation>
   /**
    * Whether an append of a batch of `bytes` would be accepted now; false while the disk is under
-   * its free-space floor or the store cannot write. The log layer asks before it gives out offsets,
-   * so a refused write leaves no trace. Cheap enough to ask per append (no syscall).
+   * its free-space floor or a rollback runs (not after a failure: the append then rejects with
+   * STORAGE_FAILED). The log layer asks before it gives out offsets, so a refused write leaves no
+   * trace. Cheap enough to ask per append (no syscall).
    */
   hasSpaceFor(bytes: number): boolean
   /** Health of the store and its disk, for /health. */
