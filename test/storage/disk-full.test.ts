@@ -196,6 +196,41 @@ describe('rollback after a write that fails for lack of space', () => {
     expect((await reopened.scanState('kept/')).map((row) => row.key)).toEqual(['kept/state'])
   })
 
+  it('keeps refusing writes while the disk is too full to reopen the index, and takes them again after a check finds room', async () => {
+    const { store, dir, topicId } = await openStore()
+    await store.append(appendOf(topicId, 0, 0))
+    const noRoom = (): Error => Object.assign(new Error(`IO error: ${dir}/index/000005.ldb: No space left on device`), { code: 'LEVEL_IO_ERROR' })
+    vi.spyOn(ClassicLevel.prototype, 'batch').mockImplementationOnce((async () => {
+      throw noRoom()
+    }) as unknown as ClassicLevel['batch'])
+    // The reopen fails as on a full disk: the database ends up closed (the real open runs, so the
+    // instance does not open itself later, then it is closed again).
+    const realOpen = ClassicLevel.prototype.open
+    const open = vi.spyOn(ClassicLevel.prototype, 'open').mockImplementationOnce((async function (this: ClassicLevel<Buffer, Buffer>) {
+      await (realOpen as (this: ClassicLevel<Buffer, Buffer>) => Promise<void>).call(this)
+      await this.close()
+      throw Object.assign(new Error('Database failed to open'), { code: 'LEVEL_DATABASE_NOT_OPEN', cause: noRoom() })
+    }) as unknown as ClassicLevel['open'])
+    await expect(store.append(appendOf(topicId, 0, 1))).rejects.toMatchObject({ code: 'STORAGE_FULL' })
+    for (let i = 0; i < 10_000 && open.mock.calls.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 1))
+    expect(store.hasSpaceFor(1)).toBe(false)
+    expect(store.health()).toMatchObject({ ok: false, detail: expect.stringContaining('rolled back') })
+    await expect(store.writeState([{ key: 'refused', value: Buffer.from('x') }])).rejects.toMatchObject({ code: 'STORAGE_FULL' })
+
+    // The space timer's job (it never fires here): a check once the failed reopen is over makes it writable.
+    for (let i = 0; i < 1000 && !store.health().ok; i++) {
+      await store.checkSpace()
+      if (!store.health().ok) await new Promise((resolve) => setTimeout(resolve, 1))
+    }
+    expect(store.health().ok).toBe(true)
+    expect(open).toHaveBeenCalledTimes(2)
+    const location = await store.append(appendOf(topicId, 0, 1, 1, 'after'))
+    const reopened = await reopen(store, dir)
+    const [partition] = await reopened.loadPartitions()
+    expect(partition!.entries.map((e) => e.baseOffset)).toEqual([0, 1])
+    expect(partition!.entries[1]!.position).toBe(location.position)
+  })
+
   it('fails a topic write that finds the disk full cleanly and stays writable', async () => {
     const { store, topicId } = await openStore()
     vi.spyOn(ClassicLevel.prototype, 'batch').mockImplementationOnce((async () => {
