@@ -4,6 +4,7 @@
 export type ZombiErrorCode =
   | 'CONFIG_INVALID'
   | 'STORAGE_FAILED'
+  | 'STORAGE_FULL'
   | 'STORAGE_CLOSED'
   | 'STORAGE_CORRUPT'
   | 'PROTOCOL_FRAME_TOO_LARGE'
@@ -17,4 +18,12 @@ export class ZombiError extends Error {
     this.name = 'ZombiError'
     this.code = code
   }
+}
+
+/**
+ * A write refused (or rolled back) because the disk is full: nothing of it is stored, the store
+ * stays usable and accepts writes again once space returns. Retriable for the writer.
+ */
+export function isStorageFull(error: unknown): boolean {
+  return error instanceof ZombiError && error.code === 'STORAGE_FULL'
 }

@@ -47,14 +47,23 @@ function coldStorageHealth(failing: Array<{ topic: string; failures: number; err
   return { ok: false, detail: `flush to Iceberg failing for ${failing.length} topic(s), e.g. ${first!.topic} (${first!.failures} attempts): ${first!.error}` }
 }
 
+/** The hot store's own health (a full disk names itself: "disk full: 12 MB free, floor 64 MB"), or why closing it failed. */
+function hotStorageHealth(store: HotStore, closeError: unknown): { ok: boolean; detail: string } {
+  if (closeError !== null) return { ok: false, detail: `closing the hot store failed: ${String(closeError)}` }
+  const { ok, detail } = store.health()
+  return { ok, detail }
+}
+
 async function start(config: Config, logger: Logger): Promise<void> {
-  const store = new DiskHotStore({ dir: config.dataDir, durability: config.durability, segmentBytes: config.segmentBytes, logger })
+  const store = new DiskHotStore({ dir: config.dataDir, durability: config.durability, segmentBytes: config.segmentBytes, minFreeBytes: config.minFreeDiskBytes, logger })
   const recovery = await store.open()
   if (recovery.reindexedBatches > 0 || recovery.truncatedBytes > 0) {
     logger.warn({ reindexedBatches: recovery.reindexedBatches, truncatedBytes: recovery.truncatedBytes }, 'hot log recovered after an unclean stop')
   }
   const log = new BrokerLog({
     store, logger, defaults: { maxMessageBytes: config.maxMessageBytes }, fetchCacheBytes: config.fetchCacheBytes,
+    // A full disk is answered (KAFKA_STORAGE_ERROR / 507) and rolled back; this is only for what
+    // cannot be undone in place, e.g. a failed fdatasync, after which what is on disk is unknown.
     // Like a Kafka log-dir failure on a single broker: stop rather than serve with a hole.
     onStorageFailure: () => process.exit(1),
   })
@@ -98,14 +107,17 @@ async function start(config: Config, logger: Logger): Promise<void> {
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
   }, { discarded: (bytes) => memoryRelief.dropped(bytes) })
-  const metrics = new Metrics({ log, groups, flush: flushMetrics, hotLog: { segments: () => store.segments(), retention: retention.stats }, produceBudget, sockets: socketGuard, memoryRelief })
+  const metrics = new Metrics({
+    log, groups, flush: flushMetrics, produceBudget, sockets: socketGuard, memoryRelief,
+    hotLog: { segments: () => store.segments(), retention: retention.stats, diskFreeBytes: () => store.health().freeBytes },
+  })
 
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
   const router = new Router(allHandlers)
   const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget }, logger, socketGuard)
   const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
   broker.port = config.advertisedKafkaPort ?? kafkaPort
-  let storeHealthy = true
+  let storeClosed: unknown = null
   const catalog = new FilesystemCatalog(new LocalObjectStore(config.warehouse, { fsync: config.durability === 'fsync' }))
   const flusher = new Flusher({
     source: {
@@ -151,7 +163,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
       readCold: (table, query) => coldReader.read(table, query),
     },
     components: () => ({
-      hot_storage: { ok: storeHealthy },
+      hot_storage: hotStorageHealth(store, storeClosed),
       kafka_listener: { ok: !shutdown.signal.aborted },
       cold_storage: coldStorageHealth(flusher.failing(), config.warehouse),
     }),
@@ -192,7 +204,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     try {
       await store.close()
     } catch (error) {
-      storeHealthy = false
+      storeClosed = error
       logger.error({ err: error }, 'closing the hot store failed')
       process.exit(1)
     }

@@ -13,6 +13,7 @@ export interface Config {
   dataDir: string
   durability: 'fsync' | 'none'
   segmentBytes: number
+  minFreeDiskBytes: number
   hotRetentionMs: number
   hotRetentionBytes: number
   hotRetentionCheckMs: number
@@ -126,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     dataDir,
     durability: get('ZOMBI_DURABILITY'),
     segmentBytes: get('ZOMBI_SEGMENT_BYTES'),
+    minFreeDiskBytes: get<number>('ZOMBI_MIN_FREE_DISK_MB') * 1024 * 1024,
     hotRetentionMs: get('ZOMBI_HOT_RETENTION_MS'),
     hotRetentionBytes: get('ZOMBI_HOT_RETENTION_BYTES'),
     hotRetentionCheckMs: get<number>('ZOMBI_HOT_RETENTION_CHECK_SECS') * 1000,

@@ -15,7 +15,7 @@ import { ErrorCode } from '../protocol/generated/errors.ts'
 import { decodeBatch } from '../protocol/records.ts'
 import { parseJsonStrictly } from './json-body.ts'
 import * as schemas from './schemas.ts'
-import { HttpProblem, IDEMPOTENCY_HEADER, TableWriter, type HttpRecord } from './table-writes.ts'
+import { HttpProblem, IDEMPOTENCY_HEADER, TableWriter, insufficientStorage, type HttpRecord } from './table-writes.ts'
 import { validatorCompiler } from './validators.ts'
 import { answerBackpressure, isBackpressure, limitWrites, WriteBudget } from './write-budget.ts'
 
@@ -166,11 +166,16 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   const httpReads = metrics.reads.labels('http')
   const writer = new TableWriter(log, keys, config.autoCreateTopics, config.defaultPartitions)
   const errorResponses = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 413: { $ref: 'Error#' }, 429: { $ref: 'Error#' } }
+  // Writes (records and offset commits) are refused with 507 while the broker's disk is full; nothing is stored.
+  const storageErrorResponses = {
+    507: { $ref: 'Error#', description: 'Insufficient storage: the broker\'s disk is full; nothing was stored, retry later', headers: { 'retry-after': { type: 'string', description: 'Seconds to wait before retrying' } } },
+  }
   // Only writes are subject to backpressure; their 429 carries Retry-After.
   const writeErrorResponses = {
     ...errorResponses,
     413: { $ref: 'Error#', description: 'A body over ZOMBI_HTTP_MAX_BODY_MB, or a record too large for a record batch of the table\'s max.message.bytes' },
     429: { $ref: 'Error#', description: 'Backpressure: too many writes or bytes in flight', headers: { 'retry-after': { type: 'string', description: 'Seconds to wait before retrying' } } },
+    ...storageErrorResponses,
   }
 
   const budget = new WriteBudget(config.maxInflightWrites, config.maxInflightBytes, metrics)
@@ -180,6 +185,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     if (isBackpressure(error)) return answerBackpressure(reply, error)
     if (error instanceof HttpProblem) {
       metrics.errors.inc({ door: 'http', code: error.code })
+      if (error.retryAfterSecs !== null) reply.header('retry-after', String(error.retryAfterSecs))
       return reply.code(error.status).send({ error: error.code, message: error.message })
     }
     const status = error.statusCode ?? 500
@@ -308,7 +314,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
 
   app.post<{ Params: { group: string }; Body: { topic: string; partition: number; offset: number; metadata?: string | null } }>('/consumers/:group/commit', {
     bodyLimit: CONTROL_BODY_LIMIT,
-    schema: { summary: 'Commit a consumer offset (the same store as Kafka group offsets)', params: schemas.groupParams, body: schemas.commitBody, response: { 200: schemas.offsetResponse, ...errorResponses, 409: { $ref: 'Error#' } } },
+    schema: { summary: 'Commit a consumer offset (the same store as Kafka group offsets)', params: schemas.groupParams, body: schemas.commitBody, response: { 200: schemas.offsetResponse, ...errorResponses, 409: { $ref: 'Error#' }, ...storageErrorResponses } },
   }, async (request) => {
     const { group } = request.params
     const { topic, partition, offset, metadata = null } = request.body
@@ -317,6 +323,8 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     if (errorCode === ErrorCode.UNKNOWN_MEMBER_ID || errorCode === ErrorCode.ILLEGAL_GENERATION) {
       throw new HttpProblem(409, 'group_active', `group ${group} has active Kafka members; only they can commit its offsets`)
     }
+    // The only cause of COORDINATOR_NOT_AVAILABLE for a commit: the offsets could not be stored.
+    if (errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE) throw insufficientStorage(`the offset of group ${group} could not be stored (disk full); retry later`)
     if (errorCode !== ErrorCode.NONE) throw new HttpProblem(400, 'invalid_request', `commit refused with Kafka error ${errorCode}`)
     return { group, topic, partition, offset, metadata }
   })

@@ -21,16 +21,28 @@ export interface HttpRecord {
   idempotency_key?: string
 }
 
-/** A client mistake, answered with a 4xx and a JSON error naming the field. */
+/** A client mistake (4xx) or a refusal (507), answered with a JSON error naming the field or the cause. */
 export class HttpProblem extends Error {
   readonly status: number
   readonly code: string
+  /** Seconds for a Retry-After header, or null for none. */
+  readonly retryAfterSecs: number | null
 
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, retryAfterSecs: number | null = null) {
     super(message)
     this.status = status
     this.code = code
+    this.retryAfterSecs = retryAfterSecs
   }
+}
+
+/**
+ * A write the broker could not store because its disk is full: 507 Insufficient Storage (WebDAV's
+ * code, and what happened) rather than a generic 503, with Retry-After since it passes once space
+ * returns; nothing of the write is stored, so retrying it is safe.
+ */
+export function insufficientStorage(message: string): HttpProblem {
+  return new HttpProblem(507, 'insufficient_storage', message, 1)
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
@@ -63,6 +75,7 @@ export class TableWriter {
     if (!this.#autoCreate) throw new HttpProblem(404, 'not_found', `table ${name} does not exist (ZOMBI_AUTO_CREATE_TOPICS is off)`)
     const created = await this.#log.createTopic(name, this.#defaultPartitions, {})
     if (created instanceof Topic) return created
+    if (created.errorCode === ErrorCode.KAFKA_STORAGE_ERROR) throw insufficientStorage(created.message)
     // Someone else created it meanwhile.
     const raced = this.#log.topicByName(name)
     if (raced !== undefined) return raced
@@ -117,8 +130,14 @@ export class TableWriter {
         // Keys are unique per table: a retry gets the first write's partition, whichever this one was placed on.
         const earlier = this.#keys.lookup(topic.id, idempotencyKey, now)
         if (earlier !== undefined) {
-          if (earlier instanceof Promise) pending.push(earlier.then((written) => { results[i] = written }))
-          else results[i] = earlier
+          if (earlier instanceof Promise) {
+            pending.push(earlier.then((written) => {
+              if (written === null) throw insufficientStorage(`the first write with idempotency key ${idempotencyKey} was not stored (disk full); retry`)
+              results[i] = written
+            }))
+          } else {
+            results[i] = earlier
+          }
           continue
         }
         // The same key twice in one request: the second answers with the first.
@@ -154,10 +173,12 @@ export class TableWriter {
       if (partition.nextOffset === baseOffset + indexes.length) {
         // Queued in the same tick as the append, so keys and records land in one commit.
         const keys = indexes.flatMap((i, n) => (placed[i]!.idempotencyKey === undefined ? [] : [{ key: placed[i]!.idempotencyKey!, offset: baseOffset + n }]))
-        this.#keys.remember(topic.id, partitionIndex, keys, now, appended)
+        this.#keys.remember(topic.id, partitionIndex, keys, now, appended.then((result) => result.errorCode === ErrorCode.NONE))
       }
       pending.push(appended.then((result) => {
-        if (result.errorCode !== ErrorCode.NONE) throw new HttpProblem(400, 'invalid_request', result.errorMessage ?? `write refused with Kafka error ${result.errorCode}`)
+        const message = result.errorMessage ?? `write refused with Kafka error ${result.errorCode}`
+        if (result.errorCode === ErrorCode.KAFKA_STORAGE_ERROR) throw insufficientStorage(message)
+        if (result.errorCode !== ErrorCode.NONE) throw new HttpProblem(400, 'invalid_request', message)
         for (let n = 0; n < indexes.length; n++) results[indexes[n]!] = { partition: partitionIndex, offset: result.baseOffset + n }
       }))
     }

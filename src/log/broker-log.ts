@@ -1,6 +1,7 @@
 // The broker's topics and partitions over the hot store: create/delete topics, append
 // validated batches with dense offsets, read batches back for Fetch, and offsets for ListOffsets.
 import { randomUUID } from 'node:crypto'
+import { ZombiError, isStorageFull } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import {
@@ -21,7 +22,10 @@ export interface BrokerLogOptions {
   fetchCacheBytes: number
   /** Clock for LogAppendTime (tests pin it). */
   now?: () => number
-  /** Called once when an append cannot be made durable: the log directory has failed. */
+  /**
+   * Called once when an append cannot be made durable and the store cannot go on (not for a full
+   * disk, which is answered with KAFKA_STORAGE_ERROR): the log directory has failed.
+   */
   onStorageFailure?: (error: unknown) => void
 }
 
@@ -40,6 +44,14 @@ export interface AppendResult {
 }
 
 const NO_ERROR_RESULT_FIELDS = { errorMessage: null } as const
+
+/** Appends answered KAFKA_STORAGE_ERROR, by why (for metrics). */
+export class StorageRefusals {
+  /** Refused before offsets were given out: free space under the floor. */
+  diskFull = 0
+  /** Accepted, then rolled back: the disk filled up under the write. */
+  rolledBack = 0
+}
 /** The partition leader epoch this single broker reports everywhere (Metadata, Fetch, ListOffsets, batches). */
 const NO_LEADER_EPOCH = -1
 const NEXT_PRODUCER_ID_KEY = 'broker/next-producer-id'
@@ -63,6 +75,7 @@ export class BrokerLog implements BatchReader {
   readonly #pending = new Map<string, Promise<unknown>>()
   readonly #onStorageFailure: (error: unknown) => void
   #storageFailed = false
+  readonly storageRefusals = new StorageRefusals()
   #nextProducerId = 0
 
   constructor(options: BrokerLogOptions) {
@@ -125,6 +138,7 @@ export class BrokerLog implements BatchReader {
 
   /** Hands out a new producer id (idempotent producers get a fresh id and epoch 0 each time, as in Kafka). */
   async allocateProducerId(): Promise<number> {
+    // An id whose write fails is skipped, never handed out: the next one is written with a higher value.
     const producerId = this.#nextProducerId++
     await this.store.writeState([{ key: NEXT_PRODUCER_ID_KEY, value: Buffer.from(String(producerId + 1)) }])
     return producerId
@@ -191,6 +205,8 @@ export class BrokerLog implements BatchReader {
       await written
     } catch (error) {
       this.#unregister(topic)
+      const refusal = storageRefusal(error)
+      if (refusal !== null) return refusal
       throw error
     } finally {
       this.#pending.delete(name)
@@ -224,9 +240,19 @@ export class BrokerLog implements BatchReader {
     if (validateOnly) return null
     const added: Partition[] = []
     for (let p = topic.partitions.length; p < count; p++) added.push(new Partition(topic.id, p, 0, 0, 0))
-    await this.store.initPartitions(topic.id, added.map((p) => p.id))
-    topic.partitions.push(...added)
-    await this.store.putTopic(topic.record())
+    const before = topic.partitions.length
+    try {
+      await this.store.initPartitions(topic.id, added.map((p) => p.id))
+      topic.partitions.push(...added)
+      await this.store.putTopic(topic.record())
+    } catch (error) {
+      // Without the rewritten topic record the new partitions would vanish at the next start: gone
+      // now too (their state rows, if written, are ignored as the record does not list them).
+      topic.partitions.length = before
+      const refusal = storageRefusal(error)
+      if (refusal !== null) return refusal
+      throw error
+    }
     return null
   }
 
@@ -262,7 +288,14 @@ export class BrokerLog implements BatchReader {
     }
     const producerId = producerIdOf(records)
     if (producerId >= 0) return this.#appendIdempotent(topic, partition, records, batches, producerId)
+    if (!this.store.hasSpaceFor(records.length)) return this.#refuse()
     return this.#appendBatches(topic, partition, records, batches)
+  }
+
+  /** KAFKA_STORAGE_ERROR before any offset is given out (retriable: clients retry the same batch). */
+  #refuse(): AppendResult {
+    this.storageRefusals.diskFull++
+    return appendError(ErrorCode.KAFKA_STORAGE_ERROR, `not stored, the broker's disk is full (${this.store.health().detail}); retry later`)
   }
 
   /**
@@ -287,22 +320,29 @@ export class BrokerLog implements BatchReader {
     if (check.kind === 'duplicate') {
       const original = check.batch
       const answer = (): AppendResult => ({ errorCode: ErrorCode.NONE, ...NO_ERROR_RESULT_FIELDS, baseOffset: original.baseOffset, logAppendTime: -1 })
-      return original.durable === null ? answer() : original.durable.then(answer)
+      // A retry of a batch still in flight gets the original's answer, a failure included.
+      return original.durable === null ? answer() : original.durable.then((result) => (result.errorCode === ErrorCode.NONE ? answer() : appendError(result.errorCode, 'the first copy of this batch was not stored; retry it')))
     }
+    // After the duplicate check: a retry of a stored batch is answered even on a full disk.
+    if (!this.store.hasSpaceFor(records.length)) return this.#refuse()
     const baseOffset = partition.nextOffset
     const appended = this.#appendBatches(topic, partition, records, 1)
     const batch = new ProducerBatch(firstSequence, lastSequence, baseOffset, partition.nextOffset - 1, appended)
     const entry = partition.producers.record(producerId, epoch, batch, this.#now())
     // Queued in the same tick as the append, so it lands in the same commit.
     void this.store.writeState([{ key: producerStateKey(topic.id, partition.id, producerId), value: encodeProducerEntry(entry) }]).catch(() => undefined)
-    void appended.then(() => { batch.durable = null }, () => undefined)
+    void appended.then((result) => {
+      batch.durable = null
+      // Rolled back: forgotten, so the producer's retry with the same sequence is stored, not refused.
+      if (result.errorCode !== ErrorCode.NONE) partition.producers.forget(producerId, batch)
+    }, () => undefined)
     return appended
   }
 
   async #appendBatches(topic: Topic, partition: Partition, records: Buffer, batches: number): Promise<AppendResult> {
     const logAppendTime = topic.logAppendTime ? this.#now() : -1
     const firstOffset = partition.nextOffset
-    let last: Promise<unknown> | undefined
+    let last: Promise<boolean> | undefined
     let position = 0
     for (let b = 0; b < batches; b++) {
       const size = batchSize(records, position)
@@ -319,17 +359,28 @@ export class BrokerLog implements BatchReader {
       last = this.#store(partition, batch, baseOffset, lastOffset, maxTimestamp)
       position += size
     }
-    // The store resolves in call order, so the last batch being durable means all are.
-    await last
+    // The store resolves in call order and rolls back whole commits (the batches of one call share
+    // one), so the last batch's outcome is every batch's.
+    if (!(await last)) {
+      this.storageRefusals.rolledBack++
+      return appendError(ErrorCode.KAFKA_STORAGE_ERROR, `not stored, the broker's disk filled up during the write (${this.store.health().detail}); retry later`)
+    }
     return { errorCode: ErrorCode.NONE, ...NO_ERROR_RESULT_FIELDS, baseOffset: firstOffset, logAppendTime }
   }
 
-  async #store(partition: Partition, batch: Buffer, baseOffset: number, lastOffset: number, maxTimestamp: number): Promise<void> {
+  /** Stores one batch; false when the store rolled it back (disk full), with its offsets taken back. */
+  async #store(partition: Partition, batch: Buffer, baseOffset: number, lastOffset: number, maxTimestamp: number): Promise<boolean> {
     let location
     try {
       // checkBatch verified the CRC; the patches since (base offset, leader epoch) lie outside what it covers, and LogAppendTime re-stamps it.
       location = await this.store.append({ topicId: partition.topicId, partition: partition.id, baseOffset, lastOffset, maxTimestamp, bytes: batch, batchCrcChecked: true })
     } catch (error) {
+      if (isStorageFull(error)) {
+        // Rolled back with every write queued after it, once every write before it was acknowledged:
+        // the lowest failed base offset of a partition is its durable end, given out again next.
+        if (partition.nextOffset > baseOffset) partition.nextOffset = baseOffset
+        return false
+      }
       // Offsets were handed out for bytes that are not durable: nothing may be acknowledged after this.
       if (!this.#storageFailed) {
         this.#storageFailed = true
@@ -343,6 +394,7 @@ export class BrokerLog implements BatchReader {
     partition.index.push(entry, cached ? batch : undefined)
     if (lastOffset + 1 > partition.highWatermark) partition.highWatermark = lastOffset + 1
     partition.wakeWaiters()
+    return true
   }
 
   readBatch(partition: Partition, i: number): Buffer {
@@ -393,6 +445,12 @@ function batchTimestampProblem(records: Buffer, position: number): string | null
     }
   }
   return null
+}
+
+/** A store error as a Kafka error when the disk is full (or the store cannot write), else null. */
+export function storageRefusal(error: unknown): LogError | null {
+  if (!(error instanceof ZombiError) || !error.code.startsWith('STORAGE_')) return null
+  return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `not stored: ${error.message}` }
 }
 
 function appendError(errorCode: number, message: string): AppendResult {

@@ -17,8 +17,8 @@ interface KeyEntry {
   partition: number
   offset: number
   atMs: number
-  /** Resolves when the first write is durable; later duplicates wait for it. */
-  durable: Promise<unknown> | null
+  /** Resolves when the first write settles (true: stored); later duplicates wait for it. */
+  durable: Promise<boolean> | null
 }
 
 /** The stored row: `idem/<topic id>/<key>` -> { partition, offset, atMs }. */
@@ -76,23 +76,29 @@ export class IdempotencyKeys {
     return keys
   }
 
-  /** The earlier write with this key on the table (once durable), or undefined for a new key. */
-  lookup(topicId: string, key: string, nowMs: number): Promise<KeyedWrite> | KeyedWrite | undefined {
+  /**
+   * The earlier write with this key on the table (once durable), null if that write turned out not
+   * stored (disk full: the key is forgotten and a retry writes), or undefined for a new key.
+   */
+  lookup(topicId: string, key: string, nowMs: number): Promise<KeyedWrite | null> | KeyedWrite | undefined {
     const entry = this.#topics.get(topicId)?.get(key)
     if (entry === undefined || nowMs - entry.atMs > IDEMPOTENCY_WINDOW_MS) return undefined
     const written = { partition: entry.partition, offset: entry.offset }
-    return entry.durable === null ? written : entry.durable.then(() => written)
+    return entry.durable === null ? written : entry.durable.then((stored) => (stored ? written : null))
   }
 
   /** Remembers keys of accepted writes to a partition; the state rows join the write's group commit. */
-  remember(topicId: string, partition: number, keys: Array<{ key: string; offset: number }>, nowMs: number, durable: Promise<unknown>): void {
+  remember(topicId: string, partition: number, keys: Array<{ key: string; offset: number }>, nowMs: number, durable: Promise<boolean>): void {
     const map = this.#keysOf(topicId)
     const writes: StateWrite[] = []
     for (const { key, offset } of keys) {
       const entry: KeyEntry = { partition, offset, atMs: nowMs, durable }
       map.set(key, entry)
       writes.push({ key: stateKey(topicId, key), value: stateValue(entry) })
-      void durable.then(() => { entry.durable = null }, () => undefined)
+      void durable.then((stored) => {
+        entry.durable = null
+        if (!stored && map.get(key) === entry) map.delete(key)
+      }, () => undefined)
     }
     if (writes.length > 0) void this.#store.writeState(writes).catch(() => undefined)
   }

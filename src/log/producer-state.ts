@@ -12,10 +12,10 @@ export class ProducerBatch {
   readonly lastSequence: number
   readonly baseOffset: number
   readonly lastOffset: number
-  /** Resolves when the batch is durable; retries of it wait for the same moment. */
-  durable: Promise<unknown> | null
+  /** Resolves with the append's answer once settled; retries of it wait for the same moment. */
+  durable: Promise<{ errorCode: number }> | null
 
-  constructor(firstSequence: number, lastSequence: number, baseOffset: number, lastOffset: number, durable: Promise<unknown> | null) {
+  constructor(firstSequence: number, lastSequence: number, baseOffset: number, lastOffset: number, durable: Promise<{ errorCode: number }> | null) {
     this.firstSequence = firstSequence
     this.lastSequence = lastSequence
     this.baseOffset = baseOffset
@@ -103,6 +103,13 @@ export class PartitionProducers {
     if (entry.batches.length > RETAINED_BATCHES) entry.batches.shift()
     entry.lastTimestampMs = timestampMs
     return entry
+  }
+
+  /** Forgets a recorded batch that was not stored (rolled back), so its retry is accepted. */
+  forget(producerId: number, batch: ProducerBatch): void {
+    const entry = this.#entries.get(producerId)
+    const i = entry?.batches.indexOf(batch) ?? -1
+    if (i !== -1) entry!.batches.splice(i, 1)
   }
 
   /** Forgets producers idle since before `cutoffMs` (Kafka's producer.id.expiration.ms). */

@@ -14,7 +14,7 @@ export interface MetricSources {
   log?: BrokerLog
   groups?: GroupCoordinator
   flush?: FlushMetrics
-  hotLog?: { segments(): SegmentListing; retention: HotRetentionStats }
+  hotLog?: { segments(): SegmentListing; retention: HotRetentionStats; diskFreeBytes?: () => number | null }
   produceBudget?: ProduceBudget
   /** The Kafka door's socket limits (src/kafka/socket-guard.ts). */
   sockets?: { readonly bufferedRequestBytes: number; readonly closedByReason: ReadonlyMap<string, number> }
@@ -85,6 +85,14 @@ export class Metrics {
           for (const topic of log.topics()) for (const p of topic.partitions) highWatermark.set({ topic: topic.name, partition: String(p.id) }, p.highWatermark)
         },
       })
+      const refused: Counter<'reason'> = new Counter({
+        name: 'zombi_produce_refused_total', help: 'Kafka produce and HTTP writes answered KAFKA_STORAGE_ERROR / 507: disk_full (refused before offsets were given out, free space under ZOMBI_MIN_FREE_DISK_MB) or rolled_back (the disk filled up under the write)', labelNames: ['reason'] as const, registers: [this.registry],
+        collect: (): void => {
+          refused.reset()
+          refused.inc({ reason: 'disk_full' }, log.storageRefusals.diskFull)
+          refused.inc({ reason: 'rolled_back' }, log.storageRefusals.rolledBack)
+        },
+      })
       const logStart: Gauge<'topic' | 'partition'> = new Gauge({
         name: 'zombi_partition_log_start_offset', help: 'First offset still in the hot log per topic partition (older ones are in Iceberg)', labelNames: ['topic', 'partition'] as const, registers: [this.registry],
         collect: (): void => {
@@ -102,6 +110,13 @@ export class Metrics {
         name: 'zombi_hot_log_segments', help: 'Hot-log segment files on disk', registers: [this.registry],
         collect: (): void => segments.set(hotLog.segments().segments.length),
       })
+      const { diskFreeBytes } = hotLog
+      if (diskFreeBytes !== undefined) {
+        const free: Gauge = new Gauge({
+          name: 'zombi_hot_log_disk_free_bytes', help: 'Estimated free bytes on the data dir\'s filesystem (the reserve file counted as free); produce is refused under ZOMBI_MIN_FREE_DISK_MB', registers: [this.registry],
+          collect: (): void => free.set(diskFreeBytes() ?? 0),
+        })
+      }
       const deleted: Counter = new Counter({
         name: 'zombi_hot_log_segments_deleted_total', help: 'Hot-log segments deleted by hot retention (all their records committed to Iceberg)', registers: [this.registry],
         collect: (): void => { deleted.reset(); deleted.inc(hotLog.retention.segmentsDeleted) },

@@ -5,9 +5,12 @@
 // Commits pipeline: while one commit's index batch runs, the next one writes and syncs.
 // The index may lag the log by the commits a crash interrupted: open() replays the log from
 // the index checkpoint, so one fdatasync per commit is all the durability needs.
+// A full disk is an answer, not a failure: appends are refused before offsets are given out while
+// free space is under a floor (disk-space.ts), and a write that still fails for lack of space rolls
+// the log back to the last acknowledged commit and fails only what came after it.
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { ZombiError } from '../errors.ts'
+import { ZombiError, isStorageFull } from '../errors.ts'
 import { silentLogger, type Logger } from '../observability/logger.ts'
 import {
   BATCH_FRAME_HEADER_BYTES, DecodedBatchFrame, DecodedPartitionFrame, FRAME_KIND_BATCH, FRAME_KIND_CHECKED_BATCH, FRAME_KIND_PARTITION,
@@ -16,8 +19,9 @@ import {
 } from './frame.ts'
 import {
   appendRequestProblem, type AppendRequest, type BatchLocation, type FileRange, type HotStore, type LogStartUpdate, type PartitionState,
-  type RecoveredPartition, type RecoveryReport, type ReindexedBatch, type SegmentListing, type StateWrite, type TopicRecord,
+  type RecoveredPartition, type RecoveryReport, type ReindexedBatch, type SegmentListing, type StateWrite, type StoreHealth, type TopicRecord,
 } from './hot-store.ts'
+import { DiskSpace, isNoSpace, type FreeBytes } from './disk-space.ts'
 import { CHECKPOINT_KEY, indexKey, partitionKey, stateKeyFromBytes, topicIdBytes, topicKey } from './keys.ts'
 import {
   LevelIndex, encodeCheckpoint, encodeIndexValue, encodePartitionState, type IndexOperation,
@@ -29,10 +33,20 @@ export interface DiskHotStoreOptions {
   durability: 'fsync' | 'none'
   /** Size at which the log rolls to a new segment file (default 256 MiB). */
   segmentBytes?: number
+  /**
+   * Free bytes kept on the data dir's filesystem for the index and state: appends that would
+   * leave less are refused (default 0: no floor, no reserve file).
+   */
+  minFreeBytes?: number
+  /** How free space is measured (tests inject one; default statfs). */
+  freeBytes?: FreeBytes
+  /** How often free space is measured (default 1 s). */
+  spaceCheckMs?: number
   logger?: Logger
 }
 
 const DEFAULT_SEGMENT_BYTES = 256 * 1024 * 1024
+const DEFAULT_SPACE_CHECK_MS = 1000
 const MAX_PARTITION = 0x7fffffff
 /** Recovery writes the index rows it rebuilt every this many frames, so a long tail needs no huge batch. */
 const RECOVERY_FLUSH_FRAMES = 100_000
@@ -199,6 +213,17 @@ export class DiskHotStore implements HotStore {
    * lowest segment its frames can be in. Segments below the first are safe to delete.
    */
   readonly #unsettledFrom: number[] = []
+  readonly #space: DiskSpace
+  readonly #spaceCheckMs: number
+  #spaceTimer: NodeJS.Timeout | null = null
+  /** The log end of the last commit whose index batch is written: what a rollback cuts back to. */
+  #durableSegment = 0
+  #durablePosition = 0
+  /** Set while a rollback runs or the index waits to be reopened: writes are refused with it. */
+  #blocked: ZombiError | null = null
+  #rollback: Promise<void> | null = null
+  /** Commits (and the queue) past the failure point, rejected once the log is cut back. */
+  #held: PendingWrite[][] = []
 
   constructor(options: DiskHotStoreOptions) {
     this.#dir = options.dir
@@ -206,14 +231,23 @@ export class DiskHotStore implements HotStore {
     this.#logger = options.logger ?? silentLogger
     this.#log = new SegmentLog(path.join(options.dir, 'log'), options.segmentBytes ?? DEFAULT_SEGMENT_BYTES)
     this.#index = new LevelIndex(path.join(options.dir, 'index'))
+    this.#space = new DiskSpace(options.dir, options.minFreeBytes ?? 0, options.freeBytes, this.#logger)
+    this.#spaceCheckMs = options.spaceCheckMs ?? DEFAULT_SPACE_CHECK_MS
   }
 
   async open(): Promise<RecoveryReport> {
     if (this.#opened) throw new ZombiError('STORAGE_FAILED', 'the hot store is already open')
     await fsp.mkdir(this.#dir, { recursive: true })
-    await this.#index.open()
+    await this.#space.beforeOpen()
+    await this.#openIndex()
     try {
       const report = await this.#load()
+      const active = this.#log.active()
+      this.#durableSegment = active.number
+      this.#durablePosition = active.size
+      await this.#space.check()
+      this.#spaceTimer = setInterval(this.#onSpaceTimer, this.#spaceCheckMs)
+      this.#spaceTimer.unref()
       this.#opened = true
       return report
     } catch (error) {
@@ -221,6 +255,54 @@ export class DiskHotStore implements HotStore {
       await this.#index.close()
       throw error
     }
+  }
+
+  /** Opens classic-level; on a disk too full for it (it writes a table file and a MANIFEST), after giving back the reserve. */
+  async #openIndex(): Promise<void> {
+    try {
+      await this.#index.open()
+    } catch (error) {
+      if (!isNoSpace(error) || !(await this.#space.releaseReserve())) throw error
+      this.#logger.warn({ dir: this.#dir }, 'the disk is full: released the reserve file to open the hot-log index')
+      await this.#index.reopen()
+    }
+  }
+
+  readonly #onSpaceTimer = (): void => {
+    this.checkSpace().catch((error: unknown) => this.#logger.error({ err: error }, 'checking free disk space failed'))
+  }
+
+  /**
+   * Measures free space now (the timer does it every second): appends are refused under the
+   * floor and accepted again above it, and an index closed by a failed write is reopened.
+   */
+  async checkSpace(): Promise<void> {
+    await this.#space.check()
+    if (this.#blocked !== null && this.#rollback === null && this.#closing === null && this.#failure === null) {
+      this.#rollback = this.#restoreIndex().catch((error: unknown) => this.#fail(error, [])).finally(() => {
+        this.#rollback = null
+      })
+      await this.#rollback
+    }
+  }
+
+  /**
+   * Whether an append of `bytes` would be accepted: false while free space is under the floor or
+   * a rollback runs. Checked before offsets are given out; a couple of comparisons, no syscall.
+   * A failed store says true: its append then rejects with STORAGE_FAILED, which stops the broker.
+   */
+  hasSpaceFor(bytes: number): boolean {
+    return this.#failure !== null || (this.#blocked === null && this.#space.admits(bytes + BATCH_FRAME_HEADER_BYTES))
+  }
+
+  health(): StoreHealth {
+    const freeBytes = this.#space.freeBytes
+    if (this.#failure !== null) return { ok: false, detail: `hot log failed, restart needed: ${errorMessage(this.#failure)}`, freeBytes }
+    if (this.#blocked !== null) {
+      return { ok: false, detail: `disk full: a hot-log write failed and was rolled back, writes resume once the index is writable again; ${this.#space.describe()}`, freeBytes }
+    }
+    if (this.#space.full) return { ok: false, detail: `disk full: ${this.#space.describe()}`, freeBytes }
+    return { ok: true, detail: this.#space.describe(), freeBytes }
   }
 
   async #load(): Promise<RecoveryReport> {
@@ -333,8 +415,11 @@ export class DiskHotStore implements HotStore {
   async #drainAndClose(): Promise<void> {
     // Writes that arrive while closing are still committed; closed is set only once nothing
     // is queued, in the log or in the index chain, in the same tick as that check.
+    if (this.#spaceTimer !== null) clearInterval(this.#spaceTimer)
     for (;;) {
-      if (this.#committing !== null) {
+      if (this.#rollback !== null) {
+        await this.#rollback
+      } else if (this.#committing !== null) {
         await this.#committing
       } else if (this.#queue.length > 0) {
         this.#startCommit()
@@ -364,7 +449,7 @@ export class DiskHotStore implements HotStore {
       this.#topics.set(topic.id, slot)
     }
     try {
-      await this.#index.write([{ type: 'put', key: topicKey(idBytes), value: Buffer.from(JSON.stringify(topic)) }], this.#sync)
+      await this.#indexWrite(this.#index.write([{ type: 'put', key: topicKey(idBytes), value: Buffer.from(JSON.stringify(topic)) }], this.#sync))
     } catch (error) {
       if (created && this.#topics.get(topic.id) === slot) this.#topics.delete(topic.id)
       throw error
@@ -378,7 +463,7 @@ export class DiskHotStore implements HotStore {
     // and the delete lands after the index batches of those that are.
     this.#topics.delete(topicId)
     await this.#indexTail.catch(() => undefined)
-    await this.#index.deleteTopic(idBytes, this.#sync)
+    await this.#indexWrite(this.#index.deleteTopic(idBytes, this.#sync))
   }
 
   async loadPartitions(): Promise<RecoveredPartition[]> {
@@ -411,6 +496,7 @@ export class DiskHotStore implements HotStore {
       }
     }
     const header = batchFrameHeader(idBytes, partition, baseOffset, lastOffset, maxTimestamp, bytes, request.batchCrcChecked === true)
+    this.#space.queued(header.length + bytes.length)
     const { promise, resolve, reject } = Promise.withResolvers<BatchLocation>()
     this.#enqueue(new PendingWrite(FRAME_KIND_BATCH, header, bytes, topicId, partition, baseOffset, lastOffset, maxTimestamp, resolve, null, reject))
     return promise
@@ -425,6 +511,7 @@ export class DiskHotStore implements HotStore {
     } catch (error) {
       return Promise.reject(error)
     }
+    if (frame !== null) this.#space.queued(frame.length)
     const { promise, resolve, reject } = Promise.withResolvers<undefined>()
     this.#enqueue(new PendingWrite(FRAME_KIND_STATE, frame, null, '', -1, 0, 0, 0, null, resolve, reject))
     return promise
@@ -443,6 +530,7 @@ export class DiskHotStore implements HotStore {
       return Promise.reject(new ZombiError('STORAGE_FAILED', `invalid partition state update ${JSON.stringify(update)}`))
     }
     const frame = partitionFrame(topic.idBytes, partition, logStartOffset, flushedOffset)
+    this.#space.queued(frame.length)
     const { promise, resolve, reject } = Promise.withResolvers<undefined>()
     this.#enqueue(new PendingWrite(FRAME_KIND_PARTITION, frame, null, topicId, partition, logStartOffset, flushedOffset, 0, null, resolve, reject))
     return promise
@@ -460,7 +548,7 @@ export class DiskHotStore implements HotStore {
       const slot = topic.partition(partition)
       operations.push({ type: 'put', key: slot.key, value: encodePartitionState(slot.state) })
     }
-    if (operations.length > 0) await this.#index.write(operations, this.#sync)
+    if (operations.length > 0) await this.#indexWrite(this.#index.write(operations, this.#sync))
   }
 
   stats(): DiskHotStoreStats {
@@ -517,7 +605,7 @@ export class DiskHotStore implements HotStore {
     const operations: IndexOperation[] = moved.map(({ slot }) => ({ type: 'put', key: slot.key, value: encodePartitionState(slot.state) }))
     const written = this.#indexTail.then(() => this.#index.write(operations, true))
     this.#indexTail = written
-    await written
+    await this.#indexWrite(written)
     let freed = 0
     for (const number of this.#log.list()) {
       if (number >= segment) break
@@ -525,13 +613,14 @@ export class DiskHotStore implements HotStore {
       this.#log.remove(number)
     }
     for (const { slot, idBytes } of moved) {
-      await this.#index.clearRange(indexKey(idBytes, slot.partition, 0), indexKey(idBytes, slot.partition, slot.state.logStartOffset))
+      await this.#indexWrite(this.#index.clearRange(indexKey(idBytes, slot.partition, 0), indexKey(idBytes, slot.partition, slot.state.logStartOffset)))
     }
     return freed
   }
 
   #refusal(): ZombiError | null {
     if (this.#failure !== null) return this.#failedError()
+    if (this.#blocked !== null) return this.#blocked
     if (this.#closed) return new ZombiError('STORAGE_CLOSED', 'the hot store is closed')
     if (!this.#opened) return new ZombiError('STORAGE_CLOSED', 'the hot store is not open yet')
     return null
@@ -565,6 +654,11 @@ export class DiskHotStore implements HotStore {
     if (this.#committing !== null || this.#queue.length === 0) return
     const writes = this.#queue
     this.#queue = []
+    if (this.#rollback !== null) {
+      // Past the failure point: rejected once the log is cut back.
+      this.#held.push(writes)
+      return
+    }
     if (this.#failure !== null) {
       const failed = this.#failedError()
       for (const write of writes) write.reject(failed)
@@ -587,6 +681,8 @@ export class DiskHotStore implements HotStore {
    */
   async #commit(writes: PendingWrite[]): Promise<void> {
     let operations: IndexOperation[]
+    let segment = -1
+    let position = 0
     try {
       const wrote = await this.#writeFrames(writes)
       const batch = new IndexBatch(++this.#batches)
@@ -594,10 +690,13 @@ export class DiskHotStore implements HotStore {
       operations = batch.finish()
       if (wrote) {
         const active = this.#log.active()
-        operations.push({ type: 'put', key: CHECKPOINT_KEY, value: encodeCheckpoint(active.number, active.size) })
+        segment = active.number
+        position = active.size
+        operations.push({ type: 'put', key: CHECKPOINT_KEY, value: encodeCheckpoint(segment, position) })
       }
     } catch (error) {
-      this.#fail(error, writes)
+      if (isStorageFull(error)) this.#rollBack(error, writes)
+      else this.#fail(error, writes)
       return
     }
     // Chained on the previous commit's success: after a failed index batch no later one (whose
@@ -605,7 +704,17 @@ export class DiskHotStore implements HotStore {
     // batch is rebuilt from the synced log at the next open.
     const indexed = this.#indexTail.then(() => (operations.length > 0 ? this.#index.write(operations, false) : undefined))
     this.#indexTail = indexed
-    indexed.then(() => this.#settle(writes), (error: unknown) => this.#fail(error, writes))
+    indexed.then(() => {
+      if (segment >= 0) {
+        this.#durableSegment = segment
+        this.#durablePosition = position
+      }
+      this.#settle(writes)
+    }, (error: unknown) => {
+      // A commit chained on a failed one fails with the same error, so it joins the same rollback.
+      if (isNoSpace(error)) this.#rollBack(error, writes)
+      else this.#fail(error, writes)
+    })
   }
 
   /** Resolves a commit's calls in call order, unless the store failed meanwhile: then nothing more is acknowledged. */
@@ -624,26 +733,44 @@ export class DiskHotStore implements HotStore {
     this.#unsettledFrom.push(this.#log.active().number)
     const groups: WriteGroup[] = []
     let group: WriteGroup | null = null
-    for (const write of writes) {
-      if (write.frame === null) continue
-      const frameBytes = write.frame.length + (write.batch === null ? 0 : write.batch.length)
-      const segment = this.#log.reserve(frameBytes)
-      if (group === null || group.segment !== segment) {
-        group = new WriteGroup(segment)
-        groups.push(group)
+    let bytes = 0
+    let frames = 0
+    try {
+      for (const write of writes) {
+        if (write.frame === null) continue
+        const frameBytes = write.frame.length + (write.batch === null ? 0 : write.batch.length)
+        // Rolling creates a segment file, which a full disk can refuse too.
+        const segment = this.#log.reserve(frameBytes)
+        if (group === null || group.segment !== segment) {
+          group = new WriteGroup(segment)
+          groups.push(group)
+        }
+        write.segment = segment.number
+        write.position = segment.size
+        segment.size += frameBytes
+        bytes += frameBytes
+        frames++
+        group.buffers.push(write.frame)
+        if (write.batch !== null) group.buffers.push(write.batch)
       }
-      write.segment = segment.number
-      write.position = segment.size
-      segment.size += frameBytes
-      this.#stats.frames++
-      this.#stats.bytes += frameBytes
-      group.buffers.push(write.frame)
-      if (write.batch !== null) group.buffers.push(write.batch)
+    } catch (error) {
+      throw noSpaceAsFull(error, bytes)
     }
     for (const { segment, start, buffers } of groups) {
-      await this.#log.write(segment, start, buffers)
+      try {
+        await this.#log.write(segment, start, buffers)
+      } catch (error) {
+        throw noSpaceAsFull(error, bytes)
+      }
+      // A failed fdatasync is never rolled back, whatever its errno: Linux reports a writeback error
+      // once and marks the pages clean, so what reached the disk is unknown and a later fsync would
+      // succeed over lost bytes. The store fails and the process stops (main.ts), as a Kafka log
+      // directory failure would.
       if (this.#sync) await this.#log.sync(segment)
     }
+    this.#space.settled(bytes)
+    this.#stats.frames += frames
+    this.#stats.bytes += bytes
     if (groups.length > 0) this.#stats.commits++
     return groups.length > 0
   }
@@ -702,7 +829,112 @@ export class DiskHotStore implements HotStore {
     const queued = this.#queue
     this.#queue = []
     for (const write of queued) write.reject(failed)
+    for (const held of this.#held.splice(0)) for (const write of held) write.reject(failed)
   }
+
+  /**
+   * A write failed for lack of space: holds `writes` (null for a failed index write outside a
+   * commit) and starts, or joins, the rollback to the last acknowledged commit.
+   */
+  #rollBack(error: unknown, writes: PendingWrite[] | null): void {
+    if (writes !== null) this.#held.push(writes)
+    if (this.#rollback !== null) return
+    this.#logger.error({ err: error, ...this.#space.logFields() }, 'the disk is full: a hot-log write failed; rolling back to the last acknowledged write')
+    this.#blocked = new ZombiError('STORAGE_FULL', `the disk is full: the write was rolled back and nothing of it is stored (${this.#space.describe()}); retry later`, { cause: error })
+    this.#rollback = this.#runRollback().catch((fatal: unknown) => this.#fail(fatal, [])).finally(() => {
+      this.#rollback = null
+    })
+  }
+
+  async #runRollback(): Promise<void> {
+    // Every commit before the failure point settles (it is acknowledged); every one after it fails
+    // into #held, as index batches are chained on the previous one's success.
+    for (;;) {
+      if (this.#committing !== null) {
+        await this.#committing
+        continue
+      }
+      const tail = this.#indexTail
+      await tail.catch(() => undefined)
+      if (this.#committing === null && tail === this.#indexTail) break
+    }
+    if (this.#queue.length > 0) this.#held.push(this.#queue.splice(0))
+    this.#indexTail = Promise.resolve()
+    this.#unsettledFrom.length = 0
+    // Frames past the last acknowledged commit are indexed nowhere and their offsets are given out
+    // again, so they are cut (synced) before anyone is told: a torn or stale tail is never served
+    // nor replayed by a later recovery.
+    for (const segment of this.#log.list()) {
+      if (segment >= this.#durableSegment) this.#log.truncate(segment, segment === this.#durableSegment ? this.#durablePosition : 0)
+    }
+    this.#space.settleAll()
+    // All at once, after every earlier commit settled: the log layer takes the offsets back.
+    const blocked = this.#blocked!
+    for (const held of this.#held.splice(0)) for (const write of held) write.reject(blocked)
+    // The estimate let this write through, so the disk filled up behind its back (another process):
+    // measure again before accepting anything (this may also give the reserve back to the index).
+    await this.#space.check().catch((error: unknown) => this.#logger.error({ err: error }, 'checking free disk space failed'))
+    await this.#restoreIndex()
+  }
+
+  /**
+   * Makes the index writable again (reopening it if a write to it failed, after giving back the
+   * reserve) and the partition states those of the acknowledged commits; writes are accepted again.
+   * While the disk is too full to reopen it, writes stay refused and the space timer tries again.
+   */
+  async #restoreIndex(): Promise<void> {
+    if (this.#index.failed) {
+      if (await this.#space.releaseReserve()) this.#logger.warn({ dir: this.#dir }, 'released the reserve file to reopen the hot-log index')
+      try {
+        await this.#index.reopen()
+      } catch (error) {
+        if (!isNoSpace(error)) throw error
+        this.#logger.warn({ err: error, ...this.#space.logFields() }, 'the disk is still too full to reopen the hot-log index; retrying when space returns')
+        return
+      }
+    }
+    await this.#reloadPartitionStates()
+    this.#blocked = null
+    this.#logger.info(this.#space.logFields(), 'hot log rolled back to the last acknowledged write; accepting writes')
+  }
+
+  /** Partition states as the index holds them: those of the acknowledged commits. */
+  async #reloadPartitionStates(): Promise<void> {
+    const stored = new Set<PartitionSlot>()
+    for (const { topicId, partition, state } of await this.#index.partitionStates()) {
+      const slot = this.#topics.get(topicId)?.partitions.get(partition)
+      if (slot === undefined) continue
+      slot.state.logStartOffset = state.logStartOffset
+      slot.state.nextOffset = state.nextOffset
+      slot.state.flushedOffset = state.flushedOffset
+      stored.add(slot)
+    }
+    // Created by a rolled-back commit: made again, at offset 0, by the next append.
+    for (const topic of this.#topics.values()) {
+      for (const [partition, slot] of topic.partitions) if (!stored.has(slot)) topic.partitions.delete(partition)
+    }
+  }
+
+  /** Awaits a write to the index outside a commit; one that fails for lack of space closes the index until it is reopened. */
+  async #indexWrite(write: Promise<void>): Promise<void> {
+    try {
+      await write
+    } catch (error) {
+      if (!isNoSpace(error)) throw error
+      this.#rollBack(error, null)
+      throw this.#blocked ?? new ZombiError('STORAGE_FULL', 'the disk is full', { cause: error })
+    }
+  }
+}
+
+/** A write error for lack of space as STORAGE_FULL (rolled back, the store goes on); others as they are (fatal). */
+function noSpaceAsFull(error: unknown, bytes: number): unknown {
+  if (isStorageFull(error) || !isNoSpace(error)) return error
+  return new ZombiError('STORAGE_FULL', `the disk is full: writing ${bytes} bytes to the hot log failed`, { cause: error })
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }
 
 

@@ -140,6 +140,15 @@ export interface LogStartUpdate {
   logStartOffset: number
 }
 
+/** The store as /health reports it. */
+export interface StoreHealth {
+  ok: boolean
+  /** Why not, or what is fine: "disk full: 12 MB free, floor 64 MB". */
+  detail: string
+  /** Estimated free bytes on the store's filesystem (null for engines without one). */
+  freeBytes: number | null
+}
+
 export interface HotStore {
   /** Opens the store, running recovery of the log tail. Must be called once before anything else. */
   open(): Promise<RecoveryReport>
@@ -164,10 +173,22 @@ export interface HotStore {
    * The partition's nextOffset becomes max(nextOffset, lastOffset + 1); a partition of a
    * known topic without state gets one. An append to a topic the store does not know (deleted)
    * is written and resolved but never indexed. Rejects with ZombiError for a malformed request
-   * (the store stays usable), and with STORAGE_FAILED once a log write failed: from then on
-   * every write is refused and nothing after the failure is acknowledged.
+   * (the store stays usable); with STORAGE_FULL when the disk filled up under it: the write and
+   * every one queued after it are rolled back (nothing of them is stored, the offsets they carried
+   * may be given out again) and the store goes on; and with STORAGE_FAILED once a log write
+   * failed otherwise: from then on every write is refused and nothing after the failure is
+   * acknowledged.
    */
   append(request: AppendRequest): Promise<BatchLocation>
+  /**
+   * Whether an append of a batch of `bytes` would be accepted now; false while the disk is under
+   * its free-space floor or a rollback runs (not after a failure: the append then rejects with
+   * STORAGE_FAILED). The log layer asks before it gives out offsets, so a refused write leaves no
+   * trace. Cheap enough to ask per append (no syscall).
+   */
+  hasSpaceFor(bytes: number): boolean
+  /** Health of the store and its disk, for /health. */
+  health(): StoreHealth
   /**
    * Queues generic state rows into the current group commit (same ordering, durability and
    * failure rules as append: the rows are framed into the log, so one fdatasync covers them).

@@ -72,12 +72,40 @@ export function encodeCheckpoint(segment: number, position: number): Buffer {
 
 export class LevelIndex {
   readonly location: string
-  readonly #db: ClassicLevel<Buffer, Buffer>
+  #db: ClassicLevel<Buffer, Buffer>
   #tail: Promise<void> = Promise.resolve()
+  /**
+   * The first write that failed. classic-level keeps accepting writes after a failed write-ahead
+   * log append, but their records sit after a torn one and are dropped when the log is recovered
+   * (checked on a full tmpfs: a write after the failure was readable, then gone after a reopen),
+   * so no write is issued again until the database is reopened.
+   */
+  #failure: unknown = null
 
   constructor(location: string) {
     this.location = location
-    this.#db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    this.#db = LevelIndex.#database(location)
+  }
+
+  static #database(location: string): ClassicLevel<Buffer, Buffer> {
+    return new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+  }
+
+  /** A write failed since the last open: every further write is refused until reopen(). */
+  get failed(): boolean {
+    return this.#failure !== null
+  }
+
+  /**
+   * Closes and opens the database again after a failed write: classic-level recovers its
+   * write-ahead log, dropping the torn record, and accepts writes again.
+   */
+  async reopen(): Promise<void> {
+    await this.#tail
+    if (this.#db.status === 'open') await this.#db.close()
+    this.#db = LevelIndex.#database(this.location)
+    await this.open()
+    this.#failure = null
   }
 
   async open(): Promise<void> {
@@ -182,8 +210,13 @@ export class LevelIndex {
   }
 
   #serialized(task: () => Promise<void>): Promise<void> {
-    const run = this.#tail.then(task)
-    this.#tail = run.catch(() => undefined)
+    const run = this.#tail.then(() => {
+      if (this.#failure !== null) throw this.#failure
+      return task()
+    })
+    this.#tail = run.catch((error: unknown) => {
+      this.#failure ??= error
+    })
     return run
   }
 }

@@ -4,7 +4,7 @@
 import { ZombiError } from '../errors.ts'
 import {
   appendRequestProblem, type AppendRequest, type BatchLocation, type HotStore, type IndexEntry, type PartitionState,
-  type LogStartUpdate, type RecoveredPartition, type RecoveryReport, type SegmentInfo, type SegmentListing, type StateWrite, type TopicRecord,
+  type LogStartUpdate, type RecoveredPartition, type RecoveryReport, type SegmentInfo, type SegmentListing, type StateWrite, type StoreHealth, type TopicRecord,
 } from './hot-store.ts'
 
 class MemoryPartition {
@@ -176,6 +176,16 @@ export class MemoryHotStore implements HotStore {
       if (this.#batchSegments[i]! < segment) this.#batches[i] = undefined
     }
     return freed
+  }
+
+  /** Memory never fills up here (a closed store rejects the append itself). */
+  hasSpaceFor(_bytes: number): boolean {
+    return true
+  }
+
+  health(): StoreHealth {
+    const refusal = this.#refusal()
+    return { ok: refusal === null, detail: refusal?.message ?? 'in memory', freeBytes: null }
   }
 
   read(location: BatchLocation): Buffer {

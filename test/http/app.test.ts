@@ -139,6 +139,32 @@ describe('writes', () => {
   })
 })
 
+describe('full disk', () => {
+  class SwitchableStore extends MemoryHotStore {
+    full = false
+    override hasSpaceFor(bytes: number): boolean {
+      return !this.full && super.hasSpaceFor(bytes)
+    }
+  }
+
+  it('answers writes with 507 and Retry-After while the disk is full, writes nothing, and takes the same write once space returns', async () => {
+    const store = new SwitchableStore()
+    await app.close()
+    await build({}, store)
+    expect((await post('/tables/orders', { payload: 'first', partition: 0 })).statusCode).toBe(202)
+    store.full = true
+    const refused = await post('/tables/orders/bulk', { records: [{ payload: 'a', partition: 0, idempotency_key: 'k1' }, { payload: 'b', partition: 0 }] })
+    expect(refused.statusCode).toBe(507)
+    expect(refused.headers['retry-after']).toBe('1')
+    expect(refused.json()).toMatchObject({ error: 'insufficient_storage', message: expect.stringContaining('disk is full') })
+    expect(log.topicByName('orders')!.partitions[0]!.highWatermark).toBe(1)
+    store.full = false
+    const accepted = await post('/tables/orders/bulk', { records: [{ payload: 'a', partition: 0, idempotency_key: 'k1' }, { payload: 'b', partition: 0 }] })
+    expect(accepted.statusCode).toBe(202)
+    expect(accepted.json()).toMatchObject({ offsets: [{ partition: 0, offset: 1 }, { partition: 0, offset: 2 }] })
+  })
+})
+
 describe('bad input gets a 4xx naming the field, and nothing is written', () => {
   it.each([
     ['malformed JSON', '{"payload": ', 400, /JSON/],

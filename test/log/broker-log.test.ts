@@ -1,7 +1,8 @@
+import fs from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { BrokerLog } from '../../src/log/broker-log.ts'
 import { Topic } from '../../src/log/topic.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
@@ -14,6 +15,7 @@ import { SegmentLog, frameHeader } from '../../src/storage/segment-log.ts'
 
 const dirs: string[] = []
 afterEach(async () => {
+  vi.restoreAllMocks()
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
 })
 
@@ -144,6 +146,108 @@ describe('idempotent producers', () => {
     const retry = await reopened.append(again, again.partitions[0]!, idempotentBatch(producerId, 0, 0, 2))
     expect([retry.errorCode, retry.baseOffset]).toEqual([0, 0])
     expect(again.partitions[0]!.highWatermark).toBe(2)
+    await reopenedStore.close()
+  })
+})
+
+describe('full disk', () => {
+  async function diskLog(freeBytes?: () => number): Promise<{ store: DiskHotStore; log: BrokerLog }> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zombi-log-'))
+    dirs.push(dir)
+    const options = freeBytes === undefined ? {} : { minFreeBytes: 16 * 1024 * 1024, freeBytes: async () => freeBytes() }
+    const store = new DiskHotStore({ dir, durability: 'fsync', spaceCheckMs: 3_600_000, ...options })
+    return { store, log: await openLog(store) }
+  }
+
+  /** The next log write fails with ENOSPC, as on a disk another process filled since the last check. */
+  function failNextLogWrite(): void {
+    vi.spyOn(fs, 'writev').mockImplementationOnce(((_fd: number, _buffers: Buffer[], _position: number, callback: (error: Error | null, written: number) => void) => {
+      callback(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), 0)
+    }) as unknown as typeof fs.writev)
+  }
+
+  async function writable(store: DiskHotStore): Promise<void> {
+    for (let i = 0; i < 10_000 && !store.health().ok; i++) await new Promise((resolve) => setTimeout(resolve, 1))
+    expect(store.health().ok).toBe(true)
+  }
+
+  it('answers KAFKA_STORAGE_ERROR before giving out offsets while free space is under the floor', async () => {
+    let free = 100 * 1024 * 1024
+    const { store, log } = await diskLog(() => free)
+    const topic = await topicOf(log, 'floor')
+    const partition = topic.partitions[0]!
+    expect((await log.append(topic, partition, encodeBatch([{ key: null, value: Buffer.from('a') }]))).baseOffset).toBe(0)
+    free = 1024 * 1024
+    await store.checkSpace()
+    const refused = await log.append(topic, partition, encodeBatch([{ key: null, value: Buffer.from('b') }]))
+    expect(refused).toMatchObject({ errorCode: ErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1, errorMessage: expect.stringContaining('disk full: ') })
+    expect([partition.nextOffset, partition.highWatermark]).toEqual([1, 1])
+    expect(log.storageRefusals).toMatchObject({ diskFull: 1, rolledBack: 0 })
+    free = 100 * 1024 * 1024
+    await store.checkSpace()
+    expect((await log.append(topic, partition, encodeBatch([{ key: null, value: Buffer.from('c') }]))).baseOffset).toBe(1)
+    await store.close()
+  })
+
+  it('still answers an idempotent retry of a stored batch while the disk is full', async () => {
+    let free = 100 * 1024 * 1024
+    const { store, log } = await diskLog(() => free)
+    const topic = await topicOf(log, 'retry-full')
+    const producerId = await log.allocateProducerId()
+    const first = await log.append(topic, topic.partitions[0]!, idempotentBatch(producerId, 0, 0, 2))
+    free = 0
+    await store.checkSpace()
+    expect(await log.append(topic, topic.partitions[0]!, idempotentBatch(producerId, 0, 0, 2))).toEqual(first)
+    expect((await log.append(topic, topic.partitions[0]!, idempotentBatch(producerId, 0, 2, 1))).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR)
+    await store.close()
+  })
+
+  it('takes the offsets of a rolled-back write back, so the next writes stay dense', async () => {
+    const { store, log } = await diskLog()
+    const topic = await topicOf(log, 'dense-after-full', 2)
+    const [p0, p1] = topic.partitions as [Topic['partitions'][number], Topic['partitions'][number]]
+    await log.append(topic, p0, encodeBatch([{ key: null, value: Buffer.from('a') }]))
+    failNextLogWrite()
+    const failed = await Promise.all([
+      log.append(topic, p0, encodeBatch([{ key: null, value: Buffer.from('b') }, { key: null, value: Buffer.from('c') }])),
+      log.append(topic, p0, encodeBatch([{ key: null, value: Buffer.from('d') }])),
+      log.append(topic, p1, encodeBatch([{ key: null, value: Buffer.from('e') }])),
+    ])
+    expect(failed.map((r) => r.errorCode)).toEqual([ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.KAFKA_STORAGE_ERROR])
+    expect([p0.nextOffset, p0.highWatermark, p1.nextOffset]).toEqual([1, 1, 0])
+    expect(log.storageRefusals.rolledBack).toBe(3)
+    await writable(store)
+    expect((await log.append(topic, p0, encodeBatch([{ key: null, value: Buffer.from('f') }]))).baseOffset).toBe(1)
+    expect((await log.append(topic, p1, encodeBatch([{ key: null, value: Buffer.from('g') }]))).baseOffset).toBe(0)
+    const values = []
+    for (let i = 0; i < p0.index.count; i++) values.push(log.readBatch(p0, i).subarray(-2, -1).toString()) // the value, before the header count
+    expect(values).toEqual(['a', 'f'])
+    await store.close()
+  })
+
+  it('forgets an idempotent batch that was rolled back, so its retry with the same sequence is stored', async () => {
+    const { store, log } = await diskLog()
+    const topic = await topicOf(log, 'idempotent-full')
+    const partition = topic.partitions[0]!
+    const producerId = await log.allocateProducerId()
+    await log.append(topic, partition, idempotentBatch(producerId, 0, 0, 3))
+    failNextLogWrite()
+    const [failed, inflightRetry] = await Promise.all([
+      log.append(topic, partition, idempotentBatch(producerId, 0, 3, 2)),
+      log.append(topic, partition, idempotentBatch(producerId, 0, 3, 2)),
+    ])
+    expect([failed.errorCode, inflightRetry.errorCode]).toEqual([ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.KAFKA_STORAGE_ERROR])
+    await writable(store)
+    const retry = await log.append(topic, partition, idempotentBatch(producerId, 0, 3, 2))
+    expect([retry.errorCode, retry.baseOffset]).toEqual([ErrorCode.NONE, 3])
+    expect((await log.append(topic, partition, idempotentBatch(producerId, 0, 5, 1))).baseOffset).toBe(5)
+    await store.close()
+
+    // The producer state stored with the retry (not with the rolled-back copy) survives a restart.
+    const reopenedStore = new DiskHotStore({ dir: dirs[dirs.length - 1]!, durability: 'fsync' })
+    const reopened = await openLog(reopenedStore)
+    const again = reopened.topicByName('idempotent-full')!
+    expect(await reopened.append(again, again.partitions[0]!, idempotentBatch(producerId, 0, 5, 1))).toMatchObject({ errorCode: 0, baseOffset: 5 })
     await reopenedStore.close()
   })
 })

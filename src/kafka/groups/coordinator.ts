@@ -2,7 +2,7 @@
 // sync, heartbeat, leave with rebalances, session expiry and static membership) and the
 // committed offsets. It is the one place that owns group state.
 import { randomUUID } from 'node:crypto'
-import type { BrokerLog } from '../../log/broker-log.ts'
+import { storageRefusal, type BrokerLog } from '../../log/broker-log.ts'
 import type { Logger } from '../../observability/logger.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { Group, Member, type GroupState, type JoinResult, type ProtocolMetadata, type SyncResult } from './group.ts'
@@ -592,7 +592,18 @@ export class GroupCoordinator {
       accepted.push({ topic: entry.topic, partition: entry.partition, committed: { offset: entry.offset, leaderEpoch: entry.leaderEpoch, metadata: entry.metadata, commitTimestampMs: now } })
       return ErrorCode.NONE
     })
-    if (accepted.length > 0) await this.offsets.commit(groupId, accepted)
+    if (accepted.length > 0) {
+      try {
+        await this.offsets.commit(groupId, accepted)
+      } catch (error) {
+        if (storageRefusal(error) === null) throw error
+        // Not durable (disk full). Kafka answers a failed offsets append with NOT_COORDINATOR; clients
+        // treat COORDINATOR_NOT_AVAILABLE alike (find the coordinator, retry) and it says what happened.
+        // The offsets stay applied in memory: a later commit or a restart settles them.
+        this.#logger.warn({ err: error, group: groupId }, 'committed offsets could not be stored')
+        return errors.map((code) => (code === ErrorCode.NONE ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code))
+      }
+    }
     // A simple group created for commits that were all refused holds nothing.
     if (group !== undefined) this.#disposeIfUnused(group)
     return errors

@@ -1,4 +1,5 @@
 // DeleteTopics: by name (v0-5) or by name or id (v6). The hot log forgets the topic at once.
+import { storageRefusal } from '../../log/broker-log.ts'
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readDeleteTopicsRequest, writeDeleteTopicsResponse, type DeleteTopicsRequest, type DeleteTopicsResponse } from '../../protocol/generated/delete-topics.ts'
@@ -29,7 +30,14 @@ export const deleteTopics = defineHandler<DeleteTopicsRequest, DeleteTopicsRespo
         })
         continue
       }
-      await log.deleteTopic(topic)
+      try {
+        await log.deleteTopic(topic)
+      } catch (error) {
+        const refusal = storageRefusal(error)
+        if (refusal === null) throw error
+        responses.push({ name: topic.name, topicId: topic.id, errorCode: refusal.errorCode, errorMessage: refusal.message })
+        continue
+      }
       responses.push({ name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null })
     }
     return { throttleTimeMs: 0, responses }
