@@ -140,3 +140,16 @@ test('a grace of 0 removes every unreferenced file, however young', async () => 
   expect([report.orphans.count, report.temporaries.count]).toEqual([1, 1])
   expect(await filesUnder(root)).toEqual(committed)
 })
+
+test('older metadata versions are read only while some candidate is still unreferenced', async () => {
+  const { root, catalog, committed } = await warehouse()
+  // v1 is unreadable, but v2 (the newest) references every file: v1 is never needed.
+  await plant(root, 'zombi/events/metadata/v1.metadata.json', 'not json', true)
+  expect((await removeInterruptedWrites({ catalog, namespace: 'zombi', graceMs: GRACE_MS, logger: silentLogger })).skippedTables).toEqual([])
+  // With an orphan, every version must be read to prove nothing references it: v1 cannot be, so nothing goes.
+  const orphan = dataKey('events')
+  await plant(root, orphan, 'orphan', true)
+  const report = await removeInterruptedWrites({ catalog, namespace: 'zombi', graceMs: GRACE_MS, logger: silentLogger })
+  expect(report).toEqual({ temporaries: { count: 0, bytes: 0 }, orphans: { count: 0, bytes: 0 }, skippedTables: ['events'] })
+  expect(await filesUnder(root)).toEqual([...committed, orphan].sort())
+})
