@@ -91,7 +91,9 @@ export async function flushCrashLoop(options: FaultOptions): Promise<FaultResult
       figures: [
         ['cycles (kill -9 during flushes)', cycles],
         ['kill moments', [...run.moments].map(([moment, count]) => `${moment} ×${count}`).join(', ')],
+        ['records offered by the producer', run.produced],
         ['records acked', inTable.acked],
+        ['deliveries the producer gave up / left unresolved', `${run.failed} / ${run.unresolved}`],
         ['table rows', rows.length],
         ['acked records missing from the table', inTable.lost],
         ['rows duplicated in the table', inTable.duplicated],

@@ -13,8 +13,12 @@ export interface KillCycles {
   broker: ZombiProcess
   dataDir: string
   acked: Map<string, Delivery>
+  /** Records the producer was given. */
+  produced: number
   /** Records whose delivery the producer gave up on (not acknowledged: not counted as lost). */
   failed: number
+  /** Records with neither an acknowledgement nor a failure when the producer's final flush timed out. */
+  unresolved: number
   /** From spawning the restarted broker to its "zombi ready" line, per restart. */
   restartSeconds: number[]
   /** Start-up output of every restart (it holds the recovery and cleanup lines). */
@@ -43,7 +47,9 @@ export async function killCycles(faults: FaultOptions, topic: string, options: K
   const restartSeconds: number[] = []
   const startOutputs: string[] = []
   const moments = new Map<string, number>()
+  let produced = 0
   let failed = 0
+  let unresolved = 0
   for (let cycle = 0; cycle < options.cycles; cycle++) {
     // The producer offers load for a while after the kill too, so records are in flight across it.
     const producer = runProducer(broker.bootstrap, topic, `c${cycle}`, { partitions: options.partitions, rate: options.rate, seconds: 4, timeoutSecs: 90 })
@@ -56,11 +62,13 @@ export async function killCycles(faults: FaultOptions, topic: string, options: K
     startOutputs.push(broker.output())
     const run = await producer
     for (const [id, delivery] of run.acked) acked.set(id, delivery)
+    produced += run.produced
     failed += run.failed
-    faults.log(`  cycle ${cycle + 1}/${options.cycles}: killed at ${moment}, ${run.acked.size} acked, ${run.failed} failed${run.error === null ? '' : ` (${run.error})`}`)
+    unresolved += run.produced - run.acked.size - run.failed
+    faults.log(`  cycle ${cycle + 1}/${options.cycles}: killed at ${moment}; ${run.produced} produced, ${run.acked.size} acked, ${run.failed} failed${run.error === null ? '' : ` (${run.error})`}`)
   }
   return {
-    broker, dataDir, acked, failed, restartSeconds, startOutputs, moments,
+    broker, dataDir, acked, produced, failed, unresolved, restartSeconds, startOutputs, moments,
     async removeDataDir() {
       await rm(dataDir, { recursive: true, force: true })
       kept()
