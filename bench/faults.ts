@@ -16,7 +16,8 @@ import { renderMarkdown, renderText, type Table } from './lib/report.ts'
 import { snapshotZombi } from './lib/zombi.ts'
 
 const scenarios: Record<string, (options: FaultOptions) => Promise<FaultResult>> = {
-  'kill-loop': killLoop,
+  'kill-loop': (options) => killLoop(options, 'fsync'),
+  'kill-loop-none': (options) => killLoop(options, 'none'),
   'flush-crash': flushCrashLoop,
   'slow-clients': slowClients,
   sigstop,
