@@ -10,6 +10,7 @@ import { EncodePool } from './iceberg/encode-pool.ts'
 import { Flusher } from './iceberg/flusher.ts'
 import { currentSnapshot } from './iceberg/metadata.ts'
 import { FlushMetrics } from './iceberg/metrics.ts'
+import { removeInterruptedWrites } from './iceberg/orphan-cleanup.ts'
 import type { BrokerIdentity } from './kafka/handler.ts'
 import { GroupCoordinator } from './kafka/groups/coordinator.ts'
 import { allHandlers } from './kafka/handlers/index.ts'
@@ -141,6 +142,13 @@ async function start(config: Config, logger: Logger): Promise<void> {
     intervalMs: config.flushIntervalMs,
     recreatedTopicPolicy: config.recreatedTopicTable,
   })
+  // Before the flusher starts, so no flush of this process is writing files yet (the grace period
+  // protects other writers); a failure here only leaves garbage, it must not stop the broker.
+  try {
+    await removeInterruptedWrites({ catalog, namespace: config.catalogNamespace, graceMs: config.orphanGraceMs, logger })
+  } catch (error) {
+    logger.error({ err: error }, 'removing files left in the warehouse by interrupted writes failed; they stay until the next start')
+  }
   await flusher.start()
   const coldReader = new ColdReader(catalog, config.catalogNamespace)
   const http = await buildHttpApp({

@@ -129,9 +129,31 @@ async function flushTable(httpUrl: string, table: string): Promise<{ rows: numbe
   return { rows, seconds: (performance.now() - started) / 1000 }
 }
 
-async function startZombi(main: string, settings: Record<string, string>): Promise<RunningBroker> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-'))
-  const kept = removeOnExit(dataDir)
+/** A started Zombi process, with what the fault scenarios (bench/faults/) do to it besides a clean stop. */
+export interface ZombiProcess extends RunningBroker {
+  readonly httpUrl: string
+  readonly dataDir: string
+  /** SIGKILL and wait for the exit; the data dir stays (a caller-owned one is never removed). */
+  kill9(): Promise<void>
+  /** Sends a signal without waiting for anything (SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): void
+  /** The process's recent stdout and stderr. */
+  output(): string
+}
+
+/**
+ * Starts Zombi on a fresh temp data dir that stop() removes, or on `options.dataDir`, which stays
+ * (the fault scenarios restart on the same one after a kill -9).
+ */
+export async function startZombi(main: string, settings: Record<string, string>, options: { dataDir?: string } = {}): Promise<ZombiProcess> {
+  const ownsDataDir = options.dataDir === undefined
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'zombi-bench-')))
+  const kept = ownsDataDir ? removeOnExit(dataDir) : () => undefined
+  const removeDataDir = async (): Promise<void> => {
+    if (!ownsDataDir) return
+    await rm(dataDir, { recursive: true, force: true })
+    kept()
+  }
   // The bench runs on the node@24 devDependency (npm run bench), so the broker runs on the same binary.
   const child = spawn(process.execPath, [main], {
     cwd: path.dirname(path.dirname(main)),
@@ -180,6 +202,7 @@ async function startZombi(main: string, settings: Record<string, string>): Promi
     return {
       bootstrap: `127.0.0.1:${kafkaPort}`,
       httpUrl: `http://127.0.0.1:${httpPort}`,
+      dataDir,
       pid: child.pid!,
       async settle() {
         await flushAllTables(`http://127.0.0.1:${httpPort}`)
@@ -190,16 +213,20 @@ async function startZombi(main: string, settings: Record<string, string>): Promi
         try {
           await stopProcess(child, exited, stopTimeoutMs, [0], failure)
         } finally {
-          await rm(dataDir, { recursive: true, force: true })
-          kept()
+          await removeDataDir()
         }
       },
+      async kill9() {
+        child.kill('SIGKILL')
+        await exited
+      },
+      signal: (signal) => void child.kill(signal),
+      output: () => output,
     }
   } catch (error) {
     child.kill('SIGKILL')
     await exited
-    await rm(dataDir, { recursive: true, force: true })
-    kept()
+    await removeDataDir()
     throw error
   }
 }

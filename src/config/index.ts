@@ -44,6 +44,7 @@ export interface Config {
   flushIntervalMs: number
   flushWorkers: number
   recreatedTopicTable: 'replace' | 'continue'
+  orphanGraceMs: number
 }
 
 type RawSettings = Partial<Record<SettingName, string>>
@@ -158,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     flushIntervalMs: get<number>('ZOMBI_FLUSH_INTERVAL_SECS') * 1000,
     flushWorkers: get('ZOMBI_FLUSH_WORKERS'),
     recreatedTopicTable: get('ZOMBI_RECREATED_TOPIC_TABLE'),
+    orphanGraceMs: get<number>('ZOMBI_ORPHAN_GRACE_SECS') * 1000,
   }
 }
 

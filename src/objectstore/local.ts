@@ -1,16 +1,28 @@
 // The object store on a local filesystem (the embedded default warehouse). Writes go to a
 // temp file that is fsynced and then renamed (put) or hard-linked (putIfAbsent: link fails
-// if the name exists, which makes it an atomic create-exclusive of a complete file).
+// if the name exists, which makes it an atomic create-exclusive of a complete file). A crash
+// mid-write leaves the temp file (`*.zombi-tmp`); removeAbandonedUploads deletes old ones.
 import { randomBytes } from 'node:crypto'
+import type { Stats } from 'node:fs'
 import { link, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { pathToFileURL, fileURLToPath } from 'node:url'
-import { checkKey, type ObjectStore } from './object-store.ts'
+import { checkKey, type ObjectInfo, type ObjectStore, type Removed } from './object-store.ts'
 
 const TEMP_SUFFIX = '.zombi-tmp'
 
 function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined
+}
+
+/** The file's stat, or null if it vanished meanwhile (another cleanup, a rename). */
+async function statIfPresent(file: string): Promise<Stats | null> {
+  try {
+    return await stat(file)
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return null
+    throw error
+  }
 }
 
 export class LocalObjectStore implements ObjectStore {
@@ -116,14 +128,14 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async list(prefix: string): Promise<string[]> {
+  /** Calls `visit` for every file whose key starts with `prefix`, finished objects and temp files alike. */
+  async #walk(prefix: string, visit: (key: string, file: string, temporary: boolean) => void): Promise<void> {
     const slash = prefix.lastIndexOf('/')
-    const directory = slash === -1 ? '' : prefix.slice(0, slash)
-    const out: string[] = []
     const walk = async (relative: string): Promise<void> => {
+      const directory = relative === '' ? this.root : path.join(this.root, ...relative.split('/'))
       let entries
       try {
-        entries = await readdir(relative === '' ? this.root : path.join(this.root, ...relative.split('/')), { withFileTypes: true })
+        entries = await readdir(directory, { withFileTypes: true })
       } catch (error) {
         if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return
         throw error
@@ -132,13 +144,54 @@ export class LocalObjectStore implements ObjectStore {
         const key = relative === '' ? entry.name : `${relative}/${entry.name}`
         if (entry.isDirectory()) {
           if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(key)
-        } else if (entry.isFile() && key.startsWith(prefix) && !entry.name.endsWith(TEMP_SUFFIX)) {
-          out.push(key)
+        } else if (entry.isFile() && key.startsWith(prefix)) {
+          visit(key, path.join(directory, entry.name), entry.name.endsWith(TEMP_SUFFIX))
         }
       }
     }
-    await walk(directory)
+    await walk(slash === -1 ? '' : prefix.slice(0, slash))
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const out: string[] = []
+    await this.#walk(prefix, (key, _file, temporary) => {
+      if (!temporary) out.push(key)
+    })
     return out.sort()
+  }
+
+  async listInfo(prefix: string): Promise<ObjectInfo[]> {
+    const files: Array<[string, string]> = []
+    await this.#walk(prefix, (key, file, temporary) => {
+      if (!temporary) files.push([key, file])
+    })
+    const out: ObjectInfo[] = []
+    for (const [key, file] of files.sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      const info = await statIfPresent(file)
+      if (info !== null) out.push({ key, sizeBytes: info.size, modifiedMs: info.mtimeMs })
+    }
+    return out
+  }
+
+  async removeAbandonedUploads(prefix: string, modifiedBeforeMs: number): Promise<Removed> {
+    const temporaries: string[] = []
+    await this.#walk(prefix, (_key, file, temporary) => {
+      if (temporary) temporaries.push(file)
+    })
+    const removed = { count: 0, bytes: 0 }
+    for (const file of temporaries) {
+      const info = await statIfPresent(file)
+      if (info === null || info.mtimeMs >= modifiedBeforeMs) continue
+      try {
+        await unlink(file)
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') continue
+        throw error
+      }
+      removed.count++
+      removed.bytes += info.size
+    }
+    return removed
   }
 
   async delete(key: string): Promise<void> {

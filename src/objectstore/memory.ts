@@ -1,8 +1,9 @@
 // An in-memory object store for tests (same contract suite as the local one).
-import { checkKey, type ObjectStore } from './object-store.ts'
+import { checkKey, type ObjectInfo, type ObjectStore, type Removed } from './object-store.ts'
 
 export class MemoryObjectStore implements ObjectStore {
   readonly #objects = new Map<string, Buffer>()
+  readonly #modified = new Map<string, number>()
   readonly #base: string
 
   constructor(base = 'memory://warehouse') {
@@ -21,12 +22,14 @@ export class MemoryObjectStore implements ObjectStore {
   async put(key: string, body: Uint8Array): Promise<void> {
     checkKey(key)
     this.#objects.set(key, Buffer.from(body))
+    this.#modified.set(key, Date.now())
   }
 
   async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
     checkKey(key)
     if (this.#objects.has(key)) return false
     this.#objects.set(key, Buffer.from(body))
+    this.#modified.set(key, Date.now())
     return true
   }
 
@@ -45,8 +48,18 @@ export class MemoryObjectStore implements ObjectStore {
     return [...this.#objects.keys()].filter((key) => key.startsWith(prefix)).sort()
   }
 
+  async listInfo(prefix: string): Promise<ObjectInfo[]> {
+    return (await this.list(prefix)).map((key) => ({ key, sizeBytes: this.#objects.get(key)!.length, modifiedMs: this.#modified.get(key)! }))
+  }
+
   async delete(key: string): Promise<void> {
     checkKey(key)
     this.#objects.delete(key)
+    this.#modified.delete(key)
+  }
+
+  /** A put here is never half done, so nothing is ever abandoned. */
+  async removeAbandonedUploads(): Promise<Removed> {
+    return { count: 0, bytes: 0 }
   }
 }

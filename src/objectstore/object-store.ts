@@ -2,6 +2,20 @@
 // create, the operations a filesystem catalog needs for an atomic commit. Local files now;
 // S3 (conditional PUT with If-None-Match) implements the same contract later.
 
+/** An object as listed, with what a cleanup needs to judge it. */
+export interface ObjectInfo {
+  key: string
+  sizeBytes: number
+  /** When the object was last written (ms since the epoch). */
+  modifiedMs: number
+}
+
+/** What a removal freed. */
+export interface Removed {
+  count: number
+  bytes: number
+}
+
 export interface ObjectStore {
   /** The absolute location of a key as written into Iceberg metadata (e.g. `file:///…`, `s3://…`). */
   location(key: string): string
@@ -19,8 +33,16 @@ export interface ObjectStore {
   exists(key: string): Promise<boolean>
   /** Keys that start with `prefix`, sorted. */
   list(prefix: string): Promise<string[]>
+  /** Like list, with each object's size and last write time. */
+  listInfo(prefix: string): Promise<ObjectInfo[]>
   /** Removes the object; no error if it does not exist. */
   delete(key: string): Promise<void>
+  /**
+   * Removes the leftovers of writes that never completed (a crash between starting and finishing
+   * a put: local temp files, later S3 incomplete multipart uploads) under `prefix` that were last
+   * touched before `modifiedBeforeMs`; a write still running elsewhere is younger and stays.
+   */
+  removeAbandonedUploads(prefix: string, modifiedBeforeMs: number): Promise<Removed>
 }
 
 /** Keys are relative paths with `/` separators; no empty, `.` or `..` segments. */

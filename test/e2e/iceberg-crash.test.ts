@@ -1,7 +1,9 @@
 // SIGKILL while producers run and flushes happen (size-triggered every ~1 MiB, interval 1 s):
 // at a random time, right after a data file appears (before its commit), or right after a
 // metadata file appears (a commit, before the flushed offset is recorded); restart, repeat; after the final flush the table holds every acknowledged record
-// exactly once and exactly what the hot log holds: no crash window duplicates or loses a row.
+// exactly once and exactly what the hot log holds: no crash window duplicates or loses a row. With
+// ZOMBI_ORPHAN_GRACE_SECS=0 every restart also removes what the kill left (temp files, data files
+// and manifests of an uncommitted flush), so at the end the warehouse holds only referenced files.
 import { mkdirSync, readdirSync, watch } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -53,6 +55,7 @@ test('SIGKILL during flushes, with producers running, neither duplicates nor los
     ZOMBI_DEFAULT_PARTITIONS: '2',
     ZOMBI_FLUSH_INTERVAL_SECS: '1',
     ZOMBI_TARGET_FILE_SIZE_MB: '1',
+    ZOMBI_ORPHAN_GRACE_SECS: '0',
   })
   const topic = uniqueTopic('iceberg-crash')
   const acknowledged = new Map<string, { partition: number; offset: number }>()
@@ -98,7 +101,19 @@ test('SIGKILL during flushes, with producers running, neither duplicates nor los
   for (const { partition, offset } of acknowledged.values()) expect(seen.has(`${partition}/${offset}`)).toBe(true)
   expect(acknowledged.size).toBeGreaterThan(RECORDS_PER_CYCLE)
   const recovered = broker.logs().split('\n').filter((line) => line.includes('flushed offset taken from the Iceberg table')).length
-  const onDisk = readdirSync(join(dir, 'data'), { recursive: true }).filter((name) => String(name).endsWith('.parquet')).length
+  // Nothing a kill left behind survives a restart: no temp file, no data file the table does not reference.
+  const files = readdirSync(join(broker.dataDir, 'warehouse'), { recursive: true }).map(String)
+  expect(files.filter((name) => name.endsWith('.zombi-tmp'))).toEqual([])
+  const onDisk = files.filter((name) => name.endsWith('.parquet')).length
   const referenced = (await filesScanned(dir, 'true')).data_files
-  console.log(`crash test: ${CYCLES} kills, ${acknowledged.size} acknowledged, ${rows.length} rows; ${recovered} restarts found a commit whose flushed offset was not recorded; ${onDisk - referenced} data files were written by a flush that a kill stopped before its commit`)
+  expect(onDisk).toBe(referenced)
+  let removedOrphans = 0
+  let removedTemporaries = 0
+  for (const line of broker.logs().split('\n')) {
+    if (!line.includes('removed files left in the warehouse by interrupted writes')) continue
+    const removed = JSON.parse(line) as { orphanFiles: number; temporaryFiles: number }
+    removedOrphans += removed.orphanFiles
+    removedTemporaries += removed.temporaryFiles
+  }
+  console.log(`crash test: ${CYCLES} kills, ${acknowledged.size} acknowledged, ${rows.length} rows; ${recovered} restarts found a commit whose flushed offset was not recorded; restarts removed ${removedOrphans} unreferenced files (data files, manifests) and ${removedTemporaries} temp files that kills left`)
 }, 600_000)

@@ -37,6 +37,25 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
       expect(await store.list('none/')).toEqual([])
     })
 
+    test('listInfo gives each listed object its size and a write time no earlier than the put', async () => {
+      const store = await open()
+      // File systems may round write times down to their tick: allow one second of it.
+      const before = Date.now() - 1000
+      await store.put('i/b', Buffer.from('four'))
+      await store.putIfAbsent('i/a', Buffer.from('xy'))
+      const listed = await store.listInfo('i/')
+      expect(listed.map(({ key, sizeBytes }) => [key, sizeBytes])).toEqual([['i/a', 2], ['i/b', 4]])
+      for (const { modifiedMs } of listed) expect(modifiedMs).toBeGreaterThanOrEqual(before)
+    })
+
+    test('removeAbandonedUploads never removes a finished object', async () => {
+      const store = await open()
+      await store.put('r/k', Buffer.from('x'))
+      await store.putIfAbsent('r/v1', Buffer.from('y'))
+      expect(await store.removeAbandonedUploads('', Date.now() + 60_000)).toEqual({ count: 0, bytes: 0 })
+      expect(await store.list('r/')).toEqual(['r/k', 'r/v1'])
+    })
+
     test('delete removes, and deleting a missing key is fine', async () => {
       const store = await open()
       await store.put('d/k', Buffer.from('x'))
