@@ -314,6 +314,11 @@ async function metricValue(httpUrl: string, pattern: RegExp): Promise<number | n
   return match === null ? null : Number(match[1])
 }
 
+function currentRss(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return match === null ? NaN : Number(match[1]) * 1024
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -416,6 +421,9 @@ const internalErrors = await metricValue(broker.httpUrl!, /zombi_kafka_connectio
 const stored = new Set(await readBystanderTopic(broker.bootstrap))
 const lost = bystander.acked.filter((value) => !stored.has(value)).length
 const rssPeak = readProcessUsage(broker.pid).peakRssBytes
+const rssEnd = currentRss(broker.pid)
+// What the mutated (but valid) requests left behind: topics, partitions and groups they created.
+const stats = await (await fetch(`${broker.httpUrl}/stats`)).json() as { tables: number; partitions: number; groups: number }
 await broker.stop()
 await source.dispose()
 
@@ -439,7 +447,8 @@ const summary: Table = {
     ['bystander ack latency p50 / p99, idle broker (ms)', `${reference.percentileMs(50).toFixed(2)} / ${reference.percentileMs(99).toFixed(2)}`],
     ['bystander ack latency p50 / p99, under fuzz (ms)', `${bystander.percentileMs(50).toFixed(2)} / ${bystander.percentileMs(99).toFixed(2)}`],
     ['p99 under fuzz / idle', (bystander.percentileMs(99) / reference.percentileMs(99)).toFixed(2)],
-    ['broker peak RSS before / after (MB)', `${Math.round(rssBefore / 1e6)} / ${Math.round(rssPeak / 1e6)}`],
+    ['broker peak RSS before / after, RSS at the end (MB)', `${Math.round(rssBefore / 1e6)} / ${Math.round(rssPeak / 1e6)}, ${Math.round(rssEnd / 1e6)}`],
+    ['topics / partitions / groups the fuzz created', `${stats.tables} / ${stats.partitions} / ${stats.groups}`],
   ],
 }
 process.stdout.write(`\nZombi ${source.revision}, seed ${options.seed}, ${workers} connections, request timeout ${REQUEST_TIMEOUT_MS} ms\n\n${renderText(outcomes, 1)}\n\n${renderText(summary, 1)}\n`)

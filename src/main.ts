@@ -62,7 +62,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     logger.warn({ reindexedBatches: recovery.reindexedBatches, truncatedBytes: recovery.truncatedBytes }, 'hot log recovered after an unclean stop')
   }
   const log = new BrokerLog({
-    store, logger, defaults: { maxMessageBytes: config.maxMessageBytes }, fetchCacheBytes: config.fetchCacheBytes,
+    store, logger, defaults: { maxMessageBytes: config.maxMessageBytes }, fetchCacheBytes: config.fetchCacheBytes, maxPartitions: config.maxPartitions,
     // A full disk is answered (KAFKA_STORAGE_ERROR / 507) and rolled back; this is only for what
     // cannot be undone in place, e.g. a failed fdatasync, after which what is on disk is unknown.
     // Like a Kafka log-dir failure on a single broker: stop rather than serve with a hole.

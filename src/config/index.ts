@@ -20,6 +20,7 @@ export interface Config {
   kafkaMaxInflightProduceBytes: number
   autoCreateTopics: boolean
   defaultPartitions: number
+  maxPartitions: number
   maxRequestBytes: number
   maxBufferedRequestBytes: number
   requestTimeoutMs: number
@@ -135,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     kafkaMaxInflightProduceBytes: get<number>('ZOMBI_KAFKA_MAX_INFLIGHT_PRODUCE_MB') * 1024 * 1024,
     autoCreateTopics: get('ZOMBI_AUTO_CREATE_TOPICS'),
     defaultPartitions: get('ZOMBI_DEFAULT_PARTITIONS'),
+    maxPartitions: get('ZOMBI_MAX_PARTITIONS'),
     maxRequestBytes,
     maxBufferedRequestBytes,
     requestTimeoutMs: get('ZOMBI_REQUEST_TIMEOUT_MS'),

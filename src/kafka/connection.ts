@@ -42,14 +42,14 @@ class Context implements RequestContext {
   clientId: string | null
   remoteAddress: string
 
-  constructor(server: ServerContext, logger: Logger, remoteAddress: string, apiVersion: number, correlationId: number, clientId: string | null) {
+  constructor(server: ServerContext, logger: Logger, remoteAddress: string, apiVersion: number, correlationId: number, clientId: string | null, shutdown: AbortSignal) {
     this.log = server.log
     this.groups = server.groups
     this.config = server.config
     this.logger = logger
     this.broker = server.broker
     this.supportedApis = server.supportedApis
-    this.shutdown = server.shutdown
+    this.shutdown = shutdown
     this.produceBudget = server.produceBudget
     this.apiVersion = apiVersion
     this.correlationId = correlationId
@@ -85,6 +85,12 @@ export class Connection implements GuardedConnection {
   #lastActivityAt = Date.now()
   /** The API being decoded or handled synchronously, for the log line if it throws. */
   #currentApi: string | null = null
+  readonly #closedController = new AbortController()
+  /**
+   * Aborted when the broker shuts down or this connection closes: a long poll of a client that went
+   * away ends then instead of holding this connection's memory until its own deadline.
+   */
+  readonly #ended: AbortSignal
   // Requests waiting for an earlier request's prepare step.
   #waiting: Buffer[] = []
   #preparing = false
@@ -104,6 +110,7 @@ export class Connection implements GuardedConnection {
     this.#guard = guard
     this.address = socket.remoteAddress ?? 'unknown'
     this.#remote = `${socket.remoteAddress}:${socket.remotePort}`
+    this.#ended = AbortSignal.any([server.shutdown, this.#closedController.signal])
     this.#logger = logger
     this.#maxRequestBytes = server.config.maxRequestBytes
     socket.setNoDelay(true)
@@ -112,6 +119,7 @@ export class Connection implements GuardedConnection {
     socket.on('close', () => {
       this.#closed = true
       this.#guard.remove(this)
+      this.#closedController.abort()
       // Requests that will never be answered here give their produce budget back now.
       for (let i = this.#pendingHead; i < this.#pending.length; i++) this.#releaseBudget(this.#pending[i]!)
       this.#server.produceBudget?.forget(this.#onBudgetDrained)
@@ -343,7 +351,7 @@ export class Connection implements GuardedConnection {
       this.#complete(slot, request, this.#router.unsupportedApiVersionsResponse(), 0)
       return
     }
-    const context = new Context(this.#server, this.#logger, this.#remote, request.version, request.correlationId, request.clientId)
+    const context = new Context(this.#server, this.#logger, this.#remote, request.version, request.correlationId, request.clientId, this.#ended)
     const { handler } = request
     let prepared: Promise<void> | void = undefined
     try {

@@ -31,7 +31,7 @@ export interface RequestContext {
   readonly logger: Logger
   readonly broker: BrokerIdentity
   readonly supportedApis: readonly SupportedApi[]
-  /** Resolves when the broker begins to shut down (long polls answer early). */
+  /** Aborted when the broker begins to shut down or this request's connection closes (long polls end early). */
   readonly shutdown: AbortSignal
   /** Broker-wide bound on Produce bytes in flight (throttle_time_ms comes from it). */
   readonly produceBudget?: ProduceBudget

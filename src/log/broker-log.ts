@@ -22,6 +22,8 @@ export interface BrokerLogOptions {
   fetchCacheBytes: number
   /** Clock for LogAppendTime (tests pin it). */
   now?: () => number
+  /** Most partitions over all topics (ZOMBI_MAX_PARTITIONS); each costs memory even while empty. */
+  maxPartitions?: number
   /**
    * Called once when an append cannot be made durable and the store cannot go on (not for a full
    * disk, which is answered with KAFKA_STORAGE_ERROR): the log directory has failed.
@@ -77,6 +79,9 @@ export class BrokerLog implements BatchReader {
   #storageFailed = false
   readonly storageRefusals = new StorageRefusals()
   #nextProducerId = 0
+  readonly #maxPartitions: number
+  /** Partitions of every registered topic, including creations still being written. */
+  #partitionCount = 0
 
   constructor(options: BrokerLogOptions) {
     this.store = options.store
@@ -84,6 +89,7 @@ export class BrokerLog implements BatchReader {
     this.#logger = options.logger
     this.#cache = new FetchCache(options.fetchCacheBytes)
     this.#now = options.now ?? Date.now
+    this.#maxPartitions = options.maxPartitions ?? Number.POSITIVE_INFINITY
     this.#onStorageFailure = options.onStorageFailure ?? (() => undefined)
   }
 
@@ -190,6 +196,8 @@ export class BrokerLog implements BatchReader {
       const problem = topicConfigProblem(key, value)
       if (problem !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: problem }
     }
+    const overLimit = this.#partitionLimitProblem(partitions)
+    if (overLimit !== null) return overLimit
     const record: TopicRecord = { id: randomUUID(), name, partitions, configs: { ...configs }, createdAtMs: Date.now() }
     const topic = new Topic(record, this.defaults)
     for (let p = 0; p < partitions; p++) topic.partitions.push(new Partition(topic.id, p, 0, 0, 0))
@@ -237,10 +245,14 @@ export class BrokerLog implements BatchReader {
     if (!Number.isInteger(count) || count <= topic.partitions.length || count > 100_000) {
       return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `topic ${topic.name} has ${topic.partitions.length} partitions; the new count must be larger (got ${count})` }
     }
+    const overLimit = this.#partitionLimitProblem(count - topic.partitions.length)
+    if (overLimit !== null) return overLimit
     if (validateOnly) return null
     const added: Partition[] = []
     for (let p = topic.partitions.length; p < count; p++) added.push(new Partition(topic.id, p, 0, 0, 0))
     const before = topic.partitions.length
+    // Counted before the first await, so a concurrent creation sees them against the limit.
+    this.#partitionCount += added.length
     try {
       await this.store.initPartitions(topic.id, added.map((p) => p.id))
       topic.partitions.push(...added)
@@ -249,6 +261,7 @@ export class BrokerLog implements BatchReader {
       // Without the rewritten topic record the new partitions would vanish at the next start: gone
       // now too (their state rows, if written, are ignored as the record does not list them).
       topic.partitions.length = before
+      this.#partitionCount -= added.length
       const refusal = storageRefusal(error)
       if (refusal !== null) return refusal
       throw error
@@ -429,11 +442,21 @@ export class BrokerLog implements BatchReader {
   #register(topic: Topic): void {
     this.#byName.set(topic.name, topic)
     this.#byId.set(topic.id, topic)
+    this.#partitionCount += topic.partitions.length
   }
 
   #unregister(topic: Topic): void {
     if (this.#byName.get(topic.name) === topic) this.#byName.delete(topic.name)
-    this.#byId.delete(topic.id)
+    if (this.#byId.delete(topic.id)) this.#partitionCount -= topic.partitions.length
+  }
+
+  /** A Kafka error if `added` more partitions would pass ZOMBI_MAX_PARTITIONS, else null. */
+  #partitionLimitProblem(added: number): LogError | null {
+    if (this.#partitionCount + added <= this.#maxPartitions) return null
+    return {
+      errorCode: ErrorCode.POLICY_VIOLATION,
+      message: `the broker holds ${this.#partitionCount} partitions; ${added} more would pass its limit of ${this.#maxPartitions} (ZOMBI_MAX_PARTITIONS)`,
+    }
   }
 }
 

@@ -170,3 +170,34 @@ describe('a handler that fails', () => {
     })
   }
 })
+
+describe('a client that goes away', () => {
+  it('ends its requests still waiting (long polls) when its connection closes, instead of at their own deadline', async () => {
+    let ended: () => void = () => undefined
+    const endedPromise = new Promise<void>((resolve) => { ended = resolve })
+    const waitsForever = defineHandler<MetadataRequest, MetadataResponse>({
+      apiKey: ApiKey.Metadata, name: 'Metadata', minVersion: 0, maxVersion: 12,
+      read: readMetadataRequest,
+      write: writeMetadataResponse,
+      handle(_request, context) {
+        return new Promise((resolve) => context.shutdown.addEventListener('abort', () => {
+          ended()
+          resolve({ throttleTimeMs: 0, brokers: [], clusterId: null, controllerId: -1, topics: [], clusterAuthorizedOperations: -2147483648 })
+        }))
+      },
+    })
+    const kafka = await startInProcessKafka({ handlers: allHandlers.map((h) => (h.apiKey === ApiKey.Metadata ? waitsForever : h)) })
+    try {
+      const client = await RawClient.connect('127.0.0.1', kafka.port)
+      client.sendRaw(RawClient.frame(ApiKey.Metadata, 12, 1, (w) => writeMetadataRequest(w, 12, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false })))
+      // Still waiting while the client is there.
+      expect(await apiVersionsWorks(kafka.port)).toBe(true)
+      const stillWaiting = await Promise.race([endedPromise.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 100))])
+      expect(stillWaiting).toBe(true)
+      client.close()
+      await endedPromise
+    } finally {
+      await kafka.close()
+    }
+  })
+})

@@ -251,3 +251,23 @@ describe('full disk', () => {
     await reopenedStore.close()
   })
 })
+
+describe('partition limit', () => {
+  it('refuses topics and partitions past ZOMBI_MAX_PARTITIONS with POLICY_VIOLATION, counting creations in flight and giving room back on delete', async () => {
+    const store = new MemoryHotStore()
+    await store.open()
+    const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 0, maxPartitions: 10 })
+    await log.open()
+    // Two creations racing for the last room: only one fits.
+    const [first, second] = await Promise.all([log.createTopic('a', 6, {}), log.createTopic('b', 6, {})])
+    expect(first).toBeInstanceOf(Topic)
+    expect(second).toMatchObject({ errorCode: ErrorCode.POLICY_VIOLATION, message: expect.stringMatching(/ZOMBI_MAX_PARTITIONS/) })
+    const a = first as Topic
+    expect(await log.createPartitions(a, 11, false)).toMatchObject({ errorCode: ErrorCode.POLICY_VIOLATION })
+    expect(await log.createPartitions(a, 10, false)).toBeNull()
+    expect(await log.createTopic('c', 1, {})).toMatchObject({ errorCode: ErrorCode.POLICY_VIOLATION })
+    await log.deleteTopic(a)
+    expect(await log.createTopic('c', 10, {})).toBeInstanceOf(Topic)
+    await store.close()
+  })
+})
