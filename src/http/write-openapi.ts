@@ -1,7 +1,7 @@
 // Writes docs/openapi.yaml from the route schemas (npm run docs:openapi).
 import { writeFileSync } from 'node:fs'
 import { loadConfig } from '../config/index.ts'
-import { GroupCoordinator } from '../kafka/groups/coordinator.ts'
+import { GroupCoordinator } from '../groups/coordinator.ts'
 import { BrokerLog } from '../log/broker-log.ts'
 import { IdempotencyKeys } from '../log/idempotency-keys.ts'
 import { silentLogger } from '../observability/logger.ts'

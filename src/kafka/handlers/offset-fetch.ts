@@ -2,7 +2,7 @@
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readOffsetFetchRequest, writeOffsetFetchResponse, type OffsetFetchRequest, type OffsetFetchResponse } from '../../protocol/generated/offset-fetch.ts'
-import type { GroupCoordinator } from '../groups/coordinator.ts'
+import type { GroupCoordinator } from '../../groups/coordinator.ts'
 import { defineHandler } from '../handler.ts'
 
 interface PartitionOffset {

@@ -2,9 +2,9 @@
 // sync, heartbeat, leave with rebalances, session expiry and static membership) and the
 // committed offsets. It is the one place that owns group state.
 import { randomUUID } from 'node:crypto'
-import { storageRefusal, type BrokerLog } from '../../log/broker-log.ts'
-import type { Logger } from '../../observability/logger.ts'
-import { ErrorCode } from '../../protocol/generated/errors.ts'
+import { storageRefusal, type BrokerLog } from '../log/broker-log.ts'
+import type { Logger } from '../observability/logger.ts'
+import { ErrorCode } from '../protocol/generated/errors.ts'
 import { Group, Member, type GroupState, type JoinResult, type ProtocolMetadata, type SyncResult } from './group.ts'
 import { OffsetStore, type CommittedOffset } from './offset-store.ts'
 

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { GroupCoordinator, type JoinRequest } from '../../../src/kafka/groups/coordinator.ts'
-import type { JoinResult } from '../../../src/kafka/groups/group.ts'
-import { BrokerLog } from '../../../src/log/broker-log.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
-import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
-import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
+import { GroupCoordinator, type JoinRequest } from '../../src/groups/coordinator.ts'
+import type { JoinResult } from '../../src/groups/group.ts'
+import { BrokerLog } from '../../src/log/broker-log.ts'
+import { silentLogger } from '../../src/observability/logger.ts'
+import { ErrorCode } from '../../src/protocol/generated/errors.ts'
+import { MemoryHotStore } from '../../src/storage/memory-store.ts'
 
 const coordinators: GroupCoordinator[] = []
 afterEach(() => {
@@ -186,7 +186,7 @@ describe('committed offsets', () => {
 
   it('reports lag per committed partition', async () => {
     const { log, groups } = await setup()
-    const { encodeBatch } = await import('../../../src/protocol/records.ts')
+    const { encodeBatch } = await import('../../src/protocol/records.ts')
     const topic = log.topicByName('orders')!
     await log.append(topic, topic.partitions[0]!, encodeBatch(Array.from({ length: 10 }, () => ({ key: null, value: Buffer.from('x') }))))
     await groups.commitOffsets('lagging', -1, '', null, [{ topic: 'orders', partition: 0, offset: 4, leaderEpoch: -1, metadata: null }])

@@ -2,12 +2,12 @@
 // keeps its place while it restarts, a returning static leader does not reassign, a duplicate
 // instance is fenced, and members blocked in SyncGroup are not expired while the leader assigns.
 import { afterEach, describe, expect, it } from 'vitest'
-import { GroupCoordinator, type JoinRequest } from '../../../src/kafka/groups/coordinator.ts'
-import type { JoinResult } from '../../../src/kafka/groups/group.ts'
-import { BrokerLog } from '../../../src/log/broker-log.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
-import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
-import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
+import { GroupCoordinator, type JoinRequest } from '../../src/groups/coordinator.ts'
+import type { JoinResult } from '../../src/groups/group.ts'
+import { BrokerLog } from '../../src/log/broker-log.ts'
+import { silentLogger } from '../../src/observability/logger.ts'
+import { ErrorCode } from '../../src/protocol/generated/errors.ts'
+import { MemoryHotStore } from '../../src/storage/memory-store.ts'
 
 const coordinators: GroupCoordinator[] = []
 afterEach(() => {

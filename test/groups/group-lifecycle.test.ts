@@ -1,11 +1,11 @@
 // When the coordinator forgets a group: only once it holds nothing (no members, no pending member
 // ids, no committed offsets), so floods of joins under fresh group ids cannot pile up.
 import { afterEach, describe, expect, it } from 'vitest'
-import { GroupCoordinator, MAX_MEMBER_METADATA_BYTES, type JoinRequest } from '../../../src/kafka/groups/coordinator.ts'
-import { BrokerLog } from '../../../src/log/broker-log.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
-import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
-import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
+import { GroupCoordinator, MAX_MEMBER_METADATA_BYTES, type JoinRequest } from '../../src/groups/coordinator.ts'
+import { BrokerLog } from '../../src/log/broker-log.ts'
+import { silentLogger } from '../../src/observability/logger.ts'
+import { ErrorCode } from '../../src/protocol/generated/errors.ts'
+import { MemoryHotStore } from '../../src/storage/memory-store.ts'
 
 const coordinators: GroupCoordinator[] = []
 afterEach(() => {
