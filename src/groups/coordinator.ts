@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { storageRefusal, type BrokerLog } from '../log/broker-log.ts'
 import type { Logger } from '../observability/logger.ts'
+import { CONSUMER_PROTOCOL_TYPE, decodeSubscriptionTopics } from '../protocol/consumer-protocol.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import { Group, Member, type GroupState, type JoinResult, type ProtocolMetadata, type SyncResult } from './group.ts'
 import { OffsetStore, type CommittedOffset } from './offset-store.ts'
@@ -641,25 +642,9 @@ export class GroupCoordinator {
   /** Topics the members of a consumer group subscribe to (from their protocol metadata). */
   subscribedTopics(group: Group): Set<string> {
     const topics = new Set<string>()
-    if (group.protocolType !== 'consumer') return topics
+    if (group.protocolType !== CONSUMER_PROTOCOL_TYPE) return topics
     for (const member of group.members.values()) {
-      for (const protocol of member.protocols) {
-        const metadata = protocol.metadata
-        try {
-          // Consumer protocol subscription: version int16, then an array of int16-length strings.
-          let position = 2
-          const count = metadata.readInt32BE(position)
-          position += 4
-          for (let i = 0; i < count; i++) {
-            const length = metadata.readInt16BE(position)
-            position += 2
-            topics.add(metadata.toString('utf8', position, position + length))
-            position += length
-          }
-        } catch {
-          // Unparseable metadata subscribes to nothing we can name.
-        }
-      }
+      for (const protocol of member.protocols) for (const topic of decodeSubscriptionTopics(protocol.metadata)) topics.add(topic)
     }
     return topics
   }
@@ -672,7 +657,7 @@ export class GroupCoordinator {
   async deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<number | number[]> {
     const group = this.#groups.get(groupId)
     if (group === undefined || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND
-    if (group.members.size > 0 && group.protocolType !== 'consumer') return ErrorCode.NON_EMPTY_GROUP
+    if (group.members.size > 0 && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return ErrorCode.NON_EMPTY_GROUP
     const subscribed = group.state === 'Empty' ? new Set<string>() : this.subscribedTopics(group)
     const errors = partitions.map((p): number => {
       const topic = this.#log.topicByName(p.topic)
