@@ -68,13 +68,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     onStorageFailure: () => process.exit(1),
   })
   await log.open(recovery)
-  const groups = new GroupCoordinator(log, logger, {
-    initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
-    minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
-    maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
-    maxGroupSize: config.groupMaxSize,
-    offsetsRetentionMs: config.offsetsRetentionMs,
-  })
+  const groups = new GroupCoordinator(log, logger, config)
   // Loaded before the listener opens, so no client ever sees COORDINATOR_LOAD_IN_PROGRESS.
   await groups.load()
   const idempotencyKeys = new IdempotencyKeys(store)

@@ -2,6 +2,7 @@
 // sync, heartbeat, leave with rebalances, session expiry and static membership) and the
 // committed offsets. It is the one place that owns group state.
 import { randomUUID } from 'node:crypto'
+import type { Config } from '../config/index.ts'
 import { storageRefusal, type BrokerLog } from '../log/broker-log.ts'
 import type { Logger } from '../observability/logger.ts'
 import { CONSUMER_PROTOCOL_TYPE, decodeSubscriptionTopics } from '../protocol/consumer-protocol.ts'
@@ -9,27 +10,11 @@ import { ErrorCode } from '../protocol/generated/errors.ts'
 import { Group, Member, type GroupState, type JoinResult, type ProtocolMetadata, type SyncResult } from './group.ts'
 import { OffsetStore, type CommittedOffset } from './offset-store.ts'
 
-export interface GroupSettings {
-  /** Delay before the first rebalance of an empty group completes, so joiners arrive together. */
-  initialRebalanceDelayMs: number
-  minSessionTimeoutMs: number
-  maxSessionTimeoutMs: number
-  /** Largest number of members (joined or pending) per group. */
-  maxGroupSize: number
-  /** Offsets of a group that stays empty this long are deleted. */
-  offsetsRetentionMs: number
-  /** Longest committed-offset metadata string. */
-  maxMetadataBytes: number
-}
+/** The group settings of the broker's Config (ZOMBI_GROUP_*, ZOMBI_OFFSETS_RETENTION_MINUTES). */
+export type GroupSettings = Pick<Config, 'groupInitialRebalanceDelayMs' | 'groupMinSessionTimeoutMs' | 'groupMaxSessionTimeoutMs' | 'groupMaxSize' | 'offsetsRetentionMs'>
 
-export const DEFAULT_GROUP_SETTINGS: GroupSettings = {
-  initialRebalanceDelayMs: 3000,
-  minSessionTimeoutMs: 6000,
-  maxSessionTimeoutMs: 1_800_000,
-  maxGroupSize: 1000,
-  offsetsRetentionMs: 7 * 24 * 60 * 60 * 1000,
-  maxMetadataBytes: 4096,
-}
+/** Longest committed-offset metadata string (Kafka's offset.metadata.max.bytes default). */
+export const MAX_OFFSET_METADATA_BYTES = 4096
 
 export interface JoinRequest {
   groupId: string
@@ -115,10 +100,10 @@ export class GroupCoordinator {
   readonly #emptySince = new Map<string, number>()
   #closed = false
 
-  constructor(log: BrokerLog, logger: Logger, settings: Partial<GroupSettings> = {}) {
+  constructor(log: BrokerLog, logger: Logger, settings: GroupSettings) {
     this.#log = log
     this.#logger = logger
-    this.#settings = { ...DEFAULT_GROUP_SETTINGS, ...settings }
+    this.#settings = settings
     this.offsets = new OffsetStore(log.store)
   }
 
@@ -204,8 +189,8 @@ export class GroupCoordinator {
   #join(request: JoinRequest): Promise<JoinResult> | JoinResult {
     if (this.#closed) return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, request.memberId)
     if (request.groupId === '') return joinError(ErrorCode.INVALID_GROUP_ID, request.memberId)
-    const { minSessionTimeoutMs, maxSessionTimeoutMs, maxGroupSize } = this.#settings
-    if (request.sessionTimeoutMs < minSessionTimeoutMs || request.sessionTimeoutMs > maxSessionTimeoutMs) {
+    const { groupMinSessionTimeoutMs, groupMaxSessionTimeoutMs, groupMaxSize } = this.#settings
+    if (request.sessionTimeoutMs < groupMinSessionTimeoutMs || request.sessionTimeoutMs > groupMaxSessionTimeoutMs) {
       return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, request.memberId)
     }
     if (request.protocols.length === 0) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, request.memberId)
@@ -225,7 +210,7 @@ export class GroupCoordinator {
 
     if (request.memberId === '') {
       if (!group.supports(request.protocolType, request.protocols)) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
-      if (group.members.size + group.pendingMembers.size >= maxGroupSize) return joinError(ErrorCode.GROUP_MAX_SIZE_REACHED)
+      if (group.members.size + group.pendingMembers.size >= groupMaxSize) return joinError(ErrorCode.GROUP_MAX_SIZE_REACHED)
       const memberId = `${request.clientId || 'member'}-${randomUUID()}`
       if (request.groupInstanceId !== null) return this.#joinStatic(group, memberId, request, rebalanceTimeoutMs)
       if (request.requireKnownMemberId) {
@@ -328,7 +313,7 @@ export class GroupCoordinator {
     this.#logger.debug({ group: group.groupId, reason }, 'rebalance started')
     if (group.rebalanceTimer !== null) clearTimeout(group.rebalanceTimer)
     // A new group waits a little for its other members; otherwise wait for every member up to the rebalance timeout.
-    const delay = wasEmpty ? Math.min(this.#settings.initialRebalanceDelayMs, group.maxRebalanceTimeoutMs()) : group.maxRebalanceTimeoutMs()
+    const delay = wasEmpty ? Math.min(this.#settings.groupInitialRebalanceDelayMs, group.maxRebalanceTimeoutMs()) : group.maxRebalanceTimeoutMs()
     group.initialDelayRunning = wasEmpty
     group.rebalanceTimer = setTimeout(() => {
       group.rebalanceTimer = null
@@ -588,7 +573,7 @@ export class GroupCoordinator {
     const errors = entries.map((entry) => {
       const topic = this.#log.topicByName(entry.topic)
       if (topic === undefined || topic.partitions[entry.partition] === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-      if (entry.metadata !== null && Buffer.byteLength(entry.metadata) > this.#settings.maxMetadataBytes) return ErrorCode.OFFSET_METADATA_TOO_LARGE
+      if (entry.metadata !== null && Buffer.byteLength(entry.metadata) > MAX_OFFSET_METADATA_BYTES) return ErrorCode.OFFSET_METADATA_TOO_LARGE
       if (entry.offset < -1) return ErrorCode.INVALID_COMMIT_OFFSET_SIZE
       accepted.push({ topic: entry.topic, partition: entry.partition, committed: { offset: entry.offset, leaderEpoch: entry.leaderEpoch, metadata: entry.metadata, commitTimestampMs: now } })
       return ErrorCode.NONE

@@ -11,8 +11,9 @@ import { buildHttpApp } from './app.ts'
 
 const store = new MemoryHotStore()
 const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 0 })
+const config = loadConfig({})
 const app = await buildHttpApp({
-  log, groups: new GroupCoordinator(log, silentLogger), keys: new IdempotencyKeys(store), metrics: new Metrics(), config: loadConfig({}),
+  log, groups: new GroupCoordinator(log, silentLogger, config), keys: new IdempotencyKeys(store), metrics: new Metrics(), config,
   components: () => ({}), stats: () => ({}),
   iceberg: { flush: () => Promise.reject(new Error('not used')), describe: async () => null },
 })

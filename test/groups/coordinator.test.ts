@@ -1,26 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { GroupCoordinator, type JoinRequest } from '../../src/groups/coordinator.ts'
 import type { JoinResult } from '../../src/groups/group.ts'
-import { BrokerLog } from '../../src/log/broker-log.ts'
-import { silentLogger } from '../../src/observability/logger.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
-import { MemoryHotStore } from '../../src/storage/memory-store.ts'
+import { startCoordinator } from './fixtures/coordinator.ts'
 
-const coordinators: GroupCoordinator[] = []
-afterEach(() => {
-  for (const c of coordinators.splice(0)) c.close()
-})
-
-async function setup(settings: Partial<ConstructorParameters<typeof GroupCoordinator>[2]> = {}) {
-  const store = new MemoryHotStore()
-  await store.open()
-  const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20 })
-  await log.open()
-  await log.createTopic('orders', 6, {})
-  const groups = new GroupCoordinator(log, silentLogger, { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 10, ...settings })
-  await groups.load()
-  coordinators.push(groups)
-  return { store, log, groups }
+async function setup(settings: Record<string, string> = {}) {
+  return startCoordinator({ partitions: 6, settings })
 }
 
 function joinRequest(memberId = '', overrides: Partial<JoinRequest> = {}): JoinRequest {
@@ -127,7 +112,7 @@ describe('group coordinator', () => {
   })
 
   it('bounds pending member ids: a flood of empty joins cannot grow the group without limit', async () => {
-    const { groups } = await setup({ maxGroupSize: 50 })
+    const { groups } = await setup({ ZOMBI_GROUP_MAX_SIZE: '50' })
     const results = []
     for (let i = 0; i < 2000; i++) results.push((await groups.join(joinRequest(''))).errorCode)
     expect(results.filter((e) => e === ErrorCode.MEMBER_ID_REQUIRED)).toHaveLength(50)
@@ -150,7 +135,7 @@ describe('group coordinator', () => {
 
 describe('committed offsets', () => {
   it('validates commits and keeps them across a reload of the same store', async () => {
-    const { store, log, groups } = await setup()
+    const { groups, reload } = await setup()
     const errors = await groups.commitOffsets('simple', -1, '', null, [
       { topic: 'orders', partition: 1, offset: 42, leaderEpoch: -1, metadata: 'note' },
       { topic: 'orders', partition: 99, offset: 1, leaderEpoch: -1, metadata: null },
@@ -158,12 +143,9 @@ describe('committed offsets', () => {
       { topic: 'orders', partition: 2, offset: 1, leaderEpoch: -1, metadata: 'x'.repeat(5000) },
     ])
     expect(errors).toEqual([0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.OFFSET_METADATA_TOO_LARGE])
-    const reloaded = new GroupCoordinator(log, silentLogger)
-    await reloaded.load()
-    coordinators.push(reloaded)
+    const reloaded = await reload()
     expect(reloaded.fetchOffset('simple', 'orders', 1)).toMatchObject({ offset: 42, metadata: 'note' })
     expect(reloaded.group('simple')!.state).toBe('Empty')
-    void store
   })
 
   it('refuses commits from unknown members and stale generations of an active group', async () => {
@@ -177,10 +159,10 @@ describe('committed offsets', () => {
   })
 
   it('expires offsets of groups empty for longer than the retention', async () => {
-    const { groups } = await setup({ offsetsRetentionMs: 1000 })
+    const { groups } = await setup({ ZOMBI_OFFSETS_RETENTION_MINUTES: '1' })
     await groups.commitOffsets('old', -1, '', null, [{ topic: 'orders', partition: 0, offset: 3, leaderEpoch: -1, metadata: null }])
-    expect(await groups.expireOffsets(Date.now())).toEqual([])
-    expect(await groups.expireOffsets(Date.now() + 5000)).toEqual(['old'])
+    expect(await groups.expireOffsets(Date.now() + 30_000)).toEqual([])
+    expect(await groups.expireOffsets(Date.now() + 2 * 60_000)).toEqual(['old'])
     expect(groups.fetchOffset('old', 'orders', 0)).toBeUndefined()
   })
 

@@ -23,10 +23,10 @@ async function build(env: Record<string, string> = {}, store: MemoryHotStore = n
   await store.open()
   log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20 })
   await log.open()
-  groups = new GroupCoordinator(log, silentLogger)
+  const config = loadConfig({ ZOMBI_DEFAULT_PARTITIONS: '3', ...env })
+  groups = new GroupCoordinator(log, silentLogger, config)
   await groups.load()
   const keys = new IdempotencyKeys(store)
-  const config = loadConfig({ ZOMBI_DEFAULT_PARTITIONS: '3', ...env })
   app = await buildHttpApp({
     log, groups, keys, metrics: new Metrics(), config,
     components: () => ({ hot_storage: { ok: healthy } }),
