@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { GroupCoordinator, type JoinRequest } from '../../src/groups/coordinator.ts'
+import type { GroupCoordinator } from '../../src/groups/coordinator.ts'
+import type { JoinRequest } from '../../src/groups/join.ts'
 import type { JoinResult } from '../../src/groups/group.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
 import { startCoordinator } from './fixtures/coordinator.ts'

@@ -1,7 +1,8 @@
 // When the coordinator forgets a group: only once it holds nothing (no members, no pending member
 // ids, no committed offsets), so floods of joins under fresh group ids cannot pile up.
 import { describe, expect, it } from 'vitest'
-import { GroupCoordinator, MAX_MEMBER_METADATA_BYTES, type JoinRequest } from '../../src/groups/coordinator.ts'
+import type { GroupCoordinator } from '../../src/groups/coordinator.ts'
+import { MAX_MEMBER_METADATA_BYTES, type JoinRequest } from '../../src/groups/join.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
 import { startCoordinator } from './fixtures/coordinator.ts'
 

@@ -2,7 +2,8 @@
 // keeps its place while it restarts, a returning static leader does not reassign, a duplicate
 // instance is fenced, and members blocked in SyncGroup are not expired while the leader assigns.
 import { describe, expect, it } from 'vitest'
-import { GroupCoordinator, type JoinRequest } from '../../src/groups/coordinator.ts'
+import type { GroupCoordinator } from '../../src/groups/coordinator.ts'
+import type { JoinRequest } from '../../src/groups/join.ts'
 import type { JoinResult } from '../../src/groups/group.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
 import { startCoordinator } from './fixtures/coordinator.ts'
