@@ -3,7 +3,7 @@
 // membership state machine and the stores that keep groups and committed offsets.
 import type { BrokerLog } from '../log/broker-log.ts'
 import type { Logger } from '../observability/logger.ts'
-import { GroupAdmin, type GroupSnapshot } from './admin.ts'
+import { deleteGroups, deleteOffsets, groupSnapshots, type GroupSnapshot } from './admin.ts'
 import type { Group, JoinResult, SyncResult } from './group.ts'
 import { GroupStore } from './group-store.ts'
 import { heartbeat } from './heartbeat.ts'
@@ -11,22 +11,20 @@ import { joinGroup, type JoinRequest } from './join.ts'
 import { leaveGroup } from './leave.ts'
 import { Membership, type GroupSettings } from './membership.ts'
 import { OffsetStore, type CommittedOffset } from './offset-store.ts'
-import { GroupOffsets, type OffsetCommitEntry } from './offsets.ts'
+import { commitOffsets, expireOffsets, type OffsetCommitEntry } from './offsets.ts'
 import { syncGroup } from './sync.ts'
 
 export class GroupCoordinator {
+  readonly #log: BrokerLog
   readonly #offsetStore: OffsetStore
   readonly #groupStore: GroupStore
   readonly #membership: Membership
-  readonly #offsets: GroupOffsets
-  readonly #admin: GroupAdmin
 
   constructor(log: BrokerLog, logger: Logger, settings: GroupSettings) {
+    this.#log = log
     this.#offsetStore = new OffsetStore(log.store)
     this.#groupStore = new GroupStore(log.store)
     this.#membership = new Membership(settings, logger, this.#groupStore, this.#offsetStore)
-    this.#offsets = new GroupOffsets(this.#membership, this.#offsetStore, log)
-    this.#admin = new GroupAdmin(this.#membership, this.#offsetStore, log)
   }
 
   async load(): Promise<void> {
@@ -66,31 +64,31 @@ export class GroupCoordinator {
 
   /** An error code per entry; accepted entries are durable when the promise resolves. */
   commitOffsets(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[]): Promise<number[]> {
-    return this.#offsets.commit(groupId, generationId, memberId, groupInstanceId, entries)
+    return commitOffsets(this.#membership, this.#log, groupId, generationId, memberId, groupInstanceId, entries)
   }
 
   fetchOffset(groupId: string, topic: string, partition: number): CommittedOffset | undefined {
-    return this.#offsets.fetch(groupId, topic, partition)
+    return this.#offsetStore.get(groupId, topic, partition)
   }
 
   /** Every committed partition of a group: [topic, partition, offset]. */
   committedOffsets(groupId: string): Generator<[string, number, CommittedOffset]> {
-    return this.#offsets.all(groupId)
+    return this.#offsetStore.all(groupId)
   }
 
   expireOffsets(nowMs: number): Promise<string[]> {
-    return this.#offsets.expire(nowMs)
+    return expireOffsets(this.#membership, nowMs)
   }
 
   deleteGroups(groupIds: string[]): Promise<number[]> {
-    return this.#admin.deleteGroups(groupIds)
+    return deleteGroups(this.#membership, groupIds)
   }
 
   deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<number | number[]> {
-    return this.#admin.deleteOffsets(groupId, partitions)
+    return deleteOffsets(this.#membership, this.#log, groupId, partitions)
   }
 
   snapshot(): GroupSnapshot[] {
-    return this.#admin.snapshot()
+    return groupSnapshots(this.#membership, this.#log)
   }
 }

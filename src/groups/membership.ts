@@ -2,7 +2,7 @@
 // Empty -> PreparingRebalance (members rejoin) -> CompletingRebalance (the leader assigns) ->
 // Stable, with session timers, member removal and the forgetting of groups that hold nothing.
 // The group operations (join.ts, sync.ts, heartbeat.ts, leave.ts, offsets.ts, admin.ts) move
-// groups through it; nothing else changes group state.
+// groups through it; nothing outside groups/ changes group state.
 import type { Config } from '../config/index.ts'
 import type { Logger } from '../observability/logger.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
@@ -16,16 +16,17 @@ export type GroupSettings = Pick<Config, 'groupInitialRebalanceDelayMs' | 'group
 export class Membership {
   readonly settings: GroupSettings
   readonly logger: Logger
+  /** Committed offsets: a group that holds some is never forgotten while empty. */
+  readonly offsets: OffsetStore
   readonly #store: GroupStore
-  readonly #offsets: OffsetStore
   readonly #groups = new Map<string, Group>()
   #closed = false
 
   constructor(settings: GroupSettings, logger: Logger, store: GroupStore, offsets: OffsetStore) {
     this.settings = settings
     this.logger = logger
+    this.offsets = offsets
     this.#store = store
-    this.#offsets = offsets
   }
 
   get closed(): boolean {
@@ -217,7 +218,7 @@ export class Membership {
    */
   disposeIfUnused(group: Group): void {
     if (group.state !== 'Empty' || group.members.size > 0 || group.pendingMembers.size > 0) return
-    if (this.#offsets.hasOffsets(group.groupId) || this.#groups.get(group.groupId) !== group) return
+    if (this.offsets.hasOffsets(group.groupId) || this.#groups.get(group.groupId) !== group) return
     if (group.rebalanceTimer !== null) clearTimeout(group.rebalanceTimer)
     group.rebalanceTimer = null
     group.state = 'Dead'
