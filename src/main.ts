@@ -12,7 +12,7 @@ import { currentSnapshot } from './iceberg/metadata.ts'
 import { FlushMetrics } from './iceberg/metrics.ts'
 import { removeInterruptedWrites } from './iceberg/orphan-cleanup.ts'
 import type { BrokerIdentity } from './kafka/handler.ts'
-import { GroupCoordinator } from './kafka/groups/coordinator.ts'
+import { GroupCoordinator } from './groups/coordinator.ts'
 import { allHandlers } from './kafka/handlers/index.ts'
 import { ProduceBudget } from './kafka/produce-budget.ts'
 import { SocketGuard } from './kafka/socket-guard.ts'
@@ -69,13 +69,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     onStorageFailure: () => process.exit(1),
   })
   await log.open(recovery)
-  const groups = new GroupCoordinator(log, logger, {
-    initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
-    minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
-    maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
-    maxGroupSize: config.groupMaxSize,
-    offsetsRetentionMs: config.offsetsRetentionMs,
-  })
+  const groups = new GroupCoordinator(log, logger, config)
   // Loaded before the listener opens, so no client ever sees COORDINATOR_LOAD_IN_PROGRESS.
   await groups.load()
   const idempotencyKeys = new IdempotencyKeys(store)

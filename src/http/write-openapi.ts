@@ -1,7 +1,7 @@
 // Writes docs/openapi.yaml from the route schemas (npm run docs:openapi).
 import { writeFileSync } from 'node:fs'
 import { loadConfig } from '../config/index.ts'
-import { GroupCoordinator } from '../kafka/groups/coordinator.ts'
+import { GroupCoordinator } from '../groups/coordinator.ts'
 import { BrokerLog } from '../log/broker-log.ts'
 import { IdempotencyKeys } from '../log/idempotency-keys.ts'
 import { silentLogger } from '../observability/logger.ts'
@@ -11,8 +11,9 @@ import { buildHttpApp } from './app.ts'
 
 const store = new MemoryHotStore()
 const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 0 })
+const config = loadConfig({})
 const app = await buildHttpApp({
-  log, groups: new GroupCoordinator(log, silentLogger), keys: new IdempotencyKeys(store), metrics: new Metrics(), config: loadConfig({}),
+  log, groups: new GroupCoordinator(log, silentLogger, config), keys: new IdempotencyKeys(store), metrics: new Metrics(), config,
   components: () => ({}), stats: () => ({}),
   iceberg: { flush: () => Promise.reject(new Error('not used')), describe: async () => null },
 })

@@ -5,7 +5,7 @@ import type { BrokerLog } from '../log/broker-log.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Reader } from '../protocol/reader.ts'
 import type { Writer } from '../protocol/writer.ts'
-import type { GroupCoordinator } from './groups/coordinator.ts'
+import type { GroupCoordinator } from '../groups/coordinator.ts'
 import type { ProduceBudget } from './produce-budget.ts'
 
 /** The broker as clients see it (Metadata, FindCoordinator, DescribeCluster). */

@@ -5,7 +5,7 @@ import type { BrokerLog } from '../log/broker-log.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.ts'
 import type { Metrics } from '../observability/metrics.ts'
-import type { GroupCoordinator } from './groups/coordinator.ts'
+import type { GroupCoordinator } from '../groups/coordinator.ts'
 import type { ProduceBudget } from './produce-budget.ts'
 import type { AnyHandler, BrokerIdentity, SupportedApi } from './handler.ts'
 

@@ -1,7 +1,7 @@
 // Every metric, declared once. Hot paths hold handles and increment them; nothing is looked up
 // by name per request. Names follow zombi_<area>_<what>_<unit>.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { GroupCoordinator } from '../kafka/groups/coordinator.ts'
+import type { GroupCoordinator } from '../groups/coordinator.ts'
 import type { ProduceBudget } from '../kafka/produce-budget.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
 import { COMMIT_LATENCY_BUCKETS, type FlushMetrics } from '../iceberg/metrics.ts'

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/index.ts'
 import { buildHttpApp } from '../../src/http/app.ts'
-import { GroupCoordinator } from '../../src/kafka/groups/coordinator.ts'
+import { GroupCoordinator } from '../../src/groups/coordinator.ts'
 import { BrokerLog } from '../../src/log/broker-log.ts'
 import { IdempotencyKeys } from '../../src/log/idempotency-keys.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
@@ -23,10 +23,10 @@ async function build(env: Record<string, string> = {}, store: MemoryHotStore = n
   await store.open()
   log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20 })
   await log.open()
-  groups = new GroupCoordinator(log, silentLogger)
+  const config = loadConfig({ ZOMBI_DEFAULT_PARTITIONS: '3', ...env })
+  groups = new GroupCoordinator(log, silentLogger, config)
   await groups.load()
   const keys = new IdempotencyKeys(store)
-  const config = loadConfig({ ZOMBI_DEFAULT_PARTITIONS: '3', ...env })
   app = await buildHttpApp({
     log, groups, keys, metrics: new Metrics(), config,
     components: () => ({ hot_storage: { ok: healthy } }),

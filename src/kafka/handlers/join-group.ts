@@ -1,7 +1,7 @@
 // JoinGroup: held until the rebalance completes; the coordinator owns the protocol.
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { readJoinGroupRequest, writeJoinGroupResponse, type JoinGroupRequest, type JoinGroupResponse } from '../../protocol/generated/join-group.ts'
-import type { JoinResult } from '../groups/group.ts'
+import type { JoinResult } from '../../groups/group.ts'
 import { defineHandler } from '../handler.ts'
 
 function response(result: JoinResult): JoinGroupResponse {

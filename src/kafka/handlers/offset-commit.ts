@@ -1,7 +1,7 @@
 // OffsetCommit: durable in the same group commit as produced records.
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { readOffsetCommitRequest, writeOffsetCommitResponse, type OffsetCommitRequest, type OffsetCommitResponse } from '../../protocol/generated/offset-commit.ts'
-import type { OffsetCommitEntry } from '../groups/coordinator.ts'
+import type { OffsetCommitEntry } from '../../groups/offsets.ts'
 import { defineHandler } from '../handler.ts'
 
 export const offsetCommit = defineHandler<OffsetCommitRequest, OffsetCommitResponse>({

@@ -2,7 +2,7 @@
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readOffsetFetchRequest, writeOffsetFetchResponse, type OffsetFetchRequest, type OffsetFetchResponse } from '../../protocol/generated/offset-fetch.ts'
-import type { GroupCoordinator } from '../groups/coordinator.ts'
+import type { GroupCoordinator } from '../../groups/coordinator.ts'
 import { defineHandler } from '../handler.ts'
 
 interface PartitionOffset {
@@ -17,7 +17,7 @@ interface PartitionOffset {
 function lookup(groups: GroupCoordinator, groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null): Array<{ name: string; partitions: PartitionOffset[] }> {
   if (topics === null) {
     const byTopic = new Map<string, PartitionOffset[]>()
-    for (const [topic, partition, committed] of groups.offsets.all(groupId)) {
+    for (const [topic, partition, committed] of groups.committedOffsets(groupId)) {
       let partitions = byTopic.get(topic)
       if (partitions === undefined) byTopic.set(topic, partitions = [])
       partitions.push({ partitionIndex: partition, committedOffset: committed.offset, committedLeaderEpoch: committed.leaderEpoch, metadata: committed.metadata, errorCode: ErrorCode.NONE })

@@ -1,29 +1,15 @@
 // Static membership (group.instance.id, KIP-345) and the waits around SyncGroup: a static member
 // keeps its place while it restarts, a returning static leader does not reassign, a duplicate
 // instance is fenced, and members blocked in SyncGroup are not expired while the leader assigns.
-import { afterEach, describe, expect, it } from 'vitest'
-import { GroupCoordinator, type JoinRequest } from '../../../src/kafka/groups/coordinator.ts'
-import type { JoinResult } from '../../../src/kafka/groups/group.ts'
-import { BrokerLog } from '../../../src/log/broker-log.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
-import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
-import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
-
-const coordinators: GroupCoordinator[] = []
-afterEach(() => {
-  for (const c of coordinators.splice(0)) c.close()
-})
+import { describe, expect, it } from 'vitest'
+import type { GroupCoordinator } from '../../src/groups/coordinator.ts'
+import type { JoinRequest } from '../../src/groups/join.ts'
+import type { JoinResult } from '../../src/groups/group.ts'
+import { ErrorCode } from '../../src/protocol/generated/errors.ts'
+import { startCoordinator } from './fixtures/coordinator.ts'
 
 async function setup(): Promise<GroupCoordinator> {
-  const store = new MemoryHotStore()
-  await store.open()
-  const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20 })
-  await log.open()
-  await log.createTopic('orders', 2, {})
-  const groups = new GroupCoordinator(log, silentLogger, { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 10 })
-  await groups.load()
-  coordinators.push(groups)
-  return groups
+  return (await startCoordinator()).groups
 }
 
 function request(overrides: Partial<JoinRequest> = {}): JoinRequest {

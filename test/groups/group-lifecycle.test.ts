@@ -1,27 +1,13 @@
 // When the coordinator forgets a group: only once it holds nothing (no members, no pending member
 // ids, no committed offsets), so floods of joins under fresh group ids cannot pile up.
-import { afterEach, describe, expect, it } from 'vitest'
-import { GroupCoordinator, MAX_MEMBER_METADATA_BYTES, type JoinRequest } from '../../../src/kafka/groups/coordinator.ts'
-import { BrokerLog } from '../../../src/log/broker-log.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
-import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
-import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
-
-const coordinators: GroupCoordinator[] = []
-afterEach(() => {
-  for (const c of coordinators.splice(0)) c.close()
-})
+import { describe, expect, it } from 'vitest'
+import type { GroupCoordinator } from '../../src/groups/coordinator.ts'
+import { MAX_MEMBER_METADATA_BYTES, type JoinRequest } from '../../src/groups/join.ts'
+import { ErrorCode } from '../../src/protocol/generated/errors.ts'
+import { startCoordinator } from './fixtures/coordinator.ts'
 
 async function setup(): Promise<GroupCoordinator> {
-  const store = new MemoryHotStore()
-  await store.open()
-  const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20 })
-  await log.open()
-  await log.createTopic('orders', 2, {})
-  const groups = new GroupCoordinator(log, silentLogger, { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 10 })
-  await groups.load()
-  coordinators.push(groups)
-  return groups
+  return (await startCoordinator()).groups
 }
 
 function joinRequest(groupId: string, memberId = '', sessionTimeoutMs = 10_000): JoinRequest {

@@ -1,50 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { GroupCoordinator, type JoinRequest } from '../../../src/kafka/groups/coordinator.ts'
-import type { JoinResult } from '../../../src/kafka/groups/group.ts'
-import { BrokerLog } from '../../../src/log/broker-log.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
-import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
-import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
+// The rebalance state machine through the coordinator: generations, leaders and followers, errors,
+// session expiry, static members, bounded pending ids, and leaving.
+import { describe, expect, it } from 'vitest'
+import { ErrorCode } from '../../src/protocol/generated/errors.ts'
+import { joinNew, joinRequest, startCoordinator, startJoin } from './fixtures/coordinator.ts'
 
-const coordinators: GroupCoordinator[] = []
-afterEach(() => {
-  for (const c of coordinators.splice(0)) c.close()
-})
-
-async function setup(settings: Partial<ConstructorParameters<typeof GroupCoordinator>[2]> = {}) {
-  const store = new MemoryHotStore()
-  await store.open()
-  const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20 })
-  await log.open()
-  await log.createTopic('orders', 6, {})
-  const groups = new GroupCoordinator(log, silentLogger, { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 10, ...settings })
-  await groups.load()
-  coordinators.push(groups)
-  return { store, log, groups }
+async function setup(settings: Record<string, string> = {}) {
+  return startCoordinator({ partitions: 6, settings })
 }
 
-function joinRequest(memberId = '', overrides: Partial<JoinRequest> = {}): JoinRequest {
-  return {
-    groupId: 'g', memberId, groupInstanceId: null, protocolType: 'consumer',
-    protocols: [{ name: 'range', metadata: Buffer.from('r') }, { name: 'roundrobin', metadata: Buffer.from('rr') }],
-    sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, requireKnownMemberId: true, clientId: 'c', clientHost: '/127.0.0.1',
-    ...overrides,
-  }
-}
-
-/** Two-step join of a new member (MEMBER_ID_REQUIRED, then the real join), resolved when the join completes. */
-async function joinNew(groups: GroupCoordinator, overrides: Partial<JoinRequest> = {}): Promise<JoinResult> {
-  return (await startJoin(groups, overrides)).completed
-}
-
-/** The same, but returns as soon as the join is held, so the test can act during the rebalance. */
-async function startJoin(groups: GroupCoordinator, overrides: Partial<JoinRequest> = {}): Promise<{ completed: Promise<JoinResult> }> {
-  const first = await groups.join(joinRequest('', overrides))
-  expect(first.errorCode).toBe(ErrorCode.MEMBER_ID_REQUIRED)
-  return { completed: Promise.resolve(groups.join(joinRequest(first.memberId, overrides))) }
-}
-
-describe('group coordinator', () => {
+describe('group membership', () => {
   it('asks a v4+ member for a member id first, then forms a generation with it as leader', async () => {
     const { groups } = await setup()
     const joined = await joinNew(groups)
@@ -127,7 +91,7 @@ describe('group coordinator', () => {
   })
 
   it('bounds pending member ids: a flood of empty joins cannot grow the group without limit', async () => {
-    const { groups } = await setup({ maxGroupSize: 50 })
+    const { groups } = await setup({ ZOMBI_GROUP_MAX_SIZE: '50' })
     const results = []
     for (let i = 0; i < 2000; i++) results.push((await groups.join(joinRequest(''))).errorCode)
     expect(results.filter((e) => e === ErrorCode.MEMBER_ID_REQUIRED)).toHaveLength(50)
@@ -145,52 +109,5 @@ describe('group coordinator', () => {
     expect(groups.group('g')!.state).toBe('Empty')
     expect(await groups.deleteGroups(['g', 'missing'])).toEqual([0, ErrorCode.GROUP_ID_NOT_FOUND])
     expect(groups.fetchOffset('g', 'orders', 0)).toBeUndefined()
-  })
-})
-
-describe('committed offsets', () => {
-  it('validates commits and keeps them across a reload of the same store', async () => {
-    const { store, log, groups } = await setup()
-    const errors = await groups.commitOffsets('simple', -1, '', null, [
-      { topic: 'orders', partition: 1, offset: 42, leaderEpoch: -1, metadata: 'note' },
-      { topic: 'orders', partition: 99, offset: 1, leaderEpoch: -1, metadata: null },
-      { topic: 'missing', partition: 0, offset: 1, leaderEpoch: -1, metadata: null },
-      { topic: 'orders', partition: 2, offset: 1, leaderEpoch: -1, metadata: 'x'.repeat(5000) },
-    ])
-    expect(errors).toEqual([0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.OFFSET_METADATA_TOO_LARGE])
-    const reloaded = new GroupCoordinator(log, silentLogger)
-    await reloaded.load()
-    coordinators.push(reloaded)
-    expect(reloaded.fetchOffset('simple', 'orders', 1)).toMatchObject({ offset: 42, metadata: 'note' })
-    expect(reloaded.group('simple')!.state).toBe('Empty')
-    void store
-  })
-
-  it('refuses commits from unknown members and stale generations of an active group', async () => {
-    const { groups } = await setup()
-    const joined = await joinNew(groups)
-    await groups.sync('g', 1, joined.memberId, null, null, null, [])
-    const entry = [{ topic: 'orders', partition: 0, offset: 1, leaderEpoch: -1, metadata: null }]
-    expect(await groups.commitOffsets('g', 1, 'stranger', null, entry)).toEqual([ErrorCode.UNKNOWN_MEMBER_ID])
-    expect(await groups.commitOffsets('g', 0, joined.memberId, null, entry)).toEqual([ErrorCode.ILLEGAL_GENERATION])
-    expect(await groups.commitOffsets('g', -1, '', null, entry)).toEqual([ErrorCode.UNKNOWN_MEMBER_ID])
-  })
-
-  it('expires offsets of groups empty for longer than the retention', async () => {
-    const { groups } = await setup({ offsetsRetentionMs: 1000 })
-    await groups.commitOffsets('old', -1, '', null, [{ topic: 'orders', partition: 0, offset: 3, leaderEpoch: -1, metadata: null }])
-    expect(await groups.expireOffsets(Date.now())).toEqual([])
-    expect(await groups.expireOffsets(Date.now() + 5000)).toEqual(['old'])
-    expect(groups.fetchOffset('old', 'orders', 0)).toBeUndefined()
-  })
-
-  it('reports lag per committed partition', async () => {
-    const { log, groups } = await setup()
-    const { encodeBatch } = await import('../../../src/protocol/records.ts')
-    const topic = log.topicByName('orders')!
-    await log.append(topic, topic.partitions[0]!, encodeBatch(Array.from({ length: 10 }, () => ({ key: null, value: Buffer.from('x') }))))
-    await groups.commitOffsets('lagging', -1, '', null, [{ topic: 'orders', partition: 0, offset: 4, leaderEpoch: -1, metadata: null }])
-    const snapshot = groups.snapshot().find((s) => s.groupId === 'lagging')!
-    expect(snapshot.partitions).toEqual([{ topic: 'orders', partition: 0, committed: 4, highWatermark: 10, lag: 6 }])
   })
 })

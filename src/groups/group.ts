@@ -27,6 +27,16 @@ export interface SyncResult {
   assignment: Buffer
 }
 
+export const NO_ASSIGNMENT = Buffer.alloc(0)
+
+export function joinError(errorCode: number, memberId = ''): JoinResult {
+  return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', memberId, members: [] }
+}
+
+export function syncError(errorCode: number): SyncResult {
+  return { errorCode, protocolType: null, protocolName: null, assignment: NO_ASSIGNMENT }
+}
+
 export class Member {
   readonly memberId: string
   readonly groupInstanceId: string | null
@@ -78,6 +88,8 @@ export class Group {
   rebalanceTimer: NodeJS.Timeout | null = null
   /** The first rebalance of an empty group waits this delay out even when everyone has joined. */
   initialDelayRunning = false
+  /** When the group last became empty, for offset retention; null while it has members. */
+  emptySinceMs: number | null = null
 
   constructor(groupId: string) {
     this.groupId = groupId

@@ -1,0 +1,94 @@
+// The group coordinator of this single broker, the one entry point both doors use: it wires the
+// group operations (join.ts, sync.ts, heartbeat.ts, leave.ts, offsets.ts, admin.ts) to the
+// membership state machine and the stores that keep groups and committed offsets.
+import type { BrokerLog } from '../log/broker-log.ts'
+import type { Logger } from '../observability/logger.ts'
+import { deleteGroups, deleteOffsets, groupSnapshots, type GroupSnapshot } from './admin.ts'
+import type { Group, JoinResult, SyncResult } from './group.ts'
+import { GroupStore } from './group-store.ts'
+import { heartbeat } from './heartbeat.ts'
+import { joinGroup, type JoinRequest } from './join.ts'
+import { leaveGroup } from './leave.ts'
+import { Membership, type GroupSettings } from './membership.ts'
+import { OffsetStore, type CommittedOffset } from './offset-store.ts'
+import { commitOffsets, expireOffsets, type OffsetCommitEntry } from './offsets.ts'
+import { syncGroup } from './sync.ts'
+
+export class GroupCoordinator {
+  readonly #log: BrokerLog
+  readonly #offsetStore: OffsetStore
+  readonly #groupStore: GroupStore
+  readonly #membership: Membership
+
+  constructor(log: BrokerLog, logger: Logger, settings: GroupSettings) {
+    this.#log = log
+    this.#offsetStore = new OffsetStore(log.store)
+    this.#groupStore = new GroupStore(log.store)
+    this.#membership = new Membership(settings, logger, this.#groupStore, this.#offsetStore)
+  }
+
+  async load(): Promise<void> {
+    await this.#offsetStore.load()
+    this.#membership.restore(this.#offsetStore.groupIds(), await this.#groupStore.load())
+  }
+
+  /** Stops every timer and answers held requests (shutdown). */
+  close(): void {
+    this.#membership.close()
+  }
+
+  group(groupId: string): Group | undefined {
+    return this.#membership.group(groupId)
+  }
+
+  groups(): IterableIterator<Group> {
+    return this.#membership.groups()
+  }
+
+  join(request: JoinRequest): Promise<JoinResult> | JoinResult {
+    return joinGroup(this.#membership, request)
+  }
+
+  sync(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, protocolType: string | null, protocolName: string | null, assignments: Array<{ memberId: string; assignment: Buffer }>): Promise<SyncResult> | SyncResult {
+    return syncGroup(this.#membership, groupId, generationId, memberId, groupInstanceId, protocolType, protocolName, assignments)
+  }
+
+  heartbeat(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+    return heartbeat(this.#membership, groupId, generationId, memberId, groupInstanceId)
+  }
+
+  /** Removes members that leave on purpose; returns an error code per member. */
+  leave(groupId: string, leaving: Array<{ memberId: string; groupInstanceId: string | null }>): number[] {
+    return leaveGroup(this.#membership, groupId, leaving)
+  }
+
+  /** An error code per entry; accepted entries are durable when the promise resolves. */
+  commitOffsets(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[]): Promise<number[]> {
+    return commitOffsets(this.#membership, this.#log, groupId, generationId, memberId, groupInstanceId, entries)
+  }
+
+  fetchOffset(groupId: string, topic: string, partition: number): CommittedOffset | undefined {
+    return this.#offsetStore.get(groupId, topic, partition)
+  }
+
+  /** Every committed partition of a group: [topic, partition, offset]. */
+  committedOffsets(groupId: string): Generator<[string, number, CommittedOffset]> {
+    return this.#offsetStore.all(groupId)
+  }
+
+  expireOffsets(nowMs: number): Promise<string[]> {
+    return expireOffsets(this.#membership, nowMs)
+  }
+
+  deleteGroups(groupIds: string[]): Promise<number[]> {
+    return deleteGroups(this.#membership, groupIds)
+  }
+
+  deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<number | number[]> {
+    return deleteOffsets(this.#membership, this.#log, groupId, partitions)
+  }
+
+  snapshot(): GroupSnapshot[] {
+    return groupSnapshots(this.#membership, this.#log)
+  }
+}
