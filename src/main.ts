@@ -2,7 +2,7 @@
 // (with a final flush to Iceberg).
 import { randomUUID } from 'node:crypto'
 import { FilesystemCatalog } from './catalog/filesystem.ts'
-import { loadConfig, renderSettings, type Config } from './config/index.ts'
+import { loadConfig, renderSettings, unknownSettings, type Config } from './config/index.ts'
 import { ZombiError } from './errors.ts'
 import { buildHttpApp } from './http/app.ts'
 import { ColdReader } from './iceberg/cold-reader.ts'
@@ -235,6 +235,7 @@ function main(): void {
     throw error
   }
   const logger = createLogger(config.logLevel)
+  for (const { name, nearest } of unknownSettings(process.env)) logger.warn({ variable: name, nearest }, `${name} is not a Zombi setting and is ignored (nearest known: ${nearest}); see --help`)
   start(config, logger).catch((error: unknown) => {
     logger.fatal({ err: error }, 'zombi failed to start')
     process.exit(1)
