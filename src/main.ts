@@ -9,10 +9,11 @@ import { ColdReader } from './iceberg/cold-reader.ts'
 import { EncodePool } from './iceberg/encode-pool.ts'
 import { Flusher } from './iceberg/flusher.ts'
 import { currentSnapshot } from './iceberg/metadata.ts'
-import { FlushMetrics } from './iceberg/metrics.ts'
+import { FlushMetrics, registerFlushMetrics } from './iceberg/metrics.ts'
 import type { BrokerIdentity } from './kafka/handler.ts'
 import { GroupCoordinator } from './kafka/groups/coordinator.ts'
 import { allHandlers } from './kafka/handlers/index.ts'
+import { registerKafkaMetrics } from './kafka/metrics.ts'
 import { ProduceBudget } from './kafka/produce-budget.ts'
 import { SocketGuard } from './kafka/socket-guard.ts'
 import { Router } from './kafka/router.ts'
@@ -20,12 +21,14 @@ import { KafkaServer } from './kafka/server.ts'
 import { BrokerLog } from './log/broker-log.ts'
 import { HotRetention } from './log/hot-retention.ts'
 import { IdempotencyKeys } from './log/idempotency-keys.ts'
+import { registerLogMetrics } from './log/metrics.ts'
 import { LocalObjectStore } from './objectstore/local.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
-import { MemoryRelief } from './observability/memory-relief.ts'
+import { MemoryRelief, registerMemoryReliefMetrics } from './observability/memory-relief.ts'
 import { Metrics } from './observability/metrics.ts'
 import { DiskHotStore } from './storage/disk-store.ts'
 import type { HotStore } from './storage/hot-store.ts'
+import { registerHotStoreMetrics } from './storage/metrics.ts'
 
 const CLUSTER_ID_KEY = 'broker/cluster-id'
 const SHUTDOWN_GRACE_MS = 5000
@@ -107,10 +110,12 @@ async function start(config: Config, logger: Logger): Promise<void> {
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
   }, { discarded: (bytes) => memoryRelief.dropped(bytes) })
-  const metrics = new Metrics({
-    log, groups, flush: flushMetrics, produceBudget, sockets: socketGuard, memoryRelief,
-    hotLog: { segments: () => store.segments(), retention: retention.stats, diskFreeBytes: () => store.health().freeBytes },
-  })
+  const metrics = new Metrics({ groups })
+  registerLogMetrics(metrics, log, retention.stats)
+  registerHotStoreMetrics(metrics, store)
+  registerFlushMetrics(metrics, flushMetrics)
+  registerKafkaMetrics(metrics, socketGuard, produceBudget)
+  registerMemoryReliefMetrics(metrics, memoryRelief)
 
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
   const router = new Router(allHandlers)
