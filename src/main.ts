@@ -13,7 +13,7 @@ import { FlushMetrics, registerFlushMetrics } from './iceberg/metrics.ts'
 import type { BrokerIdentity } from './kafka/handler.ts'
 import { GroupCoordinator } from './kafka/groups/coordinator.ts'
 import { allHandlers } from './kafka/handlers/index.ts'
-import { registerKafkaMetrics } from './kafka/metrics.ts'
+import { KafkaTraffic, registerKafkaMetrics } from './kafka/metrics.ts'
 import { ProduceBudget } from './kafka/produce-budget.ts'
 import { SocketGuard } from './kafka/socket-guard.ts'
 import { Router } from './kafka/router.ts'
@@ -119,7 +119,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
 
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
   const router = new Router(allHandlers)
-  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget }, logger, socketGuard)
+  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics) }, logger, socketGuard)
   const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
   broker.port = config.advertisedKafkaPort ?? kafkaPort
   let storeClosed: unknown = null
