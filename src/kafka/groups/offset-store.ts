@@ -1,6 +1,6 @@
 // Committed consumer-group offsets: in memory for reads, written through the hot store's
 // group commit (same durability as produce), loaded at start. One store for the Kafka door
-// and, later, the HTTP consumer-offsets API.
+// and the HTTP consumer-offsets API.
 import type { HotStore, StateWrite } from '../../storage/hot-store.ts'
 
 export interface CommittedOffset {
