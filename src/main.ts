@@ -2,18 +2,20 @@
 // (with a final flush to Iceberg).
 import { randomUUID } from 'node:crypto'
 import { FilesystemCatalog } from './catalog/filesystem.ts'
-import { loadConfig, renderSettings, type Config } from './config/index.ts'
+import { loadConfig, renderSettings, unknownSettings, type Config } from './config/index.ts'
 import { ZombiError } from './errors.ts'
 import { buildHttpApp } from './http/app.ts'
 import { ColdReader } from './iceberg/cold-reader.ts'
 import { EncodePool } from './iceberg/encode-pool.ts'
 import { Flusher } from './iceberg/flusher.ts'
 import { currentSnapshot } from './iceberg/metadata.ts'
-import { FlushMetrics } from './iceberg/metrics.ts'
+import { FlushMetrics, registerFlushMetrics } from './iceberg/metrics.ts'
 import { removeInterruptedWrites } from './iceberg/orphan-cleanup.ts'
 import type { BrokerIdentity } from './kafka/handler.ts'
 import { GroupCoordinator } from './groups/coordinator.ts'
+import { registerGroupMetrics } from './groups/metrics.ts'
 import { allHandlers } from './kafka/handlers/index.ts'
+import { KafkaTraffic, registerKafkaMetrics } from './kafka/metrics.ts'
 import { ProduceBudget } from './kafka/produce-budget.ts'
 import { SocketGuard } from './kafka/socket-guard.ts'
 import { Router } from './kafka/router.ts'
@@ -21,12 +23,14 @@ import { KafkaServer } from './kafka/server.ts'
 import { BrokerLog } from './log/broker-log.ts'
 import { HotRetention } from './log/hot-retention.ts'
 import { IdempotencyKeys } from './log/idempotency-keys.ts'
+import { registerLogMetrics } from './log/metrics.ts'
 import { LocalObjectStore } from './objectstore/local.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
-import { MemoryRelief } from './observability/memory-relief.ts'
+import { MemoryRelief, registerMemoryReliefMetrics } from './observability/memory-relief.ts'
 import { Metrics } from './observability/metrics.ts'
 import { DiskHotStore } from './storage/disk-store.ts'
 import type { HotStore } from './storage/hot-store.ts'
+import { registerHotStoreMetrics } from './storage/metrics.ts'
 
 const CLUSTER_ID_KEY = 'broker/cluster-id'
 const SHUTDOWN_GRACE_MS = 5000
@@ -102,14 +106,17 @@ async function start(config: Config, logger: Logger): Promise<void> {
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
   }, { discarded: (bytes) => memoryRelief.dropped(bytes) })
-  const metrics = new Metrics({
-    log, groups, flush: flushMetrics, produceBudget, sockets: socketGuard, memoryRelief,
-    hotLog: { segments: () => store.segments(), retention: retention.stats, diskFreeBytes: () => store.health().freeBytes },
-  })
+  const metrics = new Metrics()
+  registerGroupMetrics(metrics, groups)
+  registerLogMetrics(metrics, log, retention.stats)
+  registerHotStoreMetrics(metrics, store)
+  registerFlushMetrics(metrics, flushMetrics)
+  registerKafkaMetrics(metrics, socketGuard, produceBudget)
+  registerMemoryReliefMetrics(metrics, memoryRelief)
 
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
   const router = new Router(allHandlers)
-  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget }, logger, socketGuard)
+  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics) }, logger, socketGuard)
   const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
   broker.port = config.advertisedKafkaPort ?? kafkaPort
   let storeClosed: unknown = null
@@ -237,6 +244,7 @@ function main(): void {
     throw error
   }
   const logger = createLogger(config.logLevel)
+  for (const { name, nearest } of unknownSettings(process.env)) logger.warn({ variable: name, nearest }, `${name} is not a Zombi setting and is ignored (nearest known: ${nearest}); see --help`)
   start(config, logger).catch((error: unknown) => {
     logger.fatal({ err: error }, 'zombi failed to start')
     process.exit(1)

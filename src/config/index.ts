@@ -1,65 +1,83 @@
 // Turns ZOMBI_* environment variables and --ZOMBI_*=value flags into a validated, typed config.
+// The table in settings.ts gives every field its name, type and unit; only rules that join
+// several settings are written out here.
 import path from 'node:path'
 import { ZombiError } from '../errors.ts'
-import { SETTINGS, type SettingDefinition, type SettingName } from './settings.ts'
+import { SETTINGS, UNIT_FACTORS, type SettingDefinition, type SettingName } from './settings.ts'
 
-export interface Config {
-  host: string
-  kafkaPort: number
-  httpPort: number
+type Row = (typeof SETTINGS)[number]
+type Value<R extends Row> = R extends { kind: 'integer' } ? number : R extends { kind: 'boolean' } ? boolean : R extends { values: readonly (infer V)[] } ? V : string
+/** Each row's field with the type its kind gives, null when the row has no default and is unset. */
+type TableConfig = { [R in Row as R['field']]: Value<R> | (R['default'] extends null ? null : never) }
+/** Fields the cross-setting rules in loadConfig settle (a derived default, a value refused at start). */
+interface Settled {
   advertisedHost: string
-  advertisedKafkaPort: number | null
-  nodeId: number
-  dataDir: string
-  durability: 'fsync' | 'none'
-  segmentBytes: number
-  minFreeDiskBytes: number
-  hotRetentionMs: number
-  hotRetentionBytes: number
-  hotRetentionCheckMs: number
-  kafkaMaxInflightProduceBytes: number
-  autoCreateTopics: boolean
-  defaultPartitions: number
-  maxPartitions: number
-  maxRequestBytes: number
-  maxBufferedRequestBytes: number
-  requestTimeoutMs: number
-  connectionsMaxIdleMs: number
-  maxConnections: number
-  maxConnectionsPerAddress: number
-  maxMessageBytes: number
-  fetchCacheBytes: number
-  groupInitialRebalanceDelayMs: number
-  groupMinSessionTimeoutMs: number
-  groupMaxSessionTimeoutMs: number
-  groupMaxSize: number
-  offsetsRetentionMs: number
-  maxInflightWrites: number
-  maxInflightBytes: number
-  httpMaxBodyBytes: number
-  logLevel: string
   warehouse: string
   catalogType: 'filesystem'
-  catalogNamespace: string
-  targetFileBytes: number
-  flushIntervalMs: number
-  flushWorkers: number
-  recreatedTopicTable: 'replace' | 'continue'
-  orphanGraceMs: number
 }
+export type Config = { [K in keyof TableConfig | keyof Settled]: K extends keyof Settled ? Settled[K] : K extends keyof TableConfig ? TableConfig[K] : never }
 
 type RawSettings = Partial<Record<SettingName, string>>
 
+const DEFINITIONS: readonly SettingDefinition[] = SETTINGS
+const KNOWN_NAMES: ReadonlySet<string> = new Set(DEFINITIONS.map((def) => def.name))
+
+/** Edit distance (insertions, deletions, substitutions), to point a misspelt name to the setting meant. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]!
+}
+
+/** The known setting closest to `name` (the first in table order on a tie). */
+export function nearestSetting(name: string): SettingName {
+  let nearest: SettingName = SETTINGS[0].name
+  let nearestDistance = Infinity
+  for (const { name: known } of SETTINGS) {
+    const distance = editDistance(name, known)
+    if (distance < nearestDistance) {
+      nearest = known
+      nearestDistance = distance
+    }
+  }
+  return nearest
+}
+
+export interface UnknownSetting {
+  /** The ZOMBI_* variable that is no setting. */
+  name: string
+  nearest: SettingName
+}
+
+/**
+ * ZOMBI_* variables of the environment that are no setting: a typo, or a setting Zombi does not
+ * have (ZOMBI_S3_BUCKET). Reported at start rather than refused, because the environment is
+ * shared with other tools (test harnesses set ZOMBI_TEST_PYTHON, deployments may carry other
+ * Zombi implementations' variables); a flag is typed on Zombi's own command line, so an unknown
+ * one stops the process.
+ */
+export function unknownSettings(env: NodeJS.ProcessEnv): UnknownSetting[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith('ZOMBI_') && !KNOWN_NAMES.has(name))
+    .sort()
+    .map((name) => ({ name, nearest: nearestSetting(name) }))
+}
+
 /** Reads `--NAME=value` / `--NAME value` flags; flags win over the environment. */
 export function parseFlags(argv: readonly string[]): RawSettings {
-  const known = new Set<string>(SETTINGS.map((s) => s.name))
   const out: RawSettings = {}
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (!arg.startsWith('--')) throw new ZombiError('CONFIG_INVALID', `unexpected argument "${arg}" (settings are --ZOMBI_NAME=value)`)
     const eq = arg.indexOf('=')
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq)
-    if (!known.has(name)) throw new ZombiError('CONFIG_INVALID', `unknown setting ${name}; see --help`)
+    if (!KNOWN_NAMES.has(name)) throw new ZombiError('CONFIG_INVALID', `unknown setting ${name} (nearest known: ${nearestSetting(name)}); see --help`)
     const value: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1)
     if (value === undefined) throw new ZombiError('CONFIG_INVALID', `${name} needs a value`)
     out[name as SettingName] = value
@@ -95,73 +113,41 @@ function validate(def: SettingDefinition, raw: string): string | number | boolea
   }
 }
 
+/** A row's value as its field holds it: validated, in the field's unit, paths absolute. */
+function fieldValue(def: SettingDefinition, raw: string | null): string | number | boolean | null {
+  if (raw === null) return null
+  const value = validate(def, raw)
+  if (def.unit !== undefined) return (value as number) * UNIT_FACTORS[def.unit]
+  return def.kind === 'path' ? path.resolve(value as string) : value
+}
+
+/** A field's default from the table, for code that runs without a loaded config (tests, tools). */
+export function settingDefault<F extends keyof TableConfig>(field: F): TableConfig[F] {
+  const def = DEFINITIONS.find((d) => d.field === field)!
+  return fieldValue(def, def.default) as TableConfig[F]
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = []): Config {
   const flags = parseFlags(argv)
-  const values = new Map<string, string | number | boolean | null>()
-  for (const def of SETTINGS as readonly SettingDefinition[]) {
-    const raw = flags[def.name as SettingName] ?? env[def.name] ?? def.default
-    values.set(def.name, raw === null || raw === undefined ? null : validate(def, raw))
-  }
-  const get = <T>(name: SettingName): T => values.get(name) as T
-  const host = get<string>('ZOMBI_HOST')
-  const dataDir = path.resolve(get<string>('ZOMBI_DATA_DIR'))
-  if (get<string>('ZOMBI_CATALOG_TYPE') === 'rest') {
+  const values: Record<string, string | number | boolean | null> = {}
+  for (const def of DEFINITIONS) values[def.field] = fieldValue(def, flags[def.name as SettingName] ?? env[def.name] ?? def.default)
+  const table = values as TableConfig
+  if (table.catalogType === 'rest') {
     throw new ZombiError('CONFIG_INVALID', 'ZOMBI_CATALOG_TYPE=rest is not implemented yet; use filesystem (the default)')
   }
-  const namespace = get<string>('ZOMBI_CATALOG_NAMESPACE')
-  if (!/^[A-Za-z0-9_-]+$/.test(namespace)) {
-    throw new ZombiError('CONFIG_INVALID', `ZOMBI_CATALOG_NAMESPACE=${JSON.stringify(namespace)} is invalid: use letters, digits, _ and -`)
+  if (!/^[A-Za-z0-9_-]+$/.test(table.catalogNamespace)) {
+    throw new ZombiError('CONFIG_INVALID', `ZOMBI_CATALOG_NAMESPACE=${JSON.stringify(table.catalogNamespace)} is invalid: use letters, digits, _ and -`)
   }
-  const maxRequestBytes = get<number>('ZOMBI_MAX_REQUEST_BYTES')
-  const maxBufferedRequestBytes = get<number>('ZOMBI_MAX_BUFFERED_REQUEST_MB') * 1024 * 1024
-  if (maxBufferedRequestBytes < maxRequestBytes) {
+  if (table.maxBufferedRequestBytes < table.maxRequestBytes) {
     // Otherwise one request of the allowed size could never finish arriving.
-    throw new ZombiError('CONFIG_INVALID', `ZOMBI_MAX_BUFFERED_REQUEST_MB (${maxBufferedRequestBytes} bytes) must be at least ZOMBI_MAX_REQUEST_BYTES (${maxRequestBytes})`)
+    throw new ZombiError('CONFIG_INVALID', `ZOMBI_MAX_BUFFERED_REQUEST_MB (${table.maxBufferedRequestBytes} bytes) must be at least ZOMBI_MAX_REQUEST_BYTES (${table.maxRequestBytes})`)
   }
-  const wildcard = host === '0.0.0.0' || host === '::'
+  const wildcard = table.host === '0.0.0.0' || table.host === '::'
   return {
-    host,
-    kafkaPort: get('ZOMBI_KAFKA_PORT'),
-    httpPort: get('ZOMBI_PORT'),
-    advertisedHost: get<string | null>('ZOMBI_ADVERTISED_HOST') ?? (wildcard ? '127.0.0.1' : host),
-    advertisedKafkaPort: get('ZOMBI_ADVERTISED_KAFKA_PORT'),
-    nodeId: get('ZOMBI_NODE_ID'),
-    dataDir,
-    durability: get('ZOMBI_DURABILITY'),
-    segmentBytes: get('ZOMBI_SEGMENT_BYTES'),
-    minFreeDiskBytes: get<number>('ZOMBI_MIN_FREE_DISK_MB') * 1024 * 1024,
-    hotRetentionMs: get('ZOMBI_HOT_RETENTION_MS'),
-    hotRetentionBytes: get('ZOMBI_HOT_RETENTION_BYTES'),
-    hotRetentionCheckMs: get<number>('ZOMBI_HOT_RETENTION_CHECK_SECS') * 1000,
-    kafkaMaxInflightProduceBytes: get<number>('ZOMBI_KAFKA_MAX_INFLIGHT_PRODUCE_MB') * 1024 * 1024,
-    autoCreateTopics: get('ZOMBI_AUTO_CREATE_TOPICS'),
-    defaultPartitions: get('ZOMBI_DEFAULT_PARTITIONS'),
-    maxPartitions: get('ZOMBI_MAX_PARTITIONS'),
-    maxRequestBytes,
-    maxBufferedRequestBytes,
-    requestTimeoutMs: get('ZOMBI_REQUEST_TIMEOUT_MS'),
-    connectionsMaxIdleMs: get('ZOMBI_CONNECTIONS_MAX_IDLE_MS'),
-    maxConnections: get('ZOMBI_MAX_CONNECTIONS'),
-    maxConnectionsPerAddress: get('ZOMBI_MAX_CONNECTIONS_PER_IP'),
-    maxMessageBytes: get('ZOMBI_MAX_MESSAGE_BYTES'),
-    fetchCacheBytes: get<number>('ZOMBI_FETCH_CACHE_MB') * 1024 * 1024,
-    groupInitialRebalanceDelayMs: get('ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS'),
-    groupMinSessionTimeoutMs: get('ZOMBI_GROUP_MIN_SESSION_TIMEOUT_MS'),
-    groupMaxSessionTimeoutMs: get('ZOMBI_GROUP_MAX_SESSION_TIMEOUT_MS'),
-    groupMaxSize: get('ZOMBI_GROUP_MAX_SIZE'),
-    offsetsRetentionMs: get<number>('ZOMBI_OFFSETS_RETENTION_MINUTES') * 60_000,
-    maxInflightWrites: get('ZOMBI_MAX_INFLIGHT_WRITES'),
-    maxInflightBytes: get<number>('ZOMBI_MAX_INFLIGHT_BYTES_MB') * 1024 * 1024,
-    httpMaxBodyBytes: get<number>('ZOMBI_HTTP_MAX_BODY_MB') * 1024 * 1024,
-    logLevel: get('ZOMBI_LOG_LEVEL'),
-    warehouse: path.resolve(get<string | null>('ZOMBI_WAREHOUSE') ?? path.join(dataDir, 'warehouse')),
+    ...table,
+    advertisedHost: table.advertisedHost ?? (wildcard ? '127.0.0.1' : table.host),
+    warehouse: table.warehouse ?? path.join(table.dataDir, 'warehouse'),
     catalogType: 'filesystem',
-    catalogNamespace: namespace,
-    targetFileBytes: get<number>('ZOMBI_TARGET_FILE_SIZE_MB') * 1024 * 1024,
-    flushIntervalMs: get<number>('ZOMBI_FLUSH_INTERVAL_SECS') * 1000,
-    flushWorkers: get('ZOMBI_FLUSH_WORKERS'),
-    recreatedTopicTable: get('ZOMBI_RECREATED_TOPIC_TABLE'),
-    orphanGraceMs: get<number>('ZOMBI_ORPHAN_GRACE_SECS') * 1000,
   }
 }
 

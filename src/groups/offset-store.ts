@@ -1,6 +1,6 @@
 // Committed consumer-group offsets: in memory for reads, written through the hot store's
-// group commit (same durability as produce), loaded at start. One store for both doors: Kafka
-// groups and the HTTP consumer-offsets API commit to the same offsets.
+// group commit (same durability as produce), loaded at start. One store for the Kafka door
+// and the HTTP consumer-offsets API.
 import type { HotStore, StateWrite } from '../storage/hot-store.ts'
 
 export interface CommittedOffset {

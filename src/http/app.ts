@@ -15,7 +15,7 @@ import { ErrorCode } from '../protocol/generated/errors.ts'
 import { decodeBatch } from '../protocol/records.ts'
 import { parseJsonStrictly } from './json-body.ts'
 import * as schemas from './schemas.ts'
-import { HttpProblem, IDEMPOTENCY_HEADER, TableWriter, insufficientStorage, type HttpRecord } from './table-writes.ts'
+import { HttpProblem, IDEMPOTENCY_HEADER, TableWriter, insufficientStorage, payloadBytes, type HttpRecord } from './table-writes.ts'
 import { validatorCompiler } from './validators.ts'
 import { answerBackpressure, isBackpressure, limitWrites, WriteBudget } from './write-budget.ts'
 
@@ -234,7 +234,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     const started = performance.now()
     const [written] = await writer.write(request.params.table, [request.body])
     httpWrites.inc()
-    httpWriteBytes.inc(request.body.payload.length)
+    httpWriteBytes.inc(payloadBytes([request.body]))
     metrics.writeLatency.observe((performance.now() - started) / 1000)
     return reply.code(202).send({ offset: written!.offset, partition: written!.partition, table: request.params.table })
   })
@@ -245,6 +245,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     const started = performance.now()
     const written = await writer.write(request.params.table, request.body.records)
     httpWrites.inc(written.length)
+    httpWriteBytes.inc(payloadBytes(request.body.records))
     metrics.writeLatency.observe((performance.now() - started) / 1000)
     return reply.code(202).send({ offsets: written, count: written.length })
   })

@@ -21,6 +21,13 @@ export interface HttpRecord {
   idempotency_key?: string
 }
 
+/** Payload bytes as stored (base64 decoded, text as UTF-8), for zombi_write_bytes_total: the same measure for one write and a bulk. */
+export function payloadBytes(records: readonly HttpRecord[]): number {
+  let bytes = 0
+  for (const record of records) bytes += Buffer.byteLength(record.payload, record.encoding ?? 'utf8')
+  return bytes
+}
+
 /** A client mistake (4xx) or a refusal (507), answered with a JSON error naming the field or the cause. */
 export class HttpProblem extends Error {
   readonly status: number

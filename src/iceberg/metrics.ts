@@ -1,8 +1,9 @@
-// The flusher's metrics as plain counters and gauges; src/observability/metrics.ts registers
-// them with prom-client (read at scrape time), so nothing here depends on it.
+// The flusher's metrics as plain counters and gauges, registered with the broker's metrics by
+// registerFlushMetrics (read at scrape time), so the flusher never touches prom-client.
+import type { MetricsRegistry } from '../observability/metrics.ts'
 
 /** Upper bounds (seconds) of the commit latency histogram buckets. */
-export const COMMIT_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
+const COMMIT_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
 
 export interface PartitionLag {
   topic: string
@@ -23,10 +24,25 @@ export class FlushMetrics {
   failures = 0
   /** Set by the flusher: the current lag per partition. */
   lag: () => PartitionLag[] = () => []
-  /** Set by the metrics registry: receives each commit's latency (write files + commit), in seconds. */
+  /** Set by registerFlushMetrics: receives each commit's latency (write files + commit), in seconds. */
   commitLatencyObserver: (seconds: number) => void = () => undefined
 
   observeCommit(seconds: number): void {
     this.commitLatencyObserver(seconds)
   }
+}
+
+export function registerFlushMetrics(registry: MetricsRegistry, flush: FlushMetrics): void {
+  registry.total('zombi_flush_rows_total', 'Rows committed to Iceberg tables', () => flush.rowsFlushed)
+  registry.total('zombi_flush_bytes_total', 'Bytes of Parquet data files committed', () => flush.bytesFlushed)
+  registry.total('zombi_flush_files_total', 'Parquet data files committed', () => flush.filesWritten)
+  registry.total('zombi_iceberg_commits_total', 'Iceberg snapshots committed by the flusher', () => flush.commits)
+  registry.total('zombi_iceberg_commit_failures_total', 'Flush attempts that failed and will be retried', () => flush.failures)
+  flush.commitLatencyObserver = registry.histogram('zombi_iceberg_commit_latency_seconds', 'Time to commit one flush round to Iceberg (manifests, manifest list, metadata swap)', COMMIT_LATENCY_BUCKETS)
+  registry.labelledGauge('zombi_flush_lag_records', 'Records in the hot log not yet committed to Iceberg', ['topic', 'partition'], (emit) => {
+    for (const p of flush.lag()) emit({ topic: p.topic, partition: String(p.partition) }, p.records)
+  })
+  registry.labelledGauge('zombi_flush_lag_seconds', 'Age of the oldest record not yet committed to Iceberg', ['topic', 'partition'], (emit) => {
+    for (const p of flush.lag()) emit({ topic: p.topic, partition: String(p.partition) }, p.ageMs / 1000)
+  })
 }

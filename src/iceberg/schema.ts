@@ -1,6 +1,6 @@
-// The Iceberg table of a topic (DESIGN.md "The Iceberg table of a topic"): schema with its
-// field ids, partition spec and sort order, as Iceberg JSON and as the Arrow schema of the
-// Parquet files. Field ids never change; new columns only get new ids.
+// The Iceberg table of a topic: schema with its field ids, partition spec and sort order, as
+// Iceberg JSON and as the Arrow schema of the Parquet files. Field ids never change; new columns
+// only get new ids.
 import { Binary, Bool, DateDay, Field, Int32, Int64, List, Schema, Struct, TimestampMicrosecond, Utf8 } from 'apache-arrow'
 
 export const FieldId = {

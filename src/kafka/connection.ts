@@ -37,6 +37,7 @@ class Context implements RequestContext {
   readonly supportedApis: RequestContext['supportedApis']
   readonly shutdown: AbortSignal
   readonly produceBudget: RequestContext['produceBudget']
+  readonly traffic: RequestContext['traffic']
   apiVersion: number
   correlationId: number
   clientId: string | null
@@ -51,6 +52,7 @@ class Context implements RequestContext {
     this.supportedApis = server.supportedApis
     this.shutdown = shutdown
     this.produceBudget = server.produceBudget
+    this.traffic = server.traffic
     this.apiVersion = apiVersion
     this.correlationId = correlationId
     this.clientId = clientId

@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.ts'
 import type { Reader } from '../protocol/reader.ts'
 import type { Writer } from '../protocol/writer.ts'
 import type { GroupCoordinator } from '../groups/coordinator.ts'
+import type { KafkaTraffic } from './metrics.ts'
 import type { ProduceBudget } from './produce-budget.ts'
 
 /** The broker as clients see it (Metadata, FindCoordinator, DescribeCluster). */
@@ -35,6 +36,8 @@ export interface RequestContext {
   readonly shutdown: AbortSignal
   /** Broker-wide bound on Produce bytes in flight (throttle_time_ms comes from it). */
   readonly produceBudget?: ProduceBudget
+  /** Where Produce and Fetch count their records and errors (absent without metrics). */
+  readonly traffic?: KafkaTraffic
   apiVersion: number
   correlationId: number
   clientId: string | null

@@ -6,6 +6,7 @@ import { ErrorCode } from '../protocol/generated/errors.ts'
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { GroupCoordinator } from '../groups/coordinator.ts'
+import type { KafkaTraffic } from './metrics.ts'
 import type { ProduceBudget } from './produce-budget.ts'
 import type { AnyHandler, BrokerIdentity, SupportedApi } from './handler.ts'
 
@@ -19,6 +20,7 @@ export interface ServerContext {
   shutdown: AbortSignal
   metrics?: Metrics
   produceBudget?: ProduceBudget
+  traffic?: KafkaTraffic
 }
 
 export class Router {

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import type { Logger } from './logger.ts'
+import type { MetricsRegistry } from './metrics.ts'
 
 /** Below this many dropped bytes a relief is not worth a full collection. */
 const WORTHWHILE_BYTES = 16 * 1024 * 1024
@@ -88,4 +89,8 @@ export class MemoryRelief {
     this.runs++
     this.#logger.info({ droppedBytes: bytes, rssBefore: before, rssAfter: process.memoryUsage.rss(), ms: Date.now() - this.#lastRunAt }, 'gave memory of dropped request buffers back to the system')
   }
+}
+
+export function registerMemoryReliefMetrics(registry: MetricsRegistry, relief: MemoryRelief): void {
+  registry.total('zombi_memory_reliefs_total', 'Times dropped request buffers were collected and their memory given back to the system', () => relief.runs)
 }

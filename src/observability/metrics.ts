@@ -1,27 +1,30 @@
-// Every metric, declared once. Hot paths hold handles and increment them; nothing is looked up
+// The broker-wide metric families (the doors' traffic, Kafka requests) and the registry every layer
+// registers its own gauges with. Hot paths hold handles and increment them; nothing is looked up
 // by name per request. Names follow zombi_<area>_<what>_<unit>.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { GroupCoordinator } from '../groups/coordinator.ts'
-import type { ProduceBudget } from '../kafka/produce-budget.ts'
-import type { BrokerLog } from '../log/broker-log.ts'
-import { COMMIT_LATENCY_BUCKETS, type FlushMetrics } from '../iceberg/metrics.ts'
-import type { HotRetentionStats } from '../log/hot-retention.ts'
-import type { SegmentListing } from '../storage/hot-store.ts'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client'
 import { API_VERSIONS } from '../protocol/generated/api-keys.ts'
 
-/** Where gauges read their values when Prometheus scrapes (nothing is kept up to date per request). */
-export interface MetricSources {
-  log?: BrokerLog
-  groups?: GroupCoordinator
-  flush?: FlushMetrics
-  hotLog?: { segments(): SegmentListing; retention: HotRetentionStats; diskFreeBytes?: () => number | null }
-  produceBudget?: ProduceBudget
-  /** The Kafka door's socket limits (src/kafka/socket-guard.ts). */
-  sockets?: { readonly bufferedRequestBytes: number; readonly closedByReason: ReadonlyMap<string, number> }
-  memoryRelief?: { readonly runs: number }
+/** Sets one labelled value while a scrape collects (labels already in the family's label names). */
+export type EmitLabelled<Label extends string> = (labels: LabelValues<Label>, value: number) => void
+
+/**
+ * How a layer registers the metrics it owns without importing them here (observability imports
+ * no layer): each layer's metrics module has a `register…Metrics(registry, state)` that main.ts
+ * calls. Gauges and totals are read from the layer's own state when Prometheus scrapes, so
+ * nothing is kept up to date per request; labelled families are rebuilt at each scrape, so a
+ * deleted topic's series disappear.
+ */
+export interface MetricsRegistry {
+  gauge(name: string, help: string, read: () => number): void
+  labelledGauge<Label extends string>(name: string, help: string, labelNames: readonly Label[], read: (emit: EmitLabelled<Label>) => void): void
+  /** A counter whose count the layer keeps in a plain number (it only grows). */
+  total(name: string, help: string, read: () => number): void
+  labelledTotal<Label extends string>(name: string, help: string, labelNames: readonly Label[], read: (emit: EmitLabelled<Label>) => void): void
+  /** A histogram; the layer keeps the returned function and observes into it. */
+  histogram(name: string, help: string, buckets: readonly number[]): (value: number) => void
 }
 
-export class Metrics {
+export class Metrics implements MetricsRegistry {
   readonly registry = new Registry()
   readonly startedAtMs = Date.now()
 
@@ -48,124 +51,31 @@ export class Metrics {
   // Handles per api key and version, made once, so a request increments without label lookups.
   readonly #requestHandles = new Map<number, { count: { inc(): void }; latency: { observe(seconds: number): void } }>()
 
-  constructor(sources: MetricSources = {}) {
+  constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'zombi_process_' })
-    const { log, groups, flush, hotLog, produceBudget, sockets, memoryRelief } = sources
-    if (sockets !== undefined) {
-      const buffered: Gauge = new Gauge({
-        name: 'zombi_kafka_buffered_request_bytes', help: 'Bytes of Kafka requests begun but not yet fully arrived, all connections (bounded by ZOMBI_MAX_BUFFERED_REQUEST_MB)', registers: [this.registry],
-        collect: (): void => buffered.set(sockets.bufferedRequestBytes),
-      })
-      const closed: Counter<'reason'> = new Counter({
-        name: 'zombi_kafka_connections_closed_total', help: 'Kafka connections closed or refused by the broker, by reason (socket limits, malformed requests, internal errors)',
-        labelNames: ['reason'] as const, registers: [this.registry],
-        collect: (): void => {
-          closed.reset()
-          for (const [reason, count] of sockets.closedByReason) closed.inc({ reason }, count)
-        },
-      })
-    }
-    if (memoryRelief !== undefined) {
-      const runs: Counter = new Counter({
-        name: 'zombi_memory_reliefs_total', help: 'Times dropped request buffers were collected and their memory given back to the system', registers: [this.registry],
-        collect: (): void => { runs.reset(); runs.inc(memoryRelief.runs) },
-      })
-    }
-    if (produceBudget !== undefined) {
-      const inflight: Gauge = new Gauge({
-        name: 'zombi_kafka_produce_inflight_bytes', help: 'Kafka Produce request bytes read and not yet answered (bounded by ZOMBI_KAFKA_MAX_INFLIGHT_PRODUCE_MB)', registers: [this.registry],
-        collect: (): void => inflight.set(produceBudget.inflightBytes),
-      })
-    }
-    if (log !== undefined) {
-      const highWatermark: Gauge<'topic' | 'partition'> = new Gauge({
-        name: 'zombi_partition_high_watermark', help: 'High watermark per topic partition', labelNames: ['topic', 'partition'] as const, registers: [this.registry],
-        collect: (): void => {
-          highWatermark.reset()
-          for (const topic of log.topics()) for (const p of topic.partitions) highWatermark.set({ topic: topic.name, partition: String(p.id) }, p.highWatermark)
-        },
-      })
-      const refused: Counter<'reason'> = new Counter({
-        name: 'zombi_produce_refused_total', help: 'Kafka produce and HTTP writes answered KAFKA_STORAGE_ERROR / 507: disk_full (refused before offsets were given out, free space under ZOMBI_MIN_FREE_DISK_MB) or rolled_back (the disk filled up under the write)', labelNames: ['reason'] as const, registers: [this.registry],
-        collect: (): void => {
-          refused.reset()
-          refused.inc({ reason: 'disk_full' }, log.storageRefusals.diskFull)
-          refused.inc({ reason: 'rolled_back' }, log.storageRefusals.rolledBack)
-        },
-      })
-      const logStart: Gauge<'topic' | 'partition'> = new Gauge({
-        name: 'zombi_partition_log_start_offset', help: 'First offset still in the hot log per topic partition (older ones are in Iceberg)', labelNames: ['topic', 'partition'] as const, registers: [this.registry],
-        collect: (): void => {
-          logStart.reset()
-          for (const topic of log.topics()) for (const p of topic.partitions) logStart.set({ topic: topic.name, partition: String(p.id) }, p.logStartOffset)
-        },
-      })
-    }
-    if (hotLog !== undefined) {
-      const bytes: Gauge = new Gauge({
-        name: 'zombi_hot_log_bytes', help: 'Bytes of hot-log segment files on disk', registers: [this.registry],
-        collect: (): void => bytes.set(hotLog.segments().segments.reduce((sum, info) => sum + info.bytes, 0)),
-      })
-      const segments: Gauge = new Gauge({
-        name: 'zombi_hot_log_segments', help: 'Hot-log segment files on disk', registers: [this.registry],
-        collect: (): void => segments.set(hotLog.segments().segments.length),
-      })
-      const { diskFreeBytes } = hotLog
-      if (diskFreeBytes !== undefined) {
-        const free: Gauge = new Gauge({
-          name: 'zombi_hot_log_disk_free_bytes', help: 'Estimated free bytes on the data dir\'s filesystem (the reserve file counted as free); produce is refused under ZOMBI_MIN_FREE_DISK_MB', registers: [this.registry],
-          collect: (): void => free.set(diskFreeBytes() ?? 0),
-        })
-      }
-      const deleted: Counter = new Counter({
-        name: 'zombi_hot_log_segments_deleted_total', help: 'Hot-log segments deleted by hot retention (all their records committed to Iceberg)', registers: [this.registry],
-        collect: (): void => { deleted.reset(); deleted.inc(hotLog.retention.segmentsDeleted) },
-      })
-    }
-    if (groups !== undefined) {
-      const members: Gauge<'group' | 'state'> = new Gauge({
-        name: 'zombi_group_members', help: 'Members per consumer group, labelled with its state', labelNames: ['group', 'state'] as const, registers: [this.registry],
-        collect: (): void => {
-          members.reset()
-          for (const group of groups.snapshot()) members.set({ group: group.groupId, state: group.state }, group.members)
-        },
-      })
-      const lag: Gauge<'group' | 'topic' | 'partition'> = new Gauge({
-        name: 'zombi_group_lag_records', help: 'High watermark minus committed offset per group and partition', labelNames: ['group', 'topic', 'partition'] as const, registers: [this.registry],
-        collect: (): void => {
-          lag.reset()
-          for (const group of groups.snapshot()) for (const p of group.partitions) lag.set({ group: group.groupId, topic: p.topic, partition: String(p.partition) }, p.lag)
-        },
-      })
-    }
-    if (flush !== undefined) {
-      const total = (name: string, help: string, read: () => number): void => {
-        const counter: Counter = new Counter({ name, help, registers: [this.registry], collect: (): void => { counter.reset(); counter.inc(read()) } })
-      }
-      total('zombi_flush_rows_total', 'Rows committed to Iceberg tables', () => flush.rowsFlushed)
-      total('zombi_flush_bytes_total', 'Bytes of Parquet data files committed', () => flush.bytesFlushed)
-      total('zombi_flush_files_total', 'Parquet data files committed', () => flush.filesWritten)
-      total('zombi_iceberg_commits_total', 'Iceberg snapshots committed by the flusher', () => flush.commits)
-      total('zombi_iceberg_commit_failures_total', 'Flush attempts that failed and will be retried', () => flush.failures)
-      const commitLatency = new Histogram({
-        name: 'zombi_iceberg_commit_latency_seconds', help: 'Time to commit one flush round to Iceberg (manifests, manifest list, metadata swap)', buckets: [...COMMIT_LATENCY_BUCKETS], registers: [this.registry],
-      })
-      flush.commitLatencyObserver = (seconds) => commitLatency.observe(seconds)
-      const lagRecords: Gauge<'topic' | 'partition'> = new Gauge({
-        name: 'zombi_flush_lag_records', help: 'Records in the hot log not yet committed to Iceberg', labelNames: ['topic', 'partition'] as const, registers: [this.registry],
-        collect: (): void => {
-          lagRecords.reset()
-          for (const p of flush.lag()) lagRecords.set({ topic: p.topic, partition: String(p.partition) }, p.records)
-        },
-      })
-      const lagSeconds: Gauge<'topic' | 'partition'> = new Gauge({
-        name: 'zombi_flush_lag_seconds', help: 'Age of the oldest record not yet committed to Iceberg', labelNames: ['topic', 'partition'] as const, registers: [this.registry],
-        collect: (): void => {
-          lagSeconds.reset()
-          for (const p of flush.lag()) lagSeconds.set({ topic: p.topic, partition: String(p.partition) }, p.ageMs / 1000)
-        },
-      })
-    }
+  }
+
+  gauge(name: string, help: string, read: () => number): void {
+    const gauge: Gauge = new Gauge({ name, help, registers: [this.registry], collect: (): void => gauge.set(read()) })
+  }
+
+  labelledGauge<Label extends string>(name: string, help: string, labelNames: readonly Label[], read: (emit: EmitLabelled<Label>) => void): void {
+    const gauge: Gauge<Label> = new Gauge({ name, help, labelNames, registers: [this.registry], collect: (): void => { gauge.reset(); read(emit) } })
+    const emit: EmitLabelled<Label> = (labels, value) => gauge.set(labels, value)
+  }
+
+  total(name: string, help: string, read: () => number): void {
+    const counter: Counter = new Counter({ name, help, registers: [this.registry], collect: (): void => { counter.reset(); counter.inc(read()) } })
+  }
+
+  labelledTotal<Label extends string>(name: string, help: string, labelNames: readonly Label[], read: (emit: EmitLabelled<Label>) => void): void {
+    const counter: Counter<Label> = new Counter({ name, help, labelNames, registers: [this.registry], collect: (): void => { counter.reset(); read(emit) } })
+    const emit: EmitLabelled<Label> = (labels, value) => counter.inc(labels, value)
+  }
+
+  histogram(name: string, help: string, buckets: readonly number[]): (value: number) => void {
+    const histogram = new Histogram({ name, help, buckets: [...buckets], registers: [this.registry] })
+    return (value) => histogram.observe(value)
   }
 
   /** Count and latency handles of one API version (cached). */

@@ -101,6 +101,13 @@ export function recordCountOf(batch: Buffer, position = 0): number {
   return batch.readInt32BE(position + RECORDS_COUNT)
 }
 
+/** Records in whole, already validated batches laid end to end (a produce request's or a fetch answer's), read from their headers only. */
+export function recordCountOfBatches(batches: Buffer): number {
+  let records = 0
+  for (let position = 0; position + RECORDS <= batches.length; position += batchSize(batches, position)) records += recordCountOf(batches, position)
+  return records
+}
+
 export function baseTimestampOf(batch: Buffer, position = 0): number {
   return readInt64(batch, position + BASE_TIMESTAMP)
 }

@@ -1,5 +1,5 @@
 // Record-level decoding and encoding of batches (with compression). Off the produce and fetch
-// hot paths: ListOffsets by timestamp, tests, and later the flusher and the HTTP door.
+// hot paths: ListOffsets by timestamp, the HTTP door's writes and reads, and tests.
 import { crc32c } from '@node-rs/crc32'
 import { compress, decompress } from './compression.ts'
 import { Reader } from './reader.ts'

@@ -10,6 +10,7 @@
 // the log back to the last acknowledged commit and fails only what came after it.
 import fsp from 'node:fs/promises'
 import path from 'node:path'
+import { settingDefault } from '../config/index.ts'
 import { ZombiError, isStorageFull } from '../errors.ts'
 import { silentLogger, type Logger } from '../observability/logger.ts'
 import {
@@ -31,7 +32,7 @@ import { type Segment, SegmentLog } from './segment-log.ts'
 export interface DiskHotStoreOptions {
   dir: string
   durability: 'fsync' | 'none'
-  /** Size at which the log rolls to a new segment file (default 256 MiB). */
+  /** Size at which the log rolls to a new segment file (default: ZOMBI_SEGMENT_BYTES's). */
   segmentBytes?: number
   /**
    * Free bytes kept on the data dir's filesystem for the index and state: appends that would
@@ -45,7 +46,6 @@ export interface DiskHotStoreOptions {
   logger?: Logger
 }
 
-const DEFAULT_SEGMENT_BYTES = 256 * 1024 * 1024
 const DEFAULT_SPACE_CHECK_MS = 1000
 const MAX_PARTITION = 0x7fffffff
 /** Recovery writes the index rows it rebuilt every this many frames, so a long tail needs no huge batch. */
@@ -229,7 +229,7 @@ export class DiskHotStore implements HotStore {
     this.#dir = options.dir
     this.#sync = options.durability === 'fsync'
     this.#logger = options.logger ?? silentLogger
-    this.#log = new SegmentLog(path.join(options.dir, 'log'), options.segmentBytes ?? DEFAULT_SEGMENT_BYTES)
+    this.#log = new SegmentLog(path.join(options.dir, 'log'), options.segmentBytes ?? settingDefault('segmentBytes'))
     this.#index = new LevelIndex(path.join(options.dir, 'index'))
     this.#space = new DiskSpace(options.dir, options.minFreeBytes ?? 0, options.freeBytes, this.#logger)
     this.#spaceCheckMs = options.spaceCheckMs ?? DEFAULT_SPACE_CHECK_MS

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
-import { loadConfig, parseFlags, renderSettings } from '../../src/config/index.ts'
+import path from 'node:path'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { loadConfig, nearestSetting, parseFlags, renderSettings, settingDefault, unknownSettings, type Config } from '../../src/config/index.ts'
+import { SETTINGS } from '../../src/config/settings.ts'
 import { ZombiError } from '../../src/errors.ts'
 
 describe('config', () => {
@@ -42,6 +44,7 @@ describe('config', () => {
 
   it('rejects unknown flags and flags without a value', () => {
     expect(() => parseFlags(['--ZOMBI_NOPE=1'])).toThrow(/unknown setting ZOMBI_NOPE/)
+    expect(() => parseFlags(['--ZOMBI_KAFKA_PROT=1'])).toThrow(/unknown setting ZOMBI_KAFKA_PROT \(nearest known: ZOMBI_KAFKA_PORT\)/)
     expect(() => parseFlags(['--ZOMBI_PORT'])).toThrow(/ZOMBI_PORT needs a value/)
     expect(() => parseFlags(['stray'])).toThrow(/unexpected argument/)
   })
@@ -49,5 +52,76 @@ describe('config', () => {
   it('keeps docs/config.md in step with the settings table (npm run docs:config)', () => {
     const docs = readFileSync(new URL('../../docs/config.md', import.meta.url), 'utf8')
     expect(docs).toBe(renderSettings('markdown'))
+  })
+
+  it('reports unknown ZOMBI_* variables with the nearest known name, and starts anyway', () => {
+    const env = { ZOMBI_S3_BUCKET: 'events', ZOMBI_KAFKA_PROT: '9093', ZOMBI_PORT: '8081', PATH: '/bin', ZOMBIE_X: '1' }
+    expect(unknownSettings(env)).toEqual([
+      { name: 'ZOMBI_KAFKA_PROT', nearest: 'ZOMBI_KAFKA_PORT' },
+      { name: 'ZOMBI_S3_BUCKET', nearest: nearestSetting('ZOMBI_S3_BUCKET') },
+    ])
+    expect(loadConfig(env).httpPort).toBe(8081)
+    expect(unknownSettings({ ZOMBI_PORT: '1', ZOMBI_DATA_DIR: '/d' })).toEqual([])
+  })
+
+  it('finds the setting a misspelt name meant', () => {
+    expect(nearestSetting('ZOMBI_DATADIR')).toBe('ZOMBI_DATA_DIR')
+    expect(nearestSetting('ZOMBI_FLUSH_INTERVAL_SEC')).toBe('ZOMBI_FLUSH_INTERVAL_SECS')
+    expect(nearestSetting('ZOMBI_WAREHOUSE')).toBe('ZOMBI_WAREHOUSE')
+  })
+
+  it('gives every row its own config field', () => {
+    const fields = SETTINGS.map((s) => s.field)
+    expect(new Set(fields).size).toBe(fields.length)
+    expect(Object.keys(loadConfig({})).sort()).toEqual([...fields].sort())
+  })
+
+  it('converts MiB, seconds and minutes into the fields\' bytes and milliseconds', () => {
+    const config = loadConfig({
+      ZOMBI_MIN_FREE_DISK_MB: '3', ZOMBI_HOT_RETENTION_CHECK_SECS: '7', ZOMBI_KAFKA_MAX_INFLIGHT_PRODUCE_MB: '5', ZOMBI_MAX_BUFFERED_REQUEST_MB: '300',
+      ZOMBI_FETCH_CACHE_MB: '0', ZOMBI_OFFSETS_RETENTION_MINUTES: '2', ZOMBI_MAX_INFLIGHT_BYTES_MB: '9', ZOMBI_HTTP_MAX_BODY_MB: '4',
+      ZOMBI_TARGET_FILE_SIZE_MB: '6', ZOMBI_FLUSH_INTERVAL_SECS: '11', ZOMBI_SEGMENT_BYTES: '2000000', ZOMBI_HOT_RETENTION_MS: '-1',
+    })
+    const MiB = 1024 * 1024
+    expect(config).toMatchObject({
+      minFreeDiskBytes: 3 * MiB, hotRetentionCheckMs: 7000, kafkaMaxInflightProduceBytes: 5 * MiB, maxBufferedRequestBytes: 300 * MiB,
+      fetchCacheBytes: 0, offsetsRetentionMs: 120_000, maxInflightBytes: 9 * MiB, httpMaxBodyBytes: 4 * MiB,
+      targetFileBytes: 6 * MiB, flushIntervalMs: 11_000, segmentBytes: 2_000_000, hotRetentionMs: -1,
+    })
+  })
+
+  it('derives the warehouse from the data dir and resolves paths', () => {
+    expect(loadConfig({ ZOMBI_DATA_DIR: '/srv/zombi' })).toMatchObject({ dataDir: '/srv/zombi', warehouse: '/srv/zombi/warehouse' })
+    expect(loadConfig({ ZOMBI_DATA_DIR: '/srv/zombi', ZOMBI_WAREHOUSE: '/lake' }).warehouse).toBe('/lake')
+    expect(loadConfig({ ZOMBI_WAREHOUSE: 'lake' }).warehouse).toBe(path.resolve('lake'))
+  })
+
+  it.each([
+    [{ ZOMBI_CATALOG_TYPE: 'rest' }, /ZOMBI_CATALOG_TYPE=rest is not implemented yet/],
+    [{ ZOMBI_CATALOG_NAMESPACE: 'a.b' }, /ZOMBI_CATALOG_NAMESPACE="a.b" is invalid/],
+    [{ ZOMBI_MAX_REQUEST_BYTES: '2097152', ZOMBI_MAX_BUFFERED_REQUEST_MB: '1' }, /ZOMBI_MAX_BUFFERED_REQUEST_MB \(1048576 bytes\) must be at least ZOMBI_MAX_REQUEST_BYTES \(2097152\)/],
+  ])('refuses settings that contradict each other or are not implemented: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message)
+  })
+
+  it('serves table defaults in the field\'s unit to code without a loaded config', () => {
+    expect(settingDefault('segmentBytes')).toBe(256 * 1024 * 1024)
+    expect(settingDefault('fetchCacheBytes')).toBe(256 * 1024 * 1024)
+    expect(settingDefault('advertisedKafkaPort')).toBeNull()
+  })
+
+  it('types every field as the settings table says', () => {
+    expectTypeOf<Config>().toEqualTypeOf<{
+      host: string; kafkaPort: number; httpPort: number; advertisedHost: string; advertisedKafkaPort: number | null; nodeId: number
+      dataDir: string; durability: 'fsync' | 'none'; segmentBytes: number; minFreeDiskBytes: number; hotRetentionMs: number
+      hotRetentionBytes: number; hotRetentionCheckMs: number; kafkaMaxInflightProduceBytes: number; autoCreateTopics: boolean
+      defaultPartitions: number; maxPartitions: number; maxRequestBytes: number; maxBufferedRequestBytes: number; requestTimeoutMs: number
+      connectionsMaxIdleMs: number; maxConnections: number; maxConnectionsPerAddress: number; maxMessageBytes: number
+      fetchCacheBytes: number; groupInitialRebalanceDelayMs: number; groupMinSessionTimeoutMs: number; groupMaxSessionTimeoutMs: number
+      groupMaxSize: number; offsetsRetentionMs: number; maxInflightWrites: number; maxInflightBytes: number; httpMaxBodyBytes: number
+      logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; warehouse: string; catalogType: 'filesystem'
+      catalogNamespace: string; targetFileBytes: number; flushIntervalMs: number; flushWorkers: number; recreatedTopicTable: 'replace' | 'continue'
+      orphanGraceMs: number
+    }>()
   })
 })

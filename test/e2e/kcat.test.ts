@@ -183,6 +183,27 @@ describe('kcat', () => {
     expect(tail.map((record) => record.value!.toString())).toEqual(['p2-v3', 'p2-v4', 'p2-v5'])
   })
 
+  test('kcat produce and consume count in the door="kafka" families of /metrics, their batch bytes and errors included', async () => {
+    const scrape = async (): Promise<(series: string) => number> => {
+      const text = await (await fetch(`${broker.httpUrl}/metrics`)).text()
+      return (series) => Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.slice(series.length + 1) ?? 0)
+    }
+    const topic = uniqueTopic('kcat-metrics')
+    const before = await scrape()
+    await kcatProduce(topic, ['a', 'b', 'c', 'd'].map((value) => `k${keyDelimiter}${value}${recordDelimiter}`).join(''), ['-p', '1'])
+    expect(await kcatConsume(broker.bootstrap, topic, { partition: 1, offset: 'beginning' })).toHaveLength(4)
+    // Past the end: the broker answers OFFSET_OUT_OF_RANGE before kcat resets its offset.
+    await kcatConsume(broker.bootstrap, topic, { partition: 1, offset: '100' })
+    const after = await scrape()
+    const delta = (series: string): number => after(series) - before(series)
+    expect(delta('zombi_writes_total{door="kafka"}')).toBe(4)
+    // One batch of 4 small records: the 61-byte batch header and a few bytes per record.
+    expect(delta('zombi_write_bytes_total{door="kafka"}')).toBeGreaterThan(61 + 4 * 3)
+    expect(delta('zombi_write_bytes_total{door="kafka"}')).toBeLessThan(61 + 4 * 20)
+    expect(delta('zombi_reads_total{door="kafka"}')).toBe(4)
+    expect(delta('zombi_errors_total{door="kafka",code="OFFSET_OUT_OF_RANGE"}')).toBeGreaterThanOrEqual(1)
+  })
+
   test('explicit timestamps set by a producer are printed exactly and -o s@<ms> starts at the right offset', async () => {
     const topic = uniqueTopic('kcat-timestamps')
     // kcat cannot set a timestamp when producing, so another client writes them.

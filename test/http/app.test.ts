@@ -496,6 +496,14 @@ describe('consumer offsets and operations', () => {
     for (const name of ['zombi_uptime_seconds', 'zombi_writes_total{door="http"} 1', 'zombi_write_latency_seconds_bucket', 'zombi_inflight_bytes', 'zombi_write_permits_available']) expect(text).toContain(name)
   })
 
+  it('counts the payload bytes of single and bulk writes as stored (base64 decoded, text as UTF-8)', async () => {
+    const before = /zombi_write_bytes_total\{door="http"\} (\d+)/.exec((await app.inject('/metrics')).body)
+    await post('/tables/bytes', { payload: 'héllo' })
+    await post('/tables/bytes/bulk', { records: [{ payload: 'abc' }, { payload: 'aGk=', encoding: 'base64' }] })
+    const after = /zombi_write_bytes_total\{door="http"\} (\d+)/.exec((await app.inject('/metrics')).body)
+    expect(Number(after![1]) - Number(before?.[1] ?? 0)).toBe(6 + 3 + 2)
+  })
+
   it('serves the OpenAPI document, and docs/openapi.yaml is the same (npm run docs:openapi)', async () => {
     const served = (await app.inject('/openapi.yaml')).body
     expect(served).toMatch(/^openapi: 3\.1\.0/)

@@ -146,6 +146,7 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
     const version = context.apiVersion
     if (version >= 7 && request.sessionId !== 0) {
       // We never create sessions, so a client cannot hold one.
+      context.traffic?.error(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [], nodeEndpoints: [] }
     }
     const targets = resolveTargets(request, context)
@@ -156,6 +157,8 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
         await new FetchWait(targets, context.shutdown).until(deadline)
       }
     }
-    return buildResponse(request, targets, context.log, version)
+    const response = buildResponse(request, targets, context.log, version)
+    context.traffic?.fetched(response)
+    return response
   },
 })

@@ -6,6 +6,7 @@ import { readProduceRequest, writeProduceResponse, type ProduceRequest, type Pro
 import type { AppendResult } from '../../log/broker-log.ts'
 import { topicNameProblem } from '../../log/topic-config.ts'
 import { defineHandler } from '../handler.ts'
+import type { KafkaTraffic } from '../metrics.ts'
 import { autoCreateTopics, needsAutoCreate } from './auto-create.ts'
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number]
@@ -23,7 +24,8 @@ function partitionResponse(index: number, result: AppendResult, logStartOffset: 
   }
 }
 
-function failed(index: number, errorCode: number, errorMessage: string): PartitionResponse {
+function failed(index: number, errorCode: number, errorMessage: string, traffic: KafkaTraffic | undefined): PartitionResponse {
+  traffic?.error(errorCode)
   return partitionResponse(index, { errorCode, errorMessage, baseOffset: -1, logAppendTime: -1 }, -1)
 }
 
@@ -39,21 +41,24 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
     if (needsAutoCreate(names, context)) return autoCreateTopics(names, context)
   },
   handle(request, context) {
-    const { log } = context
+    const { log, traffic } = context
     const validAcks = request.acks === 0 || request.acks === 1 || request.acks === -1
     // Every append starts here, synchronously, so offsets follow request order.
     const pending: Array<Array<PartitionResponse | Promise<PartitionResponse>>> = request.topicData.map((topicData) => {
       const topic = log.topicByName(topicData.name)
       return topicData.partitionData.map((data): PartitionResponse | Promise<PartitionResponse> => {
-        if (!validAcks) return failed(data.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${request.acks}`)
+        if (!validAcks) return failed(data.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${request.acks}`, traffic)
         if (topic === undefined) {
           const problem = topicNameProblem(topicData.name)
-          if (problem !== null) return failed(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, problem)
-          return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topicData.name} does not exist`)
+          if (problem !== null) return failed(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, problem, traffic)
+          return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topicData.name} does not exist`, traffic)
         }
         const partition = topic.partitions[data.index]
-        if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic.name} has no partition ${data.index}`)
-        return log.append(topic, partition, data.records).then((result) => partitionResponse(data.index, result, partition.logStartOffset))
+        if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic.name} has no partition ${data.index}`, traffic)
+        return log.append(topic, partition, data.records).then((result) => {
+          traffic?.produced(result.errorCode, data.records)
+          return partitionResponse(data.index, result, partition.logStartOffset)
+        })
       })
     })
     if (request.acks === 0) {
