@@ -3,6 +3,9 @@
 // promise, however many partitions it watches: it registers itself on each, no closure per partition.
 import type { Partition } from './partition.ts'
 
+/** Node's timers fire at once for a delay past 2^31 - 1 ms (about 24.8 days): a farther deadline waits that long. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** Something woken by the next append to a partition it watches. */
 export interface AppendWatcher {
   wake(): void
@@ -24,7 +27,7 @@ class AppendWait implements AppendWatcher {
     return new Promise((resolve) => {
       this.#resolve = resolve
       for (const partition of this.#partitions) partition.watch(this)
-      if (deadline !== Number.POSITIVE_INFINITY) this.#timer = setTimeout(() => this.wake(), Math.max(0, deadline - Date.now()))
+      if (deadline !== Number.POSITIVE_INFINITY) this.#timer = setTimeout(() => this.wake(), Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())))
       this.#signal?.addEventListener('abort', this.#onAbort)
     })
   }
