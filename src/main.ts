@@ -71,6 +71,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
     // cannot be undone in place, e.g. a failed fdatasync, after which what is on disk is unknown.
     // Like a Kafka log-dir failure on a single broker: stop rather than serve with a hole.
     onStorageFailure: () => process.exit(1),
+    autoCreateTopics: config.autoCreateTopics,
+    defaultPartitions: config.defaultPartitions,
   })
   await log.open(recovery)
   const groups = new GroupCoordinator(log, logger, config)
@@ -95,6 +97,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
       enforceRetention()
     }, 100)
   }
+
+  log.onFlushed(scheduleRetention)
 
   const flushMetrics = new FlushMetrics()
   const produceBudget = new ProduceBudget(config.kafkaMaxInflightProduceBytes)
@@ -122,18 +126,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   let storeClosed: unknown = null
   const catalog = new FilesystemCatalog(new LocalObjectStore(config.warehouse, { fsync: config.durability === 'fsync' }))
   const flusher = new Flusher({
-    source: {
-      topics: () => log.topics(),
-      topicByName: (name) => log.topicByName(name),
-      topicById: (id) => log.topicById(id),
-      // The flusher hands back the partitions this log gave it.
-      readBatch: log.readBatch.bind(log),
-      fileOf: log.fileOf.bind(log),
-      recordFlushed: async (topicId, partition, flushedOffset) => {
-        await store.updatePartitionState(topicId, partition, { flushedOffset })
-        scheduleRetention()
-      },
-    },
+    // The flusher hands back the partitions this log gave it.
+    source: log,
     catalog,
     namespace: config.catalogNamespace,
     pool: new EncodePool(config.flushWorkers),
@@ -169,8 +163,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
           summary: snapshot?.summary ?? {},
         }
       },
-      readCold: (table, query) => coldReader.read(table, query),
     },
+    readCold: (table, query) => coldReader.read(table, query),
     components: () => ({
       hot_storage: hotStorageHealth(store, storeClosed),
       kafka_listener: { ok: !shutdown.signal.aborted },

@@ -48,15 +48,19 @@ export const writeResponse = {
   properties: { offset: { type: 'integer' }, partition: { type: 'integer' }, table: { type: 'string' } },
 } as const
 
+const bulkRecords = {
+  type: 'array', minItems: 1, maxItems: 100000, items: { $ref: 'RecordInput#' },
+  description: 'Up to 100,000 records in a body of at most ZOMBI_HTTP_MAX_BODY_MB (32 MiB by default: 100,000 records of about 300 bytes of JSON each). Each partition\'s records are stored as record batches of at most the table\'s max.message.bytes; one record over it alone gets 413, and then nothing is written.',
+} as const
+
 export const bulkBody = {
   type: 'object',
-  required: ['records'],
   additionalProperties: false,
+  // The specification's field is events; records, the name this API used first, is kept as an alias.
+  oneOf: [{ required: ['events'] }, { required: ['records'] }],
   properties: {
-    records: {
-      type: 'array', minItems: 1, maxItems: 100000, items: { $ref: 'RecordInput#' },
-      description: 'Up to 100,000 records in a body of at most ZOMBI_HTTP_MAX_BODY_MB (32 MiB by default: 100,000 records of about 300 bytes of JSON each). Each partition\'s records are stored as record batches of at most the table\'s max.message.bytes; one record over it alone gets 413, and then nothing is written.',
-    },
+    events: bulkRecords,
+    records: { ...bulkRecords, description: `Alias of events. ${bulkRecords.description}` },
   },
 } as const
 
@@ -64,7 +68,8 @@ export const bulkResponse = {
   type: 'object',
   required: ['offsets', 'count'],
   properties: {
-    offsets: { type: 'array', items: { type: 'object', required: ['partition', 'offset'], properties: { partition: { type: 'integer' }, offset: { type: 'integer' } } } },
+    offsets: { type: 'array', items: { type: 'integer' }, description: 'Offset of each record, in input order (for a repeated idempotency key: the first write\'s)' },
+    partitions: { type: 'array', items: { type: 'integer' }, description: 'Partition of each record, in input order (offsets[i] is an offset of partitions[i])' },
     count: { type: 'integer' },
   },
 } as const
@@ -72,9 +77,10 @@ export const bulkResponse = {
 export const eventSchema = {
   $id: 'Event',
   type: 'object',
-  required: ['offset', 'partition', 'timestamp_ms', 'payload', 'key', 'headers', 'encoding'],
+  required: ['sequence', 'offset', 'partition', 'timestamp_ms', 'payload', 'key', 'headers', 'encoding'],
   properties: {
-    offset: { type: 'integer' },
+    sequence: { type: 'integer', description: 'The record\'s offset in its partition (the specification\'s name; the Iceberg table\'s sequence column)' },
+    offset: { type: 'integer', description: 'Same as sequence (Kafka\'s name)' },
     partition: { type: 'integer' },
     timestamp_ms: { type: 'integer' },
     payload: { type: ['string', 'null'], description: 'null for a Kafka null value (tombstone)' },
@@ -215,8 +221,57 @@ export const metadataResponse = {
   },
 } as const
 
-export const compactResponse = {
+export const notImplementedResponse = { $ref: 'Error#', description: 'Not implemented yet (error not_implemented): nothing was done' } as const
+
+const componentStatus = {
   type: 'object',
-  required: ['table', 'status', 'message'],
-  properties: { table: { type: 'string' }, status: { type: 'string', enum: ['not_implemented'] }, data_files: { type: 'integer' }, message: { type: 'string' } },
+  required: ['status'],
+  properties: { status: { type: 'string', enum: ['ok', 'unavailable', 'unknown'] }, detail: { type: 'string' } },
+} as const
+
+export const readyResponse = {
+  type: 'object',
+  required: ['status', 'hot_storage', 'cold_storage', 'backpressure'],
+  properties: {
+    status: { type: 'string', enum: ['ready', 'not_ready'] },
+    hot_storage: componentStatus,
+    cold_storage: componentStatus,
+    backpressure: {
+      type: 'object',
+      required: ['status', 'inflight_writes', 'inflight_bytes', 'max_inflight_bytes'],
+      properties: {
+        status: { type: 'string', enum: ['ok', 'saturated'], description: 'saturated while every write slot (ZOMBI_MAX_INFLIGHT_WRITES) or the byte budget (ZOMBI_MAX_INFLIGHT_BYTES_MB) is taken' },
+        inflight_writes: { type: 'integer' },
+        max_inflight_writes: { type: 'integer' },
+        inflight_bytes: { type: 'integer' },
+        max_inflight_bytes: { type: 'integer' },
+      },
+    },
+    uptime_secs: { type: 'integer' },
+    components: healthResponse.properties.components,
+  },
+} as const
+
+const retryAfter = { 'retry-after': { type: 'string', description: 'Seconds to wait before retrying' } } as const
+
+/** Errors every route may answer. */
+export const errorResponses = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 413: { $ref: 'Error#' }, 429: { $ref: 'Error#' } } as const
+
+/** Writes (records and offset commits) are refused with 507 while the broker's disk is full; nothing is stored. */
+export const storageErrorResponses = {
+  507: { $ref: 'Error#', description: 'Insufficient storage: the broker\'s disk is full; nothing was stored, retry later', headers: retryAfter },
+} as const
+
+/** Only writes are subject to backpressure. */
+export const writeErrorResponses = {
+  ...errorResponses,
+  413: { $ref: 'Error#', description: 'A body over ZOMBI_HTTP_MAX_BODY_MB, or a record too large for a record batch of the table\'s max.message.bytes' },
+  429: {
+    $ref: 'Error#',
+    headers: retryAfter,
+    description: 'Backpressure: too many writes or bytes in flight (ZOMBI_MAX_INFLIGHT_WRITES, ZOMBI_MAX_INFLIGHT_BYTES_MB); nothing was read or written, retry after Retry-After. '
+      + '429, not 503: the broker is up and serving, this client is asked to slow down, which is what HTTP clients and retry libraries back off on; '
+      + '503 stays the answer of /health/ready, so a load balancer does not take a busy broker out of rotation because of one burst.',
+  },
+  ...storageErrorResponses,
 } as const

@@ -12,20 +12,20 @@ import type { EncodePool } from './encode-pool.ts'
 import type { FlushMetrics, PartitionLag } from './metrics.ts'
 import { RangeAlreadyCommittedError, TableWriter, type OffsetRange, type RecreatedTopicPolicy, type WrittenDataFile } from './table-writer.ts'
 
-/** What the flusher reads of a partition (the log's Partition has this shape). */
+/** What the flusher reads of a partition (the log's Partition has this shape; only the log changes it). */
 export interface FlushablePartition {
   readonly id: number
-  readonly index: {
-    readonly count: number
-    findByOffset(offset: number): number
-    baseOffset(i: number): number
-    lastOffset(i: number): number
-    size(i: number): number
-  }
   readonly highWatermark: number
   readonly logStartOffset: number
-  flushedOffset: number
-  addWaiter(waiter: { wake(): void }): void
+  readonly flushedOffset: number
+  /** Bytes of the stored batches holding offsets from `from` below `to`. */
+  bytesBetween(from: number, to: number): number
+  /** The offset after the batches of one read of at most `maxBytes` (the first batch always) from `offset` below `end`. */
+  readEnd(offset: number, maxBytes: number, end: number): number
+  /** Appends those batches to `out`, returns their bytes. */
+  read(offset: number, maxBytes: number, includeOversized: boolean, out: Buffer[], end: number): number
+  /** Where the batches of offsets [offset, end) lie in the hot log's files: the encode worker then reads them itself (null: no files). */
+  files(offset: number, end: number): FileRange[] | null
 }
 
 export interface FlushableTopic {
@@ -34,16 +34,15 @@ export interface FlushableTopic {
   readonly partitions: readonly FlushablePartition[]
 }
 
-/** The flusher's view of the hot log; main.ts adapts BrokerLog and the hot store to it. */
+/** The flusher's view of the hot log (the log's BrokerLog has this shape). */
 export interface FlushSource {
   topics(): Iterable<FlushableTopic>
   topicByName(name: string): FlushableTopic | undefined
   topicById(id: string): FlushableTopic | undefined
-  readBatch(partition: FlushablePartition, i: number): Buffer
-  /** Where batch i lies in the hot log's files, if it has files: the encode worker then reads it itself. */
-  fileOf?(partition: FlushablePartition, i: number): FileRange | null
-  /** Durably records that every offset below `flushedOffset` is in the table. */
-  recordFlushed(topicId: string, partition: number, flushedOffset: number): Promise<void>
+  /** Records, durably and in memory, that every offset of the partition below `offset` is in the table. */
+  markFlushed(partition: FlushablePartition, offset: number): Promise<void>
+  /** Resolves at the next append to any of the partitions (or at the deadline). */
+  waitForAppend(partitions: readonly FlushablePartition[], deadline: number): Promise<void>
 }
 
 export interface FlusherOptions {
@@ -227,22 +226,21 @@ export class Flusher {
   /** Counts bytes appended since the last look, arms the append waiter again; returns true if the size trigger fired. */
   #account(state: TopicState, partition: FlushablePartition): boolean {
     const partitionState = this.#partitionState(state, partition)
-    const index = partition.index
     if (partitionState.countedEnd < partition.flushedOffset) partitionState.countedEnd = partition.flushedOffset
-    for (let i = index.findByOffset(partitionState.countedEnd); i < index.count; i++) {
-      if (index.baseOffset(i) >= partition.highWatermark) break
-      partitionState.unflushedBytes += index.size(i)
-      partitionState.countedEnd = index.lastOffset(i) + 1
+    const highWatermark = partition.highWatermark
+    if (partitionState.countedEnd < highWatermark) {
+      partitionState.unflushedBytes += partition.bytesBetween(partitionState.countedEnd, highWatermark)
+      partitionState.countedEnd = highWatermark
     }
-    if (partition.highWatermark > partition.flushedOffset && partitionState.dirtySince === 0) partitionState.dirtySince = this.#now()
+    if (highWatermark > partition.flushedOffset && partitionState.dirtySince === 0) partitionState.dirtySince = this.#now()
     if (!partitionState.armed && !this.#closed) {
       partitionState.armed = true
-      partition.addWaiter({ wake: () => this.#onAppend(state, partitionState) })
+      void this.#options.source.waitForAppend([partition], Number.POSITIVE_INFINITY).then(() => this.#onAppend(partitionState))
     }
     return partitionState.unflushedBytes >= this.#options.targetFileBytes
   }
 
-  #onAppend(_state: TopicState, partitionState: PartitionState): void {
+  #onAppend(partitionState: PartitionState): void {
     partitionState.armed = false
     // Coalesce: one size check for all appends of the next few milliseconds.
     if (this.#sizeCheck === null && !this.#closed) {
@@ -327,23 +325,19 @@ export class Flusher {
       const end = committed.get(partition.id) ?? 0
       if (end > partition.flushedOffset) {
         this.#options.logger.info({ topic: state.topic.name, partition: partition.id, from: partition.flushedOffset, to: end }, 'flushed offset taken from the Iceberg table (committed before the last stop)')
-        await this.#options.source.recordFlushed(state.topic.id, partition.id, end)
-        this.#setFlushed(state, partition, end)
+        await this.#options.source.markFlushed(partition, end)
+        this.#flushed(state, partition)
       }
     }
     state.reconciled = true
     return committed
   }
 
-  #setFlushed(state: TopicState, partition: FlushablePartition, offset: number): void {
-    if (offset <= partition.flushedOffset) return
+  /** After the log recorded a new flushed offset: what stays unflushed is the counted batches at or after it. */
+  #flushed(state: TopicState, partition: FlushablePartition): void {
+    const offset = partition.flushedOffset
     const partitionState = this.#partitionState(state, partition)
-    partition.flushedOffset = offset
-    // What stays unflushed: the counted batches at or after the new flushed offset.
-    const index = partition.index
-    let bytes = 0
-    for (let i = index.findByOffset(offset); i < index.count && index.baseOffset(i) < partitionState.countedEnd; i++) bytes += index.size(i)
-    partitionState.unflushedBytes = bytes
+    partitionState.unflushedBytes = partition.bytesBetween(offset, partitionState.countedEnd)
     if (partitionState.countedEnd < offset) partitionState.countedEnd = offset
     partitionState.dirtySince = offset >= partition.highWatermark ? 0 : this.#now()
   }
@@ -389,8 +383,9 @@ export class Flusher {
       for (const range of round.ranges) {
         const partition = topic.partitions[range.partition]!
         progress.set(range.partition, range.end)
-        await this.#options.source.recordFlushed(topic.id, range.partition, range.end)
-        this.#setFlushed(state, partition, range.end)
+        const before = partition.flushedOffset
+        await this.#options.source.markFlushed(partition, range.end)
+        if (partition.flushedOffset > before) this.#flushed(state, partition)
       }
       let rows = 0
       let bytes = 0
@@ -436,20 +431,11 @@ export class Flusher {
 
   async #encodePartition(state: TopicState, partition: FlushablePartition, from: number, end: number): Promise<{ files: WrittenDataFile[]; endOffset: number }> {
     const maxBytes = this.#options.targetFileBytes
-    const index = partition.index
-    let size = 0
-    let chunkEnd = from
-    const firstBatch = index.findByOffset(from)
-    let lastBatch = firstBatch
-    for (let i = firstBatch; i < index.count; i++) {
-      if (index.baseOffset(i) >= end || (size > 0 && size + index.size(i) > maxBytes)) break
-      size += index.size(i)
-      chunkEnd = index.lastOffset(i) + 1
-      lastBatch = i + 1
-    }
+    const chunkEnd = partition.readEnd(from, maxBytes, end)
     // No stored batch in [from, end): a gap in the hot log (nothing to write, move past it).
-    if (size === 0) return { files: [], endOffset: end }
-    const ranges = this.#filesOf(partition, firstBatch, lastBatch)
+    if (chunkEnd === from) return { files: [], endOffset: end }
+    const size = partition.bytesBetween(from, chunkEnd)
+    const ranges = partition.files(from, chunkEnd)
     const batches = ranges === null ? await this.#copyBatches(partition, from, chunkEnd, size) : new Uint8Array(0)
     const result = await this.#options.pool.run({
       topic: state.topic.name,
@@ -471,41 +457,25 @@ export class Flusher {
   }
 
   /**
-   * The file ranges of batches [first, last) when the hot log has files: the worker reads them
-   * with positional reads, so the event loop copies nothing. null: copy them here.
-   */
-  #filesOf(partition: FlushablePartition, first: number, last: number): FileRange[] | null {
-    const fileOf = this.#options.source.fileOf
-    if (fileOf === undefined) return null
-    const ranges: FileRange[] = []
-    for (let i = first; i < last; i++) {
-      const range = fileOf(partition, i)
-      if (range === null) return null
-      ranges.push(range)
-    }
-    return ranges
-  }
-
-  /**
    * Copies the stored batches (page cache or the fetch cache) into one transferable buffer,
    * yielding to the event loop between slices so produce and fetch keep being served.
    */
   async #copyBatches(partition: FlushablePartition, from: number, chunkEnd: number, size: number): Promise<Uint8Array> {
-    const index = partition.index
     const input = new Uint8Array(size)
+    const slice: Buffer[] = []
     let at = 0
     let offset = from
     while (offset < chunkEnd) {
-      const sliceStart = at
-      const first = index.findByOffset(offset)
-      if (first >= index.count) break
-      for (let i = first; i < index.count && offset < chunkEnd && at - sliceStart < READ_SLICE_BYTES; i++) {
-        const batch = this.#options.source.readBatch(partition, i)
+      const sliceEnd = partition.readEnd(offset, READ_SLICE_BYTES, chunkEnd)
+      if (sliceEnd === offset) break
+      slice.length = 0
+      partition.read(offset, READ_SLICE_BYTES, true, slice, chunkEnd)
+      for (const batch of slice) {
         if (at + batch.length > size) break
         input.set(batch, at)
         at += batch.length
-        offset = index.lastOffset(i) + 1
       }
+      offset = sliceEnd
       if (offset < chunkEnd) await yieldToEventLoop()
     }
     if (offset < chunkEnd) throw new Error(`partition ${partition.id}: batches up to ${chunkEnd} vanished from the hot log while flushing`)

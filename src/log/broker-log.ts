@@ -1,5 +1,6 @@
-// The broker's topics and partitions over the hot store: create/delete topics, append
-// validated batches with dense offsets, read batches back for Fetch, and offsets for ListOffsets.
+// The broker's topics and partitions over the hot store: create/delete topics (and create them on
+// first use), append validated batches with dense offsets, record what reached Iceberg, and wait for
+// appends. Partitions answer reads themselves (partition.ts).
 import { randomUUID } from 'node:crypto'
 import { ZombiError, isStorageFull } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
@@ -8,9 +9,10 @@ import {
   ATTR_CONTROL, ATTR_TRANSACTIONAL, ERR_CRC, ERR_OLD_MAGIC, attributesOf, baseSequenceOf, baseTimestampOf, batchSize, checkBatch,
   MAX_RECORD_TIMESTAMP, MIN_RECORD_TIMESTAMP, indexTimestampOf, lastOffsetDeltaOf, maxTimestampOf, patchBaseOffset, patchLeaderEpoch, producerEpochOf, producerIdOf, stampLogAppendTime,
 } from '../protocol/record-batch.ts'
-import type { FileRange, HotStore, IndexEntry, RecoveryReport, StateWrite, TopicRecord } from '../storage/hot-store.ts'
+import type { HotStore, IndexEntry, RecoveryReport, StateWrite, TopicRecord } from '../storage/hot-store.ts'
+import { waitForAppend } from './append-wait.ts'
 import { FetchCache } from './fetch-cache.ts'
-import { Partition, type BatchReader } from './partition.ts'
+import { Partition } from './partition.ts'
 import { ProducerBatch, addSequence, decodeProducerEntry, encodeProducerEntry } from './producer-state.ts'
 import { Topic } from './topic.ts'
 import { topicConfigProblem, topicNameProblem, type BrokerDefaults } from './topic-config.ts'
@@ -29,6 +31,10 @@ export interface BrokerLogOptions {
    * disk, which is answered with KAFKA_STORAGE_ERROR): the log directory has failed.
    */
   onStorageFailure?: (error: unknown) => void
+  /** Topics are created on first use (ZOMBI_AUTO_CREATE_TOPICS, default true)... */
+  autoCreateTopics?: boolean
+  /** ...with this many partitions (ZOMBI_DEFAULT_PARTITIONS, default 1). */
+  defaultPartitions?: number
 }
 
 /** A Kafka error code with a message for the response's error_message field. */
@@ -43,6 +49,14 @@ export interface AppendResult {
   baseOffset: number
   /** -1 unless the topic uses LogAppendTime. */
   logAppendTime: number
+}
+
+/**
+ * Told in the tick of an append that got its offsets (not for one refused before), so state written
+ * then (such as idempotency keys) joins the same group commit; `result` settles once it is durable.
+ */
+export interface AppendListener {
+  accepted(baseOffset: number, result: Promise<AppendResult>): void
 }
 
 const NO_ERROR_RESULT_FIELDS = { errorMessage: null } as const
@@ -65,7 +79,7 @@ function producerStateKey(topicId: string, partition: number, producerId: number
   return `${PRODUCER_PREFIX}${topicId}/${partition}/${producerId}`
 }
 
-export class BrokerLog implements BatchReader {
+export class BrokerLog {
   readonly store: HotStore
   readonly defaults: BrokerDefaults
   readonly #logger: Logger
@@ -82,6 +96,9 @@ export class BrokerLog implements BatchReader {
   readonly #maxPartitions: number
   /** Partitions of every registered topic, including creations still being written. */
   #partitionCount = 0
+  readonly #autoCreateTopics: boolean
+  readonly #defaultPartitions: number
+  #onFlushed: () => void = () => undefined
 
   constructor(options: BrokerLogOptions) {
     this.store = options.store
@@ -91,13 +108,15 @@ export class BrokerLog implements BatchReader {
     this.#now = options.now ?? Date.now
     this.#maxPartitions = options.maxPartitions ?? Number.POSITIVE_INFINITY
     this.#onStorageFailure = options.onStorageFailure ?? (() => undefined)
+    this.#autoCreateTopics = options.autoCreateTopics ?? true
+    this.#defaultPartitions = options.defaultPartitions ?? 1
   }
 
   /** Builds the in-memory view (topics, partitions, batch indexes, producer state) from the store. */
   async open(recovery?: RecoveryReport): Promise<void> {
     for (const record of await this.store.loadTopics()) {
       const topic = new Topic(record, this.defaults)
-      for (let p = 0; p < record.partitions; p++) topic.partitions.push(new Partition(topic.id, p, 0, 0, 0))
+      for (let p = 0; p < record.partitions; p++) topic.partitions.push(new Partition(topic.id, p, this.store))
       this.#register(topic)
     }
     for (const recovered of await this.store.loadPartitions()) {
@@ -105,13 +124,7 @@ export class BrokerLog implements BatchReader {
       if (topic === undefined) continue
       const partition = topic.partitions[recovered.partition]
       if (partition === undefined) continue
-      const { state } = recovered
-      partition.logStartOffset = state.logStartOffset
-      partition.nextOffset = partition.highWatermark = state.nextOffset
-      partition.flushedOffset = state.flushedOffset
-      for (const entry of recovered.entries) {
-        if (entry.lastOffset >= state.logStartOffset) partition.index.push(entry)
-      }
+      partition.restore(recovered.state, recovered.entries)
     }
     await this.#loadProducerState(recovery)
   }
@@ -200,7 +213,7 @@ export class BrokerLog implements BatchReader {
     if (overLimit !== null) return overLimit
     const record: TopicRecord = { id: randomUUID(), name, partitions, configs: { ...configs }, createdAtMs: Date.now() }
     const topic = new Topic(record, this.defaults)
-    for (let p = 0; p < partitions; p++) topic.partitions.push(new Partition(topic.id, p, 0, 0, 0))
+    for (let p = 0; p < partitions; p++) topic.partitions.push(new Partition(topic.id, p, this.store))
     if (validateOnly) return topic
     // Visible at once so produce/metadata racing with the create see one topic, durable before we answer.
     this.#register(topic)
@@ -234,10 +247,7 @@ export class BrokerLog implements BatchReader {
     } finally {
       this.#pending.delete(topic.name)
     }
-    for (const partition of topic.partitions) {
-      partition.index.clear()
-      partition.wakeWaiters()
-    }
+    for (const partition of topic.partitions) partition.clear()
     this.#logger.info({ topic: topic.name, topicId: topic.id }, 'topic deleted')
   }
 
@@ -249,7 +259,7 @@ export class BrokerLog implements BatchReader {
     if (overLimit !== null) return overLimit
     if (validateOnly) return null
     const added: Partition[] = []
-    for (let p = topic.partitions.length; p < count; p++) added.push(new Partition(topic.id, p, 0, 0, 0))
+    for (let p = topic.partitions.length; p < count; p++) added.push(new Partition(topic.id, p, this.store))
     const before = topic.partitions.length
     // Counted before the first await, so a concurrent creation sees them against the limit.
     this.#partitionCount += added.length
@@ -279,7 +289,7 @@ export class BrokerLog implements BatchReader {
    * Validates every batch in `records`, assigns offsets, patches and stores them. Resolves
    * once durable, with the first base offset. Nothing is stored if any batch is invalid.
    */
-  async append(topic: Topic, partition: Partition, records: Buffer | null): Promise<AppendResult> {
+  async append(topic: Topic, partition: Partition, records: Buffer | null, listener?: AppendListener): Promise<AppendResult> {
     if (records === null || records.length === 0) return appendError(ErrorCode.CORRUPT_MESSAGE, 'produce request has no record batches')
     // Validate every batch before assigning anything, so a bad batch leaves no trace.
     let position = 0
@@ -300,9 +310,12 @@ export class BrokerLog implements BatchReader {
       batches++
     }
     const producerId = producerIdOf(records)
-    if (producerId >= 0) return this.#appendIdempotent(topic, partition, records, batches, producerId)
+    if (producerId >= 0) return this.#appendIdempotent(topic, partition, records, batches, producerId, listener)
     if (!this.store.hasSpaceFor(records.length)) return this.#refuse()
-    return this.#appendBatches(topic, partition, records, batches)
+    const baseOffset = partition.nextOffset
+    const appended = this.#appendBatches(topic, partition, records, batches)
+    listener?.accepted(baseOffset, appended)
+    return appended
   }
 
   /** KAFKA_STORAGE_ERROR before any offset is given out (retriable: clients retry the same batch). */
@@ -316,7 +329,7 @@ export class BrokerLog implements BatchReader {
    * answered with the original offset if it repeats one of the last five, else appended
    * with the producer state joining the same group commit.
    */
-  #appendIdempotent(topic: Topic, partition: Partition, records: Buffer, batches: number, producerId: number): Promise<AppendResult> | AppendResult {
+  #appendIdempotent(topic: Topic, partition: Partition, records: Buffer, batches: number, producerId: number, listener: AppendListener | undefined): Promise<AppendResult> | AppendResult {
     const attributes = attributesOf(records)
     if ((attributes & (ATTR_TRANSACTIONAL | ATTR_CONTROL)) !== 0) {
       return appendError(ErrorCode.INVALID_RECORD, 'transactional and control batches are not supported (transactions are not implemented)')
@@ -340,6 +353,7 @@ export class BrokerLog implements BatchReader {
     if (!this.store.hasSpaceFor(records.length)) return this.#refuse()
     const baseOffset = partition.nextOffset
     const appended = this.#appendBatches(topic, partition, records, 1)
+    listener?.accepted(baseOffset, appended)
     const batch = new ProducerBatch(firstSequence, lastSequence, baseOffset, partition.nextOffset - 1, appended)
     const entry = partition.producers.record(producerId, epoch, batch, this.#now())
     // Queued in the same tick as the append, so it lands in the same commit.
@@ -354,20 +368,21 @@ export class BrokerLog implements BatchReader {
 
   async #appendBatches(topic: Topic, partition: Partition, records: Buffer, batches: number): Promise<AppendResult> {
     const logAppendTime = topic.logAppendTime ? this.#now() : -1
-    const firstOffset = partition.nextOffset
+    let firstOffset = -1
     let last: Promise<boolean> | undefined
     let position = 0
     for (let b = 0; b < batches; b++) {
       const size = batchSize(records, position)
       const batch = batches === 1 ? records : records.subarray(position, position + size)
-      const baseOffset = partition.nextOffset
-      const lastOffset = baseOffset + lastOffsetDeltaOf(batch)
+      const lastOffsetDelta = lastOffsetDeltaOf(batch)
+      const baseOffset = partition.assignOffsets(lastOffsetDelta + 1)
+      const lastOffset = baseOffset + lastOffsetDelta
+      if (b === 0) firstOffset = baseOffset
       patchBaseOffset(batch, baseOffset)
       // Like a Kafka leader stamping its epoch: Metadata and Fetch report epoch -1, so stored batches say -1
       // too (producers write 0 or -1 here); consumers then commit epoch -1 and skip offset validation.
       patchLeaderEpoch(batch, NO_LEADER_EPOCH)
       if (logAppendTime !== -1) stampLogAppendTime(batch, logAppendTime)
-      partition.nextOffset = lastOffset + 1
       const maxTimestamp = logAppendTime !== -1 ? logAppendTime : indexTimestampOf(batch)
       last = this.#store(partition, batch, baseOffset, lastOffset, maxTimestamp)
       position += size
@@ -391,7 +406,7 @@ export class BrokerLog implements BatchReader {
       if (isStorageFull(error)) {
         // Rolled back with every write queued after it, once every write before it was acknowledged:
         // the lowest failed base offset of a partition is its durable end, given out again next.
-        if (partition.nextOffset > baseOffset) partition.nextOffset = baseOffset
+        partition.rollBackTo(baseOffset)
         return false
       }
       // Offsets were handed out for bytes that are not durable: nothing may be acknowledged after this.
@@ -403,40 +418,50 @@ export class BrokerLog implements BatchReader {
       throw error
     }
     const entry: IndexEntry = { baseOffset, lastOffset, maxTimestamp, segment: location.segment, position: location.position, size: location.size }
-    const cached = this.#cache.admit(partition.index, batch.length)
-    partition.index.push(entry, cached ? batch : undefined)
-    if (lastOffset + 1 > partition.highWatermark) partition.highWatermark = lastOffset + 1
-    partition.wakeWaiters()
+    partition.stored(entry, batch, this.#cache)
     return true
   }
 
-  readBatch(partition: Partition, i: number): Buffer {
-    return partition.index.cachedBytes(i) ?? this.store.read(partition.index.location(i))
+  /**
+   * Records that every offset of the partition below `offset` is in its Iceberg table: durably in the
+   * store first, then in memory (a crash between leaves the table ahead, which the flusher reconciles).
+   */
+  async markFlushed(partition: Partition, offset: number): Promise<void> {
+    await this.store.updatePartitionState(partition.topicId, partition.id, { flushedOffset: offset })
+    partition.flushedTo(offset)
+    this.#onFlushed()
   }
 
-  /** Where batch i of a partition lies in the hot log's files (null for a store without files). */
-  fileOf(partition: Partition, i: number): FileRange | null {
-    return this.store.fileOf(partition.index.location(i))
+  /** Called after every markFlushed (hot retention may then free segments). */
+  onFlushed(listener: () => void): void {
+    this.#onFlushed = listener
   }
 
-  /** Offset of the first batch whose max timestamp >= timestamp, with that timestamp; null if none. */
-  offsetForTimestamp(partition: Partition, timestamp: number): { offset: number; timestamp: number; batch: Buffer } | null {
-    const index = partition.index
-    const i = index.findByTimestamp(timestamp)
-    if (i >= index.count || index.baseOffset(i) >= partition.highWatermark) return null
-    return { offset: index.baseOffset(i), timestamp: index.maxTimestamp(i), batch: this.readBatch(partition, i) }
+  /** See append-wait.ts: resolves at the next append to any of the partitions, the deadline or the abort. */
+  waitForAppend(partitions: readonly Partition[], deadline: number, signal?: AbortSignal): Promise<void> {
+    return waitForAppend(partitions, deadline, signal)
   }
 
-  /** The batch holding the largest timestamp (first such batch), for ListOffsets MAX_TIMESTAMP. */
-  batchWithMaxTimestamp(partition: Partition): { offset: number; timestamp: number; batch: Buffer } | null {
-    const index = partition.index
-    let best = -1
-    for (let i = 0; i < index.count; i++) {
-      if (index.baseOffset(i) >= partition.highWatermark) break
-      if (best === -1 || index.maxTimestamp(i) > index.maxTimestamp(best)) best = i
-    }
-    if (best === -1) return null
-    return { offset: index.baseOffset(best), timestamp: index.maxTimestamp(best), batch: this.readBatch(partition, best) }
+  /** Whether a topic of this name would be created on first use (it does not exist, the name is valid, auto-create is on). */
+  autoCreates(name: string): boolean {
+    return this.#autoCreateTopics && !this.#byName.has(name) && topicNameProblem(name) === null
+  }
+
+  /**
+   * The named topic, created with the default partition count on first use when auto-create is on.
+   * Errors: INVALID_TOPIC_EXCEPTION (a bad name), UNKNOWN_TOPIC_OR_PARTITION (auto-create is off),
+   * KAFKA_STORAGE_ERROR (not stored).
+   */
+  async ensureTopic(name: string): Promise<Topic | LogError> {
+    const existing = this.#byName.get(name)
+    if (existing !== undefined) return existing
+    const problem = topicNameProblem(name)
+    if (problem !== null) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: problem }
+    if (!this.#autoCreateTopics) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `topic ${name} does not exist and auto-creation is off` }
+    const created = await this.createTopic(name, this.#defaultPartitions, {})
+    // TOPIC_ALREADY_EXISTS: someone else created it meanwhile.
+    if (!(created instanceof Topic) && created.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) return this.#byName.get(name) ?? created
+    return created
   }
 
   #register(topic: Topic): void {

@@ -80,11 +80,7 @@ export class HotRetention {
     const partitions: Partition[] = []
     for (const topic of this.#options.topics()) partitions.push(...topic.partitions)
     let flushedBefore = deletableBefore
-    for (const partition of partitions) {
-      const index = partition.index
-      const firstUnflushed = index.findByOffset(partition.flushedOffset)
-      if (firstUnflushed < index.count) flushedBefore = Math.min(flushedBefore, index.segment(firstUnflushed))
-    }
+    for (const partition of partitions) flushedBefore = Math.min(flushedBefore, partition.firstUnflushedSegment())
     let totalBytes = 0
     for (const info of segments) totalBytes += info.bytes
     const now = this.#now()
@@ -112,14 +108,10 @@ export class HotRetention {
 
     const updates: LogStartUpdate[] = []
     for (const partition of partitions) {
-      const index = partition.index
-      const dropped = index.findBySegment(deleteBefore)
-      if (dropped === 0) continue
-      // Every dropped batch is flushed, so the new start never passes the flushed offset.
-      const logStartOffset = Math.max(partition.logStartOffset, dropped < index.count ? index.baseOffset(dropped) : index.lastOffset(dropped - 1) + 1)
-      // In memory first: no Fetch may look for these batches once their files go.
-      partition.logStartOffset = logStartOffset
-      index.dropBefore(logStartOffset)
+      // In memory first: no Fetch may look for these batches once their files go. Every dropped batch
+      // is flushed, so the new start never passes the flushed offset.
+      const logStartOffset = partition.dropSegmentsBefore(deleteBefore)
+      if (logStartOffset === -1) continue
       updates.push({ topicId: partition.topicId, partition: partition.id, logStartOffset })
     }
     const segmentsDeleted = segments.filter((info) => info.segment < deleteBefore).length

@@ -1,87 +1,232 @@
-// One topic partition on this broker: offsets, the in-memory batch index of the hot log,
-// and the wake-up list of fetches waiting for data.
+// One topic partition on this broker: its offsets (changed only by the log, read by everyone), the
+// in-memory batch index of the hot log, and the wake-up list of waits for an append.
+import type { BatchLocation, FileRange, IndexEntry, PartitionState } from '../storage/hot-store.ts'
+import type { AppendWatcher } from './append-wait.ts'
 import { BatchIndex } from './batch-index.ts'
+import type { FetchCache } from './fetch-cache.ts'
 import { PartitionProducers } from './producer-state.ts'
 
-/** Something waiting for new data on one or more partitions (a long-polling Fetch). */
-export interface DataWaiter {
-  wake(): void
+/** Where the stored batches' bytes are (the hot store). */
+export interface BatchStore {
+  read(location: BatchLocation): Buffer
+  fileOf(location: BatchLocation): FileRange | null
 }
 
-/** Reads batch i of a partition's index (from the fetch cache or the log file). */
-export interface BatchReader {
-  readBatch(partition: Partition, i: number): Buffer
+/** A stored batch found by timestamp (ListOffsets). */
+export interface TimestampedBatch {
+  offset: number
+  timestamp: number
+  batch: Buffer
 }
 
 export class Partition {
   readonly topicId: string
   readonly id: number
-  readonly index = new BatchIndex()
   readonly producers = new PartitionProducers()
-  /** Offset the next appended record gets; moves when a batch is accepted (before it is durable). */
-  nextOffset: number
-  /** Every offset below is durable and readable; moves when a batch is committed. */
-  highWatermark: number
-  logStartOffset: number
-  flushedOffset: number
-  #waiters: DataWaiter[] = []
+  readonly #store: BatchStore
+  readonly #index = new BatchIndex()
+  #nextOffset = 0
+  #highWatermark = 0
+  #logStartOffset = 0
+  #flushedOffset = 0
+  #watchers: AppendWatcher[] = []
 
-  constructor(topicId: string, id: number, logStartOffset: number, nextOffset: number, flushedOffset: number) {
+  constructor(topicId: string, id: number, store: BatchStore) {
     this.topicId = topicId
     this.id = id
-    this.logStartOffset = logStartOffset
-    this.nextOffset = nextOffset
-    this.highWatermark = nextOffset
-    this.flushedOffset = flushedOffset
+    this.#store = store
   }
 
-  addWaiter(waiter: DataWaiter): void {
-    this.#waiters.push(waiter)
+  /** Offset the next appended record gets; moves when a batch is accepted (before it is durable). */
+  get nextOffset(): number {
+    return this.#nextOffset
   }
 
-  removeWaiter(waiter: DataWaiter): void {
-    const i = this.#waiters.indexOf(waiter)
-    if (i !== -1) this.#waiters.splice(i, 1)
+  /** Every offset below is durable and readable; moves when a batch is committed. */
+  get highWatermark(): number {
+    return this.#highWatermark
   }
 
-  /** Called when the high watermark moved: every waiter is woken once and forgotten. */
-  wakeWaiters(): void {
-    if (this.#waiters.length === 0) return
-    const waiters = this.#waiters
-    this.#waiters = []
-    for (const waiter of waiters) waiter.wake()
+  /** First offset still in the hot log (older ones are only in the Iceberg table). */
+  get logStartOffset(): number {
+    return this.#logStartOffset
+  }
+
+  /** Every offset below is committed to the Iceberg table. */
+  get flushedOffset(): number {
+    return this.#flushedOffset
+  }
+
+  // --- Changed by the log layer only (broker-log.ts, hot-retention.ts) ---
+
+  /** The state and index rows read back from the store at start. */
+  restore(state: PartitionState, entries: readonly IndexEntry[]): void {
+    this.#logStartOffset = state.logStartOffset
+    this.#nextOffset = this.#highWatermark = state.nextOffset
+    this.#flushedOffset = state.flushedOffset
+    for (const entry of entries) if (entry.lastOffset >= state.logStartOffset) this.#index.push(entry)
+  }
+
+  /** Hands out the offsets of `records` records and returns the first. */
+  assignOffsets(records: number): number {
+    const baseOffset = this.#nextOffset
+    this.#nextOffset = baseOffset + records
+    return baseOffset
+  }
+
+  /** Takes back offsets from `baseOffset` on (their write was rolled back): the next append gets them again. */
+  rollBackTo(baseOffset: number): void {
+    if (this.#nextOffset > baseOffset) this.#nextOffset = baseOffset
+  }
+
+  /** A stored batch joins the index (its bytes kept in memory if the cache admits them); waits for an append wake up. */
+  stored(entry: IndexEntry, bytes: Buffer, cache: FetchCache): void {
+    this.#index.push(entry, cache.admit(this.#index, bytes.length) ? bytes : undefined)
+    if (entry.lastOffset + 1 > this.#highWatermark) this.#highWatermark = entry.lastOffset + 1
+    this.#wake()
+  }
+
+  /** Records that every offset below `offset` is in the Iceberg table (never moves back). */
+  flushedTo(offset: number): void {
+    if (offset > this.#flushedOffset) this.#flushedOffset = offset
+  }
+
+  /** Segment of the oldest batch not yet in the Iceberg table, or Infinity. */
+  firstUnflushedSegment(): number {
+    const i = this.#index.findByOffset(this.#flushedOffset)
+    return i < this.#index.count ? this.#index.segment(i) : Number.POSITIVE_INFINITY
   }
 
   /**
-   * Appends the stored batches that hold offsets from `offset` up to the high watermark to
-   * `out`, whole, until `maxBytes` is reached; the first batch is always included when
+   * Drops the batches stored in segments below `segment` (hot retention) and moves the log start
+   * offset past them; returns the new log start offset, or -1 when no batch of this partition was there.
+   */
+  dropSegmentsBefore(segment: number): number {
+    const index = this.#index
+    const dropped = index.findBySegment(segment)
+    if (dropped === 0) return -1
+    const next = dropped < index.count ? index.baseOffset(dropped) : index.lastOffset(dropped - 1) + 1
+    this.#logStartOffset = Math.max(this.#logStartOffset, next)
+    index.dropBefore(this.#logStartOffset)
+    return this.#logStartOffset
+  }
+
+  /** The topic is gone: no batch is readable any more, and every wait ends. */
+  clear(): void {
+    this.#index.clear()
+    this.#wake()
+  }
+
+  // --- Waits for an append (append-wait.ts) ---
+
+  watch(watcher: AppendWatcher): void {
+    this.#watchers.push(watcher)
+  }
+
+  unwatch(watcher: AppendWatcher): void {
+    const i = this.#watchers.indexOf(watcher)
+    if (i !== -1) this.#watchers.splice(i, 1)
+  }
+
+  /** Every watcher is woken once and forgotten. */
+  #wake(): void {
+    if (this.#watchers.length === 0) return
+    const watchers = this.#watchers
+    this.#watchers = []
+    for (const watcher of watchers) watcher.wake()
+  }
+
+  // --- Reads ---
+
+  /**
+   * Appends the stored batches holding offsets from `offset` up to the high watermark (and below
+   * `end`) to `out`, whole, until `maxBytes` is reached; the first batch is always included when
    * `includeOversized` (Kafka returns one batch even above the limit so consumers progress).
    * Returns the bytes added.
    */
-  collect(offset: number, maxBytes: number, includeOversized: boolean, reader: BatchReader, out: Buffer[]): number {
-    if (offset >= this.highWatermark) return 0
-    let i = this.index.findByOffset(offset)
+  read(offset: number, maxBytes: number, includeOversized: boolean, out: Buffer[], end = Number.POSITIVE_INFINITY): number {
+    if (offset >= this.#highWatermark) return 0
+    const first = this.#index.findByOffset(offset)
+    const last = this.#spanEnd(first, end, maxBytes, includeOversized)
     let bytes = 0
-    const count = this.index.count
-    while (i < count && this.index.baseOffset(i) < this.highWatermark) {
-      const size = this.index.size(i)
-      if (bytes + size > maxBytes && !(bytes === 0 && includeOversized)) break
-      out.push(reader.readBatch(this, i))
-      bytes += size
-      i++
+    for (let i = first; i < last; i++) {
+      out.push(this.#batch(i))
+      bytes += this.#index.size(i)
     }
     return bytes
   }
 
-  /** Bytes readable from `offset` up to the high watermark (for min_bytes checks). */
-  availableBytes(offset: number, limit: number): number {
-    if (offset >= this.highWatermark) return 0
+  /**
+   * The offset after the batches a `read(offset, maxBytes, true, out, end)` would return (what one
+   * chunk of at most maxBytes covers), or `offset` when there is none.
+   */
+  readEnd(offset: number, maxBytes: number, end: number): number {
+    if (offset >= this.#highWatermark) return offset
+    const first = this.#index.findByOffset(offset)
+    const last = this.#spanEnd(first, end, maxBytes, true)
+    return last > first ? this.#index.lastOffset(last - 1) + 1 : offset
+  }
+
+  /** Where the batches of offsets [offset, end) lie in the hot log's files, or null if the store has no files. */
+  files(offset: number, end: number): FileRange[] | null {
+    const ranges: FileRange[] = []
+    const first = this.#index.findByOffset(offset)
+    const last = this.#spanEnd(first, end, Number.POSITIVE_INFINITY, true)
+    for (let i = first; i < last; i++) {
+      const range = this.#store.fileOf(this.#index.location(i))
+      if (range === null) return null
+      ranges.push(range)
+    }
+    return ranges
+  }
+
+  /** Bytes of the stored batches holding offsets from `from` below `to` (and the high watermark); stops once `limit` is reached. */
+  bytesBetween(from: number, to: number, limit = Number.POSITIVE_INFINITY): number {
+    const end = Math.min(to, this.#highWatermark)
+    if (from >= end) return 0
     let bytes = 0
-    const count = this.index.count
-    for (let i = this.index.findByOffset(offset); i < count && bytes < limit; i++) {
-      if (this.index.baseOffset(i) >= this.highWatermark) break
-      bytes += this.index.size(i)
+    const count = this.#index.count
+    for (let i = this.#index.findByOffset(from); i < count && bytes < limit; i++) {
+      if (this.#index.baseOffset(i) >= end) break
+      bytes += this.#index.size(i)
     }
     return bytes
+  }
+
+  /** The first stored batch whose max timestamp >= timestamp, or null. */
+  batchAtTimestamp(timestamp: number): TimestampedBatch | null {
+    const i = this.#index.findByTimestamp(timestamp)
+    if (i >= this.#index.count || this.#index.baseOffset(i) >= this.#highWatermark) return null
+    return { offset: this.#index.baseOffset(i), timestamp: this.#index.maxTimestamp(i), batch: this.#batch(i) }
+  }
+
+  /** The batch holding the largest timestamp (first such batch), for ListOffsets MAX_TIMESTAMP. */
+  batchWithMaxTimestamp(): TimestampedBatch | null {
+    const index = this.#index
+    let best = -1
+    for (let i = 0; i < index.count; i++) {
+      if (index.baseOffset(i) >= this.#highWatermark) break
+      if (best === -1 || index.maxTimestamp(i) > index.maxTimestamp(best)) best = i
+    }
+    if (best === -1) return null
+    return { offset: index.baseOffset(best), timestamp: index.maxTimestamp(best), batch: this.#batch(best) }
+  }
+
+  /** Position after the last batch, from position `first`, that a read of `maxBytes` below `end` takes. */
+  #spanEnd(first: number, end: number, maxBytes: number, includeOversized: boolean): number {
+    const limit = Math.min(end, this.#highWatermark)
+    const count = this.#index.count
+    let bytes = 0
+    let i = first
+    for (; i < count && this.#index.baseOffset(i) < limit; i++) {
+      const size = this.#index.size(i)
+      if (bytes + size > maxBytes && !(bytes === 0 && includeOversized)) break
+      bytes += size
+    }
+    return i
+  }
+
+  #batch(i: number): Buffer {
+    return this.#index.cachedBytes(i) ?? this.#store.read(this.#index.location(i))
   }
 }

@@ -95,10 +95,13 @@ class PendingWrite {
   readonly batch: Buffer | null
   readonly topicId: string
   readonly partition: number
-  /** Batch: base offset, last offset, max timestamp. Partition update: log start, flushed offset, unused. */
-  readonly a: number
-  readonly b: number
-  readonly c: number
+  /** A batch's offsets and max timestamp (0 for other kinds). */
+  readonly baseOffset: number
+  readonly lastOffset: number
+  readonly maxTimestamp: number
+  /** A partition update's new log start and flushed offsets (-1: unchanged; 0 for other kinds). */
+  readonly logStartOffset: number
+  readonly flushedOffset: number
   readonly resolveLocation: ((location: BatchLocation) => void) | null
   readonly resolveDone: ((value: undefined) => void) | null
   readonly reject: (error: unknown) => void
@@ -106,7 +109,8 @@ class PendingWrite {
   position = 0
 
   constructor(
-    kind: number, frame: Buffer | null, batch: Buffer | null, topicId: string, partition: number, a: number, b: number, c: number,
+    kind: number, frame: Buffer | null, batch: Buffer | null, topicId: string, partition: number,
+    baseOffset: number, lastOffset: number, maxTimestamp: number, logStartOffset: number, flushedOffset: number,
     resolveLocation: ((location: BatchLocation) => void) | null, resolveDone: ((value: undefined) => void) | null, reject: (error: unknown) => void,
   ) {
     this.kind = kind
@@ -114,9 +118,11 @@ class PendingWrite {
     this.batch = batch
     this.topicId = topicId
     this.partition = partition
-    this.a = a
-    this.b = b
-    this.c = c
+    this.baseOffset = baseOffset
+    this.lastOffset = lastOffset
+    this.maxTimestamp = maxTimestamp
+    this.logStartOffset = logStartOffset
+    this.flushedOffset = flushedOffset
     this.resolveLocation = resolveLocation
     this.resolveDone = resolveDone
     this.reject = reject
@@ -498,7 +504,7 @@ export class DiskHotStore implements HotStore {
     const header = batchFrameHeader(idBytes, partition, baseOffset, lastOffset, maxTimestamp, bytes, request.batchCrcChecked === true)
     this.#space.queued(header.length + bytes.length)
     const { promise, resolve, reject } = Promise.withResolvers<BatchLocation>()
-    this.#enqueue(new PendingWrite(FRAME_KIND_BATCH, header, bytes, topicId, partition, baseOffset, lastOffset, maxTimestamp, resolve, null, reject))
+    this.#enqueue(new PendingWrite(FRAME_KIND_BATCH, header, bytes, topicId, partition, baseOffset, lastOffset, maxTimestamp, 0, 0, resolve, null, reject))
     return promise
   }
 
@@ -513,7 +519,7 @@ export class DiskHotStore implements HotStore {
     }
     if (frame !== null) this.#space.queued(frame.length)
     const { promise, resolve, reject } = Promise.withResolvers<undefined>()
-    this.#enqueue(new PendingWrite(FRAME_KIND_STATE, frame, null, '', -1, 0, 0, 0, null, resolve, reject))
+    this.#enqueue(new PendingWrite(FRAME_KIND_STATE, frame, null, '', -1, 0, 0, 0, 0, 0, null, resolve, reject))
     return promise
   }
 
@@ -532,7 +538,7 @@ export class DiskHotStore implements HotStore {
     const frame = partitionFrame(topic.idBytes, partition, logStartOffset, flushedOffset)
     this.#space.queued(frame.length)
     const { promise, resolve, reject } = Promise.withResolvers<undefined>()
-    this.#enqueue(new PendingWrite(FRAME_KIND_PARTITION, frame, null, topicId, partition, logStartOffset, flushedOffset, 0, null, resolve, reject))
+    this.#enqueue(new PendingWrite(FRAME_KIND_PARTITION, frame, null, topicId, partition, 0, 0, 0, logStartOffset, flushedOffset, null, resolve, reject))
     return promise
   }
 
@@ -777,11 +783,11 @@ export class DiskHotStore implements HotStore {
 
   #applyPending(batch: IndexBatch, write: PendingWrite): void {
     if (write.kind === FRAME_KIND_BATCH) {
-      this.#applyBatch(batch, write.topicId, write.partition, write.a, write.b, write.c, write.segment, write.position, write.batch!.length)
+      this.#applyBatch(batch, write.topicId, write.partition, write.baseOffset, write.lastOffset, write.maxTimestamp, write.segment, write.position, write.batch!.length)
     } else if (write.kind === FRAME_KIND_STATE) {
       if (write.frame !== null) this.#applyState(batch, write.frame.subarray(FRAME_PREFIX_BYTES), false)
     } else {
-      this.#applyPartition(batch, write.topicId, write.partition, write.a, write.b)
+      this.#applyPartition(batch, write.topicId, write.partition, write.logStartOffset, write.flushedOffset)
     }
   }
 

@@ -62,6 +62,25 @@ describe('HTTP API end to end', () => {
     expect(tables.tables.find((t) => t.name === table)).toMatchObject({ partitions: 4, records: 1 })
   })
 
+  test('the specification\'s examples work unchanged: bulk events, offsets, sequence, readiness, and compaction answered 501', async () => {
+    const table = uniqueTopic('spec-examples')
+    const single = await postJson(`/tables/${table}`, { payload: '{"user_id": 123, "action": "click"}', partition: 0 })
+    expect(single).toEqual({ status: 202, body: { offset: 0, partition: 0, table } })
+    const bulk = await postJson(`/tables/${table}/bulk`, { events: [{ payload: '{"user_id": 1}', partition: 0 }, { payload: '{"user_id": 2}', partition: 0 }] })
+    expect(bulk).toEqual({ status: 202, body: { offsets: [1, 2], partitions: [0, 0], count: 2 } })
+    const page = await (await fetch(`${broker.httpUrl}/tables/${table}/stream?partition=0&offset=0&limit=10`)).json() as { events: Array<{ sequence: number; offset: number; payload: string }>; next_offset: number; has_more: boolean }
+    expect(page.events.map((e) => [e.sequence, e.offset, e.payload])).toEqual([[0, 0, '{"user_id": 123, "action": "click"}'], [1, 1, '{"user_id": 1}'], [2, 2, '{"user_id": 2}']])
+    expect([page.next_offset, page.has_more]).toEqual([3, false])
+    const ready = await fetch(`${broker.httpUrl}/health/ready`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toMatchObject({
+      status: 'ready', hot_storage: { status: 'ok' }, cold_storage: { status: 'ok' },
+      backpressure: { status: 'ok', inflight_writes: expect.any(Number), inflight_bytes: expect.any(Number), max_inflight_bytes: expect.any(Number) },
+    })
+    const compact = await postJson(`/tables/${table}/compact`, {})
+    expect(compact).toMatchObject({ status: 501, body: { error: 'not_implemented' } })
+  })
+
   test('a request whose headers are over the limit gets 431 with the API error shape, not a bare socket error', async () => {
     const response = await fetch(`${broker.httpUrl}/consumers/${'g'.repeat(20_000)}/offset?topic=t`)
     expect(response.status).toBe(431)

@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/observability/logger.ts'
 import { Metrics } from '../../src/observability/metrics.ts'
 import { decodeBatch } from '../../src/protocol/records.ts'
 import { MemoryHotStore } from '../../src/storage/memory-store.ts'
+import { storedBatches } from '../log/stored.ts'
 
 let app: FastifyInstance
 let log: BrokerLog
@@ -21,9 +22,12 @@ const clientRequests: ClientRequest[] = []
 
 async function build(env: Record<string, string> = {}, store: MemoryHotStore = new MemoryHotStore()): Promise<void> {
   await store.open()
-  log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20 })
-  await log.open()
   const config = loadConfig({ ZOMBI_DEFAULT_PARTITIONS: '3', ...env })
+  log = new BrokerLog({
+    store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20,
+    autoCreateTopics: config.autoCreateTopics, defaultPartitions: config.defaultPartitions,
+  })
+  await log.open()
   groups = new GroupCoordinator(log, silentLogger, config)
   await groups.load()
   const keys = new IdempotencyKeys(store)
@@ -62,7 +66,7 @@ describe('writes', () => {
     const body = response.json<{ offset: number; partition: number; table: string }>()
     expect(body).toMatchObject({ offset: 0, table: 'orders' })
     const partition = log.topicByName('orders')!.partitions[body.partition]!
-    const record = decodeBatch(log.readBatch(partition, 0)).records[0]!
+    const record = decodeBatch(storedBatches(partition)[0]!).records[0]!
     expect([record.key!.toString(), record.value!.toString(), record.timestamp]).toEqual(['customer-7', 'hello', 1_700_000_000_000])
     expect(record.headers).toEqual([{ key: 'source', value: Buffer.from('test') }])
   })
@@ -77,7 +81,7 @@ describe('writes', () => {
     const bytes = Buffer.from([0, 1, 2, 250, 255])
     const response = await post('/tables/binary', { payload: bytes.toString('base64'), key: Buffer.from([9]).toString('base64'), encoding: 'base64', partition: 0 })
     expect(response.statusCode).toBe(202)
-    const record = decodeBatch(log.readBatch(log.topicByName('binary')!.partitions[0]!, 0)).records[0]!
+    const record = decodeBatch(storedBatches(log.topicByName('binary')!.partitions[0]!)[0]!).records[0]!
     expect(record.value!.equals(bytes)).toBe(true)
     expect(record.key!.equals(Buffer.from([9]))).toBe(true)
   })
@@ -85,20 +89,21 @@ describe('writes', () => {
   it('writes a bulk request with dense offsets per partition', async () => {
     const response = await post('/tables/bulk/bulk', { records: [{ payload: 'a', partition: 1 }, { payload: 'b', partition: 1 }, { payload: 'c', partition: 0 }] })
     expect(response.statusCode).toBe(202)
-    expect(response.json()).toEqual({ offsets: [{ partition: 1, offset: 0 }, { partition: 1, offset: 1 }, { partition: 0, offset: 0 }], count: 3 })
+    expect(response.json()).toEqual({ offsets: [0, 1, 0], partitions: [1, 1, 0], count: 3 })
   })
 
   it('writes a bulk of 100,000 records, the schema\'s maximum, as several batches within max.message.bytes', async () => {
     const records = Array.from({ length: 100_000 }, (_, i) => ({ payload: `record-${i}`, partition: 0 }))
     const response = await post('/tables/largest/bulk', { records })
     expect(response.statusCode).toBe(202)
-    const body = response.json<{ offsets: Array<{ partition: number; offset: number }>; count: number }>()
+    const body = response.json<{ offsets: number[]; partitions: number[]; count: number }>()
     expect(body.count).toBe(100_000)
-    expect(body.offsets.every((o, i) => o.partition === 0 && o.offset === i)).toBe(true)
+    expect(body.offsets.every((offset, i) => offset === i && body.partitions[i] === 0)).toBe(true)
     const partition = log.topicByName('largest')!.partitions[0]!
     expect(partition.highWatermark).toBe(100_000)
-    expect(partition.index.count).toBeGreaterThan(1)
-    for (let i = 0; i < partition.index.count; i++) expect(log.readBatch(partition, i).length).toBeLessThanOrEqual(1_048_588)
+    const batches = storedBatches(partition)
+    expect(batches.length).toBeGreaterThan(1)
+    for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(1_048_588)
     const page = (await app.inject('/tables/largest/stream?partition=0&offset=99998')).json<{ events: Array<{ offset: number; payload: string }> }>()
     expect(page.events.map((e) => [e.offset, e.payload])).toEqual([[99_998, 'record-99998'], [99_999, 'record-99999']])
   })
@@ -117,8 +122,8 @@ describe('writes', () => {
     expect(again.statusCode).toBe(202)
     expect(again.json()).toEqual(first)
     expect(log.topicByName('idem')!.partitions[2]!.highWatermark).toBe(1)
-    const bulk = (await post('/tables/idem/bulk', { records: [{ payload: 'x', idempotency_key: 'k', partition: 0 }, { payload: 'y', idempotency_key: 'k', partition: 0 }] })).json<{ offsets: unknown[] }>()
-    expect(bulk.offsets).toEqual([{ partition: 0, offset: 0 }, { partition: 0, offset: 0 }])
+    const bulk = (await post('/tables/idem/bulk', { records: [{ payload: 'x', idempotency_key: 'k', partition: 0 }, { payload: 'y', idempotency_key: 'k', partition: 0 }] })).json()
+    expect(bulk).toEqual({ offsets: [0, 0], partitions: [0, 0], count: 2 })
     expect(log.topicByName('idem')!.partitions[0]!.highWatermark).toBe(1)
   })
 
@@ -132,9 +137,9 @@ describe('writes', () => {
     answers.push((await post('/tables/unique', { payload: 'order', idempotency_key: 'order-1', partition: (first.partition + 1) % 3 })).json())
     expect(answers).toEqual(answers.map(() => first))
     expect(total()).toBe(1)
-    const bulk = (await post('/tables/unique/bulk', { records: [{ payload: 'a', idempotency_key: 'twice' }, { payload: 'b' }, { payload: 'a', idempotency_key: 'twice' }, { payload: 'c', idempotency_key: 'order-1' }] })).json<{ offsets: Array<{ partition: number; offset: number }> }>()
-    expect(bulk.offsets[2]).toEqual(bulk.offsets[0])
-    expect(bulk.offsets[3]).toEqual({ partition: first.partition, offset: first.offset })
+    const bulk = (await post('/tables/unique/bulk', { records: [{ payload: 'a', idempotency_key: 'twice' }, { payload: 'b' }, { payload: 'a', idempotency_key: 'twice' }, { payload: 'c', idempotency_key: 'order-1' }] })).json<{ offsets: number[]; partitions: number[] }>()
+    expect([bulk.partitions[2], bulk.offsets[2]]).toEqual([bulk.partitions[0], bulk.offsets[0]])
+    expect([bulk.partitions[3], bulk.offsets[3]]).toEqual([first.partition, first.offset])
     expect(total()).toBe(3)
   })
 })
@@ -161,7 +166,7 @@ describe('full disk', () => {
     store.full = false
     const accepted = await post('/tables/orders/bulk', { records: [{ payload: 'a', partition: 0, idempotency_key: 'k1' }, { payload: 'b', partition: 0 }] })
     expect(accepted.statusCode).toBe(202)
-    expect(accepted.json()).toMatchObject({ offsets: [{ partition: 0, offset: 1 }, { partition: 0, offset: 2 }] })
+    expect(accepted.json()).toMatchObject({ offsets: [1, 2], partitions: [0, 0] })
   })
 })
 
@@ -223,7 +228,7 @@ describe('bad input gets a 4xx naming the field, and nothing is written', () => 
     const text = '{"payload":"\\ud83d\\ude00 \\\\ud800","partition":0}'
     const response = await app.inject({ method: 'POST', url: '/tables/escapes', payload: text, headers: { 'content-type': 'application/json; charset=utf-8' } })
     expect(response.statusCode).toBe(202)
-    const record = decodeBatch(log.readBatch(log.topicByName('escapes')!.partitions[0]!, 0)).records[0]!
+    const record = decodeBatch(storedBatches(log.topicByName('escapes')!.partitions[0]!)[0]!).records[0]!
     expect(record.value!.equals(Buffer.from('\u{1f600} \\ud800', 'utf8'))).toBe(true)
   })
 
@@ -365,10 +370,14 @@ describe('consumer offsets and operations', () => {
       ready = await app.inject('/health/ready')
     }
     expect(ready.statusCode).toBe(503)
-    expect(ready.json()).toMatchObject({ status: 'unavailable', components: { backpressure: { ok: false, detail: expect.stringMatching(/^2\/2 writes/) }, hot_storage: { ok: true } } })
+    expect(ready.json()).toMatchObject({
+      status: 'not_ready',
+      backpressure: { status: 'saturated', inflight_writes: 2, max_inflight_writes: 2 },
+      components: { backpressure: { ok: false, detail: expect.stringMatching(/^2\/2 writes/) }, hot_storage: { ok: true } },
+    })
     store.gate.resolve(undefined)
     expect((await Promise.all(writes)).map((response) => response.statusCode)).toEqual([202, 202])
-    expect((await app.inject('/health/ready')).json()).toMatchObject({ status: 'ok', components: { backpressure: { ok: true } } })
+    expect((await app.inject('/health/ready')).json()).toMatchObject({ status: 'ready', backpressure: { status: 'ok', inflight_writes: 0 }, components: { backpressure: { ok: true } } })
   })
 
   /** A bulk write whose body goes chunked (no Content-Length): `first` is sent at once, the end of the body when asked. */
@@ -472,11 +481,12 @@ describe('consumer offsets and operations', () => {
     healthy = false
     const response = await app.inject('/health/ready')
     expect(response.statusCode).toBe(503)
-    expect(response.json()).toMatchObject({ status: 'unavailable', components: { hot_storage: { ok: false } } })
+    expect(response.json()).toMatchObject({ status: 'not_ready', hot_storage: { status: 'unavailable' }, components: { hot_storage: { ok: false } } })
+    expect((await app.inject('/health')).json()).toMatchObject({ status: 'unavailable', components: { hot_storage: { ok: false } } })
     expect((await app.inject('/health/live')).statusCode).toBe(200)
   })
 
-  it('flushes a table on request and describes its Iceberg side, and says compaction is not there yet', async () => {
+  it('flushes a table on request and describes its Iceberg side, and answers compaction 501 until it exists', async () => {
     await post('/tables/iceberg', { payload: 'x', partition: 0 })
     const flush = await post('/tables/iceberg/flush', {})
     expect(flush.statusCode).toBe(200)
@@ -485,8 +495,9 @@ describe('consumer offsets and operations', () => {
     const metadata = (await app.inject('/tables/iceberg/metadata')).json()
     expect(metadata).toMatchObject({ table: 'iceberg', metadata_location: null, snapshots: 0, high_watermarks: { 0: 1 } })
     const compact = await post('/tables/iceberg/compact', {})
-    expect(compact.statusCode).toBe(202)
-    expect(compact.json()).toMatchObject({ status: 'not_implemented' })
+    expect(compact.statusCode).toBe(501)
+    expect(compact.json()).toMatchObject({ error: 'not_implemented', message: expect.stringContaining('nothing was changed') })
+    expect((await post('/tables/missing/compact', {})).statusCode).toBe(404)
     expect((await post('/tables/missing/flush', {})).statusCode).toBe(404)
   })
 

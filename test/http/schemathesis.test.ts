@@ -49,7 +49,8 @@ describe('the OpenAPI document', () => {
 
   test('schemathesis against the live server finds no server error and no response outside the document', async () => {
     const args = [
-      '-m', 'schemathesis.cli', 'run', `${broker.httpUrl}/openapi.yaml`,
+      // 501 is expected of the compaction route only (see the file).
+      '-m', 'schemathesis.cli', '--config-file', join(repoRoot, 'test/http/schemathesis.toml'), 'run', `${broker.httpUrl}/openapi.yaml`,
       '--checks', checks.join(','),
       '--seed', String(seed),
       '--max-examples', String(maxExamples),

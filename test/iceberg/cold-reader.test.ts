@@ -6,7 +6,7 @@ import { Flusher } from '../../src/iceberg/flusher.ts'
 import { FlushMetrics } from '../../src/iceberg/metrics.ts'
 import { MemoryObjectStore } from '../../src/objectstore/memory.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
-import { FakeLog, base } from './fake-log.ts'
+import { TestLog, base } from './test-log.ts'
 
 /** Counts reads of Parquet data files, to see pruning. */
 class CountingStore extends MemoryObjectStore {
@@ -25,7 +25,7 @@ afterEach(async () => {
 async function flushedTable(policy: 'replace' | 'continue' = 'replace') {
   const store = new CountingStore()
   const catalog = new FilesystemCatalog(store)
-  const log = new FakeLog()
+  const log = await TestLog.open()
   const flusher = new Flusher({
     source: log, catalog, namespace: 'zombi', pool: new EncodePool(0), metrics: new FlushMetrics(), logger: silentLogger,
     targetFileBytes: 1 << 20, intervalMs: 0, recreatedTopicPolicy: policy, checkIntervalMs: 60_000,
@@ -39,11 +39,11 @@ const values = (from: number, count: number): string[] => Array.from({ length: c
 
 test('reads one partition in offset order, bounded by the offset range, since and limit, with keys and timestamps', async () => {
   const { log, flusher, reader } = await flushedTable()
-  const topic = log.createTopic('events', 2)
+  const topic = await log.addTopic('events', 2)
   // Three flushes (three files per partition), timestamps one hour apart so since can cut.
   for (let round = 0; round < 3; round++) {
-    log.append(topic, 0, values(round * 10, 10), base + round * 3_600_000)
-    log.append(topic, 1, values(100 + round * 10, 10), base + round * 3_600_000)
+    await log.add(topic, 0, values(round * 10, 10), base + round * 3_600_000)
+    await log.add(topic, 1, values(100 + round * 10, 10), base + round * 3_600_000)
     await flusher.flush('events')
   }
   const query = (partial: Partial<ColdQuery>): ColdQuery => ({ topicId: topic.id, partition: 0, fromOffset: 0, toOffset: 30, limit: 1000, ...partial })
@@ -58,10 +58,10 @@ test('reads one partition in offset order, bounded by the offset range, since an
 
 test('reads only the data files whose bounds can hold the wanted rows', async () => {
   const { store, log, flusher, reader } = await flushedTable()
-  const topic = log.createTopic('pruned', 2)
+  const topic = await log.addTopic('pruned', 2)
   for (let round = 0; round < 4; round++) {
-    log.append(topic, 0, values(round * 5, 5))
-    log.append(topic, 1, values(round * 5, 5))
+    await log.add(topic, 0, values(round * 5, 5))
+    await log.add(topic, 1, values(round * 5, 5))
     await flusher.flush('pruned')
   }
   store.dataReads = 0
@@ -75,14 +75,14 @@ test('reads only the data files whose bounds can hold the wanted rows', async ()
 
 test('a topic recreated into the same table (continue) reads only its own rows', async () => {
   const { log, flusher, reader } = await flushedTable('continue')
-  const first = log.createTopic('reborn', 1, 'first-id')
-  log.append(first, 0, ['old-0', 'old-1'])
+  const first = await log.addTopic('reborn', 1)
+  await log.add(first, 0, ['old-0', 'old-1'])
   await flusher.flush('reborn')
-  const second = log.createTopic('reborn', 1, 'second-id')
-  log.append(second, 0, ['new-0'])
+  const second = await log.addTopic('reborn', 1)
+  await log.add(second, 0, ['new-0'])
   await flusher.flush('reborn')
   const read = async (topicId: string): Promise<string[]> =>
     (await reader.read('reborn', { topicId, partition: 0, fromOffset: 0, toOffset: 10, limit: 10 })).map((record) => record.value!.toString())
-  expect(await read('second-id')).toEqual(['new-0'])
-  expect(await read('first-id')).toEqual(['old-0', 'old-1'])
+  expect(await read(second.id)).toEqual(['new-0'])
+  expect(await read(first.id)).toEqual(['old-0', 'old-1'])
 })

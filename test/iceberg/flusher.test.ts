@@ -8,7 +8,7 @@ import type { TableMetadata } from '../../src/iceberg/metadata.ts'
 import { FlushMetrics } from '../../src/iceberg/metrics.ts'
 import { MemoryObjectStore } from '../../src/objectstore/memory.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
-import { FakeLog } from './fake-log.ts'
+import { TestLog } from './test-log.ts'
 import { readTable } from './table-reader.ts'
 
 /** A catalog whose next commits fail after writing nothing (a crash between data files and commit). */
@@ -28,7 +28,7 @@ afterEach(async () => {
   for (const flusher of flushers.splice(0)) await flusher.close().catch(() => undefined)
 })
 
-function newFlusher(log: FakeLog, catalog: Catalog, options: { workers?: number; targetFileBytes?: number; intervalMs?: number; policy?: 'replace' | 'continue'; checkIntervalMs?: number } = {}): Flusher {
+function newFlusher(log: TestLog, catalog: Catalog, options: { workers?: number; targetFileBytes?: number; intervalMs?: number; policy?: 'replace' | 'continue'; checkIntervalMs?: number } = {}): Flusher {
   const flusher = new Flusher({
     source: log, catalog, namespace: 'zombi', pool: new EncodePool(options.workers ?? 0), metrics: new FlushMetrics(), logger: silentLogger,
     targetFileBytes: options.targetFileBytes ?? 1 << 20, intervalMs: options.intervalMs ?? 0, recreatedTopicPolicy: options.policy ?? 'replace',
@@ -42,12 +42,12 @@ const table = (name: string): TableIdentifier => ({ namespace: 'zombi', name })
 
 describe('Flusher', () => {
   test('flush(topic) commits every partition up to the high watermark and records the flushed offsets', async () => {
-    const log = new FakeLog()
+    const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
-    const topic = log.createTopic('events', 2)
-    log.append(topic, 0, ['a', 'b'])
-    log.append(topic, 1, ['c'])
-    log.append(topic, 0, ['d'])
+    const topic = await log.addTopic('events', 2)
+    await log.add(topic, 0, ['a', 'b'])
+    await log.add(topic, 1, ['c'])
+    await log.add(topic, 0, ['d'])
     const flusher = newFlusher(log, catalog)
     await flusher.start()
     const summary = await flusher.flush('events')
@@ -58,10 +58,10 @@ describe('Flusher', () => {
   })
 
   test('failing() names a topic whose last flush failed, with the error, until a flush succeeds (cold storage health)', async () => {
-    const log = new FakeLog()
+    const log = await TestLog.open()
     const catalog = new FailingCatalog(new MemoryObjectStore())
-    const topic = log.createTopic('events', 1)
-    log.append(topic, 0, ['a'])
+    const topic = await log.addTopic('events', 1)
+    await log.add(topic, 0, ['a'])
     const flusher = newFlusher(log, catalog)
     await flusher.start()
     catalog.failures = 1
@@ -72,16 +72,16 @@ describe('Flusher', () => {
   })
 
   test('a crash after the commit but before the flushed offset is recorded does not write the rows again', async () => {
-    const log = new FakeLog()
+    const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
-    const topic = log.createTopic('events', 1)
-    log.append(topic, 0, ['a', 'b', 'c'])
+    const topic = await log.addTopic('events', 1)
+    await log.add(topic, 0, ['a', 'b', 'c'])
     log.failRecord = true
     await expect(newFlusher(log, catalog).flush('events')).rejects.toThrow(/crash before the flushed offset/)
-    // The process restarts: the partition's flushed offset is still 0.
-    topic.partitions[0]!.flushedOffset = 0
+    // The process restarts: the partition's flushed offset is still 0, in the store and in memory.
+    expect(topic.partitions[0]!.flushedOffset).toBe(0)
     log.failRecord = false
-    log.append(topic, 0, ['d'])
+    await log.add(topic, 0, ['d'])
     const restarted = newFlusher(log, catalog)
     await restarted.start()
     expect(topic.partitions[0]!.flushedOffset).toBe(3)
@@ -93,11 +93,11 @@ describe('Flusher', () => {
   })
 
   test('a crash after writing data files but before the commit loses and duplicates nothing', async () => {
-    const log = new FakeLog()
+    const log = await TestLog.open()
     const store = new MemoryObjectStore()
     const catalog = new FailingCatalog(store)
-    const topic = log.createTopic('events', 1)
-    log.append(topic, 0, ['a', 'b'])
+    const topic = await log.addTopic('events', 1)
+    await log.add(topic, 0, ['a', 'b'])
     catalog.failures = 1
     const flusher = newFlusher(log, catalog)
     await expect(flusher.flush('events')).rejects.toThrow(/crash before the commit/)
@@ -108,23 +108,25 @@ describe('Flusher', () => {
   })
 
   test('a commit racing another writer of the same range gives up its files instead of committing twice', async () => {
-    const log = new FakeLog()
+    const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
-    const topic = log.createTopic('events', 1)
-    log.append(topic, 0, ['a', 'b'])
-    await newFlusher(log, catalog).flush('events')
-    // A second flusher whose partition never learned about the first commit (flushed offset 0).
-    topic.partitions[0]!.flushedOffset = 0
+    const topic = await log.addTopic('events', 1)
+    await log.add(topic, 0, ['a', 'b'])
+    // The first flusher commits, then fails to record it: the partition never learns about the commit (flushed offset 0).
+    log.failRecord = true
+    await expect(newFlusher(log, catalog).flush('events')).rejects.toThrow(/crash before the flushed offset/)
+    log.failRecord = false
+    expect(topic.partitions[0]!.flushedOffset).toBe(0)
     const summary = await newFlusher(log, catalog).flush('events')
     expect(summary.snapshots).toBe(0)
     expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a', 'b'])
   })
 
   test('a large backlog is flushed in bounded rounds, each a snapshot, every record once', async () => {
-    const log = new FakeLog()
+    const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
-    const topic = log.createTopic('events', 1)
-    for (let i = 0; i < 50; i++) log.append(topic, 0, [`${i}`.padStart(200, '.')])
+    const topic = await log.addTopic('events', 1)
+    for (let i = 0; i < 50; i++) await log.add(topic, 0, [`${i}`.padStart(200, '.')])
     const summary = await newFlusher(log, catalog, { targetFileBytes: 2048 }).flush('events')
     expect(summary.snapshots).toBeGreaterThan(3)
     const rows = await readTable(catalog, table('events'))
@@ -132,61 +134,61 @@ describe('Flusher', () => {
   })
 
   test('encoding runs in a worker thread', async () => {
-    const log = new FakeLog()
+    const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
-    const topic = log.createTopic('events', 3)
-    for (let p = 0; p < 3; p++) log.append(topic, p, ['x', 'y'])
+    const topic = await log.addTopic('events', 3)
+    for (let p = 0; p < 3; p++) await log.add(topic, p, ['x', 'y'])
     const summary = await newFlusher(log, catalog, { workers: 2 }).flush('events')
     expect(summary.rows).toBe(6)
     expect(await readTable(catalog, table('events'))).toHaveLength(6)
   })
 
   test('the size trigger flushes once the unflushed bytes reach the target', async () => {
-    const log = new FakeLog()
+    const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
-    const topic = log.createTopic('events', 1)
+    const topic = await log.addTopic('events', 1)
     const flusher = newFlusher(log, catalog, { targetFileBytes: 4096, checkIntervalMs: 20 })
     await flusher.start()
     await sleep(50) // the first check arms the append watch
-    log.append(topic, 0, ['small'])
+    await log.add(topic, 0, ['small'])
     await sleep(300)
     expect(await catalog.loadTable(table('events'))).toBeNull()
-    for (let i = 0; i < 10; i++) log.append(topic, 0, ['x'.repeat(500)])
+    for (let i = 0; i < 10; i++) await log.add(topic, 0, ['x'.repeat(500)])
     for (let i = 0; i < 50 && topic.partitions[0]!.flushedOffset < 11; i++) await sleep(20)
     expect(topic.partitions[0]!.flushedOffset).toBe(11)
   })
 
   test('the interval trigger flushes records older than the interval', async () => {
-    const log = new FakeLog()
+    const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
-    const topic = log.createTopic('events', 1)
+    const topic = await log.addTopic('events', 1)
     const flusher = newFlusher(log, catalog, { intervalMs: 100, checkIntervalMs: 20 })
     await flusher.start()
-    log.append(topic, 0, ['a'])
+    await log.add(topic, 0, ['a'])
     for (let i = 0; i < 100 && topic.partitions[0]!.flushedOffset < 1; i++) await sleep(20)
     expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a'])
     expect(flusher.lag()).toEqual([{ topic: 'events', partition: 0, records: 0, ageMs: 0 }])
   })
 
   test('close() makes a final flush', async () => {
-    const log = new FakeLog()
+    const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
-    const topic = log.createTopic('events', 1)
+    const topic = await log.addTopic('events', 1)
     const flusher = newFlusher(log, catalog)
     await flusher.start()
-    log.append(topic, 0, ['last words'])
+    await log.add(topic, 0, ['last words'])
     await flusher.close()
     expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['last words'])
   })
 
   test.each(['replace', 'continue'] as const)('a topic recreated with the same name (%s)', async (policy) => {
-    const log = new FakeLog()
+    const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
-    const old = log.createTopic('events', 1, 'old-id')
-    log.append(old, 0, ['old'])
+    const old = await log.addTopic('events', 1)
+    await log.add(old, 0, ['old'])
     await newFlusher(log, catalog, { policy }).flush('events')
-    const recreated = log.createTopic('events', 1, 'new-id')
-    log.append(recreated, 0, ['new'])
+    const recreated = await log.addTopic('events', 1)
+    await log.add(recreated, 0, ['new'])
     const flusher = newFlusher(log, catalog, { policy })
     await flusher.start()
     expect(recreated.partitions[0]!.flushedOffset).toBe(0)
@@ -195,15 +197,15 @@ describe('Flusher', () => {
     expect(rows).toEqual(policy === 'replace' ? ['new'] : ['new', 'old'])
     const loaded = await catalog.loadTable(table('events'))
     expect(loaded!.metadata.snapshots).toHaveLength(2)
-    expect(loaded!.metadata.properties['zombi.topic-id']).toBe('new-id')
+    expect(loaded!.metadata.properties['zombi.topic-id']).toBe(recreated.id)
   })
 })
 
 test('a stale commit conflicts instead of overwriting', async () => {
   const catalog = new FilesystemCatalog(new MemoryObjectStore())
-  const log = new FakeLog()
-  const topic = log.createTopic('events', 1)
-  log.append(topic, 0, ['a'])
+  const log = await TestLog.open()
+  const topic = await log.addTopic('events', 1)
+  await log.add(topic, 0, ['a'])
   await newFlusher(log, catalog).flush('events')
   const loaded = (await catalog.loadTable(table('events')))!
   await catalog.commit(table('events'), loaded, loaded.metadata)

@@ -11,7 +11,7 @@ import { FlushMetrics } from '../../src/iceberg/metrics.ts'
 import { removeInterruptedWrites } from '../../src/iceberg/orphan-cleanup.ts'
 import { LocalObjectStore } from '../../src/objectstore/local.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
-import { FakeLog } from './fake-log.ts'
+import { TestLog } from './test-log.ts'
 import { readRows } from './readers.ts'
 import { readTable } from './table-reader.ts'
 
@@ -41,17 +41,17 @@ async function warehouse(): Promise<{ root: string; catalog: FilesystemCatalog; 
   const root = await mkdtemp(join(tmpdir(), 'zombi-orphans-'))
   roots.push(root)
   const catalog = new FilesystemCatalog(new LocalObjectStore(root, { fsync: false }))
-  const log = new FakeLog()
-  const topic = log.createTopic('events', 2)
+  const log = await TestLog.open()
+  const topic = await log.addTopic('events', 2)
   const flusher = new Flusher({
     source: log, catalog, namespace: 'zombi', pool: new EncodePool(0), metrics: new FlushMetrics(), logger: silentLogger,
     targetFileBytes: 1 << 20, intervalMs: 0, recreatedTopicPolicy: 'replace', checkIntervalMs: 60_000,
   })
   await flusher.start()
-  log.append(topic, 0, ['a', 'b'])
-  log.append(topic, 1, ['c'])
+  await log.add(topic, 0, ['a', 'b'])
+  await log.add(topic, 1, ['c'])
   await flusher.flush('events')
-  log.append(topic, 0, ['d'])
+  await log.add(topic, 0, ['d'])
   await flusher.flush('events')
   await flusher.close()
   const committed = await filesUnder(root)

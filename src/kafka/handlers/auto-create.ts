@@ -1,22 +1,16 @@
-// Auto-creation of unknown topics on Metadata and Produce (ZOMBI_AUTO_CREATE_TOPICS).
+// Auto-creation of unknown topics on Metadata and Produce: the log decides (ZOMBI_AUTO_CREATE_TOPICS,
+// ZOMBI_DEFAULT_PARTITIONS, valid names), as for the HTTP door.
 import type { RequestContext } from '../handler.ts'
-import { topicNameProblem } from '../../log/topic-config.ts'
 
 /** Creates the named topics that do not exist yet (invalid names are left for the handler to reject). */
 export async function autoCreateTopics(names: Iterable<string | null>, context: RequestContext): Promise<void> {
   const creations: Promise<unknown>[] = []
-  for (const name of names) {
-    if (name === null || context.log.topicByName(name) !== undefined || topicNameProblem(name) !== null) continue
-    creations.push(context.log.createTopic(name, context.config.defaultPartitions, {}))
-  }
+  for (const name of names) if (name !== null && context.log.autoCreates(name)) creations.push(context.log.ensureTopic(name))
   await Promise.all(creations)
 }
 
 /** Whether any of the names would be auto-created (so prepare can stay synchronous otherwise). */
 export function needsAutoCreate(names: Iterable<string | null>, context: RequestContext): boolean {
-  if (!context.config.autoCreateTopics) return false
-  for (const name of names) {
-    if (name !== null && context.log.topicByName(name) === undefined && topicNameProblem(name) === null) return true
-  }
+  for (const name of names) if (name !== null && context.log.autoCreates(name)) return true
   return false
 }

@@ -5,8 +5,7 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readFetchRequest, writeFetchResponse, type FetchRequest, type FetchResponse as GeneratedFetchResponse } from '../../protocol/generated/fetch.ts'
 import type { Records } from '../../protocol/writer.ts'
-import type { BrokerLog } from '../../log/broker-log.ts'
-import type { DataWaiter, Partition } from '../../log/partition.ts'
+import type { Partition } from '../../log/partition.ts'
 import type { Topic } from '../../log/topic.ts'
 import { defineHandler, type RequestContext } from '../handler.ts'
 
@@ -65,14 +64,14 @@ function availableBytes(targets: FetchTarget[][], limit: number): number {
       if (target.partition === undefined) return limit // an error is worth answering now
       const { partition } = target
       if (target.fetchOffset < partition.logStartOffset || target.fetchOffset > partition.highWatermark) return limit
-      bytes += partition.availableBytes(target.fetchOffset, limit - bytes)
+      bytes += partition.bytesBetween(target.fetchOffset, Number.POSITIVE_INFINITY, limit - bytes)
       if (bytes >= limit) return bytes
     }
   }
   return bytes
 }
 
-function buildResponse(request: FetchRequest, targets: FetchTarget[][], log: BrokerLog, version: number): FetchResponse {
+function buildResponse(request: FetchRequest, targets: FetchTarget[][], version: number): FetchResponse {
   let remaining = request.maxBytes
   let anyData = false
   const responses: TopicResponse[] = request.topics.map((requested, t) => ({
@@ -90,7 +89,7 @@ function buildResponse(request: FetchRequest, targets: FetchTarget[][], log: Bro
       if (remaining <= 0 && anyData) return partitionData(target.partitionIndex, ErrorCode.NONE, partition, NO_RECORDS)
       const records: Buffer[] = []
       // The first batch of the response is sent even above the limits, so a consumer never stalls on a big batch.
-      const bytes = partition.collect(target.fetchOffset, Math.min(target.partitionMaxBytes, Math.max(remaining, 0)), !anyData, log, records)
+      const bytes = partition.read(target.fetchOffset, Math.min(target.partitionMaxBytes, Math.max(remaining, 0)), !anyData, records)
       if (bytes > 0) {
         anyData = true
         remaining -= bytes
@@ -101,38 +100,11 @@ function buildResponse(request: FetchRequest, targets: FetchTarget[][], log: Bro
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] }
 }
 
-/** Waits for an append to any of the partitions, the timeout, or shutdown, whichever is first. */
-class FetchWait implements DataWaiter {
-  readonly #partitions: Partition[] = []
-  #resolve: (() => void) | null = null
-  #timer: NodeJS.Timeout | null = null
-  readonly #signal: AbortSignal
-
-  constructor(targets: FetchTarget[][], signal: AbortSignal) {
-    this.#signal = signal
-    for (const topic of targets) for (const target of topic) if (target.partition !== undefined) this.#partitions.push(target.partition)
-  }
-
-  until(deadline: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#resolve = resolve
-      for (const partition of this.#partitions) partition.addWaiter(this)
-      this.#timer = setTimeout(() => this.wake(), Math.max(0, deadline - Date.now()))
-      this.#signal.addEventListener('abort', this.#onAbort)
-    })
-  }
-
-  readonly #onAbort = (): void => this.wake()
-
-  wake(): void {
-    const resolve = this.#resolve
-    if (resolve === null) return
-    this.#resolve = null
-    if (this.#timer !== null) clearTimeout(this.#timer)
-    this.#signal.removeEventListener('abort', this.#onAbort)
-    for (const partition of this.#partitions) partition.removeWaiter(this)
-    resolve()
-  }
+/** The known partitions of the request: what an empty answer waits on. */
+function partitionsOf(targets: FetchTarget[][]): Partition[] {
+  const partitions: Partition[] = []
+  for (const topic of targets) for (const target of topic) if (target.partition !== undefined) partitions.push(target.partition)
+  return partitions
 }
 
 export const fetch = defineHandler<FetchRequest, FetchResponse>({
@@ -153,11 +125,13 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
     const minBytes = Math.max(1, request.minBytes)
     if (request.maxWaitMs > 0 && !context.shutdown.aborted) {
       const deadline = Date.now() + request.maxWaitMs
+      let partitions: Partition[] | null = null
       while (availableBytes(targets, minBytes) < minBytes && Date.now() < deadline && !context.shutdown.aborted) {
-        await new FetchWait(targets, context.shutdown).until(deadline)
+        partitions ??= partitionsOf(targets)
+        await context.log.waitForAppend(partitions, deadline, context.shutdown)
       }
     }
-    const response = buildResponse(request, targets, context.log, version)
+    const response = buildResponse(request, targets, version)
     context.traffic?.fetched(response)
     return response
   },

@@ -3,7 +3,6 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readListOffsetsRequest, writeListOffsetsResponse, type ListOffsetsRequest, type ListOffsetsResponse } from '../../protocol/generated/list-offsets.ts'
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../../protocol/records.ts'
-import type { BrokerLog } from '../../log/broker-log.ts'
 import type { Partition } from '../../log/partition.ts'
 import { defineHandler } from '../handler.ts'
 
@@ -20,7 +19,7 @@ function answer(partitionIndex: number, errorCode: number, offset: number, times
   return { partitionIndex, errorCode, oldStyleOffsets: offset >= 0 ? [offset] : [], timestamp, offset, leaderEpoch: -1 }
 }
 
-function lookup(log: BrokerLog, partition: Partition, timestamp: number): { offset: number; timestamp: number } {
+function lookup(partition: Partition, timestamp: number): { offset: number; timestamp: number } {
   switch (timestamp) {
     case LATEST:
       return { offset: partition.highWatermark, timestamp: -1 }
@@ -31,13 +30,13 @@ function lookup(log: BrokerLog, partition: Partition, timestamp: number): { offs
       // Nothing is tiered (yet): Kafka answers -1 when remote storage holds nothing.
       return { offset: -1, timestamp: -1 }
     case MAX_TIMESTAMP: {
-      const found = log.batchWithMaxTimestamp(partition)
+      const found = partition.batchWithMaxTimestamp()
       const record = found === null ? null : recordWithMaxTimestamp(found.batch)
       return record ?? { offset: -1, timestamp: -1 }
     }
     default: {
       // The first batch whose max timestamp reaches the target holds the first such record.
-      const found = log.offsetForTimestamp(partition, timestamp)
+      const found = partition.batchAtTimestamp(timestamp)
       const record = found === null ? null : firstRecordAtOrAfter(found.batch, timestamp)
       return record ?? { offset: -1, timestamp: -1 }
     }
@@ -63,7 +62,7 @@ export const listOffsets = defineHandler<ListOffsetsRequest, ListOffsetsResponse
             const partition = topic?.partitions[p.partitionIndex]
             if (partition === undefined) return answer(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1)
             if (p.timestamp < LATEST_TIERED) return answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, -1, -1)
-            const found = lookup(log, partition, p.timestamp)
+            const found = lookup(partition, p.timestamp)
             return answer(p.partitionIndex, ErrorCode.NONE, found.offset, found.timestamp)
           }),
         }

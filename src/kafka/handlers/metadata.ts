@@ -25,8 +25,8 @@ function requestedNames(request: MetadataRequest): Array<string | null> {
   return request.topics === null ? [] : request.topics.map(nameUnlessById)
 }
 
-function allowsAutoCreate(request: MetadataRequest, context: RequestContext): boolean {
-  return context.config.autoCreateTopics && request.allowAutoTopicCreation
+function allowsAutoCreate(request: MetadataRequest): boolean {
+  return request.allowAutoTopicCreation
 }
 
 function describeTopic(topic: Topic, context: RequestContext): TopicResponse {
@@ -61,7 +61,7 @@ export const metadata = defineHandler<MetadataRequest, MetadataResponse>({
   read: readMetadataRequest,
   write: writeMetadataResponse,
   prepare(request, context) {
-    if (!allowsAutoCreate(request, context)) return
+    if (!allowsAutoCreate(request)) return
     const names = requestedNames(request)
     if (needsAutoCreate(names, context)) return autoCreateTopics(names, context)
   },

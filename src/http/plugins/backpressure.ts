@@ -5,8 +5,8 @@
 // the request ends (answered, refused, failed or aborted by the client).
 import { Transform, type TransformCallback } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Metrics } from '../observability/metrics.ts'
-import { HttpProblem } from './table-writes.ts'
+import type { Metrics } from '../../observability/metrics.ts'
+import { HttpProblem } from '../problems.ts'
 
 /** What a refused write is told to wait, in seconds. */
 const RETRY_AFTER_SECS = 1

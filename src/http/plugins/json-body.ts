@@ -3,7 +3,7 @@
 // surrogate) with U+FFFD, so the stored bytes would silently differ from the ones sent.
 import { isUtf8 } from 'node:buffer'
 import type { FastifyInstance } from 'fastify'
-import { HttpProblem } from './table-writes.ts'
+import { HttpProblem } from '../problems.ts'
 
 /** A \u escape of a UTF-16 surrogate (D800-DFFF): only then can a parsed string be ill-formed. */
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/
