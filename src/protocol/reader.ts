@@ -13,11 +13,12 @@
 // bytes and records are returned as subarrays of the input buffer (no copy): they stay
 // valid as long as the caller keeps the frame buffer and does not overwrite it.
 
+import { readInt64 } from './int64.ts'
+
 export class ProtocolDecodeError extends Error {
   override name = 'ProtocolDecodeError'
 }
 
-const TWO_POW_32 = 4294967296
 const HEX: string[] = []
 for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'))
 
@@ -94,10 +95,9 @@ export class Reader {
   /** Signed 64-bit big-endian as a number: exact below 2^53 in magnitude (see file comment). */
   int64(): number {
     this.need(8)
-    const hi = this.buf.readInt32BE(this.offset)
-    const lo = this.buf.readUInt32BE(this.offset + 4)
+    const value = readInt64(this.buf, this.offset)
     this.offset += 8
-    return hi * TWO_POW_32 + lo
+    return value
   }
 
   float64(): number {

@@ -5,8 +5,9 @@ import { compress, decompress } from './compression.ts'
 import { Reader } from './reader.ts'
 import {
   ATTRIBUTES, ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, LOG_OVERHEAD, RECORDS, attributesOf,
-  baseOffsetOf, baseTimestampOf, batchSize, maxTimestampOf, recordCountOf, writeInt64,
+  baseOffsetOf, baseTimestampOf, batchSize, maxTimestampOf, recordCountOf,
 } from './record-batch.ts'
+import { writeInt64 } from './int64.ts'
 import { Writer } from './writer.ts'
 
 export interface RecordHeader {
