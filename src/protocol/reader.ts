@@ -111,6 +111,11 @@ export class Reader {
   uvarint(): number {
     const buf = this.buf
     let offset = this.offset
+    // One byte is the common case (lengths, deltas and counts inside record batches).
+    if (offset < buf.length && buf[offset]! < 0x80) {
+      this.offset = offset + 1
+      return buf[offset]!
+    }
     let value = 0
     let shift = 0
     while (true) {
