@@ -12,10 +12,11 @@ import type { IdempotencyKeys } from '../log/idempotency-keys.ts'
 import type { DataWaiter, Partition } from '../log/partition.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
+import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
 import { decodeBatch } from '../protocol/records.ts'
 import { parseJsonStrictly } from './json-body.ts'
 import * as schemas from './schemas.ts'
-import { HttpProblem, IDEMPOTENCY_HEADER, TableWriter, insufficientStorage, type HttpRecord } from './table-writes.ts'
+import { HttpProblem, TableWriter, insufficientStorage, type HttpRecord } from './table-writes.ts'
 import { validatorCompiler } from './validators.ts'
 import { answerBackpressure, isBackpressure, limitWrites, WriteBudget } from './write-budget.ts'
 
@@ -75,7 +76,7 @@ function eventOf(
   recordHeaders: ReadonlyArray<{ key: string; value: Buffer | null }>, encoding: Encoding,
 ): Event {
   const headers: Record<string, string | null> = {}
-  for (const header of recordHeaders) if (header.key !== IDEMPOTENCY_HEADER) headers[header.key] = header.value === null ? null : header.value.toString('utf8')
+  for (const header of recordHeaders) if (header.key !== IDEMPOTENCY_KEY) headers[header.key] = header.value === null ? null : header.value.toString('utf8')
   return { offset, partition, timestamp_ms: timestampMs, payload: encode(value, encoding), key: encode(key, encoding), headers, encoding }
 }
 

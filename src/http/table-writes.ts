@@ -9,7 +9,7 @@ import { partitionForKey } from '../log/partitioner.ts'
 import { Topic } from '../log/topic.ts'
 import { topicNameProblem } from '../log/topic-config.ts'
 
-export const IDEMPOTENCY_HEADER = 'idempotency_key'
+import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
 
 export interface HttpRecord {
   payload: string
@@ -18,7 +18,7 @@ export interface HttpRecord {
   headers?: Record<string, string>
   partition?: number
   timestamp_ms?: number
-  idempotency_key?: string
+  [IDEMPOTENCY_KEY]?: string
 }
 
 /** A client mistake (4xx) or a refusal (507), answered with a JSON error naming the field or the cause. */
@@ -108,10 +108,10 @@ export class TableWriter {
       const headers: RecordHeader[] = []
       if (record.headers !== undefined) {
         // Reads hide this header (it carries the key), so a header of that name would silently vanish from them.
-        if (Object.hasOwn(record.headers, IDEMPOTENCY_HEADER)) throw new HttpProblem(400, 'invalid_request', `${field}headers.${IDEMPOTENCY_HEADER} is reserved; send the key as the ${IDEMPOTENCY_HEADER} field`)
+        if (Object.hasOwn(record.headers, IDEMPOTENCY_KEY)) throw new HttpProblem(400, 'invalid_request', `${field}headers.${IDEMPOTENCY_KEY} is reserved; send the key as the ${IDEMPOTENCY_KEY} field`)
         for (const name in record.headers) headers.push({ key: name, value: Buffer.from(record.headers[name]!, 'utf8') })
       }
-      if (record.idempotency_key !== undefined) headers.push({ key: IDEMPOTENCY_HEADER, value: Buffer.from(record.idempotency_key, 'utf8') })
+      if (record.idempotency_key !== undefined) headers.push({ key: IDEMPOTENCY_KEY, value: Buffer.from(record.idempotency_key, 'utf8') })
       const input: RecordInput = { key, value, headers, timestamp: record.timestamp_ms ?? now }
       return { partition, input, idempotencyKey: record.idempotency_key }
     })
