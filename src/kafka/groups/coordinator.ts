@@ -96,11 +96,11 @@ function groupMetadataKey(groupId: string): string {
   return `${GROUP_METADATA_PREFIX}${groupId.length}:${groupId}`
 }
 
-function joinError(errorCode: number, memberId = ''): JoinResult {
+function joinError(errorCode: ErrorCode, memberId = ''): JoinResult {
   return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', memberId, members: [] }
 }
 
-function syncError(errorCode: number): SyncResult {
+function syncError(errorCode: ErrorCode): SyncResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: NO_ASSIGNMENT }
 }
 
@@ -428,7 +428,7 @@ export class GroupCoordinator {
 
   // ---------------------------------------------------------------- sync, heartbeat, leave
 
-  #validateMember(group: Group | undefined, memberId: string, groupInstanceId: string | null, generationId: number): Member | number {
+  #validateMember(group: Group | undefined, memberId: string, groupInstanceId: string | null, generationId: number): Member | ErrorCode {
     if (group === undefined || group.state === 'Dead') return ErrorCode.UNKNOWN_MEMBER_ID
     if (groupInstanceId !== null) {
       const current = group.staticMembers.get(groupInstanceId)
@@ -476,7 +476,7 @@ export class GroupCoordinator {
     })
   }
 
-  heartbeat(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+  heartbeat(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): ErrorCode {
     const group = this.#groups.get(groupId)
     const member = this.#validateMember(group, memberId, groupInstanceId, generationId)
     if (typeof member === 'number') return member
@@ -485,7 +485,7 @@ export class GroupCoordinator {
   }
 
   /** Removes members that leave on purpose; returns an error code per member. */
-  leave(groupId: string, leaving: Array<{ memberId: string; groupInstanceId: string | null }>): number[] {
+  leave(groupId: string, leaving: Array<{ memberId: string; groupInstanceId: string | null }>): ErrorCode[] {
     const group = this.#groups.get(groupId)
     if (group === undefined) return leaving.map(() => ErrorCode.UNKNOWN_MEMBER_ID)
     const errors = leaving.map(({ memberId, groupInstanceId }) => {
@@ -512,7 +512,7 @@ export class GroupCoordinator {
   }
 
   /** Drops a member and moves the group on: rebalance, completion, or empty. */
-  #removeMember(group: Group, member: Member, answer: number, rebalance = true): void {
+  #removeMember(group: Group, member: Member, answer: ErrorCode, rebalance = true): void {
     this.#stopSessionTimer(member)
     group.members.delete(member.memberId)
     if (member.groupInstanceId !== null && group.staticMembers.get(member.groupInstanceId) === member.memberId) group.staticMembers.delete(member.groupInstanceId)
@@ -563,10 +563,10 @@ export class GroupCoordinator {
    * consumer of an empty group). Returns an error code per entry; valid entries are durable
    * when the promise resolves.
    */
-  async commitOffsets(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[]): Promise<number[]> {
+  async commitOffsets(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[]): Promise<ErrorCode[]> {
     if (groupId === '') return entries.map(() => ErrorCode.INVALID_GROUP_ID)
     let group = this.#groups.get(groupId)
-    let groupError: number = ErrorCode.NONE
+    let groupError: ErrorCode = ErrorCode.NONE
     if (generationId < 0 && memberId === '' && (group === undefined || group.state === 'Empty')) {
       if (group === undefined) {
         group = new Group(groupId)
@@ -620,8 +620,8 @@ export class GroupCoordinator {
   }
 
   /** Deletes empty groups with their offsets; an error code per group. */
-  async deleteGroups(groupIds: string[]): Promise<number[]> {
-    const results: number[] = []
+  async deleteGroups(groupIds: string[]): Promise<ErrorCode[]> {
+    const results: ErrorCode[] = []
     for (const groupId of groupIds) {
       const group = this.#groups.get(groupId)
       if (group === undefined || group.state === 'Dead') results.push(ErrorCode.GROUP_ID_NOT_FOUND)
@@ -669,12 +669,12 @@ export class GroupCoordinator {
    * error, or one error per partition. As in Kafka, an active group that is not a consumer group
    * cannot name its subscriptions and is refused as a whole, and unknown partitions are errors.
    */
-  async deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<number | number[]> {
+  async deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<ErrorCode | ErrorCode[]> {
     const group = this.#groups.get(groupId)
     if (group === undefined || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND
     if (group.members.size > 0 && group.protocolType !== 'consumer') return ErrorCode.NON_EMPTY_GROUP
     const subscribed = group.state === 'Empty' ? new Set<string>() : this.subscribedTopics(group)
-    const errors = partitions.map((p): number => {
+    const errors = partitions.map((p): ErrorCode => {
       const topic = this.#log.topicByName(p.topic)
       if (topic === undefined || topic.partitions[p.partition] === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
       return subscribed.has(p.topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE

@@ -1,5 +1,6 @@
 // The state of one classic consumer group: members, generation, chosen protocol, and the
 // JoinGroup/SyncGroup responses held while a rebalance is in progress.
+import type { ErrorCode } from '../../protocol/generated/errors.ts'
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead'
 
@@ -9,7 +10,7 @@ export interface ProtocolMetadata {
 }
 
 export interface JoinResult {
-  errorCode: number
+  errorCode: ErrorCode
   generationId: number
   protocolType: string | null
   protocolName: string | null
@@ -21,7 +22,7 @@ export interface JoinResult {
 }
 
 export interface SyncResult {
-  errorCode: number
+  errorCode: ErrorCode
   protocolType: string | null
   protocolName: string | null
   assignment: Buffer

@@ -23,7 +23,7 @@ function partitionResponse(index: number, result: AppendResult, logStartOffset: 
   }
 }
 
-function failed(index: number, errorCode: number, errorMessage: string): PartitionResponse {
+function failed(index: number, errorCode: ErrorCode, errorMessage: string): PartitionResponse {
   return partitionResponse(index, { errorCode, errorMessage, baseOffset: -1, logAppendTime: -1 }, -1)
 }
 
