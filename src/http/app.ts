@@ -5,6 +5,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Config } from '../config/index.ts'
+import { ERRORS, HttpProblem } from '../errors.ts'
 import type { ColdQuery, ColdRecord } from '../iceberg/cold-reader.ts'
 import type { GroupCoordinator } from '../kafka/groups/coordinator.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
@@ -16,7 +17,7 @@ import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
 import { decodeBatch } from '../protocol/records.ts'
 import { parseJsonStrictly } from './json-body.ts'
 import * as schemas from './schemas.ts'
-import { HttpProblem, TableWriter, insufficientStorage, type HttpRecord } from './table-writes.ts'
+import { TableWriter, insufficientStorage, type HttpRecord } from './table-writes.ts'
 import { validatorCompiler } from './validators.ts'
 import { answerBackpressure, isBackpressure, limitWrites, WriteBudget } from './write-budget.ts'
 
@@ -121,10 +122,10 @@ function waitForData(partition: Partition, timeoutMs: number): Promise<void> {
 function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return
   const [status, reason, body] = error.code === 'HPE_HEADER_OVERFLOW'
-    ? [431, 'Request Header Fields Too Large', { error: 'headers_too_large', message: 'the request line and headers are over the 16 KiB limit (a very long table or group name?)' }]
+    ? [431, 'Request Header Fields Too Large', { error: ERRORS.HTTP_HEADERS_TOO_LARGE.problem, message: 'the request line and headers are over the 16 KiB limit (a very long table or group name?)' }]
     : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'Request Timeout', { error: 'request_timeout', message: 'the request was not received in time' }]
-      : [400, 'Bad Request', { error: 'invalid_request', message: `malformed HTTP request (${error.code ?? error.message})` }]
+      ? [408, 'Request Timeout', { error: ERRORS.HTTP_REQUEST_TIMEOUT.problem, message: 'the request was not received in time' }]
+      : [400, 'Bad Request', { error: ERRORS.HTTP_INVALID_REQUEST.problem, message: `malformed HTTP request (${error.code ?? error.message})` }]
   const text = JSON.stringify(body)
   if (socket.writable) socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${text}`)
   socket.destroy(error)
@@ -132,8 +133,8 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
 
 /** frameworkErrors gets a reply whose generic types fit nothing outside fastify, so the answer goes to the raw response. */
 function answerFrameworkError(error: FastifyError, response: ServerResponse, metrics: Metrics): void {
-  metrics.errors.inc({ door: 'http', code: 'invalid_request' })
-  const text = JSON.stringify({ error: 'invalid_request', message: error.message })
+  metrics.errors.inc({ door: 'http', code: ERRORS.HTTP_INVALID_REQUEST.problem })
+  const text = JSON.stringify({ error: ERRORS.HTTP_INVALID_REQUEST.problem, message: error.message })
   response.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text)
 }
 
@@ -185,23 +186,23 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
     if (isBackpressure(error)) return answerBackpressure(reply, error)
     if (error instanceof HttpProblem) {
-      metrics.errors.inc({ door: 'http', code: error.code })
+      metrics.errors.inc({ door: 'http', code: error.problem })
       if (error.retryAfterSecs !== null) reply.header('retry-after', String(error.retryAfterSecs))
-      return reply.code(error.status).send({ error: error.code, message: error.message })
+      return reply.code(error.status).send({ error: error.problem, message: error.message })
     }
     const status = error.statusCode ?? 500
     if (error.validation !== undefined) {
-      metrics.errors.inc({ door: 'http', code: 'invalid_request' })
-      return reply.code(400).send({ error: 'invalid_request', message: `${error.validationContext ?? 'request'}${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? error.message}` })
+      metrics.errors.inc({ door: 'http', code: ERRORS.HTTP_INVALID_REQUEST.problem })
+      return reply.code(400).send({ error: ERRORS.HTTP_INVALID_REQUEST.problem, message: `${error.validationContext ?? 'request'}${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? error.message}` })
     }
     if (status < 500) {
-      const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 404 ? 'not_found' : 'invalid_request'
+      const code = (status === 413 ? ERRORS.HTTP_PAYLOAD_TOO_LARGE : status === 415 ? ERRORS.HTTP_UNSUPPORTED_MEDIA_TYPE : status === 404 ? ERRORS.HTTP_NOT_FOUND : ERRORS.HTTP_INVALID_REQUEST).problem
       metrics.errors.inc({ door: 'http', code })
       return reply.code(status).send({ error: code, message: error.message })
     }
     request.log.error(error)
-    metrics.errors.inc({ door: 'http', code: 'internal' })
-    return reply.code(500).send({ error: 'internal', message: 'internal error; see the broker log' })
+    metrics.errors.inc({ door: 'http', code: ERRORS.HTTP_INTERNAL.problem })
+    return reply.code(500).send({ error: ERRORS.HTTP_INTERNAL.problem, message: 'internal error; see the broker log' })
   })
   // A known path with another method is 405 with Allow, not 404.
   const routes: Array<{ pattern: RegExp; method: string }> = []
@@ -218,14 +219,14 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     if (!request.is404) return
     const allowed = allowedMethods(request.url)
     if (allowed.length > 0) {
-      return reply.code(405).header('allow', allowed.join(', ')).send({ error: 'method_not_allowed', message: `${request.method} is not allowed here; use ${allowed.join(' or ')}` })
+      return reply.code(405).header('allow', allowed.join(', ')).send({ error: ERRORS.HTTP_METHOD_NOT_ALLOWED.problem, message: `${request.method} is not allowed here; use ${allowed.join(' or ')}` })
     }
   })
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }))
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: ERRORS.HTTP_NOT_FOUND.problem, message: `no route ${request.method} ${request.url.split('?')[0]}` }))
 
   const table = (name: string): ReturnType<BrokerLog['topicByName']> & object => {
     const topic = log.topicByName(name)
-    if (topic === undefined) throw new HttpProblem(404, 'not_found', `table ${name} does not exist`)
+    if (topic === undefined) throw new HttpProblem('HTTP_NOT_FOUND', `table ${name} does not exist`)
     return topic
   }
 
@@ -256,10 +257,10 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     const topic = table(request.params.table)
     const { partition: index, offset, limit, wait_ms: waitMs, encoding } = request.query
     const partition = topic.partitions[index]
-    if (partition === undefined) throw new HttpProblem(404, 'not_found', `partition ${index} does not exist; table ${topic.name} has ${topic.partitions.length}`)
+    if (partition === undefined) throw new HttpProblem('HTTP_NOT_FOUND', `partition ${index} does not exist; table ${topic.name} has ${topic.partitions.length}`)
     const logStartOffset = partition.logStartOffset
     if (offset < logStartOffset) {
-      if (deps.iceberg.readCold === undefined) throw new HttpProblem(400, 'offset_out_of_range', `offset ${offset} is below the log start offset ${logStartOffset}`)
+      if (deps.iceberg.readCold === undefined) throw new HttpProblem('HTTP_OFFSET_OUT_OF_RANGE', `offset ${offset} is below the log start offset ${logStartOffset}`)
       // Flushed and gone from the hot log: read it back from the Iceberg table, then go on in the hot log.
       const cold = coldEvents(await deps.iceberg.readCold(topic.name, { topicId: topic.id, partition: index, fromOffset: offset, toOffset: logStartOffset, limit }), encoding)
       if (cold.length === limit) {
@@ -320,13 +321,13 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     const { group } = request.params
     const { topic, partition, offset, metadata = null } = request.body
     const [errorCode] = await groups.commitOffsets(group, -1, '', null, [{ topic, partition, offset, leaderEpoch: -1, metadata }])
-    if (errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new HttpProblem(404, 'not_found', `table ${topic} has no partition ${partition}`)
+    if (errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new HttpProblem('HTTP_NOT_FOUND', `table ${topic} has no partition ${partition}`)
     if (errorCode === ErrorCode.UNKNOWN_MEMBER_ID || errorCode === ErrorCode.ILLEGAL_GENERATION) {
-      throw new HttpProblem(409, 'group_active', `group ${group} has active Kafka members; only they can commit its offsets`)
+      throw new HttpProblem('HTTP_GROUP_ACTIVE', `group ${group} has active Kafka members; only they can commit its offsets`)
     }
     // The only cause of COORDINATOR_NOT_AVAILABLE for a commit: the offsets could not be stored.
     if (errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE) throw insufficientStorage(`the offset of group ${group} could not be stored (disk full); retry later`)
-    if (errorCode !== ErrorCode.NONE) throw new HttpProblem(400, 'invalid_request', `commit refused with Kafka error ${errorCode}`)
+    if (errorCode !== ErrorCode.NONE) throw new HttpProblem('HTTP_INVALID_REQUEST', `commit refused with Kafka error ${errorCode}`)
     return { group, topic, partition, offset, metadata }
   })
 

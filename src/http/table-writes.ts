@@ -1,5 +1,6 @@
 // HTTP writes through the same append path as Kafka Produce: records become record batches per
 // partition (idempotency key in a header), appended with the configured durability.
+import { HttpProblem } from '../errors.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import { recordCountOf } from '../protocol/record-batch.ts'
 import { encodeBatches, type RecordHeader, type RecordInput } from '../protocol/records.ts'
@@ -21,35 +22,20 @@ export interface HttpRecord {
   [IDEMPOTENCY_KEY]?: string
 }
 
-/** A client mistake (4xx) or a refusal (507), answered with a JSON error naming the field or the cause. */
-export class HttpProblem extends Error {
-  readonly status: number
-  readonly code: string
-  /** Seconds for a Retry-After header, or null for none. */
-  readonly retryAfterSecs: number | null
-
-  constructor(status: number, code: string, message: string, retryAfterSecs: number | null = null) {
-    super(message)
-    this.status = status
-    this.code = code
-    this.retryAfterSecs = retryAfterSecs
-  }
-}
-
 /**
  * A write the broker could not store because its disk is full: 507 Insufficient Storage (WebDAV's
  * code, and what happened) rather than a generic 503, with Retry-After since it passes once space
  * returns; nothing of the write is stored, so retrying it is safe.
  */
 export function insufficientStorage(message: string): HttpProblem {
-  return new HttpProblem(507, 'insufficient_storage', message, 1)
+  return new HttpProblem('HTTP_INSUFFICIENT_STORAGE', message, 1)
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
 function decode(text: string, encoding: 'utf8' | 'base64', field: string): Buffer {
   if (encoding === 'utf8') return Buffer.from(text, 'utf8')
-  if (text.length % 4 !== 0 || !BASE64.test(text)) throw new HttpProblem(400, 'invalid_request', `${field} is not valid base64`)
+  if (text.length % 4 !== 0 || !BASE64.test(text)) throw new HttpProblem('HTTP_INVALID_REQUEST', `${field} is not valid base64`)
   return Buffer.from(text, 'base64')
 }
 
@@ -71,15 +57,15 @@ export class TableWriter {
     const existing = this.#log.topicByName(name)
     if (existing !== undefined) return existing
     const problem = topicNameProblem(name)
-    if (problem !== null) throw new HttpProblem(400, 'invalid_table', problem)
-    if (!this.#autoCreate) throw new HttpProblem(404, 'not_found', `table ${name} does not exist (ZOMBI_AUTO_CREATE_TOPICS is off)`)
+    if (problem !== null) throw new HttpProblem('HTTP_INVALID_TABLE', problem)
+    if (!this.#autoCreate) throw new HttpProblem('HTTP_NOT_FOUND', `table ${name} does not exist (ZOMBI_AUTO_CREATE_TOPICS is off)`)
     const created = await this.#log.createTopic(name, this.#defaultPartitions, {})
     if (created instanceof Topic) return created
     if (created.errorCode === ErrorCode.KAFKA_STORAGE_ERROR) throw insufficientStorage(created.message)
     // Someone else created it meanwhile.
     const raced = this.#log.topicByName(name)
     if (raced !== undefined) return raced
-    throw new HttpProblem(400, 'invalid_table', created.message)
+    throw new HttpProblem('HTTP_INVALID_TABLE', created.message)
   }
 
   /**
@@ -98,7 +84,7 @@ export class TableWriter {
       let partition: number
       // 404 as for reads and commits: the request is well formed, the partition is missing.
       if (record.partition !== undefined) {
-        if (record.partition >= topic.partitions.length) throw new HttpProblem(404, 'not_found', `${field}partition ${record.partition} does not exist; table ${table} has ${topic.partitions.length}`)
+        if (record.partition >= topic.partitions.length) throw new HttpProblem('HTTP_NOT_FOUND', `${field}partition ${record.partition} does not exist; table ${table} has ${topic.partitions.length}`)
         partition = record.partition
       } else if (key !== null) {
         partition = partitionForKey(key, topic.partitions.length)
@@ -108,7 +94,7 @@ export class TableWriter {
       const headers: RecordHeader[] = []
       if (record.headers !== undefined) {
         // Reads hide this header (it carries the key), so a header of that name would silently vanish from them.
-        if (Object.hasOwn(record.headers, IDEMPOTENCY_KEY)) throw new HttpProblem(400, 'invalid_request', `${field}headers.${IDEMPOTENCY_KEY} is reserved; send the key as the ${IDEMPOTENCY_KEY} field`)
+        if (Object.hasOwn(record.headers, IDEMPOTENCY_KEY)) throw new HttpProblem('HTTP_INVALID_REQUEST', `${field}headers.${IDEMPOTENCY_KEY} is reserved; send the key as the ${IDEMPOTENCY_KEY} field`)
         for (const name in record.headers) headers.push({ key: name, value: Buffer.from(record.headers[name]!, 'utf8') })
       }
       if (record.idempotency_key !== undefined) headers.push({ key: IDEMPOTENCY_KEY, value: Buffer.from(record.idempotency_key, 'utf8') })
@@ -160,7 +146,7 @@ export class TableWriter {
       for (const batch of encoded) {
         if (batch.length > topic.maxMessageBytes) {
           const field = records.length === 1 ? 'the record' : `records[${indexes[first]!}]`
-          throw new HttpProblem(413, 'record_too_large', `${field} takes ${batch.length} bytes as a record batch, over max.message.bytes ${topic.maxMessageBytes} of table ${table}`)
+          throw new HttpProblem('HTTP_RECORD_TOO_LARGE', `${field} takes ${batch.length} bytes as a record batch, over max.message.bytes ${topic.maxMessageBytes} of table ${table}`)
         }
         first += recordCountOf(batch)
       }
@@ -178,7 +164,7 @@ export class TableWriter {
       pending.push(appended.then((result) => {
         const message = result.errorMessage ?? `write refused with Kafka error ${result.errorCode}`
         if (result.errorCode === ErrorCode.KAFKA_STORAGE_ERROR) throw insufficientStorage(message)
-        if (result.errorCode !== ErrorCode.NONE) throw new HttpProblem(400, 'invalid_request', message)
+        if (result.errorCode !== ErrorCode.NONE) throw new HttpProblem('HTTP_INVALID_REQUEST', message)
         for (let n = 0; n < indexes.length; n++) results[indexes[n]!] = { partition: partitionIndex, offset: result.baseOffset + n }
       }))
     }

@@ -13,10 +13,15 @@
 // bytes and records are returned as subarrays of the input buffer (no copy): they stay
 // valid as long as the caller keeps the frame buffer and does not overwrite it.
 
+import { ZombiError } from '../errors.ts'
 import { readInt64 } from './int64.ts'
 
-export class ProtocolDecodeError extends Error {
-  override name = 'ProtocolDecodeError'
+/** Bytes from a client that do not decode (code PROTOCOL_MALFORMED); the generated decoders throw it too. */
+export class ProtocolDecodeError extends ZombiError {
+  constructor(message: string) {
+    super('PROTOCOL_MALFORMED', message)
+    this.name = 'ProtocolDecodeError'
+  }
 }
 
 const HEX: string[] = []

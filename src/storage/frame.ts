@@ -85,7 +85,7 @@ export function stateFrame(writes: StateWrite[]): Buffer {
   let position = 13
   for (const write of writes) {
     const keyLength = frame.write(write.key, position + 2, 'utf8')
-    if (keyLength > 0xffff) throw new ZombiError('STORAGE_FAILED', `state key of ${keyLength} bytes is too long`)
+    if (keyLength > 0xffff) throw new ZombiError('INVALID_ARGUMENT', `state key of ${keyLength} bytes is too long`)
     frame.writeUInt16BE(keyLength, position)
     position += 2 + keyLength
     if (write.value === null) {

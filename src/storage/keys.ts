@@ -22,7 +22,7 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 /** The 16 bytes of a canonical UUID string; throws on anything else (Buffer.write would stop silently). */
 export function topicIdBytes(id: string): Buffer {
-  if (!UUID_PATTERN.test(id)) throw new ZombiError('STORAGE_FAILED', `invalid topic id ${JSON.stringify(id)}`)
+  if (!UUID_PATTERN.test(id)) throw new ZombiError('INVALID_ARGUMENT', `invalid topic id ${JSON.stringify(id)}`)
   return Buffer.from(id.replace(/-/g, ''), 'hex')
 }
 
@@ -114,5 +114,5 @@ function successor(prefix: Buffer): Buffer {
       return out.subarray(0, i + 1)
     }
   }
-  throw new Error('no successor of an all-0xff key')
+  throw new ZombiError('INVALID_ARGUMENT', 'no successor of an all-0xff key')
 }
