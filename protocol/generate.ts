@@ -217,9 +217,15 @@ function typeRef(s: Struct, inner: string): string {
   return s.hasRecords ? `${s.iface}<${inner}>` : s.iface
 }
 
+/** int16 fields named errorCode or <something>ErrorCode carry Kafka error codes: typed ErrorCode, not number. */
+function isErrorCode(f: Field): boolean {
+  return f.elem === 'int16' && /^(errorCode|[a-z]\w*ErrorCode)$/.test(f.name)
+}
+
 function tsType(f: Field, recordsParam: string): string {
   let t: string
   if (f.isStruct) t = typeRef(f.struct!, recordsParam)
+  else if (isErrorCode(f)) t = 'ErrorCode'
   else if (f.elem === 'bool') t = 'boolean'
   else if (NUMBER_TYPES.has(f.elem)) t = 'number'
   else if (f.elem === 'string' || f.elem === 'uuid') t = 'string'
@@ -348,6 +354,7 @@ class Emitter {
     head.push(`import { ${readerImports.join(', ')} } from '../reader.ts'`)
     const records = this.uses.records ? (this.uses.writer ? ', type Records' : ', Records') : ''
     head.push(`import ${this.uses.writer ? '' : 'type '}{ Writer${records} } from '../writer.ts'`)
+    if (body.some((text) => /\bErrorCode\b/.test(text))) head.push("import type { ErrorCode } from './errors.ts'")
     if (this.uses.emptyBuffer) head.push('\nconst EMPTY_BUFFER = Buffer.alloc(0)')
     return head.join('\n') + '\n\n' + body.join('\n\n') + '\n'
   }
@@ -452,13 +459,15 @@ class Emitter {
     const assign = declare ? `const ${local} = ` : `${local} = `
     if (!f.isArray) {
       if (f.isStruct) return [`${ind}${assign}read${f.struct!.iface}(r, version)`]
-      return [`${ind}${assign}${stripParens(pick(nullCond, flexExpr, (n, fx) => readPrimitive(f.elem, n, fx, flexExpr)))}`]
+      const read = stripParens(pick(nullCond, flexExpr, (n, fx) => readPrimitive(f.elem, n, fx, flexExpr)))
+      // A peer may send any int16; it is typed as a Kafka error code all the same, as Kafka's clients treat it.
+      return [`${ind}${assign}${read}${isErrorCode(f) ? ' as ErrorCode' : ''}`]
     }
     const lines: string[] = []
     const n = `${local}Length`
     lines.push(`${ind}const ${n} = ${stripParens(pick('false', flexExpr, (_n, fx) => (fx ? 'r.compactArrayLength()' : 'r.arrayLength()')))}`)
     const elemType = f.isStruct ? typeRef(f.struct!, 'Buffer | null') : tsType({ ...f, isArray: false, everNullable: false }, 'Buffer | null')
-    const elemRead = f.isStruct ? `read${f.struct!.iface}(r, version)` : stripParens(pick('false', flexExpr, (_n, fx) => readPrimitive(f.elem, false, fx, flexExpr)))
+    const elemRead = f.isStruct ? `read${f.struct!.iface}(r, version)` : stripParens(pick('false', flexExpr, (_n, fx) => readPrimitive(f.elem, false, fx, flexExpr))) + (isErrorCode(f) ? ' as ErrorCode' : '')
     const arr = `${local}Items`
     const fill = [`${ind}const ${arr}: ${elemType}[] = []`, `${ind}for (let i = 0; i < ${n}; i++) ${arr}.push(${elemRead})`]
     const ty = tsType(f, 'Buffer | null')
@@ -656,12 +665,13 @@ function errorsFile(errors: ErrorDef[]): string {
   }
   const sorted = [...errors].sort((a, b) => a.code - b.code)
   const lines = [HEADER]
-  lines.push('/** Kafka error codes. */')
+  lines.push('/** Kafka error codes by name, from protocol/errors.json. */')
   lines.push('export const ErrorCode = {')
   for (const e of sorted) lines.push(`  ${e.name}: ${e.code},`)
   lines.push('} as const')
   lines.push('')
-  lines.push('export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode]')
+  lines.push('/** A Kafka error code: one of the values of ErrorCode, so a response cannot carry an arbitrary number. */')
+  lines.push('export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]')
   lines.push('')
   lines.push('const NAMES = new Map<number, string>([')
   for (const e of sorted) lines.push(`  [${e.code}, '${e.name}'],`)

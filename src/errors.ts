@@ -1,14 +1,61 @@
-// Zombi's own error family (config, storage, HTTP). Kafka protocol errors are codes in
-// responses (src/protocol/generated/errors.ts), not exceptions.
+// Zombi's one error catalogue. Everything Zombi throws is a ZombiError whose `code` names an
+// entry of ERRORS; the HTTP API's problems (the `error` field of its error bodies, with their
+// status) are entries too. Kafka protocol errors are not exceptions but codes in responses
+// (ErrorCode, generated from protocol/errors.json). Codes are stable: test/errors.test.ts lists
+// every one, so adding, renaming or removing one is a visible decision.
 
-export type ZombiErrorCode =
-  | 'CONFIG_INVALID'
-  | 'STORAGE_FAILED'
-  | 'STORAGE_FULL'
-  | 'STORAGE_CLOSED'
-  | 'STORAGE_CORRUPT'
-  | 'PROTOCOL_FRAME_TOO_LARGE'
-  | 'PROTOCOL_MALFORMED'
+interface Entry {
+  /** What the code means; the message of each error says what happened that time. */
+  readonly meaning: string
+}
+
+interface HttpEntry extends Entry {
+  readonly status: number
+  /** The `error` field of the HTTP error body. */
+  readonly problem: string
+}
+
+function catalogue<const T extends Record<string, Entry | HttpEntry>>(entries: T): Readonly<T> {
+  for (const entry of Object.values(entries)) Object.freeze(entry)
+  return Object.freeze(entries)
+}
+
+export const ERRORS = catalogue({
+  CONFIG_INVALID: { meaning: 'a ZOMBI_* setting or flag is unknown, lacks a value or is invalid' },
+  INVALID_ARGUMENT: { meaning: 'a call got a value it refuses (a bug in the caller, not a client\'s input or the stored data)' },
+  INVALID_STATE: { meaning: 'a call came at the wrong moment: opening twice, using a closed pool, a worker module loaded on the main thread' },
+  STORAGE_FAILED: { meaning: 'reading or writing the hot store failed; after a failed append it accepts no further writes' },
+  STORAGE_FULL: { meaning: 'the disk is full: the write was refused or rolled back, nothing of it is stored; retry once space returns' },
+  STORAGE_CLOSED: { meaning: 'the hot store is not open (yet, or any more)' },
+  STORAGE_CORRUPT: { meaning: 'stored bytes are not what Zombi wrote: an unknown format version or frame kind, a truncated segment' },
+  PROTOCOL_MALFORMED: { meaning: 'bytes from a client do not decode: a truncated field, a bad length, records overrunning their batch, an unknown codec' },
+  CATALOG_COMMIT_CONFLICT: { meaning: 'another writer committed the table first; reload it and try again' },
+  ICEBERG_RANGE_COMMITTED: { meaning: 'the table already holds offsets of the range being committed; nothing was committed' },
+  ICEBERG_METADATA_INVALID: { meaning: 'table metadata does not parse or does not hold what it must' },
+  ICEBERG_FILE_MISSING: { meaning: 'a file the table\'s metadata refers to is missing from the warehouse' },
+  ENCODE_FAILED: { meaning: 'a Parquet encode job failed or its worker thread exited' },
+
+  HTTP_INVALID_REQUEST: { status: 400, problem: 'invalid_request', meaning: 'the request is malformed or fails its schema' },
+  HTTP_INVALID_ENCODING: { status: 400, problem: 'invalid_encoding', meaning: 'the body is not UTF-8, or a JSON string holds a lone surrogate' },
+  HTTP_INVALID_TABLE: { status: 400, problem: 'invalid_table', meaning: 'the table name is not a valid Kafka topic name' },
+  HTTP_OFFSET_OUT_OF_RANGE: { status: 400, problem: 'offset_out_of_range', meaning: 'the offset is below the log start and no Iceberg reader is configured' },
+  HTTP_NOT_FOUND: { status: 404, problem: 'not_found', meaning: 'no such route, table or partition' },
+  HTTP_METHOD_NOT_ALLOWED: { status: 405, problem: 'method_not_allowed', meaning: 'the path exists with other methods (listed in Allow)' },
+  HTTP_REQUEST_TIMEOUT: { status: 408, problem: 'request_timeout', meaning: 'the request was not received in time' },
+  HTTP_GROUP_ACTIVE: { status: 409, problem: 'group_active', meaning: 'the group has active Kafka members; only they commit its offsets' },
+  HTTP_PAYLOAD_TOO_LARGE: { status: 413, problem: 'payload_too_large', meaning: 'the body is over the body limit' },
+  HTTP_RECORD_TOO_LARGE: { status: 413, problem: 'record_too_large', meaning: 'a record does not fit in a record batch of the table\'s max.message.bytes' },
+  HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, problem: 'unsupported_media_type', meaning: 'the body is not JSON' },
+  HTTP_BACKPRESSURE: { status: 429, problem: 'backpressure', meaning: 'too many writes or bytes in flight; retry after Retry-After' },
+  HTTP_HEADERS_TOO_LARGE: { status: 431, problem: 'headers_too_large', meaning: 'the request line and headers are over 16 KiB' },
+  HTTP_INTERNAL: { status: 500, problem: 'internal', meaning: 'an unexpected error; the broker log has it' },
+  HTTP_INSUFFICIENT_STORAGE: { status: 507, problem: 'insufficient_storage', meaning: 'the broker\'s disk is full; nothing was stored, retry after Retry-After' },
+})
+
+export type ZombiErrorCode = keyof typeof ERRORS
+
+/** The codes of HTTP problems: entries with a status. */
+export type HttpProblemCode = { [K in ZombiErrorCode]: (typeof ERRORS)[K] extends HttpEntry ? K : never }[ZombiErrorCode]
 
 export class ZombiError extends Error {
   readonly code: ZombiErrorCode
@@ -20,10 +67,33 @@ export class ZombiError extends Error {
   }
 }
 
+/** Whether `error` is a ZombiError with `code`. */
+export function hasCode(error: unknown, code: ZombiErrorCode): error is ZombiError {
+  return error instanceof ZombiError && error.code === code
+}
+
 /**
  * A write refused (or rolled back) because the disk is full: nothing of it is stored, the store
  * stays usable and accepts writes again once space returns. Retriable for the writer.
  */
 export function isStorageFull(error: unknown): boolean {
-  return error instanceof ZombiError && error.code === 'STORAGE_FULL'
+  return hasCode(error, 'STORAGE_FULL')
+}
+
+/** A client mistake (4xx) or a refusal (429, 507), answered with a JSON error naming the field or the cause. */
+export class HttpProblem extends ZombiError {
+  declare readonly code: HttpProblemCode
+  readonly status: number
+  /** The `error` field of the answer. */
+  readonly problem: string
+  /** Seconds for a Retry-After header, or null for none. */
+  readonly retryAfterSecs: number | null
+
+  constructor(code: HttpProblemCode, message: string, retryAfterSecs: number | null = null) {
+    super(code, message)
+    this.name = 'HttpProblem'
+    this.status = ERRORS[code].status
+    this.problem = ERRORS[code].problem
+    this.retryAfterSecs = retryAfterSecs
+  }
 }

@@ -17,11 +17,6 @@ export interface LoadedTable {
   version: number
 }
 
-/** Someone else committed first: reload, check, retry. */
-export class CommitConflictError extends Error {
-  override name = 'CommitConflictError'
-}
-
 export interface Catalog {
   /** Where table files are written (data files, manifests). */
   readonly store: ObjectStore
@@ -34,7 +29,8 @@ export interface Catalog {
   loadTable(id: TableIdentifier, known?: LoadedTable): Promise<LoadedTable | null>
   /**
    * Makes `metadata` the table's current metadata if the table is still at `base` (null: the
-   * table must not exist yet); otherwise throws CommitConflictError and changes nothing.
+   * table must not exist yet); otherwise throws a ZombiError CATALOG_COMMIT_CONFLICT (someone else committed first:
+   * reload, check, retry) and changes nothing.
    */
   commit(id: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable>
   listTables(namespace: string): Promise<string[]>

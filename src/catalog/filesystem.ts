@@ -4,7 +4,8 @@
 // after a crash, so loading probes past it. DuckDB's iceberg_scan and pyiceberg read this layout.
 import { serializeTableMetadata, parseTableMetadata, type TableMetadata } from '../iceberg/metadata.ts'
 import type { ObjectStore } from '../objectstore/object-store.ts'
-import { CommitConflictError, type Catalog, type LoadedTable, type TableIdentifier } from './catalog.ts'
+import { ZombiError } from '../errors.ts'
+import type { Catalog, LoadedTable, TableIdentifier } from './catalog.ts'
 
 const VERSION_FILE = /^v(\d+)\.metadata\.json$/
 
@@ -51,7 +52,7 @@ export class FilesystemCatalog implements Catalog {
     if (known !== undefined && known.version === version) return known
     const key = this.#metadataKey(id, version)
     const bytes = await this.store.get(key)
-    if (bytes === null) throw new Error(`table ${id.namespace}.${id.name}: ${key} disappeared while loading`)
+    if (bytes === null) throw new ZombiError('ICEBERG_FILE_MISSING', `table ${id.namespace}.${id.name}: ${key} disappeared while loading`)
     return { metadata: parseTableMetadata(bytes.toString('utf8')), metadataLocation: this.store.location(key), version }
   }
 
@@ -60,7 +61,7 @@ export class FilesystemCatalog implements Catalog {
     const key = this.#metadataKey(id, version)
     const created = await this.store.putIfAbsent(key, Buffer.from(serializeTableMetadata(metadata), 'utf8'))
     if (!created) {
-      throw new CommitConflictError(`table ${id.namespace}.${id.name}: v${version}.metadata.json already exists (another commit won)`)
+      throw new ZombiError('CATALOG_COMMIT_CONFLICT', `table ${id.namespace}.${id.name}: v${version}.metadata.json already exists (another commit won)`)
     }
     // No trailing newline: some readers parse the whole file as the number.
     await this.store.put(this.#hintKey(id), Buffer.from(String(version), 'utf8'))

@@ -25,8 +25,8 @@ function subscribedTopics(group: Group): Set<string> {
 }
 
 /** Deletes empty groups with their offsets; an error code per group. */
-export async function deleteGroups(membership: Membership, groupIds: string[]): Promise<number[]> {
-  const results: number[] = []
+export async function deleteGroups(membership: Membership, groupIds: string[]): Promise<ErrorCode[]> {
+  const results: ErrorCode[] = []
   for (const groupId of groupIds) {
     const group = membership.group(groupId)
     if (group === undefined || group.state === 'Dead') results.push(ErrorCode.GROUP_ID_NOT_FOUND)
@@ -47,12 +47,12 @@ export async function deleteGroups(membership: Membership, groupIds: string[]): 
  * error, or one error per partition. As in Kafka, an active group that is not a consumer group
  * cannot name its subscriptions and is refused as a whole, and unknown partitions are errors.
  */
-export async function deleteOffsets(membership: Membership, log: BrokerLog, groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<number | number[]> {
+export async function deleteOffsets(membership: Membership, log: BrokerLog, groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<ErrorCode | ErrorCode[]> {
   const group = membership.group(groupId)
   if (group === undefined || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND
   if (group.members.size > 0 && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return ErrorCode.NON_EMPTY_GROUP
   const subscribed = group.state === 'Empty' ? new Set<string>() : subscribedTopics(group)
-  const errors = partitions.map((p): number => {
+  const errors = partitions.map((p): ErrorCode => {
     const topic = log.topicByName(p.topic)
     if (topic === undefined || topic.partitions[p.partition] === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
     return subscribed.has(p.topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE

@@ -13,6 +13,7 @@ import { Membership, type GroupSettings } from './membership.ts'
 import { OffsetStore, type CommittedOffset } from './offset-store.ts'
 import { commitOffsets, expireOffsets, type OffsetCommitEntry } from './offsets.ts'
 import { syncGroup } from './sync.ts'
+import type { ErrorCode } from '../protocol/generated/errors.ts'
 
 export class GroupCoordinator {
   readonly #log: BrokerLog
@@ -53,17 +54,17 @@ export class GroupCoordinator {
     return syncGroup(this.#membership, groupId, generationId, memberId, groupInstanceId, protocolType, protocolName, assignments)
   }
 
-  heartbeat(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+  heartbeat(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): ErrorCode {
     return heartbeat(this.#membership, groupId, generationId, memberId, groupInstanceId)
   }
 
   /** Removes members that leave on purpose; returns an error code per member. */
-  leave(groupId: string, leaving: Array<{ memberId: string; groupInstanceId: string | null }>): number[] {
+  leave(groupId: string, leaving: Array<{ memberId: string; groupInstanceId: string | null }>): ErrorCode[] {
     return leaveGroup(this.#membership, groupId, leaving)
   }
 
   /** An error code per entry; accepted entries are durable when the promise resolves. */
-  commitOffsets(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[]): Promise<number[]> {
+  commitOffsets(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[]): Promise<ErrorCode[]> {
     return commitOffsets(this.#membership, this.#log, groupId, generationId, memberId, groupInstanceId, entries)
   }
 
@@ -80,11 +81,11 @@ export class GroupCoordinator {
     return expireOffsets(this.#membership, nowMs)
   }
 
-  deleteGroups(groupIds: string[]): Promise<number[]> {
+  deleteGroups(groupIds: string[]): Promise<ErrorCode[]> {
     return deleteGroups(this.#membership, groupIds)
   }
 
-  deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<number | number[]> {
+  deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<ErrorCode | ErrorCode[]> {
     return deleteOffsets(this.#membership, this.#log, groupId, partitions)
   }
 

@@ -1,5 +1,6 @@
 // The state of one classic consumer group: members, generation, chosen protocol, and the
 // JoinGroup/SyncGroup responses held while a rebalance is in progress.
+import type { ErrorCode } from '../protocol/generated/errors.ts'
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead'
 
@@ -9,7 +10,7 @@ export interface ProtocolMetadata {
 }
 
 export interface JoinResult {
-  errorCode: number
+  errorCode: ErrorCode
   generationId: number
   protocolType: string | null
   protocolName: string | null
@@ -21,7 +22,7 @@ export interface JoinResult {
 }
 
 export interface SyncResult {
-  errorCode: number
+  errorCode: ErrorCode
   protocolType: string | null
   protocolName: string | null
   assignment: Buffer
@@ -29,11 +30,11 @@ export interface SyncResult {
 
 export const NO_ASSIGNMENT = Buffer.alloc(0)
 
-export function joinError(errorCode: number, memberId = ''): JoinResult {
+export function joinError(errorCode: ErrorCode, memberId = ''): JoinResult {
   return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', memberId, members: [] }
 }
 
-export function syncError(errorCode: number): SyncResult {
+export function syncError(errorCode: ErrorCode): SyncResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: NO_ASSIGNMENT }
 }
 

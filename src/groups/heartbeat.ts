@@ -2,7 +2,7 @@
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import type { Membership } from './membership.ts'
 
-export function heartbeat(membership: Membership, groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+export function heartbeat(membership: Membership, groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): ErrorCode {
   const group = membership.group(groupId)
   const member = membership.validateMember(group, memberId, groupInstanceId, generationId)
   if (typeof member === 'number') return member

@@ -4,7 +4,7 @@ import { ErrorCode } from '../protocol/generated/errors.ts'
 import type { Membership } from './membership.ts'
 
 /** Removes the leaving members; returns an error code per member. */
-export function leaveGroup(membership: Membership, groupId: string, leaving: Array<{ memberId: string; groupInstanceId: string | null }>): number[] {
+export function leaveGroup(membership: Membership, groupId: string, leaving: Array<{ memberId: string; groupInstanceId: string | null }>): ErrorCode[] {
   const group = membership.group(groupId)
   if (group === undefined) return leaving.map(() => ErrorCode.UNKNOWN_MEMBER_ID)
   const errors = leaving.map(({ memberId, groupInstanceId }) => {

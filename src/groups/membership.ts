@@ -91,7 +91,7 @@ export class Membership {
   }
 
   /** The member a request names, or the error code for a stranger, a fenced instance or an old generation. */
-  validateMember(group: Group | undefined, memberId: string, groupInstanceId: string | null, generationId: number): Member | number {
+  validateMember(group: Group | undefined, memberId: string, groupInstanceId: string | null, generationId: number): Member | ErrorCode {
     if (group === undefined || group.state === 'Dead') return ErrorCode.UNKNOWN_MEMBER_ID
     if (groupInstanceId !== null) {
       const current = group.staticMembers.get(groupInstanceId)
@@ -226,7 +226,7 @@ export class Membership {
   }
 
   /** Drops a member and moves the group on: rebalance, completion, or empty. */
-  removeMember(group: Group, member: Member, answer: number, rebalance = true): void {
+  removeMember(group: Group, member: Member, answer: ErrorCode, rebalance = true): void {
     this.#stopSessionTimer(member)
     group.members.delete(member.memberId)
     if (member.groupInstanceId !== null && group.staticMembers.get(member.groupInstanceId) === member.memberId) group.staticMembers.delete(member.groupInstanceId)

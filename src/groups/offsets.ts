@@ -22,10 +22,10 @@ export interface OffsetCommitEntry {
  * consumer of an empty group). Returns an error code per entry; valid entries are durable
  * when the promise resolves.
  */
-export async function commitOffsets(membership: Membership, log: BrokerLog, groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[]): Promise<number[]> {
+export async function commitOffsets(membership: Membership, log: BrokerLog, groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[]): Promise<ErrorCode[]> {
   if (groupId === '') return entries.map(() => ErrorCode.INVALID_GROUP_ID)
   let group = membership.group(groupId)
-  let groupError: number = ErrorCode.NONE
+  let groupError: ErrorCode = ErrorCode.NONE
   if (generationId < 0 && memberId === '' && (group === undefined || group.state === 'Empty')) {
     group ??= membership.create(groupId)
   } else {

@@ -15,7 +15,7 @@ import { RecordWriter } from '../log/record-writer.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { answerBackpressure, isBackpressure, limitWrites, WriteBudget } from './plugins/backpressure.ts'
 import { parseJsonStrictly } from './plugins/json-body.ts'
-import { HttpProblem } from './problems.ts'
+import { ERRORS, HttpProblem } from '../errors.ts'
 import { consumerRoutes } from './routes/consumers.ts'
 import { healthRoutes } from './routes/health.ts'
 import { tableRoutes, WRITE_ROUTES, type IcebergTables } from './routes/tables.ts'
@@ -52,10 +52,10 @@ const CONTROL_BODY_LIMIT = 64 * 1024
 function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return
   const [status, reason, body] = error.code === 'HPE_HEADER_OVERFLOW'
-    ? [431, 'Request Header Fields Too Large', { error: 'headers_too_large', message: 'the request line and headers are over the 16 KiB limit (a very long table or group name?)' }]
+    ? [431, 'Request Header Fields Too Large', { error: ERRORS.HTTP_HEADERS_TOO_LARGE.problem, message: 'the request line and headers are over the 16 KiB limit (a very long table or group name?)' }]
     : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'Request Timeout', { error: 'request_timeout', message: 'the request was not received in time' }]
-      : [400, 'Bad Request', { error: 'invalid_request', message: `malformed HTTP request (${error.code ?? error.message})` }]
+      ? [408, 'Request Timeout', { error: ERRORS.HTTP_REQUEST_TIMEOUT.problem, message: 'the request was not received in time' }]
+      : [400, 'Bad Request', { error: ERRORS.HTTP_INVALID_REQUEST.problem, message: `malformed HTTP request (${error.code ?? error.message})` }]
   const text = JSON.stringify(body)
   if (socket.writable) socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${text}`)
   socket.destroy(error)
@@ -64,7 +64,7 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
 /** frameworkErrors gets a reply whose generic types fit nothing outside fastify, so the answer goes to the raw response. */
 function answerFrameworkError(error: FastifyError, response: ServerResponse, metrics: Metrics): void {
   metrics.errors.inc({ door: 'http', code: 'invalid_request' })
-  const text = JSON.stringify({ error: 'invalid_request', message: error.message })
+  const text = JSON.stringify({ error: ERRORS.HTTP_INVALID_REQUEST.problem, message: error.message })
   response.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text)
 }
 
@@ -99,23 +99,23 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
     if (isBackpressure(error)) return answerBackpressure(reply, error)
     if (error instanceof HttpProblem) {
-      metrics.errors.inc({ door: 'http', code: error.code })
+      metrics.errors.inc({ door: 'http', code: error.problem })
       if (error.retryAfterSecs !== null) reply.header('retry-after', String(error.retryAfterSecs))
-      return reply.code(error.status).send({ error: error.code, message: error.message })
+      return reply.code(error.status).send({ error: error.problem, message: error.message })
     }
     const status = error.statusCode ?? 500
     if (error.validation !== undefined) {
-      metrics.errors.inc({ door: 'http', code: 'invalid_request' })
-      return reply.code(400).send({ error: 'invalid_request', message: `${error.validationContext ?? 'request'}${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? error.message}` })
+      metrics.errors.inc({ door: 'http', code: ERRORS.HTTP_INVALID_REQUEST.problem })
+      return reply.code(400).send({ error: ERRORS.HTTP_INVALID_REQUEST.problem, message: `${error.validationContext ?? 'request'}${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? error.message}` })
     }
     if (status < 500) {
-      const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 404 ? 'not_found' : 'invalid_request'
+      const code = (status === 413 ? ERRORS.HTTP_PAYLOAD_TOO_LARGE : status === 415 ? ERRORS.HTTP_UNSUPPORTED_MEDIA_TYPE : status === 404 ? ERRORS.HTTP_NOT_FOUND : ERRORS.HTTP_INVALID_REQUEST).problem
       metrics.errors.inc({ door: 'http', code })
       return reply.code(status).send({ error: code, message: error.message })
     }
     request.log.error(error)
-    metrics.errors.inc({ door: 'http', code: 'internal' })
-    return reply.code(500).send({ error: 'internal', message: 'internal error; see the broker log' })
+    metrics.errors.inc({ door: 'http', code: ERRORS.HTTP_INTERNAL.problem })
+    return reply.code(500).send({ error: ERRORS.HTTP_INTERNAL.problem, message: 'internal error; see the broker log' })
   })
   // A known path with another method is 405 with Allow, not 404.
   const routes: Array<{ pattern: RegExp; method: string }> = []
@@ -132,10 +132,10 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     if (!request.is404) return
     const allowed = allowedMethods(request.url)
     if (allowed.length > 0) {
-      return reply.code(405).header('allow', allowed.join(', ')).send({ error: 'method_not_allowed', message: `${request.method} is not allowed here; use ${allowed.join(' or ')}` })
+      return reply.code(405).header('allow', allowed.join(', ')).send({ error: ERRORS.HTTP_METHOD_NOT_ALLOWED.problem, message: `${request.method} is not allowed here; use ${allowed.join(' or ')}` })
     }
   })
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }))
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: ERRORS.HTTP_NOT_FOUND.problem, message: `no route ${request.method} ${request.url.split('?')[0]}` }))
 
   await app.register(tableRoutes, {
     log, metrics, iceberg: deps.iceberg, controlBodyLimit: CONTROL_BODY_LIMIT,

@@ -1,6 +1,6 @@
 // The HTTP door's JSON shapes of records, both ways: a record as clients send it (payload and key as
 // UTF-8 text or base64) becomes a record to write, and a stored record becomes an event.
-import { IDEMPOTENCY_HEADER } from '../log/idempotency-keys.ts'
+import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
 import type { LogRecord } from '../log/record-reader.ts'
 import type { RecordToWrite } from '../log/record-writer.ts'
 import type { RecordHeader } from '../protocol/records.ts'
@@ -35,7 +35,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
 function decode(text: string, encoding: Encoding, field: string): Buffer {
   if (encoding === 'utf8') return Buffer.from(text, 'utf8')
-  if (text.length % 4 !== 0 || !BASE64.test(text)) throw new HttpProblem(400, 'invalid_request', `${field} is not valid base64`)
+  if (text.length % 4 !== 0 || !BASE64.test(text)) throw new HttpProblem('HTTP_INVALID_REQUEST', `${field} is not valid base64`)
   return Buffer.from(text, 'base64')
 }
 
@@ -47,7 +47,7 @@ export function recordToWrite(record: HttpRecord, field: string, nowMs: number):
   const headers: RecordHeader[] = []
   if (record.headers !== undefined) {
     // Reads hide this header (it carries the key), so a header of that name would silently vanish from them.
-    if (Object.hasOwn(record.headers, IDEMPOTENCY_HEADER)) throw new HttpProblem(400, 'invalid_request', `${field}headers.${IDEMPOTENCY_HEADER} is reserved; send the key as the ${IDEMPOTENCY_HEADER} field`)
+    if (Object.hasOwn(record.headers, IDEMPOTENCY_KEY)) throw new HttpProblem('HTTP_INVALID_REQUEST', `${field}headers.${IDEMPOTENCY_KEY} is reserved; send the key as the ${IDEMPOTENCY_KEY} field`)
     for (const name in record.headers) headers.push({ key: name, value: Buffer.from(record.headers[name]!, 'utf8') })
   }
   return {
@@ -67,7 +67,7 @@ function encode(bytes: Buffer | null, encoding: Encoding): string | null {
 /** One record as the API shows it, from the hot log or the Iceberg table alike (the idempotency header is the key's carrier, not shown). */
 export function eventOf(record: LogRecord, encoding: Encoding): Event {
   const headers: Record<string, string | null> = {}
-  for (const header of record.headers) if (header.key !== IDEMPOTENCY_HEADER) headers[header.key] = header.value === null ? null : header.value.toString('utf8')
+  for (const header of record.headers) if (header.key !== IDEMPOTENCY_KEY) headers[header.key] = header.value === null ? null : header.value.toString('utf8')
   return {
     sequence: record.offset, offset: record.offset, partition: record.partition, timestamp_ms: record.timestampMs,
     payload: encode(record.value, encoding), key: encode(record.key, encoding), headers, encoding,

@@ -1,6 +1,7 @@
 // JSON schemas of the HTTP API: fastify validates with them and docs/openapi.yaml is generated
 // from them, so the document and the server cannot disagree.
 import { MAX_TOPIC_NAME_LENGTH } from '../log/topic-config.ts'
+import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
 
 /** Kafka partitions are int32. */
 const MAX_PARTITION = 2_147_483_647
@@ -28,11 +29,11 @@ export const recordInputSchema = {
     payload: { type: 'string', description: 'Record value, in the given encoding; utf8 text is stored as its UTF-8 bytes, so arbitrary bytes must go base64' },
     encoding,
     key: { type: ['string', 'null'], description: 'Record key, in the given encoding; keyed records go to murmur2(key) % partitions, as Kafka clients do' },
-    headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Record headers, UTF-8 values; the name idempotency_key is reserved (use the idempotency_key field)' },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, description: `Record headers, UTF-8 values; the name ${IDEMPOTENCY_KEY} is reserved (use the ${IDEMPOTENCY_KEY} field)` },
     partition: { type: 'integer', minimum: 0, maximum: MAX_PARTITION, description: 'Explicit partition; else by key, else round robin' },
     // Year 9999 at most: what SQL engines read back from the Iceberg table's timestamp and date columns.
     timestamp_ms: { type: 'integer', minimum: 0, maximum: 253_402_300_799_999, description: 'Record timestamp in ms since the epoch, at most 9999-12-31T23:59:59.999Z; defaults to now' },
-    idempotency_key: { type: 'string', minLength: 1, maxLength: 256, description: 'Writes with a key already used on the table within 24 h write nothing and return the first write (its partition and offset, whatever partition this one names or would be placed on)' },
+    [IDEMPOTENCY_KEY]: { type: 'string', minLength: 1, maxLength: 256, description: 'Writes with a key already used on the table within 24 h write nothing and return the first write (its partition and offset, whatever partition this one names or would be placed on)' },
   },
 } as const
 

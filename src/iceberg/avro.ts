@@ -4,6 +4,7 @@
 // use all 63 bits).
 import avro from 'avsc'
 import { PassThrough } from 'node:stream'
+import { ZombiError } from '../errors.ts'
 
 type AvroSchema = Record<string, unknown>
 
@@ -170,7 +171,7 @@ export interface ManifestFileRecord {
 }
 
 async function encodeContainer(type: avro.Type, schema: AvroSchema, records: readonly unknown[], metadata: Record<string, string>): Promise<Buffer> {
-  if (records.length === 0) throw new Error('refusing to write an Avro file without records')
+  if (records.length === 0) throw new ZombiError('INVALID_ARGUMENT', 'refusing to write an Avro file without records')
   const header: Record<string, Buffer> = {}
   for (const [name, value] of Object.entries(metadata)) header[name] = Buffer.from(value, 'utf8')
   header['avro.schema'] = Buffer.from(JSON.stringify(schema), 'utf8')

@@ -5,6 +5,7 @@
 import { tableFromIPC, type Table, type Vector } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
 import type { Catalog } from '../catalog/catalog.ts'
+import { ZombiError } from '../errors.ts'
 import { decodeManifest, decodeManifestList, type DataFileRecord, type IntMapEntry } from './avro.ts'
 import { decodeIntBound, decodeLongBound } from './bounds.ts'
 import { SUMMARY_TOPIC_ID, currentSnapshot } from './metadata.ts'
@@ -143,7 +144,7 @@ export class ColdReader {
     const store = this.#catalog.store
     const key = store.keyOf(location)
     const bytes = key === null ? null : await store.get(key)
-    if (bytes === null) throw new Error(`Iceberg file ${location} is missing`)
+    if (bytes === null) throw new ZombiError('ICEBERG_FILE_MISSING', `Iceberg file ${location} is missing`)
     return bytes
   }
 }

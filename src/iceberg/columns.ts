@@ -1,11 +1,8 @@
-// Stored record batches -> the table's columns, decoded straight into growable typed arrays
-// (no object per record), in offset order. Runs in the encode worker.
+// Stored record batches -> the table's columns, decoded with the protocol's RecordCursor straight
+// into growable typed arrays (no object per record), in offset order. Runs in the encode worker.
 import { isUtf8 } from 'node:buffer'
-import { decompress } from '../protocol/compression.ts'
-import {
-  ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, BATCH_LENGTH, LOG_OVERHEAD, MAX_RECORD_TIMESTAMP, MIN_RECORD_TIMESTAMP, RECORDS, attributesOf, baseOffsetOf,
-  baseTimestampOf, lastOffsetDeltaOf, maxTimestampOf, recordCountOf,
-} from '../protocol/record-batch.ts'
+import { ATTR_CONTROL, attributesOf, baseOffsetOf, lastOffsetDeltaOf } from '../protocol/record-batch.ts'
+import { IDEMPOTENCY_KEY, RecordCursor } from '../protocol/record-cursor.ts'
 
 /** Bytes that grow by doubling; `bytes.subarray(0, length)` is the content. */
 export class ByteColumn {
@@ -154,137 +151,68 @@ export class RowColumns {
   }
 }
 
-/**
- * The header the HTTP door writes a record's idempotency key into; its (first) value fills the
- * idempotency_key column, and it stays in headers too, as the record carries it.
- */
-export const IDEMPOTENCY_KEY_HEADER = 'idempotency_key'
-const idempotencyHeaderBytes = Buffer.from(IDEMPOTENCY_KEY_HEADER, 'utf8')
+// The first UTF-8 value of the idempotency key header fills the idempotency_key column; the header
+// stays in headers too, as the record carries it.
+const idempotencyHeaderBytes = Buffer.from(IDEMPOTENCY_KEY, 'utf8')
 
-function isIdempotencyHeader(bytes: Uint8Array, start: number, end: number): boolean {
-  if (end - start !== idempotencyHeaderBytes.length) return false
-  for (let i = 0; i < idempotencyHeaderBytes.length; i++) if (bytes[start + i] !== idempotencyHeaderBytes[i]) return false
+function isIdempotencyHeader(bytes: Uint8Array, start: number, length: number): boolean {
+  if (length !== idempotencyHeaderBytes.length) return false
+  for (let i = 0; i < length; i++) if (bytes[start + i] !== idempotencyHeaderBytes[i]) return false
   return true
 }
 
-// Varint cursor over one decompressed records section (module-level to avoid an object per call).
-let source: Uint8Array = new Uint8Array(0)
-let position = 0
-
-function readVarlong(): number {
-  let value = 0
-  let multiplier = 1
-  for (let shift = 0; shift < 64; shift += 7) {
-    if (position >= source.length) throw new Error('record batch truncated inside a varint')
-    const byte = source[position++]!
-    value += (byte & 0x7f) * multiplier
-    if ((byte & 0x80) === 0) {
-      // Zigzag: even -> value/2, odd -> -(value+1)/2; exact for |value| < 2^53.
-      return value % 2 === 0 ? value / 2 : -(value + 1) / 2
-    }
-    multiplier *= 128
-  }
-  throw new Error('varint longer than 10 bytes')
-}
-
-function readVarint(): number {
-  // Fast path for the common one-byte case.
-  if (position < source.length) {
-    const byte = source[position]!
-    if ((byte & 0x80) === 0) {
-      position++
-      return (byte >>> 1) ^ -(byte & 1)
-    }
-  }
-  return readVarlong()
-}
-
-/**
- * Produce checks a batch's first and max timestamps, not each record's (that would mean decoding
- * every batch); a record that lies outside years 1..9999 (an inconsistent batch) is stored in
- * the table at the nearest bound rather than failing every flush of its partition.
- */
-function clampTimestamp(timestamp: number): number {
-  if (timestamp > MAX_RECORD_TIMESTAMP) return MAX_RECORD_TIMESTAMP
-  if (timestamp < MIN_RECORD_TIMESTAMP || Number.isNaN(timestamp)) return MIN_RECORD_TIMESTAMP
-  return timestamp
-}
+// One cursor for the worker's jobs (they run one at a time): no object per batch.
+const cursor = new RecordCursor()
 
 /**
  * Decodes the batch at `batch` into `columns`, skipping records below `fromOffset`. Control
- * batches (transaction markers) are not rows. Returns the number of rows added.
+ * batches (transaction markers) are not rows. Returns the number of rows added. Timestamps and
+ * header keys are RecordCursor's, as every other reader of the record sees them.
  */
 export function decodeBatchInto(batch: Buffer, fromOffset: number, columns: RowColumns): number {
-  const attributes = attributesOf(batch)
-  if ((attributes & ATTR_CONTROL) !== 0) return 0
-  const baseOffset = baseOffsetOf(batch)
-  if (baseOffset + lastOffsetDeltaOf(batch) < fromOffset) return 0
-  const logAppendTime = (attributes & ATTR_LOG_APPEND_TIME) !== 0
-  const baseTimestamp = baseTimestampOf(batch)
-  const maxTimestamp = maxTimestampOf(batch)
-  const count = recordCountOf(batch)
-  const size = batch.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD
-  const body = decompress(attributes & ATTR_COMPRESSION_MASK, batch.subarray(RECORDS, size))
-  source = body
-  position = 0
+  if ((attributesOf(batch) & ATTR_CONTROL) !== 0) return 0
+  if (baseOffsetOf(batch) + lastOffsetDeltaOf(batch) < fromOffset) return 0
+  cursor.open(batch)
+  const body = cursor.body
   let added = 0
-  for (let i = 0; i < count; i++) {
-    const length = readVarint()
-    const end = position + length
-    position++ // record attributes: unused
-    const timestampDelta = readVarlong()
-    const offset = baseOffset + readVarint()
-    const keyLength = readVarint()
-    const keyStart = position
-    position += keyLength < 0 ? 0 : keyLength
-    const valueLength = readVarint()
-    const valueStart = position
-    position += valueLength < 0 ? 0 : valueLength
-    if (offset < fromOffset) {
-      position = end
-      continue
-    }
-    columns.offsets.push(offset)
-    columns.timestamps.push(logAppendTime ? maxTimestamp : clampTimestamp(baseTimestamp + timestampDelta))
-    if (keyLength < 0) {
+  while (cursor.nextRecord()) {
+    if (cursor.offset < fromOffset) continue
+    columns.offsets.push(cursor.offset)
+    columns.timestamps.push(cursor.timestamp)
+    if (cursor.keyLength < 0) {
       columns.keyIsNull.push(1)
       columns.nullKeys++
     } else {
       columns.keyIsNull.push(0)
-      columns.key.append(body, keyStart, keyStart + keyLength)
+      columns.key.append(body, cursor.keyStart, cursor.keyStart + cursor.keyLength)
     }
     columns.keyOffsets.push(columns.key.length)
-    if (valueLength < 0) {
+    if (cursor.valueLength < 0) {
       columns.valueIsNull.push(1)
     } else {
       columns.valueIsNull.push(0)
-      columns.payload.append(body, valueStart, valueStart + valueLength)
+      columns.payload.append(body, cursor.valueStart, cursor.valueStart + cursor.valueLength)
     }
     columns.payloadOffsets.push(columns.payload.length)
-    const headerCount = readVarint()
     let idempotencyKeyFound = false
-    for (let h = 0; h < headerCount; h++) {
-      const headerKeyLength = readVarint()
-      const headerKeyStart = position
-      position += headerKeyLength
-      const headerKeyBytes = body.subarray(headerKeyStart, position)
-      // Header keys are strings in Kafka; a client can still send bytes that are not UTF-8,
-      // which would make the file unreadable, so such a key is stored with replacement characters.
-      if (isUtf8(headerKeyBytes)) columns.headerKey.append(body, headerKeyStart, position)
-      else columns.headerKey.appendBuffer(Buffer.from(Buffer.from(headerKeyBytes).toString('utf8'), 'utf8'))
+    while (cursor.nextHeader()) {
+      const keyStart = cursor.headerKeyStart
+      const keyLength = cursor.headerKeyLength
+      if (cursor.headerKeyIsUtf8()) columns.headerKey.append(body, keyStart, keyStart + keyLength)
+      else columns.headerKey.appendBuffer(Buffer.from(cursor.headerKey(), 'utf8'))
       columns.headerKeyOffsets.push(columns.headerKey.length)
-      const headerValueLength = readVarint()
-      if (headerValueLength < 0) {
+      const valueStart = cursor.headerValueStart
+      const valueLength = cursor.headerValueLength
+      if (valueLength < 0) {
         columns.headerValueIsNull.push(1)
         columns.nullHeaderValues++
       } else {
         columns.headerValueIsNull.push(0)
-        columns.headerValue.append(body, position, position + headerValueLength)
-        if (!idempotencyKeyFound && isIdempotencyHeader(body, headerKeyStart, headerKeyStart + headerKeyLength) && isUtf8(body.subarray(position, position + headerValueLength))) {
+        columns.headerValue.append(body, valueStart, valueStart + valueLength)
+        if (!idempotencyKeyFound && isIdempotencyHeader(body, keyStart, keyLength) && isUtf8(body.subarray(valueStart, valueStart + valueLength))) {
           idempotencyKeyFound = true
-          columns.idempotencyKey.append(body, position, position + headerValueLength)
+          columns.idempotencyKey.append(body, valueStart, valueStart + valueLength)
         }
-        position += headerValueLength
       }
       columns.headerValueOffsets.push(columns.headerValue.length)
     }
@@ -292,8 +220,6 @@ export function decodeBatchInto(batch: Buffer, fromOffset: number, columns: RowC
     columns.idempotencyKeyIsNull.push(idempotencyKeyFound ? 0 : 1)
     if (!idempotencyKeyFound) columns.nullIdempotencyKeys++
     columns.idempotencyKeyOffsets.push(columns.idempotencyKey.length)
-    if (position > end) throw new Error(`record at offset ${offset} overruns its length`)
-    position = end
     added++
   }
   return added

@@ -3,6 +3,7 @@
 // Iceberg metrics of the file (value/null counts, lower/upper bounds) computed on the way.
 import { Binary, Bool, DateDay, Int32, Int64, RecordBatch, Struct, Table, TimestampMicrosecond, Utf8, makeData, tableToIPC, type Data } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
+import { setInt64Words } from '../protocol/int64.ts'
 import { booleanBound, dateBound, intBound, longBound, stringBound } from './bounds.ts'
 import type { RowColumns } from './columns.ts'
 import { FieldId, arrowSchema, headerStructType, headersListType } from './schema.ts'
@@ -43,13 +44,6 @@ function dateAndHour(timestampMs: number): { eventDate: number; eventHour: numbe
   const hour = hourOf(timestampMs)
   const eventDate = Math.floor(hour / 24)
   return { eventDate, eventHour: hour - eventDate * 24 }
-}
-
-/** Writes `value` as a little-endian int64 at index `i` of a Uint32Array view (no BigInt). */
-function setInt64(view: Uint32Array, i: number, value: number): void {
-  const high = Math.floor(value / 4294967296)
-  view[2 * i] = value - high * 4294967296
-  view[2 * i + 1] = high >>> 0
 }
 
 function bitmap(length: number, isSet: (i: number) => boolean): Uint8Array {
@@ -146,9 +140,9 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
     const row = rows[i]!
     const offset = offsets[row]!
     const timestamp = timestamps[row]!
-    setInt64(sequenceView, i, offset)
-    setInt64(timestampMsView, i, timestamp)
-    setInt64(timestampMicrosView, i, timestamp * 1000)
+    setInt64Words(sequenceView, i, offset)
+    setInt64Words(timestampMsView, i, timestamp)
+    setInt64Words(timestampMicrosView, i, timestamp * 1000)
     if (offset < minOffset) minOffset = offset
     if (offset > maxOffset) maxOffset = offset
     if (timestamp < minTimestamp) minTimestamp = timestamp

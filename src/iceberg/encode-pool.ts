@@ -1,6 +1,7 @@
 // A fixed pool of encode workers. Jobs beyond the pool size wait for a free worker; a worker
 // that dies fails its job and is replaced. Size 0 runs jobs on the calling thread (tests).
 import { Worker } from 'node:worker_threads'
+import { ZombiError } from '../errors.ts'
 import { runEncodeJob, type EncodeJob, type EncodeResult } from './encode.ts'
 import type { EncodeReply, EncodeRequest } from './encode-worker.ts'
 
@@ -22,11 +23,11 @@ class PoolWorker {
       const pending = this.current
       this.current = null
       if (pending === null) return
-      if ('error' in reply) pending.reject(new Error(`encode job failed: ${reply.error}`))
+      if ('error' in reply) pending.reject(new ZombiError('ENCODE_FAILED', `encode job failed: ${reply.error}`))
       else pending.resolve(reply.result)
     })
     this.worker.on('error', (error) => onExit(this, error))
-    this.worker.on('exit', (code) => onExit(this, new Error(`encode worker exited with code ${code}`)))
+    this.worker.on('exit', (code) => onExit(this, new ZombiError('ENCODE_FAILED', `encode worker exited with code ${code}`)))
   }
 }
 
@@ -72,7 +73,7 @@ export class EncodePool {
 
   /** Runs the job; `job.batches` is transferred to the worker (do not use it afterwards). */
   async run(job: EncodeJob): Promise<EncodeResult> {
-    if (this.#closed) throw new Error('encode pool is closed')
+    if (this.#closed) throw new ZombiError('INVALID_STATE', 'encode pool is closed')
     if (this.size === 0) return runEncodeJob(job)
     const worker = await this.#acquire()
     try {

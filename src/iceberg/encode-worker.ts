@@ -1,6 +1,7 @@
 // Worker thread entry: runs encode jobs (decode, sort, Arrow, Parquet) off the event loop.
 import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
+import { ZombiError } from '../errors.ts'
 import { runEncodeJob, type EncodeJob } from './encode.ts'
 
 export interface EncodeRequest {
@@ -11,7 +12,7 @@ export interface EncodeRequest {
 export type EncodeReply = { id: number; result: Awaited<ReturnType<typeof runEncodeJob>> } | { id: number; error: string }
 
 const port = parentPort
-if (port === null) throw new Error('encode-worker.ts runs as a worker thread')
+if (port === null) throw new ZombiError('INVALID_STATE', 'encode-worker.ts runs as a worker thread')
 
 // On Linux, priority 0 ("this process") means the calling thread: the encoder gets a higher nice
 // value than the event loop, so when cores are short, produce and fetch are served first and the

@@ -3,6 +3,7 @@
 // the flusher runs it in a worker thread (encode-worker.ts) so produce never waits on it. The
 // worker also reads the stored batches from the hot log's files itself when it can.
 import fs from 'node:fs'
+import { ZombiError } from '../errors.ts'
 import { LOG_OVERHEAD, BATCH_LENGTH, baseOffsetOf, lastOffsetDeltaOf } from '../protocol/record-batch.ts'
 import type { FileRange } from '../storage/hot-store.ts'
 import { RowColumns, decodeBatchInto } from './columns.ts'
@@ -71,7 +72,7 @@ function readRanges(ranges: readonly FileRange[]): Buffer {
       if (fd === undefined) fds.set(path, fd = fs.openSync(path, 'r'))
       for (let done = 0; done < size;) {
         const n = fs.readSync(fd, out, at + done, size - done, position + done)
-        if (n === 0) throw new Error(`${path} ends ${size - done} bytes short of the stored batch at ${position}`)
+        if (n === 0) throw new ZombiError('STORAGE_CORRUPT', `${path} ends ${size - done} bytes short of the stored batch at ${position}`)
         done += n
       }
       at += size

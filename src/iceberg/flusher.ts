@@ -5,12 +5,13 @@
 import { randomUUID } from 'node:crypto'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { Catalog } from '../catalog/catalog.ts'
+import { ZombiError, hasCode } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { FileRange } from '../storage/hot-store.ts'
 import type { EncodedFile } from './data-file.ts'
 import type { EncodePool } from './encode-pool.ts'
 import type { FlushMetrics, PartitionLag } from './metrics.ts'
-import { RangeAlreadyCommittedError, TableWriter, type OffsetRange, type RecreatedTopicPolicy, type WrittenDataFile } from './table-writer.ts'
+import { TableWriter, type OffsetRange, type RecreatedTopicPolicy, type WrittenDataFile } from './table-writer.ts'
 
 /** What the flusher reads of a partition (the log's Partition has this shape; only the log changes it). */
 export interface FlushablePartition {
@@ -141,7 +142,7 @@ export class Flusher {
   /** Flushes every partition of the topic up to its current high watermark; resolves once committed. */
   flush(topicName: string): Promise<FlushSummary> {
     const topic = this.#options.source.topicByName(topicName)
-    if (topic === undefined) return Promise.reject(new Error(`unknown topic ${topicName}`))
+    if (topic === undefined) return Promise.reject(new ZombiError('INVALID_ARGUMENT', `unknown topic ${topicName}`))
     return this.#request(this.#state(topic))
   }
 
@@ -373,7 +374,7 @@ export class Flusher {
           await state.writer.commit(round.files, round.ranges, this.#now())
         } catch (error) {
           await this.#deleteFiles(round.files)
-          if (error instanceof RangeAlreadyCommittedError) continue
+          if (hasCode(error, 'ICEBERG_RANGE_COMMITTED')) continue
           throw error
         }
         this.#options.metrics.observeCommit((performance.now() - started) / 1000)
@@ -478,7 +479,7 @@ export class Flusher {
       offset = sliceEnd
       if (offset < chunkEnd) await yieldToEventLoop()
     }
-    if (offset < chunkEnd) throw new Error(`partition ${partition.id}: batches up to ${chunkEnd} vanished from the hot log while flushing`)
+    if (offset < chunkEnd) throw new ZombiError('STORAGE_FAILED', `partition ${partition.id}: batches up to ${chunkEnd} vanished from the hot log while flushing`)
     return at === size ? input : input.subarray(0, at)
   }
 

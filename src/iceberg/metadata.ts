@@ -3,6 +3,7 @@
 // other tools add are kept as they were.
 import { randomUUID } from 'node:crypto'
 import { isInteger, isSafeNumber, parse, stringify } from 'lossless-json'
+import { ZombiError } from '../errors.ts'
 import {
   LAST_COLUMN_ID, LAST_PARTITION_ID, SCHEMA_ID, SORT_ORDER_ID, SPEC_ID, icebergSchemaJson, partitionSpecJson, sortOrdersJson,
 } from './schema.ts'
@@ -53,20 +54,16 @@ export const SUMMARY_OFFSETS_PREFIX = 'zombi.offsets.'
 export const PROPERTY_TOPIC_ID = 'zombi.topic-id'
 const METADATA_PREVIOUS_VERSIONS_MAX = 100
 
-export class MetadataError extends Error {
-  override name = 'MetadataError'
-}
-
 function toBigInt(value: unknown, what: string): bigint {
   if (typeof value === 'bigint') return value
   if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value)
-  throw new MetadataError(`${what} is not an integer: ${String(value)}`)
+  throw new ZombiError('ICEBERG_METADATA_INVALID', `${what} is not an integer: ${String(value)}`)
 }
 
 function toNumber(value: unknown, what: string): number {
   if (typeof value === 'number') return value
   if (typeof value === 'bigint' && value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)) return Number(value)
-  throw new MetadataError(`${what} is not a number: ${String(value)}`)
+  throw new ZombiError('ICEBERG_METADATA_INVALID', `${what} is not a number: ${String(value)}`)
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -75,7 +72,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function stringRecord(value: unknown, what: string): Record<string, string> {
   if (value === undefined) return {}
-  if (!isObject(value)) throw new MetadataError(`${what} is not an object`)
+  if (!isObject(value)) throw new ZombiError('ICEBERG_METADATA_INVALID', `${what} is not an object`)
   const out: Record<string, string> = {}
   for (const [key, entry] of Object.entries(value)) out[key] = String(entry)
   return out
@@ -83,7 +80,7 @@ function stringRecord(value: unknown, what: string): Record<string, string> {
 
 function array(value: unknown, what: string): unknown[] {
   if (value === undefined) return []
-  if (!Array.isArray(value)) throw new MetadataError(`${what} is not an array`)
+  if (!Array.isArray(value)) throw new ZombiError('ICEBERG_METADATA_INVALID', `${what} is not an array`)
   return value
 }
 
@@ -95,21 +92,21 @@ function parseNumber(text: string): number | bigint {
 /** JSON text of a value that may hold BigInt (lossless). */
 export function jsonText(value: unknown): string {
   const text = stringify(value)
-  if (text === undefined) throw new MetadataError('value did not serialize to JSON')
+  if (text === undefined) throw new ZombiError('ICEBERG_METADATA_INVALID', 'value did not serialize to JSON')
   return text
 }
 
 /** Parses metadata JSON, checking the fields Zombi relies on and normalizing ids to BigInt. */
 export function parseTableMetadata(text: string): TableMetadata {
   const raw = parse(text, null, parseNumber)
-  if (!isObject(raw)) throw new MetadataError('table metadata is not a JSON object')
+  if (!isObject(raw)) throw new ZombiError('ICEBERG_METADATA_INVALID', 'table metadata is not a JSON object')
   const version = toNumber(raw['format-version'], 'format-version')
-  if (version !== 2) throw new MetadataError(`table format version ${version} is not supported (Zombi writes v2)`)
+  if (version !== 2) throw new ZombiError('ICEBERG_METADATA_INVALID', `table format version ${version} is not supported (Zombi writes v2)`)
   for (const field of ['table-uuid', 'location']) {
-    if (typeof raw[field] !== 'string') throw new MetadataError(`${field} is missing`)
+    if (typeof raw[field] !== 'string') throw new ZombiError('ICEBERG_METADATA_INVALID', `${field} is missing`)
   }
   const snapshots = array(raw.snapshots, 'snapshots').map((entry, i): Snapshot => {
-    if (!isObject(entry)) throw new MetadataError(`snapshots[${i}] is not an object`)
+    if (!isObject(entry)) throw new ZombiError('ICEBERG_METADATA_INVALID', `snapshots[${i}] is not an object`)
     const snapshot: Snapshot = {
       ...entry,
       'snapshot-id': toBigInt(entry['snapshot-id'], 'snapshot-id'),
@@ -168,7 +165,7 @@ export function parseTableMetadata(text: string): TableMetadata {
 
 export function serializeTableMetadata(metadata: TableMetadata): string {
   const text = stringify(metadata, null, 2)
-  if (text === undefined) throw new MetadataError('table metadata did not serialize')
+  if (text === undefined) throw new ZombiError('ICEBERG_METADATA_INVALID', 'table metadata did not serialize')
   return text
 }
 

@@ -2,6 +2,7 @@
 // Iceberg JSON and as the Arrow schema of the Parquet files. Field ids never change; new columns
 // only get new ids.
 import { Binary, Bool, DateDay, Field, Int32, Int64, List, Schema, Struct, TimestampMicrosecond, Utf8 } from 'apache-arrow'
+import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
 
 export const FieldId = {
   sequence: 1,
@@ -36,7 +37,7 @@ export const LEAF_COLUMNS = [
   { id: FieldId.partition, path: 'partition', type: 'int' },
   { id: FieldId.payload, path: 'payload', type: 'binary' },
   { id: FieldId.timestampMs, path: 'timestamp_ms', type: 'long' },
-  { id: FieldId.idempotencyKey, path: 'idempotency_key', type: 'string' },
+  { id: FieldId.idempotencyKey, path: IDEMPOTENCY_KEY, type: 'string' },
   { id: FieldId.eventDate, path: 'event_date', type: 'date' },
   { id: FieldId.eventHour, path: 'event_hour', type: 'int' },
   { id: FieldId.key, path: 'key', type: 'binary' },
@@ -58,7 +59,7 @@ export function icebergSchemaJson(): { type: 'struct'; 'schema-id': number; fiel
       field(FieldId.partition, 'partition', true, 'int'),
       field(FieldId.payload, 'payload', true, 'binary'),
       field(FieldId.timestampMs, 'timestamp_ms', true, 'long'),
-      field(FieldId.idempotencyKey, 'idempotency_key', false, 'string'),
+      field(FieldId.idempotencyKey, IDEMPOTENCY_KEY, false, 'string'),
       field(FieldId.eventDate, 'event_date', true, 'date'),
       field(FieldId.eventHour, 'event_hour', true, 'int'),
       field(FieldId.key, 'key', false, 'binary'),
@@ -114,7 +115,7 @@ export const arrowSchema = new Schema([
   new Field('partition', new Int32(), false, fieldMetadata(FieldId.partition)),
   new Field('payload', new Binary(), false, fieldMetadata(FieldId.payload)),
   new Field('timestamp_ms', new Int64(), false, fieldMetadata(FieldId.timestampMs)),
-  new Field('idempotency_key', new Utf8(), true, fieldMetadata(FieldId.idempotencyKey)),
+  new Field(IDEMPOTENCY_KEY, new Utf8(), true, fieldMetadata(FieldId.idempotencyKey)),
   new Field('event_date', new DateDay(), false, fieldMetadata(FieldId.eventDate)),
   new Field('event_hour', new Int32(), false, fieldMetadata(FieldId.eventHour)),
   new Field('key', new Binary(), true, fieldMetadata(FieldId.key)),

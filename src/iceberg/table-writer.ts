@@ -3,7 +3,8 @@
 // table holds (the zombi.offsets.<partition> ranges of the topic's snapshots), so a range is
 // never committed twice, also across crashes and restarts.
 import { randomUUID } from 'node:crypto'
-import { CommitConflictError, type Catalog, type LoadedTable, type TableIdentifier } from '../catalog/catalog.ts'
+import type { Catalog, LoadedTable, TableIdentifier } from '../catalog/catalog.ts'
+import { ZombiError, hasCode } from '../errors.ts'
 import { decodeManifest, encodeManifest, encodeManifestList, decodeManifestList, type ManifestEntryRecord, type ManifestFileRecord } from './avro.ts'
 import { intBound } from './bounds.ts'
 import type { FileMetrics } from './data-file.ts'
@@ -32,19 +33,6 @@ export interface OffsetRange {
 
 /** What to do when the table belongs to an earlier topic of the same name. */
 export type RecreatedTopicPolicy = 'replace' | 'continue'
-
-/** A range overlaps what the table already holds: the caller drops its files and plans again. */
-export class RangeAlreadyCommittedError extends Error {
-  override name = 'RangeAlreadyCommittedError'
-  readonly partition: number
-  readonly committedEnd: number
-
-  constructor(partition: number, committedEnd: number, from: number) {
-    super(`partition ${partition}: the table already holds offsets up to ${committedEnd}, the commit starts at ${from}`)
-    this.partition = partition
-    this.committedEnd = committedEnd
-  }
-}
 
 export interface CommitResult {
   snapshotId: bigint
@@ -91,16 +79,17 @@ export class TableWriter {
   }
 
   /**
-   * Commits `files` as one snapshot recording `ranges`. Throws RangeAlreadyCommittedError if the
-   * table already holds any offset of a range (nothing is committed then).
+   * Commits `files` as one snapshot recording `ranges`. Throws a ZombiError ICEBERG_RANGE_COMMITTED if
+   * the table already holds any offset of a range (nothing is committed then): the caller drops
+   * its files and plans again.
    */
   async commit(files: readonly WrittenDataFile[], ranges: readonly OffsetRange[], nowMs = Date.now()): Promise<CommitResult> {
-    if (files.length === 0) throw new Error('a commit needs at least one data file')
+    if (files.length === 0) throw new ZombiError('INVALID_ARGUMENT', 'a commit needs at least one data file')
     for (let attempt = 1; ; attempt++) {
       const committed = await this.committedOffsets()
       for (const range of ranges) {
         const end = committed.get(range.partition) ?? 0
-        if (end > range.from) throw new RangeAlreadyCommittedError(range.partition, end, range.from)
+        if (end > range.from) throw new ZombiError('ICEBERG_RANGE_COMMITTED', `partition ${range.partition}: the table already holds offsets up to ${end}, the commit starts at ${range.from}`)
       }
       const base = this.#loaded
       const written: string[] = []
@@ -109,7 +98,7 @@ export class TableWriter {
         return result
       } catch (error) {
         for (const key of written) await this.catalog.store.delete(key).catch(() => undefined)
-        if (!(error instanceof CommitConflictError) || attempt >= COMMIT_ATTEMPTS) throw error
+        if (!hasCode(error, 'CATALOG_COMMIT_CONFLICT') || attempt >= COMMIT_ATTEMPTS) throw error
       }
     }
   }
@@ -156,7 +145,7 @@ export class TableWriter {
       },
     }))
     const schema = base.schemas.find((candidate) => Number((candidate as { 'schema-id'?: number | bigint })['schema-id']) === base['current-schema-id'])
-    if (schema === undefined) throw new Error(`table ${this.id.name}: current schema ${base['current-schema-id']} is not in its metadata`)
+    if (schema === undefined) throw new ZombiError('ICEBERG_METADATA_INVALID', `table ${this.id.name}: current schema ${base['current-schema-id']} is not in its metadata`)
     const schemaJson = jsonText(schema)
     const manifest = await encodeManifest(entries, schemaJson, JSON.stringify(partitionSpecJson().fields), SPEC_ID, base['current-schema-id'])
     const manifestKey = `${this.tableKey}/metadata/${commitId}-m0.avro`
@@ -250,7 +239,7 @@ export class TableWriter {
       }
       const key = store.keyOf(manifest.manifest_path)
       const bytes = key === null ? null : await store.get(key)
-      if (bytes === null) throw new Error(`manifest ${manifest.manifest_path} is missing`)
+      if (bytes === null) throw new ZombiError('ICEBERG_FILE_MISSING', `manifest ${manifest.manifest_path} is missing`)
       for (const entry of (await decodeManifest(bytes)).entries) {
         if (entry.status === 2) continue
         const entrySequence = entry.sequence_number ?? manifest.sequence_number
@@ -303,9 +292,9 @@ export class TableWriter {
 
   async #readManifestList(location: string): Promise<ManifestFileRecord[]> {
     const key = this.catalog.store.keyOf(location)
-    if (key === null) throw new Error(`manifest list ${location} is outside the warehouse`)
+    if (key === null) throw new ZombiError('ICEBERG_METADATA_INVALID', `manifest list ${location} is outside the warehouse`)
     const bytes = await this.catalog.store.get(key)
-    if (bytes === null) throw new Error(`manifest list ${location} is missing`)
+    if (bytes === null) throw new ZombiError('ICEBERG_FILE_MISSING', `manifest list ${location} is missing`)
     return decodeManifestList(bytes)
   }
 }

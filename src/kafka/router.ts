@@ -1,6 +1,7 @@
 // Dispatch by api key, built from the handler list, which is also the ApiVersions answer:
 // nothing can be advertised that has no handler.
 import type { Config } from '../config/index.ts'
+import { ZombiError } from '../errors.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.ts'
@@ -29,7 +30,7 @@ export class Router {
 
   constructor(handlers: readonly AnyHandler[]) {
     for (const handler of handlers) {
-      if (this.#byKey.has(handler.apiKey)) throw new Error(`two handlers for api key ${handler.apiKey}`)
+      if (this.#byKey.has(handler.apiKey)) throw new ZombiError('INVALID_ARGUMENT', `two handlers for api key ${handler.apiKey}`)
       this.#byKey.set(handler.apiKey, handler)
     }
     this.supportedApis = [...this.#byKey.values()]

@@ -39,12 +39,12 @@ export interface BrokerLogOptions {
 
 /** A Kafka error code with a message for the response's error_message field. */
 export interface LogError {
-  errorCode: number
+  errorCode: ErrorCode
   message: string
 }
 
 export interface AppendResult {
-  errorCode: number
+  errorCode: ErrorCode
   errorMessage: string | null
   baseOffset: number
   /** -1 unless the topic uses LogAppendTime. */
@@ -501,6 +501,6 @@ export function storageRefusal(error: unknown): LogError | null {
   return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `not stored: ${error.message}` }
 }
 
-function appendError(errorCode: number, message: string): AppendResult {
+function appendError(errorCode: ErrorCode, message: string): AppendResult {
   return { errorCode, errorMessage: message, baseOffset: -1, logAppendTime: -1 }
 }

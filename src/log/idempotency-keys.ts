@@ -4,8 +4,6 @@
 import type { HotStore, StateWrite } from '../storage/hot-store.ts'
 
 const PREFIX = 'idem/'
-/** The record header that carries a write's idempotency key (the Iceberg table fills its idempotency_key column from it). */
-export const IDEMPOTENCY_HEADER = 'idempotency_key'
 /** How long a key is remembered (documented with the idempotency_key field in docs/openapi.yaml). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
 

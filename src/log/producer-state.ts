@@ -13,9 +13,9 @@ export class ProducerBatch {
   readonly baseOffset: number
   readonly lastOffset: number
   /** Resolves with the append's answer once settled; retries of it wait for the same moment. */
-  durable: Promise<{ errorCode: number }> | null
+  durable: Promise<{ errorCode: ErrorCode }> | null
 
-  constructor(firstSequence: number, lastSequence: number, baseOffset: number, lastOffset: number, durable: Promise<{ errorCode: number }> | null) {
+  constructor(firstSequence: number, lastSequence: number, baseOffset: number, lastOffset: number, durable: Promise<{ errorCode: ErrorCode }> | null) {
     this.firstSequence = firstSequence
     this.lastSequence = lastSequence
     this.baseOffset = baseOffset
@@ -40,7 +40,7 @@ export class ProducerEntry {
 export type SequenceCheck =
   | { kind: 'append' }
   | { kind: 'duplicate'; batch: ProducerBatch }
-  | { kind: 'error'; errorCode: number; message: string }
+  | { kind: 'error'; errorCode: ErrorCode; message: string }
 
 /** Sequence numbers wrap from 2^31 - 1 to 0. */
 export function addSequence(sequence: number, delta: number): number {

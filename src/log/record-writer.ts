@@ -7,7 +7,8 @@ import { ErrorCode } from '../protocol/generated/errors.ts'
 import { recordCountOf } from '../protocol/record-batch.ts'
 import { encodeBatches, type RecordHeader, type RecordInput } from '../protocol/records.ts'
 import type { AppendListener, AppendResult, BrokerLog, LogError } from './broker-log.ts'
-import { IDEMPOTENCY_HEADER, type IdempotencyKeys } from './idempotency-keys.ts'
+import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
+import type { IdempotencyKeys } from './idempotency-keys.ts'
 import { partitionForKey } from './partitioner.ts'
 import type { Topic } from './topic.ts'
 
@@ -145,7 +146,7 @@ export class RecordWriter {
 
 function inputOf(record: RecordToWrite): RecordInput {
   if (record.idempotencyKey === null) return record
-  return { key: record.key, value: record.value, headers: [...record.headers, { key: IDEMPOTENCY_HEADER, value: Buffer.from(record.idempotencyKey, 'utf8') }], timestamp: record.timestamp }
+  return { key: record.key, value: record.value, headers: [...record.headers, { key: IDEMPOTENCY_KEY, value: Buffer.from(record.idempotencyKey, 'utf8') }], timestamp: record.timestamp }
 }
 
 function notStored(key: string, record: number): WriteRefusal {

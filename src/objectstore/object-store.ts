@@ -1,6 +1,7 @@
 // Where table files live: a flat key space with put/get/list/delete and one conditional
 // create, the operations a filesystem catalog needs for an atomic commit. Local files now;
 // S3 (conditional PUT with If-None-Match) implements the same contract later.
+import { ZombiError } from '../errors.ts'
 
 /** An object as listed, with what a cleanup needs to judge it. */
 export interface ObjectInfo {
@@ -48,6 +49,6 @@ export interface ObjectStore {
 /** Keys are relative paths with `/` separators; no empty, `.` or `..` segments. */
 export function checkKey(key: string): void {
   if (key === '' || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
-    throw new Error(`invalid object key ${JSON.stringify(key)}`)
+    throw new ZombiError('INVALID_ARGUMENT', `invalid object key ${JSON.stringify(key)}`)
   }
 }

@@ -3,6 +3,7 @@
 import zlib from 'node:zlib'
 import snappy from 'snappy'
 import lz4 from 'lz4-napi'
+import { ZombiError } from '../errors.ts'
 
 export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const
 export type CompressionCodec = (typeof Compression)[keyof typeof Compression]
@@ -17,7 +18,7 @@ function snappyDecompress(data: Buffer): Buffer {
     while (position + 4 <= data.length) {
       const size = data.readInt32BE(position)
       position += 4
-      if (size < 0 || position + size > data.length) throw new Error('truncated xerial snappy block')
+      if (size < 0 || position + size > data.length) throw new ZombiError('PROTOCOL_MALFORMED', 'truncated xerial snappy block')
       blocks.push(snappy.uncompressSync(data.subarray(position, position + size)) as Buffer)
       position += size
     }
@@ -39,7 +40,7 @@ export function decompress(codec: number, data: Buffer): Buffer {
     case Compression.zstd:
       return zlib.zstdDecompressSync(data)
     default:
-      throw new Error(`unknown compression codec ${codec}`)
+      throw new ZombiError('PROTOCOL_MALFORMED', `unknown compression codec ${codec}`)
   }
 }
 
@@ -56,6 +57,6 @@ export function compress(codec: number, data: Buffer): Buffer {
     case Compression.zstd:
       return zlib.zstdCompressSync(data)
     default:
-      throw new Error(`unknown compression codec ${codec}`)
+      throw new ZombiError('INVALID_ARGUMENT', `unknown compression codec ${codec}`)
   }
 }

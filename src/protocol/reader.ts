@@ -13,11 +13,17 @@
 // bytes and records are returned as subarrays of the input buffer (no copy): they stay
 // valid as long as the caller keeps the frame buffer and does not overwrite it.
 
-export class ProtocolDecodeError extends Error {
-  override name = 'ProtocolDecodeError'
+import { ZombiError } from '../errors.ts'
+import { readInt64 } from './int64.ts'
+
+/** Bytes from a client that do not decode (code PROTOCOL_MALFORMED); the generated decoders throw it too. */
+export class ProtocolDecodeError extends ZombiError {
+  constructor(message: string) {
+    super('PROTOCOL_MALFORMED', message)
+    this.name = 'ProtocolDecodeError'
+  }
 }
 
-const TWO_POW_32 = 4294967296
 const HEX: string[] = []
 for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'))
 
@@ -94,10 +100,9 @@ export class Reader {
   /** Signed 64-bit big-endian as a number: exact below 2^53 in magnitude (see file comment). */
   int64(): number {
     this.need(8)
-    const hi = this.buf.readInt32BE(this.offset)
-    const lo = this.buf.readUInt32BE(this.offset + 4)
+    const value = readInt64(this.buf, this.offset)
     this.offset += 8
-    return hi * TWO_POW_32 + lo
+    return value
   }
 
   float64(): number {
@@ -111,6 +116,11 @@ export class Reader {
   uvarint(): number {
     const buf = this.buf
     let offset = this.offset
+    // One byte is the common case (lengths, deltas and counts inside record batches).
+    if (offset < buf.length && buf[offset]! < 0x80) {
+      this.offset = offset + 1
+      return buf[offset]!
+    }
     let value = 0
     let shift = 0
     while (true) {

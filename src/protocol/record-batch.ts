@@ -2,6 +2,7 @@
 // client's bytes: we read a few fixed-position fields, check the CRC, patch base offset and
 // (for LogAppendTime topics) the timestamp fields. No per-record work happens here.
 import { crc32c } from '@node-rs/crc32'
+import { readInt64, writeInt64 } from './int64.ts'
 
 // Field positions of the v2 batch header.
 export const BASE_OFFSET = 0
@@ -33,17 +34,6 @@ export type BatchProblem = 'ok' | 'corrupt' | 'old-magic' | 'crc'
 export const MAX_RECORD_TIMESTAMP = 253_402_300_799_999
 /** Earliest: 0001-01-01T00:00:00Z (Kafka's "no timestamp", -1, is inside). */
 export const MIN_RECORD_TIMESTAMP = -62_135_596_800_000
-
-export function readInt64(buf: Buffer, position: number): number {
-  // hi * 2^32 + lo, exact below 2^53, no BigInt allocation.
-  return buf.readInt32BE(position) * 4294967296 + buf.readUInt32BE(position + 4)
-}
-
-export function writeInt64(buf: Buffer, position: number, value: number): void {
-  const hi = Math.floor(value / 4294967296)
-  buf.writeInt32BE(hi, position)
-  buf.writeUInt32BE(value - hi * 4294967296, position + 4)
-}
 
 /**
  * Validates the batch that starts at `position` of `records` and returns its total size in

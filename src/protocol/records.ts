@@ -1,12 +1,11 @@
-// Record-level decoding and encoding of batches (with compression). Off the produce and fetch
-// hot paths: ListOffsets by timestamp, the HTTP door's writes and reads, and tests.
+// Records as objects, decoded from and encoded into batches (with compression). Off the produce
+// and fetch hot paths: the HTTP door's reads and writes, ListOffsets by timestamp, tests. Decoding
+// is RecordCursor's (the flusher walks the same cursor straight into columns).
 import { crc32c } from '@node-rs/crc32'
-import { compress, decompress } from './compression.ts'
-import { Reader } from './reader.ts'
-import {
-  ATTRIBUTES, ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, LOG_OVERHEAD, RECORDS, attributesOf,
-  baseOffsetOf, baseTimestampOf, batchSize, maxTimestampOf, recordCountOf, writeInt64,
-} from './record-batch.ts'
+import { compress } from './compression.ts'
+import { writeInt64 } from './int64.ts'
+import { ATTRIBUTES, LOG_OVERHEAD, RECORDS } from './record-batch.ts'
+import { RecordCursor } from './record-cursor.ts'
 import { Writer } from './writer.ts'
 
 export interface RecordHeader {
@@ -28,66 +27,33 @@ export interface DecodedBatch {
   records: DecodedRecord[]
 }
 
-function take(reader: Reader, length: number): Buffer {
-  const start = reader.offset
-  reader.skip(length)
-  return reader.buf.subarray(start, start + length)
-}
-
-/** The records of one batch, decompressed; offsets and timestamps absolute. */
+/** The records of one batch as objects, decompressed; offsets absolute, timestamps and header keys as RecordCursor reads them. */
 export function decodeBatch(batch: Buffer): DecodedBatch {
-  const attributes = attributesOf(batch)
-  const baseOffset = baseOffsetOf(batch)
-  const logAppendTime = (attributes & ATTR_LOG_APPEND_TIME) !== 0
-  const baseTimestamp = baseTimestampOf(batch)
-  const maxTimestamp = maxTimestampOf(batch)
-  const count = recordCountOf(batch)
-  const body = decompress(attributes & ATTR_COMPRESSION_MASK, batch.subarray(RECORDS, batchSize(batch)))
-  const reader = new Reader(body)
+  const cursor = new RecordCursor().open(batch)
   const records: DecodedRecord[] = []
-  for (let i = 0; i < count; i++) {
-    const length = reader.varint()
-    const end = reader.offset + length
-    reader.int8() // record attributes: unused
-    const timestampDelta = reader.varlong()
-    const offsetDelta = reader.varint()
-    const keyLength = reader.varint()
-    const key = keyLength < 0 ? null : take(reader, keyLength)
-    const valueLength = reader.varint()
-    const value = valueLength < 0 ? null : take(reader, valueLength)
-    const headerCount = reader.varint()
+  while (cursor.nextRecord()) {
     const headers: RecordHeader[] = []
-    for (let h = 0; h < headerCount; h++) {
-      const headerKeyLength = reader.varint()
-      const headerKey = take(reader, headerKeyLength).toString('utf8')
-      const headerValueLength = reader.varint()
-      headers.push({ key: headerKey, value: headerValueLength < 0 ? null : take(reader, headerValueLength) })
-    }
-    reader.offset = end
-    records.push({
-      offset: baseOffset + offsetDelta,
-      timestamp: logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    })
+    while (cursor.nextHeader()) headers.push({ key: cursor.headerKey(), value: cursor.headerValue() })
+    records.push({ offset: cursor.offset, timestamp: cursor.timestamp, key: cursor.key(), value: cursor.value(), headers })
   }
-  return { baseOffset, isControl: (attributes & ATTR_CONTROL) !== 0, records }
+  return { baseOffset: cursor.baseOffset, isControl: cursor.isControl, records }
 }
 
 /** First record of the batch with timestamp >= target, or null. */
 export function firstRecordAtOrAfter(batch: Buffer, target: number): { offset: number; timestamp: number } | null {
-  for (const record of decodeBatch(batch).records) {
-    if (record.timestamp >= target) return { offset: record.offset, timestamp: record.timestamp }
+  const cursor = new RecordCursor().open(batch)
+  while (cursor.nextRecord()) {
+    if (cursor.timestamp >= target) return { offset: cursor.offset, timestamp: cursor.timestamp }
   }
   return null
 }
 
 /** The record with the largest timestamp (the first of equals), or null for an empty batch. */
 export function recordWithMaxTimestamp(batch: Buffer): { offset: number; timestamp: number } | null {
+  const cursor = new RecordCursor().open(batch)
   let best: { offset: number; timestamp: number } | null = null
-  for (const record of decodeBatch(batch).records) {
-    if (best === null || record.timestamp > best.timestamp) best = { offset: record.offset, timestamp: record.timestamp }
+  while (cursor.nextRecord()) {
+    if (best === null || cursor.timestamp > best.timestamp) best = { offset: cursor.offset, timestamp: cursor.timestamp }
   }
   return best
 }
@@ -95,7 +61,8 @@ export function recordWithMaxTimestamp(batch: Buffer): { offset: number; timesta
 export interface RecordInput {
   key: Buffer | null
   value: Buffer | null
-  headers?: RecordHeader[]
+  /** A key given as bytes is written as is: Kafka's header keys are strings, but the wire carries any bytes. */
+  headers?: ReadonlyArray<{ key: string | Buffer; value: Buffer | null }>
   /** Defaults to the batch's base timestamp. */
   timestamp?: number
 }
@@ -132,7 +99,7 @@ export function encodeBatch(records: readonly RecordInput[], options: BatchOptio
     const headers = record.headers ?? []
     one.varint(headers.length)
     for (const header of headers) {
-      writeVarBytes(one, Buffer.from(header.key, 'utf8'))
+      writeVarBytes(one, typeof header.key === 'string' ? Buffer.from(header.key, 'utf8') : header.key)
       writeVarBytes(one, header.value)
     }
     const encoded = one.toBuffer()

@@ -7,11 +7,10 @@
 // garbage collector once nothing references it.
 //
 // 64-bit integers are taken as numbers (see reader.ts): exact for |value| < 2^53.
+import { writeInt64 } from './int64.ts'
 
 /** A records field value on write: one buffer, several buffers written back to back as one field, or null. */
 export type Records = Buffer | readonly Buffer[] | null
-
-const TWO_POW_32 = 4294967296
 
 export function uvarintSize(value: number): number {
   if (value < 0x80) return 1
@@ -170,10 +169,7 @@ export class Writer {
   /** Signed 64-bit big-endian from a number (exact for |v| < 2^53). */
   int64(v: number): void {
     this.ensure(8)
-    const hi = Math.floor(v / TWO_POW_32)
-    const lo = v - hi * TWO_POW_32
-    this.buf.writeInt32BE(hi | 0, this.pos)
-    this.buf.writeUInt32BE(lo >>> 0, this.pos + 4)
+    writeInt64(this.buf, this.pos, v)
     this.pos += 8
   }
 

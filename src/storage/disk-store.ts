@@ -242,7 +242,7 @@ export class DiskHotStore implements HotStore {
   }
 
   async open(): Promise<RecoveryReport> {
-    if (this.#opened) throw new ZombiError('STORAGE_FAILED', 'the hot store is already open')
+    if (this.#opened) throw new ZombiError('INVALID_STATE', 'the hot store is already open')
     await fsp.mkdir(this.#dir, { recursive: true })
     await this.#space.beforeOpen()
     await this.#openIndex()
@@ -491,7 +491,7 @@ export class DiskHotStore implements HotStore {
     const refusal = this.#refusal()
     if (refusal !== null) return Promise.reject(refusal)
     const problem = appendRequestProblem(request)
-    if (problem !== null) return Promise.reject(new ZombiError('STORAGE_FAILED', problem))
+    if (problem !== null) return Promise.reject(new ZombiError('INVALID_ARGUMENT', problem))
     const { topicId, partition, baseOffset, lastOffset, maxTimestamp, bytes } = request
     let idBytes = this.#topics.get(topicId)?.idBytes
     if (idBytes === undefined) {
@@ -528,12 +528,12 @@ export class DiskHotStore implements HotStore {
     if (refusal !== null) return Promise.reject(refusal)
     const topic = this.#topics.get(topicId)
     if (topic?.partitions.get(partition) === undefined) {
-      return Promise.reject(new ZombiError('STORAGE_FAILED', `no partition ${partition} of topic ${topicId}`))
+      return Promise.reject(new ZombiError('INVALID_ARGUMENT', `no partition ${partition} of topic ${topicId}`))
     }
     const logStartOffset = update.logStartOffset ?? -1
     const flushedOffset = update.flushedOffset ?? -1
     if (!isOffsetOrUnset(logStartOffset) || !isOffsetOrUnset(flushedOffset)) {
-      return Promise.reject(new ZombiError('STORAGE_FAILED', `invalid partition state update ${JSON.stringify(update)}`))
+      return Promise.reject(new ZombiError('INVALID_ARGUMENT', `invalid partition state update ${JSON.stringify(update)}`))
     }
     const frame = partitionFrame(topic.idBytes, partition, logStartOffset, flushedOffset)
     this.#space.queued(frame.length)
@@ -549,7 +549,7 @@ export class DiskHotStore implements HotStore {
     if (topic === undefined) return
     const operations: IndexOperation[] = []
     for (const partition of partitions) {
-      if (!Number.isInteger(partition) || partition < 0 || partition > MAX_PARTITION) throw new ZombiError('STORAGE_FAILED', `invalid partition ${partition}`)
+      if (!Number.isInteger(partition) || partition < 0 || partition > MAX_PARTITION) throw new ZombiError('INVALID_ARGUMENT', `invalid partition ${partition}`)
       if (topic.partitions.has(partition)) continue
       const slot = topic.partition(partition)
       operations.push({ type: 'put', key: slot.key, value: encodePartitionState(slot.state) })
@@ -591,7 +591,7 @@ export class DiskHotStore implements HotStore {
     this.#assertWritable()
     const deletableBefore = this.#deletableBefore()
     if (!Number.isSafeInteger(segment) || segment > deletableBefore) {
-      throw new ZombiError('STORAGE_FAILED', `segment ${segment} may still hold unacknowledged writes (deletable before ${deletableBefore})`)
+      throw new ZombiError('INVALID_ARGUMENT', `segment ${segment} may still hold unacknowledged writes (deletable before ${deletableBefore})`)
     }
     const moved: Array<{ slot: PartitionSlot; idBytes: Buffer }> = []
     for (const { topicId, partition, logStartOffset } of updates) {
@@ -599,7 +599,7 @@ export class DiskHotStore implements HotStore {
       const slot = topic?.partitions.get(partition)
       if (topic === undefined || slot === undefined || logStartOffset <= slot.state.logStartOffset) continue
       if (!Number.isSafeInteger(logStartOffset) || logStartOffset > slot.state.nextOffset) {
-        throw new ZombiError('STORAGE_FAILED', `invalid log start offset ${logStartOffset} for partition ${partition} of topic ${topicId}`)
+        throw new ZombiError('INVALID_ARGUMENT', `invalid log start offset ${logStartOffset} for partition ${partition} of topic ${topicId}`)
       }
       moved.push({ slot, idBytes: topic.idBytes })
       // Changed now, so every index batch encoded from here on carries it.

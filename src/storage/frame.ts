@@ -17,7 +17,8 @@
 import { crc32c } from '@node-rs/crc32'
 import { ZombiError } from '../errors.ts'
 import type { StateWrite } from './hot-store.ts'
-import { bytesToUuid, readInt64, writeInt64 } from './keys.ts'
+import { readInt64, writeInt64 } from '../protocol/int64.ts'
+import { bytesToUuid } from './keys.ts'
 
 /** Length and CRC fields in front of every frame's body. */
 export const FRAME_PREFIX_BYTES = 8
@@ -48,9 +49,9 @@ export function batchFrameHeader(topicId: Buffer, partition: number, baseOffset:
   header[8] = checked ? FRAME_KIND_CHECKED_BATCH : FRAME_KIND_BATCH
   topicId.copy(header, 9)
   header.writeInt32BE(partition, 25)
-  writeInt64(header, baseOffset, 29)
+  writeInt64(header, 29, baseOffset)
   header.writeInt32BE(lastOffset - baseOffset, 37)
-  writeInt64(header, maxTimestamp, 41)
+  writeInt64(header, 41, maxTimestamp)
   const covered = checked ? batch.subarray(0, KAFKA_CRC_END) : batch
   header.writeUInt32BE(crc32c(covered, crc32c(header.subarray(FRAME_PREFIX_BYTES))) >>> 0, 4)
   return header
@@ -84,7 +85,7 @@ export function stateFrame(writes: StateWrite[]): Buffer {
   let position = 13
   for (const write of writes) {
     const keyLength = frame.write(write.key, position + 2, 'utf8')
-    if (keyLength > 0xffff) throw new ZombiError('STORAGE_FAILED', `state key of ${keyLength} bytes is too long`)
+    if (keyLength > 0xffff) throw new ZombiError('INVALID_ARGUMENT', `state key of ${keyLength} bytes is too long`)
     frame.writeUInt16BE(keyLength, position)
     position += 2 + keyLength
     if (write.value === null) {
@@ -107,8 +108,8 @@ export function partitionFrame(topicId: Buffer, partition: number, logStartOffse
   frame[8] = FRAME_KIND_PARTITION
   topicId.copy(frame, 9)
   frame.writeInt32BE(partition, 25)
-  writeInt64(frame, logStartOffset, 29)
-  writeInt64(frame, flushedOffset, 37)
+  writeInt64(frame, 29, logStartOffset)
+  writeInt64(frame, 37, flushedOffset)
   frame.writeUInt32BE(crc32c(frame.subarray(FRAME_PREFIX_BYTES)) >>> 0, 4)
   return frame
 }

@@ -172,7 +172,7 @@ export interface HotStore {
    * tick share one log write, one fdatasync and one index batch; they resolve in call order.
    * The partition's nextOffset becomes max(nextOffset, lastOffset + 1); a partition of a
    * known topic without state gets one. An append to a topic the store does not know (deleted)
-   * is written and resolved but never indexed. Rejects with ZombiError for a malformed request
+   * is written and resolved but never indexed. Rejects with INVALID_ARGUMENT for a malformed request
    * (the store stays usable); with STORAGE_FULL when the disk filled up under it: the write and
    * every one queued after it are rolled back (nothing of them is stored, the offsets they carried
    * may be given out again) and the store goes on; and with STORAGE_FAILED once a log write

@@ -8,6 +8,7 @@
 //   'i' + topic id (16) + partition (u32) + base offset (u64)  -> index value (28 bytes)
 //   's' + key (utf8)                        -> generic state row (caller's bytes)
 import { ZombiError } from '../errors.ts'
+import { readInt64, writeInt64 } from '../protocol/int64.ts'
 
 export const PREFIX_TOPIC = 0x74 // 't'
 export const PREFIX_PARTITION = 0x70 // 'p'
@@ -17,40 +18,17 @@ export const CHECKPOINT_KEY = Buffer.from([0x63]) // 'c'
 export const VERSION_KEY = Buffer.from([0x76]) // 'v'
 
 export const TOPIC_ID_BYTES = 16
-const TWO_POW_32 = 4294967296
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The 16 bytes of a canonical UUID string; throws on anything else (Buffer.write would stop silently). */
 export function topicIdBytes(id: string): Buffer {
-  if (!UUID_PATTERN.test(id)) throw new ZombiError('STORAGE_FAILED', `invalid topic id ${JSON.stringify(id)}`)
+  if (!UUID_PATTERN.test(id)) throw new ZombiError('INVALID_ARGUMENT', `invalid topic id ${JSON.stringify(id)}`)
   return Buffer.from(id.replace(/-/g, ''), 'hex')
 }
 
 export function bytesToUuid(source: Buffer, offset: number): string {
   const hex = source.toString('hex', offset, offset + TOPIC_ID_BYTES)
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-}
-
-/** Non-negative integer < 2^53 as 8 big-endian bytes (sorts numerically). */
-export function writeUint64(target: Buffer, value: number, offset: number): void {
-  const hi = Math.floor(value / TWO_POW_32)
-  target.writeUInt32BE(hi, offset)
-  target.writeUInt32BE(value - hi * TWO_POW_32, offset + 4)
-}
-
-export function readUint64(source: Buffer, offset: number): number {
-  return source.readUInt32BE(offset) * TWO_POW_32 + source.readUInt32BE(offset + 4)
-}
-
-/** Signed integer of magnitude < 2^53 as a two's-complement int64 (timestamps may be -1). */
-export function writeInt64(target: Buffer, value: number, offset: number): void {
-  const hi = Math.floor(value / TWO_POW_32)
-  target.writeInt32BE(hi, offset)
-  target.writeUInt32BE(value - hi * TWO_POW_32, offset + 4)
-}
-
-export function readInt64(source: Buffer, offset: number): number {
-  return source.readInt32BE(offset) * TWO_POW_32 + source.readUInt32BE(offset + 4)
 }
 
 export function topicKey(id: Buffer): Buffer {
@@ -73,7 +51,7 @@ export function indexKey(id: Buffer, partition: number, baseOffset: number): Buf
   key[0] = PREFIX_INDEX
   id.copy(key, 1)
   key.writeUInt32BE(partition, 17)
-  writeUint64(key, baseOffset, 21)
+  writeInt64(key, 21, baseOffset)
   return key
 }
 
@@ -89,7 +67,7 @@ export function keyPartition(key: Buffer): number {
 
 /** Base offset of an index key. */
 export function keyBaseOffset(key: Buffer): number {
-  return readUint64(key, 21)
+  return readInt64(key, 21)
 }
 
 /** [gte, lt) of every key of one kind for one topic. */
@@ -136,5 +114,5 @@ function successor(prefix: Buffer): Buffer {
       return out.subarray(0, i + 1)
     }
   }
-  throw new Error('no successor of an all-0xff key')
+  throw new ZombiError('INVALID_ARGUMENT', 'no successor of an all-0xff key')
 }

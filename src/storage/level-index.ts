@@ -4,10 +4,11 @@
 // partition row the one encoded later always lands later.
 import { ClassicLevel } from 'classic-level'
 import { ZombiError } from '../errors.ts'
+import { readInt64, writeInt64 } from '../protocol/int64.ts'
 import type { IndexEntry, PartitionState, TopicRecord } from './hot-store.ts'
 import {
   CHECKPOINT_KEY, PREFIX_INDEX, PREFIX_PARTITION, PREFIX_TOPIC, VERSION_KEY, keyBaseOffset, keyPartition, keyTopicId,
-  prefixRange, readInt64, readUint64, stateRange, topicKey, topicRange, writeInt64, writeUint64,
+  prefixRange, stateRange, topicKey, topicRange,
 } from './keys.ts'
 
 /** Bumped when keys, values or the frame format change incompatibly. */
@@ -29,24 +30,24 @@ export interface StoredPartitionState {
 // Partition state: [u64 log start offset][u64 next offset][u64 flushed offset]
 export function encodePartitionState(state: PartitionState): Buffer {
   const value = Buffer.allocUnsafe(24)
-  writeUint64(value, state.logStartOffset, 0)
-  writeUint64(value, state.nextOffset, 8)
-  writeUint64(value, state.flushedOffset, 16)
+  writeInt64(value, 0, state.logStartOffset)
+  writeInt64(value, 8, state.nextOffset)
+  writeInt64(value, 16, state.flushedOffset)
   return value
 }
 
 export function decodePartitionState(value: Buffer): PartitionState {
-  return { logStartOffset: readUint64(value, 0), nextOffset: readUint64(value, 8), flushedOffset: readUint64(value, 16) }
+  return { logStartOffset: readInt64(value, 0), nextOffset: readInt64(value, 8), flushedOffset: readInt64(value, 16) }
 }
 
 // Index value: [u32 segment][u64 position][u32 size][u32 last offset delta][i64 max timestamp]
 export function encodeIndexValue(segment: number, position: number, size: number, lastOffsetDelta: number, maxTimestamp: number): Buffer {
   const value = Buffer.allocUnsafe(28)
   value.writeUInt32BE(segment, 0)
-  writeUint64(value, position, 4)
+  writeInt64(value, 4, position)
   value.writeUInt32BE(size, 12)
   value.writeUInt32BE(lastOffsetDelta, 16)
-  writeInt64(value, maxTimestamp, 20)
+  writeInt64(value, 20, maxTimestamp)
   return value
 }
 
@@ -57,7 +58,7 @@ export function decodeIndexEntry(key: Buffer, value: Buffer): IndexEntry {
     lastOffset: baseOffset + value.readUInt32BE(16),
     maxTimestamp: readInt64(value, 20),
     segment: value.readUInt32BE(0),
-    position: readUint64(value, 4),
+    position: readInt64(value, 4),
     size: value.readUInt32BE(12),
   }
 }
@@ -66,7 +67,7 @@ export function decodeIndexEntry(key: Buffer, value: Buffer): IndexEntry {
 export function encodeCheckpoint(segment: number, position: number): Buffer {
   const value = Buffer.allocUnsafe(12)
   value.writeUInt32BE(segment, 0)
-  writeUint64(value, position, 4)
+  writeInt64(value, 4, position)
   return value
 }
 
@@ -168,7 +169,7 @@ export class LevelIndex {
 
   async checkpoint(): Promise<Checkpoint | undefined> {
     const value = await this.#db.get(CHECKPOINT_KEY)
-    return value === undefined ? undefined : { segment: value.readUInt32BE(0), position: readUint64(value, 4) }
+    return value === undefined ? undefined : { segment: value.readUInt32BE(0), position: readInt64(value, 4) }
   }
 
   /** State rows whose key starts with `prefix`, in key order. */

@@ -49,7 +49,7 @@ export class MemoryHotStore implements HotStore {
   }
 
   async open(): Promise<RecoveryReport> {
-    if (this.#opened) throw new ZombiError('STORAGE_FAILED', 'the hot store is already open')
+    if (this.#opened) throw new ZombiError('INVALID_STATE', 'the hot store is already open')
     this.#opened = true
     return { reindexedBatches: 0, reindexed: [], truncatedBytes: 0, replayedStateWrites: 0, droppedEntries: 0 }
   }
@@ -89,7 +89,7 @@ export class MemoryHotStore implements HotStore {
     const refusal = this.#refusal()
     if (refusal !== null) return Promise.reject(refusal)
     const problem = appendRequestProblem(request)
-    if (problem !== null) return Promise.reject(new ZombiError('STORAGE_FAILED', problem))
+    if (problem !== null) return Promise.reject(new ZombiError('INVALID_ARGUMENT', problem))
     let active = this.#segments[this.#segments.length - 1]!
     if (active.bytes > 0 && active.bytes + request.bytes.length > this.#segmentBytes) {
       active = { segment: active.segment + 1, bytes: 0, lastWriteMs: this.#now() }
@@ -133,7 +133,7 @@ export class MemoryHotStore implements HotStore {
     const refusal = this.#refusal()
     if (refusal !== null) return Promise.reject(refusal)
     const found = this.#partitions.get(topicId)?.get(partition)
-    if (found === undefined) return Promise.reject(new ZombiError('STORAGE_FAILED', `no partition ${partition} of topic ${topicId}`))
+    if (found === undefined) return Promise.reject(new ZombiError('INVALID_ARGUMENT', `no partition ${partition} of topic ${topicId}`))
     if (update.logStartOffset !== undefined) found.state.logStartOffset = update.logStartOffset
     if (update.flushedOffset !== undefined) found.state.flushedOffset = update.flushedOffset
     return this.#settleLater(undefined)
@@ -162,7 +162,7 @@ export class MemoryHotStore implements HotStore {
   async deleteSegmentsBefore(segment: number, updates: LogStartUpdate[]): Promise<number> {
     this.#assertWritable()
     const deletableBefore = this.#deletableBefore()
-    if (segment > deletableBefore) throw new ZombiError('STORAGE_FAILED', `segment ${segment} may still hold unacknowledged writes (deletable before ${deletableBefore})`)
+    if (segment > deletableBefore) throw new ZombiError('INVALID_ARGUMENT', `segment ${segment} may still hold unacknowledged writes (deletable before ${deletableBefore})`)
     for (const { topicId, partition, logStartOffset } of updates) {
       const found = this.#partitions.get(topicId)?.get(partition)
       if (found === undefined || logStartOffset <= found.state.logStartOffset) continue

@@ -1,5 +1,4 @@
 import { expect, test } from 'vitest'
-import { CommitConflictError } from '../../src/catalog/catalog.ts'
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
 import { newTableMetadata, parseTableMetadata } from '../../src/iceberg/metadata.ts'
 import { MemoryObjectStore } from '../../src/objectstore/memory.ts'
@@ -13,10 +12,10 @@ test('commits are vN.metadata.json created exclusively, then version-hint.text w
   const metadata = newTableMetadata(store.location('zombi/orders.v1'), {}, 1)
   const v1 = await catalog.commit(id, null, metadata)
   expect(v1.version).toBe(1)
-  await expect(catalog.commit(id, null, metadata)).rejects.toBeInstanceOf(CommitConflictError)
+  await expect(catalog.commit(id, null, metadata)).rejects.toMatchObject({ code: 'CATALOG_COMMIT_CONFLICT' })
   const v2 = await catalog.commit(id, v1, { ...metadata, 'last-updated-ms': 2 })
   expect((await store.get('zombi/orders.v1/metadata/version-hint.text'))!.toString()).toBe('2')
-  await expect(catalog.commit(id, v1, metadata)).rejects.toBeInstanceOf(CommitConflictError)
+  await expect(catalog.commit(id, v1, metadata)).rejects.toMatchObject({ code: 'CATALOG_COMMIT_CONFLICT' })
   expect((await new FilesystemCatalog(store).loadTable(id))!.metadata['last-updated-ms']).toBe(2)
   expect(await catalog.loadTable(id, v2)).toBe(v2)
   expect(await catalog.listTables('zombi')).toEqual(['orders.v1'])

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, test } from 'vitest'
-import { CommitConflictError, type Catalog, type LoadedTable, type TableIdentifier } from '../../src/catalog/catalog.ts'
+import { type Catalog, type LoadedTable, type TableIdentifier } from '../../src/catalog/catalog.ts'
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
 import { EncodePool } from '../../src/iceberg/encode-pool.ts'
 import { Flusher } from '../../src/iceberg/flusher.ts'
@@ -209,5 +209,5 @@ test('a stale commit conflicts instead of overwriting', async () => {
   await newFlusher(log, catalog).flush('events')
   const loaded = (await catalog.loadTable(table('events')))!
   await catalog.commit(table('events'), loaded, loaded.metadata)
-  await expect(catalog.commit(table('events'), loaded, loaded.metadata)).rejects.toBeInstanceOf(CommitConflictError)
+  await expect(catalog.commit(table('events'), loaded, loaded.metadata)).rejects.toMatchObject({ code: 'CATALOG_COMMIT_CONFLICT' })
 })

@@ -8,7 +8,7 @@ import {
   FRAME_PREFIX_BYTES, batchFrameHeader, forEachStateRow, frameIntact, frameKind, partitionFrame, stateFrame,
 } from '../../src/storage/frame.ts'
 import {
-  PREFIX_INDEX, indexKey, keyBaseOffset, keyPartition, readInt64, stateKey, stateRange, topicIdBytes, topicRange, writeInt64,
+  PREFIX_INDEX, indexKey, keyBaseOffset, keyPartition, stateKey, stateRange, topicIdBytes, topicRange,
 } from '../../src/storage/keys.ts'
 import { SegmentLog } from '../../src/storage/segment-log.ts'
 import { batchAt } from './batches.ts'
@@ -89,15 +89,6 @@ describe('keys', () => {
     const { gte, lt } = stateRange('group/g1/')
     const inside = (key: string) => Buffer.compare(gte, stateKey(key)) <= 0 && Buffer.compare(stateKey(key), lt) < 0
     expect([inside('group/g1/t/0'), inside('group/g1/'), inside('group/g10/t/0'), inside('group/g1'), inside('group/g2/')]).toEqual([true, true, false, false, false])
-  })
-
-  it('round-trip signed 64-bit integers below 2^53', () => {
-    const buffer = Buffer.alloc(8)
-    for (const value of [-1, 0, 1, -(2 ** 40), 2 ** 53 - 1, -(2 ** 53 - 1)]) {
-      writeInt64(buffer, value, 0)
-      expect(readInt64(buffer, 0)).toBe(value)
-      expect(buffer.readBigInt64BE(0)).toBe(BigInt(value))
-    }
   })
 })
 

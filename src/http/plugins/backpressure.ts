@@ -76,7 +76,7 @@ export class WriteBudget {
 
   refusal(): HttpProblem {
     this.#metrics.backpressureRejections.inc()
-    return new HttpProblem(429, 'backpressure', `over ${this.maxWrites} writes or ${this.maxBytes} bytes in flight; retry after ${RETRY_AFTER_SECS} s`)
+    return new HttpProblem('HTTP_BACKPRESSURE', `over ${this.maxWrites} writes or ${this.maxBytes} bytes in flight; retry after ${RETRY_AFTER_SECS} s`)
   }
 }
 
@@ -102,12 +102,12 @@ class CountedBody extends Transform {
 
 /** True for the error a write refused by the budget fails with. */
 export function isBackpressure(error: unknown): error is HttpProblem {
-  return error instanceof HttpProblem && error.code === 'backpressure'
+  return error instanceof HttpProblem && error.code === 'HTTP_BACKPRESSURE'
 }
 
 /** The answer to a write refused by the budget: the client may retry after a while. */
 export function answerBackpressure(reply: FastifyReply, problem: HttpProblem): FastifyReply {
-  return reply.code(problem.status).header('retry-after', String(RETRY_AFTER_SECS)).send({ error: problem.code, message: problem.message })
+  return reply.code(problem.status).header('retry-after', String(RETRY_AFTER_SECS)).send({ error: problem.problem, message: problem.message })
 }
 
 /** Applies the budget to the write routes of `app` (by route URL), before their bodies are parsed. */

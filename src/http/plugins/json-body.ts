@@ -35,7 +35,7 @@ export function parseJsonStrictly(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     if (!isUtf8(body)) {
-      done(new HttpProblem(400, 'invalid_encoding', `the request body is not valid UTF-8; JSON must be UTF-8 text: ${BYTES_HINT}`), undefined)
+      done(new HttpProblem('HTTP_INVALID_ENCODING', `the request body is not valid UTF-8; JSON must be UTF-8 text: ${BYTES_HINT}`), undefined)
       return
     }
     const text = body.toString('utf8')
@@ -46,7 +46,7 @@ export function parseJsonStrictly(app: FastifyInstance): void {
     parseJson(request, text, (error, parsed) => {
       const path = error === null ? illFormedString(parsed, 'body') : null
       if (path === null) done(error, parsed)
-      else done(new HttpProblem(400, 'invalid_encoding', `${path} holds a lone UTF-16 surrogate (such as \\ud800), which has no UTF-8 form: ${BYTES_HINT}`), undefined)
+      else done(new HttpProblem('HTTP_INVALID_ENCODING', `${path} holds a lone UTF-16 surrogate (such as \\ud800), which has no UTF-8 form: ${BYTES_HINT}`), undefined)
     })
   })
 }

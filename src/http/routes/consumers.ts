@@ -22,13 +22,13 @@ export async function consumerRoutes(app: FastifyInstance, options: ConsumerRout
     const { group } = request.params
     const { topic, partition, offset, metadata = null } = request.body
     const [errorCode] = await groups.commitOffsets(group, -1, '', null, [{ topic, partition, offset, leaderEpoch: -1, metadata }])
-    if (errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new HttpProblem(404, 'not_found', `table ${topic} has no partition ${partition}`)
+    if (errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new HttpProblem('HTTP_NOT_FOUND', `table ${topic} has no partition ${partition}`)
     if (errorCode === ErrorCode.UNKNOWN_MEMBER_ID || errorCode === ErrorCode.ILLEGAL_GENERATION) {
-      throw new HttpProblem(409, 'group_active', `group ${group} has active Kafka members; only they can commit its offsets`)
+      throw new HttpProblem('HTTP_GROUP_ACTIVE', `group ${group} has active Kafka members; only they can commit its offsets`)
     }
     // The only cause of COORDINATOR_NOT_AVAILABLE for a commit: the offsets could not be stored.
     if (errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE) throw insufficientStorage(`the offset of group ${group} could not be stored (disk full); retry later`)
-    if (errorCode !== ErrorCode.NONE) throw new HttpProblem(400, 'invalid_request', `commit refused with Kafka error ${errorCode}`)
+    if (errorCode !== ErrorCode.NONE) throw new HttpProblem('HTTP_INVALID_REQUEST', `commit refused with Kafka error ${errorCode}`)
     return { group, topic, partition, offset, metadata }
   })
 

@@ -41,14 +41,14 @@ function writeProblem(table: string, topic: Topic, records: readonly HttpRecord[
     case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: {
       // 404 as for reads and commits: the request is well formed, the partition is missing.
       const prefix = records.length === 1 ? '' : `${field(refusal.record)}.`
-      return new HttpProblem(404, 'not_found', `${prefix}partition ${records[refusal.record]!.partition} does not exist; table ${table} has ${topic.partitions.length}`)
+      return new HttpProblem('HTTP_NOT_FOUND', `${prefix}partition ${records[refusal.record]!.partition} does not exist; table ${table} has ${topic.partitions.length}`)
     }
     case ErrorCode.MESSAGE_TOO_LARGE:
-      return new HttpProblem(413, 'record_too_large', `${records.length === 1 ? 'the record' : field(refusal.record)} ${refusal.message} of table ${table}`)
+      return new HttpProblem('HTTP_RECORD_TOO_LARGE', `${records.length === 1 ? 'the record' : field(refusal.record)} ${refusal.message} of table ${table}`)
     case ErrorCode.KAFKA_STORAGE_ERROR:
       return insufficientStorage(refusal.message)
     default:
-      return new HttpProblem(400, 'invalid_request', refusal.message)
+      return new HttpProblem('HTTP_INVALID_REQUEST', refusal.message)
   }
 }
 
@@ -61,7 +61,7 @@ export async function tableRoutes(app: FastifyInstance, options: TableRoutesOpti
 
   const table = (name: string): Topic => {
     const topic = log.topicByName(name)
-    if (topic === undefined) throw new HttpProblem(404, 'not_found', `table ${name} does not exist`)
+    if (topic === undefined) throw new HttpProblem('HTTP_NOT_FOUND', `table ${name} does not exist`)
     return topic
   }
 
@@ -114,9 +114,9 @@ export async function tableRoutes(app: FastifyInstance, options: TableRoutesOpti
     const topic = table(request.params.table)
     const { partition: index, offset, limit, wait_ms: waitMs, encoding } = request.query
     const partition = topic.partitions[index]
-    if (partition === undefined) throw new HttpProblem(404, 'not_found', `partition ${index} does not exist; table ${topic.name} has ${topic.partitions.length}`)
+    if (partition === undefined) throw new HttpProblem('HTTP_NOT_FOUND', `partition ${index} does not exist; table ${topic.name} has ${topic.partitions.length}`)
     const page = await reader.readPartition(topic, partition, offset, limit, waitMs > 0 ? Date.now() + waitMs : 0)
-    if (page === null) throw new HttpProblem(400, 'offset_out_of_range', `offset ${offset} is below the log start offset ${partition.logStartOffset}`)
+    if (page === null) throw new HttpProblem('HTTP_OFFSET_OUT_OF_RANGE', `offset ${offset} is below the log start offset ${partition.logStartOffset}`)
     httpReads.inc(page.records.length)
     return { events: eventsOf(page.records, encoding), next_offset: page.nextOffset, has_more: page.hasMore }
   })

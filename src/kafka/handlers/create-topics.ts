@@ -10,8 +10,8 @@ import { defineHandler, type RequestContext } from '../handler.ts'
 type CreatableTopic = CreateTopicsRequest['topics'][number]
 type TopicResult = CreateTopicsResponse['topics'][number]
 
-function failure(name: string, errorCode: number, errorMessage: string): TopicResult {
-  return { name, topicId: ZERO_UUID, errorCode, errorMessage, topicConfigErrorCode: 0, numPartitions: -1, replicationFactor: -1, configs: null }
+function failure(name: string, errorCode: ErrorCode, errorMessage: string): TopicResult {
+  return { name, topicId: ZERO_UUID, errorCode, errorMessage, topicConfigErrorCode: ErrorCode.NONE, numPartitions: -1, replicationFactor: -1, configs: null }
 }
 
 async function createOne(wanted: CreatableTopic, validateOnly: boolean, context: RequestContext, seen: Set<string>): Promise<TopicResult> {
@@ -47,7 +47,7 @@ async function createOne(wanted: CreatableTopic, validateOnly: boolean, context:
     topicId: validateOnly ? ZERO_UUID : created.id,
     errorCode: ErrorCode.NONE,
     errorMessage: null,
-    topicConfigErrorCode: 0,
+    topicConfigErrorCode: ErrorCode.NONE,
     numPartitions: created.partitions.length,
     replicationFactor: 1,
     configs: describeTopicConfigs(created, context, null, false).map((c) => ({

@@ -40,7 +40,7 @@ function resolveTargets(request: FetchRequest, context: RequestContext): FetchTa
   })
 }
 
-function partitionData(partitionIndex: number, errorCode: number, partition: Partition | undefined, records: readonly Buffer[]): PartitionData {
+function partitionData(partitionIndex: number, errorCode: ErrorCode, partition: Partition | undefined, records: readonly Buffer[]): PartitionData {
   return {
     partitionIndex,
     errorCode,

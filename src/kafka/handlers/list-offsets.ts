@@ -15,7 +15,7 @@ const MAX_TIMESTAMP = -3
 const EARLIEST_LOCAL = -4
 const LATEST_TIERED = -5
 
-function answer(partitionIndex: number, errorCode: number, offset: number, timestamp: number): PartitionResponse {
+function answer(partitionIndex: number, errorCode: ErrorCode, offset: number, timestamp: number): PartitionResponse {
   return { partitionIndex, errorCode, oldStyleOffsets: offset >= 0 ? [offset] : [], timestamp, offset, leaderEpoch: -1 }
 }
 

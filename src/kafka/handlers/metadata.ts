@@ -49,7 +49,7 @@ function describeTopic(topic: Topic, context: RequestContext): TopicResponse {
   }
 }
 
-function topicError(errorCode: number, name: string | null, topicId: string): TopicResponse {
+function topicError(errorCode: ErrorCode, name: string | null, topicId: string): TopicResponse {
   return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS }
 }
 

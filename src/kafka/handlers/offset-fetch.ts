@@ -10,7 +10,7 @@ interface PartitionOffset {
   committedOffset: number
   committedLeaderEpoch: number
   metadata: string | null
-  errorCode: number
+  errorCode: ErrorCode
 }
 
 /** The requested partitions of a group (null topics: every committed partition). */

@@ -24,7 +24,7 @@ function partitionResponse(index: number, result: AppendResult, logStartOffset: 
   }
 }
 
-function failed(index: number, errorCode: number, errorMessage: string, traffic: KafkaTraffic | undefined): PartitionResponse {
+function failed(index: number, errorCode: ErrorCode, errorMessage: string, traffic: KafkaTraffic | undefined): PartitionResponse {
   traffic?.error(errorCode)
   return partitionResponse(index, { errorCode, errorMessage, baseOffset: -1, logAppendTime: -1 }, -1)
 }

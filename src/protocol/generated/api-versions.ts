@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface ApiVersionsRequest {
   /** v3+ */
@@ -37,7 +38,7 @@ export function writeApiVersionsRequest(w: Writer, version: number, m: ApiVersio
 
 export interface ApiVersionsResponse {
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+ */
   apiKeys: ApiVersionsResponseApiVersion[]
   /** v1+ */
@@ -132,7 +133,7 @@ function writeApiVersionsResponseApiVersion(w: Writer, version: number, m: ApiVe
 
 export function readApiVersionsResponse(r: Reader, version: number): ApiVersionsResponse {
   const flexible = version >= 3
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const apiKeysLength = flexible ? r.compactArrayLength() : r.arrayLength()
   if (apiKeysLength < 0) throw new ProtocolDecodeError('ApiVersions: non-nullable array apiKeys is null')
   const apiKeys: ApiVersionsResponseApiVersion[] = []

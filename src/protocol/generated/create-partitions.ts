@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface CreatePartitionsRequest {
   /** v0+ */
@@ -125,7 +126,7 @@ export interface CreatePartitionsResponseTopicResult {
   /** v0+ */
   name: string
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+, nullable v0+ */
   errorMessage: string | null
 }
@@ -133,7 +134,7 @@ export interface CreatePartitionsResponseTopicResult {
 function readCreatePartitionsResponseTopicResult(r: Reader, version: number): CreatePartitionsResponseTopicResult {
   const flexible = version >= 2
   const name = flexible ? r.compactString() : r.string()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const errorMessage = flexible ? r.compactNullableString() : r.nullableString()
   if (flexible) {
     r.skipTaggedFields()

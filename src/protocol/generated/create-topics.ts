@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError, ZERO_UUID } from '../reader.ts'
 import { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface CreateTopicsRequest {
   /** v0+ */
@@ -170,11 +171,11 @@ export interface CreateTopicsResponseCreatableTopicResult {
   /** v7+ */
   topicId: string
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v1+, nullable v1+ */
   errorMessage: string | null
   /** v5+, tag 0 */
-  topicConfigErrorCode: number
+  topicConfigErrorCode: ErrorCode
   /** v5+, default -1 */
   numPartitions: number
   /** v5+, default -1 */
@@ -222,12 +223,12 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, version: number
   if (version >= 7) {
     topicId = r.uuid()
   }
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   let errorMessage: string | null = ''
   if (version >= 1) {
     errorMessage = flexible ? r.compactNullableString() : r.nullableString()
   }
-  let topicConfigErrorCode: number = 0
+  let topicConfigErrorCode: ErrorCode = 0
   let numPartitions: number = -1
   if (version >= 5) {
     numPartitions = r.int32()
@@ -254,7 +255,7 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, version: number
       switch (tag) {
         case 0:
           if (version >= 5) {
-            topicConfigErrorCode = r.int16()
+            topicConfigErrorCode = r.int16() as ErrorCode
           }
           break
       }

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface DeleteGroupsRequest {
   /** v0+ */
@@ -46,13 +47,13 @@ export interface DeleteGroupsResponseDeletableGroupResult {
   /** v0+ */
   groupId: string
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
 }
 
 function readDeleteGroupsResponseDeletableGroupResult(r: Reader, version: number): DeleteGroupsResponseDeletableGroupResult {
   const flexible = version >= 2
   const groupId = flexible ? r.compactString() : r.string()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   if (flexible) {
     r.skipTaggedFields()
   }

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface DeleteRecordsRequest {
   /** v0+ */
@@ -116,14 +117,14 @@ export interface DeleteRecordsResponsePartitionResult {
   /** v0+ */
   lowWatermark: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
 }
 
 function readDeleteRecordsResponsePartitionResult(r: Reader, version: number): DeleteRecordsResponsePartitionResult {
   const flexible = version >= 2
   const partitionIndex = r.int32()
   const lowWatermark = r.int64()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   if (flexible) {
     r.skipTaggedFields()
   }

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError, ZERO_UUID } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface DeleteTopicsRequest {
   /** v6+ */
@@ -91,7 +92,7 @@ export interface DeleteTopicsResponseDeletableTopicResult {
   /** v6+ */
   topicId: string
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v5+, nullable v5+ */
   errorMessage: string | null
 }
@@ -103,7 +104,7 @@ function readDeleteTopicsResponseDeletableTopicResult(r: Reader, version: number
   if (version >= 6) {
     topicId = r.uuid()
   }
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   let errorMessage: string | null = null
   if (version >= 5) {
     errorMessage = r.compactNullableString()

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface DescribeClusterRequest {
   /** v0+ */
@@ -30,7 +31,7 @@ export interface DescribeClusterResponse {
   /** v0+ */
   throttleTimeMs: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+, nullable v0+ */
   errorMessage: string | null
   /** v1+, default 1 */
@@ -75,7 +76,7 @@ function writeDescribeClusterResponseBroker(w: Writer, _version: number, m: Desc
 
 export function readDescribeClusterResponse(r: Reader, version: number): DescribeClusterResponse {
   const throttleTimeMs = r.int32()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const errorMessage = r.compactNullableString()
   let endpointType: number = 1
   if (version >= 1) {

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface DescribeConfigsRequest {
   /** v0+ */
@@ -103,7 +104,7 @@ export interface DescribeConfigsResponse {
 
 export interface DescribeConfigsResponseResult {
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+, nullable v0+ */
   errorMessage: string | null
   /** v0+ */
@@ -230,7 +231,7 @@ function writeDescribeConfigsResponseResourceResult(w: Writer, version: number, 
 
 function readDescribeConfigsResponseResult(r: Reader, version: number): DescribeConfigsResponseResult {
   const flexible = version >= 4
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const errorMessage = flexible ? r.compactNullableString() : r.nullableString()
   const resourceType = r.int8()
   const resourceName = flexible ? r.compactString() : r.string()

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface DescribeGroupsRequest {
   /** v0+ */
@@ -51,7 +52,7 @@ export interface DescribeGroupsResponse {
 
 export interface DescribeGroupsResponseDescribedGroup {
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+ */
   groupId: string
   /** v0+ */
@@ -121,7 +122,7 @@ function writeDescribeGroupsResponseDescribedGroupMember(w: Writer, version: num
 
 function readDescribeGroupsResponseDescribedGroup(r: Reader, version: number): DescribeGroupsResponseDescribedGroup {
   const flexible = version >= 5
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const groupId = flexible ? r.compactString() : r.string()
   const groupState = flexible ? r.compactString() : r.string()
   const protocolType = flexible ? r.compactString() : r.string()

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError, ZERO_UUID } from '../reader.ts'
 import { Writer, type Records } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface FetchRequest {
   /** v12+, nullable v12+, tag 0 */
@@ -334,7 +335,7 @@ export interface FetchResponse<R extends Records = Buffer | null> {
   /** v1+ */
   throttleTimeMs: number
   /** v7+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v7+, default 0 */
   sessionId: number
   /** v0+ */
@@ -356,7 +357,7 @@ export interface FetchResponsePartitionData<R extends Records = Buffer | null> {
   /** v0+ */
   partitionIndex: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+ */
   highWatermark: number
   /** v4+, default -1 */
@@ -494,7 +495,7 @@ function writeFetchResponseEpochEndOffset(w: Writer, _version: number, m: FetchR
 function readFetchResponsePartitionData(r: Reader, version: number): FetchResponsePartitionData<Buffer | null> {
   const flexible = version >= 12
   const partitionIndex = r.int32()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const highWatermark = r.int64()
   let lastStableOffset: number = -1
   if (version >= 4) {
@@ -643,9 +644,9 @@ export function readFetchResponse(r: Reader, version: number): FetchResponse<Buf
   if (version >= 1) {
     throttleTimeMs = r.int32()
   }
-  let errorCode: number = 0
+  let errorCode: ErrorCode = 0
   if (version >= 7) {
-    errorCode = r.int16()
+    errorCode = r.int16() as ErrorCode
   }
   let sessionId: number = 0
   if (version >= 7) {

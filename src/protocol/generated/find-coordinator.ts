@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface FindCoordinatorRequest {
   /** v0-3 */
@@ -57,7 +58,7 @@ export interface FindCoordinatorResponse {
   /** v1+ */
   throttleTimeMs: number
   /** v0-3 */
-  errorCode: number
+  errorCode: ErrorCode
   /** v1-3, nullable v1-3 */
   errorMessage: string | null
   /** v0-3 */
@@ -80,7 +81,7 @@ export interface FindCoordinatorResponseCoordinator {
   /** v4+ */
   port: number
   /** v4+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v4+, nullable v4+ */
   errorMessage: string | null
 }
@@ -90,7 +91,7 @@ function readFindCoordinatorResponseCoordinator(r: Reader, _version: number): Fi
   const nodeId = r.int32()
   const host = r.compactString()
   const port = r.int32()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const errorMessage = r.compactNullableString()
   r.skipTaggedFields()
   return { key, nodeId, host, port, errorCode, errorMessage }
@@ -112,9 +113,9 @@ export function readFindCoordinatorResponse(r: Reader, version: number): FindCoo
   if (version >= 1) {
     throttleTimeMs = r.int32()
   }
-  let errorCode: number = 0
+  let errorCode: ErrorCode = 0
   if (version <= 3) {
-    errorCode = r.int16()
+    errorCode = r.int16() as ErrorCode
   }
   let errorMessage: string | null = ''
   if (version >= 1 && version <= 3) {

@@ -2,6 +2,7 @@
 
 import { type Reader } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface HeartbeatRequest {
   /** v0+ */
@@ -49,7 +50,7 @@ export interface HeartbeatResponse {
   /** v1+ */
   throttleTimeMs: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
 }
 
 export function readHeartbeatResponse(r: Reader, version: number): HeartbeatResponse {
@@ -58,7 +59,7 @@ export function readHeartbeatResponse(r: Reader, version: number): HeartbeatResp
   if (version >= 1) {
     throttleTimeMs = r.int32()
   }
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   if (flexible) {
     r.skipTaggedFields()
   }

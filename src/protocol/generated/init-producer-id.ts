@@ -2,6 +2,7 @@
 
 import { type Reader } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface InitProducerIdRequest {
   /** v0+, nullable v0+ */
@@ -48,7 +49,7 @@ export interface InitProducerIdResponse {
   /** v0+ */
   throttleTimeMs: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+, default -1 */
   producerId: number
   /** v0+ */
@@ -58,7 +59,7 @@ export interface InitProducerIdResponse {
 export function readInitProducerIdResponse(r: Reader, version: number): InitProducerIdResponse {
   const flexible = version >= 2
   const throttleTimeMs = r.int32()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const producerId = r.int64()
   const producerEpoch = r.int16()
   if (flexible) {

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface JoinGroupRequest {
   /** v0+ */
@@ -107,7 +108,7 @@ export interface JoinGroupResponse {
   /** v2+ */
   throttleTimeMs: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+, default -1 */
   generationId: number
   /** v7+, nullable v7+ */
@@ -168,7 +169,7 @@ export function readJoinGroupResponse(r: Reader, version: number): JoinGroupResp
   if (version >= 2) {
     throttleTimeMs = r.int32()
   }
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const generationId = r.int32()
   let protocolType: string | null = null
   if (version >= 7) {

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface LeaveGroupRequest {
   /** v0+ */
@@ -87,7 +88,7 @@ export interface LeaveGroupResponse {
   /** v1+ */
   throttleTimeMs: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v3+ */
   members: LeaveGroupResponseMemberResponse[]
 }
@@ -98,14 +99,14 @@ export interface LeaveGroupResponseMemberResponse {
   /** v3+, nullable v3+ */
   groupInstanceId: string | null
   /** v3+ */
-  errorCode: number
+  errorCode: ErrorCode
 }
 
 function readLeaveGroupResponseMemberResponse(r: Reader, version: number): LeaveGroupResponseMemberResponse {
   const flexible = version >= 4
   const memberId = flexible ? r.compactString() : r.string()
   const groupInstanceId = flexible ? r.compactNullableString() : r.nullableString()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   if (flexible) {
     r.skipTaggedFields()
   }
@@ -130,7 +131,7 @@ export function readLeaveGroupResponse(r: Reader, version: number): LeaveGroupRe
   if (version >= 1) {
     throttleTimeMs = r.int32()
   }
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   let members: LeaveGroupResponseMemberResponse[] = []
   if (version >= 3) {
     const membersLength = flexible ? r.compactArrayLength() : r.arrayLength()

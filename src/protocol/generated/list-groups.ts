@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface ListGroupsRequest {
   /** v4+ */
@@ -55,7 +56,7 @@ export interface ListGroupsResponse {
   /** v1+ */
   throttleTimeMs: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+ */
   groups: ListGroupsResponseListedGroup[]
 }
@@ -108,7 +109,7 @@ export function readListGroupsResponse(r: Reader, version: number): ListGroupsRe
   if (version >= 1) {
     throttleTimeMs = r.int32()
   }
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const groupsLength = flexible ? r.compactArrayLength() : r.arrayLength()
   if (groupsLength < 0) throw new ProtocolDecodeError('ListGroups: non-nullable array groups is null')
   const groups: ListGroupsResponseListedGroup[] = []

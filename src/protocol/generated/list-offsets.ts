@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface ListOffsetsRequest {
   /** v0+ */
@@ -135,7 +136,7 @@ export interface ListOffsetsResponsePartitionResponse {
   /** v0+ */
   partitionIndex: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0-0 */
   oldStyleOffsets: number[]
   /** v1+, default -1 */
@@ -149,7 +150,7 @@ export interface ListOffsetsResponsePartitionResponse {
 function readListOffsetsResponsePartitionResponse(r: Reader, version: number): ListOffsetsResponsePartitionResponse {
   const flexible = version >= 6
   const partitionIndex = r.int32()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   let oldStyleOffsets: number[] = []
   if (version <= 0) {
     const oldStyleOffsetsLength = r.arrayLength()

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError, ZERO_UUID } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface MetadataRequest {
   /** v0+, nullable v1+ */
@@ -124,7 +125,7 @@ export interface MetadataResponseBroker {
 
 export interface MetadataResponseTopic {
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+, nullable v12+ */
   name: string | null
   /** v10+ */
@@ -139,7 +140,7 @@ export interface MetadataResponseTopic {
 
 export interface MetadataResponsePartition {
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+ */
   partitionIndex: number
   /** v0+ */
@@ -156,7 +157,7 @@ export interface MetadataResponsePartition {
 
 function readMetadataResponsePartition(r: Reader, version: number): MetadataResponsePartition {
   const flexible = version >= 9
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const partitionIndex = r.int32()
   const leaderId = r.int32()
   let leaderEpoch: number = -1
@@ -213,7 +214,7 @@ function writeMetadataResponsePartition(w: Writer, version: number, m: MetadataR
 
 function readMetadataResponseTopic(r: Reader, version: number): MetadataResponseTopic {
   const flexible = version >= 9
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const name = flexible ? (version >= 12 ? r.compactNullableString() : r.compactString()) : (version >= 12 ? r.nullableString() : r.string())
   let topicId: string = ZERO_UUID
   if (version >= 10) {

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface OffsetCommitRequest {
   /** v0+ */
@@ -168,13 +169,13 @@ export interface OffsetCommitResponsePartition {
   /** v0+ */
   partitionIndex: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
 }
 
 function readOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponsePartition {
   const flexible = version >= 8
   const partitionIndex = r.int32()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   if (flexible) {
     r.skipTaggedFields()
   }

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface OffsetDeleteRequest {
   /** v0+ */
@@ -69,7 +70,7 @@ export function writeOffsetDeleteRequest(w: Writer, version: number, m: OffsetDe
 
 export interface OffsetDeleteResponse {
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+ */
   throttleTimeMs: number
   /** v0+ */
@@ -87,12 +88,12 @@ export interface OffsetDeleteResponsePartition {
   /** v0+ */
   partitionIndex: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
 }
 
 function readOffsetDeleteResponsePartition(r: Reader, _version: number): OffsetDeleteResponsePartition {
   const partitionIndex = r.int32()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   return { partitionIndex, errorCode }
 }
 
@@ -120,7 +121,7 @@ function writeOffsetDeleteResponseTopic(w: Writer, version: number, m: OffsetDel
 }
 
 export function readOffsetDeleteResponse(r: Reader, version: number): OffsetDeleteResponse {
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const throttleTimeMs = r.int32()
   const topicsLength = r.arrayLength()
   if (topicsLength < 0) throw new ProtocolDecodeError('OffsetDelete: non-nullable array topics is null')

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface OffsetFetchRequest {
   /** v0-7 */
@@ -189,7 +190,7 @@ export interface OffsetFetchResponse {
   /** v0-7 */
   topics: OffsetFetchResponseTopic[]
   /** v2-7, default 0 */
-  errorCode: number
+  errorCode: ErrorCode
   /** v8+ */
   groups: OffsetFetchResponseGroup[]
 }
@@ -211,7 +212,7 @@ export interface OffsetFetchResponsePartition {
   /** v0-7, nullable v0-7 */
   metadata: string | null
   /** v0-7 */
-  errorCode: number
+  errorCode: ErrorCode
 }
 
 export interface OffsetFetchResponseGroup {
@@ -220,7 +221,7 @@ export interface OffsetFetchResponseGroup {
   /** v8+ */
   topics: OffsetFetchResponseTopics[]
   /** v8+, default 0 */
-  errorCode: number
+  errorCode: ErrorCode
 }
 
 export interface OffsetFetchResponseTopics {
@@ -240,7 +241,7 @@ export interface OffsetFetchResponsePartitions {
   /** v8+, nullable v8+ */
   metadata: string | null
   /** v8+ */
-  errorCode: number
+  errorCode: ErrorCode
 }
 
 function readOffsetFetchResponsePartitions(r: Reader, _version: number): OffsetFetchResponsePartitions {
@@ -248,7 +249,7 @@ function readOffsetFetchResponsePartitions(r: Reader, _version: number): OffsetF
   const committedOffset = r.int64()
   const committedLeaderEpoch = r.int32()
   const metadata = r.compactNullableString()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   r.skipTaggedFields()
   return { partitionIndex, committedOffset, committedLeaderEpoch, metadata, errorCode }
 }
@@ -288,7 +289,7 @@ function readOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchRe
   if (topicsLength < 0) throw new ProtocolDecodeError('OffsetFetch: non-nullable array topics is null')
   const topics: OffsetFetchResponseTopics[] = []
   for (let i = 0; i < topicsLength; i++) topics.push(readOffsetFetchResponseTopics(r, version))
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   r.skipTaggedFields()
   return { groupId, topics, errorCode }
 }
@@ -313,7 +314,7 @@ function readOffsetFetchResponsePartition(r: Reader, version: number): OffsetFet
     committedLeaderEpoch = r.int32()
   }
   const metadata = flexible ? r.compactNullableString() : r.nullableString()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   if (flexible) {
     r.skipTaggedFields()
   }
@@ -374,9 +375,9 @@ export function readOffsetFetchResponse(r: Reader, version: number): OffsetFetch
     for (let i = 0; i < topicsLength; i++) topicsItems.push(readOffsetFetchResponseTopic(r, version))
     topics = topicsItems
   }
-  let errorCode: number = 0
+  let errorCode: ErrorCode = 0
   if (version >= 2 && version <= 7) {
-    errorCode = r.int16()
+    errorCode = r.int16() as ErrorCode
   }
   let groups: OffsetFetchResponseGroup[] = []
   if (version >= 8) {

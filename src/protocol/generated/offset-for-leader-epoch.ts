@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface OffsetForLeaderEpochRequest {
   /** v3+, default -2 */
@@ -122,7 +123,7 @@ export interface OffsetForLeaderEpochResponseTopicResult {
 
 export interface OffsetForLeaderEpochResponseEpochEndOffset {
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+ */
   partition: number
   /** v1+, default -1 */
@@ -133,7 +134,7 @@ export interface OffsetForLeaderEpochResponseEpochEndOffset {
 
 function readOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, version: number): OffsetForLeaderEpochResponseEpochEndOffset {
   const flexible = version >= 4
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const partition = r.int32()
   let leaderEpoch: number = -1
   if (version >= 1) {

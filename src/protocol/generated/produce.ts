@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import { Writer, type Records } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface ProduceRequest<R extends Records = Buffer | null> {
   /** v3+, nullable v3+ */
@@ -130,7 +131,7 @@ export interface ProduceResponsePartitionResponse {
   /** v0+ */
   index: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v0+ */
   baseOffset: number
   /** v2+, default -1 */
@@ -223,7 +224,7 @@ function writeProduceResponseBatchIndexAndErrorMessage(w: Writer, version: numbe
 function readProduceResponsePartitionResponse(r: Reader, version: number): ProduceResponsePartitionResponse {
   const flexible = version >= 9
   const index = r.int32()
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   const baseOffset = r.int64()
   let logAppendTimeMs: number = -1
   if (version >= 2) {

@@ -2,6 +2,7 @@
 
 import { type Reader, ProtocolDecodeError } from '../reader.ts'
 import type { Writer } from '../writer.ts'
+import type { ErrorCode } from './errors.ts'
 
 export interface SyncGroupRequest {
   /** v0+ */
@@ -102,7 +103,7 @@ export interface SyncGroupResponse {
   /** v1+ */
   throttleTimeMs: number
   /** v0+ */
-  errorCode: number
+  errorCode: ErrorCode
   /** v5+, nullable v5+ */
   protocolType: string | null
   /** v5+, nullable v5+ */
@@ -117,7 +118,7 @@ export function readSyncGroupResponse(r: Reader, version: number): SyncGroupResp
   if (version >= 1) {
     throttleTimeMs = r.int32()
   }
-  const errorCode = r.int16()
+  const errorCode = r.int16() as ErrorCode
   let protocolType: string | null = null
   if (version >= 5) {
     protocolType = r.compactNullableString()

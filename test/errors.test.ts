@@ -1,0 +1,97 @@
+// Every error code Zombi has, with its meaning (after fastify's test/internals/errors.test.js): a code
+// added, renamed, removed or given another meaning, HTTP status or problem fails here until this list
+// says so too, because codes are what operators and HTTP clients match on.
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { ERRORS, HttpProblem, ZombiError, hasCode, isStorageFull, type ZombiErrorCode } from '../src/errors.ts'
+import { ErrorCode, errorName, isRetriable } from '../src/protocol/generated/errors.ts'
+import { ProtocolDecodeError } from '../src/protocol/reader.ts'
+
+/** `CODE: meaning`, and for HTTP problems `CODE status error-field: meaning`. */
+const EXPECTED = [
+  'CONFIG_INVALID: a ZOMBI_* setting or flag is unknown, lacks a value or is invalid',
+  "INVALID_ARGUMENT: a call got a value it refuses (a bug in the caller, not a client's input or the stored data)",
+  'INVALID_STATE: a call came at the wrong moment: opening twice, using a closed pool, a worker module loaded on the main thread',
+  'STORAGE_FAILED: reading or writing the hot store failed; after a failed append it accepts no further writes',
+  'STORAGE_FULL: the disk is full: the write was refused or rolled back, nothing of it is stored; retry once space returns',
+  'STORAGE_CLOSED: the hot store is not open (yet, or any more)',
+  'STORAGE_CORRUPT: stored bytes are not what Zombi wrote: an unknown format version or frame kind, a truncated segment',
+  'PROTOCOL_MALFORMED: bytes from a client do not decode: a truncated field, a bad length, records overrunning their batch, an unknown codec',
+  'CATALOG_COMMIT_CONFLICT: another writer committed the table first; reload it and try again',
+  'ICEBERG_RANGE_COMMITTED: the table already holds offsets of the range being committed; nothing was committed',
+  'ICEBERG_METADATA_INVALID: table metadata does not parse or does not hold what it must',
+  "ICEBERG_FILE_MISSING: a file the table's metadata refers to is missing from the warehouse",
+  'ENCODE_FAILED: a Parquet encode job failed or its worker thread exited',
+  'HTTP_INVALID_REQUEST 400 invalid_request: the request is malformed or fails its schema',
+  'HTTP_INVALID_ENCODING 400 invalid_encoding: the body is not UTF-8, or a JSON string holds a lone surrogate',
+  'HTTP_INVALID_TABLE 400 invalid_table: the table name is not a valid Kafka topic name',
+  'HTTP_OFFSET_OUT_OF_RANGE 400 offset_out_of_range: the offset is below the log start and no Iceberg reader is configured',
+  'HTTP_NOT_FOUND 404 not_found: no such route, table or partition',
+  'HTTP_METHOD_NOT_ALLOWED 405 method_not_allowed: the path exists with other methods (listed in Allow)',
+  'HTTP_REQUEST_TIMEOUT 408 request_timeout: the request was not received in time',
+  'HTTP_GROUP_ACTIVE 409 group_active: the group has active Kafka members; only they commit its offsets',
+  'HTTP_PAYLOAD_TOO_LARGE 413 payload_too_large: the body is over the body limit',
+  "HTTP_RECORD_TOO_LARGE 413 record_too_large: a record does not fit in a record batch of the table's max.message.bytes",
+  'HTTP_UNSUPPORTED_MEDIA_TYPE 415 unsupported_media_type: the body is not JSON',
+  'HTTP_BACKPRESSURE 429 backpressure: too many writes or bytes in flight; retry after Retry-After',
+  'HTTP_HEADERS_TOO_LARGE 431 headers_too_large: the request line and headers are over 16 KiB',
+  'HTTP_INTERNAL 500 internal: an unexpected error; the broker log has it',
+  "HTTP_INSUFFICIENT_STORAGE 507 insufficient_storage: the broker's disk is full; nothing was stored, retry after Retry-After",
+]
+
+const srcDir = fileURLToPath(new URL('../src/', import.meta.url))
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name)
+    return entry.isDirectory() ? sourceFiles(file) : file.endsWith('.ts') ? [file] : []
+  })
+}
+
+describe('error catalogue', () => {
+  it('lists every code with its meaning, and HTTP problems with their status and error field', () => {
+    const listed = Object.entries(ERRORS).map(([code, entry]) => ('status' in entry ? `${code} ${entry.status} ${entry.problem}: ${entry.meaning}` : `${code}: ${entry.meaning}`))
+    expect(listed).toEqual(EXPECTED)
+  })
+
+  it('is frozen, so no module adds or changes a code at run time', () => {
+    expect(Object.isFrozen(ERRORS)).toBe(true)
+    for (const entry of Object.values(ERRORS)) expect(Object.isFrozen(entry)).toBe(true)
+  })
+
+  it('gives every HTTP problem its own error field', () => {
+    const problems = Object.values(ERRORS).flatMap((entry) => ('problem' in entry ? [entry.problem] : []))
+    expect(new Set(problems).size).toBe(problems.length)
+  })
+
+  it('has no code that nothing raises', () => {
+    const text = sourceFiles(srcDir).filter((file) => !file.endsWith(`${path.sep}errors.ts`)).map((file) => readFileSync(file, 'utf8')).join('\n')
+    const unused = Object.keys(ERRORS).filter((code) => !text.includes(`'${code}'`) && !text.includes(`ERRORS.${code}`))
+    expect(unused).toEqual([])
+  })
+
+  it('builds errors that carry their code, and HTTP problems their status and error field', () => {
+    const cause = new Error('ENOSPC')
+    const full = new ZombiError('STORAGE_FULL', 'the disk is full', { cause })
+    expect(full).toMatchObject({ name: 'ZombiError', code: 'STORAGE_FULL', message: 'the disk is full', cause })
+    expect([isStorageFull(full), hasCode(full, 'STORAGE_FAILED'), hasCode(new Error('x'), 'STORAGE_FULL')]).toEqual([true, false, false])
+    const problem = new HttpProblem('HTTP_BACKPRESSURE', 'too many writes', 1)
+    expect(problem).toBeInstanceOf(ZombiError)
+    expect(problem).toMatchObject({ name: 'HttpProblem', code: 'HTTP_BACKPRESSURE', status: 429, problem: 'backpressure', retryAfterSecs: 1 })
+    const malformed = new ProtocolDecodeError('truncated')
+    expect(malformed).toBeInstanceOf(ZombiError)
+    expect(malformed).toMatchObject({ name: 'ProtocolDecodeError', code: 'PROTOCOL_MALFORMED' satisfies ZombiErrorCode })
+  })
+})
+
+describe('Kafka error codes', () => {
+  it('are typed constants generated from protocol/errors.json, with names and retriability', () => {
+    const tooLarge: ErrorCode = ErrorCode.MESSAGE_TOO_LARGE
+    expect([tooLarge, errorName(tooLarge), isRetriable(tooLarge)]).toEqual([10, 'MESSAGE_TOO_LARGE', false])
+    expect([ErrorCode.NONE, ErrorCode.UNKNOWN_SERVER_ERROR, ErrorCode.KAFKA_STORAGE_ERROR]).toEqual([0, -1, 56])
+    expect(isRetriable(ErrorCode.KAFKA_STORAGE_ERROR)).toBe(true)
+    expect(errorName(12345)).toBe('UNKNOWN_ERROR_CODE_12345')
+  })
+})
