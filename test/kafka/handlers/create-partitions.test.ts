@@ -30,6 +30,13 @@ describe('CreatePartitions', () => {
     expect([log.topicByName('here')!.partitions.length, log.topicByName('there')!.partitions.length]).toEqual([2, 1])
   })
 
+  it('refuses assignments that do not name each new partition exactly once, as Kafka does', async () => {
+    const { context, log, broker } = await makeHandlerContext({ topics: { orders: 2 } })
+    const response = await call<CreatePartitionsResponse>(createPartitions, 3, request([{ name: 'orders', count: 5, assignments: [{ brokerIds: [broker.nodeId] }] }]), context)
+    expect(codes(response)).toEqual([['orders', ErrorCode.INVALID_REPLICA_ASSIGNMENT]])
+    expect(log.topicByName('orders')!.partitions).toHaveLength(2)
+  })
+
   it('never shrinks a topic, answers UNKNOWN_TOPIC_OR_PARTITION for a missing one, and goes on with the rest', async () => {
     const { context, log } = await makeHandlerContext({ topics: { orders: 3, other: 1 } })
     const response = await call<CreatePartitionsResponse>(createPartitions, 3, request([
