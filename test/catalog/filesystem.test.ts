@@ -1,24 +1,30 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { expect, test } from 'vitest'
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
 import { newTableMetadata, parseTableMetadata } from '../../src/iceberg/metadata.ts'
+import { LocalObjectStore } from '../../src/objectstore/local.ts'
 import { MemoryObjectStore } from '../../src/objectstore/memory.ts'
+import { catalogContract } from './contract.ts'
 
+catalogContract('filesystem (memory store)', async () => new FilesystemCatalog(new MemoryObjectStore()))
+catalogContract('filesystem (local files)', async () => new FilesystemCatalog(new LocalObjectStore(await mkdtemp(join(tmpdir(), 'zombi-catalog-')))))
 const id = { namespace: 'zombi', name: 'orders.v1' }
 
 test('commits are vN.metadata.json created exclusively, then version-hint.text without a newline', async () => {
   const store = new MemoryObjectStore()
   const catalog = new FilesystemCatalog(store)
-  expect(await catalog.loadTable(id)).toBeNull()
   const metadata = newTableMetadata(store.location('zombi/orders.v1'), {}, 1)
   const v1 = await catalog.commit(id, null, metadata)
-  expect(v1.version).toBe(1)
-  await expect(catalog.commit(id, null, metadata)).rejects.toMatchObject({ code: 'CATALOG_COMMIT_CONFLICT' })
+  expect([v1.version, v1.metadataLocation]).toEqual([1, store.location('zombi/orders.v1/metadata/v1.metadata.json')])
   const v2 = await catalog.commit(id, v1, { ...metadata, 'last-updated-ms': 2 })
+  expect(v2.version).toBe(2)
   expect((await store.get('zombi/orders.v1/metadata/version-hint.text'))!.toString()).toBe('2')
-  await expect(catalog.commit(id, v1, metadata)).rejects.toMatchObject({ code: 'CATALOG_COMMIT_CONFLICT' })
-  expect((await new FilesystemCatalog(store).loadTable(id))!.metadata['last-updated-ms']).toBe(2)
-  expect(await catalog.loadTable(id, v2)).toBe(v2)
-  expect(await catalog.listTables('zombi')).toEqual(['orders.v1'])
+  // Someone else's v3 already there: the create-exclusive is the conflict.
+  await store.put('zombi/orders.v1/metadata/v3.metadata.json', Buffer.from('{}'))
+  await expect(catalog.commit(id, v2, metadata)).rejects.toMatchObject({ code: 'CATALOG_COMMIT_CONFLICT' })
+  expect((await store.get('zombi/orders.v1/metadata/version-hint.text'))!.toString()).toBe('2')
 })
 
 test('a hint left behind by a crash between the commit and the hint is probed past', async () => {

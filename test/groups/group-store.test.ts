@@ -3,13 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { Group, Member } from '../../src/groups/group.ts'
 import { GroupStore } from '../../src/groups/group-store.ts'
-import { MemoryHotStore } from '../../src/storage/memory-store.ts'
-
-async function openStore(): Promise<MemoryHotStore> {
-  const store = new MemoryHotStore()
-  await store.open()
-  return store
-}
+import { openMemoryStore } from '../support/log.ts'
 
 function stableGroup(groupId: string): Group {
   const group = new Group(groupId)
@@ -28,7 +22,7 @@ function stableGroup(groupId: string): Group {
 
 describe('group store', () => {
   it('loads a stored stable group as it was: generation, protocol, leader, members, static ids and assignments', async () => {
-    const store = await openStore()
+    const store = await openMemoryStore()
     await new GroupStore(store).save(stableGroup('orders/readers'))
     const [loaded, ...others] = await new GroupStore(store).load()
     expect(others).toEqual([])
@@ -42,7 +36,7 @@ describe('group store', () => {
   })
 
   it('removes the stored form of a group that became empty or was deleted', async () => {
-    const store = await openStore()
+    const store = await openMemoryStore()
     const groups = new GroupStore(store)
     const emptied = stableGroup('emptied')
     const deleted = stableGroup('deleted')

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { makeLog } from '../support/log.ts'
 import { loadConfig } from '../../src/config/index.ts'
 import { buildHttpApp } from '../../src/http/app.ts'
 import { GroupCoordinator } from '../../src/groups/coordinator.ts'
@@ -21,7 +22,7 @@ const flushed: string[] = []
 const clientRequests: ClientRequest[] = []
 
 async function build(env: Record<string, string> = {}, store: MemoryHotStore = new MemoryHotStore()): Promise<void> {
-  await store.open()
+  log = (await makeLog({ store })).log
   const config = loadConfig({ ZOMBI_DEFAULT_PARTITIONS: '3', ...env })
   log = new BrokerLog({
     store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20,

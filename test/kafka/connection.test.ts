@@ -11,10 +11,15 @@ import { allHandlers } from '../../src/kafka/handlers/index.ts'
 import { MIN_REQUEST_BYTES } from '../../src/kafka/connection.ts'
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
 import { readApiVersionsResponse, writeApiVersionsRequest } from '../../src/protocol/generated/api-versions.ts'
+import { readFetchResponse, writeFetchRequest } from '../../src/protocol/generated/fetch.ts'
 import { readMetadataRequest, writeMetadataRequest, writeMetadataResponse, type MetadataRequest, type MetadataResponse } from '../../src/protocol/generated/metadata.ts'
+import { readProduceResponse, writeProduceRequest } from '../../src/protocol/generated/produce.ts'
+import { Reader } from '../../src/protocol/reader.ts'
 import { Writer } from '../../src/protocol/writer.ts'
 import { RawClient } from '../e2e/fixtures/raw-client.ts'
+import { batchOf, topicOf } from '../support/log.ts'
 import { startInProcessKafka, type InProcessKafka } from './fixtures/in-process-kafka.ts'
+import { fetchPartition, fetchRequest, produceRequest } from './fixtures/requests.ts'
 
 const fixturesDir = join(import.meta.dirname, '../protocol/fixtures/api')
 
@@ -196,6 +201,106 @@ describe('a client that goes away', () => {
       expect(stillWaiting).toBe(true)
       client.close()
       await endedPromise
+    } finally {
+      await kafka.close()
+    }
+  })
+})
+
+describe('response order and backpressure', () => {
+  /** Waiters for the next `count` frames of the connection, registered before anything is sent. */
+  const nextFrames = (client: RawClient, count: number): Promise<Buffer[]> => Promise.all(Array.from({ length: count }, () => client.nextFrame()))
+  const correlationIds = (frames: Buffer[]): number[] => frames.map((frame) => frame.readInt32BE(0))
+  const apiVersionsFrame = (correlationId: number): Buffer =>
+    RawClient.frame(ApiKey.ApiVersions, 3, correlationId, (w) => writeApiVersionsRequest(w, 3, { clientSoftwareName: 'order-test', clientSoftwareVersion: '1' }))
+  const metadataFrame = (correlationId: number): Buffer =>
+    RawClient.frame(ApiKey.Metadata, 12, correlationId, (w) => writeMetadataRequest(w, 12, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }))
+
+  /** The handler with `before` run as each request reaches it (the original answers). */
+  const spied = (original: AnyHandler, before: () => unknown): AnyHandler => ({
+    ...original,
+    async handle(request, context) {
+      await before()
+      return original.handle(request, context)
+    },
+  })
+
+  it('answers a pipelined request ready first (ApiVersions) only after the long-poll Fetch sent before it', async () => {
+    const apiVersionsHandled = Promise.withResolvers<undefined>()
+    const handlers = allHandlers.map((h) => (h.apiKey === ApiKey.ApiVersions ? spied(h, () => apiVersionsHandled.resolve(undefined)) : h))
+    const kafka = await startInProcessKafka({ handlers })
+    try {
+      const topic = await topicOf(kafka.log, 'orders')
+      const client = await RawClient.connect('127.0.0.1', kafka.port)
+      const frames = nextFrames(client, 2)
+      const poll = fetchRequest([{ topic: 'orders', partitions: [fetchPartition(0, 0)] }], { maxWaitMs: 60_000 })
+      client.sendRaw(Buffer.concat([RawClient.frame(ApiKey.Fetch, 12, 1, (w) => writeFetchRequest(w, 12, poll)), apiVersionsFrame(2)]))
+      // ApiVersions has its answer while the Fetch still waits for records.
+      await apiVersionsHandled.promise
+      await kafka.log.append(topic, topic.partitions[0]!, batchOf(['wakes the poll']))
+      const [fetched, versions] = await frames
+      expect(correlationIds([fetched!, versions!])).toEqual([1, 2])
+      const reader = new Reader(fetched!, 4)
+      reader.skipTaggedFields()
+      expect(readFetchResponse(reader, 12).responses[0]!.partitions[0]!.highWatermark).toBe(1)
+      client.close()
+    } finally {
+      await kafka.close()
+    }
+  })
+
+  it('answers many pipelined requests in request order and assigns Produce offsets in that order', async () => {
+    const kafka = await startInProcessKafka()
+    try {
+      await topicOf(kafka.log, 'orders')
+      const client = await RawClient.connect('127.0.0.1', kafka.port)
+      const count = 60
+      const frames = nextFrames(client, count)
+      client.sendRaw(Buffer.concat(Array.from({ length: count }, (_, i) => {
+        const correlationId = i + 1
+        if (i % 3 === 0) return metadataFrame(correlationId)
+        if (i % 3 === 1) return apiVersionsFrame(correlationId)
+        const produce = produceRequest({ orders: [{ index: 0, records: batchOf([`record ${i}`]) }] })
+        return RawClient.frame(ApiKey.Produce, 9, correlationId, (w) => writeProduceRequest(w, 9, produce))
+      })))
+      const answered = await frames
+      expect(correlationIds(answered)).toEqual(Array.from({ length: count }, (_, i) => i + 1))
+      const baseOffsets = answered.filter((_, i) => i % 3 === 2).map((frame) => {
+        const reader = new Reader(frame, 4)
+        reader.skipTaggedFields()
+        return readProduceResponse(reader, 9).responses[0]!.partitionResponses[0]!.baseOffset
+      })
+      expect(baseOffsets).toEqual(Array.from({ length: count / 3 }, (_, i) => i))
+      client.close()
+    } finally {
+      await kafka.close()
+    }
+  })
+
+  it('stops reading a connection with 256 unanswered requests and reads on once answers go out', async () => {
+    const held = 256
+    let handled = 0
+    const gate = Promise.withResolvers<undefined>()
+    const allHeld = Promise.withResolvers<undefined>()
+    const handlers = allHandlers.map((h) => (h.apiKey === ApiKey.Metadata ? spied(h, () => {
+      if (++handled === held) allHeld.resolve(undefined)
+      return gate.promise
+    }) : h))
+    const kafka = await startInProcessKafka({ handlers })
+    try {
+      const client = await RawClient.connect('127.0.0.1', kafka.port)
+      const extra = 20
+      const frames = nextFrames(client, held + extra)
+      client.sendRaw(Buffer.concat(Array.from({ length: held }, (_, i) => metadataFrame(i + 1))))
+      await allHeld.promise
+      client.sendRaw(Buffer.concat(Array.from({ length: extra }, (_, i) => metadataFrame(held + i + 1))))
+      // Another connection's round trip: the broker has been reading sockets since the extra requests went out.
+      expect(await apiVersionsWorks(kafka.port)).toBe(true)
+      expect(handled).toBe(held)
+      gate.resolve(undefined)
+      expect(correlationIds(await frames)).toEqual(Array.from({ length: held + extra }, (_, i) => i + 1))
+      expect(handled).toBe(held + extra)
+      client.close()
     } finally {
       await kafka.close()
     }

@@ -1,7 +1,7 @@
 import { setImmediate as tick } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { waitForAppend } from '../../src/log/append-wait.ts'
-import { batchOf, memoryLog, topicOf } from './fixture.ts'
+import { batchOf, makeLog, topicOf } from '../support/log.ts'
 
 /** Whether the promise has settled after the event loop turned once. */
 async function settled(promise: Promise<void>): Promise<boolean> {
@@ -13,7 +13,7 @@ async function settled(promise: Promise<void>): Promise<boolean> {
 
 describe('waitForAppend', () => {
   it('waits on several partitions at once and ends at the first append to any of them', async () => {
-    const { log } = await memoryLog()
+    const { log } = await makeLog()
     const topic = await topicOf(log, 'many', 3)
     const wait = log.waitForAppend(topic.partitions, Number.POSITIVE_INFINITY)
     expect(await settled(wait)).toBe(false)
@@ -22,14 +22,14 @@ describe('waitForAppend', () => {
   })
 
   it('ends at the deadline, at once for one already past', async () => {
-    const { log } = await memoryLog()
+    const { log } = await makeLog()
     const topic = await topicOf(log, 'deadline')
     expect(await settled(waitForAppend(topic.partitions, Date.now() - 1))).toBe(true)
     await waitForAppend(topic.partitions, Date.now() + 5)
   })
 
   it('ends when the signal aborts, and when the topic is deleted', async () => {
-    const { log } = await memoryLog()
+    const { log } = await makeLog()
     const topic = await topicOf(log, 'ends')
     const controller = new AbortController()
     const aborted = waitForAppend(topic.partitions, Number.POSITIVE_INFINITY, controller.signal)
@@ -43,7 +43,7 @@ describe('waitForAppend', () => {
   })
 
   it('does not end for an append refused for lack of space (nothing was stored)', async () => {
-    const { log, store } = await memoryLog()
+    const { log, store } = await makeLog()
     const topic = await topicOf(log, 'refused')
     const wait = waitForAppend(topic.partitions, Number.POSITIVE_INFINITY)
     store.hasSpaceFor = () => false

@@ -5,14 +5,13 @@ import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { BrokerLog } from '../../src/log/broker-log.ts'
 import { Topic } from '../../src/log/topic.ts'
-import { silentLogger } from '../../src/observability/logger.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
 import { encodeBatch } from '../../src/protocol/records.ts'
 import { DiskHotStore } from '../../src/storage/disk-store.ts'
 import type { HotStore } from '../../src/storage/hot-store.ts'
-import { MemoryHotStore } from '../../src/storage/memory-store.ts'
 import { SegmentLog, frameHeader } from '../../src/storage/segment-log.ts'
 import { storedBatches } from './stored.ts'
+import { makeLog, topicOf } from '../support/log.ts'
 
 const dirs: string[] = []
 afterEach(async () => {
@@ -21,16 +20,7 @@ afterEach(async () => {
 })
 
 async function openLog(store: HotStore): Promise<BrokerLog> {
-  const recovery = await store.open()
-  const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 1 << 20 })
-  await log.open(recovery)
-  return log
-}
-
-async function topicOf(log: BrokerLog, name: string, partitions = 1): Promise<Topic> {
-  const created = await log.createTopic(name, partitions, {})
-  if (!(created instanceof Topic)) throw new Error(created.message)
-  return created
+  return (await makeLog({ store })).log
 }
 
 function idempotentBatch(producerId: number, epoch: number, baseSequence: number, count: number, tag = 'v'): Buffer {
@@ -39,7 +29,7 @@ function idempotentBatch(producerId: number, epoch: number, baseSequence: number
 
 describe('BrokerLog appends', () => {
   it('assigns dense offsets across batches and partitions', async () => {
-    const log = await openLog(new MemoryHotStore())
+    const { log } = await makeLog()
     const topic = await topicOf(log, 'dense', 2)
     const results = await Promise.all([
       log.append(topic, topic.partitions[0]!, encodeBatch([{ key: null, value: Buffer.from('a') }, { key: null, value: Buffer.from('b') }])),
@@ -53,7 +43,7 @@ describe('BrokerLog appends', () => {
 
 describe('idempotent producers', () => {
   it('answers a retried batch with its original offset and writes it once', async () => {
-    const log = await openLog(new MemoryHotStore())
+    const { log } = await makeLog()
     const topic = await topicOf(log, 'dupes')
     const partition = topic.partitions[0]!
     const producerId = await log.allocateProducerId()
@@ -66,7 +56,7 @@ describe('idempotent producers', () => {
   })
 
   it('answers a retry of a batch still in flight after it is durable, with the same offset', async () => {
-    const log = await openLog(new MemoryHotStore())
+    const { log } = await makeLog()
     const topic = await topicOf(log, 'inflight')
     const partition = topic.partitions[0]!
     const producerId = await log.allocateProducerId()
@@ -79,7 +69,7 @@ describe('idempotent producers', () => {
   })
 
   it('refuses gaps, old epochs and ids it never issued, writing nothing', async () => {
-    const log = await openLog(new MemoryHotStore())
+    const { log } = await makeLog()
     const topic = await topicOf(log, 'refusals')
     const partition = topic.partitions[0]!
     const producerId = await log.allocateProducerId()
@@ -254,10 +244,7 @@ describe('full disk', () => {
 
 describe('partition limit', () => {
   it('refuses topics and partitions past ZOMBI_MAX_PARTITIONS with POLICY_VIOLATION, counting creations in flight and giving room back on delete', async () => {
-    const store = new MemoryHotStore()
-    await store.open()
-    const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 0, maxPartitions: 10 })
-    await log.open()
+    const { log, store } = await makeLog({ maxPartitions: 10 })
     // Two creations racing for the last room: only one fits.
     const [first, second] = await Promise.all([log.createTopic('a', 6, {}), log.createTopic('b', 6, {})])
     expect(first).toBeInstanceOf(Topic)

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { makeLog, topicOf } from '../support/log.ts'
 import { BrokerLog } from '../../src/log/broker-log.ts'
 import { HotRetention } from '../../src/log/hot-retention.ts'
 import { Topic } from '../../src/log/topic.ts'
@@ -28,13 +29,9 @@ interface Harness {
 }
 
 async function harness(store: HotStore, clock: { now: number }, partitions = 2): Promise<Harness> {
-  const recovery = await store.open()
-  const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 0 })
-  await log.open(recovery)
-  const created = await log.createTopic('hot', partitions, {})
-  if (!(created instanceof Topic)) throw new Error(created.message)
+  const { log } = await makeLog({ store, fetchCacheBytes: 0 })
   return {
-    log, store, topic: created, clock,
+    log, store, topic: await topicOf(log, 'hot', partitions), clock,
     retention: (retentionMs, retentionBytes = -1) => new HotRetention({
       store, logger: silentLogger, topics: () => log.topics(), retentionMs, retentionBytes, now: () => clock.now,
     }),

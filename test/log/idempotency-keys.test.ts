@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyKeys } from '../../src/log/idempotency-keys.ts'
 import { DiskHotStore } from '../../src/storage/disk-store.ts'
-import { MemoryHotStore } from '../../src/storage/memory-store.ts'
+import { openMemoryStore } from '../support/log.ts'
 
 const dirs: string[] = []
 const stores: DiskHotStore[] = []
@@ -31,8 +31,7 @@ const row = (offset: number, atMs: number, partition?: number) => Buffer.from(JS
 
 describe('idempotency keys', () => {
   it('are unique per table: a key answers with the partition and offset it was first written to', async () => {
-    const store = new MemoryHotStore()
-    await store.open()
+    const store = await openMemoryStore()
     const keys = new IdempotencyKeys(store)
     keys.remember(topicId, 2, [{ key: 'order-1', offset: 7 }], now, Promise.resolve(true))
     expect(await keys.lookup(topicId, 'order-1', now)).toEqual({ partition: 2, offset: 7 })
@@ -86,8 +85,7 @@ describe('idempotency keys', () => {
   })
 
   it('read a row of the per-table layout whose key looks like the old one by its value', async () => {
-    const store = new MemoryHotStore()
-    await store.open()
+    const store = await openMemoryStore()
     await store.writeState([{ key: `idem/${topicId}/4/x`, value: row(8, now, 1) }])
     const keys = new IdempotencyKeys(store)
     await keys.load()
@@ -96,8 +94,7 @@ describe('idempotency keys', () => {
 })
 
 it('forgets a key whose write was rolled back (disk full), telling a retry in flight, so the next retry writes', async () => {
-  const store = new MemoryHotStore()
-  await store.open()
+  const store = await openMemoryStore()
   const keys = new IdempotencyKeys(store)
   const now = Date.now()
   const stored = Promise.withResolvers<boolean>()

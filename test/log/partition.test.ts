@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { baseOffsetOf } from '../../src/protocol/record-batch.ts'
-import { batchOf, memoryLog, topicOf } from './fixture.ts'
+import { batchOf, makeLog, topicOf } from '../support/log.ts'
 
 describe('Partition reads', () => {
   it('reads whole batches from an offset inside one, up to the byte limit, the first one even above it', async () => {
-    const { log } = await memoryLog()
+    const { log } = await makeLog()
     const topic = await topicOf(log, 'reads')
     const partition = topic.partitions[0]!
     for (const values of [['a', 'b', 'c'], ['d'], ['e', 'f']]) await log.append(topic, partition, batchOf(values))
@@ -28,7 +28,7 @@ describe('Partition reads', () => {
   })
 
   it('finds batches by timestamp and the batch with the largest timestamp', async () => {
-    const { log } = await memoryLog()
+    const { log } = await makeLog()
     const topic = await topicOf(log, 'timed')
     const partition = topic.partitions[0]!
     await log.append(topic, partition, batchOf(['a', 'b'], 1_000))
@@ -43,7 +43,7 @@ describe('Partition reads', () => {
 
 describe('flushed offsets', () => {
   it('markFlushed records the offset in the store and in memory in one call, and never moves it back in memory', async () => {
-    const { log, store } = await memoryLog()
+    const { log, store } = await makeLog()
     const topic = await topicOf(log, 'flushed')
     const partition = topic.partitions[0]!
     await log.append(topic, partition, batchOf(['a', 'b', 'c']))
@@ -58,7 +58,7 @@ describe('flushed offsets', () => {
   })
 
   it('leaves memory alone when the store refuses the flushed offset', async () => {
-    const { log, store } = await memoryLog()
+    const { log, store } = await makeLog()
     const topic = await topicOf(log, 'refused')
     const partition = topic.partitions[0]!
     await log.append(topic, partition, batchOf(['a']))
@@ -70,7 +70,7 @@ describe('flushed offsets', () => {
 
 describe('ensureTopic', () => {
   it('creates a topic on first use with the default partition count, once for concurrent callers', async () => {
-    const { log } = await memoryLog({ defaultPartitions: 3 })
+    const { log } = await makeLog({ defaultPartitions: 3 })
     expect(log.autoCreates('fresh')).toBe(true)
     const [first, second] = await Promise.all([log.ensureTopic('fresh'), log.ensureTopic('fresh')])
     expect(first).toBe(second)
@@ -79,7 +79,7 @@ describe('ensureTopic', () => {
   })
 
   it('refuses invalid names and, with auto-create off, unknown topics', async () => {
-    const { log } = await memoryLog({ autoCreateTopics: false })
+    const { log } = await makeLog({ autoCreateTopics: false })
     expect(await log.ensureTopic('bad name!')).toMatchObject({ errorCode: 17 })
     expect(await log.ensureTopic('unknown')).toMatchObject({ errorCode: 3 })
     expect(log.autoCreates('unknown')).toBe(false)

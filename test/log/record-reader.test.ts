@@ -5,7 +5,7 @@ import { HotRetention } from '../../src/log/hot-retention.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { MemoryHotStore } from '../../src/storage/memory-store.ts'
 import { BrokerLog } from '../../src/log/broker-log.ts'
-import { batchOf, topicOf } from './fixture.ts'
+import { batchOf, topicOf } from '../support/log.ts'
 
 /** A log whose first `flushed` records of partition 0 left the hot log (hot retention), with an Iceberg side that holds them. */
 async function retained() {

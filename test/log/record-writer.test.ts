@@ -3,7 +3,7 @@ import { IdempotencyKeys } from '../../src/log/idempotency-keys.ts'
 import { partitionForKey } from '../../src/log/partitioner.ts'
 import { RecordWriter, type RecordToWrite } from '../../src/log/record-writer.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
-import { memoryLog, topicOf } from './fixture.ts'
+import { makeLog, topicOf } from '../support/log.ts'
 
 function record(value: string, fields: Partial<RecordToWrite> = {}): RecordToWrite {
   return { key: null, value: Buffer.from(value), headers: [], timestamp: 1_000, partition: -1, idempotencyKey: null, ...fields }
@@ -11,7 +11,7 @@ function record(value: string, fields: Partial<RecordToWrite> = {}): RecordToWri
 
 describe('RecordWriter', () => {
   it('places records by explicit partition, else by key as Kafka clients do, else round robin', async () => {
-    const { log, store } = await memoryLog()
+    const { log, store } = await makeLog()
     const topic = await topicOf(log, 'placed', 3)
     const writer = new RecordWriter(log, new IdempotencyKeys(store))
     const key = Buffer.from('customer-7')
@@ -24,7 +24,7 @@ describe('RecordWriter', () => {
   })
 
   it('refuses a missing partition naming the record, and writes nothing', async () => {
-    const { log, store } = await memoryLog()
+    const { log, store } = await makeLog()
     const topic = await topicOf(log, 'missing', 2)
     const writer = new RecordWriter(log, new IdempotencyKeys(store))
     expect(await writer.write(topic, [record('a', { partition: 0 }), record('b', { partition: 5 })])).toMatchObject({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, record: 1 })
@@ -32,7 +32,7 @@ describe('RecordWriter', () => {
   })
 
   it('answers a key used while its first write is still in flight with that write, storing it once', async () => {
-    const { log, store } = await memoryLog()
+    const { log, store } = await makeLog()
     const topic = await topicOf(log, 'keyed')
     const writer = new RecordWriter(log, new IdempotencyKeys(store))
     // Both start in the same tick: the second sees the key the first registered when its append got offsets.

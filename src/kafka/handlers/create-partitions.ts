@@ -22,8 +22,9 @@ export const createPartitions = defineHandler<CreatePartitionsRequest, CreatePar
         results.push({ name: wanted.name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `topic ${wanted.name} does not exist` })
         continue
       }
-      if (wanted.assignments !== null && wanted.assignments.some((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== nodeId)) {
-        results.push({ name: wanted.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: `every new partition must be on broker ${nodeId} alone` })
+      const added = wanted.count - topic.partitions.length
+      if (wanted.assignments !== null && ((added > 0 && wanted.assignments.length !== added) || wanted.assignments.some((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== nodeId))) {
+        results.push({ name: wanted.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: `give one assignment per new partition (${added}), each on broker ${nodeId} alone` })
         continue
       }
       const problem = await context.log.createPartitions(topic, wanted.count, request.validateOnly)

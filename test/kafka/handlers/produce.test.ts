@@ -1,26 +1,21 @@
-import { expect, test } from 'vitest'
-import { loadConfig } from '../../../src/config/index.ts'
-import type { RequestContext } from '../../../src/kafka/handler.ts'
+import { describe, expect, it, test } from 'vitest'
 import { produce } from '../../../src/kafka/handlers/produce.ts'
-import { BrokerLog } from '../../../src/log/broker-log.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
-import type { ProduceRequest } from '../../../src/protocol/generated/produce.ts'
+import { ProduceBudget } from '../../../src/kafka/produce-budget.ts'
 import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
-import { encodeBatch } from '../../../src/protocol/records.ts'
+import type { ProduceResponse } from '../../../src/protocol/generated/produce.ts'
 import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
+import { batchOf } from '../../support/log.ts'
+import { call, exchange, makeHandlerContext } from '../fixtures/broker-parts.ts'
+import { produceRequest } from '../fixtures/requests.ts'
+
+/** Each partition's answer without the fields every one of these tests leaves at their defaults. */
+function outcomes(response: ProduceResponse | null) {
+  return response!.responses.flatMap((topic) => topic.partitionResponses.map(({ index, errorCode, baseOffset }) => ({ topic: topic.name, index, errorCode, baseOffset })))
+}
 
 test('an acks=0 Produce has no response, but its handling ends only once the records are stored (so budgets and pending counts hold it)', async () => {
-  const store = new MemoryHotStore()
-  await store.open()
-  const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 0 })
-  await log.open()
-  await log.createTopic('fire', 1, {})
-  const context = { log, logger: silentLogger, config: loadConfig({}), apiVersion: 9 } as unknown as RequestContext
-  const request: ProduceRequest = {
-    transactionalId: null, acks: 0, timeoutMs: 1000,
-    topicData: [{ name: 'fire', partitionData: [{ index: 0, records: encodeBatch([{ key: null, value: Buffer.from('and forget') }]) }] }],
-  }
-  const handled = produce.handle(request, context)
+  const { log, context } = await makeHandlerContext({ topics: { fire: 1 }, apiVersion: 9 })
+  const handled = produce.handle(produceRequest({ fire: [{ index: 0, records: batchOf(['and forget']) }] }, 0), context)
   expect(handled).toBeInstanceOf(Promise)
   // The memory store settles appends at the end of the tick: until then the handling is not done.
   let done = false
@@ -37,22 +32,89 @@ test('a Produce on a full disk is answered KAFKA_STORAGE_ERROR per partition, wi
       return false
     }
   }
-  const store = new FullStore()
-  await store.open()
-  const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 0 })
-  await log.open()
-  await log.createTopic('full', 2, {})
-  const context = { log, logger: silentLogger, config: loadConfig({}), apiVersion: 9 } as unknown as RequestContext
-  const records = (): Buffer => encodeBatch([{ key: null, value: Buffer.from('no room') }])
-  const request: ProduceRequest = {
-    transactionalId: null, acks: -1, timeoutMs: 1000,
-    topicData: [{ name: 'full', partitionData: [{ index: 0, records: records() }, { index: 1, records: records() }] }],
-  }
-  const response = await produce.handle(request, context)
-  const partitions = (response as { responses: Array<{ partitionResponses: Array<{ index: number; errorCode: number; baseOffset: number }> }> }).responses[0]!.partitionResponses
-  expect(partitions.map(({ index, errorCode, baseOffset }) => ({ index, errorCode, baseOffset }))).toEqual([
-    { index: 0, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1 },
-    { index: 1, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1 },
+  const { log, context } = await makeHandlerContext({ store: new FullStore(), topics: { full: 2 } })
+  const request = produceRequest({ full: [{ index: 0, records: batchOf(['no room']) }, { index: 1, records: batchOf(['no room']) }] })
+  expect(outcomes(await call(produce, 9, request, context))).toEqual([
+    { topic: 'full', index: 0, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1 },
+    { topic: 'full', index: 1, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1 },
   ])
   expect(log.topicByName('full')!.partitions.map((p) => p.nextOffset)).toEqual([0, 0])
+})
+
+describe('Produce', () => {
+  it('gives dense offsets per partition in request order and answers each partition with its base offset', async () => {
+    const { context } = await makeHandlerContext({ topics: { orders: 2 } })
+    const first = await call<ProduceResponse>(produce, 9, produceRequest({ orders: [{ index: 0, records: batchOf(['a', 'b', 'c']) }, { index: 1, records: batchOf(['x']) }] }), context)
+    const second = await call<ProduceResponse>(produce, 9, produceRequest({ orders: [{ index: 1, records: batchOf(['y', 'z']) }, { index: 0, records: batchOf(['d']) }] }), context)
+    expect(outcomes(first)).toEqual([
+      { topic: 'orders', index: 0, errorCode: ErrorCode.NONE, baseOffset: 0 },
+      { topic: 'orders', index: 1, errorCode: ErrorCode.NONE, baseOffset: 0 },
+    ])
+    expect(outcomes(second)).toEqual([
+      { topic: 'orders', index: 1, errorCode: ErrorCode.NONE, baseOffset: 1 },
+      { topic: 'orders', index: 0, errorCode: ErrorCode.NONE, baseOffset: 3 },
+    ])
+    expect(second.responses[0]!.partitionResponses[0]).toMatchObject({ logAppendTimeMs: -1, logStartOffset: 0, errorMessage: null })
+  })
+
+  it('assigns the offsets of pipelined requests in the order they were handled, not the order they were stored', async () => {
+    const { context } = await makeHandlerContext({ topics: { orders: 1 } })
+    // Both are handed to the handler before either append has settled, as the connection does.
+    context.apiVersion = 9
+    const earlier = produce.handle(produceRequest({ orders: [{ index: 0, records: batchOf(['1', '2']) }] }), context)
+    const later = produce.handle(produceRequest({ orders: [{ index: 0, records: batchOf(['3']) }] }), context)
+    expect(outcomes(await later as ProduceResponse)[0]!.baseOffset).toBe(2)
+    expect(outcomes(await earlier as ProduceResponse)[0]!.baseOffset).toBe(0)
+  })
+
+  it('refuses every partition of a request with invalid acks, storing nothing', async () => {
+    const { log, context } = await makeHandlerContext({ topics: { orders: 1 } })
+    const response = await call<ProduceResponse>(produce, 9, produceRequest({ orders: [{ index: 0, records: batchOf(['a']) }] }, 2), context)
+    expect(outcomes(response)).toEqual([{ topic: 'orders', index: 0, errorCode: ErrorCode.INVALID_REQUIRED_ACKS, baseOffset: -1 }])
+    expect(response.responses[0]!.partitionResponses[0]!.errorMessage).toMatch(/acks/)
+    expect(log.topicByName('orders')!.partitions[0]!.highWatermark).toBe(0)
+  })
+
+  it('answers UNKNOWN_TOPIC_OR_PARTITION for a missing topic (auto-create off) or partition, INVALID_TOPIC_EXCEPTION for a bad name, and stores the rest', async () => {
+    const { log, context } = await makeHandlerContext({ topics: { orders: 1 }, settings: { ZOMBI_AUTO_CREATE_TOPICS: 'false' } })
+    const response = await call<ProduceResponse>(produce, 9, produceRequest({
+      orders: [{ index: 0, records: batchOf(['kept']) }, { index: 1, records: batchOf(['no partition 1']) }],
+      missing: [{ index: 0, records: batchOf(['nowhere']) }],
+      'bad/name': [{ index: 0, records: batchOf(['never']) }],
+    }), context)
+    expect(outcomes(response)).toEqual([
+      { topic: 'orders', index: 0, errorCode: ErrorCode.NONE, baseOffset: 0 },
+      { topic: 'orders', index: 1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, baseOffset: -1 },
+      { topic: 'missing', index: 0, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, baseOffset: -1 },
+      { topic: 'bad/name', index: 0, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, baseOffset: -1 },
+    ])
+    expect(log.topicByName('missing')).toBeUndefined()
+  })
+
+  it('auto-creates an unknown topic with the default partition count in prepare, so the same request is stored', async () => {
+    const { log, context } = await makeHandlerContext({ settings: { ZOMBI_DEFAULT_PARTITIONS: '3' } })
+    const response = await call<ProduceResponse>(produce, 9, produceRequest({ fresh: [{ index: 2, records: batchOf(['first']) }], 'bad/name': [{ index: 0, records: batchOf(['x']) }] }), context)
+    expect(outcomes(response)).toEqual([
+      { topic: 'fresh', index: 2, errorCode: ErrorCode.NONE, baseOffset: 0 },
+      { topic: 'bad/name', index: 0, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, baseOffset: -1 },
+    ])
+    expect(log.topicByName('fresh')!.partitions).toHaveLength(3)
+    expect(log.topicByName('bad/name')).toBeUndefined()
+  })
+
+  it('asks for a throttle while the broker-wide produce budget is overloaded', async () => {
+    const produceBudget = new ProduceBudget(100)
+    const { context } = await makeHandlerContext({ topics: { orders: 1 }, produceBudget })
+    const request = produceRequest({ orders: [{ index: 0, records: batchOf(['a']) }] })
+    expect((await call<ProduceResponse>(produce, 9, request, context)).throttleTimeMs).toBe(0)
+    produceBudget.acquire(1000)
+    expect((await call<ProduceResponse>(produce, 9, request, context)).throttleTimeMs).toBeGreaterThan(0)
+  })
+
+  it.each([3, 7, 9, 11])('answers a v%i client in a response that encodes for its version', async (version) => {
+    const { context } = await makeHandlerContext({ topics: { orders: 1 } })
+    await call(produce, version, produceRequest({ orders: [{ index: 0, records: batchOf(['earlier']) }] }), context)
+    const response = await exchange<ProduceResponse>(produce, version, produceRequest({ orders: [{ index: 0, records: batchOf(['wired']) }] }), context)
+    expect(outcomes(response)).toEqual([{ topic: 'orders', index: 0, errorCode: ErrorCode.NONE, baseOffset: 1 }])
+  })
 })
