@@ -1,7 +1,7 @@
 // What the flusher needs from an Iceberg catalog: load a table's current metadata and swap it
 // atomically for a new version. The filesystem catalog is the embedded default; a REST
 // catalog client implements the same interface later.
-import type { TableMetadata } from '../iceberg/metadata.ts'
+import type { TableMetadata } from './table-metadata.ts'
 import type { ObjectStore } from '../objectstore/object-store.ts'
 
 export interface TableIdentifier {

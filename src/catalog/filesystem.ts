@@ -2,7 +2,7 @@
 // and version-hint.text. A commit is the create-exclusive of the next vN.metadata.json (the
 // atomic step: of two writers of the same N exactly one wins); the hint follows and may lag
 // after a crash, so loading probes past it. DuckDB's iceberg_scan and pyiceberg read this layout.
-import { serializeTableMetadata, parseTableMetadata, type TableMetadata } from '../iceberg/metadata.ts'
+import { serializeTableMetadata, parseTableMetadata, type TableMetadata } from './table-metadata.ts'
 import type { ObjectStore } from '../objectstore/object-store.ts'
 import { ZombiError } from '../errors.ts'
 import type { Catalog, LoadedTable, TableIdentifier } from './catalog.ts'
