@@ -19,7 +19,7 @@ import {
   partitionFrame, stateFrame,
 } from './frame.ts'
 import {
-  appendRequestProblem, type AppendRequest, type BatchLocation, type FileRange, type HotStore, type LogStartUpdate, type PartitionState,
+  appendRequestProblem, notOpenRefusal, type AppendRequest, type BatchLocation, type FileRange, type HotStore, type LogStartUpdate, type PartitionState,
   type RecoveredPartition, type RecoveryReport, type ReindexedBatch, type SegmentListing, type StateWrite, type StoreHealth, type TopicRecord,
 } from './hot-store.ts'
 import { DiskSpace, isNoSpace, type FreeBytes } from './disk-space.ts'
@@ -627,9 +627,7 @@ export class DiskHotStore implements HotStore {
   #refusal(): ZombiError | null {
     if (this.#failure !== null) return this.#failedError()
     if (this.#blocked !== null) return this.#blocked
-    if (this.#closed) return new ZombiError('STORAGE_CLOSED', 'the hot store is closed')
-    if (!this.#opened) return new ZombiError('STORAGE_CLOSED', 'the hot store is not open yet')
-    return null
+    return notOpenRefusal(this.#opened, this.#closed)
   }
 
   #assertWritable(): void {

@@ -1,5 +1,6 @@
 // The hot store's contract: what the log layer needs from durable storage. Every engine
 // (segment files + classic-level on disk, memory for tests) passes test/storage/contract.ts.
+import { ZombiError } from '../errors.ts'
 
 /** Where one stored record batch lives. Opaque to callers except for `size`. */
 export interface BatchLocation {
@@ -225,4 +226,11 @@ export interface HotStore {
   deleteSegmentsBefore(segment: number, updates: LogStartUpdate[]): Promise<number>
   /** Generic state rows whose key starts with `prefix`. */
   scanState(prefix: string): Promise<Array<{ key: string; value: Buffer }>>
+}
+
+/** Why a store that was never opened, or is closed, refuses a write (null when it is open): the same answer from every engine. */
+export function notOpenRefusal(opened: boolean, closed: boolean): ZombiError | null {
+  if (closed) return new ZombiError('STORAGE_CLOSED', 'the hot store is closed')
+  if (!opened) return new ZombiError('STORAGE_CLOSED', 'the hot store is not open yet')
+  return null
 }

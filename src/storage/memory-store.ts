@@ -3,7 +3,7 @@
 // the tick, in call order, like the disk store's group commit. Nothing survives the instance.
 import { ZombiError } from '../errors.ts'
 import {
-  appendRequestProblem, type AppendRequest, type BatchLocation, type HotStore, type IndexEntry, type PartitionState,
+  appendRequestProblem, notOpenRefusal, type AppendRequest, type BatchLocation, type HotStore, type IndexEntry, type PartitionState,
   type LogStartUpdate, type RecoveredPartition, type RecoveryReport, type SegmentInfo, type SegmentListing, type StateWrite, type StoreHealth, type TopicRecord,
 } from './hot-store.ts'
 
@@ -86,7 +86,7 @@ export class MemoryHotStore implements HotStore {
   }
 
   append(request: AppendRequest): Promise<BatchLocation> {
-    const refusal = this.#refusal()
+    const refusal = notOpenRefusal(this.#opened, this.#closed)
     if (refusal !== null) return Promise.reject(refusal)
     const problem = appendRequestProblem(request)
     if (problem !== null) return Promise.reject(new ZombiError('INVALID_ARGUMENT', problem))
@@ -120,7 +120,7 @@ export class MemoryHotStore implements HotStore {
   }
 
   writeState(writes: StateWrite[]): Promise<void> {
-    const refusal = this.#refusal()
+    const refusal = notOpenRefusal(this.#opened, this.#closed)
     if (refusal !== null) return Promise.reject(refusal)
     for (const write of writes) {
       if (write.value === null) this.#state.delete(write.key)
@@ -130,7 +130,7 @@ export class MemoryHotStore implements HotStore {
   }
 
   updatePartitionState(topicId: string, partition: number, update: Partial<Pick<PartitionState, 'logStartOffset' | 'flushedOffset'>>): Promise<void> {
-    const refusal = this.#refusal()
+    const refusal = notOpenRefusal(this.#opened, this.#closed)
     if (refusal !== null) return Promise.reject(refusal)
     const found = this.#partitions.get(topicId)?.get(partition)
     if (found === undefined) return Promise.reject(new ZombiError('INVALID_ARGUMENT', `no partition ${partition} of topic ${topicId}`))
@@ -184,7 +184,7 @@ export class MemoryHotStore implements HotStore {
   }
 
   health(): StoreHealth {
-    const refusal = this.#refusal()
+    const refusal = notOpenRefusal(this.#opened, this.#closed)
     return { ok: refusal === null, detail: refusal?.message ?? 'in memory', freeBytes: null }
   }
 
@@ -217,14 +217,8 @@ export class MemoryHotStore implements HotStore {
     return promise
   }
 
-  #refusal(): ZombiError | null {
-    if (this.#closed) return new ZombiError('STORAGE_CLOSED', 'the hot store is closed')
-    if (!this.#opened) return new ZombiError('STORAGE_CLOSED', 'the hot store is not open yet')
-    return null
-  }
-
   #assertWritable(): void {
-    const refusal = this.#refusal()
+    const refusal = notOpenRefusal(this.#opened, this.#closed)
     if (refusal !== null) throw refusal
   }
 }
