@@ -16,4 +16,14 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // One error catalogue (src/errors.ts): the broker raises ZombiErrors with stable codes, never bare Errors.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: "NewExpression[callee.name=/^(Error|TypeError|RangeError)$/]",
+        message: 'Raise a ZombiError with a code from src/errors.ts (add the code there if none fits).',
+      }],
+    },
+  },
 )

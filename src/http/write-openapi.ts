@@ -1,6 +1,7 @@
 // Writes docs/openapi.yaml from the route schemas (npm run docs:openapi).
 import { writeFileSync } from 'node:fs'
 import { loadConfig } from '../config/index.ts'
+import { ZombiError } from '../errors.ts'
 import { GroupCoordinator } from '../groups/coordinator.ts'
 import { BrokerLog } from '../log/broker-log.ts'
 import { IdempotencyKeys } from '../log/idempotency-keys.ts'
@@ -15,7 +16,7 @@ const config = loadConfig({})
 const app = await buildHttpApp({
   log, groups: new GroupCoordinator(log, silentLogger, config), keys: new IdempotencyKeys(store), metrics: new Metrics(), config,
   components: () => ({}), stats: () => ({}),
-  iceberg: { flush: () => Promise.reject(new Error('not used')), describe: async () => null },
+  iceberg: { flush: () => Promise.reject(new ZombiError('INVALID_STATE', 'the OpenAPI generator flushes nothing')), describe: async () => null },
 })
 writeFileSync(new URL('../../docs/openapi.yaml', import.meta.url), app.swagger({ yaml: true }))
 await app.close()

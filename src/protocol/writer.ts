@@ -7,6 +7,7 @@
 // garbage collector once nothing references it.
 //
 // 64-bit integers are taken as numbers (see reader.ts): exact for |value| < 2^53.
+import { ZombiError } from '../errors.ts'
 import { writeInt64 } from './int64.ts'
 
 /** A records field value on write: one buffer, several buffers written back to back as one field, or null. */
@@ -24,7 +25,7 @@ function hexValue(code: number): number {
   if (code >= 48 && code <= 57) return code - 48
   if (code >= 97 && code <= 102) return code - 87
   if (code >= 65 && code <= 70) return code - 55
-  throw new TypeError('invalid hex digit in uuid')
+  throw new ZombiError('INVALID_ARGUMENT', 'invalid hex digit in uuid')
 }
 
 export class Writer {
@@ -123,7 +124,7 @@ export class Writer {
       }
       at += chunk.length
     }
-    throw new RangeError(`patch position ${position} out of range`)
+    throw new ZombiError('INVALID_ARGUMENT', `patch position ${position} out of range`)
   }
 
   int8(v: number): void {
@@ -217,7 +218,7 @@ export class Writer {
     for (let i = 0; i < v.length; i++) {
       const code = v.charCodeAt(i)
       if (code === 45) continue
-      if (nibbles === 32) throw new TypeError(`invalid uuid ${JSON.stringify(v)}`)
+      if (nibbles === 32) throw new ZombiError('INVALID_ARGUMENT', `invalid uuid ${JSON.stringify(v)}`)
       byte = (byte << 4) | hexValue(code)
       nibbles++
       if ((nibbles & 1) === 0) {
@@ -225,7 +226,7 @@ export class Writer {
         byte = 0
       }
     }
-    if (nibbles !== 32) throw new TypeError(`invalid uuid ${JSON.stringify(v)}`)
+    if (nibbles !== 32) throw new ZombiError('INVALID_ARGUMENT', `invalid uuid ${JSON.stringify(v)}`)
     this.pos += 16
   }
 
@@ -237,7 +238,7 @@ export class Writer {
 
   string(v: string): void {
     const n = Buffer.byteLength(v, 'utf8')
-    if (n > 0x7fff) throw new RangeError(`string of ${n} bytes is too long for an int16 length`)
+    if (n > 0x7fff) throw new ZombiError('INVALID_ARGUMENT', `string of ${n} bytes is too long for an int16 length`)
     this.int16(n)
     this.utf8(v, n)
   }
