@@ -4,7 +4,6 @@
 // (A B A B) so drift on a shared machine hits both; medians are printed. --url measures a server already running
 // (e.g. one started with --cpu-prof) instead. Asserts no speed; exits non-zero if a run failed or lost a write.
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -12,6 +11,7 @@ import { readProcessUsage, type RunningBroker } from './lib/broker.ts'
 import { defaultHttpBenchOptions, measureHttp, type HttpBenchOptions, type HttpMeasurement } from './lib/http.ts'
 import { median } from './lib/report.ts'
 import { snapshotZombi, zombi } from './lib/zombi.ts'
+import { freePort } from '../test/support/ports.ts'
 
 /** The Zombi v2 specification's published HTTP figures (t3.micro: 2 vCPUs, burstable). */
 const specification = { singleRequestsPerSecond: 13_590, bulkEventsPerSecond: '166K–324K', machine: 't3.micro' }
@@ -39,17 +39,6 @@ const benchOptions: Partial<HttpBenchOptions> = { durationSeconds: duration, war
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 const whole = (value: number): string => Math.round(value).toLocaleString('en-US')
 
-/** A port nobody listens on right now, for ZOMBI_PORT (bench/lib/zombi.ts reports only the Kafka address). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 interface Run {
   durability: string

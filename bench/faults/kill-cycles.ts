@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { removeOnExit } from '../lib/cleanup.ts'
 import { startZombi, type ZombiProcess } from '../lib/zombi.ts'
-import { freePort, runProducer, type Delivery, type FaultOptions } from './lib.ts'
+import { freePort } from '../../test/support/ports.ts'
+import { runProducer, type Delivery, type FaultOptions } from './lib.ts'
 
 export interface KillCycles {
   /** The broker after the last restart, still running on `dataDir`. */

@@ -4,7 +4,6 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import path from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import type { ZombiSource } from '../lib/zombi.ts'
@@ -30,14 +29,6 @@ export interface FaultResult {
   notes: string[]
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
 
 export function venvPython(): string {
   const python = process.env.ZOMBI_TEST_PYTHON ?? path.join(repoRoot, '.cache/venv/bin/python')

@@ -4,11 +4,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { rejectIfGoneBeforeReady, stopProcess, waitUntilIdle, type BrokerUnderTest, type RunningBroker } from './broker.ts'
 import { removeOnExit } from './cleanup.ts'
+import { freePort } from '../../test/support/ports.ts'
 
 export const kafkaVersion = '4.4.0'
 const kafkaDir = path.resolve(import.meta.dirname, '../kafka')
@@ -53,15 +53,6 @@ export function spawnJava(args: string[], cwd?: string): ChildProcess {
   return child
 }
 
-/** A free loopback port (the listener is closed before Kafka binds it; a race other processes rarely win). */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (address === null || typeof address === 'string') throw new Error('no port from listen(0)')
-  return address.port
-}
 
 /**
  * A cluster id as `kafka-storage random-uuid` prints it (base64url of 16 random bytes), without starting a JVM.

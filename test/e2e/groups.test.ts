@@ -1,7 +1,6 @@
 // Consumer groups with real clients: kafkajs, confluent-kafka (librdkafka) and kcat -G, plus
 // session expiry of a killed member, a broker kill -9 under a stable group, and bad input.
 import { spawn } from 'node:child_process'
-import net from 'node:net'
 import { Consumer as PlatformaticConsumer } from '@platformatic/kafka'
 import { Kafka, logLevel, type Consumer as KafkaJsConsumer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -14,6 +13,7 @@ import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { runKcat } from './fixtures/kcat.ts'
 import { venvPython } from './fixtures/python.ts'
 import { RawClient } from './fixtures/raw-client.ts'
+import { freePort } from '../support/ports.ts'
 
 const GROUP_SETTINGS = { ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS: '300', ZOMBI_GROUP_MIN_SESSION_TIMEOUT_MS: '1000', ZOMBI_DEFAULT_PARTITIONS: '6' }
 const scripts = 'compat-tests/confluent-kafka-python'
@@ -330,16 +330,6 @@ function pythonMember(args: string[]): { output(): string; kill(): void } {
   return { output: () => output, kill: () => void child.kill('SIGKILL') }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-    server.once('error', reject)
-  })
-}
 
 async function runPythonLines(script: string, args: string[]): Promise<Array<Record<string, unknown>>> {
   const child = spawn(venvPython(), [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -5,7 +5,6 @@
 // ZOMBI_ORPHAN_GRACE_SECS=0 every restart also removes what the kill left (temp files, data files
 // and manifests of an uncommitted flush), so at the end the warehouse holds only referenced files.
 import { mkdirSync, readdirSync, watch } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, expect, test } from 'vitest'
@@ -13,19 +12,11 @@ import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { kcatConsume } from './fixtures/kcat.ts'
 import { runPython } from './fixtures/python.ts'
 import { filesScanned, readRows, tableDir } from '../iceberg/readers.ts'
+import { freePort } from '../support/ports.ts'
 
 const CYCLES = 12
 const RECORDS_PER_CYCLE = 4000
 
-/** A port free now, so that restarts keep it and the running producer reconnects. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
 
 /** Resolves when a file whose path matches `pattern` is created under `dir` (or after `timeoutMs`). */
 function firstNew(dir: string, pattern: RegExp, timeoutMs: number): Promise<void> {
