@@ -13,18 +13,12 @@ export interface SocketLimits {
   maxConnectionsPerAddress: number
 }
 
-export type CloseReason =
-  | 'request_timeout'
-  | 'idle'
-  | 'buffer_budget'
-  | 'too_many_connections'
-  | 'too_many_connections_from_address'
-  | 'malformed_request'
-  | 'internal_error'
-
-export const CLOSE_REASONS: readonly CloseReason[] = [
+/** Why the broker closed or refused a connection (the label of zombi_kafka_connections_closed_total). */
+export const CLOSE_REASONS = [
   'request_timeout', 'idle', 'buffer_budget', 'too_many_connections', 'too_many_connections_from_address', 'malformed_request', 'internal_error',
-]
+] as const
+
+export type CloseReason = (typeof CLOSE_REASONS)[number]
 
 /** What the guard needs to see of a connection. */
 export interface GuardedConnection {
