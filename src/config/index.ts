@@ -12,8 +12,8 @@ type TableConfig = { [R in Row as R['field']]: Value<R> | (R['default'] extends 
 /** Fields the cross-setting rules in loadConfig settle (a derived default, a value refused at start). */
 interface Settled {
   advertisedHost: string
+  /** The warehouse root: a directory (ZOMBI_STORAGE=local) or s3://bucket[/prefix] (s3). */
   warehouse: string
-  catalogType: 'filesystem'
 }
 export type Config = { [K in keyof TableConfig | keyof Settled]: K extends keyof Settled ? Settled[K] : K extends keyof TableConfig ? TableConfig[K] : never }
 
@@ -57,7 +57,7 @@ export interface UnknownSetting {
 
 /**
  * ZOMBI_* variables of the environment that are no setting: a typo, or a setting Zombi does not
- * have (ZOMBI_S3_BUCKET). Reported at start rather than refused, because the environment is
+ * have (ZOMBI_S3_BUKET, a typo). Reported at start rather than refused, because the environment is
  * shared with other tools (test harnesses set ZOMBI_TEST_PYTHON, deployments may carry other
  * Zombi implementations' variables); a flag is typed on Zombi's own command line, so an unknown
  * one stops the process.
@@ -132,9 +132,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   const values: Record<string, string | number | boolean | null> = {}
   for (const def of DEFINITIONS) values[def.field] = fieldValue(def, flags[def.name as SettingName] ?? env[def.name] ?? def.default)
   const table = values as TableConfig
-  if (table.catalogType === 'rest') {
-    throw new ZombiError('CONFIG_INVALID', 'ZOMBI_CATALOG_TYPE=rest is not implemented yet; use filesystem (the default)')
-  }
+  checkStorage(table)
+  checkCatalog(table)
   if (!/^[A-Za-z0-9_-]+$/.test(table.catalogNamespace)) {
     throw new ZombiError('CONFIG_INVALID', `ZOMBI_CATALOG_NAMESPACE=${JSON.stringify(table.catalogNamespace)} is invalid: use letters, digits, _ and -`)
   }
@@ -146,8 +145,67 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   return {
     ...table,
     advertisedHost: table.advertisedHost ?? (wildcard ? '127.0.0.1' : table.host),
-    warehouse: table.warehouse ?? path.join(table.dataDir, 'warehouse'),
-    catalogType: 'filesystem',
+    warehouse: table.storage === 's3'
+      ? `s3://${table.s3Bucket}${table.s3Prefix === null ? '' : `/${table.s3Prefix}`}`
+      : table.warehouse ?? path.join(table.dataDir, 'warehouse'),
+  }
+}
+
+/** Settings that name where on S3 the warehouse is; refused when the tables are not on S3. */
+const S3_ONLY = { ZOMBI_S3_BUCKET: 's3Bucket', ZOMBI_S3_PREFIX: 's3Prefix', ZOMBI_S3_ENDPOINT: 's3Endpoint', ZOMBI_S3_REGION: 's3Region' } as const
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return url.protocol === 'http:' || url.protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
+/** Storage settings that only make sense together; a setting that would be ignored is refused. */
+function checkStorage(table: TableConfig): void {
+  if (table.storage === 'local') {
+    for (const [name, field] of Object.entries(S3_ONLY)) {
+      if (table[field] !== null) throw new ZombiError('CONFIG_INVALID', `${name} is set but ZOMBI_STORAGE=local: set ZOMBI_STORAGE=s3 to keep the tables on S3, or unset ${name}`)
+    }
+    return
+  }
+  if (table.warehouse !== null) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_WAREHOUSE is a local directory and ZOMBI_STORAGE=s3 keeps the tables in ZOMBI_S3_BUCKET: unset one of them')
+  if (table.s3Bucket === null) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_STORAGE=s3 needs ZOMBI_S3_BUCKET (the bucket of the warehouse)')
+  // S3's rules for bucket names (3-63 of lowercase letters, digits, dots and hyphens, a letter or digit at each end).
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(table.s3Bucket)) {
+    throw new ZombiError('CONFIG_INVALID', `ZOMBI_S3_BUCKET=${JSON.stringify(table.s3Bucket)} is invalid: 3-63 lowercase letters, digits, dots and hyphens`)
+  }
+  if (table.s3Prefix !== null && (table.s3Prefix.startsWith('/') || table.s3Prefix.endsWith('/') || table.s3Prefix.split('/').some((part) => part === '' || part === '.' || part === '..'))) {
+    throw new ZombiError('CONFIG_INVALID', `ZOMBI_S3_PREFIX=${JSON.stringify(table.s3Prefix)} is invalid: path segments separated by /, no leading or trailing /, no empty, . or .. segments`)
+  }
+  if (table.s3Endpoint !== null && !isHttpUrl(table.s3Endpoint)) {
+    throw new ZombiError('CONFIG_INVALID', `ZOMBI_S3_ENDPOINT=${JSON.stringify(table.s3Endpoint)} is invalid: expected an http:// or https:// URL`)
+  }
+}
+
+/** Settings of the REST catalog client; refused with the filesystem catalog. */
+const REST_ONLY = { ZOMBI_CATALOG_URL: 'catalogUrl', ZOMBI_CATALOG_WAREHOUSE: 'catalogWarehouse', ZOMBI_CATALOG_TOKEN: 'catalogToken', ZOMBI_CATALOG_CREDENTIAL: 'catalogCredential', ZOMBI_CATALOG_OAUTH2_URI: 'catalogOauth2Uri' } as const
+
+function checkCatalog(table: TableConfig): void {
+  if (table.catalogType === 'filesystem') {
+    for (const [name, field] of Object.entries(REST_ONLY)) {
+      if (table[field] !== null) throw new ZombiError('CONFIG_INVALID', `${name} is set but ZOMBI_CATALOG_TYPE=filesystem: set ZOMBI_CATALOG_TYPE=rest to use a REST catalog, or unset ${name}`)
+    }
+    return
+  }
+  if (table.catalogUrl === null) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_CATALOG_TYPE=rest needs ZOMBI_CATALOG_URL (the REST catalog\'s base URL, e.g. http://127.0.0.1:8181)')
+  if (!isHttpUrl(table.catalogUrl)) throw new ZombiError('CONFIG_INVALID', `ZOMBI_CATALOG_URL=${JSON.stringify(table.catalogUrl)} is invalid: expected an http:// or https:// URL`)
+  if (table.catalogToken !== null && table.catalogCredential !== null) {
+    throw new ZombiError('CONFIG_INVALID', 'ZOMBI_CATALOG_TOKEN and ZOMBI_CATALOG_CREDENTIAL are both set: use a bearer token or OAuth2 client credentials, not both')
+  }
+  if (table.catalogCredential !== null && !/^[^:]+:.+$/.test(table.catalogCredential)) {
+    throw new ZombiError('CONFIG_INVALID', 'ZOMBI_CATALOG_CREDENTIAL is invalid: expected <client_id>:<client_secret>')
+  }
+  if (table.catalogOauth2Uri !== null) {
+    if (table.catalogCredential === null) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_CATALOG_OAUTH2_URI is set without ZOMBI_CATALOG_CREDENTIAL: it is where client credentials are exchanged for a token')
+    if (!isHttpUrl(table.catalogOauth2Uri)) throw new ZombiError('CONFIG_INVALID', `ZOMBI_CATALOG_OAUTH2_URI=${JSON.stringify(table.catalogOauth2Uri)} is invalid: expected an http:// or https:// URL`)
   }
 }
 

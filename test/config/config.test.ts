@@ -55,10 +55,10 @@ describe('config', () => {
   })
 
   it('reports unknown ZOMBI_* variables with the nearest known name, and starts anyway', () => {
-    const env = { ZOMBI_S3_BUCKET: 'events', ZOMBI_KAFKA_PROT: '9093', ZOMBI_PORT: '8081', PATH: '/bin', ZOMBIE_X: '1' }
+    const env = { ZOMBI_S3_BUKET: 'events', ZOMBI_KAFKA_PROT: '9093', ZOMBI_PORT: '8081', PATH: '/bin', ZOMBIE_X: '1' }
     expect(unknownSettings(env)).toEqual([
       { name: 'ZOMBI_KAFKA_PROT', nearest: 'ZOMBI_KAFKA_PORT' },
-      { name: 'ZOMBI_S3_BUCKET', nearest: nearestSetting('ZOMBI_S3_BUCKET') },
+      { name: 'ZOMBI_S3_BUKET', nearest: 'ZOMBI_S3_BUCKET' },
     ])
     expect(loadConfig(env).httpPort).toBe(8081)
     expect(unknownSettings({ ZOMBI_PORT: '1', ZOMBI_DATA_DIR: '/d' })).toEqual([])
@@ -97,11 +97,28 @@ describe('config', () => {
   })
 
   it.each([
-    [{ ZOMBI_CATALOG_TYPE: 'rest' }, /ZOMBI_CATALOG_TYPE=rest is not implemented yet/],
+    [{ ZOMBI_CATALOG_TYPE: 'rest' }, /ZOMBI_CATALOG_TYPE=rest needs ZOMBI_CATALOG_URL/],
+    [{ ZOMBI_CATALOG_TYPE: 'rest', ZOMBI_CATALOG_URL: 'catalog:8181' }, /ZOMBI_CATALOG_URL="catalog:8181" is invalid/],
+    [{ ZOMBI_CATALOG_URL: 'http://c:8181' }, /ZOMBI_CATALOG_URL is set but ZOMBI_CATALOG_TYPE=filesystem/],
+    [{ ZOMBI_CATALOG_TYPE: 'rest', ZOMBI_CATALOG_URL: 'http://c', ZOMBI_CATALOG_TOKEN: 't', ZOMBI_CATALOG_CREDENTIAL: 'a:b' }, /ZOMBI_CATALOG_TOKEN and ZOMBI_CATALOG_CREDENTIAL are both set/],
+    [{ ZOMBI_CATALOG_TYPE: 'rest', ZOMBI_CATALOG_URL: 'http://c', ZOMBI_CATALOG_CREDENTIAL: 'secret' }, /ZOMBI_CATALOG_CREDENTIAL is invalid/],
+    [{ ZOMBI_CATALOG_TYPE: 'rest', ZOMBI_CATALOG_URL: 'http://c', ZOMBI_CATALOG_OAUTH2_URI: 'http://c/t' }, /ZOMBI_CATALOG_OAUTH2_URI is set without ZOMBI_CATALOG_CREDENTIAL/],
+    [{ ZOMBI_S3_BUCKET: 'lake' }, /ZOMBI_S3_BUCKET is set but ZOMBI_STORAGE=local/],
+    [{ ZOMBI_STORAGE: 's3' }, /ZOMBI_STORAGE=s3 needs ZOMBI_S3_BUCKET/],
+    [{ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'Lake_1' }, /ZOMBI_S3_BUCKET="Lake_1" is invalid/],
+    [{ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'lake', ZOMBI_WAREHOUSE: '/x' }, /ZOMBI_WAREHOUSE is a local directory/],
+    [{ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'lake', ZOMBI_S3_PREFIX: '/a/' }, /ZOMBI_S3_PREFIX="\/a\/" is invalid/],
+    [{ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'lake', ZOMBI_S3_ENDPOINT: 'localhost:9000' }, /ZOMBI_S3_ENDPOINT="localhost:9000" is invalid/],
     [{ ZOMBI_CATALOG_NAMESPACE: 'a.b' }, /ZOMBI_CATALOG_NAMESPACE="a.b" is invalid/],
     [{ ZOMBI_MAX_REQUEST_BYTES: '2097152', ZOMBI_MAX_BUFFERED_REQUEST_MB: '1' }, /ZOMBI_MAX_BUFFERED_REQUEST_MB \(1048576 bytes\) must be at least ZOMBI_MAX_REQUEST_BYTES \(2097152\)/],
   ])('refuses settings that contradict each other or are not implemented: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message)
+  })
+
+  it('names an S3 warehouse by its URI and accepts a REST catalog with credentials', () => {
+    expect(loadConfig({ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'lake', ZOMBI_S3_PREFIX: 'prod/zombi' }).warehouse).toBe('s3://lake/prod/zombi')
+    expect(loadConfig({ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'lake' }).warehouse).toBe('s3://lake')
+    expect(loadConfig({ ZOMBI_CATALOG_TYPE: 'rest', ZOMBI_CATALOG_URL: 'http://c:8181', ZOMBI_CATALOG_CREDENTIAL: 'id:se:cret' })).toMatchObject({ catalogType: 'rest', catalogScope: 'catalog' })
   })
 
   it('serves table defaults in the field\'s unit to code without a loaded config', () => {
@@ -119,7 +136,10 @@ describe('config', () => {
       connectionsMaxIdleMs: number; maxConnections: number; maxConnectionsPerAddress: number; maxMessageBytes: number
       fetchCacheBytes: number; groupInitialRebalanceDelayMs: number; groupMinSessionTimeoutMs: number; groupMaxSessionTimeoutMs: number
       groupMaxSize: number; offsetsRetentionMs: number; maxInflightWrites: number; maxInflightBytes: number; httpMaxBodyBytes: number
-      logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; warehouse: string; catalogType: 'filesystem'
+      logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; storage: 'local' | 's3'; warehouse: string; s3Bucket: string | null
+      s3Prefix: string | null; s3Endpoint: string | null; s3Region: string | null; s3ForcePathStyle: boolean; s3MaxRetries: number
+      maxConcurrentS3Uploads: number; catalogType: 'filesystem' | 'rest'; catalogUrl: string | null; catalogWarehouse: string | null
+      catalogToken: string | null; catalogCredential: string | null; catalogOauth2Uri: string | null; catalogScope: string
       catalogNamespace: string; targetFileBytes: number; flushIntervalMs: number; flushWorkers: number; recreatedTopicTable: 'replace' | 'continue'
       orphanGraceMs: number
     }>()
