@@ -129,6 +129,16 @@ else
   echo "install-test-deps: installed ${http_python_packages[*]} in $venv"
 fi
 
+# Spark as an independent Iceberg reader (test/e2e/iceberg-spark.test.ts), pinned to the newest 4.1.x: Iceberg's
+# Spark runtime exists for 4.1 but not yet for 4.2/4.3. Its Iceberg jars come from Maven at the end of this script.
+PYSPARK_VERSION=4.1.4
+if venv_has_pinned "pyspark" "pyspark==$PYSPARK_VERSION"; then
+  echo "install-test-deps: pyspark $PYSPARK_VERSION present in $venv"
+else
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pyspark==$PYSPARK_VERSION"
+  echo "install-test-deps: installed pyspark $PYSPARK_VERSION in $venv"
+fi
+
 # Apache Kafka (broker and perf tools) for npm run bench:compare and its quick-mode test, from the Maven registry
 # into .cache/kafka-<version> (bench/kafka/fetch.sh; a no-op when the stamp matches). Needs a JDK 17+ and Maven.
 if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
@@ -136,3 +146,9 @@ if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
 fi
 bash "$repo_root/bench/kafka/fetch.sh" >/dev/null
 echo "install-test-deps: Apache Kafka for bench:compare present in $repo_root/.cache"
+
+# Iceberg's Spark runtime and AWS bundle (S3FileIO) for the Spark reader, from the Maven registry into
+# .cache/spark-iceberg-<version> (test/support/spark/fetch.sh; a no-op when the stamp matches). Spark gets them as
+# local jars and never downloads anything at run time.
+bash "$repo_root/test/support/spark/fetch.sh" >/dev/null
+echo "install-test-deps: Iceberg jars for Spark present in $repo_root/.cache"
