@@ -13,7 +13,10 @@ answers exactly one JSON line on stdout, in order:
           "secret_access_key": "...", "path_style": true}}
       -> {"ok": true}. Catalogs are registered at run time (Spark reads spark.sql.catalog.<name>
       the first time the name is used); a name cannot be registered twice.
-  {"op": "sql", "query": "..."}     -> {"columns": [...], "rows": [{column: value}, ...]}
+  {"op": "sql", "query": "...", "scan_metrics": false}
+      -> {"columns": [...], "rows": [{column: value}, ...]}; with scan_metrics also
+      "scans": [{metric: value}] per Iceberg scan of the executed plan (resultDataFiles,
+      skippedDataFiles, ...), to check which files the filter pruned.
   {"op": "tables", "catalog": "z", "namespace": "zombi"} -> {"tables": ["t1", ...]}
 
 Values in rows: binary as base64, timestamps (with or without time zone) as integer microseconds
@@ -73,6 +76,34 @@ def to_json_value(value):
     return str(value)
 
 
+def batch_scans(node):
+    """The executed plan's BatchScanExec nodes (Iceberg's scans), also inside adaptive-execution
+    stages, which hide their plans from the plain tree of children."""
+    name = node.getClass().getSimpleName()
+    if name == "BatchScanExec":
+        yield node
+        return
+    if name == "AdaptiveSparkPlanExec":
+        yield from batch_scans(node.executedPlan())
+        return
+    if name.endswith("QueryStageExec"):
+        yield from batch_scans(node.plan())
+        return
+    children = node.children().iterator()
+    while children.hasNext():
+        yield from batch_scans(children.next())
+
+
+def metrics(scan):
+    """A scan's SQL metrics, e.g. Iceberg's resultDataFiles and skippedDataFiles: what pruning kept."""
+    out = {}
+    entries = scan.metrics().iterator()
+    while entries.hasNext():
+        entry = entries.next()
+        out[entry._1()] = entry._2().value()
+    return out
+
+
 def quote(identifier):
     return "`" + identifier.replace("`", "``") + "`"
 
@@ -118,7 +149,10 @@ class Reader:
         frame = self.spark.sql(request["query"])
         columns = frame.columns
         rows = [{name: to_json_value(value) for name, value in zip(columns, row)} for row in frame.collect()]
-        return {"columns": columns, "rows": rows}
+        answer = {"columns": columns, "rows": rows}
+        if request.get("scan_metrics"):
+            answer["scans"] = [metrics(scan) for scan in batch_scans(frame._jdf.queryExecution().executedPlan())]
+        return answer
 
     def tables(self, request):
         rows = self.spark.sql(f"SHOW TABLES IN {quote(request['catalog'])}.{quote(request['namespace'])}").collect()
