@@ -90,7 +90,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Zombi HTTP API', version: '2.0.0', description: 'Write and read the same topics as the Kafka door; consumer offsets shared with Kafka groups.' },
+      info: { title: 'Zombi HTTP API', version: '2.0.0', description: 'Write and read the same topics as the Kafka door; consumer offsets shared with Kafka groups. The same port serves the topic tables read-only as an Iceberg REST catalog under /iceberg (for DuckDB, pyiceberg, Spark, Trino); those routes follow Apache Iceberg\'s REST catalog specification (open-api/rest-catalog-open-api.yaml in apache/iceberg) and are not part of this document.' },
     },
   })
   app.addSchema(schemas.errorSchema)
