@@ -65,10 +65,11 @@ else
   echo "install-test-deps: installed confluent-kafka $CONFLUENT_KAFKA_VERSION in $venv"
 fi
 
-# Independent Iceberg readers for the flusher's tests, pinned together: duckdb-ext-iceberg and
-# duckdb-ext-avro ship the extension binaries built for exactly this duckdb version (DuckDB loads
-# them from the package with autoinstall off, so nothing is downloaded at run time); pyiceberg
-# with pyarrow reads the same tables through StaticTable.
+# Independent Iceberg readers for the flusher's tests, pinned together: duckdb-ext-iceberg,
+# duckdb-ext-avro and duckdb-ext-httpfs (the HTTP client DuckDB's REST catalog attach needs) ship the
+# extension binaries built for exactly this duckdb version (DuckDB loads them from the package with
+# autoinstall off, so nothing is downloaded at run time); pyiceberg with pyarrow reads the same tables
+# through StaticTable or a REST catalog.
 DUCKDB_VERSION=1.4.4
 DUCKDB_EXTENSIONS_VERSION=1.4.4.20260205
 PYICEBERG_VERSION=0.12.0
@@ -77,16 +78,18 @@ import sys
 from importlib.metadata import version
 import duckdb, pyiceberg, pyarrow  # the packages must also load
 ok = (version("duckdb") == sys.argv[1] and version("duckdb-ext-iceberg") == sys.argv[2]
-      and version("duckdb-ext-avro") == sys.argv[2] and version("pyiceberg") == sys.argv[3])
+      and version("duckdb-ext-avro") == sys.argv[2] and version("duckdb-ext-httpfs") == sys.argv[2]
+      and version("pyiceberg") == sys.argv[3])
 sys.exit(0 if ok else 1)
 EOF
 then
-  echo "install-test-deps: duckdb $DUCKDB_VERSION (+ iceberg, avro extensions) and pyiceberg $PYICEBERG_VERSION present in $venv"
+  echo "install-test-deps: duckdb $DUCKDB_VERSION (+ iceberg, avro, httpfs extensions) and pyiceberg $PYICEBERG_VERSION present in $venv"
 else
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     "duckdb==$DUCKDB_VERSION" "duckdb-ext-iceberg==$DUCKDB_EXTENSIONS_VERSION" "duckdb-ext-avro==$DUCKDB_EXTENSIONS_VERSION" \
+    "duckdb-ext-httpfs==$DUCKDB_EXTENSIONS_VERSION" \
     "pyiceberg[pyarrow]==$PYICEBERG_VERSION"
-  echo "install-test-deps: installed duckdb $DUCKDB_VERSION, its iceberg/avro extensions and pyiceberg $PYICEBERG_VERSION in $venv"
+  echo "install-test-deps: installed duckdb $DUCKDB_VERSION, its iceberg/avro/httpfs extensions and pyiceberg $PYICEBERG_VERSION in $venv"
 fi
 
 # True when every "name==version" given is installed in the venv at that version and the listed

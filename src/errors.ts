@@ -50,6 +50,11 @@ export const ERRORS = catalogue({
   HTTP_HEADERS_TOO_LARGE: { status: 431, problem: 'headers_too_large', meaning: 'the request line and headers are over 16 KiB' },
   HTTP_INTERNAL: { status: 500, problem: 'internal', meaning: 'an unexpected error; the broker log has it' },
   HTTP_INSUFFICIENT_STORAGE: { status: 507, problem: 'insufficient_storage', meaning: 'the broker\'s disk is full; nothing was stored, retry after Retry-After' },
+  // The embedded Iceberg REST catalog (/iceberg) answers in Iceberg's error shape: the problem is the `type`.
+  ICEBERG_REST_BAD_REQUEST: { status: 400, problem: 'BadRequestException', meaning: 'a request to the Iceberg REST catalog is malformed: a bad page token or size, an unknown snapshots mode' },
+  ICEBERG_REST_NO_SUCH_NAMESPACE: { status: 404, problem: 'NoSuchNamespaceException', meaning: 'the Iceberg REST catalog serves one namespace, ZOMBI_CATALOG_NAMESPACE; this is another' },
+  ICEBERG_REST_NO_SUCH_TABLE: { status: 404, problem: 'NoSuchTableException', meaning: 'no table of that name in the Iceberg REST catalog: no such topic, or nothing of it flushed yet' },
+  ICEBERG_REST_READ_ONLY: { status: 406, problem: 'UnsupportedOperationException', meaning: 'a write through the Iceberg REST catalog: its tables are written only by Zombi, from the Kafka topics' },
 })
 
 export type ZombiErrorCode = keyof typeof ERRORS

@@ -1,7 +1,9 @@
 // Process entry: config -> storage -> log -> servers -> flusher; SIGTERM/SIGINT stop gracefully
 // (with a final flush to Iceberg).
 import { randomUUID } from 'node:crypto'
+import { S3Client } from '@aws-sdk/client-s3'
 import { FilesystemCatalog } from './catalog/filesystem.ts'
+import { servedTables, type ReaderStorage } from './catalog/served-tables.ts'
 import { loadConfig, renderSettings, unknownSettings, type Config } from './config/index.ts'
 import { ZombiError } from './errors.ts'
 import { buildHttpApp } from './http/app.ts'
@@ -50,6 +52,22 @@ function coldStorageHealth(failing: Array<{ topic: string; failures: number; err
   if (failing.length === 0) return { ok: true, detail: warehouse }
   const [first] = failing
   return { ok: false, detail: `flush to Iceberg failing for ${failing.length} topic(s), e.g. ${first!.topic} (${first!.failures} attempts): ${first!.error}` }
+}
+
+/**
+ * Where readers of the embedded REST catalog find the table files: the S3 endpoint, region and path style of
+ * ZOMBI_S3_*, and, only with ZOMBI_ICEBERG_VEND_CREDENTIALS, the credentials the broker's AWS chain resolves.
+ */
+async function readerStorage(config: Config): Promise<ReaderStorage> {
+  if (config.storage === 'local') return { storage: 'local', endpoint: null, region: '', pathStyle: false, credentials: null }
+  // Only for what the AWS chain resolves (region, keys); it sends no request.
+  const aws = new S3Client(config.s3Region === null ? {} : { region: config.s3Region })
+  // As ZOMBI_S3_REGION says: unset takes AWS_REGION or the profile's region, else us-east-1.
+  const region = config.s3Region ?? await aws.config.region().catch(() => 'us-east-1')
+  return {
+    storage: 's3', endpoint: config.s3Endpoint, region, pathStyle: config.s3ForcePathStyle,
+    credentials: config.icebergVendCredentials ? () => aws.config.credentials() : null,
+  }
 }
 
 /** The hot store's own health (a full disk names itself: "disk full: 12 MB free, floor 64 MB"), or why closing it failed. */
@@ -165,6 +183,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
       },
     },
     readCold: (table, query) => coldReader.read(table, query),
+    icebergCatalog: servedTables(catalog, config.catalogNamespace, await readerStorage(config)),
     components: () => ({
       hot_storage: hotStorageHealth(store, storeClosed),
       kafka_listener: { ok: !shutdown.signal.aborted },

@@ -39,6 +39,10 @@ const EXPECTED = [
   'HTTP_HEADERS_TOO_LARGE 431 headers_too_large: the request line and headers are over 16 KiB',
   'HTTP_INTERNAL 500 internal: an unexpected error; the broker log has it',
   "HTTP_INSUFFICIENT_STORAGE 507 insufficient_storage: the broker's disk is full; nothing was stored, retry after Retry-After",
+  'ICEBERG_REST_BAD_REQUEST 400 BadRequestException: a request to the Iceberg REST catalog is malformed: a bad page token or size, an unknown snapshots mode',
+  'ICEBERG_REST_NO_SUCH_NAMESPACE 404 NoSuchNamespaceException: the Iceberg REST catalog serves one namespace, ZOMBI_CATALOG_NAMESPACE; this is another',
+  'ICEBERG_REST_NO_SUCH_TABLE 404 NoSuchTableException: no table of that name in the Iceberg REST catalog: no such topic, or nothing of it flushed yet',
+  'ICEBERG_REST_READ_ONLY 406 UnsupportedOperationException: a write through the Iceberg REST catalog: its tables are written only by Zombi, from the Kafka topics',
 ]
 
 const srcDir = fileURLToPath(new URL('../src/', import.meta.url))

@@ -3,9 +3,18 @@ pyiceberg) and prints what they see as JSON lines, for the end-to-end tests to c
 what was produced. Bytes are base64. Nothing is downloaded: DuckDB loads its extensions from
 the duckdb-ext-* packages installed by scripts/install-test-deps.sh.
 
-  read_table.py rows TABLE_DIR --reader duckdb|pyiceberg [--snapshot ID] [--where SQL]
+A table is found either by its directory (TABLE_DIR, the metadata files read directly) or, with
+--catalog URI, by its name through an Iceberg REST catalog such as the broker's own under
+http://<host>:<port>/iceberg (DuckDB: ATTACH ... TYPE ICEBERG; pyiceberg: a rest catalog); then
+TABLE is the table name in --namespace, and the S3 options give the reader its own storage access.
+
+  read_table.py rows TABLE --reader duckdb|pyiceberg [--snapshot ID] [--where SQL] [CATALOG OPTIONS]
+  read_table.py tables --catalog URI --reader duckdb|pyiceberg [--namespace NS]   table names, one per line
   read_table.py info TABLE_DIR            schema, spec, sort order, snapshots, files with bounds
   read_table.py files-scanned TABLE_DIR WHERE   DuckDB's "Total Files Read" for a filtered count
+
+CATALOG OPTIONS: --catalog URI [--namespace NS] [--s3-endpoint URL] [--s3-region R]
+  [--s3-access-key-id K --s3-secret-access-key S]
 """
 import argparse
 import base64
@@ -38,6 +47,54 @@ def duckdb_connection():
     return con
 
 
+def sql_string(value):
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_name(value):
+    return '"' + value.replace('"', '""') + '"'
+
+
+def duckdb_catalog(args):
+    """A connection with the REST catalog attached as `catalog` (its REST client needs httpfs)."""
+    con = duckdb_connection()
+    con.execute("LOAD httpfs")
+    if args.s3_endpoint or args.s3_access_key_id:
+        options = ["TYPE S3"]
+        if args.s3_access_key_id:
+            options += [f"KEY_ID {sql_string(args.s3_access_key_id)}", f"SECRET {sql_string(args.s3_secret_access_key)}"]
+        if args.s3_region:
+            options.append(f"REGION {sql_string(args.s3_region)}")
+        if args.s3_endpoint:
+            scheme, _, host = args.s3_endpoint.partition("://")
+            options += [f"ENDPOINT {sql_string(host)}", f"USE_SSL {'true' if scheme == 'https' else 'false'}", "URL_STYLE 'path'"]
+        con.execute(f"CREATE SECRET ({', '.join(options)})")
+    # The warehouse name is required by ATTACH; Zombi's catalog has one warehouse and ignores it.
+    con.execute(f"ATTACH 'zombi' AS catalog (TYPE ICEBERG, ENDPOINT {sql_string(args.catalog)}, AUTHORIZATION_TYPE 'none')")
+    return con
+
+
+def pyiceberg_catalog(args):
+    from pyiceberg.catalog import load_catalog
+
+    properties = {"type": "rest", "uri": args.catalog}
+    for option, key in [("s3_endpoint", "s3.endpoint"), ("s3_region", "s3.region"), ("s3_access_key_id", "s3.access-key-id"), ("s3_secret_access_key", "s3.secret-access-key")]:
+        if getattr(args, option):
+            properties[key] = getattr(args, option)
+    return load_catalog("zombi", **properties)
+
+
+def tables(args):
+    if args.reader == "duckdb":
+        con = duckdb_catalog(args)
+        names = [row[0] for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'catalog' AND table_schema = ? ORDER BY table_name", [args.namespace]).fetchall()]
+    else:
+        names = sorted(identifier[-1] for identifier in pyiceberg_catalog(args).list_tables(args.namespace))
+    for name in names:
+        print(json.dumps(name))
+
+
 COLUMNS = "sequence, topic, partition, payload, timestamp_ms, idempotency_key, event_date, event_hour, key, headers, epoch_us(timestamp) AS timestamp_us, value_is_null"
 
 
@@ -58,9 +115,13 @@ def row_json(row):
     }
 
 
-def rows_duckdb(table_dir, snapshot, where):
-    con = duckdb_connection()
-    source = f"iceberg_scan('{table_dir}'" + (f", snapshot_from_id => {int(snapshot)}" if snapshot else "") + ")"
+def rows_duckdb(table_dir, snapshot, where, args):
+    if args.catalog:
+        con = duckdb_catalog(args)
+        source = f"catalog.{sql_name(args.namespace)}.{sql_name(table_dir)}" + (f" AT (VERSION => {int(snapshot)})" if snapshot else "")
+    else:
+        con = duckdb_connection()
+        source = f"iceberg_scan('{table_dir}'" + (f", snapshot_from_id => {int(snapshot)}" if snapshot else "") + ")"
     query = f"SELECT {COLUMNS} FROM {source}" + (f" WHERE {where}" if where else "") + " ORDER BY partition, sequence"
     cursor = con.execute(query)
     names = [d[0] for d in cursor.description]
@@ -68,10 +129,13 @@ def rows_duckdb(table_dir, snapshot, where):
         print(json.dumps(row_json(dict(zip(names, values)))))
 
 
-def rows_pyiceberg(table_dir, snapshot, where):
+def rows_pyiceberg(table_dir, snapshot, where, args):
     from pyiceberg.table import StaticTable
 
-    table = StaticTable.from_metadata(current_metadata(table_dir))
+    if args.catalog:
+        table = pyiceberg_catalog(args).load_table((args.namespace, table_dir))
+    else:
+        table = StaticTable.from_metadata(current_metadata(table_dir))
     scan = table.scan(snapshot_id=int(snapshot) if snapshot else None, row_filter=where or "True")
     arrow = scan.to_arrow()
     for row in arrow.to_pylist():
@@ -136,10 +200,19 @@ def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
     rows = sub.add_parser("rows")
-    rows.add_argument("table_dir")
+    rows.add_argument("table_dir", metavar="TABLE")
     rows.add_argument("--reader", choices=["duckdb", "pyiceberg"], required=True)
     rows.add_argument("--snapshot")
     rows.add_argument("--where")
+    listing = sub.add_parser("tables")
+    listing.add_argument("--reader", choices=["duckdb", "pyiceberg"], required=True)
+    for command in (rows, listing):
+        command.add_argument("--catalog", required=command is listing, help="Iceberg REST catalog URI; TABLE is then a table name")
+        command.add_argument("--namespace", default="zombi")
+        command.add_argument("--s3-endpoint")
+        command.add_argument("--s3-region")
+        command.add_argument("--s3-access-key-id")
+        command.add_argument("--s3-secret-access-key")
     info_parser = sub.add_parser("info")
     info_parser.add_argument("table_dir")
     scanned = sub.add_parser("files-scanned")
@@ -147,7 +220,9 @@ def main():
     scanned.add_argument("where")
     args = parser.parse_args()
     if args.command == "rows":
-        (rows_duckdb if args.reader == "duckdb" else rows_pyiceberg)(args.table_dir, args.snapshot, args.where)
+        (rows_duckdb if args.reader == "duckdb" else rows_pyiceberg)(args.table_dir, args.snapshot, args.where, args)
+    elif args.command == "tables":
+        tables(args)
     elif args.command == "info":
         info(args.table_dir)
     else:

@@ -169,6 +169,7 @@ function checkStorage(table: TableConfig): void {
     for (const [name, field] of Object.entries(S3_ONLY)) {
       if (table[field] !== null) throw new ZombiError('CONFIG_INVALID', `${name} is set but ZOMBI_STORAGE=local: set ZOMBI_STORAGE=s3 to keep the tables on S3, or unset ${name}`)
     }
+    if (table.icebergVendCredentials) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_ICEBERG_VEND_CREDENTIALS=true but ZOMBI_STORAGE=local: there are no S3 credentials to hand to readers; unset it')
     return
   }
   if (table.warehouse !== null) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_WAREHOUSE is a local directory and ZOMBI_STORAGE=s3 keeps the tables in ZOMBI_S3_BUCKET: unset one of them')

@@ -1,7 +1,7 @@
 // The Zombi HTTP API on fastify: the instance with what every route shares (JSON parsing, validation, the
 // error shape, 405s, the OpenAPI document), then one plugin per route family, as fastify's own lib/ is
 // split by concern: tables (writes, reads, Iceberg), consumers (offsets shared with Kafka groups),
-// health (readiness, stats, metrics); and backpressure on the writes.
+// health (readiness, stats, metrics), the embedded Iceberg REST catalog (/iceberg); and backpressure on the writes.
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { ServerResponse } from 'node:http'
@@ -18,11 +18,13 @@ import { parseJsonStrictly } from './plugins/json-body.ts'
 import { ERRORS, HttpProblem } from '../errors.ts'
 import { consumerRoutes } from './routes/consumers.ts'
 import { healthRoutes } from './routes/health.ts'
+import { icebergCatalogRoutes, type IcebergCatalogView } from './routes/iceberg-catalog.ts'
 import { tableRoutes, WRITE_ROUTES, type IcebergTables } from './routes/tables.ts'
 import * as schemas from './schemas.ts'
 import { validatorCompiler } from './validators.ts'
 
 export type { IcebergTables } from './routes/tables.ts'
+export type { IcebergCatalogView } from './routes/iceberg-catalog.ts'
 
 export interface HttpDependencies {
   log: BrokerLog
@@ -30,6 +32,8 @@ export interface HttpDependencies {
   keys: IdempotencyKeys
   metrics: Metrics
   iceberg: IcebergTables
+  /** The tables served read-only as an Iceberg REST catalog under /iceberg; absent, nothing is served there. */
+  icebergCatalog?: IcebergCatalogView
   /** Reads records that left the hot log (below its log start offset) back from the table; without it they are out of range. */
   readCold?: ColdRead
   config: Config
@@ -86,7 +90,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Zombi HTTP API', version: '2.0.0', description: 'Write and read the same topics as the Kafka door; consumer offsets shared with Kafka groups.' },
+      info: { title: 'Zombi HTTP API', version: '2.0.0', description: 'Write and read the same topics as the Kafka door; consumer offsets shared with Kafka groups. The same port serves the topic tables read-only as an Iceberg REST catalog under /iceberg (for DuckDB, pyiceberg, Spark, Trino); those routes follow Apache Iceberg\'s REST catalog specification (open-api/rest-catalog-open-api.yaml in apache/iceberg) and are not part of this document.' },
     },
   })
   app.addSchema(schemas.errorSchema)
@@ -143,6 +147,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   })
   await app.register(consumerRoutes, { groups: deps.groups, controlBodyLimit: CONTROL_BODY_LIMIT })
   await app.register(healthRoutes, { log, groups: deps.groups, metrics, budget, components: deps.components, stats: deps.stats })
+  if (deps.icebergCatalog !== undefined) await app.register(icebergCatalogRoutes, { prefix: '/iceberg', view: deps.icebergCatalog, metrics })
   app.get('/openapi.yaml', { schema: { hide: true } }, async (_request, reply) => reply.type('application/yaml').send(app.swagger({ yaml: true })))
   await app.ready()
   return app

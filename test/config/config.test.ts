@@ -104,6 +104,7 @@ describe('config', () => {
     [{ ZOMBI_CATALOG_TYPE: 'rest', ZOMBI_CATALOG_URL: 'http://c', ZOMBI_CATALOG_CREDENTIAL: 'secret' }, /ZOMBI_CATALOG_CREDENTIAL is invalid/],
     [{ ZOMBI_CATALOG_TYPE: 'rest', ZOMBI_CATALOG_URL: 'http://c', ZOMBI_CATALOG_OAUTH2_URI: 'http://c/t' }, /ZOMBI_CATALOG_OAUTH2_URI is set without ZOMBI_CATALOG_CREDENTIAL/],
     [{ ZOMBI_S3_BUCKET: 'lake' }, /ZOMBI_S3_BUCKET is set but ZOMBI_STORAGE=local/],
+    [{ ZOMBI_ICEBERG_VEND_CREDENTIALS: 'true' }, /ZOMBI_ICEBERG_VEND_CREDENTIALS=true but ZOMBI_STORAGE=local/],
     [{ ZOMBI_STORAGE: 's3' }, /ZOMBI_STORAGE=s3 needs ZOMBI_S3_BUCKET/],
     [{ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'Lake_1' }, /ZOMBI_S3_BUCKET="Lake_1" is invalid/],
     [{ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'lake', ZOMBI_WAREHOUSE: '/x' }, /ZOMBI_WAREHOUSE is a local directory/],
@@ -140,7 +141,7 @@ describe('config', () => {
       s3Prefix: string | null; s3Endpoint: string | null; s3Region: string | null; s3ForcePathStyle: boolean; s3MaxRetries: number
       maxConcurrentS3Uploads: number; catalogType: 'filesystem' | 'rest'; catalogUrl: string | null; catalogWarehouse: string | null
       catalogToken: string | null; catalogCredential: string | null; catalogOauth2Uri: string | null; catalogScope: string
-      catalogNamespace: string; targetFileBytes: number; flushIntervalMs: number; flushWorkers: number; recreatedTopicTable: 'replace' | 'continue'
+      icebergVendCredentials: boolean; catalogNamespace: string; targetFileBytes: number; flushIntervalMs: number; flushWorkers: number; recreatedTopicTable: 'replace' | 'continue'
       orphanGraceMs: number
     }>()
   })

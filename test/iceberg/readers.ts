@@ -1,5 +1,6 @@
 // Shared by test/e2e/iceberg-*.test.ts: reads Zombi's Iceberg tables with the independent readers
-// of compat-tests/iceberg-readers (DuckDB's iceberg extension and pyiceberg, from the test venv).
+// of compat-tests/iceberg-readers (DuckDB's iceberg extension and pyiceberg, from the test venv),
+// by table directory or by name through an Iceberg REST catalog.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -45,12 +46,37 @@ export function tableDir(dataDir: string, topic: string, namespace = 'zombi'): s
   return join(dataDir, 'warehouse', namespace, topic)
 }
 
-export async function readRows(dir: string, reader: 'duckdb' | 'pyiceberg', options: { snapshot?: string; where?: string } = {}): Promise<TableRow[]> {
+/** An Iceberg REST catalog to find tables by name in (e.g. the broker's own, `${httpUrl}/iceberg`), with the reader's own S3 access if any. */
+export interface RestCatalog {
+  uri: string
+  namespace?: string
+  s3?: { endpoint?: string; region?: string; accessKeyId?: string; secretAccessKey?: string }
+}
+
+function catalogArgs(catalog: RestCatalog): string[] {
+  const args = ['--catalog', catalog.uri]
+  if (catalog.namespace !== undefined) args.push('--namespace', catalog.namespace)
+  const { endpoint, region, accessKeyId, secretAccessKey } = catalog.s3 ?? {}
+  if (endpoint !== undefined) args.push('--s3-endpoint', endpoint)
+  if (region !== undefined) args.push('--s3-region', region)
+  if (accessKeyId !== undefined) args.push('--s3-access-key-id', accessKeyId)
+  if (secretAccessKey !== undefined) args.push('--s3-secret-access-key', secretAccessKey)
+  return args
+}
+
+/** Rows of the table in `dir`, or with `catalog`, of the table named `dir` in that catalog. */
+export async function readRows(dir: string, reader: 'duckdb' | 'pyiceberg', options: { snapshot?: string; where?: string; catalog?: RestCatalog } = {}): Promise<TableRow[]> {
   const args = ['rows', dir, '--reader', reader]
   if (options.snapshot !== undefined) args.push('--snapshot', options.snapshot)
   if (options.where !== undefined) args.push('--where', options.where)
+  if (options.catalog !== undefined) args.push(...catalogArgs(options.catalog))
   const rows = (await pythonJsonLines(script, args, { timeoutMs: 120_000 })) as TableRow[]
   return rows.sort((a, b) => a.partition - b.partition || a.sequence - b.sequence)
+}
+
+/** The table names the reader lists in the catalog's namespace, sorted. */
+export async function listTables(catalog: RestCatalog, reader: 'duckdb' | 'pyiceberg'): Promise<string[]> {
+  return (await pythonJsonLines(script, ['tables', '--reader', reader, ...catalogArgs(catalog)], { timeoutMs: 120_000 })) as string[]
 }
 
 export async function readInfo(dir: string): Promise<TableInfo> {
