@@ -65,7 +65,7 @@ async function readerStorage(config: Config): Promise<ReaderStorage> {
   // As ZOMBI_S3_REGION says: unset takes AWS_REGION or the profile's region, else us-east-1.
   const region = config.s3Region ?? await aws.config.region().catch(() => 'us-east-1')
   return {
-    storage: 's3', endpoint: config.s3Endpoint, region, pathStyle: config.s3ForcePathStyle,
+    storage: 's3', endpoint: config.icebergS3Endpoint ?? config.s3Endpoint, region, pathStyle: config.s3ForcePathStyle,
     credentials: config.icebergVendCredentials ? () => aws.config.credentials() : null,
   }
 }

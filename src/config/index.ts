@@ -152,7 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
 }
 
 /** Settings that name where on S3 the warehouse is; refused when the tables are not on S3. */
-const S3_ONLY = { ZOMBI_S3_BUCKET: 's3Bucket', ZOMBI_S3_PREFIX: 's3Prefix', ZOMBI_S3_ENDPOINT: 's3Endpoint', ZOMBI_S3_REGION: 's3Region' } as const
+const S3_ONLY = { ZOMBI_S3_BUCKET: 's3Bucket', ZOMBI_S3_PREFIX: 's3Prefix', ZOMBI_S3_ENDPOINT: 's3Endpoint', ZOMBI_S3_REGION: 's3Region', ZOMBI_ICEBERG_S3_ENDPOINT: 'icebergS3Endpoint' } as const
 
 function isHttpUrl(value: string): boolean {
   try {
@@ -181,8 +181,8 @@ function checkStorage(table: TableConfig): void {
   if (table.s3Prefix !== null && (table.s3Prefix.startsWith('/') || table.s3Prefix.endsWith('/') || table.s3Prefix.split('/').some((part) => part === '' || part === '.' || part === '..'))) {
     throw new ZombiError('CONFIG_INVALID', `ZOMBI_S3_PREFIX=${JSON.stringify(table.s3Prefix)} is invalid: path segments separated by /, no leading or trailing /, no empty, . or .. segments`)
   }
-  if (table.s3Endpoint !== null && !isHttpUrl(table.s3Endpoint)) {
-    throw new ZombiError('CONFIG_INVALID', `ZOMBI_S3_ENDPOINT=${JSON.stringify(table.s3Endpoint)} is invalid: expected an http:// or https:// URL`)
+  for (const [name, value] of [['ZOMBI_S3_ENDPOINT', table.s3Endpoint], ['ZOMBI_ICEBERG_S3_ENDPOINT', table.icebergS3Endpoint]] as const) {
+    if (value !== null && !isHttpUrl(value)) throw new ZombiError('CONFIG_INVALID', `${name}=${JSON.stringify(value)} is invalid: expected an http:// or https:// URL`)
   }
 }
 

@@ -110,6 +110,8 @@ describe('config', () => {
     [{ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'lake', ZOMBI_WAREHOUSE: '/x' }, /ZOMBI_WAREHOUSE is a local directory/],
     [{ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'lake', ZOMBI_S3_PREFIX: '/a/' }, /ZOMBI_S3_PREFIX="\/a\/" is invalid/],
     [{ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'lake', ZOMBI_S3_ENDPOINT: 'localhost:9000' }, /ZOMBI_S3_ENDPOINT="localhost:9000" is invalid/],
+    [{ ZOMBI_STORAGE: 's3', ZOMBI_S3_BUCKET: 'lake', ZOMBI_ICEBERG_S3_ENDPOINT: 's3:9000' }, /ZOMBI_ICEBERG_S3_ENDPOINT="s3:9000" is invalid/],
+    [{ ZOMBI_ICEBERG_S3_ENDPOINT: 'http://s3:9000' }, /ZOMBI_ICEBERG_S3_ENDPOINT is set but ZOMBI_STORAGE=local/],
     [{ ZOMBI_CATALOG_NAMESPACE: 'a.b' }, /ZOMBI_CATALOG_NAMESPACE="a.b" is invalid/],
     [{ ZOMBI_MAX_REQUEST_BYTES: '2097152', ZOMBI_MAX_BUFFERED_REQUEST_MB: '1' }, /ZOMBI_MAX_BUFFERED_REQUEST_MB \(1048576 bytes\) must be at least ZOMBI_MAX_REQUEST_BYTES \(2097152\)/],
   ])('refuses settings that contradict each other or are not implemented: %j', (env, message) => {
@@ -140,7 +142,7 @@ describe('config', () => {
       logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; storage: 'local' | 's3'; warehouse: string; s3Bucket: string | null
       s3Prefix: string | null; s3Endpoint: string | null; s3Region: string | null; s3ForcePathStyle: boolean; s3MaxRetries: number
       maxConcurrentS3Uploads: number; catalogType: 'filesystem' | 'rest'; catalogUrl: string | null; catalogWarehouse: string | null
-      catalogToken: string | null; catalogCredential: string | null; catalogOauth2Uri: string | null; catalogScope: string
+      catalogToken: string | null; catalogCredential: string | null; catalogOauth2Uri: string | null; catalogScope: string; icebergS3Endpoint: string | null
       icebergVendCredentials: boolean; catalogNamespace: string; targetFileBytes: number; flushIntervalMs: number; flushWorkers: number; recreatedTopicTable: 'replace' | 'continue'
       orphanGraceMs: number
     }>()
