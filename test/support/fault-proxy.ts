@@ -118,8 +118,9 @@ export class FaultProxy {
   }
 
   #forward(request: IncomingMessage, response: ServerResponse, fault: Fault | null): void {
-    const headers: IncomingHttpHeaders = { ...request.headers }
-    if (fault?.kind === 'strip-header') delete headers[fault.header]
+    const headers: IncomingHttpHeaders = fault?.kind === 'strip-header'
+      ? Object.fromEntries(Object.entries(request.headers).filter(([name]) => name !== fault.header))
+      : request.headers
     const upstream = httpRequest({ host: this.#upstream.hostname, port: this.#upstream.port, method: request.method, path: request.url, headers }, (answer) => {
       const relay = (): void => {
         if (fault?.kind === 'reset-after-forward') {
