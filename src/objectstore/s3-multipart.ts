@@ -1,10 +1,14 @@
 // Multipart uploads: a large body in parts uploaded in parallel (slices of the caller's buffer, no
 // copy), or a stream cut into parts as it arrives, so no whole file sits in memory. Parts carry
 // CRC32 checksums, which S3 checks per part and again on completion. A failed upload is aborted;
-// one abandoned by a crash is left to removeAbandonedUploads.
-import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, HeadObjectCommand, UploadPartCommand, type CompletedPart } from '@aws-sdk/client-s3'
+// one abandoned by a crash is left to removeAbandonedUploads (here too).
+import {
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListPartsCommand,
+  UploadPartCommand, type CompletedPart,
+} from '@aws-sdk/client-s3'
 import { ZombiError } from '../errors.ts'
-import { nameOf } from './s3-retry.ts'
+import type { Removed } from './object-store.ts'
+import { nameOf, statusOf } from './s3-retry.ts'
 import { storeFailure, type S3Requests } from './s3-requests.ts'
 
 /** S3 refuses parts below 5 MiB, except the last. */
@@ -147,5 +151,59 @@ export async function putStreamed(requests: S3Requests, objectKey: string, sourc
   } catch (error) {
     await upload?.abort()
     throw error
+  }
+}
+
+/** Aborts the multipart uploads under `keyPrefix` (a bucket key prefix) started before the cutoff; bytes are the sizes of their uploaded parts. */
+export async function removeAbandonedUploads(requests: S3Requests, keyPrefix: string, modifiedBeforeMs: number): Promise<Removed> {
+  const removed = { count: 0, bytes: 0 }
+  let keyMarker: string | undefined
+  let uploadIdMarker: string | undefined
+  do {
+    const what = `ListMultipartUploads ${keyPrefix}`
+    const page = await requests
+      .send(what, () => requests.client.send(new ListMultipartUploadsCommand({ Bucket: requests.bucket, Prefix: keyPrefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker })))
+      .catch((error: unknown) => {
+        throw storeFailure(what, error)
+      })
+    for (const upload of page.Uploads ?? []) {
+      if (upload.Key === undefined || upload.UploadId === undefined || (upload.Initiated?.getTime() ?? 0) >= modifiedBeforeMs) continue
+      const bytes = await uploadedBytes(requests, upload.Key, upload.UploadId)
+      if (await abortUpload(requests, upload.Key, upload.UploadId)) {
+        removed.count++
+        removed.bytes += bytes
+      }
+    }
+    keyMarker = page.IsTruncated === true ? page.NextKeyMarker : undefined
+    uploadIdMarker = page.IsTruncated === true ? page.NextUploadIdMarker : undefined
+  } while (keyMarker !== undefined)
+  return removed
+}
+
+/** The parts' sizes so far; 0 when they cannot be listed (the upload finished or was aborted meanwhile). */
+async function uploadedBytes(requests: S3Requests, objectKey: string, uploadId: string): Promise<number> {
+  let bytes = 0
+  let marker: string | undefined
+  try {
+    do {
+      const page = await requests.send(`ListParts ${objectKey}`, () => requests.client.send(new ListPartsCommand({ Bucket: requests.bucket, Key: objectKey, UploadId: uploadId, PartNumberMarker: marker })))
+      for (const part of page.Parts ?? []) bytes += part.Size ?? 0
+      marker = page.IsTruncated === true ? page.NextPartNumberMarker : undefined
+    } while (marker !== undefined)
+  } catch {
+    return 0
+  }
+  return bytes
+}
+
+/** False when the upload is already gone (finished or aborted by someone else). */
+async function abortUpload(requests: S3Requests, objectKey: string, uploadId: string): Promise<boolean> {
+  const what = `AbortMultipartUpload ${objectKey}`
+  try {
+    await requests.send(what, () => requests.client.send(new AbortMultipartUploadCommand({ Bucket: requests.bucket, Key: objectKey, UploadId: uploadId })))
+    return true
+  } catch (error) {
+    if (nameOf(error) === 'NoSuchUpload' || statusOf(error) === 404) return false
+    throw storeFailure(what, error)
   }
 }

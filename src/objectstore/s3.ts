@@ -5,8 +5,8 @@
 // backoff and full jitter, then raises OBJECT_STORE_UNAVAILABLE; other failures raise
 // OBJECT_STORE_FAILED at once. Connection and request timeouts keep a hung store from hanging a flush.
 //
-// Large bodies (over multipartThresholdBytes) go multipart (s3-multipart.ts); PUTs and parts share
-// one cap of maxConcurrentUploads in flight per store.
+// Large bodies (over multipartThresholdBytes) and streams go multipart (s3-multipart.ts, which also
+// finds abandoned uploads); PUTs and parts share one cap of maxConcurrentUploads in flight per store.
 //
 // putIfAbsent is a PutObject with If-None-Match: * (S3 since 2024-08, MinIO, R2, moto 5.x): 412 means
 // another object is there. An attempt that timed out or lost its connection may still have stored the
@@ -17,14 +17,11 @@
 // a warning: that is only safe with one writer per table, which is how Zombi runs (one broker owns a
 // topic's table); two brokers sharing a warehouse on such a store could both "win" a commit.
 import { randomUUID } from 'node:crypto'
-import {
-  AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command,
-  ListPartsCommand, PutObjectCommand, S3Client, type S3ClientConfig,
-} from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { ZombiError } from '../errors.ts'
 import { silentLogger, type Logger } from '../observability/logger.ts'
 import { checkKey, checkRange, type ObjectInfo, type ObjectStore, type Removed } from './object-store.ts'
-import { MIN_PART_BYTES, putMultipart, putStreamed } from './s3-multipart.ts'
+import { MIN_PART_BYTES, putMultipart, putStreamed, removeAbandonedUploads } from './s3-multipart.ts'
 import { S3Requests, storeFailure } from './s3-requests.ts'
 import { isTransient, nameOf, statusOf } from './s3-retry.ts'
 
@@ -341,56 +338,6 @@ export class S3ObjectStore implements ObjectStore {
 
   /** Aborts the multipart uploads under `prefix` started before the cutoff; bytes are the sizes of their uploaded parts. */
   async removeAbandonedUploads(prefix: string, modifiedBeforeMs: number): Promise<Removed> {
-    const keyPrefix = this.#keyPrefix(prefix)
-    const removed = { count: 0, bytes: 0 }
-    let keyMarker: string | undefined
-    let uploadIdMarker: string | undefined
-    do {
-      const what = `ListMultipartUploads ${keyPrefix}`
-      const page = await this.#requests
-        .send(what, () => this.#client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: keyPrefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker })))
-        .catch((error: unknown) => {
-          throw storeFailure(what, error)
-        })
-      for (const upload of page.Uploads ?? []) {
-        if (upload.Key === undefined || upload.UploadId === undefined || (upload.Initiated?.getTime() ?? 0) >= modifiedBeforeMs) continue
-        const bytes = await this.#uploadedBytes(upload.Key, upload.UploadId)
-        if (await this.#abortUpload(upload.Key, upload.UploadId)) {
-          removed.count++
-          removed.bytes += bytes
-        }
-      }
-      keyMarker = page.IsTruncated === true ? page.NextKeyMarker : undefined
-      uploadIdMarker = page.IsTruncated === true ? page.NextUploadIdMarker : undefined
-    } while (keyMarker !== undefined)
-    return removed
-  }
-
-  /** The parts' sizes so far; 0 when they cannot be listed (the upload finished or was aborted meanwhile). */
-  async #uploadedBytes(objectKey: string, uploadId: string): Promise<number> {
-    let bytes = 0
-    let marker: string | undefined
-    try {
-      do {
-        const page = await this.#requests.send(`ListParts ${objectKey}`, () => this.#client.send(new ListPartsCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId, PartNumberMarker: marker })))
-        for (const part of page.Parts ?? []) bytes += part.Size ?? 0
-        marker = page.IsTruncated === true ? page.NextPartNumberMarker : undefined
-      } while (marker !== undefined)
-    } catch {
-      return 0
-    }
-    return bytes
-  }
-
-  /** False when the upload is already gone (finished or aborted by someone else). */
-  async #abortUpload(objectKey: string, uploadId: string): Promise<boolean> {
-    const what = `AbortMultipartUpload ${objectKey}`
-    try {
-      await this.#requests.send(what, () => this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId })))
-      return true
-    } catch (error) {
-      if (nameOf(error) === 'NoSuchUpload' || statusOf(error) === 404) return false
-      throw storeFailure(what, error)
-    }
+    return removeAbandonedUploads(this.#requests, this.#keyPrefix(prefix), modifiedBeforeMs)
   }
 }
