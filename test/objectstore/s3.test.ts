@@ -147,6 +147,19 @@ describe('retries through faults', () => {
     expect(proxy.seen.filter(({ fault }) => fault === 'status')).toHaveLength(8)
   })
 
+  test('500s on multipart parts, their creation and completion are retried and the object is intact', async () => {
+    const store = openStore({ through: true, partSizeBytes: 5 * MiB, multipartThresholdBytes: 6 * MiB })
+    proxy.inject(serverError, 1, { method: 'POST', url: /\?uploads/ })
+    proxy.inject(serverError, 2, { method: 'PUT', url: /partNumber=1/ })
+    proxy.inject(serverError, 1, { method: 'PUT', url: /partNumber=3/ })
+    proxy.inject(serverError, 1, { method: 'POST', url: /uploadId=/ })
+    const body = patterned(11 * MiB)
+    await store.put('big', body)
+    expect(proxy.seen.filter(({ fault }) => fault === 'status')).toHaveLength(5)
+    expect(await etagOf(store, 'big')).toMatch(/-3"$/)
+    expect((await store.get('big'))!.equals(body)).toBe(true)
+  })
+
   test('503 SlowDown is retried', async () => {
     const store = openStore({ through: true })
     proxy.inject(slowDown, 3)
