@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end and compat tests need besides npm packages: Debian's kcat and a Python venv with
-# confluent-kafka, kafka-python, aiokafka and the Iceberg readers. Idempotent and quick when everything is already there.
+# confluent-kafka, kafka-python, aiokafka, the Iceberg readers and moto (the S3 test server). Idempotent and quick
+# when everything is already there.
 set -euo pipefail
 
 # The version the confluent-kafka tests were written and checked against.
@@ -140,6 +141,16 @@ if venv_has_pinned "pyspark" "pyspark==$PYSPARK_VERSION"; then
 else
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pyspark==$PYSPARK_VERSION"
   echo "install-test-deps: installed pyspark $PYSPARK_VERSION in $venv"
+fi
+
+# moto's S3 server for the S3 object store's tests (test/support/moto.ts starts `moto_server -H 127.0.0.1 -p PORT`),
+# pinned: the tests rely on its conditional writes (If-None-Match on PutObject and CompleteMultipartUpload).
+MOTO_VERSION=5.2.5
+if venv_has_pinned "moto.server flask" "moto==$MOTO_VERSION"; then
+  echo "install-test-deps: moto[server] $MOTO_VERSION present in $venv"
+else
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  echo "install-test-deps: installed moto[server] $MOTO_VERSION in $venv"
 fi
 
 # Apache Kafka (broker and perf tools) for npm run bench:compare and its quick-mode test, from the Maven registry

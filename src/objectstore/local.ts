@@ -7,7 +7,7 @@ import type { Stats } from 'node:fs'
 import { link, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { pathToFileURL, fileURLToPath } from 'node:url'
-import { checkKey, type ObjectInfo, type ObjectStore, type Removed } from './object-store.ts'
+import { checkKey, checkRange, type ObjectInfo, type ObjectStore, type Removed } from './object-store.ts'
 
 const TEMP_SUFFIX = '.zombi-tmp'
 
@@ -56,21 +56,40 @@ export class LocalObjectStore implements ObjectStore {
     return relative.split(path.sep).join('/')
   }
 
-  async #writeTemp(file: string, body: Uint8Array): Promise<string> {
+  /** Writes the chunks to a new temp file next to `file` (fsynced); resolves to its name and size. */
+  async #writeTemp(file: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<{ temp: string; size: number }> {
     await mkdir(path.dirname(file), { recursive: true })
     const temp = `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`
     const handle = await open(temp, 'wx')
+    let size = 0
     try {
-      let written = 0
-      while (written < body.length) {
-        const { bytesWritten } = await handle.write(body, written, body.length - written)
-        written += bytesWritten
+      for await (const chunk of chunks) {
+        let written = 0
+        while (written < chunk.length) {
+          const { bytesWritten } = await handle.write(chunk, written, chunk.length - written)
+          written += bytesWritten
+        }
+        size += chunk.length
       }
       if (this.#fsync) await handle.datasync()
-    } finally {
+    } catch (error) {
       await handle.close()
+      await unlink(temp).catch(() => undefined)
+      throw error
     }
-    return temp
+    await handle.close()
+    return { temp, size }
+  }
+
+  /** Moves a finished temp file over `file` (the atomic replace), removing the temp file if that fails. */
+  async #replace(temp: string, file: string): Promise<void> {
+    try {
+      await rename(temp, file)
+    } catch (error) {
+      await unlink(temp).catch(() => undefined)
+      throw error
+    }
+    await this.#syncDirectory(path.dirname(file))
   }
 
   async #syncDirectory(directory: string): Promise<void> {
@@ -85,19 +104,20 @@ export class LocalObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array): Promise<void> {
     const file = this.#path(key)
-    const temp = await this.#writeTemp(file, body)
-    try {
-      await rename(temp, file)
-    } catch (error) {
-      await unlink(temp).catch(() => undefined)
-      throw error
-    }
-    await this.#syncDirectory(path.dirname(file))
+    const { temp } = await this.#writeTemp(file, [body])
+    await this.#replace(temp, file)
+  }
+
+  async putStream(key: string, source: AsyncIterable<Uint8Array>): Promise<number> {
+    const file = this.#path(key)
+    const { temp, size } = await this.#writeTemp(file, source)
+    await this.#replace(temp, file)
+    return size
   }
 
   async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
     const file = this.#path(key)
-    const temp = await this.#writeTemp(file, body)
+    const { temp } = await this.#writeTemp(file, [body])
     try {
       await link(temp, file)
     } catch (error) {
@@ -116,6 +136,32 @@ export class LocalObjectStore implements ObjectStore {
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return null
       throw error
+    }
+  }
+
+  async getRange(key: string, start: number, endExclusive: number): Promise<Buffer | null> {
+    const file = this.#path(key)
+    checkRange(start, endExclusive)
+    let handle
+    try {
+      handle = await open(file, 'r')
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return null
+      throw error
+    }
+    try {
+      const size = (await handle.stat()).size
+      const length = Math.max(0, Math.min(endExclusive, size) - start)
+      const out = Buffer.allocUnsafe(length)
+      let read = 0
+      while (read < length) {
+        const { bytesRead } = await handle.read(out, read, length - read, start + read)
+        if (bytesRead === 0) break
+        read += bytesRead
+      }
+      return read === length ? out : out.subarray(0, read)
+    } finally {
+      await handle.close()
     }
   }
 

@@ -1,5 +1,5 @@
 // An in-memory object store for tests (same contract suite as the local one).
-import { checkKey, type ObjectInfo, type ObjectStore, type Removed } from './object-store.ts'
+import { checkKey, checkRange, type ObjectInfo, type ObjectStore, type Removed } from './object-store.ts'
 
 export class MemoryObjectStore implements ObjectStore {
   readonly #objects = new Map<string, Buffer>()
@@ -31,6 +31,22 @@ export class MemoryObjectStore implements ObjectStore {
     this.#objects.set(key, Buffer.from(body))
     this.#modified.set(key, Date.now())
     return true
+  }
+
+  async putStream(key: string, source: AsyncIterable<Uint8Array>): Promise<number> {
+    checkKey(key)
+    const chunks: Buffer[] = []
+    for await (const chunk of source) chunks.push(Buffer.from(chunk))
+    const body = Buffer.concat(chunks)
+    await this.put(key, body)
+    return body.length
+  }
+
+  async getRange(key: string, start: number, endExclusive: number): Promise<Buffer | null> {
+    checkKey(key)
+    checkRange(start, endExclusive)
+    const body = this.#objects.get(key)
+    return body === undefined ? null : Buffer.from(body.subarray(start, endExclusive))
   }
 
   async get(key: string): Promise<Buffer | null> {

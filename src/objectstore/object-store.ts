@@ -1,6 +1,6 @@
 // Where table files live: a flat key space with put/get/list/delete and one conditional
-// create, the operations a filesystem catalog needs for an atomic commit. Local files now;
-// S3 (conditional PUT with If-None-Match) implements the same contract later.
+// create, the operations a filesystem catalog needs for an atomic commit. Local files, memory
+// and S3 (conditional PUT with If-None-Match) implement it, checked by one contract suite.
 import { ZombiError } from '../errors.ts'
 
 /** An object as listed, with what a cleanup needs to judge it. */
@@ -29,8 +29,18 @@ export interface ObjectStore {
    * racing calls exactly one returns true, and readers never see a partial object.
    */
   putIfAbsent(key: string, body: Uint8Array): Promise<boolean>
+  /**
+   * Writes the object from chunks as they come, without holding the whole object in memory; like
+   * put, readers see it only once complete, and it overwrites. Resolves to the bytes written.
+   */
+  putStream(key: string, source: AsyncIterable<Uint8Array>): Promise<number>
   /** The object's bytes, or null if there is none. */
   get(key: string): Promise<Buffer | null>
+  /**
+   * The bytes from `start` up to `endExclusive` (clamped to the object's end, so a range past the
+   * end reads as empty), or null if there is no object.
+   */
+  getRange(key: string, start: number, endExclusive: number): Promise<Buffer | null>
   exists(key: string): Promise<boolean>
   /** Keys that start with `prefix`, sorted. */
   list(prefix: string): Promise<string[]>
@@ -50,5 +60,12 @@ export interface ObjectStore {
 export function checkKey(key: string): void {
   if (key === '' || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
     throw new ZombiError('INVALID_ARGUMENT', `invalid object key ${JSON.stringify(key)}`)
+  }
+}
+
+/** Ranges are non-negative integer offsets with start <= end. */
+export function checkRange(start: number, endExclusive: number): void {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endExclusive) || start < 0 || endExclusive < start) {
+    throw new ZombiError('INVALID_ARGUMENT', `invalid byte range [${start}, ${endExclusive})`)
   }
 }

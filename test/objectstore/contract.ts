@@ -1,4 +1,4 @@
-// The object-store contract, run against every implementation (local files, memory; S3 later).
+// The object-store contract, run against every implementation (local files, memory, S3 on moto).
 import { describe, expect, test } from 'vitest'
 import type { ObjectStore } from '../../src/objectstore/object-store.ts'
 
@@ -27,6 +27,44 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
       const winner = results.indexOf(true)
       expect((await store.get('t/metadata/v1.metadata.json'))!.toString()).toBe(`writer ${winner}`)
       expect(await store.putIfAbsent('t/metadata/v1.metadata.json', Buffer.from('late'))).toBe(false)
+    })
+
+    test('putStream writes the chunks as one object, returns its size, and overwrites', async () => {
+      const store = await open()
+      async function* chunks(count: number, size: number): AsyncGenerator<Uint8Array> {
+        for (let i = 0; i < count; i++) yield new Uint8Array(size).fill(i)
+      }
+      expect(await store.putStream('s/object', chunks(40, 1000))).toBe(40_000)
+      const body = (await store.get('s/object'))!
+      expect(body.length).toBe(40_000)
+      for (const i of [0, 17, 39]) expect(body.subarray(i * 1000, (i + 1) * 1000)).toEqual(Buffer.alloc(1000, i))
+      expect(await store.putStream('s/object', chunks(2, 3))).toBe(6)
+      expect(await store.get('s/object')).toEqual(Buffer.from([0, 0, 0, 1, 1, 1]))
+      expect(await store.putStream('s/empty', chunks(0, 1))).toBe(0)
+      expect(await store.get('s/empty')).toEqual(Buffer.alloc(0))
+    })
+
+    test('a failing stream leaves no object behind', async () => {
+      const store = await open()
+      async function* failing(): AsyncGenerator<Uint8Array> {
+        yield Buffer.from('half')
+        throw new Error('source failed')
+      }
+      await expect(store.putStream('s/failed', failing())).rejects.toThrow('source failed')
+      expect(await store.exists('s/failed')).toBe(false)
+      expect(await store.list('s/')).toEqual([])
+    })
+
+    test('getRange reads a slice, clamped to the object; a missing key reads as null', async () => {
+      const store = await open()
+      await store.put('g/k', Buffer.from('0123456789'))
+      expect((await store.getRange('g/k', 2, 5))!.toString()).toBe('234')
+      expect((await store.getRange('g/k', 0, 10))!.toString()).toBe('0123456789')
+      expect((await store.getRange('g/k', 8, 100))!.toString()).toBe('89')
+      expect(await store.getRange('g/k', 10, 20)).toEqual(Buffer.alloc(0))
+      expect(await store.getRange('g/k', 4, 4)).toEqual(Buffer.alloc(0))
+      expect(await store.getRange('g/missing', 0, 4)).toBeNull()
+      await expect(store.getRange('g/k', 5, 4)).rejects.toThrow(/invalid byte range/)
     })
 
     test('list returns the keys under a prefix, sorted, and nothing half-written', async () => {
