@@ -27,6 +27,8 @@ import { HotRetention } from './log/hot-retention.ts'
 import { IdempotencyKeys } from './log/idempotency-keys.ts'
 import { registerLogMetrics } from './log/metrics.ts'
 import { LocalObjectStore } from './objectstore/local.ts'
+import type { ObjectStore } from './objectstore/object-store.ts'
+import { S3ObjectStore } from './objectstore/s3.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { MemoryRelief, registerMemoryReliefMetrics } from './observability/memory-relief.ts'
 import { Metrics } from './observability/metrics.ts'
@@ -68,6 +70,16 @@ async function readerStorage(config: Config): Promise<ReaderStorage> {
     storage: 's3', endpoint: config.icebergS3Endpoint ?? config.s3Endpoint, region, pathStyle: config.s3ForcePathStyle,
     credentials: config.icebergVendCredentials ? () => aws.config.credentials() : null,
   }
+}
+
+/** Where the table files go: the local warehouse directory or the S3 bucket (config has checked the combination). */
+function openWarehouse(config: Config, logger: Logger): ObjectStore & { close?(): void } {
+  if (config.storage === 'local') return new LocalObjectStore(config.warehouse, { fsync: config.durability === 'fsync' })
+  if (config.s3Bucket === null) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_STORAGE=s3 needs ZOMBI_S3_BUCKET')
+  return new S3ObjectStore({
+    bucket: config.s3Bucket, prefix: config.s3Prefix, endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3ForcePathStyle,
+    maxRetries: config.s3MaxRetries, maxConcurrentUploads: config.maxConcurrentS3Uploads, logger,
+  })
 }
 
 /** The hot store's own health (a full disk names itself: "disk full: 12 MB free, floor 64 MB"), or why closing it failed. */
@@ -142,7 +154,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
   broker.port = config.advertisedKafkaPort ?? kafkaPort
   let storeClosed: unknown = null
-  const catalog = new FilesystemCatalog(new LocalObjectStore(config.warehouse, { fsync: config.durability === 'fsync' }))
+  const warehouse = openWarehouse(config, logger)
+  const catalog = new FilesystemCatalog(warehouse)
   const flusher = new Flusher({
     // The flusher hands back the partitions this log gave it.
     source: log,
@@ -223,6 +236,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     } catch (error) {
       logger.error({ err: error }, 'final flush to Iceberg failed; the records stay in the hot log and are flushed at the next start')
     }
+    warehouse.close?.()
     try {
       await store.close()
     } catch (error) {
