@@ -1,6 +1,6 @@
 // What the flusher needs from an Iceberg catalog: load a table's current metadata and swap it
-// atomically for a new version. The filesystem catalog is the embedded default; a REST
-// catalog client implements the same interface later.
+// atomically for a new version. The filesystem catalog is the embedded default; the REST catalog
+// client (rest.ts) implements the same interface against an Iceberg REST catalog.
 import type { TableMetadata } from './table-metadata.ts'
 import type { ObjectStore } from '../objectstore/object-store.ts'
 
@@ -13,8 +13,11 @@ export interface LoadedTable {
   metadata: TableMetadata
   /** Location of the metadata file `metadata` was read from. */
   metadataLocation: string
-  /** The catalog's version token of that file (the N of vN.metadata.json here). */
-  version: number
+  /**
+   * The catalog's version token of that file, opaque: compare with === only (the filesystem
+   * catalog's N of vN.metadata.json; a REST catalog's metadata location).
+   */
+  version: number | string
 }
 
 export interface Catalog {
