@@ -33,7 +33,9 @@ export interface Catalog {
   /**
    * Makes `metadata` the table's current metadata if the table is still at `base` (null: the
    * table must not exist yet); otherwise throws a ZombiError CATALOG_COMMIT_CONFLICT (someone else committed first:
-   * reload, check, retry) and changes nothing.
+   * reload, check, retry) and changes nothing. "Still at base" is at least: the same table, its
+   * main branch at the same snapshot (a REST catalog checks no more for a change that adds no
+   * snapshot, schema or spec; every commit of Zombi's adds a snapshot).
    */
   commit(id: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable>
   listTables(namespace: string): Promise<string[]>

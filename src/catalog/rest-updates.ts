@@ -100,14 +100,22 @@ function sameRef(a: SnapshotRef | undefined, b: SnapshotRef): boolean {
 
 /**
  * Requirements of a commit from `base`: the same table (not one dropped and recreated under the
- * name) and main where it was; a concurrent append moves main, so one of two racing commits fails.
+ * name) and main where it was, so of two racing appends one fails; and, as Java's UpdateRequirements
+ * adds them, the ids a schema, spec or sort order change builds on.
  */
-export function tableRequirements(base: TableMetadata | null): TableRequirement[] {
+export function tableRequirements(base: TableMetadata | null, updates: readonly TableUpdate[]): TableRequirement[] {
   if (base === null) return [{ type: 'assert-create' }]
-  return [
+  const requirements: TableRequirement[] = [
     { type: 'assert-table-uuid', uuid: base['table-uuid'] },
     { type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': base.refs.main?.['snapshot-id'] ?? null },
   ]
+  const actions = new Set(updates.map((update) => update.action))
+  if (actions.has('add-schema')) requirements.push({ type: 'assert-last-assigned-field-id', 'last-assigned-field-id': base['last-column-id'] })
+  if (actions.has('set-current-schema')) requirements.push({ type: 'assert-current-schema-id', 'current-schema-id': base['current-schema-id'] })
+  if (actions.has('add-spec')) requirements.push({ type: 'assert-last-assigned-partition-id', 'last-assigned-partition-id': base['last-partition-id'] })
+  if (actions.has('set-default-spec')) requirements.push({ type: 'assert-default-spec-id', 'default-spec-id': base['default-spec-id'] })
+  if (actions.has('set-default-sort-order')) requirements.push({ type: 'assert-default-sort-order-id', 'default-sort-order-id': base['default-sort-order-id'] })
+  return requirements
 }
 
 /**

@@ -123,11 +123,8 @@ export class RestCatalog implements Catalog {
 
   async commit(id: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable> {
     if (base === null) await this.#stageCreate(id, metadata)
-    const body = {
-      identifier: { namespace: [id.namespace], name: id.name },
-      requirements: tableRequirements(base?.metadata ?? null),
-      updates: tableUpdates(base?.metadata ?? null, metadata),
-    }
+    const updates = tableUpdates(base?.metadata ?? null, metadata)
+    const body = { identifier: { namespace: [id.namespace], name: id.name }, requirements: tableRequirements(base?.metadata ?? null, updates), updates }
     let response: RestResponse
     try {
       response = await this.#http.request('POST', this.#tableUrl(id), { body, retry: 'rejected' })
