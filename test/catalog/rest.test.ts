@@ -206,6 +206,30 @@ describe('RestCatalog against the reference server', () => {
     }
   })
 
+  test('a recreated topic replaces the table\'s main branch (topic id property, snapshot without parent) and keeps the old snapshots', async () => {
+    await purge()
+    const catalog = await connect()
+    const id = { namespace: 'zombi', name: 'recreated' }
+    const file = async (value: string): Promise<WrittenDataFile[]> => {
+      const batches = encodeBatch([{ key: null, value: Buffer.from(value), timestamp: baseTimestamp }], { baseOffset: 0 })
+      const result = await runEncodeJob({ topic: 'recreated', partition: 0, fromOffset: 0, batches, maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 })
+      const key = `zombi/recreated/data/${randomUUID()}.parquet`
+      await store.put(key, result.files[0]!.bytes)
+      const encoded = result.files[0]!
+      return [{ key, sizeBytes: encoded.bytes.length, recordCount: encoded.recordCount, eventDate: encoded.eventDate, eventHour: encoded.eventHour, metrics: encoded.metrics }]
+    }
+    const old = await new TableWriter(catalog, id, 'topic-1', 'replace').commit(await file('old'), [{ partition: 0, from: 0, end: 1 }])
+    const writer = new TableWriter(catalog, id, 'topic-2', 'replace')
+    expect(await writer.committedOffsets()).toEqual(new Map())
+    const replaced = await writer.commit(await file('new'), [{ partition: 0, from: 0, end: 1 }])
+    const loaded = (await catalog.loadTable(id))!
+    expect(loaded.metadata.properties['zombi.topic-id']).toBe('topic-2')
+    expect(currentSnapshot(loaded.metadata)).toMatchObject({ 'snapshot-id': replaced.snapshotId })
+    expect(currentSnapshot(loaded.metadata)!['parent-snapshot-id']).toBeUndefined()
+    expect(loaded.metadata.snapshots.map((snapshot) => snapshot['snapshot-id'])).toEqual([old.snapshotId, replaced.snapshotId])
+    expect((await readTable(catalog, id)).map((row) => row.payload)).toEqual(['new'])
+  })
+
   describe('a commit whose answer is lost', () => {
     async function tableAndProxy(name: string): Promise<{ catalog: RestCatalog; recording: CatalogProxy; created: Awaited<ReturnType<RestCatalog['commit']>> }> {
       await purge()
