@@ -166,3 +166,9 @@ echo "install-test-deps: Apache Kafka for bench:compare present in $repo_root/.c
 # local jars and never downloads anything at run time.
 bash "$repo_root/test/support/spark/fetch.sh" >/dev/null
 echo "install-test-deps: Iceberg jars for Spark present in $repo_root/.cache"
+
+# The Iceberg project's reference REST catalog (RESTCatalogServer from iceberg-open-api's test fixtures, with its
+# runtime and iceberg-aws-bundle for S3FileIO) for the REST catalog client's tests, from the Maven registry into
+# .cache/iceberg-rest-<version> (test/support/iceberg-rest/fetch.sh; a no-op when the stamp matches).
+bash "$repo_root/test/support/iceberg-rest/fetch.sh" >/dev/null
+echo "install-test-deps: Iceberg REST catalog server present in $repo_root/.cache"

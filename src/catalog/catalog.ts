@@ -1,6 +1,6 @@
 // What the flusher needs from an Iceberg catalog: load a table's current metadata and swap it
-// atomically for a new version. The filesystem catalog is the embedded default; a REST
-// catalog client implements the same interface later.
+// atomically for a new version. The filesystem catalog is the embedded default; the REST catalog
+// client (rest.ts) implements the same interface against an Iceberg REST catalog.
 import type { TableMetadata } from './table-metadata.ts'
 import type { ObjectStore } from '../objectstore/object-store.ts'
 
@@ -13,8 +13,11 @@ export interface LoadedTable {
   metadata: TableMetadata
   /** Location of the metadata file `metadata` was read from. */
   metadataLocation: string
-  /** The catalog's version token of that file (the N of vN.metadata.json here). */
-  version: number
+  /**
+   * The catalog's version token of that file, opaque: compare with === only (the filesystem
+   * catalog's N of vN.metadata.json; a REST catalog's metadata location).
+   */
+  version: number | string
 }
 
 export interface Catalog {
@@ -30,7 +33,9 @@ export interface Catalog {
   /**
    * Makes `metadata` the table's current metadata if the table is still at `base` (null: the
    * table must not exist yet); otherwise throws a ZombiError CATALOG_COMMIT_CONFLICT (someone else committed first:
-   * reload, check, retry) and changes nothing.
+   * reload, check, retry) and changes nothing. "Still at base" is at least: the same table, its
+   * main branch at the same snapshot (a REST catalog checks no more for a change that adds no
+   * snapshot, schema or spec; every commit of Zombi's adds a snapshot).
    */
   commit(id: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable>
   listTables(namespace: string): Promise<string[]>

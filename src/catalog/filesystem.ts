@@ -57,7 +57,9 @@ export class FilesystemCatalog implements Catalog {
   }
 
   async commit(id: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable> {
-    const version = base === null ? 1 : base.version + 1
+    const baseVersion = base === null ? 0 : base.version
+    if (typeof baseVersion !== 'number') throw new ZombiError('INVALID_ARGUMENT', `table ${id.namespace}.${id.name}: base ${base!.metadataLocation} was not loaded by a filesystem catalog`)
+    const version = baseVersion + 1
     const key = this.#metadataKey(id, version)
     const created = await this.store.putIfAbsent(key, Buffer.from(serializeTableMetadata(metadata), 'utf8'))
     if (!created) {

@@ -88,9 +88,18 @@ export function jsonText(value: unknown): string {
   return text
 }
 
+/** Parses JSON losslessly: integers beyond 2^53 (snapshot ids) become BigInt, the rest plain numbers. */
+export function parseJson(text: string): unknown {
+  return parse(text, null, parseNumber)
+}
+
 /** Parses metadata JSON, checking the fields Zombi relies on and normalizing ids to BigInt. */
 export function parseTableMetadata(text: string): TableMetadata {
-  const raw = parse(text, null, parseNumber)
+  return tableMetadataFromJson(parseJson(text))
+}
+
+/** The checks and normalization of parseTableMetadata for metadata already parsed by parseJson (inside a REST response). */
+export function tableMetadataFromJson(raw: unknown): TableMetadata {
   if (!isObject(raw)) throw new ZombiError('ICEBERG_METADATA_INVALID', 'table metadata is not a JSON object')
   const version = toNumber(raw['format-version'], 'format-version')
   if (version !== 2) throw new ZombiError('ICEBERG_METADATA_INVALID', `table format version ${version} is not supported (Zombi writes v2)`)

@@ -373,6 +373,8 @@ export class Flusher {
         try {
           await state.writer.commit(round.files, round.ranges, this.#now())
         } catch (error) {
+          // A commit that may still land keeps its files; the next flush reads the table and sees.
+          if (hasCode(error, 'CATALOG_COMMIT_UNKNOWN')) throw error
           await this.#deleteFiles(round.files)
           if (hasCode(error, 'ICEBERG_RANGE_COMMITTED')) continue
           throw error

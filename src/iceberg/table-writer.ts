@@ -79,9 +79,10 @@ export class TableWriter {
   }
 
   /**
-   * Commits `files` as one snapshot recording `ranges`. Throws a ZombiError ICEBERG_RANGE_COMMITTED if
-   * the table already holds any offset of a range (nothing is committed then): the caller drops
-   * its files and plans again.
+   * Commits `files` as one snapshot recording `ranges`; a conflict (another writer committed first)
+   * reloads the table and tries again. Throws a ZombiError ICEBERG_RANGE_COMMITTED if the table
+   * already holds any offset of a range (nothing is committed then): the caller drops its files and
+   * plans again; CATALOG_COMMIT_UNKNOWN if the commit may still land: the caller keeps its files.
    */
   async commit(files: readonly WrittenDataFile[], ranges: readonly OffsetRange[], nowMs = Date.now()): Promise<CommitResult> {
     if (files.length === 0) throw new ZombiError('INVALID_ARGUMENT', 'a commit needs at least one data file')
@@ -97,6 +98,9 @@ export class TableWriter {
         const result = await this.#commitOnce(base, files, ranges, nowMs, written)
         return result
       } catch (error) {
+        // A commit of unknown outcome may still land and reference these files: they stay (orphan
+        // cleanup removes them if it never does).
+        if (hasCode(error, 'CATALOG_COMMIT_UNKNOWN')) throw error
         for (const key of written) await this.catalog.store.delete(key).catch(() => undefined)
         if (!hasCode(error, 'CATALOG_COMMIT_CONFLICT') || attempt >= COMMIT_ATTEMPTS) throw error
       }

@@ -1,16 +1,32 @@
-// The contract every Iceberg catalog passes (filesystem now; the REST catalog client later).
-// `open()` gives a catalog over an empty warehouse.
+// The contract every Iceberg catalog passes (filesystem; the REST client against Iceberg's reference
+// server). `open()` gives a catalog over an empty warehouse. Commits mark themselves with a table
+// property, not a timestamp or a new uuid: a REST server keeps its own last-updated-ms and refuses to
+// change a table's uuid, while a property is what any catalog stores as given.
 import { describe, expect, it } from 'vitest'
 import { type Catalog, type LoadedTable, type TableIdentifier } from '../../src/catalog/catalog.ts'
-import { newTableMetadata, type TableMetadata } from '../../src/iceberg/metadata.ts'
+import { newSnapshotId, newTableMetadata, withAppendedSnapshot, type TableMetadata } from '../../src/iceberg/metadata.ts'
 
 export function catalogContract(name: string, open: () => Promise<Catalog>): void {
   describe(`${name} catalog contract`, () => {
     const orders: TableIdentifier = { namespace: 'zombi', name: 'orders' }
 
-    function metadataFor(catalog: Catalog, id: TableIdentifier, updatedMs = 1): TableMetadata {
-      return newTableMetadata(catalog.store.location(catalog.tableKey(id)), {}, updatedMs)
+    const MARK = 'zombi.test.mark'
+
+    function metadataFor(catalog: Catalog, id: TableIdentifier, mark = 1): TableMetadata {
+      return newTableMetadata(catalog.store.location(catalog.tableKey(id)), { [MARK]: String(mark) }, 1)
     }
+
+    /**
+     * The table's metadata moved on from `base` as Zombi's commits move it, by a snapshot (its
+     * manifest list need not exist for a catalog), marked `mark`.
+     */
+    function moved(base: LoadedTable, mark: number): TableMetadata {
+      const marked = { ...base.metadata, properties: { ...base.metadata.properties, [MARK]: String(mark) } }
+      const manifestList = `${base.metadata.location}/metadata/snap-${mark}.avro`
+      return withAppendedSnapshot(marked, { snapshotId: newSnapshotId(), sequenceNumber: base.metadata['last-sequence-number'] + 1n, manifestList, summary: { operation: 'append' }, timestampMs: Date.now() }, base.metadataLocation)
+    }
+
+    const markOf = (loaded: LoadedTable | null): string | undefined => loaded?.metadata.properties[MARK]
 
     async function created(catalog: Catalog, id = orders): Promise<LoadedTable> {
       return catalog.commit(id, null, metadataFor(catalog, id))
@@ -35,7 +51,7 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
     it('keeps each commit\'s metadata in its own file in the table\'s store, named *.metadata.json', async () => {
       const catalog = await open()
       const first = await created(catalog)
-      const second = await catalog.commit(orders, first, metadataFor(catalog, orders, 2))
+      const second = await catalog.commit(orders, first, moved(first, 2))
       expect(second.metadataLocation).not.toBe(first.metadataLocation)
       for (const { metadataLocation } of [first, second]) {
         expect(metadataLocation).toMatch(/\.metadata\.json$/)
@@ -49,10 +65,11 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
     it('moves the table on with a commit from its current state', async () => {
       const catalog = await open()
       const first = await created(catalog)
-      const second = await catalog.commit(orders, first, metadataFor(catalog, orders, 2))
+      const second = await catalog.commit(orders, first, moved(first, 2))
       expect(second.version).not.toBe(first.version)
+      expect(markOf(second)).toBe('2')
       const loaded = (await catalog.loadTable(orders))!
-      expect(loaded.metadata['last-updated-ms']).toBe(2)
+      expect(markOf(loaded)).toBe('2')
       expect(loaded.version).toBe(second.version)
     })
 
@@ -61,40 +78,44 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
       const first = await created(catalog)
       await expect(catalog.commit(orders, null, metadataFor(catalog, orders, 9))).rejects.toMatchObject({ code: 'CATALOG_COMMIT_CONFLICT' })
       const loaded = (await catalog.loadTable(orders))!
-      expect([loaded.version, loaded.metadata['last-updated-ms']]).toEqual([first.version, 1])
+      expect([loaded.version, markOf(loaded)]).toEqual([first.version, '1'])
     })
 
     it('refuses a commit from a stale base with CATALOG_COMMIT_CONFLICT and keeps the newer state', async () => {
       const catalog = await open()
       const first = await created(catalog)
-      const second = await catalog.commit(orders, first, metadataFor(catalog, orders, 2))
-      await expect(catalog.commit(orders, first, metadataFor(catalog, orders, 3))).rejects.toMatchObject({ code: 'CATALOG_COMMIT_CONFLICT' })
+      const second = await catalog.commit(orders, first, moved(first, 2))
+      await expect(catalog.commit(orders, first, moved(first, 3))).rejects.toMatchObject({ code: 'CATALOG_COMMIT_CONFLICT' })
       expect((await catalog.loadTable(orders))!.metadataLocation).toBe(second.metadataLocation)
     })
 
     it('lets exactly one of two commits racing from the same base win; the other conflicts', async () => {
       const catalog = await open()
       const first = await created(catalog)
-      const results = await Promise.allSettled([2, 3].map((updated) => catalog.commit(orders, first, metadataFor(catalog, orders, updated))))
+      const results = await Promise.allSettled([2, 3].map((mark) => catalog.commit(orders, first, moved(first, mark))))
       const won = results.filter((r) => r.status === 'fulfilled')
       const lost = results.filter((r) => r.status === 'rejected')
       expect([won.length, lost.length]).toEqual([1, 1])
       expect((lost[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'CATALOG_COMMIT_CONFLICT' })
       const winner = (won[0] as PromiseFulfilledResult<LoadedTable>).value
-      expect((await catalog.loadTable(orders))!.metadata['last-updated-ms']).toBe(winner.metadata['last-updated-ms'])
+      expect(markOf(await catalog.loadTable(orders))).toBe(markOf(winner))
     })
 
     it('lets exactly one of two creations of the same table win', async () => {
       const catalog = await open()
       const results = await Promise.allSettled([created(catalog), created(catalog)])
       expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+      const lost = results.find((r) => r.status === 'rejected')!
+      expect(lost.reason).toMatchObject({ code: 'CATALOG_COMMIT_CONFLICT' })
+      const won = results.find((r) => r.status === 'fulfilled')!
+      expect((await catalog.loadTable(orders))!.metadata['table-uuid']).toBe(won.value.metadata['table-uuid'])
     })
 
     it('returns the known state itself when the table has not moved on, and the new one when it has', async () => {
       const catalog = await open()
       const first = await created(catalog)
       expect(await catalog.loadTable(orders, first)).toBe(first)
-      const second = await catalog.commit(orders, first, metadataFor(catalog, orders, 2))
+      const second = await catalog.commit(orders, first, moved(first, 2))
       expect((await catalog.loadTable(orders, first))!.version).toBe(second.version)
     })
 
