@@ -27,12 +27,14 @@ export interface ReaderStorage {
 /**
  * FileIO properties for readers of the tables, in the names Iceberg's clients read (Java's S3FileIO, pyiceberg,
  * DuckDB). Local files need none. Path style is given both ways because Java reads `s3.path-style-access` and
- * pyiceberg (pyarrow) `s3.force-virtual-addressing`.
+ * pyiceberg (pyarrow) `s3.force-virtual-addressing`; the region too, because Java's S3FileIO ignores
+ * `s3.region` and reads `client.region` (without it Spark fails with "Unable to load region" off EC2).
  */
 export async function readerStorageConfig(storage: ReaderStorage): Promise<Record<string, string>> {
   if (storage.storage === 'local') return {}
   const config: Record<string, string> = {
     's3.region': storage.region,
+    'client.region': storage.region,
     's3.path-style-access': String(storage.pathStyle),
     's3.force-virtual-addressing': String(!storage.pathStyle),
   }

@@ -182,7 +182,7 @@ describe('loading a table', () => {
     const s3 = { storage: 's3', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-3', pathStyle: true } as const
     await build({ ...s3, credentials: null })
     const withoutKeys = (await get('/iceberg/v1/namespaces/zombi/tables/orders')).json<{ config: Record<string, string> }>().config
-    expect(withoutKeys).toEqual({ 's3.endpoint': 'http://127.0.0.1:9000', 's3.region': 'eu-west-3', 's3.path-style-access': 'true', 's3.force-virtual-addressing': 'false' })
+    expect(withoutKeys).toEqual({ 's3.endpoint': 'http://127.0.0.1:9000', 's3.region': 'eu-west-3', 'client.region': 'eu-west-3', 's3.path-style-access': 'true', 's3.force-virtual-addressing': 'false' })
     await build({ ...s3, credentials: async () => keys })
     const vended = (await get('/iceberg/v1/namespaces/zombi/tables/orders')).json<{ config: Record<string, string> }>().config
     expect(vended).toEqual({ ...withoutKeys, 's3.access-key-id': 'AKIAZOMBI', 's3.secret-access-key': 'secret', 's3.session-token': 'session' })
