@@ -70,7 +70,12 @@ def duckdb_catalog(args):
             options += [f"ENDPOINT {sql_string(host)}", f"USE_SSL {'true' if scheme == 'https' else 'false'}", "URL_STYLE 'path'"]
         con.execute(f"CREATE SECRET ({', '.join(options)})")
     # The warehouse name is required by ATTACH; Zombi's catalog has one warehouse and ignores it.
-    con.execute(f"ATTACH 'zombi' AS catalog (TYPE ICEBERG, ENDPOINT {sql_string(args.catalog)}, AUTHORIZATION_TYPE 'none')")
+    options = [f"ENDPOINT {sql_string(args.catalog)}", "AUTHORIZATION_TYPE 'none'"]
+    if args.s3_access_key_id:
+        # Otherwise DuckDB makes a secret of each table load's S3 config, scoped to the table's location, and that
+        # secret (no keys in it when the catalog vends none) wins over the one above: requests go out unsigned.
+        options.append("ACCESS_DELEGATION_MODE 'none'")
+    con.execute(f"ATTACH 'zombi' AS catalog (TYPE ICEBERG, {', '.join(options)})")
     return con
 
 
