@@ -133,7 +133,13 @@ export async function icebergCatalogRoutes(app: FastifyInstance, options: Iceber
   }
 
   const loadTable = async (request: FastifyRequest<{ Params: TableParams; Querystring: { snapshots?: string } }>) => {
-    requireNamespace(request.params.namespace)
+    const levels = request.params.namespace.split(NAMESPACE_SEPARATOR)
+    if (levels.length !== 1 || levels[0] !== view.namespace) {
+      // NoSuchTableException, not NoSuchNamespaceException, as Iceberg's own catalogs answer: Java's REST client
+      // (Spark) loads `db.topic.files` as table `files` of namespace `db.topic` first and only on
+      // NoSuchTableException falls back to the metadata table `files` of table `db.topic`.
+      throw new HttpProblem('ICEBERG_REST_NO_SUCH_TABLE', `table ${[...levels, request.params.table].join('.')} does not exist: this catalog serves one namespace, ${view.namespace}`)
+    }
     const snapshots = request.query.snapshots ?? 'all'
     if (snapshots !== 'all' && snapshots !== 'refs') throw new HttpProblem('ICEBERG_REST_BAD_REQUEST', `snapshots ${JSON.stringify(snapshots)} is not all or refs`)
     const table = await view.loadTable(request.params.table, snapshots)
