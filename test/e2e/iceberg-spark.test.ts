@@ -177,9 +177,15 @@ describe('Iceberg table read by Spark', () => {
     sparkReadsTheTopic(() => ({ spark, catalog: 'zombi_files', namespace: 'zombi', topic, produced }))
   })
 
-  // Integration spots: the same assertions through REST catalogs. The fixture already takes
-  // { type: 'rest', uri, s3: { endpoint, region, accessKeyId, secretAccessKey } }; each block needs its
-  // catalog started and registered in beforeAll (spark.addCatalog), then sparkReadsTheTopic(...).
-  describe.todo("through Zombi's embedded REST catalog (http://127.0.0.1:<httpPort>/iceberg)")
-  describe.todo("through Iceberg's reference REST catalog (RESTCatalogServer), with the tables on S3 (moto)")
+  describe("through Zombi's embedded REST catalog (http://127.0.0.1:<httpPort>/iceberg)", () => {
+    beforeAll(async () => {
+      // The table locations are file:// paths on this machine: Spark opens them with its default FileIO.
+      await spark.addCatalog({ name: 'zombi_rest', type: 'rest', uri: `${broker.httpUrl}/iceberg` })
+    })
+
+    sparkReadsTheTopic(() => ({ spark, catalog: 'zombi_rest', namespace: 'zombi', topic, produced }))
+  })
+
+  // Tables on S3 through REST catalogs (the embedded one and Iceberg's reference server) are measured
+  // for Spark, DuckDB and pyiceberg together by iceberg-catalog-matrix.test.ts.
 })
