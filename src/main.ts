@@ -273,7 +273,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'))
   // Logged last: a supervisor that sends SIGTERM as soon as it reads "zombi ready" must find the
   // handlers installed (on a loaded machine it did not, and SIGTERM killed the process unflushed).
-  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
+  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, catalog: config.catalogType === 'rest' ? config.catalogUrl : 'filesystem', durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
 }
 
 function main(): void {
