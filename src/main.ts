@@ -2,7 +2,10 @@
 // (with a final flush to Iceberg).
 import { randomUUID } from 'node:crypto'
 import { S3Client } from '@aws-sdk/client-s3'
+import type { Catalog } from './catalog/catalog.ts'
+import { ConnectOnUse } from './catalog/connect-on-use.ts'
 import { FilesystemCatalog } from './catalog/filesystem.ts'
+import { connectRestCatalog } from './catalog/rest.ts'
 import { servedTables, type ReaderStorage } from './catalog/served-tables.ts'
 import { loadConfig, renderSettings, unknownSettings, type Config } from './config/index.ts'
 import { ZombiError } from './errors.ts'
@@ -82,6 +85,25 @@ function openWarehouse(config: Config, logger: Logger): ObjectStore & { close?()
   })
 }
 
+/**
+ * The catalog of the topic tables. A REST catalog is connected in the background: the broker serves
+ * Kafka while it is unreachable, and flushes wait (failing, retried, visible in /health) until it answers.
+ */
+function openCatalog(config: Config, warehouse: ObjectStore, logger: Logger): Catalog {
+  if (config.catalogType === 'filesystem') return new FilesystemCatalog(warehouse)
+  const url = config.catalogUrl
+  if (url === null) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_CATALOG_TYPE=rest needs ZOMBI_CATALOG_URL')
+  const catalog = new ConnectOnUse(warehouse, () => connectRestCatalog({
+    url, warehouse: config.catalogWarehouse, token: config.catalogToken, credential: config.catalogCredential,
+    oauth2Uri: config.catalogOauth2Uri, scope: config.catalogScope, store: warehouse, namespace: config.catalogNamespace,
+  }))
+  catalog.connected().then(
+    () => logger.info({ url }, 'connected to the Iceberg REST catalog'),
+    (error: unknown) => logger.error({ err: error, url }, 'the Iceberg REST catalog is unreachable; flushes to Iceberg wait for it, the hot log keeps every record'),
+  )
+  return catalog
+}
+
 /** The hot store's own health (a full disk names itself: "disk full: 12 MB free, floor 64 MB"), or why closing it failed. */
 function hotStorageHealth(store: HotStore, closeError: unknown): { ok: boolean; detail: string } {
   if (closeError !== null) return { ok: false, detail: `closing the hot store failed: ${String(closeError)}` }
@@ -155,7 +177,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   broker.port = config.advertisedKafkaPort ?? kafkaPort
   let storeClosed: unknown = null
   const warehouse = openWarehouse(config, logger)
-  const catalog = new FilesystemCatalog(warehouse)
+  const catalog = openCatalog(config, warehouse, logger)
   const flusher = new Flusher({
     // The flusher hands back the partitions this log gave it.
     source: log,
@@ -251,7 +273,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'))
   // Logged last: a supervisor that sends SIGTERM as soon as it reads "zombi ready" must find the
   // handlers installed (on a loaded machine it did not, and SIGTERM killed the process unflushed).
-  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
+  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, catalog: config.catalogType === 'rest' ? config.catalogUrl : 'filesystem', durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
 }
 
 function main(): void {
