@@ -1,14 +1,17 @@
 // The reader × catalog matrix for tables on S3 (moto): DuckDB (ATTACH ... TYPE ICEBERG), pyiceberg
 // (a rest catalog) and Spark (Iceberg's Java SparkCatalog, type rest) each read exactly the records a
 // Kafka client produced, found by name through a REST catalog: Zombi's embedded one (/iceberg, the S3
-// keys vended by the broker or brought by the reader). One moto and one Spark session for the file; a
-// broker per catalog setup, each in its own bucket. docs/compat.md lists the cells this file measures.
+// keys vended by the broker or brought by the reader), and Iceberg's reference REST catalog server that
+// a broker with ZOMBI_CATALOG_TYPE=rest commits its tables into. One moto, one Spark session and one
+// reference server for the file; a broker per catalog setup, each in its own bucket. docs/compat.md
+// lists the cells this file measures.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { pythonJsonLines } from './fixtures/python.ts'
 import { startSpark, type Spark, type SparkS3Options } from './fixtures/spark.ts'
 import { readRows, type RestCatalog, type TableRow } from '../iceberg/readers.ts'
 import { createBucket, MOTO_CREDENTIALS, MOTO_REGION, startMoto, type Moto } from '../support/moto.ts'
+import { startRestCatalogServer, type RestCatalogServer } from '../support/rest-catalog-server.ts'
 
 interface Produced {
   partition: number
@@ -98,6 +101,7 @@ describe('Iceberg readers × catalogs, tables on S3 (moto)', () => {
   let moto: Moto
   let sparkStarting: Promise<Spark> | undefined
   let spark: Spark
+  let referenceStarting: Promise<RestCatalogServer> | undefined
   const brokers: Broker[] = []
   const readerS3 = (): { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string } => ({ endpoint: moto.endpoint, region: MOTO_REGION, ...MOTO_CREDENTIALS })
 
@@ -128,17 +132,22 @@ describe('Iceberg readers × catalogs, tables on S3 (moto)', () => {
   }
 
   beforeAll(async () => {
-    // Spark's JVM start overlaps moto's and the brokers' (in the describes' beforeAll).
+    // The two JVMs (Spark, the reference catalog) start while the brokers of the first describes produce.
     sparkStarting = startSpark()
     sparkStarting.catch(() => {})
     moto = await startMoto()
+    // It writes the metadata files Zombi commits through it into the tables' bucket, with S3FileIO.
+    referenceStarting = startRestCatalogServer({ warehouse: 's3://zombi-external/reference', s3: readerS3() })
+    referenceStarting.catch(() => {})
   }, 60_000)
 
   afterAll(async () => {
-    // Also when a beforeAll failed before awaiting the start: no JVM may outlive the file.
+    // Also when a beforeAll failed before awaiting the starts: no JVM may outlive the file.
     const session = await sparkStarting?.catch(() => undefined)
     await session?.stop()
     for (const broker of brokers) await broker.cleanup()
+    const reference = await referenceStarting?.catch(() => undefined)
+    await reference?.stop()
     await moto?.stop()
   })
 
@@ -174,5 +183,46 @@ describe('Iceberg readers × catalogs, tables on S3 (moto)', () => {
     })
 
     readersReadExactlyTheProducedRecords(() => cell, () => spark)
+  })
+
+  describe("Iceberg's reference REST catalog, which the broker commits to (ZOMBI_CATALOG_TYPE=rest)", () => {
+    let reference: RestCatalogServer
+    let throughReference: Cell
+    let throughEmbedded: Cell
+
+    beforeAll(async () => {
+      reference = await referenceStarting!
+      const { broker, topic, produced } = await brokerWithTable('zombi-external', {
+        ZOMBI_CATALOG_TYPE: 'rest',
+        ZOMBI_CATALOG_URL: reference.url,
+        ZOMBI_ICEBERG_VEND_CREDENTIALS: 'true',
+      })
+      // The reference server hands out no storage settings: its readers bring endpoint, region and keys.
+      throughReference = { topic, produced, catalog: { uri: reference.url, s3: readerS3() }, sparkCatalog: 'reference' }
+      throughEmbedded = { topic, produced, catalog: { uri: `${broker.httpUrl}/iceberg` }, sparkCatalog: 'embedded_over_reference' }
+      spark = await sparkStarting!
+      await spark.addCatalog({ name: throughReference.sparkCatalog, type: 'rest', uri: reference.url, s3: readerS3() })
+      await spark.addCatalog({ name: throughEmbedded.sparkCatalog, type: 'rest', uri: throughEmbedded.catalog.uri })
+    }, 240_000)
+
+    test('the table is the reference server\'s: its metadata file is the one Zombi\'s catalog serves', async () => {
+      const { topic } = throughReference
+      const load = async (uri: string): Promise<string> => {
+        const response = await fetch(`${uri}/v1/namespaces/zombi/tables/${encodeURIComponent(topic)}`)
+        expect(response.status).toBe(200)
+        return ((await response.json()) as { 'metadata-location': string })['metadata-location']
+      }
+      const location = await load(reference.url)
+      expect(location).toMatch(new RegExp(`^s3://zombi-external/zombi/${topic.replaceAll('.', '\\.')}/metadata/.+\\.metadata\\.json$`))
+      expect(await load(throughEmbedded.catalog.uri)).toBe(location)
+    })
+
+    describe('through the reference server, with the reader\'s own S3 settings', () => {
+      readersReadExactlyTheProducedRecords(() => throughReference, () => spark)
+    })
+
+    describe("through Zombi's embedded catalog in front of it, keys vended", () => {
+      readersReadExactlyTheProducedRecords(() => throughEmbedded, () => spark)
+    })
   })
 })
