@@ -162,6 +162,15 @@ describe('Iceberg readers × catalogs, tables on S3 (moto)', () => {
       await spark.addCatalog({ name: cell.sparkCatalog, type: 'rest', uri: cell.catalog.uri })
     }, 240_000)
 
+    test("the table loads carry the broker's keys with where the files are", async () => {
+      const response = await fetch(`${cell.catalog.uri}/v1/namespaces/zombi/tables/${encodeURIComponent(cell.topic)}`)
+      const { config } = (await response.json()) as { config: Record<string, string> }
+      expect(config).toEqual({
+        's3.endpoint': moto.endpoint, 's3.region': MOTO_REGION, 'client.region': MOTO_REGION, 's3.path-style-access': 'true', 's3.force-virtual-addressing': 'false',
+        's3.access-key-id': MOTO_CREDENTIALS.accessKeyId, 's3.secret-access-key': MOTO_CREDENTIALS.secretAccessKey,
+      })
+    })
+
     readersReadExactlyTheProducedRecords(() => cell, () => spark)
   })
 
