@@ -3,6 +3,7 @@
 // Iceberg metrics of the file (value/null counts, lower/upper bounds) computed on the way.
 import { Binary, Bool, DateDay, Int32, Int64, RecordBatch, Struct, Table, TimestampMicrosecond, Utf8, makeData, tableToIPC, type Data } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
+import { ZombiError } from '../errors.ts'
 import { setInt64Words } from '../protocol/int64.ts'
 import { booleanBound, dateBound, intBound, longBound, stringBound } from './bounds.ts'
 import type { RowColumns } from './columns.ts'
@@ -16,6 +17,7 @@ export interface FileMetrics {
   upperBounds: Array<[number, Uint8Array]>
 }
 
+/** What is known of a data file once its last byte is written (the bytes went to a ChunkSink). */
 export interface EncodedFile {
   /** Days since 1970-01-01 (UTC). */
   eventDate: number
@@ -23,8 +25,18 @@ export interface EncodedFile {
   recordCount: number
   minOffset: number
   maxOffset: number
-  bytes: Uint8Array
+  /** Bytes of the file: the sum of its chunks. */
+  sizeBytes: number
   metrics: FileMetrics
+}
+
+/** Where a data file's bytes go as they are encoded. */
+export interface ChunkSink {
+  /**
+   * Takes the next chunk (the sink owns it from now on); resolves once the next one may come,
+   * which is how a slow consumer holds the encoder back. Rejecting stops the encoding.
+   */
+  write(chunk: Uint8Array): Promise<void> | void
 }
 
 export interface ParquetOptions {
@@ -40,7 +52,7 @@ export function hourOf(timestampMs: number): number {
 }
 
 /** The partition values of a timestamp: days since 1970-01-01 and the hour of that day (UTC). */
-function dateAndHour(timestampMs: number): { eventDate: number; eventHour: number } {
+export function dateAndHour(timestampMs: number): { eventDate: number; eventHour: number } {
   const hour = hourOf(timestampMs)
   const eventDate = Math.floor(hour / 24)
   return { eventDate, eventHour: hour - eventDate * 24 }
@@ -269,12 +281,14 @@ function writerProperties(options: ParquetOptions): parquet.WriterProperties {
 }
 
 /**
- * Writes `rows` as one Parquet file, one row group at a time: each group is built as an Arrow
- * batch, moved into wasm memory and handed to parquet-wasm's streaming writer, which encodes
- * and compresses it before the next one is built. Memory beyond the decoded columns stays at
- * about one row group, whatever the file size (wasm memory only grows, so this also bounds it).
+ * Writes `rows` as one Parquet file into `sink`, one row group at a time: each group is built as an
+ * Arrow batch, moved into wasm memory and handed to parquet-wasm's streaming writer, which encodes
+ * and compresses it before the next one is built; its bytes go to the sink as they come out (a
+ * chunk per row group, then the footer). Memory beyond the decoded columns stays at about one row
+ * group plus what the sink holds, whatever the file size (wasm memory only grows, so this also
+ * bounds it).
  */
-export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: string, partition: number, options: ParquetOptions): Promise<EncodedFile> {
+export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: string, partition: number, options: ParquetOptions, sink: ChunkSink): Promise<EncodedFile> {
   const stats = new FileStats()
   const groupRows = Math.max(1, options.rowGroupRows)
   let start = 0
@@ -295,14 +309,20 @@ export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: 
       }
     },
   }, { highWaterMark: 0 })
-  const chunks: Uint8Array[] = []
-  for await (const chunk of await parquet.transformParquetStream(groups, writerProperties(options)) as ReadableStream<Uint8Array>) chunks.push(chunk)
+  let sizeBytes = 0
+  for await (const chunk of await parquet.transformParquetStream(groups, writerProperties(options)) as ReadableStream<Uint8Array>) {
+    sizeBytes += chunk.length
+    await sink.write(chunk)
+  }
+  // parquet-wasm ends its output normally when its input fails (checked with 0.8.0): a file
+  // short of rows must not pass for a complete one.
+  if (stats.rows !== rows.length) throw new ZombiError('ENCODE_FAILED', `the Parquet writer took ${stats.rows} of ${rows.length} rows of partition ${partition}`)
   return {
     ...dateAndHour(stats.minTimestamp),
     recordCount: rows.length,
     minOffset: stats.minOffset,
     maxOffset: stats.maxOffset,
-    bytes: Buffer.concat(chunks),
+    sizeBytes,
     metrics: fileMetrics(stats, topic, partition),
   }
 }

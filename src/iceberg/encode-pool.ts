@@ -1,46 +1,52 @@
 // A fixed pool of encode workers. Jobs beyond the pool size wait for a free worker; a worker
 // that dies fails its job and is replaced. Size 0 runs jobs on the calling thread (tests).
+// A job's files stream back as they are encoded (encode-worker.ts has the protocol); the worker
+// takes its next job only once the last one ended (done, failed or cancelled).
 import { Worker } from 'node:worker_threads'
 import { ZombiError } from '../errors.ts'
-import { runEncodeJob, type EncodeJob, type EncodeResult } from './encode.ts'
-import type { EncodeReply, EncodeRequest } from './encode-worker.ts'
+import { runEncodeJob, type EncodeJob } from './encode.ts'
+import { CHUNK_WINDOW_BYTES, EncodeRun, LocalOutput } from './encode-stream.ts'
+import type { FromWorker, ToWorker } from './encode-worker.ts'
 
 const workerUrl = new URL('./encode-worker.ts', import.meta.url)
 
-interface Pending {
-  resolve(result: EncodeResult): void
-  reject(error: Error): void
-}
-
 class PoolWorker {
   readonly worker: Worker
-  current: Pending | null = null
+  current: { id: number; run: EncodeRun } | null = null
 
   constructor(onExit: (worker: PoolWorker, error: Error) => void) {
     this.worker = new Worker(workerUrl)
     this.worker.unref()
-    this.worker.on('message', (reply: EncodeReply) => {
-      const pending = this.current
-      this.current = null
-      if (pending === null) return
-      if ('error' in reply) pending.reject(new ZombiError('ENCODE_FAILED', `encode job failed: ${reply.error}`))
-      else pending.resolve(reply.result)
+    this.worker.on('message', (event: FromWorker) => {
+      const current = this.current
+      // Anything of an earlier job (none should come after its end) is ignored.
+      if (current === null || event.id !== current.id) return
+      if (event.kind === 'done' || event.kind === 'error') this.current = null
+      if (event.kind === 'error') current.run.push({ kind: 'error', error: new ZombiError('ENCODE_FAILED', `encode job failed: ${event.message}`) })
+      else current.run.push(event)
     })
     this.worker.on('error', (error) => onExit(this, error))
     this.worker.on('exit', (code) => onExit(this, new ZombiError('ENCODE_FAILED', `encode worker exited with code ${code}`)))
+  }
+
+  post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(message, transfer)
   }
 }
 
 export class EncodePool {
   readonly size: number
+  /** Bytes of a file a job may have encoded ahead of the store (default CHUNK_WINDOW_BYTES). */
+  readonly windowBytes: number
   readonly #idle: PoolWorker[] = []
   readonly #all = new Set<PoolWorker>()
   readonly #waiting: Array<(worker: PoolWorker) => void> = []
   #nextId = 0
   #closed = false
 
-  constructor(size: number) {
+  constructor(size: number, options: { windowBytes?: number } = {}) {
     this.size = size
+    this.windowBytes = options.windowBytes ?? CHUNK_WINDOW_BYTES
     for (let i = 0; i < size; i++) this.#idle.push(this.#spawn())
   }
 
@@ -52,7 +58,7 @@ export class EncodePool {
 
   #onExit(dead: PoolWorker, error: Error): void {
     if (!this.#all.delete(dead)) return
-    dead.current?.reject(error)
+    dead.current?.run.push({ kind: 'error', error })
     dead.current = null
     const index = this.#idle.indexOf(dead)
     if (index !== -1) this.#idle.splice(index, 1)
@@ -71,28 +77,48 @@ export class EncodePool {
     return new Promise((resolve) => this.#waiting.push(resolve))
   }
 
-  /** Runs the job; `job.batches` is transferred to the worker (do not use it afterwards). */
-  async run(job: EncodeJob): Promise<EncodeResult> {
+  /**
+   * Starts the job; its files arrive through the returned run (take them with nextFile, stream
+   * each file's chunks, cancel on failure). `job.batches` is transferred to the worker (do not use
+   * it afterwards).
+   */
+  run(job: EncodeJob): EncodeRun {
     if (this.#closed) throw new ZombiError('INVALID_STATE', 'encode pool is closed')
-    if (this.size === 0) return runEncodeJob(job)
-    const worker = await this.#acquire()
-    try {
-      return await new Promise<EncodeResult>((resolve, reject) => {
-        worker.current = { resolve, reject }
-        const request: EncodeRequest = { id: this.#nextId++, job }
-        const { buffer } = job.batches
-        const transferable = buffer instanceof ArrayBuffer && job.batches.byteOffset === 0 && job.batches.byteLength === buffer.byteLength
-        worker.worker.postMessage(request, transferable ? [buffer] : [])
-      })
-    } finally {
-      if (this.#all.has(worker)) this.#release(worker)
+    const run = new EncodeRun()
+    if (this.size === 0) {
+      const output = new LocalOutput(run, this.windowBytes)
+      runEncodeJob(job, output).then(
+        (result) => run.push({ kind: 'done', result }),
+        (error: unknown) => run.push({ kind: 'error', error: error instanceof Error ? error : new ZombiError('ENCODE_FAILED', String(error)) }),
+      )
+    } else {
+      void this.#runOnWorker(job, run)
     }
+    return run
+  }
+
+  async #runOnWorker(job: EncodeJob, run: EncodeRun): Promise<void> {
+    const worker = await this.#acquire()
+    const id = this.#nextId++
+    if (run.cancelled !== null) {
+      run.push({ kind: 'error', error: run.cancelled })
+    } else {
+      worker.current = { id, run }
+      run.onTaken = (bytes) => worker.post({ kind: 'ack', id, bytes })
+      run.onCancel = (error) => worker.post({ kind: 'cancel', id, reason: error.message })
+      const { buffer } = job.batches
+      const transferable = buffer instanceof ArrayBuffer && job.batches.byteOffset === 0 && job.batches.byteLength === buffer.byteLength
+      worker.post({ kind: 'job', id, job, windowBytes: this.windowBytes }, transferable ? [buffer] : [])
+    }
+    await run.settled
+    if (this.#all.has(worker)) this.#release(worker)
   }
 
   async close(): Promise<void> {
     this.#closed = true
     const workers = [...this.#all]
     this.#all.clear()
+    for (const worker of workers) worker.current?.run.push({ kind: 'error', error: new ZombiError('ENCODE_FAILED', 'encode pool closed during the job') })
     await Promise.all(workers.map((worker) => worker.worker.terminate()))
   }
 }

@@ -1,18 +1,31 @@
-// Worker thread entry: runs encode jobs (decode, sort, Arrow, Parquet) off the event loop.
+// Worker thread entry: runs encode jobs (decode, sort, Arrow, Parquet) off the event loop and
+// streams each file's bytes to the main thread as they are encoded.
+//
+// The protocol, per job (one at a time per worker):
+//   main -> worker  job {id, job, windowBytes}; then any number of ack {id, bytes} (chunk bytes the store
+//                   took) and at most one cancel {id, reason} (the upload failed: stop)
+//   worker -> main  per file: begin {eventDate, eventHour}, chunk {bytes} (its ArrayBuffer
+//                   transferred, not copied) ..., end {file facts}; then done {result}, or error
+//                   {message} at any point (also the answer to a cancel)
+// The worker waits after a chunk that leaves windowBytes or more unacknowledged,
+// so a slow store bounds the bytes in flight; after done or error the worker is free again.
 import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import { ZombiError } from '../errors.ts'
-import { runEncodeJob, type EncodeJob } from './encode.ts'
+import type { EncodedFile } from './data-file.ts'
+import { runEncodeJob, type EncodeJob, type EncodeOutput } from './encode.ts'
+import { Credit, type EncodeEvent } from './encode-stream.ts'
 
-export interface EncodeRequest {
-  id: number
-  job: EncodeJob
-}
+export type ToWorker =
+  | { kind: 'job'; id: number; job: EncodeJob; windowBytes: number }
+  | { kind: 'ack'; id: number; bytes: number }
+  | { kind: 'cancel'; id: number; reason: string }
 
-export type EncodeReply = { id: number; result: Awaited<ReturnType<typeof runEncodeJob>> } | { id: number; error: string }
+export type FromWorker = { id: number } & (Exclude<EncodeEvent, { kind: 'error' }> | { kind: 'error'; message: string })
 
 const port = parentPort
 if (port === null) throw new ZombiError('INVALID_STATE', 'encode-worker.ts runs as a worker thread')
+const mainThread = port
 
 // On Linux, priority 0 ("this process") means the calling thread: the encoder gets a higher nice
 // value than the event loop, so when cores are short, produce and fetch are served first and the
@@ -23,20 +36,61 @@ try {
   // Not permitted or not supported here: encode at normal priority.
 }
 
-// Jobs arrive one at a time (the pool gives a worker its next job after the reply).
-port.on('message', async (request: EncodeRequest) => {
-  let reply: EncodeReply
-  const transfer: ArrayBuffer[] = []
-  try {
-    const result = await runEncodeJob(request.job)
-    for (const file of result.files) {
-      // Transfer only buffers the file owns whole; a view into a larger buffer is copied.
-      const { buffer } = file.bytes
-      if (buffer instanceof ArrayBuffer && file.bytes.byteOffset === 0 && file.bytes.byteLength === buffer.byteLength) transfer.push(buffer)
-    }
-    reply = { id: request.id, result }
-  } catch (error) {
-    reply = { id: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }
+class WorkerOutput implements EncodeOutput {
+  readonly id: number
+  readonly credit: Credit
+
+  constructor(id: number, windowBytes: number) {
+    this.id = id
+    this.credit = new Credit(windowBytes)
   }
-  port.postMessage(reply, transfer)
+
+  #post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+    mainThread.postMessage(message, transfer)
+  }
+
+  beginFile(eventDate: number, eventHour: number): void {
+    this.credit.check()
+    this.#post({ id: this.id, kind: 'begin', eventDate, eventHour })
+  }
+
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    this.credit.check()
+    // A chunk that owns its whole buffer moves; a view into a larger one is copied to its own
+    // first (posting the view would clone the whole buffer behind it).
+    const { buffer } = chunk
+    const bytes = buffer instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === buffer.byteLength ? chunk : chunk.slice()
+    const length = bytes.length
+    // Transferring detaches the buffer here: its length reads 0 from now on.
+    this.#post({ id: this.id, kind: 'chunk', bytes }, [bytes.buffer as ArrayBuffer])
+    return this.credit.sent(length)
+  }
+
+  endFile(file: EncodedFile): void {
+    this.#post({ id: this.id, kind: 'end', file })
+  }
+}
+
+let current: WorkerOutput | null = null
+
+mainThread.on('message', async (message: ToWorker) => {
+  if (message.kind === 'ack') {
+    if (current?.id === message.id) current.credit.taken(message.bytes)
+    return
+  }
+  if (message.kind === 'cancel') {
+    if (current?.id === message.id) current.credit.fail(new ZombiError('ENCODE_FAILED', `encode job cancelled: ${message.reason}`))
+    return
+  }
+  const output = new WorkerOutput(message.id, message.windowBytes)
+  current = output
+  let reply: FromWorker
+  try {
+    reply = { id: message.id, kind: 'done', result: await runEncodeJob(message.job, output) }
+  } catch (error) {
+    reply = { id: message.id, kind: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }
+  } finally {
+    current = null
+  }
+  mainThread.postMessage(reply)
 })

@@ -1,13 +1,14 @@
 // One encode job: a run of stored batches of one partition -> Parquet data files, one per
-// (event_date, event_hour) present, rows sorted by timestamp_ms then sequence. Pure CPU work;
-// the flusher runs it in a worker thread (encode-worker.ts) so produce never waits on it. The
-// worker also reads the stored batches from the hot log's files itself when it can.
+// (event_date, event_hour) present, rows sorted by timestamp_ms then sequence, whose bytes go to an
+// EncodeOutput as they are encoded (never a whole file in memory). Pure CPU work; the flusher runs
+// it in a worker thread (encode-worker.ts) so produce never waits on it. The worker also reads the
+// stored batches from the hot log's files itself when it can.
 import fs from 'node:fs'
 import { ZombiError } from '../errors.ts'
 import { LOG_OVERHEAD, BATCH_LENGTH, baseOffsetOf, lastOffsetDeltaOf } from '../protocol/record-batch.ts'
 import type { FileRange } from '../storage/hot-store.ts'
 import { RowColumns, decodeBatchInto } from './columns.ts'
-import { encodeFile, hourOf, type EncodedFile } from './data-file.ts'
+import { dateAndHour, encodeFile, hourOf, type ChunkSink, type EncodedFile } from './data-file.ts'
 
 export interface EncodeJob {
   topic: string
@@ -29,12 +30,23 @@ export interface EncodeJob {
   rowGroupBytes?: number
 }
 
+/**
+ * Where a job's files go: for each file beginFile, its chunks through write (which may hold the
+ * job back), then endFile; files one after the other.
+ */
+export interface EncodeOutput extends ChunkSink {
+  /** A file of these partition values starts (the consumer can name it before any byte). */
+  beginFile(eventDate: number, eventHour: number): void
+  endFile(file: EncodedFile): void
+}
+
 export interface EncodeResult {
   /** Every offset below this one is covered by the job (batch aligned). */
   endOffset: number
   rows: number
   /** Decoded bytes of payloads, keys and headers. */
   rowBytes: number
+  /** The files as they went to the output, in order. */
   files: EncodedFile[]
 }
 
@@ -83,7 +95,7 @@ function readRanges(ranges: readonly FileRange[]): Buffer {
   return out
 }
 
-export async function runEncodeJob(job: EncodeJob): Promise<EncodeResult> {
+export async function runEncodeJob(job: EncodeJob, output: EncodeOutput): Promise<EncodeResult> {
   const input = job.files !== undefined ? readRanges(job.files) : Buffer.from(job.batches.buffer, job.batches.byteOffset, job.batches.byteLength)
   // Stored bytes are a good first guess of the payload size (exact for uncompressed batches).
   const columns = new RowColumns(Math.min(input.length, job.maxRowBytes))
@@ -112,7 +124,11 @@ export async function runEncodeJob(job: EncodeJob): Promise<EncodeResult> {
     const hour = hourOf(timestamps[rows[start]!]!)
     let end = start + 1
     while (end < n && end - start < rowsPerFile && hourOf(timestamps[rows[end]!]!) === hour) end++
-    files.push(await encodeFile(columns, rows.subarray(start, end), job.topic, job.partition, { rowGroupRows }))
+    const { eventDate, eventHour } = dateAndHour(timestamps[rows[start]!]!)
+    output.beginFile(eventDate, eventHour)
+    const file = await encodeFile(columns, rows.subarray(start, end), job.topic, job.partition, { rowGroupRows }, output)
+    output.endFile(file)
+    files.push(file)
     start = end
   }
   return { endOffset, rows: n, rowBytes, files }

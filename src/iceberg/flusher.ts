@@ -1,15 +1,16 @@
 // The flusher: moves each partition's hot log, from its flushed offset to the high watermark,
 // into the topic's Iceberg table, exactly once. Triggers: unflushed bytes reaching the target
 // file size, records older than the flush interval, flush(topic), and close() (shutdown).
-// Encoding runs in worker threads; the event loop only copies stored batches and writes files.
+// Encoding runs in worker threads; the event loop only copies stored batches and streams each
+// file's bytes from its worker into the object store as they are encoded.
 import { randomUUID } from 'node:crypto'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { Catalog } from '../catalog/catalog.ts'
 import { ZombiError, hasCode } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { FileRange } from '../storage/hot-store.ts'
-import type { EncodedFile } from './data-file.ts'
 import type { EncodePool } from './encode-pool.ts'
+import type { EncodeRun, IncomingFile } from './encode-stream.ts'
 import type { FlushMetrics, PartitionLag } from './metrics.ts'
 import { TableWriter, type OffsetRange, type RecreatedTopicPolicy, type WrittenDataFile } from './table-writer.ts'
 
@@ -54,6 +55,8 @@ export interface FlusherOptions {
   metrics: FlushMetrics
   logger: Logger
   targetFileBytes: number
+  /** Decoded bytes per Parquet row group, the unit a file streams out in (default ROW_GROUP_BYTES). */
+  rowGroupBytes?: number
   /** Records older than this are flushed; 0 turns the age trigger off. */
   intervalMs: number
   recreatedTopicPolicy: RecreatedTopicPolicy
@@ -440,7 +443,7 @@ export class Flusher {
     const size = partition.bytesBetween(from, chunkEnd)
     const ranges = partition.files(from, chunkEnd)
     const batches = ranges === null ? await this.#copyBatches(partition, from, chunkEnd, size) : new Uint8Array(0)
-    const result = await this.#options.pool.run({
+    const run = this.#options.pool.run({
       topic: state.topic.name,
       partition: partition.id,
       fromOffset: from,
@@ -448,15 +451,30 @@ export class Flusher {
       files: ranges ?? undefined,
       maxRowBytes: 2 * maxBytes,
       targetFileBytes: maxBytes,
+      rowGroupBytes: this.#options.rowGroupBytes,
     })
     const files: WrittenDataFile[] = []
+    let key: string | null = null
     try {
-      for (const file of result.files) files.push(await this.#writeFile(state, partition.id, file))
+      for (let file = await run.nextFile(); file !== null; file = await run.nextFile()) {
+        key = this.#dataFileKey(state, partition.id, file)
+        files.push(await this.#writeFile(key, file))
+        key = null
+      }
     } catch (error) {
+      await this.#abandon(run, error)
+      // A file whose upload failed after it was stored (or whose end is unknown) goes too.
+      if (key !== null) await this.#options.catalog.store.delete(key).catch(() => undefined)
       await this.#deleteFiles(files)
       throw error
     }
-    return { files, endOffset: result.endOffset }
+    return { files, endOffset: run.result.endOffset }
+  }
+
+  /** Stops the encode job after a failure on this side and waits until its worker let go of it. */
+  async #abandon(run: EncodeRun, error: unknown): Promise<void> {
+    run.cancel(error instanceof Error ? error : new ZombiError('OBJECT_STORE_FAILED', String(error)))
+    await run.settled
   }
 
   /**
@@ -485,11 +503,17 @@ export class Flusher {
     return at === size ? input : input.subarray(0, at)
   }
 
-  async #writeFile(state: TopicState, partition: number, file: EncodedFile): Promise<WrittenDataFile> {
+  #dataFileKey(state: TopicState, partition: number, file: IncomingFile): string {
     const hour = String(file.eventHour).padStart(2, '0')
-    const key = `${state.writer.tableKey}/data/event_date=${eventDateString(file.eventDate)}/event_hour=${hour}/partition=${partition}/${randomUUID()}.parquet`
-    await this.#options.catalog.store.put(key, file.bytes)
-    return { key, sizeBytes: file.bytes.length, recordCount: file.recordCount, eventDate: file.eventDate, eventHour: file.eventHour, metrics: file.metrics }
+    return `${state.writer.tableKey}/data/event_date=${eventDateString(file.eventDate)}/event_hour=${hour}/partition=${partition}/${randomUUID()}.parquet`
+  }
+
+  /** Streams the file's chunks into the store as the encoder produces them; the store's count is the size in the manifest. */
+  async #writeFile(key: string, incoming: IncomingFile): Promise<WrittenDataFile> {
+    const sizeBytes = await this.#options.catalog.store.putStream(key, incoming.chunks())
+    const file = incoming.file
+    if (sizeBytes !== file.sizeBytes) throw new ZombiError('OBJECT_STORE_FAILED', `${key}: the store took ${sizeBytes} bytes of a ${file.sizeBytes}-byte data file`)
+    return { key, sizeBytes, recordCount: file.recordCount, eventDate: file.eventDate, eventHour: file.eventHour, metrics: file.metrics }
   }
 
   async #deleteFiles(files: readonly WrittenDataFile[]): Promise<void> {

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { connectRestCatalog, type RestCatalog, type RestCatalogOptions } from '../../src/catalog/rest.ts'
 import { EncodePool } from '../../src/iceberg/encode-pool.ts'
-import { runEncodeJob } from '../../src/iceberg/encode.ts'
+import { encodeInMemory } from '../iceberg/encode-in-memory.ts'
 import { Flusher } from '../../src/iceberg/flusher.ts'
 import { currentSnapshot, newSnapshotId, newTableMetadata, withAppendedSnapshot, type TableMetadata } from '../../src/iceberg/metadata.ts'
 import { FlushMetrics } from '../../src/iceberg/metrics.ts'
@@ -157,7 +157,7 @@ describe('RestCatalog against the reference server', () => {
     /** What a second writer of the same topic commits: `values` at `from` of `partition`. */
     const otherCommits = async (partition: number, from: number, values: string[]): Promise<void> => {
       const batches = encodeBatch(values.map((value, i) => ({ key: null, value: Buffer.from(value), timestamp: baseTimestamp + i })), { baseOffset: from })
-      const result = await runEncodeJob({ topic: 'events', partition, fromOffset: from, batches, maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 })
+      const result = await encodeInMemory({ topic: 'events', partition, fromOffset: from, batches, maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 })
       const files: WrittenDataFile[] = []
       for (const file of result.files) {
         const key = `zombi/events/data/other-${randomUUID()}.parquet`
@@ -212,7 +212,7 @@ describe('RestCatalog against the reference server', () => {
     const id = { namespace: 'zombi', name: 'recreated' }
     const file = async (value: string): Promise<WrittenDataFile[]> => {
       const batches = encodeBatch([{ key: null, value: Buffer.from(value), timestamp: baseTimestamp }], { baseOffset: 0 })
-      const result = await runEncodeJob({ topic: 'recreated', partition: 0, fromOffset: 0, batches, maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 })
+      const result = await encodeInMemory({ topic: 'recreated', partition: 0, fromOffset: 0, batches, maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 })
       const key = `zombi/recreated/data/${randomUUID()}.parquet`
       await store.put(key, result.files[0]!.bytes)
       const encoded = result.files[0]!

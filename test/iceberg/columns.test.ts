@@ -1,7 +1,7 @@
 import { tableFromIPC } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
 import { expect, it } from 'vitest'
-import { runEncodeJob } from '../../src/iceberg/encode.ts'
+import { encodeInMemory } from './encode-in-memory.ts'
 import { Compression } from '../../src/protocol/compression.ts'
 import { IDEMPOTENCY_KEY } from '../../src/protocol/record-cursor.ts'
 import { decodeBatch } from '../../src/protocol/records.ts'
@@ -30,7 +30,7 @@ function fromDecodeBatch(batch: Buffer): Comparable[] {
 
 /** The same records as the flusher writes them into the table's Parquet files. */
 async function fromTable(batch: Buffer): Promise<{ records: Comparable[]; idempotencyKeys: unknown[] }> {
-  const result = await runEncodeJob({ topic: 't', partition: 0, fromOffset: 0, batches: batch, maxRowBytes: 1 << 30, targetFileBytes: 1 << 27 })
+  const result = await encodeInMemory({ topic: 't', partition: 0, fromOffset: 0, batches: batch, maxRowBytes: 1 << 30, targetFileBytes: 1 << 27 })
   const rows = result.files
     .flatMap((file) => [...tableFromIPC(parquet.readParquet(file.bytes).intoIPCStream())].map((row) => row.toJSON() as Record<string, unknown>))
     .sort((a, b) => Number(a.sequence as bigint) - Number(b.sequence as bigint))

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { expect, test } from 'vitest'
 import { tableFromIPC } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
-import { runEncodeJob } from '../../src/iceberg/encode.ts'
+import { encodeInMemory } from './encode-in-memory.ts'
 import { ATTR_CONTROL } from '../../src/protocol/record-batch.ts'
 import { encodeBatch } from '../../src/protocol/records.ts'
 
@@ -12,7 +12,7 @@ const hour = 3_600_000
 const base = Date.UTC(2024, 0, 31, 23, 30)
 
 function job(batches: Buffer[], fromOffset = 0, options: { maxRowBytes?: number; targetFileBytes?: number; rowGroupBytes?: number } = {}) {
-  return runEncodeJob({
+  return encodeInMemory({
     topic: 't', partition: 4, fromOffset, batches: Buffer.concat(batches), maxRowBytes: options.maxRowBytes ?? 1 << 30,
     targetFileBytes: options.targetFileBytes ?? 1 << 27, rowGroupBytes: options.rowGroupBytes,
   })
@@ -137,10 +137,10 @@ test('a job given file ranges reads the stored batches itself (the worker, not t
       { path: join(dir, '1.seg'), position: 8 + batches[0]!.length + 15, size: batches[1]!.length },
       { path: join(dir, '2.seg'), position: 1, size: batches[2]!.length },
     ]
-    const result = await runEncodeJob({ topic: 't', partition: 0, fromOffset: 1, batches: new Uint8Array(0), files, maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 })
+    const result = await encodeInMemory({ topic: 't', partition: 0, fromOffset: 1, batches: new Uint8Array(0), files, maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 })
     expect(result.endOffset).toBe(3)
     expect(rowsOf(result.files[0]!.bytes).map((row) => Buffer.from(row.payload as Uint8Array).toString())).toEqual(['from file 1', 'from file 2'])
-    await expect(runEncodeJob({ topic: 't', partition: 0, fromOffset: 0, batches: new Uint8Array(0), files: [{ ...files[2]!, size: 10_000 }], maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 }))
+    await expect(encodeInMemory({ topic: 't', partition: 0, fromOffset: 0, batches: new Uint8Array(0), files: [{ ...files[2]!, size: 10_000 }], maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 }))
       .rejects.toThrow(/bytes short of the stored batch/)
   } finally {
     await rm(dir, { recursive: true, force: true })

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { expect, test } from 'vitest'
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
 import { decodeManifestList } from '../../src/iceberg/avro.ts'
-import { runEncodeJob } from '../../src/iceberg/encode.ts'
+import { encodeInMemory } from './encode-in-memory.ts'
 import { currentSnapshot } from '../../src/iceberg/metadata.ts'
 import { TableWriter } from '../../src/iceberg/table-writer.ts'
 import { LocalObjectStore } from '../../src/objectstore/local.ts'
@@ -25,7 +25,7 @@ test('past the manifest limit a commit merges the manifests; every reader still 
   for (let round = 0; round < 7; round++) {
     // Two hours per round, so files differ in partition values and the merged bounds matter.
     const batch = encodeBatch([0, 1, 2].map((i) => ({ key: null, value: Buffer.from(`r${round}-${i}`), timestamp: base + (round * 3 + i) * 1_800_000 })), { baseOffset: round * 3 })
-    const result = await runEncodeJob({ topic: 'merged', partition: 0, fromOffset: round * 3, batches: batch, maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 })
+    const result = await encodeInMemory({ topic: 'merged', partition: 0, fromOffset: round * 3, batches: batch, maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 })
     const files = []
     for (const file of result.files) {
       const key = `zombi/merged/data/${randomUUID()}.parquet`
