@@ -11,10 +11,10 @@
 // With --s3 every workload also runs with ZOMBI_STORAGE=s3 against moto (the S3 test server, started
 // per run on loopback, behind a counting proxy in this process), and the table gains S3/local ratios;
 // a 1 KiB incompressible workload is added so that files are as large as the payload and go multipart.
-// Then the sizing of ZOMBI_MAX_CONCURRENT_S3_UPLOADS: the incompressible workload with 128 MiB files
-// (16 parts of 8 MiB each), for each cap in --s3-uploads, with moto answering at once and with every
+// Then the sizing of ZOMBI_MAX_CONCURRENT_S3_UPLOADS: 200 MB of the incompressible workload in one file
+// (about 25 parts of 8 MiB), for each cap in --s3-uploads, with moto answering at once and with every
 // answer delayed by --s3-delay-ms (a slow store, the closer model of AWS).
-//   npm run bench:flush [-- --quick] [--s3] [--s3-uploads 1,4,16] [--s3-delay-ms 50]
+//   npm run bench:flush [-- --quick] [--s3 | --s3-sizing-only] [--s3-uploads 1,4,16] [--s3-delay-ms 50] [--rounds 1] [--s3-sizing-records 200000]
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -30,7 +30,9 @@ import { startZombi } from './lib/zombi.ts'
 
 const main = path.resolve(import.meta.dirname, '../src/main.ts')
 const quick = process.argv.includes('--quick')
-const withS3 = process.argv.includes('--s3')
+/** Only the ZOMBI_MAX_CONCURRENT_S3_UPLOADS sweep (implies --s3), e.g. to try other delays without the comparison table. */
+const sizingOnly = process.argv.includes('--s3-sizing-only')
+const withS3 = sizingOnly || process.argv.includes('--s3')
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(name)
@@ -42,7 +44,12 @@ function option(name: string, fallback: string): string {
 
 const uploadCaps = option('--s3-uploads', '1,4,16').split(',').map(Number)
 const delayMs = Number(option('--s3-delay-ms', '50'))
-if (uploadCaps.some((cap) => !Number.isInteger(cap) || cap < 1) || !Number.isFinite(delayMs) || delayMs < 0) throw new Error('--s3-uploads takes positive integers (1,4,16), --s3-delay-ms a number of ms')
+/** Rounds of the upload-cap sweep, and records of its one file (200,000 of 1 KiB: ~200 MB, ~25 parts). */
+const rounds = Number(option('--rounds', '1'))
+const sizingRecords = Number(option('--s3-sizing-records', '200000'))
+if (uploadCaps.some((cap) => !Number.isInteger(cap) || cap < 1) || !Number.isFinite(delayMs) || delayMs < 0 || !Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(sizingRecords) || sizingRecords < 1) {
+  throw new Error('--s3-uploads takes positive integers (1,4,16), --s3-delay-ms a number of ms, --rounds and --s3-sizing-records positive integers')
+}
 /** ZOMBI_MAX_CONCURRENT_S3_UPLOADS as shipped (src/config/settings.ts): the reference of the sizing ratios. */
 const shippedCap = 4
 const bucket = 'zombi-bench'
@@ -230,7 +237,7 @@ interface Row {
   live: Live
 }
 const rows: Row[] = []
-for (const c of cases) {
+for (const c of sizingOnly ? [] : cases) {
   for (const storage of storages) {
     const isolated = await run(c, storage)
     rows.push({ c, storage, isolated, live: await run(c, storage, true) })
@@ -238,36 +245,54 @@ for (const c of cases) {
 }
 
 console.log(`\nflush benchmark (${quick ? 'quick, numbers meaningless' : 'full'}), one encode worker, Node ${process.version}\n`)
-console.log('isolated flush (final flush at SIGTERM) and live flusher (interval 1 s, 128 MiB target):\n')
-console.log('| storage | record | records | produce rows/s (@platformatic/kafka, acks=all) | flush rows/s | S3/local flush | data files | PUTs (incl. parts) | PUTs/s | Parquet MB/s | payload MB/s | flush CPU s / s | Parquet bytes / payload | produce rows/s, flusher live | live / idle produce | table complete after the last ack |')
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
-for (const row of rows) {
-  const { c, isolated, live } = row
-  const produceRate = c.records / isolated.produceSeconds
-  // The flush also carries the warm-up topic's records; rates use everything it flushed.
-  const flushRate = isolated.flush.rows / isolated.flush.seconds
-  const reference = rows.find((other) => other.c === c && other.storage.kind === 'local')
-  const ratio = row.storage.kind === 's3' && reference !== undefined ? (flushRate / (reference.isolated.flush.rows / reference.isolated.flush.seconds)).toFixed(2) : '—'
-  const liveRate = c.records / live.produceSeconds
-  console.log(`| ${storageLabel(row.storage)} | ${payloadLabel(c)} | ${format(c.records)} | ${format(produceRate)} | ${format(flushRate)} | ${ratio} | ${isolated.flush.files} | ${isolated.puts ?? '—'} | ${isolated.puts === null ? '—' : (isolated.puts / isolated.flush.seconds).toFixed(1)} | ${mb(isolated.flush.bytes, isolated.flush.seconds)} | ${mb(flushRate * c.recordBytes, 1)} | ${(isolated.flush.cpuSeconds / isolated.flush.seconds).toFixed(2)} | ${(isolated.flush.bytes / (isolated.flush.rows * c.recordBytes)).toFixed(2)} | ${format(liveRate)} | ${(liveRate / produceRate).toFixed(2)} | ${live.catchUpSeconds.toFixed(1)} s |`)
+if (!sizingOnly) printComparison()
+
+function printComparison(): void {
+  console.log('isolated flush (final flush at SIGTERM) and live flusher (interval 1 s, 128 MiB target):\n')
+  console.log('| storage | record | records | produce rows/s (@platformatic/kafka, acks=all) | flush rows/s | S3/local flush | data files | PUTs (incl. parts) | PUTs/s | Parquet MB/s | payload MB/s | flush CPU s / s | Parquet bytes / payload | produce rows/s, flusher live | live / idle produce | table complete after the last ack |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+  for (const row of rows) {
+    const { c, isolated, live } = row
+    const produceRate = c.records / isolated.produceSeconds
+    // The flush also carries the warm-up topic's records; rates use everything it flushed.
+    const flushRate = isolated.flush.rows / isolated.flush.seconds
+    const reference = rows.find((other) => other.c === c && other.storage.kind === 'local')
+    const ratio = row.storage.kind === 's3' && reference !== undefined ? (flushRate / (reference.isolated.flush.rows / reference.isolated.flush.seconds)).toFixed(2) : '—'
+    const liveRate = c.records / live.produceSeconds
+    console.log(`| ${storageLabel(row.storage)} | ${payloadLabel(c)} | ${format(c.records)} | ${format(produceRate)} | ${format(flushRate)} | ${ratio} | ${isolated.flush.files} | ${isolated.puts ?? '—'} | ${isolated.puts === null ? '—' : (isolated.puts / isolated.flush.seconds).toFixed(1)} | ${mb(isolated.flush.bytes, isolated.flush.seconds)} | ${mb(flushRate * c.recordBytes, 1)} | ${(isolated.flush.cpuSeconds / isolated.flush.seconds).toFixed(2)} | ${(isolated.flush.bytes / (isolated.flush.rows * c.recordBytes)).toFixed(2)} | ${format(liveRate)} | ${(liveRate / produceRate).toFixed(2)} | ${live.catchUpSeconds.toFixed(1)} s |`)
+  }
 }
 
 if (withS3) {
-  // Sizing ZOMBI_MAX_CONCURRENT_S3_UPLOADS: files of the default 128 MiB target, 16 parts each.
-  const sizing: Case = { recordBytes: 1024, payload: 'random', records: quick ? 5_000 : 400_000, isolatedTargetMb: 128 }
+  // Sizing ZOMBI_MAX_CONCURRENT_S3_UPLOADS. The target stays at 1024 MiB because it is also the size trigger: at the
+  // default 128 MiB the flusher would start during produce and the final flush would time only the rest. So one
+  // ~200 MB file of ~25 parts: every cap in the sweep is the number of parts actually in flight.
+  const sizing: Case = { recordBytes: 1024, payload: 'random', records: quick ? 5_000 : sizingRecords, isolatedTargetMb: 1024 }
   const delays = delayMs > 0 ? [0, delayMs] : [0]
-  const sized: Array<{ storage: Storage; isolated: Isolated }> = [{ storage: local, isolated: await run(sizing, local) }]
-  for (const delay of delays) {
-    for (const uploads of uploadCaps) sized.push({ storage: s3(uploads, delay), isolated: await run(sizing, s3(uploads, delay)) })
+  const sweep: Storage[] = [local, ...delays.flatMap((delay) => uploadCaps.map((uploads) => s3(uploads, delay)))]
+  // Rounds alternate through the whole sweep (A B C A B C), so the machine's drift hits every setting; medians are printed.
+  const samples = sweep.map((storage) => ({ storage, runs: [] as Isolated[] }))
+  for (let round = 0; round < rounds; round++) {
+    for (const sample of samples) sample.runs.push(await run(sizing, sample.storage))
   }
-  console.log(`\nZOMBI_MAX_CONCURRENT_S3_UPLOADS: isolated flush of ${format(sizing.records)} incompressible ${sizing.recordBytes} B records, ${sizing.isolatedTargetMb} MiB target files (multipart above 16 MiB, 8 MiB parts):\n`)
-  console.log(`| storage | flush rows/s | vs ${shippedCap} uploads (same delay) | vs local | data files | PUTs (incl. parts) | PUTs/s | Parquet MB/s | flush s | flush CPU s / s |`)
-  console.log('|---|---|---|---|---|---|---|---|---|---|')
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b)
+    const middle = Math.floor(sorted.length / 2)
+    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+  }
   const rate = (isolated: Isolated): number => isolated.flush.rows / isolated.flush.seconds
-  const localRate = rate(sized[0]!.isolated)
-  for (const { storage, isolated } of sized) {
-    const shipped = sized.find((other) => other.storage.kind === 's3' && other.storage.uploads === shippedCap && other.storage.delayMs === storage.delayMs)
-    const vsShipped = storage.kind === 's3' && shipped !== undefined ? (rate(isolated) / rate(shipped.isolated)).toFixed(2) : '—'
-    console.log(`| ${storageLabel(storage)} | ${format(rate(isolated))} | ${vsShipped} | ${(rate(isolated) / localRate).toFixed(2)} | ${isolated.flush.files} | ${isolated.puts ?? '—'} | ${isolated.puts === null ? '—' : (isolated.puts / isolated.flush.seconds).toFixed(1)} | ${mb(isolated.flush.bytes, isolated.flush.seconds)} | ${isolated.flush.seconds.toFixed(2)} | ${(isolated.flush.cpuSeconds / isolated.flush.seconds).toFixed(2)} |`)
+  const medianRate = (runs: Isolated[]): number => median(runs.map(rate))
+  const localRate = medianRate(samples[0]!.runs)
+  console.log(`\nZOMBI_MAX_CONCURRENT_S3_UPLOADS: isolated flush of ${format(sizing.records)} incompressible ${sizing.recordBytes} B records, one Parquet file (${sizing.isolatedTargetMb} MiB target; multipart above 16 MiB, 8 MiB parts), medians of ${rounds} round(s):\n`)
+  console.log(`| storage | flush rows/s | rounds' flush rows/s | vs ${shippedCap} uploads (same delay) | vs local | data files | PUTs (incl. parts) | Parquet MB/s | flush s | flush CPU s / s |`)
+  console.log('|---|---|---|---|---|---|---|---|---|---|')
+  for (const { storage, runs } of samples) {
+    const shipped = samples.find((other) => other.storage.kind === 's3' && other.storage.uploads === shippedCap && other.storage.delayMs === storage.delayMs)
+    const own = medianRate(runs)
+    const vsShipped = storage.kind === 's3' && shipped !== undefined ? (own / medianRate(shipped.runs)).toFixed(2) : '—'
+    const seconds = median(runs.map((isolated) => isolated.flush.seconds))
+    const bytes = median(runs.map((isolated) => isolated.flush.bytes))
+    const puts = runs[0]!.puts
+    console.log(`| ${storageLabel(storage)} | ${format(own)} | ${runs.map((isolated) => format(rate(isolated))).join(' / ')} | ${vsShipped} | ${(own / localRate).toFixed(2)} | ${runs[0]!.flush.files} | ${puts ?? '—'} | ${mb(bytes, seconds)} | ${seconds.toFixed(2)} | ${median(runs.map((isolated) => isolated.flush.cpuSeconds / isolated.flush.seconds)).toFixed(2)} |`)
   }
 }
