@@ -1,7 +1,8 @@
 // Load generator on @platformatic/kafka: a Producer with several multi-record sends in flight (acks=-1),
 // and a group-less Consumer.fetch() loop from offset 0 to the end (consumer groups are not served yet).
+import { randomBytes } from 'node:crypto'
 import { Consumer, Producer, type MessageToProduce } from '@platformatic/kafka'
-import { fillRecord, type ClientLoad, type Measurement } from './scenarios.ts'
+import { fillRecord, type ClientLoad, type Measurement, type Workload } from './scenarios.ts'
 
 const clientId = 'zombi-bench'
 /** Bytes of record values per send(), i.e. per Produce request (librdkafka's batch.size default is 1 MB). */
@@ -9,10 +10,28 @@ const bytesPerSend = 256 * 1024
 /** send() calls in flight at once; the connection must allow as many in-flight requests. */
 const sendsInFlight = 8
 /** Distinct record values reused across sends, so building messages costs little bench CPU. */
-const distinctValues = 1024
+const distinctFillerValues = 1024
+/**
+ * Random values span 16 MiB: more than a Parquet page (1 MiB) and its dictionary limit, so neither zstd nor
+ * dictionary encoding finds repeats and the files stay as large as the payload.
+ */
+const randomValueBytes = 16 * 1024 * 1024
 /** Like max.partition.fetch.bytes in the Java client and librdkafka. */
 const partitionMaxBytes = 1_048_576
 const timeoutMs = 60_000
+
+function recordValues(workload: Workload): Buffer[] {
+  if (workload.payload === 'random') {
+    const count = Math.max(1, Math.ceil(randomValueBytes / workload.recordBytes))
+    const pool = randomBytes(count * workload.recordBytes)
+    return Array.from({ length: count }, (_, index) => pool.subarray(index * workload.recordBytes, (index + 1) * workload.recordBytes))
+  }
+  return Array.from({ length: distinctFillerValues }, (_, index) => {
+    const value = Buffer.allocUnsafe(workload.recordBytes)
+    fillRecord(value, index)
+    return value
+  })
+}
 
 export function platformaticLoad(): ClientLoad {
   return {
@@ -21,11 +40,8 @@ export function platformaticLoad(): ClientLoad {
     async prepare() {},
 
     async produce(bootstrap, topic, workload): Promise<Measurement> {
-      const values = Array.from({ length: distinctValues }, (_, index) => {
-        const value = Buffer.allocUnsafe(workload.recordBytes)
-        fillRecord(value, index)
-        return value
-      })
+      const values = recordValues(workload)
+      const distinctValues = values.length
       const perSend = Math.max(1, Math.floor(bytesPerSend / workload.recordBytes))
       // N producers are N clients (N connections), each with its own sends in flight, drawing from one counter.
       const producers = Array.from({ length: workload.producers ?? 1 }, () => new Producer({

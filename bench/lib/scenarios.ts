@@ -40,7 +40,14 @@ export interface Workload {
   producers?: number
   /** Codec the producers compress batches with; none when absent. */
   compression?: Compression
+  /**
+   * What record values hold: `filler` (default, see fillRecord: highly compressible, Parquet files ~1 % of the
+   * payload) or `random` (incompressible bytes, so files as large as the payload: what object-store uploads need).
+   */
+  payload?: Payload
 }
+
+export type Payload = 'filler' | 'random'
 
 /** Records each of the workload's producers sends; the split must be even so every load moves the same total. */
 export function recordsPerProducer(workload: Workload): number {
