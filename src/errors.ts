@@ -30,6 +30,7 @@ export const ERRORS = catalogue({
   STORAGE_CORRUPT: { meaning: 'stored bytes are not what Zombi wrote: an unknown format version or frame kind, a truncated segment' },
   PROTOCOL_MALFORMED: { meaning: 'bytes from a client do not decode: a truncated field, a bad length, records overrunning their batch, an unknown codec' },
   CATALOG_COMMIT_CONFLICT: { meaning: 'another writer committed the table first; reload it and try again' },
+  CATALOG_COMMIT_UNKNOWN: { meaning: "a commit's atomic step failed in a way that may have landed all the same (its answer lost through every retry); the table decides: reload it, and keep the commit's files until it says" },
   ICEBERG_RANGE_COMMITTED: { meaning: 'the table already holds offsets of the range being committed; nothing was committed' },
   ICEBERG_METADATA_INVALID: { meaning: 'table metadata does not parse or does not hold what it must' },
   ICEBERG_FILE_MISSING: { meaning: 'a file the table\'s metadata refers to is missing from the warehouse' },

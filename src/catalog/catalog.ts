@@ -30,7 +30,9 @@ export interface Catalog {
   /**
    * Makes `metadata` the table's current metadata if the table is still at `base` (null: the
    * table must not exist yet); otherwise throws a ZombiError CATALOG_COMMIT_CONFLICT (someone else committed first:
-   * reload, check, retry) and changes nothing.
+   * reload, check, retry) and changes nothing. A failure that may have committed all the same (the
+   * store lost the answer of the atomic write) is a CATALOG_COMMIT_UNKNOWN: only the table can tell,
+   * and until it does the commit's files must stay (they may be referenced now).
    */
   commit(id: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable>
   listTables(namespace: string): Promise<string[]>

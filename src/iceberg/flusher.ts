@@ -373,6 +373,9 @@ export class Flusher {
         try {
           await state.writer.commit(round.files, round.ranges, this.#now())
         } catch (error) {
+          // After an unknown outcome the files may be in the table: the next flush's reconcile tells,
+          // and if they are not, orphan cleanup at the next start removes them.
+          if (hasCode(error, 'CATALOG_COMMIT_UNKNOWN')) throw error
           await this.#deleteFiles(round.files)
           if (hasCode(error, 'ICEBERG_RANGE_COMMITTED')) continue
           throw error

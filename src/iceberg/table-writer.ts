@@ -97,6 +97,8 @@ export class TableWriter {
         const result = await this.#commitOnce(base, files, ranges, nowMs, written)
         return result
       } catch (error) {
+        // An unknown outcome may have made these files part of the table: they stay (orphan cleanup at start removes them if not).
+        if (hasCode(error, 'CATALOG_COMMIT_UNKNOWN')) throw error
         for (const key of written) await this.catalog.store.delete(key).catch(() => undefined)
         if (!hasCode(error, 'CATALOG_COMMIT_CONFLICT') || attempt >= COMMIT_ATTEMPTS) throw error
       }
@@ -217,7 +219,15 @@ export class TableWriter {
     for (const range of ranges) summary[`${SUMMARY_OFFSETS_PREFIX}${range.partition}`] = formatOffsetRange(range.from, range.end)
 
     const metadata = withAppendedSnapshot(base, { snapshotId, sequenceNumber, manifestList: store.location(listKey), summary, timestampMs: nowMs }, loaded?.metadataLocation ?? null)
-    this.#loaded = await this.catalog.commit(this.id, loaded, metadata)
+    try {
+      this.#loaded = await this.catalog.commit(this.id, loaded, metadata)
+    } catch (error) {
+      if (!hasCode(error, 'CATALOG_COMMIT_UNKNOWN')) throw error
+      // Ask the table whether the snapshot landed; if it cannot answer either, the outcome stays unknown.
+      const now = await this.catalog.loadTable(this.id).catch(() => null)
+      if (now === null || !now.metadata.snapshots.some((snapshot) => snapshot['snapshot-id'] === snapshotId)) throw error
+      this.#loaded = now
+    }
     return { snapshotId, sequenceNumber, metadataLocation: this.#loaded.metadataLocation }
   }
 
