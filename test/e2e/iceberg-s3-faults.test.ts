@@ -39,6 +39,8 @@ beforeAll(async () => {
     ZOMBI_ICEBERG_S3_ENDPOINT: moto.endpoint,
     AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+    // DuckDB 1.4.4 reads with the S3 settings a table load carries and, without keys among them,
+    // ignores its own secret (403 from moto); pyiceberg uses its own keys. The test keys are harmless.
     ZOMBI_ICEBERG_VEND_CREDENTIALS: 'true',
     ZOMBI_DEFAULT_PARTITIONS: '2',
     ZOMBI_FLUSH_INTERVAL_SECS: '1',
@@ -50,7 +52,6 @@ beforeAll(async () => {
 }, 90_000)
 
 afterAll(async () => {
-  if (process.env.DUMP_LOGS) console.log(broker?.logs().split('\n').filter((l) => /"level":(40|50)/.test(l)).map((l) => l.slice(0, 600)).join('\n'))
   await broker?.cleanup()
   await proxy?.close()
   await moto?.stop()
