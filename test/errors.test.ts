@@ -22,7 +22,7 @@ const EXPECTED = [
   'CATALOG_COMMIT_CONFLICT: another writer committed the table first; reload it and try again',
   'CATALOG_UNAVAILABLE: the Iceberg REST catalog did not answer (unreachable, timed out) or kept failing with 429/5xx after retries',
   'CATALOG_REQUEST_FAILED: the Iceberg REST catalog refused a request or answered what Zombi cannot use: rejected credentials, a missing endpoint, an unexpected status or body',
-  'CATALOG_COMMIT_UNKNOWN: a commit got no definite answer and is not (yet) in the table: it may still land, so its files stay until the table is read again',
+  "CATALOG_COMMIT_UNKNOWN: a commit got no definite answer (the catalog's or the object store's answer lost through every retry) and is not (yet) in the table: it may still land, so its files stay until the table is read again",
   'ICEBERG_RANGE_COMMITTED: the table already holds offsets of the range being committed; nothing was committed',
   'ICEBERG_METADATA_INVALID: table metadata does not parse or does not hold what it must',
   "ICEBERG_FILE_MISSING: a file the table's metadata refers to is missing from the warehouse",

@@ -11,6 +11,7 @@ TABLE is the table name in --namespace, and the S3 options give the reader its o
   read_table.py rows TABLE --reader duckdb|pyiceberg [--snapshot ID] [--where SQL] [CATALOG OPTIONS]
   read_table.py tables --catalog URI --reader duckdb|pyiceberg [--namespace NS]   table names, one per line
   read_table.py info TABLE_DIR            schema, spec, sort order, snapshots, files with bounds
+  read_table.py files TABLE [CATALOG OPTIONS]   paths of the current snapshot's data files (pyiceberg)
   read_table.py files-scanned TABLE_DIR WHERE   DuckDB's "Total Files Read" for a filtered count
 
 CATALOG OPTIONS: --catalog URI [--namespace NS] [--s3-endpoint URL] [--s3-region R]
@@ -191,6 +192,15 @@ def info(table_dir):
     }))
 
 
+def data_files(table_dir, args):
+    """The data files the table's current snapshot references (pyiceberg's scan plan), one path per line."""
+    from pyiceberg.table import StaticTable
+
+    table = pyiceberg_catalog(args).load_table((args.namespace, table_dir)) if args.catalog else StaticTable.from_metadata(current_metadata(table_dir))
+    for task in table.scan().plan_files():
+        print(json.dumps(task.file.file_path))
+
+
 def files_scanned(table_dir, where):
     con = duckdb_connection()
     plan = con.execute(f"EXPLAIN ANALYZE SELECT count(*) FROM iceberg_scan('{table_dir}') WHERE {where}").fetchall()
@@ -211,7 +221,9 @@ def main():
     rows.add_argument("--where")
     listing = sub.add_parser("tables")
     listing.add_argument("--reader", choices=["duckdb", "pyiceberg"], required=True)
-    for command in (rows, listing):
+    files = sub.add_parser("files")
+    files.add_argument("table_dir", metavar="TABLE")
+    for command in (rows, listing, files):
         command.add_argument("--catalog", required=command is listing, help="Iceberg REST catalog URI; TABLE is then a table name")
         command.add_argument("--namespace", default="zombi")
         command.add_argument("--s3-endpoint")
@@ -228,6 +240,8 @@ def main():
         (rows_duckdb if args.reader == "duckdb" else rows_pyiceberg)(args.table_dir, args.snapshot, args.where, args)
     elif args.command == "tables":
         tables(args)
+    elif args.command == "files":
+        data_files(args.table_dir, args)
     elif args.command == "info":
         info(args.table_dir)
     else:

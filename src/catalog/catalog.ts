@@ -35,7 +35,9 @@ export interface Catalog {
    * table must not exist yet); otherwise throws a ZombiError CATALOG_COMMIT_CONFLICT (someone else committed first:
    * reload, check, retry) and changes nothing. "Still at base" is at least: the same table, its
    * main branch at the same snapshot (a REST catalog checks no more for a change that adds no
-   * snapshot, schema or spec; every commit of Zombi's adds a snapshot).
+   * snapshot, schema or spec; every commit of Zombi's adds a snapshot). A failure that may have
+   * committed all the same (the catalog's or the store's answer lost through every retry) is a
+   * CATALOG_COMMIT_UNKNOWN: only the table can tell, and until it does the commit's files must stay.
    */
   commit(id: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable>
   listTables(namespace: string): Promise<string[]>

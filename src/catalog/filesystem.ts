@@ -61,12 +61,20 @@ export class FilesystemCatalog implements Catalog {
     if (typeof baseVersion !== 'number') throw new ZombiError('INVALID_ARGUMENT', `table ${id.namespace}.${id.name}: base ${base!.metadataLocation} was not loaded by a filesystem catalog`)
     const version = baseVersion + 1
     const key = this.#metadataKey(id, version)
-    const created = await this.store.putIfAbsent(key, Buffer.from(serializeTableMetadata(metadata), 'utf8'))
+    let created: boolean
+    try {
+      created = await this.store.putIfAbsent(key, Buffer.from(serializeTableMetadata(metadata), 'utf8'))
+    } catch (error) {
+      // A write whose every answer was lost (S3: reset after the PUT, 5xx through the retries) may have landed.
+      throw new ZombiError('CATALOG_COMMIT_UNKNOWN', `table ${id.namespace}.${id.name}: writing v${version}.metadata.json failed and may have landed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    }
     if (!created) {
       throw new ZombiError('CATALOG_COMMIT_CONFLICT', `table ${id.namespace}.${id.name}: v${version}.metadata.json already exists (another commit won)`)
     }
+    // The commit is done: the hint only saves loads a probe, and a lagging one is probed past. Failing
+    // here would make the caller treat a committed snapshot as failed and delete the files it references.
     // No trailing newline: some readers parse the whole file as the number.
-    await this.store.put(this.#hintKey(id), Buffer.from(String(version), 'utf8'))
+    await this.store.put(this.#hintKey(id), Buffer.from(String(version), 'utf8')).catch(() => undefined)
     return { metadata, metadataLocation: this.store.location(key), version }
   }
 

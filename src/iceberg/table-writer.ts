@@ -221,7 +221,15 @@ export class TableWriter {
     for (const range of ranges) summary[`${SUMMARY_OFFSETS_PREFIX}${range.partition}`] = formatOffsetRange(range.from, range.end)
 
     const metadata = withAppendedSnapshot(base, { snapshotId, sequenceNumber, manifestList: store.location(listKey), summary, timestampMs: nowMs }, loaded?.metadataLocation ?? null)
-    this.#loaded = await this.catalog.commit(this.id, loaded, metadata)
+    try {
+      this.#loaded = await this.catalog.commit(this.id, loaded, metadata)
+    } catch (error) {
+      if (!hasCode(error, 'CATALOG_COMMIT_UNKNOWN')) throw error
+      // Ask the table whether the snapshot landed; if it cannot answer either, the outcome stays unknown.
+      const now = await this.catalog.loadTable(this.id).catch(() => null)
+      if (now === null || !now.metadata.snapshots.some((snapshot) => snapshot['snapshot-id'] === snapshotId)) throw error
+      this.#loaded = now
+    }
     return { snapshotId, sequenceNumber, metadataLocation: this.#loaded.metadataLocation }
   }
 

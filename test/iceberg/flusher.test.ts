@@ -7,6 +7,7 @@ import { Flusher } from '../../src/iceberg/flusher.ts'
 import type { TableMetadata } from '../../src/iceberg/metadata.ts'
 import { FlushMetrics } from '../../src/iceberg/metrics.ts'
 import { MemoryObjectStore } from '../../src/objectstore/memory.ts'
+import { ZombiError } from '../../src/errors.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { TestLog } from './test-log.ts'
 import { readTable } from './table-reader.ts'
@@ -20,6 +21,44 @@ class FailingCatalog extends FilesystemCatalog {
       throw new Error('crash before the commit')
     }
     return super.commit(id, base, metadata)
+  }
+}
+
+/**
+ * A store whose commit writes land but lose their answer (as S3 behind a reset connection), and whose
+ * reads or version-hint writes can be made to fail for a while (the store still down).
+ */
+class LosingStore extends MemoryObjectStore {
+  lostCommitAnswers = 0
+  /** Reads failing after a lost commit answer. */
+  readFailuresAfterLoss = 0
+  hintFailures = 0
+  #readFailures = 0
+
+  override async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    const created = await super.putIfAbsent(key, body)
+    if (this.lostCommitAnswers > 0 && key.endsWith('.metadata.json')) {
+      this.lostCommitAnswers--
+      this.#readFailures = this.readFailuresAfterLoss
+      throw new ZombiError('OBJECT_STORE_UNAVAILABLE', `PutObject ${key} failed after 3 attempts: ECONNRESET`)
+    }
+    return created
+  }
+
+  override async put(key: string, body: Uint8Array): Promise<void> {
+    if (this.hintFailures > 0 && key.endsWith('version-hint.text')) {
+      this.hintFailures--
+      throw new ZombiError('OBJECT_STORE_UNAVAILABLE', `PutObject ${key} failed after 3 attempts: HTTP 503 SlowDown`)
+    }
+    return super.put(key, body)
+  }
+
+  override async get(key: string): Promise<Buffer | null> {
+    if (this.#readFailures > 0) {
+      this.#readFailures--
+      throw new ZombiError('OBJECT_STORE_UNAVAILABLE', `GetObject ${key} failed after 3 attempts: HTTP 500`)
+    }
+    return super.get(key)
   }
 }
 
@@ -120,6 +159,59 @@ describe('Flusher', () => {
     const summary = await newFlusher(log, catalog).flush('events')
     expect(summary.snapshots).toBe(0)
     expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a', 'b'])
+  })
+
+  test('a commit whose version hint cannot be written is still a commit: its files stay, its rows are flushed once', async () => {
+    const log = await TestLog.open()
+    const store = new LosingStore()
+    const catalog = new FilesystemCatalog(store)
+    const topic = await log.addTopic('events', 1)
+    await log.add(topic, 0, ['a'])
+    const flusher = newFlusher(log, catalog)
+    await flusher.flush('events')
+    await log.add(topic, 0, ['b', 'c'])
+    store.hintFailures = 1
+    expect((await flusher.flush('events')).snapshots).toBe(1)
+    expect(flusher.failing()).toEqual([])
+    await log.add(topic, 0, ['d'])
+    await flusher.flush('events')
+    expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a', 'b', 'c', 'd'])
+  })
+
+  test('a commit that landed with its answer lost is found in the table and counted once', async () => {
+    const log = await TestLog.open()
+    const store = new LosingStore()
+    const catalog = new FilesystemCatalog(store)
+    const topic = await log.addTopic('events', 1)
+    await log.add(topic, 0, ['a', 'b'])
+    const flusher = newFlusher(log, catalog)
+    store.lostCommitAnswers = 1
+    expect((await flusher.flush('events')).snapshots).toBe(1)
+    expect(topic.partitions[0]!.flushedOffset).toBe(2)
+    await log.add(topic, 0, ['c'])
+    await flusher.flush('events')
+    expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a', 'b', 'c'])
+  })
+
+  test('a commit whose outcome the store cannot tell keeps its files; the next flush finds it in the table and writes nothing twice', async () => {
+    const log = await TestLog.open()
+    const store = new LosingStore()
+    const catalog = new FilesystemCatalog(store)
+    const topic = await log.addTopic('events', 1)
+    await log.add(topic, 0, ['a', 'b'])
+    const flusher = newFlusher(log, catalog)
+    store.lostCommitAnswers = 1
+    store.readFailuresAfterLoss = 1
+    await expect(flusher.flush('events')).rejects.toMatchObject({ code: 'CATALOG_COMMIT_UNKNOWN' })
+    expect(flusher.failing()).toMatchObject([{ topic: 'events', failures: 1, error: expect.stringContaining('may have landed') }])
+    expect(topic.partitions[0]!.flushedOffset).toBe(0)
+    await log.add(topic, 0, ['c'])
+    const summary = await flusher.flush('events')
+    expect(summary.flushedOffsets).toEqual({ 0: 3 })
+    expect(flusher.failing()).toEqual([])
+    expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a', 'b', 'c'])
+    const loaded = await catalog.loadTable(table('events'))
+    expect(loaded!.metadata.snapshots.map((snapshot) => snapshot.summary['zombi.offsets.0'])).toEqual(['0-1', '2-2'])
   })
 
   test('a large backlog is flushed in bounded rounds, each a snapshot, every record once', async () => {

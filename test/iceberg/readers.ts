@@ -79,6 +79,12 @@ export async function listTables(catalog: RestCatalog, reader: 'duckdb' | 'pyice
   return (await pythonJsonLines(script, ['tables', '--reader', reader, ...catalogArgs(catalog)], { timeoutMs: 120_000 })) as string[]
 }
 
+/** Paths (s3://… or file paths) of the data files the table's current snapshot references, as pyiceberg plans a full scan. */
+export async function dataFiles(dir: string, options: { catalog?: RestCatalog } = {}): Promise<string[]> {
+  const args = ['files', dir, ...(options.catalog === undefined ? [] : catalogArgs(options.catalog))]
+  return ((await pythonJsonLines(script, args, { timeoutMs: 120_000 })) as string[]).sort()
+}
+
 export async function readInfo(dir: string): Promise<TableInfo> {
   const [info] = await pythonJsonLines(script, ['info', dir], { timeoutMs: 120_000 })
   return info as TableInfo
