@@ -7,28 +7,19 @@
 // lists the cells this file measures.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
-import { pythonJsonLines } from './fixtures/python.ts'
+import { b64, expectedRows, produceRecords, type Produced, type ToProduce } from './fixtures/produced.ts'
 import { startSpark, type Spark, type SparkS3Options } from './fixtures/spark.ts'
-import { readRows, type RestCatalog, type TableRow } from '../iceberg/readers.ts'
+import { readRows, type RestCatalog } from '../iceberg/readers.ts'
 import { createBucket, MOTO_CREDENTIALS, MOTO_REGION, startMoto, type Moto } from '../support/moto.ts'
 import { startRestCatalogServer, type RestCatalogServer } from '../support/rest-catalog-server.ts'
 
-interface Produced {
-  partition: number
-  offset: number
-  timestamp: number
-  key: string | null
-  value: string | null
-  headers: Array<[string, string | null]>
-}
 
-const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
 // 2025-01-01 23:20 UTC: records 4 minutes apart cross the hour and midnight.
 const baseTimestamp = Date.UTC(2025, 0, 1, 23, 20, 0)
 const recordCount = 24
 
 /** Keys (some null), binary values (some null: tombstones, one empty), headers (repeated names, a null value), 3 partitions. */
-function records(): Array<Omit<Produced, 'offset'>> {
+function records(): ToProduce[] {
   return Array.from({ length: recordCount }, (_, i) => ({
     partition: i % 3,
     timestamp: baseTimestamp + i * 4 * 60_000,
@@ -38,34 +29,7 @@ function records(): Array<Omit<Produced, 'offset'>> {
   }))
 }
 
-async function produce(broker: Broker, topic: string): Promise<Produced[]> {
-  const input = records()
-  const lines = input.map((record) => JSON.stringify({ key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp, partition: record.partition })).join('\n')
-  const reports = (await pythonJsonLines('compat-tests/confluent-kafka-python/produce.py', ['--bootstrap', broker.bootstrap, '--topic', topic], { input: `${lines}\n` })) as Array<{ partition: number; offset: number }>
-  expect(reports).toHaveLength(input.length)
-  return input.map((record, i) => ({ ...record, offset: reports[i]!.offset, partition: reports[i]!.partition }))
-}
 
-/** The rows every reader must return, in (partition, sequence) order; read_table.py and the Spark query below print this shape. */
-function expectedRows(topic: string, produced: Produced[]): TableRow[] {
-  return [...produced].sort((a, b) => a.partition - b.partition || a.offset - b.offset).map((record) => {
-    const hour = Math.floor(record.timestamp / 3_600_000)
-    return {
-      sequence: record.offset,
-      topic,
-      partition: record.partition,
-      payload: record.value ?? '',
-      timestamp_ms: record.timestamp,
-      idempotency_key: null,
-      event_date: new Date(record.timestamp).toISOString().slice(0, 10),
-      event_hour: hour % 24,
-      key: record.key,
-      headers: record.headers.map(([key, value]) => ({ key, value })),
-      timestamp_us: record.timestamp * 1000,
-      value_is_null: record.value === null,
-    }
-  })
-}
 
 const sparkColumns = 'sequence, topic, `partition`, payload, timestamp_ms, idempotency_key, event_date, event_hour, key, headers, `timestamp` AS timestamp_us, value_is_null'
 const quote = (identifier: string): string => `\`${identifier.replaceAll('`', '``')}\``
@@ -124,7 +88,7 @@ describe('Iceberg readers × catalogs, tables on S3 (moto)', () => {
     brokers.push(broker)
     // A dot in the name: readers must quote it, as users of real topic names do.
     const topic = uniqueTopic('matrix.orders')
-    const produced = await produce(broker, topic)
+    const produced = await produceRecords(broker, topic, records())
     const response = await fetch(`${broker.httpUrl}/tables/${encodeURIComponent(topic)}/flush`, { method: 'POST' })
     expect(response.status).toBe(200)
     expect(((await response.json()) as { rows: number }).rows).toBe(produced.length)

@@ -3,25 +3,16 @@
 // null values, three partitions, timestamps over several hours and two dates, two snapshots.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
+import { b64, expectedRows, produceRecords, sortedByOffset, type Produced, type ToProduce } from './fixtures/produced.ts'
 import { kcat, kcatCommonArgs } from './fixtures/kcat.ts'
-import { pythonJsonLines } from './fixtures/python.ts'
-import { filesScanned, readInfo, readRows, tableDir, waitForRecords, type TableRow } from '../iceberg/readers.ts'
+import { filesScanned, readInfo, readRows, tableDir, waitForRecords } from '../iceberg/readers.ts'
 
-interface Produced {
-  partition: number
-  offset: number
-  timestamp: number
-  key: string | null
-  value: string | null
-  headers: Array<[string, string | null]>
-}
 
-const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
 // 2024-03-09 21:10 UTC: records 23 minutes apart cross midnight into 2024-03-10.
 const baseTimestamp = Date.UTC(2024, 2, 9, 21, 10, 0)
 const minutes = 60_000
 
-function records(round: number, count: number): Array<Omit<Produced, 'offset'>> {
+function records(round: number, count: number): ToProduce[] {
   return Array.from({ length: count }, (_, i) => {
     const n = round * 1000 + i
     return {
@@ -34,34 +25,8 @@ function records(round: number, count: number): Array<Omit<Produced, 'offset'>> 
   })
 }
 
-async function produce(broker: Broker, topic: string, compression: string, input: Array<Omit<Produced, 'offset'>>): Promise<Produced[]> {
-  const lines = input.map((record) => JSON.stringify({ key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp, partition: record.partition })).join('\n')
-  const reports = (await pythonJsonLines('compat-tests/confluent-kafka-python/produce.py', ['--bootstrap', broker.bootstrap, '--topic', topic, '--compression', compression], { input: `${lines}\n` })) as Array<{ partition: number; offset: number }>
-  expect(reports).toHaveLength(input.length)
-  return input.map((record, i) => ({ ...record, offset: reports[i]!.offset, partition: reports[i]!.partition }))
-}
 
-function expectedRow(topic: string, record: Produced): TableRow {
-  const hour = Math.floor(record.timestamp / 3_600_000)
-  return {
-    sequence: record.offset,
-    topic,
-    partition: record.partition,
-    payload: record.value ?? '',
-    timestamp_ms: record.timestamp,
-    idempotency_key: null,
-    event_date: new Date(Math.floor(hour / 24) * 86_400_000).toISOString().slice(0, 10),
-    event_hour: hour % 24,
-    key: record.key,
-    headers: record.headers.map(([key, value]) => ({ key, value })),
-    timestamp_us: record.timestamp * 1000,
-    value_is_null: record.value === null,
-  }
-}
 
-function sorted(rows: Produced[]): Produced[] {
-  return [...rows].sort((a, b) => a.partition - b.partition || a.offset - b.offset)
-}
 
 describe('Iceberg table read by DuckDB and pyiceberg', () => {
   let broker: Broker
@@ -76,16 +41,16 @@ describe('Iceberg table read by DuckDB and pyiceberg', () => {
     topic = uniqueTopic('iceberg-readers')
     dir = tableDir(broker.dataDir, topic)
     // Round 1: uncompressed and gzip; flushed into the first snapshot(s).
-    first.push(...(await produce(broker, topic, 'none', records(0, 30))))
-    first.push(...(await produce(broker, topic, 'gzip', records(1, 30))))
+    first.push(...(await produceRecords(broker, topic, records(0, 30), { compression: 'none' })))
+    first.push(...(await produceRecords(broker, topic, records(1, 30), { compression: 'gzip' })))
     await waitForRecords(dir, first.length)
     const info = await readInfo(dir)
     firstSnapshot = info.current_snapshot!
     all.push(...first)
     // Round 2: snappy, lz4, zstd, and kcat (librdkafka's CLI) with a header and the current time.
-    all.push(...(await produce(broker, topic, 'snappy', records(2, 30))))
-    all.push(...(await produce(broker, topic, 'lz4', records(3, 30))))
-    all.push(...(await produce(broker, topic, 'zstd', records(4, 30))))
+    all.push(...(await produceRecords(broker, topic, records(2, 30), { compression: 'snappy' })))
+    all.push(...(await produceRecords(broker, topic, records(3, 30), { compression: 'lz4' })))
+    all.push(...(await produceRecords(broker, topic, records(4, 30), { compression: 'zstd' })))
     const before = Date.now()
     await kcat(['-P', '-b', broker.bootstrap, '-t', topic, '-p', '1', '-K', ':', '-H', 'via=kcat', '-z', 'zstd', ...kcatCommonArgs], { input: 'k1:from kcat\nk2:second\n' })
     // kcat does not report offsets: they follow the round-3 records of partition 1.
@@ -109,12 +74,12 @@ describe('Iceberg table read by DuckDB and pyiceberg', () => {
 
   test.each(['duckdb', 'pyiceberg'] as const)('%s returns exactly the produced records', async (reader) => {
     const rows = await readRows(dir, reader)
-    expect(rows).toEqual(sorted(all).map((record) => expectedRow(topic, record)))
+    expect(rows).toEqual(expectedRows(topic, all))
   })
 
   test.each(['duckdb', 'pyiceberg'] as const)('%s time travel to the first snapshot returns the first round only', async (reader) => {
     const rows = await readRows(dir, reader, { snapshot: firstSnapshot })
-    expect(rows).toEqual(sorted(first).map((record) => expectedRow(topic, record)))
+    expect(rows).toEqual(expectedRows(topic, first))
   })
 
   test('schema field ids, partition spec and sort order are declared', async () => {
@@ -177,7 +142,7 @@ describe('Iceberg table read by DuckDB and pyiceberg', () => {
   })
 
   test('DuckDB skips files by sequence and timestamp bounds', async () => {
-    const partition0 = sorted(all).filter((record) => record.partition === 0)
+    const partition0 = sortedByOffset(all).filter((record) => record.partition === 0)
     const bySequence = await filesScanned(dir, `partition = 0 AND sequence >= ${partition0.at(-2)!.offset}`)
     expect(bySequence.rows).toBe(2)
     expect(bySequence.files_read).toBeLessThan(bySequence.data_files)

@@ -4,22 +4,13 @@
 // depend on (Iceberg's error shapes, refused writes, ETag/304, pagination).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
-import { pythonJsonLines } from './fixtures/python.ts'
-import { listTables, readRows, type RestCatalog, type TableRow } from '../iceberg/readers.ts'
+import { b64, expectedRows, produceRecords, type Produced, type ToProduce } from './fixtures/produced.ts'
+import { listTables, readRows, type RestCatalog } from '../iceberg/readers.ts'
 
-interface Produced {
-  partition: number
-  offset: number
-  timestamp: number
-  key: string | null
-  value: string | null
-  headers: Array<[string, string | null]>
-}
 
-const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
 const baseTimestamp = Date.UTC(2025, 5, 30, 22, 30, 0)
 
-function records(topic: string, round: number, count: number): Array<Omit<Produced, 'offset'>> {
+function records(topic: string, round: number, count: number): ToProduce[] {
   return Array.from({ length: count }, (_, i) => ({
     partition: i % 2,
     // 11 minutes apart: the rows cross an hour and a date.
@@ -30,32 +21,7 @@ function records(topic: string, round: number, count: number): Array<Omit<Produc
   }))
 }
 
-async function produce(broker: Broker, topic: string, input: Array<Omit<Produced, 'offset'>>): Promise<Produced[]> {
-  const lines = input.map((record) => JSON.stringify({ key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp, partition: record.partition })).join('\n')
-  const reports = (await pythonJsonLines('compat-tests/confluent-kafka-python/produce.py', ['--bootstrap', broker.bootstrap, '--topic', topic], { input: `${lines}\n` })) as Array<{ partition: number; offset: number }>
-  expect(reports).toHaveLength(input.length)
-  return input.map((record, i) => ({ ...record, offset: reports[i]!.offset, partition: reports[i]!.partition }))
-}
 
-function expectedRows(topic: string, produced: Produced[]): TableRow[] {
-  return [...produced].sort((a, b) => a.partition - b.partition || a.offset - b.offset).map((record) => {
-    const hour = Math.floor(record.timestamp / 3_600_000)
-    return {
-      sequence: record.offset,
-      topic,
-      partition: record.partition,
-      payload: record.value ?? '',
-      timestamp_ms: record.timestamp,
-      idempotency_key: null,
-      event_date: new Date(Math.floor(hour / 24) * 86_400_000).toISOString().slice(0, 10),
-      event_hour: hour % 24,
-      key: record.key,
-      headers: record.headers.map(([key, value]) => ({ key, value })),
-      timestamp_us: record.timestamp * 1000,
-      value_is_null: record.value === null,
-    }
-  })
-}
 
 describe('the embedded Iceberg REST catalog read by DuckDB and pyiceberg', () => {
   let broker: Broker
@@ -79,12 +45,12 @@ describe('the embedded Iceberg REST catalog read by DuckDB and pyiceberg', () =>
     base = `${broker.httpUrl}/iceberg/v1`
     topics.push(uniqueTopic('catalog.orders'), uniqueTopic('catalog_audit-log'))
     for (const topic of topics) {
-      const first = await produce(broker, topic, records(topic, 0, 12))
+      const first = await produceRecords(broker, topic, records(topic, 0, 12))
       await flush(topic)
       const metadata = await (await fetch(`${broker.httpUrl}/tables/${topic}/metadata`)).json() as { current_snapshot_id: string }
       firstRound.set(topic, first)
       firstSnapshot.set(topic, metadata.current_snapshot_id)
-      produced.set(topic, [...first, ...(await produce(broker, topic, records(topic, 1, 9)))])
+      produced.set(topic, [...first, ...(await produceRecords(broker, topic, records(topic, 1, 9)))])
       await flush(topic)
     }
   }, 240_000)
@@ -132,7 +98,7 @@ describe('the embedded Iceberg REST catalog read by DuckDB and pyiceberg', () =>
     const etag = first.headers.get('etag')!
     const { 'metadata-location': location } = await first.json() as { 'metadata-location': string }
     expect((await fetch(url, { headers: { 'if-none-match': etag } })).status).toBe(304)
-    const more = await produce(broker, topic!, records(topic!, 2, 2))
+    const more = await produceRecords(broker, topic!, records(topic!, 2, 2))
     await flush(topic!)
     produced.get(topic!)!.push(...more)
     const changed = await fetch(url, { headers: { 'if-none-match': etag } })

@@ -5,24 +5,15 @@ import { pathToFileURL } from 'node:url'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
-import { pythonJsonLines } from './fixtures/python.ts'
+import { b64, expectedRow, produceRecords, sortedByOffset, type Produced, type ToProduce } from './fixtures/produced.ts'
 import { startSpark, type Spark, type SparkRow } from './fixtures/spark.ts'
 
-interface Produced {
-  partition: number
-  offset: number
-  timestamp: number
-  key: string | null
-  value: string | null
-  headers: Array<[string, string | null]>
-}
 
-const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
 // 2024-03-09 22:05 UTC: records 7 minutes apart cross midnight into 2024-03-10.
 const baseTimestamp = Date.UTC(2024, 2, 9, 22, 5, 0)
 const recordCount = 36
 
-function records(): Array<Omit<Produced, 'offset'>> {
+function records(): ToProduce[] {
   return Array.from({ length: recordCount }, (_, i) => ({
     partition: i % 3,
     timestamp: baseTimestamp + i * 7 * 60_000,
@@ -33,40 +24,17 @@ function records(): Array<Omit<Produced, 'offset'>> {
   }))
 }
 
-async function produce(broker: Broker, topic: string): Promise<Produced[]> {
-  const input = records()
-  const lines = input.map((record) => JSON.stringify({ key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp, partition: record.partition })).join('\n')
-  const reports = (await pythonJsonLines('compat-tests/confluent-kafka-python/produce.py', ['--bootstrap', broker.bootstrap, '--topic', topic], { input: `${lines}\n` })) as Array<{ partition: number; offset: number }>
-  expect(reports).toHaveLength(input.length)
-  return input.map((record, i) => ({ ...record, offset: reports[i]!.offset, partition: reports[i]!.partition }))
-}
 
-/** A row as Spark's reader prints it: binary base64, timestamp in epoch microseconds, date as text. */
-function expectedRow(topic: string, record: Produced): SparkRow {
-  const hour = Math.floor(record.timestamp / 3_600_000)
-  return {
-    sequence: record.offset,
-    topic,
-    partition: record.partition,
-    payload: record.value ?? '',
-    timestamp_ms: record.timestamp,
-    idempotency_key: null,
-    event_date: eventDate(record),
-    event_hour: hour % 24,
-    key: record.key,
-    headers: record.headers.map(([key, value]) => ({ key, value })),
-    timestamp: record.timestamp * 1000,
-    value_is_null: record.value === null,
-  }
+/** A row as Spark's reader prints it: read_table.py's row with the timestamp column under its own name (epoch microseconds). */
+function sparkRow(topic: string, record: Produced): SparkRow {
+  const { timestamp_us: timestamp, ...row } = expectedRow(topic, record)
+  return { ...row, timestamp }
 }
 
 function eventDate(record: Produced): string {
   return new Date(record.timestamp).toISOString().slice(0, 10)
 }
 
-function sorted(rows: Produced[]): Produced[] {
-  return [...rows].sort((a, b) => a.partition - b.partition || a.offset - b.offset)
-}
 
 const quote = (identifier: string): string => `\`${identifier.replaceAll('`', '``')}\``
 
@@ -92,7 +60,7 @@ function sparkReadsTheTopic(context: () => ReaderContext): void {
   test('returns exactly the produced records: keys, values, null values, headers, partitions, offsets', async () => {
     const { spark, topic, produced } = context()
     const rows = await spark.sql(`SELECT * FROM ${table()} ORDER BY \`partition\`, sequence`)
-    expect(rows).toEqual(sorted(produced).map((record) => expectedRow(topic, record)))
+    expect(rows).toEqual(sortedByOffset(produced).map((record) => sparkRow(topic, record)))
   })
 
   test('SHOW TABLES lists the topic', async () => {
@@ -102,7 +70,7 @@ function sparkReadsTheTopic(context: () => ReaderContext): void {
 
   test('a filter on partition and offset returns exactly that range and skips files by their bounds', async () => {
     const { spark, produced } = context()
-    const partition1 = sorted(produced).filter((record) => record.partition === 1)
+    const partition1 = sortedByOffset(produced).filter((record) => record.partition === 1)
     const from = partition1[3]!.offset
     const to = partition1[7]!.offset
     const { rows, scans } = await spark.sqlWithScans(`SELECT \`partition\`, sequence FROM ${table()} WHERE \`partition\` = 1 AND sequence BETWEEN ${from} AND ${to} ORDER BY sequence`)
@@ -116,7 +84,7 @@ function sparkReadsTheTopic(context: () => ReaderContext): void {
   test('a filter on the event date (a partition column) returns the records of that UTC day and skips the other day', async () => {
     const { spark, produced } = context()
     const { rows, scans } = await spark.sqlWithScans(`SELECT \`partition\`, sequence FROM ${table()} WHERE event_date = DATE '2024-03-10' ORDER BY \`partition\`, sequence`)
-    const expected = sorted(produced).filter((record) => eventDate(record) === '2024-03-10')
+    const expected = sortedByOffset(produced).filter((record) => eventDate(record) === '2024-03-10')
     // The records cross midnight: the filter must keep some and drop some.
     expect(expected.length).toBeGreaterThan(0)
     expect(expected.length).toBeLessThan(produced.length)
@@ -158,7 +126,7 @@ describe('Iceberg table read by Spark', () => {
     sparkStarting.catch(() => {})
     broker = await startBroker({ ZOMBI_DEFAULT_PARTITIONS: '3', ZOMBI_FLUSH_INTERVAL_SECS: '0' })
     topic = uniqueTopic('iceberg-spark')
-    produced = await produce(broker, topic)
+    produced = await produceRecords(broker, topic, records())
     const response = await fetch(`${broker.httpUrl}/tables/${encodeURIComponent(topic)}/flush`, { method: 'POST' })
     expect(response.status).toBe(200)
     expect(((await response.json()) as { rows: number }).rows).toBe(produced.length)
