@@ -32,6 +32,30 @@ export interface ColdQuery {
   sinceMs?: number
   /** At most this many records, the lowest offsets first. */
   limit: number
+  /** Stop once the records' keys, values and headers reach this many bytes (at least one record comes back). */
+  maxBytes?: number
+}
+
+/** The columns a record is rebuilt from: the rest (topic, dates, idempotency key, timestamp) are never read back. */
+const READ_COLUMNS = ['sequence', 'partition', 'timestamp_ms', 'payload', 'key', 'headers', 'value_is_null']
+
+/** Bytes a record's key, value and headers hold (what maxBytes counts). */
+export function recordBytes(record: ColdRecord): number {
+  let bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0)
+  for (const header of record.headers) bytes += header.key.length + (header.value?.length ?? 0)
+  return bytes
+}
+
+/** How many of the sorted records a query takes: `limit`, or fewer once they reach `maxBytes`. */
+function wanted(records: readonly ColdRecord[], query: ColdQuery): number {
+  const count = Math.min(records.length, query.limit)
+  if (query.maxBytes === undefined) return count
+  let bytes = 0
+  for (let i = 0; i < count; i++) {
+    bytes += recordBytes(records[i]!)
+    if (bytes >= query.maxBytes) return i + 1
+  }
+  return count
 }
 
 interface Candidate {
@@ -128,16 +152,17 @@ export class ColdReader {
     const records: ColdRecord[] = []
     for (let i = 0; i < candidates.length; i++) {
       const bytes = await this.#get(candidates[i]!.path)
-      rowsOf(tableFromIPC(parquet.readParquet(bytes).intoIPCStream()), query, records)
-      // Files are read lowest first: once `limit` rows lie below the next file's lowest offset, no later file can change them.
-      if (records.length >= query.limit) {
-        records.sort((a, b) => a.offset - b.offset)
+      rowsOf(tableFromIPC(parquet.readParquet(bytes, { columns: READ_COLUMNS }).intoIPCStream()), query, records)
+      // Files are read lowest first: once the wanted rows lie below the next file's lowest offset, no later file can change them.
+      records.sort((a, b) => a.offset - b.offset)
+      const count = wanted(records, query)
+      if (count === query.limit || count < records.length) {
         const next = candidates[i + 1]
-        if (next === undefined || records[query.limit - 1]!.offset < next.lowestOffset) break
+        if (next === undefined || records[count - 1]!.offset < next.lowestOffset) break
       }
     }
     records.sort((a, b) => a.offset - b.offset)
-    return records.slice(0, query.limit)
+    return records.slice(0, wanted(records, query))
   }
 
   async #get(location: string): Promise<Buffer> {
