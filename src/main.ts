@@ -117,8 +117,15 @@ async function start(config: Config, logger: Logger): Promise<void> {
   if (recovery.reindexedBatches > 0 || recovery.truncatedBytes > 0) {
     logger.warn({ reindexedBatches: recovery.reindexedBatches, truncatedBytes: recovery.truncatedBytes }, 'hot log recovered after an unclean stop')
   }
+  let storeClosed: unknown = null
+  const warehouse = openWarehouse(config, logger)
+  const catalog = openCatalog(config, warehouse, logger)
+  // Reads below the hot log's start, for both doors: HTTP reads and Kafka Fetch/ListOffsets.
+  const coldReader = new ColdReader(catalog, config.catalogNamespace)
   const log = new BrokerLog({
     store, logger, defaults: { maxMessageBytes: config.maxMessageBytes }, fetchCacheBytes: config.fetchCacheBytes, maxPartitions: config.maxPartitions,
+    readCold: (table, query) => coldReader.read(table, query),
+    coldFetchCacheBytes: config.coldFetchCacheBytes,
     // A full disk is answered (KAFKA_STORAGE_ERROR / 507) and rolled back; this is only for what
     // cannot be undone in place, e.g. a failed fdatasync, after which what is on disk is unknown.
     // Like a Kafka log-dir failure on a single broker: stop rather than serve with a hole.
@@ -175,9 +182,6 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics) }, logger, socketGuard)
   const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
   broker.port = config.advertisedKafkaPort ?? kafkaPort
-  let storeClosed: unknown = null
-  const warehouse = openWarehouse(config, logger)
-  const catalog = openCatalog(config, warehouse, logger)
   const flusher = new Flusher({
     // The flusher hands back the partitions this log gave it.
     source: log,
@@ -198,7 +202,6 @@ async function start(config: Config, logger: Logger): Promise<void> {
     logger.error({ err: error }, 'removing files left in the warehouse by interrupted writes failed; they stay until the next start')
   }
   await flusher.start()
-  const coldReader = new ColdReader(catalog, config.catalogNamespace)
   const http = await buildHttpApp({
     log, groups, keys: idempotencyKeys, metrics, config,
     iceberg: {

@@ -11,9 +11,11 @@ import {
 } from '../protocol/record-batch.ts'
 import type { HotStore, IndexEntry, RecoveryReport, StateWrite, TopicRecord } from '../storage/hot-store.ts'
 import { waitForAppend } from './append-wait.ts'
+import { ColdFetch } from './cold-fetch.ts'
 import { FetchCache } from './fetch-cache.ts'
 import { Partition } from './partition.ts'
 import { ProducerBatch, addSequence, decodeProducerEntry, encodeProducerEntry } from './producer-state.ts'
+import type { ColdRead } from './record-reader.ts'
 import { Topic } from './topic.ts'
 import { topicConfigProblem, topicNameProblem, type BrokerDefaults } from './topic-config.ts'
 
@@ -35,6 +37,10 @@ export interface BrokerLogOptions {
   autoCreateTopics?: boolean
   /** ...with this many partitions (ZOMBI_DEFAULT_PARTITIONS, default 1). */
   defaultPartitions?: number
+  /** Reads records back from a topic's Iceberg table; without it, offsets below the hot log's start are out of range for Kafka. */
+  readCold?: ColdRead
+  /** Memory for batches rebuilt from the table (ZOMBI_COLD_FETCH_CACHE_MB). */
+  coldFetchCacheBytes?: number
 }
 
 /** A Kafka error code with a message for the response's error_message field. */
@@ -99,6 +105,8 @@ export class BrokerLog {
   readonly #autoCreateTopics: boolean
   readonly #defaultPartitions: number
   #onFlushed: () => void = () => undefined
+  /** Kafka reads below the hot log's start, from the Iceberg table; null: they are out of range. */
+  readonly cold: ColdFetch | null
 
   constructor(options: BrokerLogOptions) {
     this.store = options.store
@@ -110,6 +118,21 @@ export class BrokerLog {
     this.#onStorageFailure = options.onStorageFailure ?? (() => undefined)
     this.#autoCreateTopics = options.autoCreateTopics ?? true
     this.#defaultPartitions = options.defaultPartitions ?? 1
+    this.cold = options.readCold === undefined ? null : new ColdFetch({ read: options.readCold, cacheBytes: options.coldFetchCacheBytes ?? 64 * 1024 * 1024 })
+  }
+
+  /**
+   * The log start offset Kafka clients see: the first offset of the partition's Iceberg table once hot
+   * retention has moved the hot log past it (so `auto.offset.reset=earliest` means the table's
+   * beginning), else the hot log's. Rejects when the table cannot be read.
+   */
+  async logStartOffset(topic: Topic, partition: Partition): Promise<number> {
+    return this.cold === null ? partition.logStartOffset : this.cold.logStartOffset(topic, partition)
+  }
+
+  /** logStartOffset as far as known without reading the table (Fetch's log_start_offset field). */
+  knownLogStartOffset(topic: Topic, partition: Partition): number {
+    return this.cold === null ? partition.logStartOffset : this.cold.knownLogStartOffset(topic, partition)
   }
 
   /** Builds the in-memory view (topics, partitions, batch indexes, producer state) from the store. */

@@ -1,6 +1,8 @@
-// Fetch: whole stored batches from the hot log, within max_bytes and partition_max_bytes; an
-// empty answer waits (without polling) for an append or max_wait_ms. Sessionless: we never
-// hand out a session id, so clients send full fetch requests (session id 0).
+// Fetch: whole stored batches from the hot log, within max_bytes and partition_max_bytes; offsets
+// that hot retention removed from the hot log come as batches rebuilt from the Iceberg table (the
+// log's cold side), then the hot log goes on. An empty answer waits (without polling) for an append
+// or max_wait_ms. Sessionless: we never hand out a session id, so clients send full fetch requests
+// (session id 0).
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readFetchRequest, writeFetchResponse, type FetchRequest, type FetchResponse as GeneratedFetchResponse } from '../../protocol/generated/fetch.ts'
@@ -40,13 +42,13 @@ function resolveTargets(request: FetchRequest, context: RequestContext): FetchTa
   })
 }
 
-function partitionData(partitionIndex: number, errorCode: ErrorCode, partition: Partition | undefined, records: readonly Buffer[]): PartitionData {
+function partitionData(partitionIndex: number, errorCode: ErrorCode, partition: Partition | undefined, records: readonly Buffer[], logStartOffset = partition?.logStartOffset ?? -1): PartitionData {
   return {
     partitionIndex,
     errorCode,
     highWatermark: partition?.highWatermark ?? -1,
     lastStableOffset: partition?.highWatermark ?? -1,
-    logStartOffset: partition?.logStartOffset ?? -1,
+    logStartOffset,
     divergingEpoch: null,
     currentLeader: null,
     snapshotId: null,
@@ -71,32 +73,85 @@ function availableBytes(targets: FetchTarget[][], limit: number): number {
   return bytes
 }
 
-function buildResponse(request: FetchRequest, targets: FetchTarget[][], version: number): FetchResponse {
-  let remaining = request.maxBytes
-  let anyData = false
-  const responses: TopicResponse[] = request.topics.map((requested, t) => ({
-    topic: requested.topic,
-    topicId: requested.topicId,
-    partitions: targets[t]!.map((target): PartitionData => {
-      const { partition } = target
-      if (partition === undefined) {
-        const code = target.topic === undefined && version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        return partitionData(target.partitionIndex, code, undefined, NO_RECORDS)
-      }
-      if (target.fetchOffset < partition.logStartOffset || target.fetchOffset > partition.highWatermark) {
-        return partitionData(target.partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE, partition, NO_RECORDS)
-      }
-      if (remaining <= 0 && anyData) return partitionData(target.partitionIndex, ErrorCode.NONE, partition, NO_RECORDS)
-      const records: Buffer[] = []
-      // The first batch of the response is sent even above the limits, so a consumer never stalls on a big batch.
-      const bytes = partition.read(target.fetchOffset, Math.min(target.partitionMaxBytes, Math.max(remaining, 0)), !anyData, records)
-      if (bytes > 0) {
-        anyData = true
-        remaining -= bytes
-      }
-      return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records)
-    }),
-  }))
+/** What a response adds up to while it is built: bytes left under max_bytes, and whether any batch went in. */
+class ResponseBudget {
+  remaining: number
+  anyData = false
+
+  constructor(maxBytes: number) {
+    this.remaining = maxBytes
+  }
+
+  /** Bytes one partition may add: its own limit within what is left. */
+  forPartition(partitionMaxBytes: number): number {
+    return Math.min(partitionMaxBytes, Math.max(this.remaining, 0))
+  }
+
+  took(bytes: number): void {
+    if (bytes <= 0) return
+    this.anyData = true
+    this.remaining -= bytes
+  }
+}
+
+/** The answer for one partition from the hot log, or null when its fetch offset is below the hot log (answered by coldPartitionResponse). */
+function partitionResponse(target: FetchTarget, budget: ResponseBudget, context: RequestContext): PartitionData | null {
+  const { partition, topic } = target
+  if (partition === undefined || topic === undefined) {
+    const code = target.topic === undefined && context.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    return partitionData(target.partitionIndex, code, undefined, NO_RECORDS)
+  }
+  const { log } = context
+  if (target.fetchOffset > partition.highWatermark) {
+    return partitionData(target.partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE, partition, NO_RECORDS, log.knownLogStartOffset(topic, partition))
+  }
+  if (target.fetchOffset < partition.logStartOffset) return null
+  const logStartOffset = log.knownLogStartOffset(topic, partition)
+  if (budget.remaining <= 0 && budget.anyData) return partitionData(target.partitionIndex, ErrorCode.NONE, partition, NO_RECORDS, logStartOffset)
+  const records: Buffer[] = []
+  // The first batch of the response is sent even above the limits, so a consumer never stalls on a big batch.
+  budget.took(partition.read(target.fetchOffset, budget.forPartition(target.partitionMaxBytes), !budget.anyData, records))
+  return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records, logStartOffset)
+}
+
+/** A fetch offset below the hot log: batches rebuilt from the Iceberg table, then the hot log's from its start. */
+async function coldPartitionResponse(target: FetchTarget, topic: Topic, partition: Partition, budget: ResponseBudget, context: RequestContext): Promise<PartitionData> {
+  const { log } = context
+  const cold = log.cold
+  if (cold === null) return partitionData(target.partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE, partition, NO_RECORDS)
+  try {
+    const logStartOffset = await log.logStartOffset(topic, partition)
+    if (target.fetchOffset < logStartOffset) return partitionData(target.partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE, partition, NO_RECORDS, logStartOffset)
+    if (budget.remaining <= 0 && budget.anyData) return partitionData(target.partitionIndex, ErrorCode.NONE, partition, NO_RECORDS, logStartOffset)
+    const records: Buffer[] = []
+    const limit = budget.forPartition(target.partitionMaxBytes)
+    const read = await cold.read(topic, partition, target.fetchOffset, limit, !budget.anyData, records)
+    budget.took(read.bytes)
+    // Past the table's part: the hot log goes on in the same answer, within what is left.
+    const hotStart = partition.logStartOffset
+    if (read.nextOffset >= hotStart && limit - read.bytes > 0) {
+      budget.took(partition.read(hotStart, Math.min(limit - read.bytes, Math.max(budget.remaining, 0)), !budget.anyData, records))
+    }
+    return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records, logStartOffset)
+  } catch (error) {
+    // The table cannot be read now (object store or catalog down): a retriable error, the consumer keeps its position.
+    context.logger.warn({ err: error, topic: topic.name, partition: partition.id }, 'Kafka fetch from the Iceberg table failed')
+    return partitionData(target.partitionIndex, ErrorCode.KAFKA_STORAGE_ERROR, partition, NO_RECORDS, log.knownLogStartOffset(topic, partition))
+  }
+}
+
+async function buildResponse(request: FetchRequest, targets: FetchTarget[][], context: RequestContext): Promise<FetchResponse> {
+  const budget = new ResponseBudget(request.maxBytes)
+  const responses: TopicResponse[] = []
+  for (let t = 0; t < request.topics.length; t++) {
+    const requested = request.topics[t]!
+    const partitions: PartitionData[] = []
+    for (const target of targets[t]!) {
+      // Only reads from the table wait; hot-log answers are built synchronously.
+      partitions.push(partitionResponse(target, budget, context) ?? await coldPartitionResponse(target, target.topic!, target.partition!, budget, context))
+    }
+    responses.push({ topic: requested.topic, topicId: requested.topicId, partitions })
+  }
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] }
 }
 
@@ -131,7 +186,7 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
         await context.log.waitForAppend(partitions, deadline, context.shutdown)
       }
     }
-    const response = buildResponse(request, targets, version)
+    const response = await buildResponse(request, targets, context)
     context.traffic?.fetched(response)
     return response
   },
