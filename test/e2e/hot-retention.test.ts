@@ -1,7 +1,8 @@
-// Hot retention end to end: segments go only once their records are in Iceberg, Kafka clients see
-// the log start offset move (ListOffsets, Fetch OFFSET_OUT_OF_RANGE, a reset consumer resumes at
-// it), the Iceberg table still holds every record, HTTP reads below the start come back from the
-// table, and the new start survives a restart.
+// Hot retention end to end: segments go only once their records are in Iceberg, the hot log's start
+// moves (metrics, ListOffsets EARLIEST_LOCAL) while Kafka clients still see the table's first offset
+// as the log start and read below the hot log from the table (cold-kafka-reads.test.ts covers that
+// with more clients), the Iceberg table holds every record, HTTP reads below the start come back
+// from the table, and the new start survives a restart.
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
 import { readFetchResponse, writeFetchRequest } from '../../src/protocol/generated/fetch.ts'
+import { readListOffsetsResponse, writeListOffsetsRequest } from '../../src/protocol/generated/list-offsets.ts'
 import { ZERO_UUID } from '../../src/protocol/reader.ts'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { kcat, kcatCommonArgs, kcatConsume } from './fixtures/kcat.ts'
@@ -50,6 +52,19 @@ async function offsets(topic: string): Promise<{ low: number; high: number }> {
   }
 }
 
+/** The hot log's own start: ListOffsets EARLIEST_LOCAL (-4), which Kafka answers with the local log's start. */
+async function hotLogStart(topic: string): Promise<number> {
+  const client = await RawClient.connect(broker.host, broker.kafkaPort)
+  try {
+    const reader = await client.request(ApiKey.ListOffsets, 9, (w) => writeListOffsetsRequest(w, 9, {
+      replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -4, maxNumOffsets: 1 }] }],
+    }))
+    return readListOffsetsResponse(reader, 9).topics[0]!.partitions[0]!.offset
+  } finally {
+    client.socket.destroy()
+  }
+}
+
 async function fetchAt(topic: string, offset: number): Promise<{ errorCode: number; logStartOffset: number }> {
   const client = await RawClient.connect(broker.host, broker.kafkaPort)
   try {
@@ -66,7 +81,7 @@ async function fetchAt(topic: string, offset: number): Promise<{ errorCode: numb
   }
 }
 
-test('flushed segments leave the hot log; Kafka clients move on to the new log start and Iceberg keeps every record', async () => {
+test('flushed segments leave the hot log; Kafka clients still read from the table\'s first offset and Iceberg keeps every record', async () => {
   const topic = uniqueTopic('hot-retention')
   const value = (i: number): string => `${String(i).padStart(6, '0')}${'x'.repeat(VALUE_BYTES - 6)}`
   // Record 0 carries a key and a header, to see them come back from Iceberg.
@@ -85,19 +100,22 @@ test('flushed segments leave the hot log; Kafka clients move on to the new log s
   let low = 0
   for (let i = 0; i < 100 && low === 0; i++) {
     await sleep(100)
-    low = (await offsets(topic)).low
+    low = await hotLogStart(topic)
   }
   expect(low).toBeGreaterThan(0)
   expect(low).toBeLessThan(RECORDS)
   expect((await segmentFiles()).length).toBeLessThanOrEqual(2)
 
-  // Kafka view: Fetch below the start is out of range; a consumer from the beginning starts at it.
-  expect(await fetchAt(topic, 0)).toEqual({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: low })
+  // Kafka view: the log start is the table's first offset; Fetch below the hot log is served from the
+  // table; a consumer from the beginning reads every record. Past the high watermark is out of range.
+  expect(await offsets(topic)).toEqual({ low: 0, high: RECORDS })
+  expect(await fetchAt(topic, 0)).toEqual({ errorCode: ErrorCode.NONE, logStartOffset: 0 })
   expect((await fetchAt(topic, low)).errorCode).toBe(ErrorCode.NONE)
+  expect(await fetchAt(topic, RECORDS + 1)).toEqual({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: 0 })
   const consumed = await kcatConsume(broker.bootstrap, topic, { partition: 0 })
-  expect(consumed).toHaveLength(RECORDS - low)
-  expect(consumed[0]!.offset).toBe(low)
-  expect(consumed.map((record) => record.value?.toString())).toEqual(Array.from({ length: RECORDS - low }, (_, i) => value(low + i)))
+  expect(consumed.map((record) => record.offset)).toEqual(Array.from({ length: RECORDS }, (_, i) => i))
+  expect(consumed.map((record) => record.value?.toString())).toEqual(Array.from({ length: RECORDS }, (_, i) => value(i)))
+  expect(consumed[0]).toMatchObject({ key: Buffer.from('k0'), headers: 'h1=v1' })
 
   // Iceberg view: every record, exactly once.
   const rows = await readRows(tableDir(broker.dataDir, topic), 'duckdb')
@@ -134,7 +152,8 @@ test('flushed segments leave the hot log; Kafka clients move on to the new log s
 
   // The new start is durable; appends go on with dense offsets.
   await broker.restart()
-  expect(await offsets(topic)).toEqual({ low, high: RECORDS })
+  expect(await hotLogStart(topic)).toBe(low)
+  expect(await offsets(topic)).toEqual({ low: 0, high: RECORDS })
   await kcat(['-P', '-b', broker.bootstrap, '-t', topic, '-p', '0', ...kcatCommonArgs], { input: 'after-restart\n' })
   const tail = await kcatConsume(broker.bootstrap, topic, { partition: 0, offset: String(RECORDS) })
   expect(tail.map((record) => [record.offset, record.value?.toString()])).toEqual([[RECORDS, 'after-restart']])
