@@ -86,3 +86,16 @@ test('a topic recreated into the same table (continue) reads only its own rows',
   expect(await read(second.id)).toEqual(['new-0'])
   expect(await read(first.id)).toEqual(['old-0', 'old-1'])
 })
+
+test('stops at a byte budget of keys, values and headers, across files, lowest offsets first', async () => {
+  const { log, flusher, reader } = await flushedTable()
+  const topic = await log.addTopic('budget', 1)
+  for (let round = 0; round < 3; round++) {
+    await log.add(topic, 0, values(round * 10, 10), base + round)
+    await flusher.flush('budget')
+  }
+  // Each record: key "kN" and value "vN" (2 or 3 bytes each, 4 to 6 in all).
+  const read = await reader.read('budget', { topicId: topic.id, partition: 0, fromOffset: 5, toOffset: 30, limit: 1000, maxBytes: 60 })
+  expect(read.map((record) => record.offset)).toEqual(Array.from({ length: 12 }, (_, i) => 5 + i))
+  expect((await reader.read('budget', { topicId: topic.id, partition: 0, fromOffset: 5, toOffset: 30, limit: 1000, maxBytes: 1 })).map((r) => r.offset)).toEqual([5])
+})
