@@ -11,6 +11,7 @@ import { loadConfig, renderSettings, unknownSettings, type Config } from './conf
 import { ZombiError } from './errors.ts'
 import { buildHttpApp } from './http/app.ts'
 import { ColdReader } from './iceberg/cold-reader.ts'
+import { Compactor } from './iceberg/compaction.ts'
 import { EncodePool } from './iceberg/encode-pool.ts'
 import { Flusher } from './iceberg/flusher.ts'
 import { currentSnapshot } from './iceberg/metadata.ts'
@@ -202,10 +203,25 @@ async function start(config: Config, logger: Logger): Promise<void> {
     logger.error({ err: error }, 'removing files left in the warehouse by interrupted writes failed; they stay until the next start')
   }
   await flusher.start()
+  const compactor = new Compactor({
+    catalog,
+    namespace: config.catalogNamespace,
+    // A worker of its own (at the encode workers' low priority): a flush never queues behind a rewrite.
+    pool: new EncodePool(1),
+    logger,
+    compactedFileBytes: config.compactedFileBytes,
+    maxReadBytes: config.compactionMaxReadBytes,
+    flushesIdle: () => flusher.whenIdle(),
+  })
+  compactor.start(config.compactionIntervalMs, () => [...log.topics()].map((topic) => topic.name))
   const http = await buildHttpApp({
     log, groups, keys: idempotencyKeys, metrics, config,
     iceberg: {
       flush: (table) => flusher.flush(table),
+      compact: async (table) => {
+        const done = await compactor.compact(table)
+        return { ...done, snapshotId: done.snapshotId === null ? null : done.snapshotId.toString() }
+      },
       describe: async (table) => {
         const loaded = await catalog.loadTable({ namespace: config.catalogNamespace, name: table })
         if (loaded === null) return null
@@ -255,6 +271,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
     await kafka.close(SHUTDOWN_GRACE_MS)
     memoryRelief.close()
     await http.close()
+    // A compaction in flight finishes its rewrite and commit (or gives up and removes its files) first.
+    await compactor.close().catch((error: unknown) => logger.error({ err: error }, 'stopping compaction failed'))
     try {
       // Produce has stopped: everything acknowledged goes to Iceberg before the process ends.
       await flusher.close()

@@ -205,6 +205,22 @@ export const flushResponse = {
   },
 } as const
 
+export const compactResponse = {
+  type: 'object',
+  required: ['table', 'files_in', 'files_out', 'bytes_in', 'bytes_out', 'rows', 'seconds', 'snapshot_id', 'commit_attempts'],
+  properties: {
+    table: { type: 'string' },
+    files_in: { type: 'integer', description: 'Data files replaced (they stay in the warehouse until snapshot expiry removes them)' },
+    files_out: { type: 'integer', description: 'Data files written in their place' },
+    bytes_in: { type: 'integer' },
+    bytes_out: { type: 'integer' },
+    rows: { type: 'integer', description: 'Rows rewritten (the same rows, sorted by timestamp_ms then sequence)' },
+    seconds: { type: 'number' },
+    snapshot_id: { type: ['string', 'null'], description: 'The replace snapshot committed, or null when nothing needed compacting' },
+    commit_attempts: { type: 'integer', description: 'Commits tried; more than one when flushes committed meanwhile' },
+  },
+} as const
+
 export const metadataResponse = {
   type: 'object',
   required: ['table', 'topic_id', 'metadata_location', 'snapshots', 'flushed_offsets', 'high_watermarks'],
@@ -221,8 +237,6 @@ export const metadataResponse = {
     high_watermarks: { type: 'object', additionalProperties: { type: 'integer' } },
   },
 } as const
-
-export const notImplementedResponse = { $ref: 'Error#', description: 'Not implemented yet (error not_implemented): nothing was done' } as const
 
 const componentStatus = {
   type: 'object',

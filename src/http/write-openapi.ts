@@ -16,7 +16,11 @@ const config = loadConfig({})
 const app = await buildHttpApp({
   log, groups: new GroupCoordinator(log, silentLogger, config), keys: new IdempotencyKeys(store), metrics: new Metrics(), config,
   components: () => ({}), stats: () => ({}),
-  iceberg: { flush: () => Promise.reject(new ZombiError('INVALID_STATE', 'the OpenAPI generator flushes nothing')), describe: async () => null },
+  iceberg: {
+    flush: () => Promise.reject(new ZombiError('INVALID_STATE', 'the OpenAPI generator flushes nothing')),
+    describe: async () => null,
+    compact: () => Promise.reject(new ZombiError('INVALID_STATE', 'the OpenAPI generator compacts nothing')),
+  },
 })
 writeFileSync(new URL('../../docs/openapi.yaml', import.meta.url), app.swagger({ yaml: true }))
 await app.close()

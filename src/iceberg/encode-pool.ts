@@ -4,9 +4,19 @@
 // takes its next job only once the last one ended (done, failed or cancelled).
 import { Worker } from 'node:worker_threads'
 import { ZombiError } from '../errors.ts'
-import { runEncodeJob, type EncodeJob } from './encode.ts'
 import { CHUNK_WINDOW_BYTES, EncodeRun, LocalOutput } from './encode-stream.ts'
 import type { FromWorker, ToWorker } from './encode-worker.ts'
+import { runWorkerJob, type WorkerJob } from './worker-job.ts'
+
+/** The buffers of a job that can move to the worker instead of being copied (each owned whole). */
+function transferables(job: WorkerJob): ArrayBuffer[] {
+  const out: ArrayBuffer[] = []
+  for (const bytes of 'kind' in job ? job.inputs : [job.batches]) {
+    const { buffer } = bytes
+    if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength && !out.includes(buffer)) out.push(buffer)
+  }
+  return out
+}
 
 const workerUrl = new URL('./encode-worker.ts', import.meta.url)
 
@@ -79,15 +89,15 @@ export class EncodePool {
 
   /**
    * Starts the job; its files arrive through the returned run (take them with nextFile, stream
-   * each file's chunks, cancel on failure). `job.batches` is transferred to the worker (do not use
-   * it afterwards).
+   * each file's chunks, cancel on failure). `job.batches` (a rewrite's `inputs`) is transferred to
+   * the worker (do not use it afterwards).
    */
-  run(job: EncodeJob): EncodeRun {
+  run(job: WorkerJob): EncodeRun {
     if (this.#closed) throw new ZombiError('INVALID_STATE', 'encode pool is closed')
     const run = new EncodeRun()
     if (this.size === 0) {
       const output = new LocalOutput(run, this.windowBytes)
-      runEncodeJob(job, output).then(
+      runWorkerJob(job, output).then(
         (result) => run.push({ kind: 'done', result }),
         (error: unknown) => run.push({ kind: 'error', error: error instanceof Error ? error : new ZombiError('ENCODE_FAILED', String(error)) }),
       )
@@ -97,7 +107,7 @@ export class EncodePool {
     return run
   }
 
-  async #runOnWorker(job: EncodeJob, run: EncodeRun): Promise<void> {
+  async #runOnWorker(job: WorkerJob, run: EncodeRun): Promise<void> {
     const worker = await this.#acquire()
     const id = this.#nextId++
     if (run.cancelled !== null) {
@@ -106,9 +116,7 @@ export class EncodePool {
       worker.current = { id, run }
       run.onTaken = (bytes) => worker.post({ kind: 'ack', id, bytes })
       run.onCancel = (error) => worker.post({ kind: 'cancel', id, reason: error.message })
-      const { buffer } = job.batches
-      const transferable = buffer instanceof ArrayBuffer && job.batches.byteOffset === 0 && job.batches.byteLength === buffer.byteLength
-      worker.post({ kind: 'job', id, job, windowBytes: this.windowBytes }, transferable ? [buffer] : [])
+      worker.post({ kind: 'job', id, job, windowBytes: this.windowBytes }, transferables(job))
     }
     await run.settled
     if (this.#all.has(worker)) this.#release(worker)

@@ -13,11 +13,12 @@ import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import { ZombiError } from '../errors.ts'
 import type { EncodedFile } from './data-file.ts'
-import { runEncodeJob, type EncodeJob, type EncodeOutput } from './encode.ts'
+import type { EncodeOutput } from './encode.ts'
+import { runWorkerJob, type WorkerJob } from './worker-job.ts'
 import { Credit, type EncodeEvent } from './encode-stream.ts'
 
 export type ToWorker =
-  | { kind: 'job'; id: number; job: EncodeJob; windowBytes: number }
+  | { kind: 'job'; id: number; job: WorkerJob; windowBytes: number }
   | { kind: 'ack'; id: number; bytes: number }
   | { kind: 'cancel'; id: number; reason: string }
 
@@ -86,7 +87,7 @@ mainThread.on('message', async (message: ToWorker) => {
   current = output
   let reply: FromWorker
   try {
-    reply = { id: message.id, kind: 'done', result: await runEncodeJob(message.job, output) }
+    reply = { id: message.id, kind: 'done', result: await runWorkerJob(message.job, output) }
   } catch (error) {
     reply = { id: message.id, kind: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }
   } finally {

@@ -186,6 +186,16 @@ export class Flusher {
     }
   }
 
+  /** Resolves once no flush runs (compaction waits for it before each rewrite, so it never delays a flush). */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      const running: Array<Promise<FlushSummary>> = []
+      for (const state of this.#topics.values()) if (state.running !== null) running.push(state.running)
+      if (running.length === 0) return
+      await Promise.allSettled(running)
+    }
+  }
+
   /** Topics whose last flush attempt failed (their records wait in the hot log for the retry), for health. */
   failing(): Array<{ topic: string; failures: number; error: string }> {
     const out = []

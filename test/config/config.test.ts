@@ -144,7 +144,7 @@ describe('config', () => {
       maxConcurrentS3Uploads: number; catalogType: 'filesystem' | 'rest'; catalogUrl: string | null; catalogWarehouse: string | null
       catalogToken: string | null; catalogCredential: string | null; catalogOauth2Uri: string | null; catalogScope: string; icebergS3Endpoint: string | null
       icebergVendCredentials: boolean; catalogNamespace: string; targetFileBytes: number; flushIntervalMs: number; flushWorkers: number; recreatedTopicTable: 'replace' | 'continue'
-      orphanGraceMs: number
+      compactionIntervalMs: number; compactedFileBytes: number; compactionMaxReadBytes: number; orphanGraceMs: number
     }>()
   })
 })

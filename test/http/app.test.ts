@@ -19,6 +19,7 @@ let log: BrokerLog
 let groups: GroupCoordinator
 let healthy = true
 const flushed: string[] = []
+const compacted: string[] = []
 const clientRequests: ClientRequest[] = []
 
 async function build(env: Record<string, string> = {}, store: MemoryHotStore = new MemoryHotStore()): Promise<void> {
@@ -42,6 +43,10 @@ async function build(env: Record<string, string> = {}, store: MemoryHotStore = n
         return { rows: 3, files: 1, bytes: 100, snapshots: 1, flushedOffsets: { 0: 3 } }
       },
       describe: async () => null,
+      compact: async (table) => {
+        compacted.push(table)
+        return { filesIn: 12, filesOut: 2, bytesIn: 12_000, bytesOut: 3_000, rows: 60, seconds: 0.25, snapshotId: '9007199254740993', commitAttempts: 1 }
+      },
     },
   })
 }
@@ -475,6 +480,7 @@ describe('consumer offsets and operations', () => {
     const big = await post('/consumers/readers/commit', { topic: 'control', partition: 0, offset: 1, metadata: 'm'.repeat(100_000) })
     expect([big.statusCode, big.json()]).toMatchObject([413, { error: 'payload_too_large' }])
     expect((await post('/tables/control/flush', { padding: 'p'.repeat(100_000) })).statusCode).toBe(413)
+    expect((await post('/tables/control/compact', { padding: 'p'.repeat(100_000) })).statusCode).toBe(413)
   })
 
   it('reports readiness per component, 503 naming the failing one', async () => {
@@ -487,7 +493,7 @@ describe('consumer offsets and operations', () => {
     expect((await app.inject('/health/live')).statusCode).toBe(200)
   })
 
-  it('flushes a table on request and describes its Iceberg side, and answers compaction 501 until it exists', async () => {
+  it('flushes and compacts a table on request and describes its Iceberg side', async () => {
     await post('/tables/iceberg', { payload: 'x', partition: 0 })
     const flush = await post('/tables/iceberg/flush', {})
     expect(flush.statusCode).toBe(200)
@@ -496,8 +502,11 @@ describe('consumer offsets and operations', () => {
     const metadata = (await app.inject('/tables/iceberg/metadata')).json()
     expect(metadata).toMatchObject({ table: 'iceberg', metadata_location: null, snapshots: 0, high_watermarks: { 0: 1 } })
     const compact = await post('/tables/iceberg/compact', {})
-    expect(compact.statusCode).toBe(501)
-    expect(compact.json()).toMatchObject({ error: 'not_implemented', message: expect.stringContaining('nothing was changed') })
+    expect(compact.statusCode).toBe(200)
+    expect(compact.json()).toEqual({
+      table: 'iceberg', files_in: 12, files_out: 2, bytes_in: 12_000, bytes_out: 3_000, rows: 60, seconds: 0.25, snapshot_id: '9007199254740993', commit_attempts: 1,
+    })
+    expect(compacted).toEqual(['iceberg'])
     expect((await post('/tables/missing/compact', {})).statusCode).toBe(404)
     expect((await post('/tables/missing/flush', {})).statusCode).toBe(404)
   })

@@ -42,7 +42,7 @@ async function build(storage: ReaderStorage = LOCAL): Promise<void> {
   app = await buildHttpApp({
     log, groups, keys: new IdempotencyKeys(store), metrics: new Metrics(), config,
     components: () => ({}), stats: () => ({}),
-    iceberg: { flush: async () => ({ rows: 0, files: 0, bytes: 0, snapshots: 0, flushedOffsets: {} }), describe: async () => null },
+    iceberg: { flush: async () => ({ rows: 0, files: 0, bytes: 0, snapshots: 0, flushedOffsets: {} }), describe: async () => null, compact: () => Promise.reject(new Error('not compacted here')) },
     icebergCatalog: servedTables(catalog, 'zombi', storage),
   })
 }

@@ -49,7 +49,7 @@ describe('the OpenAPI document', () => {
 
   test('schemathesis against the live server finds no server error and no response outside the document', async () => {
     const args = [
-      // 501 is expected of the compaction route only (see the file).
+      // Per-operation settings, if any, live in the file.
       '-m', 'schemathesis.cli', '--config-file', join(repoRoot, 'test/http/schemathesis.toml'), 'run', `${broker.httpUrl}/openapi.yaml`,
       '--checks', checks.join(','),
       '--seed', String(seed),

@@ -37,6 +37,8 @@ export async function readTable(catalog: Catalog, id: TableIdentifier): Promise<
   if (loaded === null) return []
   const rows: Row[] = []
   for (const entry of await dataFiles(catalog, loaded.metadata)) {
+    // A file a replace (compaction) deleted is no longer part of the table.
+    if (entry.status === 2) continue
     const table = tableFromIPC(parquet.readParquet(await read(catalog, entry.data_file.file_path)).intoIPCStream())
     for (const row of table) {
       const value = row.toJSON() as Record<string, unknown>

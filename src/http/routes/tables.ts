@@ -18,6 +18,8 @@ export interface IcebergTables {
   flush(table: string): Promise<{ rows: number; files: number; bytes: number; snapshots: number; flushedOffsets: Record<number, number> }>
   /** The table's current metadata, or null when nothing was flushed yet. */
   describe(table: string): Promise<{ metadataLocation: string; tableUuid: string; formatVersion: number; currentSnapshotId: string | null; snapshots: number; summary: Record<string, string> } | null>
+  /** Compacts the table now (after a compaction already running) and resolves with what it did. */
+  compact(table: string): Promise<{ filesIn: number; filesOut: number; bytesIn: number; bytesOut: number; rows: number; seconds: number; snapshotId: string | null; commitAttempts: number }>
 }
 
 export interface TableRoutesOptions {
@@ -171,16 +173,19 @@ export async function tableRoutes(app: FastifyInstance, options: TableRoutesOpti
     }
   })
 
-  // 501 until compaction exists: a 202 that does nothing would make automation believe it ran.
   app.post<{ Params: { table: string } }>('/tables/:table/compact', {
     bodyLimit: controlBodyLimit,
-    schema: { summary: 'Compact the table (not implemented yet: always 501, nothing changes)', params: schemas.tableParams, response: { 501: schemas.notImplementedResponse, ...schemas.errorResponses } },
-  }, async (request, reply) => {
+    schema: {
+      summary: 'Compact the table now: small data files of each table partition and Kafka partition merged into sorted files, committed as one replace snapshot; answers once committed',
+      params: schemas.tableParams,
+      response: { 200: schemas.compactResponse, ...schemas.errorResponses },
+    },
+  }, async (request) => {
     const topic = table(request.params.table)
-    metrics.errors.inc({ door: 'http', code: 'not_implemented' })
-    return reply.code(501).send({
-      error: 'not_implemented',
-      message: `compaction is not implemented yet and nothing was changed on table ${topic.name}; it will rewrite the data files into files of about ZOMBI_TARGET_FILE_SIZE_MB per partition and hour, and expire the replaced snapshots`,
-    })
+    const done = await iceberg.compact(topic.name)
+    return {
+      table: topic.name, files_in: done.filesIn, files_out: done.filesOut, bytes_in: done.bytesIn, bytes_out: done.bytesOut, rows: done.rows,
+      seconds: done.seconds, snapshot_id: done.snapshotId, commit_attempts: done.commitAttempts,
+    }
   })
 }

@@ -1,0 +1,527 @@
+// Compaction: per table partition (event_date, event_hour) and Kafka partition, the small data files
+// of a topic's table are read, their rows merged in the table's sort order (timestamp_ms, sequence)
+// and written as files of about ZOMBI_COMPACTED_FILE_SIZE_MB, committed as one Iceberg `replace`
+// snapshot per table and run. Rows are carried over unchanged (rewrite.ts checks what it derives).
+// The replaced files stay in the warehouse: older snapshots still reference them until snapshot
+// expiry drops those snapshots and deletes what no snapshot references.
+//
+// Throttled: one table at a time (manual and background runs share one lock), at most
+// `maxReadBytes` of Parquet read per rewrite (the decoded rows of one rewrite are the memory it
+// holds), encoding on its own low-priority worker, and before each rewrite it waits until no flush
+// runs. A concurrent flush may commit between compaction's load and its commit: the replace is then
+// rebuilt from the fresh metadata (the appended files carried as they are) and committed again.
+import { randomUUID } from 'node:crypto'
+import type { Catalog, LoadedTable, TableIdentifier } from '../catalog/catalog.ts'
+import { ZombiError, hasCode } from '../errors.ts'
+import type { Logger } from '../observability/logger.ts'
+import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList, type DataFileRecord, type ManifestEntryRecord, type ManifestFileRecord } from './avro.ts'
+import { decodeIntBound, decodeLongBound, intBound } from './bounds.ts'
+import type { EncodePool } from './encode-pool.ts'
+import type { EncodeRun } from './encode-stream.ts'
+import { PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, currentSnapshot, jsonText, newSnapshotId, withAppendedSnapshot, type Snapshot, type TableMetadata } from './metadata.ts'
+import { FieldId, SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
+
+export interface CompactionOptions {
+  catalog: Catalog
+  namespace: string
+  /** Where rewrites are encoded (main.ts gives compaction a pool of its own, so flushes never queue behind it). */
+  pool: EncodePool
+  logger: Logger
+  /** Target size of a compacted file (ZOMBI_COMPACTED_FILE_SIZE_MB). */
+  compactedFileBytes: number
+  /** Parquet bytes read for one rewrite at most (ZOMBI_COMPACTION_MAX_READ_MB): bounds its memory. */
+  maxReadBytes: number
+  /** Resolves once no flush runs; awaited before each rewrite so compaction never delays a flush. */
+  flushesIdle?: () => Promise<void>
+  /** Decoded bytes per Parquet row group (default ROW_GROUP_BYTES). */
+  rowGroupBytes?: number
+  now?: () => number
+}
+
+/** What one compaction of a table did (the answer of POST /tables/{t}/compact). */
+export interface CompactionResult {
+  table: string
+  filesIn: number
+  filesOut: number
+  bytesIn: number
+  bytesOut: number
+  rows: number
+  seconds: number
+  /** The replace snapshot, or null when nothing needed compacting. */
+  snapshotId: bigint | null
+  /** Commits tried: more than one when flushes committed in between. */
+  commitAttempts: number
+}
+
+/** A file below this share of the effective target is small: worth merging with others. */
+const SMALL_FILE_SHARE = 0.75
+const COMMIT_ATTEMPTS = 10
+
+interface LiveFile {
+  file: DataFileRecord
+  kafkaPartition: number
+  lowestTimestamp: bigint
+  lowestOffset: bigint
+}
+
+/** One rewrite: small files of one table partition and Kafka partition, and what replaced them. */
+interface Rewrite {
+  inputs: LiveFile[]
+  output: DataFileRecord | null
+}
+
+function boundOf(bounds: DataFileRecord['lower_bounds'], fieldId: number): Buffer | undefined {
+  return bounds?.find((entry) => entry.key === fieldId)?.value
+}
+
+/** The Kafka partition all rows of the file belong to, or null when its bounds do not say one. */
+function kafkaPartitionOf(file: DataFileRecord): number | null {
+  const lower = boundOf(file.lower_bounds, FieldId.partition)
+  const upper = boundOf(file.upper_bounds, FieldId.partition)
+  if (lower === undefined || upper === undefined) return null
+  const partition = decodeIntBound(lower)
+  return partition === decodeIntBound(upper) ? partition : null
+}
+
+function eventDateString(days: number): string {
+  return new Date(days * 86_400_000).toISOString().slice(0, 10)
+}
+
+/** Groups the small files by table partition and Kafka partition and packs each group into rewrites. */
+export function planRewrites(files: readonly LiveFile[], targetBytes: number): Rewrite[] {
+  const groups = new Map<string, LiveFile[]>()
+  for (const live of files) {
+    if (Number(live.file.file_size_in_bytes) >= targetBytes * SMALL_FILE_SHARE) continue
+    const key = `${live.file.partition.event_date}/${live.file.partition.event_hour}/${live.kafkaPartition}`
+    let group = groups.get(key)
+    if (group === undefined) groups.set(key, group = [])
+    group.push(live)
+  }
+  const rewrites: Rewrite[] = []
+  for (const group of groups.values()) {
+    // In time order, so a compacted file covers a contiguous stretch and prunes well.
+    group.sort((a, b) => (a.lowestTimestamp < b.lowestTimestamp ? -1 : a.lowestTimestamp > b.lowestTimestamp ? 1 : Number(a.lowestOffset - b.lowestOffset)))
+    let bin: LiveFile[] = []
+    let binBytes = 0
+    const close = (): void => {
+      if (bin.length >= 2) rewrites.push({ inputs: bin, output: null })
+      bin = []
+      binBytes = 0
+    }
+    for (const live of group) {
+      const size = Number(live.file.file_size_in_bytes)
+      if (bin.length > 0 && binBytes + size > targetBytes) close()
+      bin.push(live)
+      binBytes += size
+    }
+    close()
+  }
+  return rewrites
+}
+
+/** The live data files of the current snapshot that compaction may rewrite (of the table's own topic). */
+async function liveFiles(catalog: Catalog, metadata: TableMetadata): Promise<LiveFile[]> {
+  const snapshot = currentSnapshot(metadata)
+  if (snapshot === undefined) return []
+  const topicId = metadata.properties[PROPERTY_TOPIC_ID]
+  const byId = new Map<bigint, Snapshot>(metadata.snapshots.map((known) => [known['snapshot-id'], known]))
+  const out: LiveFile[] = []
+  for (const manifest of await decodeManifestList(await get(catalog, snapshot['manifest-list']))) {
+    if (manifest.content !== 0 || manifest.partition_spec_id !== SPEC_ID) continue
+    for (const entry of (await decodeManifest(await get(catalog, manifest.manifest_path))).entries) {
+      if (entry.status === 2 || entry.data_file.content !== 0) continue
+      // Rows of an earlier topic of the same name (ZOMBI_RECREATED_TOPIC_TABLE=continue) are told apart
+      // by the snapshot that added them: they are never merged with the current topic's.
+      const added = entry.snapshot_id === null ? undefined : byId.get(entry.snapshot_id)
+      if (added !== undefined && added.summary[SUMMARY_TOPIC_ID] !== topicId) continue
+      const kafkaPartition = kafkaPartitionOf(entry.data_file)
+      const timestamp = boundOf(entry.data_file.lower_bounds, FieldId.timestampMs)
+      const offset = boundOf(entry.data_file.lower_bounds, FieldId.sequence)
+      if (kafkaPartition === null || entry.data_file.partition.event_date === null || entry.data_file.partition.event_hour === null) continue
+      out.push({
+        file: entry.data_file,
+        kafkaPartition,
+        lowestTimestamp: timestamp === undefined ? 0n : decodeLongBound(timestamp),
+        lowestOffset: offset === undefined ? 0n : decodeLongBound(offset),
+      })
+    }
+  }
+  return out
+}
+
+async function get(catalog: Catalog, location: string): Promise<Buffer> {
+  const key = catalog.store.keyOf(location)
+  const bytes = key === null ? null : await catalog.store.get(key)
+  if (bytes === null) throw new ZombiError('ICEBERG_FILE_MISSING', `Iceberg file ${location} is missing`)
+  return bytes
+}
+
+function partitionSummaries(files: Iterable<DataFileRecord>): ManifestFileRecord['partitions'] {
+  let minDate = Infinity
+  let maxDate = -Infinity
+  let minHour = Infinity
+  let maxHour = -Infinity
+  for (const file of files) {
+    const { event_date: date, event_hour: hour } = file.partition
+    if (date !== null) {
+      minDate = Math.min(minDate, date)
+      maxDate = Math.max(maxDate, date)
+    }
+    if (hour !== null) {
+      minHour = Math.min(minHour, hour)
+      maxHour = Math.max(maxHour, hour)
+    }
+  }
+  return [
+    { contains_null: false, contains_nan: null, lower_bound: Buffer.from(intBound(minDate)), upper_bound: Buffer.from(intBound(maxDate)) },
+    { contains_null: false, contains_nan: null, lower_bound: Buffer.from(intBound(minHour)), upper_bound: Buffer.from(intBound(maxHour)) },
+  ]
+}
+
+export class Compactor {
+  readonly #options: CompactionOptions
+  readonly #now: () => number
+  /** One table at a time: every run chains on the last. */
+  #lock: Promise<unknown> = Promise.resolve()
+  #timer: NodeJS.Timeout | null = null
+  #background: Promise<void> | null = null
+  #closed = false
+  /** Test hook: runs in each commit attempt between loading the table and committing to it. */
+  beforeCommit: ((attempt: number) => Promise<void>) | null = null
+
+  constructor(options: CompactionOptions) {
+    this.#options = options
+    this.#now = options.now ?? Date.now
+  }
+
+  /** Files at or above this are left alone; rewrites are packed up to it. */
+  get targetBytes(): number {
+    return Math.min(this.#options.compactedFileBytes, this.#options.maxReadBytes)
+  }
+
+  /** Compacts the tables `tables()` names every `intervalMs`, one after the other; 0 starts nothing. */
+  start(intervalMs: number, tables: () => Iterable<string>): void {
+    if (intervalMs <= 0) return
+    this.#timer = setInterval(() => {
+      if (this.#background !== null || this.#closed) return
+      this.#background = this.#compactAll([...tables()]).finally(() => {
+        this.#background = null
+      })
+    }, intervalMs)
+    this.#timer.unref()
+  }
+
+  async #compactAll(tables: readonly string[]): Promise<void> {
+    for (const table of tables) {
+      if (this.#closed) return
+      try {
+        const result = await this.compact(table)
+        if (result.snapshotId !== null) {
+          this.#options.logger.info({ ...result, snapshotId: result.snapshotId.toString() }, 'compacted Iceberg table')
+        }
+      } catch (error) {
+        this.#options.logger.error({ err: error, table }, 'compacting the Iceberg table failed; it is tried again at the next interval')
+      }
+    }
+  }
+
+  /** Stops the timer and waits for a running compaction. */
+  async close(): Promise<void> {
+    this.#closed = true
+    if (this.#timer !== null) clearInterval(this.#timer)
+    await this.#background
+    await this.#lock.catch(() => undefined)
+    await this.#options.pool.close()
+  }
+
+  /** Compacts one table now (after any compaction already running) and says what it did. */
+  compact(table: string): Promise<CompactionResult> {
+    const run = this.#lock.catch(() => undefined).then(() => this.#compact(table))
+    this.#lock = run
+    return run
+  }
+
+  async #compact(table: string): Promise<CompactionResult> {
+    const started = performance.now()
+    const result: CompactionResult = { table, filesIn: 0, filesOut: 0, bytesIn: 0, bytesOut: 0, rows: 0, seconds: 0, snapshotId: null, commitAttempts: 0 }
+    const { catalog } = this.#options
+    const id: TableIdentifier = { namespace: this.#options.namespace, name: table }
+    const loaded = await catalog.loadTable(id)
+    if (loaded === null || this.#closed) return this.#done(result, started)
+    const topicId = loaded.metadata.properties[PROPERTY_TOPIC_ID]
+    const rewrites = planRewrites(await liveFiles(catalog, loaded.metadata), this.targetBytes)
+    const done: Rewrite[] = []
+    try {
+      for (const rewrite of rewrites) {
+        if (this.#closed) break
+        await this.#options.flushesIdle?.()
+        rewrite.output = await this.#rewrite(catalog.tableKey(id), table, rewrite)
+        done.push(rewrite)
+      }
+      if (done.length === 0) return this.#done(result, started)
+      const committed = await this.#commit(id, topicId, done, result)
+      result.snapshotId = committed
+    } catch (error) {
+      // Outputs of a commit that may still land stay (orphan cleanup removes them if it never does).
+      if (!hasCode(error, 'CATALOG_COMMIT_UNKNOWN')) await this.#deleteOutputs(done)
+      throw error
+    }
+    for (const rewrite of done) {
+      result.filesIn += rewrite.inputs.length
+      for (const input of rewrite.inputs) result.bytesIn += Number(input.file.file_size_in_bytes)
+      result.filesOut++
+      result.bytesOut += Number(rewrite.output!.file_size_in_bytes)
+      result.rows += Number(rewrite.output!.record_count)
+    }
+    return this.#done(result, started)
+  }
+
+  #done(result: CompactionResult, started: number): CompactionResult {
+    result.seconds = (performance.now() - started) / 1000
+    return result
+  }
+
+  async #deleteOutputs(rewrites: readonly Rewrite[]): Promise<void> {
+    const store = this.#options.catalog.store
+    for (const rewrite of rewrites) {
+      const key = rewrite.output === null ? null : store.keyOf(rewrite.output.file_path)
+      if (key !== null) await store.delete(key).catch(() => undefined)
+    }
+  }
+
+  /** Reads the inputs, has a worker merge and encode them, streams the new file into the store. */
+  async #rewrite(tableKey: string, topic: string, rewrite: Rewrite): Promise<DataFileRecord> {
+    const { catalog, pool } = this.#options
+    const inputs: Uint8Array[] = []
+    let inputRows = 0
+    for (const input of rewrite.inputs) {
+      const bytes = await get(catalog, input.file.file_path)
+      // Its own buffer, so it moves to the worker without a copy.
+      inputs.push(bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes))
+      inputRows += Number(input.file.record_count)
+    }
+    const { event_date: eventDate, event_hour: eventHour } = rewrite.inputs[0]!.file.partition
+    const partition = rewrite.inputs[0]!.kafkaPartition
+    const key = `${tableKey}/data/event_date=${eventDateString(eventDate!)}/event_hour=${String(eventHour).padStart(2, '0')}/partition=${partition}/${randomUUID()}.parquet`
+    const run: EncodeRun = pool.run({ kind: 'rewrite', topic, partition, inputs, rowGroupBytes: this.#options.rowGroupBytes })
+    let stored = false
+    try {
+      const incoming = await run.nextFile()
+      if (incoming === null) throw new ZombiError('ENCODE_FAILED', 'a rewrite of data files produced no file')
+      if (incoming.eventDate !== eventDate || incoming.eventHour !== eventHour) throw new ZombiError('ENCODE_FAILED', 'a rewrite moved rows to another table partition')
+      const sizeBytes = await catalog.store.putStream(key, incoming.chunks())
+      stored = true
+      if ((await run.nextFile()) !== null) throw new ZombiError('ENCODE_FAILED', 'a rewrite of data files produced more than one file')
+      const file = incoming.file
+      if (sizeBytes !== file.sizeBytes) throw new ZombiError('OBJECT_STORE_FAILED', `${key}: the store took ${sizeBytes} bytes of a ${file.sizeBytes}-byte data file`)
+      if (file.recordCount !== inputRows) throw new ZombiError('ENCODE_FAILED', `a rewrite of ${inputRows} rows wrote ${file.recordCount}`)
+      return {
+        content: 0,
+        file_path: catalog.store.location(key),
+        file_format: 'PARQUET',
+        partition: { event_date: file.eventDate, event_hour: file.eventHour },
+        record_count: BigInt(file.recordCount),
+        file_size_in_bytes: BigInt(sizeBytes),
+        column_sizes: null,
+        value_counts: file.metrics.valueCounts.map(([field, value]) => ({ key: field, value: BigInt(value) })),
+        null_value_counts: file.metrics.nullValueCounts.map(([field, value]) => ({ key: field, value: BigInt(value) })),
+        nan_value_counts: null,
+        lower_bounds: file.metrics.lowerBounds.map(([field, value]) => ({ key: field, value: Buffer.from(value) })),
+        upper_bounds: file.metrics.upperBounds.map(([field, value]) => ({ key: field, value: Buffer.from(value) })),
+        key_metadata: null,
+        split_offsets: null,
+        equality_ids: null,
+        sort_order_id: SORT_ORDER_ID,
+      }
+    } catch (error) {
+      run.cancel(error instanceof Error ? error : new ZombiError('ENCODE_FAILED', String(error)))
+      await run.settled
+      if (stored || !hasCode(error, 'ENCODE_FAILED')) await catalog.store.delete(key).catch(() => undefined)
+      throw error
+    }
+  }
+
+  /**
+   * Commits the rewrites as one replace snapshot on the table as it is now; a conflict (a flush
+   * committed meanwhile) reloads it and builds the snapshot again from the fresh metadata.
+   */
+  async #commit(id: TableIdentifier, topicId: string | undefined, rewrites: readonly Rewrite[], result: CompactionResult): Promise<bigint> {
+    const { catalog } = this.#options
+    for (let attempt = 1; ; attempt++) {
+      result.commitAttempts = attempt
+      const loaded = await catalog.loadTable(id)
+      await this.beforeCommit?.(attempt)
+      if (loaded === null || loaded.metadata.properties[PROPERTY_TOPIC_ID] !== topicId) {
+        throw new ZombiError('ICEBERG_REWRITE_CONFLICT', `table ${id.name} was replaced or removed while it was being compacted`)
+      }
+      const written: string[] = []
+      try {
+        return await this.#commitOnce(id, loaded, rewrites, written)
+      } catch (error) {
+        if (hasCode(error, 'CATALOG_COMMIT_UNKNOWN')) throw error
+        for (const key of written) await catalog.store.delete(key).catch(() => undefined)
+        if (!hasCode(error, 'CATALOG_COMMIT_CONFLICT') || attempt >= COMMIT_ATTEMPTS) throw error
+      }
+    }
+  }
+
+  async #commitOnce(id: TableIdentifier, loaded: LoadedTable, rewrites: readonly Rewrite[], written: string[]): Promise<bigint> {
+    const { catalog } = this.#options
+    const store = catalog.store
+    const tableKey = catalog.tableKey(id)
+    const base = loaded.metadata
+    const parent = currentSnapshot(base)
+    if (parent === undefined) throw new ZombiError('ICEBERG_REWRITE_CONFLICT', `table ${id.name} has no current snapshot any more`)
+    const snapshotId = newSnapshotId()
+    const sequenceNumber = base['last-sequence-number'] + 1n
+    const commitId = randomUUID()
+    const schema = base.schemas.find((candidate) => Number((candidate as { 'schema-id'?: number | bigint })['schema-id']) === base['current-schema-id'])
+    if (schema === undefined) throw new ZombiError('ICEBERG_METADATA_INVALID', `table ${id.name}: current schema ${base['current-schema-id']} is not in its metadata`)
+    const schemaJson = jsonText(schema)
+    const specJson = JSON.stringify(partitionSpecJson().fields)
+
+    const removed = new Set<string>()
+    for (const rewrite of rewrites) for (const input of rewrite.inputs) removed.add(input.file.file_path)
+    const found = new Set<string>()
+    const manifests: ManifestFileRecord[] = []
+    let manifestCount = 0
+    for (const manifest of await decodeManifestList(await get(catalog, parent['manifest-list']))) {
+      if (manifest.content !== 0) {
+        manifests.push(manifest)
+        continue
+      }
+      const { entries } = await decodeManifest(await get(catalog, manifest.manifest_path))
+      if (!entries.some((entry) => entry.status !== 2 && removed.has(entry.data_file.file_path))) {
+        // Untouched by the rewrite (this is where a concurrent append's manifest is carried).
+        manifests.push(manifest)
+        continue
+      }
+      // The manifest is written again: the replaced files as DELETED by this snapshot, the others
+      // EXISTING; sequence numbers made explicit, as the spec requires for entries not ADDED.
+      const rewritten: ManifestEntryRecord[] = []
+      let existingRows = 0n
+      let deletedRows = 0n
+      let existingFiles = 0
+      let deletedFiles = 0
+      let minSequence: bigint | null = null
+      for (const entry of entries) {
+        if (entry.status === 2) continue
+        const dataSequence = entry.sequence_number ?? manifest.sequence_number
+        const fileSequence = entry.file_sequence_number ?? manifest.sequence_number
+        if (removed.has(entry.data_file.file_path)) {
+          found.add(entry.data_file.file_path)
+          rewritten.push({ status: 2, snapshot_id: snapshotId, sequence_number: dataSequence, file_sequence_number: fileSequence, data_file: entry.data_file })
+          deletedFiles++
+          deletedRows += entry.data_file.record_count
+        } else {
+          rewritten.push({ status: 0, snapshot_id: entry.snapshot_id ?? manifest.added_snapshot_id, sequence_number: dataSequence, file_sequence_number: fileSequence, data_file: entry.data_file })
+          existingFiles++
+          existingRows += entry.data_file.record_count
+          if (minSequence === null || dataSequence < minSequence) minSequence = dataSequence
+        }
+      }
+      const bytes = await encodeManifest(rewritten, schemaJson, specJson, SPEC_ID, base['current-schema-id'])
+      const key = `${tableKey}/metadata/${commitId}-m${++manifestCount}.avro`
+      await store.put(key, bytes)
+      written.push(key)
+      manifests.push({
+        manifest_path: store.location(key),
+        manifest_length: BigInt(bytes.length),
+        partition_spec_id: SPEC_ID,
+        content: 0,
+        sequence_number: sequenceNumber,
+        min_sequence_number: minSequence ?? sequenceNumber,
+        added_snapshot_id: snapshotId,
+        added_files_count: 0,
+        existing_files_count: existingFiles,
+        deleted_files_count: deletedFiles,
+        added_rows_count: 0n,
+        existing_rows_count: existingRows,
+        deleted_rows_count: deletedRows,
+        partitions: partitionSummaries(rewritten.map((entry) => entry.data_file)),
+        key_metadata: null,
+      })
+    }
+    // Never resurrect or double-delete: every replaced file must still be live in the fresh table.
+    for (const path of removed) {
+      if (!found.has(path)) throw new ZombiError('ICEBERG_REWRITE_CONFLICT', `data file ${path} of table ${id.name} is no longer live; the compaction commits nothing`)
+    }
+
+    const outputs = rewrites.map((rewrite) => rewrite.output!)
+    const added: ManifestEntryRecord[] = outputs.map((file) => ({ status: 1, snapshot_id: snapshotId, sequence_number: null, file_sequence_number: null, data_file: file }))
+    const addedBytes = await encodeManifest(added, schemaJson, specJson, SPEC_ID, base['current-schema-id'])
+    const addedKey = `${tableKey}/metadata/${commitId}-m0.avro`
+    await store.put(addedKey, addedBytes)
+    written.push(addedKey)
+    let addedRows = 0n
+    let addedSize = 0n
+    for (const file of outputs) {
+      addedRows += file.record_count
+      addedSize += file.file_size_in_bytes
+    }
+    manifests.unshift({
+      manifest_path: store.location(addedKey),
+      manifest_length: BigInt(addedBytes.length),
+      partition_spec_id: SPEC_ID,
+      content: 0,
+      sequence_number: sequenceNumber,
+      min_sequence_number: sequenceNumber,
+      added_snapshot_id: snapshotId,
+      added_files_count: outputs.length,
+      existing_files_count: 0,
+      deleted_files_count: 0,
+      added_rows_count: addedRows,
+      existing_rows_count: 0n,
+      deleted_rows_count: 0n,
+      partitions: partitionSummaries(outputs),
+      key_metadata: null,
+    })
+    const listKey = `${tableKey}/metadata/snap-${snapshotId}-1-${commitId}.avro`
+    await store.put(listKey, await encodeManifestList(manifests, snapshotId, parent['snapshot-id'], sequenceNumber))
+    written.push(listKey)
+
+    let deletedRows = 0n
+    let removedSize = 0n
+    for (const rewrite of rewrites) {
+      for (const input of rewrite.inputs) {
+        deletedRows += input.file.record_count
+        removedSize += input.file.file_size_in_bytes
+      }
+    }
+    const previous = parent.summary
+    const total = (name: string, delta: bigint): string => String(BigInt(previous[name] ?? '0') + delta)
+    const summary: Record<string, string> = {
+      operation: 'replace',
+      'added-data-files': String(outputs.length),
+      'deleted-data-files': String(removed.size),
+      'added-records': String(addedRows),
+      'deleted-records': String(deletedRows),
+      'added-files-size': String(addedSize),
+      'removed-files-size': String(removedSize),
+      'changed-partition-count': String(new Set(outputs.map((file) => `${file.partition.event_date}/${file.partition.event_hour}`)).size),
+      'total-data-files': total('total-data-files', BigInt(outputs.length - removed.size)),
+      'total-delete-files': previous['total-delete-files'] ?? '0',
+      'total-records': total('total-records', addedRows - deletedRows),
+      'total-files-size': total('total-files-size', addedSize - removedSize),
+      'total-position-deletes': previous['total-position-deletes'] ?? '0',
+      'total-equality-deletes': previous['total-equality-deletes'] ?? '0',
+    }
+    // Zombi's own keys go forward (the topic id: readers of the topic count this snapshot's files as
+    // its own), except the offset ranges: a replace commits no offsets.
+    for (const [name, value] of Object.entries(previous)) {
+      if (name.startsWith('zombi.') && !name.startsWith(SUMMARY_OFFSETS_PREFIX)) summary[name] = value
+    }
+    const topicId = base.properties[PROPERTY_TOPIC_ID]
+    if (topicId !== undefined) summary[SUMMARY_TOPIC_ID] = topicId
+
+    const metadata = withAppendedSnapshot(base, { snapshotId, sequenceNumber, manifestList: store.location(listKey), summary, timestampMs: this.#now() }, loaded.metadataLocation)
+    try {
+      await catalog.commit(id, loaded, metadata)
+    } catch (error) {
+      if (!hasCode(error, 'CATALOG_COMMIT_UNKNOWN')) throw error
+      const now = await catalog.loadTable(id).catch(() => null)
+      if (now === null || !now.metadata.snapshots.some((snapshot) => snapshot['snapshot-id'] === snapshotId)) throw error
+    }
+    return snapshotId
+  }
+}
