@@ -123,6 +123,16 @@ else
   echo "install-test-deps: installed kafka-python $KAFKA_PYTHON_VERSION, aiokafka $AIOKAFKA_VERSION and their codec libraries in $venv"
 fi
 
+# polars, a fourth Iceberg reader (scan_iceberg plans with pyiceberg, reads Parquet with its own engine),
+# for test/e2e/iceberg-metadata.test.ts: it opens file: locations as written, like the other three.
+POLARS_VERSION=2.1.0
+if venv_has_pinned "polars" "polars==$POLARS_VERSION"; then
+  echo "install-test-deps: polars $POLARS_VERSION present in $venv"
+else
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "polars==$POLARS_VERSION"
+  echo "install-test-deps: installed polars $POLARS_VERSION in $venv"
+fi
+
 # The HTTP API's property-based test (test/http/schemathesis.test.ts), pinned: openapi-spec-validator checks
 # docs/openapi.yaml, schemathesis runs generated requests against a live broker.
 http_python_packages=("schemathesis==4.32.5" "openapi-spec-validator==0.9.0")

@@ -13,6 +13,10 @@ TABLE is the table name in --namespace, and the S3 options give the reader its o
   read_table.py info TABLE_DIR            schema, spec, sort order, snapshots, files with bounds
   read_table.py files TABLE [CATALOG OPTIONS]   paths of the current snapshot's data files (pyiceberg)
   read_table.py files-scanned TABLE_DIR WHERE   DuckDB's "Total Files Read" for a filtered count
+  read_table.py key-files TABLE_DIR KEY_B64     data files pyiceberg plans for key = KEY, and in all
+  read_table.py inspect TABLE_DIR         every pyiceberg metadata table (table.inspect.*): rows and totals
+
+--reader polars reads rows with polars.scan_iceberg over pyiceberg's table.
 
 CATALOG OPTIONS: --catalog URI [--namespace NS] [--s3-endpoint URL] [--s3-region R]
   [--s3-access-key-id K --s3-secret-access-key S]
@@ -149,6 +153,55 @@ def rows_pyiceberg(table_dir, snapshot, where, args):
         print(json.dumps(row_json(row)))
 
 
+def rows_polars(table_dir, snapshot, where, args):
+    # Polars plans with pyiceberg unless the separate polars_iceberg planner is installed; say so, without a warning.
+    os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
+    import polars as pl
+    from pyiceberg.table import StaticTable
+
+    table = StaticTable.from_metadata(current_metadata(table_dir))
+    frame = pl.scan_iceberg(table, snapshot_id=int(snapshot) if snapshot else None).collect()
+    for row in frame.to_arrow().to_pylist():
+        row["timestamp_us"] = int(row["timestamp"].timestamp() * 1_000_000)
+        print(json.dumps(row_json(row)))
+
+
+def key_files(table_dir, key_b64):
+    """Data files pyiceberg's scan planning keeps for key = KEY (pruned by the manifests' key bounds), and all of them."""
+    from pyiceberg.expressions import EqualTo
+    from pyiceberg.table import StaticTable
+
+    table = StaticTable.from_metadata(current_metadata(table_dir))
+    planned = list(table.scan(row_filter=EqualTo("key", base64.b64decode(key_b64))).plan_files())
+    rows = table.scan(row_filter=EqualTo("key", base64.b64decode(key_b64))).to_arrow().num_rows
+    print(json.dumps({"planned": len(planned), "data_files": len(list(table.scan().plan_files())), "rows": rows}))
+
+
+INSPECT_TABLES = ["snapshots", "history", "metadata_log_entries", "refs", "manifests", "all_manifests", "entries",
+                  "files", "data_files", "delete_files", "all_files", "all_data_files", "all_delete_files", "partitions"]
+
+
+def inspect(table_dir):
+    """Loads every table.inspect.* table; per table its row count and the sums the test compares."""
+    from pyiceberg.table import StaticTable
+
+    table = StaticTable.from_metadata(current_metadata(table_dir))
+    out = {}
+    for name in INSPECT_TABLES:
+        arrow = getattr(table.inspect, name)()
+        summary = {"rows": arrow.num_rows}
+        for column in ("record_count", "file_count", "added_data_files_count", "file_size_in_bytes"):
+            if column in arrow.column_names:
+                summary[column] = sum(value or 0 for value in arrow.column(column).to_pylist())
+        if name == "entries":
+            summary["record_count"] = sum(entry["record_count"] for entry in arrow.column("data_file").to_pylist())
+            summary["column_sizes"] = min(len(entry["column_sizes"] or {}) for entry in arrow.column("data_file").to_pylist())
+        if name == "refs":
+            summary["names"] = sorted(arrow.column("name").to_pylist())
+        out[name] = summary
+    print(json.dumps(out))
+
+
 def info(table_dir):
     from pyiceberg.table import StaticTable
 
@@ -216,7 +269,7 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     rows = sub.add_parser("rows")
     rows.add_argument("table_dir", metavar="TABLE")
-    rows.add_argument("--reader", choices=["duckdb", "pyiceberg"], required=True)
+    rows.add_argument("--reader", choices=["duckdb", "pyiceberg", "polars"], required=True)
     rows.add_argument("--snapshot")
     rows.add_argument("--where")
     listing = sub.add_parser("tables")
@@ -235,15 +288,24 @@ def main():
     scanned = sub.add_parser("files-scanned")
     scanned.add_argument("table_dir")
     scanned.add_argument("where")
+    keyed = sub.add_parser("key-files")
+    keyed.add_argument("table_dir")
+    keyed.add_argument("key_b64")
+    inspected = sub.add_parser("inspect")
+    inspected.add_argument("table_dir")
     args = parser.parse_args()
     if args.command == "rows":
-        (rows_duckdb if args.reader == "duckdb" else rows_pyiceberg)(args.table_dir, args.snapshot, args.where, args)
+        {"duckdb": rows_duckdb, "pyiceberg": rows_pyiceberg, "polars": rows_polars}[args.reader](args.table_dir, args.snapshot, args.where, args)
     elif args.command == "tables":
         tables(args)
     elif args.command == "files":
         data_files(args.table_dir, args)
     elif args.command == "info":
         info(args.table_dir)
+    elif args.command == "key-files":
+        key_files(args.table_dir, args.key_b64)
+    elif args.command == "inspect":
+        inspect(args.table_dir)
     else:
         files_scanned(args.table_dir, args.where)
 

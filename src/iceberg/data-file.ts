@@ -5,11 +5,14 @@ import { Binary, Bool, DateDay, Int32, Int64, RecordBatch, Struct, Table, Timest
 import * as parquet from 'parquet-wasm/node'
 import { ZombiError } from '../errors.ts'
 import { setInt64Words } from '../protocol/int64.ts'
-import { booleanBound, dateBound, intBound, longBound, stringBound } from './bounds.ts'
+import { BytesRange, booleanBound, dateBound, intBound, longBound, truncatedStringLower, truncatedStringUpper } from './bounds.ts'
 import type { RowColumns } from './columns.ts'
+import { StreamTail, columnSizes, footerOf } from './parquet-footer.ts'
 import { FieldId, arrowSchema, headerStructType, headersListType } from './schema.ts'
 
 export interface FileMetrics {
+  /** [field id, compressed bytes of its column chunks]; empty when the footer could not be read back. */
+  columnSizes: Array<[number, number]>
   /** [field id, count] */
   valueCounts: Array<[number, number]>
   nullValueCounts: Array<[number, number]>
@@ -127,6 +130,9 @@ export class FileStats {
   nullIdempotencyKeys = 0
   headers = 0
   nullHeaderValues = 0
+  readonly keys = new BytesRange('binary')
+  readonly payloads = new BytesRange('binary')
+  readonly idempotencyKeys = new BytesRange('string')
 }
 
 /**
@@ -172,6 +178,12 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
   const idempotencyKey = gatherBytes(rows, columns.idempotencyKeyOffsets.values, columns.idempotencyKey.bytes, run)
   let nullIdempotencyKeys = 0
   for (let i = 0; i < n; i++) nullIdempotencyKeys += columns.idempotencyKeyIsNull.values[rows[i]!]!
+  // Bounds of the binary and string columns (compared on short prefixes: see BytesRange).
+  for (let i = 0; i < n; i++) {
+    stats.payloads.add(payload.data, payload.valueOffsets[i]!, payload.valueOffsets[i + 1]!)
+    if (columns.keyIsNull.values[rows[i]!] === 0) stats.keys.add(key.data, key.valueOffsets[i]!, key.valueOffsets[i + 1]!)
+    if (columns.idempotencyKeyIsNull.values[rows[i]!] === 0) stats.idempotencyKeys.add(idempotencyKey.data, idempotencyKey.valueOffsets[i]!, idempotencyKey.valueOffsets[i + 1]!)
+  }
   const idempotencyKeyValidity = bitmap(n, (i) => columns.idempotencyKeyIsNull.values[rows[i]!] === 0)
   const valueIsNull = bitmap(n, (i) => columns.valueIsNull.values[rows[i]!] === 1)
 
@@ -234,12 +246,26 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
   return batch
 }
 
-/** The Iceberg metrics of a data file: value and null counts, lower and upper bounds per field id. */
-export function fileMetrics(stats: FileStats, topic: string, partition: number): FileMetrics {
+/** [field id, bound] pairs of the bounds that exist. */
+function presentBounds(bounds: Array<[number, Uint8Array | null]>): Array<[number, Uint8Array]> {
+  return bounds.filter((entry): entry is [number, Uint8Array] => entry[1] !== null)
+}
+
+/**
+ * The Iceberg metrics of a data file: column sizes (from its Parquet footer, when `footer` holds
+ * it), value and null counts, lower and upper bounds per field id. Binary and string bounds are
+ * truncated to 16 bytes or code points as Iceberg's default metrics mode does; the header fields
+ * sit in a list and get counts only, as Iceberg's own writers do.
+ */
+export function fileMetrics(stats: FileStats, topic: string, partition: number, footer: Uint8Array | null = null): FileMetrics {
   const { rows: n, minOffset, maxOffset, minTimestamp, maxTimestamp, nullValues, nullKeys, nullIdempotencyKeys, headers, nullHeaderValues } = stats
   const { eventDate, eventHour } = dateAndHour(minTimestamp)
   const rowCount = (id: number): [number, number] => [id, n]
+  const [keyLower, keyUpper] = stats.keys.binaryBounds()
+  const [payloadLower, payloadUpper] = stats.payloads.binaryBounds()
+  const [idempotencyKeyLower, idempotencyKeyUpper] = stats.idempotencyKeys.stringBounds()
   return {
+    columnSizes: footer === null ? [] : [...columnSizes(footer)].sort((a, b) => a[0] - b[0]),
     valueCounts: [
       rowCount(FieldId.sequence), rowCount(FieldId.topic), rowCount(FieldId.partition), rowCount(FieldId.payload),
       rowCount(FieldId.timestampMs), rowCount(FieldId.idempotencyKey), rowCount(FieldId.eventDate), rowCount(FieldId.eventHour),
@@ -251,16 +277,18 @@ export function fileMetrics(stats: FileStats, topic: string, partition: number):
       [FieldId.idempotencyKey, nullIdempotencyKeys], [FieldId.eventDate, 0], [FieldId.eventHour, 0], [FieldId.key, nullKeys],
       [FieldId.headerKey, 0], [FieldId.headerValue, nullHeaderValues], [FieldId.timestamp, 0], [FieldId.valueIsNull, 0],
     ],
-    lowerBounds: [
-      [FieldId.sequence, longBound(minOffset)], [FieldId.topic, stringBound(topic)], [FieldId.partition, intBound(partition)],
-      [FieldId.timestampMs, longBound(minTimestamp)], [FieldId.eventDate, dateBound(eventDate)], [FieldId.eventHour, intBound(eventHour)],
+    lowerBounds: presentBounds([
+      [FieldId.sequence, longBound(minOffset)], [FieldId.topic, truncatedStringLower(topic)], [FieldId.partition, intBound(partition)],
+      [FieldId.payload, payloadLower], [FieldId.timestampMs, longBound(minTimestamp)], [FieldId.idempotencyKey, idempotencyKeyLower],
+      [FieldId.eventDate, dateBound(eventDate)], [FieldId.eventHour, intBound(eventHour)], [FieldId.key, keyLower],
       [FieldId.timestamp, longBound(minTimestamp * 1000)], [FieldId.valueIsNull, booleanBound(nullValues === n)],
-    ],
-    upperBounds: [
-      [FieldId.sequence, longBound(maxOffset)], [FieldId.topic, stringBound(topic)], [FieldId.partition, intBound(partition)],
-      [FieldId.timestampMs, longBound(maxTimestamp)], [FieldId.eventDate, dateBound(eventDate)], [FieldId.eventHour, intBound(eventHour)],
+    ]),
+    upperBounds: presentBounds([
+      [FieldId.sequence, longBound(maxOffset)], [FieldId.topic, truncatedStringUpper(topic)], [FieldId.partition, intBound(partition)],
+      [FieldId.payload, payloadUpper], [FieldId.timestampMs, longBound(maxTimestamp)], [FieldId.idempotencyKey, idempotencyKeyUpper],
+      [FieldId.eventDate, dateBound(eventDate)], [FieldId.eventHour, intBound(eventHour)], [FieldId.key, keyUpper],
       [FieldId.timestamp, longBound(maxTimestamp * 1000)], [FieldId.valueIsNull, booleanBound(nullValues > 0)],
-    ],
+    ]),
   }
 }
 
@@ -310,8 +338,10 @@ export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: 
     },
   }, { highWaterMark: 0 })
   let sizeBytes = 0
+  const tail = new StreamTail()
   for await (const chunk of await parquet.transformParquetStream(groups, writerProperties(options)) as ReadableStream<Uint8Array>) {
     sizeBytes += chunk.length
+    tail.add(chunk)
     await sink.write(chunk)
   }
   // parquet-wasm ends its output normally when its input fails (checked with 0.8.0): a file
@@ -323,6 +353,6 @@ export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: 
     minOffset: stats.minOffset,
     maxOffset: stats.maxOffset,
     sizeBytes,
-    metrics: fileMetrics(stats, topic, partition),
+    metrics: fileMetrics(stats, topic, partition, footerOf(tail.bytes)),
   }
 }

@@ -136,7 +136,7 @@ export class TableWriter {
         partition: { event_date: file.eventDate, event_hour: file.eventHour },
         record_count: BigInt(file.recordCount),
         file_size_in_bytes: BigInt(file.sizeBytes),
-        column_sizes: null,
+        column_sizes: file.metrics.columnSizes.length === 0 ? null : file.metrics.columnSizes.map(([key, value]) => ({ key, value: BigInt(value) })),
         value_counts: file.metrics.valueCounts.map(([key, value]) => ({ key, value: BigInt(value) })),
         null_value_counts: file.metrics.nullValueCounts.map(([key, value]) => ({ key, value: BigInt(value) })),
         nan_value_counts: null,

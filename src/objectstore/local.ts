@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
 import { link, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
-import { pathToFileURL, fileURLToPath } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { checkKey, checkRange, type ObjectInfo, type ObjectStore, type Removed } from './object-store.ts'
 
 const TEMP_SUFFIX = '.zombi-tmp'
@@ -25,6 +25,36 @@ async function statIfPresent(file: string): Promise<Stats | null> {
   }
 }
 
+/**
+ * The location Iceberg metadata names a local file by: `file:` and the absolute path as it is,
+ * neither percent-encoded nor normalized (what Iceberg Java writes, from Hadoop's Path). Readers
+ * hand the path after the scheme to the file system unchanged: with a URL's percent-encoding
+ * (`Application%20Support`), DuckDB, pyiceberg and polars look for a directory of that literal name
+ * (checked with DuckDB 1.4.4, pyiceberg 0.12.0, polars 2.1.0); all of them, and Spark, open `file:/`.
+ */
+export function fileLocation(file: string): string {
+  return `file:${file}`
+}
+
+/**
+ * The absolute path a location names, or null for what names no local file. `file:/p` (one slash,
+ * what fileLocation and Iceberg Java write) is taken as it is; `file:///p` and `file://localhost/p`
+ * are URLs and percent-decoded: earlier versions wrote pathToFileURL's form, and tables made then
+ * must still be read and cleaned. A plain absolute path is taken as it is.
+ */
+export function localPath(location: string): string | null {
+  if (!location.startsWith('file:')) return path.isAbsolute(location) ? location : null
+  if (location.startsWith('file://')) {
+    try {
+      return fileURLToPath(location)
+    } catch {
+      return null
+    }
+  }
+  const file = location.slice('file:'.length)
+  return path.isAbsolute(file) ? file : null
+}
+
 export class LocalObjectStore implements ObjectStore {
   readonly root: string
   readonly #fsync: boolean
@@ -41,16 +71,12 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   location(key: string): string {
-    return pathToFileURL(this.#path(key)).href
+    return fileLocation(this.#path(key))
   }
 
   keyOf(location: string): string | null {
-    let file: string
-    try {
-      file = location.startsWith('file:') ? fileURLToPath(location) : location
-    } catch {
-      return null
-    }
+    const file = localPath(location)
+    if (file === null) return null
     const relative = path.relative(this.root, file)
     if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return null
     return relative.split(path.sep).join('/')

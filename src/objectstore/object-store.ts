@@ -18,7 +18,7 @@ export interface Removed {
 }
 
 export interface ObjectStore {
-  /** The absolute location of a key as written into Iceberg metadata (e.g. `file:///…`, `s3://…`). */
+  /** The absolute location of a key as written into Iceberg metadata (e.g. `file:/…` with the path as written, `s3://…`). */
   location(key: string): string
   /** The key of a location this store wrote, or null when it points elsewhere. */
   keyOf(location: string): string | null

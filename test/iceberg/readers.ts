@@ -65,7 +65,7 @@ function catalogArgs(catalog: RestCatalog): string[] {
 }
 
 /** Rows of the table in `dir`, or with `catalog`, of the table named `dir` in that catalog. */
-export async function readRows(dir: string, reader: 'duckdb' | 'pyiceberg', options: { snapshot?: string; where?: string; catalog?: RestCatalog } = {}): Promise<TableRow[]> {
+export async function readRows(dir: string, reader: 'duckdb' | 'pyiceberg' | 'polars', options: { snapshot?: string; where?: string; catalog?: RestCatalog } = {}): Promise<TableRow[]> {
   const args = ['rows', dir, '--reader', reader]
   if (options.snapshot !== undefined) args.push('--snapshot', options.snapshot)
   if (options.where !== undefined) args.push('--where', options.where)
@@ -130,4 +130,18 @@ export async function waitForRecords(dir: string, count: number, timeoutMs = 60_
     await sleep(200)
   }
   throw new Error(`table ${dir} holds ${seen} records after ${timeoutMs} ms, expected ${count}`)
+}
+
+/** Data files pyiceberg plans for `key = <key>` (pruned by the manifests' key bounds), all data files, and the rows found. */
+export async function keyFiles(dir: string, key: Buffer): Promise<{ planned: number; data_files: number; rows: number }> {
+  const result = await python(script, ['key-files', dir, key.toString('base64')], { timeoutMs: 120_000 })
+  return JSON.parse(result.stdout.toString('utf8')) as { planned: number; data_files: number; rows: number }
+}
+
+/** Per pyiceberg metadata table (`table.inspect.<name>()`): its row count and the totals of its count columns. */
+export type InspectSummary = Record<string, { rows: number; record_count?: number; file_count?: number; added_data_files_count?: number; column_sizes?: number; names?: string[] }>
+
+export async function inspectTables(dir: string): Promise<InspectSummary> {
+  const result = await python(script, ['inspect', dir], { timeoutMs: 120_000 })
+  return JSON.parse(result.stdout.toString('utf8')) as InspectSummary
 }

@@ -1,17 +1,32 @@
 import { mkdir, mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { expect, test } from 'vitest'
 import { LocalObjectStore } from '../../src/objectstore/local.ts'
 import { objectStoreContract } from './contract.ts'
 
 objectStoreContract('local', async () => new LocalObjectStore(await mkdtemp(join(tmpdir(), 'zombi-objects-'))))
 
-test('local locations are file:// URLs under the root, and no temp file is left behind', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'zombi-objects-'))
+test('local locations are file: and the path as written (spaces, non-ASCII, percent signs), and no temp file is left behind', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'zombi objects zöm-'))
   const store = new LocalObjectStore(root)
-  expect(store.location('a b/c.json')).toBe(`file://${root}/a%20b/c.json`)
+  expect(store.location('a b/c%20ö.json')).toBe(`file:${root}/a b/c%20ö.json`)
+  expect(store.keyOf(store.location('a b/c%20ö.json'))).toBe('a b/c%20ö.json')
   expect(store.keyOf(`${root}/a b/c.json`)).toBe('a b/c.json')
+  await store.putIfAbsent('m/v1', Buffer.from('x'))
+  await store.putIfAbsent('m/v1', Buffer.from('y'))
+  expect(await readdir(join(root, 'm'))).toEqual(['v1'])
+})
+
+test('keyOf still takes the percent-encoded file:/// URLs earlier versions wrote, so their tables are read and cleaned', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'zombi objects zöm-'))
+  const store = new LocalObjectStore(root)
+  expect(store.keyOf(pathToFileURL(join(root, 'a b/c%20ö.json')).href)).toBe('a b/c%20ö.json')
+  expect(store.keyOf(`file://localhost${pathToFileURL(join(root, 'a b/c.json')).pathname}`)).toBe('a b/c.json')
+  expect(store.keyOf(`file:${root}-other/a`)).toBeNull()
+  expect(store.keyOf('file:relative/a')).toBeNull()
+  expect(store.keyOf('file://otherhost/a')).toBeNull()
   await store.putIfAbsent('m/v1', Buffer.from('x'))
   await store.putIfAbsent('m/v1', Buffer.from('y'))
   expect(await readdir(join(root, 'm'))).toEqual(['v1'])
