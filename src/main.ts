@@ -16,6 +16,7 @@ import { Flusher } from './iceberg/flusher.ts'
 import { currentSnapshot } from './iceberg/metadata.ts'
 import { FlushMetrics, registerFlushMetrics } from './iceberg/metrics.ts'
 import { removeInterruptedWrites } from './iceberg/orphan-cleanup.ts'
+import { SnapshotExpirer } from './iceberg/expiry.ts'
 import type { BrokerIdentity } from './kafka/handler.ts'
 import { GroupCoordinator } from './groups/coordinator.ts'
 import { registerGroupMetrics } from './groups/metrics.ts'
@@ -198,6 +199,15 @@ async function start(config: Config, logger: Logger): Promise<void> {
     logger.error({ err: error }, 'removing files left in the warehouse by interrupted writes failed; they stay until the next start')
   }
   await flusher.start()
+  const snapshotExpirer = new SnapshotExpirer({
+    catalog,
+    namespace: config.catalogNamespace,
+    policy: { retentionMs: config.snapshotRetentionMs, minKeep: config.snapshotMinKeep },
+    intervalMs: config.snapshotExpiryIntervalMs,
+    metrics: flushMetrics,
+    logger,
+  })
+  if (config.snapshotExpiryIntervalMs > 0) snapshotExpirer.start()
   const coldReader = new ColdReader(catalog, config.catalogNamespace)
   const http = await buildHttpApp({
     log, groups, keys: idempotencyKeys, metrics, config,
@@ -252,6 +262,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     await kafka.close(SHUTDOWN_GRACE_MS)
     memoryRelief.close()
     await http.close()
+    await snapshotExpirer.close()
     try {
       // Produce has stopped: everything acknowledged goes to Iceberg before the process ends.
       await flusher.close()
