@@ -207,7 +207,11 @@ async function start(config: Config, logger: Logger): Promise<void> {
     metrics: flushMetrics,
     logger,
   })
-  if (config.snapshotExpiryIntervalMs > 0) snapshotExpirer.start()
+  // A first pass right away: a broker restarted more often than the interval still expires.
+  if (config.snapshotExpiryIntervalMs > 0) {
+    snapshotExpirer.start()
+    void snapshotExpirer.runOnce()
+  }
   const coldReader = new ColdReader(catalog, config.catalogNamespace)
   const http = await buildHttpApp({
     log, groups, keys: idempotencyKeys, metrics, config,
