@@ -17,6 +17,7 @@ import { Flusher } from './iceberg/flusher.ts'
 import { currentSnapshot } from './iceberg/metadata.ts'
 import { FlushMetrics, registerFlushMetrics } from './iceberg/metrics.ts'
 import { removeInterruptedWrites } from './iceberg/orphan-cleanup.ts'
+import { SnapshotExpirer } from './iceberg/expiry.ts'
 import type { BrokerIdentity } from './kafka/handler.ts'
 import { GroupCoordinator } from './groups/coordinator.ts'
 import { registerGroupMetrics } from './groups/metrics.ts'
@@ -214,6 +215,19 @@ async function start(config: Config, logger: Logger): Promise<void> {
     flushesIdle: () => flusher.whenIdle(),
   })
   compactor.start(config.compactionIntervalMs, () => [...log.topics()].map((topic) => topic.name))
+  const snapshotExpirer = new SnapshotExpirer({
+    catalog,
+    namespace: config.catalogNamespace,
+    policy: { retentionMs: config.snapshotRetentionMs, minKeep: config.snapshotMinKeep },
+    intervalMs: config.snapshotExpiryIntervalMs,
+    metrics: flushMetrics,
+    logger,
+  })
+  // A first pass right away: a broker restarted more often than the interval still expires.
+  if (config.snapshotExpiryIntervalMs > 0) {
+    snapshotExpirer.start()
+    void snapshotExpirer.runOnce()
+  }
   const http = await buildHttpApp({
     log, groups, keys: idempotencyKeys, metrics, config,
     iceberg: {
@@ -273,6 +287,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     await http.close()
     // A compaction in flight finishes its rewrite and commit (or gives up and removes its files) first.
     await compactor.close().catch((error: unknown) => logger.error({ err: error }, 'stopping compaction failed'))
+    await snapshotExpirer.close()
     try {
       // Produce has stopped: everything acknowledged goes to Iceberg before the process ends.
       await flusher.close()

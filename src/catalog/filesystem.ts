@@ -2,7 +2,7 @@
 // and version-hint.text. A commit is the create-exclusive of the next vN.metadata.json (the
 // atomic step: of two writers of the same N exactly one wins); the hint follows and may lag
 // after a crash, so loading probes past it. DuckDB's iceberg_scan and pyiceberg read this layout.
-import { serializeTableMetadata, parseTableMetadata, type TableMetadata } from './table-metadata.ts'
+import { PROPERTY_DELETE_AFTER_COMMIT, serializeTableMetadata, parseTableMetadata, type TableMetadata } from './table-metadata.ts'
 import type { ObjectStore } from '../objectstore/object-store.ts'
 import { ZombiError } from '../errors.ts'
 import type { Catalog, LoadedTable, TableIdentifier } from './catalog.ts'
@@ -28,9 +28,9 @@ export class FilesystemCatalog implements Catalog {
     return `${this.tableKey(id)}/metadata/version-hint.text`
   }
 
-  /** The newest committed version, or 0 if the table does not exist. */
-  async #currentVersion(id: TableIdentifier): Promise<number> {
-    const hint = await this.store.get(this.#hintKey(id))
+  /** The newest committed version, or 0 if the table does not exist; `listed` ignores the hint. */
+  async #currentVersion(id: TableIdentifier, listed = false): Promise<number> {
+    const hint = listed ? null : await this.store.get(this.#hintKey(id))
     let version = hint === null ? NaN : Number(hint.toString('utf8').trim())
     if (!Number.isSafeInteger(version) || version < 1) {
       // No (or a damaged) hint: the highest vN present.
@@ -47,11 +47,18 @@ export class FilesystemCatalog implements Catalog {
   }
 
   async loadTable(id: TableIdentifier, known?: LoadedTable): Promise<LoadedTable | null> {
-    const version = await this.#currentVersion(id)
+    let version = await this.#currentVersion(id)
     if (version === 0) return null
     if (known !== undefined && known.version === version) return known
-    const key = this.#metadataKey(id, version)
-    const bytes = await this.store.get(key)
+    let key = this.#metadataKey(id, version)
+    let bytes = await this.store.get(key)
+    if (bytes === null) {
+      // A hint that lagged (failed writes) behind versions since deleted after commit: ask the listing.
+      version = await this.#currentVersion(id, true)
+      if (known !== undefined && known.version === version) return known
+      key = this.#metadataKey(id, version)
+      bytes = version === 0 ? null : await this.store.get(key)
+    }
     if (bytes === null) throw new ZombiError('ICEBERG_FILE_MISSING', `table ${id.namespace}.${id.name}: ${key} disappeared while loading`)
     return { metadata: parseTableMetadata(bytes.toString('utf8')), metadataLocation: this.store.location(key), version }
   }
@@ -75,7 +82,25 @@ export class FilesystemCatalog implements Catalog {
     // here would make the caller treat a committed snapshot as failed and delete the files it references.
     // No trailing newline: some readers parse the whole file as the number.
     await this.store.put(this.#hintKey(id), Buffer.from(String(version), 'utf8')).catch(() => undefined)
+    if (base !== null && metadata.properties[PROPERTY_DELETE_AFTER_COMMIT]?.toLowerCase() === 'true') await this.#deleteDroppedVersions(id, base.metadata, metadata, key)
     return { metadata, metadataLocation: this.store.location(key), version }
+  }
+
+  /**
+   * write.metadata.delete-after-commit.enabled, as Iceberg's own catalogs do it: the metadata files the
+   * commit dropped from the metadata log (bounded by write.metadata.previous-versions-max) are deleted.
+   * Only this table's vN.metadata.json files, never the new one; a failed delete leaves garbage, not a
+   * broken table, so it does not fail the commit.
+   */
+  async #deleteDroppedVersions(id: TableIdentifier, before: TableMetadata, after: TableMetadata, currentKey: string): Promise<void> {
+    const kept = new Set(after['metadata-log'].map((entry) => entry['metadata-file']))
+    const prefix = `${this.tableKey(id)}/metadata/`
+    for (const entry of before['metadata-log']) {
+      if (kept.has(entry['metadata-file'])) continue
+      const key = this.store.keyOf(entry['metadata-file'])
+      if (key === null || key === currentKey || !key.startsWith(prefix) || !VERSION_FILE.test(key.slice(prefix.length))) continue
+      await this.store.delete(key).catch(() => undefined)
+    }
   }
 
   async listTables(namespace: string): Promise<string[]> {

@@ -44,7 +44,8 @@ export interface TableMetadata {
   [other: string]: unknown
 }
 
-/** Summary keys of Zombi's exactly-once bookkeeping. */
+/** Iceberg's table property: delete the metadata files a commit drops from the metadata log. */
+export const PROPERTY_DELETE_AFTER_COMMIT = 'write.metadata.delete-after-commit.enabled'
 
 function toBigInt(value: unknown, what: string): bigint {
   if (typeof value === 'bigint') return value

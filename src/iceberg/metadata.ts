@@ -2,16 +2,26 @@
 // flusher with the offset ranges they cover in their summary, and a table replaced for a recreated
 // topic. The metadata format itself is catalog/table-metadata.ts.
 import { randomUUID } from 'node:crypto'
-import type { Snapshot, SnapshotRef, TableMetadata } from '../catalog/table-metadata.ts'
+import { ZombiError } from '../errors.ts'
+import { PROPERTY_DELETE_AFTER_COMMIT, type Snapshot, type SnapshotRef, type TableMetadata } from '../catalog/table-metadata.ts'
 import {
   LAST_COLUMN_ID, LAST_PARTITION_ID, SCHEMA_ID, SORT_ORDER_ID, SPEC_ID, icebergSchemaJson, partitionSpecJson, sortOrdersJson,
 } from './schema.ts'
 
-export { jsonText, parseTableMetadata, serializeTableMetadata, type Snapshot, type SnapshotRef, type TableMetadata } from '../catalog/table-metadata.ts'
+export { PROPERTY_DELETE_AFTER_COMMIT, jsonText, parseTableMetadata, serializeTableMetadata, type Snapshot, type SnapshotRef, type TableMetadata } from '../catalog/table-metadata.ts'
 
 export const SUMMARY_TOPIC_ID = 'zombi.topic-id'
 export const SUMMARY_OFFSETS_PREFIX = 'zombi.offsets.'
 export const PROPERTY_TOPIC_ID = 'zombi.topic-id'
+/**
+ * The committed end offsets that expired snapshots carried, as JSON `{"topic-id": …, "ends": {"<partition>": end}}`:
+ * written by snapshot expiry in the commit that drops the snapshots, so exactly-once outlives their summaries.
+ */
+export const PROPERTY_COMMITTED_OFFSETS = 'zombi.committed-offsets'
+export const PROPERTY_PREVIOUS_VERSIONS_MAX = 'write.metadata.previous-versions-max'
+export const PROPERTY_MANIFEST_MERGE_ENABLED = 'commit.manifest-merge.enabled'
+export const PROPERTY_MANIFEST_MIN_COUNT_TO_MERGE = 'commit.manifest.min-count-to-merge'
+/** Iceberg's default of write.metadata.previous-versions-max. */
 const METADATA_PREVIOUS_VERSIONS_MAX = 100
 
 /** A table with Zombi's schema, spec and sort order and no snapshot yet (never written alone). */
@@ -30,7 +40,8 @@ export function newTableMetadata(location: string, properties: Record<string, st
     'last-partition-id': LAST_PARTITION_ID,
     'default-sort-order-id': SORT_ORDER_ID,
     'sort-orders': sortOrdersJson(),
-    properties: { 'write.format.default': 'parquet', 'write.parquet.compression-codec': 'zstd', ...properties },
+    // Old metadata files beyond the metadata log are deleted: each repeats every snapshot, so kept forever they outgrow the data.
+    properties: { 'write.format.default': 'parquet', 'write.parquet.compression-codec': 'zstd', [PROPERTY_DELETE_AFTER_COMMIT]: 'true', ...properties },
     refs: {},
     snapshots: [],
     'snapshot-log': [],
@@ -72,10 +83,11 @@ export function parseOffsetRange(text: string): { from: number; end: number } | 
 /**
  * What the table holds of a topic: per Kafka partition, the offset after the last one
  * committed, read from the `zombi.offsets.<partition>` summaries of the main branch's
- * snapshots written for this topic id.
+ * snapshots written for this topic id, and from the `zombi.committed-offsets` property where
+ * snapshot expiry left the ends of the snapshots it dropped.
  */
 export function committedOffsets(metadata: TableMetadata, topicId: string): Map<number, number> {
-  const committed = new Map<number, number>()
+  const committed = expiredCommittedOffsets(metadata, topicId)
   for (const snapshot of mainAncestry(metadata)) {
     if (snapshot.summary[SUMMARY_TOPIC_ID] !== topicId) continue
     for (const [key, value] of Object.entries(snapshot.summary)) {
@@ -120,8 +132,6 @@ export function withAppendedSnapshot(base: TableMetadata, snapshot: NewSnapshot,
     'schema-id': base['current-schema-id'],
   }
   if (parent !== undefined) entry['parent-snapshot-id'] = parent['snapshot-id']
-  const metadataLog = [...base['metadata-log']]
-  if (previousMetadataFile !== null) metadataLog.push({ 'timestamp-ms': base['last-updated-ms'], 'metadata-file': previousMetadataFile })
   return {
     ...base,
     'last-sequence-number': snapshot.sequenceNumber,
@@ -130,7 +140,95 @@ export function withAppendedSnapshot(base: TableMetadata, snapshot: NewSnapshot,
     refs: { ...base.refs, main: { 'snapshot-id': snapshot.snapshotId, type: 'branch' } },
     snapshots: [...base.snapshots, entry],
     'snapshot-log': [...base['snapshot-log'], { 'timestamp-ms': snapshot.timestampMs, 'snapshot-id': snapshot.snapshotId }],
-    'metadata-log': metadataLog.slice(-METADATA_PREVIOUS_VERSIONS_MAX),
+    'metadata-log': extendedMetadataLog(base, previousMetadataFile),
+  }
+}
+
+/** write.metadata.previous-versions-max of the table (Iceberg's default when unset or not a number). */
+export function previousVersionsMax(properties: Record<string, string>): number {
+  const value = Number(properties[PROPERTY_PREVIOUS_VERSIONS_MAX])
+  return properties[PROPERTY_PREVIOUS_VERSIONS_MAX] !== undefined && Number.isSafeInteger(value) && value >= 0 ? value : METADATA_PREVIOUS_VERSIONS_MAX
+}
+
+/** The metadata log of the version after `base`: `previousMetadataFile` appended, bounded by write.metadata.previous-versions-max. */
+export function extendedMetadataLog(base: TableMetadata, previousMetadataFile: string | null): TableMetadata['metadata-log'] {
+  const metadataLog = [...base['metadata-log']]
+  if (previousMetadataFile !== null) metadataLog.push({ 'timestamp-ms': base['last-updated-ms'], 'metadata-file': previousMetadataFile })
+  const max = previousVersionsMax(base.properties)
+  return max === 0 ? [] : metadataLog.slice(-max)
+}
+
+/** How many manifests trigger a merge at commit (commit.manifest.min-count-to-merge), or null with commit.manifest-merge.enabled=false. */
+export function manifestMergeThreshold(properties: Record<string, string>, fallback: number): number | null {
+  if (properties[PROPERTY_MANIFEST_MERGE_ENABLED]?.toLowerCase() === 'false') return null
+  const value = Number(properties[PROPERTY_MANIFEST_MIN_COUNT_TO_MERGE])
+  return properties[PROPERTY_MANIFEST_MIN_COUNT_TO_MERGE] !== undefined && Number.isSafeInteger(value) && value >= 1 ? value : fallback
+}
+
+/** The ends of the `zombi.committed-offsets` property, if it was written for this topic id. */
+export function expiredCommittedOffsets(metadata: TableMetadata, topicId: string): Map<number, number> {
+  const ends = new Map<number, number>()
+  const text = metadata.properties[PROPERTY_COMMITTED_OFFSETS]
+  if (text === undefined) return ends
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw new ZombiError('ICEBERG_METADATA_INVALID', `table property ${PROPERTY_COMMITTED_OFFSETS} is not JSON: ${text.slice(0, 100)}`)
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw new ZombiError('ICEBERG_METADATA_INVALID', `table property ${PROPERTY_COMMITTED_OFFSETS} is not an object`)
+  const { 'topic-id': owner, ends: values } = parsed as Record<string, unknown>
+  if (owner !== topicId) return ends
+  if (typeof values !== 'object' || values === null) throw new ZombiError('ICEBERG_METADATA_INVALID', `table property ${PROPERTY_COMMITTED_OFFSETS} has no ends`)
+  for (const [key, value] of Object.entries(values)) {
+    const partition = Number(key)
+    if (!Number.isInteger(partition) || partition < 0 || typeof value !== 'number' || !Number.isSafeInteger(value)) {
+      throw new ZombiError('ICEBERG_METADATA_INVALID', `table property ${PROPERTY_COMMITTED_OFFSETS}: partition ${key} has end ${String(value)}`)
+    }
+    ends.set(partition, value)
+  }
+  return ends
+}
+
+/**
+ * The metadata after snapshot expiry: `expired` snapshots (never main's head or another ref's) and their
+ * snapshot-log entries gone; the committed end of every partition whose range an expired snapshot held
+ * moves into the `zombi.committed-offsets` property, so committedOffsets answers as before the expiry.
+ */
+export function withExpiredSnapshots(base: TableMetadata, expired: ReadonlySet<bigint>, previousMetadataFile: string | null, nowMs: number): TableMetadata {
+  for (const ref of Object.values(base.refs)) {
+    if (expired.has(ref['snapshot-id'])) throw new ZombiError('INVALID_ARGUMENT', `snapshot ${ref['snapshot-id']} is a ref's head and cannot expire`)
+  }
+  const properties = { ...base.properties }
+  const topicId = base.properties[PROPERTY_TOPIC_ID]
+  if (topicId !== undefined) {
+    const before = committedOffsets(base, topicId)
+    const kept = expiredCommittedOffsets(base, topicId)
+    let changed = false
+    for (const snapshot of base.snapshots) {
+      if (!expired.has(snapshot['snapshot-id']) || snapshot.summary[SUMMARY_TOPIC_ID] !== topicId) continue
+      for (const key of Object.keys(snapshot.summary)) {
+        if (!key.startsWith(SUMMARY_OFFSETS_PREFIX)) continue
+        const partition = Number(key.slice(SUMMARY_OFFSETS_PREFIX.length))
+        const end = before.get(partition)
+        if (end === undefined || (kept.get(partition) ?? -1) >= end) continue
+        kept.set(partition, end)
+        changed = true
+      }
+    }
+    if (changed) {
+      const ends: Record<string, number> = {}
+      for (const [partition, end] of [...kept].sort((a, b) => a[0] - b[0])) ends[String(partition)] = end
+      properties[PROPERTY_COMMITTED_OFFSETS] = JSON.stringify({ 'topic-id': topicId, ends })
+    }
+  }
+  return {
+    ...base,
+    properties,
+    'last-updated-ms': Math.max(nowMs, base['last-updated-ms']),
+    snapshots: base.snapshots.filter((snapshot) => !expired.has(snapshot['snapshot-id'])),
+    'snapshot-log': base['snapshot-log'].filter((entry) => !expired.has(entry['snapshot-id'])),
+    'metadata-log': extendedMetadataLog(base, previousMetadataFile),
   }
 }
 

@@ -22,6 +22,12 @@ export class FlushMetrics {
   commits = 0
   /** Flush attempts that failed (encoding, writing or committing); they are retried. */
   failures = 0
+  /** Snapshots removed by snapshot expiry. */
+  snapshotsExpired = 0
+  /** Manifest lists, manifests and data files snapshot expiry deleted (reached only by expired snapshots). */
+  expiredFilesDeleted = 0
+  /** Snapshot expiry passes of a table that failed (retried at the next pass). */
+  expiryFailures = 0
   /** Set by the flusher: the current lag per partition. */
   lag: () => PartitionLag[] = () => []
   /** Set by registerFlushMetrics: receives each commit's latency (write files + commit), in seconds. */
@@ -38,6 +44,9 @@ export function registerFlushMetrics(registry: MetricsRegistry, flush: FlushMetr
   registry.total('zombi_flush_files_total', 'Parquet data files committed', () => flush.filesWritten)
   registry.total('zombi_iceberg_commits_total', 'Iceberg snapshots committed by the flusher', () => flush.commits)
   registry.total('zombi_iceberg_commit_failures_total', 'Flush attempts that failed and will be retried', () => flush.failures)
+  registry.total('zombi_iceberg_snapshots_expired_total', 'Snapshots removed from Iceberg tables by snapshot expiry', () => flush.snapshotsExpired)
+  registry.total('zombi_iceberg_expired_files_deleted_total', 'Manifest lists, manifests and data files deleted because only expired snapshots referenced them', () => flush.expiredFilesDeleted)
+  registry.total('zombi_iceberg_expiry_failures_total', 'Snapshot expiry runs on a table that failed and will be retried', () => flush.expiryFailures)
   flush.commitLatencyObserver = registry.histogram('zombi_iceberg_commit_latency_seconds', 'Time to commit one flush round to Iceberg (manifests, manifest list, metadata swap)', COMMIT_LATENCY_BUCKETS)
   registry.labelledGauge('zombi_flush_lag_records', 'Records in the hot log not yet committed to Iceberg', ['topic', 'partition'], (emit) => {
     for (const p of flush.lag()) emit({ topic: p.topic, partition: String(p.partition) }, p.records)

@@ -94,9 +94,10 @@ async function unreferenced(catalog: Catalog, candidates: readonly ObjectInfo[],
   const references = new References(catalog)
   let left = candidates
   const metadataFiles = files.filter((file) => METADATA_FILE.test(file.key)).sort((a, b) => metadataVersion(b.key) - metadataVersion(a.key))
-  for (const file of metadataFiles) {
+  for (const [i, file] of metadataFiles.entries()) {
     if (left.length === 0) break
-    await references.addMetadata(file.key)
+    // Older versions may name files snapshot expiry deleted since; only the newest must be complete.
+    await references.addMetadata(file.key, i > 0)
     left = left.filter((candidate) => !references.has(candidate.key))
   }
   return left
@@ -121,14 +122,23 @@ class References {
     return this.#keys.has(key)
   }
 
-  async addMetadata(key: string): Promise<void> {
+  /**
+   * `missingOk`: a missing manifest list or manifest references nothing (snapshot expiry deleted it with
+   * every file only it reached; what kept snapshots share, the newest version reaches).
+   */
+  async addMetadata(key: string, missingOk = false): Promise<void> {
     const bytes = await this.#catalog.store.get(key)
-    if (bytes === null) throw new UnreadableTableError(`${key} disappeared while it was read`)
+    if (bytes === null) {
+      if (missingOk) return
+      throw new UnreadableTableError(`${key} disappeared while it was read`)
+    }
     for (const manifestList of manifestLists(key, bytes)) {
       if (!this.#add(manifestList)) continue
-      for (const manifest of await decodeManifestList(await this.#read(manifestList, 'manifest list'))) {
+      const list = await this.#read(manifestList, 'manifest list', missingOk)
+      for (const manifest of list === null ? [] : await decodeManifestList(list)) {
         if (!this.#add(manifest.manifest_path)) continue
-        for (const entry of (await decodeManifest(await this.#read(manifest.manifest_path, 'manifest'))).entries) this.#add(entry.data_file.file_path)
+        const entries = await this.#read(manifest.manifest_path, 'manifest', missingOk)
+        for (const entry of entries === null ? [] : (await decodeManifest(entries)).entries) this.#add(entry.data_file.file_path)
       }
     }
   }
@@ -142,10 +152,10 @@ class References {
   }
 
   /** Reads a location #add accepted (so it lies in the store). */
-  async #read(location: string, what: string): Promise<Buffer> {
+  async #read(location: string, what: string, missingOk: boolean): Promise<Buffer | null> {
     const store = this.#catalog.store
     const bytes = await store.get(store.keyOf(location)!)
-    if (bytes === null) throw new UnreadableTableError(`${what} ${location} is missing`)
+    if (bytes === null && !missingOk) throw new UnreadableTableError(`${what} ${location} is missing`)
     return bytes
   }
 }

@@ -9,7 +9,7 @@ import { decodeManifest, encodeManifest, encodeManifestList, decodeManifestList,
 import { intBound } from './bounds.ts'
 import type { FileMetrics } from './data-file.ts'
 import {
-  PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, committedOffsets, currentSnapshot, formatOffsetRange, jsonText, newSnapshotId,
+  PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, committedOffsets, currentSnapshot, formatOffsetRange, jsonText, manifestMergeThreshold, newSnapshotId,
   newTableMetadata, replacedForTopic, withAppendedSnapshot, type TableMetadata,
 } from './metadata.ts'
 import { SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
@@ -44,6 +44,8 @@ const COMMIT_ATTEMPTS = 5
 /**
  * Every flush adds a manifest; past this many in the current snapshot, a commit merges them into
  * one (as Iceberg's merge append does), so a commit's work and a reader's planning stay bounded.
+ * A table's commit.manifest.min-count-to-merge overrides it, commit.manifest-merge.enabled=false
+ * turns merging off.
  */
 export const DEFAULT_MAX_MANIFESTS = 64
 
@@ -192,7 +194,8 @@ export class TableWriter {
     }]
     if (parent !== undefined) {
       let existing = await this.#readManifestList(parent['manifest-list'])
-      if (existing.length >= this.#maxManifests) {
+      const threshold = manifestMergeThreshold(base.properties, this.#maxManifests)
+      if (threshold !== null && existing.length >= threshold) {
         existing = await this.#mergeManifests(existing, snapshotId, sequenceNumber, commitId, schemaJson, base['current-schema-id'], written)
       }
       manifests.push(...existing)

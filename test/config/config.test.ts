@@ -128,6 +128,7 @@ describe('config', () => {
     expect(settingDefault('segmentBytes')).toBe(256 * 1024 * 1024)
     expect(settingDefault('fetchCacheBytes')).toBe(256 * 1024 * 1024)
     expect(settingDefault('advertisedKafkaPort')).toBeNull()
+    expect(settingDefault('snapshotRetentionMs')).toBe(24 * 3_600_000)
   })
 
   it('types every field as the settings table says', () => {
@@ -144,7 +145,8 @@ describe('config', () => {
       maxConcurrentS3Uploads: number; catalogType: 'filesystem' | 'rest'; catalogUrl: string | null; catalogWarehouse: string | null
       catalogToken: string | null; catalogCredential: string | null; catalogOauth2Uri: string | null; catalogScope: string; icebergS3Endpoint: string | null
       icebergVendCredentials: boolean; catalogNamespace: string; targetFileBytes: number; flushIntervalMs: number; flushWorkers: number; recreatedTopicTable: 'replace' | 'continue'
-      compactionIntervalMs: number; compactedFileBytes: number; compactionMaxReadBytes: number; orphanGraceMs: number
+      compactionIntervalMs: number; compactedFileBytes: number; compactionMaxReadBytes: number; orphanGraceMs: number; snapshotRetentionMs: number
+      snapshotMinKeep: number; snapshotExpiryIntervalMs: number
     }>()
   })
 })

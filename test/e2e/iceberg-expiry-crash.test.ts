@@ -1,0 +1,117 @@
+// The crash test of iceberg-crash.test.ts with snapshot expiry running every second and keeping only
+// the current snapshot: SIGKILL at a random time, after a data file appears, or after a metadata file
+// appears (a flusher commit or an expiry commit, before its follow-up: the flushed offset, the file
+// deletes); restart, repeat. The offsets of expired snapshots live on in zombi.committed-offsets, so
+// the table still ends up exactly the hot log, and what the kills left is removed at restart.
+import { mkdirSync, readdirSync, watch } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, expect, test } from 'vitest'
+import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
+import { kcatConsume } from './fixtures/kcat.ts'
+import { runPython } from './fixtures/python.ts'
+import { filesScanned, readInfo, readRows, tableDir } from '../iceberg/readers.ts'
+import { freePort } from '../support/ports.ts'
+
+const CYCLES = 4
+const RECORDS_PER_CYCLE = 4000
+
+
+/** Resolves when a file whose path matches `pattern` is created under `dir` (or after `timeoutMs`). */
+function firstNew(dir: string, pattern: RegExp, timeoutMs: number): Promise<void> {
+  mkdirSync(dir, { recursive: true })
+  return new Promise((resolve) => {
+    const watcher = watch(dir, { recursive: true }, (_event, name) => {
+      if (name !== null && pattern.test(`/${name}`)) done()
+    })
+    const timer = setTimeout(done, timeoutMs)
+    function done(): void {
+      clearTimeout(timer)
+      watcher.close()
+      resolve()
+    }
+  })
+}
+
+let broker: Broker | undefined
+
+afterAll(async () => {
+  await broker?.cleanup()
+})
+
+test('SIGKILL during flushes and snapshot expiry neither duplicates nor loses a record', async () => {
+  broker = await startBroker({
+    ZOMBI_KAFKA_PORT: String(await freePort()),
+    ZOMBI_DEFAULT_PARTITIONS: '2',
+    ZOMBI_FLUSH_INTERVAL_SECS: '1',
+    ZOMBI_TARGET_FILE_SIZE_MB: '1',
+    ZOMBI_ORPHAN_GRACE_SECS: '0',
+    ZOMBI_SNAPSHOT_RETENTION_HOURS: '0',
+    ZOMBI_SNAPSHOT_MIN_KEEP: '1',
+    ZOMBI_SNAPSHOT_EXPIRY_INTERVAL_SECS: '1',
+  })
+  const topic = uniqueTopic('iceberg-expiry-crash')
+  const acknowledged = new Map<string, { partition: number; offset: number }>()
+  const padding = 'x'.repeat(500)
+  for (let cycle = 0; cycle < CYCLES; cycle++) {
+    // Odd cycles write partition 0 only: partition 1's last range then sits in a snapshot that expires.
+    const lines = Array.from({ length: RECORDS_PER_CYCLE }, (_, i) =>
+      JSON.stringify({ key: Buffer.from(`k${i}`).toString('base64'), value: Buffer.from(`c${cycle}-r${i}-${padding}`).toString('base64'), partition: cycle % 2 === 1 ? 0 : i % 2 }))
+    const producer = runPython('compat-tests/confluent-kafka-python/produce.py',
+      ['--bootstrap', broker.bootstrap, '--topic', topic, '--compression', cycle % 2 === 0 ? 'zstd' : 'none', '--timeout', '30'],
+      { input: `${lines.join('\n')}\n`, timeoutMs: 120_000 })
+    const moment = (['commit', 'random', 'data file written', 'commit'] as const)[cycle % 4]!
+    if (moment === 'random') await sleep(200 + Math.random() * 1800)
+    else await firstNew(join(broker.dataDir, 'warehouse'), moment === 'commit' ? /\/v\d+\.metadata\.json$/ : /\.parquet$/, 10_000)
+    await broker.kill9()
+    await broker.restart()
+    const result = await producer
+    // Records acknowledged before the kill or after the restart; failed ones are simply not counted.
+    for (const line of result.stdout.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue
+      const report = JSON.parse(line) as { partition: number; offset: number }
+      const index = acknowledged.size
+      acknowledged.set(`${cycle}/${index}`, report)
+    }
+  }
+  await broker.stop() // SIGTERM: final flush
+  await broker.restart()
+  const dir = tableDir(broker.dataDir, topic)
+  const rows = await readRows(dir, 'duckdb')
+  const log = [...(await kcatConsume(broker.bootstrap, topic, { partition: 0 })), ...(await kcatConsume(broker.bootstrap, topic, { partition: 1 }))]
+  log.sort((a, b) => a.partition - b.partition || a.offset - b.offset)
+
+  // Exactly once: no (partition, offset) twice, and the table is exactly the hot log.
+  const seen = new Set(rows.map((row) => `${row.partition}/${row.sequence}`))
+  expect(seen.size).toBe(rows.length)
+  const tableRows = rows.map((row) => `${row.partition}/${row.sequence}/${row.key}/${row.payload}`)
+  const logRecords = log.map((record) => `${record.partition}/${record.offset}/${record.key?.toString('base64') ?? null}/${record.value?.toString('base64') ?? ''}`)
+  const firstDifference = tableRows.findIndex((row, i) => row !== logRecords[i])
+  const problems = broker.logs().split('\n').filter((line) => line.includes('"level":50')).slice(0, 3)
+  expect(problems).toEqual([])
+  expect({ rows: tableRows.length, log: logRecords.length, firstDifference, table: tableRows[firstDifference]?.slice(0, 40), hotLog: logRecords[firstDifference]?.slice(0, 40) })
+    .toEqual({ rows: logRecords.length, log: logRecords.length, firstDifference: -1, table: undefined, hotLog: undefined })
+  // Every acknowledged record is there.
+  for (const { partition, offset } of acknowledged.values()) expect(seen.has(`${partition}/${offset}`)).toBe(true)
+  expect(acknowledged.size).toBeGreaterThan(RECORDS_PER_CYCLE)
+  // Expiry ran: the first snapshots (whose ranges the flusher needed) are gone from the table.
+  const expiredSnapshots = broker.logs().split('\n').filter((line) => line.includes('expired old snapshots')).length
+  expect(expiredSnapshots).toBeGreaterThan(0)
+  expect((await readInfo(dir)).snapshots.map((snapshot) => snapshot.sequence_number)).not.toContain(1)
+  const recovered = broker.logs().split('\n').filter((line) => line.includes('flushed offset taken from the Iceberg table')).length
+  // Nothing a kill left behind survives a restart: no temp file, no data file the table does not reference.
+  const files = readdirSync(join(broker.dataDir, 'warehouse'), { recursive: true }).map(String)
+  expect(files.filter((name) => name.endsWith('.zombi-tmp'))).toEqual([])
+  const onDisk = files.filter((name) => name.endsWith('.parquet')).length
+  const referenced = (await filesScanned(dir, 'true')).data_files
+  expect(onDisk).toBe(referenced)
+  let removedOrphans = 0
+  let removedTemporaries = 0
+  for (const line of broker.logs().split('\n')) {
+    if (!line.includes('removed files left in the warehouse by interrupted writes')) continue
+    const removed = JSON.parse(line) as { orphanFiles: number; temporaryFiles: number }
+    removedOrphans += removed.orphanFiles
+    removedTemporaries += removed.temporaryFiles
+  }
+  console.log(`expiry crash test: ${expiredSnapshots} expiry passes expired snapshots; ${CYCLES} kills, ${acknowledged.size} acknowledged, ${rows.length} rows; ${recovered} restarts found a commit whose flushed offset was not recorded; restarts removed ${removedOrphans} unreferenced files (data files, manifests) and ${removedTemporaries} temp files that kills left`)
+}, 600_000)
