@@ -8,7 +8,7 @@ import type { Catalog } from '../catalog/catalog.ts'
 import { ZombiError } from '../errors.ts'
 import { decodeManifest, decodeManifestList, type DataFileRecord, type IntMapEntry } from './avro.ts'
 import { decodeIntBound, decodeLongBound } from './bounds.ts'
-import { SUMMARY_TOPIC_ID, currentSnapshot } from './metadata.ts'
+import { currentSnapshot, fileOfTopic } from './metadata.ts'
 import { FieldId } from './schema.ts'
 
 export interface ColdRecord {
@@ -138,12 +138,12 @@ export class ColdReader {
     if (loaded === null) return []
     const snapshot = currentSnapshot(loaded.metadata)
     if (snapshot === undefined) return []
-    // Files added by snapshots of this topic id only: a recreated topic starts its offsets again.
-    const ofTopic = new Set(loaded.metadata.snapshots.filter((s) => s.summary[SUMMARY_TOPIC_ID] === query.topicId).map((s) => s['snapshot-id']))
+    // Files of this topic id only: a recreated topic starts its offsets again.
+    const ofTopic = fileOfTopic(loaded.metadata, query.topicId)
     const candidates: Candidate[] = []
     for (const manifest of await decodeManifestList(await this.#get(snapshot['manifest-list']))) {
       for (const entry of (await decodeManifest(await this.#get(manifest.manifest_path))).entries) {
-        if (entry.status === 2 || entry.snapshot_id === null || !ofTopic.has(entry.snapshot_id)) continue
+        if (entry.status === 2 || !ofTopic(entry.snapshot_id)) continue
         const { match, lowestOffset } = mayMatch(entry.data_file, query)
         if (match) candidates.push({ path: entry.data_file.file_path, lowestOffset })
       }

@@ -18,7 +18,7 @@ import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList,
 import { decodeIntBound, decodeLongBound, intBound } from './bounds.ts'
 import type { EncodePool } from './encode-pool.ts'
 import type { EncodeRun } from './encode-stream.ts'
-import { PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, currentSnapshot, jsonText, newSnapshotId, withAppendedSnapshot, type Snapshot, type TableMetadata } from './metadata.ts'
+import { PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
 import { FieldId, SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
 
 export interface CompactionOptions {
@@ -124,16 +124,14 @@ async function liveFiles(catalog: Catalog, metadata: TableMetadata): Promise<Liv
   const snapshot = currentSnapshot(metadata)
   if (snapshot === undefined) return []
   const topicId = metadata.properties[PROPERTY_TOPIC_ID]
-  const byId = new Map<bigint, Snapshot>(metadata.snapshots.map((known) => [known['snapshot-id'], known]))
+  const ofTopic = fileOfTopic(metadata, topicId)
   const out: LiveFile[] = []
   for (const manifest of await decodeManifestList(await get(catalog, snapshot['manifest-list']))) {
     if (manifest.content !== 0 || manifest.partition_spec_id !== SPEC_ID) continue
     for (const entry of (await decodeManifest(await get(catalog, manifest.manifest_path))).entries) {
       if (entry.status === 2 || entry.data_file.content !== 0) continue
-      // Rows of an earlier topic of the same name (ZOMBI_RECREATED_TOPIC_TABLE=continue) are told apart
-      // by the snapshot that added them: they are never merged with the current topic's.
-      const added = entry.snapshot_id === null ? undefined : byId.get(entry.snapshot_id)
-      if (added !== undefined && added.summary[SUMMARY_TOPIC_ID] !== topicId) continue
+      // Rows of an earlier topic of the same name are never merged with the current topic's.
+      if (!ofTopic(entry.snapshot_id)) continue
       const kafkaPartition = kafkaPartitionOf(entry.data_file)
       const timestamp = boundOf(entry.data_file.lower_bounds, FieldId.timestampMs)
       const offset = boundOf(entry.data_file.lower_bounds, FieldId.sequence)

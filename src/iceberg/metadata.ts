@@ -101,6 +101,18 @@ export function committedOffsets(metadata: TableMetadata, topicId: string): Map<
   return committed
 }
 
+/**
+ * Tells whether a live file is `topicId`'s by the snapshot that added it: a file of an earlier topic of the
+ * same name (ZOMBI_RECREATED_TOPIC_TABLE=continue, offsets starting again at 0) was added by a snapshot of
+ * that topic's id. A file whose adding snapshot has expired is taken as the current topic's: expiry keeps no
+ * record of it, so with `continue` an earlier topic's files count as the current one's once their snapshots
+ * expire (with `replace`, the default, they are no longer live by then).
+ */
+export function fileOfTopic(metadata: TableMetadata, topicId: string | undefined): (addedBy: bigint | null) => boolean {
+  const topicOf = new Map(metadata.snapshots.map((snapshot) => [snapshot['snapshot-id'], snapshot.summary[SUMMARY_TOPIC_ID]]))
+  return (addedBy) => addedBy === null || !topicOf.has(addedBy) || topicOf.get(addedBy) === topicId
+}
+
 /** A random positive 63-bit snapshot id. */
 export function newSnapshotId(): bigint {
   const bytes = new BigUint64Array(1)
