@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Snapshot, SnapshotRef, TableMetadata } from '../catalog/table-metadata.ts'
 import {
-  LAST_COLUMN_ID, LAST_PARTITION_ID, SCHEMA_ID, SORT_ORDER_ID, SPEC_ID, icebergSchemaJson, partitionSpecJson, sortOrdersJson,
+  LAST_COLUMN_ID, LAST_PARTITION_ID, SCHEMA_ID, SORT_ORDER_ID, SPEC_ID, icebergSchemaJson, partitionSpecJson, sortOrderJson, sortOrdersJson,
 } from './schema.ts'
 
 export { jsonText, parseTableMetadata, serializeTableMetadata, type Snapshot, type SnapshotRef, type TableMetadata } from '../catalog/table-metadata.ts'
@@ -36,6 +36,16 @@ export function newTableMetadata(location: string, properties: Record<string, st
     'snapshot-log': [],
     'metadata-log': [],
   }
+}
+
+/**
+ * The table declaring the sort order the flusher writes files in (a table made before that order
+ * existed gains it as its default; its older files keep the order they were written in).
+ */
+export function withCurrentSortOrder(metadata: TableMetadata): TableMetadata {
+  if (metadata['default-sort-order-id'] === SORT_ORDER_ID) return metadata
+  const known = metadata['sort-orders'].some((order) => typeof order === 'object' && order !== null && Number((order as { 'order-id'?: unknown })['order-id']) === SORT_ORDER_ID)
+  return { ...metadata, 'sort-orders': known ? metadata['sort-orders'] : [...metadata['sort-orders'], sortOrderJson()], 'default-sort-order-id': SORT_ORDER_ID }
 }
 
 export function currentSnapshot(metadata: TableMetadata): Snapshot | undefined {
