@@ -100,11 +100,13 @@ export class FlagColumn {
 }
 
 /**
- * The decoded rows of one partition chunk. Row i's payload is
+ * The decoded rows of an encode job (chunks of one or more Kafka partitions). Row i's Kafka
+ * partition is `partitions[i]`, its payload is
  * `payload.bytes[payloadOffsets[i] .. payloadOffsets[i + 1]]`; its headers are entries
  * `headerOffsets[i] .. headerOffsets[i + 1]` of the header columns.
  */
 export class RowColumns {
+  readonly partitions = new IntColumn()
   readonly offsets = new NumberColumn()
   readonly payload: ByteColumn
   readonly timestamps = new NumberColumn()
@@ -147,7 +149,7 @@ export class RowColumns {
 
   /** Bytes the rows take in memory, to cap a chunk before it gets too big. */
   get byteSize(): number {
-    return this.payload.length + this.key.length + this.headerKey.length + this.headerValue.length + this.idempotencyKey.length + this.count * 40
+    return this.payload.length + this.key.length + this.headerKey.length + this.headerValue.length + this.idempotencyKey.length + this.count * 44
   }
 }
 
@@ -165,11 +167,11 @@ function isIdempotencyHeader(bytes: Uint8Array, start: number, length: number): 
 const cursor = new RecordCursor()
 
 /**
- * Decodes the batch at `batch` into `columns`, skipping records below `fromOffset`. Control
+ * Decodes the batch at `batch` of Kafka partition `partition` into `columns`, skipping records below `fromOffset`. Control
  * batches (transaction markers) are not rows. Returns the number of rows added. Timestamps and
  * header keys are RecordCursor's, as every other reader of the record sees them.
  */
-export function decodeBatchInto(batch: Buffer, fromOffset: number, columns: RowColumns): number {
+export function decodeBatchInto(batch: Buffer, partition: number, fromOffset: number, columns: RowColumns): number {
   if ((attributesOf(batch) & ATTR_CONTROL) !== 0) return 0
   if (baseOffsetOf(batch) + lastOffsetDeltaOf(batch) < fromOffset) return 0
   cursor.open(batch)
@@ -177,6 +179,7 @@ export function decodeBatchInto(batch: Buffer, fromOffset: number, columns: RowC
   let added = 0
   while (cursor.nextRecord()) {
     if (cursor.offset < fromOffset) continue
+    columns.partitions.push(partition)
     columns.offsets.push(cursor.offset)
     columns.timestamps.push(cursor.timestamp)
     if (cursor.keyLength < 0) {

@@ -1,5 +1,5 @@
-// Compaction: per table partition (event_date, event_hour) and Kafka partition, the small data files
-// of a topic's table are read, their rows merged in the table's sort order (timestamp_ms, sequence)
+// Compaction: per table partition (event_date, event_hour), the small data files
+// of a topic's table are read, their rows merged in the table's sort order (Kafka partition, sequence)
 // and written as files of about ZOMBI_COMPACTED_FILE_SIZE_MB, committed as one Iceberg `replace`
 // snapshot per table and run. Rows are carried over unchanged (rewrite.ts checks what it derives).
 // The replaced files stay in the warehouse: older snapshots still reference them until snapshot
@@ -15,7 +15,7 @@ import type { Catalog, LoadedTable, TableIdentifier } from '../catalog/catalog.t
 import { ZombiError, hasCode } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList, type DataFileRecord, type ManifestEntryRecord, type ManifestFileRecord } from './avro.ts'
-import { decodeIntBound, decodeLongBound, intBound } from './bounds.ts'
+import { decodeLongBound, intBound } from './bounds.ts'
 import type { EncodePool } from './encode-pool.ts'
 import type { EncodeRun } from './encode-stream.ts'
 import { PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
@@ -59,12 +59,11 @@ const COMMIT_ATTEMPTS = 10
 
 interface LiveFile {
   file: DataFileRecord
-  kafkaPartition: number
   lowestTimestamp: bigint
   lowestOffset: bigint
 }
 
-/** One rewrite: small files of one table partition and Kafka partition, and what replaced them. */
+/** One rewrite: small files of one table partition, and what replaced them. */
 interface Rewrite {
   inputs: LiveFile[]
   output: DataFileRecord | null
@@ -74,25 +73,16 @@ function boundOf(bounds: DataFileRecord['lower_bounds'], fieldId: number): Buffe
   return bounds?.find((entry) => entry.key === fieldId)?.value
 }
 
-/** The Kafka partition all rows of the file belong to, or null when its bounds do not say one. */
-function kafkaPartitionOf(file: DataFileRecord): number | null {
-  const lower = boundOf(file.lower_bounds, FieldId.partition)
-  const upper = boundOf(file.upper_bounds, FieldId.partition)
-  if (lower === undefined || upper === undefined) return null
-  const partition = decodeIntBound(lower)
-  return partition === decodeIntBound(upper) ? partition : null
-}
-
 function eventDateString(days: number): string {
   return new Date(days * 86_400_000).toISOString().slice(0, 10)
 }
 
-/** Groups the small files by table partition and Kafka partition and packs each group into rewrites. */
+/** Groups the small files by table partition and packs each group into rewrites. */
 export function planRewrites(files: readonly LiveFile[], targetBytes: number): Rewrite[] {
   const groups = new Map<string, LiveFile[]>()
   for (const live of files) {
     if (Number(live.file.file_size_in_bytes) >= targetBytes * SMALL_FILE_SHARE) continue
-    const key = `${live.file.partition.event_date}/${live.file.partition.event_hour}/${live.kafkaPartition}`
+    const key = `${live.file.partition.event_date}/${live.file.partition.event_hour}`
     let group = groups.get(key)
     if (group === undefined) groups.set(key, group = [])
     group.push(live)
@@ -132,13 +122,11 @@ async function liveFiles(catalog: Catalog, metadata: TableMetadata): Promise<Liv
       if (entry.status === 2 || entry.data_file.content !== 0) continue
       // Rows of an earlier topic of the same name are never merged with the current topic's.
       if (!ofTopic(entry.snapshot_id)) continue
-      const kafkaPartition = kafkaPartitionOf(entry.data_file)
       const timestamp = boundOf(entry.data_file.lower_bounds, FieldId.timestampMs)
       const offset = boundOf(entry.data_file.lower_bounds, FieldId.sequence)
-      if (kafkaPartition === null || entry.data_file.partition.event_date === null || entry.data_file.partition.event_hour === null) continue
+      if (entry.data_file.partition.event_date === null || entry.data_file.partition.event_hour === null) continue
       out.push({
         file: entry.data_file,
-        kafkaPartition,
         lowestTimestamp: timestamp === undefined ? 0n : decodeLongBound(timestamp),
         lowestOffset: offset === undefined ? 0n : decodeLongBound(offset),
       })
@@ -299,9 +287,8 @@ export class Compactor {
       inputRows += Number(input.file.record_count)
     }
     const { event_date: eventDate, event_hour: eventHour } = rewrite.inputs[0]!.file.partition
-    const partition = rewrite.inputs[0]!.kafkaPartition
-    const key = `${tableKey}/data/event_date=${eventDateString(eventDate!)}/event_hour=${String(eventHour).padStart(2, '0')}/partition=${partition}/${randomUUID()}.parquet`
-    const run: EncodeRun = pool.run({ kind: 'rewrite', topic, partition, inputs, rowGroupBytes: this.#options.rowGroupBytes })
+    const key = `${tableKey}/data/event_date=${eventDateString(eventDate!)}/event_hour=${String(eventHour).padStart(2, '0')}/${randomUUID()}.parquet`
+    const run: EncodeRun = pool.run({ kind: 'rewrite', topic, inputs, rowGroupBytes: this.#options.rowGroupBytes })
     let stored = false
     try {
       const incoming = await run.nextFile()

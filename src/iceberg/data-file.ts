@@ -1,4 +1,5 @@
-// Rows of one (event_date, event_hour) bucket -> one Parquet data file (Arrow -> parquet-wasm):
+// Rows of one (event_date, event_hour) bucket, of one or more Kafka partitions -> one Parquet data
+// file (Arrow -> parquet-wasm):
 // zstd, PARQUET:field_id on every column, statistics, no dictionary on payload/key, plus the
 // Iceberg metrics of the file (value/null counts, lower/upper bounds) computed on the way.
 import { Binary, Bool, DateDay, Int32, Int64, RecordBatch, Struct, Table, TimestampMicrosecond, Utf8, makeData, tableToIPC, type Data } from 'apache-arrow'
@@ -123,6 +124,8 @@ export class FileStats {
   rows = 0
   minOffset = Infinity
   maxOffset = -Infinity
+  minPartition = Infinity
+  maxPartition = -Infinity
   minTimestamp = Infinity
   maxTimestamp = -Infinity
   nullValues = 0
@@ -139,8 +142,10 @@ export class FileStats {
  * Builds the Arrow record batch of `rows` (indexes into `columns`, already in file order) and
  * adds those rows to `stats`.
  */
-export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: string, partition: number, stats: FileStats): RecordBatch {
+export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: string, stats: FileStats): RecordBatch {
   const n = rows.length
+  const partitions = columns.partitions.values
+  const partition = new Int32Array(n)
   const offsets = columns.offsets.values
   const timestamps = columns.timestamps.values
   const sequence = new BigInt64Array(n)
@@ -151,6 +156,8 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
   const timestampMicrosView = new Uint32Array(timestampMicros.buffer)
   let minOffset = Infinity
   let maxOffset = -Infinity
+  let minPartition = Infinity
+  let maxPartition = -Infinity
   let minTimestamp = Infinity
   let nullValues = 0
   let nullKeys = 0
@@ -158,6 +165,10 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
     const row = rows[i]!
     const offset = offsets[row]!
     const timestamp = timestamps[row]!
+    const kafkaPartition = partitions[row]!
+    partition[i] = kafkaPartition
+    if (kafkaPartition < minPartition) minPartition = kafkaPartition
+    if (kafkaPartition > maxPartition) maxPartition = kafkaPartition
     setInt64Words(sequenceView, i, offset)
     setInt64Words(timestampMsView, i, timestamp)
     setInt64Words(timestampMicrosView, i, timestamp * 1000)
@@ -213,7 +224,7 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
   const children: Data[] = [
     makeData({ type: new Int64(), length: n, data: sequence }),
     makeData({ type: new Utf8(), length: n, valueOffsets: topicColumn.valueOffsets, data: topicColumn.data }),
-    makeData({ type: new Int32(), length: n, data: new Int32Array(n).fill(partition) }),
+    makeData({ type: new Int32(), length: n, data: partition }),
     makeData({ type: new Binary(), length: n, valueOffsets: payload.valueOffsets, data: payload.data }),
     makeData({ type: new Int64(), length: n, data: timestampMs }),
     makeData({ type: new Utf8(), length: n, nullCount: nullIdempotencyKeys, nullBitmap: idempotencyKeyValidity, valueOffsets: idempotencyKey.valueOffsets, data: idempotencyKey.data }),
@@ -237,6 +248,8 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
   stats.rows += n
   stats.minOffset = Math.min(stats.minOffset, minOffset)
   stats.maxOffset = Math.max(stats.maxOffset, maxOffset)
+  stats.minPartition = Math.min(stats.minPartition, minPartition)
+  stats.maxPartition = Math.max(stats.maxPartition, maxPartition)
   stats.minTimestamp = Math.min(stats.minTimestamp, minTimestamp)
   stats.nullValues += nullValues
   stats.nullKeys += nullKeys
@@ -257,8 +270,8 @@ function presentBounds(bounds: Array<[number, Uint8Array | null]>): Array<[numbe
  * truncated to 16 bytes or code points as Iceberg's default metrics mode does; the header fields
  * sit in a list and get counts only, as Iceberg's own writers do.
  */
-export function fileMetrics(stats: FileStats, topic: string, partition: number, footer: Uint8Array | null = null): FileMetrics {
-  const { rows: n, minOffset, maxOffset, minTimestamp, maxTimestamp, nullValues, nullKeys, nullIdempotencyKeys, headers, nullHeaderValues } = stats
+export function fileMetrics(stats: FileStats, topic: string, footer: Uint8Array | null = null): FileMetrics {
+  const { rows: n, minOffset, maxOffset, minPartition, maxPartition, minTimestamp, maxTimestamp, nullValues, nullKeys, nullIdempotencyKeys, headers, nullHeaderValues } = stats
   const { eventDate, eventHour } = dateAndHour(minTimestamp)
   const rowCount = (id: number): [number, number] => [id, n]
   const [keyLower, keyUpper] = stats.keys.binaryBounds()
@@ -278,13 +291,13 @@ export function fileMetrics(stats: FileStats, topic: string, partition: number, 
       [FieldId.headerKey, 0], [FieldId.headerValue, nullHeaderValues], [FieldId.timestamp, 0], [FieldId.valueIsNull, 0],
     ],
     lowerBounds: presentBounds([
-      [FieldId.sequence, longBound(minOffset)], [FieldId.topic, truncatedStringLower(topic)], [FieldId.partition, intBound(partition)],
+      [FieldId.sequence, longBound(minOffset)], [FieldId.topic, truncatedStringLower(topic)], [FieldId.partition, intBound(minPartition)],
       [FieldId.payload, payloadLower], [FieldId.timestampMs, longBound(minTimestamp)], [FieldId.idempotencyKey, idempotencyKeyLower],
       [FieldId.eventDate, dateBound(eventDate)], [FieldId.eventHour, intBound(eventHour)], [FieldId.key, keyLower],
       [FieldId.timestamp, longBound(minTimestamp * 1000)], [FieldId.valueIsNull, booleanBound(nullValues === n)],
     ]),
     upperBounds: presentBounds([
-      [FieldId.sequence, longBound(maxOffset)], [FieldId.topic, truncatedStringUpper(topic)], [FieldId.partition, intBound(partition)],
+      [FieldId.sequence, longBound(maxOffset)], [FieldId.topic, truncatedStringUpper(topic)], [FieldId.partition, intBound(maxPartition)],
       [FieldId.payload, payloadUpper], [FieldId.timestampMs, longBound(maxTimestamp)], [FieldId.idempotencyKey, idempotencyKeyUpper],
       [FieldId.eventDate, dateBound(eventDate)], [FieldId.eventHour, intBound(eventHour)], [FieldId.key, keyUpper],
       [FieldId.timestamp, longBound(maxTimestamp * 1000)], [FieldId.valueIsNull, booleanBound(nullValues > 0)],
@@ -316,7 +329,7 @@ function writerProperties(options: ParquetOptions): parquet.WriterProperties {
  * group plus what the sink holds, whatever the file size (wasm memory only grows, so this also
  * bounds it).
  */
-export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: string, partition: number, options: ParquetOptions, sink: ChunkSink): Promise<EncodedFile> {
+export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: string, options: ParquetOptions, sink: ChunkSink): Promise<EncodedFile> {
   const stats = new FileStats()
   const groupRows = Math.max(1, options.rowGroupRows)
   let start = 0
@@ -328,7 +341,7 @@ export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: 
       }
       const slice = rows.subarray(start, start + groupRows)
       start += slice.length
-      const batch = buildRecordBatch(columns, slice, topic, partition, stats)
+      const batch = buildRecordBatch(columns, slice, topic, stats)
       const table = parquet.Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'))
       try {
         for (const wasmBatch of table.recordBatches()) controller.enqueue(wasmBatch)
@@ -346,13 +359,13 @@ export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: 
   }
   // parquet-wasm ends its output normally when its input fails (checked with 0.8.0): a file
   // short of rows must not pass for a complete one.
-  if (stats.rows !== rows.length) throw new ZombiError('ENCODE_FAILED', `the Parquet writer took ${stats.rows} of ${rows.length} rows of partition ${partition}`)
+  if (stats.rows !== rows.length) throw new ZombiError('ENCODE_FAILED', `the Parquet writer took ${stats.rows} of ${rows.length} rows`)
   return {
     ...dateAndHour(stats.minTimestamp),
     recordCount: rows.length,
     minOffset: stats.minOffset,
     maxOffset: stats.maxOffset,
     sizeBytes,
-    metrics: fileMetrics(stats, topic, partition, footerOf(tail.bytes)),
+    metrics: fileMetrics(stats, topic, footerOf(tail.bytes)),
   }
 }

@@ -1,6 +1,8 @@
-// One encode job: a run of stored batches of one partition -> Parquet data files, one per
-// (event_date, event_hour) present, rows sorted by timestamp_ms then sequence, whose bytes go to an
-// EncodeOutput as they are encoded (never a whole file in memory). Pure CPU work; the flusher runs
+// One encode job: runs of stored batches of one or more Kafka partitions of a topic -> Parquet data
+// files, one per (event_date, event_hour) present (split only past the target size), each holding
+// the rows of every partition of the job sorted by Kafka partition then sequence (the table's sort
+// order), so the `partition` and `sequence` bounds of files and row groups still prune offset
+// ranges. The bytes go to an EncodeOutput as they are encoded (never a whole file in memory). Pure CPU work; the flusher runs
 // it in a worker thread (encode-worker.ts) so produce never waits on it. The worker also reads the
 // stored batches from the hot log's files itself when it can.
 import fs from 'node:fs'
@@ -10,18 +12,26 @@ import type { FileRange } from '../storage/hot-store.ts'
 import { RowColumns, decodeBatchInto } from './columns.ts'
 import { dateAndHour, encodeFile, hourOf, type ChunkSink, type EncodedFile } from './data-file.ts'
 
-export interface EncodeJob {
-  topic: string
+/** The stored batches of one Kafka partition in a job. */
+export interface EncodePart {
   partition: number
   /** Records below this offset are skipped (already in the table). */
   fromOffset: number
-  /** Whole stored record batches, back to back, in offset order (empty when `files` is given). */
-  batches: Uint8Array
-  /** Or where those batches lie in the hot log's files, in offset order: the job reads them itself. */
+  /** Bytes of this part's batches in the job's `batches` (0 when `files` is given). */
+  batchBytes: number
+  /** Or where its batches lie in the hot log's files, in offset order: the job reads them itself. */
   files?: FileRange[]
+}
+
+export interface EncodeJob {
+  topic: string
+  /** One per Kafka partition, in partition order (rows then come out of decoding in file order). */
+  parts: EncodePart[]
+  /** The whole stored record batches of the parts without `files`, back to back, in part then offset order. */
+  batches: Uint8Array
   /**
    * Decoded bytes after which no further batch is taken: the rest is left for the next job
-   * and `endOffset` says where this one stopped. Keeps memory bounded for compressed input.
+   * and `endOffsets` say where this one stopped. Keeps memory bounded for compressed input.
    */
   maxRowBytes: number
   /** Target size of a data file; a bigger hour is split. */
@@ -41,8 +51,8 @@ export interface EncodeOutput extends ChunkSink {
 }
 
 export interface EncodeResult {
-  /** Every offset below this one is covered by the job (batch aligned). */
-  endOffset: number
+  /** Per part: every offset below it is covered by the job (batch aligned; the part's fromOffset if none is). */
+  endOffsets: number[]
   rows: number
   /** Decoded bytes of payloads, keys and headers. */
   rowBytes: number
@@ -50,18 +60,23 @@ export interface EncodeResult {
   files: EncodedFile[]
 }
 
-function orderRows(columns: RowColumns): Uint32Array {
+/** Row indexes in file order: by hour (one file each), then Kafka partition, then sequence. */
+function orderRows(columns: RowColumns, hours: Int32Array): Uint32Array {
   const n = columns.count
-  const timestamps = columns.timestamps.values
+  const partitions = columns.partitions.values
   const offsets = columns.offsets.values
   const rows = new Uint32Array(n)
   let sorted = true
   for (let i = 0; i < n; i++) {
     rows[i] = i
-    if (i > 0 && (timestamps[i]! < timestamps[i - 1]! || (timestamps[i] === timestamps[i - 1] && offsets[i]! < offsets[i - 1]!))) sorted = false
+    if (i > 0 && sorted) {
+      const hour = hours[i]! - hours[i - 1]!
+      const partition = partitions[i]! - partitions[i - 1]!
+      if (hour < 0 || (hour === 0 && (partition < 0 || (partition === 0 && offsets[i]! < offsets[i - 1]!)))) sorted = false
+    }
   }
-  // Producers mostly stamp increasing CreateTimes, so the common case skips the sort.
-  if (!sorted) rows.sort((a, b) => timestamps[a]! - timestamps[b]! || offsets[a]! - offsets[b]!)
+  // Rows are decoded in partition then offset order, so a job within one hour skips the sort.
+  if (!sorted) rows.sort((a, b) => hours[a]! - hours[b]! || partitions[a]! - partitions[b]! || offsets[a]! - offsets[b]!)
   return rows
 }
 
@@ -95,41 +110,61 @@ function readRanges(ranges: readonly FileRange[]): Buffer {
   return out
 }
 
-export async function runEncodeJob(job: EncodeJob, output: EncodeOutput): Promise<EncodeResult> {
-  const input = job.files !== undefined ? readRanges(job.files) : Buffer.from(job.batches.buffer, job.batches.byteOffset, job.batches.byteLength)
-  // Stored bytes are a good first guess of the payload size (exact for uncompressed batches).
-  const columns = new RowColumns(Math.min(input.length, job.maxRowBytes))
-  let position = 0
-  let endOffset = job.fromOffset
-  while (position < input.length) {
+/** Decodes the parts' batches into columns (up to maxRowBytes); returns each part's end offset. */
+function decodeParts(job: EncodeJob, columns: RowColumns): number[] {
+  const copied = Buffer.from(job.batches.buffer, job.batches.byteOffset, job.batches.byteLength)
+  const endOffsets = job.parts.map((part) => part.fromOffset)
+  let copiedAt = 0
+  for (let i = 0; i < job.parts.length; i++) {
+    const part = job.parts[i]!
     if (columns.byteSize >= job.maxRowBytes && columns.count > 0) break
-    const size = input.readInt32BE(position + BATCH_LENGTH) + LOG_OVERHEAD
-    const batch = input.subarray(position, position + size)
-    decodeBatchInto(batch, job.fromOffset, columns)
-    const lastOffset = baseOffsetOf(batch) + lastOffsetDeltaOf(batch)
-    if (lastOffset + 1 > endOffset) endOffset = lastOffset + 1
-    position += size
+    // One part's file bytes at a time: they can go once decoded.
+    const input = part.files !== undefined ? readRanges(part.files) : copied.subarray(copiedAt, copiedAt + part.batchBytes)
+    copiedAt += part.files !== undefined ? 0 : part.batchBytes
+    let position = 0
+    let endOffset = part.fromOffset
+    while (position < input.length) {
+      if (columns.byteSize >= job.maxRowBytes && columns.count > 0) break
+      const size = input.readInt32BE(position + BATCH_LENGTH) + LOG_OVERHEAD
+      const batch = input.subarray(position, position + size)
+      decodeBatchInto(batch, part.partition, part.fromOffset, columns)
+      const lastOffset = baseOffsetOf(batch) + lastOffsetDeltaOf(batch)
+      if (lastOffset + 1 > endOffset) endOffset = lastOffset + 1
+      position += size
+    }
+    endOffsets[i] = endOffset
   }
+  return endOffsets
+}
+
+export async function runEncodeJob(job: EncodeJob, output: EncodeOutput): Promise<EncodeResult> {
+  let inputBytes = job.batches.byteLength
+  for (const part of job.parts) for (const range of part.files ?? []) inputBytes += range.size
+  // Stored bytes are a good first guess of the payload size (exact for uncompressed batches).
+  const columns = new RowColumns(Math.min(inputBytes, job.maxRowBytes))
+  const endOffsets = decodeParts(job, columns)
   const n = columns.count
   const files: EncodedFile[] = []
-  if (n === 0) return { endOffset, rows: 0, rowBytes: 0, files }
-  const rows = orderRows(columns)
+  if (n === 0) return { endOffsets, rows: 0, rowBytes: 0, files }
+  const timestamps = columns.timestamps.values
+  const hours = new Int32Array(n)
+  for (let i = 0; i < n; i++) hours[i] = hourOf(timestamps[i]!)
+  const rows = orderRows(columns, hours)
   const rowBytes = columns.byteSize
   const averageRowBytes = Math.max(1, rowBytes / n)
   const rowsPerFile = Math.max(1, Math.floor(job.targetFileBytes / averageRowBytes))
   const rowGroupRows = Math.max(1, Math.floor(Math.min(job.targetFileBytes, job.rowGroupBytes ?? ROW_GROUP_BYTES) / averageRowBytes))
-  const timestamps = columns.timestamps.values
   let start = 0
   while (start < n) {
-    const hour = hourOf(timestamps[rows[start]!]!)
+    const hour = hours[rows[start]!]!
     let end = start + 1
-    while (end < n && end - start < rowsPerFile && hourOf(timestamps[rows[end]!]!) === hour) end++
+    while (end < n && end - start < rowsPerFile && hours[rows[end]!] === hour) end++
     const { eventDate, eventHour } = dateAndHour(timestamps[rows[start]!]!)
     output.beginFile(eventDate, eventHour)
-    const file = await encodeFile(columns, rows.subarray(start, end), job.topic, job.partition, { rowGroupRows }, output)
+    const file = await encodeFile(columns, rows.subarray(start, end), job.topic, { rowGroupRows }, output)
     output.endFile(file)
     files.push(file)
     start = end
   }
-  return { endOffset, rows: n, rowBytes, files }
+  return { endOffsets, rows: n, rowBytes, files }
 }

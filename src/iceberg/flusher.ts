@@ -1,6 +1,11 @@
 // The flusher: moves each partition's hot log, from its flushed offset to the high watermark,
-// into the topic's Iceberg table, exactly once. Triggers: unflushed bytes reaching the target
-// file size, records older than the flush interval, flush(topic), and close() (shutdown).
+// into the topic's Iceberg table, exactly once. Triggers: a topic's unflushed bytes reaching the
+// target file size, records older than the flush interval, flush(topic), and close() (shutdown).
+// A flush goes in rounds, one snapshot each. A round takes at most one chunk per partition and
+// packs the chunks, smallest first, into encode jobs of about the target file size, at most one
+// job per encode worker: so a round's memory is bounded whatever the partitions' backlogs, and a
+// job's data files (one per event hour) hold the rows of many Kafka partitions, sorted by
+// partition then sequence, rather than one file per partition.
 // Encoding runs in worker threads; the event loop only copies stored batches and streams each
 // file's bytes from its worker into the object store as they are encoded.
 import { randomUUID } from 'node:crypto'
@@ -9,6 +14,7 @@ import type { Catalog } from '../catalog/catalog.ts'
 import { ZombiError, hasCode } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { FileRange } from '../storage/hot-store.ts'
+import type { EncodeJob, EncodePart } from './encode.ts'
 import type { EncodePool } from './encode-pool.ts'
 import type { EncodeRun, IncomingFile } from './encode-stream.ts'
 import type { FlushMetrics, PartitionLag } from './metrics.ts'
@@ -20,8 +26,8 @@ export interface FlushablePartition {
   readonly highWatermark: number
   readonly logStartOffset: number
   readonly flushedOffset: number
-  /** Bytes of the stored batches holding offsets from `from` below `to`. */
-  bytesBetween(from: number, to: number): number
+  /** Bytes of the stored batches holding offsets from `from` below `to` (counting stops once past `limit`). */
+  bytesBetween(from: number, to: number, limit?: number): number
   /** The offset after the batches of one read of at most `maxBytes` (the first batch always) from `offset` below `end`. */
   readEnd(offset: number, maxBytes: number, end: number): number
   /** Appends those batches to `out`, returns their bytes. */
@@ -103,6 +109,21 @@ class TopicState {
     this.topic = topic
     this.writer = writer
   }
+}
+
+/** The offsets [from, end) of one partition a round covers; `chunkEnd` === `from`: no stored batch there (a gap). */
+interface Chunk {
+  partition: FlushablePartition
+  from: number
+  end: number
+  /** Bytes of the stored batches still to flush (counted up to a job's budget: enough to order by). */
+  pending: number
+}
+
+/** One encode job of a round: chunks of several partitions, [from, chunkEnd) each, in partition order. */
+interface PlannedJob {
+  parts: Array<{ partition: FlushablePartition; from: number; chunkEnd: number; bytes: number }>
+  bytes: number
 }
 
 const MAX_RETRY_DELAY_MS = 60_000
@@ -237,8 +258,8 @@ export class Flusher {
     return partitionState
   }
 
-  /** Counts bytes appended since the last look, arms the append waiter again; returns true if the size trigger fired. */
-  #account(state: TopicState, partition: FlushablePartition): boolean {
+  /** Counts bytes appended since the last look, arms the append waiter again; returns the partition's unflushed bytes. */
+  #account(state: TopicState, partition: FlushablePartition): number {
     const partitionState = this.#partitionState(state, partition)
     if (partitionState.countedEnd < partition.flushedOffset) partitionState.countedEnd = partition.flushedOffset
     const highWatermark = partition.highWatermark
@@ -251,7 +272,7 @@ export class Flusher {
       partitionState.armed = true
       void this.#options.source.waitForAppend([partition], Number.POSITIVE_INFINITY).then(() => this.#onAppend(partitionState))
     }
-    return partitionState.unflushedBytes >= this.#options.targetFileBytes
+    return partitionState.unflushedBytes
   }
 
   #onAppend(partitionState: PartitionState): void {
@@ -269,8 +290,10 @@ export class Flusher {
   #checkSizes(): void {
     for (const state of this.#topics.values()) {
       if (this.#options.source.topicById(state.topic.id) !== state.topic) continue
-      let full = false
-      for (const partition of state.topic.partitions) if (this.#account(state, partition)) full = true
+      // A data file holds many partitions, so the size trigger is the topic's unflushed bytes.
+      let unflushed = 0
+      for (const partition of state.topic.partitions) unflushed += this.#account(state, partition)
+      const full = unflushed >= this.#options.targetFileBytes
       if (full && state.running === null && this.#now() >= state.retryAtMs) this.#background(state)
     }
   }
@@ -282,11 +305,13 @@ export class Flusher {
       live.add(topic.id)
       const state = this.#state(topic)
       let due = false
+      let unflushed = 0
       for (const partition of topic.partitions) {
-        if (this.#account(state, partition)) due = true
+        unflushed += this.#account(state, partition)
         const dirtySince = state.partitions[partition.id]!.dirtySince
         if (this.#options.intervalMs > 0 && dirtySince > 0 && now - dirtySince >= this.#options.intervalMs) due = true
       }
+      if (unflushed >= this.#options.targetFileBytes) due = true
       if (due && state.running === null && now >= state.retryAtMs) this.#background(state)
     }
     // Deleted topics: their tables stay; forget the state once nothing runs.
@@ -368,11 +393,11 @@ export class Flusher {
       const committed = await this.#reconcile(state)
       // Each partition continues from what the table holds; a table that lost commits (or a
       // new one) is refilled from what the hot log still has.
-      const work: Array<{ partition: FlushablePartition; from: number; end: number }> = []
+      const work: Chunk[] = []
       for (const partition of topic.partitions) {
         const target = targets[partition.id] ?? partition.highWatermark
         const from = Math.max(committed.get(partition.id) ?? 0, partition.logStartOffset, progress.get(partition.id) ?? 0)
-        if (from < target) work.push({ partition, from, end: target })
+        if (from < target) work.push({ partition, from, end: target, pending: partition.bytesBetween(from, target, this.#options.targetFileBytes) })
       }
       if (work.length === 0) return
       const round = await this.#encodeRound(state, work)
@@ -418,26 +443,58 @@ export class Flusher {
     }
   }
 
-  /** Encodes one bounded chunk per partition (as many in parallel as the pool has workers) and writes the files. */
-  async #encodeRound(state: TopicState, work: Array<{ partition: FlushablePartition; from: number; end: number }>): Promise<{ files: WrittenDataFile[]; ranges: OffsetRange[] }> {
-    const files: WrittenDataFile[] = []
-    const ranges: OffsetRange[] = []
-    let next = 0
-    const lanes = Math.max(1, Math.min(this.#options.pool.size, work.length))
-    const failures: unknown[] = []
-    const lane = async (): Promise<void> => {
-      while (next < work.length && failures.length === 0) {
-        const item = work[next++]!
-        try {
-          const result = await this.#encodePartition(state, item.partition, item.from, item.end)
-          files.push(...result.files)
-          ranges.push({ partition: item.partition.id, from: item.from, end: result.endOffset })
-        } catch (error) {
-          failures.push(error)
-        }
+  /**
+   * Plans a round: at most one chunk per partition, packed smallest first into jobs of about
+   * targetFileBytes stored bytes (a chunk is cut to what its job has left, batch aligned; one
+   * batch may go over), at most one job per encode worker. Partitions that do not fit wait for
+   * the next round; a gap (no stored batch left in the hot log) is covered without a job.
+   */
+  #plan(work: Chunk[]): { jobs: PlannedJob[]; gaps: OffsetRange[] } {
+    const budget = this.#options.targetFileBytes
+    const maxJobs = Math.max(1, this.#options.pool.size)
+    const jobs: PlannedJob[] = []
+    const gaps: OffsetRange[] = []
+    work.sort((a, b) => a.pending - b.pending || a.partition.id - b.partition.id)
+    let job: PlannedJob | null = null
+    for (const chunk of work) {
+      const { partition, from, end } = chunk
+      if (job !== null && job.bytes >= budget) {
+        if (jobs.length >= maxJobs) break
+        job = null
       }
+      const chunkEnd = partition.readEnd(from, job === null ? budget : budget - job.bytes, end)
+      if (chunkEnd === from) {
+        gaps.push({ partition: partition.id, from, end })
+        continue
+      }
+      if (job === null) {
+        if (jobs.length >= maxJobs) break
+        job = { parts: [], bytes: 0 }
+        jobs.push(job)
+      }
+      const bytes = partition.bytesBetween(from, chunkEnd)
+      job.parts.push({ partition, from, chunkEnd, bytes })
+      job.bytes += bytes
     }
-    await Promise.all(Array.from({ length: lanes }, lane))
+    for (const planned of jobs) planned.parts.sort((a, b) => a.partition.id - b.partition.id)
+    return { jobs, gaps }
+  }
+
+  /** Encodes a round's jobs (in parallel, one per worker) and writes their files. */
+  async #encodeRound(state: TopicState, work: Chunk[]): Promise<{ files: WrittenDataFile[]; ranges: OffsetRange[] }> {
+    const { jobs, gaps } = this.#plan(work)
+    const files: WrittenDataFile[] = []
+    const ranges: OffsetRange[] = gaps
+    const failures: unknown[] = []
+    await Promise.all(jobs.map(async (job) => {
+      try {
+        const result = await this.#encodeJob(state, job)
+        files.push(...result.files)
+        ranges.push(...result.ranges)
+      } catch (error) {
+        failures.push(error)
+      }
+    }))
     if (failures.length > 0) {
       await this.#deleteFiles(files)
       throw failures[0]
@@ -445,29 +502,33 @@ export class Flusher {
     return { files, ranges }
   }
 
-  async #encodePartition(state: TopicState, partition: FlushablePartition, from: number, end: number): Promise<{ files: WrittenDataFile[]; endOffset: number }> {
+  async #encodeJob(state: TopicState, planned: PlannedJob): Promise<{ files: WrittenDataFile[]; ranges: OffsetRange[] }> {
     const maxBytes = this.#options.targetFileBytes
-    const chunkEnd = partition.readEnd(from, maxBytes, end)
-    // No stored batch in [from, end): a gap in the hot log (nothing to write, move past it).
-    if (chunkEnd === from) return { files: [], endOffset: end }
-    const size = partition.bytesBetween(from, chunkEnd)
-    const ranges = partition.files(from, chunkEnd)
-    const batches = ranges === null ? await this.#copyBatches(partition, from, chunkEnd, size) : new Uint8Array(0)
-    const run = this.#options.pool.run({
-      topic: state.topic.name,
-      partition: partition.id,
-      fromOffset: from,
-      batches,
-      files: ranges ?? undefined,
-      maxRowBytes: 2 * maxBytes,
-      targetFileBytes: maxBytes,
-      rowGroupBytes: this.#options.rowGroupBytes,
-    })
+    // Parts the worker reads from the hot log's files itself; the others are copied here, back to back.
+    const parts: EncodePart[] = []
+    let copyBytes = 0
+    for (const { partition, from, chunkEnd, bytes } of planned.parts) {
+      const files = partition.files(from, chunkEnd)
+      if (files === null) copyBytes += bytes
+      parts.push({ partition: partition.id, fromOffset: from, batchBytes: 0, files: files ?? undefined })
+    }
+    let batches = new Uint8Array(copyBytes)
+    let at = 0
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!
+      if (part.files !== undefined) continue
+      const { partition, from, chunkEnd, bytes } = planned.parts[i]!
+      part.batchBytes = await this.#copyBatches(partition, from, chunkEnd, batches.subarray(at, at + bytes))
+      at += part.batchBytes
+    }
+    if (at < copyBytes) batches = batches.subarray(0, at)
+    const job: EncodeJob = { topic: state.topic.name, parts, batches, maxRowBytes: 2 * maxBytes, targetFileBytes: maxBytes, rowGroupBytes: this.#options.rowGroupBytes }
+    const run = this.#options.pool.run(job)
     const files: WrittenDataFile[] = []
     let key: string | null = null
     try {
       for (let file = await run.nextFile(); file !== null; file = await run.nextFile()) {
-        key = this.#dataFileKey(state, partition.id, file)
+        key = this.#dataFileKey(state, file)
         files.push(await this.#writeFile(key, file))
         key = null
       }
@@ -478,7 +539,14 @@ export class Flusher {
       await this.#deleteFiles(files)
       throw error
     }
-    return { files, endOffset: run.result.endOffset }
+    const ranges: OffsetRange[] = []
+    const endOffsets = run.result.endOffsets
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!
+      // A part the job did not reach (its decoded-bytes cap came first) is left for the next round.
+      if (endOffsets[i]! > part.fromOffset) ranges.push({ partition: part.partition, from: part.fromOffset, end: endOffsets[i]! })
+    }
+    return { files, ranges }
   }
 
   /** Stops the encode job after a failure on this side and waits until its worker let go of it. */
@@ -491,8 +559,8 @@ export class Flusher {
    * Copies the stored batches (page cache or the fetch cache) into one transferable buffer,
    * yielding to the event loop between slices so produce and fetch keep being served.
    */
-  async #copyBatches(partition: FlushablePartition, from: number, chunkEnd: number, size: number): Promise<Uint8Array> {
-    const input = new Uint8Array(size)
+  async #copyBatches(partition: FlushablePartition, from: number, chunkEnd: number, input: Uint8Array): Promise<number> {
+    const size = input.length
     const slice: Buffer[] = []
     let at = 0
     let offset = from
@@ -510,12 +578,12 @@ export class Flusher {
       if (offset < chunkEnd) await yieldToEventLoop()
     }
     if (offset < chunkEnd) throw new ZombiError('STORAGE_FAILED', `partition ${partition.id}: batches up to ${chunkEnd} vanished from the hot log while flushing`)
-    return at === size ? input : input.subarray(0, at)
+    return at
   }
 
-  #dataFileKey(state: TopicState, partition: number, file: IncomingFile): string {
+  #dataFileKey(state: TopicState, file: IncomingFile): string {
     const hour = String(file.eventHour).padStart(2, '0')
-    return `${state.writer.tableKey}/data/event_date=${eventDateString(file.eventDate)}/event_hour=${hour}/partition=${partition}/${randomUUID()}.parquet`
+    return `${state.writer.tableKey}/data/event_date=${eventDateString(file.eventDate)}/event_hour=${hour}/${randomUUID()}.parquet`
   }
 
   /** Streams the file's chunks into the store as the encoder produces them; the store's count is the size in the manifest. */

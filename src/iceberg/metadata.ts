@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { ZombiError } from '../errors.ts'
 import { PROPERTY_DELETE_AFTER_COMMIT, type Snapshot, type SnapshotRef, type TableMetadata } from '../catalog/table-metadata.ts'
 import {
-  LAST_COLUMN_ID, LAST_PARTITION_ID, SCHEMA_ID, SORT_ORDER_ID, SPEC_ID, icebergSchemaJson, partitionSpecJson, sortOrdersJson,
+  LAST_COLUMN_ID, LAST_PARTITION_ID, SCHEMA_ID, SORT_ORDER_ID, SPEC_ID, icebergSchemaJson, partitionSpecJson, sortOrderJson, sortOrdersJson,
 } from './schema.ts'
 
 export { PROPERTY_DELETE_AFTER_COMMIT, jsonText, parseTableMetadata, serializeTableMetadata, type Snapshot, type SnapshotRef, type TableMetadata } from '../catalog/table-metadata.ts'
@@ -47,6 +47,16 @@ export function newTableMetadata(location: string, properties: Record<string, st
     'snapshot-log': [],
     'metadata-log': [],
   }
+}
+
+/**
+ * The table declaring the sort order the flusher writes files in (a table made before that order
+ * existed gains it as its default; its older files keep the order they were written in).
+ */
+export function withCurrentSortOrder(metadata: TableMetadata): TableMetadata {
+  if (metadata['default-sort-order-id'] === SORT_ORDER_ID) return metadata
+  const known = metadata['sort-orders'].some((order) => typeof order === 'object' && order !== null && Number((order as { 'order-id'?: unknown })['order-id']) === SORT_ORDER_ID)
+  return { ...metadata, 'sort-orders': known ? metadata['sort-orders'] : [...metadata['sort-orders'], sortOrderJson()], 'default-sort-order-id': SORT_ORDER_ID }
 }
 
 export function currentSnapshot(metadata: TableMetadata): Snapshot | undefined {

@@ -1,5 +1,5 @@
-// A rewrite job (compaction's CPU work): Parquet data files of one table partition and Kafka
-// partition -> their rows, sorted as the table's sort order declares (timestamp_ms, sequence), ->
+// A rewrite job (compaction's CPU work): Parquet data files of one table partition -> their rows,
+// sorted as the table's sort order declares (Kafka partition, then sequence), ->
 // one Parquet file written by the same encoder as the flusher's (data-file.ts), so the bounds,
 // counts and encodings of a compacted file are computed exactly as for a flushed one. Every column
 // of a row is carried over as stored; the derived ones (event_date, event_hour, timestamp) are
@@ -16,8 +16,6 @@ import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
 export interface RewriteJob {
   kind: 'rewrite'
   topic: string
-  /** The Kafka partition every row of the inputs belongs to. */
-  partition: number
   /** Whole Parquet files (transferred to the worker). */
   inputs: Uint8Array[]
   /** Decoded bytes per row group (default ROW_GROUP_BYTES). */
@@ -42,7 +40,7 @@ function mismatch(what: string, row: number): ZombiError {
 }
 
 /** Appends the rows of one decoded data file to `columns`, checking what the encoder derives. */
-function appendRows(table: Table, topic: string, partition: number, columns: RowColumns): void {
+function appendRows(table: Table, topic: string, columns: RowColumns): void {
   const sequence = child(table, 'sequence')
   const topics = child(table, 'topic')
   const partitions = child(table, 'partition')
@@ -57,7 +55,6 @@ function appendRows(table: Table, topic: string, partition: number, columns: Row
   const valueIsNull = child(table, 'value_is_null')
   for (let row = 0; row < table.numRows; row++) {
     if (topics.get(row) !== topic) throw mismatch('topic', row)
-    if (partitions.get(row) !== partition) throw mismatch('partition', row)
     const ms = Number(timestampMs.get(row) as bigint)
     const { eventDate: date, eventHour: hour } = dateAndHour(ms)
     // DateDay reads back as milliseconds since the epoch.
@@ -66,6 +63,7 @@ function appendRows(table: Table, topic: string, partition: number, columns: Row
     if (storedDays !== date || eventHour.get(row) !== hour) throw mismatch('event_date/event_hour', row)
     // apache-arrow reads timestamp[us] back as milliseconds.
     if (Number(timestamp.get(row) as bigint | number) !== ms) throw mismatch('timestamp', row)
+    columns.partitions.push(partitions.get(row) as number)
     columns.offsets.push(Number(sequence.get(row) as bigint))
     columns.timestamps.push(ms)
     const isNull = valueIsNull.get(row) === true
@@ -110,13 +108,13 @@ function appendRows(table: Table, topic: string, partition: number, columns: Row
   }
 }
 
-/** Row indexes in the table's sort order: timestamp_ms, then sequence. */
+/** Row indexes in the table's sort order: Kafka partition, then sequence. */
 function sortedRows(columns: RowColumns): Uint32Array {
-  const timestamps = columns.timestamps.values
+  const partitions = columns.partitions.values
   const offsets = columns.offsets.values
   const rows = new Uint32Array(columns.count)
   for (let i = 0; i < rows.length; i++) rows[i] = i
-  return rows.sort((a, b) => timestamps[a]! - timestamps[b]! || offsets[a]! - offsets[b]!)
+  return rows.sort((a, b) => partitions[a]! - partitions[b]! || offsets[a]! - offsets[b]!)
 }
 
 /** Decodes the inputs, sorts their rows and writes them as one data file into `output`. */
@@ -126,20 +124,20 @@ export async function runRewriteJob(job: RewriteJob, output: EncodeOutput): Prom
   const columns = new RowColumns(inputBytes)
   for (const input of job.inputs) {
     const table = tableFromIPC(parquet.readParquet(input).intoIPCStream())
-    appendRows(table, job.topic, job.partition, columns)
+    appendRows(table, job.topic, columns)
   }
   const n = columns.count
-  if (n === 0) return { endOffset: 0, rows: 0, rowBytes: 0, files: [] }
+  if (n === 0) return { endOffsets: [], rows: 0, rowBytes: 0, files: [] }
   const rows = sortedRows(columns)
   const averageRowBytes = Math.max(1, columns.byteSize / n)
   const rowGroupRows = Math.max(1, Math.floor((job.rowGroupBytes ?? ROW_GROUP_BYTES) / averageRowBytes))
   const first = dateAndHour(columns.timestamps.values[rows[0]!]!)
-  const last = dateAndHour(columns.timestamps.values[rows[n - 1]!]!)
-  if (first.eventDate !== last.eventDate || first.eventHour !== last.eventHour) {
-    throw new ZombiError('ENCODE_FAILED', 'the data files of a rewrite span more than one table partition')
+  for (const row of rows) {
+    const { eventDate, eventHour } = dateAndHour(columns.timestamps.values[row]!)
+    if (eventDate !== first.eventDate || eventHour !== first.eventHour) throw new ZombiError('ENCODE_FAILED', 'the data files of a rewrite span more than one table partition')
   }
   output.beginFile(first.eventDate, first.eventHour)
-  const file: EncodedFile = await encodeFile(columns, rows, job.topic, job.partition, { rowGroupRows }, output)
+  const file: EncodedFile = await encodeFile(columns, rows, job.topic, { rowGroupRows }, output)
   output.endFile(file)
-  return { endOffset: file.maxOffset + 1, rows: n, rowBytes: columns.byteSize, files: [file] }
+  return { endOffsets: [], rows: n, rowBytes: columns.byteSize, files: [file] }
 }

@@ -25,7 +25,8 @@ export const FieldId = {
 export const LAST_COLUMN_ID = 15
 export const SCHEMA_ID = 0
 export const SPEC_ID = 0
-export const SORT_ORDER_ID = 1
+/** The sort order of the data files Zombi writes (order 1, timestamp_ms then sequence, is what older files declare). */
+export const SORT_ORDER_ID = 2
 export const PARTITION_FIELD_EVENT_DATE = 1000
 export const PARTITION_FIELD_EVENT_HOUR = 1001
 export const LAST_PARTITION_ID = 1001
@@ -89,12 +90,23 @@ export function partitionSpecJson(): { 'spec-id': number; fields: Array<{ name: 
   }
 }
 
-/** Sort orders: 0 is the unsorted order every table has, 1 is timestamp_ms, sequence (the default). */
+const asc = (sourceId: number): Record<string, unknown> => ({ transform: 'identity', 'source-id': sourceId, direction: 'asc', 'null-order': 'nulls-first' })
+
+/**
+ * The default sort order: a data file holds the rows of many Kafka partitions of one event hour,
+ * by partition then sequence (offset), so the `partition` and `sequence` bounds of its row groups
+ * (and of files split past the target size) prune offset ranges.
+ */
+export function sortOrderJson(): { 'order-id': number; fields: unknown[] } {
+  return { 'order-id': SORT_ORDER_ID, fields: [asc(FieldId.partition), asc(FieldId.sequence)] }
+}
+
+/** Sort orders: 0 is the unsorted order every table has, 1 timestamp_ms, sequence (files of one Kafka partition, written before order 2), 2 the default. */
 export function sortOrdersJson(): unknown[] {
-  const asc = (sourceId: number): Record<string, unknown> => ({ transform: 'identity', 'source-id': sourceId, direction: 'asc', 'null-order': 'nulls-first' })
   return [
     { 'order-id': 0, fields: [] },
-    { 'order-id': SORT_ORDER_ID, fields: [asc(FieldId.timestampMs), asc(FieldId.sequence)] },
+    { 'order-id': 1, fields: [asc(FieldId.timestampMs), asc(FieldId.sequence)] },
+    sortOrderJson(),
   ]
 }
 

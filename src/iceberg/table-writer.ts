@@ -10,7 +10,7 @@ import { intBound } from './bounds.ts'
 import type { FileMetrics } from './data-file.ts'
 import {
   PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, committedOffsets, currentSnapshot, formatOffsetRange, jsonText, manifestMergeThreshold, newSnapshotId,
-  newTableMetadata, replacedForTopic, withAppendedSnapshot, type TableMetadata,
+  newTableMetadata, replacedForTopic, withAppendedSnapshot, withCurrentSortOrder, type TableMetadata,
 } from './metadata.ts'
 import { SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
 
@@ -121,6 +121,7 @@ export class TableWriter {
     } else {
       base = loaded.metadata
     }
+    base = withCurrentSortOrder(base)
     const parent = currentSnapshot(base)
     const snapshotId = newSnapshotId()
     const sequenceNumber = base['last-sequence-number'] + 1n

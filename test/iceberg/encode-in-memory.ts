@@ -2,10 +2,19 @@
 // (the broker never does this: its files stream into the object store).
 import type { EncodedFile } from '../../src/iceberg/data-file.ts'
 import { runEncodeJob, type EncodeJob, type EncodeOutput, type EncodeResult } from '../../src/iceberg/encode.ts'
+import type { FileRange } from '../../src/storage/hot-store.ts'
 
 export type FileWithBytes = EncodedFile & { bytes: Buffer }
 
-export async function encodeInMemory(job: EncodeJob): Promise<Omit<EncodeResult, 'files'> & { files: FileWithBytes[] }> {
+/** A job of one Kafka partition: its batches, or where they lie in files. */
+export type OnePartitionJob = Omit<EncodeJob, 'parts'> & { partition: number; fromOffset: number; files?: FileRange[] }
+
+/** Runs `job`; `endOffset` is the first part's end (the only one of a one-partition job). */
+export async function encodeInMemory(job: EncodeJob | OnePartitionJob): Promise<Omit<EncodeResult, 'files'> & { files: FileWithBytes[]; endOffset: number }> {
+  const full: EncodeJob = 'parts' in job ? job : {
+    topic: job.topic, batches: job.batches, maxRowBytes: job.maxRowBytes, targetFileBytes: job.targetFileBytes, rowGroupBytes: job.rowGroupBytes,
+    parts: [{ partition: job.partition, fromOffset: job.fromOffset, batchBytes: job.files === undefined ? job.batches.length : 0, files: job.files }],
+  }
   let chunks: Uint8Array[] = []
   const files: FileWithBytes[] = []
   const output: EncodeOutput = {
@@ -19,6 +28,6 @@ export async function encodeInMemory(job: EncodeJob): Promise<Omit<EncodeResult,
       files.push({ ...file, bytes: Buffer.concat(chunks) })
     },
   }
-  const result = await runEncodeJob(job, output)
-  return { ...result, files }
+  const result = await runEncodeJob(full, output)
+  return { ...result, files, endOffset: result.endOffsets[0]! }
 }

@@ -22,7 +22,7 @@ function rowsOf(bytes: Uint8Array): Array<Record<string, unknown>> {
   return [...tableFromIPC(parquet.readParquet(bytes).intoIPCStream())].map((row) => row.toJSON() as Record<string, unknown>)
 }
 
-test('every codec decodes; rows are sorted by timestamp_ms then sequence, one file per UTC hour', async () => {
+test('every codec decodes; rows are sorted by partition then sequence, one file per UTC hour', async () => {
   const batches = [0, 1, 2, 3, 4].map((codec) => encodeBatch([
     { key: null, value: Buffer.from(`late ${codec}`), timestamp: base + hour },
     { key: Buffer.from('k'), value: Buffer.from(`early ${codec}`), timestamp: base },
@@ -56,6 +56,18 @@ test('a job stops after the batch that crosses maxRowBytes and says where', asyn
   expect(result.rows).toBe(3)
 })
 
+test('a job of several partitions that reaches maxRowBytes leaves the parts it did not reach at their fromOffset', async () => {
+  const batchesOf = (count: number, from: number): Buffer => Buffer.concat(Array.from({ length: count }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(1000, 97), timestamp: base }], { baseOffset: from + i })))
+  const first = batchesOf(3, 10)
+  const second = batchesOf(3, 0)
+  const result = await encodeInMemory({
+    topic: 't', batches: Buffer.concat([first, second]), maxRowBytes: 2500, targetFileBytes: 1 << 27,
+    parts: [{ partition: 0, fromOffset: 10, batchBytes: first.length }, { partition: 1, fromOffset: 0, batchBytes: second.length }],
+  })
+  expect(result.endOffsets).toEqual([13, 0])
+  expect(result.rows).toBe(3)
+})
+
 test('an hour bigger than the target file size is split into several files', async () => {
   const batches = Array.from({ length: 10 }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(1000, 97), timestamp: base + i }], { baseOffset: i }))
   const result = await job(batches, 0, { targetFileBytes: 3000 })
@@ -64,9 +76,14 @@ test('an hour bigger than the target file size is split into several files', asy
 })
 
 test('a file is written one row group at a time: several groups, every row in order, field ids and file metrics over all groups', async () => {
-  // Out of timestamp order, so the sort spans the groups.
-  const batches = Array.from({ length: 50 }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(1000, 97 + (i % 26)), timestamp: base + ((i * 7) % 50) }], { baseOffset: i }))
-  const result = await job(batches, 0, { rowGroupBytes: 10_000 })
+  // Two partitions given out of partition order, timestamps out of offset order: the sort spans the groups.
+  const batchesOf = (offsets: number[]): Buffer => Buffer.concat(offsets.map((i) => encodeBatch([{ key: null, value: Buffer.alloc(1000, 97 + (i % 26)), timestamp: base + ((i * 7) % 50) }], { baseOffset: i })))
+  const high = batchesOf(Array.from({ length: 25 }, (_, i) => i + 25))
+  const low = batchesOf(Array.from({ length: 25 }, (_, i) => i))
+  const result = await encodeInMemory({
+    topic: 't', batches: Buffer.concat([high, low]), maxRowBytes: 1 << 30, targetFileBytes: 1 << 27, rowGroupBytes: 10_000,
+    parts: [{ partition: 7, fromOffset: 25, batchBytes: high.length }, { partition: 3, fromOffset: 0, batchBytes: low.length }],
+  })
   expect(result.files).toHaveLength(1)
   const [file] = result.files
   const parquetFile = await parquet.ParquetFile.fromFile(new Blob([file!.bytes]))
@@ -75,11 +92,13 @@ test('a file is written one row group at a time: several groups, every row in or
   const table = tableFromIPC(parquet.readParquet(file!.bytes).intoIPCStream())
   expect(table.schema.fields.map((field) => field.metadata.get('PARQUET:field_id'))).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '14', '15'])
   const rows = [...table].map((row) => row.toJSON() as Record<string, unknown>)
-  const expected = Array.from({ length: 50 }, (_, i) => i).sort((a, b) => ((a * 7) % 50) - ((b * 7) % 50) || a - b)
-  expect(rows.map((row) => Number(row.sequence as bigint))).toEqual(expected)
+  expect(rows.map((row) => [row.partition, Number(row.sequence as bigint)])).toEqual(Array.from({ length: 50 }, (_, i) => [i < 25 ? 3 : 7, i]))
+  expect(result.endOffsets).toEqual([50, 25])
   expect([file!.minOffset, file!.maxOffset, file!.recordCount]).toEqual([0, 49, 50])
   const bound = (bounds: Array<[number, Uint8Array]>, id: number): bigint => Buffer.from(bounds.find(([field]) => field === id)![1]).readBigInt64LE(0)
   expect([bound(file!.metrics.lowerBounds, 5), bound(file!.metrics.upperBounds, 5)]).toEqual([BigInt(base), BigInt(base + 49)])
+  const intBound = (bounds: Array<[number, Uint8Array]>, id: number): number => Buffer.from(bounds.find(([field]) => field === id)![1]).readInt32LE(0)
+  expect([intBound(file!.metrics.lowerBounds, 3), intBound(file!.metrics.upperBounds, 3)]).toEqual([3, 7])
   expect(file!.metrics.valueCounts.find(([field]) => field === 4)).toEqual([4, 50])
 })
 

@@ -250,6 +250,57 @@ describe('Flusher', () => {
     expect(topic.partitions[0]!.flushedOffset).toBe(11)
   })
 
+  test('the size trigger counts the unflushed bytes of the whole topic, as a data file holds every partition', async () => {
+    const log = await TestLog.open()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = await log.addTopic('events', 8)
+    const flusher = newFlusher(log, catalog, { targetFileBytes: 4096, checkIntervalMs: 20 })
+    await flusher.start()
+    await sleep(50) // the first check arms the append watches
+    // ~800 bytes per partition: no partition alone reaches the target, the topic does.
+    for (let p = 0; p < 8; p++) await log.add(topic, p, ['x'.repeat(800)])
+    for (let i = 0; i < 100 && topic.partitions.some((partition) => partition.flushedOffset < 1); i++) await sleep(20)
+    expect(topic.partitions.map((partition) => partition.flushedOffset)).toEqual(Array(8).fill(1))
+  })
+
+  test('a busy partition is flushed over bounded rounds while the quiet ones all go in the first', async () => {
+    const log = await TestLog.open()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = await log.addTopic('events', 6)
+    for (let i = 0; i < 40; i++) await log.add(topic, 0, ['b'.repeat(200)])
+    for (let p = 1; p < 6; p++) await log.add(topic, p, ['q'])
+    const summary = await newFlusher(log, catalog, { targetFileBytes: 2048 }).flush('events')
+    const snapshots = (await catalog.loadTable(table('events')))!.metadata.snapshots
+    expect(summary.snapshots).toBe(snapshots.length)
+    expect(snapshots.length).toBeGreaterThan(3)
+    // Round one: the quiet partitions (smallest first) and what the budget leaves of the busy one, in one file.
+    for (let p = 1; p < 6; p++) expect(snapshots[0]!.summary[`zombi.offsets.${p}`]).toBe('0-0')
+    // Every round stays within a job's budget: about one target of stored bytes (plus one batch).
+    for (const snapshot of snapshots) {
+      expect(Number(snapshot.summary['added-data-files'])).toBe(1)
+      const range = snapshot.summary['zombi.offsets.0']!.split('-').map(Number)
+      expect(range[1]! - range[0]! + 1).toBeLessThanOrEqual(2048 / 200 + 1)
+    }
+    const rows = await readTable(catalog, table('events'))
+    expect(rows.filter((row) => row.partition === 0).map((row) => row.sequence)).toEqual(Array.from({ length: 40 }, (_, i) => i))
+    expect(rows).toHaveLength(45)
+  })
+
+  test('with several encode workers a round runs one job per worker, each file holding several partitions', async () => {
+    const log = await TestLog.open()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = await log.addTopic('events', 12)
+    for (let p = 0; p < 12; p++) for (let i = 0; i < 4; i++) await log.add(topic, p, ['v'.repeat(200)])
+    // ~1 KiB per partition, 4 KiB jobs: three or four partitions per file, two jobs per round.
+    const summary = await newFlusher(log, catalog, { workers: 2, targetFileBytes: 4096 }).flush('events')
+    expect(summary.rows).toBe(48)
+    expect(summary.files).toBeLessThan(12)
+    const snapshots = (await catalog.loadTable(table('events')))!.metadata.snapshots
+    expect(snapshots.length).toBeLessThan(summary.files)
+    const rows = await readTable(catalog, table('events'))
+    expect(rows.map((row) => [row.partition, row.sequence])).toEqual(Array.from({ length: 48 }, (_, i) => [Math.floor(i / 4), i % 4]))
+  })
+
   test('the interval trigger flushes records older than the interval', async () => {
     const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())

@@ -176,7 +176,7 @@ export async function tableRoutes(app: FastifyInstance, options: TableRoutesOpti
   app.post<{ Params: { table: string } }>('/tables/:table/compact', {
     bodyLimit: controlBodyLimit,
     schema: {
-      summary: 'Compact the table now: small data files of each table partition and Kafka partition merged into sorted files, committed as one replace snapshot; answers once committed',
+      summary: 'Compact the table now: small data files of each table partition merged into sorted files, committed as one replace snapshot; answers once committed',
       params: schemas.tableParams,
       response: { 200: schemas.compactResponse, ...schemas.errorResponses },
     },
