@@ -25,6 +25,7 @@ const EXPECTED = [
   "CATALOG_COMMIT_UNKNOWN: a commit got no definite answer (the catalog's or the object store's answer lost through every retry) and is not (yet) in the table: it may still land, so its files stay until the table is read again",
   'ICEBERG_RANGE_COMMITTED: the table already holds offsets of the range being committed; nothing was committed',
   'ICEBERG_METADATA_INVALID: table metadata does not parse or does not hold what it must',
+  'ICEBERG_REWRITE_CONFLICT: data files a compaction rewrote are no longer live in the table (another writer removed or replaced them, or the topic was recreated); the compaction committed nothing and removed its new files',
   "ICEBERG_FILE_MISSING: a file the table's metadata refers to is missing from the warehouse",
   'ENCODE_FAILED: a Parquet encode job failed or its worker thread exited',
   'OBJECT_STORE_UNAVAILABLE: the object store kept failing (throttling, 5xx answers, reset connections, timeouts) through every retry; the message names the operation, the key and the last error',

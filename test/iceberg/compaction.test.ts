@@ -44,7 +44,7 @@ async function produceAndFlush(log: TestLog, flusher: Flusher, topic: Topic, rou
     const records = Array.from({ length: 5 }, (_, i) => ({
       key: i === 3 ? null : Buffer.from(`k${round}-${i}`),
       value: i === 2 ? null : i === 4 ? Buffer.alloc(0) : Buffer.from(`v${round}-${i}-${partitionId}`),
-      // Out of order within the batch: the compacted file must sort by timestamp_ms, then sequence.
+      // Timestamps out of order within the batch: the compacted file still sorts by partition, then sequence.
       // With interleave, every round's timestamps fall between those of the others.
       timestamp: interleave ? base + 1000 + i * 100 + round * 10 : base + 1000 + round * 1000 + (i === 1 ? -500 : i * 10),
       headers: i % 2 === 0 ? [{ key: 'h', value: Buffer.from(`x${i}`) }, { key: 'n', value: null }] : [],
@@ -61,43 +61,43 @@ async function liveFiles(catalog: FilesystemCatalog): Promise<string[]> {
 }
 
 describe('Compactor', () => {
-  test('many small files of a table partition and Kafka partition become one, sorted, and no row changes', async () => {
+  test('many small files of a table partition (each holding both Kafka partitions) become one, sorted, and no row changes', async () => {
     const { log, catalog, flusher, compactor, topic } = await setup()
     for (let round = 0; round < 6; round++) await produceAndFlush(log, flusher, topic, round)
     const before = await readTable(catalog, id)
     expect(before).toHaveLength(60)
-    expect(await liveFiles(catalog)).toHaveLength(12)
+    expect(await liveFiles(catalog)).toHaveLength(6)
 
     const result = await compactor.compact('events')
-    expect(result).toMatchObject({ table: 'events', filesIn: 12, filesOut: 2, rows: 60, commitAttempts: 1 })
+    expect(result).toMatchObject({ table: 'events', filesIn: 6, filesOut: 1, rows: 60, commitAttempts: 1 })
     expect(result.snapshotId).not.toBeNull()
     expect(await readTable(catalog, id)).toEqual(before)
-    expect(await liveFiles(catalog)).toHaveLength(2)
+    expect(await liveFiles(catalog)).toHaveLength(1)
 
     const loaded = (await catalog.loadTable(id))!
     const snapshot = currentSnapshot(loaded.metadata)!
     expect(snapshot['snapshot-id']).toBe(result.snapshotId)
     expect(snapshot.summary).toMatchObject({
-      operation: 'replace', 'added-data-files': '2', 'deleted-data-files': '12', 'added-records': '60', 'deleted-records': '60',
-      'total-data-files': '2', 'total-records': '60', 'total-files-size': String(result.bytesOut), 'zombi.topic-id': topic.id,
+      operation: 'replace', 'added-data-files': '1', 'deleted-data-files': '6', 'added-records': '60', 'deleted-records': '60',
+      'total-data-files': '1', 'total-records': '60', 'total-files-size': String(result.bytesOut), 'zombi.topic-id': topic.id,
     })
     expect(Object.keys(snapshot.summary).some((key) => key.startsWith('zombi.offsets.'))).toBe(false)
     expect(snapshot['sequence-number']).toBe(7n)
     const entries = await dataFiles(catalog, loaded.metadata)
-    expect(entries.filter((entry) => entry.status === 1).map((entry) => [entry.snapshot_id, entry.sequence_number])).toEqual([[result.snapshotId, null], [result.snapshotId, null]])
+    expect(entries.filter((entry) => entry.status === 1).map((entry) => [entry.snapshot_id, entry.sequence_number])).toEqual([[result.snapshotId, null]])
     const deleted = entries.filter((entry) => entry.status === 2)
-    expect(deleted).toHaveLength(12)
+    expect(deleted).toHaveLength(6)
     // Deleted by this snapshot, with the data sequence numbers of the appends that added them.
     expect(new Set(deleted.map((entry) => entry.snapshot_id))).toEqual(new Set([result.snapshotId]))
-    expect(deleted.map((entry) => entry.sequence_number).sort()).toEqual([1n, 1n, 2n, 2n, 3n, 3n, 4n, 4n, 5n, 5n, 6n, 6n])
+    expect(deleted.map((entry) => entry.sequence_number).sort()).toEqual([1n, 2n, 3n, 4n, 5n, 6n])
 
-    // The new files are in the table's sort order (timestamp_ms, then sequence), with metrics of every row.
+    // The new file has metrics of every row (its order is checked below).
     for (const entry of entries.filter((candidate) => candidate.status === 1)) {
       const bytes = await catalog.store.get(catalog.store.keyOf(entry.data_file.file_path)!)
       expect(bytes!.length).toBe(Number(entry.data_file.file_size_in_bytes))
-      expect(entry.data_file.record_count).toBe(30n)
-      expect(entry.data_file.value_counts?.find((count) => count.key === 1)?.value).toBe(30n)
-      expect(entry.data_file.null_value_counts?.find((count) => count.key === 9)?.value).toBe(6n)
+      expect(entry.data_file.record_count).toBe(60n)
+      expect(entry.data_file.value_counts?.find((count) => count.key === 1)?.value).toBe(60n)
+      expect(entry.data_file.null_value_counts?.find((count) => count.key === 9)?.value).toBe(12n)
     }
     const rows = await readTable(catalog, id)
     for (const partition of [0, 1]) {
@@ -109,21 +109,20 @@ describe('Compactor', () => {
     expect(await compactor.compact('events')).toMatchObject({ filesIn: 0, filesOut: 0, snapshotId: null })
   })
 
-  test('the rewritten file stores rows in timestamp_ms then sequence order', async () => {
+  test('the rewritten file stores rows in the declared order, Kafka partition then sequence', async () => {
     const { log, catalog, flusher, compactor, topic } = await setup({ workers: 1 })
     for (let round = 0; round < 3; round++) await produceAndFlush(log, flusher, topic, round, true)
-    expect(await compactor.compact('events')).toMatchObject({ filesIn: 6, filesOut: 2 })
+    expect(await compactor.compact('events')).toMatchObject({ filesIn: 3, filesOut: 1 })
     const loaded = (await catalog.loadTable(id))!
     const added = (await dataFiles(catalog, loaded.metadata)).filter((entry) => entry.status === 1)
     const { tableFromIPC } = await import('apache-arrow')
     const parquet = await import('parquet-wasm/node')
     for (const entry of added) {
       const table = tableFromIPC(parquet.readParquet((await catalog.store.get(catalog.store.keyOf(entry.data_file.file_path)!))!).intoIPCStream())
-      const order = Array.from({ length: table.numRows }, (_, row) => [Number(table.getChild('timestamp_ms')!.get(row) as bigint), Number(table.getChild('sequence')!.get(row) as bigint)])
-      const sorted = [...order].sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!)
-      expect(order).toEqual(sorted)
-      // Rows of the three flushes alternate: neither the input files' order nor offset order.
-      expect(order.map(([, sequence]) => sequence).slice(0, 6)).toEqual([0, 5, 10, 1, 6, 11])
+      const order = Array.from({ length: table.numRows }, (_, row) => [table.getChild('partition')!.get(row) as number, Number(table.getChild('sequence')!.get(row) as bigint)])
+      // Each input file holds partition 0 then 1 of one flush; merged, partition 0's 15 rows of all
+      // three flushes come first, by sequence (the inputs concatenated would restart at partition 0 after 10 rows).
+      expect(order).toEqual([0, 1].flatMap((partition) => Array.from({ length: 15 }, (_, sequence) => [partition, sequence])))
     }
   })
 
@@ -134,15 +133,15 @@ describe('Compactor', () => {
       if (attempt === 1) await produceAndFlush(log, flusher, topic, 10)
     }
     const result = await compactor.compact('events')
-    expect(result).toMatchObject({ filesIn: 8, filesOut: 2, commitAttempts: 2 })
+    expect(result).toMatchObject({ filesIn: 4, filesOut: 1, commitAttempts: 2 })
     const rows = await readTable(catalog, id)
     expect(rows).toHaveLength(50)
     const keys = rows.map((row) => `${row.partition}/${row.sequence}`)
     expect(new Set(keys).size).toBe(50)
-    // The appended round's files are live next to the compacted ones.
-    expect(await liveFiles(catalog)).toHaveLength(4)
+    // The appended round's file is live next to the compacted one.
+    expect(await liveFiles(catalog)).toHaveLength(2)
     const snapshot = currentSnapshot((await catalog.loadTable(id))!.metadata)!
-    expect(snapshot.summary).toMatchObject({ operation: 'replace', 'total-records': '50', 'total-data-files': '4' })
+    expect(snapshot.summary).toMatchObject({ operation: 'replace', 'total-records': '50', 'total-data-files': '2' })
 
     // Exactly once after compaction: the committed ranges still say where each partition is.
     const loaded = (await catalog.loadTable(id))!
@@ -168,9 +167,9 @@ describe('Compactor', () => {
     const error = await compactor.compact('events').catch((caught: unknown) => caught)
     expect(hasCode(error, 'ICEBERG_REWRITE_CONFLICT')).toBe(true)
     expect(await readTable(catalog, id)).toHaveLength(30)
-    expect(await liveFiles(catalog)).toHaveLength(2)
-    // The other compaction's two files were added; this one's were removed again.
-    expect((await catalog.store.list('zombi/events/data/')).length).toBe(filesBefore + 2)
+    expect(await liveFiles(catalog)).toHaveLength(1)
+    // The other compaction's file was added; this one's was removed again.
+    expect((await catalog.store.list('zombi/events/data/')).length).toBe(filesBefore + 1)
   })
 
   test('files at or above the small-file share of the target, and lone small files, are left alone', async () => {
@@ -181,10 +180,10 @@ describe('Compactor', () => {
     const tight = new Compactor({ catalog, namespace: 'zombi', pool: new EncodePool(0), logger: silentLogger, compactedFileBytes: Math.min(...sizes), maxReadBytes: 64 << 20 })
     closers.push(() => tight.close())
     expect(await tight.compact('events')).toMatchObject({ filesIn: 0, snapshotId: null })
-    // A read cap of two files per rewrite: three files per Kafka partition make a pair and a lone file.
+    // A read cap of two files per rewrite: three files of the table partition make a pair and a lone file.
     const capped = new Compactor({ catalog, namespace: 'zombi', pool: new EncodePool(0), logger: silentLogger, compactedFileBytes: 64 << 20, maxReadBytes: Math.ceil(Math.max(...sizes) * 2.2) })
     closers.push(() => capped.close())
-    expect(await capped.compact('events')).toMatchObject({ filesIn: 4, filesOut: 2 })
-    expect(await liveFiles(catalog)).toHaveLength(4)
+    expect(await capped.compact('events')).toMatchObject({ filesIn: 2, filesOut: 1 })
+    expect(await liveFiles(catalog)).toHaveLength(2)
   })
 })
