@@ -14,9 +14,10 @@ import { randomUUID } from 'node:crypto'
 import type { Catalog, LoadedTable, TableIdentifier } from '../catalog/catalog.ts'
 import { ZombiError, hasCode } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
-import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList, type DataFileRecord, type ManifestEntryRecord, type ManifestFileRecord } from './avro.ts'
-import { decodeLongBound, intBound } from './bounds.ts'
+import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList, type DataFileRecord, type ManifestEntryRecord } from './avro.ts'
+import { decodeLongBound } from './bounds.ts'
 import type { EncodePool } from './encode-pool.ts'
+import { getFile, manifestsWithout, partitionSummaries } from './file-removal.ts'
 import type { EncodeRun } from './encode-stream.ts'
 import { PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
 import { FieldId, SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
@@ -116,9 +117,9 @@ async function liveFiles(catalog: Catalog, metadata: TableMetadata): Promise<Liv
   const topicId = metadata.properties[PROPERTY_TOPIC_ID]
   const ofTopic = fileOfTopic(metadata, topicId)
   const out: LiveFile[] = []
-  for (const manifest of await decodeManifestList(await get(catalog, snapshot['manifest-list']))) {
+  for (const manifest of await decodeManifestList(await getFile(catalog, snapshot['manifest-list']))) {
     if (manifest.content !== 0 || manifest.partition_spec_id !== SPEC_ID) continue
-    for (const entry of (await decodeManifest(await get(catalog, manifest.manifest_path))).entries) {
+    for (const entry of (await decodeManifest(await getFile(catalog, manifest.manifest_path))).entries) {
       if (entry.status === 2 || entry.data_file.content !== 0) continue
       // Rows of an earlier topic of the same name are never merged with the current topic's.
       if (!ofTopic(entry.snapshot_id)) continue
@@ -133,35 +134,6 @@ async function liveFiles(catalog: Catalog, metadata: TableMetadata): Promise<Liv
     }
   }
   return out
-}
-
-async function get(catalog: Catalog, location: string): Promise<Buffer> {
-  const key = catalog.store.keyOf(location)
-  const bytes = key === null ? null : await catalog.store.get(key)
-  if (bytes === null) throw new ZombiError('ICEBERG_FILE_MISSING', `Iceberg file ${location} is missing`)
-  return bytes
-}
-
-function partitionSummaries(files: Iterable<DataFileRecord>): ManifestFileRecord['partitions'] {
-  let minDate = Infinity
-  let maxDate = -Infinity
-  let minHour = Infinity
-  let maxHour = -Infinity
-  for (const file of files) {
-    const { event_date: date, event_hour: hour } = file.partition
-    if (date !== null) {
-      minDate = Math.min(minDate, date)
-      maxDate = Math.max(maxDate, date)
-    }
-    if (hour !== null) {
-      minHour = Math.min(minHour, hour)
-      maxHour = Math.max(maxHour, hour)
-    }
-  }
-  return [
-    { contains_null: false, contains_nan: null, lower_bound: Buffer.from(intBound(minDate)), upper_bound: Buffer.from(intBound(maxDate)) },
-    { contains_null: false, contains_nan: null, lower_bound: Buffer.from(intBound(minHour)), upper_bound: Buffer.from(intBound(maxHour)) },
-  ]
 }
 
 export class Compactor {
@@ -281,7 +253,7 @@ export class Compactor {
     const inputs: Uint8Array[] = []
     let inputRows = 0
     for (const input of rewrite.inputs) {
-      const bytes = await get(catalog, input.file.file_path)
+      const bytes = await getFile(catalog, input.file.file_path)
       // Its own buffer, so it moves to the worker without a copy.
       inputs.push(bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes))
       inputRows += Number(input.file.record_count)
@@ -367,70 +339,9 @@ export class Compactor {
 
     const removed = new Set<string>()
     for (const rewrite of rewrites) for (const input of rewrite.inputs) removed.add(input.file.file_path)
-    const found = new Set<string>()
-    const manifests: ManifestFileRecord[] = []
-    let manifestCount = 0
-    for (const manifest of await decodeManifestList(await get(catalog, parent['manifest-list']))) {
-      if (manifest.content !== 0) {
-        manifests.push(manifest)
-        continue
-      }
-      const { entries } = await decodeManifest(await get(catalog, manifest.manifest_path))
-      if (!entries.some((entry) => entry.status !== 2 && removed.has(entry.data_file.file_path))) {
-        // Untouched by the rewrite (this is where a concurrent append's manifest is carried).
-        manifests.push(manifest)
-        continue
-      }
-      // The manifest is written again: the replaced files as DELETED by this snapshot, the others
-      // EXISTING; sequence numbers made explicit, as the spec requires for entries not ADDED.
-      const rewritten: ManifestEntryRecord[] = []
-      let existingRows = 0n
-      let deletedRows = 0n
-      let existingFiles = 0
-      let deletedFiles = 0
-      let minSequence: bigint | null = null
-      for (const entry of entries) {
-        if (entry.status === 2) continue
-        const dataSequence = entry.sequence_number ?? manifest.sequence_number
-        const fileSequence = entry.file_sequence_number ?? manifest.sequence_number
-        if (removed.has(entry.data_file.file_path)) {
-          found.add(entry.data_file.file_path)
-          rewritten.push({ status: 2, snapshot_id: snapshotId, sequence_number: dataSequence, file_sequence_number: fileSequence, data_file: entry.data_file })
-          deletedFiles++
-          deletedRows += entry.data_file.record_count
-        } else {
-          rewritten.push({ status: 0, snapshot_id: entry.snapshot_id ?? manifest.added_snapshot_id, sequence_number: dataSequence, file_sequence_number: fileSequence, data_file: entry.data_file })
-          existingFiles++
-          existingRows += entry.data_file.record_count
-          if (minSequence === null || dataSequence < minSequence) minSequence = dataSequence
-        }
-      }
-      const bytes = await encodeManifest(rewritten, schemaJson, specJson, SPEC_ID, base['current-schema-id'])
-      const key = `${tableKey}/metadata/${commitId}-m${++manifestCount}.avro`
-      await store.put(key, bytes)
-      written.push(key)
-      manifests.push({
-        manifest_path: store.location(key),
-        manifest_length: BigInt(bytes.length),
-        partition_spec_id: SPEC_ID,
-        content: 0,
-        sequence_number: sequenceNumber,
-        min_sequence_number: minSequence ?? sequenceNumber,
-        added_snapshot_id: snapshotId,
-        added_files_count: 0,
-        existing_files_count: existingFiles,
-        deleted_files_count: deletedFiles,
-        added_rows_count: 0n,
-        existing_rows_count: existingRows,
-        deleted_rows_count: deletedRows,
-        partitions: partitionSummaries(rewritten.map((entry) => entry.data_file)),
-        key_metadata: null,
-      })
-    }
-    // Never resurrect or double-delete: every replaced file must still be live in the fresh table.
-    for (const path of removed) {
-      if (!found.has(path)) throw new ZombiError('ICEBERG_REWRITE_CONFLICT', `data file ${path} of table ${id.name} is no longer live; the compaction commits nothing`)
-    }
+    const { manifests, deletedRows, removedBytes: removedSize } = await manifestsWithout({
+      catalog, tableKey, tableName: id.name, parent, removed, snapshotId, sequenceNumber, commitId, schemaJson, specJson, schemaId: base['current-schema-id'], written,
+    })
 
     const outputs = rewrites.map((rewrite) => rewrite.output!)
     const added: ManifestEntryRecord[] = outputs.map((file) => ({ status: 1, snapshot_id: snapshotId, sequence_number: null, file_sequence_number: null, data_file: file }))
@@ -465,14 +376,6 @@ export class Compactor {
     await store.put(listKey, await encodeManifestList(manifests, snapshotId, parent['snapshot-id'], sequenceNumber))
     written.push(listKey)
 
-    let deletedRows = 0n
-    let removedSize = 0n
-    for (const rewrite of rewrites) {
-      for (const input of rewrite.inputs) {
-        deletedRows += input.file.record_count
-        removedSize += input.file.file_size_in_bytes
-      }
-    }
     const previous = parent.summary
     const total = (name: string, delta: bigint): string => String(BigInt(previous[name] ?? '0') + delta)
     const summary: Record<string, string> = {
