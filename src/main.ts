@@ -31,6 +31,7 @@ import { BrokerLog } from './log/broker-log.ts'
 import { HotRetention } from './log/hot-retention.ts'
 import { IdempotencyKeys } from './log/idempotency-keys.ts'
 import { registerLogMetrics } from './log/metrics.ts'
+import { effectiveTopicConfig } from './log/topic-config.ts'
 import { LocalObjectStore } from './objectstore/local.ts'
 import type { ObjectStore } from './objectstore/object-store.ts'
 import { S3ObjectStore } from './objectstore/s3.ts'
@@ -222,6 +223,16 @@ async function start(config: Config, logger: Logger): Promise<void> {
     intervalMs: config.snapshotExpiryIntervalMs,
     metrics: flushMetrics,
     logger,
+    // The topic's retention.ms/retention.bytes govern its table; retention.bytes is per Kafka partition,
+    // so the table as a whole keeps retention.bytes × partitions.
+    retention: (table) => {
+      const topic = log.topicByName(table)
+      if (topic === undefined) return null
+      const retentionMs = Number(effectiveTopicConfig(topic.configs, 'retention.ms', log.defaults))
+      const retentionBytes = Number(effectiveTopicConfig(topic.configs, 'retention.bytes', log.defaults))
+      return { retentionMs, retentionBytes: retentionBytes < 0 ? -1 : retentionBytes * topic.partitions.length }
+    },
+    onRetention: (table) => log.tableRowsRemoved(table),
   })
   // A first pass right away: a broker restarted more often than the interval still expires.
   if (config.snapshotExpiryIntervalMs > 0) {

@@ -11,6 +11,7 @@ import type { Logger } from '../observability/logger.ts'
 import { decodeManifest, decodeManifestList, type ManifestFileRecord } from './avro.ts'
 import { PROPERTY_DELETE_AFTER_COMMIT, PROPERTY_TOPIC_ID, mainAncestry, withExpiredSnapshots, type Snapshot, type TableMetadata } from './metadata.ts'
 import type { FlushMetrics } from './metrics.ts'
+import { enforceRetention, retentionActs, type RetentionResult, type TableRetention } from './retention.ts'
 
 export interface ExpiryPolicy {
   /** Snapshots committed longer ago than this may expire. */
@@ -160,9 +161,13 @@ export interface SnapshotExpirerOptions {
   metrics: FlushMetrics
   logger: Logger
   now?: () => number
+  /** The topic retention of a table (its topic's retention.ms/retention.bytes), applied before its snapshots expire; null: keep everything. */
+  retention?: (table: string) => TableRetention | null
+  /** Called after a retention commit removed files (readers caching the table's first offsets forget them). */
+  onRetention?: (table: string, result: RetentionResult) => void
 }
 
-/** Runs expireSnapshots over every table of the namespace, one pass at a time, every intervalMs. */
+/** Runs topic retention then expireSnapshots over every table of the namespace, one pass at a time, every intervalMs. */
 export class SnapshotExpirer {
   readonly #options: SnapshotExpirerOptions
   #timer: NodeJS.Timeout | null = null
@@ -205,8 +210,22 @@ export class SnapshotExpirer {
     }
     for (const name of tables) {
       if (this.#closed) return
+      const nowMs = (this.#options.now ?? Date.now)()
+      const retention = this.#options.retention?.(name) ?? null
+      if (retention !== null && retentionActs(retention)) {
+        try {
+          const removed = await enforceRetention(catalog, { namespace, name }, retention, nowMs)
+          if (removed.snapshotId !== null) {
+            logger.info({ table: `${namespace}.${name}`, ...removed, snapshotId: removed.snapshotId.toString(), rowsDeleted: removed.rowsDeleted.toString(), bytesDeleted: removed.bytesDeleted.toString() }, 'removed data files past the topic\'s retention')
+            this.#options.onRetention?.(name, removed)
+          }
+        } catch (error) {
+          metrics.expiryFailures++
+          logger.warn({ err: error, table: `${namespace}.${name}` }, 'topic retention failed; the next pass retries')
+        }
+      }
       try {
-        const result = await expireSnapshots(catalog, { namespace, name }, policy, (this.#options.now ?? Date.now)())
+        const result = await expireSnapshots(catalog, { namespace, name }, policy, nowMs)
         metrics.snapshotsExpired += result.snapshotsExpired
         metrics.expiredFilesDeleted += result.filesDeleted
         if (result.snapshotsExpired > 0) logger.info({ table: `${namespace}.${name}`, ...result }, 'expired old snapshots')

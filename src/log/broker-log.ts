@@ -130,6 +130,12 @@ export class BrokerLog {
     return this.cold === null ? partition.logStartOffset : this.cold.logStartOffset(topic, partition)
   }
 
+  /** Retention removed rows from the topic's table: Kafka's log start is learnt from the table again. */
+  tableRowsRemoved(topicName: string): void {
+    const topic = this.topicByName(topicName)
+    if (topic !== undefined) this.cold?.forgetTopic(topic.id)
+  }
+
   /** logStartOffset as far as known without reading the table (Fetch's log_start_offset field). */
   knownLogStartOffset(topic: Topic, partition: Partition): number {
     return this.cold === null ? partition.logStartOffset : this.cold.knownLogStartOffset(topic, partition)

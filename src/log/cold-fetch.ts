@@ -49,9 +49,11 @@ export class ColdFetch {
   /** Every cached chunk, least recently used first. */
   readonly #recency = new Set<ColdChunk>()
   #usedBytes = 0
+  /** Counts forgetTopic calls: a table read that started before one must not cache what it read. */
+  #forgets = 0
   /** A table read in progress per partition: a second reader of the partition waits for it, then looks again. */
   readonly #loading = new Map<string, Promise<void>>()
-  /** The table's first offset per partition, once seen (rows are never deleted from the table). */
+  /** The table's first offset per partition, once seen (until retention removes rows: forgetTopic). */
   readonly #firstOffsets = new Map<string, number>()
 
   constructor(options: ColdFetchOptions) {
@@ -74,10 +76,25 @@ export class ColdFetch {
     const key = partitionKey(topic, partition)
     const known = this.#firstOffsets.get(key)
     if (known !== undefined) return Math.min(known, hotStart)
+    const forgets = this.#forgets
     const [first] = await this.#read(topic.name, { topicId: topic.id, partition: partition.id, fromOffset: 0, toOffset: hotStart, limit: 1 })
     if (first === undefined) return hotStart
-    this.#firstOffsets.set(key, first.offset)
+    if (forgets === this.#forgets) this.#firstOffsets.set(key, first.offset)
     return Math.min(first.offset, hotStart)
+  }
+
+  /**
+   * Retention removed rows from the topic's table: its first offsets and rebuilt batches are read
+   * again, so the log start moves up and a Fetch below it is out of range.
+   */
+  forgetTopic(topicId: string): void {
+    this.#forgets++
+    const prefix = `${topicId}/`
+    for (const key of [...this.#firstOffsets.keys()]) if (key.startsWith(prefix)) this.#firstOffsets.delete(key)
+    for (const [key, chunks] of [...this.#chunks]) {
+      if (!key.startsWith(prefix)) continue
+      for (const chunk of [...chunks]) this.#evict(chunk)
+    }
   }
 
   /** The log start offset as last learnt from the table, without reading it (the hot log's start until then). */
@@ -142,6 +159,7 @@ export class ColdFetch {
       if (found !== undefined) return found
     }
     let chunk: ColdChunk | undefined
+    const forgets = this.#forgets
     const loading = (async () => {
       const records = await this.#read(topic.name, { topicId: topic.id, partition: partition.id, fromOffset: offset, toOffset: hotStart, limit: CHUNK_ROWS, maxBytes: this.#chunkBytes })
       // A read that stopped short of the hot log (limit or bytes) covers up to its last record; one that did not covers all of it.
@@ -150,6 +168,8 @@ export class ColdFetch {
       for (const record of records) readBytes += recordBytes(record)
       const complete = last === undefined || (records.length < CHUNK_ROWS && readBytes < this.#chunkBytes)
       chunk = new ColdChunk(key, offset, complete ? hotStart : last.offset + 1, rebuildBatches(records, COLD_BATCH_BYTES))
+      // Retention removed rows meanwhile: this read answers its Fetch but is not kept.
+      if (forgets !== this.#forgets) return
       if (last !== undefined && offset === 0) this.#firstOffsets.set(key, records[0]!.offset)
       this.#insert(chunk)
     })()

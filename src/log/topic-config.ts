@@ -47,8 +47,10 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   { name: 'compression.type', type: 'STRING', defaultValue: () => 'producer', validate: oneOf('producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'), enforced: false },
   { name: 'max.message.bytes', type: 'INT', defaultValue: (d) => String(d.maxMessageBytes), validate: long(0), enforced: true },
   { name: 'message.timestamp.type', type: 'STRING', defaultValue: () => 'CreateTime', validate: oneOf('CreateTime', 'LogAppendTime'), enforced: true },
-  { name: 'retention.ms', type: 'LONG', defaultValue: () => '604800000', validate: long(-1), enforced: false },
-  { name: 'retention.bytes', type: 'LONG', defaultValue: () => '-1', validate: long(-1), enforced: false },
+  // Retention of the topic's Iceberg table (src/iceberg/retention.ts): the table is the long-term
+  // store, so a topic without retention.ms keeps everything (-1), not Kafka's 7 days.
+  { name: 'retention.ms', type: 'LONG', defaultValue: () => '-1', validate: long(-1), enforced: true },
+  { name: 'retention.bytes', type: 'LONG', defaultValue: () => '-1', validate: long(-1), enforced: true },
   { name: 'segment.bytes', type: 'INT', defaultValue: () => '1073741824', validate: long(14), enforced: false },
   { name: 'segment.ms', type: 'LONG', defaultValue: () => '604800000', validate: long(1), enforced: false },
   { name: 'min.insync.replicas', type: 'INT', defaultValue: () => '1', validate: long(1), enforced: false },

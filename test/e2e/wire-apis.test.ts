@@ -259,7 +259,7 @@ describe('configs and cluster', () => {
     const maxMessage = topic!.configs.find((c) => c.name === 'max.message.bytes')!
     expect([maxMessage.value, maxMessage.configSource]).toEqual(['2048', 1])
     const retention = topic!.configs.find((c) => c.name === 'retention.ms')!
-    expect([retention.value, retention.configSource]).toEqual(['604800000', 5])
+    expect([retention.value, retention.configSource]).toEqual(['-1', 5])
     expect(brokerConfigs!.configs.map((c) => [c.name, c.value])).toEqual([['num.partitions', '2']])
     expect(missing!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
   })

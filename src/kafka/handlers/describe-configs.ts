@@ -56,7 +56,7 @@ function brokerConfigs(context: RequestContext): Array<[string, string, ConfigTy
     ['min.insync.replicas', '1', 'INT'],
     ['message.max.bytes', String(config.maxMessageBytes), 'INT'],
     ['socket.request.max.bytes', String(config.maxRequestBytes), 'INT'],
-    ['log.retention.ms', '604800000', 'LONG'],
+    ['log.retention.ms', '-1', 'LONG'],
     ['log.segment.bytes', String(config.segmentBytes), 'INT'],
     ['log.message.timestamp.type', 'CreateTime', 'STRING'],
     ['compression.type', 'producer', 'STRING'],
