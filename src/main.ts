@@ -214,6 +214,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     compactedFileBytes: config.compactedFileBytes,
     maxReadBytes: config.compactionMaxReadBytes,
     flushesIdle: () => flusher.whenIdle(),
+    metrics: flushMetrics,
   })
   compactor.start(config.compactionIntervalMs, () => [...log.topics()].map((topic) => topic.name))
   const snapshotExpirer = new SnapshotExpirer({

@@ -17,6 +17,7 @@ import type { Logger } from '../observability/logger.ts'
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList, type DataFileRecord, type ManifestEntryRecord } from './avro.ts'
 import { decodeLongBound } from './bounds.ts'
 import type { EncodePool } from './encode-pool.ts'
+import type { FlushMetrics } from './metrics.ts'
 import { getFile, manifestsWithout, partitionSummaries } from './file-removal.ts'
 import type { EncodeRun } from './encode-stream.ts'
 import { PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
@@ -36,6 +37,8 @@ export interface CompactionOptions {
   flushesIdle?: () => Promise<void>
   /** Decoded bytes per Parquet row group (default ROW_GROUP_BYTES). */
   rowGroupBytes?: number
+  /** Where each compaction's work and failures are counted (/metrics). */
+  metrics?: FlushMetrics
   now?: () => number
 }
 
@@ -194,9 +197,28 @@ export class Compactor {
 
   /** Compacts one table now (after any compaction already running) and says what it did. */
   compact(table: string): Promise<CompactionResult> {
-    const run = this.#lock.catch(() => undefined).then(() => this.#compact(table))
+    const run = this.#lock.catch(() => undefined).then(() => this.#compact(table)).then(
+      (result) => {
+        this.#count(result)
+        return result
+      },
+      (error: unknown) => {
+        if (this.#options.metrics !== undefined) this.#options.metrics.compactionFailures++
+        throw error
+      },
+    )
     this.#lock = run
     return run
+  }
+
+  #count(result: CompactionResult): void {
+    const metrics = this.#options.metrics
+    if (metrics === undefined || result.snapshotId === null) return
+    metrics.compactions++
+    metrics.compactedFilesIn += result.filesIn
+    metrics.compactedFilesOut += result.filesOut
+    metrics.compactedBytesIn += result.bytesIn
+    metrics.compactedBytesOut += result.bytesOut
   }
 
   async #compact(table: string): Promise<CompactionResult> {

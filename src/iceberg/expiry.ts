@@ -217,6 +217,8 @@ export class SnapshotExpirer {
           const removed = await enforceRetention(catalog, { namespace, name }, retention, nowMs)
           if (removed.snapshotId !== null) {
             logger.info({ table: `${namespace}.${name}`, ...removed, snapshotId: removed.snapshotId.toString(), rowsDeleted: removed.rowsDeleted.toString(), bytesDeleted: removed.bytesDeleted.toString() }, 'removed data files past the topic\'s retention')
+            metrics.retentionFilesDeleted += removed.filesDeleted
+            metrics.retentionRowsDeleted += Number(removed.rowsDeleted)
             this.#options.onRetention?.(name, removed)
           }
         } catch (error) {

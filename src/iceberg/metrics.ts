@@ -28,6 +28,17 @@ export class FlushMetrics {
   expiredFilesDeleted = 0
   /** Snapshot expiry passes of a table that failed (retried at the next pass). */
   expiryFailures = 0
+  /** Replace snapshots committed by compaction, and what they rewrote. */
+  compactions = 0
+  compactedFilesIn = 0
+  compactedFilesOut = 0
+  compactedBytesIn = 0
+  compactedBytesOut = 0
+  /** Compactions of a table that failed (tried again at the next interval or request). */
+  compactionFailures = 0
+  /** Data files and rows removed from tables by topic retention (retention.ms / retention.bytes). */
+  retentionFilesDeleted = 0
+  retentionRowsDeleted = 0
   /** Set by the flusher: the current lag per partition. */
   lag: () => PartitionLag[] = () => []
   /** Set by registerFlushMetrics: receives each commit's latency (write files + commit), in seconds. */
@@ -47,6 +58,14 @@ export function registerFlushMetrics(registry: MetricsRegistry, flush: FlushMetr
   registry.total('zombi_iceberg_snapshots_expired_total', 'Snapshots removed from Iceberg tables by snapshot expiry', () => flush.snapshotsExpired)
   registry.total('zombi_iceberg_expired_files_deleted_total', 'Manifest lists, manifests and data files deleted because only expired snapshots referenced them', () => flush.expiredFilesDeleted)
   registry.total('zombi_iceberg_expiry_failures_total', 'Snapshot expiry runs on a table that failed and will be retried', () => flush.expiryFailures)
+  registry.total('zombi_iceberg_compactions_total', 'Replace snapshots committed by compaction', () => flush.compactions)
+  registry.total('zombi_iceberg_compacted_files_in_total', 'Small data files compaction rewrote', () => flush.compactedFilesIn)
+  registry.total('zombi_iceberg_compacted_files_out_total', 'Data files compaction wrote in their place', () => flush.compactedFilesOut)
+  registry.total('zombi_iceberg_compacted_bytes_in_total', 'Bytes of the data files compaction rewrote', () => flush.compactedBytesIn)
+  registry.total('zombi_iceberg_compacted_bytes_out_total', 'Bytes of the data files compaction wrote', () => flush.compactedBytesOut)
+  registry.total('zombi_iceberg_compaction_failures_total', 'Compactions of a table that failed and will be tried again', () => flush.compactionFailures)
+  registry.total('zombi_iceberg_retention_files_deleted_total', 'Data files removed from tables by topic retention (retention.ms, retention.bytes)', () => flush.retentionFilesDeleted)
+  registry.total('zombi_iceberg_retention_rows_deleted_total', 'Rows removed from tables by topic retention', () => flush.retentionRowsDeleted)
   flush.commitLatencyObserver = registry.histogram('zombi_iceberg_commit_latency_seconds', 'Time to commit one flush round to Iceberg (manifests, manifest list, metadata swap)', COMMIT_LATENCY_BUCKETS)
   registry.labelledGauge('zombi_flush_lag_records', 'Records in the hot log not yet committed to Iceberg', ['topic', 'partition'], (emit) => {
     for (const p of flush.lag()) emit({ topic: p.topic, partition: String(p.partition) }, p.records)

@@ -20,21 +20,22 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close().catch(() => undefined)
 })
 
-async function setup(options: { workers?: number } = {}): Promise<{ log: TestLog; catalog: FilesystemCatalog; flusher: Flusher; compactor: Compactor; topic: Topic }> {
+async function setup(options: { workers?: number } = {}): Promise<{ log: TestLog; catalog: FilesystemCatalog; flusher: Flusher; compactor: Compactor; topic: Topic; metrics: FlushMetrics }> {
   const log = await TestLog.open()
   const catalog = new FilesystemCatalog(new MemoryObjectStore())
   const flusher = new Flusher({
     source: log, catalog, namespace: 'zombi', pool: new EncodePool(0), metrics: new FlushMetrics(), logger: silentLogger,
     targetFileBytes: 1 << 20, intervalMs: 0, recreatedTopicPolicy: 'replace', checkIntervalMs: 60_000,
   })
+  const metrics = new FlushMetrics()
   const compactor = new Compactor({
     catalog, namespace: 'zombi', pool: new EncodePool(options.workers ?? 0), logger: silentLogger,
-    compactedFileBytes: 64 << 20, maxReadBytes: 64 << 20, flushesIdle: () => flusher.whenIdle(),
+    compactedFileBytes: 64 << 20, maxReadBytes: 64 << 20, flushesIdle: () => flusher.whenIdle(), metrics,
   })
   closers.push(() => compactor.close(), () => flusher.close())
   await flusher.start()
   const topic = await log.addTopic('events', 2)
-  return { log, catalog, flusher, compactor, topic }
+  return { log, catalog, flusher, compactor, topic, metrics }
 }
 
 /** Appends records with keys, null keys, null values, empty values and headers (some null), then flushes. */
@@ -62,7 +63,7 @@ async function liveFiles(catalog: FilesystemCatalog): Promise<string[]> {
 
 describe('Compactor', () => {
   test('many small files of a table partition (each holding both Kafka partitions) become one, sorted, and no row changes', async () => {
-    const { log, catalog, flusher, compactor, topic } = await setup()
+    const { log, catalog, flusher, compactor, topic, metrics } = await setup()
     for (let round = 0; round < 6; round++) await produceAndFlush(log, flusher, topic, round)
     const before = await readTable(catalog, id)
     expect(before).toHaveLength(60)
@@ -71,6 +72,7 @@ describe('Compactor', () => {
     const result = await compactor.compact('events')
     expect(result).toMatchObject({ table: 'events', filesIn: 6, filesOut: 1, rows: 60, commitAttempts: 1 })
     expect(result.snapshotId).not.toBeNull()
+    expect(metrics).toMatchObject({ compactions: 1, compactedFilesIn: 6, compactedFilesOut: 1, compactedBytesIn: result.bytesIn, compactedBytesOut: result.bytesOut, compactionFailures: 0 })
     expect(await readTable(catalog, id)).toEqual(before)
     expect(await liveFiles(catalog)).toHaveLength(1)
 
@@ -156,7 +158,7 @@ describe('Compactor', () => {
   })
 
   test('files another writer removed meanwhile are not resurrected: the compaction commits nothing and drops its files', async () => {
-    const { log, catalog, flusher, compactor, topic } = await setup()
+    const { log, catalog, flusher, compactor, topic, metrics } = await setup()
     for (let round = 0; round < 3; round++) await produceAndFlush(log, flusher, topic, round)
     const other = new Compactor({ catalog, namespace: 'zombi', pool: new EncodePool(0), logger: silentLogger, compactedFileBytes: 64 << 20, maxReadBytes: 64 << 20 })
     closers.push(() => other.close())
@@ -166,6 +168,7 @@ describe('Compactor', () => {
     const filesBefore = (await catalog.store.list('zombi/events/data/')).length
     const error = await compactor.compact('events').catch((caught: unknown) => caught)
     expect(hasCode(error, 'ICEBERG_REWRITE_CONFLICT')).toBe(true)
+    expect(metrics).toMatchObject({ compactions: 0, compactionFailures: 1 })
     expect(await readTable(catalog, id)).toHaveLength(30)
     expect(await liveFiles(catalog)).toHaveLength(1)
     // The other compaction's file was added; this one's was removed again.
