@@ -305,7 +305,7 @@ const machine = describeMachine()
 console.log(`maintenance benchmark (${quick ? 'quick, numbers meaningless' : 'full'}), ${new Date().toISOString()}, ${machine.cores} cores (${machine.cpuModel}), Node ${machine.node}`)
 
 if (only.has('health')) {
-  console.log(`phase 1: ${specs.length} brokers at once: ${specs.map((spec) => spec.name).join(', ')} (${Math.max(minutes, simMinutes)} min)`)
+  console.log(`phase 1: ${specs.length} brokers at once: ${specs.map((spec) => spec.name).join(', ')} (${fmt(Math.max(minutes, simMinutes), 1)} min)`)
   const runs = await Promise.all(specs.map((spec) => runTrickle(spec)))
   console.log('phase 2: reading the tables with DuckDB and pyiceberg')
   for (const run of runs) {
