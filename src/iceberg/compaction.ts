@@ -18,9 +18,9 @@ import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList,
 import { decodeLongBound } from './bounds.ts'
 import type { EncodePool } from './encode-pool.ts'
 import type { FlushMetrics } from './metrics.ts'
-import { getFile, manifestsWithout, partitionSummaries } from './file-removal.ts'
+import { carriedZombiKeys, getFile, manifestsWithout, partitionSummaries } from './file-removal.ts'
 import type { EncodeRun } from './encode-stream.ts'
-import { PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
+import { PROPERTY_TOPIC_ID, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
 import { FieldId, SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
 
 export interface CompactionOptions {
@@ -416,13 +416,7 @@ export class Compactor {
       'total-position-deletes': previous['total-position-deletes'] ?? '0',
       'total-equality-deletes': previous['total-equality-deletes'] ?? '0',
     }
-    // Zombi's own keys go forward (the topic id: readers of the topic count this snapshot's files as
-    // its own), except the offset ranges: a replace commits no offsets.
-    for (const [name, value] of Object.entries(previous)) {
-      if (name.startsWith('zombi.') && !name.startsWith(SUMMARY_OFFSETS_PREFIX)) summary[name] = value
-    }
-    const topicId = base.properties[PROPERTY_TOPIC_ID]
-    if (topicId !== undefined) summary[SUMMARY_TOPIC_ID] = topicId
+    Object.assign(summary, carriedZombiKeys(previous, base))
 
     const metadata = withAppendedSnapshot(base, { snapshotId, sequenceNumber, manifestList: store.location(listKey), summary, timestampMs: this.#now() }, loaded.metadataLocation)
     try {

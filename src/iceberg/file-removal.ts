@@ -7,7 +7,7 @@ import type { Catalog } from '../catalog/catalog.ts'
 import { ZombiError } from '../errors.ts'
 import { decodeManifest, decodeManifestList, encodeManifest, type DataFileRecord, type ManifestEntryRecord, type ManifestFileRecord } from './avro.ts'
 import { intBound } from './bounds.ts'
-import type { Snapshot } from './metadata.ts'
+import { PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, type Snapshot, type TableMetadata } from './metadata.ts'
 import { SPEC_ID } from './schema.ts'
 
 /** Manifest status of an entry whose file the snapshot removed. */
@@ -140,4 +140,19 @@ export async function manifestsWithout(removal: FileRemoval): Promise<RemovedFil
     if (!found.has(path)) throw new ZombiError('ICEBERG_REWRITE_CONFLICT', `data file ${path} of table ${removal.tableName} is no longer live; nothing is committed`)
   }
   return { manifests, deletedRows, removedBytes }
+}
+
+/**
+ * Zombi's own summary keys for a snapshot that removes files and commits no offsets (a compaction's
+ * replace, retention's delete): the previous snapshot's `zombi.*` keys except its offset ranges, and the
+ * table's topic id, so readers of the topic count the snapshot's files as its own.
+ */
+export function carriedZombiKeys(previous: Record<string, string>, base: TableMetadata): Record<string, string> {
+  const carried: Record<string, string> = {}
+  for (const [name, value] of Object.entries(previous)) {
+    if (name.startsWith('zombi.') && !name.startsWith(SUMMARY_OFFSETS_PREFIX)) carried[name] = value
+  }
+  const topicId = base.properties[PROPERTY_TOPIC_ID]
+  if (topicId !== undefined) carried[SUMMARY_TOPIC_ID] = topicId
+  return carried
 }

@@ -9,8 +9,8 @@ import type { Catalog, LoadedTable, TableIdentifier } from '../catalog/catalog.t
 import { ZombiError, hasCode } from '../errors.ts'
 import { decodeManifest, decodeManifestList, encodeManifestList, type DataFileRecord } from './avro.ts'
 import { decodeLongBound } from './bounds.ts'
-import { DELETED, getFile, manifestsWithout } from './file-removal.ts'
-import { PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, currentSnapshot, jsonText, newSnapshotId, withAppendedSnapshot } from './metadata.ts'
+import { DELETED, carriedZombiKeys, getFile, manifestsWithout } from './file-removal.ts'
+import { currentSnapshot, jsonText, newSnapshotId, withAppendedSnapshot } from './metadata.ts'
 import { FieldId, partitionSpecJson } from './schema.ts'
 
 /** What a topic's configs ask of its table; -1 (Kafka's "unlimited") turns a rule off. */
@@ -154,12 +154,7 @@ async function commitDelete(catalog: Catalog, id: TableIdentifier, loaded: Loade
     'total-position-deletes': previous['total-position-deletes'] ?? '0',
     'total-equality-deletes': previous['total-equality-deletes'] ?? '0',
   }
-  // Zombi's own keys go forward (the topic id), except the offset ranges: a delete commits no offsets.
-  for (const [name, value] of Object.entries(previous)) {
-    if (name.startsWith('zombi.') && !name.startsWith(SUMMARY_OFFSETS_PREFIX)) summary[name] = value
-  }
-  const topicId = base.properties[PROPERTY_TOPIC_ID]
-  if (topicId !== undefined) summary[SUMMARY_TOPIC_ID] = topicId
+  Object.assign(summary, carriedZombiKeys(previous, base))
 
   const metadata = withAppendedSnapshot(base, { snapshotId, sequenceNumber, manifestList: store.location(listKey), summary, timestampMs: Math.max(nowMs, base['last-updated-ms']) }, loaded.metadataLocation)
   try {
