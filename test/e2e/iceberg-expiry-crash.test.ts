@@ -3,12 +3,12 @@
 // appears (a flusher commit or an expiry commit, before its follow-up: the flushed offset, the file
 // deletes); restart, repeat. The offsets of expired snapshots live on in zombi.committed-offsets, so
 // the table still ends up exactly the hot log, and what the kills left is removed at restart.
-import { mkdirSync, readdirSync, watch } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
-import { kcatConsume } from './fixtures/kcat.ts'
+import { brokerErrors, expectTableIsHotLog, firstNew } from './fixtures/crash-checks.ts'
 import { runPython } from './fixtures/python.ts'
 import { filesScanned, readInfo, readRows, tableDir } from '../iceberg/readers.ts'
 import { freePort } from '../support/ports.ts'
@@ -16,22 +16,6 @@ import { freePort } from '../support/ports.ts'
 const CYCLES = 4
 const RECORDS_PER_CYCLE = 4000
 
-
-/** Resolves when a file whose path matches `pattern` is created under `dir` (or after `timeoutMs`). */
-function firstNew(dir: string, pattern: RegExp, timeoutMs: number): Promise<void> {
-  mkdirSync(dir, { recursive: true })
-  return new Promise((resolve) => {
-    const watcher = watch(dir, { recursive: true }, (_event, name) => {
-      if (name !== null && pattern.test(`/${name}`)) done()
-    })
-    const timer = setTimeout(done, timeoutMs)
-    function done(): void {
-      clearTimeout(timer)
-      watcher.close()
-      resolve()
-    }
-  })
-}
 
 let broker: Broker | undefined
 
@@ -78,19 +62,9 @@ test('SIGKILL during flushes and snapshot expiry neither duplicates nor loses a 
   await broker.restart()
   const dir = tableDir(broker.dataDir, topic)
   const rows = await readRows(dir, 'duckdb')
-  const log = [...(await kcatConsume(broker.bootstrap, topic, { partition: 0 })), ...(await kcatConsume(broker.bootstrap, topic, { partition: 1 }))]
-  log.sort((a, b) => a.partition - b.partition || a.offset - b.offset)
-
   // Exactly once: no (partition, offset) twice, and the table is exactly the hot log.
-  const seen = new Set(rows.map((row) => `${row.partition}/${row.sequence}`))
-  expect(seen.size).toBe(rows.length)
-  const tableRows = rows.map((row) => `${row.partition}/${row.sequence}/${row.key}/${row.payload}`)
-  const logRecords = log.map((record) => `${record.partition}/${record.offset}/${record.key?.toString('base64') ?? null}/${record.value?.toString('base64') ?? ''}`)
-  const firstDifference = tableRows.findIndex((row, i) => row !== logRecords[i])
-  const problems = broker.logs().split('\n').filter((line) => line.includes('"level":50')).slice(0, 3)
-  expect(problems).toEqual([])
-  expect({ rows: tableRows.length, log: logRecords.length, firstDifference, table: tableRows[firstDifference]?.slice(0, 40), hotLog: logRecords[firstDifference]?.slice(0, 40) })
-    .toEqual({ rows: logRecords.length, log: logRecords.length, firstDifference: -1, table: undefined, hotLog: undefined })
+  const seen = await expectTableIsHotLog(broker, topic, rows)
+  expect(brokerErrors(broker)).toEqual([])
   // Every acknowledged record is there.
   for (const { partition, offset } of acknowledged.values()) expect(seen.has(`${partition}/${offset}`)).toBe(true)
   expect(acknowledged.size).toBeGreaterThan(RECORDS_PER_CYCLE)

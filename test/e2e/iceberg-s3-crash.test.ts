@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3'
 import { afterAll, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
-import { kcatConsume } from './fixtures/kcat.ts'
+import { brokerErrors, expectTableIsHotLog } from './fixtures/crash-checks.ts'
 import { runPython } from './fixtures/python.ts'
 import { dataFiles, readRows, type RestCatalog } from '../iceberg/readers.ts'
 import { FaultProxy } from '../support/fault-proxy.ts'
@@ -131,23 +131,13 @@ test('SIGKILL during flushes to S3, with producers running, neither duplicates n
   await broker.restart()
   const catalog: RestCatalog = { uri: `${broker.httpUrl}/iceberg` }
   const rows = await readRows(topic, 'duckdb', { catalog })
-  const log = [...(await kcatConsume(broker.bootstrap, topic, { partition: 0 })), ...(await kcatConsume(broker.bootstrap, topic, { partition: 1 }))]
-  log.sort((a, b) => a.partition - b.partition || a.offset - b.offset)
-
   // Exactly once: no (partition, offset) twice, and the table is exactly the hot log.
-  const seen = new Set(rows.map((row) => `${row.partition}/${row.sequence}`))
-  expect(seen.size).toBe(rows.length)
-  const tableRows = rows.map((row) => `${row.partition}/${row.sequence}/${row.key}/${row.payload}`)
-  const logRecords = log.map((record) => `${record.partition}/${record.offset}/${record.key?.toString('base64') ?? null}/${record.value?.toString('base64') ?? ''}`)
-  const firstDifference = tableRows.findIndex((row, i) => row !== logRecords[i])
-  expect({ rows: tableRows.length, log: logRecords.length, firstDifference, table: tableRows[firstDifference]?.slice(0, 40), hotLog: logRecords[firstDifference]?.slice(0, 40) })
-    .toEqual({ rows: logRecords.length, log: logRecords.length, firstDifference: -1, table: undefined, hotLog: undefined })
+  const seen = await expectTableIsHotLog(broker, topic, rows)
   // Every acknowledged record is there.
   const missing = acknowledged.filter(({ partition, offset }) => !seen.has(`${partition}/${offset}`))
   expect(missing).toEqual([])
   expect(acknowledged.length).toBeGreaterThan(RECORDS_PER_CYCLE)
-  const problems = broker.logs().split('\n').filter((line) => line.includes('"level":50')).slice(0, 3)
-  expect(problems).toEqual([])
+  expect(brokerErrors(broker)).toEqual([])
 
   // Nothing a kill left behind survives a restart: every data file on S3 is referenced, no upload is incomplete.
   const onS3 = (await listKeys(s3, `${tablePrefix}data/`)).map((key) => `s3://${BUCKET}/${key}`)

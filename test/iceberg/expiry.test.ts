@@ -5,13 +5,13 @@ import { mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, test } from 'vitest'
-import type { LoadedTable, TableIdentifier } from '../../src/catalog/catalog.ts'
+import type { TableIdentifier } from '../../src/catalog/catalog.ts'
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
 import { tableUpdates } from '../../src/catalog/rest-updates.ts'
 import { EncodePool } from '../../src/iceberg/encode-pool.ts'
 import { expireSnapshots } from '../../src/iceberg/expiry.ts'
 import { Flusher } from '../../src/iceberg/flusher.ts'
-import { PROPERTY_COMMITTED_OFFSETS, committedOffsets, extendedMetadataLog, currentSnapshot, type TableMetadata } from '../../src/iceberg/metadata.ts'
+import { PROPERTY_COMMITTED_OFFSETS, committedOffsets, extendedMetadataLog, currentSnapshot } from '../../src/iceberg/metadata.ts'
 import { FlushMetrics } from '../../src/iceberg/metrics.ts'
 import { removeInterruptedWrites } from '../../src/iceberg/orphan-cleanup.ts'
 import { LocalObjectStore } from '../../src/objectstore/local.ts'
@@ -19,6 +19,7 @@ import { silentLogger } from '../../src/observability/logger.ts'
 import { TestLog } from './test-log.ts'
 import { readRows } from './readers.ts'
 import { readTable } from './table-reader.ts'
+import { RacingCatalog } from './racing-catalog.ts'
 
 const roots: string[] = []
 const flushers: Flusher[] = []
@@ -29,17 +30,6 @@ afterEach(async () => {
 
 const id: TableIdentifier = { namespace: 'zombi', name: 'events' }
 const everything = { retentionMs: 0, minKeep: 1 }
-
-/** A catalog whose `beforeCommit` runs once ahead of the next commit (another writer getting in first). */
-class RacingCatalog extends FilesystemCatalog {
-  beforeCommit: (() => Promise<void>) | null = null
-  override async commit(table: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable> {
-    const race = this.beforeCommit
-    this.beforeCommit = null
-    if (race !== null) await race()
-    return super.commit(table, base, metadata)
-  }
-}
 
 async function setup(): Promise<{ root: string; catalog: RacingCatalog; log: TestLog; flusher: Flusher; topic: Awaited<ReturnType<TestLog['addTopic']>> }> {
   const root = await mkdtemp(join(tmpdir(), 'zombi-expiry-'))

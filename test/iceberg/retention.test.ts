@@ -5,12 +5,12 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, test } from 'vitest'
-import type { LoadedTable, TableIdentifier } from '../../src/catalog/catalog.ts'
+import type { TableIdentifier } from '../../src/catalog/catalog.ts'
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
 import { EncodePool } from '../../src/iceberg/encode-pool.ts'
 import { expireSnapshots } from '../../src/iceberg/expiry.ts'
 import { Flusher } from '../../src/iceberg/flusher.ts'
-import { committedOffsets, currentSnapshot, type TableMetadata } from '../../src/iceberg/metadata.ts'
+import { committedOffsets, currentSnapshot } from '../../src/iceberg/metadata.ts'
 import { FlushMetrics } from '../../src/iceberg/metrics.ts'
 import { enforceRetention, filesPastRetention } from '../../src/iceberg/retention.ts'
 import { LocalObjectStore } from '../../src/objectstore/local.ts'
@@ -18,6 +18,7 @@ import { silentLogger } from '../../src/observability/logger.ts'
 import { TestLog, base } from './test-log.ts'
 import { readRows } from './readers.ts'
 import { dataFiles, readTable } from './table-reader.ts'
+import { RacingCatalog } from './racing-catalog.ts'
 
 const HOUR = 3_600_000
 const id: TableIdentifier = { namespace: 'zombi', name: 'events' }
@@ -27,17 +28,6 @@ afterEach(async () => {
   for (const flusher of flushers.splice(0)) await flusher.close().catch(() => undefined)
   for (const root of roots.splice(0)) await rm(root, { recursive: true, force: true })
 })
-
-/** A catalog whose `beforeCommit` runs once ahead of the next commit (another writer getting in first). */
-class RacingCatalog extends FilesystemCatalog {
-  beforeCommit: (() => Promise<void>) | null = null
-  override async commit(table: TableIdentifier, loaded: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable> {
-    const race = this.beforeCommit
-    this.beforeCommit = null
-    if (race !== null) await race()
-    return super.commit(table, loaded, metadata)
-  }
-}
 
 /** Three flushes, one file each, whose newest records are at base+1ms, base+2h and base+4h. */
 async function setup(): Promise<{ root: string; catalog: RacingCatalog; log: TestLog; flusher: Flusher; topic: Awaited<ReturnType<TestLog['addTopic']>> }> {
