@@ -140,6 +140,9 @@ export class Flusher {
   readonly #now: () => number
   #timer: NodeJS.Timeout | null = null
   #sizeCheck: NodeJS.Timeout | null = null
+  /** Fires when the oldest unflushed record of some topic reaches the interval (see #scheduleDue). */
+  #dueTimer: NodeJS.Timeout | null = null
+  #dueAt = Number.POSITIVE_INFINITY
   #closed = false
 
   constructor(options: FlusherOptions) {
@@ -161,6 +164,8 @@ export class Flusher {
     const check = this.#options.checkIntervalMs ?? 1000
     this.#timer = setInterval(() => this.#tick(), check)
     this.#timer.unref()
+    // Arms every partition's append waiter now, so the first records are timed from their arrival.
+    this.#tick()
   }
 
   /** Flushes every partition of the topic up to its current high watermark; resolves once committed. */
@@ -185,6 +190,7 @@ export class Flusher {
     this.#closed = true
     if (this.#timer !== null) clearInterval(this.#timer)
     if (this.#sizeCheck !== null) clearTimeout(this.#sizeCheck)
+    if (this.#dueTimer !== null) clearTimeout(this.#dueTimer)
     await Promise.allSettled([...this.#topics.values()].map((state) => state.running))
     const started = performance.now()
     const cpu = process.cpuUsage()
@@ -267,7 +273,10 @@ export class Flusher {
       partitionState.unflushedBytes += partition.bytesBetween(partitionState.countedEnd, highWatermark)
       partitionState.countedEnd = highWatermark
     }
-    if (highWatermark > partition.flushedOffset && partitionState.dirtySince === 0) partitionState.dirtySince = this.#now()
+    if (highWatermark > partition.flushedOffset && partitionState.dirtySince === 0) {
+      partitionState.dirtySince = this.#now()
+      this.#scheduleDue(partitionState.dirtySince)
+    }
     if (!partitionState.armed && !this.#closed) {
       partitionState.armed = true
       void this.#options.source.waitForAppend([partition], Number.POSITIVE_INFINITY).then(() => this.#onAppend(partitionState))
@@ -309,7 +318,10 @@ export class Flusher {
       for (const partition of topic.partitions) {
         unflushed += this.#account(state, partition)
         const dirtySince = state.partitions[partition.id]!.dirtySince
-        if (this.#options.intervalMs > 0 && dirtySince > 0 && now - dirtySince >= this.#options.intervalMs) due = true
+        if (this.#options.intervalMs > 0 && dirtySince > 0) {
+          if (now - dirtySince >= this.#options.intervalMs) due = true
+          else this.#scheduleDue(dirtySince)
+        }
       }
       if (unflushed >= this.#options.targetFileBytes) due = true
       if (due && state.running === null && now >= state.retryAtMs) this.#background(state)
@@ -379,6 +391,27 @@ export class Flusher {
     partitionState.unflushedBytes = partition.bytesBetween(offset, partitionState.countedEnd)
     if (partitionState.countedEnd < offset) partitionState.countedEnd = offset
     partitionState.dirtySince = offset >= partition.highWatermark ? 0 : this.#now()
+    if (partitionState.dirtySince > 0) this.#scheduleDue(partitionState.dirtySince)
+  }
+
+  /**
+   * Wakes the flusher the moment a partition dirty since `dirtySince` is due, instead of at the
+   * next periodic check: that check alone added up to its period (1 s) to ack -> visible.
+   * One timer for all topics, moved earlier only; the periodic check stays as the safety net
+   * (retries after failures, size triggers, deleted topics).
+   */
+  #scheduleDue(dirtySince: number): void {
+    const interval = this.#options.intervalMs
+    const at = dirtySince + interval
+    if (this.#closed || interval <= 0 || at >= this.#dueAt) return
+    if (this.#dueTimer !== null) clearTimeout(this.#dueTimer)
+    this.#dueAt = at
+    this.#dueTimer = setTimeout(() => {
+      this.#dueTimer = null
+      this.#dueAt = Number.POSITIVE_INFINITY
+      this.#tick()
+    }, Math.max(0, at - this.#now()))
+    this.#dueTimer.unref()
   }
 
   /** Flushes every partition up to the high watermark seen at the start, in bounded rounds. */

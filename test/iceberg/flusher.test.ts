@@ -313,6 +313,24 @@ describe('Flusher', () => {
     expect(flusher.lag()).toEqual([{ topic: 'events', partition: 0, records: 0, ageMs: 0 }])
   })
 
+  test('the interval trigger fires when the oldest record is due, not at the next periodic check', async () => {
+    const log = await TestLog.open()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = await log.addTopic('events', 1)
+    // The periodic check never runs within the test: only the due timer can start the flush.
+    const flusher = newFlusher(log, catalog, { intervalMs: 200, checkIntervalMs: 600_000 })
+    await flusher.start()
+    await log.add(topic, 0, ['a'])
+    await sleep(60)
+    await log.add(topic, 0, ['b'])
+    for (let i = 0; i < 250 && topic.partitions[0]!.flushedOffset < 2; i++) await sleep(20)
+    expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a', 'b'])
+    await log.add(topic, 0, ['c'])
+    for (let i = 0; i < 250 && topic.partitions[0]!.flushedOffset < 3; i++) await sleep(20)
+    expect((await readTable(catalog, table('events'))).map((row) => row.payload)).toEqual(['a', 'b', 'c'])
+    await flusher.close()
+  })
+
   test('close() makes a final flush', async () => {
     const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
