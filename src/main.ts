@@ -18,7 +18,6 @@ import { currentSnapshot } from './iceberg/metadata.ts'
 import { FlushMetrics, registerFlushMetrics } from './iceberg/metrics.ts'
 import { removeInterruptedWrites } from './iceberg/orphan-cleanup.ts'
 import { SnapshotExpirer } from './iceberg/expiry.ts'
-import type { BrokerIdentity } from './kafka/handler.ts'
 import { GroupCoordinator } from './groups/coordinator.ts'
 import { registerGroupMetrics } from './groups/metrics.ts'
 import { allHandlers } from './kafka/handlers/index.ts'
@@ -26,7 +25,7 @@ import { KafkaTraffic, registerKafkaMetrics } from './kafka/metrics.ts'
 import { ProduceBudget } from './kafka/produce-budget.ts'
 import { SocketGuard } from './kafka/socket-guard.ts'
 import { Router } from './kafka/router.ts'
-import { KafkaServer } from './kafka/server.ts'
+import { KafkaListeners } from './kafka/listeners.ts'
 import { BrokerLog } from './log/broker-log.ts'
 import { HotRetention } from './log/hot-retention.ts'
 import { IdempotencyKeys } from './log/idempotency-keys.ts'
@@ -38,6 +37,7 @@ import { S3ObjectStore } from './objectstore/s3.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { MemoryRelief, registerMemoryReliefMetrics } from './observability/memory-relief.ts'
 import { Metrics } from './observability/metrics.ts'
+import { TlsCredentials } from './security/tls.ts'
 import { DiskHotStore } from './storage/disk-store.ts'
 import type { HotStore } from './storage/hot-store.ts'
 import { registerHotStoreMetrics } from './storage/metrics.ts'
@@ -180,11 +180,15 @@ async function start(config: Config, logger: Logger): Promise<void> {
   registerKafkaMetrics(metrics, socketGuard, produceBudget)
   registerMemoryReliefMetrics(metrics, memoryRelief)
 
-  const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
   const router = new Router(allHandlers)
-  const kafka = new KafkaServer(router, { log, groups, config, broker, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics) }, logger, socketGuard)
-  const kafkaPort = await kafka.listen(config.host, config.kafkaPort)
-  broker.port = config.advertisedKafkaPort ?? kafkaPort
+  const tls = config.tlsCertFile === null || config.tlsKeyFile === null ? null : new TlsCredentials({
+    certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile, clientAuth: config.tlsClientAuth, reloadCheckMs: config.tlsReloadCheckMs,
+  }, logger)
+  const kafka = await KafkaListeners.open(
+    config.kafkaListeners, router, { log, groups, config, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics) },
+    { nodeId: config.nodeId, clusterId: await clusterId(store) }, logger, socketGuard, tls,
+  )
+  const kafkaPort = kafka.opened[0]!.port
   const flusher = new Flusher({
     // The flusher hands back the partitions this log gave it.
     source: log,
@@ -321,7 +325,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'))
   // Logged last: a supervisor that sends SIGTERM as soon as it reads "zombi ready" must find the
   // handlers installed (on a loaded machine it did not, and SIGTERM killed the process unflushed).
-  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, catalog: config.catalogType === 'rest' ? config.catalogUrl : 'filesystem', durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
+  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, catalog: config.catalogType === 'rest' ? config.catalogUrl : 'filesystem', durability: config.durability, advertised: kafka.opened[0]!.advertised, listeners: kafka.opened }, 'zombi ready')
 }
 
 function main(): void {

@@ -9,9 +9,9 @@ const src = path.resolve(import.meta.dirname, '../src')
 
 /** What each top-level module of src/ may import besides itself. */
 const ALLOWED: Record<string, readonly string[]> = {
-  kafka: ['groups', 'log', 'protocol', 'config', 'observability', 'errors'],
+  kafka: ['groups', 'log', 'security', 'protocol', 'config', 'observability', 'errors'],
   // The registry's REST API is an http route family over schema/.
-  http: ['groups', 'log', 'schema', 'protocol', 'config', 'observability', 'errors'],
+  http: ['groups', 'log', 'schema', 'security', 'protocol', 'config', 'observability', 'errors'],
   groups: ['log', 'storage', 'protocol', 'config', 'observability', 'errors'],
   log: ['storage', 'iceberg', 'protocol', 'config', 'observability', 'errors'],
   // The flusher reads the hot log's segment files itself (their ranges come from storage's types).
@@ -19,6 +19,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   iceberg: ['storage', 'catalog', 'objectstore', 'schema', 'protocol', 'config', 'observability', 'errors'],
   // The registry keeps its subjects in a classic-level store; it knows nothing of topics or tables.
   schema: ['storage', 'protocol', 'config', 'observability', 'errors'],
+  // Who a client is (TLS, SASL credentials, tokens) and what it may do (ACLs), for both doors; credentials and ACLs live in the hot store's state.
+  security: ['storage', 'protocol', 'config', 'observability', 'errors'],
   storage: ['protocol', 'config', 'observability', 'errors'],
   catalog: ['objectstore', 'protocol', 'config', 'observability', 'errors'],
   objectstore: ['protocol', 'config', 'observability', 'errors'],

@@ -3,6 +3,7 @@
 // several settings are written out here.
 import path from 'node:path'
 import { ZombiError } from '../errors.ts'
+import { resolveListeners, usesSasl, usesTls, type ListenerSpec } from './listeners.ts'
 import { SETTINGS, UNIT_FACTORS, type SettingDefinition, type SettingName } from './settings.ts'
 
 type Row = (typeof SETTINGS)[number]
@@ -14,6 +15,8 @@ interface Settled {
   advertisedHost: string
   /** The warehouse root: a directory (ZOMBI_STORAGE=local) or s3://bucket[/prefix] (s3). */
   warehouse: string
+  /** The Kafka listeners (ZOMBI_LISTENERS, or the one PLAINTEXT listener of ZOMBI_HOST/ZOMBI_KAFKA_PORT). */
+  kafkaListeners: ListenerSpec[]
 }
 export type Config = { [K in keyof TableConfig | keyof Settled]: K extends keyof Settled ? Settled[K] : K extends keyof TableConfig ? TableConfig[K] : never }
 
@@ -141,9 +144,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     // Otherwise one request of the allowed size could never finish arriving.
     throw new ZombiError('CONFIG_INVALID', `ZOMBI_MAX_BUFFERED_REQUEST_MB (${table.maxBufferedRequestBytes} bytes) must be at least ZOMBI_MAX_REQUEST_BYTES (${table.maxRequestBytes})`)
   }
+  const explicit = (name: string): boolean => (flags[name as SettingName] ?? env[name]) !== undefined
+  const kafkaListeners = resolveListeners({ ...table, explicit })
+  checkTls(table, kafkaListeners)
   const wildcard = table.host === '0.0.0.0' || table.host === '::'
   return {
     ...table,
+    kafkaListeners,
     advertisedHost: table.advertisedHost ?? (wildcard ? '127.0.0.1' : table.host),
     warehouse: table.storage === 's3'
       ? `s3://${table.s3Bucket}${table.s3Prefix === null ? '' : `/${table.s3Prefix}`}`
@@ -183,6 +190,27 @@ function checkStorage(table: TableConfig): void {
   }
   for (const [name, value] of [['ZOMBI_S3_ENDPOINT', table.s3Endpoint], ['ZOMBI_ICEBERG_S3_ENDPOINT', table.icebergS3Endpoint]] as const) {
     if (value !== null && !isHttpUrl(value)) throw new ZombiError('CONFIG_INVALID', `${name}=${JSON.stringify(value)} is invalid: expected an http:// or https:// URL`)
+  }
+}
+
+/** TLS files are needed by, and only by, TLS listeners; protocols not built yet are refused, never ignored. */
+function checkTls(table: TableConfig, listeners: readonly ListenerSpec[]): void {
+  const sasl = listeners.find((listener) => usesSasl(listener.protocol))
+  if (sasl !== undefined) {
+    throw new ZombiError('CONFIG_INVALID', `listener ${sasl.name} uses ${sasl.protocol}, which this build does not serve yet (PLAINTEXT and SSL are): use PLAINTEXT or SSL`)
+  }
+  const tls = listeners.find((listener) => usesTls(listener.protocol))
+  if (tls !== undefined) {
+    if (table.tlsCertFile === null || table.tlsKeyFile === null) {
+      throw new ZombiError('CONFIG_INVALID', `listener ${tls.name} uses ${tls.protocol}: set ZOMBI_TLS_CERT_FILE and ZOMBI_TLS_KEY_FILE (PEM certificate chain and private key)`)
+    }
+    if (table.tlsClientAuth !== 'none' && table.tlsCaFile === null) {
+      throw new ZombiError('CONFIG_INVALID', `ZOMBI_TLS_CLIENT_AUTH=${table.tlsClientAuth} needs ZOMBI_TLS_CA_FILE (the authorities that sign client certificates)`)
+    }
+    return
+  }
+  for (const [name, set] of [['ZOMBI_TLS_CERT_FILE', table.tlsCertFile !== null], ['ZOMBI_TLS_KEY_FILE', table.tlsKeyFile !== null], ['ZOMBI_TLS_CA_FILE', table.tlsCaFile !== null], ['ZOMBI_TLS_CLIENT_AUTH', table.tlsClientAuth !== 'none']] as const) {
+    if (set) throw new ZombiError('CONFIG_INVALID', `${name} is set but no listener uses TLS: add an SSL listener to ZOMBI_LISTENERS (e.g. SSL://0.0.0.0:9093), or unset ${name}`)
   }
 }
 

@@ -42,8 +42,9 @@ class Context implements RequestContext {
   correlationId: number
   clientId: string | null
   remoteAddress: string
+  principal: string
 
-  constructor(server: ServerContext, logger: Logger, remoteAddress: string, apiVersion: number, correlationId: number, clientId: string | null, shutdown: AbortSignal) {
+  constructor(server: ServerContext, logger: Logger, remoteAddress: string, apiVersion: number, correlationId: number, clientId: string | null, shutdown: AbortSignal, principal: string) {
     this.log = server.log
     this.groups = server.groups
     this.config = server.config
@@ -57,6 +58,7 @@ class Context implements RequestContext {
     this.correlationId = correlationId
     this.clientId = clientId
     this.remoteAddress = remoteAddress
+    this.principal = principal
   }
 }
 
@@ -104,8 +106,11 @@ export class Connection implements GuardedConnection {
   /** Paused because the broker's produce budget is spent; resumed when it drains. */
   #pausedForBudget = false
   readonly #writer = new Writer(4096)
+  /** Who the client is: User:ANONYMOUS, or the subject of its verified TLS certificate. */
+  #principal: string
 
-  constructor(socket: Socket, router: Router, server: ServerContext, logger: Logger, guard: SocketGuard) {
+  constructor(socket: Socket, router: Router, server: ServerContext, logger: Logger, guard: SocketGuard, principal: string) {
+    this.#principal = principal
     this.#socket = socket
     this.#router = router
     this.#server = server
@@ -353,7 +358,7 @@ export class Connection implements GuardedConnection {
       this.#complete(slot, request, this.#router.unsupportedApiVersionsResponse(), 0)
       return
     }
-    const context = new Context(this.#server, this.#logger, this.#remote, request.version, request.correlationId, request.clientId, this.#ended)
+    const context = new Context(this.#server, this.#logger, this.#remote, request.version, request.correlationId, request.clientId, this.#ended, this.#principal)
     const { handler } = request
     let prepared: Promise<void> | void = undefined
     try {

@@ -9,13 +9,16 @@ import type { GroupCoordinator } from '../groups/coordinator.ts'
 import type { KafkaTraffic } from './metrics.ts'
 import type { ProduceBudget } from './produce-budget.ts'
 
-/** The broker as clients see it (Metadata, FindCoordinator, DescribeCluster). */
+/** The broker as clients of one listener see it (Metadata, FindCoordinator, DescribeCluster). */
 export interface BrokerIdentity {
   nodeId: number
+  /** The advertised address of the listener the client connected to. */
   host: string
   port: number
   clusterId: string
   rack: string | null
+  /** Every listener's advertised address, NAME://host:port,... (advertised.listeners). */
+  advertisedListeners: string
 }
 
 export interface SupportedApi {
@@ -42,6 +45,8 @@ export interface RequestContext {
   correlationId: number
   clientId: string | null
   remoteAddress: string
+  /** The client's principal in Kafka's form: User:ANONYMOUS, User:CN=... (mTLS). */
+  principal: string
 }
 
 export interface Handler<Request, Response> {

@@ -1,21 +1,29 @@
-// The Kafka TCP listener: accepts connections within the socket guard's limits, hands each to a Connection, and on shutdown
-// stops accepting, lets in-flight requests finish (bounded), then closes sockets.
+// One Kafka listener (plain TCP or TLS): accepts connections within the socket guard's limits, hands each to a Connection, and on
+// shutdown stops accepting, lets in-flight requests finish (bounded), then closes sockets. The guard is broker-wide, shared
+// by every listener, and closed by its owner.
 import net from 'node:net'
+import tls from 'node:tls'
 import type { Logger } from '../observability/logger.ts'
+import { presentedUnverifiedCertificate, tlsPrincipal, type TlsCredentials } from '../security/tls.ts'
 import { Connection } from './connection.ts'
 import type { Router, ServerContext } from './router.ts'
 import type { SocketGuard } from './socket-guard.ts'
+
+/** Kafka's principal of a client that has not authenticated. */
+export const ANONYMOUS = 'User:ANONYMOUS'
 
 export class KafkaServer {
   readonly #server: net.Server
   readonly #connections = new Set<Connection>()
   readonly #logger: Logger
   readonly guard: SocketGuard
+  #unsubscribe: (() => void) | null = null
 
-  constructor(router: Router, context: ServerContext, logger: Logger, guard: SocketGuard) {
+  /** With `tls`, the listener speaks TLS with those credentials (reloaded when their files change). */
+  constructor(router: Router, context: ServerContext, logger: Logger, guard: SocketGuard, tlsCredentials?: TlsCredentials) {
     this.#logger = logger
     this.guard = guard
-    this.#server = net.createServer({ noDelay: true }, (socket) => {
+    const accept = (socket: net.Socket, principal: string): void => {
       const address = socket.remoteAddress ?? 'unknown'
       const refused = guard.admit(address)
       if (refused !== null) {
@@ -25,7 +33,7 @@ export class KafkaServer {
         socket.destroy()
         return
       }
-      const connection = new Connection(socket, router, context, logger, guard)
+      const connection = new Connection(socket, router, context, logger, guard, principal)
       guard.add(connection)
       this.#connections.add(connection)
       context.metrics?.kafkaConnections.inc()
@@ -33,7 +41,25 @@ export class KafkaServer {
         this.#connections.delete(connection)
         context.metrics?.kafkaConnections.dec()
       })
+    }
+    if (tlsCredentials === undefined) {
+      this.#server = net.createServer({ noDelay: true }, (socket) => accept(socket, ANONYMOUS))
+      return
+    }
+    const server = tls.createServer({ ...tlsCredentials.serverOptions(), noDelay: true, handshakeTimeout: context.config.requestTimeoutMs }, (socket) => {
+      if (presentedUnverifiedCertificate(socket)) {
+        logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: socket.authorizationError?.toString() }, 'refusing TLS connection: its client certificate does not verify')
+        socket.on('error', () => undefined)
+        socket.destroy()
+        return
+      }
+      accept(socket, tlsPrincipal(socket) ?? ANONYMOUS)
     })
+    server.on('tlsClientError', (error, socket) => {
+      logger.info({ remote: `${socket.remoteAddress}:${socket.remotePort}`, err: error.message }, 'TLS handshake failed')
+    })
+    this.#unsubscribe = tlsCredentials.subscribe(() => server.setSecureContext(tlsCredentials.serverOptions()))
+    this.#server = server
   }
   get connectionCount(): number {
     return this.#connections.size
@@ -51,6 +77,7 @@ export class KafkaServer {
 
   /** Stops accepting and reading; waits up to `graceMs` for in-flight responses, then closes. */
   async close(graceMs: number): Promise<void> {
+    this.#unsubscribe?.()
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
     for (const connection of this.#connections) connection.stopReading()
     const deadline = Date.now() + graceMs
@@ -58,7 +85,6 @@ export class KafkaServer {
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
     for (const connection of this.#connections) connection.destroy()
-    this.guard.close()
     await closed
     this.#logger.debug('kafka listener closed')
   }

@@ -49,7 +49,7 @@ function brokerConfigs(context: RequestContext): Array<[string, string, ConfigTy
   return [
     ['broker.id', String(broker.nodeId), 'INT'],
     ['node.id', String(broker.nodeId), 'INT'],
-    ['advertised.listeners', `PLAINTEXT://${broker.host}:${broker.port}`, 'STRING'],
+    ['advertised.listeners', broker.advertisedListeners, 'STRING'],
     ['auto.create.topics.enable', String(config.autoCreateTopics), 'BOOLEAN'],
     ['num.partitions', String(config.defaultPartitions), 'INT'],
     ['default.replication.factor', '1', 'SHORT'],

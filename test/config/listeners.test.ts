@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config/index.ts'
+import { formatListeners } from '../../src/config/listeners.ts'
+
+const TLS = { ZOMBI_TLS_CERT_FILE: '/etc/zombi/cert.pem', ZOMBI_TLS_KEY_FILE: '/etc/zombi/key.pem' }
+
+describe('Kafka listeners', () => {
+  it('without ZOMBI_LISTENERS, keeps the one PLAINTEXT listener of ZOMBI_HOST, ZOMBI_KAFKA_PORT and ZOMBI_ADVERTISED_*', () => {
+    expect(loadConfig({}).kafkaListeners).toEqual([{ name: 'PLAINTEXT', protocol: 'PLAINTEXT', host: '127.0.0.1', port: 9092, advertisedHost: '127.0.0.1', advertisedPort: null }])
+    expect(loadConfig({ ZOMBI_HOST: '0.0.0.0', ZOMBI_KAFKA_PORT: '9000', ZOMBI_ADVERTISED_HOST: 'kafka.example', ZOMBI_ADVERTISED_KAFKA_PORT: '19000' }).kafkaListeners)
+      .toEqual([{ name: 'PLAINTEXT', protocol: 'PLAINTEXT', host: '0.0.0.0', port: 9000, advertisedHost: 'kafka.example', advertisedPort: 19000 }])
+  })
+
+  it('reads Kafka\'s syntax: names, the default protocol map, empty hosts, IPv6 and advertised addresses', () => {
+    const config = loadConfig({
+      ...TLS,
+      ZOMBI_HOST: '10.0.0.5',
+      ZOMBI_LISTENERS: 'PLAINTEXT://127.0.0.1:9092, SSL://:9093,ssl6://[::]:0',
+      ZOMBI_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,SSL:SSL,SSL6:ssl',
+      ZOMBI_ADVERTISED_LISTENERS: 'SSL://broker.example:443',
+    })
+    expect(config.kafkaListeners).toEqual([
+      { name: 'PLAINTEXT', protocol: 'PLAINTEXT', host: '127.0.0.1', port: 9092, advertisedHost: '127.0.0.1', advertisedPort: null },
+      { name: 'SSL', protocol: 'SSL', host: '10.0.0.5', port: 9093, advertisedHost: 'broker.example', advertisedPort: 443 },
+      { name: 'SSL6', protocol: 'SSL', host: '::', port: 0, advertisedHost: '127.0.0.1', advertisedPort: null },
+    ])
+  })
+
+  it('uses Kafka\'s default map when none is given: a listener named after a protocol has it', () => {
+    expect(loadConfig({ ...TLS, ZOMBI_LISTENERS: 'SSL://127.0.0.1:0' }).kafkaListeners[0]!.protocol).toBe('SSL')
+    expect(() => loadConfig({ ZOMBI_LISTENERS: 'INTERNAL://127.0.0.1:0' })).toThrow(/listener INTERNAL has no security protocol.*ZOMBI_LISTENER_SECURITY_PROTOCOL_MAP/)
+  })
+
+  it.each([
+    [{ ZOMBI_LISTENERS: 'PLAINTEXT://127.0.0.1:0', ZOMBI_KAFKA_PORT: '9092' }, /ZOMBI_KAFKA_PORT and ZOMBI_LISTENERS are both set/],
+    [{ ZOMBI_LISTENERS: 'PLAINTEXT://127.0.0.1:0', ZOMBI_ADVERTISED_HOST: 'x' }, /ZOMBI_ADVERTISED_HOST and ZOMBI_LISTENERS are both set/],
+    [{ ZOMBI_LISTENERS: 'PLAINTEXT://127.0.0.1:0', ZOMBI_ADVERTISED_KAFKA_PORT: '1' }, /ZOMBI_ADVERTISED_KAFKA_PORT and ZOMBI_LISTENERS/],
+    [{ ZOMBI_ADVERTISED_LISTENERS: 'PLAINTEXT://x:1' }, /ZOMBI_ADVERTISED_LISTENERS is set without ZOMBI_LISTENERS/],
+    [{ ZOMBI_LISTENER_SECURITY_PROTOCOL_MAP: 'A:SSL' }, /ZOMBI_LISTENER_SECURITY_PROTOCOL_MAP is set without ZOMBI_LISTENERS/],
+    [{ ZOMBI_LISTENERS: 'PLAINTEXT://127.0.0.1:1,PLAINTEXT://127.0.0.1:2' }, /names listener PLAINTEXT twice/],
+    [{ ZOMBI_LISTENERS: 'A://127.0.0.1:1,B://127.0.0.1:1', ZOMBI_LISTENER_SECURITY_PROTOCOL_MAP: 'A:PLAINTEXT,B:PLAINTEXT' }, /binds 127.0.0.1:1 twice/],
+    [{ ZOMBI_LISTENERS: '127.0.0.1:9092' }, /not NAME:\/\/host:port/],
+    [{ ZOMBI_LISTENERS: 'PLAINTEXT://127.0.0.1:70000' }, /port must be 0-65535/],
+    [{ ZOMBI_LISTENERS: 'A://127.0.0.1:1', ZOMBI_LISTENER_SECURITY_PROTOCOL_MAP: 'A:TLS' }, /protocol is one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL/],
+    [{ ZOMBI_LISTENERS: 'PLAINTEXT://127.0.0.1:1', ZOMBI_ADVERTISED_LISTENERS: 'OTHER://x:1' }, /names listener OTHER, which ZOMBI_LISTENERS does not have/],
+    [{ ZOMBI_LISTENERS: 'PLAINTEXT://0.0.0.0:1', ZOMBI_ADVERTISED_LISTENERS: 'PLAINTEXT://0.0.0.0:1' }, /clients cannot connect to it/],
+  ])('refuses contradictory or malformed listener settings: %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message)
+  })
+
+  it('needs the certificate and key with a TLS listener, and refuses TLS settings that nothing would use', () => {
+    expect(() => loadConfig({ ZOMBI_LISTENERS: 'SSL://127.0.0.1:0' })).toThrow(/listener SSL uses SSL: set ZOMBI_TLS_CERT_FILE and ZOMBI_TLS_KEY_FILE/)
+    expect(() => loadConfig({ ...TLS })).toThrow(/ZOMBI_TLS_CERT_FILE is set but no listener uses TLS/)
+    expect(() => loadConfig({ ZOMBI_TLS_CLIENT_AUTH: 'required' })).toThrow(/ZOMBI_TLS_CLIENT_AUTH is set but no listener uses TLS/)
+    expect(() => loadConfig({ ...TLS, ZOMBI_LISTENERS: 'SSL://127.0.0.1:0', ZOMBI_TLS_CLIENT_AUTH: 'required' })).toThrow(/ZOMBI_TLS_CLIENT_AUTH=required needs ZOMBI_TLS_CA_FILE/)
+    expect(loadConfig({ ...TLS, ZOMBI_LISTENERS: 'SSL://127.0.0.1:0', ZOMBI_TLS_CLIENT_AUTH: 'required', ZOMBI_TLS_CA_FILE: '/etc/zombi/ca.pem' }).tlsClientAuth).toBe('required')
+  })
+
+  it('formats advertised listeners as Kafka does, IPv6 in brackets', () => {
+    expect(formatListeners([{ name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 }, { name: 'SSL', host: '::1', port: 9093 }])).toBe('PLAINTEXT://127.0.0.1:9092,SSL://[::1]:9093')
+  })
+})
