@@ -39,6 +39,7 @@ export const ERRORS = catalogue({
   ICEBERG_FILE_MISSING: { meaning: 'a file the table\'s metadata refers to is missing from the warehouse' },
   ENCODE_FAILED: { meaning: 'a Parquet encode job failed or its worker thread exited' },
   OBJECT_STORE_UNAVAILABLE: { meaning: 'the object store kept failing (throttling, 5xx answers, reset connections, timeouts) through every retry; the message names the operation, the key and the last error' },
+  SASL_AUTHENTICATION_FAILED: { meaning: 'a SASL exchange failed (unknown user, wrong password, invalid or expired token, malformed or out-of-order message); the client gets SASL_AUTHENTICATION_FAILED and the connection is closed' },
   OBJECT_STORE_FAILED: { meaning: 'the object store refused a request that retrying would not fix (access denied, no such bucket, an unexpected answer); the message names the operation and the key' },
 
   HTTP_INVALID_REQUEST: { status: 400, problem: 'invalid_request', meaning: 'the request is malformed or fails its schema' },

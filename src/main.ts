@@ -37,6 +37,9 @@ import { S3ObjectStore } from './objectstore/s3.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { MemoryRelief, registerMemoryReliefMetrics } from './observability/memory-relief.ts'
 import { Metrics } from './observability/metrics.ts'
+import { CredentialStore } from './security/credentials.ts'
+import { JwtValidator } from './security/jwt.ts'
+import type { SaslServices } from './security/sasl-session.ts'
 import { TlsCredentials } from './security/tls.ts'
 import { DiskHotStore } from './storage/disk-store.ts'
 import type { HotStore } from './storage/hot-store.ts'
@@ -114,6 +117,21 @@ function hotStorageHealth(store: HotStore, closeError: unknown): { ok: boolean; 
   return { ok, detail }
 }
 
+/** What the SASL listeners share: mechanisms, the users file's users created, the JWKS loaded (null without SASL listeners). */
+async function saslServices(config: Config, credentials: CredentialStore, logger: Logger): Promise<SaslServices | null> {
+  if (config.saslEnabledMechanisms.length === 0) return null
+  if (config.saslUsersFile !== null) await credentials.bootstrap(config.saslUsersFile, config.saslScramIterations, logger)
+  let jwt: JwtValidator | null = null
+  if (config.saslEnabledMechanisms.includes('OAUTHBEARER')) {
+    jwt = new JwtValidator({ jwksFile: config.oauthJwksFile, jwksUrl: config.oauthJwksUrl, issuer: config.oauthIssuer, audience: config.oauthAudience, clockSkewMs: config.oauthClockSkewMs })
+    await jwt.load()
+  }
+  return {
+    mechanisms: config.saslEnabledMechanisms, credentials, jwt, sessionLifetimeMs: config.saslSessionLifetimeMs,
+    failedAuthenticationDelayMs: config.saslFailedAuthDelayMs, logger,
+  }
+}
+
 async function start(config: Config, logger: Logger): Promise<void> {
   const store = new DiskHotStore({ dir: config.dataDir, durability: config.durability, segmentBytes: config.segmentBytes, minFreeBytes: config.minFreeDiskBytes, logger })
   const recovery = await store.open()
@@ -184,9 +202,12 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const tls = config.tlsCertFile === null || config.tlsKeyFile === null ? null : new TlsCredentials({
     certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile, clientAuth: config.tlsClientAuth, reloadCheckMs: config.tlsReloadCheckMs,
   }, logger)
+  const credentials = new CredentialStore(store)
+  await credentials.load()
+  const sasl = await saslServices(config, credentials, logger)
   const kafka = await KafkaListeners.open(
-    config.kafkaListeners, router, { log, groups, config, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics) },
-    { nodeId: config.nodeId, clusterId: await clusterId(store) }, logger, socketGuard, tls,
+    config.kafkaListeners, router, { log, groups, config, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics), credentials },
+    { nodeId: config.nodeId, clusterId: await clusterId(store) }, logger, socketGuard, tls, sasl,
   )
   const kafkaPort = kafka.opened[0]!.port
   const flusher = new Flusher({

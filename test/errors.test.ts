@@ -29,6 +29,7 @@ const EXPECTED = [
   "ICEBERG_FILE_MISSING: a file the table's metadata refers to is missing from the warehouse",
   'ENCODE_FAILED: a Parquet encode job failed or its worker thread exited',
   'OBJECT_STORE_UNAVAILABLE: the object store kept failing (throttling, 5xx answers, reset connections, timeouts) through every retry; the message names the operation, the key and the last error',
+  'SASL_AUTHENTICATION_FAILED: a SASL exchange failed (unknown user, wrong password, invalid or expired token, malformed or out-of-order message); the client gets SASL_AUTHENTICATION_FAILED and the connection is closed',
   'OBJECT_STORE_FAILED: the object store refused a request that retrying would not fix (access denied, no such bucket, an unexpected answer); the message names the operation and the key',
   'HTTP_INVALID_REQUEST 400 invalid_request: the request is malformed or fails its schema',
   'HTTP_INVALID_ENCODING 400 invalid_encoding: the body is not UTF-8, or a JSON string holds a lone surrogate',

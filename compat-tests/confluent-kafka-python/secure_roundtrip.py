@@ -35,10 +35,14 @@ def main():
     parser.add_argument("--topic", required=True)
     parser.add_argument("--count", type=int, default=3)
     parser.add_argument("-X", dest="extra", action="append", default=[])
+    parser.add_argument("--oauth-token", default=None, help="a signed JWT handed to librdkafka by oauth_cb (OAUTHBEARER)")
     parser.add_argument("--debug", default="")
     parser.add_argument("--timeout", type=float, default=30.0)
     args = parser.parse_args()
     security = settings(args.extra)
+    if args.oauth_token is not None:
+        # librdkafka's own OAUTHBEARER tokens are unsigned ("alg": "none"); a broker that checks signatures needs a real one.
+        security["oauth_cb"] = lambda _config: (args.oauth_token, time.time() + 3600)
 
     errors = []
 

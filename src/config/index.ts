@@ -17,6 +17,8 @@ interface Settled {
   warehouse: string
   /** The Kafka listeners (ZOMBI_LISTENERS, or the one PLAINTEXT listener of ZOMBI_HOST/ZOMBI_KAFKA_PORT). */
   kafkaListeners: ListenerSpec[]
+  /** The mechanisms of ZOMBI_SASL_MECHANISMS (its default with a SASL listener); empty without SASL listeners. */
+  saslEnabledMechanisms: SaslMechanismName[]
 }
 export type Config = { [K in keyof TableConfig | keyof Settled]: K extends keyof Settled ? Settled[K] : K extends keyof TableConfig ? TableConfig[K] : never }
 
@@ -147,10 +149,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   const explicit = (name: string): boolean => (flags[name as SettingName] ?? env[name]) !== undefined
   const kafkaListeners = resolveListeners({ ...table, explicit })
   checkTls(table, kafkaListeners)
+  const saslEnabledMechanisms = checkSasl(table, kafkaListeners, explicit)
   const wildcard = table.host === '0.0.0.0' || table.host === '::'
   return {
     ...table,
     kafkaListeners,
+    saslEnabledMechanisms,
     advertisedHost: table.advertisedHost ?? (wildcard ? '127.0.0.1' : table.host),
     warehouse: table.storage === 's3'
       ? `s3://${table.s3Bucket}${table.s3Prefix === null ? '' : `/${table.s3Prefix}`}`
@@ -195,10 +199,6 @@ function checkStorage(table: TableConfig): void {
 
 /** TLS files are needed by, and only by, TLS listeners; protocols not built yet are refused, never ignored. */
 function checkTls(table: TableConfig, listeners: readonly ListenerSpec[]): void {
-  const sasl = listeners.find((listener) => usesSasl(listener.protocol))
-  if (sasl !== undefined) {
-    throw new ZombiError('CONFIG_INVALID', `listener ${sasl.name} uses ${sasl.protocol}, which this build does not serve yet (PLAINTEXT and SSL are): use PLAINTEXT or SSL`)
-  }
   const tls = listeners.find((listener) => usesTls(listener.protocol))
   if (tls !== undefined) {
     if (table.tlsCertFile === null || table.tlsKeyFile === null) {
@@ -212,6 +212,38 @@ function checkTls(table: TableConfig, listeners: readonly ListenerSpec[]): void 
   for (const [name, set] of [['ZOMBI_TLS_CERT_FILE', table.tlsCertFile !== null], ['ZOMBI_TLS_KEY_FILE', table.tlsKeyFile !== null], ['ZOMBI_TLS_CA_FILE', table.tlsCaFile !== null], ['ZOMBI_TLS_CLIENT_AUTH', table.tlsClientAuth !== 'none']] as const) {
     if (set) throw new ZombiError('CONFIG_INVALID', `${name} is set but no listener uses TLS: add an SSL listener to ZOMBI_LISTENERS (e.g. SSL://0.0.0.0:9093), or unset ${name}`)
   }
+}
+
+const SASL_MECHANISM_NAMES = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const
+export type SaslMechanismName = (typeof SASL_MECHANISM_NAMES)[number]
+
+/** The enabled SASL mechanisms; SASL settings without a SASL listener, or OAUTHBEARER's without OAUTHBEARER, are refused. */
+function checkSasl(table: TableConfig, listeners: readonly ListenerSpec[], explicit: (name: string) => boolean): SaslMechanismName[] {
+  const oauthSettings = { ZOMBI_SASL_OAUTHBEARER_JWKS_FILE: table.oauthJwksFile, ZOMBI_SASL_OAUTHBEARER_JWKS_URL: table.oauthJwksUrl, ZOMBI_SASL_OAUTHBEARER_ISSUER: table.oauthIssuer, ZOMBI_SASL_OAUTHBEARER_AUDIENCE: table.oauthAudience }
+  if (!listeners.some((listener) => usesSasl(listener.protocol))) {
+    for (const name of ['ZOMBI_SASL_MECHANISMS', 'ZOMBI_SASL_USERS_FILE', 'ZOMBI_SASL_SCRAM_ITERATIONS', 'ZOMBI_SASL_SESSION_LIFETIME_MS', 'ZOMBI_SASL_FAILED_AUTH_DELAY_MS', 'ZOMBI_SASL_OAUTHBEARER_CLOCK_SKEW_SECS', ...Object.keys(oauthSettings)]) {
+      if (explicit(name)) throw new ZombiError('CONFIG_INVALID', `${name} is set but no listener uses SASL: add a SASL_SSL or SASL_PLAINTEXT listener to ZOMBI_LISTENERS, or unset ${name}`)
+    }
+    return []
+  }
+  const mechanisms = (table.saslMechanisms ?? 'SCRAM-SHA-256,SCRAM-SHA-512').split(',').map((name) => name.trim().toUpperCase()).filter((name) => name !== '')
+  if (mechanisms.length === 0) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_SASL_MECHANISMS names no mechanism')
+  for (const name of mechanisms) {
+    if (!(SASL_MECHANISM_NAMES as readonly string[]).includes(name)) throw new ZombiError('CONFIG_INVALID', `ZOMBI_SASL_MECHANISMS names ${name}: the mechanisms are ${SASL_MECHANISM_NAMES.join(', ')}`)
+  }
+  if (new Set(mechanisms).size !== mechanisms.length) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_SASL_MECHANISMS names a mechanism twice')
+  if (mechanisms.includes('OAUTHBEARER')) {
+    if ((table.oauthJwksFile === null) === (table.oauthJwksUrl === null)) throw new ZombiError('CONFIG_INVALID', 'OAUTHBEARER needs exactly one of ZOMBI_SASL_OAUTHBEARER_JWKS_FILE and ZOMBI_SASL_OAUTHBEARER_JWKS_URL (the keys that sign the tokens)')
+    if (table.oauthJwksUrl !== null && !isHttpUrl(table.oauthJwksUrl)) throw new ZombiError('CONFIG_INVALID', `ZOMBI_SASL_OAUTHBEARER_JWKS_URL=${JSON.stringify(table.oauthJwksUrl)} is invalid: expected an http:// or https:// URL`)
+  } else {
+    for (const name of [...Object.keys(oauthSettings), 'ZOMBI_SASL_OAUTHBEARER_CLOCK_SKEW_SECS']) {
+      if (explicit(name)) throw new ZombiError('CONFIG_INVALID', `${name} is set but ZOMBI_SASL_MECHANISMS does not enable OAUTHBEARER: add it, or unset ${name}`)
+    }
+  }
+  if (!mechanisms.some((name) => name !== 'OAUTHBEARER') && explicit('ZOMBI_SASL_USERS_FILE')) {
+    throw new ZombiError('CONFIG_INVALID', 'ZOMBI_SASL_USERS_FILE is set but no password mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) is enabled: enable one, or unset it')
+  }
+  return mechanisms as SaslMechanismName[]
 }
 
 /** Settings of the REST catalog client; refused with the filesystem catalog. */

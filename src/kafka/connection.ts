@@ -4,6 +4,7 @@
 // connection's requests closes this connection only: the broker serves everyone else on.
 import type { Socket } from 'node:net'
 import type { Logger } from '../observability/logger.ts'
+import { SaslSession } from '../security/sasl-session.ts'
 import { ApiKey, responseHeaderVersion, isFlexible } from '../protocol/generated/api-keys.ts'
 import { ProtocolDecodeError, Reader } from '../protocol/reader.ts'
 import { Writer } from '../protocol/writer.ts'
@@ -38,13 +39,15 @@ class Context implements RequestContext {
   readonly shutdown: AbortSignal
   readonly produceBudget: RequestContext['produceBudget']
   readonly traffic: RequestContext['traffic']
+  readonly credentials: RequestContext['credentials']
+  readonly sasl: SaslSession | null
   apiVersion: number
   correlationId: number
   clientId: string | null
   remoteAddress: string
   principal: string
 
-  constructor(server: ServerContext, logger: Logger, remoteAddress: string, apiVersion: number, correlationId: number, clientId: string | null, shutdown: AbortSignal, principal: string) {
+  constructor(server: ServerContext, logger: Logger, remoteAddress: string, apiVersion: number, correlationId: number, clientId: string | null, shutdown: AbortSignal, principal: string, sasl: SaslSession | null) {
     this.log = server.log
     this.groups = server.groups
     this.config = server.config
@@ -54,6 +57,8 @@ class Context implements RequestContext {
     this.shutdown = shutdown
     this.produceBudget = server.produceBudget
     this.traffic = server.traffic
+    this.credentials = server.credentials
+    this.sasl = sasl
     this.apiVersion = apiVersion
     this.correlationId = correlationId
     this.clientId = clientId
@@ -106,11 +111,14 @@ export class Connection implements GuardedConnection {
   /** Paused because the broker's produce budget is spent; resumed when it drains. */
   #pausedForBudget = false
   readonly #writer = new Writer(4096)
-  /** Who the client is: User:ANONYMOUS, or the subject of its verified TLS certificate. */
-  #principal: string
+  /** Who the client is before SASL: User:ANONYMOUS, or the subject of its verified TLS certificate. */
+  readonly #principal: string
+  /** On a SASL listener: the client is served nothing but ApiVersions and SASL until it has authenticated. */
+  readonly #sasl: SaslSession | null
 
   constructor(socket: Socket, router: Router, server: ServerContext, logger: Logger, guard: SocketGuard, principal: string) {
     this.#principal = principal
+    this.#sasl = server.sasl === undefined ? null : new SaslSession(server.sasl, `${socket.remoteAddress}:${socket.remotePort}`)
     this.#socket = socket
     this.#router = router
     this.#server = server
@@ -211,8 +219,10 @@ export class Connection implements GuardedConnection {
       if (this.#expected < 0) {
         if (this.#buffered < 4) break
         const size = this.#peekSize()
-        if (size < MIN_REQUEST_BYTES || size > this.#maxRequestBytes) {
-          this.#fail('request frame size out of range; closing connection', { size, min: MIN_REQUEST_BYTES, max: this.#maxRequestBytes })
+        // Raw SASL tokens (after a v0 handshake) are as short as the mechanism makes them.
+        const min = this.#sasl?.rawTokens === true ? 0 : MIN_REQUEST_BYTES
+        if (size < min || size > this.#maxRequestBytes) {
+          this.#fail('request frame size out of range; closing connection', { size, min, max: this.#maxRequestBytes })
           return
         }
         this.#consume(4)
@@ -325,7 +335,59 @@ export class Connection implements GuardedConnection {
     }
   }
 
+  /**
+   * Kafka's rule for SASL listeners: before authentication only ApiVersions and the SASL requests;
+   * after a session's lifetime (KIP-368) only a re-authentication. Anything else closes the connection.
+   */
+  #admitted(frame: Buffer, sasl: SaslSession): boolean {
+    const apiKey = frame.readInt16BE(0)
+    if (apiKey === ApiKey.SaslHandshake || apiKey === ApiKey.SaslAuthenticate) return true
+    if (!sasl.authenticated) {
+      if (apiKey === ApiKey.ApiVersions) return true
+      this.#refuse('request before SASL authentication; closing connection', { apiKey })
+      return false
+    }
+    if (sasl.expired(Date.now())) {
+      this.#refuse('SASL session expired without re-authentication; closing connection', { apiKey, principal: sasl.principal })
+      return false
+    }
+    return true
+  }
+
+  #refuse(message: string, details: Record<string, unknown>): void {
+    this.#logger.info({ remote: this.#remote, ...details }, message)
+    this.#guard.noteClosed('malformed_request')
+    this.destroy()
+  }
+
+  /** A raw SASL token (after a v0 handshake): answered with a size-prefixed token, or the connection closes. */
+  #rawToken(frame: Buffer, sasl: SaslSession): void {
+    const slot = new PendingResponse()
+    this.#pending.push(slot)
+    sasl.authenticate(Buffer.from(frame)).then((result) => {
+      if (this.#closed) return
+      if (result.errorCode !== 0) {
+        // v0 has no way to say why: the connection ends (the failure is logged by the session).
+        this.destroy()
+        return
+      }
+      const size = Buffer.allocUnsafe(4)
+      size.writeInt32BE(result.authBytes.length)
+      slot.chunks = [size, result.authBytes]
+      slot.done = true
+      this.#flush()
+    }, (error: unknown) => this.#crash(error, 'SaslAuthenticate'))
+  }
+
   #dispatch(frame: Buffer): void {
+    const sasl = this.#sasl
+    if (sasl !== null) {
+      if (sasl.rawTokens) {
+        this.#rawToken(frame, sasl)
+        return
+      }
+      if (!this.#admitted(frame, sasl)) return
+    }
     let request: DecodedRequest | null
     try {
       request = this.#decode(frame)
@@ -358,7 +420,7 @@ export class Connection implements GuardedConnection {
       this.#complete(slot, request, this.#router.unsupportedApiVersionsResponse(), 0)
       return
     }
-    const context = new Context(this.#server, this.#logger, this.#remote, request.version, request.correlationId, request.clientId, this.#ended, this.#principal)
+    const context = new Context(this.#server, this.#logger, this.#remote, request.version, request.correlationId, request.clientId, this.#ended, this.#sasl?.principal ?? this.#principal, this.#sasl)
     const { handler } = request
     let prepared: Promise<void> | void = undefined
     try {
@@ -478,6 +540,12 @@ export class Connection implements GuardedConnection {
     if (corked) {
       socket.uncork()
       this.#lastActivityAt = Date.now()
+    }
+    if (this.#sasl?.closing === true && this.#pendingHead === this.#pending.length) {
+      // A failed SASL exchange: its answer goes out, then the connection ends (as Kafka does).
+      this.#closed = true
+      socket.end()
+      return
     }
     if (this.#pendingHead === this.#pending.length) {
       this.#pending = []

@@ -6,6 +6,8 @@ import type { Logger } from '../observability/logger.ts'
 import type { Reader } from '../protocol/reader.ts'
 import type { Writer } from '../protocol/writer.ts'
 import type { GroupCoordinator } from '../groups/coordinator.ts'
+import type { CredentialStore } from '../security/credentials.ts'
+import type { SaslSession } from '../security/sasl-session.ts'
 import type { KafkaTraffic } from './metrics.ts'
 import type { ProduceBudget } from './produce-budget.ts'
 
@@ -41,6 +43,10 @@ export interface RequestContext {
   readonly produceBudget?: ProduceBudget
   /** Where Produce and Fetch count their records and errors (absent without metrics). */
   readonly traffic?: KafkaTraffic
+  /** The users' SCRAM credentials (Describe/AlterUserScramCredentials). */
+  readonly credentials: CredentialStore
+  /** This connection's SASL state; null on a listener without SASL. */
+  readonly sasl: SaslSession | null
   apiVersion: number
   correlationId: number
   clientId: string | null

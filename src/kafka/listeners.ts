@@ -1,7 +1,8 @@
 // The broker's Kafka listeners: one server per ZOMBI_LISTENERS entry, each telling its clients its
 // own advertised address, all sharing the router, the broker's state and the socket guard.
-import { formatListeners, usesTls, type ListenerSpec } from '../config/listeners.ts'
+import { formatListeners, usesSasl, usesTls, type ListenerSpec } from '../config/listeners.ts'
 import type { Logger } from '../observability/logger.ts'
+import type { SaslServices } from '../security/sasl-session.ts'
 import type { TlsCredentials } from '../security/tls.ts'
 import type { BrokerIdentity } from './handler.ts'
 import type { Router, ServerContext } from './router.ts'
@@ -28,18 +29,21 @@ export class KafkaListeners {
 
   /**
    * Binds every listener (ports first, so advertised.listeners can name the bound ports of port-0
-   * listeners), then answers. `tls` is required when a listener uses TLS (config has checked it).
+   * listeners), then answers. `tls` is required when a listener uses TLS and `sasl` when one uses SASL
+   * (config has checked both).
    */
   static async open(
     specs: readonly ListenerSpec[], router: Router, shared: Omit<ServerContext, 'broker'>, identity: { nodeId: number; clusterId: string },
-    logger: Logger, guard: SocketGuard, tls: TlsCredentials | null,
+    logger: Logger, guard: SocketGuard, tls: TlsCredentials | null, sasl: SaslServices | null,
   ): Promise<KafkaListeners> {
     const listeners = new KafkaListeners(guard)
     const brokers: BrokerIdentity[] = []
     try {
       for (const spec of specs) {
         const broker: BrokerIdentity = { nodeId: identity.nodeId, host: spec.advertisedHost, port: 0, clusterId: identity.clusterId, rack: null, advertisedListeners: '' }
-        const server = new KafkaServer(router, { ...shared, broker }, logger.child({ listener: spec.name }), guard, usesTls(spec.protocol) ? tls ?? undefined : undefined)
+        const context: ServerContext = { ...shared, broker }
+        if (usesSasl(spec.protocol) && sasl !== null) context.sasl = sasl
+        const server = new KafkaServer(router, context, logger.child({ listener: spec.name }), guard, usesTls(spec.protocol) ? tls ?? undefined : undefined)
         listeners.#servers.push(server)
         const port = await server.listen(spec.host, spec.port)
         broker.port = spec.advertisedPort ?? port

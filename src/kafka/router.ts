@@ -7,6 +7,8 @@ import { ErrorCode } from '../protocol/generated/errors.ts'
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { GroupCoordinator } from '../groups/coordinator.ts'
+import type { CredentialStore } from '../security/credentials.ts'
+import type { SaslServices } from '../security/sasl-session.ts'
 import type { KafkaTraffic } from './metrics.ts'
 import type { ProduceBudget } from './produce-budget.ts'
 import type { AnyHandler, BrokerIdentity, SupportedApi } from './handler.ts'
@@ -22,6 +24,9 @@ export interface ServerContext {
   metrics?: Metrics
   produceBudget?: ProduceBudget
   traffic?: KafkaTraffic
+  credentials: CredentialStore
+  /** Set on SASL listeners only: each connection then starts unauthenticated. */
+  sasl?: SaslServices
 }
 
 export class Router {

@@ -74,8 +74,8 @@ describe('config', () => {
   it('gives every row its own config field', () => {
     const fields = SETTINGS.map((s) => s.field)
     expect(new Set(fields).size).toBe(fields.length)
-    // kafkaListeners is derived from several rows (ZOMBI_LISTENERS or ZOMBI_HOST/ZOMBI_KAFKA_PORT/ZOMBI_ADVERTISED_*).
-    expect(Object.keys(loadConfig({})).sort()).toEqual([...fields, 'kafkaListeners'].sort())
+    // Derived from several rows: kafkaListeners (ZOMBI_LISTENERS or ZOMBI_HOST/ZOMBI_KAFKA_PORT/ZOMBI_ADVERTISED_*), saslEnabledMechanisms (ZOMBI_SASL_MECHANISMS and the listeners).
+    expect(Object.keys(loadConfig({})).sort()).toEqual([...fields, 'kafkaListeners', 'saslEnabledMechanisms'].sort())
   })
 
   it('converts MiB, seconds and minutes into the fields\' bytes and milliseconds', () => {
@@ -138,7 +138,9 @@ describe('config', () => {
       host: string; kafkaPort: number; httpPort: number; advertisedHost: string; advertisedKafkaPort: number | null; nodeId: number
       listeners: string | null; advertisedListeners: string | null; listenerSecurityProtocolMap: string | null; tlsCertFile: string | null
       tlsKeyFile: string | null; tlsCaFile: string | null; tlsClientAuth: 'none' | 'requested' | 'required'; tlsReloadCheckMs: number
-      kafkaListeners: ListenerSpec[]
+      kafkaListeners: ListenerSpec[]; saslEnabledMechanisms: Array<'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER'>
+      saslMechanisms: string | null; saslUsersFile: string | null; saslScramIterations: number; saslSessionLifetimeMs: number; saslFailedAuthDelayMs: number
+      oauthJwksFile: string | null; oauthJwksUrl: string | null; oauthIssuer: string | null; oauthAudience: string | null; oauthClockSkewMs: number
       dataDir: string; durability: 'fsync' | 'none'; segmentBytes: number; minFreeDiskBytes: number; hotRetentionMs: number
       hotRetentionBytes: number; hotRetentionCheckMs: number; kafkaMaxInflightProduceBytes: number; autoCreateTopics: boolean
       defaultPartitions: number; maxPartitions: number; maxRequestBytes: number; maxBufferedRequestBytes: number; requestTimeoutMs: number

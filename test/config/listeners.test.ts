@@ -59,4 +59,22 @@ describe('Kafka listeners', () => {
   it('formats advertised listeners as Kafka does, IPv6 in brackets', () => {
     expect(formatListeners([{ name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 }, { name: 'SSL', host: '::1', port: 9093 }])).toBe('PLAINTEXT://127.0.0.1:9092,SSL://[::1]:9093')
   })
+
+  it('enables SCRAM by default on SASL listeners and refuses SASL settings nothing would use', () => {
+    const sasl = { ZOMBI_LISTENERS: 'SASL_PLAINTEXT://127.0.0.1:0' }
+    expect(loadConfig(sasl).saslEnabledMechanisms).toEqual(['SCRAM-SHA-256', 'SCRAM-SHA-512'])
+    expect(loadConfig({}).saslEnabledMechanisms).toEqual([])
+    expect(loadConfig({ ...sasl, ZOMBI_SASL_MECHANISMS: 'plain, SCRAM-SHA-512' }).saslEnabledMechanisms).toEqual(['PLAIN', 'SCRAM-SHA-512'])
+    expect(() => loadConfig({ ZOMBI_SASL_MECHANISMS: 'PLAIN' })).toThrow(/ZOMBI_SASL_MECHANISMS is set but no listener uses SASL/)
+    expect(() => loadConfig({ ZOMBI_SASL_USERS_FILE: '/etc/users' })).toThrow(/ZOMBI_SASL_USERS_FILE is set but no listener uses SASL/)
+    expect(() => loadConfig({ ZOMBI_SASL_SESSION_LIFETIME_MS: '1000' })).toThrow(/ZOMBI_SASL_SESSION_LIFETIME_MS is set but no listener uses SASL/)
+    expect(() => loadConfig({ ...sasl, ZOMBI_SASL_MECHANISMS: 'GSSAPI' })).toThrow(/names GSSAPI: the mechanisms are PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER/)
+    expect(() => loadConfig({ ...sasl, ZOMBI_SASL_MECHANISMS: 'PLAIN,PLAIN' })).toThrow(/twice/)
+    expect(() => loadConfig({ ...sasl, ZOMBI_SASL_MECHANISMS: 'OAUTHBEARER' })).toThrow(/OAUTHBEARER needs exactly one of ZOMBI_SASL_OAUTHBEARER_JWKS_FILE and ZOMBI_SASL_OAUTHBEARER_JWKS_URL/)
+    expect(() => loadConfig({ ...sasl, ZOMBI_SASL_MECHANISMS: 'OAUTHBEARER', ZOMBI_SASL_OAUTHBEARER_JWKS_URL: 'ftp://x' })).toThrow(/expected an http/)
+    expect(() => loadConfig({ ...sasl, ZOMBI_SASL_OAUTHBEARER_ISSUER: 'https://idp' })).toThrow(/ZOMBI_SASL_OAUTHBEARER_ISSUER is set but ZOMBI_SASL_MECHANISMS does not enable OAUTHBEARER/)
+    expect(() => loadConfig({ ...sasl, ZOMBI_SASL_MECHANISMS: 'OAUTHBEARER', ZOMBI_SASL_OAUTHBEARER_JWKS_FILE: '/k.json', ZOMBI_SASL_USERS_FILE: '/u' })).toThrow(/no password mechanism/)
+    expect(loadConfig({ ...sasl, ZOMBI_SASL_MECHANISMS: 'OAUTHBEARER', ZOMBI_SASL_OAUTHBEARER_JWKS_FILE: '/k.json' }).oauthJwksFile).toBe('/k.json')
+    expect(() => loadConfig({ ...sasl, ZOMBI_SASL_SCRAM_ITERATIONS: '1000' })).toThrow(/must be >= 4096/)
+  })
 })

@@ -23,6 +23,10 @@ import { syncGroup } from './sync-group.ts'
 import { listOffsets } from './list-offsets.ts'
 import { metadata } from './metadata.ts'
 import { produce } from './produce.ts'
+import { alterUserScramCredentials } from './alter-user-scram-credentials.ts'
+import { describeUserScramCredentials } from './describe-user-scram-credentials.ts'
+import { saslAuthenticate } from './sasl-authenticate.ts'
+import { saslHandshake } from './sasl-handshake.ts'
 
 export const allHandlers: readonly AnyHandler[] = [
   produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, describeConfigs, createPartitions, describeCluster,
@@ -30,4 +34,5 @@ export const allHandlers: readonly AnyHandler[] = [
   // The group APIs go together: librdkafka uses groups only when all of them are advertised.
   joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, describeGroups, listGroups, deleteGroups,
   offsetDelete, offsetForLeaderEpoch,
+  saslHandshake, saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials,
 ]

@@ -15,6 +15,7 @@ export const ApiKey = {
   SyncGroup: 14,
   DescribeGroups: 15,
   ListGroups: 16,
+  SaslHandshake: 17,
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
@@ -22,9 +23,12 @@ export const ApiKey = {
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
   DescribeConfigs: 32,
+  SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
   OffsetDelete: 47,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
   DescribeCluster: 60,
 } as const
 
@@ -53,6 +57,7 @@ export const API_VERSIONS: Record<number, ApiVersionRange> = {
   14: { name: 'SyncGroup', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 4 },
   15: { name: 'DescribeGroups', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 5 },
   16: { name: 'ListGroups', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 3 },
+  17: { name: 'SaslHandshake', minVersion: 0, maxVersion: 1, firstFlexibleVersion: Infinity },
   18: { name: 'ApiVersions', minVersion: 0, maxVersion: 3, firstFlexibleVersion: 3 },
   19: { name: 'CreateTopics', minVersion: 0, maxVersion: 7, firstFlexibleVersion: 5 },
   20: { name: 'DeleteTopics', minVersion: 0, maxVersion: 6, firstFlexibleVersion: 4 },
@@ -60,9 +65,12 @@ export const API_VERSIONS: Record<number, ApiVersionRange> = {
   22: { name: 'InitProducerId', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 2 },
   23: { name: 'OffsetForLeaderEpoch', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 4 },
   32: { name: 'DescribeConfigs', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 4 },
+  36: { name: 'SaslAuthenticate', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 2 },
   37: { name: 'CreatePartitions', minVersion: 0, maxVersion: 3, firstFlexibleVersion: 2 },
   42: { name: 'DeleteGroups', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 2 },
   47: { name: 'OffsetDelete', minVersion: 0, maxVersion: 0, firstFlexibleVersion: Infinity },
+  50: { name: 'DescribeUserScramCredentials', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0 },
+  51: { name: 'AlterUserScramCredentials', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0 },
   60: { name: 'DescribeCluster', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0 },
 }
 
