@@ -37,6 +37,7 @@ import { S3ObjectStore } from './objectstore/s3.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { MemoryRelief, registerMemoryReliefMetrics } from './observability/memory-relief.ts'
 import { Metrics } from './observability/metrics.ts'
+import { Authorizer } from './security/authorizer.ts'
 import { CredentialStore } from './security/credentials.ts'
 import { JwtValidator } from './security/jwt.ts'
 import type { SaslServices } from './security/sasl-session.ts'
@@ -205,8 +206,10 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const credentials = new CredentialStore(store)
   await credentials.load()
   const sasl = await saslServices(config, credentials, logger)
+  const authorizer = new Authorizer(store, { superUsers: config.superUserList, allowIfNoAcl: config.allowIfNoAcl })
+  await authorizer.load()
   const kafka = await KafkaListeners.open(
-    config.kafkaListeners, router, { log, groups, config, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics), credentials },
+    config.kafkaListeners, router, { log, groups, config, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics), credentials, authorizer },
     { nodeId: config.nodeId, clusterId: await clusterId(store) }, logger, socketGuard, tls, sasl,
   )
   const kafkaPort = kafka.opened[0]!.port

@@ -17,6 +17,10 @@ interface Settled {
   warehouse: string
   /** The Kafka listeners (ZOMBI_LISTENERS, or the one PLAINTEXT listener of ZOMBI_HOST/ZOMBI_KAFKA_PORT). */
   kafkaListeners: ListenerSpec[]
+  /** ZOMBI_SUPER_USERS as a list. */
+  superUserList: string[]
+  /** allow.everyone.if.no.acl.found: ZOMBI_ALLOW_EVERYONE_IF_NO_ACL_FOUND, or its default (false once clients authenticate). */
+  allowIfNoAcl: boolean
   /** The mechanisms of ZOMBI_SASL_MECHANISMS (its default with a SASL listener); empty without SASL listeners. */
   saslEnabledMechanisms: SaslMechanismName[]
 }
@@ -150,11 +154,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   const kafkaListeners = resolveListeners({ ...table, explicit })
   checkTls(table, kafkaListeners)
   const saslEnabledMechanisms = checkSasl(table, kafkaListeners, explicit)
+  const superUserList = (table.superUsers ?? '').split(';').map((name) => name.trim()).filter((name) => name !== '')
+  for (const name of superUserList) {
+    if (!/^[^:]+:.+$/.test(name)) throw new ZombiError('CONFIG_INVALID', `ZOMBI_SUPER_USERS names ${JSON.stringify(name)}: principals are Type:name (User:admin), separated by semicolons`)
+  }
   const wildcard = table.host === '0.0.0.0' || table.host === '::'
   return {
     ...table,
     kafkaListeners,
     saslEnabledMechanisms,
+    superUserList,
+    allowIfNoAcl: table.allowEveryoneIfNoAclFound ?? !(saslEnabledMechanisms.length > 0 || table.tlsClientAuth !== 'none'),
     advertisedHost: table.advertisedHost ?? (wildcard ? '127.0.0.1' : table.host),
     warehouse: table.storage === 's3'
       ? `s3://${table.s3Bucket}${table.s3Prefix === null ? '' : `/${table.s3Prefix}`}`

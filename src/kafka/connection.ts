@@ -41,13 +41,15 @@ class Context implements RequestContext {
   readonly traffic: RequestContext['traffic']
   readonly credentials: RequestContext['credentials']
   readonly sasl: SaslSession | null
+  readonly authorizer: RequestContext['authorizer']
+  readonly clientHost: string
   apiVersion: number
   correlationId: number
   clientId: string | null
   remoteAddress: string
   principal: string
 
-  constructor(server: ServerContext, logger: Logger, remoteAddress: string, apiVersion: number, correlationId: number, clientId: string | null, shutdown: AbortSignal, principal: string, sasl: SaslSession | null) {
+  constructor(server: ServerContext, logger: Logger, remoteAddress: string, apiVersion: number, correlationId: number, clientId: string | null, shutdown: AbortSignal, principal: string, sasl: SaslSession | null, clientHost: string) {
     this.log = server.log
     this.groups = server.groups
     this.config = server.config
@@ -59,6 +61,8 @@ class Context implements RequestContext {
     this.traffic = server.traffic
     this.credentials = server.credentials
     this.sasl = sasl
+    this.authorizer = server.authorizer
+    this.clientHost = clientHost
     this.apiVersion = apiVersion
     this.correlationId = correlationId
     this.clientId = clientId
@@ -420,7 +424,7 @@ export class Connection implements GuardedConnection {
       this.#complete(slot, request, this.#router.unsupportedApiVersionsResponse(), 0)
       return
     }
-    const context = new Context(this.#server, this.#logger, this.#remote, request.version, request.correlationId, request.clientId, this.#ended, this.#sasl?.principal ?? this.#principal, this.#sasl)
+    const context = new Context(this.#server, this.#logger, this.#remote, request.version, request.correlationId, request.clientId, this.#ended, this.#sasl?.principal ?? this.#principal, this.#sasl, this.address)
     const { handler } = request
     let prepared: Promise<void> | void = undefined
     try {

@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.ts'
 import type { Reader } from '../protocol/reader.ts'
 import type { Writer } from '../protocol/writer.ts'
 import type { GroupCoordinator } from '../groups/coordinator.ts'
+import type { Authorizer } from '../security/authorizer.ts'
 import type { CredentialStore } from '../security/credentials.ts'
 import type { SaslSession } from '../security/sasl-session.ts'
 import type { KafkaTraffic } from './metrics.ts'
@@ -47,6 +48,10 @@ export interface RequestContext {
   readonly credentials: CredentialStore
   /** This connection's SASL state; null on a listener without SASL. */
   readonly sasl: SaslSession | null
+  /** The ACLs every handler checks (see authorize.ts). */
+  readonly authorizer: Authorizer
+  /** The client's address without its port (ACLs name hosts). */
+  readonly clientHost: string
   apiVersion: number
   correlationId: number
   clientId: string | null

@@ -7,6 +7,7 @@ import { ErrorCode } from '../protocol/generated/errors.ts'
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { GroupCoordinator } from '../groups/coordinator.ts'
+import type { Authorizer } from '../security/authorizer.ts'
 import type { CredentialStore } from '../security/credentials.ts'
 import type { SaslServices } from '../security/sasl-session.ts'
 import type { KafkaTraffic } from './metrics.ts'
@@ -25,6 +26,7 @@ export interface ServerContext {
   produceBudget?: ProduceBudget
   traffic?: KafkaTraffic
   credentials: CredentialStore
+  authorizer: Authorizer
   /** Set on SASL listeners only: each connection then starts unauthenticated. */
   sasl?: SaslServices
 }

@@ -8,6 +8,7 @@ import {
 } from '../../protocol/generated/alter-user-scram-credentials.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { credentialFromSaltedPassword, MAX_ITERATIONS, mechanismOfType, MIN_ITERATIONS, type ScramCredential, type ScramMechanism } from '../../security/scram.ts'
+import { AclOperation, allowedOnCluster } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 interface Outcome {
@@ -23,6 +24,10 @@ export const alterUserScramCredentials = defineHandler<AlterUserScramCredentials
   read: readAlterUserScramCredentialsRequest,
   write: writeAlterUserScramCredentialsResponse,
   async handle(request, context) {
+    if (!allowedOnCluster(context, AclOperation.ALTER)) {
+      const users = [...new Set([...request.deletions, ...request.upsertions].map((change) => change.name))]
+      return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.' })) }
+    }
     const store = context.credentials
     const outcomes = new Map<string, Outcome>()
     const refuse = (user: string, errorCode: ErrorCode, errorMessage: string): void => {

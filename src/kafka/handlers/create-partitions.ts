@@ -3,6 +3,7 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readCreatePartitionsRequest, writeCreatePartitionsResponse, type CreatePartitionsRequest, type CreatePartitionsResponse } from '../../protocol/generated/create-partitions.ts'
 import { defineHandler } from '../handler.ts'
+import { AclOperation, allowedOnTopic } from '../authorize.ts'
 
 type Result = CreatePartitionsResponse['results'][number]
 
@@ -17,6 +18,10 @@ export const createPartitions = defineHandler<CreatePartitionsRequest, CreatePar
     const results: Result[] = []
     const { nodeId } = context.broker
     for (const wanted of request.topics) {
+      if (!allowedOnTopic(context, AclOperation.ALTER, wanted.name)) {
+        results.push({ name: wanted.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.' })
+        continue
+      }
       const topic = context.log.topicByName(wanted.name)
       if (topic === undefined) {
         results.push({ name: wanted.name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `topic ${wanted.name} does not exist` })

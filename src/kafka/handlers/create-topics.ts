@@ -6,6 +6,7 @@ import { ZERO_UUID } from '../../protocol/reader.ts'
 import { Topic } from '../../log/topic.ts'
 import { describeTopicConfigs } from './describe-configs.ts'
 import { defineHandler, type RequestContext } from '../handler.ts'
+import { mayCreateTopic } from '../authorize.ts'
 
 type CreatableTopic = CreateTopicsRequest['topics'][number]
 type TopicResult = CreateTopicsResponse['topics'][number]
@@ -18,6 +19,7 @@ async function createOne(wanted: CreatableTopic, validateOnly: boolean, context:
   const { name } = wanted
   if (seen.has(name)) return failure(name, ErrorCode.INVALID_REQUEST, `topic ${name} appears more than once in the request`)
   seen.add(name)
+  if (!mayCreateTopic(context, name)) return failure(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.')
   const { nodeId } = context.broker
   let partitions = wanted.numPartitions
   if (wanted.assignments.length > 0) {

@@ -2,6 +2,8 @@
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { readDeleteGroupsRequest, writeDeleteGroupsResponse, type DeleteGroupsRequest, type DeleteGroupsResponse } from '../../protocol/generated/delete-groups.ts'
 import { defineHandler } from '../handler.ts'
+import { AclOperation, allowedOnGroup } from '../authorize.ts'
+import { ErrorCode } from '../../protocol/generated/errors.ts'
 
 export const deleteGroups = defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
   apiKey: ApiKey.DeleteGroups,
@@ -11,7 +13,12 @@ export const deleteGroups = defineHandler<DeleteGroupsRequest, DeleteGroupsRespo
   read: readDeleteGroupsRequest,
   write: writeDeleteGroupsResponse,
   async handle(request, context) {
-    const errors = await context.groups.deleteGroups(request.groupsNames)
-    return { throttleTimeMs: 0, results: request.groupsNames.map((groupId, i) => ({ groupId, errorCode: errors[i]! })) }
+    const permitted = request.groupsNames.filter((groupId) => allowedOnGroup(context, AclOperation.DELETE, groupId))
+    const errors = await context.groups.deleteGroups(permitted)
+    let i = 0
+    return {
+      throttleTimeMs: 0,
+      results: request.groupsNames.map((groupId) => ({ groupId, errorCode: permitted.includes(groupId) ? errors[i++]! : ErrorCode.GROUP_AUTHORIZATION_FAILED })),
+    }
   },
 })

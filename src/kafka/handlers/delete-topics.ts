@@ -5,6 +5,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readDeleteTopicsRequest, writeDeleteTopicsResponse, type DeleteTopicsRequest, type DeleteTopicsResponse } from '../../protocol/generated/delete-topics.ts'
 import { ZERO_UUID } from '../../protocol/reader.ts'
 import { defineHandler } from '../handler.ts'
+import { AclOperation, allowedOnTopic } from '../authorize.ts'
 
 type Result = DeleteTopicsResponse['responses'][number]
 
@@ -21,6 +22,11 @@ export const deleteTopics = defineHandler<DeleteTopicsRequest, DeleteTopicsRespo
     const responses: Result[] = []
     for (const { name, topicId } of wanted) {
       const topic = name !== null ? log.topicByName(name) : log.topicById(topicId)
+      const named = name ?? topic?.name
+      if (named !== undefined && !allowedOnTopic(context, AclOperation.DELETE, named)) {
+        responses.push({ name, topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.' })
+        continue
+      }
       if (topic === undefined) {
         const byId = name === null
         responses.push({

@@ -5,6 +5,7 @@ import { readDescribeConfigsRequest, writeDescribeConfigsResponse, type Describe
 import type { Topic } from '../../log/topic.ts'
 import { CONFIG_TYPE_ID, TOPIC_CONFIGS, topicNameProblem, type ConfigType } from '../../log/topic-config.ts'
 import { defineHandler, type RequestContext } from '../handler.ts'
+import { AclOperation, allowedOnCluster, allowedOnTopic } from '../authorize.ts'
 
 type ConfigEntry = DescribeConfigsResponse['results'][number]['configs'][number]
 
@@ -81,6 +82,7 @@ export const describeConfigs = defineHandler<DescribeConfigsRequest, DescribeCon
         const base = { resourceType: resource.resourceType, resourceName: resource.resourceName }
         const keys = resource.configurationKeys
         if (resource.resourceType === RESOURCE_TOPIC) {
+          if (!allowedOnTopic(context, AclOperation.DESCRIBE_CONFIGS, resource.resourceName)) return { ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.', configs: [] }
           const topic = context.log.topicByName(resource.resourceName)
           if (topic === undefined) {
             const invalid = topicNameProblem(resource.resourceName)
@@ -89,6 +91,7 @@ export const describeConfigs = defineHandler<DescribeConfigsRequest, DescribeCon
           return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: describeTopicConfigs(topic, context, keys, includeSynonyms) }
         }
         if (resource.resourceType === RESOURCE_BROKER) {
+          if (!allowedOnCluster(context, AclOperation.DESCRIBE_CONFIGS)) return { ...base, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', configs: [] }
           if (resource.resourceName !== '' && resource.resourceName !== String(context.broker.nodeId)) {
             return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown broker ${resource.resourceName}; this is broker ${context.broker.nodeId}`, configs: [] }
           }

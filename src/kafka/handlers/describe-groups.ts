@@ -5,6 +5,7 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readDescribeGroupsRequest, writeDescribeGroupsResponse, type DescribeGroupsRequest, type DescribeGroupsResponse } from '../../protocol/generated/describe-groups.ts'
 import { defineHandler } from '../handler.ts'
+import { AclOperation, allowedOnGroup } from '../authorize.ts'
 
 export const describeGroups = defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
   apiKey: ApiKey.DescribeGroups,
@@ -17,6 +18,9 @@ export const describeGroups = defineHandler<DescribeGroupsRequest, DescribeGroup
     return {
       throttleTimeMs: 0,
       groups: request.groups.map((groupId) => {
+        if (!allowedOnGroup(context, AclOperation.DESCRIBE, groupId)) {
+          return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 }
+        }
         const group = context.groups.group(groupId)
         if (group === undefined) {
           return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 }

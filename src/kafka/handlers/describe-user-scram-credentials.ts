@@ -6,6 +6,7 @@ import {
 } from '../../protocol/generated/describe-user-scram-credentials.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { MECHANISM_TYPES } from '../../security/scram.ts'
+import { AclOperation, allowedOnCluster } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 export const describeUserScramCredentials = defineHandler<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse>({
@@ -16,6 +17,7 @@ export const describeUserScramCredentials = defineHandler<DescribeUserScramCrede
   read: readDescribeUserScramCredentialsRequest,
   write: writeDescribeUserScramCredentialsResponse,
   handle(request, context) {
+    if (!allowedOnCluster(context, AclOperation.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', results: [] }
     const users = context.credentials.users()
     const info = (user: string): DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult => {
       const credentials = users.get(user)

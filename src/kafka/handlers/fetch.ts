@@ -10,6 +10,7 @@ import type { Records } from '../../protocol/writer.ts'
 import type { Partition } from '../../log/partition.ts'
 import type { Topic } from '../../log/topic.ts'
 import { defineHandler, type RequestContext } from '../handler.ts'
+import { AclOperation, allowedOnTopic } from '../authorize.ts'
 
 type FetchResponse = GeneratedFetchResponse<Records>
 type TopicResponse = FetchResponse['responses'][number]
@@ -24,10 +25,13 @@ class FetchTarget {
   readonly partitionIndex: number
   readonly fetchOffset: number
   readonly partitionMaxBytes: number
+  /** The client may not READ the topic: answered TOPIC_AUTHORIZATION_FAILED (topic and partition are then unset). */
+  readonly denied: boolean
 
-  constructor(topic: Topic | undefined, partitionIndex: number, fetchOffset: number, partitionMaxBytes: number) {
-    this.topic = topic
-    this.partition = topic?.partitions[partitionIndex]
+  constructor(topic: Topic | undefined, partitionIndex: number, fetchOffset: number, partitionMaxBytes: number, denied: boolean) {
+    this.denied = denied
+    this.topic = denied ? undefined : topic
+    this.partition = this.topic?.partitions[partitionIndex]
     this.partitionIndex = partitionIndex
     this.fetchOffset = fetchOffset
     this.partitionMaxBytes = partitionMaxBytes
@@ -38,7 +42,10 @@ function resolveTargets(request: FetchRequest, context: RequestContext): FetchTa
   const byId = context.apiVersion >= 13
   return request.topics.map((t) => {
     const topic = byId ? context.log.topicById(t.topicId) : context.log.topicByName(t.topic)
-    return t.partitions.map((p) => new FetchTarget(topic, p.partition, p.fetchOffset, p.partitionMaxBytes))
+    // By name, checked whether the topic exists or not (an unauthorized client learns nothing of it); an unknown id names nothing.
+    const name = byId ? topic?.name : t.topic
+    const denied = name !== undefined && !allowedOnTopic(context, AclOperation.READ, name)
+    return t.partitions.map((p) => new FetchTarget(topic, p.partition, p.fetchOffset, p.partitionMaxBytes, denied))
   })
 }
 
@@ -97,6 +104,7 @@ class ResponseBudget {
 /** The answer for one partition from the hot log, or null when its fetch offset is below the hot log (answered by coldPartitionResponse). */
 function partitionResponse(target: FetchTarget, budget: ResponseBudget, context: RequestContext): PartitionData | null {
   const { partition, topic } = target
+  if (target.denied) return partitionData(target.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED, undefined, NO_RECORDS)
   if (partition === undefined || topic === undefined) {
     const code = target.topic === undefined && context.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
     return partitionData(target.partitionIndex, code, undefined, NO_RECORDS)

@@ -4,6 +4,7 @@
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readFindCoordinatorRequest, writeFindCoordinatorResponse, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../../protocol/generated/find-coordinator.ts'
+import { AclOperation, allowed, ResourceType } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 const KEY_TYPE_GROUP = 0
@@ -19,21 +20,25 @@ export const findCoordinator = defineHandler<FindCoordinatorRequest, FindCoordin
   handle(request, context) {
     const { broker } = context
     const supported = request.keyType === KEY_TYPE_GROUP || request.keyType === KEY_TYPE_TRANSACTION
-    const errorCode = supported ? ErrorCode.NONE : ErrorCode.INVALID_REQUEST
-    const errorMessage = supported ? null : `coordinator key type ${request.keyType} is not supported (0 = group, 1 = transaction)`
-    const nodeId = supported ? broker.nodeId : -1
-    const host = supported ? broker.host : ''
-    const port = supported ? broker.port : -1
     // v4+ batches keys; older versions carry one key in the top-level fields.
     const keys = context.apiVersion >= 4 ? request.coordinatorKeys : [request.key]
-    return {
-      throttleTimeMs: 0,
-      errorCode,
-      errorMessage,
-      nodeId,
-      host,
-      port,
-      coordinators: keys.map((key) => ({ key, nodeId, host, port, errorCode, errorMessage })),
-    }
+    const coordinators = keys.map((key) => {
+      let errorCode: ErrorCode = ErrorCode.NONE
+      let errorMessage: string | null = null
+      if (!supported) {
+        errorCode = ErrorCode.INVALID_REQUEST
+        errorMessage = `coordinator key type ${request.keyType} is not supported (0 = group, 1 = transaction)`
+      } else if (request.keyType === KEY_TYPE_GROUP && !allowed(context, AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
+        errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED
+        errorMessage = 'Group authorization failed.'
+      } else if (request.keyType === KEY_TYPE_TRANSACTION && !allowed(context, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key)) {
+        errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        errorMessage = 'Transactional Id authorization failed.'
+      }
+      const found = errorCode === ErrorCode.NONE
+      return { key, nodeId: found ? broker.nodeId : -1, host: found ? broker.host : '', port: found ? broker.port : -1, errorCode, errorMessage }
+    })
+    const first = coordinators[0]!
+    return { throttleTimeMs: 0, errorCode: first.errorCode, errorMessage: first.errorMessage, nodeId: first.nodeId, host: first.host, port: first.port, coordinators }
   },
 })

@@ -27,6 +27,9 @@ import { alterUserScramCredentials } from './alter-user-scram-credentials.ts'
 import { describeUserScramCredentials } from './describe-user-scram-credentials.ts'
 import { saslAuthenticate } from './sasl-authenticate.ts'
 import { saslHandshake } from './sasl-handshake.ts'
+import { createAcls } from './create-acls.ts'
+import { deleteAcls } from './delete-acls.ts'
+import { describeAcls } from './describe-acls.ts'
 
 export const allHandlers: readonly AnyHandler[] = [
   produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, describeConfigs, createPartitions, describeCluster,
@@ -35,4 +38,5 @@ export const allHandlers: readonly AnyHandler[] = [
   joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, describeGroups, listGroups, deleteGroups,
   offsetDelete, offsetForLeaderEpoch,
   saslHandshake, saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials,
+  createAcls, describeAcls, deleteAcls,
 ]

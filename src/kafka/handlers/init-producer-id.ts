@@ -5,6 +5,7 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readInitProducerIdRequest, writeInitProducerIdResponse, type InitProducerIdRequest, type InitProducerIdResponse } from '../../protocol/generated/init-producer-id.ts'
 import { defineHandler } from '../handler.ts'
+import { mayWriteIdempotently } from '../authorize.ts'
 
 export const initProducerId = defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
   apiKey: ApiKey.InitProducerId,
@@ -18,6 +19,7 @@ export const initProducerId = defineHandler<InitProducerIdRequest, InitProducerI
       context.logger.warn({ remote: context.remoteAddress, transactionalId: request.transactionalId }, 'refused InitProducerId: transactions are not supported')
       return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 }
     }
+    if (!mayWriteIdempotently(context)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 }
     // As in Kafka, a non-transactional producer always gets a new id, even when it asks to bump an epoch.
     let producerId: number
     try {

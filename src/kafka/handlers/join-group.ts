@@ -3,6 +3,8 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { readJoinGroupRequest, writeJoinGroupResponse, type JoinGroupRequest, type JoinGroupResponse } from '../../protocol/generated/join-group.ts'
 import type { JoinResult } from '../../groups/group.ts'
 import { defineHandler } from '../handler.ts'
+import { AclOperation, allowedOnGroup } from '../authorize.ts'
+import { ErrorCode } from '../../protocol/generated/errors.ts'
 
 function response(result: JoinResult): JoinGroupResponse {
   return {
@@ -26,6 +28,9 @@ export const joinGroup = defineHandler<JoinGroupRequest, JoinGroupResponse>({
   read: readJoinGroupRequest,
   write: writeJoinGroupResponse,
   async handle(request, context) {
+    if (!allowedOnGroup(context, AclOperation.READ, request.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: request.memberId, members: [] }
+    }
     const result = await context.groups.join({
       groupId: request.groupId,
       memberId: request.memberId,

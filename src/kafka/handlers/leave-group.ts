@@ -3,6 +3,7 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readLeaveGroupRequest, writeLeaveGroupResponse, type LeaveGroupRequest, type LeaveGroupResponse } from '../../protocol/generated/leave-group.ts'
 import { defineHandler } from '../handler.ts'
+import { AclOperation, allowedOnGroup } from '../authorize.ts'
 
 export const leaveGroup = defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
   apiKey: ApiKey.LeaveGroup,
@@ -12,6 +13,7 @@ export const leaveGroup = defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
   read: readLeaveGroupRequest,
   write: writeLeaveGroupResponse,
   handle(request, context) {
+    if (!allowedOnGroup(context, AclOperation.READ, request.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] }
     if (context.apiVersion < 3) {
       const [errorCode] = context.groups.leave(request.groupId, [{ memberId: request.memberId, groupInstanceId: null }])
       return { throttleTimeMs: 0, errorCode: errorCode!, members: [] }

@@ -9,6 +9,7 @@ import type { BrokerLog } from '../../log/broker-log.ts'
 import type { Partition } from '../../log/partition.ts'
 import type { Topic } from '../../log/topic.ts'
 import { defineHandler } from '../handler.ts'
+import { AclOperation, allowedOnTopic } from '../authorize.ts'
 
 type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][number]
 
@@ -69,10 +70,13 @@ export const listOffsets = defineHandler<ListOffsetsRequest, ListOffsetsResponse
     const topics: ListOffsetsResponse['topics'] = []
     for (const requested of request.topics) {
       const topic = log.topicByName(requested.name)
+      const denied = !allowedOnTopic(context, AclOperation.DESCRIBE, requested.name)
       const partitions: PartitionResponse[] = []
       for (const p of requested.partitions) {
         const partition = topic?.partitions[p.partitionIndex]
-        if (topic === undefined || partition === undefined) {
+        if (denied) {
+          partitions.push(answer(p.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1))
+        } else if (topic === undefined || partition === undefined) {
           partitions.push(answer(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1))
         } else if (p.timestamp < LATEST_TIERED) {
           partitions.push(answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, -1, -1))

@@ -5,6 +5,7 @@ import { readMetadataRequest, writeMetadataResponse, type MetadataRequest, type 
 import { ZERO_UUID } from '../../protocol/reader.ts'
 import type { Topic } from '../../log/topic.ts'
 import { topicNameProblem } from '../../log/topic-config.ts'
+import { AclOperation, allowedOnTopic } from '../authorize.ts'
 import { defineHandler, type RequestContext } from '../handler.ts'
 import { autoCreateTopics, needsAutoCreate } from './auto-create.ts'
 
@@ -72,14 +73,17 @@ export const metadata = defineHandler<MetadataRequest, MetadataResponse>({
     const all = request.topics === null || (context.apiVersion === 0 && request.topics.length === 0)
     if (all) {
       topics = []
-      for (const topic of log.topics()) topics.push(describeTopic(topic, context))
+      // Only the topics the client may describe, as Kafka lists them.
+      for (const topic of log.topics()) if (allowedOnTopic(context, AclOperation.DESCRIBE, topic.name)) topics.push(describeTopic(topic, context))
     } else {
       topics = request.topics!.map((wanted) => {
         const name = nameUnlessById(wanted)
         if (name === null) {
           const byId = log.topicById(wanted.topicId)
+          if (byId !== undefined && !allowedOnTopic(context, AclOperation.DESCRIBE, byId.name)) return topicError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null, wanted.topicId)
           return byId === undefined ? topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, wanted.topicId) : describeTopic(byId, context)
         }
+        if (!allowedOnTopic(context, AclOperation.DESCRIBE, name)) return topicError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, ZERO_UUID)
         const topic = log.topicByName(name)
         if (topic !== undefined) return describeTopic(topic, context)
         if (topicNameProblem(name) !== null) return topicError(ErrorCode.INVALID_TOPIC_EXCEPTION, name, ZERO_UUID)

@@ -3,6 +3,8 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { readOffsetCommitRequest, writeOffsetCommitResponse, type OffsetCommitRequest, type OffsetCommitResponse } from '../../protocol/generated/offset-commit.ts'
 import type { OffsetCommitEntry } from '../../groups/offsets.ts'
 import { defineHandler } from '../handler.ts'
+import { AclOperation, allowedOnGroup, allowedOnTopic } from '../authorize.ts'
+import { ErrorCode } from '../../protocol/generated/errors.ts'
 
 export const offsetCommit = defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
   apiKey: ApiKey.OffsetCommit,
@@ -12,8 +14,14 @@ export const offsetCommit = defineHandler<OffsetCommitRequest, OffsetCommitRespo
   read: readOffsetCommitRequest,
   write: writeOffsetCommitResponse,
   async handle(request, context) {
+    if (!allowedOnGroup(context, AclOperation.READ, request.groupId)) {
+      return { throttleTimeMs: 0, topics: request.topics.map((topic) => ({ name: topic.name, partitions: topic.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })) })) }
+    }
+    // Offsets of topics the client may not READ are not committed; those partitions answer TOPIC_AUTHORIZATION_FAILED.
+    const deniedTopics = new Set(request.topics.filter((topic) => !allowedOnTopic(context, AclOperation.READ, topic.name)).map((topic) => topic.name))
     const entries: OffsetCommitEntry[] = []
     for (const topic of request.topics) {
+      if (deniedTopics.has(topic.name)) continue
       for (const p of topic.partitions) {
         entries.push({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata })
       }
@@ -26,7 +34,7 @@ export const offsetCommit = defineHandler<OffsetCommitRequest, OffsetCommitRespo
       throttleTimeMs: 0,
       topics: request.topics.map((topic) => ({
         name: topic.name,
-        partitions: topic.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: errors[i++]! })),
+        partitions: topic.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: deniedTopics.has(topic.name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : errors[i++]! })),
       })),
     }
   },

@@ -2,8 +2,8 @@
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readOffsetFetchRequest, writeOffsetFetchResponse, type OffsetFetchRequest, type OffsetFetchResponse } from '../../protocol/generated/offset-fetch.ts'
-import type { GroupCoordinator } from '../../groups/coordinator.ts'
-import { defineHandler } from '../handler.ts'
+import { AclOperation, allowedOnGroup, allowedOnTopic } from '../authorize.ts'
+import { defineHandler, type RequestContext } from '../handler.ts'
 
 interface PartitionOffset {
   partitionIndex: number
@@ -13,11 +13,16 @@ interface PartitionOffset {
   errorCode: ErrorCode
 }
 
-/** The requested partitions of a group (null topics: every committed partition). */
-function lookup(groups: GroupCoordinator, groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null): Array<{ name: string; partitions: PartitionOffset[] }> {
+/**
+ * The requested partitions of a group (null topics: every committed partition of a topic the client
+ * may describe); a requested topic it may not describe answers TOPIC_AUTHORIZATION_FAILED.
+ */
+function lookup(context: RequestContext, groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null): Array<{ name: string; partitions: PartitionOffset[] }> {
+  const { groups } = context
   if (topics === null) {
     const byTopic = new Map<string, PartitionOffset[]>()
     for (const [topic, partition, committed] of groups.committedOffsets(groupId)) {
+      if (!allowedOnTopic(context, AclOperation.DESCRIBE, topic)) continue
       let partitions = byTopic.get(topic)
       if (partitions === undefined) byTopic.set(topic, partitions = [])
       partitions.push({ partitionIndex: partition, committedOffset: committed.offset, committedLeaderEpoch: committed.leaderEpoch, metadata: committed.metadata, errorCode: ErrorCode.NONE })
@@ -27,6 +32,7 @@ function lookup(groups: GroupCoordinator, groupId: string, topics: Array<{ name:
   return topics.map((topic) => ({
     name: topic.name,
     partitions: topic.partitionIndexes.map((partitionIndex): PartitionOffset => {
+      if (!allowedOnTopic(context, AclOperation.DESCRIBE, topic.name)) return { partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED }
       const committed = groups.fetchOffset(groupId, topic.name, partitionIndex)
       return committed === undefined
         ? { partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE }
@@ -43,16 +49,25 @@ export const offsetFetch = defineHandler<OffsetFetchRequest, OffsetFetchResponse
   read: readOffsetFetchRequest,
   write: writeOffsetFetchResponse,
   handle(request, context) {
-    const { groups } = context
     if (context.apiVersion >= 8) {
       return {
         throttleTimeMs: 0,
         topics: [],
         errorCode: ErrorCode.NONE,
-        groups: request.groups.map((group) => ({ groupId: group.groupId, topics: lookup(groups, group.groupId, group.topics), errorCode: ErrorCode.NONE })),
+        groups: request.groups.map((group) => (allowedOnGroup(context, AclOperation.DESCRIBE, group.groupId)
+          ? { groupId: group.groupId, topics: lookup(context, group.groupId, group.topics), errorCode: ErrorCode.NONE }
+          : { groupId: group.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })),
       }
     }
+    if (!allowedOnGroup(context, AclOperation.DESCRIBE, request.groupId)) {
+      // v2+ has a top-level error; v0-1 only per partition.
+      const topics = (request.topics ?? []).map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitionIndexes.map((partitionIndex) => ({ partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })),
+      }))
+      return { throttleTimeMs: 0, topics: context.apiVersion >= 2 ? [] : topics, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groups: [] }
+    }
     // v0-1 cannot ask for "all topics" (null arrives from v2).
-    return { throttleTimeMs: 0, topics: lookup(groups, request.groupId, request.topics), errorCode: ErrorCode.NONE, groups: [] }
+    return { throttleTimeMs: 0, topics: lookup(context, request.groupId, request.topics), errorCode: ErrorCode.NONE, groups: [] }
   },
 })

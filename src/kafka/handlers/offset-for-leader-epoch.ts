@@ -9,6 +9,7 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readOffsetForLeaderEpochRequest, writeOffsetForLeaderEpochResponse, type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse } from '../../protocol/generated/offset-for-leader-epoch.ts'
 import { defineHandler } from '../handler.ts'
+import { AclOperation, allowedOnTopic } from '../authorize.ts'
 
 const UNDEFINED_EPOCH = -1
 const UNDEFINED_EPOCH_OFFSET = -1
@@ -26,6 +27,7 @@ export const offsetForLeaderEpoch = defineHandler<OffsetForLeaderEpochRequest, O
       topics: request.topics.map((t) => ({
         topic: t.topic,
         partitions: t.partitions.map((p) => {
+          if (!allowedOnTopic(context, AclOperation.DESCRIBE, t.topic)) return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, partition: p.partition, leaderEpoch: UNDEFINED_EPOCH, endOffset: UNDEFINED_EPOCH_OFFSET }
           const partition = context.log.partition(t.topic, p.partition)
           if (partition === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, partition: p.partition, leaderEpoch: UNDEFINED_EPOCH, endOffset: UNDEFINED_EPOCH_OFFSET }
           if (p.leaderEpoch < 0) return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: UNDEFINED_EPOCH, endOffset: UNDEFINED_EPOCH_OFFSET }

@@ -5,6 +5,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readProduceRequest, writeProduceResponse, type ProduceRequest, type ProduceResponse } from '../../protocol/generated/produce.ts'
 import type { AppendResult } from '../../log/broker-log.ts'
 import { topicNameProblem } from '../../log/topic-config.ts'
+import { AclOperation, allowed, allowedOnTopic, ResourceType } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import type { KafkaTraffic } from '../metrics.ts'
 import { autoCreateTopics, needsAutoCreate } from './auto-create.ts'
@@ -37,16 +38,21 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
   read: readProduceRequest,
   write: writeProduceResponse,
   prepare(request, context) {
-    const names = request.topicData.map((t) => t.name)
+    const names = request.topicData.map((t) => t.name).filter((name) => allowedOnTopic(context, AclOperation.WRITE, name))
     if (needsAutoCreate(names, context)) return autoCreateTopics(names, context)
   },
   handle(request, context) {
     const { log, traffic } = context
     const validAcks = request.acks === 0 || request.acks === 1 || request.acks === -1
+    const transactionDenied = request.transactionalId !== null && !allowed(context, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)
     // Every append starts here, synchronously, so offsets follow request order.
     const pending: Array<Array<PartitionResponse | Promise<PartitionResponse>>> = request.topicData.map((topicData) => {
       const topic = log.topicByName(topicData.name)
+      // Checked before existence, so a client learns nothing of topics it may not write.
+      const topicDenied = !allowedOnTopic(context, AclOperation.WRITE, topicData.name)
       return topicData.partitionData.map((data): PartitionResponse | Promise<PartitionResponse> => {
+        if (transactionDenied) return failed(data.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional Id authorization failed.', traffic)
+        if (topicDenied) return failed(data.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Topic authorization failed.', traffic)
         if (!validAcks) return failed(data.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${request.acks}`, traffic)
         if (topic === undefined) {
           const problem = topicNameProblem(topicData.name)
