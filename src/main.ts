@@ -118,18 +118,21 @@ function hotStorageHealth(store: HotStore, closeError: unknown): { ok: boolean; 
   return { ok, detail }
 }
 
-/** What the SASL listeners share: mechanisms, the users file's users created, the JWKS loaded (null without SASL listeners). */
-async function saslServices(config: Config, credentials: CredentialStore, logger: Logger): Promise<SaslServices | null> {
-  if (config.saslEnabledMechanisms.length === 0) return null
+/** The users file's users created, the JWKS loaded (null when neither door takes tokens). */
+async function authenticationSources(config: Config, credentials: CredentialStore, logger: Logger): Promise<JwtValidator | null> {
   if (config.saslUsersFile !== null) await credentials.bootstrap(config.saslUsersFile, config.saslScramIterations, logger)
-  let jwt: JwtValidator | null = null
-  if (config.saslEnabledMechanisms.includes('OAUTHBEARER')) {
-    jwt = new JwtValidator({ jwksFile: config.oauthJwksFile, jwksUrl: config.oauthJwksUrl, issuer: config.oauthIssuer, audience: config.oauthAudience, clockSkewMs: config.oauthClockSkewMs })
-    await jwt.load()
-  }
+  if (!config.saslEnabledMechanisms.includes('OAUTHBEARER') && !config.httpAuthSchemes.includes('bearer')) return null
+  const jwt = new JwtValidator({ jwksFile: config.oauthJwksFile, jwksUrl: config.oauthJwksUrl, issuer: config.oauthIssuer, audience: config.oauthAudience, clockSkewMs: config.oauthClockSkewMs })
+  await jwt.load()
+  return jwt
+}
+
+/** What the SASL listeners share (null without SASL listeners). */
+function saslServices(config: Config, credentials: CredentialStore, jwt: JwtValidator | null, logger: Logger): SaslServices | null {
+  if (config.saslEnabledMechanisms.length === 0) return null
   return {
-    mechanisms: config.saslEnabledMechanisms, credentials, jwt, sessionLifetimeMs: config.saslSessionLifetimeMs,
-    failedAuthenticationDelayMs: config.saslFailedAuthDelayMs, logger,
+    mechanisms: config.saslEnabledMechanisms, credentials, jwt: config.saslEnabledMechanisms.includes('OAUTHBEARER') ? jwt : null,
+    sessionLifetimeMs: config.saslSessionLifetimeMs, failedAuthenticationDelayMs: config.saslFailedAuthDelayMs, logger,
   }
 }
 
@@ -205,7 +208,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   }, logger)
   const credentials = new CredentialStore(store)
   await credentials.load()
-  const sasl = await saslServices(config, credentials, logger)
+  const jwt = await authenticationSources(config, credentials, logger)
+  const sasl = saslServices(config, credentials, jwt, logger)
   const authorizer = new Authorizer(store, { superUsers: config.superUserList, allowIfNoAcl: config.allowIfNoAcl })
   await authorizer.load()
   const kafka = await KafkaListeners.open(
@@ -298,6 +302,12 @@ async function start(config: Config, logger: Logger): Promise<void> {
       cold_storage: coldStorageHealth(flusher.failing(), config.warehouse),
     }),
     stats: () => ({ kafka_connections: kafka.connectionCount }),
+    access: {
+      basic: config.httpAuthSchemes.includes('basic') ? credentials : null, bearer: config.httpAuthSchemes.includes('bearer') ? jwt : null,
+      authorizer, metricsOpen: config.httpMetricsOpen, topicExists: (name) => log.topicByName(name) !== undefined,
+      failedAuthenticationDelayMs: config.saslFailedAuthDelayMs, logger,
+    },
+    ...(config.httpTls && tls !== null ? { https: tls } : {}),
   })
   await http.listen({ host: config.host, port: config.httpPort })
   const httpAddress = http.server.address()
@@ -349,7 +359,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'))
   // Logged last: a supervisor that sends SIGTERM as soon as it reads "zombi ready" must find the
   // handlers installed (on a loaded machine it did not, and SIGTERM killed the process unflushed).
-  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, catalog: config.catalogType === 'rest' ? config.catalogUrl : 'filesystem', durability: config.durability, advertised: kafka.opened[0]!.advertised, listeners: kafka.opened }, 'zombi ready')
+  logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, catalog: config.catalogType === 'rest' ? config.catalogUrl : 'filesystem', durability: config.durability, advertised: kafka.opened[0]!.advertised, listeners: kafka.opened, httpTls: config.httpTls }, 'zombi ready')
 }
 
 function main(): void {

@@ -35,6 +35,8 @@ const EXPECTED = [
   'HTTP_INVALID_ENCODING 400 invalid_encoding: the body is not UTF-8, or a JSON string holds a lone surrogate',
   'HTTP_INVALID_TABLE 400 invalid_table: the table name is not a valid Kafka topic name',
   'HTTP_OFFSET_OUT_OF_RANGE 400 offset_out_of_range: the offset is below the log start and no Iceberg reader is configured',
+  'HTTP_UNAUTHORIZED 401 unauthorized: the request did not authenticate (no, malformed or wrong credentials, an invalid or expired token); WWW-Authenticate names the accepted schemes',
+  'HTTP_FORBIDDEN 403 forbidden: the authenticated principal may not do this: the ACLs do not allow it',
   'HTTP_NOT_FOUND 404 not_found: no such route, table or partition',
   'HTTP_METHOD_NOT_ALLOWED 405 method_not_allowed: the path exists with other methods (listed in Allow)',
   'HTTP_REQUEST_TIMEOUT 408 request_timeout: the request was not received in time',

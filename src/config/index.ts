@@ -17,6 +17,8 @@ interface Settled {
   warehouse: string
   /** The Kafka listeners (ZOMBI_LISTENERS, or the one PLAINTEXT listener of ZOMBI_HOST/ZOMBI_KAFKA_PORT). */
   kafkaListeners: ListenerSpec[]
+  /** ZOMBI_HTTP_AUTH's schemes; empty: the HTTP door does not authenticate. */
+  httpAuthSchemes: HttpAuthScheme[]
   /** ZOMBI_SUPER_USERS as a list. */
   superUserList: string[]
   /** allow.everyone.if.no.acl.found: ZOMBI_ALLOW_EVERYONE_IF_NO_ACL_FOUND, or its default (false once clients authenticate). */
@@ -153,7 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   const explicit = (name: string): boolean => (flags[name as SettingName] ?? env[name]) !== undefined
   const kafkaListeners = resolveListeners({ ...table, explicit })
   checkTls(table, kafkaListeners)
-  const saslEnabledMechanisms = checkSasl(table, kafkaListeners, explicit)
+  const { mechanisms: saslEnabledMechanisms, http: httpAuthSchemes } = checkAuthentication(table, kafkaListeners, explicit)
   const superUserList = (table.superUsers ?? '').split(';').map((name) => name.trim()).filter((name) => name !== '')
   for (const name of superUserList) {
     if (!/^[^:]+:.+$/.test(name)) throw new ZombiError('CONFIG_INVALID', `ZOMBI_SUPER_USERS names ${JSON.stringify(name)}: principals are Type:name (User:admin), separated by semicolons`)
@@ -163,8 +165,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     ...table,
     kafkaListeners,
     saslEnabledMechanisms,
+    httpAuthSchemes,
     superUserList,
-    allowIfNoAcl: table.allowEveryoneIfNoAclFound ?? !(saslEnabledMechanisms.length > 0 || table.tlsClientAuth !== 'none'),
+    allowIfNoAcl: table.allowEveryoneIfNoAclFound ?? !(saslEnabledMechanisms.length > 0 || table.tlsClientAuth !== 'none' || httpAuthSchemes.length > 0),
     advertisedHost: table.advertisedHost ?? (wildcard ? '127.0.0.1' : table.host),
     warehouse: table.storage === 's3'
       ? `s3://${table.s3Bucket}${table.s3Prefix === null ? '' : `/${table.s3Prefix}`}`
@@ -207,53 +210,80 @@ function checkStorage(table: TableConfig): void {
   }
 }
 
-/** TLS files are needed by, and only by, TLS listeners; protocols not built yet are refused, never ignored. */
+/** TLS files are needed by, and only by, TLS listeners and HTTPS. */
 function checkTls(table: TableConfig, listeners: readonly ListenerSpec[]): void {
   const tls = listeners.find((listener) => usesTls(listener.protocol))
-  if (tls !== undefined) {
+  if (tls !== undefined || table.httpTls) {
     if (table.tlsCertFile === null || table.tlsKeyFile === null) {
-      throw new ZombiError('CONFIG_INVALID', `listener ${tls.name} uses ${tls.protocol}: set ZOMBI_TLS_CERT_FILE and ZOMBI_TLS_KEY_FILE (PEM certificate chain and private key)`)
+      const user = tls === undefined ? 'ZOMBI_HTTP_TLS=true' : `listener ${tls.name} uses ${tls.protocol}`
+      throw new ZombiError('CONFIG_INVALID', `${user}: set ZOMBI_TLS_CERT_FILE and ZOMBI_TLS_KEY_FILE (PEM certificate chain and private key)`)
     }
-    if (table.tlsClientAuth !== 'none' && table.tlsCaFile === null) {
-      throw new ZombiError('CONFIG_INVALID', `ZOMBI_TLS_CLIENT_AUTH=${table.tlsClientAuth} needs ZOMBI_TLS_CA_FILE (the authorities that sign client certificates)`)
+  } else {
+    for (const [name, set] of [['ZOMBI_TLS_CERT_FILE', table.tlsCertFile !== null], ['ZOMBI_TLS_KEY_FILE', table.tlsKeyFile !== null], ['ZOMBI_TLS_CA_FILE', table.tlsCaFile !== null]] as const) {
+      if (set) throw new ZombiError('CONFIG_INVALID', `${name} is set but nothing uses TLS: add an SSL or SASL_SSL listener to ZOMBI_LISTENERS (e.g. SSL://0.0.0.0:9093) or set ZOMBI_HTTP_TLS=true, or unset ${name}`)
     }
-    return
   }
-  for (const [name, set] of [['ZOMBI_TLS_CERT_FILE', table.tlsCertFile !== null], ['ZOMBI_TLS_KEY_FILE', table.tlsKeyFile !== null], ['ZOMBI_TLS_CA_FILE', table.tlsCaFile !== null], ['ZOMBI_TLS_CLIENT_AUTH', table.tlsClientAuth !== 'none']] as const) {
-    if (set) throw new ZombiError('CONFIG_INVALID', `${name} is set but no listener uses TLS: add an SSL listener to ZOMBI_LISTENERS (e.g. SSL://0.0.0.0:9093), or unset ${name}`)
+  // Client certificates are asked for on the Kafka listeners only.
+  if (table.tlsClientAuth !== 'none') {
+    if (tls === undefined) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_TLS_CLIENT_AUTH is set but no listener uses TLS: add an SSL or SASL_SSL listener to ZOMBI_LISTENERS, or unset ZOMBI_TLS_CLIENT_AUTH')
+    if (table.tlsCaFile === null) throw new ZombiError('CONFIG_INVALID', `ZOMBI_TLS_CLIENT_AUTH=${table.tlsClientAuth} needs ZOMBI_TLS_CA_FILE (the authorities that sign client certificates)`)
   }
 }
 
 const SASL_MECHANISM_NAMES = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const
 export type SaslMechanismName = (typeof SASL_MECHANISM_NAMES)[number]
+export type HttpAuthScheme = 'basic' | 'bearer'
 
-/** The enabled SASL mechanisms; SASL settings without a SASL listener, or OAUTHBEARER's without OAUTHBEARER, are refused. */
-function checkSasl(table: TableConfig, listeners: readonly ListenerSpec[], explicit: (name: string) => boolean): SaslMechanismName[] {
-  const oauthSettings = { ZOMBI_SASL_OAUTHBEARER_JWKS_FILE: table.oauthJwksFile, ZOMBI_SASL_OAUTHBEARER_JWKS_URL: table.oauthJwksUrl, ZOMBI_SASL_OAUTHBEARER_ISSUER: table.oauthIssuer, ZOMBI_SASL_OAUTHBEARER_AUDIENCE: table.oauthAudience }
-  if (!listeners.some((listener) => usesSasl(listener.protocol))) {
-    for (const name of ['ZOMBI_SASL_MECHANISMS', 'ZOMBI_SASL_USERS_FILE', 'ZOMBI_SASL_SCRAM_ITERATIONS', 'ZOMBI_SASL_SESSION_LIFETIME_MS', 'ZOMBI_SASL_FAILED_AUTH_DELAY_MS', 'ZOMBI_SASL_OAUTHBEARER_CLOCK_SKEW_SECS', ...Object.keys(oauthSettings)]) {
+/** ZOMBI_HTTP_AUTH: none, or basic and/or bearer. */
+function httpAuthSchemes(table: TableConfig): HttpAuthScheme[] {
+  const schemes = table.httpAuth.split(',').map((scheme) => scheme.trim().toLowerCase()).filter((scheme) => scheme !== '')
+  if (schemes.length === 1 && schemes[0] === 'none') return []
+  for (const scheme of schemes) {
+    if (scheme !== 'basic' && scheme !== 'bearer') throw new ZombiError('CONFIG_INVALID', `ZOMBI_HTTP_AUTH=${JSON.stringify(table.httpAuth)} is invalid: none, or basic and/or bearer separated by a comma`)
+  }
+  if (schemes.length === 0 || new Set(schemes).size !== schemes.length) throw new ZombiError('CONFIG_INVALID', `ZOMBI_HTTP_AUTH=${JSON.stringify(table.httpAuth)} is invalid: none, or basic and/or bearer separated by a comma`)
+  return schemes as HttpAuthScheme[]
+}
+
+/**
+ * The enabled SASL mechanisms and HTTP schemes. A setting nothing would use is refused: SASL settings
+ * without a SASL listener, JWKS settings without OAUTHBEARER or HTTP bearer, the users file without a
+ * password mechanism or HTTP basic.
+ */
+function checkAuthentication(table: TableConfig, listeners: readonly ListenerSpec[], explicit: (name: string) => boolean): { mechanisms: SaslMechanismName[]; http: HttpAuthScheme[] } {
+  const http = httpAuthSchemes(table)
+  if (explicit('ZOMBI_HTTP_METRICS_OPEN') && http.length === 0) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_HTTP_METRICS_OPEN is set but ZOMBI_HTTP_AUTH=none: without HTTP authentication every route is open; unset it')
+  let mechanisms: SaslMechanismName[] = []
+  if (listeners.some((listener) => usesSasl(listener.protocol))) {
+    const names = (table.saslMechanisms ?? 'SCRAM-SHA-256,SCRAM-SHA-512').split(',').map((name) => name.trim().toUpperCase()).filter((name) => name !== '')
+    if (names.length === 0) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_SASL_MECHANISMS names no mechanism')
+    for (const name of names) {
+      if (!(SASL_MECHANISM_NAMES as readonly string[]).includes(name)) throw new ZombiError('CONFIG_INVALID', `ZOMBI_SASL_MECHANISMS names ${name}: the mechanisms are ${SASL_MECHANISM_NAMES.join(', ')}`)
+    }
+    if (new Set(names).size !== names.length) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_SASL_MECHANISMS names a mechanism twice')
+    mechanisms = names as SaslMechanismName[]
+  } else {
+    for (const name of ['ZOMBI_SASL_MECHANISMS', 'ZOMBI_SASL_SESSION_LIFETIME_MS']) {
       if (explicit(name)) throw new ZombiError('CONFIG_INVALID', `${name} is set but no listener uses SASL: add a SASL_SSL or SASL_PLAINTEXT listener to ZOMBI_LISTENERS, or unset ${name}`)
     }
-    return []
   }
-  const mechanisms = (table.saslMechanisms ?? 'SCRAM-SHA-256,SCRAM-SHA-512').split(',').map((name) => name.trim().toUpperCase()).filter((name) => name !== '')
-  if (mechanisms.length === 0) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_SASL_MECHANISMS names no mechanism')
-  for (const name of mechanisms) {
-    if (!(SASL_MECHANISM_NAMES as readonly string[]).includes(name)) throw new ZombiError('CONFIG_INVALID', `ZOMBI_SASL_MECHANISMS names ${name}: the mechanisms are ${SASL_MECHANISM_NAMES.join(', ')}`)
+  const passwords = mechanisms.some((name) => name !== 'OAUTHBEARER') || http.includes('basic')
+  for (const name of ['ZOMBI_SASL_USERS_FILE', 'ZOMBI_SASL_SCRAM_ITERATIONS']) {
+    if (!passwords && explicit(name)) throw new ZombiError('CONFIG_INVALID', `${name} is set but nothing checks passwords: enable PLAIN or SCRAM on a SASL listener, or ZOMBI_HTTP_AUTH=basic, or unset ${name}`)
   }
-  if (new Set(mechanisms).size !== mechanisms.length) throw new ZombiError('CONFIG_INVALID', 'ZOMBI_SASL_MECHANISMS names a mechanism twice')
-  if (mechanisms.includes('OAUTHBEARER')) {
-    if ((table.oauthJwksFile === null) === (table.oauthJwksUrl === null)) throw new ZombiError('CONFIG_INVALID', 'OAUTHBEARER needs exactly one of ZOMBI_SASL_OAUTHBEARER_JWKS_FILE and ZOMBI_SASL_OAUTHBEARER_JWKS_URL (the keys that sign the tokens)')
+  if (!mechanisms.length && !http.length && explicit('ZOMBI_SASL_FAILED_AUTH_DELAY_MS')) {
+    throw new ZombiError('CONFIG_INVALID', 'ZOMBI_SASL_FAILED_AUTH_DELAY_MS is set but nothing authenticates: add a SASL listener or set ZOMBI_HTTP_AUTH, or unset it')
+  }
+  const tokens = mechanisms.includes('OAUTHBEARER') || http.includes('bearer')
+  if (tokens) {
+    if ((table.oauthJwksFile === null) === (table.oauthJwksUrl === null)) throw new ZombiError('CONFIG_INVALID', 'OAUTHBEARER and HTTP bearer tokens need exactly one of ZOMBI_SASL_OAUTHBEARER_JWKS_FILE and ZOMBI_SASL_OAUTHBEARER_JWKS_URL (the keys that sign the tokens)')
     if (table.oauthJwksUrl !== null && !isHttpUrl(table.oauthJwksUrl)) throw new ZombiError('CONFIG_INVALID', `ZOMBI_SASL_OAUTHBEARER_JWKS_URL=${JSON.stringify(table.oauthJwksUrl)} is invalid: expected an http:// or https:// URL`)
   } else {
-    for (const name of [...Object.keys(oauthSettings), 'ZOMBI_SASL_OAUTHBEARER_CLOCK_SKEW_SECS']) {
-      if (explicit(name)) throw new ZombiError('CONFIG_INVALID', `${name} is set but ZOMBI_SASL_MECHANISMS does not enable OAUTHBEARER: add it, or unset ${name}`)
+    for (const name of ['ZOMBI_SASL_OAUTHBEARER_JWKS_FILE', 'ZOMBI_SASL_OAUTHBEARER_JWKS_URL', 'ZOMBI_SASL_OAUTHBEARER_ISSUER', 'ZOMBI_SASL_OAUTHBEARER_AUDIENCE', 'ZOMBI_SASL_OAUTHBEARER_CLOCK_SKEW_SECS']) {
+      if (explicit(name)) throw new ZombiError('CONFIG_INVALID', `${name} is set but nothing takes tokens: add OAUTHBEARER to ZOMBI_SASL_MECHANISMS or bearer to ZOMBI_HTTP_AUTH, or unset ${name}`)
     }
   }
-  if (!mechanisms.some((name) => name !== 'OAUTHBEARER') && explicit('ZOMBI_SASL_USERS_FILE')) {
-    throw new ZombiError('CONFIG_INVALID', 'ZOMBI_SASL_USERS_FILE is set but no password mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) is enabled: enable one, or unset it')
-  }
-  return mechanisms as SaslMechanismName[]
+  return { mechanisms, http }
 }
 
 /** Settings of the REST catalog client; refused with the filesystem catalog. */

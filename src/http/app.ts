@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Server as TlsServer } from 'node:tls'
 import type { Config } from '../config/index.ts'
 import type { GroupCoordinator } from '../groups/coordinator.ts'
 import type { BrokerLog } from '../log/broker-log.ts'
@@ -13,6 +14,8 @@ import type { IdempotencyKeys } from '../log/idempotency-keys.ts'
 import { RecordReader, type ColdRead } from '../log/record-reader.ts'
 import { RecordWriter } from '../log/record-writer.ts'
 import type { Metrics } from '../observability/metrics.ts'
+import type { TlsCredentials } from '../security/tls.ts'
+import { controlAccess, type HttpAccess } from './plugins/access.ts'
 import { answerBackpressure, isBackpressure, limitWrites, WriteBudget } from './plugins/backpressure.ts'
 import { parseJsonStrictly } from './plugins/json-body.ts'
 import { ERRORS, HttpProblem } from '../errors.ts'
@@ -41,6 +44,10 @@ export interface HttpDependencies {
   components: () => Record<string, { ok: boolean; detail?: string }>
   /** Stats from outside the HTTP layer (connections, ...). */
   stats: () => Record<string, number>
+  /** Authentication and ACLs of the HTTP door (ZOMBI_HTTP_AUTH); absent, every request is served. */
+  access?: HttpAccess
+  /** Serve HTTPS with these credentials (ZOMBI_HTTP_TLS), reloaded when their files change. */
+  https?: TlsCredentials
 }
 
 /** Node's default limit on the request line and headers, which bounds any path parameter anyway. */
@@ -75,6 +82,7 @@ function answerFrameworkError(error: FastifyError, response: ServerResponse, met
 export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInstance> {
   const { log, metrics, config } = deps
   const app = Fastify({
+    ...(deps.https === undefined ? {} : { https: deps.https.httpsOptions() }),
     logger: false,
     // A body over the in-flight byte budget could never be admitted: 413, not a 429 retried in vain.
     bodyLimit: Math.min(config.httpMaxBodyBytes, config.maxInflightBytes),
@@ -97,6 +105,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   app.addSchema(schemas.recordInputSchema)
   app.addSchema(schemas.eventSchema)
 
+  if (deps.access !== undefined) controlAccess(app, deps.access)
   const budget = new WriteBudget(config.maxInflightWrites, config.maxInflightBytes, metrics)
   limitWrites(app, budget, WRITE_ROUTES)
 
@@ -149,6 +158,12 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   await app.register(healthRoutes, { log, groups: deps.groups, metrics, budget, components: deps.components, stats: deps.stats })
   if (deps.icebergCatalog !== undefined) await app.register(icebergCatalogRoutes, { prefix: '/iceberg', view: deps.icebergCatalog, metrics })
   app.get('/openapi.yaml', { schema: { hide: true } }, async (_request, reply) => reply.type('application/yaml').send(app.swagger({ yaml: true })))
+  if (deps.https !== undefined) {
+    const credentials = deps.https
+    const server = app.server as unknown as TlsServer
+    const unsubscribe = credentials.subscribe(() => server.setSecureContext(credentials.httpsOptions()))
+    app.addHook('onClose', async () => unsubscribe())
+  }
   await app.ready()
   return app
 }

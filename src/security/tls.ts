@@ -80,6 +80,11 @@ export class TlsCredentials {
     }
   }
 
+  /** Options for an HTTPS server (node:https): the material and TLS 1.2+; no client certificates. */
+  httpsOptions(): tls.TlsOptions {
+    return { ...this.#material, minVersion: MIN_TLS_VERSION }
+  }
+
   /** Calls `apply` with the new material after each change that loads. */
   subscribe(apply: (material: TlsMaterial) => void): () => void {
     this.#listeners.add(apply)

@@ -75,7 +75,7 @@ describe('config', () => {
     const fields = SETTINGS.map((s) => s.field)
     expect(new Set(fields).size).toBe(fields.length)
     // Derived from several rows: kafkaListeners (ZOMBI_LISTENERS or ZOMBI_HOST/ZOMBI_KAFKA_PORT/ZOMBI_ADVERTISED_*), saslEnabledMechanisms (ZOMBI_SASL_MECHANISMS and the listeners), superUserList, allowIfNoAcl.
-    expect(Object.keys(loadConfig({})).sort()).toEqual([...fields, 'kafkaListeners', 'saslEnabledMechanisms', 'superUserList', 'allowIfNoAcl'].sort())
+    expect(Object.keys(loadConfig({})).sort()).toEqual([...fields, 'kafkaListeners', 'saslEnabledMechanisms', 'httpAuthSchemes', 'superUserList', 'allowIfNoAcl'].sort())
   })
 
   it('converts MiB, seconds and minutes into the fields\' bytes and milliseconds', () => {
@@ -138,6 +138,7 @@ describe('config', () => {
       host: string; kafkaPort: number; httpPort: number; advertisedHost: string; advertisedKafkaPort: number | null; nodeId: number
       listeners: string | null; advertisedListeners: string | null; listenerSecurityProtocolMap: string | null; tlsCertFile: string | null
       tlsKeyFile: string | null; tlsCaFile: string | null; tlsClientAuth: 'none' | 'requested' | 'required'; tlsReloadCheckMs: number
+      httpAuth: string; httpTls: boolean; httpMetricsOpen: boolean; httpAuthSchemes: Array<'basic' | 'bearer'>
       superUsers: string | null; allowEveryoneIfNoAclFound: boolean | null; superUserList: string[]; allowIfNoAcl: boolean
       kafkaListeners: ListenerSpec[]; saslEnabledMechanisms: Array<'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER'>
       saslMechanisms: string | null; saslUsersFile: string | null; saslScramIterations: number; saslSessionLifetimeMs: number; saslFailedAuthDelayMs: number
