@@ -21,6 +21,8 @@ beforeAll(async () => {
     ZOMBI_LISTENERS: 'PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0',
     ZOMBI_TLS_CERT_FILE: served.cert, ZOMBI_TLS_KEY_FILE: served.key, ZOMBI_TLS_CA_FILE: certs.caFile,
     ZOMBI_TLS_CLIENT_AUTH: 'requested', ZOMBI_TLS_RELOAD_CHECK_SECS: '1',
+    // Asking for client certificates turns authentication on, and with it allow-if-no-ACL off; these tests are about TLS, not ACLs.
+    ZOMBI_ALLOW_EVERYONE_IF_NO_ACL_FOUND: 'true',
   })
 })
 
@@ -121,6 +123,7 @@ describe('mTLS required', () => {
     strict = await startBroker({
       ZOMBI_LISTENERS: 'SSL://127.0.0.1:0',
       ZOMBI_TLS_CERT_FILE: certs.broker.cert, ZOMBI_TLS_KEY_FILE: certs.broker.key, ZOMBI_TLS_CA_FILE: certs.caFile, ZOMBI_TLS_CLIENT_AUTH: 'required',
+      ZOMBI_SUPER_USERS: 'User:CN=ops,O=Zombi',
     })
   })
 
@@ -136,5 +139,16 @@ describe('mTLS required', () => {
     expect(without.code).not.toBe(0)
     expect(without.stderr).toMatch(/SSL handshake failed|certificate required|Receive failed|Disconnected/i)
     expect(strict.logs()).toContain('TLS handshake failed')
+  })
+
+  test('the certificate\'s subject is the principal the ACLs see: a super user by subject writes, another client is refused', async () => {
+    const ops = certs.issue('ops', '/O=Zombi/CN=ops')
+    const other = certs.issue('other-client', '/O=Zombi/CN=other')
+    const topic = uniqueTopic('mtls-acl')
+    const asClient = (pair: { cert: string; key: string }): string[] => ['-b', strict.bootstrap, ...kcatSsl(), '-X', `ssl.certificate.location=${pair.cert}`, '-X', `ssl.key.location=${pair.key}`]
+    await kcat(['-P', ...asClient(ops), '-t', topic, ...kcatCommonArgs], { input: 'by-ops\n' })
+    const refused = await runKcat(['-P', ...asClient(other), '-t', topic, '-m', '10', '-X', 'message.timeout.ms=10000'], { input: 'by-other\n' })
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toMatch(/Topic authorization failed/i)
   })
 })
