@@ -1,5 +1,6 @@
 // A SASL listener on the wire: the gate before authentication, raw tokens after a v0 handshake,
 // session lifetimes and re-authentication (KIP-368), the close after a failure.
+import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
@@ -124,5 +125,25 @@ describe('SASL listener', () => {
     expect((await authenticate(client, plain('alice', 'x'))).errorCode).toBe(ErrorCode.ILLEGAL_SASL_STATE)
     expect(await metadataAnswered(client)).toBe(true)
     client.close()
+  })
+
+  it('never serves a client whose SASL frames are arbitrary bytes, whatever the mechanism and version', async () => {
+    const kafka = await saslKafka()
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom('PLAIN', 'SCRAM-SHA-256'), fc.constantFrom(0, 1, 2), fc.array(fc.uint8Array({ maxLength: 64 }), { minLength: 1, maxLength: 3 }),
+      async (mechanism, version, tokens) => {
+        const client = await RawClient.connect('127.0.0.1', kafka.port)
+        try {
+          if (await handshake(client, mechanism).catch(() => -1) !== ErrorCode.NONE) return
+          for (const token of tokens) {
+            const result = await authenticate(client, Buffer.from(token), version).catch(() => null)
+            if (result === null || result.errorCode !== ErrorCode.NONE) break
+          }
+          expect(await metadataAnswered(client)).toBe(false)
+        } finally {
+          client.close()
+        }
+      },
+    ), { numRuns: 60, seed: 1919 })
   })
 })
