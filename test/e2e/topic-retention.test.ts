@@ -1,6 +1,7 @@
 // A topic's retention.ms governs its Iceberg table: a topic created with retention.ms (kafkajs admin)
 // loses the files whose records are older, and Kafka's view follows: ListOffsets earliest moves to
-// the first kept offset and a Fetch below it answers OFFSET_OUT_OF_RANGE, as Kafka does after retention.
+// the first kept offset and a Fetch below it answers OFFSET_OUT_OF_RANGE, as Kafka does after retention;
+// /metrics counts the files and rows retention removed.
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
@@ -35,6 +36,17 @@ afterAll(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** The counters topic retention exposes in /metrics. */
+async function retentionMetrics(): Promise<{ files: number; rows: number; failures: number }> {
+  const text = await (await fetch(`${broker.httpUrl}/metrics`)).text()
+  const value = (name: string): number => {
+    const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `))
+    if (line === undefined) throw new Error(`${name} is not in /metrics`)
+    return Number(line.slice(name.length + 1))
+  }
+  return { files: value('zombi_iceberg_retention_files_deleted_total'), rows: value('zombi_iceberg_retention_rows_deleted_total'), failures: value('zombi_iceberg_expiry_failures_total') }
+}
+
 async function listOffset(topic: string, timestamp: number): Promise<number> {
   const client = await RawClient.connect(broker.host, broker.kafkaPort)
   try {
@@ -65,6 +77,8 @@ async function fetchAt(topic: string, offset: number): Promise<{ errorCode: numb
 }
 
 test('records older than retention.ms leave the table; ListOffsets earliest moves to the first kept offset and Fetch below it is out of range', async () => {
+  // Nothing was past any retention before this topic.
+  expect(await retentionMetrics()).toEqual({ files: 0, rows: 0, failures: 0 })
   const topic = uniqueTopic('topic-retention')
   const admin = new Kafka({ clientId: 'topic-retention', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin()
   await admin.connect()
@@ -102,4 +116,10 @@ test('records older than retention.ms leave the table; ListOffsets earliest move
   // What SQL engines read: the current records only.
   const rows = await readRows(tableDir(broker.dataDir, topic), 'duckdb')
   expect(rows.map((row) => row.sequence).sort((a, b) => a - b)).toEqual(Array.from({ length: NEW }, (_, i) => OLD + i))
+  // One flush wrote a file per hour partition: the old records' hours are the files retention removed, their rows the rows.
+  const oldHours = new Set(records.slice(0, OLD).map((record) => Math.floor(record.timestamp / 3_600_000))).size
+  expect(await retentionMetrics()).toEqual({ files: oldHours, rows: OLD, failures: 0 })
+  // Later passes find nothing more to remove: the counters stay.
+  await sleep(2500)
+  expect(await retentionMetrics()).toEqual({ files: oldHours, rows: OLD, failures: 0 })
 }, 180_000)
