@@ -46,7 +46,12 @@ const schemaAnswer = {
 const subjectParams = { type: 'object', properties: { subject: { type: 'string' } } } as const
 const versionParams = { type: 'object', properties: { subject: { type: 'string' }, version: { type: 'string', description: 'A version number, -1 or latest' } } } as const
 const idParams = { type: 'object', properties: { id: { type: 'string' } } } as const
-const flag = (description: string) => ({ type: 'boolean', description }) as const
+// Booleans as Confluent's server reads them (Java's Boolean.valueOf): "true" in any case is true, anything else
+// false; Confluent's Python client sends normalize=False.
+const flag = (description: string) => ({ type: 'string', description: `${description} (true in any case; anything else is false)` }) as const
+const isTrue = (value: string | undefined): boolean => value?.toLowerCase() === 'true'
+/** An optional flag: absent stays undefined (the subject's or global default applies). */
+const optionalFlag = (value: string | undefined): boolean | undefined => (value === undefined ? undefined : isTrue(value))
 const deletedQuery = { type: 'object', properties: { deleted: flag('Include soft-deleted subjects or versions') } } as const
 const configBody = {
   type: 'object',
@@ -60,7 +65,7 @@ const configAnswer = { type: 'object', properties: { compatibilityLevel: { type:
 
 type Subject = { Params: { subject: string } }
 type Version = { Params: { subject: string; version: string } }
-type Flags = { deleted?: boolean; permanent?: boolean; normalize?: boolean; verbose?: boolean; defaultToGlobal?: boolean; format?: string; subjectPrefix?: string }
+type Flags = { deleted?: string; permanent?: string; normalize?: string; verbose?: string; defaultToGlobal?: string; format?: string; subjectPrefix?: string }
 type SchemaBody = { schema?: string; schemaType?: SchemaType; references?: SchemaReference[] | null; metadata?: unknown; ruleSet?: unknown }
 
 /** Confluent's shape of a schema: schemaType left out for AVRO, references when there are none. */
@@ -146,32 +151,32 @@ export async function schemaRegistryRoutes(app: FastifyInstance, options: Schema
 
   app.get<{ Params: { id: string }; Querystring: Flags }>('/schemas/ids/:id/subjects', {
     schema: { tags, summary: 'Subjects holding a global id', params: idParams, querystring: deletedQuery, response: { 200: { type: 'array', items: { type: 'string' } }, ...errors } },
-  }, async (request) => [...new Set(registry.usesOf(schemaId(request.params.id), request.query.deleted === true).map((row) => row.subject))])
+  }, async (request) => [...new Set(registry.usesOf(schemaId(request.params.id), isTrue(request.query.deleted)).map((row) => row.subject))])
 
   app.get<{ Params: { id: string }; Querystring: Flags }>('/schemas/ids/:id/versions', {
     schema: { tags, summary: 'Subject versions holding a global id', params: idParams, querystring: deletedQuery, response: { 200: { type: 'array', items: { type: 'object', properties: { subject: { type: 'string' }, version: { type: 'integer' } } } }, ...errors } },
-  }, async (request) => registry.usesOf(schemaId(request.params.id), request.query.deleted === true).map(({ subject, version }) => ({ subject, version })))
+  }, async (request) => registry.usesOf(schemaId(request.params.id), isTrue(request.query.deleted)).map(({ subject, version }) => ({ subject, version })))
 
   app.get<{ Querystring: Flags }>('/subjects', {
     schema: { tags, summary: 'Subjects', querystring: { type: 'object', properties: { deleted: flag('Include soft-deleted subjects'), subjectPrefix: { type: 'string' } } }, response: { 200: { type: 'array', items: { type: 'string' } } } },
   }, async (request) => {
     const prefix = request.query.subjectPrefix ?? ''
-    return registry.subjects(request.query.deleted === true).filter((subject) => subject.startsWith(prefix))
+    return registry.subjects(isTrue(request.query.deleted)).filter((subject) => subject.startsWith(prefix))
   })
 
   app.get<Subject & { Querystring: Flags }>('/subjects/:subject/versions', {
     schema: { tags, summary: 'Versions of a subject', params: subjectParams, querystring: deletedQuery, response: { 200: { type: 'array', items: { type: 'integer' } }, ...errors } },
-  }, async (request) => registry.versions(request.params.subject, request.query.deleted === true))
+  }, async (request) => registry.versions(request.params.subject, isTrue(request.query.deleted)))
 
   const versionAnswer = (version: SubjectVersion, format: string | undefined): Record<string, unknown> => ({ subject: version.subject, version: version.version, id: version.id, ...schemaFields(version, registry.formatted(version, format)) })
 
   app.get<Version & { Querystring: Flags }>('/subjects/:subject/versions/:version', {
     schema: { tags, summary: 'One version of a subject', params: versionParams, querystring: { type: 'object', properties: { deleted: flag('Also a soft-deleted version'), format: { type: 'string' } } }, response: { 200: schemaAnswer, ...errors } },
-  }, async (request) => versionAnswer(registry.getVersion(request.params.subject, request.params.version, request.query.deleted === true), request.query.format))
+  }, async (request) => versionAnswer(registry.getVersion(request.params.subject, request.params.version, isTrue(request.query.deleted)), request.query.format))
 
   app.get<Version & { Querystring: Flags }>('/subjects/:subject/versions/:version/schema', {
     schema: { tags, summary: 'The schema text of one version', params: versionParams, querystring: deletedQuery },
-  }, async (request, reply) => reply.type(CONTENT_TYPE).send(registry.getVersion(request.params.subject, request.params.version, request.query.deleted === true).schema))
+  }, async (request, reply) => reply.type(CONTENT_TYPE).send(registry.getVersion(request.params.subject, request.params.version, isTrue(request.query.deleted)).schema))
 
   app.get<Version>('/subjects/:subject/versions/:version/referencedby', {
     schema: { tags, summary: 'Global ids of the schemas referencing a version', params: versionParams, response: { 200: { type: 'array', items: { type: 'integer' } }, ...errors } },
@@ -185,7 +190,7 @@ export async function schemaRegistryRoutes(app: FastifyInstance, options: Schema
       body: schemaBody, response: { 200: { type: 'object', properties: { id: { type: 'integer' } } }, 409: error, ...errors },
     },
   }, async (request) => {
-    const { id } = await registry.register(request.params.subject, input(request.body), request.query.normalize)
+    const { id } = await registry.register(request.params.subject, input(request.body), optionalFlag(request.query.normalize))
     return { id }
   })
 
@@ -196,30 +201,30 @@ export async function schemaRegistryRoutes(app: FastifyInstance, options: Schema
       querystring: { type: 'object', properties: { normalize: flag('Normalize the schema first'), deleted: flag('Also among soft-deleted versions') } },
       body: schemaBody, response: { 200: schemaAnswer, ...errors },
     },
-  }, async (request) => versionAnswer(registry.lookup(request.params.subject, input(request.body), request.query.normalize, request.query.deleted === true), undefined))
+  }, async (request) => versionAnswer(registry.lookup(request.params.subject, input(request.body), optionalFlag(request.query.normalize), isTrue(request.query.deleted)), undefined))
 
   app.delete<Subject & { Querystring: Flags }>('/subjects/:subject', {
     schema: { tags, summary: 'Soft-delete a subject, or with permanent=true remove a soft-deleted one', params: subjectParams, querystring: { type: 'object', properties: { permanent: flag('Hard delete') } }, response: { 200: { type: 'array', items: { type: 'integer' } }, ...errors } },
-  }, async (request) => registry.deleteSubject(request.params.subject, request.query.permanent === true))
+  }, async (request) => registry.deleteSubject(request.params.subject, isTrue(request.query.permanent)))
 
   app.delete<Version & { Querystring: Flags }>('/subjects/:subject/versions/:version', {
     schema: { tags, summary: 'Soft-delete a version, or with permanent=true remove a soft-deleted one', params: versionParams, querystring: { type: 'object', properties: { permanent: flag('Hard delete') } }, response: { 200: { type: 'integer' }, ...errors } },
-  }, async (request) => registry.deleteVersion(request.params.subject, request.params.version, request.query.permanent === true))
+  }, async (request) => registry.deleteVersion(request.params.subject, request.params.version, isTrue(request.query.permanent)))
 
   const compatibilitySchema = (summary: string, params: object) => ({
     tags, summary, params, body: schemaBody,
     querystring: { type: 'object', properties: { verbose: flag('Say why in messages'), normalize: flag('Normalize the schema first') } },
     response: { 200: { type: 'object', properties: { is_compatible: { type: 'boolean' }, messages: { type: 'array', items: { type: 'string' } } } }, ...errors },
   })
-  const compatibilityAnswer = (messages: string[], verbose: boolean | undefined) => (verbose === true ? { is_compatible: messages.length === 0, messages } : { is_compatible: messages.length === 0 })
+  const compatibilityAnswer = (messages: string[], verbose: string | undefined) => (isTrue(verbose) ? { is_compatible: messages.length === 0, messages } : { is_compatible: messages.length === 0 })
 
   app.post<Version & { Querystring: Flags; Body: SchemaBody }>('/compatibility/subjects/:subject/versions/:version', {
     bodyLimit: BODY_LIMIT, schema: compatibilitySchema('Test a schema against one version, in the direction of the subject\'s level', versionParams),
-  }, async (request) => compatibilityAnswer(registry.testCompatibility(request.params.subject, request.params.version, input(request.body), request.query.normalize), request.query.verbose))
+  }, async (request) => compatibilityAnswer(registry.testCompatibility(request.params.subject, request.params.version, input(request.body), optionalFlag(request.query.normalize)), request.query.verbose))
 
   app.post<Subject & { Querystring: Flags; Body: SchemaBody }>('/compatibility/subjects/:subject/versions', {
     bodyLimit: BODY_LIMIT, schema: compatibilitySchema('Test a schema against the versions the subject\'s level names (the latest, or all with _TRANSITIVE)', subjectParams),
-  }, async (request) => compatibilityAnswer(registry.testCompatibility(request.params.subject, null, input(request.body), request.query.normalize), request.query.verbose))
+  }, async (request) => compatibilityAnswer(registry.testCompatibility(request.params.subject, null, input(request.body), optionalFlag(request.query.normalize)), request.query.verbose))
 
   const configUpdate = (body: Record<string, unknown> | undefined): { compatibility?: (typeof COMPATIBILITY_LEVELS)[number]; normalize?: boolean } => {
     const update: { compatibility?: (typeof COMPATIBILITY_LEVELS)[number]; normalize?: boolean } = {}
@@ -250,7 +255,7 @@ export async function schemaRegistryRoutes(app: FastifyInstance, options: Schema
   app.delete('/config', { schema: { tags, summary: 'Reset the global compatibility level to BACKWARD', response: { 200: configAnswer } } }, async () => getAnswer(await registry.deleteConfig(null)))
   app.get<Subject & { Querystring: Flags }>('/config/:subject', {
     schema: { tags, summary: 'A subject\'s compatibility level (with defaultToGlobal, the global one when it has none)', params: subjectParams, querystring: { type: 'object', properties: { defaultToGlobal: flag('Fall back to the global level') } }, response: { 200: configAnswer, ...errors } },
-  }, async (request) => getAnswer(registry.config(request.params.subject, request.query.defaultToGlobal === true)))
+  }, async (request) => getAnswer(registry.config(request.params.subject, isTrue(request.query.defaultToGlobal))))
   app.put<Subject & { Body: Record<string, unknown> }>('/config/:subject', { schema: putConfigSchema('Set a subject\'s compatibility level', subjectParams) }, async (request) => {
     const update = configUpdate(request.body)
     return putAnswer(await registry.setConfig(request.params.subject, update), update)
