@@ -54,7 +54,7 @@ const register = (subject: string, body: object, query = '') => call('POST', `/s
 
 describe('schema registry routes', () => {
   it('answers the root, the types and the mode in Confluent\'s content type', async () => {
-    expect(await call('GET', '/')).toEqual({ status: 200, body: {}, type: CONTENT_TYPE })
+    expect(await call('GET', '/')).toEqual({ status: 200, body: {}, type: `${CONTENT_TYPE}; charset=utf-8` })
     expect((await call('GET', '/schemas/types')).body).toEqual(['AVRO', 'JSON', 'PROTOBUF'])
     expect((await call('GET', '/mode')).body).toEqual({ mode: 'READWRITE' })
     expect(await call('PUT', '/mode', { mode: 'READWRITE' })).toMatchObject({ status: 200, body: { mode: 'READWRITE' } })
@@ -63,7 +63,7 @@ describe('schema registry routes', () => {
   })
 
   it('registers idempotently, gives the same schema the same global id in another subject, and serves it back', async () => {
-    expect(await register('users-value', { schema: v1 })).toEqual({ status: 200, body: { id: 1 }, type: CONTENT_TYPE })
+    expect(await register('users-value', { schema: v1 })).toMatchObject({ status: 200, body: { id: 1 }, type: expect.stringMatching(/^application\/vnd\.schemaregistry\.v1\+json/) })
     expect((await register('users-value', { schema: JSON.stringify(JSON.parse(v1), null, 2) })).body).toEqual({ id: 1 })
     expect((await register('users-value', { schema: v2 })).body).toEqual({ id: 2 })
     expect((await register('other-value', { schema: v1 })).body).toEqual({ id: 1 })

@@ -23,7 +23,7 @@ const MODE = 'READWRITE'
 
 const tags = ['schema registry']
 const error = { type: 'object', properties: { error_code: { type: 'integer' }, message: { type: 'string' } } } as const
-const errors = { 404: error, 422: error } as const
+const errors = {} as const
 const reference = { type: 'object', required: ['name', 'subject', 'version'], properties: { name: { type: 'string' }, subject: { type: 'string' }, version: { type: 'integer' } } } as const
 const schemaBody = {
   type: 'object',
@@ -94,6 +94,25 @@ function schemaId(raw: string): number {
   return id
 }
 
+/** The statuses any registry route may answer with besides its own, each a Confluent error body. */
+const ERROR_STATUSES: Record<string, string> = {
+  400: 'Malformed JSON or query parameter (error_code 400)',
+  404: 'Subject, version or schema not found (40401, 40402, 40403), soft-delete states (40404 to 40407), no subject config (40408), no route (404)',
+  409: 'Incompatible schema (error_code 409)',
+  413: 'Body over the limit (error_code 413)',
+  415: 'Not a JSON content type (error_code 415)',
+  422: 'Invalid schema (42201), version (42202), compatibility (42203), mode (42204), limits or data contracts (42205), referenced version (42206), body failing its schema (422)',
+  500: 'The change could not be stored (50001)',
+}
+
+/** Route responses in Confluent's media type, with every error status documented (docs/openapi.yaml is generated from them). */
+function documentedResponses(responses: Record<string, object> | undefined): Record<string, object> {
+  const documented: Record<string, object> = {}
+  for (const [status, schema] of Object.entries(responses ?? { 200: {} })) documented[status] = { content: { [CONTENT_TYPE]: { schema } } }
+  for (const [status, description] of Object.entries(ERROR_STATUSES)) documented[status] ??= { description, content: { [CONTENT_TYPE]: { schema: error } } }
+  return documented
+}
+
 function sendError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
   return reply.code(status).type(CONTENT_TYPE).send({ error_code: code, message })
 }
@@ -105,10 +124,12 @@ export async function schemaRegistryRoutes(app: FastifyInstance, options: Schema
   // Confluent's registry reads JSON only: a text/plain body is 415, not a string to validate.
   app.removeContentTypeParser('text/plain')
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string', bodyLimit: BODY_LIMIT }, parseJson)
-  app.addHook('onSend', async (_request, reply, payload) => {
-    const type = reply.getHeader('content-type')
-    if (typeof type === 'string' && type.startsWith('application/json')) reply.header('content-type', CONTENT_TYPE)
-    return payload
+  // Every answer, errors included, is Confluent's media type: set before serialization, which picks the schema by it.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.type(CONTENT_TYPE)
+  })
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, response: documentedResponses(route.schema?.response as Record<string, object> | undefined) }
   })
   app.setErrorHandler((failure: FastifyError | HttpProblem, request, reply) => {
     if (failure instanceof HttpProblem) {
