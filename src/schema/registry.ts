@@ -156,6 +156,7 @@ export class SchemaRegistry implements SchemaLookup {
     return [...this.#schemas.values()].filter((schema) => schema.references.some((reference) => reference.subject === subject && reference.version === version)).map((schema) => schema.id).sort((a, b) => a - b)
   }
 
+  /** A schema by global id for a client (counted as a lookup); 40403 when there is none. */
   schemaById(id: number): RegisteredSchema {
     this.stats.lookups++
     const schema = this.byId(id)
@@ -165,7 +166,7 @@ export class SchemaRegistry implements SchemaLookup {
 
   /** Subject and version pairs holding a global id. */
   usesOf(id: number, includeDeleted: boolean): VersionRow[] {
-    this.schemaById(id)
+    if (this.byId(id) === undefined) throw new HttpProblem('REGISTRY_SCHEMA_NOT_FOUND', `Schema ${id} not found`)
     return this.#versions.usesOf(id, includeDeleted)
   }
 
@@ -180,7 +181,8 @@ export class SchemaRegistry implements SchemaLookup {
   parsedById(id: number): ParsedSchema {
     const cached = this.#parsed.get(id)
     if (cached !== undefined) return cached
-    const schema = this.schemaById(id)
+    const schema = this.byId(id)
+    if (schema === undefined) throw new HttpProblem('REGISTRY_SCHEMA_NOT_FOUND', `Schema ${id} not found`)
     const parsed = parseSchema(schema.schemaType, schema.schema, this.resolveReferences(schema))
     this.#parsed.set(id, parsed)
     return parsed
@@ -255,7 +257,14 @@ export class SchemaRegistry implements SchemaLookup {
       this.#versions.put(row)
       this.stats.registrations++
       const registered = this.#subjectVersion(row)
-      for (const listener of this.#listeners) listener(registered)
+      for (const listener of this.#listeners) {
+        // The registration is durable and answered whatever a listener does.
+        try {
+          listener(registered)
+        } catch (error) {
+          this.#logger.error({ err: error, subject, version: row.version }, 'a schema registry listener failed on a new version')
+        }
+      }
       return { id, version: row.version }
     })
   }

@@ -45,7 +45,11 @@ describe('SchemaRegistry', () => {
     expect(await registry.register('users-value', v2, undefined)).toEqual({ id: 2, version: 2 })
     expect(heard.map(({ subject, version, id }) => [subject, version, id])).toEqual([['users-value', 1, 1], ['users-value', 2, 2]])
     unsubscribe()
-    await registry.register('other', v1, undefined)
+    // A failing listener does not undo or fail an acknowledged registration.
+    registry.onRegister(() => {
+      throw new Error('listener bug')
+    })
+    expect(await registry.register('other', v1, undefined)).toEqual({ id: 1, version: 1 })
     expect(heard).toHaveLength(2)
     expect(registry.byId(2)).toEqual({ id: 2, schemaType: 'AVRO', schema: v2.schema, references: [] })
     expect(registry.byId(3)).toBeUndefined()
