@@ -14,7 +14,7 @@
 // - arrays: items (one schema, or per position) and additionalItems are compared;
 // - anyOf/oneOf: every writer alternative must be read by some reader alternative; allOf in the reader:
 //   each part must read the writer.
-// Not compared: not, if/then/else, dependencies, patternProperties beyond matching names, formats.
+// Not compared: not, if/then/else, dependencies/dependentSchemas, patternProperties, formats.
 import type { JsonDocument } from '../parse.ts'
 
 type Schema = boolean | Record<string, unknown>
