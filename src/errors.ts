@@ -75,7 +75,7 @@ export const ERRORS = catalogue({
   REGISTRY_INVALID_VERSION: { status: 422, problem: '42202', meaning: 'a version is neither an integer from 1 to 2^31-1 (or -1) nor "latest"' },
   REGISTRY_INVALID_COMPATIBILITY: { status: 422, problem: '42203', meaning: 'a compatibility level is not one of NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE, or the config holds a field the registry does not implement' },
   REGISTRY_INVALID_MODE: { status: 422, problem: '42204', meaning: 'a mode other than READWRITE, the only one the registry implements' },
-  REGISTRY_NOT_PERMITTED: { status: 422, problem: '42205', meaning: "the registry holds its maximum of schema versions or schema bytes (ZOMBI_SCHEMA_REGISTRY_MAX_*), or the request asks for what it does not implement (data contracts' metadata and rules)" },
+  REGISTRY_NOT_PERMITTED: { status: 422, problem: '42205', meaning: "the registry holds its maximum of schema versions or schema bytes (ZOMBI_SCHEMA_REGISTRY_MAX_*), or the request asks for what it does not implement (data contracts' metadata and rules, a chosen id or version of IMPORT mode)" },
   REGISTRY_REFERENCE_EXISTS: { status: 422, problem: '42206', meaning: 'another registered schema references this version; delete that one first' },
   REGISTRY_STORE_ERROR: { status: 500, problem: '50001', meaning: 'the registry could not store the change (hot store failure or full disk); nothing of it was kept' },
 })

@@ -62,7 +62,7 @@ const EXPECTED = [
   'REGISTRY_INVALID_VERSION 422 42202: a version is neither an integer from 1 to 2^31-1 (or -1) nor "latest"',
   'REGISTRY_INVALID_COMPATIBILITY 422 42203: a compatibility level is not one of NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE, or the config holds a field the registry does not implement',
   'REGISTRY_INVALID_MODE 422 42204: a mode other than READWRITE, the only one the registry implements',
-  "REGISTRY_NOT_PERMITTED 422 42205: the registry holds its maximum of schema versions or schema bytes (ZOMBI_SCHEMA_REGISTRY_MAX_*), or the request asks for what it does not implement (data contracts' metadata and rules)",
+  "REGISTRY_NOT_PERMITTED 422 42205: the registry holds its maximum of schema versions or schema bytes (ZOMBI_SCHEMA_REGISTRY_MAX_*), or the request asks for what it does not implement (data contracts' metadata and rules, a chosen id or version of IMPORT mode)",
   'REGISTRY_REFERENCE_EXISTS 422 42206: another registered schema references this version; delete that one first',
   'REGISTRY_STORE_ERROR 500 50001: the registry could not store the change (hot store failure or full disk); nothing of it was kept',
 ]

@@ -349,6 +349,11 @@ export class SchemaRegistry implements SchemaLookup {
     })
   }
 
+  /** The highest global id given so far (0 before the first), hard-deleted ones included. */
+  maxId(): number {
+    return this.#nextId - 1
+  }
+
   /** Counts for /metrics. */
   counts(): { subjects: number; versions: number; schemas: number; bytes: number } {
     return { subjects: this.#versions.subjects(false).length, versions: this.#versions.size, schemas: this.#schemas.size, bytes: this.#schemaBytes }

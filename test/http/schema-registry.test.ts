@@ -74,6 +74,7 @@ describe('schema registry routes', () => {
     expect((await call('GET', '/subjects/users-value/versions/1')).body).toEqual({ subject: 'users-value', version: 1, id: 1, schema: v1 })
     expect((await call('GET', '/schemas/ids/1')).body).toEqual({ schema: v1 })
     expect((await call('GET', '/schemas/ids/1?subject=users-value')).body).toEqual({ schema: v1 })
+    expect((await call('GET', '/schemas/ids/1?fetchMaxId=true')).body).toEqual({ schema: v1, maxId: 2 })
     expect((await call('GET', '/schemas/ids/1/subjects')).body).toEqual(['other-value', 'users-value'])
     expect((await call('GET', '/schemas/ids/1/versions')).body).toEqual([{ subject: 'other-value', version: 1 }, { subject: 'users-value', version: 1 }])
     expect((await call('GET', '/schemas/ids/2/schema')).body).toEqual(JSON.parse(v2))
@@ -135,6 +136,8 @@ describe('schema registry routes', () => {
     expect(await register('s', {})).toMatchObject({ status: 422, body: { error_code: 422 } })
     expect(await register('s', { schema: '' })).toMatchObject({ status: 422, body: { error_code: 42201 } })
     expect(await register('s', { schema: v1, ruleSet: { domainRules: [{ name: 'r' }] } })).toMatchObject({ status: 422, body: { error_code: 42205 } })
+    expect(await register('s', { schema: v1, id: 7 })).toMatchObject({ status: 422, body: { error_code: 42205 } })
+    expect(await register('s', { schema: v1, version: 3 })).toMatchObject({ status: 422, body: { error_code: 42205 } })
     expect(await register('s', { schema: v1, references: [{ name: 'x', subject: 'missing', version: 1 }] })).toMatchObject({ status: 422, body: { error_code: 42201 } })
     expect(await call('POST', '/subjects/s/versions', '{"schema": ', CONTENT_TYPE)).toMatchObject({ status: 400, body: { error_code: 400 } })
     const big = { schema: JSON.stringify({ type: 'record', name: 'Big', doc: 'x'.repeat(3 * 1024 * 1024), fields: [] }) }

@@ -33,6 +33,8 @@ const schemaBody = {
     schemaType: { type: 'string', enum: [...SCHEMA_TYPES], default: 'AVRO' },
     references: { type: ['array', 'null'], items: reference },
     metadata: { description: 'Data contracts are not implemented: only null or absent' },
+    id: { description: 'IMPORT mode is not implemented: only absent, null or 0' },
+    version: { description: 'IMPORT mode is not implemented: only absent, null, 0 or -1' },
     ruleSet: { description: 'Data contracts are not implemented: only null or absent' },
   },
 } as const
@@ -65,8 +67,8 @@ const configAnswer = { type: 'object', properties: { compatibilityLevel: { type:
 
 type Subject = { Params: { subject: string } }
 type Version = { Params: { subject: string; version: string } }
-type Flags = { deleted?: string; permanent?: string; normalize?: string; verbose?: string; defaultToGlobal?: string; format?: string; subjectPrefix?: string }
-type SchemaBody = { schema?: string; schemaType?: SchemaType; references?: SchemaReference[] | null; metadata?: unknown; ruleSet?: unknown }
+type Flags = { fetchMaxId?: string; deleted?: string; permanent?: string; normalize?: string; verbose?: string; defaultToGlobal?: string; format?: string; subjectPrefix?: string }
+type SchemaBody = { schema?: string; schemaType?: SchemaType; references?: SchemaReference[] | null; metadata?: unknown; ruleSet?: unknown; id?: unknown; version?: unknown }
 
 /** Confluent's shape of a schema: schemaType left out for AVRO, references when there are none. */
 function schemaFields(schema: RegisteredSchema, text: string): Record<string, unknown> {
@@ -84,6 +86,11 @@ function input(body: SchemaBody | undefined): SchemaInput {
     if (value !== undefined && value !== null && !(typeof value === 'object' && Object.keys(value).length === 0)) {
       throw new HttpProblem('REGISTRY_NOT_PERMITTED', `${field} is not supported: this registry does not implement data contracts (metadata and rule sets)`)
     }
+  }
+  // A chosen id or version is Confluent's IMPORT mode, which this registry does not implement: refused, not ignored.
+  for (const field of ['id', 'version'] as const) {
+    const value = body[field]
+    if (typeof value === 'number' && value > 0) throw new HttpProblem('REGISTRY_NOT_PERMITTED', `a schema ${field} chosen by the client (${value}) needs IMPORT mode, which this registry does not implement; register without it`)
   }
   return { schema: body.schema, schemaType: body.schemaType ?? 'AVRO', references: body.references ?? [] }
 }
@@ -159,10 +166,14 @@ export async function schemaRegistryRoutes(app: FastifyInstance, options: Schema
   app.get('/schemas/types', { schema: { tags, summary: 'Schema types supported', response: { 200: { type: 'array', items: { type: 'string' } } } } }, async () => [...SCHEMA_TYPES])
 
   app.get<{ Params: { id: string }; Querystring: Flags }>('/schemas/ids/:id', {
-    schema: { tags, summary: 'A schema by global id (format=serialized gives Protobuf as a base64 FileDescriptorProto)', params: idParams, querystring: { type: 'object', properties: { subject: { type: 'string' }, format: { type: 'string' } } }, response: { 200: schemaAnswer, ...errors } },
+    schema: {
+      tags, summary: 'A schema by global id (format=serialized gives Protobuf as a base64 FileDescriptorProto)', params: idParams,
+      querystring: { type: 'object', properties: { subject: { type: 'string' }, format: { type: 'string' }, fetchMaxId: flag('Add maxId, the highest id given so far') } },
+      response: { 200: { ...schemaAnswer, properties: { ...schemaAnswer.properties, maxId: { type: 'integer' } } }, ...errors },
+    },
   }, async (request) => {
     const schema = registry.schemaById(schemaId(request.params.id))
-    return schemaFields(schema, registry.formatted(schema, request.query.format))
+    return { ...schemaFields(schema, registry.formatted(schema, request.query.format)), ...(isTrue(request.query.fetchMaxId) ? { maxId: registry.maxId() } : {}) }
   })
 
   app.get<{ Params: { id: string } }>('/schemas/ids/:id/schema', { schema: { tags, summary: 'The schema text of a global id', params: idParams } }, async (request, reply) => {
