@@ -191,6 +191,20 @@ describe('schema registry routes', () => {
     expect(await call('DELETE', '/subjects/address')).toMatchObject({ status: 422, body: { error_code: 42206 } })
   })
 
+  it('resolves Protobuf imports and JSON $refs through references', async () => {
+    const money = 'syntax = "proto3";\npackage money;\nmessage Money { int64 units = 1; }\n'
+    expect((await register('money', { schema: money, schemaType: 'PROTOBUF' })).body).toEqual({ id: 1 })
+    const order = 'syntax = "proto3";\npackage shop;\nimport "money.proto";\nmessage Order { money.Money total = 1; }\n'
+    expect(await register('order', { schema: order, schemaType: 'PROTOBUF' })).toMatchObject({ status: 422, body: { error_code: 42201 } })
+    expect((await register('order', { schema: order, schemaType: 'PROTOBUF', references: [{ name: 'money.proto', subject: 'money', version: 1 }] })).body).toEqual({ id: 2 })
+    const address = JSON.stringify({ type: 'object', properties: { zip: { type: 'string' } } })
+    expect((await register('address-json', { schema: address, schemaType: 'JSON' })).body).toEqual({ id: 3 })
+    const person = (zip: string) => JSON.stringify({ type: 'object', properties: { home: { $ref: 'address.json' }, zip: { type: zip } } })
+    const references = [{ name: 'address.json', subject: 'address-json', version: 1 }]
+    expect((await register('person-json', { schema: person('string'), schemaType: 'JSON', references })).body).toEqual({ id: 4 })
+    expect(await register('person-json', { schema: person('integer'), schemaType: 'JSON', references })).toMatchObject({ status: 409, body: { error_code: 409 } })
+  })
+
   it('serves a Protobuf schema as a base64 FileDescriptorProto with format=serialized', async () => {
     const proto = 'syntax = "proto3";\npackage shop;\nmessage Order {\n  string id = 1;\n  int64 cents = 2;\n}\n'
     expect((await register('orders-value', { schema: proto, schemaType: 'PROTOBUF' })).body).toEqual({ id: 1 })
