@@ -8,8 +8,9 @@ import type { HotStore } from '../storage/hot-store.ts'
 import { compatibilityErrors, type CompatibilityLevel } from './compatibility/index.ts'
 import type { RegisteredSchema, SchemaLookup, SchemaReference, SchemaType, SubjectVersion } from './lookup.ts'
 import { canonicalText, parseSchema, serializedProtobuf, type ParsedSchema } from './parse.ts'
+import { referrers, resolveReferences } from './references.ts'
 import { loadRegistry, RegistryChange, type SubjectConfig, type VersionRow } from './registry-store.ts'
-import { VersionIndex } from './versions.ts'
+import { parseVersion, VersionIndex } from './versions.ts'
 
 /** Largest schema text accepted (Confluent keeps schemas in a Kafka topic whose records default to 1 MB). */
 export const MAX_SCHEMA_BYTES = 1024 * 1024
@@ -39,16 +40,6 @@ export interface RegistryStats {
 interface HeldSchema extends RegisteredSchema {
   /** Type, stored text and references: equal keys are the same schema, with one global id. */
   key: string
-}
-
-/** `latest`, -1 (latest) or 1..2^31-1; anything else is 42202. */
-export function parseVersion(spec: string | number): number | 'latest' {
-  if (spec === 'latest' || spec === -1 || spec === '-1') return 'latest'
-  const version = typeof spec === 'number' ? spec : /^\d{1,10}$/.test(spec) ? Number(spec) : NaN
-  if (!Number.isInteger(version) || version < 1 || version > 2_147_483_647) {
-    throw new HttpProblem('REGISTRY_INVALID_VERSION', `The specified version '${spec}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`)
-  }
-  return version
 }
 
 function schemaKey(type: SchemaType, text: string, references: readonly SchemaReference[]): string {
@@ -108,20 +99,7 @@ export class SchemaRegistry implements SchemaLookup {
   }
 
   resolveReferences(schema: RegisteredSchema): Map<string, RegisteredSchema> {
-    const resolved = new Map<string, RegisteredSchema>()
-    const visit = (references: readonly SchemaReference[], path: readonly string[]): void => {
-      for (const reference of references) {
-        if (resolved.has(reference.name)) continue
-        const target = this.version(reference.subject, reference.version)
-        if (target === undefined) throw new HttpProblem('REGISTRY_INVALID_SCHEMA', `reference ${reference.name} names version ${reference.version} of subject ${reference.subject}, which does not exist`)
-        if (path.includes(reference.name)) throw new HttpProblem('REGISTRY_INVALID_SCHEMA', `references form a cycle through ${reference.name}`)
-        // Dependencies first: a schema's own references come before it.
-        visit(target.references, [...path, reference.name])
-        resolved.set(reference.name, { id: target.id, schemaType: target.schemaType, schema: target.schema, references: target.references })
-      }
-    }
-    visit(schema.references, [])
-    return resolved
+    return resolveReferences(schema, (subject, version) => this.version(subject, version))
   }
 
   onRegister(listener: (registered: SubjectVersion) => void): () => void {
@@ -153,7 +131,7 @@ export class SchemaRegistry implements SchemaLookup {
   /** Global ids of the schemas that reference this version. */
   referencedBy(subject: string, spec: string | number): number[] {
     const { version } = this.getVersion(subject, spec, true)
-    return [...this.#schemas.values()].filter((schema) => schema.references.some((reference) => reference.subject === subject && reference.version === version)).map((schema) => schema.id).sort((a, b) => a - b)
+    return referrers(this.#schemas.values(), subject, version)
   }
 
   /** A schema by global id for a client (counted as a lookup); 40403 when there is none. */
@@ -401,8 +379,8 @@ export class SchemaRegistry implements SchemaLookup {
   }
 
   #refuseIfReferenced(subject: string, version: number): void {
-    const referrers = [...this.#schemas.values()].filter((schema) => schema.references.some((reference) => reference.subject === subject && reference.version === version))
-    if (referrers.length > 0) throw new HttpProblem('REGISTRY_REFERENCE_EXISTS', `One or more references exist to the schema {subject=${subject}, version=${version}}: schema ids ${referrers.map((schema) => schema.id).join(', ')}`)
+    const ids = referrers(this.#schemas.values(), subject, version)
+    if (ids.length > 0) throw new HttpProblem('REGISTRY_REFERENCE_EXISTS', `One or more references exist to the schema {subject=${subject}, version=${version}}: schema ids ${ids.join(', ')}`)
   }
 
   /** Ids that no version row holds once `rows` are gone. */

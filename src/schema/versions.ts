@@ -1,6 +1,17 @@
 // The registry's version rows in memory: per subject, versions in ascending order, with soft-deleted
 // ones flagged; and per global id, the versions that hold it.
+import { HttpProblem } from '../errors.ts'
 import type { VersionRow } from './registry-store.ts'
+
+/** `latest`, -1 (latest) or 1..2^31-1; anything else is 42202. */
+export function parseVersion(spec: string | number): number | 'latest' {
+  if (spec === 'latest' || spec === -1 || spec === '-1') return 'latest'
+  const version = typeof spec === 'number' ? spec : /^\d{1,10}$/.test(spec) ? Number(spec) : NaN
+  if (!Number.isInteger(version) || version < 1 || version > 2_147_483_647) {
+    throw new HttpProblem('REGISTRY_INVALID_VERSION', `The specified version '${spec}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`)
+  }
+  return version
+}
 
 export class VersionIndex {
   readonly #bySubject = new Map<string, Map<number, VersionRow>>()
