@@ -38,6 +38,8 @@ import { S3ObjectStore } from './objectstore/s3.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { MemoryRelief, registerMemoryReliefMetrics } from './observability/memory-relief.ts'
 import { Metrics } from './observability/metrics.ts'
+import { registerSchemaRegistryMetrics } from './schema/metrics.ts'
+import { SchemaRegistry } from './schema/registry.ts'
 import { DiskHotStore } from './storage/disk-store.ts'
 import type { HotStore } from './storage/hot-store.ts'
 import { registerHotStoreMetrics } from './storage/metrics.ts'
@@ -142,6 +144,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   await groups.load()
   const idempotencyKeys = new IdempotencyKeys(store)
   await idempotencyKeys.load()
+  const schemaRegistry = await SchemaRegistry.open(store, { maxVersions: config.schemaRegistryMaxVersions, maxBytes: config.schemaRegistryMaxBytes }, logger)
 
   const shutdown = new AbortController()
   const retention = new HotRetention({
@@ -179,6 +182,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   registerFlushMetrics(metrics, flushMetrics)
   registerKafkaMetrics(metrics, socketGuard, produceBudget)
   registerMemoryReliefMetrics(metrics, memoryRelief)
+  registerSchemaRegistryMetrics(metrics, schemaRegistry)
 
   const broker: BrokerIdentity = { nodeId: config.nodeId, host: config.advertisedHost, port: 0, clusterId: await clusterId(store), rack: null }
   const router = new Router(allHandlers)
@@ -241,7 +245,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     void snapshotExpirer.runOnce()
   }
   const http = await buildHttpApp({
-    log, groups, keys: idempotencyKeys, metrics, config,
+    log, groups, keys: idempotencyKeys, metrics, config, schemaRegistry,
     iceberg: {
       flush: (table) => flusher.flush(table),
       compact: async (table) => {

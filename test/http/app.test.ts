@@ -11,6 +11,7 @@ import { IdempotencyKeys } from '../../src/log/idempotency-keys.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { Metrics } from '../../src/observability/metrics.ts'
 import { decodeBatch } from '../../src/protocol/records.ts'
+import { SchemaRegistry } from '../../src/schema/registry.ts'
 import { MemoryHotStore } from '../../src/storage/memory-store.ts'
 import { storedBatches } from '../log/stored.ts'
 
@@ -33,8 +34,10 @@ async function build(env: Record<string, string> = {}, store: MemoryHotStore = n
   groups = new GroupCoordinator(log, silentLogger, config)
   await groups.load()
   const keys = new IdempotencyKeys(store)
+  // Served so /openapi.yaml lists the registry's routes too, as docs/openapi.yaml does.
+  const schemaRegistry = await SchemaRegistry.open(store, { maxVersions: config.schemaRegistryMaxVersions, maxBytes: config.schemaRegistryMaxBytes }, silentLogger)
   app = await buildHttpApp({
-    log, groups, keys, metrics: new Metrics(), config,
+    log, groups, keys, metrics: new Metrics(), config, schemaRegistry,
     components: () => ({ hot_storage: { ok: healthy } }),
     stats: () => ({ kafka_connections: 0 }),
     iceberg: {
