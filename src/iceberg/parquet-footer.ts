@@ -144,14 +144,38 @@ export function footerOf(tail: Uint8Array): Uint8Array | null {
   return tail.subarray(tail.length - 8 - length, tail.length - 8)
 }
 
-/**
- * Total compressed bytes of each leaf column over all row groups, by the column's Parquet field
- * id (Iceberg's `column_sizes`). Leaves without a field id are left out.
- */
-export function columnSizes(footer: Uint8Array): Map<number, number> {
+/** What the footer says of one column chunk: its leaf, compressed size and statistics (min and max as stored, plain encoded). */
+interface ColumnChunk {
+  path: string[]
+  compressedSize: number
+  min: Uint8Array | null
+  max: Uint8Array | null
+}
+
+/** The parts of a FileMetaData this project reads: leaf field ids and, per row group, its rows and column chunks. */
+interface Footer {
+  leafIds: Map<string, number>
+  rowGroups: Array<{ rows: number; chunks: ColumnChunk[] }>
+}
+
+/** Statistics (ColumnMetaData field 12): min_value/max_value (6, 5), else the deprecated min/max (2, 1), which order signed integers the same way. */
+function readStatistics(reader: CompactReader, chunk: ColumnChunk): void {
+  let min: Uint8Array | null = null
+  let max: Uint8Array | null = null
+  reader.struct((field, type) => {
+    if (type !== CompactType.Binary) return reader.skip(type)
+    const value = reader.binary()
+    if (field === 6 || (field === 2 && min === null)) min = value
+    else if (field === 5 || (field === 1 && max === null)) max = value
+  })
+  chunk.min = min
+  chunk.max = max
+}
+
+function readFooter(footer: Uint8Array): Footer {
   const reader = new CompactReader(footer)
   const schema: SchemaElement[] = []
-  const chunks: Array<{ path: string[]; compressedSize: number }> = []
+  const rowGroups: Footer['rowGroups'] = []
   reader.struct((id, type) => {
     if (id === 2 && type === CompactType.List) {
       reader.list(() => {
@@ -165,20 +189,29 @@ export function columnSizes(footer: Uint8Array): Map<number, number> {
         schema.push(element)
       })
     } else if (id === 4 && type === CompactType.List) {
-      // row_groups: RowGroup.columns (1) -> ColumnChunk.meta_data (3) -> path_in_schema (3), total_compressed_size (7)
-      reader.list(() => reader.struct((rowGroupField, rowGroupType) => {
-        if (rowGroupField !== 1 || rowGroupType !== CompactType.List) return reader.skip(rowGroupType)
-        reader.list(() => reader.struct((chunkField, chunkType) => {
-          if (chunkField !== 3 || chunkType !== CompactType.Struct) return reader.skip(chunkType)
-          const chunk = { path: [] as string[], compressedSize: 0 }
-          reader.struct((metaField, metaType) => {
-            if (metaField === 3 && metaType === CompactType.List) reader.list(() => chunk.path.push(reader.string()))
-            else if (metaField === 7 && metaType === CompactType.I64) chunk.compressedSize = reader.integer()
-            else reader.skip(metaType)
-          })
-          chunks.push(chunk)
-        }))
-      }))
+      // row_groups: RowGroup.columns (1) -> ColumnChunk.meta_data (3) -> path_in_schema (3),
+      // total_compressed_size (7), statistics (12); RowGroup.num_rows (3)
+      reader.list(() => {
+        const group = { rows: 0, chunks: [] as ColumnChunk[] }
+        reader.struct((rowGroupField, rowGroupType) => {
+          if (rowGroupField === 3 && rowGroupType === CompactType.I64) group.rows = reader.integer()
+          else if (rowGroupField !== 1 || rowGroupType !== CompactType.List) reader.skip(rowGroupType)
+          else {
+            reader.list(() => reader.struct((chunkField, chunkType) => {
+              if (chunkField !== 3 || chunkType !== CompactType.Struct) return reader.skip(chunkType)
+              const chunk: ColumnChunk = { path: [], compressedSize: 0, min: null, max: null }
+              reader.struct((metaField, metaType) => {
+                if (metaField === 3 && metaType === CompactType.List) reader.list(() => chunk.path.push(reader.string()))
+                else if (metaField === 7 && metaType === CompactType.I64) chunk.compressedSize = reader.integer()
+                else if (metaField === 12 && metaType === CompactType.Struct) readStatistics(reader, chunk)
+                else reader.skip(metaType)
+              })
+              group.chunks.push(chunk)
+            }))
+          }
+        })
+        rowGroups.push(group)
+      })
     } else {
       reader.skip(type)
     }
@@ -196,12 +229,52 @@ export function columnSizes(footer: Uint8Array): Map<number, number> {
     }
   }
   walk([], schema[0]?.children ?? 0)
+  return { leafIds, rowGroups }
+}
+
+/**
+ * Total compressed bytes of each leaf column over all row groups, by the column's Parquet field
+ * id (Iceberg's `column_sizes`). Leaves without a field id are left out.
+ */
+export function columnSizes(footer: Uint8Array): Map<number, number> {
+  const { leafIds, rowGroups } = readFooter(footer)
   const sizes = new Map<number, number>()
-  for (const chunk of chunks) {
-    const fieldId = leafIds.get(chunk.path.join('\u0000'))
-    if (fieldId !== undefined) sizes.set(fieldId, (sizes.get(fieldId) ?? 0) + chunk.compressedSize)
+  for (const group of rowGroups) {
+    for (const chunk of group.chunks) {
+      const fieldId = leafIds.get(chunk.path.join('\u0000'))
+      if (fieldId !== undefined) sizes.set(fieldId, (sizes.get(fieldId) ?? 0) + chunk.compressedSize)
+    }
   }
   return sizes
+}
+
+/** One row group's range of a top-level integer column, from its statistics; null bounds when the writer left them out. */
+export interface RowGroupRange {
+  rows: number
+  min: number | null
+  max: number | null
+}
+
+function integerStatistic(value: Uint8Array | null): number | null {
+  if (value === null) return null
+  const view = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  if (value.length === 4) return view.readInt32LE(0)
+  if (value.length === 8) return Number(view.readBigInt64LE(0))
+  return null
+}
+
+/**
+ * Per row group, in file order, the minimum and maximum of the top-level INT32 or INT64 column
+ * with this field id (readers skip the row groups a query cannot want).
+ */
+export function rowGroupRanges(footer: Uint8Array, fieldId: number): RowGroupRange[] {
+  const { leafIds, rowGroups } = readFooter(footer)
+  let path: string | undefined
+  for (const [leaf, id] of leafIds) if (id === fieldId) path = leaf
+  return rowGroups.map((group) => {
+    const chunk = path === undefined ? undefined : group.chunks.find((candidate) => candidate.path.join('\u0000') === path)
+    return { rows: group.rows, min: integerStatistic(chunk?.min ?? null), max: integerStatistic(chunk?.max ?? null) }
+  })
 }
 
 /**
