@@ -2,10 +2,11 @@
 // from the hot log (HTTP `stream` below the log start offset, `GET /tables/{t}?since`). Light
 // queries: data files are pruned with the manifests' column bounds (partition, sequence,
 // timestamp_ms) and only the files that can hold wanted rows are read.
-import { tableFromIPC, type Data, type RecordBatch } from 'apache-arrow'
+import { tableFromIPC, type RecordBatch } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
 import type { Catalog } from '../catalog/catalog.ts'
 import { ZombiError } from '../errors.ts'
+import { binaryColumn, booleanAt, bytesAt, childData, fixedValues } from './arrow-columns.ts'
 import { decodeManifest, decodeManifestList, type DataFileRecord, type IntMapEntry } from './avro.ts'
 import { decodeIntBound, decodeLongBound } from './bounds.ts'
 import { currentSnapshot, fileOfTopic } from './metadata.ts'
@@ -90,44 +91,6 @@ function mayMatch(file: DataFileRecord, query: ColdQuery): { match: boolean; low
   return { match: true, lowestOffset }
 }
 
-/** A binary or string column of one record batch as Arrow lays it out: value i is values[offsets[i]..offsets[i+1]). */
-interface BinaryColumn {
-  offsets: Int32Array
-  values: Uint8Array
-  /** Validity bits (1 = present), indexed from `bitOffset`; null when nothing is null. */
-  validity: Uint8Array | null
-  bitOffset: number
-}
-
-function binaryColumn(data: Data | undefined): BinaryColumn | null {
-  if (data === undefined) return null
-  const offsets = data.valueOffsets as unknown
-  if (!(offsets instanceof Int32Array)) throw new ZombiError('ICEBERG_METADATA_INVALID', `a data file column of type ${String(data.type)} is not a binary column with 32-bit offsets`)
-  return { offsets, values: data.values as Uint8Array, validity: data.nullCount > 0 ? data.nullBitmap ?? null : null, bitOffset: data.offset }
-}
-
-function present(validity: Uint8Array | null, bit: number): boolean {
-  return validity === null || (validity[bit >> 3]! & (1 << (bit & 7))) !== 0
-}
-
-/** Value `row` of a binary column as a Buffer over the decoded data (no copy), or null. */
-function bytesAt(column: BinaryColumn | null, row: number): Buffer | null {
-  if (column === null || !present(column.validity, column.bitOffset + row)) return null
-  const start = column.offsets[row]!
-  return Buffer.from(column.values.buffer, column.values.byteOffset + start, column.offsets[row + 1]! - start)
-}
-
-function childData(batch: RecordBatch, name: string): Data | undefined {
-  const index = batch.schema.fields.findIndex((field) => field.name === name)
-  return index < 0 ? undefined : batch.data.children[index]
-}
-
-function fixedValues<T extends BigInt64Array | Int32Array>(batch: RecordBatch, name: string, type: new (...args: never[]) => T): T {
-  const values = childData(batch, name)?.values as unknown
-  if (!(values instanceof type)) throw new ZombiError('ICEBERG_METADATA_INVALID', `a data file has no ${type.name} column ${name}`)
-  return values
-}
-
 /**
  * Appends the rows of one decoded record batch that the query wants to `out`, reading Arrow's
  * buffers directly (per-value Vector.get costs ~10 times as much on a replay).
@@ -151,7 +114,7 @@ function rowsOf(batch: RecordBatch, query: ColdQuery, out: ColdRecord[]): void {
     if (offset < query.fromOffset || offset >= query.toOffset) continue
     const timestamp = Number(timestampMs[row]!)
     if (query.sinceMs !== undefined && timestamp < query.sinceMs) continue
-    const isNull = nullValues !== undefined && (nullValues.values[(nullValues.offset + row) >> 3]! & (1 << ((nullValues.offset + row) & 7))) !== 0
+    const isNull = booleanAt(nullValues, row)
     const recordHeaders: ColdRecord['headers'] = []
     if (headerOffsets !== undefined && headerKey !== null) {
       for (let h = headerOffsets[row]!; h < headerOffsets[row + 1]!; h++) {

@@ -155,7 +155,7 @@ interface ColumnChunk {
 /** The parts of a FileMetaData this project reads: leaf field ids and, per row group, its rows and column chunks. */
 interface Footer {
   leafIds: Map<string, number>
-  rowGroups: Array<{ rows: number; chunks: ColumnChunk[] }>
+  rowGroups: Array<{ rows: number; bytes: number; chunks: ColumnChunk[] }>
 }
 
 /** Statistics (ColumnMetaData field 12): min_value/max_value (6, 5), else the deprecated min/max (2, 1), which order signed integers the same way. */
@@ -190,11 +190,12 @@ function readFooter(footer: Uint8Array): Footer {
       })
     } else if (id === 4 && type === CompactType.List) {
       // row_groups: RowGroup.columns (1) -> ColumnChunk.meta_data (3) -> path_in_schema (3),
-      // total_compressed_size (7), statistics (12); RowGroup.num_rows (3)
+      // total_compressed_size (7), statistics (12); RowGroup.total_byte_size (2), num_rows (3)
       reader.list(() => {
-        const group = { rows: 0, chunks: [] as ColumnChunk[] }
+        const group = { rows: 0, bytes: 0, chunks: [] as ColumnChunk[] }
         reader.struct((rowGroupField, rowGroupType) => {
           if (rowGroupField === 3 && rowGroupType === CompactType.I64) group.rows = reader.integer()
+          else if (rowGroupField === 2 && rowGroupType === CompactType.I64) group.bytes = reader.integer()
           else if (rowGroupField !== 1 || rowGroupType !== CompactType.List) reader.skip(rowGroupType)
           else {
             reader.list(() => reader.struct((chunkField, chunkType) => {
@@ -246,6 +247,13 @@ export function columnSizes(footer: Uint8Array): Map<number, number> {
     }
   }
   return sizes
+}
+
+/** The file's column data uncompressed (the row groups' total_byte_size): about what its rows take once decoded. */
+export function uncompressedBytes(footer: Uint8Array): number {
+  let bytes = 0
+  for (const group of readFooter(footer).rowGroups) bytes += group.bytes
+  return bytes
 }
 
 /** One row group's range of a top-level integer column, from its statistics; null bounds when the writer left them out. */
