@@ -10,7 +10,7 @@
 // which costs the broker nothing), ack -> visible per send, broker RSS (sampled, peak) and broker CPU (whole
 // window, and while the compaction ran).
 //   npm run bench:compaction [-- --quick] [--files 60] [--file-records 20000] [--rate 40000] [--seconds 30]
-//     [--compact-after 2] [--rounds 2] [--record-bytes 200]
+//     [--compact-after 2] [--rounds 2] [--record-bytes 200] [--max-read-mb N]
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Producer, type MessageToProduce } from '@platformatic/kafka'
@@ -38,6 +38,8 @@ const seconds = option('--seconds', quick ? '6' : '30')
 const compactAfter = option('--compact-after', quick ? '1' : '2')
 const rounds = option('--rounds', quick ? '1' : '2')
 const recordBytes = option('--record-bytes', '200')
+/** ZOMBI_COMPACTION_MAX_READ_MB for both sides (the default when absent). */
+const maxReadMb = process.argv.includes('--max-read-mb') ? option('--max-read-mb', '256') : undefined
 const PARTITIONS = 4
 /** Sends per second of the fixed-rate load (each send: one record batch per partition). */
 const TICKS_PER_SECOND = 20
@@ -122,6 +124,7 @@ async function run(compaction: boolean): Promise<Run> {
     ZOMBI_DEFAULT_PARTITIONS: String(PARTITIONS),
     // Background maintenance off: compaction runs only when the bench asks for it; the flusher commits every ~2 s.
     ZOMBI_COMPACTION_INTERVAL_SECS: '0', ZOMBI_SNAPSHOT_EXPIRY_INTERVAL_SECS: '0', ZOMBI_FLUSH_INTERVAL_SECS: '1',
+    ...(maxReadMb === undefined ? {} : { ZOMBI_COMPACTION_MAX_READ_MB: String(maxReadMb) }),
   })
   const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({ clientId: 'zombi-bench-compaction', bootstrapBrokers: [broker.bootstrap], acks: -1, maxInflights: 64, timeout: 60_000, retries: 0 })
   try {
@@ -241,7 +244,7 @@ let lastCompactionSeconds: number | undefined
 
 const machine = describeMachine()
 console.log(`compaction under load (${quick ? 'quick, numbers meaningless' : 'full'}), ${new Date().toISOString()}, ${machine.cores} cores (${machine.cpuModel}), Node ${machine.node}`)
-console.log(`${files} small files of ${fmt(fileRecords)} records of ${recordBytes} B over ${PARTITIONS} partitions, then ${fmt(rate)} records/s for ${seconds} s (acks=all), compaction from ${compactAfter} s; ${rounds} round(s), alternating`)
+console.log(`${files} small files of ${fmt(fileRecords)} records of ${recordBytes} B over ${PARTITIONS} partitions, then ${fmt(rate)} records/s for ${seconds} s (acks=all), compaction from ${compactAfter} s; ${rounds} round(s), alternating; ZOMBI_COMPACTION_MAX_READ_MB ${maxReadMb ?? 'default'}`)
 const runs: Run[] = []
 for (let round = 0; round < rounds; round++) {
   // Alternating order, so neither side always runs first; the compaction run comes first in round 0 so the reference knows how long to look.

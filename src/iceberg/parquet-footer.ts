@@ -148,6 +148,7 @@ export function footerOf(tail: Uint8Array): Uint8Array | null {
 interface ColumnChunk {
   path: string[]
   compressedSize: number
+  uncompressedSize: number
   min: Uint8Array | null
   max: Uint8Array | null
 }
@@ -190,7 +191,7 @@ function readFooter(footer: Uint8Array): Footer {
       })
     } else if (id === 4 && type === CompactType.List) {
       // row_groups: RowGroup.columns (1) -> ColumnChunk.meta_data (3) -> path_in_schema (3),
-      // total_compressed_size (7), statistics (12); RowGroup.total_byte_size (2), num_rows (3)
+      // total_uncompressed_size (6), total_compressed_size (7), statistics (12); RowGroup.total_byte_size (2), num_rows (3)
       reader.list(() => {
         const group = { rows: 0, bytes: 0, chunks: [] as ColumnChunk[] }
         reader.struct((rowGroupField, rowGroupType) => {
@@ -200,9 +201,10 @@ function readFooter(footer: Uint8Array): Footer {
           else {
             reader.list(() => reader.struct((chunkField, chunkType) => {
               if (chunkField !== 3 || chunkType !== CompactType.Struct) return reader.skip(chunkType)
-              const chunk: ColumnChunk = { path: [], compressedSize: 0, min: null, max: null }
+              const chunk: ColumnChunk = { path: [], compressedSize: 0, uncompressedSize: 0, min: null, max: null }
               reader.struct((metaField, metaType) => {
                 if (metaField === 3 && metaType === CompactType.List) reader.list(() => chunk.path.push(reader.string()))
+                else if (metaField === 6 && metaType === CompactType.I64) chunk.uncompressedSize = reader.integer()
                 else if (metaField === 7 && metaType === CompactType.I64) chunk.compressedSize = reader.integer()
                 else if (metaField === 12 && metaType === CompactType.Struct) readStatistics(reader, chunk)
                 else reader.skip(metaType)
@@ -238,12 +240,21 @@ function readFooter(footer: Uint8Array): Footer {
  * id (Iceberg's `column_sizes`). Leaves without a field id are left out.
  */
 export function columnSizes(footer: Uint8Array): Map<number, number> {
+  return sizesByField(footer, (chunk) => chunk.compressedSize)
+}
+
+/** Uncompressed bytes of each leaf column over all row groups, by field id: what a reader decodes (plain-encoded binary: 4 bytes + the value each). */
+export function uncompressedColumnSizes(footer: Uint8Array): Map<number, number> {
+  return sizesByField(footer, (chunk) => chunk.uncompressedSize)
+}
+
+function sizesByField(footer: Uint8Array, size: (chunk: ColumnChunk) => number): Map<number, number> {
   const { leafIds, rowGroups } = readFooter(footer)
   const sizes = new Map<number, number>()
   for (const group of rowGroups) {
     for (const chunk of group.chunks) {
       const fieldId = leafIds.get(chunk.path.join('\u0000'))
-      if (fieldId !== undefined) sizes.set(fieldId, (sizes.get(fieldId) ?? 0) + chunk.compressedSize)
+      if (fieldId !== undefined) sizes.set(fieldId, (sizes.get(fieldId) ?? 0) + size(chunk))
     }
   }
   return sizes

@@ -13,6 +13,8 @@ import { dateAndHour, encodeFile, type EncodedFile } from './data-file.ts'
 import type { EncodeOutput, EncodeResult } from './encode.ts'
 import { ROW_GROUP_BYTES } from './encode.ts'
 import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
+import { footerOf, uncompressedColumnSizes } from './parquet-footer.ts'
+import { FieldId } from './schema.ts'
 
 export interface RewriteJob {
   kind: 'rewrite'
@@ -131,9 +133,14 @@ function sortedRows(columns: RowColumns): Uint32Array {
 
 /** Decodes the inputs, sorts their rows and writes them as one data file into `output`. */
 export async function runRewriteJob(job: RewriteJob, output: EncodeOutput): Promise<EncodeResult> {
-  let inputBytes = 0
-  for (const input of job.inputs) inputBytes += input.length
-  const columns = new RowColumns(inputBytes)
+  // The payload column sized up front from the footers (growing it by doubling would hold old and new
+  // copies at once: three times the payload at the peak, the largest part of what a rewrite holds).
+  let payloadBytes = 0
+  for (const input of job.inputs) {
+    const footer = footerOf(input)
+    payloadBytes += footer === null ? input.length : uncompressedColumnSizes(footer).get(FieldId.payload) ?? input.length
+  }
+  const columns = new RowColumns(payloadBytes)
   const topic = Buffer.from(job.topic, 'utf8')
   for (const input of job.inputs) {
     let firstRow = 0
