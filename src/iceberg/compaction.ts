@@ -6,9 +6,9 @@
 // expiry drops those snapshots and deletes what no snapshot references.
 //
 // Throttled: one table at a time (manual and background runs share one lock), at most
-// `maxReadBytes` of Parquet read per rewrite (the decoded rows of one rewrite are the memory it
-// holds), encoding on its own low-priority worker, and before each rewrite it waits until no flush
-// runs. A concurrent flush may commit between compaction's load and its commit: the replace is then
+// `maxReadBytes` of decoded input per rewrite (uncompressed bytes from the files' footers: the decoded
+// rows of one rewrite are the memory it holds), decoding and encoding on its own worker at a lower
+// priority than the flush encoders, and before each rewrite it waits until no flush runs. A concurrent flush may commit between compaction's load and its commit: the replace is then
 // rebuilt from the fresh metadata (the appended files carried as they are) and committed again.
 import { randomUUID } from 'node:crypto'
 import type { Catalog, LoadedTable, TableIdentifier } from '../catalog/catalog.ts'
@@ -32,7 +32,7 @@ export interface CompactionOptions {
   logger: Logger
   /** Target size of a compacted file (ZOMBI_COMPACTED_FILE_SIZE_MB). */
   compactedFileBytes: number
-  /** Parquet bytes read for one rewrite at most (ZOMBI_COMPACTION_MAX_READ_MB): bounds its memory. */
+  /** Uncompressed bytes of the files one rewrite reads, at most (ZOMBI_COMPACTION_MAX_READ_MB): bounds its memory. */
   maxReadBytes: number
   /** Resolves once no flush runs; awaited before each rewrite so compaction never delays a flush. */
   flushesIdle?: () => Promise<void>
