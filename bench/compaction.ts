@@ -149,7 +149,7 @@ async function run(compaction: boolean): Promise<Run> {
           if (send.visibleAt === undefined && send.ackedAt !== undefined && send.ends.every(([partition, end]) => watcher.committed(partition) >= end)) send.visibleAt = now
         }
         samples.push({ at: now, lag, rss: rssBytes(broker.pid), cpu: readProcessUsage(broker.pid).cpuSeconds })
-        await sleep(SAMPLE_MS - (performance.now() - now))
+        await sleep(Math.max(0, SAMPLE_MS - (performance.now() - now)))
       }
     })()
 
