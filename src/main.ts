@@ -12,7 +12,7 @@ import { ZombiError } from './errors.ts'
 import { buildHttpApp } from './http/app.ts'
 import { ColdReader } from './iceberg/cold-reader.ts'
 import { Compactor } from './iceberg/compaction.ts'
-import { EncodePool } from './iceberg/encode-pool.ts'
+import { COMPACTION_NICENESS, EncodePool } from './iceberg/encode-pool.ts'
 import { Flusher } from './iceberg/flusher.ts'
 import { currentSnapshot } from './iceberg/metadata.ts'
 import { FlushMetrics, registerFlushMetrics } from './iceberg/metrics.ts'
@@ -212,8 +212,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const compactor = new Compactor({
     catalog,
     namespace: config.catalogNamespace,
-    // A worker of its own (at the encode workers' low priority): a flush never queues behind a rewrite.
-    pool: new EncodePool(1),
+    // A worker of its own, below the flush encoders' priority (nice 19 against 10): a flush never queues behind a rewrite, nor waits for its CPU.
+    pool: new EncodePool(1, { niceness: COMPACTION_NICENESS }),
     logger,
     compactedFileBytes: config.compactedFileBytes,
     maxReadBytes: config.compactionMaxReadBytes,
