@@ -245,7 +245,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     void snapshotExpirer.runOnce()
   }
   const http = await buildHttpApp({
-    log, groups, keys: idempotencyKeys, metrics, config, schemaRegistry,
+    log, groups, keys: idempotencyKeys, metrics, config, schemaRegistry, logger,
     iceberg: {
       flush: (table) => flusher.flush(table),
       compact: async (table) => {

@@ -14,6 +14,7 @@ import type { IdempotencyKeys } from '../log/idempotency-keys.ts'
 import { RecordReader, type ColdRead } from '../log/record-reader.ts'
 import { RecordWriter } from '../log/record-writer.ts'
 import type { Metrics } from '../observability/metrics.ts'
+import { silentLogger, type Logger } from '../observability/logger.ts'
 import type { SchemaRegistry } from '../schema/registry.ts'
 import { answerBackpressure, isBackpressure, limitWrites, WriteBudget } from './plugins/backpressure.ts'
 import { parseJsonStrictly } from './plugins/json-body.ts'
@@ -46,6 +47,8 @@ export interface HttpDependencies {
   components: () => Record<string, { ok: boolean; detail?: string }>
   /** Stats from outside the HTTP layer (connections, ...). */
   stats: () => Record<string, number>
+  /** Where unexpected errors (500s) are logged; fastify's own logger is off (pino lines come from here). */
+  logger?: Logger
 }
 
 /** Node's default limit on the request line and headers, which bounds any path parameter anyway. */
@@ -122,7 +125,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
       metrics.errors.inc({ door: 'http', code })
       return reply.code(status).send({ error: code, message: error.message })
     }
-    request.log.error(error)
+    (deps.logger ?? silentLogger).error({ err: error, method: request.method, url: request.url }, 'HTTP request failed with an internal error')
     metrics.errors.inc({ door: 'http', code: ERRORS.HTTP_INTERNAL.problem })
     return reply.code(500).send({ error: ERRORS.HTTP_INTERNAL.problem, message: 'internal error; see the broker log' })
   })
