@@ -11,22 +11,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
-import { readFetchResponse, writeFetchRequest } from '../../src/protocol/generated/fetch.ts'
-import { readListOffsetsResponse, writeListOffsetsRequest } from '../../src/protocol/generated/list-offsets.ts'
 import { CatalogProxy } from '../catalog/rest-proxy.ts'
 import { dataFiles, readRows, tableDir, type RestCatalog } from '../iceberg/readers.ts'
 import { startRestCatalogServer, type RestCatalogServer } from '../support/rest-catalog-server.ts'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { b64, expectedRows, produceRecords, type Produced } from './fixtures/produced.ts'
-import { RawClient } from './fixtures/raw-client.ts'
+import { fetchAt, listOffset } from './fixtures/log-probes.ts'
 
 const OLD = 1000
 const NEW = 2000
 const MORE = 50
 const DAY = 86_400_000
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 
 let server: RestCatalogServer
 let proxy: CatalogProxy
@@ -60,34 +56,6 @@ afterAll(async () => {
 })
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function listOffset(broker: Broker, topic: string, timestamp: number): Promise<number> {
-  const client = await RawClient.connect(broker.host, broker.kafkaPort)
-  try {
-    const reader = await client.request(ApiKey.ListOffsets, 9, (w) => writeListOffsetsRequest(w, 9, {
-      replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }] }],
-    }))
-    return readListOffsetsResponse(reader, 9).topics[0]!.partitions[0]!.offset
-  } finally {
-    client.socket.destroy()
-  }
-}
-
-async function fetchAt(broker: Broker, topic: string, offset: number): Promise<{ errorCode: number; logStartOffset: number }> {
-  const client = await RawClient.connect(broker.host, broker.kafkaPort)
-  try {
-    const reader = await client.request(ApiKey.Fetch, 12, (w) => writeFetchRequest(w, 12, {
-      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20,
-      isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic, topicId: ZERO_UUID, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID }] }],
-      forgottenTopicsData: [], rackId: '',
-    }))
-    const partition = readFetchResponse(reader, 12).responses[0]!.partitions[0]!
-    return { errorCode: partition.errorCode, logStartOffset: partition.logStartOffset }
-  } finally {
-    client.socket.destroy()
-  }
-}
 
 /** Waits (bounded) until `check` holds. */
 async function until(broker: Broker, what: string, check: () => Promise<boolean>): Promise<void> {
@@ -161,8 +129,8 @@ test('SIGKILL after retention\'s delete commit, before its files are cleaned up:
   expect(await readRows(topic, 'pyiceberg', { catalog })).toEqual(expected)
   await until(first, 'hot retention dropped the flushed segments', async () => (await listOffset(first, topic, -4)) > OLD)
   expect(await listOffset(first, topic, -2)).toBe(OLD)
-  expect(await fetchAt(first, topic, 0)).toEqual({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: OLD })
-  expect(await fetchAt(first, topic, OLD)).toEqual({ errorCode: ErrorCode.NONE, logStartOffset: OLD })
+  expect(await fetchAt(first, topic, 0)).toMatchObject({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: OLD })
+  expect(await fetchAt(first, topic, OLD)).toMatchObject({ errorCode: ErrorCode.NONE, logStartOffset: OLD })
   expect(parquetOnDisk()).toEqual(flushedFiles)
 
   // Exactly once after the restart: more records, one flush, each row once.
