@@ -8,12 +8,13 @@
 //   (ZOMBI_COMPACTION_INTERVAL_SECS=0, ZOMBI_SNAPSHOT_EXPIRY_INTERVAL_SECS=0), plus maintenance-on runs at
 //   the candidate flush intervals (--intervals) for freshness and cost;
 // - "1 hour simulated": the commits, records and event hours one hour at the defaults makes, in 1/F of
-//   the time. A flush commits when its interval has passed at the next once-a-second check, so commits come
-//   every interval + ~1 s: ~11 s at the default 10 s, ~2 s at 1 s. So the simulation flushes every 1 s and
-//   time runs F = 11/2 = 5.5 times faster: 3600/5.5 s = ~11 min of wall time, 50·F records/s (every commit
-//   holds what a default commit holds), record timestamps advancing F times faster than the clock (rows land
-//   in the event hours an hour of traffic fills), compaction and expiry every 300/F s. Snapshot retention
-//   stays 24 h: nothing expires by age within one hour, real or simulated.
+//   the time. A flush starts the moment its oldest record is as old as the interval, so commits come every
+//   interval + the flush's own time (~0.1 s here): ~10 s at the default 10 s, ~1 s at 1 s. So the simulation
+//   flushes every 1 s and time runs F = 10 times faster: 3600/10 s = 6 min of wall time, 50·F records/s
+//   (every commit holds what a default commit holds), record timestamps advancing F times faster than the
+//   clock (rows land in the event hours an hour of traffic fills), compaction and expiry every 300/F s.
+//   Snapshot retention is wall-clock time: nothing expires by age within the run, real or simulated (as
+//   within the first hour at the 1 h default).
 // Ack → visible: per acknowledged record batch, the first moment the table's newest metadata.json on disk
 // (polled every 50 ms, no broker CPU) records its offsets as committed (zombi.offsets.<partition> summaries).
 // Phase 2 reads every table with DuckDB and pyiceberg (bench/lib/table_health.py, median of --runs).
@@ -33,6 +34,7 @@ import { RawClient } from '../test/e2e/fixtures/raw-client.ts'
 import { python } from '../test/e2e/fixtures/python.ts'
 import { readProcessUsage } from './lib/broker.ts'
 import { removeOnExit } from './lib/cleanup.ts'
+import { TableWatcher, type Metadata } from './lib/table-watcher.ts'
 import { describeMachine } from './lib/machine.ts'
 import { platformaticLoad } from './lib/platformatic.ts'
 import { fillRecord, type Workload } from './lib/scenarios.ts'
@@ -91,9 +93,9 @@ interface RunSpec {
 }
 
 const off = { ZOMBI_COMPACTION_INTERVAL_SECS: '0', ZOMBI_SNAPSHOT_EXPIRY_INTERVAL_SECS: '0' }
-/** Commits come every interval + ~1 s (the flusher checks once a second): 11 s at the default, 2 s at 1 s. */
+/** Commits come every interval + the flush's own time (a tenth of a second here): the interval ratio is the speed-up. */
 const simFlushSecs = 1
-const speed = (DEFAULT_FLUSH_SECS + 1) / (simFlushSecs + 1)
+const speed = DEFAULT_FLUSH_SECS / simFlushSecs
 const simMinutes = quick ? 0.5 : 60 / speed
 const simMaintenanceSecs = String(Math.max(1, Math.round(DEFAULT_MAINTENANCE_SECS / speed)))
 const realGroup = `${minutes} min real time, defaults`
@@ -145,65 +147,6 @@ interface Health {
   duckdb_hour_s: number
   pyiceberg_full_s: number
   pyiceberg_hour_s: number
-}
-
-interface Metadata {
-  snapshots?: Array<{ summary: Record<string, string> }>
-}
-
-/** Watches a table's metadata files on disk; committed(p) is the offset after the last committed one of partition p. */
-class TableWatcher {
-  #version = 0
-  readonly #committed = new Map<number, number>()
-  readonly dir: string
-  /** Snapshots and bytes of the first and the newest metadata.json seen: their slope is what a kept snapshot adds. */
-  first: { snapshots: number; bytes: number } | undefined
-  last: { snapshots: number; bytes: number } | undefined
-  constructor(dir: string) {
-    this.dir = dir
-  }
-
-  #file(version: number): string {
-    return path.join(this.dir, 'metadata', `v${version}.metadata.json`)
-  }
-
-  /** Reads the newest metadata.json if a newer one appeared; true if it did. */
-  poll(): boolean {
-    let version = this.#version
-    if (version === 0) {
-      const hint = path.join(this.dir, 'metadata', 'version-hint.text')
-      if (!existsSync(hint)) return false
-      version = Number(readFileSync(hint, 'utf8').trim())
-    }
-    while (existsSync(this.#file(version + 1))) version++
-    if (version === this.#version) return false
-    let text: string
-    try {
-      text = readFileSync(this.#file(version), 'utf8')
-    } catch {
-      return false // deleted by delete-after-commit between the check and the read: the next poll finds the newer one
-    }
-    this.#version = version
-    const metadata = JSON.parse(text) as Metadata
-    const sample = { snapshots: metadata.snapshots?.length ?? 0, bytes: Buffer.byteLength(text) }
-    this.first ??= sample
-    this.last = sample
-    for (const snapshot of metadata.snapshots ?? []) {
-      for (const [key, value] of Object.entries(snapshot.summary)) {
-        if (!key.startsWith('zombi.offsets.')) continue
-        const match = /^(\d+)-(\d+)$/.exec(value)
-        if (match === null) continue
-        const partition = Number(key.slice('zombi.offsets.'.length))
-        const end = Number(match[2]) + 1
-        if (end > (this.#committed.get(partition) ?? 0)) this.#committed.set(partition, end)
-      }
-    }
-    return true
-  }
-
-  committed(partition: number): number {
-    return this.#committed.get(partition) ?? 0
-  }
 }
 
 /** Produces `spec.rate` records/s round-robin over the partitions, one send() per 100 ms tick (a record batch per partition), acks=all. */

@@ -107,6 +107,21 @@ sys.exit(0 if all(version(name) == pinned for name, pinned in (spec.split("==") 
 EOF
 }
 
+# The schema registry extras of confluent-kafka (test/e2e/schema-registry.test.ts drives Zombi's registry with
+# SchemaRegistryClient and the Avro, JSON and Protobuf serializers), pinned to what confluent-kafka's
+# [avro,json,protobuf,schemaregistry] extras resolved to beside confluent-kafka $CONFLUENT_KAFKA_VERSION.
+schema_registry_packages=(
+  "confluent-kafka[avro,json,protobuf,schemaregistry]==$CONFLUENT_KAFKA_VERSION"
+  "fastavro==1.13.1" "avro==1.12.2" "jsonschema==4.26.0" "protobuf==7.36.2" "googleapis-common-protos==1.76.0"
+  "httpx2==2.17.0" "Authlib==1.9.10" "attrs==26.1.0" "cachetools==8.0.3" "certifi==2026.10.19.post1"
+)
+if venv_has_pinned "confluent_kafka.schema_registry.avro confluent_kafka.schema_registry.json_schema confluent_kafka.schema_registry.protobuf" "${schema_registry_packages[@]:1}"; then
+  echo "install-test-deps: confluent-kafka schema registry extras present in $venv"
+else
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${schema_registry_packages[@]}"
+  echo "install-test-deps: installed confluent-kafka's schema registry extras in $venv"
+fi
+
 # The Python families of the compatibility harness (compat-tests/kafka-python, compat-tests/aiokafka),
 # pinned, with the codec libraries each imports for snappy, lz4 and zstd (kafka-python: python-snappy,
 # lz4, zstandard, and crc32c for speed; aiokafka: cramjam). Without them the clients refuse those codecs.

@@ -64,6 +64,23 @@ export const ERRORS = catalogue({
   ICEBERG_REST_NO_SUCH_NAMESPACE: { status: 404, problem: 'NoSuchNamespaceException', meaning: 'the Iceberg REST catalog serves one namespace, ZOMBI_CATALOG_NAMESPACE; this is another' },
   ICEBERG_REST_NO_SUCH_TABLE: { status: 404, problem: 'NoSuchTableException', meaning: 'no table of that name in the Iceberg REST catalog: no such topic, or nothing of it flushed yet' },
   ICEBERG_REST_READ_ONLY: { status: 406, problem: 'UnsupportedOperationException', meaning: 'a write through the Iceberg REST catalog: its tables are written only by Zombi, from the Kafka topics' },
+  // The schema registry (/registry) answers in Confluent's error shape, {"error_code": N, "message"}: the problem is Confluent's error code.
+  REGISTRY_SUBJECT_NOT_FOUND: { status: 404, problem: '40401', meaning: 'the schema registry has no such subject (or only soft-deleted versions of it, unless deleted=true)' },
+  REGISTRY_VERSION_NOT_FOUND: { status: 404, problem: '40402', meaning: 'the subject has no such version (or it is soft-deleted, unless deleted=true)' },
+  REGISTRY_SCHEMA_NOT_FOUND: { status: 404, problem: '40403', meaning: 'no schema with that id, or the schema is not registered under that subject' },
+  REGISTRY_SUBJECT_SOFT_DELETED: { status: 404, problem: '40404', meaning: 'the subject is already soft-deleted; delete it with permanent=true to remove it' },
+  REGISTRY_SUBJECT_NOT_SOFT_DELETED: { status: 404, problem: '40405', meaning: 'a subject must be soft-deleted before it is deleted with permanent=true' },
+  REGISTRY_VERSION_SOFT_DELETED: { status: 404, problem: '40406', meaning: 'the version is already soft-deleted; delete it with permanent=true to remove it' },
+  REGISTRY_VERSION_NOT_SOFT_DELETED: { status: 404, problem: '40407', meaning: 'a version must be soft-deleted before it is deleted with permanent=true' },
+  REGISTRY_SUBJECT_CONFIG_NOT_FOUND: { status: 404, problem: '40408', meaning: 'the subject has no compatibility level of its own (ask with defaultToGlobal=true for the one that applies)' },
+  REGISTRY_INCOMPATIBLE: { status: 409, problem: '409', meaning: "the schema breaks the subject's compatibility level against its registered versions; the message says how" },
+  REGISTRY_INVALID_SCHEMA: { status: 422, problem: '42201', meaning: 'the schema does not parse as its type (AVRO, JSON, PROTOBUF), names an unknown type or reference, or is over the size limit' },
+  REGISTRY_INVALID_VERSION: { status: 422, problem: '42202', meaning: 'a version is neither an integer from 1 to 2^31-1 (or -1) nor "latest"' },
+  REGISTRY_INVALID_COMPATIBILITY: { status: 422, problem: '42203', meaning: 'a compatibility level is not one of NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE, or the config holds a field the registry does not implement' },
+  REGISTRY_INVALID_MODE: { status: 422, problem: '42204', meaning: 'a mode other than READWRITE, the only one the registry implements' },
+  REGISTRY_NOT_PERMITTED: { status: 422, problem: '42205', meaning: "the registry holds its maximum of schema versions or schema bytes (ZOMBI_SCHEMA_REGISTRY_MAX_*), or the request asks for what it does not implement (data contracts' metadata and rules, a chosen id or version of IMPORT mode)" },
+  REGISTRY_REFERENCE_EXISTS: { status: 422, problem: '42206', meaning: 'another registered schema references this version; delete that one first' },
+  REGISTRY_STORE_ERROR: { status: 500, problem: '50001', meaning: 'the registry could not store the change (hot store failure or full disk); nothing of it was kept' },
 })
 
 export type ZombiErrorCode = keyof typeof ERRORS

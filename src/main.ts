@@ -12,7 +12,7 @@ import { ZombiError } from './errors.ts'
 import { buildHttpApp } from './http/app.ts'
 import { ColdReader } from './iceberg/cold-reader.ts'
 import { Compactor } from './iceberg/compaction.ts'
-import { EncodePool } from './iceberg/encode-pool.ts'
+import { COMPACTION_NICENESS, EncodePool } from './iceberg/encode-pool.ts'
 import { Flusher } from './iceberg/flusher.ts'
 import { currentSnapshot } from './iceberg/metadata.ts'
 import { FlushMetrics, registerFlushMetrics } from './iceberg/metrics.ts'
@@ -37,6 +37,8 @@ import { S3ObjectStore } from './objectstore/s3.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { MemoryRelief, registerMemoryReliefMetrics } from './observability/memory-relief.ts'
 import { Metrics } from './observability/metrics.ts'
+import { registerSchemaRegistryMetrics } from './schema/metrics.ts'
+import { SchemaRegistry } from './schema/registry.ts'
 import { Authorizer } from './security/authorizer.ts'
 import { CredentialStore } from './security/credentials.ts'
 import { JwtValidator } from './security/jwt.ts'
@@ -164,6 +166,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   await groups.load()
   const idempotencyKeys = new IdempotencyKeys(store)
   await idempotencyKeys.load()
+  const schemaRegistry = await SchemaRegistry.open(store, { maxVersions: config.schemaRegistryMaxVersions, maxBytes: config.schemaRegistryMaxBytes }, logger)
 
   const shutdown = new AbortController()
   const retention = new HotRetention({
@@ -201,6 +204,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   registerFlushMetrics(metrics, flushMetrics)
   registerKafkaMetrics(metrics, socketGuard, produceBudget)
   registerMemoryReliefMetrics(metrics, memoryRelief)
+  registerSchemaRegistryMetrics(metrics, schemaRegistry)
 
   const router = new Router(allHandlers)
   const tls = config.tlsCertFile === null || config.tlsKeyFile === null ? null : new TlsCredentials({
@@ -240,8 +244,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const compactor = new Compactor({
     catalog,
     namespace: config.catalogNamespace,
-    // A worker of its own (at the encode workers' low priority): a flush never queues behind a rewrite.
-    pool: new EncodePool(1),
+    // A worker of its own, below the flush encoders' priority (nice 19 against 10): a flush never queues behind a rewrite, nor waits for its CPU.
+    pool: new EncodePool(1, { niceness: COMPACTION_NICENESS }),
     logger,
     compactedFileBytes: config.compactedFileBytes,
     maxReadBytes: config.compactionMaxReadBytes,
@@ -273,7 +277,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     void snapshotExpirer.runOnce()
   }
   const http = await buildHttpApp({
-    log, groups, keys: idempotencyKeys, metrics, config,
+    log, groups, keys: idempotencyKeys, metrics, config, schemaRegistry, logger,
     iceberg: {
       flush: (table) => flusher.flush(table),
       compact: async (table) => {

@@ -52,6 +52,22 @@ const EXPECTED = [
   'ICEBERG_REST_NO_SUCH_NAMESPACE 404 NoSuchNamespaceException: the Iceberg REST catalog serves one namespace, ZOMBI_CATALOG_NAMESPACE; this is another',
   'ICEBERG_REST_NO_SUCH_TABLE 404 NoSuchTableException: no table of that name in the Iceberg REST catalog: no such topic, or nothing of it flushed yet',
   'ICEBERG_REST_READ_ONLY 406 UnsupportedOperationException: a write through the Iceberg REST catalog: its tables are written only by Zombi, from the Kafka topics',
+  'REGISTRY_SUBJECT_NOT_FOUND 404 40401: the schema registry has no such subject (or only soft-deleted versions of it, unless deleted=true)',
+  'REGISTRY_VERSION_NOT_FOUND 404 40402: the subject has no such version (or it is soft-deleted, unless deleted=true)',
+  'REGISTRY_SCHEMA_NOT_FOUND 404 40403: no schema with that id, or the schema is not registered under that subject',
+  'REGISTRY_SUBJECT_SOFT_DELETED 404 40404: the subject is already soft-deleted; delete it with permanent=true to remove it',
+  'REGISTRY_SUBJECT_NOT_SOFT_DELETED 404 40405: a subject must be soft-deleted before it is deleted with permanent=true',
+  'REGISTRY_VERSION_SOFT_DELETED 404 40406: the version is already soft-deleted; delete it with permanent=true to remove it',
+  'REGISTRY_VERSION_NOT_SOFT_DELETED 404 40407: a version must be soft-deleted before it is deleted with permanent=true',
+  'REGISTRY_SUBJECT_CONFIG_NOT_FOUND 404 40408: the subject has no compatibility level of its own (ask with defaultToGlobal=true for the one that applies)',
+  "REGISTRY_INCOMPATIBLE 409 409: the schema breaks the subject's compatibility level against its registered versions; the message says how",
+  'REGISTRY_INVALID_SCHEMA 422 42201: the schema does not parse as its type (AVRO, JSON, PROTOBUF), names an unknown type or reference, or is over the size limit',
+  'REGISTRY_INVALID_VERSION 422 42202: a version is neither an integer from 1 to 2^31-1 (or -1) nor "latest"',
+  'REGISTRY_INVALID_COMPATIBILITY 422 42203: a compatibility level is not one of NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE, or the config holds a field the registry does not implement',
+  'REGISTRY_INVALID_MODE 422 42204: a mode other than READWRITE, the only one the registry implements',
+  "REGISTRY_NOT_PERMITTED 422 42205: the registry holds its maximum of schema versions or schema bytes (ZOMBI_SCHEMA_REGISTRY_MAX_*), or the request asks for what it does not implement (data contracts' metadata and rules, a chosen id or version of IMPORT mode)",
+  'REGISTRY_REFERENCE_EXISTS 422 42206: another registered schema references this version; delete that one first',
+  'REGISTRY_STORE_ERROR 500 50001: the registry could not store the change (hot store failure or full disk); nothing of it was kept',
 ]
 
 const srcDir = fileURLToPath(new URL('../src/', import.meta.url))

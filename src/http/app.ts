@@ -1,7 +1,8 @@
 // The Zombi HTTP API on fastify: the instance with what every route shares (JSON parsing, validation, the
 // error shape, 405s, the OpenAPI document), then one plugin per route family, as fastify's own lib/ is
 // split by concern: tables (writes, reads, Iceberg), consumers (offsets shared with Kafka groups),
-// health (readiness, stats, metrics), the embedded Iceberg REST catalog (/iceberg); and backpressure on the writes.
+// health (readiness, stats, metrics), the embedded Iceberg REST catalog (/iceberg), the schema registry with
+// Confluent's REST API (/registry); and backpressure on the writes.
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { ServerResponse } from 'node:http'
@@ -14,6 +15,8 @@ import type { IdempotencyKeys } from '../log/idempotency-keys.ts'
 import { RecordReader, type ColdRead } from '../log/record-reader.ts'
 import { RecordWriter } from '../log/record-writer.ts'
 import type { Metrics } from '../observability/metrics.ts'
+import { silentLogger, type Logger } from '../observability/logger.ts'
+import type { SchemaRegistry } from '../schema/registry.ts'
 import type { TlsCredentials } from '../security/tls.ts'
 import { controlAccess, type HttpAccess } from './plugins/access.ts'
 import { answerBackpressure, isBackpressure, limitWrites, WriteBudget } from './plugins/backpressure.ts'
@@ -22,6 +25,7 @@ import { ERRORS, HttpProblem } from '../errors.ts'
 import { consumerRoutes } from './routes/consumers.ts'
 import { healthRoutes } from './routes/health.ts'
 import { icebergCatalogRoutes, type IcebergCatalogView } from './routes/iceberg-catalog.ts'
+import { schemaRegistryRoutes } from './routes/schema-registry.ts'
 import { tableRoutes, WRITE_ROUTES, type IcebergTables } from './routes/tables.ts'
 import * as schemas from './schemas.ts'
 import { validatorCompiler } from './validators.ts'
@@ -37,6 +41,8 @@ export interface HttpDependencies {
   iceberg: IcebergTables
   /** The tables served read-only as an Iceberg REST catalog under /iceberg; absent, nothing is served there. */
   icebergCatalog?: IcebergCatalogView
+  /** The schema registry served with Confluent's REST API under /registry; absent, nothing is served there. */
+  schemaRegistry?: SchemaRegistry
   /** Reads records that left the hot log (below its log start offset) back from the table; without it they are out of range. */
   readCold?: ColdRead
   config: Config
@@ -44,6 +50,8 @@ export interface HttpDependencies {
   components: () => Record<string, { ok: boolean; detail?: string }>
   /** Stats from outside the HTTP layer (connections, ...). */
   stats: () => Record<string, number>
+  /** Where unexpected errors (500s) are logged; fastify's own logger is off (pino lines come from here). */
+  logger?: Logger
   /** Authentication and ACLs of the HTTP door (ZOMBI_HTTP_AUTH); absent, every request is served. */
   access?: HttpAccess
   /** Serve HTTPS with these credentials (ZOMBI_HTTP_TLS), reloaded when their files change. */
@@ -98,7 +106,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Zombi HTTP API', version: '2.0.0', description: 'Write and read the same topics as the Kafka door; consumer offsets shared with Kafka groups. The same port serves the topic tables read-only as an Iceberg REST catalog under /iceberg (for DuckDB, pyiceberg, Spark, Trino); those routes follow Apache Iceberg\'s REST catalog specification (open-api/rest-catalog-open-api.yaml in apache/iceberg) and are not part of this document.' },
+      info: { title: 'Zombi HTTP API', version: '2.0.0', description: 'Write and read the same topics as the Kafka door; consumer offsets shared with Kafka groups. The same port serves the topic tables read-only as an Iceberg REST catalog under /iceberg (for DuckDB, pyiceberg, Spark, Trino); those routes follow Apache Iceberg\'s REST catalog specification (open-api/rest-catalog-open-api.yaml in apache/iceberg) and are not part of this document. The schema registry under /registry follows Confluent Schema Registry\'s REST API (its routes are listed here, tagged schema registry).' },
     },
   })
   app.addSchema(schemas.errorSchema)
@@ -126,7 +134,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
       metrics.errors.inc({ door: 'http', code })
       return reply.code(status).send({ error: code, message: error.message })
     }
-    request.log.error(error)
+    (deps.logger ?? silentLogger).error({ err: error, method: request.method, url: request.url }, 'HTTP request failed with an internal error')
     metrics.errors.inc({ door: 'http', code: ERRORS.HTTP_INTERNAL.problem })
     return reply.code(500).send({ error: ERRORS.HTTP_INTERNAL.problem, message: 'internal error; see the broker log' })
   })
@@ -157,6 +165,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   await app.register(consumerRoutes, { groups: deps.groups, controlBodyLimit: CONTROL_BODY_LIMIT })
   await app.register(healthRoutes, { log, groups: deps.groups, metrics, budget, components: deps.components, stats: deps.stats })
   if (deps.icebergCatalog !== undefined) await app.register(icebergCatalogRoutes, { prefix: '/iceberg', view: deps.icebergCatalog, metrics })
+  if (deps.schemaRegistry !== undefined) await app.register(schemaRegistryRoutes, { prefix: '/registry', registry: deps.schemaRegistry, metrics })
   app.get('/openapi.yaml', { schema: { hide: true } }, async (_request, reply) => reply.type('application/yaml').send(app.swagger({ yaml: true })))
   if (deps.https !== undefined) {
     const credentials = deps.https

@@ -7,14 +7,17 @@ import { BrokerLog } from '../log/broker-log.ts'
 import { IdempotencyKeys } from '../log/idempotency-keys.ts'
 import { silentLogger } from '../observability/logger.ts'
 import { Metrics } from '../observability/metrics.ts'
+import { SchemaRegistry } from '../schema/registry.ts'
 import { MemoryHotStore } from '../storage/memory-store.ts'
 import { buildHttpApp } from './app.ts'
 
 const store = new MemoryHotStore()
 const log = new BrokerLog({ store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588 }, fetchCacheBytes: 0 })
 const config = loadConfig({})
+await store.open()
+const schemaRegistry = await SchemaRegistry.open(store, { maxVersions: config.schemaRegistryMaxVersions, maxBytes: config.schemaRegistryMaxBytes }, silentLogger)
 const app = await buildHttpApp({
-  log, groups: new GroupCoordinator(log, silentLogger, config), keys: new IdempotencyKeys(store), metrics: new Metrics(), config,
+  log, groups: new GroupCoordinator(log, silentLogger, config), keys: new IdempotencyKeys(store), metrics: new Metrics(), config, schemaRegistry,
   components: () => ({}), stats: () => ({}),
   iceberg: {
     flush: () => Promise.reject(new ZombiError('INVALID_STATE', 'the OpenAPI generator flushes nothing')),

@@ -6,9 +6,9 @@
 // expiry drops those snapshots and deletes what no snapshot references.
 //
 // Throttled: one table at a time (manual and background runs share one lock), at most
-// `maxReadBytes` of Parquet read per rewrite (the decoded rows of one rewrite are the memory it
-// holds), encoding on its own low-priority worker, and before each rewrite it waits until no flush
-// runs. A concurrent flush may commit between compaction's load and its commit: the replace is then
+// `maxReadBytes` of decoded input per rewrite (uncompressed bytes from the files' footers: the decoded
+// rows of one rewrite are the memory it holds), decoding and encoding on its own worker at a lower
+// priority than the flush encoders, and before each rewrite it waits until no flush runs. A concurrent flush may commit between compaction's load and its commit: the replace is then
 // rebuilt from the fresh metadata (the appended files carried as they are) and committed again.
 import { randomUUID } from 'node:crypto'
 import type { Catalog, LoadedTable, TableIdentifier } from '../catalog/catalog.ts'
@@ -19,6 +19,7 @@ import { decodeLongBound } from './bounds.ts'
 import type { EncodePool } from './encode-pool.ts'
 import type { FlushMetrics } from './metrics.ts'
 import { carriedZombiKeys, getFile, manifestsWithout, partitionSummaries } from './file-removal.ts'
+import { footerOf, uncompressedBytes } from './parquet-footer.ts'
 import type { EncodeRun } from './encode-stream.ts'
 import { PROPERTY_TOPIC_ID, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
 import { FieldId, SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
@@ -31,7 +32,7 @@ export interface CompactionOptions {
   logger: Logger
   /** Target size of a compacted file (ZOMBI_COMPACTED_FILE_SIZE_MB). */
   compactedFileBytes: number
-  /** Parquet bytes read for one rewrite at most (ZOMBI_COMPACTION_MAX_READ_MB): bounds its memory. */
+  /** Uncompressed bytes of the files one rewrite reads, at most (ZOMBI_COMPACTION_MAX_READ_MB): bounds its memory. */
   maxReadBytes: number
   /** Resolves once no flush runs; awaited before each rewrite so compaction never delays a flush. */
   flushesIdle?: () => Promise<void>
@@ -60,11 +61,18 @@ export interface CompactionResult {
 /** A file below this share of the effective target is small: worth merging with others. */
 const SMALL_FILE_SHARE = 0.75
 const COMMIT_ATTEMPTS = 10
+/** Bytes of a data file's tail read for its footer (a longer footer is read again, exactly). */
+const FOOTER_READ_BYTES = 64 * 1024
 
 interface LiveFile {
   file: DataFileRecord
   lowestTimestamp: bigint
   lowestOffset: bigint
+  /**
+   * What rewriting it costs in memory: its column data uncompressed (from the Parquet footer), or its
+   * size if larger; the file size until the footer is read.
+   */
+  readBytes?: number
 }
 
 /** One rewrite: small files of one table partition, and what replaced them. */
@@ -81,11 +89,19 @@ function eventDateString(days: number): string {
   return new Date(days * 86_400_000).toISOString().slice(0, 10)
 }
 
-/** Groups the small files by table partition and packs each group into rewrites. */
-export function planRewrites(files: readonly LiveFile[], targetBytes: number): Rewrite[] {
+/** Whether a file is small enough to be merged with others. */
+function isSmall(live: LiveFile, targetBytes: number): boolean {
+  return Number(live.file.file_size_in_bytes) < targetBytes * SMALL_FILE_SHARE
+}
+
+/**
+ * Groups the small files by table partition and packs each group into rewrites of at most
+ * `targetBytes` of files and `maxReadBytes` of decoded data (each file's readBytes).
+ */
+export function planRewrites(files: readonly LiveFile[], targetBytes: number, maxReadBytes = Infinity): Rewrite[] {
   const groups = new Map<string, LiveFile[]>()
   for (const live of files) {
-    if (Number(live.file.file_size_in_bytes) >= targetBytes * SMALL_FILE_SHARE) continue
+    if (!isSmall(live, targetBytes)) continue
     const key = `${live.file.partition.event_date}/${live.file.partition.event_hour}`
     let group = groups.get(key)
     if (group === undefined) groups.set(key, group = [])
@@ -97,16 +113,20 @@ export function planRewrites(files: readonly LiveFile[], targetBytes: number): R
     group.sort((a, b) => (a.lowestTimestamp < b.lowestTimestamp ? -1 : a.lowestTimestamp > b.lowestTimestamp ? 1 : Number(a.lowestOffset - b.lowestOffset)))
     let bin: LiveFile[] = []
     let binBytes = 0
+    let binReadBytes = 0
     const close = (): void => {
       if (bin.length >= 2) rewrites.push({ inputs: bin, output: null })
       bin = []
       binBytes = 0
+      binReadBytes = 0
     }
     for (const live of group) {
       const size = Number(live.file.file_size_in_bytes)
-      if (bin.length > 0 && binBytes + size > targetBytes) close()
+      const readBytes = live.readBytes ?? size
+      if (bin.length > 0 && (binBytes + size > targetBytes || binReadBytes + readBytes > maxReadBytes)) close()
       bin.push(live)
       binBytes += size
+      binReadBytes += readBytes
     }
     close()
   }
@@ -229,7 +249,9 @@ export class Compactor {
     const loaded = await catalog.loadTable(id)
     if (loaded === null || this.#closed) return this.#done(result, started)
     const topicId = loaded.metadata.properties[PROPERTY_TOPIC_ID]
-    const rewrites = planRewrites(await liveFiles(catalog, loaded.metadata), this.targetBytes)
+    const files = await liveFiles(catalog, loaded.metadata)
+    for (const live of files) if (isSmall(live, this.targetBytes)) live.readBytes = await this.#readBytes(live.file)
+    const rewrites = planRewrites(files, this.targetBytes, this.#options.maxReadBytes)
     const done: Rewrite[] = []
     try {
       for (const rewrite of rewrites) {
@@ -259,6 +281,27 @@ export class Compactor {
   #done(result: CompactionResult, started: number): CompactionResult {
     result.seconds = (performance.now() - started) / 1000
     return result
+  }
+
+  /**
+   * A data file's column data uncompressed, from its footer (a read of the file's tail): a file of
+   * repetitive values may be 50 times its size once decoded, and the decoded rows are what a rewrite holds.
+   */
+  async #readBytes(file: DataFileRecord): Promise<number> {
+    const store = this.#options.catalog.store
+    const key = store.keyOf(file.file_path)
+    const size = Number(file.file_size_in_bytes)
+    if (key === null) return size
+    let tail = await store.getRange(key, Math.max(0, size - FOOTER_READ_BYTES), size)
+    let footer = tail === null ? null : footerOf(tail)
+    if (tail !== null && footer === null && tail.length >= 8) {
+      // A footer longer than the first read: read exactly it.
+      const length = tail.readUInt32LE(tail.length - 8)
+      tail = await store.getRange(key, Math.max(0, size - length - 8), size)
+      footer = tail === null ? null : footerOf(tail)
+    }
+    if (footer === null) throw new ZombiError('ICEBERG_FILE_MISSING', `data file ${file.file_path} is missing or has no Parquet footer`)
+    return Math.max(size, uncompressedBytes(footer))
   }
 
   async #deleteOutputs(rewrites: readonly Rewrite[]): Promise<void> {

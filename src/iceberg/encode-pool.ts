@@ -20,12 +20,17 @@ function transferables(job: WorkerJob): ArrayBuffer[] {
 
 const workerUrl = new URL('./encode-worker.ts', import.meta.url)
 
+/** Flush encoders run below the event loop (nice 0), so produce and fetch are served first. */
+export const FLUSH_NICENESS = 10
+/** Compaction runs below the flush encoders as well: a flush, which ingest waits on for its hot log space, goes first. */
+export const COMPACTION_NICENESS = 19
+
 class PoolWorker {
   readonly worker: Worker
   current: { id: number; run: EncodeRun } | null = null
 
-  constructor(onExit: (worker: PoolWorker, error: Error) => void) {
-    this.worker = new Worker(workerUrl)
+  constructor(niceness: number, onExit: (worker: PoolWorker, error: Error) => void) {
+    this.worker = new Worker(workerUrl, { workerData: { niceness } })
     this.worker.unref()
     this.worker.on('message', (event: FromWorker) => {
       const current = this.current
@@ -48,20 +53,23 @@ export class EncodePool {
   readonly size: number
   /** Bytes of a file a job may have encoded ahead of the store (default CHUNK_WINDOW_BYTES). */
   readonly windowBytes: number
+  /** The workers' nice value (Linux): higher yields the CPU to the event loop and to workers of lower values. */
+  readonly niceness: number
   readonly #idle: PoolWorker[] = []
   readonly #all = new Set<PoolWorker>()
   readonly #waiting: Array<(worker: PoolWorker) => void> = []
   #nextId = 0
   #closed = false
 
-  constructor(size: number, options: { windowBytes?: number } = {}) {
+  constructor(size: number, options: { windowBytes?: number; niceness?: number } = {}) {
     this.size = size
     this.windowBytes = options.windowBytes ?? CHUNK_WINDOW_BYTES
+    this.niceness = options.niceness ?? FLUSH_NICENESS
     for (let i = 0; i < size; i++) this.#idle.push(this.#spawn())
   }
 
   #spawn(): PoolWorker {
-    const worker = new PoolWorker((dead, error) => this.#onExit(dead, error))
+    const worker = new PoolWorker(this.niceness, (dead, error) => this.#onExit(dead, error))
     this.#all.add(worker)
     return worker
   }

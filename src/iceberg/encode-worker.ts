@@ -10,7 +10,7 @@
 // The worker waits after a chunk that leaves windowBytes or more unacknowledged,
 // so a slow store bounds the bytes in flight; after done or error the worker is free again.
 import { setPriority } from 'node:os'
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import { ZombiError } from '../errors.ts'
 import type { EncodedFile } from './data-file.ts'
 import type { EncodeOutput } from './encode.ts'
@@ -30,9 +30,10 @@ const mainThread = port
 
 // On Linux, priority 0 ("this process") means the calling thread: the encoder gets a higher nice
 // value than the event loop, so when cores are short, produce and fetch are served first and the
-// flush takes the CPU left over (it runs well above ingest speed, so it catches up).
+// flush takes the CPU left over (it runs well above ingest speed, so it catches up). Compaction's
+// worker gets a higher value still (encode-pool.ts), so it takes what the flush leaves.
 try {
-  setPriority(0, 10)
+  setPriority(0, (workerData as { niceness?: number } | null)?.niceness ?? 10)
 } catch {
   // Not permitted or not supported here: encode at normal priority.
 }

@@ -1,19 +1,23 @@
 // Start-up hygiene for the warehouse: removes what writes interrupted by a crash left behind, i.e.
 // temporary files (`*.zombi-tmp` of the local object store) and data files, manifests and manifest
-// lists that no metadata file of their table references (a kill between writing a flush's files
-// and committing its snapshot). Only files older than a grace period go: at start no flush of this
-// process is running, but another writer may be (a second broker pointed at the same warehouse by
-// mistake, an external Iceberg tool appending to the table), and its files are unreferenced until
-// its commit. A file is "referenced" if any vN.metadata.json still on disk reaches it through a
-// snapshot (time travel may use old versions), so a referenced file is never deleted; a table whose
-// metadata cannot be read completely is left alone. Versions are read newest first and only while
-// some candidate is still unreferenced, so a start with nothing left over stays cheap (tables
-// without snapshot expiry accumulate many large metadata files). The hot store writes no temporary
-// files (its segments are appended in place and recovered at open), so only the warehouse needs this.
-import type { Catalog } from '../catalog/catalog.ts'
+// lists that the table's current metadata no longer reaches (a kill between writing a flush's files
+// and committing its snapshot; a kill between a snapshot expiry's commit and its deletes, which leaves
+// the files only the expired snapshots reached). Only files older than a grace period go: at start no
+// flush of this process is running, but another writer may be (a second broker pointed at the same
+// warehouse by mistake, an external Iceberg tool appending to the table), and its files are
+// unreferenced until its commit. A file is "referenced" if a snapshot of the table's current metadata
+// (as the catalog answers it) reaches it, as in Iceberg's own orphan-file removal: older metadata
+// versions still on disk hold only those snapshots plus expired ones, whose files snapshot expiry
+// deletes anyway (keeping them would make a crash during expiry leak them until those versions roll
+// off). Only for a directory the catalog knows no table at, while metadata files are in it, is every
+// such file read and whatever any of them reaches kept. A table whose metadata cannot be read
+// completely is left alone. The hot store writes no temporary files (its segments are appended in
+// place and recovered at open), so only the warehouse needs this.
+import type { Catalog, TableIdentifier } from '../catalog/catalog.ts'
 import type { ObjectInfo, Removed } from '../objectstore/object-store.ts'
 import type { Logger } from '../observability/logger.ts'
 import { decodeManifest, decodeManifestList } from './avro.ts'
+import { DELETED } from './file-removal.ts'
 
 export interface OrphanCleanupOptions {
   catalog: Catalog
@@ -50,7 +54,7 @@ export async function removeInterruptedWrites(options: OrphanCleanupOptions): Pr
   for (const [table, files] of filesByTable(namespace, await store.listInfo(`${namespace}/`))) {
     try {
       // Listed before the metadata is read: a file committed after the listing is young, so the grace keeps it.
-      for (const file of await unreferenced(catalog, files.filter((file) => file.modifiedMs < cutoff && isRemovable(namespace, table, file.key)), files)) {
+      for (const file of await unreferenced(catalog, { namespace, name: table }, files.filter((file) => file.modifiedMs < cutoff && isRemovable(namespace, table, file.key)), files)) {
         await store.delete(file.key)
         orphans.count++
         orphans.bytes += file.sizeBytes
@@ -86,12 +90,19 @@ function isRemovable(namespace: string, table: string, key: string): boolean {
 }
 
 /**
- * The candidates that no metadata file of the table references. Metadata files are read newest
- * first and the walk stops once every candidate is found referenced, so a start without crash
- * leftovers reads the newest metadata and what its snapshots reach, not every older version.
+ * The candidates that the table's current metadata does not reach. For a table the catalog does not
+ * know (or knows at another location), its metadata files on disk are read instead, newest first, and the walk stops once every
+ * candidate is found referenced.
  */
-async function unreferenced(catalog: Catalog, candidates: readonly ObjectInfo[], files: readonly ObjectInfo[]): Promise<readonly ObjectInfo[]> {
+async function unreferenced(catalog: Catalog, id: TableIdentifier, candidates: readonly ObjectInfo[], files: readonly ObjectInfo[]): Promise<readonly ObjectInfo[]> {
+  if (candidates.length === 0) return candidates
   const references = new References(catalog)
+  const current = await catalog.loadTable(id)
+  // Only a table that lives in this directory speaks for its files (not one recreated elsewhere under the name).
+  if (current !== null && catalog.store.keyOf(current.metadata.location) === catalog.tableKey(id)) {
+    await references.addManifestLists(current.metadata.snapshots.map((snapshot) => snapshot['manifest-list']), false)
+    return candidates.filter((candidate) => !references.has(candidate.key))
+  }
   let left = candidates
   const metadataFiles = files.filter((file) => METADATA_FILE.test(file.key)).sort((a, b) => metadataVersion(b.key) - metadataVersion(a.key))
   for (const [i, file] of metadataFiles.entries()) {
@@ -109,7 +120,7 @@ function metadataVersion(key: string): number {
   return match === null ? -1 : Number(match[1])
 }
 
-/** Keys of every manifest list, manifest and data file reachable from the metadata files added so far. */
+/** Keys of every manifest list, manifest and live data file reachable from the metadata added so far. */
 class References {
   readonly #catalog: Catalog
   readonly #keys = new Set<string>()
@@ -132,13 +143,19 @@ class References {
       if (missingOk) return
       throw new UnreadableTableError(`${key} disappeared while it was read`)
     }
-    for (const manifestList of manifestLists(key, bytes)) {
+    await this.addManifestLists(manifestLists(key, bytes), missingOk)
+  }
+
+  /** Every manifest list at `locations`, the manifests they list and the data files those hold. */
+  async addManifestLists(locations: readonly string[], missingOk: boolean): Promise<void> {
+    for (const manifestList of locations) {
       if (!this.#add(manifestList)) continue
       const list = await this.#read(manifestList, 'manifest list', missingOk)
       for (const manifest of list === null ? [] : await decodeManifestList(list)) {
         if (!this.#add(manifest.manifest_path)) continue
         const entries = await this.#read(manifest.manifest_path, 'manifest', missingOk)
-        for (const entry of entries === null ? [] : (await decodeManifest(entries)).entries) this.#add(entry.data_file.file_path)
+        // A deleted entry names a file its snapshot removed: a snapshot that still holds the file reaches it through its own manifests.
+        for (const entry of entries === null ? [] : (await decodeManifest(entries)).entries) if (entry.status !== DELETED) this.#add(entry.data_file.file_path)
       }
     }
   }

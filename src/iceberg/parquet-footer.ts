@@ -144,14 +144,39 @@ export function footerOf(tail: Uint8Array): Uint8Array | null {
   return tail.subarray(tail.length - 8 - length, tail.length - 8)
 }
 
-/**
- * Total compressed bytes of each leaf column over all row groups, by the column's Parquet field
- * id (Iceberg's `column_sizes`). Leaves without a field id are left out.
- */
-export function columnSizes(footer: Uint8Array): Map<number, number> {
+/** What the footer says of one column chunk: its leaf, compressed size and statistics (min and max as stored, plain encoded). */
+interface ColumnChunk {
+  path: string[]
+  compressedSize: number
+  uncompressedSize: number
+  min: Uint8Array | null
+  max: Uint8Array | null
+}
+
+/** The parts of a FileMetaData this project reads: leaf field ids and, per row group, its rows and column chunks. */
+interface Footer {
+  leafIds: Map<string, number>
+  rowGroups: Array<{ rows: number; bytes: number; chunks: ColumnChunk[] }>
+}
+
+/** Statistics (ColumnMetaData field 12): min_value/max_value (6, 5), else the deprecated min/max (2, 1), which order signed integers the same way. */
+function readStatistics(reader: CompactReader, chunk: ColumnChunk): void {
+  let min: Uint8Array | null = null
+  let max: Uint8Array | null = null
+  reader.struct((field, type) => {
+    if (type !== CompactType.Binary) return reader.skip(type)
+    const value = reader.binary()
+    if (field === 6 || (field === 2 && min === null)) min = value
+    else if (field === 5 || (field === 1 && max === null)) max = value
+  })
+  chunk.min = min
+  chunk.max = max
+}
+
+function readFooter(footer: Uint8Array): Footer {
   const reader = new CompactReader(footer)
   const schema: SchemaElement[] = []
-  const chunks: Array<{ path: string[]; compressedSize: number }> = []
+  const rowGroups: Footer['rowGroups'] = []
   reader.struct((id, type) => {
     if (id === 2 && type === CompactType.List) {
       reader.list(() => {
@@ -165,20 +190,31 @@ export function columnSizes(footer: Uint8Array): Map<number, number> {
         schema.push(element)
       })
     } else if (id === 4 && type === CompactType.List) {
-      // row_groups: RowGroup.columns (1) -> ColumnChunk.meta_data (3) -> path_in_schema (3), total_compressed_size (7)
-      reader.list(() => reader.struct((rowGroupField, rowGroupType) => {
-        if (rowGroupField !== 1 || rowGroupType !== CompactType.List) return reader.skip(rowGroupType)
-        reader.list(() => reader.struct((chunkField, chunkType) => {
-          if (chunkField !== 3 || chunkType !== CompactType.Struct) return reader.skip(chunkType)
-          const chunk = { path: [] as string[], compressedSize: 0 }
-          reader.struct((metaField, metaType) => {
-            if (metaField === 3 && metaType === CompactType.List) reader.list(() => chunk.path.push(reader.string()))
-            else if (metaField === 7 && metaType === CompactType.I64) chunk.compressedSize = reader.integer()
-            else reader.skip(metaType)
-          })
-          chunks.push(chunk)
-        }))
-      }))
+      // row_groups: RowGroup.columns (1) -> ColumnChunk.meta_data (3) -> path_in_schema (3),
+      // total_uncompressed_size (6), total_compressed_size (7), statistics (12); RowGroup.total_byte_size (2), num_rows (3)
+      reader.list(() => {
+        const group = { rows: 0, bytes: 0, chunks: [] as ColumnChunk[] }
+        reader.struct((rowGroupField, rowGroupType) => {
+          if (rowGroupField === 3 && rowGroupType === CompactType.I64) group.rows = reader.integer()
+          else if (rowGroupField === 2 && rowGroupType === CompactType.I64) group.bytes = reader.integer()
+          else if (rowGroupField !== 1 || rowGroupType !== CompactType.List) reader.skip(rowGroupType)
+          else {
+            reader.list(() => reader.struct((chunkField, chunkType) => {
+              if (chunkField !== 3 || chunkType !== CompactType.Struct) return reader.skip(chunkType)
+              const chunk: ColumnChunk = { path: [], compressedSize: 0, uncompressedSize: 0, min: null, max: null }
+              reader.struct((metaField, metaType) => {
+                if (metaField === 3 && metaType === CompactType.List) reader.list(() => chunk.path.push(reader.string()))
+                else if (metaField === 6 && metaType === CompactType.I64) chunk.uncompressedSize = reader.integer()
+                else if (metaField === 7 && metaType === CompactType.I64) chunk.compressedSize = reader.integer()
+                else if (metaField === 12 && metaType === CompactType.Struct) readStatistics(reader, chunk)
+                else reader.skip(metaType)
+              })
+              group.chunks.push(chunk)
+            }))
+          }
+        })
+        rowGroups.push(group)
+      })
     } else {
       reader.skip(type)
     }
@@ -196,12 +232,68 @@ export function columnSizes(footer: Uint8Array): Map<number, number> {
     }
   }
   walk([], schema[0]?.children ?? 0)
+  return { leafIds, rowGroups }
+}
+
+/**
+ * Total compressed bytes of each leaf column over all row groups, by the column's Parquet field
+ * id (Iceberg's `column_sizes`). Leaves without a field id are left out.
+ */
+export function columnSizes(footer: Uint8Array): Map<number, number> {
+  return sizesByField(footer, (chunk) => chunk.compressedSize)
+}
+
+/** Uncompressed bytes of each leaf column over all row groups, by field id: what a reader decodes (plain-encoded binary: 4 bytes + the value each). */
+export function uncompressedColumnSizes(footer: Uint8Array): Map<number, number> {
+  return sizesByField(footer, (chunk) => chunk.uncompressedSize)
+}
+
+function sizesByField(footer: Uint8Array, size: (chunk: ColumnChunk) => number): Map<number, number> {
+  const { leafIds, rowGroups } = readFooter(footer)
   const sizes = new Map<number, number>()
-  for (const chunk of chunks) {
-    const fieldId = leafIds.get(chunk.path.join('\u0000'))
-    if (fieldId !== undefined) sizes.set(fieldId, (sizes.get(fieldId) ?? 0) + chunk.compressedSize)
+  for (const group of rowGroups) {
+    for (const chunk of group.chunks) {
+      const fieldId = leafIds.get(chunk.path.join('\u0000'))
+      if (fieldId !== undefined) sizes.set(fieldId, (sizes.get(fieldId) ?? 0) + size(chunk))
+    }
   }
   return sizes
+}
+
+/** The file's column data uncompressed (the row groups' total_byte_size): about what its rows take once decoded. */
+export function uncompressedBytes(footer: Uint8Array): number {
+  let bytes = 0
+  for (const group of readFooter(footer).rowGroups) bytes += group.bytes
+  return bytes
+}
+
+/** One row group's range of a top-level integer column, from its statistics; null bounds when the writer left them out. */
+export interface RowGroupRange {
+  rows: number
+  min: number | null
+  max: number | null
+}
+
+function integerStatistic(value: Uint8Array | null): number | null {
+  if (value === null) return null
+  const view = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  if (value.length === 4) return view.readInt32LE(0)
+  if (value.length === 8) return Number(view.readBigInt64LE(0))
+  return null
+}
+
+/**
+ * Per row group, in file order, the minimum and maximum of the top-level INT32 or INT64 column
+ * with this field id (readers skip the row groups a query cannot want).
+ */
+export function rowGroupRanges(footer: Uint8Array, fieldId: number): RowGroupRange[] {
+  const { leafIds, rowGroups } = readFooter(footer)
+  let path: string | undefined
+  for (const [leaf, id] of leafIds) if (id === fieldId) path = leaf
+  return rowGroups.map((group) => {
+    const chunk = path === undefined ? undefined : group.chunks.find((candidate) => candidate.path.join('\u0000') === path)
+    return { rows: group.rows, min: integerStatistic(chunk?.min ?? null), max: integerStatistic(chunk?.max ?? null) }
+  })
 }
 
 /**

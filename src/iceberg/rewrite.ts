@@ -4,14 +4,17 @@
 // counts and encodings of a compacted file are computed exactly as for a flushed one. Every column
 // of a row is carried over as stored; the derived ones (event_date, event_hour, timestamp) are
 // recomputed from timestamp_ms as the flusher computes them, and checked against the stored values.
-import { tableFromIPC, type Table, type Vector } from 'apache-arrow'
+import { tableFromIPC, type Data, type RecordBatch } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
 import { ZombiError } from '../errors.ts'
+import { binaryColumn, booleanAt, childData, fixedValues, present } from './arrow-columns.ts'
 import { RowColumns } from './columns.ts'
 import { dateAndHour, encodeFile, type EncodedFile } from './data-file.ts'
 import type { EncodeOutput, EncodeResult } from './encode.ts'
 import { ROW_GROUP_BYTES } from './encode.ts'
 import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
+import { footerOf, uncompressedColumnSizes } from './parquet-footer.ts'
+import { FieldId } from './schema.ts'
 
 export interface RewriteJob {
   kind: 'rewrite'
@@ -22,87 +25,98 @@ export interface RewriteJob {
   rowGroupBytes?: number
 }
 
-const DAY_MS = 86_400_000
 
-interface HeaderStruct {
-  key: string
-  value: Uint8Array | null
-}
-
-function child(table: Table, name: string): Vector {
-  const vector = table.getChild(name)
-  if (vector === null) throw new ZombiError('ENCODE_FAILED', `a data file to rewrite has no column ${name}`)
-  return vector
+function column(batch: RecordBatch, name: string): Data {
+  const data = childData(batch, name)
+  if (data === undefined) throw new ZombiError('ENCODE_FAILED', `a data file to rewrite has no column ${name}`)
+  return data
 }
 
 function mismatch(what: string, row: number): ZombiError {
   return new ZombiError('ENCODE_FAILED', `a data file to rewrite holds a row (${row}) whose ${what} the flusher would not have written; nothing is rewritten`)
 }
 
-/** Appends the rows of one decoded data file to `columns`, checking what the encoder derives. */
-function appendRows(table: Table, topic: string, columns: RowColumns): void {
-  const sequence = child(table, 'sequence')
-  const topics = child(table, 'topic')
-  const partitions = child(table, 'partition')
-  const payload = child(table, 'payload')
-  const timestampMs = child(table, 'timestamp_ms')
-  const idempotencyKey = child(table, IDEMPOTENCY_KEY)
-  const eventDate = child(table, 'event_date')
-  const eventHour = child(table, 'event_hour')
-  const key = child(table, 'key')
-  const headers = child(table, 'headers')
-  const timestamp = child(table, 'timestamp')
-  const valueIsNull = child(table, 'value_is_null')
-  for (let row = 0; row < table.numRows; row++) {
-    if (topics.get(row) !== topic) throw mismatch('topic', row)
-    const ms = Number(timestampMs.get(row) as bigint)
+/** Microseconds per unit of an Arrow timestamp column. */
+const MICROS_PER_UNIT = [1_000_000, 1000, 1, 0.001]
+
+function sameBytes(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array): boolean {
+  if (aEnd - aStart !== b.length) return false
+  for (let i = 0; i < b.length; i++) if (a[aStart + i] !== b[i]) return false
+  return true
+}
+
+/**
+ * Appends the rows of one decoded record batch to `columns`, checking what the encoder derives.
+ * Values are copied from Arrow's buffers as stored (string columns as their UTF-8 bytes).
+ */
+function appendRows(batch: RecordBatch, topic: Uint8Array, columns: RowColumns, firstRow: number): void {
+  const sequence = fixedValues(batch, 'sequence', BigInt64Array)
+  const partitions = fixedValues(batch, 'partition', Int32Array)
+  const timestampMs = fixedValues(batch, 'timestamp_ms', BigInt64Array)
+  const eventDates = fixedValues(batch, 'event_date', Int32Array)
+  const eventHours = fixedValues(batch, 'event_hour', Int32Array)
+  const timestampData = column(batch, 'timestamp')
+  const timestamps = timestampData.values as unknown
+  const microsPerUnit = MICROS_PER_UNIT[(timestampData.type as { unit?: number }).unit ?? -1]
+  if (!(timestamps instanceof BigInt64Array) || microsPerUnit === undefined) throw new ZombiError('ENCODE_FAILED', 'a data file to rewrite has a timestamp column that is not a 64-bit timestamp')
+  const topics = binaryColumn(column(batch, 'topic'))!
+  const payload = binaryColumn(column(batch, 'payload'))!
+  const key = binaryColumn(column(batch, 'key'))!
+  const idempotencyKey = binaryColumn(column(batch, IDEMPOTENCY_KEY))!
+  const valueIsNull = column(batch, 'value_is_null')
+  const headers = column(batch, 'headers')
+  const headerOffsets = headers.valueOffsets as unknown
+  const headerStruct = headers.children[0]
+  if (!(headerOffsets instanceof Int32Array) || headerStruct === undefined) throw new ZombiError('ENCODE_FAILED', 'a data file to rewrite has a headers column that is not a list of structs')
+  const headersValid = headers.nullCount > 0 ? headers.nullBitmap ?? null : null
+  const headerKey = binaryColumn(headerStruct.children[0])!
+  const headerValue = binaryColumn(headerStruct.children[1])!
+  for (let row = 0; row < batch.numRows; row++) {
+    const at = firstRow + row
+    if (!present(topics.validity, topics.bitOffset + row) || !sameBytes(topics.values, topics.offsets[row]!, topics.offsets[row + 1]!, topic)) throw mismatch('topic', at)
+    const ms = Number(timestampMs[row]!)
     const { eventDate: date, eventHour: hour } = dateAndHour(ms)
-    // DateDay reads back as milliseconds since the epoch.
-    const storedDate = eventDate.get(row) as number | Date
-    const storedDays = Math.floor((storedDate instanceof Date ? storedDate.getTime() : storedDate) / DAY_MS)
-    if (storedDays !== date || eventHour.get(row) !== hour) throw mismatch('event_date/event_hour', row)
-    // apache-arrow reads timestamp[us] back as milliseconds.
-    if (Number(timestamp.get(row) as bigint | number) !== ms) throw mismatch('timestamp', row)
-    columns.partitions.push(partitions.get(row) as number)
-    columns.offsets.push(Number(sequence.get(row) as bigint))
+    if (eventDates[row] !== date || eventHours[row] !== hour) throw mismatch('event_date/event_hour', at)
+    if (Number(timestamps[row]!) * microsPerUnit !== ms * 1000) throw mismatch('timestamp', at)
+    columns.partitions.push(partitions[row]!)
+    columns.offsets.push(Number(sequence[row]!))
     columns.timestamps.push(ms)
-    const isNull = valueIsNull.get(row) === true
+    const isNull = booleanAt(valueIsNull, row)
     columns.valueIsNull.push(isNull ? 1 : 0)
-    const value = payload.get(row) as Uint8Array
-    if (isNull && value.length > 0) throw mismatch('payload (a null value with bytes)', row)
-    columns.payload.appendBuffer(value)
+    if (!present(payload.validity, payload.bitOffset + row)) throw mismatch('payload (null, where the flusher writes empty bytes)', at)
+    const valueStart = payload.offsets[row]!
+    const valueEnd = payload.offsets[row + 1]!
+    if (isNull && valueEnd > valueStart) throw mismatch('payload (a null value with bytes)', at)
+    columns.payload.append(payload.values, valueStart, valueEnd)
     columns.payloadOffsets.push(columns.payload.length)
-    const keyBytes = key.get(row) as Uint8Array | null
-    if (keyBytes === null) {
+    if (!present(key.validity, key.bitOffset + row)) {
       columns.keyIsNull.push(1)
       columns.nullKeys++
     } else {
       columns.keyIsNull.push(0)
-      columns.key.appendBuffer(keyBytes)
+      columns.key.append(key.values, key.offsets[row]!, key.offsets[row + 1]!)
     }
     columns.keyOffsets.push(columns.key.length)
-    const list = headers.get(row) as { toArray(): HeaderStruct[] } | null
-    if (list === null) throw mismatch('headers (null, where the flusher writes an empty list)', row)
-    for (const header of list.toArray()) {
-      columns.headerKey.appendBuffer(Buffer.from(String(header.key), 'utf8'))
+    if (!present(headersValid, headers.offset + row)) throw mismatch('headers (null, where the flusher writes an empty list)', at)
+    for (let h = headerOffsets[row]!; h < headerOffsets[row + 1]!; h++) {
+      columns.headerKey.append(headerKey.values, headerKey.offsets[h]!, headerKey.offsets[h + 1]!)
       columns.headerKeyOffsets.push(columns.headerKey.length)
-      if (header.value === null) {
+      if (!present(headerValue.validity, headerValue.bitOffset + h)) {
         columns.headerValueIsNull.push(1)
         columns.nullHeaderValues++
       } else {
         columns.headerValueIsNull.push(0)
-        columns.headerValue.appendBuffer(header.value)
+        columns.headerValue.append(headerValue.values, headerValue.offsets[h]!, headerValue.offsets[h + 1]!)
       }
       columns.headerValueOffsets.push(columns.headerValue.length)
     }
     columns.headerOffsets.push(columns.headerKeyOffsets.length - 1)
-    const idempotency = idempotencyKey.get(row) as string | null
-    if (idempotency === null) {
+    if (!present(idempotencyKey.validity, idempotencyKey.bitOffset + row)) {
       columns.idempotencyKeyIsNull.push(1)
       columns.nullIdempotencyKeys++
     } else {
       columns.idempotencyKeyIsNull.push(0)
-      columns.idempotencyKey.appendBuffer(Buffer.from(idempotency, 'utf8'))
+      columns.idempotencyKey.append(idempotencyKey.values, idempotencyKey.offsets[row]!, idempotencyKey.offsets[row + 1]!)
     }
     columns.idempotencyKeyOffsets.push(columns.idempotencyKey.length)
   }
@@ -119,12 +133,21 @@ function sortedRows(columns: RowColumns): Uint32Array {
 
 /** Decodes the inputs, sorts their rows and writes them as one data file into `output`. */
 export async function runRewriteJob(job: RewriteJob, output: EncodeOutput): Promise<EncodeResult> {
-  let inputBytes = 0
-  for (const input of job.inputs) inputBytes += input.length
-  const columns = new RowColumns(inputBytes)
+  // The payload column sized up front from the footers (growing it by doubling would hold old and new
+  // copies at once: three times the payload at the peak, the largest part of what a rewrite holds).
+  let payloadBytes = 0
   for (const input of job.inputs) {
-    const table = tableFromIPC(parquet.readParquet(input).intoIPCStream())
-    appendRows(table, job.topic, columns)
+    const footer = footerOf(input)
+    payloadBytes += footer === null ? input.length : uncompressedColumnSizes(footer).get(FieldId.payload) ?? input.length
+  }
+  const columns = new RowColumns(payloadBytes)
+  const topic = Buffer.from(job.topic, 'utf8')
+  for (const input of job.inputs) {
+    let firstRow = 0
+    for (const batch of tableFromIPC(parquet.readParquet(input).intoIPCStream()).batches) {
+      appendRows(batch, topic, columns, firstRow)
+      firstRow += batch.numRows
+    }
   }
   const n = columns.count
   if (n === 0) return { endOffsets: [], rows: 0, rowBytes: 0, files: [] }

@@ -161,8 +161,9 @@ export class ColdFetch {
     let chunk: ColdChunk | undefined
     const forgets = this.#forgets
     const loading = (async () => {
-      const records = await this.#read(topic.name, { topicId: topic.id, partition: partition.id, fromOffset: offset, toOffset: hotStart, limit: CHUNK_ROWS, maxBytes: this.#chunkBytes })
+      const records = await this.#read(topic.name, { topicId: topic.id, partition: partition.id, fromOffset: offset, toOffset: hotStart, limit: CHUNK_ROWS, maxBytes: this.#chunkBytes, wholeRowGroups: true })
       // A read that stopped short of the hot log (limit or bytes) covers up to its last record; one that did not covers all of it.
+      // It may pass limit and bytes by the rest of the last Parquet row group it decoded (kept, not decoded again).
       const last = records[records.length - 1]
       let readBytes = 0
       for (const record of records) readBytes += recordBytes(record)

@@ -6,7 +6,6 @@ import { compress } from './compression.ts'
 import { writeInt64 } from './int64.ts'
 import { ATTRIBUTES, LOG_OVERHEAD, RECORDS } from './record-batch.ts'
 import { RecordCursor } from './record-cursor.ts'
-import { Writer } from './writer.ts'
 
 export interface RecordHeader {
   key: string
@@ -85,30 +84,29 @@ export interface BatchOptions {
 export function encodeBatch(records: readonly RecordInput[], options: BatchOptions = {}): Buffer {
   const baseTimestamp = options.baseTimestamp ?? records[0]?.timestamp ?? Date.now()
   let maxTimestamp = baseTimestamp
-  const body = new Writer(64 + records.length * 32)
+  // Sized first, then written once into its place: no buffer per record, no copy when uncompressed.
+  const sizes = new Array<number>(records.length)
+  let recordsLength = 0
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!
     const timestamp = record.timestamp ?? baseTimestamp
     if (timestamp > maxTimestamp) maxTimestamp = timestamp
-    const one = new Writer(32)
-    one.int8(0)
-    one.varlong(timestamp - baseTimestamp)
-    one.varint(i)
-    writeVarBytes(one, record.key)
-    writeVarBytes(one, record.value)
-    const headers = record.headers ?? []
-    one.varint(headers.length)
-    for (const header of headers) {
-      writeVarBytes(one, typeof header.key === 'string' ? Buffer.from(header.key, 'utf8') : header.key)
-      writeVarBytes(one, header.value)
-    }
-    const encoded = one.toBuffer()
-    body.varint(encoded.length)
-    body.raw(encoded)
+    const size = recordBodySize(record, timestamp - baseTimestamp, i)
+    sizes[i] = size
+    recordsLength += varlongSize(size) + size
   }
   const codec = options.compression ?? 0
-  const recordsBytes = compress(codec, body.toBuffer())
-  const batch = Buffer.alloc(RECORDS + recordsBytes.length)
+  let batch: Buffer
+  if (codec === 0) {
+    batch = Buffer.alloc(RECORDS + recordsLength)
+    writeRecords(batch, RECORDS, records, sizes, baseTimestamp)
+  } else {
+    const body = Buffer.allocUnsafe(recordsLength)
+    writeRecords(body, 0, records, sizes, baseTimestamp)
+    const compressed = compress(codec, body)
+    batch = Buffer.alloc(RECORDS + compressed.length)
+    compressed.copy(batch, RECORDS)
+  }
   writeInt64(batch, 0, options.baseOffset ?? 0)
   batch.writeInt32BE(batch.length - LOG_OVERHEAD, 8)
   batch.writeInt32BE(-1, 12)
@@ -121,9 +119,49 @@ export function encodeBatch(records: readonly RecordInput[], options: BatchOptio
   batch.writeInt16BE(options.producerEpoch ?? -1, 51)
   batch.writeInt32BE(options.baseSequence ?? -1, 53)
   batch.writeInt32BE(records.length, 57)
-  recordsBytes.copy(batch, RECORDS)
   batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)) >>> 0, 17)
   return batch
+}
+
+/** Writes zigzag varlong `v` at `pos`; returns the position after it. */
+function putVarlong(buf: Buffer, pos: number, v: number): number {
+  let value = v >= 0 ? v * 2 : -v * 2 - 1
+  while (value >= 0x80) {
+    buf[pos++] = (value % 128) | 0x80
+    value = Math.floor(value / 128)
+  }
+  buf[pos++] = value
+  return pos
+}
+
+function putVarBytes(buf: Buffer, pos: number, value: Buffer | null): number {
+  if (value === null) return putVarlong(buf, pos, -1)
+  pos = putVarlong(buf, pos, value.length)
+  return pos + value.copy(buf, pos)
+}
+
+/** The records of a batch, each with its length prefix (`sizes[i]`, from recordBodySize), from `pos`. */
+function writeRecords(buf: Buffer, pos: number, records: readonly RecordInput[], sizes: readonly number[], baseTimestamp: number): void {
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!
+    pos = putVarlong(buf, pos, sizes[i]!)
+    buf[pos++] = 0
+    pos = putVarlong(buf, pos, (record.timestamp ?? baseTimestamp) - baseTimestamp)
+    pos = putVarlong(buf, pos, i)
+    pos = putVarBytes(buf, pos, record.key)
+    pos = putVarBytes(buf, pos, record.value)
+    const headers = record.headers ?? []
+    pos = putVarlong(buf, pos, headers.length)
+    for (const header of headers) {
+      if (typeof header.key === 'string') {
+        pos = putVarlong(buf, pos, Buffer.byteLength(header.key, 'utf8'))
+        pos += buf.write(header.key, pos, 'utf8')
+      } else {
+        pos = putVarBytes(buf, pos, header.key)
+      }
+      pos = putVarBytes(buf, pos, header.value)
+    }
+  }
 }
 
 /**
@@ -150,7 +188,7 @@ export function encodeBatches(records: readonly RecordInput[], maxBatchBytes: nu
   return batches
 }
 
-/** Bytes of a zigzag varint or varlong, as Writer writes them. */
+/** Bytes of a zigzag varint or varlong. */
 function varlongSize(v: number): number {
   let value = v >= 0 ? v * 2 : -v * 2 - 1
   let size = 1
@@ -165,21 +203,18 @@ function varBytesSize(length: number | null): number {
   return length === null ? 1 : varlongSize(length) + length
 }
 
-/** Bytes encodeBatch writes for a record, its length prefix included. */
-function encodedRecordSize(record: RecordInput, timestampDelta: number, offsetDelta: number): number {
+/** Bytes of a record after its length prefix. */
+function recordBodySize(record: RecordInput, timestampDelta: number, offsetDelta: number): number {
   const headers = record.headers ?? []
   let size = 1 + varlongSize(timestampDelta) + varlongSize(offsetDelta)
   size += varBytesSize(record.key === null ? null : record.key.length) + varBytesSize(record.value === null ? null : record.value.length)
   size += varlongSize(headers.length)
   for (const header of headers) size += varBytesSize(Buffer.byteLength(header.key, 'utf8')) + varBytesSize(header.value === null ? null : header.value.length)
-  return varlongSize(size) + size
+  return size
 }
 
-function writeVarBytes(writer: Writer, value: Buffer | null): void {
-  if (value === null) {
-    writer.varint(-1)
-    return
-  }
-  writer.varint(value.length)
-  writer.raw(value)
+/** Bytes encodeBatch writes for a record, its length prefix included. */
+function encodedRecordSize(record: RecordInput, timestampDelta: number, offsetDelta: number): number {
+  const size = recordBodySize(record, timestampDelta, offsetDelta)
+  return varlongSize(size) + size
 }

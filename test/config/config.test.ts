@@ -155,7 +155,7 @@ describe('config', () => {
       catalogToken: string | null; catalogCredential: string | null; catalogOauth2Uri: string | null; catalogScope: string; icebergS3Endpoint: string | null
       icebergVendCredentials: boolean; catalogNamespace: string; targetFileBytes: number; flushIntervalMs: number; flushWorkers: number; recreatedTopicTable: 'replace' | 'continue'
       compactionIntervalMs: number; compactedFileBytes: number; compactionMaxReadBytes: number; orphanGraceMs: number; snapshotRetentionMs: number
-      snapshotMinKeep: number; snapshotExpiryIntervalMs: number
+      snapshotMinKeep: number; snapshotExpiryIntervalMs: number; schemaRegistryMaxVersions: number; schemaRegistryMaxBytes: number
     }>()
   })
 })

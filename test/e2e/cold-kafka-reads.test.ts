@@ -1,12 +1,15 @@
 // Kafka consumers behind the hot log: once hot retention deleted the segments of a topic, kcat,
-// confluent-kafka and a consumer group still read it from offset 0, byte-exact, from the Iceberg
-// table (batches rebuilt from its rows), and ListOffsets answers earliest and by timestamp from it.
+// confluent-kafka, the Java consumer (kafka-clients 4.x, the driver of compat-tests/java) and a
+// consumer group still read it from offset 0, byte-exact, from the Iceberg table (batches rebuilt
+// from its rows), and ListOffsets answers earliest and by timestamp from it.
+import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
 import { readListOffsetsResponse, writeListOffsetsRequest } from '../../src/protocol/generated/list-offsets.ts'
-import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
-import { kcatConsume } from './fixtures/kcat.ts'
+import { javaCommand } from '../../compat-tests/java/family.ts'
+import { repoRoot, startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
+import { kcatConsume, report, runProcess } from './fixtures/kcat.ts'
 import { b64, produceRecords, type Produced, type ToProduce } from './fixtures/produced.ts'
 import { pythonJsonLines } from './fixtures/python.ts'
 import { RawClient } from './fixtures/raw-client.ts'
@@ -15,8 +18,14 @@ const RECORDS = 3000
 const BASE_TIMESTAMP = 1_750_000_000_000
 const scripts = 'compat-tests/confluent-kafka-python'
 let broker: Broker
+let javaBuilt: Promise<void>
 
 beforeAll(async () => {
+  // The Java driver is built (Maven Central, cached in compat-tests/java/.deps; a no-op when built) while the topic is produced.
+  javaBuilt = runProcess('bash', [join(repoRoot, 'compat-tests/java/setup.sh'), '4'], { timeoutMs: 600_000 }).then((setup) => {
+    if (setup.code !== 0) throw new Error(`compat-tests/java/setup.sh failed\n${report(setup)}`)
+  })
+  javaBuilt.catch(() => {})
   broker = await startBroker({
     ZOMBI_SEGMENT_BYTES: String(1024 * 1024),
     ZOMBI_HOT_RETENTION_MS: '0',
@@ -121,6 +130,23 @@ test('confluent-kafka reads the topic from offset 0, byte-exact, with CreateTime
   })))
   expect(lines.filter((line) => line.type === 'watermarks')).toEqual([{ type: 'watermarks', partition: 0, low: 0, high: RECORDS }])
 })
+
+test('the Java consumer reads the topic from the beginning, byte-exact: keys, null values, headers, CreateTime timestamps, offsets', async () => {
+  await javaBuilt
+  const [command, ...args] = javaCommand('4')
+  const run = await runProcess(command!, [...args, 'dump', broker.bootstrap, topic, '0', 'earliest', String(RECORDS)], { timeoutMs: 120_000 })
+  if (run.code !== 0) throw new Error(`the Java consumer failed\n${report(run)}`)
+  const lines = run.stdout.toString('utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>)
+  // seekToBeginning lands on the table's first offset, not the hot log's start.
+  expect(lines.filter((line) => line.type === 'watermarks')).toEqual([{ type: 'watermarks', low: 0, high: RECORDS }])
+  const records = lines.filter((line) => line.type === 'record')
+  const expected = produced.map((p) => ({
+    type: 'record', partition: 0, offset: p.offset, timestamp: p.timestamp, timestamp_type: 'CreateTime', key: p.key, value: p.value, headers: p.headers,
+  }))
+  const firstDifference = records.findIndex((record, i) => JSON.stringify(record) !== JSON.stringify(expected[i]))
+  expect({ count: records.length, firstDifference, got: records[firstDifference] }).toEqual({ count: RECORDS, firstDifference: -1, got: undefined })
+  expect(records).toEqual(expected)
+}, 180_000)
 
 test('a consumer group resumes from a committed offset older than the hot log, and a new group starts at the table\'s beginning', async () => {
   const committed = 123

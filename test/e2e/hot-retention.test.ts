@@ -7,15 +7,11 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
-import { readFetchResponse, writeFetchRequest } from '../../src/protocol/generated/fetch.ts'
-import { readListOffsetsResponse, writeListOffsetsRequest } from '../../src/protocol/generated/list-offsets.ts'
-import { ZERO_UUID } from '../../src/protocol/reader.ts'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { kcat, kcatCommonArgs, kcatConsume } from './fixtures/kcat.ts'
-import { RawClient } from './fixtures/raw-client.ts'
 import { readRows, tableDir } from '../iceberg/readers.ts'
+import { fetchAt, listOffset } from './fixtures/log-probes.ts'
 
 const RECORDS = 4000
 const VALUE_BYTES = 1000
@@ -52,35 +48,6 @@ async function offsets(topic: string): Promise<{ low: number; high: number }> {
   }
 }
 
-/** The hot log's own start: ListOffsets EARLIEST_LOCAL (-4), which Kafka answers with the local log's start. */
-async function hotLogStart(topic: string): Promise<number> {
-  const client = await RawClient.connect(broker.host, broker.kafkaPort)
-  try {
-    const reader = await client.request(ApiKey.ListOffsets, 9, (w) => writeListOffsetsRequest(w, 9, {
-      replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -4, maxNumOffsets: 1 }] }],
-    }))
-    return readListOffsetsResponse(reader, 9).topics[0]!.partitions[0]!.offset
-  } finally {
-    client.socket.destroy()
-  }
-}
-
-async function fetchAt(topic: string, offset: number): Promise<{ errorCode: number; logStartOffset: number }> {
-  const client = await RawClient.connect(broker.host, broker.kafkaPort)
-  try {
-    const reader = await client.request(ApiKey.Fetch, 12, (w) => writeFetchRequest(w, 12, {
-      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20,
-      isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic, topicId: ZERO_UUID, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID }] }],
-      forgottenTopicsData: [], rackId: '',
-    }))
-    const partition = readFetchResponse(reader, 12).responses[0]!.partitions[0]!
-    return { errorCode: partition.errorCode, logStartOffset: partition.logStartOffset }
-  } finally {
-    client.socket.destroy()
-  }
-}
-
 test('flushed segments leave the hot log; Kafka clients still read from the table\'s first offset and Iceberg keeps every record', async () => {
   const topic = uniqueTopic('hot-retention')
   const value = (i: number): string => `${String(i).padStart(6, '0')}${'x'.repeat(VALUE_BYTES - 6)}`
@@ -100,7 +67,7 @@ test('flushed segments leave the hot log; Kafka clients still read from the tabl
   let low = 0
   for (let i = 0; i < 100 && low === 0; i++) {
     await sleep(100)
-    low = await hotLogStart(topic)
+    low = await listOffset(broker, topic, -4)
   }
   expect(low).toBeGreaterThan(0)
   expect(low).toBeLessThan(RECORDS)
@@ -109,9 +76,9 @@ test('flushed segments leave the hot log; Kafka clients still read from the tabl
   // Kafka view: the log start is the table's first offset; Fetch below the hot log is served from the
   // table; a consumer from the beginning reads every record. Past the high watermark is out of range.
   expect(await offsets(topic)).toEqual({ low: 0, high: RECORDS })
-  expect(await fetchAt(topic, 0)).toEqual({ errorCode: ErrorCode.NONE, logStartOffset: 0 })
-  expect((await fetchAt(topic, low)).errorCode).toBe(ErrorCode.NONE)
-  expect(await fetchAt(topic, RECORDS + 1)).toEqual({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: 0 })
+  expect(await fetchAt(broker, topic, 0)).toMatchObject({ errorCode: ErrorCode.NONE, logStartOffset: 0 })
+  expect((await fetchAt(broker, topic, low)).errorCode).toBe(ErrorCode.NONE)
+  expect(await fetchAt(broker, topic, RECORDS + 1)).toMatchObject({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: 0 })
   const consumed = await kcatConsume(broker.bootstrap, topic, { partition: 0 })
   expect(consumed.map((record) => record.offset)).toEqual(Array.from({ length: RECORDS }, (_, i) => i))
   expect(consumed.map((record) => record.value?.toString())).toEqual(Array.from({ length: RECORDS }, (_, i) => value(i)))
@@ -152,7 +119,7 @@ test('flushed segments leave the hot log; Kafka clients still read from the tabl
 
   // The new start is durable; appends go on with dense offsets.
   await broker.restart()
-  expect(await hotLogStart(topic)).toBe(low)
+  expect(await listOffset(broker, topic, -4)).toBe(low)
   expect(await offsets(topic)).toEqual({ low: 0, high: RECORDS })
   await kcat(['-P', '-b', broker.bootstrap, '-t', topic, '-p', '0', ...kcatCommonArgs], { input: 'after-restart\n' })
   const tail = await kcatConsume(broker.bootstrap, topic, { partition: 0, offset: String(RECORDS) })

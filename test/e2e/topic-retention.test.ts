@@ -1,21 +1,18 @@
 // A topic's retention.ms governs its Iceberg table: a topic created with retention.ms (kafkajs admin)
 // loses the files whose records are older, and Kafka's view follows: ListOffsets earliest moves to
-// the first kept offset and a Fetch below it answers OFFSET_OUT_OF_RANGE, as Kafka does after retention.
+// the first kept offset and a Fetch below it answers OFFSET_OUT_OF_RANGE, as Kafka does after retention;
+// /metrics counts the files and rows retention removed.
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
-import { readFetchResponse, writeFetchRequest } from '../../src/protocol/generated/fetch.ts'
-import { readListOffsetsResponse, writeListOffsetsRequest } from '../../src/protocol/generated/list-offsets.ts'
 import { readRows, tableDir } from '../iceberg/readers.ts'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { b64, produceRecords } from './fixtures/produced.ts'
-import { RawClient } from './fixtures/raw-client.ts'
+import { fetchAt, listOffset } from './fixtures/log-probes.ts'
 
 const OLD = 1000
 const NEW = 2000
 const DAY = 86_400_000
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 let broker: Broker
 
 beforeAll(async () => {
@@ -35,36 +32,20 @@ afterAll(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function listOffset(topic: string, timestamp: number): Promise<number> {
-  const client = await RawClient.connect(broker.host, broker.kafkaPort)
-  try {
-    const reader = await client.request(ApiKey.ListOffsets, 9, (w) => writeListOffsetsRequest(w, 9, {
-      replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }] }],
-    }))
-    return readListOffsetsResponse(reader, 9).topics[0]!.partitions[0]!.offset
-  } finally {
-    client.socket.destroy()
+/** The counters topic retention exposes in /metrics. */
+async function retentionMetrics(): Promise<{ files: number; rows: number; failures: number }> {
+  const text = await (await fetch(`${broker.httpUrl}/metrics`)).text()
+  const value = (name: string): number => {
+    const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `))
+    if (line === undefined) throw new Error(`${name} is not in /metrics`)
+    return Number(line.slice(name.length + 1))
   }
-}
-
-async function fetchAt(topic: string, offset: number): Promise<{ errorCode: number; logStartOffset: number; bytes: number }> {
-  const client = await RawClient.connect(broker.host, broker.kafkaPort)
-  try {
-    const reader = await client.request(ApiKey.Fetch, 12, (w) => writeFetchRequest(w, 12, {
-      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20,
-      isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic, topicId: ZERO_UUID, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: ZERO_UUID }] }],
-      forgottenTopicsData: [], rackId: '',
-    }))
-    const partition = readFetchResponse(reader, 12).responses[0]!.partitions[0]!
-    const bytes = partition.records === null ? 0 : partition.records.length
-    return { errorCode: partition.errorCode, logStartOffset: partition.logStartOffset, bytes }
-  } finally {
-    client.socket.destroy()
-  }
+  return { files: value('zombi_iceberg_retention_files_deleted_total'), rows: value('zombi_iceberg_retention_rows_deleted_total'), failures: value('zombi_iceberg_expiry_failures_total') }
 }
 
 test('records older than retention.ms leave the table; ListOffsets earliest moves to the first kept offset and Fetch below it is out of range', async () => {
+  // Nothing was past any retention before this topic.
+  expect(await retentionMetrics()).toEqual({ files: 0, rows: 0, failures: 0 })
   const topic = uniqueTopic('topic-retention')
   const admin = new Kafka({ clientId: 'topic-retention', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin()
   await admin.connect()
@@ -85,21 +66,27 @@ test('records older than retention.ms leave the table; ListOffsets earliest move
   let hotStart = 0
   for (let i = 0; i < 300 && hotStart <= OLD; i++) {
     await sleep(100)
-    hotStart = await listOffset(topic, -4)
+    hotStart = await listOffset(broker, topic, -4)
   }
   expect(hotStart).toBeGreaterThan(OLD)
   let earliest = -1
   for (let i = 0; i < 300 && earliest !== OLD; i++) {
-    earliest = await listOffset(topic, -2)
+    earliest = await listOffset(broker, topic, -2)
     if (earliest !== OLD) await sleep(100)
   }
   expect(earliest).toBe(OLD)
-  expect(await fetchAt(topic, OLD - 1)).toMatchObject({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: OLD })
-  expect(await fetchAt(topic, 0)).toMatchObject({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: OLD })
-  const kept = await fetchAt(topic, OLD)
+  expect(await fetchAt(broker, topic, OLD - 1)).toMatchObject({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: OLD })
+  expect(await fetchAt(broker, topic, 0)).toMatchObject({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: OLD })
+  const kept = await fetchAt(broker, topic, OLD)
   expect(kept).toMatchObject({ errorCode: ErrorCode.NONE, logStartOffset: OLD })
   expect(kept.bytes).toBeGreaterThan(0)
   // What SQL engines read: the current records only.
   const rows = await readRows(tableDir(broker.dataDir, topic), 'duckdb')
   expect(rows.map((row) => row.sequence).sort((a, b) => a - b)).toEqual(Array.from({ length: NEW }, (_, i) => OLD + i))
+  // One flush wrote a file per hour partition: the old records' hours are the files retention removed, their rows the rows.
+  const oldHours = new Set(records.slice(0, OLD).map((record) => Math.floor(record.timestamp / 3_600_000))).size
+  expect(await retentionMetrics()).toEqual({ files: oldHours, rows: OLD, failures: 0 })
+  // Later passes find nothing more to remove: the counters stay.
+  await sleep(2500)
+  expect(await retentionMetrics()).toEqual({ files: oldHours, rows: OLD, failures: 0 })
 }, 180_000)

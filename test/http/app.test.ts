@@ -1,3 +1,4 @@
+import { pino } from 'pino'
 import { readFileSync } from 'node:fs'
 import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance } from 'fastify'
@@ -11,6 +12,7 @@ import { IdempotencyKeys } from '../../src/log/idempotency-keys.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { Metrics } from '../../src/observability/metrics.ts'
 import { decodeBatch } from '../../src/protocol/records.ts'
+import { SchemaRegistry } from '../../src/schema/registry.ts'
 import { MemoryHotStore } from '../../src/storage/memory-store.ts'
 import { storedBatches } from '../log/stored.ts'
 
@@ -21,6 +23,10 @@ let healthy = true
 const flushed: string[] = []
 const compacted: string[] = []
 const clientRequests: ClientRequest[] = []
+/** Set by a test: the next flush fails with it (an unexpected error, not a problem the API knows). */
+let flushFailure: Error | null = null
+const logLines: string[] = []
+const capturingLogger = pino({ level: 'info' }, { write: (line: string) => logLines.push(line) })
 
 async function build(env: Record<string, string> = {}, store: MemoryHotStore = new MemoryHotStore()): Promise<void> {
   log = (await makeLog({ store })).log
@@ -33,12 +39,15 @@ async function build(env: Record<string, string> = {}, store: MemoryHotStore = n
   groups = new GroupCoordinator(log, silentLogger, config)
   await groups.load()
   const keys = new IdempotencyKeys(store)
+  // Served so /openapi.yaml lists the registry's routes too, as docs/openapi.yaml does.
+  const schemaRegistry = await SchemaRegistry.open(store, { maxVersions: config.schemaRegistryMaxVersions, maxBytes: config.schemaRegistryMaxBytes }, silentLogger)
   app = await buildHttpApp({
-    log, groups, keys, metrics: new Metrics(), config,
+    log, groups, keys, metrics: new Metrics(), config, schemaRegistry, logger: capturingLogger,
     components: () => ({ hot_storage: { ok: healthy } }),
     stats: () => ({ kafka_connections: 0 }),
     iceberg: {
       flush: async (table) => {
+        if (flushFailure !== null) throw flushFailure
         flushed.push(table)
         return { rows: 3, files: 1, bytes: 100, snapshots: 1, flushedOffsets: { 0: 3 } }
       },
@@ -53,6 +62,8 @@ async function build(env: Record<string, string> = {}, store: MemoryHotStore = n
 
 beforeEach(async () => {
   healthy = true
+  flushFailure = null
+  logLines.length = 0
   await build()
 })
 
@@ -64,6 +75,19 @@ afterEach(async () => {
 })
 
 const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, payload: payload as Record<string, unknown> })
+
+describe('internal errors', () => {
+  it('answers 500 without details and logs the error with the request', async () => {
+    expect((await post('/tables/orders', { payload: 'hello' })).statusCode).toBe(202)
+    flushFailure = new Error('the disk caught fire')
+    const response = await post('/tables/orders/flush', {})
+    expect(response.statusCode).toBe(500)
+    expect(response.json()).toEqual({ error: 'internal', message: 'internal error; see the broker log' })
+    expect(response.body).not.toContain('fire')
+    const lines = logLines.map((line) => JSON.parse(line) as { msg: string; url: string; err: { message: string } })
+    expect(lines).toEqual([expect.objectContaining({ msg: 'HTTP request failed with an internal error', url: '/tables/orders/flush', err: expect.objectContaining({ message: 'the disk caught fire' }) })])
+  })
+})
 
 describe('writes', () => {
   it('writes one record through the log and answers 202 with its offset and partition', async () => {

@@ -22,13 +22,13 @@ afterEach(async () => {
   for (const flusher of flushers.splice(0)) await flusher.close()
 })
 
-async function flushedTable(policy: 'replace' | 'continue' = 'replace') {
+async function flushedTable(policy: 'replace' | 'continue' = 'replace', rowGroupBytes?: number) {
   const store = new CountingStore()
   const catalog = new FilesystemCatalog(store)
   const log = await TestLog.open()
   const flusher = new Flusher({
     source: log, catalog, namespace: 'zombi', pool: new EncodePool(0), metrics: new FlushMetrics(), logger: silentLogger,
-    targetFileBytes: 1 << 20, intervalMs: 0, recreatedTopicPolicy: policy, checkIntervalMs: 60_000,
+    targetFileBytes: 1 << 20, intervalMs: 0, recreatedTopicPolicy: policy, checkIntervalMs: 60_000, rowGroupBytes,
   })
   flushers.push(flusher)
   await flusher.start()
@@ -98,4 +98,22 @@ test('stops at a byte budget of keys, values and headers, across files, lowest o
   const read = await reader.read('budget', { topicId: topic.id, partition: 0, fromOffset: 5, toOffset: 30, limit: 1000, maxBytes: 60 })
   expect(read.map((record) => record.offset)).toEqual(Array.from({ length: 12 }, (_, i) => 5 + i))
   expect((await reader.read('budget', { topicId: topic.id, partition: 0, fromOffset: 5, toOffset: 30, limit: 1000, maxBytes: 1 })).map((r) => r.offset)).toEqual([5])
+})
+
+test('decodes only the row groups that can hold wanted rows; whole row groups keep the rest of what they decoded', async () => {
+  // Row groups of a few rows each (~100 decoded bytes): one file of 2 partitions × 40 rows holds many.
+  const { log, flusher, reader } = await flushedTable('replace', 100)
+  const topic = await log.addTopic('groups', 2)
+  await log.add(topic, 0, values(0, 40))
+  await log.add(topic, 1, values(100, 40))
+  await flusher.flush('groups')
+  const query: ColdQuery = { topicId: topic.id, partition: 1, fromOffset: 17, toOffset: 40, limit: 5 }
+  expect((await reader.read('groups', query)).map((r) => r.value!.toString())).toEqual(values(117, 5))
+  // With wholeRowGroups the answer may go past the limit, but only by a contiguous run of the wanted rows.
+  const whole = await reader.read('groups', { ...query, wholeRowGroups: true })
+  expect(whole.length).toBeGreaterThanOrEqual(5)
+  expect(whole.map((r) => r.offset)).toEqual(Array.from({ length: whole.length }, (_, i) => 17 + i))
+  expect(whole.every((r) => r.partition === 1 && r.value!.toString() === `v${100 + r.offset}`)).toBe(true)
+  // Without a limit that bites, both read everything in range.
+  expect((await reader.read('groups', { ...query, limit: 1000, wholeRowGroups: true })).map((r) => r.offset)).toEqual(Array.from({ length: 23 }, (_, i) => 17 + i))
 })

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import type { TableIdentifier } from '../../src/catalog/catalog.ts'
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
 import { hasCode } from '../../src/errors.ts'
-import { Compactor } from '../../src/iceberg/compaction.ts'
+import { Compactor, planRewrites } from '../../src/iceberg/compaction.ts'
 import { EncodePool } from '../../src/iceberg/encode-pool.ts'
 import { Flusher } from '../../src/iceberg/flusher.ts'
 import { committedOffsets, currentSnapshot } from '../../src/iceberg/metadata.ts'
@@ -189,4 +189,35 @@ describe('Compactor', () => {
     expect(await capped.compact('events')).toMatchObject({ filesIn: 2, filesOut: 1 })
     expect(await liveFiles(catalog)).toHaveLength(2)
   })
+
+  test('the read budget counts what files hold decoded, not their compressed size', async () => {
+    const { log, catalog, flusher, topic } = await setup()
+    // Values of one repeated byte: each file is a few KB, its rows ~200 KB decoded.
+    for (let round = 0; round < 3; round++) {
+      const records = Array.from({ length: 200 }, () => ({ key: null, value: Buffer.alloc(1000, round), timestamp: base + round }))
+      expect((await log.append(topic, topic.partitions[0]!, encodeBatch(records))).errorCode).toBe(0)
+      await flusher.flush('events')
+    }
+    const sizes = (await dataFiles(catalog, (await catalog.loadTable(id))!.metadata)).map((entry) => Number(entry.data_file.file_size_in_bytes))
+    expect(Math.max(...sizes)).toBeLessThan(50_000)
+    // Room for every file by size, for two of them decoded: a pair is rewritten, the third file stays.
+    const budget = new Compactor({ catalog, namespace: 'zombi', pool: new EncodePool(0), logger: silentLogger, compactedFileBytes: 64 << 20, maxReadBytes: 450_000 })
+    closers.push(() => budget.close())
+    expect(await budget.compact('events')).toMatchObject({ filesIn: 2, filesOut: 1, rows: 400 })
+    expect(await liveFiles(catalog)).toHaveLength(2)
+  })
+})
+
+test('planRewrites packs a table partition\'s small files in time order, closing a rewrite at the size target or the read budget', () => {
+  const file = (hour: number, size: number, readBytes: number, timestamp: number) => ({
+    file: { file_size_in_bytes: BigInt(size), partition: { event_date: 1, event_hour: hour } } as Parameters<typeof planRewrites>[0][number]['file'],
+    lowestTimestamp: BigInt(timestamp), lowestOffset: 0n, readBytes,
+  })
+  const files = [file(0, 10, 100, 3), file(0, 10, 100, 1), file(0, 10, 100, 2), file(0, 10, 100, 4), file(1, 10, 100, 5), file(0, 90, 90, 6)]
+  const inputs = (rewrites: ReturnType<typeof planRewrites>): number[][] => rewrites.map((rewrite) => rewrite.inputs.map((input) => Number(input.lowestTimestamp)))
+  // Target 100: the 90-byte file is not small (>= 75); hour 1 has a lone file.
+  expect(inputs(planRewrites(files, 100))).toEqual([[1, 2, 3, 4]])
+  expect(inputs(planRewrites(files, 100, 250))).toEqual([[1, 2], [3, 4]])
+  expect(inputs(planRewrites(files, 25))).toEqual([[1, 2], [3, 4]])
+  expect(planRewrites(files, 100, 150)).toEqual([])
 })

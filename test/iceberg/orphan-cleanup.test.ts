@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, expect, test } from 'vitest'
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
 import { EncodePool } from '../../src/iceberg/encode-pool.ts'
+import { expireSnapshots } from '../../src/iceberg/expiry.ts'
 import { Flusher } from '../../src/iceberg/flusher.ts'
 import { parseTableMetadata, serializeTableMetadata } from '../../src/iceberg/metadata.ts'
 import { FlushMetrics } from '../../src/iceberg/metrics.ts'
 import { removeInterruptedWrites } from '../../src/iceberg/orphan-cleanup.ts'
+import { enforceRetention } from '../../src/iceberg/retention.ts'
 import { LocalObjectStore } from '../../src/objectstore/local.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { TestLog } from './test-log.ts'
@@ -96,25 +99,67 @@ test('old orphans and temp files are removed, young ones and every referenced fi
   expect(rows.map((row) => [row.partition, row.sequence, Buffer.from(row.payload, 'base64').toString()])).toEqual([[0, 0, 'a'], [0, 1, 'b'], [0, 2, 'd'], [1, 0, 'c']])
 }, 120_000)
 
-test('a manifest list that only an older metadata version references is kept (time travel may read it)', async () => {
+test('what only expired snapshots reached is removed although older metadata versions still name it (a crash between expiry\'s commit and its deletes)', async () => {
   const { root, catalog, committed } = await warehouse()
-  // v3 drops the first snapshot, as snapshot expiry would, while v1 and v2 stay on disk.
+  // v3 drops the first snapshot, as snapshot expiry's commit does, and the kill came before its deletes: v1 and v2 stay on disk.
   const v2 = parseTableMetadata(await readFile(join(root, 'zombi/events/metadata/v2.metadata.json'), 'utf8'))
   const [first, second] = v2.snapshots
   await plant(root, 'zombi/events/metadata/v3.metadata.json', serializeTableMetadata({ ...v2, snapshots: [second!], 'snapshot-log': [] }), true)
-  const onlyInOldVersions = catalog.store.keyOf(first!['manifest-list'])!
-  expect(committed).toContain(onlyInOldVersions)
+  const onlyExpired = catalog.store.keyOf(first!['manifest-list'])!
+  expect(committed).toContain(onlyExpired)
+  const size = (await stat(join(root, onlyExpired))).size
 
   const report = await removeInterruptedWrites({ catalog, namespace: 'zombi', graceMs: GRACE_MS, logger: silentLogger })
 
-  expect(report.orphans).toEqual({ count: 0, bytes: 0 })
-  expect(await filesUnder(root)).toEqual([...committed, 'zombi/events/metadata/v3.metadata.json'].sort())
-  // Once no metadata file references it any more, it is an orphan like any other.
-  await rm(join(root, 'zombi/events/metadata/v1.metadata.json'))
-  await rm(join(root, 'zombi/events/metadata/v2.metadata.json'))
-  const size = (await stat(join(root, onlyInOldVersions))).size
-  expect((await removeInterruptedWrites({ catalog, namespace: 'zombi', graceMs: GRACE_MS, logger: silentLogger })).orphans).toEqual({ count: 1, bytes: size })
+  expect(report).toEqual({ temporaries: { count: 0, bytes: 0 }, orphans: { count: 1, bytes: size }, skippedTables: [] })
+  expect(await filesUnder(root)).toEqual([...committed.filter((file) => file !== onlyExpired), 'zombi/events/metadata/v3.metadata.json'].sort())
   expect(await readTable(catalog, { namespace: 'zombi', name: 'events' })).toHaveLength(4)
+})
+
+test('a kill after retention\'s delete and expiry\'s commit, before expiry\'s deletes: the removed data file and what only expired snapshots reached go', async () => {
+  const { root, catalog, committed } = await warehouse()
+  const id = { namespace: 'zombi', name: 'events' }
+  // Retention keeps the newest file only; the delete snapshot's manifest still names the removed file (status DELETED).
+  const removed = await enforceRetention(catalog, id, { retentionMs: -1, retentionBytes: 1 })
+  expect(removed.filesDeleted).toBe(1)
+  // Expiry's commit lands, then the process dies at its first delete.
+  class DyingStore extends LocalObjectStore {
+    override delete(): Promise<void> {
+      return Promise.reject(new Error('killed'))
+    }
+  }
+  await expect(expireSnapshots(new FilesystemCatalog(new DyingStore(root, { fsync: false })), id, { retentionMs: 0, minKeep: 1 }, Date.now() + 1000)).rejects.toThrow('killed')
+  const rowsLeft = await readTable(catalog, id)
+  const live = new Set((await readRows(join(root, 'zombi/events'), 'duckdb')).map((row) => `${row.partition}/${row.sequence}`))
+  expect(live.size).toBe(rowsLeft.length)
+
+  const report = await removeInterruptedWrites({ catalog, namespace: 'zombi', graceMs: 0, logger: silentLogger, now: Date.now() + 1000 })
+
+  const gone = committed.filter((file) => !existsSync(join(root, file)))
+  // The removed data file, and the manifest lists and manifests only the expired snapshots reached.
+  expect(gone.filter((file) => file.endsWith('.parquet'))).toHaveLength(1)
+  expect(gone.filter((file) => file.endsWith('.avro')).length).toBeGreaterThan(0)
+  expect(report).toMatchObject({ orphans: { count: gone.length }, skippedTables: [] })
+  expect(await readTable(catalog, id)).toEqual(rowsLeft)
+  // Nothing more is unreferenced.
+  expect((await removeInterruptedWrites({ catalog, namespace: 'zombi', graceMs: 0, logger: silentLogger, now: Date.now() + 1000 })).orphans.count).toBe(0)
+})
+
+test('a directory the catalog knows no table at keeps whatever any of its metadata files reaches', async () => {
+  const { root, catalog, committed } = await warehouse()
+  // As a REST catalog that lost the table (or holds it elsewhere) answers: the files on disk may still be someone's.
+  const forgetful = new (class extends FilesystemCatalog {
+    override loadTable(): Promise<null> {
+      return Promise.resolve(null)
+    }
+  })(catalog.store)
+  const orphan = dataKey('events')
+  await plant(root, orphan, 'orphan', true)
+
+  const report = await removeInterruptedWrites({ catalog: forgetful, namespace: 'zombi', graceMs: GRACE_MS, logger: silentLogger })
+
+  expect(report.orphans).toEqual({ count: 1, bytes: 'orphan'.length })
+  expect(await filesUnder(root)).toEqual(committed)
 })
 
 test('a table whose metadata cannot be read completely is left alone', async () => {
@@ -141,15 +186,13 @@ test('a grace of 0 removes every unreferenced file, however young', async () => 
   expect(await filesUnder(root)).toEqual(committed)
 })
 
-test('older metadata versions are read only while some candidate is still unreferenced', async () => {
+test('only the current metadata decides: an unreadable older version neither blocks nor protects anything', async () => {
   const { root, catalog, committed } = await warehouse()
-  // v1 is unreadable, but v2 (the newest) references every file: v1 is never needed.
   await plant(root, 'zombi/events/metadata/v1.metadata.json', 'not json', true)
   expect((await removeInterruptedWrites({ catalog, namespace: 'zombi', graceMs: GRACE_MS, logger: silentLogger })).skippedTables).toEqual([])
-  // With an orphan, every version must be read to prove nothing references it: v1 cannot be, so nothing goes.
   const orphan = dataKey('events')
   await plant(root, orphan, 'orphan', true)
   const report = await removeInterruptedWrites({ catalog, namespace: 'zombi', graceMs: GRACE_MS, logger: silentLogger })
-  expect(report).toEqual({ temporaries: { count: 0, bytes: 0 }, orphans: { count: 0, bytes: 0 }, skippedTables: ['events'] })
-  expect(await filesUnder(root)).toEqual([...committed, orphan].sort())
+  expect(report).toEqual({ temporaries: { count: 0, bytes: 0 }, orphans: { count: 1, bytes: 'orphan'.length }, skippedTables: [] })
+  expect(await filesUnder(root)).toEqual(committed)
 })

@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest'
 import * as parquet from 'parquet-wasm/node'
 import { FieldId, LEAF_COLUMNS } from '../../src/iceberg/schema.ts'
-import { StreamTail, columnSizes, footerOf } from '../../src/iceberg/parquet-footer.ts'
+import { StreamTail, columnSizes, footerOf, rowGroupRanges } from '../../src/iceberg/parquet-footer.ts'
 import { encodeBatch } from '../../src/protocol/records.ts'
 import { encodeInMemory } from './encode-in-memory.ts'
 
@@ -54,4 +54,21 @@ test('key, payload and topic bounds are truncated to 16 bytes; null keys count a
   expect(upper.get(FieldId.topic)).toBe('a-topic-name-loo')
   expect(lower.has(FieldId.idempotencyKey)).toBe(false)
   expect(new Map(file.metrics.nullValueCounts).get(FieldId.key)).toBe(50)
+})
+
+test('row group ranges of sequence and partition come from the footer statistics, one per row group in file order', async () => {
+  const file = await encodedFile()
+  const metadata = (await parquet.ParquetFile.fromFile(new Blob([file.bytes]))).metadata()
+  const footer = footerOf(file.bytes)!
+  const sequences = rowGroupRanges(footer, FieldId.sequence)
+  expect(sequences.map((range) => range.rows)).toEqual(metadata.rowGroups().map((group) => group.numRows()))
+  // Rows are in offset order: each row group covers the offsets after the previous one's.
+  let next = 0
+  for (const range of sequences) {
+    expect(range).toEqual({ rows: range.rows, min: next, max: next + range.rows - 1 })
+    next += range.rows
+  }
+  expect(next).toBe(500)
+  expect(rowGroupRanges(footer, FieldId.partition).every((range) => range.min === 2 && range.max === 2)).toBe(true)
+  expect(rowGroupRanges(footer, 999).every((range) => range.min === null && range.max === null)).toBe(true)
 })

@@ -14,6 +14,8 @@ const RETRY_AFTER_SECS = 1
 /** One admitted write: the slot it holds and the body bytes counted against the budget so far. */
 class Admission {
   bytes: number
+  /** Released when the response closed; body chunks still arriving after that count for nothing. */
+  released = false
 
   constructor(bytes: number) {
     this.bytes = bytes
@@ -59,6 +61,8 @@ export class WriteBudget {
 
   /** Counts streamed body bytes to the admission, or returns false when they would pass the budget. */
   take(admission: Admission, bytes: number): boolean {
+    // The answer went out while the body still streamed (a refusal, a parse error): nothing left to hold.
+    if (admission.released) return true
     if (this.#bytes + bytes > this.maxBytes) return false
     this.#bytes += bytes
     admission.bytes += bytes
@@ -67,6 +71,8 @@ export class WriteBudget {
   }
 
   release(admission: Admission): void {
+    if (admission.released) return
+    admission.released = true
     this.#writes--
     this.#bytes -= admission.bytes
     admission.bytes = 0
