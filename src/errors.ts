@@ -38,6 +38,9 @@ export const ERRORS = catalogue({
   ICEBERG_REWRITE_CONFLICT: { meaning: 'data files a compaction rewrote are no longer live in the table (another writer removed or replaced them, or the topic was recreated); the compaction committed nothing and removed its new files' },
   ICEBERG_FILE_MISSING: { meaning: 'a file the table\'s metadata refers to is missing from the warehouse' },
   ENCODE_FAILED: { meaning: 'a Parquet encode job failed or its worker thread exited' },
+  TYPED_SCHEMA_UNSUPPORTED: { meaning: 'a registered schema has a construct no table column can hold (a recursive type, a union of several non-null JSON types, a top-level value that is not a record), or it does not parse' },
+  TYPED_SCHEMA_INCOMPATIBLE: { meaning: 'a schema would change a typed table column in a way Iceberg cannot evolve (a type other than int->long, float->double or a wider decimal, a struct becoming a list...); its records go to the dead-letter table' },
+  TYPED_RECORD_UNDECODABLE: { meaning: 'a record value does not decode with its schema (wrong magic byte, unknown schema id, bad bytes, a value the table cannot hold); it goes to the dead-letter table' },
   OBJECT_STORE_UNAVAILABLE: { meaning: 'the object store kept failing (throttling, 5xx answers, reset connections, timeouts) through every retry; the message names the operation, the key and the last error' },
   OBJECT_STORE_FAILED: { meaning: 'the object store refused a request that retrying would not fix (access denied, no such bucket, an unexpected answer); the message names the operation and the key' },
 

@@ -1,0 +1,150 @@
+// A typed encode job end to end on this thread: Avro values in Confluent's wire format decoded into
+// the `value` column (nested fields with their field ids and metrics), undecodable ones into
+// dead-letter files with the reason, read back from the Parquet bytes.
+import { tableFromIPC } from 'apache-arrow'
+import avro from 'avsc'
+import * as parquet from 'parquet-wasm/node'
+import { expect, test } from 'vitest'
+import type { EncodedFile } from '../../src/iceberg/data-file.ts'
+import { runEncodeJob, type EncodeJob, type EncodeOutput } from '../../src/iceberg/encode.ts'
+import { TableTypes } from '../../src/iceberg/typed-resolver.ts'
+import { DeadLetterFieldId } from '../../src/iceberg/typed-rows.ts'
+import { LAST_COLUMN_ID } from '../../src/iceberg/schema.ts'
+import { decodeIntBound, decodeLongBound } from '../../src/iceberg/bounds.ts'
+import { encodeBatch } from '../../src/protocol/records.ts'
+import { MemorySchemaLookup, framed } from '../support/memory-schema-lookup.ts'
+
+const base = Date.UTC(2024, 4, 1, 10, 0)
+
+export const orderV1 = {
+  type: 'record', name: 'Order', namespace: 'shop',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'customer', type: { type: 'record', name: 'Customer', fields: [{ name: 'name', type: 'string' }, { name: 'age', type: 'int' }] } },
+    { name: 'tags', type: { type: 'array', items: 'string' } },
+    { name: 'prices', type: { type: 'map', values: 'double' } },
+    { name: 'note', type: ['null', 'string'], default: null },
+    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 9, scale: 2 } },
+    { name: 'day', type: { type: 'int', logicalType: 'date' } },
+    { name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'status', type: { type: 'enum', name: 'Status', symbols: ['NEW', 'PAID'] } },
+  ],
+}
+
+function decimalBytes(unscaled: number): Buffer {
+  const out = Buffer.alloc(4)
+  out.writeInt32BE(unscaled)
+  return out
+}
+
+export function order(id: number, age: number, note: string | null): Record<string, unknown> {
+  return {
+    id, customer: { name: `c${id}`, age }, tags: [`t${id}`, 'x'], prices: { a: id / 2 }, note, amount: decimalBytes(id * 100 + 5),
+    day: 19844, at: base + id, status: id % 2 === 0 ? 'NEW' : 'PAID',
+  }
+}
+
+class MemoryOutput implements EncodeOutput {
+  readonly files: Array<EncodedFile & { bytes: Buffer }> = []
+  #chunks: Uint8Array[] = []
+  readonly typed: TableTypes
+
+  constructor(typed: TableTypes) {
+    this.typed = typed
+  }
+
+  beginFile(): void {
+    this.#chunks = []
+  }
+
+  write(chunk: Uint8Array): void {
+    this.#chunks.push(chunk)
+  }
+
+  endFile(file: EncodedFile): void {
+    this.files.push({ ...file, bytes: Buffer.concat(this.#chunks) })
+  }
+}
+
+function rowsOf(bytes: Uint8Array): Array<Record<string, unknown>> {
+  return [...tableFromIPC(parquet.readParquet(bytes).intoIPCStream())].map((row) => row.toJSON() as Record<string, unknown>)
+}
+
+test('Avro values in the wire format become the value column; undecodable ones become dead letters with the reason', async () => {
+  const lookup = new MemorySchemaLookup()
+  const v1 = lookup.register('orders-value', orderV1)
+  const type = avro.Type.forSchema(orderV1 as avro.Schema)
+  const values = [
+    framed(v1.id, type.toBuffer(order(1, 30, 'first'))),
+    framed(v1.id, type.toBuffer(order(2, 40, null))),
+    Buffer.from('not framed'),
+    framed(99, type.toBuffer(order(3, 50, null))),
+    framed(v1.id, Buffer.from([1, 2, 3])),
+    null,
+  ]
+  const batch = encodeBatch(values.map((value, i) => ({ key: Buffer.from(`k${i}`), value, timestamp: base })), { baseOffset: 0 })
+  const job: EncodeJob = {
+    topic: 'orders', parts: [{ partition: 0, fromOffset: 0, batchBytes: batch.length }], batches: batch, maxRowBytes: 1 << 30, targetFileBytes: 1 << 27,
+    typed: { mode: 'value_schema_id_prefix', deadLetterFrom: [0] },
+  }
+  const types = new TableTypes(lookup, 'orders', null, LAST_COLUMN_ID)
+  const output = new MemoryOutput(types)
+  const result = await runEncodeJob(job, output)
+  expect(result.deadLetterRows).toBe(3)
+  const [table, deadLetters] = output.files
+  expect(table!.deadLetter).toBeUndefined()
+  expect(deadLetters!.deadLetter).toBe(true)
+
+  // Every record stays in the table (cold Kafka reads rebuild batches from payload); the typed column is null where it did not decode.
+  const rows = rowsOf(table!.bytes)
+  expect(rows).toHaveLength(6)
+  const value = (row: Record<string, unknown>): Record<string, unknown> | null => (row.value === null ? null : (row.value as { toJSON(): Record<string, unknown> }).toJSON())
+  const first = value(rows[0]!)!
+  expect(first.id).toBe(1n)
+  expect((first.customer as { toJSON(): unknown }).toJSON()).toEqual({ name: 'c1', age: 30 })
+  expect([...(first.tags as Iterable<string>)]).toEqual(['t1', 'x'])
+  expect(first.note).toBe('first')
+  expect(first.status).toBe('PAID')
+  expect(value(rows[1]!)!.note).toBeNull()
+  expect(rows.slice(2).map(value)).toEqual([null, null, null, null])
+
+  // Field ids: value after the key_value columns, then its fields, then theirs.
+  const field = types.field!
+  expect(field.id).toBe(LAST_COLUMN_ID + 1)
+  expect(field.type).toMatchObject({ type: 'struct', fields: [
+    { id: 17, name: 'id', required: true, type: 'long' },
+    { id: 18, name: 'customer', required: true, type: { type: 'struct', fields: [{ id: 26, name: 'name' }, { id: 27, name: 'age', type: 'int' }] } },
+    { id: 19, name: 'tags', type: { type: 'list', 'element-id': 28, element: 'string' } },
+    { id: 20, name: 'prices', type: { type: 'map', 'key-id': 29, 'value-id': 30, key: 'string', value: 'double' } },
+    { id: 21, name: 'note', required: false, type: 'string' },
+    { id: 22, name: 'amount', type: 'decimal(9,2)' },
+    { id: 23, name: 'day', type: 'date' },
+    { id: 24, name: 'at', type: 'timestamptz' },
+    { id: 25, name: 'status', type: 'string' },
+  ] })
+
+  // Metrics of nested leaves: counts for all, bounds for those outside lists and maps.
+  const metrics = table!.metrics
+  const count = (id: number): number | undefined => metrics.valueCounts.find(([key]) => key === id)?.[1]
+  const nulls = (id: number): number | undefined => metrics.nullValueCounts.find(([key]) => key === id)?.[1]
+  const lower = (id: number): Uint8Array | undefined => metrics.lowerBounds.find(([key]) => key === id)?.[1]
+  const upper = (id: number): Uint8Array | undefined => metrics.upperBounds.find(([key]) => key === id)?.[1]
+  expect(count(27)).toBe(6)
+  expect(nulls(27)).toBe(4)
+  expect(decodeIntBound(lower(27)!)).toBe(30)
+  expect(decodeIntBound(upper(27)!)).toBe(40)
+  expect(decodeLongBound(lower(17)!)).toBe(1n)
+  expect(decodeLongBound(upper(24)!)).toBe(BigInt(base + 2) * 1000n)
+  expect(Buffer.from(lower(26)!).toString()).toBe('c1')
+  expect(count(28)).toBe(4)
+  expect(lower(28)).toBeUndefined()
+  expect(metrics.columnSizes.some(([id]) => id === 27)).toBe(true)
+
+  const letters = rowsOf(deadLetters!.bytes)
+  expect(letters.map((row) => Number(row.sequence))).toEqual([2, 3, 4])
+  expect(letters.map((row) => row.schema_id)).toEqual([null, 99, v1.id])
+  expect(letters[0]!.error).toMatch(/wrong magic byte/)
+  expect(letters[1]!.error).toMatch(/no schema has id 99/)
+  expect(letters[2]!.error).toMatch(/truncated|invalid|trailing/)
+  expect(deadLetters!.metrics.valueCounts).toContainEqual([DeadLetterFieldId.error, 3])
+})
