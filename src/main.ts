@@ -38,6 +38,8 @@ import { S3ObjectStore } from './objectstore/s3.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { MemoryRelief, registerMemoryReliefMetrics } from './observability/memory-relief.ts'
 import { Metrics } from './observability/metrics.ts'
+import { EMPTY_SCHEMA_LOOKUP } from './schema/empty-lookup.ts'
+import type { SchemaLookup } from './schema/lookup.ts'
 import { DiskHotStore } from './storage/disk-store.ts'
 import type { HotStore } from './storage/hot-store.ts'
 import { registerHotStoreMetrics } from './storage/metrics.ts'
@@ -114,7 +116,11 @@ function hotStorageHealth(store: HotStore, closeError: unknown): { ok: boolean; 
   return { ok, detail }
 }
 
-async function start(config: Config, logger: Logger): Promise<void> {
+/**
+ * `schemas`: the schema registry typed tables decode with (zombi.iceberg.mode); until the broker
+ * serves one, a registry without schemas (typed topics' records then all go to their dead-letter table).
+ */
+async function start(config: Config, logger: Logger, schemas: SchemaLookup = EMPTY_SCHEMA_LOOKUP): Promise<void> {
   const store = new DiskHotStore({ dir: config.dataDir, durability: config.durability, segmentBytes: config.segmentBytes, minFreeBytes: config.minFreeDiskBytes, logger })
   const recovery = await store.open()
   if (recovery.reindexedBatches > 0 || recovery.truncatedBytes > 0) {
@@ -196,6 +202,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     targetFileBytes: config.targetFileBytes,
     intervalMs: config.flushIntervalMs,
     recreatedTopicPolicy: config.recreatedTopicTable,
+    schemas,
   })
   // Before the flusher starts, so no flush of this process is writing files yet (the grace period
   // protects other writers); a failure here only leaves garbage, it must not stop the broker.
