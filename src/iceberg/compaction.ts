@@ -20,7 +20,8 @@ import type { EncodePool } from './encode-pool.ts'
 import type { FlushMetrics } from './metrics.ts'
 import { carriedZombiKeys, getFile, manifestsWithout, partitionSummaries } from './file-removal.ts'
 import type { EncodeRun } from './encode-stream.ts'
-import { PROPERTY_TOPIC_ID, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
+import { valueFieldOf } from './typed-schema.ts'
+import { PROPERTY_TOPIC_ID, currentSchema, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
 import { FieldId, SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
 
 export interface CompactionOptions {
@@ -228,6 +229,9 @@ export class Compactor {
     const id: TableIdentifier = { namespace: this.#options.namespace, name: table }
     const loaded = await catalog.loadTable(id)
     if (loaded === null || this.#closed) return this.#done(result, started)
+    // The rewrite carries the key_value columns only: a typed table's files (value column, possibly
+    // of several schemas) are left as they are until the rewrite learns to carry it.
+    if (valueFieldOf(currentSchema(loaded.metadata)) !== null) return this.#done(result, started)
     const topicId = loaded.metadata.properties[PROPERTY_TOPIC_ID]
     const rewrites = planRewrites(await liveFiles(catalog, loaded.metadata), this.targetBytes)
     const done: Rewrite[] = []
