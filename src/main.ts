@@ -331,7 +331,11 @@ async function start(config: Config, logger: Logger, schemas: SchemaLookup = EMP
   logger.info({ kafkaPort, httpPort, dataDir: config.dataDir, warehouse: config.warehouse, catalog: config.catalogType === 'rest' ? config.catalogUrl : 'filesystem', durability: config.durability, advertised: `${broker.host}:${broker.port}` }, 'zombi ready')
 }
 
-function main(): void {
+/**
+ * Runs the broker from its settings (environment and flags). `schemas`: the schema registry typed
+ * tables decode with; a process that embeds Zombi (or a test) may pass its own.
+ */
+export function main(schemas: SchemaLookup = EMPTY_SCHEMA_LOOKUP): void {
   const argv = process.argv.slice(2)
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`Zombi: a Kafka-wire-compatible broker whose topics are Iceberg tables.\n\nSettings (environment variables or --NAME=value flags):\n${renderSettings('help')}\n`)
@@ -349,10 +353,11 @@ function main(): void {
   }
   const logger = createLogger(config.logLevel)
   for (const { name, nearest } of unknownSettings(process.env)) logger.warn({ variable: name, nearest }, `${name} is not a Zombi setting and is ignored (nearest known: ${nearest}); see --help`)
-  start(config, logger).catch((error: unknown) => {
+  start(config, logger, schemas).catch((error: unknown) => {
     logger.fatal({ err: error }, 'zombi failed to start')
     process.exit(1)
   })
 }
 
-main()
+// Run as the process entry (node src/main.ts); imported, it only offers main().
+if (import.meta.main) main()
