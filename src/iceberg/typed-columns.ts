@@ -26,61 +26,93 @@ function toBigInt(value: unknown, path: string, type: string): bigint {
 }
 
 /**
- * The value in the form the builders take (longs, times and timestamps as bigint), or a
- * TYPED_RECORD_UNDECODABLE error naming the field that does not fit.
+ * A checker of values for a column of `type`: returns the value in the form the builders take (longs,
+ * times and timestamps as bigint; structs and lists checked in place, as decoded values are the
+ * job's own), or throws TYPED_RECORD_UNDECODABLE naming the field (`path`) that does not fit. Built
+ * once per column type, so checking allocates nothing per value but the bigints.
  */
-export function checkValue(type: IcebergType, value: unknown, required: boolean, path: string): unknown {
-  if (value === null || value === undefined) {
-    if (required) throw new ZombiError('TYPED_RECORD_UNDECODABLE', `${path} is null but the column is required`)
-    return null
+export function compileCheck(type: IcebergType, required: boolean, path: string): (value: unknown) => unknown {
+  const inner = compileInner(type, path)
+  return (value) => {
+    if (value === null || value === undefined) {
+      if (required) throw new ZombiError('TYPED_RECORD_UNDECODABLE', `${path} is null but the column is required`)
+      return null
+    }
+    return inner(value)
   }
+}
+
+function compileInner(type: IcebergType, path: string): (value: unknown) => unknown {
   if (typeof type === 'string') {
     switch (type) {
-      case 'boolean': if (typeof value !== 'boolean') throw cannotHold(path, type, value); return value
+      case 'boolean': return (value) => { if (typeof value !== 'boolean') throw cannotHold(path, type, value); return value }
       case 'int':
-      case 'date':
+      case 'date': return (value) => {
         if (typeof value !== 'number' || !Number.isInteger(value) || value < INT_MIN || value > INT_MAX) throw cannotHold(path, type, value)
         return value
+      }
       case 'long':
       case 'time':
       case 'timestamp':
-      case 'timestamptz': {
+      case 'timestamptz': return (value) => {
+        // A safe integer stays a number (no bigint per value); the builder writes both.
+        if (typeof value === 'number' && Number.isSafeInteger(value)) return value
         const big = toBigInt(value, path, type)
         if (big < LONG_MIN || big > LONG_MAX) throw cannotHold(path, type, value)
         return big
       }
       case 'float':
-      case 'double': if (typeof value !== 'number') throw cannotHold(path, type, value); return value
-      case 'string': if (typeof value !== 'string') throw cannotHold(path, type, value); return value
-      case 'binary': if (!(value instanceof Uint8Array)) throw cannotHold(path, type, value); return value
+      case 'double': return (value) => { if (typeof value !== 'number') throw cannotHold(path, type, value); return value }
+      case 'string': return (value) => { if (typeof value !== 'string') throw cannotHold(path, type, value); return value }
+      case 'binary': return (value) => { if (!(value instanceof Uint8Array)) throw cannotHold(path, type, value); return value }
     }
     const decimal = DECIMAL.exec(type)
     if (decimal !== null) {
-      const big = toBigInt(value, path, type)
       const limit = 10n ** BigInt(decimal[1]!)
-      if (big <= -limit || big >= limit) throw cannotHold(path, type, value)
-      return big
+      return (value) => {
+        const big = toBigInt(value, path, type)
+        if (big <= -limit || big >= limit) throw cannotHold(path, type, value)
+        return big
+      }
     }
     const fixed = /^fixed\[(\d+)\]$/.exec(type)
     if (fixed !== null) {
-      if (!(value instanceof Uint8Array) || value.length !== Number(fixed[1])) throw cannotHold(path, type, value)
-      return value
+      const size = Number(fixed[1])
+      return (value) => {
+        if (!(value instanceof Uint8Array) || value.length !== size) throw cannotHold(path, type, value)
+        return value
+      }
     }
-    throw cannotHold(path, type, value)
+    return (value) => { throw cannotHold(path, type, value) }
   }
   if (type.type === 'struct') {
-    if (typeof value !== 'object' || Array.isArray(value)) throw cannotHold(path, 'struct', value)
-    const record = value as Record<string, unknown>
-    const out: Record<string, unknown> = {}
-    for (const field of type.fields) out[field.name] = checkValue(field.type, record[field.name], field.required, `${path}.${field.name}`)
-    return out
+    const names = type.fields.map((field) => field.name)
+    const checks = type.fields.map((field) => compileCheck(field.type, field.required, `${path}.${field.name}`))
+    return (value) => {
+      if (typeof value !== 'object' || Array.isArray(value)) throw cannotHold(path, 'struct', value)
+      const record = value as Record<string, unknown>
+      for (let i = 0; i < names.length; i++) record[names[i]!] = checks[i]!(record[names[i]!])
+      return record
+    }
   }
   if (type.type === 'list') {
-    if (!Array.isArray(value)) throw cannotHold(path, 'list', value)
-    return value.map((item, i) => checkValue(type.element, item, type['element-required'], `${path}[${i}]`))
+    const check = compileCheck(type.element, type['element-required'], `${path}[]`)
+    return (value) => {
+      if (!Array.isArray(value)) throw cannotHold(path, 'list', value)
+      for (let i = 0; i < value.length; i++) value[i] = check(value[i])
+      return value
+    }
   }
-  if (!Array.isArray(value)) throw cannotHold(path, 'map', value)
-  return (value as Array<[unknown, unknown]>).map(([key, item]) => [checkValue(type.key, key, true, `${path}.key`), checkValue(type.value, item, type['value-required'], `${path}[${String(key)}]`)])
+  const checkKey = compileCheck(type.key, true, `${path}.key`)
+  const checkValue = compileCheck(type.value, type['value-required'], `${path}.value`)
+  return (value) => {
+    if (!Array.isArray(value)) throw cannotHold(path, 'map', value)
+    for (const entry of value as Array<[unknown, unknown]>) {
+      entry[0] = checkKey(entry[0])
+      entry[1] = checkValue(entry[1])
+    }
+    return value
+  }
 }
 
 /** Iceberg metrics of one leaf of the value column over a file. */
@@ -173,18 +205,57 @@ class Validity {
   }
 }
 
-const encoder = new TextEncoder()
+/** Growable storage of one primitive leaf: values go straight into typed arrays (no object per value). */
+class Slots {
+  bytes = Buffer.alloc(256)
+  length = 0
+
+  ensure(more: number): void {
+    if (this.length + more <= this.bytes.length) return
+    let capacity = this.bytes.length * 2
+    while (capacity < this.length + more) capacity *= 2
+    const bytes = Buffer.alloc(capacity)
+    this.bytes.copy(bytes, 0, 0, this.length)
+    this.bytes = bytes
+  }
+}
+
+type Kind = 'bytes' | 'string' | 'boolean' | 'int' | 'float' | 'double' | 'long' | 'decimal' | 'fixed'
+
+function kindOf(name: string): Kind {
+  switch (name) {
+    case 'string': return 'string'
+    case 'binary': return 'bytes'
+    case 'boolean': return 'boolean'
+    case 'int':
+    case 'date': return 'int'
+    case 'float': return 'float'
+    case 'double': return 'double'
+    case 'long':
+    case 'time':
+    case 'timestamp':
+    case 'timestamptz': return 'long'
+  }
+  return DECIMAL.test(name) ? 'decimal' : 'fixed'
+}
+
+const WIDTH: Record<Kind, number> = { bytes: 0, string: 0, boolean: 1, int: 4, float: 4, double: 8, long: 8, decimal: 16, fixed: 0 }
 
 class PrimitiveBuilder implements Builder {
   readonly #type: DataType
-  readonly #name: string
+  readonly #kind: Kind
+  readonly #width: number
   readonly #metrics: LeafMetrics
   readonly #validity = new Validity()
-  readonly #values: unknown[] = []
+  /** Fixed-width values, or the bytes of variable-width ones. */
+  readonly #data = new Slots()
+  readonly #offsets: number[] = [0]
+  #view = new DataView(this.#data.bytes.buffer, this.#data.bytes.byteOffset, this.#data.bytes.byteLength)
 
   constructor(name: string, metrics: LeafMetrics) {
-    this.#name = name
     this.#type = arrowType(name)
+    this.#kind = kindOf(name)
+    this.#width = this.#kind === 'fixed' ? Number(/^fixed\[(\d+)\]$/.exec(name)![1]) : WIDTH[this.#kind]
     this.#metrics = metrics
   }
 
@@ -192,15 +263,57 @@ class PrimitiveBuilder implements Builder {
     const metrics = this.#metrics
     metrics.values++
     this.#validity.push(value !== null)
-    this.#values.push(value)
-    if (value === null) {
-      metrics.nulls++
+    if (value === null) metrics.nulls++
+    const kind = this.#kind
+    const data = this.#data
+    if (kind === 'string' || kind === 'bytes') {
+      if (value !== null) {
+        const start = data.length
+        if (kind === 'string') {
+          const text = value as string
+          data.ensure(text.length * 3)
+          data.length += data.bytes.write(text, start, 'utf8')
+        } else {
+          const bytes = value as Uint8Array
+          data.ensure(bytes.length)
+          data.bytes.set(bytes, start)
+          data.length += bytes.length
+        }
+        if (metrics.bounded) metrics.bytes!.add(data.bytes, start, data.length)
+      }
+      this.#offsets.push(data.length)
       return
     }
-    if (!metrics.bounded) return
-    if (metrics.bytes !== null) {
-      const bytes = typeof value === 'string' ? encoder.encode(value) : value as Uint8Array
-      metrics.bytes.add(bytes, 0, bytes.length)
+    data.ensure(Math.max(this.#width, 1))
+    if (data.bytes.buffer !== this.#view.buffer) this.#view = new DataView(data.bytes.buffer, data.bytes.byteOffset, data.bytes.byteLength)
+    const at = data.length
+    data.length += this.#width
+    if (value === null) return
+    const view = this.#view
+    switch (kind) {
+      case 'boolean': data.bytes[at] = value === true ? 1 : 0; break
+      case 'int': view.setInt32(at, value as number, true); break
+      case 'float': view.setFloat32(at, value as number, true); break
+      case 'double': view.setFloat64(at, value as number, true); break
+      case 'long':
+        if (typeof value === 'number') {
+          const high = Math.floor(value / 4294967296)
+          view.setUint32(at, value - high * 4294967296, true)
+          view.setInt32(at + 4, high, true)
+        } else {
+          view.setBigInt64(at, value as bigint, true)
+        }
+        break
+      case 'decimal': {
+        const unsigned = BigInt.asUintN(128, value as bigint)
+        view.setBigUint64(at, BigInt.asUintN(64, unsigned), true)
+        view.setBigUint64(at + 8, unsigned >> 64n, true)
+        break
+      }
+      case 'fixed': data.bytes.set(value as Uint8Array, at); break
+    }
+    if (!metrics.bounded || kind === 'fixed') {
+      if (metrics.bounded && metrics.bytes !== null) metrics.bytes.add(data.bytes, at, at + this.#width)
       return
     }
     if (typeof value === 'number' && Number.isNaN(value)) return
@@ -210,56 +323,29 @@ class PrimitiveBuilder implements Builder {
   }
 
   finish(): Data {
-    const n = this.#values.length
-    const values = this.#values
+    const n = this.#validity.length
     const nullBitmap = this.#validity.bits
     const nullCount = this.#validity.nulls
     const type = this.#type
-    const name = this.#name
-    if (name === 'string' || name === 'binary') {
-      const parts = values.map((value) => (value === null ? new Uint8Array(0) : typeof value === 'string' ? encoder.encode(value) : value as Uint8Array))
-      const valueOffsets = new Int32Array(n + 1)
-      let total = 0
-      parts.forEach((part, i) => {
-        total += part.length
-        valueOffsets[i + 1] = total
-      })
-      const data = new Uint8Array(total)
-      parts.forEach((part, i) => data.set(part, valueOffsets[i]!))
-      return makeData({ type, length: n, nullCount, nullBitmap, valueOffsets, data } as never)
+    // Buffer.alloc gives the builder its own ArrayBuffer (never the shared pool), at offset 0: views
+    // of it are the column's data, and the builder is dropped after finish.
+    const buffer = this.#data.bytes.buffer
+    const bytes = new Uint8Array(buffer, 0, this.#data.length)
+    switch (this.#kind) {
+      case 'string':
+      case 'bytes': return makeData({ type, length: n, nullCount, nullBitmap, valueOffsets: Int32Array.from(this.#offsets), data: bytes } as never)
+      case 'boolean': {
+        const packed = new Uint8Array((n + 7) >>> 3)
+        for (let i = 0; i < n; i++) if (bytes[i] === 1) packed[i >>> 3]! |= 1 << (i & 7)
+        return makeData({ type, length: n, nullCount, nullBitmap, data: packed } as never)
+      }
+      case 'int': return makeData({ type, length: n, nullCount, nullBitmap, data: new Int32Array(buffer, 0, n) } as never)
+      case 'float': return makeData({ type, length: n, nullCount, nullBitmap, data: new Float32Array(buffer, 0, n) } as never)
+      case 'double': return makeData({ type, length: n, nullCount, nullBitmap, data: new Float64Array(buffer, 0, n) } as never)
+      case 'long': return makeData({ type, length: n, nullCount, nullBitmap, data: new BigInt64Array(buffer, 0, n) } as never)
+      case 'decimal': return makeData({ type, length: n, nullCount, nullBitmap, data: new Uint32Array(buffer, 0, n * 4) } as never)
+      case 'fixed': return makeData({ type, length: n, nullCount, nullBitmap, data: bytes } as never)
     }
-    if (name === 'boolean') {
-      const data = new Uint8Array((n + 7) >>> 3)
-      values.forEach((value, i) => {
-        if (value === true) data[i >>> 3]! |= 1 << (i & 7)
-      })
-      return makeData({ type, length: n, nullCount, nullBitmap, data } as never)
-    }
-    if (name === 'int' || name === 'date') return makeData({ type, length: n, nullCount, nullBitmap, data: Int32Array.from(values, (value) => (value as number | null) ?? 0) } as never)
-    if (name === 'float') return makeData({ type, length: n, nullCount, nullBitmap, data: Float32Array.from(values, (value) => (value as number | null) ?? 0) } as never)
-    if (name === 'double') return makeData({ type, length: n, nullCount, nullBitmap, data: Float64Array.from(values, (value) => (value as number | null) ?? 0) } as never)
-    if (name === 'long' || name === 'time' || name === 'timestamp' || name === 'timestamptz') {
-      return makeData({ type, length: n, nullCount, nullBitmap, data: BigInt64Array.from(values, (value) => (value as bigint | null) ?? 0n) } as never)
-    }
-    if (DECIMAL.test(name)) {
-      // 128-bit little-endian two's complement per value.
-      const data = new Uint32Array(n * 4)
-      values.forEach((value, i) => {
-        let rest = BigInt.asUintN(128, (value as bigint | null) ?? 0n)
-        for (let word = 0; word < 4; word++) {
-          data[i * 4 + word] = Number(rest & 0xffffffffn)
-          rest >>= 32n
-        }
-      })
-      return makeData({ type, length: n, nullCount, nullBitmap, data } as never)
-    }
-    // fixed[n]
-    const size = Number(/^fixed\[(\d+)\]$/.exec(name)![1])
-    const data = new Uint8Array(n * size)
-    values.forEach((value, i) => {
-      if (value !== null) data.set(value as Uint8Array, i * size)
-    })
-    return makeData({ type, length: n, nullCount, nullBitmap, data } as never)
   }
 }
 

@@ -11,7 +11,7 @@ import { BytesRange, intBound } from './bounds.ts'
 import type { RowColumns } from './columns.ts'
 import type { ExtraColumns, FileMetrics } from './data-file.ts'
 import { LAST_COLUMN_ID } from './schema.ts'
-import { ValueColumn, checkValue } from './typed-columns.ts'
+import { ValueColumn, compileCheck } from './typed-columns.ts'
 import { arrowField, type IcebergField } from './typed-schema.ts'
 
 export interface SchemaAnswer {
@@ -44,21 +44,146 @@ export function deadLetterFields(): IcebergField[] {
   ]
 }
 
-/** The typed outcome of a job's rows. */
+/**
+ * The typed side of a job's rows. Which decoder each row takes is settled up front (from the wire
+ * format's prefix, without decoding); values are decoded and checked a row group at a time as its
+ * Arrow data is built (valuesOf), so only one row group's decoded objects are alive at once. A row
+ * that fails there gets its error and a null value; the dead-letter files are written after the
+ * table's, once every row went through valuesOf.
+ */
 export class TypedRows {
-  /** Per row: the checked value, or null (a tombstone, or a row of the dead-letter table). */
-  readonly values: unknown[]
-  /** Per row: why it did not decode (null: it did). */
+  /** Per row: why it did not decode (null: it did, or not yet asked). */
   readonly errors: Array<string | null>
   /** Per row: the schema id its value named or was decoded with (-1: none). */
   readonly schemaIds: Int32Array
+  /** Per row: index into #decoders, -1 for no typed value (a null Kafka value, or an error already). */
+  readonly #decoder: Int32Array
+  /** Per row: where the encoded value starts in its payload (after prefix and message indexes). */
+  readonly #start: Int32Array
+  readonly #decoders: Array<{ decoder: ValueDecoder; check: ((value: unknown) => unknown) | null; refused: string | null }> = []
+  readonly #columns: RowColumns
   field: IcebergField | null = null
-  deadLetters = 0
 
-  constructor(count: number) {
-    this.values = new Array<unknown>(count).fill(null)
-    this.errors = new Array<string | null>(count).fill(null)
-    this.schemaIds = new Int32Array(count).fill(-1)
+  constructor(columns: RowColumns) {
+    const n = columns.count
+    this.#columns = columns
+    this.errors = new Array<string | null>(n).fill(null)
+    this.schemaIds = new Int32Array(n).fill(-1)
+    this.#decoder = new Int32Array(n).fill(-1)
+    this.#start = new Int32Array(n)
+  }
+
+  get deadLetters(): number {
+    let count = 0
+    for (const error of this.errors) if (error !== null) count++
+    return count
+  }
+
+  /** The checked values of `rows` (null where there is none), recording the errors of those that fail. */
+  valuesOf(rows: Uint32Array): unknown[] {
+    const bytes = this.#columns.payload.bytes
+    const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    const offsets = this.#columns.payloadOffsets.values
+    const out = new Array<unknown>(rows.length).fill(null)
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!
+      const index = this.#decoder[row]!
+      if (index < 0) continue
+      const entry = this.#decoders[index]!
+      if (entry.refused !== null || entry.check === null) {
+        this.errors[row] = entry.refused ?? 'the table has no value column'
+        continue
+      }
+      try {
+        const start = offsets[row]! + this.#start[row]!
+        const end = offsets[row + 1]!
+        const decoder = entry.decoder
+        out[i] = entry.check(decoder.decodeAt === undefined ? decoder.decode(payload.subarray(start, end)) : decoder.decodeAt(payload, start, end))
+      } catch (error) {
+        this.errors[row] = messageOf(error)
+      }
+    }
+    return out
+  }
+
+  /** Settles each row's decoder and asks the flusher for the column type (see decodeTypedRows). */
+  async prepare(mode: TableMode, resolver: TypedResolver): Promise<void> {
+    const columns = this.#columns
+    const n = columns.count
+    const payload = columns.payload.bytes
+    const offsets = columns.payloadOffsets.values
+    const isNull = columns.valueIsNull.values
+    const ids = new Set<number>()
+    let latest = false
+    for (let row = 0; row < n; row++) {
+      if (isNull[row] === 1) continue
+      const start = offsets[row]!
+      const end = offsets[row + 1]!
+      if (mode === 'value_schema_latest' || (mode === 'json' && (end === start || payload[start] !== 0))) {
+        latest = true
+        continue
+      }
+      try {
+        const prefix = readWirePrefix(payload.subarray(start, end))
+        this.schemaIds[row] = prefix.schemaId
+        this.#start[row] = prefix.start
+        ids.add(prefix.schemaId)
+      } catch (error) {
+        this.errors[row] = messageOf(error)
+      }
+    }
+    const answer = await resolver.schemas([...ids], latest)
+    const bundles = new Map(answer.byId)
+    const byKey = new Map<string, number>()
+    const failed = new Map<string, string>()
+    for (let row = 0; row < n; row++) {
+      if (isNull[row] === 1 || this.errors[row] !== null) continue
+      const named = this.schemaIds[row]!
+      const bundle = named === -1 ? answer.latest : bundles.get(named) ?? null
+      if (bundle === null) {
+        this.errors[row] = named === -1 ? 'the value subject has no schema' : `no schema has id ${named}`
+        continue
+      }
+      this.schemaIds[row] = bundle.schema.id
+      try {
+        let indexes: number[] | null = null
+        if (bundle.schema.schemaType === 'PROTOBUF' && named !== -1) {
+          const read = readMessageIndexes(payload.subarray(offsets[row]!, offsets[row + 1]!), this.#start[row]!)
+          indexes = read.indexes
+          this.#start[row] = read.end
+        }
+        if (mode === 'json' && bundle.schema.schemaType !== 'JSON') throw new ZombiError('TYPED_RECORD_UNDECODABLE', `schema ${bundle.schema.id} is ${bundle.schema.schemaType}, not a JSON Schema`)
+        const key = decoderKey(bundle.schema.id, indexes)
+        const known = failed.get(key)
+        if (known !== undefined) throw new ZombiError('TYPED_SCHEMA_UNSUPPORTED', known)
+        let index = byKey.get(key)
+        if (index === undefined) {
+          let decoder: ValueDecoder
+          try {
+            decoder = decoders.decoder(bundle, indexes ?? [0])
+          } catch (error) {
+            failed.set(key, messageOf(error))
+            throw error
+          }
+          index = this.#decoders.length
+          this.#decoders.push({ decoder, check: null, refused: null })
+          byKey.set(key, index)
+        }
+        this.#decoder[row] = index
+      } catch (error) {
+        this.errors[row] = messageOf(error)
+      }
+    }
+    const keys = [...byKey.keys()]
+    const plan = await resolver.plan(keys.map((key) => [key, this.#decoders[byKey.get(key)!]!.decoder.type]))
+    const refused = new Map(plan.refused)
+    this.field = plan.field
+    const check = plan.field === null ? null : compileCheck(plan.field.type, false, 'value')
+    for (const key of keys) {
+      const entry = this.#decoders[byKey.get(key)!]!
+      entry.check = check
+      entry.refused = refused.get(key) ?? null
+    }
   }
 }
 
@@ -69,86 +194,15 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-/** Decodes and checks every row's value of a typed job (rows whose Kafka value is null stay null). */
+/**
+ * The typed side of a typed job's rows: each row's schema found (ids from the wire format, or the
+ * value subject's latest), the flusher asked for those schemas and then for the value column that
+ * holds every shape they decode to. Rows whose Kafka value is null have no typed value.
+ */
 export async function decodeTypedRows(columns: RowColumns, mode: TableMode, resolver: TypedResolver): Promise<TypedRows> {
-  const n = columns.count
-  const out = new TypedRows(n)
-  const payload = columns.payload.bytes
-  const offsets = columns.payloadOffsets.values
-  const isNull = columns.valueIsNull.values
-  // Which schema each row names (-1: the subject's latest; -2: the row already failed).
-  const start = new Int32Array(n)
-  const ids = new Set<number>()
-  let latest = false
-  for (let row = 0; row < n; row++) {
-    if (isNull[row] === 1) continue
-    const value = payload.subarray(offsets[row]!, offsets[row + 1]!)
-    if (mode === 'value_schema_latest' || (mode === 'json' && value[0] !== 0)) {
-      latest = true
-      start[row] = 0
-      continue
-    }
-    try {
-      const prefix = readWirePrefix(value)
-      out.schemaIds[row] = prefix.schemaId
-      start[row] = prefix.start
-      ids.add(prefix.schemaId)
-    } catch (error) {
-      out.errors[row] = messageOf(error)
-    }
-  }
-  const answer = await resolver.schemas([...ids], latest)
-  const bundles = new Map(answer.byId)
-  const keys = new Array<string | null>(n).fill(null)
-  const shapes = new Map<string, StructSource>()
-  const raw = new Array<unknown>(n).fill(null)
-  for (let row = 0; row < n; row++) {
-    if (isNull[row] === 1 || out.errors[row] !== null) continue
-    const value = payload.subarray(offsets[row]!, offsets[row + 1]!)
-    const named = out.schemaIds[row]!
-    const bundle = named === -1 ? answer.latest : bundles.get(named) ?? null
-    if (bundle === null) {
-      out.errors[row] = named === -1 ? 'the value subject has no schema' : `no schema has id ${named}`
-      continue
-    }
-    out.schemaIds[row] = bundle.schema.id
-    try {
-      let at = start[row]!
-      let indexes: number[] | null = null
-      if (bundle.schema.schemaType === 'PROTOBUF' && named !== -1) {
-        const read = readMessageIndexes(value, at)
-        indexes = read.indexes
-        at = read.end
-      }
-      if (mode === 'json' && bundle.schema.schemaType !== 'JSON') throw new ZombiError('TYPED_RECORD_UNDECODABLE', `schema ${bundle.schema.id} is ${bundle.schema.schemaType}, not a JSON Schema`)
-      const decoder: ValueDecoder = decoders.decoder(bundle, indexes ?? [0])
-      raw[row] = decoder.decode(value.subarray(at))
-      const key = decoderKey(bundle.schema.id, indexes)
-      keys[row] = key
-      shapes.set(key, decoder.type)
-    } catch (error) {
-      out.errors[row] = messageOf(error)
-    }
-  }
-  const plan = await resolver.plan([...shapes])
-  const refused = new Map(plan.refused)
-  out.field = plan.field
-  for (let row = 0; row < n; row++) {
-    const key = keys[row]
-    if (key === null || key === undefined) continue
-    const why = refused.get(key)
-    if (why !== undefined || plan.field === null) {
-      out.errors[row] = why ?? 'the table has no value column'
-      continue
-    }
-    try {
-      out.values[row] = checkValue(plan.field.type, raw[row], false, 'value')
-    } catch (error) {
-      out.errors[row] = messageOf(error)
-    }
-  }
-  for (const error of out.errors) if (error !== null) out.deadLetters++
-  return out
+  const typed = new TypedRows(columns)
+  await typed.prepare(mode, resolver)
+  return typed
 }
 
 /** The typed table's `value` column of one file. */
@@ -158,11 +212,7 @@ export function valueColumns(typed: TypedRows): ExtraColumns | null {
   const column = new ValueColumn(field)
   return {
     fields: [arrowField(field)],
-    build: (rows) => {
-      const values = new Array<unknown>(rows.length)
-      for (let i = 0; i < rows.length; i++) values[i] = typed.values[rows[i]!]
-      return [column.build(values)]
-    },
+    build: (rows) => [column.build(typed.valuesOf(rows))],
     metrics: () => {
       const out: Omit<FileMetrics, 'columnSizes'> = { valueCounts: [], nullValueCounts: [], lowerBounds: [], upperBounds: [] }
       for (const leaf of column.leaves) {

@@ -11,6 +11,8 @@ export interface ValueDecoder {
   readonly type: StructSource
   /** Decodes one value's bytes (after any wire-format prefix); throws when they do not decode. */
   decode(bytes: Uint8Array): Record<string, unknown>
+  /** The same for the bytes [start, end) of `buffer`, where the format can read in place. */
+  decodeAt?(buffer: Buffer, start: number, end: number): Record<string, unknown>
 }
 
 interface Node {
@@ -21,6 +23,8 @@ interface Node {
   branch: string
   /** Null is a value of it (a union with null). */
   nullable: boolean
+  /** convert returns its input: avsc's value is already in SourceType's convention (no copy made). */
+  identity?: boolean
 }
 
 const identity = (value: unknown): unknown => value
@@ -46,14 +50,29 @@ function fullName(name: string, namespace: string | undefined): string {
   return name.includes('.') || namespace === undefined || namespace === '' ? name : `${namespace}.${name}`
 }
 
+/** Whether a schema has a union of two or more non-null branches (avsc must then wrap unions to name the branch). */
+function hasBranchingUnion(schema: unknown): boolean {
+  if (Array.isArray(schema)) return schema.filter((branch) => branch !== 'null').length > 1 || schema.some(hasBranchingUnion)
+  if (typeof schema !== 'object' || schema === null) return false
+  const object = schema as Record<string, unknown>
+  const fields = Array.isArray(object.fields) ? (object.fields as Array<Record<string, unknown>>).map((field) => field.type) : []
+  return [object.type, object.items, object.values, ...fields].some((inner) => typeof inner === 'object' && hasBranchingUnion(inner))
+}
+
 class AvroWalker {
   readonly #named = new Map<string, Node>()
   readonly #walking = new Set<string>()
+  /** avsc wraps union values ({branch: value}); otherwise a [null, T] union's value is T's or null. */
+  readonly #wrapped: boolean
+
+  constructor(wrapped: boolean) {
+    this.#wrapped = wrapped
+  }
 
   walk(schema: unknown, namespace: string | undefined): Node {
     if (typeof schema === 'string') {
       const known = PRIMITIVES[schema]
-      if (known !== undefined) return { source: known, convert: identity, branch: schema, nullable: false }
+      if (known !== undefined) return { source: known, convert: identity, branch: schema, nullable: false, identity: true }
       if (schema === 'null') throw unsupported('a field of type null alone has no column')
       const name = this.#named.get(fullName(schema, namespace)) ?? this.#named.get(schema)
       if (name !== undefined) return name
@@ -72,14 +91,14 @@ class AvroWalker {
     switch (type) {
       case 'record':
       case 'error': return this.#record(object, namespace)
-      case 'enum': return this.#register(object, namespace, () => ({ source: primitive('string'), convert: identity, nullable: false }))
-      case 'fixed': return this.#register(object, namespace, () => ({ source: { kind: 'fixed', size: Number(object.size) }, convert: identity, nullable: false }))
+      case 'enum': return this.#register(object, namespace, () => ({ source: primitive('string'), convert: identity, nullable: false, identity: true }))
+      case 'fixed': return this.#register(object, namespace, () => ({ source: { kind: 'fixed', size: Number(object.size) }, convert: identity, nullable: false, identity: true }))
       case 'array': {
         const items = this.walk(object.items, namespace)
         return {
           source: { kind: 'list', element: items.source, elementOptional: items.nullable },
-          convert: (value) => (value as unknown[]).map((item) => items.convert(item)),
-          branch: 'array', nullable: false,
+          convert: items.identity === true ? identity : (value) => (value as unknown[]).map((item) => items.convert(item)),
+          branch: 'array', nullable: false, identity: items.identity,
         }
       }
       case 'map': {
@@ -114,9 +133,11 @@ class AvroWalker {
       converters.push([String(field.name), child])
     }
     this.#walking.delete(name)
+    const plain = converters.every(([, child]) => child.identity === true)
     const node: Node = {
       source: { kind: 'struct', fields },
-      convert: (value) => {
+      identity: plain,
+      convert: plain ? identity : (value) => {
         const record = value as Record<string, unknown>
         const out: Record<string, unknown> = {}
         for (const [fieldName, child] of converters) out[fieldName] = child.convert(record[fieldName])
@@ -130,7 +151,7 @@ class AvroWalker {
 
   /** Logical types Iceberg has a type for; an unknown one is its underlying type, as the Avro spec says. */
   #logical(logical: string, type: string, object: Record<string, unknown>, namespace: string | undefined): Node | null {
-    const base = (source: SourceType, convert: (value: unknown) => unknown = identity): Node => ({ source, convert, branch: type, nullable: false })
+    const base = (source: SourceType, convert: (value: unknown) => unknown = identity): Node => ({ source, convert, branch: type, nullable: false, identity: convert === identity })
     if (logical === 'date' && type === 'int') return base(primitive('date'))
     if (logical === 'time-millis' && type === 'int') return base(primitive('time'), (value) => (value as number) * 1000)
     if (logical === 'time-micros' && type === 'long') return base(primitive('time'))
@@ -164,6 +185,13 @@ class AvroWalker {
     if (nodes.length === 0) throw unsupported('a union of null alone has no column')
     if (nodes.length === 1) {
       const only = nodes[0]!
+      if (!this.#wrapped) {
+        return {
+          source: only.source,
+          convert: only.identity === true ? identity : (value) => (value === null ? null : only.convert(value)),
+          branch: only.branch, nullable: hasNull, identity: only.identity,
+        }
+      }
       return {
         source: only.source,
         convert: (value) => (value === null ? null : only.convert((value as Record<string, unknown>)[only.branch])),
@@ -204,14 +232,17 @@ function parseJson(text: string, what: string): unknown {
  */
 export function avroDecoder(schema: RegisteredSchema, references: ReadonlyMap<string, RegisteredSchema>): ValueDecoder {
   const registry: Record<string, avro.Type> = {}
-  const walker = new AvroWalker()
+  const json = parseJson(schema.schema, `Avro schema ${schema.id}`)
+  const referenced = [...references.values()].map((reference) => parseJson(reference.schema, `referenced Avro schema ${reference.id}`))
+  const wrapUnions = hasBranchingUnion(json) || referenced.some(hasBranchingUnion)
+  const walker = new AvroWalker(wrapUnions)
   // References may refer to each other: parse them in an order that works (each pass takes those whose names are known).
-  let pending = [...references.values()].map((reference) => parseJson(reference.schema, `referenced Avro schema ${reference.id}`))
+  let pending = referenced
   while (pending.length > 0) {
     const left: unknown[] = []
     for (const text of pending) {
       try {
-        avro.Type.forSchema(text as avro.Schema, { registry, wrapUnions: true })
+        avro.Type.forSchema(text as avro.Schema, { registry, wrapUnions })
         walker.walk(text, undefined)
       } catch {
         left.push(text)
@@ -220,10 +251,9 @@ export function avroDecoder(schema: RegisteredSchema, references: ReadonlyMap<st
     if (left.length === pending.length) throw unsupported(`references of schema ${schema.id} do not resolve`)
     pending = left
   }
-  const json = parseJson(schema.schema, `Avro schema ${schema.id}`)
   let type: avro.Type
   try {
-    type = avro.Type.forSchema(json as avro.Schema, { registry, wrapUnions: true })
+    type = avro.Type.forSchema(json as avro.Schema, { registry, wrapUnions })
   } catch (error) {
     throw unsupported(`schema ${schema.id} does not parse: ${(error as Error).message}`)
   }
@@ -233,8 +263,15 @@ export function avroDecoder(schema: RegisteredSchema, references: ReadonlyMap<st
   return {
     type: struct,
     decode(bytes) {
-      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
       return node.convert(type.fromBuffer(buffer)) as Record<string, unknown>
+    },
+    decodeAt(buffer, start, end) {
+      // decode(buffer, offset) reads in place: no Buffer per value.
+      const { value, offset } = type.decode(buffer, start)
+      if (offset < 0) throw new ZombiError('TYPED_RECORD_UNDECODABLE', 'truncated Avro value')
+      if (offset !== end) throw new ZombiError('TYPED_RECORD_UNDECODABLE', `trailing data: the Avro value ends ${end - offset} bytes before the record value`)
+      return node.convert(value) as Record<string, unknown>
     },
   }
 }
