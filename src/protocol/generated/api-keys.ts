@@ -22,8 +22,10 @@ export const ApiKey = {
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
   DescribeConfigs: 32,
+  AlterConfigs: 33,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
   DescribeCluster: 60,
 } as const
@@ -60,8 +62,10 @@ export const API_VERSIONS: Record<number, ApiVersionRange> = {
   22: { name: 'InitProducerId', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 2 },
   23: { name: 'OffsetForLeaderEpoch', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 4 },
   32: { name: 'DescribeConfigs', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 4 },
+  33: { name: 'AlterConfigs', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 2 },
   37: { name: 'CreatePartitions', minVersion: 0, maxVersion: 3, firstFlexibleVersion: 2 },
   42: { name: 'DeleteGroups', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 2 },
+  44: { name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 1 },
   47: { name: 'OffsetDelete', minVersion: 0, maxVersion: 0, firstFlexibleVersion: Infinity },
   60: { name: 'DescribeCluster', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0 },
 }
