@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import avro from 'avsc'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import type { LoadedTable, TableIdentifier } from '../../src/catalog/catalog.ts'
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
+import type { TableMetadata } from '../../src/iceberg/metadata.ts'
 import { EncodePool } from '../../src/iceberg/encode-pool.ts'
 import { Flusher, deadLetterTable } from '../../src/iceberg/flusher.ts'
 import { FlushMetrics } from '../../src/iceberg/metrics.ts'
@@ -107,6 +109,54 @@ test('a value_schema_id_prefix topic flushes typed columns that evolve with the 
 
     // The first flush's file holds ages 30..39, the second's 50..60: a filter on the nested field skips the first.
     expect(await plannedFiles(dir, 'value.customer.age >= 50')).toEqual({ planned: 1, data_files: 2 })
+  } finally {
+    await flusher.close()
+  }
+})
+
+/** Fails the next commits of one table after writing nothing (a crash between the dead-letter commit and the table's). */
+class FailingTableCatalog extends FilesystemCatalog {
+  failures = 0
+  readonly #table: string
+
+  constructor(store: LocalObjectStore, table: string) {
+    super(store)
+    this.#table = table
+  }
+
+  override async commit(id: TableIdentifier, base: LoadedTable | null, metadata: TableMetadata): Promise<LoadedTable> {
+    if (id.name === this.#table && this.failures > 0) {
+      this.failures--
+      throw new Error('crash before the table commit')
+    }
+    return super.commit(id, base, metadata)
+  }
+}
+
+test('a table commit lost after its dead letters committed repeats the table rows and writes no dead letter twice', async () => {
+  const log = await TestLog.open()
+  const lookup = new MemorySchemaLookup()
+  const v1 = lookup.register('events-value', orderV1)
+  const type1 = avro.Type.forSchema(orderV1 as avro.Schema)
+  const created = await log.createTopic('events', 1, { 'zombi.iceberg.mode': 'value_schema_id_prefix' })
+  if (!(created instanceof Topic)) throw new Error(created.message)
+  const warehouse = path.join(root, 'crash-warehouse')
+  const catalog = new FailingTableCatalog(new LocalObjectStore(warehouse, { fsync: false }), 'events')
+  const flusher = new Flusher({
+    source: log, catalog, namespace: 'zombi', pool: new EncodePool(0), metrics: new FlushMetrics(), logger: silentLogger,
+    targetFileBytes: 1 << 20, intervalMs: 0, recreatedTopicPolicy: 'replace', checkIntervalMs: 60_000, schemas: lookup,
+  })
+  try {
+    await flusher.start()
+    await append(log, created, [framed(v1.id, type1.toBuffer(order(1, 30, null))), Buffer.from('bad one'), framed(v1.id, type1.toBuffer(order(2, 31, null)))])
+    catalog.failures = 1
+    await expect(flusher.flush('events')).rejects.toThrow(/crash before the table commit/)
+    await append(log, created, [Buffer.from('bad two'), framed(v1.id, type1.toBuffer(order(3, 32, null)))])
+    await flusher.flush('events')
+    const rows = await readColumns(path.join(warehouse, 'zombi', 'events'), 'partition, sequence', 'duckdb')
+    expect(rows.map((row) => row.sequence)).toEqual([0, 1, 2, 3, 4])
+    const letters = await readColumns(path.join(warehouse, 'zombi', deadLetterTable('events')), 'partition, sequence, payload', 'duckdb')
+    expect(letters.map((row) => [row.sequence, Buffer.from(row.payload as string, 'base64').toString()])).toEqual([[1, 'bad one'], [3, 'bad two']])
   } finally {
     await flusher.close()
   }
