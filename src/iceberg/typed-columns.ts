@@ -183,15 +183,24 @@ export function decimalBytes(value: bigint): Uint8Array {
   return out
 }
 
-interface Builder {
+/**
+ * Builds one column of the value: push takes a checked value; a direct reader (avro-columns.ts)
+ * instead pushes leaves itself and then the parents' presence. mark() before a row and reset()
+ * after a failed one drop what that row pushed, its counts and bounds included.
+ */
+export interface Builder {
   push(value: unknown): void
   finish(): Data
+  mark(): void
+  reset(): void
 }
 
 class Validity {
   bits = new Uint8Array(64)
   length = 0
   nulls = 0
+  #markLength = 0
+  #markNulls = 0
 
   push(valid: boolean): void {
     if (this.length >>> 3 >= this.bits.length) {
@@ -199,9 +208,23 @@ class Validity {
       bits.set(this.bits)
       this.bits = bits
     }
+    // Set or cleared, never only or-ed: a reset may leave bits of a dropped row behind.
     if (valid) this.bits[this.length >>> 3]! |= 1 << (this.length & 7)
-    else this.nulls++
+    else {
+      this.bits[this.length >>> 3]! &= ~(1 << (this.length & 7))
+      this.nulls++
+    }
     this.length++
+  }
+
+  mark(): void {
+    this.#markLength = this.length
+    this.#markNulls = this.nulls
+  }
+
+  reset(): void {
+    this.length = this.#markLength
+    this.nulls = this.#markNulls
   }
 }
 
@@ -241,7 +264,7 @@ function kindOf(name: string): Kind {
 
 const WIDTH: Record<Kind, number> = { bytes: 0, string: 0, boolean: 1, int: 4, float: 4, double: 8, long: 8, decimal: 16, fixed: 0 }
 
-class PrimitiveBuilder implements Builder {
+export class PrimitiveBuilder implements Builder {
   readonly #type: DataType
   readonly #kind: Kind
   readonly #width: number
@@ -251,6 +274,58 @@ class PrimitiveBuilder implements Builder {
   readonly #data = new Slots()
   readonly #offsets: number[] = [0]
   #view = new DataView(this.#data.bytes.buffer, this.#data.bytes.byteOffset, this.#data.bytes.byteLength)
+
+  #markData = 0
+  #markOffsets = 0
+  #markValues = 0
+  #markNulls = 0
+  #markMin: number | bigint | boolean | null = null
+  #markMax: number | bigint | boolean | null = null
+  #markBytesMin: Uint8Array | null = null
+  #markBytesMax: Uint8Array | null = null
+
+  mark(): void {
+    const metrics = this.#metrics
+    this.#validity.mark()
+    this.#markData = this.#data.length
+    this.#markOffsets = this.#offsets.length
+    this.#markValues = metrics.values
+    this.#markNulls = metrics.nulls
+    this.#markMin = metrics.min
+    this.#markMax = metrics.max
+    // BytesRange replaces its arrays when they change, so the references are the state.
+    this.#markBytesMin = metrics.bytes?.min ?? null
+    this.#markBytesMax = metrics.bytes?.max ?? null
+  }
+
+  reset(): void {
+    const metrics = this.#metrics
+    this.#validity.reset()
+    this.#data.length = this.#markData
+    this.#offsets.length = this.#markOffsets
+    metrics.values = this.#markValues
+    metrics.nulls = this.#markNulls
+    metrics.min = this.#markMin
+    metrics.max = this.#markMax
+    if (metrics.bytes !== null) {
+      metrics.bytes.min = this.#markBytesMin
+      metrics.bytes.max = this.#markBytesMax
+    }
+  }
+
+  /** A string or binary value straight from `source` (a string's bytes must be valid UTF-8: the caller checks). */
+  pushBytes(source: Buffer, start: number, end: number): void {
+    const metrics = this.#metrics
+    metrics.values++
+    this.#validity.push(true)
+    const data = this.#data
+    const at = data.length
+    data.ensure(end - start)
+    source.copy(data.bytes, at, start, end)
+    data.length += end - start
+    if (metrics.bounded) metrics.bytes!.add(data.bytes, at, data.length)
+    this.#offsets.push(data.length)
+  }
 
   constructor(name: string, metrics: LeafMetrics) {
     this.#type = arrowType(name)
@@ -349,11 +424,30 @@ class PrimitiveBuilder implements Builder {
   }
 }
 
-class StructBuilder implements Builder {
+export class StructBuilder implements Builder {
   readonly #type: DataType
   readonly #fields: IcebergField[]
   readonly #children: Builder[]
   readonly #validity = new Validity()
+
+  get children(): readonly Builder[] {
+    return this.#children
+  }
+
+  /** The struct is present; its children were pushed by the caller. */
+  pushPresent(): void {
+    this.#validity.push(true)
+  }
+
+  mark(): void {
+    this.#validity.mark()
+    for (const child of this.#children) child.mark()
+  }
+
+  reset(): void {
+    this.#validity.reset()
+    for (const child of this.#children) child.reset()
+  }
 
   constructor(fields: IcebergField[], children: Builder[], type: DataType) {
     this.#fields = fields
@@ -373,12 +467,36 @@ class StructBuilder implements Builder {
   }
 }
 
-class ListBuilder implements Builder {
+export class ListBuilder implements Builder {
   readonly #type: DataType
   readonly #element: Builder
   readonly #validity = new Validity()
   readonly #offsets: number[] = [0]
   readonly #isMap: boolean
+  #markOffsets = 0
+
+  /** The element builder (a map's: the key/value entry struct). */
+  get element(): Builder {
+    return this.#element
+  }
+
+  /** A present list whose `count` elements the caller pushed into `element`. */
+  pushCount(count: number): void {
+    this.#validity.push(true)
+    this.#offsets.push(this.#offsets[this.#offsets.length - 1]! + count)
+  }
+
+  mark(): void {
+    this.#validity.mark()
+    this.#markOffsets = this.#offsets.length
+    this.#element.mark()
+  }
+
+  reset(): void {
+    this.#validity.reset()
+    this.#offsets.length = this.#markOffsets
+    this.#element.reset()
+  }
 
   constructor(element: Builder, type: DataType, isMap: boolean) {
     this.#element = element
@@ -425,19 +543,37 @@ function builderFor(type: IcebergType, leafId: number, bounded: boolean, leaves:
 export class ValueColumn {
   readonly field: IcebergField
   readonly leaves: LeafMetrics[] = []
-  #builder: Builder
 
   constructor(field: IcebergField) {
     this.field = field
-    this.#builder = builderFor(field.type, field.id, true, this.leaves)
+    // The file's leaves (their totals); each batch builds with fresh ones and folds them in.
+    builderFor(field.type, field.id, true, this.leaves)
   }
 
   /** The Arrow data of `values` (checked ones, null for rows without a typed value); the leaves' metrics count them. */
   build(values: readonly unknown[]): Data {
+    return this.buildRows(values.length, (builder, i) => builder.push(values[i]))
+  }
+
+  /**
+   * The Arrow data of `count` rows, each pushed by `row` (a value, or leaves straight from a reader);
+   * a row whose `row` throws becomes null, and `failed` hears why.
+   */
+  buildRows(count: number, row: (builder: Builder, i: number) => void, failed?: (i: number, error: unknown) => void): Data {
     const collected: LeafMetrics[] = []
-    this.#builder = builderFor(this.field.type, this.field.id, true, collected)
-    for (const value of values) this.#builder.push(value)
-    const data = this.#builder.finish()
+    const builder = builderFor(this.field.type, this.field.id, true, collected)
+    for (let i = 0; i < count; i++) {
+      builder.mark()
+      try {
+        row(builder, i)
+      } catch (error) {
+        builder.reset()
+        builder.push(null)
+        if (failed === undefined) throw error
+        failed(i, error)
+      }
+    }
+    const data = builder.finish()
     // Each batch builds anew; its counts and bounds fold into the file's.
     collected.forEach((leaf, i) => this.#fold(this.leaves[i]!, leaf))
     return data

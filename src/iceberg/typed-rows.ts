@@ -4,6 +4,7 @@
 // Schemas and the column's evolved type come from the flusher (TypedResolver): the worker asks for
 // the schema ids it met, then for the column type that holds every shape it decoded.
 import { Int32, Utf8, makeData, type Data } from 'apache-arrow'
+import { avroRowReader, type RowReader } from './avro-columns.ts'
 import { ZombiError } from '../errors.ts'
 import { DecoderCache, decoderKey, readMessageIndexes, readWirePrefix, type SchemaBundle, type TableMode, type ValueDecoder } from '../schema/decoders.ts'
 import type { StructSource } from '../schema/source-type.ts'
@@ -60,7 +61,7 @@ export class TypedRows {
   readonly #decoder: Int32Array
   /** Per row: where the encoded value starts in its payload (after prefix and message indexes). */
   readonly #start: Int32Array
-  readonly #decoders: Array<{ decoder: ValueDecoder; check: ((value: unknown) => unknown) | null; refused: string | null }> = []
+  readonly #decoders: Array<{ decoder: ValueDecoder; bundle: SchemaBundle; check: ((value: unknown) => unknown) | null; refused: string | null; direct: RowReader | null }> = []
   readonly #columns: RowColumns
   field: IcebergField | null = null
 
@@ -79,31 +80,31 @@ export class TypedRows {
     return count
   }
 
-  /** The checked values of `rows` (null where there is none), recording the errors of those that fail. */
-  valuesOf(rows: Uint32Array): unknown[] {
+  /** The Arrow data of the `value` column for `rows`, recording the errors of those that fail (their value is null). */
+  build(column: ValueColumn, rows: Uint32Array): Data {
     const bytes = this.#columns.payload.bytes
     const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     const offsets = this.#columns.payloadOffsets.values
-    const out = new Array<unknown>(rows.length).fill(null)
-    for (let i = 0; i < rows.length; i++) {
+    return column.buildRows(rows.length, (builder, i) => {
       const row = rows[i]!
       const index = this.#decoder[row]!
-      if (index < 0) continue
+      if (index < 0) {
+        builder.push(null)
+        return
+      }
       const entry = this.#decoders[index]!
-      if (entry.refused !== null || entry.check === null) {
-        this.errors[row] = entry.refused ?? 'the table has no value column'
-        continue
+      if (entry.refused !== null || entry.check === null) throw new ZombiError('TYPED_SCHEMA_INCOMPATIBLE', entry.refused ?? 'the table has no value column')
+      const start = offsets[row]! + this.#start[row]!
+      const end = offsets[row + 1]!
+      if (entry.direct !== null) {
+        entry.direct(payload, start, end, builder)
+        return
       }
-      try {
-        const start = offsets[row]! + this.#start[row]!
-        const end = offsets[row + 1]!
-        const decoder = entry.decoder
-        out[i] = entry.check(decoder.decodeAt === undefined ? decoder.decode(payload.subarray(start, end)) : decoder.decodeAt(payload, start, end))
-      } catch (error) {
-        this.errors[row] = messageOf(error)
-      }
-    }
-    return out
+      const decoder = entry.decoder
+      builder.push(entry.check(decoder.decodeAt === undefined ? decoder.decode(payload.subarray(start, end)) : decoder.decodeAt(payload, start, end)))
+    }, (i, error) => {
+      this.errors[rows[i]!] = messageOf(error)
+    })
   }
 
   /** Settles each row's decoder and asks the flusher for the column type (see decodeTypedRows). */
@@ -166,7 +167,7 @@ export class TypedRows {
             throw error
           }
           index = this.#decoders.length
-          this.#decoders.push({ decoder, check: null, refused: null })
+          this.#decoders.push({ decoder, bundle, check: null, refused: null, direct: null })
           byKey.set(key, index)
         }
         this.#decoder[row] = index
@@ -183,12 +184,26 @@ export class TypedRows {
       const entry = this.#decoders[byKey.get(key)!]!
       entry.check = check
       entry.refused = refused.get(key) ?? null
+      if (plan.field !== null && entry.refused === null && entry.bundle.schema.schemaType === 'AVRO') entry.direct = directReader(entry.bundle, plan.field)
     }
   }
 }
 
 // One cache per worker: decoders are built once per schema, whatever the job.
 const decoders = new DecoderCache()
+// Direct Avro readers by schema id and column type (a new column type compiles anew).
+const directReaders = new Map<string, RowReader | null>()
+
+function directReader(bundle: SchemaBundle, field: IcebergField): RowReader | null {
+  const key = `${bundle.schema.id}\u0000${bundle.schema.schema}\u0000${JSON.stringify(field)}`
+  let reader = directReaders.get(key)
+  if (reader === undefined) {
+    if (directReaders.size > 256) directReaders.clear()
+    reader = avroRowReader(bundle.schema, new Map(bundle.references), field)
+    directReaders.set(key, reader)
+  }
+  return reader
+}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
@@ -212,7 +227,7 @@ export function valueColumns(typed: TypedRows): ExtraColumns | null {
   const column = new ValueColumn(field)
   return {
     fields: [arrowField(field)],
-    build: (rows) => [column.build(typed.valuesOf(rows))],
+    build: (rows) => [typed.build(column, rows)],
     metrics: () => {
       const out: Omit<FileMetrics, 'columnSizes'> = { valueCounts: [], nullValueCounts: [], lowerBounds: [], upperBounds: [] }
       for (const leaf of column.leaves) {
