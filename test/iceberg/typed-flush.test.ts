@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { LoadedTable, TableIdentifier } from '../../src/catalog/catalog.ts'
 import { FilesystemCatalog } from '../../src/catalog/filesystem.ts'
 import type { TableMetadata } from '../../src/iceberg/metadata.ts'
+import { Compactor } from '../../src/iceberg/compaction.ts'
 import { EncodePool } from '../../src/iceberg/encode-pool.ts'
 import { Flusher, deadLetterTable } from '../../src/iceberg/flusher.ts'
 import { FlushMetrics } from '../../src/iceberg/metrics.ts'
@@ -109,6 +110,19 @@ test('a value_schema_id_prefix topic flushes typed columns that evolve with the 
 
     // The first flush's file holds ages 30..39, the second's 50..60: a filter on the nested field skips the first.
     expect(await plannedFiles(dir, 'value.customer.age >= 50')).toEqual({ planned: 1, data_files: 2 })
+
+    // Compaction carries both files' value columns (the first written before the schema evolved) into one file of the current column.
+    const before = await readColumns(dir, 'partition, sequence, value', 'pyiceberg')
+    const compactor = new Compactor({ catalog, namespace: 'zombi', pool: new EncodePool(0), logger: silentLogger, compactedFileBytes: 64 << 20, maxReadBytes: 64 << 20 })
+    try {
+      const compacted = await compactor.compact('orders')
+      expect([compacted.filesIn, compacted.filesOut]).toEqual([2, 1])
+    } finally {
+      await compactor.close()
+    }
+    for (const reader of ['duckdb', 'pyiceberg'] as const) expect(await readColumns(dir, 'partition, sequence, value', reader)).toEqual(before)
+    expect(await plannedFiles(dir, 'value.customer.age >= 50')).toEqual({ planned: 1, data_files: 1 })
+    expect(await plannedFiles(dir, 'value.customer.age > 60')).toEqual({ planned: 0, data_files: 1 })
   } finally {
     await flusher.close()
   }
