@@ -3,6 +3,7 @@
 // dead-letter files with the reason, read back from the Parquet bytes.
 import { tableFromIPC } from 'apache-arrow'
 import avro from 'avsc'
+import protobuf from 'protobufjs'
 import * as parquet from 'parquet-wasm/node'
 import { expect, test } from 'vitest'
 import type { EncodedFile } from '../../src/iceberg/data-file.ts'
@@ -119,4 +120,57 @@ test('Avro values in the wire format become the value column; undecodable ones b
   expect(letters[1]!.error).toMatch(/no schema has id 99/)
   expect(letters[2]!.error).toMatch(/truncated|invalid|trailing/)
   expect(deadLetters!.metrics.valueCounts).toContainEqual([DeadLetterFieldId.error, 3])
+})
+
+async function runTyped(lookup: MemorySchemaLookup, topic: string, mode: 'value_schema_latest' | 'json' | 'value_schema_id_prefix', values: Array<Buffer | null>) {
+  const batch = encodeBatch(values.map((value) => ({ key: null, value, timestamp: base })), { baseOffset: 0 })
+  const job: EncodeJob = {
+    topic, parts: [{ partition: 0, fromOffset: 0, batchBytes: batch.length }], batches: batch, maxRowBytes: 1 << 30, targetFileBytes: 1 << 27,
+    typed: { mode, deadLetterFrom: [0] },
+  }
+  const output = new MemoryOutput(new TableTypes(lookup, topic, null, LAST_COLUMN_ID))
+  const result = await runEncodeJob(job, output)
+  const [table, deadLetters] = output.files
+  const value = (row: Record<string, unknown>): unknown => (row.value === null ? null : JSON.parse(JSON.stringify((row.value as { toJSON(): unknown }).toJSON(), (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))))
+  return { result, values: rowsOf(table!.bytes).map(value), errors: deadLetters === undefined ? [] : rowsOf(deadLetters.bytes).map((row) => [Number(row.sequence), row.error]) }
+}
+
+test('value_schema_latest decodes unprefixed values with the value subject\'s latest schema', async () => {
+  const lookup = new MemorySchemaLookup()
+  const schema = { type: 'record', name: 'R', fields: [{ name: 'n', type: 'int' }, { name: 's', type: 'string' }] }
+  lookup.register('plain-value', { type: 'record', name: 'Old', fields: [{ name: 'x', type: 'int' }] })
+  lookup.register('plain-value', schema)
+  const type = avro.Type.forSchema(schema as avro.Schema)
+  const { values, errors } = await runTyped(lookup, 'plain', 'value_schema_latest', [type.toBuffer({ n: 1, s: 'a' }), Buffer.from([0xff])])
+  expect(values).toEqual([{ n: 1, s: 'a' }, null])
+  expect(errors).toEqual([[1, expect.stringMatching(/truncated|invalid/)]])
+})
+
+test('json decodes JSON text with the latest JSON Schema, and a wire-format JSON value with its own id', async () => {
+  const lookup = new MemorySchemaLookup()
+  const schema = { type: 'object', required: ['id'], properties: { id: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } } } }
+  const registered = lookup.register('docs-value', schema, 'JSON')
+  const { values, errors } = await runTyped(lookup, 'docs', 'json', [
+    Buffer.from('{"id":1,"tags":["a"]}'), framed(registered.id, Buffer.from('{"id":2}')), Buffer.from('{"tags":[]}'), Buffer.from('not json'),
+  ])
+  expect(values).toEqual([{ id: 1, tags: ['a'] }, { id: 2, tags: null }, null, null])
+  expect(errors.map(([offset]) => offset)).toEqual([2, 3])
+  expect(errors[0]![1]).toMatch(/required/)
+})
+
+test('value_schema_id_prefix decodes Protobuf values by their message indexes', async () => {
+  const lookup = new MemorySchemaLookup()
+  const proto = 'syntax = "proto3"; package p; message A { string a = 1; } message B { int64 id = 1; repeated string tags = 2; }'
+  const registered = lookup.register('pb-value', proto, 'PROTOBUF')
+  const root = protobuf.parse(proto, { keepCase: true }).root
+  const B = root.lookupType('p.B')
+  const A = root.lookupType('p.A')
+  const { values, errors } = await runTyped(lookup, 'pb', 'value_schema_id_prefix', [
+    framed(registered.id, B.encode(B.fromObject({ id: 7, tags: ['x'] })).finish(), Uint8Array.of(2, 2)),
+    framed(registered.id, A.encode(A.fromObject({ a: 'first' })).finish(), Uint8Array.of(0)),
+    framed(registered.id, Uint8Array.of(0xff, 0xff), Uint8Array.of(2, 2)),
+  ])
+  // Two messages of one schema are two shapes: the column holds both (their fields side by side).
+  expect(values).toEqual([{ id: 7, tags: ['x'], a: null }, { id: null, tags: null, a: 'first' }, null])
+  expect(errors.map(([offset]) => offset)).toEqual([2])
 })

@@ -175,3 +175,40 @@ test('a table commit lost after its dead letters committed repeats the table row
     await flusher.close()
   }
 })
+
+test('a key_value topic turned typed gains the value column (old rows null); turned back, the column stays and new rows are null', async () => {
+  const log = await TestLog.open()
+  const lookup = new MemorySchemaLookup()
+  const v1 = lookup.register('switch-value', orderV1)
+  const type1 = avro.Type.forSchema(orderV1 as avro.Schema)
+  const created = await log.createTopic('switch', 1, {})
+  if (!(created instanceof Topic)) throw new Error(created.message)
+  const warehouse = path.join(root, 'switch-warehouse')
+  const catalog = new FilesystemCatalog(new LocalObjectStore(warehouse, { fsync: false }))
+  const flusher = new Flusher({
+    source: log, catalog, namespace: 'zombi', pool: new EncodePool(0), metrics: new FlushMetrics(), logger: silentLogger,
+    targetFileBytes: 1 << 20, intervalMs: 0, recreatedTopicPolicy: 'replace', checkIntervalMs: 60_000, schemas: lookup,
+  })
+  const dir = path.join(warehouse, 'zombi', 'switch')
+  try {
+    await flusher.start()
+    const encoded = framed(v1.id, type1.toBuffer(order(1, 30, null)))
+    await append(log, created, [encoded])
+    await flusher.flush('switch')
+    expect((await readInfo(dir)).schema.some((field) => field.name === 'value')).toBe(false)
+    await log.alterTopicConfigs(created, { 'zombi.iceberg.mode': 'value_schema_id_prefix' })
+    await append(log, created, [encoded])
+    await flusher.flush('switch')
+    await log.alterTopicConfigs(created, {})
+    await append(log, created, [encoded])
+    await flusher.flush('switch')
+    const info = await readInfo(dir)
+    expect(info.schema.find((field) => field.name === 'value')?.id).toBe(16)
+    for (const reader of ['duckdb', 'pyiceberg'] as const) {
+      const rows = await readColumns(dir, 'partition, sequence, value', reader)
+      expect(rows.map((row) => [row.sequence, (row.value as { id?: number } | null)?.id ?? null])).toEqual([[0, null], [1, 1], [2, null]])
+    }
+  } finally {
+    await flusher.close()
+  }
+})
