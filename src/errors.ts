@@ -51,6 +51,7 @@ export const ERRORS = catalogue({
   HTTP_NOT_FOUND: { status: 404, problem: 'not_found', meaning: 'no such route, table or partition' },
   HTTP_METHOD_NOT_ALLOWED: { status: 405, problem: 'method_not_allowed', meaning: 'the path exists with other methods (listed in Allow)' },
   HTTP_REQUEST_TIMEOUT: { status: 408, problem: 'request_timeout', meaning: 'the request was not received in time' },
+  HTTP_TABLE_EXISTS: { status: 409, problem: 'table_exists', meaning: 'PUT /tables/{t} for a table (topic) that already exists; change its configs with PATCH /tables/{t}/config' },
   HTTP_GROUP_ACTIVE: { status: 409, problem: 'group_active', meaning: 'the group has active Kafka members; only they commit its offsets' },
   HTTP_PAYLOAD_TOO_LARGE: { status: 413, problem: 'payload_too_large', meaning: 'the body is over the body limit' },
   HTTP_RECORD_TOO_LARGE: { status: 413, problem: 'record_too_large', meaning: 'a record does not fit in a record batch of the table\'s max.message.bytes' },

@@ -40,6 +40,7 @@ const EXPECTED = [
   'HTTP_NOT_FOUND 404 not_found: no such route, table or partition',
   'HTTP_METHOD_NOT_ALLOWED 405 method_not_allowed: the path exists with other methods (listed in Allow)',
   'HTTP_REQUEST_TIMEOUT 408 request_timeout: the request was not received in time',
+  'HTTP_TABLE_EXISTS 409 table_exists: PUT /tables/{t} for a table (topic) that already exists; change its configs with PATCH /tables/{t}/config',
   'HTTP_GROUP_ACTIVE 409 group_active: the group has active Kafka members; only they commit its offsets',
   'HTTP_PAYLOAD_TOO_LARGE 413 payload_too_large: the body is over the body limit',
   "HTTP_RECORD_TOO_LARGE 413 record_too_large: a record does not fit in a record batch of the table's max.message.bytes",

@@ -308,6 +308,11 @@ export class BrokerLog {
     return null
   }
 
+  /** Partitions of a topic created without a count (ZOMBI_DEFAULT_PARTITIONS). */
+  get defaultPartitions(): number {
+    return this.#defaultPartitions
+  }
+
   async alterTopicConfigs(topic: Topic, configs: Record<string, string>): Promise<void> {
     topic.configs = configs
     topic.applyConfigs(this.defaults)
