@@ -78,8 +78,20 @@ test('Avro records in the wire format become typed columns that evolve; undecoda
 
   const dir = tableDir(broker.dataDir, topic)
   const info = await readInfo(dir)
-  const value = info.schema.find((field) => field.name === 'value') as unknown as { id: number; type: string }
-  expect(value.id).toBe(16)
+  // Ids as pyiceberg reads them: value after the Kafka columns, its fields, then theirs; v2's field next, the widened one unchanged.
+  const value = info.schema.find((field) => field.name === 'value') as unknown as Record<string, unknown>
+  const idsOf = (field: Record<string, unknown>): unknown => ({
+    [String(field.name)]: field.id, ...(field.fields === undefined ? {} : { fields: (field.fields as Array<Record<string, unknown>>).map(idsOf) }),
+    ...(field.element === undefined ? {} : { element: (field.element as { id: number }).id }),
+  })
+  expect(idsOf(value)).toEqual({
+    value: 16,
+    fields: [{ device: 17, fields: [{ id: 21 }, { floor: 22 }] }, { celsius: 18 }, { at: 19 }, { tags: 20, element: 23 }, { battery: 24 }],
+  })
+  const fieldsOf = value.fields as Array<{ name: string; type: string; required: boolean }>
+  expect(fieldsOf.map((field) => [field.name, field.type, field.required])).toEqual([
+    ['device', expect.stringContaining('struct'), true], ['celsius', 'double', true], ['at', 'timestamptz', true], ['tags', expect.stringContaining('list'), true], ['battery', 'int', false],
+  ])
   const expected = [
     { sequence: 0, value: { ...first[0], battery: null } },
     { sequence: 1, value: null },
@@ -102,6 +114,11 @@ test('Avro records in the wire format become typed columns that evolve; undecoda
   expect(await plannedFiles(dir, 'value.device.floor >= 7')).toEqual({ planned: 1, data_files: 2 })
   const metrics = await (await fetch(`${broker.httpUrl}/metrics`)).text()
   expect(metrics).toContain(`zombi_iceberg_dead_letter_rows{topic="${topic}"} 3`)
+  // Both tables are served by the broker's own Iceberg REST catalog.
+  const listed = await (await fetch(`${broker.httpUrl}/iceberg/v1/namespaces/zombi/tables`)).json() as { identifiers: Array<{ name: string }> }
+  expect(listed.identifiers.map((identifier) => identifier.name)).toEqual(expect.arrayContaining([topic, `${topic}~dlq`]))
+  const loaded = await fetch(`${broker.httpUrl}/iceberg/v1/namespaces/zombi/tables/${encodeURIComponent(`${topic}~dlq`)}`)
+  expect(loaded.status).toBe(200)
   // The Kafka topic is unchanged: every record, decodable or not.
   expect((await readPartition(broker.bootstrap, topic, 0)).records.map((record) => record.value)).toHaveLength(7)
 })
