@@ -118,7 +118,7 @@ function hotStorageHealth(store: HotStore, closeError: unknown): { ok: boolean; 
 
 /**
  * `schemas`: the schema registry typed tables decode with (zombi.iceberg.mode); until the broker
- * serves one, a registry without schemas (typed topics' records then all go to their dead-letter table).
+ * serves one, none: topics then refuse typed modes (key_value only).
  */
 async function start(config: Config, logger: Logger, schemas: SchemaLookup = EMPTY_SCHEMA_LOOKUP): Promise<void> {
   const store = new DiskHotStore({ dir: config.dataDir, durability: config.durability, segmentBytes: config.segmentBytes, minFreeBytes: config.minFreeDiskBytes, logger })
@@ -141,6 +141,8 @@ async function start(config: Config, logger: Logger, schemas: SchemaLookup = EMP
     onStorageFailure: () => process.exit(1),
     autoCreateTopics: config.autoCreateTopics,
     defaultPartitions: config.defaultPartitions,
+    // Typed modes are refused until a schema registry is wired in (main() without one).
+    typedTables: schemas !== EMPTY_SCHEMA_LOOKUP,
   })
   await log.open(recovery)
   const groups = new GroupCoordinator(log, logger, config)
@@ -333,7 +335,7 @@ async function start(config: Config, logger: Logger, schemas: SchemaLookup = EMP
 
 /**
  * Runs the broker from its settings (environment and flags). `schemas`: the schema registry typed
- * tables decode with; a process that embeds Zombi (or a test) may pass its own.
+ * tables decode with (without one, typed modes are refused); a process that embeds Zombi (or a test) may pass its own.
  */
 export function main(schemas: SchemaLookup = EMPTY_SCHEMA_LOOKUP): void {
   const argv = process.argv.slice(2)
