@@ -12,7 +12,8 @@ import { dateAndHour, encodeFile, type EncodedFile, type ExtraColumns } from './
 import type { EncodeOutput, EncodeResult } from './encode.ts'
 import { ROW_GROUP_BYTES } from './encode.ts'
 import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
-import { ValueColumn, compileCheck } from './typed-columns.ts'
+import { compileCheck } from './typed-check.ts'
+import { ValueColumn } from './typed-columns.ts'
 import { arrowField, type IcebergField, type IcebergType } from './typed-schema.ts'
 
 export interface RewriteJob {

@@ -12,7 +12,8 @@ import { BytesRange, intBound } from './bounds.ts'
 import type { RowColumns } from './columns.ts'
 import type { ExtraColumns, FileMetrics } from './data-file.ts'
 import { LAST_COLUMN_ID } from './schema.ts'
-import { ValueColumn, compileCheck } from './typed-columns.ts'
+import { compileCheck } from './typed-check.ts'
+import { ValueColumn } from './typed-columns.ts'
 import { arrowField, type IcebergField } from './typed-schema.ts'
 
 export interface SchemaAnswer {
