@@ -8,6 +8,10 @@
 // rate beside the first run's shows whether flushing slows produce, and the catch-up time after the
 // last acknowledgement (polled with GET /tables/{t}/metadata) shows whether the flush keeps up.
 //
+// Typed layout: the same sizes as Avro records in Confluent's wire format on topics with
+// zombi.iceberg.mode=value_schema_id_prefix (the broker started with an in-memory schema registry holding
+// the schema, test/e2e/fixtures/typed-broker.ts), so the flush decodes every value into typed columns;
+// the table gains typed/raw ratios of the flush rate at each size. --no-typed leaves them out.
 // With --s3 every workload also runs with ZOMBI_STORAGE=s3 against moto (the S3 test server, started
 // per run on loopback, behind a counting proxy in this process), and the table gains S3/local ratios;
 // a 1 KiB incompressible workload is added so that files are as large as the payload and go multipart.
@@ -25,10 +29,14 @@ import { FaultProxy } from '../test/support/fault-proxy.ts'
 import { createBucket, MOTO_CREDENTIALS, MOTO_REGION, startMoto } from '../test/support/moto.ts'
 import { removeOnExit } from './lib/cleanup.ts'
 import { platformaticLoad } from './lib/platformatic.ts'
-import { warmUpWorkload, type Payload, type Workload } from './lib/scenarios.ts'
+import { AVRO_BENCH_SCHEMA, warmUpWorkload, type Payload, type Workload } from './lib/scenarios.ts'
+import { Kafka, logLevel } from 'kafkajs'
 import { startZombi } from './lib/zombi.ts'
 
 const main = path.resolve(import.meta.dirname, '../src/main.ts')
+/** The broker with an in-memory schema registry holding AVRO_BENCH_SCHEMA as id 1 (typed cases). */
+const typedMain = path.resolve(import.meta.dirname, '../test/e2e/fixtures/typed-broker.ts')
+const withTyped = !process.argv.includes('--no-typed')
 const quick = process.argv.includes('--quick')
 /** Only the ZOMBI_MAX_CONCURRENT_S3_UPLOADS sweep (implies --s3), e.g. to try other delays without the comparison table. */
 const sizingOnly = process.argv.includes('--s3-sizing-only')
@@ -177,8 +185,10 @@ async function run(c: Case, storage: Storage, live = false): Promise<Isolated | 
   const kept = removeOnExit(dataDir)
   const opened = await openStorage(storage, dataDir)
   try {
-    const broker = await startZombi(main, {
+    const typed = c.payload === 'avro'
+    const broker = await startZombi(typed ? typedMain : main, {
       ...opened.settings,
+      ...(typed ? { TYPED_BROKER_SCHEMAS: JSON.stringify([{ subject: `${topicOf(c)}-value`, schema: JSON.stringify(AVRO_BENCH_SCHEMA) }]) } : {}),
       ZOMBI_FLUSH_INTERVAL_SECS: live ? '1' : '0', ZOMBI_TARGET_FILE_SIZE_MB: live ? '128' : String(c.isolatedTargetMb), ZOMBI_FLUSH_WORKERS: '1',
     }, { dataDir })
     try {
@@ -186,6 +196,15 @@ async function run(c: Case, storage: Storage, live = false): Promise<Isolated | 
       await load.produce(broker.bootstrap, 'warm-up', warmUpWorkload(c.recordBytes))
       const workload: Workload = { recordBytes: c.recordBytes, records: c.records, fetchPasses: 1, payload: c.payload }
       const table = topicOf(c)
+      if (typed) {
+        const admin = new Kafka({ clientId: 'zombi-bench', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin()
+        await admin.connect()
+        try {
+          await admin.createTopics({ topics: [{ topic: table, numPartitions: 1, configEntries: [{ name: 'zombi.iceberg.mode', value: 'value_schema_id_prefix' }] }] })
+        } finally {
+          await admin.disconnect()
+        }
+      }
       const produced = await load.produce(broker.bootstrap, table, workload)
       if (live) {
         const acknowledged = performance.now()
@@ -226,9 +245,14 @@ const cases: Case[] = [
   { recordBytes: 100, payload: 'filler', records: quick ? 5_000 : 1_200_000, isolatedTargetMb: 1024 },
   { recordBytes: 1024, payload: 'filler', records: quick ? 5_000 : 400_000, isolatedTargetMb: 1024 },
 ]
+if (withTyped) {
+  cases.push({ recordBytes: 100, payload: 'avro', records: quick ? 5_000 : 1_200_000, isolatedTargetMb: 1024 })
+  cases.push({ recordBytes: 1024, payload: 'avro', records: quick ? 5_000 : 400_000, isolatedTargetMb: 1024 })
+}
 // Incompressible 1 KiB records: one Parquet file as large as the payload (multipart on S3).
 if (withS3) cases.push({ recordBytes: 1024, payload: 'random', records: quick ? 5_000 : 200_000, isolatedTargetMb: 1024 })
 const storages: Storage[] = withS3 ? [local, s3(shippedCap)] : [local]
+const storagesOf = (c: Case): Storage[] => (c.payload === 'avro' ? [local] : storages)
 
 interface Row {
   c: Case
@@ -238,7 +262,7 @@ interface Row {
 }
 const rows: Row[] = []
 for (const c of sizingOnly ? [] : cases) {
-  for (const storage of storages) {
+  for (const storage of storagesOf(c)) {
     const isolated = await run(c, storage)
     rows.push({ c, storage, isolated, live: await run(c, storage, true) })
   }
@@ -249,8 +273,8 @@ if (!sizingOnly) printComparison()
 
 function printComparison(): void {
   console.log('isolated flush (final flush at SIGTERM) and live flusher (interval 1 s, 128 MiB target):\n')
-  console.log('| storage | record | records | produce rows/s (@platformatic/kafka, acks=all) | flush rows/s | S3/local flush | data files | PUTs (incl. parts) | PUTs/s | Parquet MB/s | payload MB/s | flush CPU s / s | Parquet bytes / payload | produce rows/s, flusher live | live / idle produce | table complete after the last ack |')
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+  console.log('| storage | record | records | produce rows/s (@platformatic/kafka, acks=all) | flush rows/s | S3/local flush | typed/raw flush | data files | PUTs (incl. parts) | PUTs/s | Parquet MB/s | payload MB/s | flush CPU s / s | Parquet bytes / payload | produce rows/s, flusher live | live / idle produce | table complete after the last ack |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const row of rows) {
     const { c, isolated, live } = row
     const produceRate = c.records / isolated.produceSeconds
@@ -259,7 +283,9 @@ function printComparison(): void {
     const reference = rows.find((other) => other.c === c && other.storage.kind === 'local')
     const ratio = row.storage.kind === 's3' && reference !== undefined ? (flushRate / (reference.isolated.flush.rows / reference.isolated.flush.seconds)).toFixed(2) : '—'
     const liveRate = c.records / live.produceSeconds
-    console.log(`| ${storageLabel(row.storage)} | ${payloadLabel(c)} | ${format(c.records)} | ${format(produceRate)} | ${format(flushRate)} | ${ratio} | ${isolated.flush.files} | ${isolated.puts ?? '—'} | ${isolated.puts === null ? '—' : (isolated.puts / isolated.flush.seconds).toFixed(1)} | ${mb(isolated.flush.bytes, isolated.flush.seconds)} | ${mb(flushRate * c.recordBytes, 1)} | ${(isolated.flush.cpuSeconds / isolated.flush.seconds).toFixed(2)} | ${(isolated.flush.bytes / (isolated.flush.rows * c.recordBytes)).toFixed(2)} | ${format(liveRate)} | ${(liveRate / produceRate).toFixed(2)} | ${live.catchUpSeconds.toFixed(1)} s |`)
+    const raw = rows.find((other) => other.c.payload === 'filler' && other.c.recordBytes === c.recordBytes && other.storage.kind === row.storage.kind)
+    const typedRatio = c.payload === 'avro' && raw !== undefined ? (flushRate / (raw.isolated.flush.rows / raw.isolated.flush.seconds)).toFixed(2) : '—'
+    console.log(`| ${storageLabel(row.storage)} | ${payloadLabel(c)} | ${format(c.records)} | ${format(produceRate)} | ${format(flushRate)} | ${ratio} | ${typedRatio} | ${isolated.flush.files} | ${isolated.puts ?? '—'} | ${isolated.puts === null ? '—' : (isolated.puts / isolated.flush.seconds).toFixed(1)} | ${mb(isolated.flush.bytes, isolated.flush.seconds)} | ${mb(flushRate * c.recordBytes, 1)} | ${(isolated.flush.cpuSeconds / isolated.flush.seconds).toFixed(2)} | ${(isolated.flush.bytes / (isolated.flush.rows * c.recordBytes)).toFixed(2)} | ${format(liveRate)} | ${(liveRate / produceRate).toFixed(2)} | ${live.catchUpSeconds.toFixed(1)} s |`)
   }
 }
 

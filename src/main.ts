@@ -159,6 +159,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
     onStorageFailure: () => process.exit(1),
     autoCreateTopics: config.autoCreateTopics,
     defaultPartitions: config.defaultPartitions,
+    // The broker serves its own schema registry (/registry), so typed modes (zombi.iceberg.mode) are accepted.
+    typedTables: true,
   })
   await log.open(recovery)
   const groups = new GroupCoordinator(log, logger, config)
@@ -232,6 +234,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     targetFileBytes: config.targetFileBytes,
     intervalMs: config.flushIntervalMs,
     recreatedTopicPolicy: config.recreatedTopicTable,
+    schemas: schemaRegistry,
   })
   // Before the flusher starts, so no flush of this process is writing files yet (the grace period
   // protects other writers); a failure here only leaves garbage, it must not stop the broker.

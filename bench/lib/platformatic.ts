@@ -2,7 +2,7 @@
 // and a group-less Consumer.fetch() loop from offset 0 to the end (consumer groups are not served yet).
 import { randomBytes } from 'node:crypto'
 import { Consumer, Producer, type MessageToProduce } from '@platformatic/kafka'
-import { fillRecord, type ClientLoad, type Measurement, type Workload } from './scenarios.ts'
+import { avroRecord, fillRecord, type ClientLoad, type Measurement, type Workload } from './scenarios.ts'
 
 const clientId = 'zombi-bench'
 /** Bytes of record values per send(), i.e. per Produce request (librdkafka's batch.size default is 1 MB). */
@@ -26,6 +26,7 @@ function recordValues(workload: Workload): Buffer[] {
     const pool = randomBytes(count * workload.recordBytes)
     return Array.from({ length: count }, (_, index) => pool.subarray(index * workload.recordBytes, (index + 1) * workload.recordBytes))
   }
+  if (workload.payload === 'avro') return Array.from({ length: distinctFillerValues }, (_, index) => avroRecord(index, workload.recordBytes))
   return Array.from({ length: distinctFillerValues }, (_, index) => {
     const value = Buffer.allocUnsafe(workload.recordBytes)
     fillRecord(value, index)

@@ -1,5 +1,6 @@
 // The benchmark matrix: which client moves how many records of which size, what a record looks like,
 // and the contract every client load implements.
+import avro from 'avsc'
 
 /** One timed run of a client. `records` were verified to have arrived (produce) or been read (fetch). */
 export interface Measurement {
@@ -47,7 +48,36 @@ export interface Workload {
   payload?: Payload
 }
 
-export type Payload = 'filler' | 'random'
+/** `avro`: Avro records in Confluent's wire format (schema id 1, AVRO_BENCH_SCHEMA), for typed tables. */
+export type Payload = 'filler' | 'random' | 'avro'
+
+/** The schema of `avro` payloads: nested record, array, logical timestamp, and a text field padding each value to its size. */
+export const AVRO_BENCH_SCHEMA = {
+  type: 'record', name: 'Reading', namespace: 'bench',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'device', type: { type: 'record', name: 'Device', fields: [{ name: 'name', type: 'string' }, { name: 'floor', type: 'int' }] } },
+    { name: 'celsius', type: 'double' },
+    { name: 'at', type: { type: 'long', logicalType: 'timestamp-micros' } },
+    { name: 'tags', type: { type: 'array', items: 'string' } },
+    { name: 'note', type: ['null', 'string'], default: null },
+    { name: 'body', type: 'string' },
+  ],
+}
+
+const avroType = avro.Type.forSchema(AVRO_BENCH_SCHEMA as avro.Schema)
+
+/** Record number `index` of the `avro` payload, `recordBytes` long (within a byte or two) with its 5-byte wire-format prefix. */
+export function avroRecord(index: number, recordBytes: number): Buffer {
+  const record = { id: index, device: { name: `device-${index % 97}`, floor: index % 13 }, celsius: 20 + (index % 50) / 4, at: 1_767_000_000_000_000 + index, tags: ['a', `t${index % 7}`], note: index % 3 === 0 ? null : 'n', body: '' }
+  const bare = avroType.toBuffer(record).length + 5
+  const bodyLength = Math.max(0, recordBytes - bare - 1)
+  record.body = filler.toString('latin1').repeat(Math.ceil(bodyLength / filler.length) + 1).slice(0, bodyLength)
+  const encoded = avroType.toBuffer(record)
+  const prefix = Buffer.alloc(5)
+  prefix.writeUInt32BE(1, 1)
+  return Buffer.concat([prefix, encoded])
+}
 
 /** Records each of the workload's producers sends; the split must be even so every load moves the same total. */
 export function recordsPerProducer(workload: Workload): number {

@@ -15,6 +15,9 @@ TABLE is the table name in --namespace, and the S3 options give the reader its o
   read_table.py files-scanned TABLE_DIR WHERE   DuckDB's "Total Files Read" for a filtered count
   read_table.py key-files TABLE_DIR KEY_B64     data files pyiceberg plans for key = KEY, and in all
   read_table.py inspect TABLE_DIR         every pyiceberg metadata table (table.inspect.*): rows and totals
+  read_table.py columns TABLE_DIR COLUMNS --reader duckdb|pyiceberg [--where SQL]   the named columns
+                                          (typed ones too) of every row, ordered by partition, sequence
+  read_table.py planned TABLE_DIR FILTER  data files pyiceberg plans for a row filter, and in all
 
 --reader polars reads rows with polars.scan_iceberg over pyiceberg's table.
 
@@ -264,6 +267,70 @@ def files_scanned(table_dir, where):
     print(json.dumps({"files_read": None if match is None else int(match.group(1)), "data_files": total, "rows": count, "plan": text if match is None else None}))
 
 
+def plain(value):
+    """A reader's value as JSON: bytes base64, decimals as text, dates ISO, timestamps as microseconds since the epoch."""
+    import datetime
+    import decimal
+    import uuid
+
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return b64(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        delta = value - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def columns(table_dir, names, reader, where):
+    """Rows as {column: value}; maps come as lists of {key, value} from both readers."""
+    wanted = [name.strip() for name in names.split(",")]
+    if reader == "duckdb":
+        con = duckdb_connection()
+        query = f"SELECT {', '.join(sql_name(name) for name in wanted)} FROM iceberg_scan('{table_dir}')" + (f" WHERE {where}" if where else "") + " ORDER BY partition, sequence"
+        # Through Arrow: DuckDB's own Python conversion of timestamptz needs pytz.
+        rows = con.execute(query).fetch_arrow_table().to_pylist()
+    else:
+        from pyiceberg.table import StaticTable
+
+        table = StaticTable.from_metadata(current_metadata(table_dir))
+        rows = table.scan(row_filter=where or "True", selected_fields=tuple(wanted)).to_arrow().sort_by([("partition", "ascending"), ("sequence", "ascending")]).to_pylist()
+        rows = [{name: row[name] for name in wanted} for row in rows]
+    for row in rows:
+        print(json.dumps(plain(normalize_maps(row)), sort_keys=True))
+
+
+def normalize_maps(value):
+    """DuckDB gives a MAP as a dict, pyarrow as a list of (key, value) tuples: both become [{key, value}]."""
+    if isinstance(value, dict):
+        return {key: normalize_maps(item) for key, item in value.items()}
+    if isinstance(value, list):
+        if value and all(isinstance(item, tuple) and len(item) == 2 for item in value):
+            return [{"key": normalize_maps(k), "value": normalize_maps(v)} for k, v in value]
+        return [normalize_maps(item) for item in value]
+    return value
+
+
+def planned(table_dir, row_filter):
+    from pyiceberg.table import StaticTable
+
+    table = StaticTable.from_metadata(current_metadata(table_dir))
+    kept = len(list(table.scan(row_filter=row_filter).plan_files()))
+    total = len(list(table.scan().plan_files()))
+    print(json.dumps({"planned": kept, "data_files": total}))
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -293,6 +360,14 @@ def main():
     keyed.add_argument("key_b64")
     inspected = sub.add_parser("inspect")
     inspected.add_argument("table_dir")
+    columned = sub.add_parser("columns")
+    columned.add_argument("table_dir")
+    columned.add_argument("names")
+    columned.add_argument("--reader", choices=["duckdb", "pyiceberg"], required=True)
+    columned.add_argument("--where")
+    planner = sub.add_parser("planned")
+    planner.add_argument("table_dir")
+    planner.add_argument("row_filter")
     args = parser.parse_args()
     if args.command == "rows":
         {"duckdb": rows_duckdb, "pyiceberg": rows_pyiceberg, "polars": rows_polars}[args.reader](args.table_dir, args.snapshot, args.where, args)
@@ -306,6 +381,10 @@ def main():
         key_files(args.table_dir, args.key_b64)
     elif args.command == "inspect":
         inspect(args.table_dir)
+    elif args.command == "columns":
+        columns(args.table_dir, args.names, args.reader, args.where)
+    elif args.command == "planned":
+        planned(args.table_dir, args.row_filter)
     else:
         files_scanned(args.table_dir, args.where)
 

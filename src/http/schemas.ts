@@ -182,6 +182,42 @@ export const tablesResponse = {
   },
 } as const
 
+const topicConfigs = {
+  type: 'object',
+  additionalProperties: { type: 'string' },
+  description: 'Topic configs by name, as Kafka clients set them (e.g. retention.ms, zombi.iceberg.mode: key_value, value_schema_id_prefix, value_schema_latest or json)',
+} as const
+
+export const createTableBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    partitions: { type: 'integer', minimum: 1, maximum: 100000, description: 'Default: ZOMBI_DEFAULT_PARTITIONS' },
+    configs: topicConfigs,
+  },
+} as const
+
+export const configPatchBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['configs'],
+  properties: {
+    configs: { type: 'object', additionalProperties: { type: ['string', 'null'] }, description: 'Configs to set; null removes one (back to its default)' },
+  },
+} as const
+
+export const tableConfigResponse = {
+  type: 'object',
+  required: ['table', 'topic_id', 'partitions', 'configs', 'effective'],
+  properties: {
+    table: { type: 'string' },
+    topic_id: { type: 'string' },
+    partitions: { type: 'integer' },
+    configs: { ...topicConfigs, description: 'The configs set on the topic' },
+    effective: { type: 'object', additionalProperties: { type: 'string' }, description: 'Every topic config with its value in effect (set, or the default)' },
+  },
+} as const
+
 export const healthResponse = {
   type: 'object',
   required: ['status', 'components'],

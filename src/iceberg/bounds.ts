@@ -85,6 +85,23 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
+/** compareBytes of bytes[start, start + length) and `other`. */
+function compareAt(bytes: Uint8Array, start: number, length: number, other: Uint8Array): number {
+  const n = Math.min(length, other.length)
+  for (let i = 0; i < n; i++) {
+    const a = bytes[start + i]!
+    const b = other[i]!
+    if (a !== b) return a - b
+  }
+  return length - other.length
+}
+
+function copyOf(bytes: Uint8Array, start: number, length: number): Uint8Array {
+  const out = new Uint8Array(length)
+  for (let i = 0; i < length; i++) out[i] = bytes[start + i]!
+  return out
+}
+
 /**
  * Minimum and maximum of binary (or UTF-8 string) values, compared on a prefix only: 17 bytes for
  * binary, 65 for strings (16 code points of up to 4 bytes, plus one to know the value was longer).
@@ -100,9 +117,10 @@ export class BytesRange {
   }
 
   add(bytes: Uint8Array, start: number, end: number): void {
-    const prefix = bytes.subarray(start, Math.min(end, start + this.#keep))
-    if (this.min === null || compareBytes(prefix, this.min) < 0) this.min = prefix.slice()
-    if (this.max === null || compareBytes(prefix, this.max) > 0) this.max = prefix.slice()
+    // Compared in place: a view per value (a Buffer's subarray) costs more than the comparison.
+    const length = Math.min(end - start, this.#keep)
+    if (this.min === null || compareAt(bytes, start, length, this.min) < 0) this.min = copyOf(bytes, start, length)
+    if (this.max === null || compareAt(bytes, start, length, this.max) > 0) this.max = copyOf(bytes, start, length)
   }
 
   /** Adds the other range's values (files built from several record batches). */

@@ -21,7 +21,8 @@ import type { FlushMetrics } from './metrics.ts'
 import { carriedZombiKeys, getFile, manifestsWithout, partitionSummaries } from './file-removal.ts'
 import { footerOf, uncompressedBytes } from './parquet-footer.ts'
 import type { EncodeRun } from './encode-stream.ts'
-import { PROPERTY_TOPIC_ID, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
+import { valueFieldOf, type IcebergField } from './typed-schema.ts'
+import { PROPERTY_TOPIC_ID, currentSchema, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
 import { FieldId, SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
 
 export interface CompactionOptions {
@@ -248,6 +249,8 @@ export class Compactor {
     const id: TableIdentifier = { namespace: this.#options.namespace, name: table }
     const loaded = await catalog.loadTable(id)
     if (loaded === null || this.#closed) return this.#done(result, started)
+    // A typed table's rewrite carries every file's value column into the column as the table has it now.
+    const value = valueFieldOf(currentSchema(loaded.metadata)) ?? undefined
     const topicId = loaded.metadata.properties[PROPERTY_TOPIC_ID]
     const files = await liveFiles(catalog, loaded.metadata)
     for (const live of files) if (isSmall(live, this.targetBytes)) live.readBytes = await this.#readBytes(live.file)
@@ -257,7 +260,7 @@ export class Compactor {
       for (const rewrite of rewrites) {
         if (this.#closed) break
         await this.#options.flushesIdle?.()
-        rewrite.output = await this.#rewrite(catalog.tableKey(id), table, rewrite)
+        rewrite.output = await this.#rewrite(catalog.tableKey(id), table, rewrite, value)
         done.push(rewrite)
       }
       if (done.length === 0) return this.#done(result, started)
@@ -313,7 +316,7 @@ export class Compactor {
   }
 
   /** Reads the inputs, has a worker merge and encode them, streams the new file into the store. */
-  async #rewrite(tableKey: string, topic: string, rewrite: Rewrite): Promise<DataFileRecord> {
+  async #rewrite(tableKey: string, topic: string, rewrite: Rewrite, value: IcebergField | undefined): Promise<DataFileRecord> {
     const { catalog, pool } = this.#options
     const inputs: Uint8Array[] = []
     let inputRows = 0
@@ -325,7 +328,7 @@ export class Compactor {
     }
     const { event_date: eventDate, event_hour: eventHour } = rewrite.inputs[0]!.file.partition
     const key = `${tableKey}/data/event_date=${eventDateString(eventDate!)}/event_hour=${String(eventHour).padStart(2, '0')}/${randomUUID()}.parquet`
-    const run: EncodeRun = pool.run({ kind: 'rewrite', topic, inputs, rowGroupBytes: this.#options.rowGroupBytes })
+    const run: EncodeRun = pool.run({ kind: 'rewrite', topic, inputs, rowGroupBytes: this.#options.rowGroupBytes, value })
     let stored = false
     try {
       const incoming = await run.nextFile()

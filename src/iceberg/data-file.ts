@@ -2,7 +2,7 @@
 // file (Arrow -> parquet-wasm):
 // zstd, PARQUET:field_id on every column, statistics, no dictionary on payload/key, plus the
 // Iceberg metrics of the file (value/null counts, lower/upper bounds) computed on the way.
-import { Binary, Bool, DateDay, Int32, Int64, RecordBatch, Struct, Table, TimestampMicrosecond, Utf8, makeData, tableToIPC, type Data } from 'apache-arrow'
+import { Binary, Bool, DateDay, Int32, Int64, RecordBatch, Schema, Struct, Table, TimestampMicrosecond, Utf8, makeData, tableToIPC, type Data, type Field } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
 import { ZombiError } from '../errors.ts'
 import { setInt64Words } from '../protocol/int64.ts'
@@ -21,8 +21,22 @@ export interface FileMetrics {
   upperBounds: Array<[number, Uint8Array]>
 }
 
+/**
+ * Columns a table has beyond the key_value layout (a typed table's `value`, a dead-letter table's
+ * error columns): one per file, as it adds up the file's metrics.
+ */
+export interface ExtraColumns {
+  readonly fields: readonly Field[]
+  /** Their data for `rows` (indexes into the job's rows, in file order). */
+  build(rows: Uint32Array): Data[]
+  /** Their metrics over the rows built so far. */
+  metrics(): Omit<FileMetrics, 'columnSizes'>
+}
+
 /** What is known of a data file once its last byte is written (the bytes went to a ChunkSink). */
 export interface EncodedFile {
+  /** A file of the topic's dead-letter table (`<topic>~dlq`), not of its table. */
+  deadLetter?: boolean
   /** Days since 1970-01-01 (UTC). */
   eventDate: number
   eventHour: number
@@ -142,7 +156,7 @@ export class FileStats {
  * Builds the Arrow record batch of `rows` (indexes into `columns`, already in file order) and
  * adds those rows to `stats`.
  */
-export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: string, stats: FileStats): RecordBatch {
+export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: string, stats: FileStats, extra: ExtraColumns | null = null): RecordBatch {
   const n = rows.length
   const partitions = columns.partitions.values
   const partition = new Int32Array(n)
@@ -244,7 +258,12 @@ export function buildRecordBatch(columns: RowColumns, rows: Uint32Array, topic: 
     makeData({ type: new TimestampMicrosecond('UTC'), length: n, data: timestampMicros }),
     makeData({ type: new Bool(), length: n, data: valueIsNull }),
   ]
-  const batch = new RecordBatch(arrowSchema, makeData({ type: new Struct(arrowSchema.fields), length: n, nullCount: 0, children }))
+  let schema = arrowSchema
+  if (extra !== null) {
+    schema = new Schema([...arrowSchema.fields, ...extra.fields])
+    children.push(...extra.build(rows))
+  }
+  const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children }))
   stats.rows += n
   stats.minOffset = Math.min(stats.minOffset, minOffset)
   stats.maxOffset = Math.max(stats.maxOffset, maxOffset)
@@ -305,6 +324,18 @@ export function fileMetrics(stats: FileStats, topic: string, footer: Uint8Array 
   }
 }
 
+function withExtraMetrics(metrics: FileMetrics, extra: ExtraColumns | null): FileMetrics {
+  if (extra === null) return metrics
+  const more = extra.metrics()
+  return {
+    columnSizes: metrics.columnSizes,
+    valueCounts: [...metrics.valueCounts, ...more.valueCounts],
+    nullValueCounts: [...metrics.nullValueCounts, ...more.nullValueCounts],
+    lowerBounds: [...metrics.lowerBounds, ...more.lowerBounds],
+    upperBounds: [...metrics.upperBounds, ...more.upperBounds],
+  }
+}
+
 function writerProperties(options: ParquetOptions): parquet.WriterProperties {
   return new parquet.WriterPropertiesBuilder()
     .setCompression(parquet.Compression.ZSTD)
@@ -329,7 +360,7 @@ function writerProperties(options: ParquetOptions): parquet.WriterProperties {
  * group plus what the sink holds, whatever the file size (wasm memory only grows, so this also
  * bounds it).
  */
-export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: string, options: ParquetOptions, sink: ChunkSink): Promise<EncodedFile> {
+export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: string, options: ParquetOptions, sink: ChunkSink, extra: ExtraColumns | null = null): Promise<EncodedFile> {
   const stats = new FileStats()
   const groupRows = Math.max(1, options.rowGroupRows)
   let start = 0
@@ -341,7 +372,7 @@ export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: 
       }
       const slice = rows.subarray(start, start + groupRows)
       start += slice.length
-      const batch = buildRecordBatch(columns, slice, topic, stats)
+      const batch = buildRecordBatch(columns, slice, topic, stats, extra)
       const table = parquet.Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'))
       try {
         for (const wasmBatch of table.recordBatches()) controller.enqueue(wasmBatch)
@@ -366,6 +397,6 @@ export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: 
     minOffset: stats.minOffset,
     maxOffset: stats.maxOffset,
     sizeBytes,
-    metrics: fileMetrics(stats, topic, footerOf(tail.bytes)),
+    metrics: withExtraMetrics(fileMetrics(stats, topic, footerOf(tail.bytes)), extra),
   }
 }

@@ -5,7 +5,8 @@
 import { Worker } from 'node:worker_threads'
 import { ZombiError } from '../errors.ts'
 import { CHUNK_WINDOW_BYTES, EncodeRun, LocalOutput } from './encode-stream.ts'
-import type { FromWorker, ToWorker } from './encode-worker.ts'
+import type { FromWorker, Question, ToWorker } from './encode-worker.ts'
+import type { TypedResolver } from './typed-rows.ts'
 import { runWorkerJob, type WorkerJob } from './worker-job.ts'
 
 /** The buffers of a job that can move to the worker instead of being copied (each owned whole). */
@@ -36,6 +37,10 @@ class PoolWorker {
       const current = this.current
       // Anything of an earlier job (none should come after its end) is ignored.
       if (current === null || event.id !== current.id) return
+      if (event.kind === 'ask') {
+        this.#answer(current, event.seq, event.question)
+        return
+      }
       if (event.kind === 'done' || event.kind === 'error') this.current = null
       if (event.kind === 'error') current.run.push({ kind: 'error', error: new ZombiError('ENCODE_FAILED', `encode job failed: ${event.message}`) })
       else current.run.push(event)
@@ -46,6 +51,17 @@ class PoolWorker {
 
   post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
     this.worker.postMessage(message, transfer)
+  }
+
+  #answer(current: { id: number; run: EncodeRun }, seq: number, question: Question): void {
+    const resolver = current.run.resolver
+    const answer = resolver === null
+      ? Promise.reject(new ZombiError('INVALID_ARGUMENT', 'a typed encode job was started without a TypedResolver'))
+      : question.kind === 'schemas' ? resolver.schemas(question.ids, question.latest) : resolver.plan(question.shapes)
+    answer.then(
+      (value) => this.post({ kind: 'answer', id: current.id, seq, answer: value }),
+      (error: unknown) => this.post({ kind: 'answer', id: current.id, seq, error: error instanceof Error ? error.message : String(error) }),
+    )
   }
 }
 
@@ -100,9 +116,9 @@ export class EncodePool {
    * each file's chunks, cancel on failure). `job.batches` (a rewrite's `inputs`) is transferred to
    * the worker (do not use it afterwards).
    */
-  run(job: WorkerJob): EncodeRun {
+  run(job: WorkerJob, resolver: TypedResolver | null = null): EncodeRun {
     if (this.#closed) throw new ZombiError('INVALID_STATE', 'encode pool is closed')
-    const run = new EncodeRun()
+    const run = new EncodeRun(resolver)
     if (this.size === 0) {
       const output = new LocalOutput(run, this.windowBytes)
       runWorkerJob(job, output).then(

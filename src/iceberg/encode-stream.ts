@@ -5,6 +5,7 @@
 import { ZombiError } from '../errors.ts'
 import type { EncodedFile } from './data-file.ts'
 import type { EncodeOutput, EncodeResult } from './encode.ts'
+import type { TypedResolver } from './typed-rows.ts'
 
 /**
  * Bytes an encoder may have handed over that the store has not taken yet. A chunk is a row group
@@ -15,7 +16,7 @@ export const CHUNK_WINDOW_BYTES = 8 * 1024 * 1024
 
 /** What an encoder sends, in order: per file begin, chunks, end; then done, or error at any point. */
 export type EncodeEvent =
-  | { kind: 'begin'; eventDate: number; eventHour: number }
+  | { kind: 'begin'; eventDate: number; eventHour: number; deadLetter?: boolean }
   | { kind: 'chunk'; bytes: Uint8Array }
   | { kind: 'end'; file: EncodedFile }
   | { kind: 'done'; result: EncodeResult }
@@ -68,13 +69,16 @@ export class Credit {
 export class IncomingFile {
   readonly eventDate: number
   readonly eventHour: number
+  /** A file of the topic's dead-letter table. */
+  readonly deadLetter: boolean
   readonly #run: EncodeRun
   #file: EncodedFile | null = null
 
-  constructor(run: EncodeRun, eventDate: number, eventHour: number) {
+  constructor(run: EncodeRun, eventDate: number, eventHour: number, deadLetter = false) {
     this.#run = run
     this.eventDate = eventDate
     this.eventHour = eventHour
+    this.deadLetter = deadLetter
   }
 
   /** The file's bytes, chunk by chunk; each is acknowledged to the encoder once the consumer asks for the next. */
@@ -116,8 +120,11 @@ export class EncodeRun {
   /** Set by whoever runs the job: tells the encoder that `bytes` were taken, or that it must stop. */
   onTaken: (bytes: number) => void = () => undefined
   onCancel: (error: Error) => void = () => undefined
+  /** Answers a typed job's questions (schemas, the value column's type); null for key_value jobs. */
+  readonly resolver: TypedResolver | null
 
-  constructor() {
+  constructor(resolver: TypedResolver | null = null) {
+    this.resolver = resolver
     this.settled = new Promise((resolve) => {
       this.#settle = resolve
     })
@@ -146,7 +153,7 @@ export class EncodeRun {
   /** The next file, or null once the job is done (then `result` holds its summary). Throws the encoder's error. */
   async nextFile(): Promise<IncomingFile | null> {
     const event = await this.next()
-    if (event.kind === 'begin') return new IncomingFile(this, event.eventDate, event.eventHour)
+    if (event.kind === 'begin') return new IncomingFile(this, event.eventDate, event.eventHour, event.deadLetter === true)
     if (event.kind === 'done') {
       this.#result = event.result
       return null
@@ -197,9 +204,13 @@ export class LocalOutput implements EncodeOutput {
     run.onCancel = (error) => this.#credit.fail(error)
   }
 
-  beginFile(eventDate: number, eventHour: number): void {
+  get typed(): TypedResolver | undefined {
+    return this.#run.resolver ?? undefined
+  }
+
+  beginFile(eventDate: number, eventHour: number, deadLetter = false): void {
     this.#credit.check()
-    this.#run.push({ kind: 'begin', eventDate, eventHour })
+    this.#run.push({ kind: 'begin', eventDate, eventHour, deadLetter })
   }
 
   write(chunk: Uint8Array): Promise<void> | undefined {

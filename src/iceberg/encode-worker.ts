@@ -16,13 +16,19 @@ import type { EncodedFile } from './data-file.ts'
 import type { EncodeOutput } from './encode.ts'
 import { runWorkerJob, type WorkerJob } from './worker-job.ts'
 import { Credit, type EncodeEvent } from './encode-stream.ts'
+import type { StructSource } from '../schema/source-type.ts'
+import type { PlanAnswer, SchemaAnswer, TypedResolver } from './typed-rows.ts'
+
+/** A typed job's question to the flusher (typed-rows.ts has what each means). */
+export type Question = { kind: 'schemas'; ids: number[]; latest: boolean } | { kind: 'plan'; shapes: Array<[string, StructSource]> }
 
 export type ToWorker =
   | { kind: 'job'; id: number; job: WorkerJob; windowBytes: number }
+  | { kind: 'answer'; id: number; seq: number; answer?: unknown; error?: string }
   | { kind: 'ack'; id: number; bytes: number }
   | { kind: 'cancel'; id: number; reason: string }
 
-export type FromWorker = { id: number } & (Exclude<EncodeEvent, { kind: 'error' }> | { kind: 'error'; message: string })
+export type FromWorker = { id: number } & (Exclude<EncodeEvent, { kind: 'error' }> | { kind: 'error'; message: string } | { kind: 'ask'; seq: number; question: Question })
 
 const port = parentPort
 if (port === null) throw new ZombiError('INVALID_STATE', 'encode-worker.ts runs as a worker thread')
@@ -41,6 +47,12 @@ try {
 class WorkerOutput implements EncodeOutput {
   readonly id: number
   readonly credit: Credit
+  readonly #asked = new Map<number, { resolve(answer: unknown): void; reject(error: Error): void }>()
+  #seq = 0
+  readonly typed: TypedResolver = {
+    schemas: (ids, latest) => this.#ask({ kind: 'schemas', ids, latest }) as Promise<SchemaAnswer>,
+    plan: (shapes) => this.#ask({ kind: 'plan', shapes }) as Promise<PlanAnswer>,
+  }
 
   constructor(id: number, windowBytes: number) {
     this.id = id
@@ -51,9 +63,26 @@ class WorkerOutput implements EncodeOutput {
     mainThread.postMessage(message, transfer)
   }
 
-  beginFile(eventDate: number, eventHour: number): void {
+  #ask(question: Question): Promise<unknown> {
     this.credit.check()
-    this.#post({ id: this.id, kind: 'begin', eventDate, eventHour })
+    const seq = this.#seq++
+    return new Promise((resolve, reject) => {
+      this.#asked.set(seq, { resolve, reject })
+      this.#post({ id: this.id, kind: 'ask', seq, question })
+    })
+  }
+
+  answered(seq: number, answer: unknown, error: string | undefined): void {
+    const asked = this.#asked.get(seq)
+    if (asked === undefined) return
+    this.#asked.delete(seq)
+    if (error !== undefined) asked.reject(new ZombiError('ENCODE_FAILED', error))
+    else asked.resolve(answer)
+  }
+
+  beginFile(eventDate: number, eventHour: number, deadLetter = false): void {
+    this.credit.check()
+    this.#post({ id: this.id, kind: 'begin', eventDate, eventHour, deadLetter })
   }
 
   write(chunk: Uint8Array): Promise<void> | undefined {
@@ -76,6 +105,10 @@ class WorkerOutput implements EncodeOutput {
 let current: WorkerOutput | null = null
 
 mainThread.on('message', async (message: ToWorker) => {
+  if (message.kind === 'answer') {
+    if (current?.id === message.id) current.answered(message.seq, message.answer, message.error)
+    return
+  }
   if (message.kind === 'ack') {
     if (current?.id === message.id) current.credit.taken(message.bytes)
     return

@@ -10,7 +10,9 @@ import { ZombiError } from '../errors.ts'
 import { LOG_OVERHEAD, BATCH_LENGTH, baseOffsetOf, lastOffsetDeltaOf } from '../protocol/record-batch.ts'
 import type { FileRange } from '../storage/hot-store.ts'
 import { RowColumns, decodeBatchInto } from './columns.ts'
-import { dateAndHour, encodeFile, hourOf, type ChunkSink, type EncodedFile } from './data-file.ts'
+import { dateAndHour, encodeFile, hourOf, type ChunkSink, type EncodedFile, type ExtraColumns } from './data-file.ts'
+import type { TableMode } from '../schema/decoders.ts'
+import { deadLetterColumns, decodeTypedRows, valueColumns, type TypedResolver, type TypedRows } from './typed-rows.ts'
 
 /** The stored batches of one Kafka partition in a job. */
 export interface EncodePart {
@@ -38,6 +40,15 @@ export interface EncodeJob {
   targetFileBytes: number
   /** Decoded bytes per row group (default ROW_GROUP_BYTES, never above targetFileBytes). */
   rowGroupBytes?: number
+  /** A typed table: values decoded by `mode`; undecodable rows also go to the dead-letter table. */
+  typed?: {
+    mode: Exclude<TableMode, 'key_value'>
+    /**
+     * Per part: dead-letter rows below this offset are in the dead-letter table already (its commit
+     * landed, the table's did not), so they are not written again.
+     */
+    deadLetterFrom: number[]
+  }
 }
 
 /**
@@ -45,8 +56,10 @@ export interface EncodeJob {
  * job back), then endFile; files one after the other.
  */
 export interface EncodeOutput extends ChunkSink {
-  /** A file of these partition values starts (the consumer can name it before any byte). */
-  beginFile(eventDate: number, eventHour: number): void
+  /** A file of these partition values starts (the consumer can name it before any byte); `deadLetter`: of the dead-letter table. */
+  beginFile(eventDate: number, eventHour: number, deadLetter?: boolean): void
+  /** Where a typed job gets its schemas and column type (required for jobs with `typed`). */
+  readonly typed?: TypedResolver
   endFile(file: EncodedFile): void
 }
 
@@ -58,6 +71,8 @@ export interface EncodeResult {
   rowBytes: number
   /** The files as they went to the output, in order. */
   files: EncodedFile[]
+  /** Rows written to the dead-letter table. */
+  deadLetterRows?: number
 }
 
 /** Row indexes in file order: by hour (one file each), then Kafka partition, then sequence. */
@@ -154,17 +169,38 @@ export async function runEncodeJob(job: EncodeJob, output: EncodeOutput): Promis
   const averageRowBytes = Math.max(1, rowBytes / n)
   const rowsPerFile = Math.max(1, Math.floor(job.targetFileBytes / averageRowBytes))
   const rowGroupRows = Math.max(1, Math.floor(Math.min(job.targetFileBytes, job.rowGroupBytes ?? ROW_GROUP_BYTES) / averageRowBytes))
-  let start = 0
-  while (start < n) {
-    const hour = hours[rows[start]!]!
-    let end = start + 1
-    while (end < n && end - start < rowsPerFile && hours[rows[end]!] === hour) end++
-    const { eventDate, eventHour } = dateAndHour(timestamps[rows[start]!]!)
-    output.beginFile(eventDate, eventHour)
-    const file = await encodeFile(columns, rows.subarray(start, end), job.topic, { rowGroupRows }, output)
-    output.endFile(file)
-    files.push(file)
-    start = end
+  let typed: TypedRows | null = null
+  if (job.typed !== undefined) {
+    if (output.typed === undefined) throw new ZombiError('INVALID_ARGUMENT', 'a typed encode job needs an output with a TypedResolver')
+    typed = await decodeTypedRows(columns, job.typed.mode, output.typed)
   }
-  return { endOffsets, rows: n, rowBytes, files }
+  const writeFiles = async (fileRows: Uint32Array, deadLetter: boolean, extra: () => ExtraColumns | null): Promise<void> => {
+    let start = 0
+    const count = fileRows.length
+    while (start < count) {
+      const hour = hours[fileRows[start]!]!
+      let end = start + 1
+      while (end < count && end - start < rowsPerFile && hours[fileRows[end]!] === hour) end++
+      const { eventDate, eventHour } = dateAndHour(timestamps[fileRows[start]!]!)
+      output.beginFile(eventDate, eventHour, deadLetter)
+      const file = await encodeFile(columns, fileRows.subarray(start, end), job.topic, { rowGroupRows }, output, extra())
+      if (deadLetter) file.deadLetter = true
+      output.endFile(file)
+      files.push(file)
+      start = end
+    }
+  }
+  await writeFiles(rows, false, () => (typed === null ? null : valueColumns(typed)))
+  let deadLetterRows = 0
+  if (typed !== null && typed.deadLetters > 0) {
+    const from = new Map(job.parts.map((part, i) => [part.partition, job.typed!.deadLetterFrom[i] ?? 0]))
+    const letters: number[] = []
+    const offsets = columns.offsets.values
+    const partitions = columns.partitions.values
+    for (const row of rows) if (typed.errors[row] !== null && offsets[row]! >= (from.get(partitions[row]!) ?? 0)) letters.push(row)
+    deadLetterRows = letters.length
+    const deadLetters = typed
+    await writeFiles(Uint32Array.from(letters), true, () => deadLetterColumns(deadLetters))
+  }
+  return { endOffsets, rows: n, rowBytes, files, deadLetterRows }
 }

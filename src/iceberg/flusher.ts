@@ -19,6 +19,15 @@ import type { EncodePool } from './encode-pool.ts'
 import type { EncodeRun, IncomingFile } from './encode-stream.ts'
 import type { FlushMetrics, PartitionLag } from './metrics.ts'
 import { TableWriter, type OffsetRange, type RecreatedTopicPolicy, type WrittenDataFile } from './table-writer.ts'
+import type { SchemaLookup } from '../schema/lookup.ts'
+import type { TableMode } from '../schema/decoders.ts'
+import { EMPTY_SCHEMA_LOOKUP } from '../schema/empty-lookup.ts'
+import { currentSchema } from './metadata.ts'
+import { LAST_COLUMN_ID } from './schema.ts'
+import { TableTypes } from './typed-resolver.ts'
+import { deadLetterFields } from './typed-rows.ts'
+import { valueFieldOf } from './typed-schema.ts'
+
 
 /** What the flusher reads of a partition (the log's Partition has this shape; only the log changes it). */
 export interface FlushablePartition {
@@ -39,6 +48,8 @@ export interface FlushablePartition {
 export interface FlushableTopic {
   readonly id: string
   readonly name: string
+  /** Topic configs as set (`zombi.iceberg.mode` chooses the table layout; unset: key_value). */
+  readonly configs?: Readonly<Record<string, string>>
   readonly partitions: readonly FlushablePartition[]
 }
 
@@ -69,6 +80,13 @@ export interface FlusherOptions {
   /** How often partitions are checked for the age trigger and new topics (default 1 s). */
   checkIntervalMs?: number
   now?: () => number
+  /** The schema registry typed tables decode with (none: typed topics send every record to their dead-letter table). */
+  schemas?: SchemaLookup
+}
+
+/** The table of a topic's records that did not decode (docs/typed-tables.md). */
+export function deadLetterTable(topic: string): string {
+  return `${topic}~dlq`
 }
 
 export interface FlushSummary {
@@ -97,6 +115,9 @@ class PartitionState {
 class TopicState {
   readonly topic: FlushableTopic
   readonly writer: TableWriter
+  /** A typed topic's dead-letter table and the value column in the making (null until the topic is typed). */
+  deadLetters: TableWriter | null = null
+  types: TableTypes | null = null
   readonly partitions: PartitionState[] = []
   reconciled = false
   requested = false
@@ -424,6 +445,8 @@ export class Flusher {
     for (;;) {
       if (this.#options.source.topicById(topic.id) !== topic) return
       const committed = await this.#reconcile(state)
+      const mode = (topic.configs?.['zombi.iceberg.mode'] ?? 'key_value') as TableMode
+      const deadLetterEnds = mode === 'key_value' ? null : await this.#prepareTyped(state)
       // Each partition continues from what the table holds; a table that lost commits (or a
       // new one) is refilled from what the hot log still has.
       const work: Chunk[] = []
@@ -433,16 +456,38 @@ export class Flusher {
         if (from < target) work.push({ partition, from, end: target, pending: partition.bytesBetween(from, target, this.#options.targetFileBytes) })
       }
       if (work.length === 0) return
-      const round = await this.#encodeRound(state, work)
+      const round = await this.#encodeRound(state, work, mode, deadLetterEnds)
       if (this.#options.source.topicById(topic.id) !== topic) {
         // Deleted while encoding: its table keeps what was committed before.
         await this.#deleteFiles(round.files)
         return
       }
+      if (round.deadLetterFiles.length > 0) {
+        // The dead letters commit first, covering the same offsets: if the table's commit is then
+        // lost, the next round writes no dead letter twice (the job skips those below the dead-letter
+        // table's end); the other way round, a crash would lose them.
+        const ranges: OffsetRange[] = []
+        for (const range of round.ranges) {
+          const from = Math.max(range.from, deadLetterEnds?.get(range.partition) ?? 0)
+          if (from < range.end) ranges.push({ partition: range.partition, from, end: range.end })
+        }
+        try {
+          await state.deadLetters!.commit(round.deadLetterFiles, ranges, this.#now())
+        } catch (error) {
+          if (!hasCode(error, 'CATALOG_COMMIT_UNKNOWN')) await this.#deleteFiles(round.deadLetterFiles)
+          await this.#deleteFiles(round.files)
+          throw error
+        }
+        let letters = 0
+        for (const file of round.deadLetterFiles) letters += file.recordCount
+        this.#options.metrics.deadLetters.set(topic.name, (this.#options.metrics.deadLetters.get(topic.name) ?? 0) + letters)
+      }
       if (round.files.length > 0) {
         const started = performance.now()
         try {
-          await state.writer.commit(round.files, round.ranges, this.#now())
+          const types = state.types
+          const typed = mode !== 'key_value' && types !== null && types.field !== null ? { field: types.field, lastColumnId: types.lastColumnId } : null
+          await state.writer.commit(round.files, round.ranges, this.#now(), typed)
         } catch (error) {
           // A commit that may still land keeps its files; the next flush reads the table and sees.
           if (hasCode(error, 'CATALOG_COMMIT_UNKNOWN')) throw error
@@ -513,16 +558,34 @@ export class Flusher {
     return { jobs, gaps }
   }
 
+  /**
+   * A typed topic's round starts from its tables as committed: the dead-letter table's end offsets
+   * (returned), and the value column as the table's current schema has it.
+   */
+  async #prepareTyped(state: TopicState): Promise<Map<number, number>> {
+    const topic = state.topic
+    state.deadLetters ??= new TableWriter(this.#options.catalog, { namespace: this.#options.namespace, name: deadLetterTable(topic.name) }, topic.id, this.#options.recreatedTopicPolicy, undefined, deadLetterFields())
+    const ends = await state.deadLetters.committedOffsets()
+    const metadata = state.writer.metadata
+    const field = metadata === null ? null : valueFieldOf(currentSchema(metadata))
+    const lastColumnId = metadata === null ? LAST_COLUMN_ID : metadata['last-column-id']
+    if (state.types === null) state.types = new TableTypes(this.#options.schemas ?? EMPTY_SCHEMA_LOOKUP, topic.name, field, lastColumnId)
+    else state.types.reset(field, lastColumnId)
+    return ends
+  }
+
   /** Encodes a round's jobs (in parallel, one per worker) and writes their files. */
-  async #encodeRound(state: TopicState, work: Chunk[]): Promise<{ files: WrittenDataFile[]; ranges: OffsetRange[] }> {
+  async #encodeRound(state: TopicState, work: Chunk[], mode: TableMode, deadLetterEnds: Map<number, number> | null): Promise<{ files: WrittenDataFile[]; deadLetterFiles: WrittenDataFile[]; ranges: OffsetRange[] }> {
     const { jobs, gaps } = this.#plan(work)
     const files: WrittenDataFile[] = []
+    const deadLetterFiles: WrittenDataFile[] = []
     const ranges: OffsetRange[] = gaps
     const failures: unknown[] = []
     await Promise.all(jobs.map(async (job) => {
       try {
-        const result = await this.#encodeJob(state, job)
+        const result = await this.#encodeJob(state, job, mode, deadLetterEnds)
         files.push(...result.files)
+        deadLetterFiles.push(...result.deadLetterFiles)
         ranges.push(...result.ranges)
       } catch (error) {
         failures.push(error)
@@ -530,12 +593,13 @@ export class Flusher {
     }))
     if (failures.length > 0) {
       await this.#deleteFiles(files)
+      await this.#deleteFiles(deadLetterFiles)
       throw failures[0]
     }
-    return { files, ranges }
+    return { files, deadLetterFiles, ranges }
   }
 
-  async #encodeJob(state: TopicState, planned: PlannedJob): Promise<{ files: WrittenDataFile[]; ranges: OffsetRange[] }> {
+  async #encodeJob(state: TopicState, planned: PlannedJob, mode: TableMode, deadLetterEnds: Map<number, number> | null): Promise<{ files: WrittenDataFile[]; deadLetterFiles: WrittenDataFile[]; ranges: OffsetRange[] }> {
     const maxBytes = this.#options.targetFileBytes
     // Parts the worker reads from the hot log's files itself; the others are copied here, back to back.
     const parts: EncodePart[] = []
@@ -556,13 +620,15 @@ export class Flusher {
     }
     if (at < copyBytes) batches = batches.subarray(0, at)
     const job: EncodeJob = { topic: state.topic.name, parts, batches, maxRowBytes: 2 * maxBytes, targetFileBytes: maxBytes, rowGroupBytes: this.#options.rowGroupBytes }
-    const run = this.#options.pool.run(job)
+    if (mode !== 'key_value') job.typed = { mode, deadLetterFrom: parts.map((part) => deadLetterEnds?.get(part.partition) ?? 0) }
+    const run = this.#options.pool.run(job, mode === 'key_value' ? null : state.types)
     const files: WrittenDataFile[] = []
+    const deadLetterFiles: WrittenDataFile[] = []
     let key: string | null = null
     try {
       for (let file = await run.nextFile(); file !== null; file = await run.nextFile()) {
-        key = this.#dataFileKey(state, file)
-        files.push(await this.#writeFile(key, file))
+        key = this.#dataFileKey(file.deadLetter ? state.deadLetters! : state.writer, file)
+        ;(file.deadLetter ? deadLetterFiles : files).push(await this.#writeFile(key, file))
         key = null
       }
     } catch (error) {
@@ -570,6 +636,7 @@ export class Flusher {
       // A file whose upload failed after it was stored (or whose end is unknown) goes too.
       if (key !== null) await this.#options.catalog.store.delete(key).catch(() => undefined)
       await this.#deleteFiles(files)
+      await this.#deleteFiles(deadLetterFiles)
       throw error
     }
     const ranges: OffsetRange[] = []
@@ -579,7 +646,7 @@ export class Flusher {
       // A part the job did not reach (its decoded-bytes cap came first) is left for the next round.
       if (endOffsets[i]! > part.fromOffset) ranges.push({ partition: part.partition, from: part.fromOffset, end: endOffsets[i]! })
     }
-    return { files, ranges }
+    return { files, deadLetterFiles, ranges }
   }
 
   /** Stops the encode job after a failure on this side and waits until its worker let go of it. */
@@ -614,9 +681,9 @@ export class Flusher {
     return at
   }
 
-  #dataFileKey(state: TopicState, file: IncomingFile): string {
+  #dataFileKey(writer: TableWriter, file: IncomingFile): string {
     const hour = String(file.eventHour).padStart(2, '0')
-    return `${state.writer.tableKey}/data/event_date=${eventDateString(file.eventDate)}/event_hour=${hour}/${randomUUID()}.parquet`
+    return `${writer.tableKey}/data/event_date=${eventDateString(file.eventDate)}/event_hour=${hour}/${randomUUID()}.parquet`
   }
 
   /** Streams the file's chunks into the store as the encoder produces them; the store's count is the size in the manifest. */

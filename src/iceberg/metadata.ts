@@ -7,6 +7,7 @@ import { PROPERTY_DELETE_AFTER_COMMIT, type Snapshot, type SnapshotRef, type Tab
 import {
   LAST_COLUMN_ID, LAST_PARTITION_ID, SCHEMA_ID, SORT_ORDER_ID, SPEC_ID, icebergSchemaJson, partitionSpecJson, sortOrderJson, sortOrdersJson,
 } from './schema.ts'
+import { maxFieldId, valueFieldOf, type IcebergField } from './typed-schema.ts'
 
 export { PROPERTY_DELETE_AFTER_COMMIT, jsonText, parseTableMetadata, serializeTableMetadata, type Snapshot, type SnapshotRef, type TableMetadata } from '../catalog/table-metadata.ts'
 
@@ -24,17 +25,21 @@ export const PROPERTY_MANIFEST_MIN_COUNT_TO_MERGE = 'commit.manifest.min-count-t
 /** Iceberg's default of write.metadata.previous-versions-max. */
 const METADATA_PREVIOUS_VERSIONS_MAX = 100
 
-/** A table with Zombi's schema, spec and sort order and no snapshot yet (never written alone). */
-export function newTableMetadata(location: string, properties: Record<string, string>, nowMs: number): TableMetadata {
+/** A table with Zombi's schema (plus `extraFields`, e.g. a dead-letter table's), spec and sort order and no snapshot yet (never written alone). */
+export function newTableMetadata(location: string, properties: Record<string, string>, nowMs: number, extraFields: readonly IcebergField[] = []): TableMetadata {
+  const schema = icebergSchemaJson()
+  schema.fields.push(...extraFields)
+  let lastColumnId = LAST_COLUMN_ID
+  for (const field of extraFields) lastColumnId = Math.max(lastColumnId, field.id, maxFieldId(field.type))
   return {
     'format-version': 2,
     'table-uuid': randomUUID(),
     location,
     'last-sequence-number': 0n,
     'last-updated-ms': nowMs,
-    'last-column-id': LAST_COLUMN_ID,
+    'last-column-id': lastColumnId,
     'current-schema-id': SCHEMA_ID,
-    schemas: [icebergSchemaJson()],
+    schemas: [schema],
     'default-spec-id': SPEC_ID,
     'partition-specs': [partitionSpecJson()],
     'last-partition-id': LAST_PARTITION_ID,
@@ -57,6 +62,34 @@ export function withCurrentSortOrder(metadata: TableMetadata): TableMetadata {
   if (metadata['default-sort-order-id'] === SORT_ORDER_ID) return metadata
   const known = metadata['sort-orders'].some((order) => typeof order === 'object' && order !== null && Number((order as { 'order-id'?: unknown })['order-id']) === SORT_ORDER_ID)
   return { ...metadata, 'sort-orders': known ? metadata['sort-orders'] : [...metadata['sort-orders'], sortOrderJson()], 'default-sort-order-id': SORT_ORDER_ID }
+}
+
+/** The table's current schema (Iceberg JSON). */
+export function currentSchema(metadata: TableMetadata): { 'schema-id': number; fields: unknown[] } {
+  const schema = metadata.schemas.find((candidate) => Number((candidate as { 'schema-id'?: number | bigint })['schema-id']) === metadata['current-schema-id'])
+  if (schema === undefined) throw new ZombiError('ICEBERG_METADATA_INVALID', `current schema ${metadata['current-schema-id']} is not in the table metadata`)
+  return schema as { 'schema-id': number; fields: unknown[] }
+}
+
+/**
+ * The metadata with `field` as its typed `value` column: unchanged when the current schema has it
+ * so already, else a new schema (the next schema id, every other column as it was) made current,
+ * with last-column-id raised to `lastColumnId`. Old schemas stay: files written with them keep their ids.
+ */
+export function withValueField(base: TableMetadata, field: IcebergField, lastColumnId: number): TableMetadata {
+  const current = currentSchema(base)
+  const existing = valueFieldOf(current)
+  if (existing !== null && JSON.stringify(existing) === JSON.stringify(field)) return base
+  const fields = existing === null ? [...current.fields, field] : current.fields.map((candidate) => (candidate === existing ? field : candidate))
+  let schemaId = 0
+  for (const schema of base.schemas) schemaId = Math.max(schemaId, Number((schema as { 'schema-id'?: number | bigint })['schema-id'] ?? 0))
+  const schema = { ...current, 'schema-id': schemaId + 1, fields }
+  return {
+    ...base,
+    'last-column-id': Math.max(base['last-column-id'], lastColumnId, field.id, maxFieldId(field.type)),
+    schemas: [...base.schemas, schema],
+    'current-schema-id': schemaId + 1,
+  }
 }
 
 export function currentSnapshot(metadata: TableMetadata): Snapshot | undefined {

@@ -39,6 +39,8 @@ export class FlushMetrics {
   /** Data files and rows removed from tables by topic retention (retention.ms / retention.bytes). */
   retentionFilesDeleted = 0
   retentionRowsDeleted = 0
+  /** Rows written to each typed topic's dead-letter table (records that did not decode), by topic. */
+  readonly deadLetters = new Map<string, number>()
   /** Set by the flusher: the current lag per partition. */
   lag: () => PartitionLag[] = () => []
   /** Set by registerFlushMetrics: receives each commit's latency (write files + commit), in seconds. */
@@ -67,6 +69,9 @@ export function registerFlushMetrics(registry: MetricsRegistry, flush: FlushMetr
   registry.total('zombi_iceberg_retention_files_deleted_total', 'Data files removed from tables by topic retention (retention.ms, retention.bytes)', () => flush.retentionFilesDeleted)
   registry.total('zombi_iceberg_retention_rows_deleted_total', 'Rows removed from tables by topic retention', () => flush.retentionRowsDeleted)
   flush.commitLatencyObserver = registry.histogram('zombi_iceberg_commit_latency_seconds', 'Time to commit one flush round to Iceberg (manifests, manifest list, metadata swap)', COMMIT_LATENCY_BUCKETS)
+  registry.labelledGauge('zombi_iceberg_dead_letter_rows', 'Records of typed topics that did not decode and went to the topic\'s dead-letter table', ['topic'], (emit) => {
+    for (const [topic, rows] of flush.deadLetters) emit({ topic }, rows)
+  })
   registry.labelledGauge('zombi_flush_lag_records', 'Records in the hot log not yet committed to Iceberg', ['topic', 'partition'], (emit) => {
     for (const p of flush.lag()) emit({ topic: p.topic, partition: String(p.partition) }, p.records)
   })

@@ -9,12 +9,15 @@ import * as parquet from 'parquet-wasm/node'
 import { ZombiError } from '../errors.ts'
 import { binaryColumn, booleanAt, childData, fixedValues, present } from './arrow-columns.ts'
 import { RowColumns } from './columns.ts'
-import { dateAndHour, encodeFile, type EncodedFile } from './data-file.ts'
+import { dateAndHour, encodeFile, type EncodedFile, type ExtraColumns } from './data-file.ts'
 import type { EncodeOutput, EncodeResult } from './encode.ts'
 import { ROW_GROUP_BYTES } from './encode.ts'
 import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
 import { footerOf, uncompressedColumnSizes } from './parquet-footer.ts'
 import { FieldId } from './schema.ts'
+import { compileCheck } from './typed-check.ts'
+import { ValueColumn } from './typed-columns.ts'
+import { arrowField, type IcebergField, type IcebergType } from './typed-schema.ts'
 
 export interface RewriteJob {
   kind: 'rewrite'
@@ -23,8 +26,40 @@ export interface RewriteJob {
   inputs: Uint8Array[]
   /** Decoded bytes per row group (default ROW_GROUP_BYTES). */
   rowGroupBytes?: number
+  /**
+   * A typed table's `value` column as the table has it now: each input's values (written with this
+   * or an older version of it, or none) are carried into it, missing fields null, narrower types widened.
+   */
+  value?: IcebergField
 }
 
+const DAY_MS_VALUE = 86_400_000
+
+/** A value as apache-arrow reads it back -> the form the value column's builders take, for `type`. */
+function carried(value: unknown, type: IcebergType): unknown {
+  if (value === null || value === undefined) return null
+  if (typeof type === 'string') {
+    switch (type) {
+      // DateDay reads back as milliseconds since the epoch (or a Date).
+      case 'date': return Math.floor((value instanceof Date ? value.getTime() : value as number) / DAY_MS_VALUE)
+      // timestamp[us] reads back as (fractional) milliseconds.
+      case 'timestamp':
+      case 'timestamptz': return typeof value === 'bigint' ? value : Math.round((value as number) * 1000)
+      case 'long':
+      case 'time': return typeof value === 'number' ? value : BigInt(value as bigint)
+    }
+    if (type.startsWith('decimal')) return BigInt(value as bigint)
+    return value
+  }
+  if (type.type === 'struct') {
+    const row = value as Record<string, unknown>
+    const out: Record<string, unknown> = {}
+    for (const field of type.fields) out[field.name] = carried(row[field.name], field.type)
+    return out
+  }
+  if (type.type === 'list') return Array.from(value as Iterable<unknown>, (item) => carried(item, type.element))
+  return Array.from(value as Iterable<[unknown, unknown]>, ([key, item]) => [carried(key, type.key), carried(item, type.value)])
+}
 
 function column(batch: RecordBatch, name: string): Data {
   const data = childData(batch, name)
@@ -131,6 +166,27 @@ function sortedRows(columns: RowColumns): Uint32Array {
   return rows.sort((a, b) => partitions[a]! - partitions[b]! || offsets[a]! - offsets[b]!)
 }
 
+/** The value column of the rewritten file, from the carried values (indexed like the rows). */
+function valueExtra(field: IcebergField, values: readonly unknown[]): ExtraColumns {
+  const column = new ValueColumn(field)
+  return {
+    fields: [arrowField(field)],
+    build: (rows) => [column.build(Array.from(rows, (row) => values[row]))],
+    metrics: () => ({
+      valueCounts: column.leaves.map((leaf) => [leaf.id, leaf.values]),
+      nullValueCounts: column.leaves.map((leaf) => [leaf.id, leaf.nulls]),
+      lowerBounds: column.leaves.flatMap((leaf) => {
+        const bound = leaf.lower()
+        return bound === null ? [] : [[leaf.id, bound] as [number, Uint8Array]]
+      }),
+      upperBounds: column.leaves.flatMap((leaf) => {
+        const bound = leaf.upper()
+        return bound === null ? [] : [[leaf.id, bound] as [number, Uint8Array]]
+      }),
+    }),
+  }
+}
+
 /** Decodes the inputs, sorts their rows and writes them as one data file into `output`. */
 export async function runRewriteJob(job: RewriteJob, output: EncodeOutput): Promise<EncodeResult> {
   // The payload column sized up front from the footers (growing it by doubling would hold old and new
@@ -142,11 +198,19 @@ export async function runRewriteJob(job: RewriteJob, output: EncodeOutput): Prom
   }
   const columns = new RowColumns(payloadBytes)
   const topic = Buffer.from(job.topic, 'utf8')
+  const values: unknown[] = []
+  const field = job.value
+  const check = field === undefined ? null : compileCheck(field.type, false, 'value')
   for (const input of job.inputs) {
     let firstRow = 0
     for (const batch of tableFromIPC(parquet.readParquet(input).intoIPCStream()).batches) {
       appendRows(batch, topic, columns, firstRow)
       firstRow += batch.numRows
+      if (field !== undefined) {
+        // Files flushed before the topic was typed have no value column: null.
+        const vector = batch.getChild(field.name)
+        for (let row = 0; row < batch.numRows; row++) values.push(vector === null ? null : check!(carried(vector.get(row), field.type)))
+      }
     }
   }
   const n = columns.count
@@ -160,7 +224,8 @@ export async function runRewriteJob(job: RewriteJob, output: EncodeOutput): Prom
     if (eventDate !== first.eventDate || eventHour !== first.eventHour) throw new ZombiError('ENCODE_FAILED', 'the data files of a rewrite span more than one table partition')
   }
   output.beginFile(first.eventDate, first.eventHour)
-  const file: EncodedFile = await encodeFile(columns, rows, job.topic, { rowGroupRows }, output)
+  const extra = field === undefined ? null : valueExtra(field, values)
+  const file: EncodedFile = await encodeFile(columns, rows, job.topic, { rowGroupRows }, output, extra)
   output.endFile(file)
   return { endOffsets: [], rows: n, rowBytes: columns.byteSize, files: [file] }
 }

@@ -10,9 +10,16 @@ import { intBound } from './bounds.ts'
 import type { FileMetrics } from './data-file.ts'
 import {
   PROPERTY_TOPIC_ID, SUMMARY_OFFSETS_PREFIX, SUMMARY_TOPIC_ID, committedOffsets, currentSnapshot, formatOffsetRange, jsonText, manifestMergeThreshold, newSnapshotId,
-  newTableMetadata, replacedForTopic, withAppendedSnapshot, withCurrentSortOrder, type TableMetadata,
+  newTableMetadata, replacedForTopic, withAppendedSnapshot, withCurrentSortOrder, withValueField, type TableMetadata,
 } from './metadata.ts'
 import { SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
+import type { IcebergField } from './typed-schema.ts'
+
+/** The typed value column a commit's files were written with, and the last field id assigned. */
+export interface TypedSchema {
+  field: IcebergField
+  lastColumnId: number
+}
 
 /** A Parquet file already written to the object store, to be added by a commit. */
 export interface WrittenDataFile {
@@ -57,7 +64,11 @@ export class TableWriter {
   readonly #maxManifests: number
   #loaded: LoadedTable | null = null
 
-  constructor(catalog: Catalog, id: TableIdentifier, topicId: string, policy: RecreatedTopicPolicy, maxManifests = DEFAULT_MAX_MANIFESTS) {
+  /** Columns a new table has after the key_value ones (a dead-letter table's). */
+  readonly #extraFields: readonly IcebergField[]
+
+  constructor(catalog: Catalog, id: TableIdentifier, topicId: string, policy: RecreatedTopicPolicy, maxManifests = DEFAULT_MAX_MANIFESTS, extraFields: readonly IcebergField[] = []) {
+    this.#extraFields = extraFields
     this.catalog = catalog
     this.id = id
     this.topicId = topicId
@@ -86,7 +97,7 @@ export class TableWriter {
    * already holds any offset of a range (nothing is committed then): the caller drops its files and
    * plans again; CATALOG_COMMIT_UNKNOWN if the commit may still land: the caller keeps its files.
    */
-  async commit(files: readonly WrittenDataFile[], ranges: readonly OffsetRange[], nowMs = Date.now()): Promise<CommitResult> {
+  async commit(files: readonly WrittenDataFile[], ranges: readonly OffsetRange[], nowMs = Date.now(), typed: TypedSchema | null = null): Promise<CommitResult> {
     if (files.length === 0) throw new ZombiError('INVALID_ARGUMENT', 'a commit needs at least one data file')
     for (let attempt = 1; ; attempt++) {
       const committed = await this.committedOffsets()
@@ -97,7 +108,7 @@ export class TableWriter {
       const base = this.#loaded
       const written: string[] = []
       try {
-        const result = await this.#commitOnce(base, files, ranges, nowMs, written)
+        const result = await this.#commitOnce(base, files, ranges, nowMs, written, typed)
         return result
       } catch (error) {
         // A commit of unknown outcome may still land and reference these files: they stay (orphan
@@ -109,11 +120,11 @@ export class TableWriter {
     }
   }
 
-  async #commitOnce(loaded: LoadedTable | null, files: readonly WrittenDataFile[], ranges: readonly OffsetRange[], nowMs: number, written: string[]): Promise<CommitResult> {
+  async #commitOnce(loaded: LoadedTable | null, files: readonly WrittenDataFile[], ranges: readonly OffsetRange[], nowMs: number, written: string[], typed: TypedSchema | null): Promise<CommitResult> {
     const store = this.catalog.store
     let base: TableMetadata
     if (loaded === null) {
-      base = newTableMetadata(store.location(this.tableKey), { [PROPERTY_TOPIC_ID]: this.topicId }, nowMs)
+      base = newTableMetadata(store.location(this.tableKey), { [PROPERTY_TOPIC_ID]: this.topicId }, nowMs, this.#extraFields)
     } else if (loaded.metadata.properties[PROPERTY_TOPIC_ID] !== this.topicId) {
       base = this.#policy === 'replace'
         ? replacedForTopic(loaded.metadata, this.topicId, nowMs)
@@ -122,6 +133,8 @@ export class TableWriter {
       base = loaded.metadata
     }
     base = withCurrentSortOrder(base)
+    // The data files were written with this value column: the snapshot's schema must have it.
+    if (typed !== null) base = withValueField(base, typed.field, typed.lastColumnId)
     const parent = currentSnapshot(base)
     const snapshotId = newSnapshotId()
     const sequenceNumber = base['last-sequence-number'] + 1n

@@ -60,6 +60,9 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   { name: 'delete.retention.ms', type: 'LONG', defaultValue: () => '86400000', validate: long(0), enforced: false },
   { name: 'min.compaction.lag.ms', type: 'LONG', defaultValue: () => '0', validate: long(0), enforced: false },
   { name: 'flush.messages', type: 'LONG', defaultValue: () => '9223372036854775807', validate: long(1), enforced: false },
+  // How the topic's Iceberg table holds values (docs/typed-tables.md): key_value keeps the bytes only;
+  // the others also decode them into a typed `value` column with the schema registry's schemas.
+  { name: 'zombi.iceberg.mode', type: 'STRING', defaultValue: () => 'key_value', validate: oneOf('key_value', 'value_schema_id_prefix', 'value_schema_latest', 'json'), enforced: true },
   { name: 'flush.ms', type: 'LONG', defaultValue: () => '9223372036854775807', validate: long(0), enforced: false },
 ]
 

@@ -7,9 +7,9 @@ import { expect, test } from 'vitest'
 
 const repoRoot = path.resolve(import.meta.dirname, '../..')
 
-function runQuick(): Promise<{ code: number | null; stdout: string }> {
+function runQuick(args: string[]): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bench/flush.ts', '--quick', '--s3', '--s3-uploads', '1,4', '--s3-delay-ms', '20'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['bench/flush.ts', '--quick', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
     let stdout = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
     child.once('error', reject)
@@ -23,7 +23,8 @@ function rowsStarting(stdout: string, first: string): string[][] {
 }
 
 test('bench:flush --quick --s3 measures local disk and S3 for every workload and sweeps the upload cap', async () => {
-  const { code, stdout } = await runQuick()
+  // The typed cases run on local disk only; the typed test below keeps them working.
+  const { code, stdout } = await runQuick(['--no-typed', '--s3', '--s3-uploads', '1,4', '--s3-delay-ms', '20'])
   expect(code, stdout.slice(-6000)).toBe(0)
   const [main, sizing] = stdout.split('ZOMBI_MAX_CONCURRENT_S3_UPLOADS:')
   expect(sizing, stdout).toBeDefined()
@@ -36,11 +37,22 @@ test('bench:flush --quick --s3 measures local disk and S3 for every workload and
   for (const row of s3Rows) {
     expect(Number(row[4]!.replaceAll(',', ''))).toBeGreaterThan(0) // flush rows/s
     expect(Number(row[5])).toBeGreaterThan(0) // S3/local
-    expect(Number(row[7])).toBeGreaterThan(0) // PUTs counted by the proxy
-    expect(row[15]).toMatch(/^\d+\.\d s$/) // the live flusher caught up
+    expect(Number(row[8])).toBeGreaterThan(0) // PUTs counted by the proxy
+    expect(row[16]).toMatch(/^\d+\.\d s$/) // the live flusher caught up
   }
 
   expect(rowsStarting(sizing!, 'local disk')).toHaveLength(1)
   const caps = rowsStarting(sizing!, 'S3 (moto)').map((row) => row[0])
   expect(caps).toEqual(['S3 (moto), 1 uploads', 'S3 (moto), 4 uploads', 'S3 (moto), 1 uploads, +20 ms per answer', 'S3 (moto), 4 uploads, +20 ms per answer'])
+}, 300_000)
+
+test('bench:flush --quick flushes the typed (Avro) workloads beside the raw ones and prints their ratio', async () => {
+  const { code, stdout } = await runQuick([])
+  expect(code, stdout.slice(-6000)).toBe(0)
+  const rows = rowsStarting(stdout, 'local disk')
+  expect(rows.map((row) => row[1])).toEqual(['100 B filler', '1024 B filler', '100 B avro', '1024 B avro'])
+  for (const row of rows.slice(2)) {
+    expect(Number(row[6])).toBeGreaterThan(0) // typed/raw flush
+    expect(row[16]).toMatch(/^\d+\.\d s$/) // the live flusher caught up
+  }
 }, 300_000)

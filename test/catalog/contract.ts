@@ -4,7 +4,8 @@
 // change a table's uuid, while a property is what any catalog stores as given.
 import { describe, expect, it } from 'vitest'
 import { type Catalog, type LoadedTable, type TableIdentifier } from '../../src/catalog/catalog.ts'
-import { newSnapshotId, newTableMetadata, withAppendedSnapshot, type TableMetadata } from '../../src/iceberg/metadata.ts'
+import { newSnapshotId, newTableMetadata, withAppendedSnapshot, withValueField, type TableMetadata } from '../../src/iceberg/metadata.ts'
+import type { IcebergField } from '../../src/iceberg/typed-schema.ts'
 
 export function catalogContract(name: string, open: () => Promise<Catalog>): void {
   describe(`${name} catalog contract`, () => {
@@ -133,6 +134,21 @@ export function catalogContract(name: string, open: () => Promise<Catalog>): voi
       await created(catalog)
       expect(await catalog.loadTable(elsewhere)).toBeNull()
       expect(catalog.tableKey(elsewhere)).not.toBe(catalog.tableKey(orders))
+    })
+
+    it('evolves a table\'s schema as typed tables do: a new schema made current, older ones kept, last-column-id raised', async () => {
+      const catalog = await open()
+      const first = await created(catalog)
+      const v1: IcebergField = { id: 16, name: 'value', required: false, type: { type: 'struct', fields: [{ id: 17, name: 'n', required: true, type: 'int' }] } }
+      const typed = await catalog.commit(orders, first, withValueField(moved(first, 2), v1, 17))
+      const v2: IcebergField = { ...v1, type: { type: 'struct', fields: [{ id: 17, name: 'n', required: true, type: 'long' }, { id: 18, name: 'added', required: false, type: 'string' }] } }
+      await catalog.commit(orders, typed, withValueField(moved(typed, 3), v2, 18))
+      const loaded = (await catalog.loadTable(orders))!.metadata
+      expect(loaded['last-column-id']).toBe(18)
+      expect(loaded.schemas).toHaveLength(3)
+      const current = loaded.schemas.find((schema) => Number((schema as { 'schema-id': number })['schema-id']) === loaded['current-schema-id']) as { fields: IcebergField[] }
+      expect(current.fields.find((field) => field.name === 'value')).toEqual(v2)
+      expect(current.fields).toHaveLength(13)
     })
   })
 }

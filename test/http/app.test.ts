@@ -332,7 +332,7 @@ describe('bad input gets a 4xx naming the field, and nothing is written', () => 
     expect([badUrl.statusCode, badUrl.json()]).toEqual([400, { error: 'invalid_request', message: "'/tables/%ZZ/stream' is not a valid url component" }])
     const wrongMethod = await app.inject({ method: 'DELETE', url: '/tables/reads' })
     expect(wrongMethod.statusCode).toBe(405)
-    expect(String(wrongMethod.headers.allow).split(', ').sort()).toEqual(['GET', 'HEAD', 'POST'])
+    expect(String(wrongMethod.headers.allow).split(', ').sort()).toEqual(['GET', 'HEAD', 'POST', 'PUT'])
   })
 })
 
@@ -554,5 +554,34 @@ describe('consumer offsets and operations', () => {
     expect(served).toMatch(/^openapi: 3\.1\.0/)
     for (const path of ['/tables/{table}', '/tables/{table}/bulk', '/tables/{table}/stream', '/consumers/{group}/commit', '/consumers/{group}/offset', '/health/ready', '/metrics']) expect(served).toContain(`${path}:`)
     expect(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8')).toBe(served)
+  })
+})
+
+describe('table configs', () => {
+  it('PUT /tables/{t} creates the topic with partitions and configs; a second PUT is 409; bad configs are 400 and create nothing', async () => {
+    const created = await app.inject({ method: 'PUT', url: '/tables/typed', payload: { partitions: 2, configs: { 'zombi.iceberg.mode': 'value_schema_id_prefix' } } })
+    expect(created.statusCode).toBe(201)
+    expect(created.json()).toMatchObject({ table: 'typed', partitions: 2, configs: { 'zombi.iceberg.mode': 'value_schema_id_prefix' }, effective: { 'zombi.iceberg.mode': 'value_schema_id_prefix', 'retention.ms': '-1' } })
+    expect(log.topicByName('typed')?.configs).toEqual({ 'zombi.iceberg.mode': 'value_schema_id_prefix' })
+    const again = await app.inject({ method: 'PUT', url: '/tables/typed', payload: {} })
+    expect([again.statusCode, again.json().error]).toEqual([409, 'table_exists'])
+    const bad = await app.inject({ method: 'PUT', url: '/tables/other', payload: { configs: { 'zombi.iceberg.mode': 'avro' } } })
+    expect([bad.statusCode, bad.json().error]).toEqual([400, 'invalid_request'])
+    expect(bad.json().message).toMatch(/zombi.iceberg.mode=avro must be one of/)
+    expect(log.topicByName('other')).toBeUndefined()
+    const defaults = await app.inject({ method: 'PUT', url: '/tables/plain' })
+    expect([defaults.statusCode, defaults.json().partitions, defaults.json().configs]).toEqual([201, 3, {}])
+  })
+
+  it('GET and PATCH /tables/{t}/config read and change the configs (null back to the default), all or nothing', async () => {
+    await app.inject({ method: 'PUT', url: '/tables/typed', payload: { configs: { 'retention.ms': '1000' } } })
+    const changed = await app.inject({ method: 'PATCH', url: '/tables/typed/config', payload: { configs: { 'zombi.iceberg.mode': 'json', 'retention.ms': null } } })
+    expect(changed.statusCode).toBe(200)
+    expect(changed.json().configs).toEqual({ 'zombi.iceberg.mode': 'json' })
+    const refused = await app.inject({ method: 'PATCH', url: '/tables/typed/config', payload: { configs: { 'retention.ms': '5', 'no.such': '1' } } })
+    expect(refused.statusCode).toBe(400)
+    const read = await app.inject('/tables/typed/config')
+    expect(read.json()).toMatchObject({ configs: { 'zombi.iceberg.mode': 'json' }, effective: { 'retention.ms': '-1', 'zombi.iceberg.mode': 'json' } })
+    expect((await app.inject('/tables/missing/config')).statusCode).toBe(404)
   })
 })

@@ -145,3 +145,16 @@ export async function inspectTables(dir: string): Promise<InspectSummary> {
   const result = await python(script, ['inspect', dir], { timeoutMs: 120_000 })
   return JSON.parse(result.stdout.toString('utf8')) as InspectSummary
 }
+
+/** The named columns (typed ones too) of every row, as the reader returns them (python.plain: bytes base64, decimals as text, timestamps in µs). */
+export async function readColumns(dir: string, names: string, reader: 'duckdb' | 'pyiceberg', where?: string): Promise<Array<Record<string, unknown>>> {
+  const args = ['columns', dir, names, '--reader', reader]
+  if (where !== undefined) args.push('--where', where)
+  return (await pythonJsonLines(script, args, { timeoutMs: 120_000 })) as Array<Record<string, unknown>>
+}
+
+/** Data files pyiceberg plans for a row filter (pruned by the manifests' bounds), and all data files. */
+export async function plannedFiles(dir: string, rowFilter: string): Promise<{ planned: number; data_files: number }> {
+  const result = await python(script, ['planned', dir, rowFilter], { timeoutMs: 120_000 })
+  return JSON.parse(result.stdout.toString('utf8')) as { planned: number; data_files: number }
+}

@@ -258,3 +258,16 @@ describe('partition limit', () => {
     await store.close()
   })
 })
+
+describe('typed table modes', () => {
+  it('are refused without a schema registry (key_value is accepted), and accepted with one', async () => {
+    const { log } = await makeLog({ typedTables: false })
+    const refused = await log.createTopic('typed', 1, { 'zombi.iceberg.mode': 'value_schema_id_prefix' })
+    expect(refused).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringMatching(/needs the schema registry/) })
+    expect(log.configProblem('zombi.iceberg.mode', 'json')).toMatch(/needs the schema registry/)
+    expect(await log.createTopic('plain', 1, { 'zombi.iceberg.mode': 'key_value' })).toBeInstanceOf(Topic)
+    const { log: withRegistry } = await makeLog()
+    expect(await withRegistry.createTopic('typed', 1, { 'zombi.iceberg.mode': 'value_schema_id_prefix' })).toBeInstanceOf(Topic)
+    expect(withRegistry.configProblem('zombi.iceberg.mode', 'protobuf')).toMatch(/must be one of/)
+  })
+})

@@ -58,6 +58,10 @@ const RULES: Readonly<Record<string, Rule>> = {
   'GET /tables/:table/metadata': (r) => [topic(AclOperation.DESCRIBE, param(r, 'table'))],
   'POST /tables/:table/flush': (r) => [topic(AclOperation.ALTER, param(r, 'table'))],
   'POST /tables/:table/compact': (r) => [topic(AclOperation.ALTER, param(r, 'table'))],
+  // As CreateTopics, DescribeConfigs and IncrementalAlterConfigs on the Kafka door.
+  'PUT /tables/:table': (r) => [[cluster(AclOperation.CREATE), topic(AclOperation.CREATE, param(r, 'table'))]],
+  'GET /tables/:table/config': (r) => [topic(AclOperation.DESCRIBE_CONFIGS, param(r, 'table'))],
+  'PATCH /tables/:table/config': (r) => [topic(AclOperation.ALTER_CONFIGS, param(r, 'table'))],
   // Lists every topic: DESCRIBE on the cluster (Kafka's Metadata filters instead; a list here is all or nothing).
   'GET /tables': () => [cluster(AclOperation.DESCRIBE)],
   'POST /consumers/:group/commit': (r) => [group(AclOperation.READ, param(r, 'group')), topic(AclOperation.READ, String((r.body as { topic?: unknown } | undefined)?.topic ?? ''))],

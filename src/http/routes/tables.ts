@@ -8,6 +8,7 @@ import type { RecordWriter, WriteRefusal, WrittenRecord } from '../../log/record
 import { Topic } from '../../log/topic.ts'
 import type { Metrics } from '../../observability/metrics.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
+import { TOPIC_CONFIGS, effectiveTopicConfig } from '../../log/topic-config.ts'
 import { eventsOf, recordToWrite, type Encoding, type HttpRecord } from '../events.ts'
 import { HttpProblem, insufficientStorage, tableProblem } from '../problems.ts'
 import * as schemas from '../schemas.ts'
@@ -131,6 +132,59 @@ export async function tableRoutes(app: FastifyInstance, options: TableRoutesOpti
     const { records, hasMore } = await reader.readSince(topic, since, limit)
     httpReads.inc(records.length)
     return { records: eventsOf(records, encoding), count: records.length, has_more: hasMore }
+  })
+
+  const configsOf = (topic: Topic): Record<string, unknown> => {
+    const effective: Record<string, string> = {}
+    for (const definition of TOPIC_CONFIGS) effective[definition.name] = effectiveTopicConfig(topic.configs, definition.name, log.defaults)
+    return { table: topic.name, topic_id: topic.id, partitions: topic.partitions.length, configs: { ...topic.configs }, effective }
+  }
+
+  app.put<{ Params: { table: string }; Body: { partitions?: number; configs?: Record<string, string> } }>('/tables/:table', {
+    bodyLimit: controlBodyLimit,
+    schema: {
+      summary: 'Create the table (its Kafka topic) with partitions and topic configs, e.g. zombi.iceberg.mode for typed columns; writes create tables with the defaults',
+      params: schemas.tableParams, body: schemas.createTableBody,
+      response: { 201: schemas.tableConfigResponse, ...schemas.errorResponses, 409: { $ref: 'Error#' }, ...schemas.storageErrorResponses },
+    },
+    // No body: the defaults.
+    preValidation: async (request) => {
+      request.body ??= {}
+    },
+  }, async (request, reply) => {
+    const name = request.params.table
+    const created = await log.createTopic(name, request.body?.partitions ?? log.defaultPartitions, request.body?.configs ?? {})
+    if (!(created instanceof Topic)) {
+      if (created.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) throw new HttpProblem('HTTP_TABLE_EXISTS', `table ${name} already exists`)
+      if (created.errorCode === ErrorCode.INVALID_CONFIG || created.errorCode === ErrorCode.INVALID_PARTITIONS || created.errorCode === ErrorCode.POLICY_VIOLATION) {
+        throw new HttpProblem('HTTP_INVALID_REQUEST', created.message)
+      }
+      throw tableProblem(name, created)
+    }
+    return reply.code(201).send(configsOf(created))
+  })
+
+  app.get<{ Params: { table: string } }>('/tables/:table/config', {
+    schema: { summary: 'The table\'s topic configs: those set, and every one in effect', params: schemas.tableParams, response: { 200: schemas.tableConfigResponse, ...schemas.errorResponses } },
+  }, async (request) => configsOf(table(request.params.table)))
+
+  app.patch<{ Params: { table: string }; Body: { configs: Record<string, string | null> } }>('/tables/:table/config', {
+    bodyLimit: controlBodyLimit,
+    schema: {
+      summary: 'Change topic configs (as Kafka\'s IncrementalAlterConfigs: all or nothing); a change of zombi.iceberg.mode applies from the next flush',
+      params: schemas.tableParams, body: schemas.configPatchBody, response: { 200: schemas.tableConfigResponse, ...schemas.errorResponses, ...schemas.storageErrorResponses },
+    },
+  }, async (request) => {
+    const topic = table(request.params.table)
+    const next = new Map(Object.entries(topic.configs))
+    for (const [name, value] of Object.entries(request.body.configs)) {
+      if (value === null) next.delete(name)
+      else next.set(name, value)
+      const problem = log.configProblem(name, value ?? TOPIC_CONFIGS.find((definition) => definition.name === name)?.defaultValue(log.defaults) ?? null)
+      if (problem !== null) throw new HttpProblem('HTTP_INVALID_REQUEST', problem)
+    }
+    await log.alterTopicConfigs(topic, Object.fromEntries(next))
+    return configsOf(topic)
   })
 
   app.get('/tables', { schema: { summary: 'List tables', response: { 200: schemas.tablesResponse } } }, async () => ({

@@ -1,5 +1,6 @@
 // Every API handler the broker serves. ApiVersions advertises exactly this list.
 import type { AnyHandler } from '../handler.ts'
+import { alterConfigs } from './alter-configs.ts'
 import { apiVersions } from './api-versions.ts'
 import { createPartitions } from './create-partitions.ts'
 import { createTopics } from './create-topics.ts'
@@ -12,6 +13,7 @@ import { initProducerId } from './init-producer-id.ts'
 import { deleteGroups } from './delete-groups.ts'
 import { describeGroups } from './describe-groups.ts'
 import { heartbeat } from './heartbeat.ts'
+import { incrementalAlterConfigs } from './incremental-alter-configs.ts'
 import { joinGroup } from './join-group.ts'
 import { leaveGroup } from './leave-group.ts'
 import { listGroups } from './list-groups.ts'
@@ -32,7 +34,8 @@ import { deleteAcls } from './delete-acls.ts'
 import { describeAcls } from './describe-acls.ts'
 
 export const allHandlers: readonly AnyHandler[] = [
-  produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, describeConfigs, createPartitions, describeCluster,
+  produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, describeConfigs, alterConfigs, incrementalAlterConfigs,
+  createPartitions, describeCluster,
   findCoordinator, initProducerId,
   // The group APIs go together: librdkafka uses groups only when all of them are advertised.
   joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, describeGroups, listGroups, deleteGroups,

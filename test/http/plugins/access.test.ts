@@ -112,6 +112,23 @@ describe('HTTP ACLs', () => {
     expect((await app.inject({ url: '/tables', headers: basic('alice', 'alice-secret') })).statusCode).toBe(403)
   })
 
+  it('creates a table with CREATE, reads its configs with DESCRIBE_CONFIGS and changes them with ALTER_CONFIGS', async () => {
+    const as = { headers: basic('alice', 'alice-secret') }
+    const create = (): Promise<number> => app.inject({ method: 'PUT', url: '/tables/metrics', ...as, payload: { partitions: 1 } }).then((r) => r.statusCode)
+    const describe = (): Promise<number> => app.inject({ url: '/tables/metrics/config', ...as }).then((r) => r.statusCode)
+    const alter = (): Promise<number> => app.inject({ method: 'PATCH', url: '/tables/metrics/config', ...as, payload: { configs: { 'retention.ms': '60000' } } }).then((r) => r.statusCode)
+    expect(await create()).toBe(403)
+    await allow(ResourceType.TOPIC, 'metrics', AclOperation.CREATE)
+    expect(await create()).not.toBe(403)
+    expect(await describe()).toBe(403)
+    expect(await alter()).toBe(403)
+    await allow(ResourceType.TOPIC, 'metrics', AclOperation.DESCRIBE_CONFIGS)
+    expect(await describe()).toBe(200)
+    expect(await alter()).toBe(403)
+    await allow(ResourceType.TOPIC, 'metrics', AclOperation.ALTER_CONFIGS)
+    expect(await alter()).toBe(200)
+  })
+
   it('needs READ on the group and on the topic named in the body to commit', async () => {
     const commit = (): Promise<number> => app.inject({ method: 'POST', url: '/consumers/app/commit', headers: basic('alice', 'alice-secret'), payload: { topic: 'orders', partition: 0, offset: 0 } }).then((r) => r.statusCode)
     await allow(ResourceType.GROUP, 'app', AclOperation.READ)
