@@ -9,8 +9,8 @@
 // last acknowledgement (polled with GET /tables/{t}/metadata) shows whether the flush keeps up.
 //
 // Typed layout: the same sizes as Avro records in Confluent's wire format on topics with
-// zombi.iceberg.mode=value_schema_id_prefix (the broker started with an in-memory schema registry holding
-// the schema, test/e2e/fixtures/typed-broker.ts), so the flush decodes every value into typed columns;
+// zombi.iceberg.mode=value_schema_id_prefix (the schema registered first in the broker's own registry, so
+// its id is 1, the id the records carry), so the flush decodes every value into typed columns;
 // the table gains typed/raw ratios of the flush rate at each size. --no-typed leaves them out.
 // With --s3 every workload also runs with ZOMBI_STORAGE=s3 against moto (the S3 test server, started
 // per run on loopback, behind a counting proxy in this process), and the table gains S3/local ratios;
@@ -34,8 +34,6 @@ import { Kafka, logLevel } from 'kafkajs'
 import { startZombi } from './lib/zombi.ts'
 
 const main = path.resolve(import.meta.dirname, '../src/main.ts')
-/** The broker with an in-memory schema registry holding AVRO_BENCH_SCHEMA as id 1 (typed cases). */
-const typedMain = path.resolve(import.meta.dirname, '../test/e2e/fixtures/typed-broker.ts')
 const withTyped = !process.argv.includes('--no-typed')
 const quick = process.argv.includes('--quick')
 /** Only the ZOMBI_MAX_CONCURRENT_S3_UPLOADS sweep (implies --s3), e.g. to try other delays without the comparison table. */
@@ -186,9 +184,8 @@ async function run(c: Case, storage: Storage, live = false): Promise<Isolated | 
   const opened = await openStorage(storage, dataDir)
   try {
     const typed = c.payload === 'avro'
-    const broker = await startZombi(typed ? typedMain : main, {
+    const broker = await startZombi(main, {
       ...opened.settings,
-      ...(typed ? { TYPED_BROKER_SCHEMAS: JSON.stringify([{ subject: `${topicOf(c)}-value`, schema: JSON.stringify(AVRO_BENCH_SCHEMA) }]) } : {}),
       ZOMBI_FLUSH_INTERVAL_SECS: live ? '1' : '0', ZOMBI_TARGET_FILE_SIZE_MB: live ? '128' : String(c.isolatedTargetMb), ZOMBI_FLUSH_WORKERS: '1',
     }, { dataDir })
     try {
@@ -197,6 +194,11 @@ async function run(c: Case, storage: Storage, live = false): Promise<Isolated | 
       const workload: Workload = { recordBytes: c.recordBytes, records: c.records, fetchPasses: 1, payload: c.payload }
       const table = topicOf(c)
       if (typed) {
+        const registered = await fetch(`${broker.httpUrl}/registry/subjects/${table}-value/versions`, {
+          method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema: JSON.stringify(AVRO_BENCH_SCHEMA) }),
+        })
+        const { id } = await registered.json() as { id?: number }
+        if (id !== 1) throw new Error(`the bench schema was registered as id ${String(id)} (HTTP ${registered.status}); its records carry id 1`)
         const admin = new Kafka({ clientId: 'zombi-bench', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin()
         await admin.connect()
         try {

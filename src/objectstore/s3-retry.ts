@@ -53,6 +53,10 @@ export function describeFailure(error: unknown): string {
   const status = statusOf(error)
   const name = nameOf(error)
   const message = error instanceof Error ? error.message : String(error)
+  // A HEAD answer has no body, so the SDK cannot name S3's error code; a 503 there is throttling.
+  if (status === 503 && (name === undefined || name.startsWith('Unknown')) && /^(Unknown(Error)?)?$/.test(message)) {
+    return 'HTTP 503 SlowDown or ServiceUnavailable (an answer without a body names no error code)'
+  }
   return [status === undefined ? null : `HTTP ${status}`, name, message].filter((part) => part !== null && part !== undefined && part !== '').join(' ')
 }
 
