@@ -13,8 +13,10 @@ export interface BrokerUnderTest {
 }
 
 export interface RunningBroker {
-  /** `host:port` for Kafka clients. */
+  /** `host:port` for Kafka clients (the SASL_SSL listener when the broker has one). */
   readonly bootstrap: string
+  /** With a SASL_SSL `bootstrap`: the PLAINTEXT listener the bench creates topics through (untimed). */
+  readonly adminBootstrap?: string
   /** Zombi only: the base URL of its HTTP API. */
   readonly httpUrl?: string
   /** The process whose CPU and memory are measured (for a JVM, the java process). */

@@ -40,14 +40,15 @@ function runKcat(args: string[]): Promise<Finished> {
 }
 
 /** The end offset (high watermark) of partition 0, from kcat's offset query. */
-export async function endOffset(bootstrap: string, topic: string): Promise<number> {
-  const { stdout } = await runKcat(['-Q', '-b', bootstrap, '-t', `${topic}:0:-1`])
+export async function endOffset(bootstrap: string, topic: string, extraArgs: readonly string[] = []): Promise<number> {
+  const { stdout } = await runKcat(['-Q', '-b', bootstrap, '-t', `${topic}:0:-1`, ...extraArgs])
   const match = / offset (-?\d+)/.exec(stdout)
   if (!match) throw new Error(`kcat -Q printed no offset: ${stdout}`)
   return Number(match[1])
 }
 
-export function kcatLoad(workDir: string): ClientLoad {
+/** `extraArgs`: librdkafka settings for every kcat run, e.g. SASL_SSL's (bench/lib/secure.ts). */
+export function kcatLoad(workDir: string, extraArgs: readonly string[] = []): ClientLoad {
   // One file per producer share: with N producers, N kcat processes each send the same file of records/N lines.
   const inputFile = (workload: Workload): string => path.join(workDir, `kcat-${workload.recordBytes}B-${recordsPerProducer(workload)}.txt`)
   return {
@@ -81,13 +82,13 @@ export function kcatLoad(workDir: string): ClientLoad {
         '-P', '-b', bootstrap, '-t', topic, '-p', '0',
         '-X', 'acks=all', '-X', 'linger.ms=5', '-X', 'message.timeout.ms=60000',
         '-X', `compression.codec=${workload.compression ?? 'none'}`,
-        '-l', inputFile(workload),
+        '-l', inputFile(workload), ...extraArgs,
       ]
       // N producers are N kcat processes started together; the time is from the first start to the last exit.
       const started = performance.now()
       await Promise.all(Array.from({ length: workload.producers ?? 1 }, () => runKcat(args)))
       const seconds = (performance.now() - started) / 1000
-      const stored = await endOffset(bootstrap, topic)
+      const stored = await endOffset(bootstrap, topic, extraArgs)
       if (stored !== workload.records) throw new Error(`kcat produced ${workload.records} records but the partition ends at offset ${stored}`)
       return { records: workload.records, bytes: workload.records * workload.recordBytes, seconds }
     },
@@ -99,7 +100,7 @@ export function kcatLoad(workDir: string): ClientLoad {
         // fetch.wait.max.ms=10: the empty long poll that tells librdkafka it reached the end costs 10 ms, not 500.
         const result = await runKcat([
           '-C', '-b', bootstrap, '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-f', '',
-          '-X', 'fetch.wait.max.ms=10',
+          '-X', 'fetch.wait.max.ms=10', ...extraArgs,
         ])
         const reached = /Reached end of topic .* at offset (\d+)/.exec(result.stderr)
         if (!reached) throw new Error(`kcat did not report the end of the partition: ${result.stderr.trim()}`)

@@ -79,7 +79,8 @@ function childEnvironment(settings: Record<string, string>, dataDir: string): No
   return {
     ...env,
     ZOMBI_HOST: '127.0.0.1',
-    ZOMBI_KAFKA_PORT: '0',
+    // ZOMBI_LISTENERS names every Kafka port itself.
+    ...(settings.ZOMBI_LISTENERS === undefined ? { ZOMBI_KAFKA_PORT: '0' } : {}),
     ZOMBI_PORT: '0',
     // info: the ready line is logged at info; Zombi logs per connection, not per request.
     ZOMBI_LOG_LEVEL: 'info',
@@ -97,13 +98,18 @@ process.once('exit', () => {
 interface Ports {
   kafkaPort: number
   httpPort: number
+  /** Bound port of each listener by name (ZOMBI_LISTENERS). */
+  listeners: Record<string, number>
 }
 
 function readyPorts(line: string): Ports | undefined {
   try {
-    const ready = JSON.parse(line) as { kafkaPort?: unknown; httpPort?: unknown }
+    const ready = JSON.parse(line) as { kafkaPort?: unknown; httpPort?: unknown; listeners?: unknown }
     if (typeof ready.kafkaPort !== 'number' || typeof ready.httpPort !== 'number') return undefined
-    return { kafkaPort: ready.kafkaPort, httpPort: ready.httpPort }
+    const listeners: Record<string, number> = {}
+    // A revision older than named listeners (--revision) logs none: its one listener is kafkaPort.
+    if (Array.isArray(ready.listeners)) for (const { name, port } of ready.listeners as { name: string; port: number }[]) listeners[name] = port
+    return { kafkaPort: ready.kafkaPort, httpPort: ready.httpPort, listeners }
   } catch {
     return undefined
   }
@@ -177,7 +183,7 @@ export async function startZombi(main: string, settings: Record<string, string>,
   child.stdout.setEncoding('utf8')
 
   try {
-    const { kafkaPort, httpPort } = await new Promise<Ports>((resolve, reject) => {
+    const { kafkaPort, httpPort, listeners } = await new Promise<Ports>((resolve, reject) => {
       const timer = setTimeout(() => reject(failure(`logged no "zombi ready" within ${readyTimeoutMs} ms`)), readyTimeoutMs)
       // Only lines up to the ready line are parsed; later output is only kept for error messages.
       let pending: string | undefined = ''
@@ -200,7 +206,8 @@ export async function startZombi(main: string, settings: Record<string, string>,
       rejectIfGoneBeforeReady(child, exited, timer, reject, failure)
     })
     return {
-      bootstrap: `127.0.0.1:${kafkaPort}`,
+      bootstrap: `127.0.0.1:${listeners.SASL_SSL ?? kafkaPort}`,
+      ...(listeners.SASL_SSL === undefined ? {} : { adminBootstrap: `127.0.0.1:${listeners.PLAINTEXT ?? kafkaPort}` }),
       httpUrl: `http://127.0.0.1:${httpPort}`,
       dataDir,
       pid: child.pid!,

@@ -9,6 +9,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType  # noqa: E402
+from aiokafka.helpers import create_ssl_context  # noqa: E402
 
 import compat_driver as c  # noqa: E402
 
@@ -30,8 +31,10 @@ async def send_all(prod, ctx, messages):
 
 
 async def read_partition(ctx, count, start=None, timeout_s=30, **config):
-    reader = AIOKafkaConsumer(bootstrap_servers=ctx.bootstrap, group_id=None, enable_auto_commit=False,
-                              auto_offset_reset="earliest", client_id="compat-aiokafka", **config)
+    settings = {"bootstrap_servers": ctx.bootstrap, "group_id": None, "enable_auto_commit": False,
+                "auto_offset_reset": "earliest", "client_id": "compat-aiokafka"}
+    settings.update(config)
+    reader = AIOKafkaConsumer(**settings)
     await reader.start()
     try:
         tp = TopicPartition(ctx.topic, 0)
@@ -262,6 +265,54 @@ async def consume_from_timestamp(ctx):
     return f"offsets_for_times -> {found.offset}"
 
 
+def secure_config(ctx):
+    return {
+        "bootstrap_servers": ctx.secure_bootstrap,
+        "security_protocol": "SASL_SSL",
+        "ssl_context": create_ssl_context(cafile=ctx.ca_file),
+        "sasl_mechanism": ctx.sasl_mechanism,
+        "sasl_plain_username": ctx.sasl_username,
+        "sasl_plain_password": ctx.sasl_password,
+    }
+
+
+async def sasl_scram_tls(ctx):
+    prod = await producer(ctx, **secure_config(ctx))
+    try:
+        await send_all(prod, ctx, [{"key": c.secure_key(i), "value": c.secure_value(i), "partition": 0} for i in range(c.SECURE_COUNT)])
+    finally:
+        await prod.stop()
+    records = await read_partition(ctx, c.SECURE_COUNT, **secure_config(ctx))
+    c.expect_equal([(r.key, r.value) for r in records], [(c.secure_key(i), c.secure_value(i)) for i in range(c.SECURE_COUNT)], "records read back over SASL_SSL")
+    return f"{ctx.sasl_mechanism} over SASL_SSL: {c.SECURE_COUNT} records"
+
+
+async def acl_denied(ctx):
+    refused = None
+    prod = None
+    try:
+        prod = await producer(ctx, **secure_config(ctx), request_timeout_ms=15000)
+        await asyncio.wait_for(await prod.send(ctx.topic, value=c.ACL_DENIED_VALUE, partition=0), 30)
+    except Exception as error:  # the error the client raises is what is measured
+        refused = error
+    finally:
+        if prod is not None:
+            await prod.stop()
+    c.expect(refused is not None, "the produce succeeded without WRITE on the topic")
+    c.expect("Authorization" in type(refused).__name__, f"the produce failed, but not with an authorization error: {type(refused).__name__}: {refused}")
+    records = await read_partition(ctx, c.ACL_READABLE_COUNT, **secure_config(ctx))
+    c.expect_equal([(r.key, r.value) for r in records], [(c.acl_readable_key(i), c.acl_readable_value(i)) for i in range(c.ACL_READABLE_COUNT)], "records read with READ only")
+    lister = AIOKafkaConsumer(client_id="compat-aiokafka", **secure_config(ctx))
+    await lister.start()
+    try:
+        topics = await lister.topics()
+    finally:
+        await lister.stop()
+    c.expect(ctx.topic in topics, f"the readable topic is missing from the metadata: {sorted(topics)}")
+    c.expect(ctx.hidden_topic not in topics, f"{ctx.hidden_topic} is listed though the user may not describe it")
+    return f"produce refused with {type(refused).__name__}; read {c.ACL_READABLE_COUNT} records; metadata lists {len(topics)} topic(s), not the hidden one"
+
+
 def sync(coroutine_function):
     return lambda ctx: asyncio.run(coroutine_function(ctx))
 
@@ -277,4 +328,6 @@ c.run({name: sync(function) for name, function in {
     "idempotent-producer": idempotent_producer,
     "group-commit-resume": group_commit_resume,
     "consume-from-timestamp": consume_from_timestamp,
+    "sasl-scram-tls": sasl_scram_tls,
+    "acl-denied": acl_denied,
 }.items()})

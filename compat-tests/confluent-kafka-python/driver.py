@@ -235,7 +235,45 @@ def consume_from_timestamp(ctx):
     return f"offsets_for_times -> {found.offset}"
 
 
+def secure_config(ctx):
+    return {
+        "bootstrap.servers": ctx.secure_bootstrap,
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": ctx.ca_file,
+        "sasl.mechanism": ctx.sasl_mechanism,
+        "sasl.username": ctx.sasl_username,
+        "sasl.password": ctx.sasl_password,
+    }
+
+
+def sasl_scram_tls(ctx):
+    prod = producer(ctx, **secure_config(ctx))
+    send_all(prod, ctx, [{"key": c.secure_key(i), "value": c.secure_value(i), "partition": 0} for i in range(c.SECURE_COUNT)])
+    records = read_partition(ctx, c.SECURE_COUNT, **secure_config(ctx))
+    c.expect_equal([(r.key(), r.value()) for r in records], [(c.secure_key(i), c.secure_value(i)) for i in range(c.SECURE_COUNT)], "records read back over SASL_SSL")
+    return f"{ctx.sasl_mechanism} over SASL_SSL: {c.SECURE_COUNT} records"
+
+
+def acl_denied(ctx):
+    errors = []
+    prod = producer(ctx, **secure_config(ctx), **{"message.timeout.ms": 15000})
+    prod.produce(ctx.topic, value=c.ACL_DENIED_VALUE, partition=0, on_delivery=lambda error, _message: errors.append(error))
+    remaining = prod.flush(30)
+    c.expect(remaining == 0 and len(errors) == 1, f"no delivery report within 30 s ({remaining} undelivered)")
+    refused = errors[0]
+    c.expect(refused is not None, "the produce succeeded without WRITE on the topic")
+    c.expect(refused.name() == "TOPIC_AUTHORIZATION_FAILED", f"the produce failed, but not with TOPIC_AUTHORIZATION_FAILED: {refused}")
+    records = read_partition(ctx, c.ACL_READABLE_COUNT, **secure_config(ctx))
+    c.expect_equal([(r.key(), r.value()) for r in records], [(c.acl_readable_key(i), c.acl_readable_value(i)) for i in range(c.ACL_READABLE_COUNT)], "records read with READ only")
+    topics = AdminClient(secure_config(ctx)).list_topics(timeout=15).topics
+    c.expect(ctx.topic in topics, f"the readable topic is missing from the metadata: {sorted(topics)}")
+    c.expect(ctx.hidden_topic not in topics, f"{ctx.hidden_topic} is listed though the user may not describe it")
+    return f"produce refused with {refused.name()}; read {c.ACL_READABLE_COUNT} records; metadata lists {len(topics)} topic(s), not the hidden one"
+
+
 c.run({
+    "sasl-scram-tls": sasl_scram_tls,
+    "acl-denied": acl_denied,
     "metadata": metadata,
     "admin-create-describe-delete": admin_create_describe_delete,
     **{f"produce-consume-{codec}": produce_consume(codec) for codec in ["none", "gzip", "snappy", "lz4", "zstd"]},

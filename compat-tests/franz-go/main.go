@@ -98,6 +98,10 @@ func run(e env, scenario string) string {
 		return groupCommitResume(e)
 	case "consume-from-timestamp":
 		return consumeFromTimestamp(e)
+	case "sasl-scram-tls":
+		return saslScramTLS(e)
+	case "acl-denied":
+		return aclDenied(e)
 	}
 	panic("unknown scenario " + scenario)
 }

@@ -242,7 +242,54 @@ def consume_from_timestamp(ctx):
     return f"offsets_for_times -> {found.offset}"
 
 
+def secure_config(ctx):
+    return {
+        "bootstrap_servers": ctx.secure_bootstrap,
+        "security_protocol": "SASL_SSL",
+        "ssl_cafile": ctx.ca_file,
+        "sasl_mechanism": ctx.sasl_mechanism,
+        "sasl_plain_username": ctx.sasl_username,
+        "sasl_plain_password": ctx.sasl_password,
+    }
+
+
+def sasl_scram_tls(ctx):
+    prod = producer(ctx, **secure_config(ctx))
+    send_all(prod, ctx, [{"key": c.secure_key(i), "value": c.secure_value(i), "partition": 0} for i in range(c.SECURE_COUNT)])
+    prod.close()
+    records = read_partition(ctx, c.SECURE_COUNT, **secure_config(ctx))
+    c.expect_equal([(r.key, r.value) for r in records], [(c.secure_key(i), c.secure_value(i)) for i in range(c.SECURE_COUNT)], "records read back over SASL_SSL")
+    return f"{ctx.sasl_mechanism} over SASL_SSL: {c.SECURE_COUNT} records"
+
+
+def acl_denied(ctx):
+    refused = None
+    prod = None
+    try:
+        prod = producer(ctx, **secure_config(ctx), max_block_ms=15000)
+        prod.send(ctx.topic, value=c.ACL_DENIED_VALUE, partition=0).get(timeout=30)
+    except Exception as error:  # the error the client raises is what is measured
+        refused = error
+    finally:
+        if prod is not None:
+            prod.close(timeout=5)
+    c.expect(refused is not None, "the produce succeeded without WRITE on the topic")
+    # The producer is idempotent by default: without WRITE on any topic its InitProducerId is refused
+    # first, with CLUSTER_AUTHORIZATION_FAILED (as Kafka answers), which kafka-python wraps in a KafkaError.
+    c.expect("AuthorizationFailed" in f"{type(refused).__name__} {refused}", f"the produce failed, but not with an authorization error: {type(refused).__name__}: {refused}")
+    records = read_partition(ctx, c.ACL_READABLE_COUNT, **secure_config(ctx))
+    c.expect_equal([(r.key, r.value) for r in records], [(c.acl_readable_key(i), c.acl_readable_value(i)) for i in range(c.ACL_READABLE_COUNT)], "records read with READ only")
+    lister = consumer(ctx, **secure_config(ctx))
+    topics = lister.topics()
+    lister.close()
+    c.expect(ctx.topic in topics, f"the readable topic is missing from the metadata: {sorted(topics)}")
+    c.expect(ctx.hidden_topic not in topics, f"{ctx.hidden_topic} is listed though the user may not describe it")
+    return f"produce refused with {type(refused).__name__}: {refused}; read {c.ACL_READABLE_COUNT} records; metadata lists {len(topics)} topic(s), not the hidden one"
+
+
 c.run({
+    "sasl-scram-tls": sasl_scram_tls,
+    "acl-denied": acl_denied,
     "metadata": metadata,
     "admin-create-describe-delete": admin_create_describe_delete,
     **{f"produce-consume-{codec}": produce_consume(codec) for codec in ["none", "gzip", "snappy", "lz4", "zstd"]},

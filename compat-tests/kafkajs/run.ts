@@ -1,6 +1,7 @@
 // kafkajs (npm) against Zombi. kafkajs has no group-less consumer, so every read joins a group of its own.
 import { deepStrictEqual } from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import {
   CompressionTypes, Kafka, logLevel, type ConfigResourceTypes, type Consumer, type ConsumerConfig, type IHeaders, type KafkaMessage,
@@ -9,10 +10,21 @@ import {
 import { runFamilyMain, type ScenarioContext, type ScenarioEntry } from '../lib/family.ts'
 import { waitFor } from '../lib/process.ts'
 import {
-  admin as adminScenario, codecRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
+  aclDenied, admin as adminScenario, codecRecords, secureRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
 } from '../lib/scenarios.ts'
 
+/** A client of the scenario's listener: PLAINTEXT, or SASL_SSL as the scenario's user in the secured scenarios. */
 function client(context: ScenarioContext): Kafka {
+  const secure = context.secure
+  if (secure) {
+    return new Kafka({
+      clientId: 'compat-kafkajs', brokers: [secure.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 5 },
+      ssl: { ca: [readFileSync(secure.caFile, 'utf8')] },
+      sasl: secure.mechanism === 'SCRAM-SHA-512'
+        ? { mechanism: 'scram-sha-512', username: secure.username, password: secure.password }
+        : { mechanism: 'scram-sha-256', username: secure.username, password: secure.password },
+    })
+  }
   return new Kafka({ clientId: 'compat-kafkajs', brokers: [context.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 5 } })
 }
 
@@ -311,6 +323,48 @@ async function consumeFromTimestamp(context: ScenarioContext): Promise<string> {
   return `fetchTopicOffsetsByTimestamp -> ${timestamps.fromTimestampExpectedOffset}, seek, read 5..9`
 }
 
+async function saslScramTls(context: ScenarioContext): Promise<string> {
+  await withProducer(context, {}, (producer) => producer.send({
+    topic: context.topic,
+    messages: Array.from({ length: secureRecords.count }, (_, index) => ({ partition: 0, key: secureRecords.key(index), value: secureRecords.value(index) })),
+  }))
+  const consumed = await consume(context, secureRecords.count)
+  deepStrictEqual(
+    consumed.map(({ message }) => [hex(message.key), hex(message.value)]),
+    Array.from({ length: secureRecords.count }, (_, index) => [secureRecords.key(index).toString('hex'), secureRecords.value(index).toString('hex')]),
+    'records read back over SASL_SSL',
+  )
+  return `${context.secure!.mechanism} over SASL_SSL: ${secureRecords.count} records`
+}
+
+async function aclDeniedScenario(context: ScenarioContext): Promise<string> {
+  let refused: unknown
+  try {
+    await withProducer(context, {}, (producer) => producer.send({ topic: context.topic, messages: [{ partition: 0, value: aclDenied.deniedValue }] }))
+  } catch (error) {
+    refused = error
+  }
+  if (refused === undefined) throw new Error('the produce succeeded without WRITE on the topic')
+  const type = (refused as { type?: string }).type
+  if (type !== 'TOPIC_AUTHORIZATION_FAILED') throw new Error(`the produce failed, but not with TOPIC_AUTHORIZATION_FAILED: ${String(refused)}`)
+  const consumed = await consume(context, aclDenied.readableCount)
+  deepStrictEqual(
+    consumed.map(({ message }) => [hex(message.key), hex(message.value)]),
+    Array.from({ length: aclDenied.readableCount }, (_, index) => [aclDenied.key(index).toString('hex'), aclDenied.value(index).toString('hex')]),
+    'records read with READ only',
+  )
+  const admin = client(context).admin()
+  await admin.connect()
+  try {
+    const topics = await admin.listTopics()
+    if (!topics.includes(context.topic)) throw new Error(`listTopics lacks the readable topic ${context.topic}: ${topics.join(', ')}`)
+    if (topics.includes(context.secure!.hiddenTopic)) throw new Error(`listTopics lists ${context.secure!.hiddenTopic}, which the user may not describe`)
+    return `produce refused with ${type}; a group read the ${aclDenied.readableCount} records; listTopics: ${topics.length} topic(s), not the hidden one`
+  } finally {
+    await admin.disconnect()
+  }
+}
+
 function version(): string {
   const require = createRequire(import.meta.url)
   return (require('kafkajs/package.json') as { version: string }).version
@@ -331,6 +385,8 @@ const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'idempotent-producer': idempotentProducer,
   'group-commit-resume': groupCommitResume,
   'consume-from-timestamp': consumeFromTimestamp,
+  'sasl-scram-tls': saslScramTls,
+  'acl-denied': aclDeniedScenario,
 }
 
 runFamilyMain({ family: 'kafkajs', client: 'kafkajs', version, scenarios })

@@ -3,12 +3,12 @@ import { deepStrictEqual } from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { findKcat, kcat, kcatCommonArgs, kcatConsume, kcatVersion, type KcatRecord } from '../../test/e2e/fixtures/kcat.ts'
+import { findKcat, kcat, kcatCommonArgs, kcatConsume, kcatVersion, runKcat, type KcatRecord } from '../../test/e2e/fixtures/kcat.ts'
 import { runFamilyMain, type ScenarioContext, type ScenarioEntry } from '../lib/family.ts'
 import { RunningProcess, waitFor } from '../lib/process.ts'
 import { produceReference, readPartition } from '../lib/reader.ts'
 import {
-  codecRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
+  aclDenied, codecRecords, group, secureRecords, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
 } from '../lib/scenarios.ts'
 
 const recordDelimiter = '\x1e'
@@ -247,6 +247,48 @@ async function consumeFromTimestamp(context: ScenarioContext): Promise<string> {
   return `kcat -Q -> ${timestamps.fromTimestampExpectedOffset}, -o s@<ms> reads 5..9 (records produced by @platformatic/kafka: kcat -P sets no timestamps)`
 }
 
+/** librdkafka's settings for the SASL_SSL listener and the scenario's user. */
+function secureArgs(context: ScenarioContext): string[] {
+  const secure = context.secure
+  if (!secure) throw new Error(`${context.scenario} has no secure listener`)
+  return ['-X', 'security.protocol=SASL_SSL', '-X', `ssl.ca.location=${secure.caFile}`, '-X', `sasl.mechanism=${secure.mechanism}`,
+    '-X', `sasl.username=${secure.username}`, '-X', `sasl.password=${secure.password}`]
+}
+
+async function saslScramTls(context: ScenarioContext): Promise<string> {
+  const secure = context.secure!
+  const input = Array.from({ length: secureRecords.count }, (_, index) =>
+    Buffer.concat([secureRecords.key(index), Buffer.from(keyDelimiter), secureRecords.value(index), Buffer.from(recordDelimiter)]))
+  await kcat(['-P', '-b', secure.bootstrap, '-t', context.topic, ...kcatCommonArgs, ...secureArgs(context), '-D', '\\x1e', '-K', '\\x1f', '-p', '0'],
+    { input: Buffer.concat(input), timeoutMs: context.remainingMs() })
+  const records = await kcatConsume(secure.bootstrap, context.topic, { partition: 0, extraArgs: secureArgs(context), timeoutMs: context.remainingMs() })
+  deepStrictEqual(
+    records.map((record) => [record.key?.toString('hex'), record.value?.toString('hex')]),
+    Array.from({ length: secureRecords.count }, (_, index) => [secureRecords.key(index).toString('hex'), secureRecords.value(index).toString('hex')]),
+    'records read back over SASL_SSL',
+  )
+  return `kcat -P/-C over SASL_SSL (${secure.mechanism}): ${secureRecords.count} records`
+}
+
+async function aclDeniedScenario(context: ScenarioContext): Promise<string> {
+  const secure = context.secure!
+  const produced = await runKcat(['-P', '-b', secure.bootstrap, '-t', context.topic, '-p', '0', '-m', '15', '-X', 'message.timeout.ms=10000', ...secureArgs(context)],
+    { input: Buffer.concat([aclDenied.deniedValue, Buffer.from('\n')]), timeoutMs: context.remainingMs() })
+  if (produced.code === 0) throw new Error('kcat -P succeeded without WRITE on the topic')
+  if (!/Topic authorization failed/i.test(produced.stderr)) throw new Error(`kcat -P failed, but not with an authorization error: ${produced.stderr.trim().split('\n').at(-1)}`)
+  const records = await kcatConsume(secure.bootstrap, context.topic, { partition: 0, extraArgs: secureArgs(context), timeoutMs: context.remainingMs() })
+  deepStrictEqual(
+    records.map((record) => [record.key?.toString('hex'), record.value?.toString('hex')]),
+    Array.from({ length: aclDenied.readableCount }, (_, index) => [aclDenied.key(index).toString('hex'), aclDenied.value(index).toString('hex')]),
+    'records read with READ only',
+  )
+  const listing = await kcat(['-L', '-J', '-b', secure.bootstrap, ...kcatCommonArgs, ...secureArgs(context)], { timeoutMs: context.remainingMs() })
+  const topics = (JSON.parse(listing.stdout.toString('utf8')) as { topics: { topic: string }[] }).topics.map((entry) => entry.topic)
+  if (!topics.includes(context.topic)) throw new Error(`kcat -L does not list the readable topic ${context.topic} (lists ${topics.join(', ')})`)
+  if (topics.includes(secure.hiddenTopic)) throw new Error(`kcat -L lists ${secure.hiddenTopic}, which the user may not describe`)
+  return `kcat -P refused (Topic authorization failed); -C read the ${aclDenied.readableCount} records; -L lists ${topics.length} topic(s), not the hidden one`
+}
+
 function version(): string {
   const line = kcatVersion()
   const kcatRelease = /Version (\S+)/.exec(line)?.[1] ?? line
@@ -269,6 +311,8 @@ const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'idempotent-producer': idempotentProducer,
   'group-commit-resume': groupCommitResume,
   'consume-from-timestamp': consumeFromTimestamp,
+  'sasl-scram-tls': saslScramTls,
+  'acl-denied': aclDeniedScenario,
 }
 
 runFamilyMain({ family: 'kcat', client: 'kcat (Debian)', version, scenarios })

@@ -4,7 +4,7 @@
 import { deepStrictEqual } from 'node:assert/strict'
 import type { ScenarioContext } from './family.ts'
 import { logAppendTimeFlag, readPartition, type RawRecord } from './reader.ts'
-import { codecIds, codecOf, codecRecords, idempotent, keysHeadersNullsRecords } from './scenarios.ts'
+import { aclDenied, codecIds, codecOf, codecRecords, idempotent, keysHeadersNullsRecords, secureRecords } from './scenarios.ts'
 
 const codecNames = Object.fromEntries(Object.entries(codecIds).map(([name, id]) => [id, name])) as Record<number, string>
 
@@ -54,6 +54,20 @@ export async function verifyOnBroker(context: ScenarioContext): Promise<string> 
       if (plain.length > 0) throw new Error(`${plain.length} of ${stored.batches.length} stored batches have no producer id/sequence (not idempotent)`)
       const ids = [...new Set(stored.batches.map((batch) => `${batch.producerId}/${batch.producerEpoch}`))]
       return `broker: ${stored.batches.length} batch(es) from producer ${ids.join(', ')}`
+    }
+    case 'sasl-scram-tls': {
+      const stored = await readPartition(bootstrap, topic, 0)
+      const expected = Array.from({ length: secureRecords.count }, (_, index) => comparable({ offset: 0, timestamp: 0n, key: secureRecords.key(index), value: secureRecords.value(index), headers: [] }))
+      deepStrictEqual(stored.records.map((record) => ({ ...comparable(record), headers: [] })), expected, 'records stored by the broker')
+      return `broker: the ${secureRecords.count} records byte-exact`
+    }
+    case 'acl-denied': {
+      // The refused produce must have stored nothing: only the harness's records are there.
+      const stored = await readPartition(bootstrap, topic, 0)
+      const values = stored.records.map((record) => record.value?.toString('utf8') ?? '<null>')
+      const expected = Array.from({ length: aclDenied.readableCount }, (_, index) => aclDenied.value(index).toString('utf8'))
+      deepStrictEqual(values, expected, 'records stored by the broker (the denied produce must add none)')
+      return `broker: still only the ${aclDenied.readableCount} records written before`
     }
     default:
       return ''

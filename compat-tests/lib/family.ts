@@ -8,6 +8,7 @@ import { startBroker, type Broker } from '../../test/e2e/fixtures/broker.ts'
 import { runProcess } from '../../test/e2e/fixtures/kcat.ts'
 import { verifyOnBroker } from './broker-checks.ts'
 import { createTopic } from './reader.ts'
+import { prepareSecuredScenario, prepareSecurity, secureBootstrap, secureEnvironment, type ScramMechanism, type SecureClientContext } from './security.ts'
 import { judge, readAllowlist, resultsPath, summarize, writeResults, type FamilyResult, type ScenarioResult } from './results.ts'
 import { scenarioNames, topicSpecOf, type ScenarioName } from './scenarios.ts'
 
@@ -19,6 +20,8 @@ export interface ScenarioContext {
   /** A group id no other scenario uses. */
   readonly group: string
   readonly broker: Broker
+  /** sasl-scram-tls and acl-denied: the SASL_SSL listener and the user to connect as; undefined otherwise. */
+  readonly secure: SecureClientContext | undefined
   /** Milliseconds left before the scenario times out, less `reserveMs` kept for what follows (at least 1 s). */
   remainingMs(reserveMs?: number): number
   /** A line in the family's run log. */
@@ -49,6 +52,8 @@ export interface FamilySpec {
   version: string | (() => string | Promise<string>)
   /** Extra ZOMBI_* settings. */
   brokerSettings?: Record<string, string>
+  /** The SCRAM mechanism of the secured scenarios: SCRAM-SHA-512 unless the client lacks it. */
+  saslMechanism?: ScramMechanism
   /** Per scenario, default 90 s. */
   scenarioTimeoutMs?: number
   /** TypeScript scenarios: every name of the list, a function or a skip. */
@@ -101,6 +106,7 @@ async function runDriver(driver: DriverSpec, context: ScenarioContext): Promise<
     COMPAT_TOPIC: context.topic,
     COMPAT_GROUP: context.group,
     COMPAT_SCENARIO: context.scenario,
+    ...secureEnvironment(context.secure),
   }
   const [command, ...args] = driver.command
   const result = await runProcess(command!, [...args, context.scenario], { env, timeoutMs: context.remainingMs() })
@@ -143,7 +149,8 @@ export async function runFamily(spec: FamilySpec): Promise<FamilyResult> {
     version = `unknown (${errorText(error)})`
   }
   const result: FamilyResult = { family: spec.family, client: spec.client, version, date, scenarios: {} }
-  const broker = await startBroker({ ...defaultBrokerSettings, ...spec.brokerSettings })
+  const security = prepareSecurity()
+  const broker = await startBroker({ ...defaultBrokerSettings, ...security.brokerSettings, ...spec.brokerSettings })
   const timeoutMs = spec.scenarioTimeoutMs ?? 90_000
   try {
     for (const scenario of scenarioNames) {
@@ -163,6 +170,7 @@ export async function runFamily(spec: FamilySpec): Promise<FamilyResult> {
         topic: uniqueName(spec.family, scenario),
         group: uniqueName(spec.family, scenario),
         broker,
+        secure: undefined,
         remainingMs: (reserveMs = 0) => Math.max(1000, timeoutMs - (Date.now() - started) - reserveMs),
         log: (line) => log(`${scenario}: ${line}`),
         brokerCheckedHere: () => {},
@@ -174,6 +182,8 @@ export async function runFamily(spec: FamilySpec): Promise<FamilyResult> {
       let outcome: ScenarioResult
       try {
         if (topicSpec) await createTopic(broker.bootstrap, context.topic, topicSpec)
+        context.secure = await prepareSecuredScenario(security, scenario, broker.bootstrap, secureBootstrap(broker.listenerPorts, broker.host),
+          context.topic, context.group, spec.saslMechanism ?? 'SCRAM-SHA-512', (name) => createTopic(broker.bootstrap, name, { partitions: 1, configs: {} }))
         if (typeof entry === 'function') {
           const detail = await withTimeout(entry(context), timeoutMs, scenario)
           outcome = { status: 'pass', detail: detail ?? '' }
@@ -202,6 +212,7 @@ export async function runFamily(spec: FamilySpec): Promise<FamilyResult> {
     await writeFile(join(logDir, 'broker.log'), broker.logs())
     await writeFile(join(logDir, 'scenarios.log'), runLog.join('\n') + '\n')
     await broker.cleanup()
+    security.cleanup()
   }
   await writeResults(result, outputPath)
   for (const line of summarize(spec.family, judge(result, readAllowlist(spec.family)))) log(line)

@@ -16,6 +16,8 @@ export const scenarioNames = [
   'idempotent-producer',
   'group-commit-resume',
   'consume-from-timestamp',
+  'sasl-scram-tls',
+  'acl-denied',
 ] as const
 
 export type ScenarioName = (typeof scenarioNames)[number]
@@ -120,4 +122,36 @@ export const admin = {
   partitions: 3,
   configName: 'retention.ms',
   configValue: '3600000',
+}
+
+/**
+ * sasl-scram-tls: over the SASL_SSL listener (SCRAM-SHA-512, or 256 where a client lacks 512), produce
+ * these records and consume them back byte-exact.
+ */
+export const secureRecords = {
+  count: 5,
+  key(index: number): Buffer {
+    return Buffer.from(`secure-key-${index}`)
+  },
+  value(index: number): Buffer {
+    return Buffer.from(`secure value ${index} over SASL_SSL with SCRAM`)
+  },
+}
+
+/**
+ * acl-denied: the harness writes `readableCount` records (over PLAINTEXT) before the client runs; the
+ * client, as a user with READ on the topic and the group but no WRITE, must be refused a produce with
+ * its authorization error, consume those records, and not see the hidden topic (which exists, with no
+ * ACL for that user) in the metadata of all topics.
+ */
+export const aclDenied = {
+  readableCount: 3,
+  key(index: number): Buffer {
+    return Buffer.from(`readable-key-${index}`)
+  },
+  value(index: number): Buffer {
+    return Buffer.from(`readable value ${index}`)
+  },
+  /** What the client tries to write; it must never be stored. */
+  deniedValue: Buffer.from('this write must be refused'),
 }

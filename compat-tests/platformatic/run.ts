@@ -12,13 +12,24 @@ import { runFamilyMain, type ScenarioContext, type ScenarioEntry } from '../lib/
 import { waitFor } from '../lib/process.ts'
 import { repoRoot } from '../lib/results.ts'
 import {
-  admin as adminScenario, codecRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
+  aclDenied, admin as adminScenario, codecRecords, secureRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
 } from '../lib/scenarios.ts'
 
 type Options = ProducerOptions<Buffer, Buffer, Buffer, Buffer>
 
+/** The scenario's listener: PLAINTEXT, or SASL_SSL as the scenario's user in the secured scenarios. */
+function connection(context: ScenarioContext): Pick<Options, 'bootstrapBrokers' | 'tls' | 'sasl'> {
+  const secure = context.secure
+  if (!secure) return { bootstrapBrokers: [context.bootstrap] }
+  return {
+    bootstrapBrokers: [secure.bootstrap],
+    tls: { ca: readFileSync(secure.caFile, 'utf8') },
+    sasl: { mechanism: secure.mechanism, username: secure.username, password: secure.password },
+  }
+}
+
 async function send(context: ScenarioContext, messages: MessageToProduce[], options: Partial<Options> = {}): Promise<void> {
-  const producer = new Producer({ clientId: 'compat-platformatic', bootstrapBrokers: [context.bootstrap], retries: 5, ...options })
+  const producer = new Producer({ clientId: 'compat-platformatic', ...connection(context), retries: 5, ...options })
   try {
     await producer.send({ messages, acks: ProduceAcks.ALL })
   } finally {
@@ -28,7 +39,7 @@ async function send(context: ScenarioContext, messages: MessageToProduce[], opti
 
 function consumer(context: ScenarioContext, groupId: string): Consumer<Buffer, Buffer, Buffer, Buffer> {
   return new Consumer({
-    clientId: 'compat-platformatic', bootstrapBrokers: [context.bootstrap], groupId,
+    clientId: 'compat-platformatic', ...connection(context), groupId,
     sessionTimeout: 10_000, heartbeatInterval: 500, rebalanceTimeout: 10_000, retries: 20, retryDelay: 100,
   })
 }
@@ -56,7 +67,7 @@ function hex(data: Buffer | null | undefined): string | null {
 }
 
 async function withAdmin<T>(context: ScenarioContext, use: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ clientId: 'compat-platformatic', bootstrapBrokers: [context.bootstrap], retries: 5 })
+  const admin = new Admin({ clientId: 'compat-platformatic', ...connection(context), retries: 5 })
   try {
     return await use(admin)
   } finally {
@@ -269,6 +280,51 @@ async function consumeFromTimestamp(context: ScenarioContext): Promise<string> {
   return `listOffsetsWithTimestamps -> ${timestamps.fromTimestampExpectedOffset}, consume(mode manual) reads 5..9`
 }
 
+async function saslScramTls(context: ScenarioContext): Promise<string> {
+  await send(context, Array.from({ length: secureRecords.count }, (_, index) => ({
+    topic: context.topic, partition: 0, key: secureRecords.key(index), value: secureRecords.value(index),
+  })))
+  const messages = await consume(context, secureRecords.count)
+  deepStrictEqual(
+    messages.map((message) => [hex(message.key), hex(message.value)]),
+    Array.from({ length: secureRecords.count }, (_, index) => [secureRecords.key(index).toString('hex'), secureRecords.value(index).toString('hex')]),
+    'records read back over SASL_SSL',
+  )
+  return `${context.secure!.mechanism} over SASL_SSL: ${secureRecords.count} records`
+}
+
+/** The Kafka error names (apiId) anywhere in a @platformatic/kafka error and the errors it wraps. */
+function protocolErrorIds(error: unknown, seen = new Set<unknown>()): string[] {
+  if (typeof error !== 'object' || error === null || seen.has(error)) return []
+  seen.add(error)
+  const record = error as { apiId?: unknown; errors?: unknown; cause?: unknown }
+  const own = typeof record.apiId === 'string' ? [record.apiId] : []
+  const nested = Array.isArray(record.errors) ? record.errors.flatMap((inner) => protocolErrorIds(inner, seen)) : []
+  return [...own, ...nested, ...protocolErrorIds(record.cause, seen)]
+}
+
+async function aclDeniedScenario(context: ScenarioContext): Promise<string> {
+  let refused: unknown
+  try {
+    await send(context, [{ topic: context.topic, partition: 0, value: aclDenied.deniedValue }], { retries: 1 })
+  } catch (error) {
+    refused = error
+  }
+  if (refused === undefined) throw new Error('the produce succeeded without WRITE on the topic')
+  const ids = protocolErrorIds(refused)
+  if (!ids.includes('TOPIC_AUTHORIZATION_FAILED')) throw new Error(`the produce failed, but not with TOPIC_AUTHORIZATION_FAILED: ${String(refused)} (${ids.join(', ')})`)
+  const messages = await consume(context, aclDenied.readableCount)
+  deepStrictEqual(
+    messages.map((message) => [hex(message.key), hex(message.value)]),
+    Array.from({ length: aclDenied.readableCount }, (_, index) => [aclDenied.key(index).toString('hex'), aclDenied.value(index).toString('hex')]),
+    'records read with READ only',
+  )
+  const topics = await withAdmin(context, (admin) => admin.listTopics())
+  if (!topics.includes(context.topic)) throw new Error(`listTopics lacks the readable topic ${context.topic}: ${topics.join(', ')}`)
+  if (topics.includes(context.secure!.hiddenTopic)) throw new Error(`listTopics lists ${context.secure!.hiddenTopic}, which the user may not describe`)
+  return `produce refused with TOPIC_AUTHORIZATION_FAILED; a group read the ${aclDenied.readableCount} records; listTopics: ${topics.length} topic(s), not the hidden one`
+}
+
 function version(): string {
   // The package's "exports" hide package.json from require(); read the installed file.
   const manifest = JSON.parse(readFileSync(join(repoRoot, 'node_modules/@platformatic/kafka/package.json'), 'utf8')) as { version: string }
@@ -290,6 +346,8 @@ const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'idempotent-producer': idempotentProducer,
   'group-commit-resume': groupCommitResume,
   'consume-from-timestamp': consumeFromTimestamp,
+  'sasl-scram-tls': saslScramTls,
+  'acl-denied': aclDeniedScenario,
 }
 
 runFamilyMain({ family: 'platformatic', client: '@platformatic/kafka', version, scenarios })

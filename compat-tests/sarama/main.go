@@ -100,6 +100,10 @@ func run(e env, scenario string) string {
 		return groupCommitResume(e)
 	case "consume-from-timestamp":
 		return consumeFromTimestamp(e)
+	case "sasl-scram-tls":
+		return saslScramTLS(e)
+	case "acl-denied":
+		return aclDenied(e)
 	}
 	panic("unknown scenario " + scenario)
 }
@@ -132,6 +136,9 @@ func config() *sarama.Config {
 	cfg.Consumer.Return.Errors = true
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Offsets.AutoCommit.Enable = false
+	if secured != nil {
+		secured(cfg)
+	}
 	return cfg
 }
 

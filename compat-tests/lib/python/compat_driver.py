@@ -26,6 +26,8 @@ SCENARIOS = [
     "idempotent-producer",
     "group-commit-resume",
     "consume-from-timestamp",
+    "sasl-scram-tls",
+    "acl-denied",
 ]
 
 CODEC_COUNT = 100
@@ -75,6 +77,31 @@ def group_second_records():
     return [(n % GROUP_PARTITIONS, f"second-{n}".encode()) for n in range(GROUP_SECOND_TOTAL)]
 
 
+# sasl-scram-tls: produced and consumed over the SASL_SSL listener.
+SECURE_COUNT = 5
+
+
+def secure_key(index):
+    return f"secure-key-{index}".encode()
+
+
+def secure_value(index):
+    return f"secure value {index} over SASL_SSL with SCRAM".encode()
+
+
+# acl-denied: written by the harness before the client runs; the client may read, not write.
+ACL_READABLE_COUNT = 3
+ACL_DENIED_VALUE = b"this write must be refused"
+
+
+def acl_readable_key(index):
+    return f"readable-key-{index}".encode()
+
+
+def acl_readable_value(index):
+    return f"readable value {index}".encode()
+
+
 def from_ts_timestamp(index):
     return BASE_TS + FROM_TS_STEP_MS * index
 
@@ -97,6 +124,13 @@ class Context:
         host, _, port = self.bootstrap.rpartition(":")
         self.host = host
         self.port = int(port)
+        # sasl-scram-tls and acl-denied only: the SASL_SSL listener and the user to connect as.
+        self.secure_bootstrap = os.environ.get("COMPAT_SECURE_BOOTSTRAP", "")
+        self.ca_file = os.environ.get("COMPAT_CA_FILE", "")
+        self.sasl_mechanism = os.environ.get("COMPAT_SASL_MECHANISM", "")
+        self.sasl_username = os.environ.get("COMPAT_SASL_USERNAME", "")
+        self.sasl_password = os.environ.get("COMPAT_SASL_PASSWORD", "")
+        self.hidden_topic = os.environ.get("COMPAT_HIDDEN_TOPIC", "")
 
     def log(self, message):
         sys.stderr.write(f"{message}\n")

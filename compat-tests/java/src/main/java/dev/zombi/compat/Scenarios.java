@@ -78,6 +78,8 @@ final class Scenarios {
       case "idempotent-producer" -> idempotentProducer();
       case "group-commit-resume" -> groupCommitResume();
       case "consume-from-timestamp" -> consumeFromTimestamp();
+      case "sasl-scram-tls" -> new SecureScenarios(topic).saslScramTls();
+      case "acl-denied" -> new SecureScenarios(topic).aclDenied();
       default -> throw new IllegalArgumentException("unknown scenario " + scenario);
     };
   }
@@ -149,7 +151,7 @@ final class Scenarios {
     return consume(0, 0, count, Map.of());
   }
 
-  private static List<ConsumerRecord<byte[], byte[]>> pollUntil(KafkaConsumer<byte[], byte[]> consumer, int count) {
+  static List<ConsumerRecord<byte[], byte[]>> pollUntil(KafkaConsumer<byte[], byte[]> consumer, int count) {
     List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (records.size() < count) {
@@ -168,7 +170,7 @@ final class Scenarios {
     return text.getBytes(StandardCharsets.UTF_8);
   }
 
-  private static void check(boolean condition, String message) {
+  static void check(boolean condition, String message) {
     if (!condition) throw new AssertionError(message);
   }
 
@@ -180,7 +182,7 @@ final class Scenarios {
     return hex.toString();
   }
 
-  private static void checkBytes(String what, byte[] expected, byte[] actual) {
+  static void checkBytes(String what, byte[] expected, byte[] actual) {
     if (!Arrays.equals(expected, actual)) throw new AssertionError(what + ": expected " + show(expected) + ", got " + show(actual));
   }
 
