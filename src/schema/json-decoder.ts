@@ -20,7 +20,7 @@ function unsupported(message: string): ZombiError {
 }
 
 function mismatch(path: string, expected: string, value: unknown): ZombiError {
-  return new ZombiError('TYPED_RECORD_UNDECODABLE', `${path === '' ? 'the value' : path} is ${JSON.stringify(value)?.slice(0, 60)}, not ${expected}`)
+  return new ZombiError('TYPED_RECORD_UNDECODABLE', `${path === '' ? 'the value' : path} is ${(typeof value === 'bigint' ? String(value) : JSON.stringify(value))?.slice(0, 60)}, not ${expected}`)
 }
 
 const DAY_MS = 86_400_000
@@ -39,6 +39,34 @@ function instantMicros(text: string, path: string): number {
   const fraction = /\.(\d+)/.exec(text)?.[1] ?? ''
   const micros = fraction.length > 3 ? Number(fraction.slice(3, 6).padEnd(3, '0')) : 0
   return ms * 1000 + (ms < 0 && micros > 0 ? micros - 1000 : micros)
+}
+
+const LONG_MIN = -(2n ** 63n)
+const LONG_MAX = 2n ** 63n - 1n
+
+/** A JSON integer as a long: a number, or (past 2^53, see parseJson) a BigInt within 64 bits. */
+function integer(value: unknown, path: string): unknown {
+  if (typeof value === 'bigint') {
+    if (value < LONG_MIN || value > LONG_MAX) throw mismatch(path, 'a 64-bit integer', String(value))
+    return value
+  }
+  if (!Number.isInteger(value)) throw mismatch(path, 'an integer', value)
+  return value
+}
+
+/** Integers of 16 digits or more may be past 2^53: only such texts pay for the reviver. */
+const LONG_DIGITS = /\d{16}/
+const INTEGER_TEXT = /^-?\d+$/
+
+/** Keeps an integer literal past 2^53 exact as a BigInt (JSON.parse would round it to a double). */
+function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === 'number' && !Number.isSafeInteger(value) && context?.source !== undefined && INTEGER_TEXT.test(context.source)) return BigInt(context.source)
+  return value
+}
+
+/** JSON.parse, except that integers past 2^53 come back as exact BigInts (Confluent's JSON serializers write int64 values as plain numbers). */
+export function parseJson(text: string): unknown {
+  return LONG_DIGITS.test(text) ? JSON.parse(text, exactIntegers as (key: string, value: unknown) => unknown) : JSON.parse(text)
 }
 
 class JsonSchemaWalker {
@@ -108,8 +136,8 @@ class JsonSchemaWalker {
   #typed(type: unknown, object: Json, base: Json): Node {
     switch (type) {
       case 'boolean': return { source: primitive('boolean'), nullable: false, convert: (v, p) => { if (typeof v !== 'boolean') throw mismatch(p, 'a boolean', v); return v } }
-      case 'integer': return { source: primitive('long'), nullable: false, convert: (v, p) => { if (!Number.isInteger(v)) throw mismatch(p, 'an integer', v); return v } }
-      case 'number': return { source: primitive('double'), nullable: false, convert: (v, p) => { if (typeof v !== 'number') throw mismatch(p, 'a number', v); return v } }
+      case 'integer': return { source: primitive('long'), nullable: false, convert: integer }
+      case 'number': return { source: primitive('double'), nullable: false, convert: (v, p) => { if (typeof v === 'bigint') return Number(v); if (typeof v !== 'number') throw mismatch(p, 'a number', v); return v } }
       case 'string': {
         const check = (v: unknown, p: string): string => { if (typeof v !== 'string') throw mismatch(p, 'a string', v); return v }
         if (object.format === 'date') return { source: primitive('date'), nullable: false, convert: (v, p) => dateDays(check(v, p), p) }
@@ -192,7 +220,7 @@ export function jsonSchemaDecoder(schema: RegisteredSchema, references: Readonly
     decode(bytes) {
       let value: unknown
       try {
-        value = JSON.parse(decoder.decode(bytes))
+        value = parseJson(decoder.decode(bytes))
       } catch (error) {
         throw new ZombiError('TYPED_RECORD_UNDECODABLE', `not JSON: ${(error as Error).message}`)
       }

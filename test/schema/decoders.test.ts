@@ -6,6 +6,7 @@ import { expect, test } from 'vitest'
 import { hasCode } from '../../src/errors.ts'
 import { DecoderCache, readMessageIndexes, readWirePrefix, type SchemaBundle } from '../../src/schema/decoders.ts'
 import type { RegisteredSchema } from '../../src/schema/lookup.ts'
+import { parseSchema } from '../../src/schema/parse.ts'
 
 const proto = `syntax = "proto3";
 package shop;
@@ -51,6 +52,27 @@ test('a Protobuf message named by its message indexes decodes with imports, maps
   expect(() => new DecoderCache().decoder(bundle, [5])).toThrow(/message index/)
 })
 
+// What Confluent's Python ProtobufSerializer registers: a base64 FileDescriptorProto (shop/order.proto:
+// Customer, then Order with a Customer, an int64, a google.protobuf.Timestamp, a repeated string and a
+// map<string, int64>), and one of its records after the wire-format prefix (message indexes [1]).
+const orderDescriptor = 'ChBzaG9wL29yZGVyLnByb3RvEgRzaG9wGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvIiUKCEN1c3RvbWVyEgwKBG5hbWUYASABKAkSCwoDYWdlGAIgASgFItABCgVPcmRlchIKCgJpZBgBIAEoCRIgCghjdXN0b21lchgCIAEoCzIOLnNob3AuQ3VzdG9tZXISDQoFY2VudHMYAyABKAMSJgoCYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWl0ZW1zGAUgAygJEiUKBWF0dHJzGAYgAygLMhYuc2hvcC5PcmRlci5BdHRyc0VudHJ5GiwKCkF0dHJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4AWIGcHJvdG8z'
+const orderRecord = Buffer.from('CgJwMRIHCgNhZGEQHxjSCSIMCKXr3MoGEIjq3MMCKgNwZW4qA2luazIHCgNxdHkQAg==', 'base64')
+
+test('a Protobuf schema registered as a FileDescriptorProto importing google/protobuf/timestamp.proto parses and decodes', () => {
+  // Both failed before: the registry resolved the descriptor without the well-known import (422),
+  // and the decoder read schema text only as .proto source (every record to the dead-letter table).
+  const parsed = parseSchema('PROTOBUF', orderDescriptor, new Map())
+  expect(parsed.type === 'PROTOBUF' && parsed.proto.lookupType('shop.Order').fields.at!.resolvedType?.fullName).toBe('.google.protobuf.Timestamp')
+  const decoder = new DecoderCache().decoder({ schema: schema(5, 'PROTOBUF', orderDescriptor), references: [] }, [1])
+  expect(decoder.type.fields.map((field) => [field.name, field.type.kind === 'primitive' ? field.type.type : field.type.kind])).toEqual([
+    ['id', 'string'], ['customer', 'struct'], ['cents', 'long'], ['at', 'timestamptz'], ['items', 'list'], ['attrs', 'map'],
+  ])
+  expect(decoder.decode(orderRecord)).toEqual({
+    id: 'p1', customer: { name: 'ada', age: 31 }, cents: 1234n, at: 1_767_323_045_678_901n, items: ['pen', 'ink'], attrs: [['qty', 2n]],
+  })
+  expect(new DecoderCache().decoder({ schema: schema(5, 'PROTOBUF', orderDescriptor), references: [] }, [0]).type.fields.map((field) => field.name)).toEqual(['name', 'age'])
+})
+
 test('Confluent message indexes: 0 is [0], else a zigzag count then the path', () => {
   expect(readMessageIndexes(Uint8Array.of(0, 9), 0)).toEqual({ indexes: [0], end: 1 })
   expect(readMessageIndexes(Uint8Array.of(4, 2, 0), 0)).toEqual({ indexes: [1, 0], end: 3 })
@@ -86,6 +108,16 @@ test('a JSON Schema maps required and optional properties, $ref, formats and add
   expect(fails('{"when":"2024-05-01T10:00:00Z"}')).toBe(true)
   expect(fails('{"id":"5","when":"2024-05-01T10:00:00Z"}')).toBe(true)
   expect(fails('not json')).toBe(true)
+})
+
+test('JSON integers past 2^53 decode exactly (JSON.parse alone rounds them); past 64 bits they fail the record', () => {
+  const text = JSON.stringify({ type: 'object', properties: { n: { type: 'integer' }, x: { type: 'number' }, m: { type: 'object', additionalProperties: { type: 'integer' } } } })
+  const decoder = new DecoderCache().decoder({ schema: schema(4, 'JSON', text), references: [] })
+  // What Python's json.dumps (Confluent's JSONSerializer) writes for 2**53 + 1 and -(2**63).
+  expect(decoder.decode(Buffer.from('{"n": 9007199254740993, "x": 12345678901234567890, "m": {"min": -9223372036854775808, "small": 7}}'))).toEqual({
+    n: 9007199254740993n, x: Number(12345678901234567890n), m: [['min', -9223372036854775808n], ['small', 7]],
+  })
+  expect(() => decoder.decode(Buffer.from('{"n": 9223372036854775808}'))).toThrow(/not a 64-bit integer/)
 })
 
 test('schemas no column holds are refused with TYPED_SCHEMA_UNSUPPORTED', () => {
