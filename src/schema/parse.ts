@@ -122,36 +122,65 @@ export function isProtobufDescriptor(text: string): boolean {
   return !/\b(syntax|message|package|enum)\b/.test(text) && BASE64.test(text)
 }
 
-function addProtobuf(root: protobuf.Root, name: string, text: string): { packageName: string; source: 'text' | 'descriptor'; imports: string[] } {
+interface AddedProtobuf {
+  /** The root holding everything so far: the one passed in, or for a descriptor with imports a new one. */
+  root: protobuf.Root
+  packageName: string
+  source: 'text' | 'descriptor'
+  imports: string[]
+}
+
+/** The package and top-level message names of a base64 FileDescriptorProto, in declaration order (Confluent's message indexes count them). */
+export function protobufDescriptorMessages(text: string): { packageName: string; messages: string[] } {
+  const file = decodeDescriptor(text) as DescriptorProto & { messageType?: Array<{ name?: string }> }
+  return { packageName: file.package ?? '', messages: (file.messageType ?? []).map((message) => message.name ?? '') }
+}
+
+function addProtobuf(root: protobuf.Root, name: string, text: string): AddedProtobuf {
   if (isProtobufDescriptor(text)) {
     const file = decodeDescriptor(text)
+    const imports = file.dependency ?? []
+    const own = { ...file, name: file.name ?? name }
     const fromDescriptor = (protobuf.Root as unknown as { fromDescriptor(set: unknown): protobuf.Root }).fromDescriptor
-    const parsed = fromDescriptor({ file: [{ ...file, name: file.name ?? name }] })
-    // fromDescriptor builds a root of its own: move its top-level namespaces into the shared one (add merges packages).
-    for (const nested of [...parsed.nestedArray]) {
-      parsed.remove(nested)
-      root.add(nested)
+    const result = { packageName: file.package ?? '', source: 'descriptor' as const, imports }
+    if (imports.length === 0) {
+      const parsed = fromDescriptor({ file: [own] })
+      // fromDescriptor builds a root of its own: move its top-level namespaces into the shared one (add merges packages).
+      for (const nested of [...parsed.nestedArray]) {
+        parsed.remove(nested)
+        root.add(nested)
+      }
+      return { root, ...result }
     }
-    return { packageName: file.package ?? '', source: 'descriptor', imports: file.dependency ?? [] }
+    // fromDescriptor resolves every field type within the files it is given, so a file importing
+    // others (google/protobuf/timestamp.proto, or a reference) is given them too: the well-known
+    // files and the references parsed so far, as descriptors, in one set whose root replaces the shared one.
+    addWellKnown(root, imports.filter((path) => path.startsWith('google/protobuf/')))
+    const toDescriptor = (root as unknown as { toDescriptor(syntax: string): { file: unknown[] } }).toDescriptor
+    const known = root.nestedArray.length === 0 ? [] : toDescriptor.call(root, 'proto3').file
+    return { root: fromDescriptor({ file: [...known, own] }), ...result }
   }
-  const result = protobuf.parse(text, root, { keepCase: true, alternateCommentMode: true })
-  return { packageName: result.package ?? '', source: 'text', imports: result.imports ?? [] }
+  const parsed = protobuf.parse(text, root, { keepCase: true, alternateCommentMode: true })
+  return { root, packageName: parsed.package ?? '', source: 'text', imports: parsed.imports ?? [] }
 }
 
 function parseProtobuf(text: string, references: ResolvedReferences): ParsedSchema & { type: 'PROTOBUF' } {
-  const root = new protobuf.Root()
+  let root = new protobuf.Root()
   const imports: string[] = []
   for (const [name, reference] of references) {
     if (reference.schemaType !== 'PROTOBUF') throw invalid('PROTOBUF', `reference ${name} is a ${reference.schemaType} schema`)
     try {
-      imports.push(...addProtobuf(root, name, reference.schema).imports)
+      const added = addProtobuf(root, name, reference.schema)
+      root = added.root
+      imports.push(...added.imports)
     } catch (error) {
       throw invalid('PROTOBUF', `referenced schema ${name} does not parse (${message(error)})`)
     }
   }
-  let added: ReturnType<typeof addProtobuf>
+  let added: AddedProtobuf
   try {
     added = addProtobuf(root, 'schema.proto', text)
+    root = added.root
   } catch (error) {
     throw invalid('PROTOBUF', message(error))
   }

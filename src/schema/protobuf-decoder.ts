@@ -4,6 +4,7 @@
 import protobuf from 'protobufjs'
 import { ZombiError } from '../errors.ts'
 import type { RegisteredSchema } from './lookup.ts'
+import { isProtobufDescriptor, parseSchema, protobufDescriptorMessages } from './parse.ts'
 import { primitive, type SourceField, type SourceType } from './source-type.ts'
 import type { ValueDecoder } from './avro-decoder.ts'
 
@@ -114,6 +115,37 @@ function declaredMessages(namespace: protobuf.NamespaceBase): protobuf.Type[] {
  * message indexes name ([] or [0]: the first top-level message).
  */
 export function protobufDecoders(schema: RegisteredSchema, references: ReadonlyMap<string, RegisteredSchema>): (indexes: readonly number[]) => ValueDecoder {
+  const topLevel = isProtobufDescriptor(schema.schema) ? descriptorMessages(schema, references) : sourceMessages(schema, references)
+  const cache = new Map<string, ValueDecoder>()
+  return (indexes) => {
+    const key = indexes.join(',')
+    const known = cache.get(key)
+    if (known !== undefined) return known
+    let candidates = topLevel
+    let type: protobuf.Type | undefined
+    for (const index of indexes.length === 0 ? [0] : indexes) {
+      type = candidates[index]
+      if (type === undefined) throw new ZombiError('TYPED_RECORD_UNDECODABLE', `message index ${indexes.join(',')} is not in schema ${schema.id}`)
+      candidates = declaredMessages(type)
+    }
+    const message = type!
+    const node = new ProtobufWalker().message(message)
+    if (node.source.kind !== 'struct') throw unsupported(`message ${typeName(message)} is not a struct`)
+    const decoder: ValueDecoder = {
+      type: node.source,
+      decode(bytes) {
+        const decoded = message.decode(bytes)
+        const object = message.toObject(decoded, { longs: String, enums: String, defaults: true, arrays: true, objects: true })
+        return node.convert(object) as Record<string, unknown>
+      },
+    }
+    cache.set(key, decoder)
+    return decoder
+  }
+}
+
+/** The top-level messages of a .proto source schema, its imports loaded from the well-known files and its references. */
+function sourceMessages(schema: RegisteredSchema, references: ReadonlyMap<string, RegisteredSchema>): protobuf.Type[] {
   const root = new protobuf.Root()
   let parsed: protobuf.IParserResult
   try {
@@ -150,30 +182,25 @@ export function protobufDecoders(schema: RegisteredSchema, references: ReadonlyM
   } catch (error) {
     throw unsupported(`schema ${schema.id} does not resolve: ${(error as Error).message}`)
   }
-  const cache = new Map<string, ValueDecoder>()
-  return (indexes) => {
-    const key = indexes.join(',')
-    const known = cache.get(key)
-    if (known !== undefined) return known
-    let candidates = topLevel
-    let type: protobuf.Type | undefined
-    for (const index of indexes.length === 0 ? [0] : indexes) {
-      type = candidates[index]
-      if (type === undefined) throw new ZombiError('TYPED_RECORD_UNDECODABLE', `message index ${indexes.join(',')} is not in schema ${schema.id}`)
-      candidates = declaredMessages(type)
-    }
-    const message = type!
-    const node = new ProtobufWalker().message(message)
-    if (node.source.kind !== 'struct') throw unsupported(`message ${typeName(message)} is not a struct`)
-    const decoder: ValueDecoder = {
-      type: node.source,
-      decode(bytes) {
-        const decoded = message.decode(bytes)
-        const object = message.toObject(decoded, { longs: String, enums: String, defaults: true, arrays: true, objects: true })
-        return node.convert(object) as Record<string, unknown>
-      },
-    }
-    cache.set(key, decoder)
-    return decoder
+  return topLevel
+}
+
+/**
+ * The top-level messages of a schema registered as a base64 FileDescriptorProto (what Confluent's
+ * Python serializer registers), parsed with its references as the registry parses it.
+ */
+function descriptorMessages(schema: RegisteredSchema, references: ReadonlyMap<string, RegisteredSchema>): protobuf.Type[] {
+  let parsed: ReturnType<typeof parseSchema>
+  try {
+    parsed = parseSchema('PROTOBUF', schema.schema, references)
+  } catch (error) {
+    throw unsupported(`schema ${schema.id} does not parse: ${(error as Error).message}`)
   }
+  if (parsed.type !== 'PROTOBUF') throw unsupported(`schema ${schema.id} is not a Protobuf schema`)
+  const { packageName, messages } = protobufDescriptorMessages(schema.schema)
+  return messages.map((name) => {
+    const type = parsed.proto.lookup(packageName === '' ? name : `${packageName}.${name}`)
+    if (!(type instanceof protobuf.Type)) throw unsupported(`message ${name} of schema ${schema.id} not found`)
+    return type
+  })
 }
