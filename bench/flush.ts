@@ -18,7 +18,7 @@
 // Then the sizing of ZOMBI_MAX_CONCURRENT_S3_UPLOADS: 200 MB of the incompressible workload in one file
 // (about 25 parts of 8 MiB), for each cap in --s3-uploads, with moto answering at once and with every
 // answer delayed by --s3-delay-ms (a slow store, the closer model of AWS).
-//   npm run bench:flush [-- --quick] [--s3 | --s3-sizing-only] [--s3-uploads 1,4,16] [--s3-delay-ms 50] [--rounds 1] [--s3-sizing-records 200000]
+//   npm run bench:flush [-- --quick] [--s3 | --s3-sizing-only] [--s3-uploads 1,4,16] [--s3-delay-ms 50] [--rounds 1] [--s3-sizing-records 200000] [--flush-workers 1]
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -55,6 +55,9 @@ const delayMs = Number(option('--s3-delay-ms', '50'))
 /** Rounds of the upload-cap sweep, and records of its one file (200,000 of 1 KiB: ~200 MB, ~25 parts). */
 const rounds = Number(option('--rounds', '1'))
 const sizingRecords = Number(option('--s3-sizing-records', '200000'))
+/** ZOMBI_FLUSH_WORKERS of every run (a one-partition flush round is split between them). */
+const flushWorkers = Number(option('--flush-workers', '1'))
+if (!Number.isInteger(flushWorkers) || flushWorkers < 1) throw new Error('--flush-workers takes a positive integer')
 if (uploadCaps.some((cap) => !Number.isInteger(cap) || cap < 1) || !Number.isFinite(delayMs) || delayMs < 0 || !Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(sizingRecords) || sizingRecords < 1) {
   throw new Error('--s3-uploads takes positive integers (1,4,16), --s3-delay-ms a number of ms, --rounds and --s3-sizing-records positive integers')
 }
@@ -189,7 +192,7 @@ async function run(c: Case, storage: Storage, live = false): Promise<Isolated | 
     const broker = await startZombi(typed ? typedMain : main, {
       ...opened.settings,
       ...(typed ? { TYPED_BROKER_SCHEMAS: JSON.stringify([{ subject: `${topicOf(c)}-value`, schema: JSON.stringify(AVRO_BENCH_SCHEMA) }]) } : {}),
-      ZOMBI_FLUSH_INTERVAL_SECS: live ? '1' : '0', ZOMBI_TARGET_FILE_SIZE_MB: live ? '128' : String(c.isolatedTargetMb), ZOMBI_FLUSH_WORKERS: '1',
+      ZOMBI_FLUSH_INTERVAL_SECS: live ? '1' : '0', ZOMBI_TARGET_FILE_SIZE_MB: live ? '128' : String(c.isolatedTargetMb), ZOMBI_FLUSH_WORKERS: String(flushWorkers),
     }, { dataDir })
     try {
       const load = platformaticLoad()

@@ -301,6 +301,25 @@ describe('Flusher', () => {
     expect(rows.map((row) => [row.partition, row.sequence])).toEqual(Array.from({ length: 48 }, (_, i) => [Math.floor(i / 4), i % 4]))
   })
 
+  test('one partition with more workers than jobs is split between them, committed as one range, every record once', async () => {
+    const log = await TestLog.open()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = await log.addTopic('events', 1)
+    // 24 batches of 16 records of 8 KiB: 3 MiB, enough for two halves of at least 1 MiB.
+    for (let b = 0; b < 24; b++) await log.add(topic, 0, Array.from({ length: 16 }, (_, i) => `${String(b * 16 + i).padStart(6, '0')}${'v'.repeat(8186)}`))
+    const summary = await newFlusher(log, catalog, { workers: 2, targetFileBytes: 64 * 1024 * 1024 }).flush('events')
+    expect(summary.rows).toBe(384)
+    // Two jobs (one per worker) in one round: two files, one snapshot recording the partition's whole range.
+    expect(summary.files).toBe(2)
+    const snapshots = (await catalog.loadTable(table('events')))!.metadata.snapshots
+    expect(snapshots).toHaveLength(1)
+    expect(snapshots[0]!.summary['zombi.offsets.0']).toBe('0-383')
+    const rows = await readTable(catalog, table('events'))
+    expect(rows.map((row) => row.sequence)).toEqual(Array.from({ length: 384 }, (_, i) => i))
+    expect(rows.map((row) => String(row.payload).slice(0, 6))).toEqual(Array.from({ length: 384 }, (_, i) => String(i).padStart(6, '0')))
+    expect(topic.partitions[0]!.flushedOffset).toBe(384)
+  })
+
   test('the interval trigger flushes records older than the interval', async () => {
     const log = await TestLog.open()
     const catalog = new FilesystemCatalog(new MemoryObjectStore())
