@@ -1,5 +1,5 @@
 // Flush benchmark: rows/s from the hot log to committed Iceberg (decode, sort, Arrow, Parquet zstd,
-// manifests, commit) with one encode worker, printed beside the produce rate of the same run.
+// manifests, commit) with one encode worker (--flush-workers N: N), printed beside the produce rate of the same run.
 // A Zombi process is started with the age and size triggers off; @platformatic/kafka produces the
 // records over the wire (produce rate), then SIGTERM makes the final flush of everything (flush
 // rate, from the broker's "final flush to Iceberg done" line). Then the table's committed record
@@ -9,8 +9,8 @@
 // last acknowledgement (polled with GET /tables/{t}/metadata) shows whether the flush keeps up.
 //
 // Typed layout: the same sizes as Avro records in Confluent's wire format on topics with
-// zombi.iceberg.mode=value_schema_id_prefix (the broker started with an in-memory schema registry holding
-// the schema, test/e2e/fixtures/typed-broker.ts), so the flush decodes every value into typed columns;
+// zombi.iceberg.mode=value_schema_id_prefix (the schema registered with the broker's own registry under
+// /registry, as schema id 1), so the flush decodes every value into typed columns;
 // the table gains typed/raw ratios of the flush rate at each size. --no-typed leaves them out.
 // With --s3 every workload also runs with ZOMBI_STORAGE=s3 against moto (the S3 test server, started
 // per run on loopback, behind a counting proxy in this process), and the table gains S3/local ratios;
@@ -34,8 +34,6 @@ import { Kafka, logLevel } from 'kafkajs'
 import { startZombi } from './lib/zombi.ts'
 
 const main = path.resolve(import.meta.dirname, '../src/main.ts')
-/** The broker with an in-memory schema registry holding AVRO_BENCH_SCHEMA as id 1 (typed cases). */
-const typedMain = path.resolve(import.meta.dirname, '../test/e2e/fixtures/typed-broker.ts')
 const withTyped = !process.argv.includes('--no-typed')
 const quick = process.argv.includes('--quick')
 /** Only the ZOMBI_MAX_CONCURRENT_S3_UPLOADS sweep (implies --s3), e.g. to try other delays without the comparison table. */
@@ -179,6 +177,15 @@ async function committedOverHttp(httpUrl: string, table: string): Promise<number
   return Number(summary['total-records'] ?? 0)
 }
 
+/** Registers AVRO_BENCH_SCHEMA with the broker's own registry; the records name it as schema id 1 (avroRecord). */
+async function registerBenchSchema(httpUrl: string, subject: string): Promise<void> {
+  const response = await fetch(`${httpUrl}/registry/subjects/${encodeURIComponent(subject)}/versions`, {
+    method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema: JSON.stringify(AVRO_BENCH_SCHEMA) }),
+  })
+  const answer = await response.json() as { id?: number }
+  if (!response.ok || answer.id !== 1) throw new Error(`registering the bench schema answered ${response.status} ${JSON.stringify(answer)}, not schema id 1`)
+}
+
 const topicOf = (c: Case): string => `flush-${c.recordBytes}-${c.payload}`
 
 async function run(c: Case, storage: Storage): Promise<Isolated>
@@ -189,9 +196,8 @@ async function run(c: Case, storage: Storage, live = false): Promise<Isolated | 
   const opened = await openStorage(storage, dataDir)
   try {
     const typed = c.payload === 'avro'
-    const broker = await startZombi(typed ? typedMain : main, {
+    const broker = await startZombi(main, {
       ...opened.settings,
-      ...(typed ? { TYPED_BROKER_SCHEMAS: JSON.stringify([{ subject: `${topicOf(c)}-value`, schema: JSON.stringify(AVRO_BENCH_SCHEMA) }]) } : {}),
       ZOMBI_FLUSH_INTERVAL_SECS: live ? '1' : '0', ZOMBI_TARGET_FILE_SIZE_MB: live ? '128' : String(c.isolatedTargetMb), ZOMBI_FLUSH_WORKERS: String(flushWorkers),
     }, { dataDir })
     try {
@@ -200,6 +206,7 @@ async function run(c: Case, storage: Storage, live = false): Promise<Isolated | 
       const workload: Workload = { recordBytes: c.recordBytes, records: c.records, fetchPasses: 1, payload: c.payload }
       const table = topicOf(c)
       if (typed) {
+        await registerBenchSchema(broker.httpUrl, `${table}-value`)
         const admin = new Kafka({ clientId: 'zombi-bench', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin()
         await admin.connect()
         try {
@@ -271,7 +278,7 @@ for (const c of sizingOnly ? [] : cases) {
   }
 }
 
-console.log(`\nflush benchmark (${quick ? 'quick, numbers meaningless' : 'full'}), one encode worker, Node ${process.version}\n`)
+console.log(`\nflush benchmark (${quick ? 'quick, numbers meaningless' : 'full'}), ${flushWorkers === 1 ? 'one encode worker' : `${flushWorkers} encode workers`}, Node ${process.version}\n`)
 if (!sizingOnly) printComparison()
 
 function printComparison(): void {
