@@ -1,6 +1,6 @@
 // Rows of one (event_date, event_hour) bucket, of one or more Kafka partitions -> one Parquet data
 // file (Arrow -> parquet-wasm):
-// zstd, PARQUET:field_id on every column, statistics, no dictionary on payload/key, plus the
+// zstd, PARQUET:field_id on every column, statistics, dictionaries only on low-cardinality columns, plus the
 // Iceberg metrics of the file (value/null counts, lower/upper bounds) computed on the way.
 import { Binary, Bool, DateDay, Int32, Int64, RecordBatch, Schema, Struct, Table, TimestampMicrosecond, Utf8, makeData, tableToIPC, type Data, type Field } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
