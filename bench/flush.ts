@@ -1,5 +1,5 @@
 // Flush benchmark: rows/s from the hot log to committed Iceberg (decode, sort, Arrow, Parquet zstd,
-// manifests, commit) with one encode worker, printed beside the produce rate of the same run.
+// manifests, commit) with one encode worker (--flush-workers N: N), printed beside the produce rate of the same run.
 // A Zombi process is started with the age and size triggers off; @platformatic/kafka produces the
 // records over the wire (produce rate), then SIGTERM makes the final flush of everything (flush
 // rate, from the broker's "final flush to Iceberg done" line). Then the table's committed record
@@ -9,8 +9,8 @@
 // last acknowledgement (polled with GET /tables/{t}/metadata) shows whether the flush keeps up.
 //
 // Typed layout: the same sizes as Avro records in Confluent's wire format on topics with
-// zombi.iceberg.mode=value_schema_id_prefix (the schema registered first in the broker's own registry, so
-// its id is 1, the id the records carry), so the flush decodes every value into typed columns;
+// zombi.iceberg.mode=value_schema_id_prefix (the schema registered with the broker's own registry under
+// /registry, as schema id 1), so the flush decodes every value into typed columns;
 // the table gains typed/raw ratios of the flush rate at each size. --no-typed leaves them out.
 // With --s3 every workload also runs with ZOMBI_STORAGE=s3 against moto (the S3 test server, started
 // per run on loopback, behind a counting proxy in this process), and the table gains S3/local ratios;
@@ -18,7 +18,7 @@
 // Then the sizing of ZOMBI_MAX_CONCURRENT_S3_UPLOADS: 200 MB of the incompressible workload in one file
 // (about 25 parts of 8 MiB), for each cap in --s3-uploads, with moto answering at once and with every
 // answer delayed by --s3-delay-ms (a slow store, the closer model of AWS).
-//   npm run bench:flush [-- --quick] [--s3 | --s3-sizing-only] [--s3-uploads 1,4,16] [--s3-delay-ms 50] [--rounds 1] [--s3-sizing-records 200000]
+//   npm run bench:flush [-- --quick] [--s3 | --s3-sizing-only] [--s3-uploads 1,4,16] [--s3-delay-ms 50] [--rounds 1] [--s3-sizing-records 200000] [--flush-workers 1]
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -53,6 +53,9 @@ const delayMs = Number(option('--s3-delay-ms', '50'))
 /** Rounds of the upload-cap sweep, and records of its one file (200,000 of 1 KiB: ~200 MB, ~25 parts). */
 const rounds = Number(option('--rounds', '1'))
 const sizingRecords = Number(option('--s3-sizing-records', '200000'))
+/** ZOMBI_FLUSH_WORKERS of every run (a one-partition flush round is split between them). */
+const flushWorkers = Number(option('--flush-workers', '1'))
+if (!Number.isInteger(flushWorkers) || flushWorkers < 1) throw new Error('--flush-workers takes a positive integer')
 if (uploadCaps.some((cap) => !Number.isInteger(cap) || cap < 1) || !Number.isFinite(delayMs) || delayMs < 0 || !Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(sizingRecords) || sizingRecords < 1) {
   throw new Error('--s3-uploads takes positive integers (1,4,16), --s3-delay-ms a number of ms, --rounds and --s3-sizing-records positive integers')
 }
@@ -174,6 +177,15 @@ async function committedOverHttp(httpUrl: string, table: string): Promise<number
   return Number(summary['total-records'] ?? 0)
 }
 
+/** Registers AVRO_BENCH_SCHEMA with the broker's own registry; the records name it as schema id 1 (avroRecord). */
+async function registerBenchSchema(httpUrl: string, subject: string): Promise<void> {
+  const response = await fetch(`${httpUrl}/registry/subjects/${encodeURIComponent(subject)}/versions`, {
+    method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema: JSON.stringify(AVRO_BENCH_SCHEMA) }),
+  })
+  const answer = await response.json() as { id?: number }
+  if (!response.ok || answer.id !== 1) throw new Error(`registering the bench schema answered ${response.status} ${JSON.stringify(answer)}, not schema id 1`)
+}
+
 const topicOf = (c: Case): string => `flush-${c.recordBytes}-${c.payload}`
 
 async function run(c: Case, storage: Storage): Promise<Isolated>
@@ -186,7 +198,7 @@ async function run(c: Case, storage: Storage, live = false): Promise<Isolated | 
     const typed = c.payload === 'avro'
     const broker = await startZombi(main, {
       ...opened.settings,
-      ZOMBI_FLUSH_INTERVAL_SECS: live ? '1' : '0', ZOMBI_TARGET_FILE_SIZE_MB: live ? '128' : String(c.isolatedTargetMb), ZOMBI_FLUSH_WORKERS: '1',
+      ZOMBI_FLUSH_INTERVAL_SECS: live ? '1' : '0', ZOMBI_TARGET_FILE_SIZE_MB: live ? '128' : String(c.isolatedTargetMb), ZOMBI_FLUSH_WORKERS: String(flushWorkers),
     }, { dataDir })
     try {
       const load = platformaticLoad()
@@ -194,11 +206,7 @@ async function run(c: Case, storage: Storage, live = false): Promise<Isolated | 
       const workload: Workload = { recordBytes: c.recordBytes, records: c.records, fetchPasses: 1, payload: c.payload }
       const table = topicOf(c)
       if (typed) {
-        const registered = await fetch(`${broker.httpUrl}/registry/subjects/${table}-value/versions`, {
-          method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema: JSON.stringify(AVRO_BENCH_SCHEMA) }),
-        })
-        const { id } = await registered.json() as { id?: number }
-        if (id !== 1) throw new Error(`the bench schema was registered as id ${String(id)} (HTTP ${registered.status}); its records carry id 1`)
+        await registerBenchSchema(broker.httpUrl, `${table}-value`)
         const admin = new Kafka({ clientId: 'zombi-bench', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin()
         await admin.connect()
         try {
@@ -270,7 +278,7 @@ for (const c of sizingOnly ? [] : cases) {
   }
 }
 
-console.log(`\nflush benchmark (${quick ? 'quick, numbers meaningless' : 'full'}), one encode worker, Node ${process.version}\n`)
+console.log(`\nflush benchmark (${quick ? 'quick, numbers meaningless' : 'full'}), ${flushWorkers === 1 ? 'one encode worker' : `${flushWorkers} encode workers`}, Node ${process.version}\n`)
 if (!sizingOnly) printComparison()
 
 function printComparison(): void {

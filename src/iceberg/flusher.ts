@@ -148,6 +148,41 @@ interface PlannedJob {
 }
 
 const MAX_RETRY_DELAY_MS = 60_000
+/** A one-partition job is split between idle workers only when each half holds at least this many stored bytes. */
+const MIN_SPLIT_BYTES = 1024 * 1024
+
+interface JobResult { files: WrittenDataFile[]; deadLetterFiles: WrittenDataFile[]; ranges: OffsetRange[] }
+
+/**
+ * The jobs whose ranges join up: a job of half a partition that follows one that stopped short
+ * (its decoded-bytes cap came first) would leave a hole in the table's offsets, so it is dropped
+ * (its files are deleted; the next round encodes those offsets again).
+ */
+function joinedRanges(jobs: readonly PlannedJob[], results: readonly JobResult[]): JobResult[] {
+  // Where each partition's offsets of the round start: the ranges must go on from there without a hole.
+  const ends = new Map<number, number>()
+  for (const job of jobs) for (const part of job.parts) ends.set(part.partition.id, Math.min(ends.get(part.partition.id) ?? Infinity, part.from))
+  const kept: JobResult[] = []
+  const ordered = [...results].sort((a, b) => (a.ranges[0]?.from ?? 0) - (b.ranges[0]?.from ?? 0))
+  for (const result of ordered) {
+    if (result.ranges.some((range) => ends.get(range.partition) !== range.from)) continue
+    for (const range of result.ranges) ends.set(range.partition, range.end)
+    kept.push(result)
+  }
+  return kept
+}
+
+/** One range per partition out of adjacent ones (the halves of a split job). */
+function mergeRanges(ranges: readonly OffsetRange[]): OffsetRange[] {
+  const sorted = [...ranges].sort((a, b) => a.partition - b.partition || a.from - b.from)
+  const out: OffsetRange[] = []
+  for (const range of sorted) {
+    const last = out.at(-1)
+    if (last !== undefined && last.partition === range.partition && last.end === range.from) last.end = range.end
+    else out.push({ ...range })
+  }
+  return out
+}
 /** Bytes copied from the hot log between two yields to the event loop. */
 const READ_SLICE_BYTES = 4 * 1024 * 1024
 
@@ -554,6 +589,20 @@ export class Flusher {
       job.parts.push({ partition, from, chunkEnd, bytes })
       job.bytes += bytes
     }
+    // Workers left over take halves of the biggest one-partition jobs (batch aligned), so a topic of
+    // one busy partition is encoded on every worker: #encodeRound puts the ranges back together.
+    while (jobs.length < maxJobs) {
+      let biggest: PlannedJob | null = null
+      for (const planned of jobs) if (planned.parts.length === 1 && planned.bytes >= 2 * MIN_SPLIT_BYTES && (biggest === null || planned.bytes > biggest.bytes)) biggest = planned
+      if (biggest === null) break
+      const { partition, from, chunkEnd, bytes } = biggest.parts[0]!
+      const middle = partition.readEnd(from, Math.ceil(bytes / 2), chunkEnd)
+      if (middle <= from || middle >= chunkEnd) break
+      const firstBytes = partition.bytesBetween(from, middle)
+      biggest.parts[0] = { partition, from, chunkEnd: middle, bytes: firstBytes }
+      biggest.bytes = firstBytes
+      jobs.push({ parts: [{ partition, from: middle, chunkEnd, bytes: bytes - firstBytes }], bytes: bytes - firstBytes })
+    }
     for (const planned of jobs) planned.parts.sort((a, b) => a.partition.id - b.partition.id)
     return { jobs, gaps }
   }
@@ -579,24 +628,30 @@ export class Flusher {
     const { jobs, gaps } = this.#plan(work)
     const files: WrittenDataFile[] = []
     const deadLetterFiles: WrittenDataFile[] = []
-    const ranges: OffsetRange[] = gaps
     const failures: unknown[] = []
-    await Promise.all(jobs.map(async (job) => {
+    const results = await Promise.all(jobs.map(async (job) => {
       try {
-        const result = await this.#encodeJob(state, job, mode, deadLetterEnds)
-        files.push(...result.files)
-        deadLetterFiles.push(...result.deadLetterFiles)
-        ranges.push(...result.ranges)
+        return await this.#encodeJob(state, job, mode, deadLetterEnds)
       } catch (error) {
         failures.push(error)
+        return null
       }
     }))
-    if (failures.length > 0) {
-      await this.#deleteFiles(files)
-      await this.#deleteFiles(deadLetterFiles)
-      throw failures[0]
+    const kept = failures.length > 0 ? [] : joinedRanges(jobs, results as JobResult[])
+    for (const result of results) {
+      if (result === null) continue
+      if (kept.includes(result)) {
+        files.push(...result.files)
+        deadLetterFiles.push(...result.deadLetterFiles)
+      } else {
+        await this.#deleteFiles(result.files)
+        await this.#deleteFiles(result.deadLetterFiles)
+      }
     }
-    return { files, deadLetterFiles, ranges }
+    if (failures.length > 0) throw failures[0]
+    const ranges: OffsetRange[] = [...gaps]
+    for (const result of kept) ranges.push(...result.ranges)
+    return { files, deadLetterFiles, ranges: mergeRanges(ranges) }
   }
 
   async #encodeJob(state: TopicState, planned: PlannedJob, mode: TableMode, deadLetterEnds: Map<number, number> | null): Promise<{ files: WrittenDataFile[]; deadLetterFiles: WrittenDataFile[]; ranges: OffsetRange[] }> {

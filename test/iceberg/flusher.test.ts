@@ -9,7 +9,7 @@ import { FlushMetrics } from '../../src/iceberg/metrics.ts'
 import { MemoryObjectStore } from '../../src/objectstore/memory.ts'
 import { ZombiError } from '../../src/errors.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
-import { TestLog } from './test-log.ts'
+import { TestLog, base } from './test-log.ts'
 import { readTable } from './table-reader.ts'
 
 /** A catalog whose next commits fail after writing nothing (a crash between data files and commit). */
@@ -299,6 +299,59 @@ describe('Flusher', () => {
     expect(snapshots.length).toBeLessThan(summary.files)
     const rows = await readTable(catalog, table('events'))
     expect(rows.map((row) => [row.partition, row.sequence])).toEqual(Array.from({ length: 48 }, (_, i) => [Math.floor(i / 4), i % 4]))
+  })
+
+  test('one partition with more workers than jobs is split between them, committed as one range, every record once', async () => {
+    const log = await TestLog.open()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = await log.addTopic('events', 1)
+    // 24 batches of 16 records of 8 KiB: 3 MiB, enough for two halves of at least 1 MiB.
+    for (let b = 0; b < 24; b++) await log.add(topic, 0, Array.from({ length: 16 }, (_, i) => `${String(b * 16 + i).padStart(6, '0')}${'v'.repeat(8186)}`))
+    const summary = await newFlusher(log, catalog, { workers: 2, targetFileBytes: 64 * 1024 * 1024 }).flush('events')
+    expect(summary.rows).toBe(384)
+    // Two jobs (one per worker) in one round: two files, one snapshot recording the partition's whole range.
+    expect(summary.files).toBe(2)
+    const snapshots = (await catalog.loadTable(table('events')))!.metadata.snapshots
+    expect(snapshots).toHaveLength(1)
+    expect(snapshots[0]!.summary['zombi.offsets.0']).toBe('0-383')
+    const rows = await readTable(catalog, table('events'))
+    expect(rows.map((row) => row.sequence)).toEqual(Array.from({ length: 384 }, (_, i) => i))
+    expect(rows.map((row) => String(row.payload).slice(0, 6))).toEqual(Array.from({ length: 384 }, (_, i) => String(i).padStart(6, '0')))
+    expect(topic.partitions[0]!.flushedOffset).toBe(384)
+  })
+
+  test('a split half after one that stopped short (decoded-bytes cap) is dropped, and the next round fills the gap: every record once', async () => {
+    const log = await TestLog.open()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = await log.addTopic('events', 1)
+    // gzip batches of two-letter noise (~6x smaller stored): a ~1.3 MiB stored half decodes past the job's
+    // cap (twice the 3 MiB target), so the first half stops short and the second must not commit.
+    let seed = 1
+    const noise = (length: number): string => {
+      let text = ''
+      for (let i = 0; i < length; i++) {
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        text += seed & 0x10000 ? 'a' : 'b'
+      }
+      return text
+    }
+    const count = 64 * 32
+    for (let b = 0; b < 64; b++) await log.add(topic, 0, Array.from({ length: 32 }, (_, i) => `${String(b * 32 + i).padStart(6, '0')}${noise(8192)}`), base, 1)
+    const summary = await newFlusher(log, catalog, { workers: 2, targetFileBytes: 3 * 1024 * 1024 }).flush('events')
+    expect(summary.rows).toBe(count)
+    const metadata = (await catalog.loadTable(table('events')))!.metadata
+    const ranges = metadata.snapshots.map((snapshot) => snapshot.summary['zombi.offsets.0']!)
+    // Ranges of successive snapshots join up and cover every offset once.
+    let next = 0
+    for (const range of ranges) {
+      const [from, to] = range.split('-').map(Number)
+      expect(from).toBe(next)
+      next = to! + 1
+    }
+    expect(next).toBe(count)
+    const rows = await readTable(catalog, table('events'))
+    expect(rows.map((row) => row.sequence)).toEqual(Array.from({ length: count }, (_, i) => i))
+    expect(rows.map((row) => String(row.payload).slice(0, 6))).toEqual(Array.from({ length: count }, (_, i) => String(i).padStart(6, '0')))
   })
 
   test('the interval trigger flushes records older than the interval', async () => {

@@ -57,11 +57,11 @@ export class TestLog extends BrokerLog {
     return created
   }
 
-  /** Appends one batch of the values (keys k<offset>, timestamps from `timestamp` on, one ms apart). */
-  async add(topic: Topic, partitionId: number, values: string[], timestamp = base): Promise<void> {
+  /** Appends one batch of the values (keys k<offset>, timestamps from `timestamp` on, one ms apart; `compression`: the codec id, 1 gzip). */
+  async add(topic: Topic, partitionId: number, values: string[], timestamp = base, compression = 0): Promise<void> {
     const partition = topic.partitions[partitionId]!
     const baseOffset = partition.nextOffset
-    const batch = encodeBatch(values.map((value, i) => ({ key: Buffer.from(`k${baseOffset + i}`), value: Buffer.from(value), timestamp: timestamp + i })))
+    const batch = encodeBatch(values.map((value, i) => ({ key: Buffer.from(`k${baseOffset + i}`), value: Buffer.from(value), timestamp: timestamp + i })), { compression })
     const result = await this.append(topic, partition, batch)
     if (result.errorCode !== 0) throw new Error(result.errorMessage ?? `append failed with ${result.errorCode}`)
   }
