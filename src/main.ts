@@ -159,8 +159,6 @@ async function start(config: Config, logger: Logger): Promise<void> {
     onStorageFailure: () => process.exit(1),
     autoCreateTopics: config.autoCreateTopics,
     defaultPartitions: config.defaultPartitions,
-    // The broker serves its own schema registry (/registry), so typed modes (zombi.iceberg.mode) are accepted.
-    typedTables: true,
   })
   await log.open(recovery)
   const groups = new GroupCoordinator(log, logger, config)

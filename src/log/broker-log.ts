@@ -41,11 +41,6 @@ export interface BrokerLogOptions {
   readCold?: ColdRead
   /** Memory for batches rebuilt from the table (ZOMBI_COLD_FETCH_CACHE_MB). */
   coldFetchCacheBytes?: number
-  /**
-   * Whether a schema registry backs typed tables (default true); without one, a topic config
-   * zombi.iceberg.mode other than key_value is refused rather than accepted and never decoded.
-   */
-  typedTables?: boolean
 }
 
 /** A Kafka error code with a message for the response's error_message field. */
@@ -109,7 +104,6 @@ export class BrokerLog {
   #partitionCount = 0
   readonly #autoCreateTopics: boolean
   readonly #defaultPartitions: number
-  readonly #typedTables: boolean
   #onFlushed: () => void = () => undefined
   /** Kafka reads below the hot log's start, from the Iceberg table; null: they are out of range. */
   readonly cold: ColdFetch | null
@@ -124,7 +118,6 @@ export class BrokerLog {
     this.#onStorageFailure = options.onStorageFailure ?? (() => undefined)
     this.#autoCreateTopics = options.autoCreateTopics ?? true
     this.#defaultPartitions = options.defaultPartitions ?? 1
-    this.#typedTables = options.typedTables ?? true
     this.cold = options.readCold === undefined ? null : new ColdFetch({ read: options.readCold, cacheBytes: options.coldFetchCacheBytes ?? 64 * 1024 * 1024 })
   }
 
@@ -242,7 +235,7 @@ export class BrokerLog {
       return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `partition count must be between 1 and 100000, got ${partitions}` }
     }
     for (const [key, value] of Object.entries(configs)) {
-      const problem = this.configProblem(key, value)
+      const problem = topicConfigProblem(key, value)
       if (problem !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: problem }
     }
     const overLimit = this.#partitionLimitProblem(partitions)
@@ -311,16 +304,6 @@ export class BrokerLog {
       const refusal = storageRefusal(error)
       if (refusal !== null) return refusal
       throw error
-    }
-    return null
-  }
-
-  /** Why a topic config entry cannot be set on this broker, or null (topicConfigProblem, and typed modes need a schema registry). */
-  configProblem(name: string, value: string | null): string | null {
-    const problem = topicConfigProblem(name, value)
-    if (problem !== null) return problem
-    if (name === 'zombi.iceberg.mode' && value !== 'key_value' && !this.#typedTables) {
-      return `zombi.iceberg.mode=${value} needs the schema registry, which this broker does not serve yet; only key_value is accepted`
     }
     return null
   }

@@ -260,14 +260,11 @@ describe('partition limit', () => {
 })
 
 describe('typed table modes', () => {
-  it('are refused without a schema registry (key_value is accepted), and accepted with one', async () => {
-    const { log } = await makeLog({ typedTables: false })
-    const refused = await log.createTopic('typed', 1, { 'zombi.iceberg.mode': 'value_schema_id_prefix' })
-    expect(refused).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringMatching(/needs the schema registry/) })
-    expect(log.configProblem('zombi.iceberg.mode', 'json')).toMatch(/needs the schema registry/)
+  it('are accepted at creation (the broker always serves its registry); an unknown mode is refused', async () => {
+    const { log } = await makeLog()
     expect(await log.createTopic('plain', 1, { 'zombi.iceberg.mode': 'key_value' })).toBeInstanceOf(Topic)
-    const { log: withRegistry } = await makeLog()
-    expect(await withRegistry.createTopic('typed', 1, { 'zombi.iceberg.mode': 'value_schema_id_prefix' })).toBeInstanceOf(Topic)
-    expect(withRegistry.configProblem('zombi.iceberg.mode', 'protobuf')).toMatch(/must be one of/)
+    expect(await log.createTopic('typed', 1, { 'zombi.iceberg.mode': 'value_schema_id_prefix' })).toBeInstanceOf(Topic)
+    const refused = await log.createTopic('odd', 1, { 'zombi.iceberg.mode': 'protobuf' })
+    expect(refused).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringMatching(/must be one of/) })
   })
 })

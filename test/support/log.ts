@@ -24,7 +24,6 @@ export interface LogOptions<S extends HotStore = MemoryHotStore> {
   defaultPartitions?: number
   now?: () => number
   /** Whether typed table modes are accepted (a schema registry backs them); default true. */
-  typedTables?: boolean
 }
 
 /** An opened in-memory hot store, for tests below the log. */
@@ -46,7 +45,6 @@ export async function makeLog<S extends HotStore = MemoryHotStore>(options: LogO
     autoCreateTopics: options.autoCreateTopics,
     defaultPartitions: options.defaultPartitions,
     now: options.now,
-    typedTables: options.typedTables,
   })
   await log.open(recovery)
   for (const [name, partitions] of Object.entries(options.topics ?? {})) await topicOf(log, name, partitions)

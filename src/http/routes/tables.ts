@@ -8,7 +8,7 @@ import type { RecordWriter, WriteRefusal, WrittenRecord } from '../../log/record
 import { Topic } from '../../log/topic.ts'
 import type { Metrics } from '../../observability/metrics.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
-import { TOPIC_CONFIGS, effectiveTopicConfig } from '../../log/topic-config.ts'
+import { TOPIC_CONFIGS, effectiveTopicConfig, topicConfigProblem } from '../../log/topic-config.ts'
 import { eventsOf, recordToWrite, type Encoding, type HttpRecord } from '../events.ts'
 import { HttpProblem, insufficientStorage, tableProblem } from '../problems.ts'
 import * as schemas from '../schemas.ts'
@@ -180,7 +180,7 @@ export async function tableRoutes(app: FastifyInstance, options: TableRoutesOpti
     for (const [name, value] of Object.entries(request.body.configs)) {
       if (value === null) next.delete(name)
       else next.set(name, value)
-      const problem = log.configProblem(name, value ?? TOPIC_CONFIGS.find((definition) => definition.name === name)?.defaultValue(log.defaults) ?? null)
+      const problem = topicConfigProblem(name, value ?? TOPIC_CONFIGS.find((definition) => definition.name === name)?.defaultValue(log.defaults) ?? null)
       if (problem !== null) throw new HttpProblem('HTTP_INVALID_REQUEST', problem)
     }
     await log.alterTopicConfigs(topic, Object.fromEntries(next))

@@ -6,7 +6,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts'
 import {
   readIncrementalAlterConfigsRequest, writeIncrementalAlterConfigsResponse, type IncrementalAlterConfigsRequest, type IncrementalAlterConfigsResponse,
 } from '../../protocol/generated/incremental-alter-configs.ts'
-import { topicConfigDefinition, topicNameProblem } from '../../log/topic-config.ts'
+import { topicConfigDefinition, topicConfigProblem, topicNameProblem } from '../../log/topic-config.ts'
 import { AclOperation, allowedOnCluster, allowedOnTopic } from '../authorize.ts'
 import { defineHandler, type RequestContext } from '../handler.ts'
 
@@ -52,7 +52,7 @@ export async function alterTopicResource(
   if (!result.ok) return failed(result.errorCode, result.message)
   const next = Object.fromEntries(result.configs)
   for (const [name, value] of result.configs) {
-    const problem = context.log.configProblem(name, value)
+    const problem = topicConfigProblem(name, value)
     if (problem !== null) return failed(ErrorCode.INVALID_CONFIG, problem)
   }
   if (!validateOnly) await context.log.alterTopicConfigs(topic, next)
