@@ -12,6 +12,15 @@ export class Topic {
   /** Derived from configs so Produce does not parse strings per request. */
   logAppendTime = false
   maxMessageBytes = 0
+  /** cleanup.policy has compact: the log cleaner keeps the latest record per key, and records need keys. */
+  compacted = false
+  /** The log cleaner's rules (Kafka's topic configs of the same names). */
+  deleteRetentionMs = 0
+  minCompactionLagMs = 0
+  maxCompactionLagMs = 0
+  minCleanableDirtyRatio = 0
+  segmentBytes = 0
+  segmentMs = 0
 
   constructor(record: TopicRecord, defaults: BrokerDefaults) {
     this.id = record.id
@@ -24,6 +33,14 @@ export class Topic {
   applyConfigs(defaults: BrokerDefaults): void {
     this.logAppendTime = effectiveTopicConfig(this.configs, 'message.timestamp.type', defaults) === 'LogAppendTime'
     this.maxMessageBytes = Number(effectiveTopicConfig(this.configs, 'max.message.bytes', defaults))
+    this.compacted = effectiveTopicConfig(this.configs, 'cleanup.policy', defaults).split(',').some((policy) => policy.trim() === 'compact')
+    // Longs past 2^53 (Kafka's "never" is Long.MAX_VALUE) read as a number that large: same meaning.
+    this.deleteRetentionMs = Number(effectiveTopicConfig(this.configs, 'delete.retention.ms', defaults))
+    this.minCompactionLagMs = Number(effectiveTopicConfig(this.configs, 'min.compaction.lag.ms', defaults))
+    this.maxCompactionLagMs = Number(effectiveTopicConfig(this.configs, 'max.compaction.lag.ms', defaults))
+    this.minCleanableDirtyRatio = Number(effectiveTopicConfig(this.configs, 'min.cleanable.dirty.ratio', defaults))
+    this.segmentBytes = Number(effectiveTopicConfig(this.configs, 'segment.bytes', defaults))
+    this.segmentMs = Number(effectiveTopicConfig(this.configs, 'segment.ms', defaults))
   }
 
   record(): TopicRecord {

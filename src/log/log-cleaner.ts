@@ -1,0 +1,351 @@
+// The log cleaner: keeps a compacted topic's partitions at the latest record per key in the hot log,
+// in the background (design in docs/compacted-topics.md). For each partition of a topic whose
+// cleanup.policy has `compact` it decides, from Kafka's rules, whether a cleaning is due:
+//  - the cleanable range is the partition's batches from its log start that are committed to Iceberg
+//    (the table keeps every version), older than min.compaction.lag.ms, and not in its active segment
+//    (its newest batches up to segment.bytes and younger than segment.ms; the last batch always);
+//  - a cleaning is due when the dirty part (past the previous cleaning's end) is at least
+//    min.cleanable.dirty.ratio of the range, when its first batch is older than max.compaction.lag.ms,
+//    when a kept tombstone's delete.retention.ms ran out, or when hot retention wants to delete a
+//    shared segment that still holds batches of the partition (then those batches are moved too).
+// A cleaning reads the range, maps every key to its latest offset, and rewrites the range chunk by
+// chunk, oldest first, through HotStore.replaceBatches: each chunk is one atomic frame of the log, so a
+// crash leaves every chunk either old or new, and since earlier chunks go first a removed record's
+// newer version (or the tombstone that removes it) is always still there. The new batches land at the
+// log's end, so the old shared segments hold nothing of the partition any more and hot retention can
+// delete them; a compacted partition's batches are never dropped by retention.
+import type { Logger } from '../observability/logger.ts'
+import { indexTimestampOf } from '../protocol/record-batch.ts'
+import { RecordCursor } from '../protocol/record-cursor.ts'
+import type { HotStore, IndexEntry, ReplacementBatch } from '../storage/hot-store.ts'
+import { CleanedBatch, OffsetMap, cleanBatch } from './compaction.ts'
+import type { Partition } from './partition.ts'
+import type { Topic } from './topic.ts'
+
+const CHECKPOINT_PREFIX = 'cleaner/'
+/** A cleaning commits its rewrite in chunks of about this many bytes (one log frame each). */
+const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
+
+export interface LogCleanerOptions {
+  store: HotStore
+  topics: () => Iterable<Topic>
+  logger: Logger
+  /**
+   * The segment below which hot retention would delete the shared log's files if compacted partitions
+   * held nothing there (-1: none); the cleaner moves compacted batches out of them.
+   */
+  relocateBefore?: () => number
+  /** Told after a cleaning (hot retention may now free segments). */
+  onCleaned?: () => void
+  chunkBytes?: number
+  now?: () => number
+}
+
+/** Counters since start, for /metrics. */
+export class LogCleanerStats {
+  cleanings = 0
+  /** Bytes of stored batches a cleaning freed (old batches' bytes minus what replaced them). */
+  bytesReclaimed = 0
+  recordsRemoved = 0
+  tombstonesRemoved = 0
+  /** Batches copied out of old segments unchanged, so hot retention can delete those segments. */
+  batchesMoved = 0
+  failures = 0
+}
+
+/** What the cleaner remembers of a partition (a state row, written after each cleaning). */
+class CleanerCheckpoint {
+  /** Offsets below were covered by a cleaning (Kafka's cleaner checkpoint). */
+  firstDirty = 0
+  /** [end offset, time] of past cleanings, ascending: a tombstone below `end` was first reached at `time`. */
+  horizons: Array<[number, number]> = []
+  /** When a tombstone kept by the last cleaning expires (Infinity: none). */
+  nextTombstoneExpiry = Number.POSITIVE_INFINITY
+
+  encode(): Buffer {
+    const expiry = Number.isFinite(this.nextTombstoneExpiry) ? this.nextTombstoneExpiry : -1
+    return Buffer.from(JSON.stringify({ firstDirty: this.firstDirty, horizons: this.horizons, nextTombstoneExpiry: expiry }))
+  }
+
+  static decode(value: Buffer): CleanerCheckpoint {
+    const parsed = JSON.parse(value.toString('utf8')) as { firstDirty: number; horizons: Array<[number, number]>; nextTombstoneExpiry: number }
+    const checkpoint = new CleanerCheckpoint()
+    checkpoint.firstDirty = parsed.firstDirty
+    checkpoint.horizons = parsed.horizons
+    checkpoint.nextTombstoneExpiry = parsed.nextTombstoneExpiry < 0 ? Number.POSITIVE_INFINITY : parsed.nextTombstoneExpiry
+    return checkpoint
+  }
+}
+
+export type CleaningReason = 'dirty-ratio' | 'max-lag' | 'tombstones' | 'relocate'
+
+/** What a cleaning would cover: positions in `entries`. */
+export interface CleaningPlan {
+  entries: IndexEntry[]
+  /** Batches [0, cleanable) are compacted. */
+  cleanable: number
+  /** Batches [cleanable, rewrite) are only moved (copied unchanged to the log's end). */
+  rewrite: number
+  reason: CleaningReason
+}
+
+export interface CleaningResult {
+  topic: string
+  partition: number
+  reason: CleaningReason
+  /** Offsets below were compacted (the rest of what it rewrote was only moved). */
+  cleanEnd: number
+  batchesBefore: number
+  batchesAfter: number
+  recordsRemoved: number
+  tombstonesRemoved: number
+  bytesReclaimed: number
+}
+
+export class LogCleaner {
+  readonly stats = new LogCleanerStats()
+  readonly #options: LogCleanerOptions
+  readonly #now: () => number
+  readonly #chunkBytes: number
+  readonly #checkpoints = new Map<string, CleanerCheckpoint>()
+  #running: Promise<CleaningResult[]> | null = null
+  #timer: NodeJS.Timeout | null = null
+  #closed = false
+
+  constructor(options: LogCleanerOptions) {
+    this.#options = options
+    this.#now = options.now ?? Date.now
+    this.#chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES
+  }
+
+  /** Reads the checkpoints back from the store (before the first pass). */
+  async load(): Promise<void> {
+    for (const { key, value } of await this.#options.store.scanState(CHECKPOINT_PREFIX)) {
+      try {
+        this.#checkpoints.set(key.slice(CHECKPOINT_PREFIX.length), CleanerCheckpoint.decode(value))
+      } catch (error) {
+        // A lost checkpoint only costs work: the next cleaning starts from the log start again.
+        this.#options.logger.warn({ err: error, key }, 'ignoring an unreadable log cleaner checkpoint')
+      }
+    }
+  }
+
+  /** Runs a pass every `backoffMs` (Kafka's log.cleaner.backoff.ms). */
+  start(backoffMs: number): void {
+    const tick = (): void => {
+      this.#timer = null
+      void this.runOnce().catch((error: unknown) => this.#options.logger.error({ err: error }, 'log cleaner pass failed')).finally(() => {
+        if (!this.#closed) this.#timer = setTimeout(tick, backoffMs).unref()
+      })
+    }
+    this.#timer = setTimeout(tick, backoffMs).unref()
+  }
+
+  /** Stops further passes and waits for the running one. */
+  async close(): Promise<void> {
+    this.#closed = true
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    await this.#running?.catch(() => undefined)
+  }
+
+  /** One pass over every compacted partition (or the pass already running). */
+  runOnce(): Promise<CleaningResult[]> {
+    this.#running ??= this.#pass().finally(() => {
+      this.#running = null
+    })
+    return this.#running
+  }
+
+  async #pass(): Promise<CleaningResult[]> {
+    const results: CleaningResult[] = []
+    const relocateBefore = this.#options.relocateBefore?.() ?? -1
+    for (const topic of [...this.#options.topics()]) {
+      if (!topic.compacted) continue
+      for (const partition of topic.partitions) {
+        if (this.#closed) return results
+        const plan = this.plan(topic, partition, relocateBefore)
+        if (plan === null) continue
+        try {
+          const result = await this.#clean(topic, partition, plan)
+          if (result !== null) results.push(result)
+        } catch (error) {
+          this.stats.failures++
+          this.#options.logger.error({ err: error, topic: topic.name, partition: partition.id }, 'cleaning a compacted partition failed; it is retried at the next pass')
+        }
+      }
+    }
+    if (results.length > 0) this.#options.onCleaned?.()
+    return results
+  }
+
+  /** Whether (and how far) the partition should be cleaned now; null when not. */
+  plan(topic: Topic, partition: Partition, relocateBefore = -1): CleaningPlan | null {
+    const entries = partition.entries()
+    if (entries.length === 0) return null
+    const now = this.#now()
+    // The active segment: the last batch, and the ones before it while they fit in segment.bytes and
+    // are younger than segment.ms.
+    let activeStart = entries.length - 1
+    let activeBytes = entries[activeStart]!.size
+    while (activeStart > 0) {
+      const previous = entries[activeStart - 1]!
+      if (activeBytes + previous.size > topic.segmentBytes || now - previous.maxTimestamp >= topic.segmentMs) break
+      activeBytes += previous.size
+      activeStart--
+    }
+    const lagLimit = now - topic.minCompactionLagMs
+    let cleanable = 0
+    while (cleanable < activeStart && entries[cleanable]!.lastOffset < partition.flushedOffset && entries[cleanable]!.maxTimestamp <= lagLimit) cleanable++
+    const checkpoint = this.#checkpoint(topic, partition)
+    const firstDirty = Math.max(checkpoint.firstDirty, partition.logStartOffset)
+    let dirtyBytes = 0
+    let totalBytes = 0
+    let firstDirtyBatch = -1
+    for (let i = 0; i < cleanable; i++) {
+      const entry = entries[i]!
+      totalBytes += entry.size
+      if (entry.lastOffset >= firstDirty) {
+        dirtyBytes += entry.size
+        if (firstDirtyBatch === -1) firstDirtyBatch = i
+      }
+    }
+    let reason: CleaningReason | null = null
+    if (dirtyBytes > 0 && dirtyBytes / totalBytes >= topic.minCleanableDirtyRatio) reason = 'dirty-ratio'
+    else if (dirtyBytes > 0 && entries[firstDirtyBatch]!.maxTimestamp <= now - topic.maxCompactionLagMs) reason = 'max-lag'
+    else if (cleanable > 0 && checkpoint.nextTombstoneExpiry <= now) reason = 'tombstones'
+    let rewrite = reason === null ? 0 : cleanable
+    if (relocateBefore > 0) {
+      // Batches in segments hot retention wants gone: moved if they are in Iceberg (the flusher may
+      // still read the others from their files).
+      let last = -1
+      for (let i = entries.length - 1; i >= 0; i--) {
+        if (entries[i]!.segment < relocateBefore) {
+          last = i
+          break
+        }
+      }
+      if (last >= 0 && entries[last]!.lastOffset < partition.flushedOffset && last + 1 > rewrite) {
+        rewrite = last + 1
+        reason ??= 'relocate'
+      }
+    }
+    if (reason === null) return null
+    // A move may stop short of the cleanable range; what it covers of that range is compacted too.
+    return { entries, cleanable: Math.min(cleanable, rewrite), rewrite, reason }
+  }
+
+  async #clean(topic: Topic, partition: Partition, plan: CleaningPlan): Promise<CleaningResult | null> {
+    const { entries, cleanable, rewrite, reason } = plan
+    const now = this.#now()
+    const checkpoint = this.#checkpoint(topic, partition)
+    const map = new OffsetMap()
+    for (let i = 0; i < cleanable; i++) map.add(partition.readEntry(entries[i]!))
+    const deleteRetentionMs = topic.deleteRetentionMs
+    const horizons = checkpoint.horizons
+    const policy = {
+      nowMs: now,
+      expiresAt(offset: number): number {
+        for (const [end, at] of horizons) if (offset < end) return at + deleteRetentionMs
+        // Reached by this cleaning for the first time.
+        return now + deleteRetentionMs
+      },
+    }
+    const cursor = new RecordCursor()
+    let removed: number[] = []
+    let added: ReplacementBatch[] = []
+    let chunk = 0
+    let batchesAfter = 0
+    let recordsRemoved = 0
+    let tombstonesRemoved = 0
+    let bytesBefore = 0
+    let bytesAfter = 0
+    let nextTombstoneExpiry = Number.POSITIVE_INFINITY
+    let moved = 0
+    for (let i = 0; i < rewrite; i++) {
+      const entry = entries[i]!
+      const bytes = partition.readEntry(entry)
+      let cleaned: CleanedBatch
+      if (i < cleanable) cleaned = cleanBatch(bytes, map, policy, cursor)
+      else {
+        cleaned = new CleanedBatch(bytes, 0, 0, Number.POSITIVE_INFINITY)
+        moved++
+      }
+      removed.push(entry.baseOffset)
+      bytesBefore += entry.size
+      recordsRemoved += cleaned.recordsRemoved
+      tombstonesRemoved += cleaned.tombstonesRemoved
+      if (cleaned.nextTombstoneExpiry < nextTombstoneExpiry) nextTombstoneExpiry = cleaned.nextTombstoneExpiry
+      if (cleaned.bytes !== null) {
+        const maxTimestamp = cleaned.bytes === bytes ? entry.maxTimestamp : indexTimestampOf(cleaned.bytes)
+        added.push({ baseOffset: entry.baseOffset, lastOffset: entry.lastOffset, maxTimestamp, bytes: cleaned.bytes })
+        bytesAfter += cleaned.bytes.length
+        chunk += cleaned.bytes.length
+        batchesAfter++
+      }
+      if (chunk >= this.#chunkBytes || i === rewrite - 1) {
+        if (!this.#stillCompacted(topic, partition)) return null
+        const stored = await this.#options.store.replaceBatches(topic.id, partition.id, removed, added)
+        partition.replaceBatches(removed, stored)
+        removed = []
+        added = []
+        chunk = 0
+        // Lets requests in between chunks: the event loop serves clients while a big partition is cleaned.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+    const cleanEnd = cleanable > 0 ? entries[cleanable - 1]!.lastOffset + 1 : 0
+    if (cleanable > 0) {
+      if (cleanEnd > checkpoint.firstDirty) {
+        checkpoint.firstDirty = cleanEnd
+        horizons.push([cleanEnd, now])
+      }
+      pruneHorizons(horizons, partition.logStartOffset, now - deleteRetentionMs)
+      checkpoint.nextTombstoneExpiry = nextTombstoneExpiry
+      await this.#options.store.writeState([{ key: checkpointKey(topic, partition), value: checkpoint.encode() }])
+    }
+    const result: CleaningResult = {
+      topic: topic.name, partition: partition.id, reason, cleanEnd, batchesBefore: rewrite, batchesAfter,
+      recordsRemoved, tombstonesRemoved, bytesReclaimed: bytesBefore - bytesAfter,
+    }
+    this.stats.cleanings++
+    this.stats.bytesReclaimed += result.bytesReclaimed
+    this.stats.recordsRemoved += recordsRemoved
+    this.stats.tombstonesRemoved += tombstonesRemoved
+    this.stats.batchesMoved += moved
+    this.#options.logger.info({ ...result, keys: map.size, batchesMoved: moved }, 'cleaned a compacted partition')
+    return result
+  }
+
+  /** The topic is still registered, compacted, and this is still its partition. */
+  #stillCompacted(topic: Topic, partition: Partition): boolean {
+    if (!topic.compacted || topic.partitions[partition.id] !== partition) return false
+    for (const live of this.#options.topics()) if (live === topic) return true
+    return false
+  }
+
+  #checkpoint(topic: Topic, partition: Partition): CleanerCheckpoint {
+    const key = `${topic.id}/${partition.id}`
+    let checkpoint = this.#checkpoints.get(key)
+    if (checkpoint === undefined) {
+      checkpoint = new CleanerCheckpoint()
+      this.#checkpoints.set(key, checkpoint)
+    }
+    return checkpoint
+  }
+}
+
+function checkpointKey(topic: Topic, partition: Partition): string {
+  return `${CHECKPOINT_PREFIX}${topic.id}/${partition.id}`
+}
+
+/**
+ * Keeps the horizon list short: entries below the log start go, and of the entries whose tombstones
+ * have all expired (time at or before `expiredAt`) only the newest stays, since any offset below it
+ * is expired whichever of them it falls in.
+ */
+function pruneHorizons(horizons: Array<[number, number]>, logStartOffset: number, expiredAt: number): void {
+  while (horizons.length > 1 && horizons[0]![0] <= logStartOffset) horizons.shift()
+  let lastExpired = -1
+  for (let i = 0; i < horizons.length; i++) if (horizons[i]![1] <= expiredAt) lastExpired = i
+  if (lastExpired > 0) horizons.splice(0, lastExpired)
+}
