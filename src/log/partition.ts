@@ -142,6 +142,16 @@ export class Partition {
     return this.#logStartOffset
   }
 
+  /**
+   * Moves the log start offset up to `offset` (already durable in the store) and drops the batches
+   * wholly below it: retention of a compacted topic with cleanup.policy=compact,delete.
+   */
+  advanceLogStart(offset: number): void {
+    if (offset <= this.#logStartOffset) return
+    this.#logStartOffset = offset
+    this.#index.dropBefore(offset)
+  }
+
   /** The topic is gone: no batch is readable any more, and every wait ends. */
   clear(): void {
     this.#index.clear()

@@ -14,6 +14,10 @@ export class Topic {
   maxMessageBytes = 0
   /** cleanup.policy has compact: the log cleaner keeps the latest record per key, and records need keys. */
   compacted = false
+  /** cleanup.policy has delete: with compact, retention.ms/retention.bytes also remove a compacted partition's oldest batches. */
+  deletePolicy = true
+  retentionMs = -1
+  retentionBytes = -1
   /** The log cleaner's rules (Kafka's topic configs of the same names). */
   deleteRetentionMs = 0
   minCompactionLagMs = 0
@@ -33,7 +37,11 @@ export class Topic {
   applyConfigs(defaults: BrokerDefaults): void {
     this.logAppendTime = effectiveTopicConfig(this.configs, 'message.timestamp.type', defaults) === 'LogAppendTime'
     this.maxMessageBytes = Number(effectiveTopicConfig(this.configs, 'max.message.bytes', defaults))
-    this.compacted = effectiveTopicConfig(this.configs, 'cleanup.policy', defaults).split(',').some((policy) => policy.trim() === 'compact')
+    const policies = effectiveTopicConfig(this.configs, 'cleanup.policy', defaults).split(',').map((policy) => policy.trim())
+    this.compacted = policies.includes('compact')
+    this.deletePolicy = policies.includes('delete')
+    this.retentionMs = Number(effectiveTopicConfig(this.configs, 'retention.ms', defaults))
+    this.retentionBytes = Number(effectiveTopicConfig(this.configs, 'retention.bytes', defaults))
     // Longs past 2^53 (Kafka's "never" is Long.MAX_VALUE) read as a number that large: same meaning.
     this.deleteRetentionMs = Number(effectiveTopicConfig(this.configs, 'delete.retention.ms', defaults))
     this.minCompactionLagMs = Number(effectiveTopicConfig(this.configs, 'min.compaction.lag.ms', defaults))

@@ -152,6 +152,43 @@ describe('log cleaner', () => {
     expect(await log.createTopic('ratio', 1, { 'min.cleanable.dirty.ratio': '1.5' })).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringContaining('min.cleanable.dirty.ratio') })
   })
 
+  it('applies retention.ms and retention.bytes to compact,delete topics: the oldest flushed batches go and the log start moves', async () => {
+    const clock = { now: 100_000 }
+    const { log } = await makeLog({ fetchCacheBytes: 0 })
+    const topic = await compactedTopic(log, 'both', { 'cleanup.policy': 'compact,delete', 'retention.ms': '50000' })
+    const partition = topic.partitions[0]!
+    const old = await produceKeyed(log, topic, partition, 30, { timestamp: 10_000 })
+    const young = await produceKeyed(log, topic, partition, 30, { timestamp: 90_000, seed: 11 })
+    await log.markFlushed(partition, partition.highWatermark)
+    const cleaner = cleanerOf(log, clock)
+    await cleaner.runOnce()
+    expect(partition.logStartOffset).toBe(young[0]!.offset)
+    expect(await log.logStartOffset(topic, partition)).toBe(young[0]!.offset)
+    expect(cleaner.stats.batchesExpired).toBe(30)
+    const served = partitionRecords(partition)
+    expect(served.every((r) => r.offset >= young[0]!.offset)).toBe(true)
+    expect(compactionProblem(young, served)).toBeNull()
+    expect(old.length).toBeGreaterThan(0)
+
+    // retention.bytes: whole batches go, oldest first, while the partition holds more.
+    const sized = await compactedTopic(log, 'sized', { 'cleanup.policy': 'delete,compact', 'retention.bytes': '2000', 'min.cleanable.dirty.ratio': '1' })
+    const sizedPartition = sized.partitions[0]!
+    await produceKeyed(log, sized, sizedPartition, 40, { timestamp: 99_000 })
+    await log.markFlushed(sizedPartition, sizedPartition.highWatermark)
+    await cleaner.runOnce()
+    const kept = sizedPartition.entries()
+    expect(kept.reduce((sum, entry) => sum + entry.size, 0)).toBeLessThanOrEqual(2000)
+    expect(sizedPartition.logStartOffset).toBeGreaterThan(0)
+    // (The cleaning after it may have emptied the first batches left: a gap after the log start, as compaction leaves.)
+    expect(kept[0]!.baseOffset).toBeGreaterThanOrEqual(sizedPartition.logStartOffset)
+    // A compact-only topic ignores retention.ms on the hot log (it governs its Iceberg table).
+    const only = await compactedTopic(log, 'only', { 'retention.ms': '1', 'min.cleanable.dirty.ratio': '1' })
+    await produceKeyed(log, only, only.partitions[0]!, 10, { timestamp: 10_000 })
+    await log.markFlushed(only.partitions[0]!, only.partitions[0]!.highWatermark)
+    await cleaner.runOnce()
+    expect(only.partitions[0]!.logStartOffset).toBe(0)
+  })
+
   it('moves compacted batches out of segments hot retention wants, so they can be deleted, and serves the same records after', async () => {
     const clock = { now: 100_000 }
     const store = new MemoryHotStore({ segmentBytes: 2048, now: () => clock.now })
