@@ -283,7 +283,15 @@ export class LogCleaner {
     const now = this.#now()
     const checkpoint = this.#checkpoint(topic, partition)
     const map = new OffsetMap()
-    for (let i = 0; i < cleanable; i++) map.add(partition.readEntry(entries[i]!))
+    let readSinceYield = 0
+    for (let i = 0; i < cleanable; i++) {
+      map.add(partition.readEntry(entries[i]!))
+      readSinceYield += entries[i]!.size
+      if (readSinceYield >= this.#chunkBytes) {
+        readSinceYield = 0
+        await yieldToClients()
+      }
+    }
     const deleteRetentionMs = topic.deleteRetentionMs
     const horizons = checkpoint.horizons
     const policy = {
@@ -298,6 +306,7 @@ export class LogCleaner {
     let removed: number[] = []
     let added: ReplacementBatch[] = []
     let chunk = 0
+    let chunkRead = 0
     let batchesAfter = 0
     let recordsRemoved = 0
     let tombstonesRemoved = 0
@@ -316,6 +325,7 @@ export class LogCleaner {
       }
       removed.push(entry.baseOffset)
       bytesBefore += entry.size
+      chunkRead += entry.size
       recordsRemoved += cleaned.recordsRemoved
       tombstonesRemoved += cleaned.tombstonesRemoved
       if (cleaned.nextTombstoneExpiry < nextTombstoneExpiry) nextTombstoneExpiry = cleaned.nextTombstoneExpiry
@@ -326,15 +336,16 @@ export class LogCleaner {
         chunk += cleaned.bytes.length
         batchesAfter++
       }
-      if (chunk >= this.#chunkBytes || i === rewrite - 1) {
+      // A chunk ends at about chunkBytes written, or read (when most records go).
+      if (chunk >= this.#chunkBytes || chunkRead >= this.#chunkBytes || i === rewrite - 1) {
         if (!this.#stillCompacted(topic, partition)) return null
         const stored = await this.#options.store.replaceBatches(topic.id, partition.id, removed, added)
         partition.replaceBatches(removed, stored)
         removed = []
         added = []
         chunk = 0
-        // Lets requests in between chunks: the event loop serves clients while a big partition is cleaned.
-        await new Promise((resolve) => setImmediate(resolve))
+        chunkRead = 0
+        await yieldToClients()
       }
     }
     const cleanEnd = cleanable > 0 ? entries[cleanable - 1]!.lastOffset + 1 : 0
@@ -376,6 +387,11 @@ export class LogCleaner {
     }
     return checkpoint
   }
+}
+
+/** Lets requests in between chunks: the event loop serves clients while a big partition is cleaned. */
+function yieldToClients(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }
 
 function checkpointKey(topic: Topic, partition: Partition): string {
