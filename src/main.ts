@@ -191,6 +191,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     store, logger, topics: () => log.topics(),
     relocateBefore: () => retention.wantedBefore(),
     onCleaned: scheduleRetention,
+    ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
   })
   await cleaner.load()
   cleaner.start(config.logCleanerBackoffMs)

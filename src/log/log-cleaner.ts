@@ -40,7 +40,11 @@ export interface LogCleanerOptions {
   /** Told after a cleaning (hot retention may now free segments). */
   onCleaned?: () => void
   chunkBytes?: number
+  /** Bytes read plus written per second by a cleaning, at most (Kafka's log.cleaner.io.max.bytes.per.second); -1: no limit. */
+  ioMaxBytesPerSecond?: number
   now?: () => number
+  /** How the I/O limit waits (tests observe it). */
+  sleep?: (ms: number) => Promise<void>
 }
 
 /** Counters since start, for /metrics. */
@@ -111,6 +115,8 @@ export class LogCleaner {
   readonly #options: LogCleanerOptions
   readonly #now: () => number
   readonly #chunkBytes: number
+  readonly #ioMaxBytesPerSecond: number
+  readonly #sleep: (ms: number) => Promise<void>
   readonly #checkpoints = new Map<string, CleanerCheckpoint>()
   #running: Promise<CleaningResult[]> | null = null
   #timer: NodeJS.Timeout | null = null
@@ -120,6 +126,8 @@ export class LogCleaner {
     this.#options = options
     this.#now = options.now ?? Date.now
     this.#chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES
+    this.#ioMaxBytesPerSecond = options.ioMaxBytesPerSecond ?? -1
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
   }
 
   /** Reads the checkpoints back from the store (before the first pass). */
@@ -282,14 +290,15 @@ export class LogCleaner {
     const { entries, cleanable, rewrite, reason } = plan
     const now = this.#now()
     const checkpoint = this.#checkpoint(topic, partition)
+    const throttle = new IoThrottle(this.#ioMaxBytesPerSecond, this.#sleep)
     const map = new OffsetMap()
     let readSinceYield = 0
     for (let i = 0; i < cleanable; i++) {
       map.add(partition.readEntry(entries[i]!))
       readSinceYield += entries[i]!.size
       if (readSinceYield >= this.#chunkBytes) {
+        await throttle.spent(readSinceYield)
         readSinceYield = 0
-        await yieldToClients()
       }
     }
     const deleteRetentionMs = topic.deleteRetentionMs
@@ -341,11 +350,11 @@ export class LogCleaner {
         if (!this.#stillCompacted(topic, partition)) return null
         const stored = await this.#options.store.replaceBatches(topic.id, partition.id, removed, added)
         partition.replaceBatches(removed, stored)
+        await throttle.spent(chunk + chunkRead)
         removed = []
         added = []
         chunk = 0
         chunkRead = 0
-        await yieldToClients()
       }
     }
     const cleanEnd = cleanable > 0 ? entries[cleanable - 1]!.lastOffset + 1 : 0
@@ -389,9 +398,27 @@ export class LogCleaner {
   }
 }
 
-/** Lets requests in between chunks: the event loop serves clients while a big partition is cleaned. */
-function yieldToClients(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
+/**
+ * Paces a cleaning's reads and writes to a byte rate (wall clock); without a limit it only yields, so
+ * the event loop serves clients between chunks while a big partition is cleaned.
+ */
+class IoThrottle {
+  readonly #bytesPerSecond: number
+  readonly #sleep: (ms: number) => Promise<void>
+  readonly #started = performance.now()
+  #bytes = 0
+
+  constructor(bytesPerSecond: number, sleep: (ms: number) => Promise<void>) {
+    this.#bytesPerSecond = bytesPerSecond
+    this.#sleep = sleep
+  }
+
+  async spent(bytes: number): Promise<void> {
+    this.#bytes += bytes
+    const ahead = this.#bytesPerSecond > 0 ? (this.#bytes / this.#bytesPerSecond) * 1000 - (performance.now() - this.#started) : 0
+    if (ahead > 0) await this.#sleep(ahead)
+    else await new Promise((resolve) => setImmediate(resolve))
+  }
 }
 
 function checkpointKey(topic: Topic, partition: Partition): string {

@@ -133,6 +133,30 @@ describe('log cleaner', () => {
     for (const tombstone of deleted) expect(second.some((r) => r.key === tombstone.key && r.offset < cleanEnd)).toBe(false)
   })
 
+  it('paces a cleaning to ZOMBI_LOG_CLEANER_IO_MAX_BYTES_PER_SECOND', async () => {
+    const clock = { now: 10_000 }
+    const { log } = await makeLog({ fetchCacheBytes: 0 })
+    const topic = await compactedTopic(log, 'paced')
+    const partition = topic.partitions[0]!
+    await produceKeyed(log, topic, partition, 100)
+    await flushAll(log, topic)
+    const waits: number[] = []
+    // 1 KB/s against tens of KB: every chunk is far ahead of the budget and waits its share.
+    const cleaner = new LogCleaner({
+      store: log.store, topics: () => log.topics(), logger: silentLogger, now: () => clock.now, chunkBytes: 512, ioMaxBytesPerSecond: 1000,
+      sleep: async (ms) => {
+        waits.push(ms)
+      },
+    })
+    const [result] = await cleaner.runOnce()
+    expect(result).toBeDefined()
+    expect(waits.length).toBeGreaterThan(3)
+    // Each wait is what the bytes so far are ahead of the limit: positive, and below their whole time at 1 KB/s.
+    const bytesBefore = result!.bytesReclaimed + partition.entries().reduce((sum, entry) => sum + entry.size, 0)
+    for (const ms of waits) expect(ms).toBeGreaterThan(0)
+    expect(Math.max(...waits)).toBeLessThan(3 * bytesBefore)
+  })
+
   it('refuses a record without a key on a compacted topic, as Kafka does', async () => {
     const { log } = await makeLog()
     const topic = await compactedTopic(log, 'keys')
