@@ -192,6 +192,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     relocateBefore: () => retention.wantedBefore(),
     onCleaned: scheduleRetention,
     ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
+    dedupeBufferBytes: config.logCleanerDedupeBufferBytes,
   })
   await cleaner.load()
   cleaner.start(config.logCleanerBackoffMs)

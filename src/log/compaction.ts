@@ -1,6 +1,7 @@
 // How one cleaning of a compacted partition decides what survives, batch by batch (the log cleaner,
 // log-cleaner.ts, decides when and writes the result). Kafka's rules:
-//  - the latest record of each key survives; an older one goes;
+//  - the latest record of each key survives; an older one goes (the offset map covers the records
+//    written since the previous cleaning, as Kafka's; older ones are already one per key);
 //  - a tombstone (null value) that is the latest of its key survives until delete.retention.ms after
 //    the first cleaning that reached it, then goes too;
 //  - a record without a key goes (a compacted topic refuses them at produce; older ones came from
@@ -34,13 +35,22 @@ export function keptWhole(batch: Buffer): boolean {
   return (attributesOf(batch) & (ATTR_CONTROL | ATTR_TRANSACTIONAL)) !== 0
 }
 
+/** Estimated memory of one map entry besides its key's characters (hash table slot, string header, number). */
+const ENTRY_OVERHEAD_BYTES = 64
+
 /** Key -> offset of its latest record, over the batches a cleaning covers. */
 export class OffsetMap {
   readonly #latest = new Map<string, number>()
   readonly #cursor = new RecordCursor()
+  #bytes = 0
 
   get size(): number {
     return this.#latest.size
+  }
+
+  /** Estimated memory the map holds (Kafka bounds its map with log.cleaner.dedupe.buffer.size). */
+  get bytes(): number {
+    return this.#bytes
   }
 
   /** Adds a batch's keyed records (batches in offset order, so the last one seen is the latest). */
@@ -49,7 +59,9 @@ export class OffsetMap {
     const cursor = this.#cursor.open(batch)
     while (cursor.nextRecord()) {
       if (cursor.keyLength < 0) continue
-      this.#latest.set(keyId(cursor.body, cursor.keyStart, cursor.keyLength), cursor.offset)
+      const key = keyId(cursor.body, cursor.keyStart, cursor.keyLength)
+      if (!this.#latest.has(key)) this.#bytes += key.length + ENTRY_OVERHEAD_BYTES
+      this.#latest.set(key, cursor.offset)
     }
   }
 
@@ -94,7 +106,10 @@ export function cleanBatch(batch: Buffer, map: OffsetMap, tombstones: TombstoneP
   while (cursor.nextRecord()) {
     total++
     if (cursor.keyLength < 0) continue
-    if (map.latest(keyId(cursor.body, cursor.keyStart, cursor.keyLength)) !== cursor.offset) continue
+    // A key the map does not know was last written before the map's range (in the part an earlier
+    // cleaning left with one record per key): that record is its latest.
+    const latest = map.latest(keyId(cursor.body, cursor.keyStart, cursor.keyLength))
+    if (latest !== undefined && latest !== cursor.offset) continue
     if (cursor.valueLength < 0) {
       const expiry = tombstones.expiresAt(cursor.offset)
       if (expiry <= tombstones.nowMs) {

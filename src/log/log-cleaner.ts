@@ -10,7 +10,8 @@
 //    min.cleanable.dirty.ratio of the range, when its first batch is older than max.compaction.lag.ms,
 //    when a kept tombstone's delete.retention.ms ran out, or when hot retention wants to delete a
 //    shared segment that still holds batches of the partition (then those batches are moved too).
-// A cleaning reads the range, maps every key to its latest offset, and rewrites the range chunk by
+// A cleaning maps every key written since the previous cleaning to its latest offset (the part before
+// holds one record per key already), and rewrites the whole range from the log start chunk by
 // chunk, oldest first, through HotStore.replaceBatches: each chunk is one atomic frame of the log, so a
 // crash leaves every chunk either old or new, and since earlier chunks go first a removed record's
 // newer version (or the tombstone that removes it) is always still there. The new batches land at the
@@ -27,6 +28,7 @@ import type { Topic } from './topic.ts'
 const CHECKPOINT_PREFIX = 'cleaner/'
 /** A cleaning commits its rewrite in chunks of about this many bytes (one log frame each). */
 const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
+const DEFAULT_DEDUPE_BUFFER_BYTES = 128 * 1024 * 1024
 
 export interface LogCleanerOptions {
   store: HotStore
@@ -40,6 +42,11 @@ export interface LogCleanerOptions {
   /** Told after a cleaning (hot retention may now free segments). */
   onCleaned?: () => void
   chunkBytes?: number
+  /**
+   * Memory for a cleaning's key map (Kafka's log.cleaner.dedupe.buffer.size): a partition with more keys
+   * is cleaned up to where the map filled, the rest at the next pass. Default 128 MiB.
+   */
+  dedupeBufferBytes?: number
   /** Bytes read plus written per second by a cleaning, at most (Kafka's log.cleaner.io.max.bytes.per.second); -1: no limit. */
   ioMaxBytesPerSecond?: number
   now?: () => number
@@ -115,6 +122,7 @@ export class LogCleaner {
   readonly #options: LogCleanerOptions
   readonly #now: () => number
   readonly #chunkBytes: number
+  readonly #dedupeBufferBytes: number
   readonly #ioMaxBytesPerSecond: number
   readonly #sleep: (ms: number) => Promise<void>
   readonly #checkpoints = new Map<string, CleanerCheckpoint>()
@@ -126,6 +134,7 @@ export class LogCleaner {
     this.#options = options
     this.#now = options.now ?? Date.now
     this.#chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES
+    this.#dedupeBufferBytes = options.dedupeBufferBytes ?? DEFAULT_DEDUPE_BUFFER_BYTES
     this.#ioMaxBytesPerSecond = options.ioMaxBytesPerSecond ?? -1
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
   }
@@ -287,15 +296,27 @@ export class LogCleaner {
   }
 
   async #clean(topic: Topic, partition: Partition, plan: CleaningPlan): Promise<CleaningResult | null> {
-    const { entries, cleanable, rewrite, reason } = plan
+    const { entries, reason } = plan
+    let { cleanable, rewrite } = plan
     const now = this.#now()
     const checkpoint = this.#checkpoint(topic, partition)
     const throttle = new IoThrottle(this.#ioMaxBytesPerSecond, this.#sleep)
+    // The map covers the dirty part (Kafka's): what the previous cleaning left holds one record per key.
+    const firstDirty = Math.max(checkpoint.firstDirty, partition.logStartOffset)
+    let mapFrom = 0
+    while (mapFrom < cleanable && entries[mapFrom]!.lastOffset < firstDirty) mapFrom++
     const map = new OffsetMap()
     let readSinceYield = 0
-    for (let i = 0; i < cleanable; i++) {
+    for (let i = mapFrom; i < cleanable; i++) {
       map.add(partition.readEntry(entries[i]!))
       readSinceYield += entries[i]!.size
+      if (map.bytes >= this.#dedupeBufferBytes && i + 1 < cleanable) {
+        // The map is full: this cleaning stops after batch i (a move beyond it still copies batches unchanged).
+        if (rewrite === cleanable) rewrite = i + 1
+        cleanable = i + 1
+        this.#options.logger.info({ topic: topic.name, partition: partition.id, keys: map.size, cleanEnd: entries[i]!.lastOffset + 1 }, 'the log cleaner\'s key map is full; cleaning the partition up to here this pass')
+        break
+      }
       if (readSinceYield >= this.#chunkBytes) {
         await throttle.spent(readSinceYield)
         readSinceYield = 0

@@ -157,6 +157,29 @@ describe('log cleaner', () => {
     expect(Math.max(...waits)).toBeLessThan(3 * bytesBefore)
   })
 
+  it('cleans a partition with more keys than its key map holds in several passes, each going further', async () => {
+    const clock = { now: 10_000 }
+    const { log } = await makeLog({ fetchCacheBytes: 0 })
+    const topic = await compactedTopic(log, 'many-keys')
+    const partition = topic.partitions[0]!
+    const written = await produceKeyed(log, topic, partition, 300, { keys: 100, tombstoneEvery: 6 })
+    await flushAll(log, topic)
+    // About 20 keys' worth of map.
+    const cleaner = new LogCleaner({ store: log.store, topics: () => log.topics(), logger: silentLogger, now: () => clock.now, dedupeBufferBytes: 20 * 70 })
+    const ends: number[] = []
+    for (let pass = 0; pass < 40; pass++) {
+      const [result] = await cleaner.runOnce()
+      if (result === undefined) break
+      ends.push(result.cleanEnd)
+      expect(compactionProblem(written, partitionRecords(partition))).toBeNull()
+    }
+    expect(ends.length).toBeGreaterThan(2)
+    // Every pass reaches further, until the whole cleanable range is done.
+    for (let i = 1; i < ends.length; i++) expect(ends[i]).toBeGreaterThan(ends[i - 1]!)
+    const cleaned = partitionRecords(partition).filter((r) => r.offset < ends.at(-1)!)
+    expect(new Set(cleaned.map((r) => r.key)).size).toBe(cleaned.length)
+  })
+
   it('refuses a record without a key on a compacted topic, as Kafka does', async () => {
     const { log } = await makeLog()
     const topic = await compactedTopic(log, 'keys')
