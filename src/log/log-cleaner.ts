@@ -20,7 +20,7 @@
 import type { Logger } from '../observability/logger.ts'
 import { indexTimestampOf } from '../protocol/record-batch.ts'
 import { RecordCursor } from '../protocol/record-cursor.ts'
-import type { HotStore, IndexEntry, ReplacementBatch } from '../storage/hot-store.ts'
+import type { HotStore, IndexEntry, ReplacementBatch, StateWrite } from '../storage/hot-store.ts'
 import { CleanedBatch, OffsetMap, cleanBatch } from './compaction.ts'
 import type { Partition } from './partition.ts'
 import type { Topic } from './topic.ts'
@@ -139,9 +139,16 @@ export class LogCleaner {
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
   }
 
-  /** Reads the checkpoints back from the store (before the first pass). */
+  /** Reads the checkpoints back from the store (before the first pass); those of deleted topics go. */
   async load(): Promise<void> {
+    const live = new Set<string>()
+    for (const topic of this.#options.topics()) live.add(topic.id)
+    const stale: StateWrite[] = []
     for (const { key, value } of await this.#options.store.scanState(CHECKPOINT_PREFIX)) {
+      if (!live.has(key.slice(CHECKPOINT_PREFIX.length).split('/')[0]!)) {
+        stale.push({ key, value: null })
+        continue
+      }
       try {
         this.#checkpoints.set(key.slice(CHECKPOINT_PREFIX.length), CleanerCheckpoint.decode(value))
       } catch (error) {
@@ -149,6 +156,7 @@ export class LogCleaner {
         this.#options.logger.warn({ err: error, key }, 'ignoring an unreadable log cleaner checkpoint')
       }
     }
+    if (stale.length > 0) await this.#options.store.writeState(stale)
   }
 
   /** Runs a pass every `backoffMs` (Kafka's log.cleaner.backoff.ms). */

@@ -295,6 +295,11 @@ describe('log cleaner', () => {
     const [expired] = await again.runOnce()
     expect(expired!.reason).toBe('tombstones')
     expect(compactionProblem(written, partitionRecords(reopened.partitions[0]!))).toBeNull()
+    // A deleted topic's checkpoint goes at the next start.
+    await second.log.deleteTopic(reopened)
+    expect(await second.store.scanState('cleaner/')).toHaveLength(1)
+    await new LogCleaner({ store: second.store, topics: () => second.log.topics(), logger: silentLogger }).load()
+    expect(await second.store.scanState('cleaner/')).toEqual([])
     await second.store.close()
   })
 
