@@ -28,6 +28,7 @@ import { Router } from './kafka/router.ts'
 import { KafkaListeners } from './kafka/listeners.ts'
 import { BrokerLog } from './log/broker-log.ts'
 import { HotRetention } from './log/hot-retention.ts'
+import { WorkerBatchCleaner } from './log/batch-cleaner.ts'
 import { LogCleaner } from './log/log-cleaner.ts'
 import { IdempotencyKeys } from './log/idempotency-keys.ts'
 import { registerLogMetrics } from './log/metrics.ts'
@@ -193,6 +194,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
     onCleaned: scheduleRetention,
     ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
     dedupeBufferBytes: config.logCleanerDedupeBufferBytes,
+    // Decompressing and rebuilding batches off the event loop, below its priority.
+    engine: new WorkerBatchCleaner(),
   })
   await cleaner.load()
   cleaner.start(config.logCleanerBackoffMs)

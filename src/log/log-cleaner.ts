@@ -19,9 +19,9 @@
 // delete them; a compacted partition's batches are never dropped by retention.
 import type { Logger } from '../observability/logger.ts'
 import { indexTimestampOf } from '../protocol/record-batch.ts'
-import { RecordCursor } from '../protocol/record-cursor.ts'
 import type { HotStore, IndexEntry, ReplacementBatch, StateWrite } from '../storage/hot-store.ts'
-import { CleanedBatch, OffsetMap, cleanBatch } from './compaction.ts'
+import { InlineBatchCleaner, type BatchCleaner } from './batch-cleaner.ts'
+import { CleanedBatch } from './compaction.ts'
 import type { Partition } from './partition.ts'
 import type { Topic } from './topic.ts'
 
@@ -52,6 +52,8 @@ export interface LogCleanerOptions {
   now?: () => number
   /** How the I/O limit waits (tests observe it). */
   sleep?: (ms: number) => Promise<void>
+  /** Where decompressing, mapping and rebuilding run (default: on the calling thread; main.ts gives a worker). */
+  engine?: BatchCleaner
 }
 
 /** Counters since start, for /metrics. */
@@ -125,6 +127,7 @@ export class LogCleaner {
   readonly #dedupeBufferBytes: number
   readonly #ioMaxBytesPerSecond: number
   readonly #sleep: (ms: number) => Promise<void>
+  readonly #engine: BatchCleaner
   readonly #checkpoints = new Map<string, CleanerCheckpoint>()
   #running: Promise<CleaningResult[]> | null = null
   #timer: NodeJS.Timeout | null = null
@@ -137,6 +140,7 @@ export class LogCleaner {
     this.#dedupeBufferBytes = options.dedupeBufferBytes ?? DEFAULT_DEDUPE_BUFFER_BYTES
     this.#ioMaxBytesPerSecond = options.ioMaxBytesPerSecond ?? -1
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
+    this.#engine = options.engine ?? new InlineBatchCleaner()
   }
 
   /** Reads the checkpoints back from the store (before the first pass); those of deleted topics go. */
@@ -170,11 +174,12 @@ export class LogCleaner {
     this.#timer = setTimeout(tick, backoffMs).unref()
   }
 
-  /** Stops further passes and waits for the running one. */
+  /** Stops further passes, waits for the running one and stops the engine. */
   async close(): Promise<void> {
     this.#closed = true
     if (this.#timer !== null) clearTimeout(this.#timer)
     await this.#running?.catch(() => undefined)
+    await this.#engine.close()
   }
 
   /** One pass over every compacted partition (or the pass already running). */
@@ -309,42 +314,28 @@ export class LogCleaner {
     const now = this.#now()
     const checkpoint = this.#checkpoint(topic, partition)
     const throttle = new IoThrottle(this.#ioMaxBytesPerSecond, this.#sleep)
+    const engine = this.#engine
+    await engine.reset()
     // The map covers the dirty part (Kafka's): what the previous cleaning left holds one record per key.
     const firstDirty = Math.max(checkpoint.firstDirty, partition.logStartOffset)
     let mapFrom = 0
     while (mapFrom < cleanable && entries[mapFrom]!.lastOffset < firstDirty) mapFrom++
-    const map = new OffsetMap()
-    let readSinceYield = 0
-    for (let i = mapFrom; i < cleanable; i++) {
-      map.add(partition.readEntry(entries[i]!))
-      readSinceYield += entries[i]!.size
-      if (map.bytes >= this.#dedupeBufferBytes && i + 1 < cleanable) {
-        // The map is full: this cleaning stops after batch i (a move beyond it still copies batches unchanged).
-        if (rewrite === cleanable) rewrite = i + 1
-        cleanable = i + 1
-        this.#options.logger.info({ topic: topic.name, partition: partition.id, keys: map.size, cleanEnd: entries[i]!.lastOffset + 1 }, 'the log cleaner\'s key map is full; cleaning the partition up to here this pass')
-        break
-      }
-      if (readSinceYield >= this.#chunkBytes) {
-        await throttle.spent(readSinceYield)
-        readSinceYield = 0
+    let mapState = { keys: 0, bytes: 0 }
+    for (let i = mapFrom; i < cleanable;) {
+      const { batches, end, bytes } = this.#readGroup(partition, entries, i, cleanable)
+      mapState = await engine.map(batches)
+      await throttle.spent(bytes)
+      i = end
+      if (mapState.bytes >= this.#dedupeBufferBytes && i < cleanable) {
+        // The map is full: this cleaning stops here (a move beyond it still copies batches unchanged).
+        if (rewrite === cleanable) rewrite = i
+        cleanable = i
+        this.#options.logger.info({ topic: topic.name, partition: partition.id, keys: mapState.keys, cleanEnd: entries[i - 1]!.lastOffset + 1 }, 'the log cleaner\'s key map is full; cleaning the partition up to here this pass')
       }
     }
     const deleteRetentionMs = topic.deleteRetentionMs
     const horizons = checkpoint.horizons
-    const policy = {
-      nowMs: now,
-      expiresAt(offset: number): number {
-        for (const [end, at] of horizons) if (offset < end) return at + deleteRetentionMs
-        // Reached by this cleaning for the first time.
-        return now + deleteRetentionMs
-      },
-    }
-    const cursor = new RecordCursor()
-    let removed: number[] = []
-    let added: ReplacementBatch[] = []
-    let chunk = 0
-    let chunkRead = 0
+    const clock = { nowMs: now, deleteRetentionMs, horizons: horizons.map(([end, at]): [number, number] => [end, at]) }
     let batchesAfter = 0
     let recordsRemoved = 0
     let tombstonesRemoved = 0
@@ -352,39 +343,36 @@ export class LogCleaner {
     let bytesAfter = 0
     let nextTombstoneExpiry = Number.POSITIVE_INFINITY
     let moved = 0
-    for (let i = 0; i < rewrite; i++) {
-      const entry = entries[i]!
-      const bytes = partition.readEntry(entry)
-      let cleaned: CleanedBatch
-      if (i < cleanable) cleaned = cleanBatch(bytes, map, policy, cursor)
-      else {
-        cleaned = new CleanedBatch(bytes, 0, 0, Number.POSITIVE_INFINITY)
-        moved++
+    // Chunk by chunk, oldest first: each is one atomic swap in the store.
+    for (let start = 0; start < rewrite;) {
+      const { batches, end, bytes: read } = this.#readGroup(partition, entries, start, rewrite)
+      const compacted = Math.max(0, Math.min(end, cleanable) - start)
+      const cleaned = compacted > 0 ? await engine.clean(batches.slice(0, compacted), clock) : []
+      const removed: number[] = []
+      const added: ReplacementBatch[] = []
+      let written = 0
+      for (let k = 0; k < batches.length; k++) {
+        const entry = entries[start + k]!
+        const result = k < compacted ? cleaned[k]! : new CleanedBatch(batches[k]!, 0, 0, Number.POSITIVE_INFINITY)
+        if (k >= compacted) moved++
+        removed.push(entry.baseOffset)
+        recordsRemoved += result.recordsRemoved
+        tombstonesRemoved += result.tombstonesRemoved
+        if (result.nextTombstoneExpiry < nextTombstoneExpiry) nextTombstoneExpiry = result.nextTombstoneExpiry
+        if (result.bytes !== null) {
+          const maxTimestamp = result.bytes === batches[k] ? entry.maxTimestamp : indexTimestampOf(result.bytes)
+          added.push({ baseOffset: entry.baseOffset, lastOffset: entry.lastOffset, maxTimestamp, bytes: result.bytes })
+          written += result.bytes.length
+          batchesAfter++
+        }
       }
-      removed.push(entry.baseOffset)
-      bytesBefore += entry.size
-      chunkRead += entry.size
-      recordsRemoved += cleaned.recordsRemoved
-      tombstonesRemoved += cleaned.tombstonesRemoved
-      if (cleaned.nextTombstoneExpiry < nextTombstoneExpiry) nextTombstoneExpiry = cleaned.nextTombstoneExpiry
-      if (cleaned.bytes !== null) {
-        const maxTimestamp = cleaned.bytes === bytes ? entry.maxTimestamp : indexTimestampOf(cleaned.bytes)
-        added.push({ baseOffset: entry.baseOffset, lastOffset: entry.lastOffset, maxTimestamp, bytes: cleaned.bytes })
-        bytesAfter += cleaned.bytes.length
-        chunk += cleaned.bytes.length
-        batchesAfter++
-      }
-      // A chunk ends at about chunkBytes written, or read (when most records go).
-      if (chunk >= this.#chunkBytes || chunkRead >= this.#chunkBytes || i === rewrite - 1) {
-        if (!this.#stillCompacted(topic, partition)) return null
-        const stored = await this.#options.store.replaceBatches(topic.id, partition.id, removed, added)
-        partition.replaceBatches(removed, stored)
-        await throttle.spent(chunk + chunkRead)
-        removed = []
-        added = []
-        chunk = 0
-        chunkRead = 0
-      }
+      bytesBefore += read
+      bytesAfter += written
+      if (!this.#stillCompacted(topic, partition)) return null
+      const stored = await this.#options.store.replaceBatches(topic.id, partition.id, removed, added)
+      partition.replaceBatches(removed, stored)
+      await throttle.spent(read + written)
+      start = end
     }
     const cleanEnd = cleanable > 0 ? entries[cleanable - 1]!.lastOffset + 1 : 0
     if (cleanable > 0) {
@@ -405,8 +393,21 @@ export class LogCleaner {
     this.stats.recordsRemoved += recordsRemoved
     this.stats.tombstonesRemoved += tombstonesRemoved
     this.stats.batchesMoved += moved
-    this.#options.logger.info({ ...result, keys: map.size, batchesMoved: moved }, 'cleaned a compacted partition')
+    this.#options.logger.info({ ...result, keys: mapState.keys, batchesMoved: moved }, 'cleaned a compacted partition')
     return result
+  }
+
+  /** Reads batches [from, limit) until about chunkBytes (at least one). */
+  #readGroup(partition: Partition, entries: readonly IndexEntry[], from: number, limit: number): { batches: Buffer[]; end: number; bytes: number } {
+    const batches: Buffer[] = []
+    let end = from
+    let bytes = 0
+    while (end < limit && (end === from || bytes < this.#chunkBytes)) {
+      batches.push(partition.readEntry(entries[end]!))
+      bytes += entries[end]!.size
+      end++
+    }
+    return { batches, end, bytes }
   }
 
   /** The topic is still registered, compacted, and this is still its partition. */

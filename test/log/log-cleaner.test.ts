@@ -165,7 +165,7 @@ describe('log cleaner', () => {
     const written = await produceKeyed(log, topic, partition, 300, { keys: 100, tombstoneEvery: 6 })
     await flushAll(log, topic)
     // About 20 keys' worth of map.
-    const cleaner = new LogCleaner({ store: log.store, topics: () => log.topics(), logger: silentLogger, now: () => clock.now, dedupeBufferBytes: 20 * 70 })
+    const cleaner = new LogCleaner({ store: log.store, topics: () => log.topics(), logger: silentLogger, now: () => clock.now, dedupeBufferBytes: 20 * 70, chunkBytes: 300 })
     const ends: number[] = []
     for (let pass = 0; pass < 40; pass++) {
       const [result] = await cleaner.runOnce()
