@@ -84,28 +84,32 @@ const workerUrl = new URL('./batch-cleaner-worker.ts', import.meta.url)
 /** Below the flush encoders (10) like Iceberg compaction: cleaning takes the CPU left over. */
 export const CLEANER_NICENESS = 19
 
-/** On a worker thread (one per log cleaner: it cleans one partition at a time). */
+/**
+ * On a worker thread (one per log cleaner: it cleans one partition at a time). A worker that dies fails
+ * the request in flight (that cleaning is retried at the next pass) and is replaced at the next request.
+ */
 export class WorkerBatchCleaner implements BatchCleaner {
-  readonly #worker: Worker
+  #worker: Worker | null = null
   #pending: { resolve(reply: FromCleaner): void; reject(error: Error): void } | null = null
-  #failure: Error | null = null
+  #closed = false
 
-  constructor() {
-    this.#worker = new Worker(workerUrl, { workerData: { niceness: CLEANER_NICENESS } })
-    this.#worker.unref()
-    this.#worker.on('message', (reply: FromCleaner) => {
+  #spawn(): Worker {
+    const worker = new Worker(workerUrl, { workerData: { niceness: CLEANER_NICENESS } })
+    worker.unref()
+    worker.on('message', (reply: FromCleaner) => {
       const pending = this.#pending
       this.#pending = null
       pending?.resolve(reply)
     })
     const fail = (error: Error): void => {
-      this.#failure = error
+      if (this.#worker === worker) this.#worker = null
       const pending = this.#pending
       this.#pending = null
       pending?.reject(error)
     }
-    this.#worker.on('error', fail)
-    this.#worker.on('exit', (code) => fail(new ZombiError('INVALID_STATE', `the log cleaner's worker exited with code ${code}`)))
+    worker.on('error', fail)
+    worker.on('exit', (code) => fail(new ZombiError('INVALID_STATE', `the log cleaner's worker exited with code ${code}`)))
+    return worker
   }
 
   async reset(): Promise<void> {
@@ -125,14 +129,18 @@ export class WorkerBatchCleaner implements BatchCleaner {
   }
 
   async close(): Promise<void> {
-    await this.#worker.terminate()
+    this.#closed = true
+    const worker = this.#worker
+    this.#worker = null
+    await worker?.terminate()
   }
 
   #ask(message: ToCleaner): Promise<Extract<FromCleaner, { kind: 'ok' }>> {
-    if (this.#failure !== null) return Promise.reject(this.#failure)
+    if (this.#closed) return Promise.reject(new ZombiError('INVALID_STATE', 'the log cleaner\'s worker is closed'))
     if (this.#pending !== null) return Promise.reject(new ZombiError('INVALID_STATE', 'the log cleaner\'s worker runs one request at a time'))
     const { promise, resolve, reject } = Promise.withResolvers<FromCleaner>()
     this.#pending = { resolve, reject }
+    this.#worker ??= this.#spawn()
     // Batches are copied (structured clone): stored batches may share their memory with others.
     this.#worker.postMessage(message)
     return promise.then((reply) => {
