@@ -17,6 +17,7 @@
 // newer version (or the tombstone that removes it) is always still there. The new batches land at the
 // log's end, so the old shared segments hold nothing of the partition any more and hot retention can
 // delete them; a compacted partition's batches are never dropped by retention.
+import { ZombiError } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
 import { indexTimestampOf } from '../protocol/record-batch.ts'
 import type { HotStore, IndexEntry, ReplacementBatch, StateWrite } from '../storage/hot-store.ts'
@@ -369,6 +370,8 @@ export class LogCleaner {
       bytesBefore += read
       bytesAfter += written
       if (!this.#stillCompacted(topic, partition)) return null
+      // Under the free-space floor the appends that are refused come first: the cleaning waits for the next pass.
+      if (!this.#options.store.hasSpaceFor(written)) throw new ZombiError('STORAGE_FULL', `the disk is too full to write ${written} bytes of cleaned batches`)
       const stored = await this.#options.store.replaceBatches(topic.id, partition.id, removed, added)
       partition.replaceBatches(removed, stored)
       await throttle.spent(read + written)
