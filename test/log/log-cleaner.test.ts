@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { BrokerLog } from '../../src/log/broker-log.ts'
 import { HotRetention } from '../../src/log/hot-retention.ts'
@@ -178,6 +179,55 @@ describe('log cleaner', () => {
     for (let i = 1; i < ends.length; i++) expect(ends[i]).toBeGreaterThan(ends[i - 1]!)
     const cleaned = partitionRecords(partition).filter((r) => r.offset < ends.at(-1)!)
     expect(new Set(cleaned.map((r) => r.key)).size).toBe(cleaned.length)
+  })
+
+  it('keeps every key\'s latest value at its offset through any mix of appends, flushes, clock moves and cleanings (property)', async () => {
+    let cleanings = 0
+    let removed = 0
+    let tombstones = 0
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.oneof(
+        fc.record({ kind: fc.constant('append' as const), records: fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.boolean()), { minLength: 1, maxLength: 6 }), codec: fc.constantFrom(0, 1, 4) }),
+        fc.record({ kind: fc.constant('flush' as const) }),
+        fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 3000 }) }),
+        fc.record({ kind: fc.constant('clean' as const), chunkBytes: fc.integer({ min: 100, max: 5000 }), mapBytes: fc.integer({ min: 100, max: 5000 }) }),
+      ), { minLength: 10, maxLength: 60 }),
+      async (steps) => {
+        const clock = { now: 1_000_000 }
+        const { log } = await makeLog({ fetchCacheBytes: 0 })
+        const topic = await compactedTopic(log, 'property', { 'delete.retention.ms': '2000', 'segment.bytes': '100', 'min.compaction.lag.ms': '100' })
+        const partition = topic.partitions[0]!
+        const written: KeyedRecord[] = []
+        for (const step of steps) {
+          if (step.kind === 'append') {
+            const batch = encodeBatch(step.records.map(([key, tombstone], i) => ({
+              key: Buffer.from(`k${key}`), value: tombstone ? null : Buffer.from(`k${key}@${written.length + i}`), timestamp: clock.now,
+            })), { compression: step.codec })
+            const result = await log.append(topic, partition, batch)
+            expect(result.errorCode).toBe(0)
+            step.records.forEach(([key, tombstone], i) => written.push({ offset: result.baseOffset + i, key: `k${key}`, value: tombstone ? null : `k${key}@${written.length}` }))
+          } else if (step.kind === 'flush') {
+            await log.markFlushed(partition, partition.highWatermark)
+          } else if (step.kind === 'tick') {
+            clock.now += step.ms
+          } else {
+            // A new cleaner each time (as after a restart) shares the checkpoints through the store.
+            const cleaner = new LogCleaner({ store: log.store, topics: () => log.topics(), logger: silentLogger, now: () => clock.now, chunkBytes: step.chunkBytes, dedupeBufferBytes: step.mapBytes })
+            await cleaner.load()
+            await cleaner.runOnce()
+            cleanings += cleaner.stats.cleanings
+            removed += cleaner.stats.recordsRemoved
+            tombstones += cleaner.stats.tombstonesRemoved
+          }
+          const problem = compactionProblem(written, partitionRecords(partition))
+          expect(problem).toBeNull()
+        }
+      },
+    ), { numRuns: 80 })
+    // The runs did clean (the property is not vacuous).
+    expect(cleanings).toBeGreaterThan(40)
+    expect(removed).toBeGreaterThan(150)
+    expect(tombstones).toBeGreaterThan(0)
   })
 
   it('refuses a record without a key on a compacted topic, as Kafka does', async () => {
