@@ -223,7 +223,7 @@ describe('log cleaner', () => {
           expect(problem).toBeNull()
         }
       },
-    ), { numRuns: 80 })
+    ), { numRuns: 80, seed: 20261206 })
     // The runs did clean (the property is not vacuous).
     expect(cleanings).toBeGreaterThan(40)
     expect(removed).toBeGreaterThan(150)
