@@ -176,6 +176,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   let retentionSoon: NodeJS.Timeout | null = null
   const enforceRetention = (): void => {
     retention.enforce().catch((error: unknown) => logger.error({ err: error }, 'hot retention pass failed'))
+    // The topics' retention.ms/retention.bytes over what Kafka and HTTP readers see (the hot log and the table).
+    log.enforceTopicRetention(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'topic retention pass failed'))
   }
   const scheduleRetention = (): void => {
     if (shutdown.signal.aborted) return

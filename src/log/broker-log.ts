@@ -78,8 +78,21 @@ export class StorageRefusals {
 const NO_LEADER_EPOCH = -1
 const NEXT_PRODUCER_ID_KEY = 'broker/next-producer-id'
 const PRODUCER_PREFIX = 'producer/'
+/** Per partition, the offset below which records are deleted for readers (DeleteRecords, topic retention). */
+const DELETED_BEFORE_PREFIX = 'deleted-before/'
 /** Kafka's producer.id.expiration.ms default: producer state idle this long is forgotten. */
 export const PRODUCER_EXPIRATION_MS = 24 * 60 * 60 * 1000
+
+function deletedBeforeKey(topicId: string, partition: number): string {
+  return `${DELETED_BEFORE_PREFIX}${topicId}/${partition}`
+}
+
+/** DeleteRecords' answer for one partition. */
+export interface DeleteRecordsResult {
+  errorCode: ErrorCode
+  /** The log start offset after the deletion, or -1 with an error. */
+  lowWatermark: number
+}
 
 function producerStateKey(topicId: string, partition: number, producerId: number): string {
   return `${PRODUCER_PREFIX}${topicId}/${partition}/${producerId}`
@@ -127,7 +140,8 @@ export class BrokerLog {
    * beginning), else the hot log's. Rejects when the table cannot be read.
    */
   async logStartOffset(topic: Topic, partition: Partition): Promise<number> {
-    return this.cold === null ? partition.logStartOffset : this.cold.logStartOffset(topic, partition)
+    const start = this.cold === null ? partition.logStartOffset : await this.cold.logStartOffset(topic, partition)
+    return Math.max(start, partition.deletedBefore)
   }
 
   /** Retention removed rows from the topic's table: Kafka's log start is learnt from the table again. */
@@ -138,7 +152,57 @@ export class BrokerLog {
 
   /** logStartOffset as far as known without reading the table (Fetch's log_start_offset field). */
   knownLogStartOffset(topic: Topic, partition: Partition): number {
-    return this.cold === null ? partition.logStartOffset : this.cold.knownLogStartOffset(topic, partition)
+    const start = this.cold === null ? partition.logStartOffset : this.cold.knownLogStartOffset(topic, partition)
+    return Math.max(start, partition.deletedBefore)
+  }
+
+  /**
+   * DeleteRecords: records below `offset` (-1: the high watermark) are deleted for every reader, durably
+   * before the answer. An offset above the high watermark is OFFSET_OUT_OF_RANGE; one below the log
+   * start changes nothing. The Iceberg table keeps the rows (docs/topic-configs.md).
+   */
+  async deleteRecords(topic: Topic, partition: Partition, offset: number): Promise<DeleteRecordsResult> {
+    const target = offset === -1 ? partition.highWatermark : offset
+    if (target < 0 || target > partition.highWatermark) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: -1 }
+    try {
+      await this.#moveDeletionFloor(topic, partition, target)
+    } catch (error) {
+      const refusal = storageRefusal(error)
+      if (refusal !== null) return { errorCode: refusal.errorCode, lowWatermark: -1 }
+      throw error
+    }
+    const lowWatermark = await this.logStartOffset(topic, partition).catch(() => this.knownLogStartOffset(topic, partition))
+    return { errorCode: ErrorCode.NONE, lowWatermark }
+  }
+
+  /**
+   * The topics' retention.ms and retention.bytes over the Kafka view of their partitions: the deletion
+   * floor moves past the batches they put out (Partition.retentionFloor), durably. Returns the
+   * partitions moved. The Iceberg table's own retention follows the same configs (src/iceberg/retention.ts).
+   */
+  async enforceTopicRetention(nowMs: number): Promise<number> {
+    let moved = 0
+    for (const topic of [...this.#byName.values()]) {
+      const retentionMs = topic.retentionMs
+      const retentionBytes = topic.retentionBytes
+      if (retentionMs < 0 && retentionBytes < 0) continue
+      const cutoff = retentionMs < 0 ? Number.NEGATIVE_INFINITY : nowMs - retentionMs
+      for (const partition of topic.partitions) {
+        const floor = partition.retentionFloor(cutoff, retentionBytes)
+        if (floor <= partition.deletedBefore) continue
+        await this.#moveDeletionFloor(topic, partition, floor)
+        moved++
+      }
+    }
+    if (moved > 0) this.#logger.info({ partitions: moved }, 'topic retention moved log start offsets')
+    return moved
+  }
+
+  /** Makes the floor durable, then moves it in memory (a crash between only leaves it moved on disk: never back). */
+  async #moveDeletionFloor(topic: Topic, partition: Partition, offset: number): Promise<void> {
+    if (offset <= partition.deletedBefore) return
+    await this.store.writeState([{ key: deletedBeforeKey(topic.id, partition.id), value: Buffer.from(String(offset)) }])
+    if (partition.deleteBefore(offset)) this.#logger.debug({ topic: topic.name, partition: partition.id, offset }, 'records deleted before offset')
   }
 
   /** Builds the in-memory view (topics, partitions, batch indexes, producer state) from the store. */
@@ -155,7 +219,15 @@ export class BrokerLog {
       if (partition === undefined) continue
       partition.restore(recovered.state, recovered.entries)
     }
+    await this.#loadDeletionFloors()
     await this.#loadProducerState(recovery)
+  }
+
+  async #loadDeletionFloors(): Promise<void> {
+    for (const { key, value } of await this.store.scanState(DELETED_BEFORE_PREFIX)) {
+      const [topicId, partitionIndex] = key.slice(DELETED_BEFORE_PREFIX.length).split('/') as [string, string]
+      this.#byId.get(topicId)?.partitions[Number(partitionIndex)]?.deleteBefore(Number(value.toString('utf8')))
+    }
   }
 
   async #loadProducerState(recovery: RecoveryReport | undefined): Promise<void> {
@@ -277,6 +349,7 @@ export class BrokerLog {
       this.#pending.delete(topic.name)
     }
     for (const partition of topic.partitions) partition.clear()
+    await this.store.writeState(topic.partitions.map((partition) => ({ key: deletedBeforeKey(topic.id, partition.id), value: null }))).catch(() => undefined)
     this.#logger.info({ topic: topic.name, topicId: topic.id }, 'topic deleted')
   }
 

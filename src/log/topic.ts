@@ -12,6 +12,9 @@ export class Topic {
   /** Derived from configs so Produce does not parse strings per request. */
   logAppendTime = false
   maxMessageBytes = 0
+  /** retention.ms and retention.bytes (-1: no limit). */
+  retentionMs = -1
+  retentionBytes = -1
 
   constructor(record: TopicRecord, defaults: BrokerDefaults) {
     this.id = record.id
@@ -24,6 +27,8 @@ export class Topic {
   applyConfigs(defaults: BrokerDefaults): void {
     this.logAppendTime = effectiveTopicConfig(this.configs, 'message.timestamp.type', defaults) === 'LogAppendTime'
     this.maxMessageBytes = Number(effectiveTopicConfig(this.configs, 'max.message.bytes', defaults))
+    this.retentionMs = Number(effectiveTopicConfig(this.configs, 'retention.ms', defaults))
+    this.retentionBytes = Number(effectiveTopicConfig(this.configs, 'retention.bytes', defaults))
   }
 
   record(): TopicRecord {

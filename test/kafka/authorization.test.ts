@@ -19,6 +19,7 @@ const EXPECTED: Record<string, 'open' | 'empty' | readonly number[]> = {
   OffsetForLeaderEpoch: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
   CreateTopics: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
   DeleteTopics: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+  DeleteRecords: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
   CreatePartitions: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
   DescribeConfigs: [ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   AlterConfigs: [ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED],

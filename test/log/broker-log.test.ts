@@ -268,3 +268,56 @@ describe('typed table modes', () => {
     expect(refused).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringMatching(/must be one of/) })
   })
 })
+
+describe('BrokerLog deletion floor (DeleteRecords, topic retention)', () => {
+  it('keeps a DeleteRecords cut across a restart, and forgets it with the topic', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zombi-log-'))
+    dirs.push(dir)
+    const store = new DiskHotStore({ dir, durability: 'fsync' })
+    const log = await openLog(store)
+    const topic = await topicOf(log, 'cut')
+    await log.append(topic, topic.partitions[0]!, encodeBatch(['a', 'b', 'c'].map((v) => ({ key: null, value: Buffer.from(v) }))))
+    expect(await log.deleteRecords(topic, topic.partitions[0]!, 2)).toEqual({ errorCode: ErrorCode.NONE, lowWatermark: 2 })
+    await store.close()
+    const reopened = new DiskHotStore({ dir, durability: 'fsync' })
+    const again = await openLog(reopened)
+    const kept = again.topicByName('cut')!
+    expect(kept.partitions[0]!.deletedBefore).toBe(2)
+    expect(await again.logStartOffset(kept, kept.partitions[0]!)).toBe(2)
+    await again.deleteTopic(kept)
+    expect(await reopened.scanState('deleted-before/')).toEqual([])
+    await reopened.close()
+  })
+
+  it('moves the log start past batches older than retention.ms, by their max timestamp, and stops at the first kept one', async () => {
+    const { log } = await makeLog()
+    const created = await log.createTopic('aged', 1, { 'retention.ms': '1000' })
+    if (!(created instanceof Topic)) throw new Error(created.message)
+    const partition = created.partitions[0]!
+    const batch = (timestamp: number) => encodeBatch([{ key: null, value: Buffer.from('x'), timestamp }, { key: null, value: Buffer.from('y'), timestamp: timestamp + 1 }])
+    await log.append(created, partition, batch(1_000))
+    await log.append(created, partition, batch(5_000))
+    await log.append(created, partition, batch(2_000))
+    expect(await log.enforceTopicRetention(5_500)).toBe(1)
+    expect(partition.deletedBefore).toBe(2)
+    expect(await log.logStartOffset(created, partition)).toBe(2)
+    expect(await log.enforceTopicRetention(5_500)).toBe(0)
+    expect(await log.enforceTopicRetention(10_000)).toBe(1)
+    expect(partition.deletedBefore).toBe(6)
+    expect(partition.highWatermark).toBe(6)
+  })
+
+  it('moves the log start past the oldest batches while the rest still hold retention.bytes', async () => {
+    const { log } = await makeLog()
+    const created = await log.createTopic('sized', 2, {})
+    if (!(created instanceof Topic)) throw new Error(created.message)
+    const partition = created.partitions[0]!
+    const batch = encodeBatch([{ key: null, value: Buffer.alloc(100) }])
+    for (let i = 0; i < 5; i++) await log.append(created, partition, Buffer.from(batch))
+    expect(await log.enforceTopicRetention(Date.now())).toBe(0)
+    await log.alterTopicConfigs(created, { 'retention.bytes': String(batch.length * 2) })
+    expect(await log.enforceTopicRetention(Date.now())).toBe(1)
+    expect(partition.deletedBefore).toBe(3)
+    expect(created.partitions[1]!.deletedBefore).toBe(0)
+  })
+})

@@ -119,7 +119,7 @@ export async function tableRoutes(app: FastifyInstance, options: TableRoutesOpti
     const partition = topic.partitions[index]
     if (partition === undefined) throw new HttpProblem('HTTP_NOT_FOUND', `partition ${index} does not exist; table ${topic.name} has ${topic.partitions.length}`)
     const page = await reader.readPartition(topic, partition, offset, limit, waitMs > 0 ? Date.now() + waitMs : 0)
-    if (page === null) throw new HttpProblem('HTTP_OFFSET_OUT_OF_RANGE', `offset ${offset} is below the log start offset ${partition.logStartOffset}`)
+    if (page === null) throw new HttpProblem('HTTP_OFFSET_OUT_OF_RANGE', `offset ${offset} is below the log start offset ${Math.max(partition.logStartOffset, partition.deletedBefore)}`)
     httpReads.inc(page.records.length)
     return { events: eventsOf(page.records, encoding), next_offset: page.nextOffset, has_more: page.hasMore }
   })

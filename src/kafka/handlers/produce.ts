@@ -63,7 +63,7 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
         if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic.name} has no partition ${data.index}`, traffic)
         return log.append(topic, partition, data.records).then((result) => {
           traffic?.produced(result.errorCode, data.records)
-          return partitionResponse(data.index, result, partition.logStartOffset)
+          return partitionResponse(data.index, result, Math.max(partition.logStartOffset, partition.deletedBefore))
         })
       })
     })
