@@ -20,6 +20,8 @@ const EXPECTED: Record<string, 'open' | 'empty' | readonly number[]> = {
   CreateTopics: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
   DeleteTopics: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
   DeleteRecords: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+  DescribeLogDirs: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
+  ElectLeaders: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   CreatePartitions: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
   DescribeConfigs: [ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   AlterConfigs: [ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED],

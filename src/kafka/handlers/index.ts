@@ -8,6 +8,8 @@ import { deleteRecords } from './delete-records.ts'
 import { deleteTopics } from './delete-topics.ts'
 import { describeCluster } from './describe-cluster.ts'
 import { describeConfigs } from './describe-configs.ts'
+import { describeLogDirs } from './describe-log-dirs.ts'
+import { electLeaders } from './elect-leaders.ts'
 import { fetch } from './fetch.ts'
 import { findCoordinator } from './find-coordinator.ts'
 import { initProducerId } from './init-producer-id.ts'
@@ -36,7 +38,7 @@ import { describeAcls } from './describe-acls.ts'
 
 export const allHandlers: readonly AnyHandler[] = [
   produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, describeConfigs, alterConfigs, incrementalAlterConfigs,
-  createPartitions, describeCluster, deleteRecords,
+  createPartitions, describeCluster, deleteRecords, describeLogDirs, electLeaders,
   findCoordinator, initProducerId,
   // The group APIs go together: librdkafka uses groups only when all of them are advertised.
   joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, describeGroups, listGroups, deleteGroups,
