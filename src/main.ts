@@ -150,7 +150,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   // Reads below the hot log's start, for both doors: HTTP reads and Kafka Fetch/ListOffsets.
   const coldReader = new ColdReader(catalog, config.catalogNamespace)
   const log = new BrokerLog({
-    store, logger, defaults: { maxMessageBytes: config.maxMessageBytes }, fetchCacheBytes: config.fetchCacheBytes, maxPartitions: config.maxPartitions,
+    store, logger, defaults: { maxMessageBytes: config.maxMessageBytes, syncsEveryAppend: config.durability === 'fsync' }, fetchCacheBytes: config.fetchCacheBytes, maxPartitions: config.maxPartitions,
     readCold: (table, query) => coldReader.read(table, query),
     coldFetchCacheBytes: config.coldFetchCacheBytes,
     // A full disk is answered (KAFKA_STORAGE_ERROR / 507) and rolled back; this is only for what

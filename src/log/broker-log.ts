@@ -307,7 +307,7 @@ export class BrokerLog {
       return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `partition count must be between 1 and 100000, got ${partitions}` }
     }
     for (const [key, value] of Object.entries(configs)) {
-      const problem = topicConfigProblem(key, value)
+      const problem = topicConfigProblem(key, value, this.defaults)
       if (problem !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: problem }
     }
     const overLimit = this.#partitionLimitProblem(partitions)
@@ -408,7 +408,7 @@ export class BrokerLog {
         if (size === ERR_CRC) return appendError(ErrorCode.CORRUPT_MESSAGE, 'record batch CRC-32C does not match its contents')
         return appendError(ErrorCode.CORRUPT_MESSAGE, 'record batch is malformed (length, magic or record count)')
       }
-      const timestampProblem = batchTimestampProblem(records, position)
+      const timestampProblem = batchTimestampProblem(records, position) ?? this.#timestampBoundProblem(topic, records, position)
       if (timestampProblem !== null) return appendError(ErrorCode.INVALID_TIMESTAMP, timestampProblem)
       if (size > topic.maxMessageBytes) {
         return appendError(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${size} bytes exceeds max.message.bytes ${topic.maxMessageBytes}`)
@@ -423,6 +423,24 @@ export class BrokerLog {
     const appended = this.#appendBatches(topic, partition, records, batches)
     listener?.accepted(baseOffset, appended)
     return appended
+  }
+
+  /**
+   * The topic's message.timestamp.before.max.ms / after.max.ms against a CreateTime batch's first and
+   * max timestamps (the batch header's; records are not decoded), as Kafka refuses such records; null
+   * when they hold or the topic stamps LogAppendTime.
+   */
+  #timestampBoundProblem(topic: Topic, records: Buffer, position: number): string | null {
+    if (topic.logAppendTime || (topic.timestampBeforeMaxMs === Number.POSITIVE_INFINITY && topic.timestampAfterMaxMs === Number.POSITIVE_INFINITY)) return null
+    const now = this.#now()
+    const earliest = now - topic.timestampBeforeMaxMs
+    const latest = now + topic.timestampAfterMaxMs
+    for (const timestamp of [baseTimestampOf(records, position), maxTimestampOf(records, position)]) {
+      if (timestamp < earliest || timestamp > latest) {
+        return `record batch timestamp ${timestamp} is out of range for topic ${topic.name}: it must lie within [${earliest}, ${latest}] (message.timestamp.before.max.ms ${topic.timestampBeforeMaxMs}, message.timestamp.after.max.ms ${topic.timestampAfterMaxMs})`
+      }
+    }
+    return null
   }
 
   /** KAFKA_STORAGE_ERROR before any offset is given out (retriable: clients retry the same batch). */

@@ -15,6 +15,11 @@ export class Topic {
   /** retention.ms and retention.bytes (-1: no limit). */
   retentionMs = -1
   retentionBytes = -1
+  /** min.insync.replicas: above 1, acks=all produce is refused (one replica). */
+  minInsyncReplicas = 1
+  /** message.timestamp.before.max.ms / after.max.ms (Infinity: no bound). */
+  timestampBeforeMaxMs = Number.POSITIVE_INFINITY
+  timestampAfterMaxMs = Number.POSITIVE_INFINITY
 
   constructor(record: TopicRecord, defaults: BrokerDefaults) {
     this.id = record.id
@@ -29,9 +34,17 @@ export class Topic {
     this.maxMessageBytes = Number(effectiveTopicConfig(this.configs, 'max.message.bytes', defaults))
     this.retentionMs = Number(effectiveTopicConfig(this.configs, 'retention.ms', defaults))
     this.retentionBytes = Number(effectiveTopicConfig(this.configs, 'retention.bytes', defaults))
+    this.minInsyncReplicas = Number(effectiveTopicConfig(this.configs, 'min.insync.replicas', defaults))
+    this.timestampBeforeMaxMs = timestampBound(effectiveTopicConfig(this.configs, 'message.timestamp.before.max.ms', defaults))
+    this.timestampAfterMaxMs = timestampBound(effectiveTopicConfig(this.configs, 'message.timestamp.after.max.ms', defaults))
   }
 
   record(): TopicRecord {
     return { id: this.id, name: this.name, partitions: this.partitions.length, configs: this.configs, createdAtMs: this.createdAtMs }
   }
+}
+
+/** Kafka's Long.MAX_VALUE means no bound. */
+function timestampBound(value: string): number {
+  return value === '9223372036854775807' ? Number.POSITIVE_INFINITY : Number(value)
 }

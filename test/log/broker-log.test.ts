@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { BrokerLog } from '../../src/log/broker-log.ts'
+import { silentLogger } from '../../src/observability/logger.ts'
 import { Topic } from '../../src/log/topic.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
 import { encodeBatch } from '../../src/protocol/records.ts'
@@ -319,5 +320,46 @@ describe('BrokerLog deletion floor (DeleteRecords, topic retention)', () => {
     expect(await log.enforceTopicRetention(Date.now())).toBe(1)
     expect(partition.deletedBefore).toBe(3)
     expect(created.partitions[1]!.deletedBefore).toBe(0)
+  })
+})
+
+describe('BrokerLog topic configs on append', () => {
+  it('refuses CreateTime batches outside message.timestamp.before.max.ms / after.max.ms with INVALID_TIMESTAMP, but not LogAppendTime topics', async () => {
+    const { log } = await makeLog({ now: () => 100_000 })
+    const bounded = await log.createTopic('bounded', 1, { 'message.timestamp.before.max.ms': '1000', 'message.timestamp.after.max.ms': '500' })
+    const stamped = await log.createTopic('stamped', 1, { 'message.timestamp.before.max.ms': '1000', 'message.timestamp.type': 'LogAppendTime' })
+    if (!(bounded instanceof Topic) || !(stamped instanceof Topic)) throw new Error('not created')
+    const at = (timestamp: number) => encodeBatch([{ key: null, value: Buffer.from('v'), timestamp }])
+    expect((await log.append(bounded, bounded.partitions[0]!, at(99_000))).errorCode).toBe(ErrorCode.NONE)
+    expect((await log.append(bounded, bounded.partitions[0]!, at(100_500))).errorCode).toBe(ErrorCode.NONE)
+    const old = await log.append(bounded, bounded.partitions[0]!, at(98_999))
+    expect(old).toMatchObject({ errorCode: ErrorCode.INVALID_TIMESTAMP, errorMessage: expect.stringContaining('[99000, 100500]') })
+    expect((await log.append(bounded, bounded.partitions[0]!, at(100_501))).errorCode).toBe(ErrorCode.INVALID_TIMESTAMP)
+    expect(bounded.partitions[0]!.highWatermark).toBe(2)
+    expect((await log.append(stamped, stamped.partitions[0]!, at(1))).errorCode).toBe(ErrorCode.NONE)
+  })
+
+  it('refuses topic configs for machinery Zombi lacks, naming the key and why, and accepts the value that describes Zombi', async () => {
+    const { log } = await makeLog()
+    const refusals = {
+      'compression.type': 'gzip', 'unclean.leader.election.enable': 'true', preallocate: 'true', 'remote.storage.enable': 'false',
+      'leader.replication.throttled.replicas': '0:0', 'index.interval.bytes': '4096', 'local.retention.ms': '-2', 'message.downconversion.enable': 'true',
+    }
+    for (const [name, value] of Object.entries(refusals)) {
+      const created = await log.createTopic(`refused-${name}`, 1, { [name]: value })
+      expect(created).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringMatching(new RegExp(`^${name.replaceAll('.', '\\.')}(=| is not supported)`)) })
+    }
+    const accepted = await log.createTopic('accepted', 1, {
+      'compression.type': 'producer', 'unclean.leader.election.enable': 'false', preallocate: 'false', 'remote.storage.enable': 'true',
+      'follower.replication.throttled.replicas': '', 'flush.messages': '1', 'flush.ms': '1000', 'min.insync.replicas': '2',
+    })
+    expect(accepted).toBeInstanceOf(Topic)
+  })
+
+  it('accepts flush.messages and flush.ms bounds only when appends are fsync-ed before they are acknowledged', async () => {
+    const { log } = await makeLog()
+    const unsynced = new BrokerLog({ store: log.store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588, syncsEveryAppend: false }, fetchCacheBytes: 0 })
+    expect(await unsynced.createTopic('unsynced', 1, { 'flush.messages': '1' }, true)).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringContaining('ZOMBI_DURABILITY=fsync') })
+    expect(await unsynced.createTopic('never', 1, { 'flush.ms': '9223372036854775807' }, true)).toBeInstanceOf(Topic)
   })
 })

@@ -180,7 +180,7 @@ export async function tableRoutes(app: FastifyInstance, options: TableRoutesOpti
     for (const [name, value] of Object.entries(request.body.configs)) {
       if (value === null) next.delete(name)
       else next.set(name, value)
-      const problem = topicConfigProblem(name, value ?? TOPIC_CONFIGS.find((definition) => definition.name === name)?.defaultValue(log.defaults) ?? null)
+      const problem = topicConfigProblem(name, value ?? TOPIC_CONFIGS.find((definition) => definition.name === name)?.defaultValue(log.defaults) ?? null, log.defaults)
       if (problem !== null) throw new HttpProblem('HTTP_INVALID_REQUEST', problem)
     }
     await log.alterTopicConfigs(topic, Object.fromEntries(next))

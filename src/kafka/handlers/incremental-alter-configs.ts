@@ -67,7 +67,7 @@ export async function alterTopicResource(
   if (!result.ok) return failed(result.errorCode, result.message)
   const next = Object.fromEntries(result.configs)
   for (const [name, value] of result.configs) {
-    const problem = topicConfigProblem(name, value)
+    const problem = topicConfigProblem(name, value, context.log.defaults)
     if (problem !== null) return failed(ErrorCode.INVALID_CONFIG, problem)
   }
   if (!validateOnly) await context.log.alterTopicConfigs(topic, next)
@@ -98,7 +98,7 @@ function applied(current: Readonly<Record<string, string>>, configs: readonly Co
   for (const { name, configOperation, value } of configs) {
     const definition = topicConfigDefinition(name)
     // Broker configs (checked by the caller against what the broker has) are strings here.
-    if (definition === undefined && !broker) return { ok: false, errorCode: ErrorCode.INVALID_CONFIG, message: `unknown topic config ${name}` }
+    if (definition === undefined && !broker) return { ok: false, errorCode: ErrorCode.INVALID_CONFIG, message: topicConfigProblem(name, value) ?? `unknown topic config ${name}` }
     if (configOperation === OPERATION.delete) {
       next.delete(name)
       continue
