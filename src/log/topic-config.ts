@@ -66,8 +66,9 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   { name: 'compression.type', type: 'STRING', defaultValue: () => 'producer', validate: only('producer', 'Zombi stores each record batch as its producer compressed it; broker-side recompression is not implemented'), enforced: true },
   { name: 'max.message.bytes', type: 'INT', defaultValue: (d) => String(d.maxMessageBytes), validate: long(0), enforced: true },
   { name: 'message.timestamp.type', type: 'STRING', defaultValue: () => 'CreateTime', validate: oneOf('CreateTime', 'LogAppendTime'), enforced: true },
-  // Retention of the topic's Iceberg table (src/iceberg/retention.ts): the table is the long-term
-  // store, so a topic without retention.ms keeps everything (-1), not Kafka's 7 days.
+  // Retention of the whole log: the Kafka view's log start moves past what they put out (the hot log,
+  // BrokerLog.enforceTopicRetention) and the Iceberg table drops whole files (src/iceberg/retention.ts).
+  // The table is the long-term store, so a topic without retention.ms keeps everything (-1), not Kafka's 7 days.
   { name: 'retention.ms', type: 'LONG', defaultValue: () => '-1', validate: long(-1), enforced: true },
   { name: 'retention.bytes', type: 'LONG', defaultValue: () => '-1', validate: long(-1), enforced: true },
   { name: 'segment.bytes', type: 'INT', defaultValue: () => '1073741824', validate: long(14), enforced: false },
