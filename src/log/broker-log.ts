@@ -200,7 +200,8 @@ export class BrokerLog {
 
   /** Makes the floor durable, then moves it in memory (a crash between only leaves it moved on disk: never back). */
   async #moveDeletionFloor(topic: Topic, partition: Partition, offset: number): Promise<void> {
-    if (offset <= partition.deletedBefore) return
+    // A topic deleted meanwhile keeps no row (its state rows went with it).
+    if (offset <= partition.deletedBefore || this.#byId.get(topic.id) !== topic) return
     await this.store.writeState([{ key: deletedBeforeKey(topic.id, partition.id), value: Buffer.from(String(offset)) }])
     if (partition.deleteBefore(offset)) this.#logger.debug({ topic: topic.name, partition: partition.id, offset }, 'records deleted before offset')
   }
