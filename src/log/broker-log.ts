@@ -9,6 +9,7 @@ import {
   ATTR_CONTROL, ATTR_TRANSACTIONAL, ERR_CRC, ERR_OLD_MAGIC, attributesOf, baseSequenceOf, baseTimestampOf, batchSize, checkBatch,
   MAX_RECORD_TIMESTAMP, MIN_RECORD_TIMESTAMP, indexTimestampOf, lastOffsetDeltaOf, maxTimestampOf, patchBaseOffset, patchLeaderEpoch, producerEpochOf, producerIdOf, stampLogAppendTime,
 } from '../protocol/record-batch.ts'
+import { recompressBatches } from '../protocol/recompress.ts'
 import type { HotStore, IndexEntry, RecoveryReport, StateWrite, TopicRecord } from '../storage/hot-store.ts'
 import { waitForAppend } from './append-wait.ts'
 import { ColdFetch } from './cold-fetch.ts'
@@ -416,6 +417,20 @@ export class BrokerLog {
       }
       position += size
       batches++
+    }
+    if (topic.compressionCodec !== null) {
+      let recompressed: Buffer
+      try {
+        recompressed = recompressBatches(records, topic.compressionCodec)
+      } catch {
+        return appendError(ErrorCode.CORRUPT_MESSAGE, 'a record batch\'s compressed records cannot be decoded')
+      }
+      // As Kafka: the size limit holds for the batches as stored, after recompression too.
+      for (let at = 0; recompressed !== records && at < recompressed.length; at += batchSize(recompressed, at)) {
+        const size = batchSize(recompressed, at)
+        if (size > topic.maxMessageBytes) return appendError(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${size} bytes once recompressed (compression.type) exceeds max.message.bytes ${topic.maxMessageBytes}`)
+      }
+      records = recompressed
     }
     const producerId = producerIdOf(records)
     if (producerId >= 0) return this.#appendIdempotent(topic, partition, records, batches, producerId, listener)

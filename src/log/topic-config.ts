@@ -62,8 +62,8 @@ const flushBound = (min: number) => (v: string, defaults: BrokerDefaults): strin
 
 export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   { name: 'cleanup.policy', type: 'LIST', defaultValue: () => 'delete', validate: list('delete', 'compact'), enforced: false },
-  // Batches are stored as their producer compressed them (the flusher decodes every codec).
-  { name: 'compression.type', type: 'STRING', defaultValue: () => 'producer', validate: only('producer', 'Zombi stores each record batch as its producer compressed it; broker-side recompression is not implemented'), enforced: true },
+  // producer: batches are stored as their producer compressed them; a codec: recompressed to it on append.
+  { name: 'compression.type', type: 'STRING', defaultValue: () => 'producer', validate: oneOf('producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'), enforced: true },
   { name: 'max.message.bytes', type: 'INT', defaultValue: (d) => String(d.maxMessageBytes), validate: long(0), enforced: true },
   { name: 'message.timestamp.type', type: 'STRING', defaultValue: () => 'CreateTime', validate: oneOf('CreateTime', 'LogAppendTime'), enforced: true },
   // Retention of the whole log: the Kafka view's log start moves past what they put out (the hot log,
@@ -109,9 +109,9 @@ export const REFUSED_TOPIC_CONFIGS: Readonly<Record<string, string>> = {
   'message.downconversion.enable': 'Zombi never converts record batches to older message formats',
   'message.timestamp.difference.max.ms': 'removed in Apache Kafka 4.0; use message.timestamp.before.max.ms and message.timestamp.after.max.ms',
   'max.decompressed.message.bytes': 'not implemented: batches are stored compressed and only decoded by the flusher',
-  'compression.gzip.level': 'broker-side recompression is not implemented (compression.type accepts only producer)',
-  'compression.lz4.level': 'broker-side recompression is not implemented (compression.type accepts only producer)',
-  'compression.zstd.level': 'broker-side recompression is not implemented (compression.type accepts only producer)',
+  'compression.gzip.level': 'broker-side recompression uses each codec\'s default level',
+  'compression.lz4.level': 'broker-side recompression uses each codec\'s default level',
+  'compression.zstd.level': 'broker-side recompression uses each codec\'s default level',
   'errors.deadletterqueue.group.enable': 'share groups are not implemented',
 }
 

@@ -1,4 +1,5 @@
 // A topic: its stable id, its configs as the hot path needs them, and its partitions.
+import { Compression } from '../protocol/compression.ts'
 import type { TopicRecord } from '../storage/hot-store.ts'
 import { Partition } from './partition.ts'
 import { effectiveTopicConfig, type BrokerDefaults } from './topic-config.ts'
@@ -15,6 +16,8 @@ export class Topic {
   /** retention.ms and retention.bytes (-1: no limit). */
   retentionMs = -1
   retentionBytes = -1
+  /** compression.type as a codec to recompress batches to, or null (`producer`: stored as written). */
+  compressionCodec: number | null = null
   /** min.insync.replicas: above 1, acks=all produce is refused (one replica). */
   minInsyncReplicas = 1
   /** message.timestamp.before.max.ms / after.max.ms (Infinity: no bound). */
@@ -34,6 +37,8 @@ export class Topic {
     this.maxMessageBytes = Number(effectiveTopicConfig(this.configs, 'max.message.bytes', defaults))
     this.retentionMs = Number(effectiveTopicConfig(this.configs, 'retention.ms', defaults))
     this.retentionBytes = Number(effectiveTopicConfig(this.configs, 'retention.bytes', defaults))
+    const compression = effectiveTopicConfig(this.configs, 'compression.type', defaults)
+    this.compressionCodec = compression === 'producer' ? null : CODECS[compression] ?? null
     this.minInsyncReplicas = Number(effectiveTopicConfig(this.configs, 'min.insync.replicas', defaults))
     this.timestampBeforeMaxMs = timestampBound(effectiveTopicConfig(this.configs, 'message.timestamp.before.max.ms', defaults))
     this.timestampAfterMaxMs = timestampBound(effectiveTopicConfig(this.configs, 'message.timestamp.after.max.ms', defaults))
@@ -43,6 +48,9 @@ export class Topic {
     return { id: this.id, name: this.name, partitions: this.partitions.length, configs: this.configs, createdAtMs: this.createdAtMs }
   }
 }
+
+/** compression.type's codecs by name. */
+const CODECS: Record<string, number> = { uncompressed: Compression.none, gzip: Compression.gzip, snappy: Compression.snappy, lz4: Compression.lz4, zstd: Compression.zstd }
 
 /** Kafka's Long.MAX_VALUE means no bound. */
 function timestampBound(value: string): number {

@@ -9,6 +9,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { KafkaToolsSession, type ToolRun } from './fixtures/kafka-tools.ts'
+import { codecIds, readPartition } from './fixtures/platformatic.ts'
 import { pythonJsonLines } from './fixtures/python.ts'
 
 const TOPICS = 'org.apache.kafka.tools.TopicCommand'
@@ -67,11 +68,19 @@ describe('Apache Kafka 4.4.0 command-line tools', () => {
     expect(described).toContain(`Topic: ${topic}\tPartition: 1\tLeader: 0\tReplicas: 0\tIsr: 0`)
     await succeeds(TOPICS, '--alter', '--topic', topic, '--partitions', '3')
     expect(await succeeds(TOPICS, '--describe', '--topic', topic)).toContain('PartitionCount: 3')
-    const refused = await tool(TOPICS, '--create', '--topic', `${topic}-gzip`, '--partitions', '1', '--config', 'compression.type=gzip')
+    const refused = await tool(TOPICS, '--create', '--topic', `${topic}-zstd`, '--partitions', '1', '--config', 'compression.zstd.level=3')
     expect(refused.code).toBe(1)
-    expect(refused.stdout).toContain('compression.type=gzip is not supported')
+    expect(refused.stdout).toContain('compression.zstd.level is not supported')
     await succeeds(TOPICS, '--delete', '--topic', topic)
     expect(await succeeds(TOPICS, '--list')).not.toContain(topic)
+  })
+
+  test('a topic created with compression.type=zstd stores what kafkajs sent uncompressed as zstd batches, read back intact', async () => {
+    const topic = await createTopic(1, 'compression.type=zstd')
+    await produce(topic, 0, 3)
+    const read = await readPartition(broker.bootstrap, topic, 0)
+    expect(read.batches.map((batch) => batch.attributes & 0x07)).toEqual([codecIds.zstd])
+    expect(read.records.map((record) => record.value?.toString())).toEqual(['record-0', 'record-1', 'record-2'])
   })
 
   test('kafka-configs alters and describes topic configs, describes the broker, and refuses broker changes naming the key', async () => {

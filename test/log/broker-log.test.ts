@@ -7,7 +7,7 @@ import { BrokerLog } from '../../src/log/broker-log.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { Topic } from '../../src/log/topic.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
-import { encodeBatch } from '../../src/protocol/records.ts'
+import { decodeBatch, encodeBatch } from '../../src/protocol/records.ts'
 import { DiskHotStore } from '../../src/storage/disk-store.ts'
 import type { HotStore } from '../../src/storage/hot-store.ts'
 import { SegmentLog, frameHeader } from '../../src/storage/segment-log.ts'
@@ -342,7 +342,7 @@ describe('BrokerLog topic configs on append', () => {
   it('refuses topic configs for machinery Zombi lacks, naming the key and why, and accepts the value that describes Zombi', async () => {
     const { log } = await makeLog()
     const refusals = {
-      'compression.type': 'gzip', 'unclean.leader.election.enable': 'true', preallocate: 'true', 'remote.storage.enable': 'false',
+      'compression.zstd.level': '3', 'unclean.leader.election.enable': 'true', preallocate: 'true', 'remote.storage.enable': 'false',
       'leader.replication.throttled.replicas': '0:0', 'index.interval.bytes': '4096', 'local.retention.ms': '-2', 'message.downconversion.enable': 'true',
     }
     for (const [name, value] of Object.entries(refusals)) {
@@ -350,10 +350,38 @@ describe('BrokerLog topic configs on append', () => {
       expect(created).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringMatching(new RegExp(`^${name.replaceAll('.', '\\.')}(=| is not supported)`)) })
     }
     const accepted = await log.createTopic('accepted', 1, {
-      'compression.type': 'producer', 'unclean.leader.election.enable': 'false', preallocate: 'false', 'remote.storage.enable': 'true',
+      'compression.type': 'lz4', 'unclean.leader.election.enable': 'false', preallocate: 'false', 'remote.storage.enable': 'true',
       'follower.replication.throttled.replicas': '', 'flush.messages': '1', 'flush.ms': '1000', 'min.insync.replicas': '2',
     })
     expect(accepted).toBeInstanceOf(Topic)
+  })
+
+  it('recompresses batches to a topic\'s compression.type, keeping an idempotent producer\'s sequences (a retry is still a duplicate)', async () => {
+    const { log } = await makeLog()
+    const created = await log.createTopic('squeezed', 1, { 'compression.type': 'zstd' })
+    if (!(created instanceof Topic)) throw new Error(created.message)
+    const partition = created.partitions[0]!
+    const records = [{ key: Buffer.from('k'), value: Buffer.from('v'.repeat(500)), timestamp: 5 }, { key: null, value: null, timestamp: 6 }]
+    const producerId = await log.allocateProducerId()
+    const idempotent = encodeBatch(records, { producerId, producerEpoch: 0, baseSequence: 0, compression: 1 })
+    expect((await log.append(created, partition, Buffer.from(idempotent))).baseOffset).toBe(0)
+    expect(await log.append(created, partition, Buffer.from(idempotent))).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0 })
+    expect((await log.append(created, partition, encodeBatch(records))).baseOffset).toBe(2)
+    const stored = storedBatches(partition)
+    expect(stored.map((batch) => batch.readInt16BE(21) & 0x07)).toEqual([4, 4])
+    expect(stored.map((batch) => decodeBatch(batch).records.map((record) => [record.offset, record.value?.length ?? null]))).toEqual([[[0, 500], [1, null]], [[2, 500], [3, null]]])
+    await log.alterTopicConfigs(created, { 'compression.type': 'producer' })
+    await log.append(created, partition, encodeBatch(records, { compression: 1 }))
+    expect(storedBatches(partition).at(-1)!.readInt16BE(21) & 0x07).toBe(1)
+  })
+
+  it('refuses a batch that recompression makes larger than max.message.bytes', async () => {
+    const { log } = await makeLog()
+    const created = await log.createTopic('unsqueezed', 1, { 'compression.type': 'uncompressed', 'max.message.bytes': '2000' })
+    if (!(created instanceof Topic)) throw new Error(created.message)
+    const batch = encodeBatch([{ key: null, value: Buffer.alloc(5000, 97) }], { compression: 4 })
+    expect(batch.length).toBeLessThan(2000)
+    expect(await log.append(created, created.partitions[0]!, batch)).toMatchObject({ errorCode: ErrorCode.MESSAGE_TOO_LARGE, errorMessage: expect.stringContaining('once recompressed') })
   })
 
   it('accepts flush.messages and flush.ms bounds only when appends are fsync-ed before they are acknowledged', async () => {
