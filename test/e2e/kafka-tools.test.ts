@@ -119,13 +119,16 @@ describe('Apache Kafka 4.4.0 command-line tools', () => {
     expect(deleted).toMatch(new RegExp(`${topic}\\s+0\\s+Successful`))
   })
 
-  test('kafka-delete-records moves the log start offset, which kafka-get-offsets and kafka-log-dirs then show', async () => {
+  test('kafka-delete-records moves the log start offset durably (kill -9 and restart keep it), which kafka-get-offsets and kafka-log-dirs then show', async () => {
     const topic = await createTopic(2)
     await produce(topic, 0, 5)
     const offsets = join(broker.dataDir, `${topic}-delete.json`)
     writeFileSync(offsets, JSON.stringify({ version: 1, partitions: [{ topic, partition: 0, offset: 2 }] }))
     const deleted = await succeeds(DELETE_RECORDS, '--offset-json-file', offsets)
     expect(deleted).toContain(`partition: ${topic}-0\tlow_watermark: 2`)
+    // Acknowledged means durable: the cut survives a kill -9.
+    await broker.kill9()
+    await broker.restart()
     expect(await succeeds(GET_OFFSETS, '--topic', topic, '--time', '-2')).toBe(`${topic}:0:2\n${topic}:1:0\n`)
     expect(await succeeds(GET_OFFSETS, '--topic', topic, '--time', 'latest')).toBe(`${topic}:0:5\n${topic}:1:0\n`)
     writeFileSync(offsets, JSON.stringify({ version: 1, partitions: [{ topic, partition: 0, offset: 9 }] }))
