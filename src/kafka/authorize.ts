@@ -1,6 +1,6 @@
 // The ACL questions handlers ask about the client of a request (its principal and host), and the
 // error codes Kafka answers when the answer is no.
-import { AclOperation, CLUSTER_NAME, ResourceType, grantableOperations, type Resource } from '../security/acl.ts'
+import { AclOperation, CLUSTER_NAME, ResourceType, type Resource } from '../security/acl.ts'
 import type { RequestContext } from './handler.ts'
 
 export { AclOperation, ResourceType }
@@ -30,18 +30,4 @@ export function mayCreateTopic(context: RequestContext, topic: string): boolean 
 export function mayWriteIdempotently(context: RequestContext): boolean {
   return allowedOnCluster(context, AclOperation.IDEMPOTENT_WRITE) ||
     context.authorizer.authorizeAny(context.principal, context.clientHost, AclOperation.WRITE, ResourceType.TOPIC)
-}
-
-/** What an authorized-operations field holds when the client did not ask for it (Kafka's INT32_MIN). */
-export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648
-
-/**
- * The operations the client may perform on the resource, as the bit field Kafka answers in Metadata,
- * DescribeCluster and DescribeGroups (bit n set: operation n allowed), or INT32_MIN when not asked.
- */
-export function authorizedOperations(context: RequestContext, asked: boolean, resourceType: Resource, name: string): number {
-  if (!asked) return AUTHORIZED_OPERATIONS_OMITTED
-  let bits = 0
-  for (const operation of grantableOperations(resourceType)) if (allowed(context, operation, resourceType, name)) bits |= 1 << operation
-  return bits
 }

@@ -45,11 +45,6 @@ const OPERATIONS_BY_RESOURCE: Readonly<Record<number, readonly number[]>> = {
   [ResourceType.TRANSACTIONAL_ID]: [AclOperation.ALL, AclOperation.DESCRIBE, AclOperation.WRITE],
 }
 
-/** The operations of a resource type a client can be granted one by one (ALL left out): what authorized-operations fields report. */
-export function grantableOperations(resourceType: number): readonly number[] {
-  return (OPERATIONS_BY_RESOURCE[resourceType] ?? []).filter((operation) => operation !== AclOperation.ALL)
-}
-
 /** Why a binding cannot be stored (the CreateAcls error message), or null when it can. */
 export function invalidBinding(binding: AclBinding): string | null {
   const operations = OPERATIONS_BY_RESOURCE[binding.resourceType]

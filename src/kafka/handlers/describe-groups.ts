@@ -5,7 +5,7 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readDescribeGroupsRequest, writeDescribeGroupsResponse, type DescribeGroupsRequest, type DescribeGroupsResponse } from '../../protocol/generated/describe-groups.ts'
 import { defineHandler } from '../handler.ts'
-import { AUTHORIZED_OPERATIONS_OMITTED, AclOperation, ResourceType, allowedOnGroup, authorizedOperations } from '../authorize.ts'
+import { AclOperation, allowedOnGroup } from '../authorize.ts'
 
 export const describeGroups = defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
   apiKey: ApiKey.DescribeGroups,
@@ -19,12 +19,11 @@ export const describeGroups = defineHandler<DescribeGroupsRequest, DescribeGroup
       throttleTimeMs: 0,
       groups: request.groups.map((groupId) => {
         if (!allowedOnGroup(context, AclOperation.DESCRIBE, groupId)) {
-          return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED }
+          return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 }
         }
-        const asked = context.apiVersion >= 3 && request.includeAuthorizedOperations
         const group = context.groups.group(groupId)
         if (group === undefined) {
-          return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [], authorizedOperations: authorizedOperations(context, asked, ResourceType.GROUP, groupId) }
+          return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 }
         }
         const stable = group.state === 'Stable'
         return {
@@ -41,7 +40,7 @@ export const describeGroups = defineHandler<DescribeGroupsRequest, DescribeGroup
             memberMetadata: stable && group.protocolName !== null ? m.metadataFor(group.protocolName) : Buffer.alloc(0),
             memberAssignment: stable ? m.assignment : Buffer.alloc(0),
           })),
-          authorizedOperations: authorizedOperations(context, asked, ResourceType.GROUP, groupId),
+          authorizedOperations: -2147483648,
         }
       }),
     }

@@ -5,12 +5,13 @@ import { readMetadataRequest, writeMetadataResponse, type MetadataRequest, type 
 import { ZERO_UUID } from '../../protocol/reader.ts'
 import type { Topic } from '../../log/topic.ts'
 import { topicNameProblem } from '../../log/topic-config.ts'
-import { CLUSTER_NAME } from '../../security/acl.ts'
-import { AUTHORIZED_OPERATIONS_OMITTED, AclOperation, ResourceType, allowedOnTopic, authorizedOperations } from '../authorize.ts'
+import { AclOperation, allowedOnTopic } from '../authorize.ts'
 import { defineHandler, type RequestContext } from '../handler.ts'
 import { autoCreateTopics, needsAutoCreate } from './auto-create.ts'
 
 type TopicResponse = MetadataResponse['topics'][number]
+
+const UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648
 
 /**
  * The name a requested topic is looked up by, or null when it is looked up by id. As in Kafka, a
@@ -29,8 +30,7 @@ function allowsAutoCreate(request: MetadataRequest): boolean {
   return request.allowAutoTopicCreation
 }
 
-/** The topic as Metadata answers it; with `askedOperations`, the client's authorized operations on it (v8+). */
-function describeTopic(topic: Topic, context: RequestContext, askedOperations: boolean): TopicResponse {
+function describeTopic(topic: Topic, context: RequestContext): TopicResponse {
   const { nodeId } = context.broker
   return {
     errorCode: ErrorCode.NONE,
@@ -46,12 +46,12 @@ function describeTopic(topic: Topic, context: RequestContext, askedOperations: b
       isrNodes: [nodeId],
       offlineReplicas: [],
     })),
-    topicAuthorizedOperations: authorizedOperations(context, askedOperations, ResourceType.TOPIC, topic.name),
+    topicAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
   }
 }
 
 function topicError(errorCode: ErrorCode, name: string | null, topicId: string): TopicResponse {
-  return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED }
+  return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS }
 }
 
 export const metadata = defineHandler<MetadataRequest, MetadataResponse>({
@@ -68,25 +68,24 @@ export const metadata = defineHandler<MetadataRequest, MetadataResponse>({
   },
   handle(request, context) {
     const { log, broker } = context
-    const asked = context.apiVersion >= 8 && request.includeTopicAuthorizedOperations
     let topics: TopicResponse[]
     // v0: an empty list means every topic; v1+: null means every topic, empty means none.
     const all = request.topics === null || (context.apiVersion === 0 && request.topics.length === 0)
     if (all) {
       topics = []
       // Only the topics the client may describe, as Kafka lists them.
-      for (const topic of log.topics()) if (allowedOnTopic(context, AclOperation.DESCRIBE, topic.name)) topics.push(describeTopic(topic, context, asked))
+      for (const topic of log.topics()) if (allowedOnTopic(context, AclOperation.DESCRIBE, topic.name)) topics.push(describeTopic(topic, context))
     } else {
       topics = request.topics!.map((wanted) => {
         const name = nameUnlessById(wanted)
         if (name === null) {
           const byId = log.topicById(wanted.topicId)
           if (byId !== undefined && !allowedOnTopic(context, AclOperation.DESCRIBE, byId.name)) return topicError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null, wanted.topicId)
-          return byId === undefined ? topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, wanted.topicId) : describeTopic(byId, context, asked)
+          return byId === undefined ? topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, wanted.topicId) : describeTopic(byId, context)
         }
         if (!allowedOnTopic(context, AclOperation.DESCRIBE, name)) return topicError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, ZERO_UUID)
         const topic = log.topicByName(name)
-        if (topic !== undefined) return describeTopic(topic, context, asked)
+        if (topic !== undefined) return describeTopic(topic, context)
         if (topicNameProblem(name) !== null) return topicError(ErrorCode.INVALID_TOPIC_EXCEPTION, name, ZERO_UUID)
         return topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, ZERO_UUID)
       })
@@ -97,7 +96,7 @@ export const metadata = defineHandler<MetadataRequest, MetadataResponse>({
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
       topics,
-      clusterAuthorizedOperations: authorizedOperations(context, context.apiVersion >= 8 && request.includeClusterAuthorizedOperations, ResourceType.CLUSTER, CLUSTER_NAME),
+      clusterAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
     }
   },
 })
