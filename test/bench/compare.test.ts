@@ -45,6 +45,9 @@ test('bench:compare --quick measures every scenario on both Zombi and Kafka and 
   expect(new Set(results.samples.map((s) => s.compression))).toEqual(new Set(['none', 'lz4', 'zstd']))
   expect(new Set(results.samples.map((s) => s.producers))).toEqual(new Set([1, 4]))
   expect(new Set(results.samples.map((s) => s.client)).size).toBeGreaterThanOrEqual(3)
+  // The TLS + SCRAM pair: both brokers behind SASL_SSL, kcat's produce and consume rows.
+  expect(results.samples.filter((s) => s.pair === 'tls-scram').map((s) => `${s.side} ${s.scenario}`).sort())
+    .toEqual(['kafka consume', 'kafka produce', 'zombi consume', 'zombi produce'])
   // HTTP writes on Zombi: single and bulk rows.
   expect(results.otherFailures).toEqual([])
   expect(results.extra.find((extra) => extra.title.startsWith('HTTP'))?.table.rows.length).toBeGreaterThanOrEqual(2)
