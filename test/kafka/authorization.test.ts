@@ -37,6 +37,7 @@ const EXPECTED: Record<string, 'open' | 'empty' | readonly number[]> = {
   DeleteGroups: [ErrorCode.GROUP_AUTHORIZATION_FAILED],
   OffsetDelete: [ErrorCode.GROUP_AUTHORIZATION_FAILED],
   DescribeUserScramCredentials: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
+  DescribeClientQuotas: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   AlterUserScramCredentials: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   CreateAcls: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   DescribeAcls: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
