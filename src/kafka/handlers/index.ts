@@ -6,6 +6,7 @@ import { createPartitions } from './create-partitions.ts'
 import { createTopics } from './create-topics.ts'
 import { deleteRecords } from './delete-records.ts'
 import { deleteTopics } from './delete-topics.ts'
+import { describeClientQuotas } from './describe-client-quotas.ts'
 import { describeCluster } from './describe-cluster.ts'
 import { describeConfigs } from './describe-configs.ts'
 import { describeLogDirs } from './describe-log-dirs.ts'
@@ -43,6 +44,6 @@ export const allHandlers: readonly AnyHandler[] = [
   // The group APIs go together: librdkafka uses groups only when all of them are advertised.
   joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, describeGroups, listGroups, deleteGroups,
   offsetDelete, offsetForLeaderEpoch,
-  saslHandshake, saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials,
+  saslHandshake, saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials, describeClientQuotas,
   createAcls, describeAcls, deleteAcls,
 ]
