@@ -178,7 +178,8 @@ export class BrokerLog {
 
   /**
    * The topics' retention.ms and retention.bytes over the Kafka view of their partitions: the deletion
-   * floor moves past the batches they put out (Partition.retentionFloor), durably. Returns the
+   * floor moves past the batches they put out (Partition.retentionFloor), durably; only for a
+   * cleanup.policy with delete (a compact-only topic keeps every key's latest value). Returns the
    * partitions moved. The Iceberg table's own retention follows the same configs (src/iceberg/retention.ts).
    */
   async enforceTopicRetention(nowMs: number): Promise<number> {
@@ -186,7 +187,7 @@ export class BrokerLog {
     for (const topic of [...this.#byName.values()]) {
       const retentionMs = topic.retentionMs
       const retentionBytes = topic.retentionBytes
-      if (retentionMs < 0 && retentionBytes < 0) continue
+      if (!topic.retentionDeletes || (retentionMs < 0 && retentionBytes < 0)) continue
       const cutoff = retentionMs < 0 ? Number.NEGATIVE_INFINITY : nowMs - retentionMs
       for (const partition of topic.partitions) {
         const floor = partition.retentionFloor(cutoff, retentionBytes)

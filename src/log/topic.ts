@@ -13,6 +13,8 @@ export class Topic {
   /** Derived from configs so Produce does not parse strings per request. */
   logAppendTime = false
   maxMessageBytes = 0
+  /** Whether cleanup.policy includes delete: retention.ms/retention.bytes move the log start only then, as in Kafka. */
+  retentionDeletes = true
   /** retention.ms and retention.bytes (-1: no limit). */
   retentionMs = -1
   retentionBytes = -1
@@ -35,6 +37,7 @@ export class Topic {
   applyConfigs(defaults: BrokerDefaults): void {
     this.logAppendTime = effectiveTopicConfig(this.configs, 'message.timestamp.type', defaults) === 'LogAppendTime'
     this.maxMessageBytes = Number(effectiveTopicConfig(this.configs, 'max.message.bytes', defaults))
+    this.retentionDeletes = effectiveTopicConfig(this.configs, 'cleanup.policy', defaults).split(',').some((policy) => policy.trim() === 'delete')
     this.retentionMs = Number(effectiveTopicConfig(this.configs, 'retention.ms', defaults))
     this.retentionBytes = Number(effectiveTopicConfig(this.configs, 'retention.bytes', defaults))
     const compression = effectiveTopicConfig(this.configs, 'compression.type', defaults)

@@ -308,6 +308,18 @@ describe('BrokerLog deletion floor (DeleteRecords, topic retention)', () => {
     expect(partition.highWatermark).toBe(6)
   })
 
+  it('leaves a compact-only topic alone, as Kafka applies retention only with cleanup.policy delete', async () => {
+    const { log } = await makeLog()
+    const compacted = await log.createTopic('compacted', 1, { 'retention.ms': '1000', 'cleanup.policy': 'compact' })
+    const both = await log.createTopic('both', 1, { 'retention.ms': '1000', 'cleanup.policy': 'compact,delete' })
+    if (!(compacted instanceof Topic) || !(both instanceof Topic)) throw new Error('not created')
+    const old = encodeBatch([{ key: Buffer.from('k'), value: Buffer.from('v'), timestamp: 1_000 }])
+    await log.append(compacted, compacted.partitions[0]!, Buffer.from(old))
+    await log.append(both, both.partitions[0]!, Buffer.from(old))
+    expect(await log.enforceTopicRetention(100_000)).toBe(1)
+    expect([compacted.partitions[0]!.deletedBefore, both.partitions[0]!.deletedBefore]).toEqual([0, 1])
+  })
+
   it('moves the log start past the oldest batches while the rest still hold retention.bytes', async () => {
     const { log } = await makeLog()
     const created = await log.createTopic('sized', 2, {})
