@@ -110,8 +110,10 @@ interface Isolated {
 
 interface Live {
   produceSeconds: number
-  /** Records the live run's producer sent (the serializer run may send fewer than the case). */
+  /** Records the live run's producer sent. */
   records: number
+  /** CPU the producer process spent on them (the serializer run; null for the in-process producer). */
+  producerCpuSeconds: number | null
   /** From the last acknowledgement until the table held every record. */
   catchUpSeconds: number
 }
@@ -202,15 +204,15 @@ type LiveProducer = 'platformatic' | 'serializer'
 const python = path.resolve(import.meta.dirname, '../.cache/venv/bin/python')
 const serializerProducer = path.resolve(import.meta.dirname, 'lib/avro_serializer_producer.py')
 
-/** Produces `records` through bench/lib/avro_serializer_producer.py; its own clock (first produce to last delivery). */
-async function produceWithSerializer(bootstrap: string, httpUrl: string, topic: string, recordBytes: number, records: number): Promise<number> {
+/** Produces `records` through bench/lib/avro_serializer_producer.py; its own clock (first produce to last delivery) and CPU. */
+async function produceWithSerializer(bootstrap: string, httpUrl: string, topic: string, recordBytes: number, records: number): Promise<{ seconds: number; cpuSeconds: number }> {
   const { stdout } = await promisify(execFile)(python, [
     serializerProducer, '--bootstrap', bootstrap, '--registry', `${httpUrl}/registry`, '--topic', topic,
     '--schema', JSON.stringify(AVRO_BENCH_SCHEMA), '--records', String(records), '--bytes', String(recordBytes),
   ], { maxBuffer: 1 << 20, timeout: 600_000 })
-  const answer = JSON.parse(stdout.trim().split('\n').at(-1)!) as { records: number; seconds: number }
+  const answer = JSON.parse(stdout.trim().split('\n').at(-1)!) as { records: number; seconds: number; cpuSeconds: number }
   if (answer.records !== records) throw new Error(`the serializer producer sent ${answer.records} of ${records}`)
-  return answer.seconds
+  return answer
 }
 
 async function run(c: Case, storage: Storage): Promise<Isolated>
@@ -240,8 +242,8 @@ async function run(c: Case, storage: Storage, live: LiveProducer | false = false
           await admin.disconnect()
         }
       }
-      const produced = live === 'serializer'
-        ? { seconds: await produceWithSerializer(broker.bootstrap, broker.httpUrl, table, c.recordBytes, workload.records) }
+      const produced: { seconds: number; cpuSeconds?: number } = live === 'serializer'
+        ? await produceWithSerializer(broker.bootstrap, broker.httpUrl, table, c.recordBytes, workload.records)
         : await load.produce(broker.bootstrap, table, workload)
       if (live !== false) {
         const acknowledged = performance.now()
@@ -251,7 +253,7 @@ async function run(c: Case, storage: Storage, live: LiveProducer | false = false
         }
         const catchUpSeconds = (performance.now() - acknowledged) / 1000
         await broker.stop()
-        return { produceSeconds: produced.seconds, records: workload.records, catchUpSeconds }
+        return { produceSeconds: produced.seconds, records: workload.records, producerCpuSeconds: produced.cpuSeconds ?? null, catchUpSeconds }
       }
       opened.resetCounts()
       await broker.stop()
@@ -313,8 +315,8 @@ if (!sizingOnly) printComparison()
 
 function printComparison(): void {
   console.log('isolated flush (final flush at SIGTERM) and live flusher (interval 1 s, 128 MiB target):\n')
-  console.log('| storage | record | records | produce rows/s (@platformatic/kafka, acks=all) | flush rows/s | S3/local flush | typed/raw flush | data files | PUTs (incl. parts) | PUTs/s | Parquet MB/s | payload MB/s | flush CPU s / s | Parquet bytes / payload | produce rows/s, flusher live | live / idle produce | table complete after the last ack |')
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+  console.log('| storage | record | records | produce rows/s (@platformatic/kafka, acks=all) | flush rows/s | S3/local flush | typed/raw flush | data files | PUTs (incl. parts) | PUTs/s | Parquet MB/s | payload MB/s | flush CPU s / s | flush CPU s per 1 M rows | Parquet bytes / payload | produce rows/s, flusher live | live / idle produce | table complete after the last ack |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const row of rows) {
     const { c, isolated, live } = row
     const produceRate = c.records / isolated.produceSeconds
@@ -325,17 +327,22 @@ function printComparison(): void {
     const liveRate = c.records / live.produceSeconds
     const raw = rows.find((other) => other.c.payload === 'filler' && other.c.recordBytes === c.recordBytes && other.storage.kind === row.storage.kind)
     const typedRatio = c.payload === 'avro' && raw !== undefined ? (flushRate / (raw.isolated.flush.rows / raw.isolated.flush.seconds)).toFixed(2) : '—'
-    console.log(`| ${storageLabel(row.storage)} | ${payloadLabel(c)} | ${format(c.records)} | ${format(produceRate)} | ${format(flushRate)} | ${ratio} | ${typedRatio} | ${isolated.flush.files} | ${isolated.puts ?? '—'} | ${isolated.puts === null ? '—' : (isolated.puts / isolated.flush.seconds).toFixed(1)} | ${mb(isolated.flush.bytes, isolated.flush.seconds)} | ${mb(flushRate * c.recordBytes, 1)} | ${(isolated.flush.cpuSeconds / isolated.flush.seconds).toFixed(2)} | ${(isolated.flush.bytes / (isolated.flush.rows * c.recordBytes)).toFixed(2)} | ${format(liveRate)} | ${(liveRate / produceRate).toFixed(2)} | ${live.catchUpSeconds.toFixed(1)} s |`)
+    console.log(`| ${storageLabel(row.storage)} | ${payloadLabel(c)} | ${format(c.records)} | ${format(produceRate)} | ${format(flushRate)} | ${ratio} | ${typedRatio} | ${isolated.flush.files} | ${isolated.puts ?? '—'} | ${isolated.puts === null ? '—' : (isolated.puts / isolated.flush.seconds).toFixed(1)} | ${mb(isolated.flush.bytes, isolated.flush.seconds)} | ${mb(flushRate * c.recordBytes, 1)} | ${(isolated.flush.cpuSeconds / isolated.flush.seconds).toFixed(2)} | ${(isolated.flush.cpuSeconds / isolated.flush.rows * 1e6).toFixed(1)} | ${(isolated.flush.bytes / (isolated.flush.rows * c.recordBytes)).toFixed(2)} | ${format(liveRate)} | ${(liveRate / produceRate).toFixed(2)} | ${live.catchUpSeconds.toFixed(1)} s |`)
   }
   const typedRows = rows.filter((row) => row.serializerLive !== null)
   if (typedRows.length === 0) return
   console.log('\ntyped tables, live flusher, one producer with Confluent\'s AvroSerializer (confluent-kafka-python, acks=all):\n')
-  console.log('| record | records | produce rows/s (serializer) | isolated typed flush rows/s | flush / produce | table complete after the last ack |')
-  console.log('|---|---|---|---|---|---|')
+  // CPU per row is what the load of other processes on the machine moves least: the flush keeps up with the producer
+  // on equal CPU (a core each) when one typed row costs the broker's flush less CPU than the producer spends making it.
+  console.log('| record | records | produce rows/s (serializer) | isolated typed flush rows/s | flush / produce | producer CPU s per 1 M rows | typed flush CPU s per 1 M rows (broker, isolated) | producer / flush CPU per row | table complete after the last ack |')
+  console.log('|---|---|---|---|---|---|---|---|---|')
   for (const { c, isolated, serializerLive } of typedRows) {
-    const produceRate = serializerLive!.records / serializerLive!.produceSeconds
+    const live = serializerLive!
+    const produceRate = live.records / live.produceSeconds
     const flushRate = isolated.flush.rows / isolated.flush.seconds
-    console.log(`| ${payloadLabel(c)} | ${format(serializerLive!.records)} | ${format(produceRate)} | ${format(flushRate)} | ${(flushRate / produceRate).toFixed(2)} | ${serializerLive!.catchUpSeconds.toFixed(1)} s |`)
+    const producerCpu = live.producerCpuSeconds! / live.records * 1e6
+    const flushCpu = isolated.flush.cpuSeconds / isolated.flush.rows * 1e6
+    console.log(`| ${payloadLabel(c)} | ${format(live.records)} | ${format(produceRate)} | ${format(flushRate)} | ${(flushRate / produceRate).toFixed(2)} | ${producerCpu.toFixed(1)} | ${flushCpu.toFixed(1)} | ${(producerCpu / flushCpu).toFixed(2)} | ${live.catchUpSeconds.toFixed(1)} s |`)
   }
 }
 
