@@ -4,8 +4,9 @@
 //  - the cleanable range is the partition's batches from its log start that are committed to Iceberg
 //    (the table keeps every version), older than min.compaction.lag.ms, and not in its active segment
 //    (its newest batches up to segment.bytes and younger than segment.ms; the last batch always);
-//  - with cleanup.policy=compact,delete, retention.ms/retention.bytes first remove the oldest batches
-//    (in Iceberg already) and move the log start past them, as Kafka's delete policy does;
+//  - batches under the deletion floor (DeleteRecords, and retention.ms/retention.bytes with
+//    cleanup.policy=compact,delete, which BrokerLog.enforceTopicRetention applies) go first, and the
+//    hot log's start moves past them;
 //  - a cleaning is due when the dirty part (past the previous cleaning's end) is at least
 //    min.cleanable.dirty.ratio of the range, when its first batch is older than max.compaction.lag.ms,
 //    when a kept tombstone's delete.retention.ms ran out, or when hot retention wants to delete a
@@ -66,7 +67,7 @@ export class LogCleanerStats {
   tombstonesRemoved = 0
   /** Batches copied out of old segments unchanged, so hot retention can delete those segments. */
   batchesMoved = 0
-  /** Batches of compact,delete topics removed by retention.ms/retention.bytes (the log start moved past them). */
+  /** Batches of compacted partitions dropped under the deletion floor (DeleteRecords, compact,delete retention). */
   batchesExpired = 0
   failures = 0
 }
@@ -198,13 +199,11 @@ export class LogCleaner {
       if (!topic.compacted) continue
       for (const partition of topic.partitions) {
         if (this.#closed) return results
-        if (topic.deletePolicy) {
-          try {
-            await this.#expire(topic, partition)
-          } catch (error) {
-            this.stats.failures++
-            this.#options.logger.error({ err: error, topic: topic.name, partition: partition.id }, 'retention of a compacted partition failed; it is retried at the next pass')
-          }
+        try {
+          await this.#dropBelowFloor(topic, partition)
+        } catch (error) {
+          this.stats.failures++
+          this.#options.logger.error({ err: error, topic: topic.name, partition: partition.id }, 'dropping a compacted partition\'s deleted batches failed; it is retried at the next pass')
         }
         const plan = this.plan(topic, partition, relocateBefore)
         if (plan === null) continue
@@ -278,26 +277,17 @@ export class LogCleaner {
   }
 
   /**
-   * cleanup.policy=compact,delete: the oldest batches go once older than retention.ms or while the
-   * partition holds more than retention.bytes, as Kafka's delete policy removes old segments; the log
-   * start moves past them (durably first). Only batches already in Iceberg, never the last one.
+   * Batches wholly under the deletion floor (DeleteRecords; retention.ms/retention.bytes with
+   * cleanup.policy=compact,delete, BrokerLog.enforceTopicRetention) are never read again: once in
+   * Iceberg they go, and the hot log's start moves past them (durably first), so the segments that held
+   * them can be deleted.
    */
-  async #expire(topic: Topic, partition: Partition): Promise<void> {
-    if (topic.retentionMs < 0 && topic.retentionBytes < 0) return
+  async #dropBelowFloor(topic: Topic, partition: Partition): Promise<void> {
+    const floor = Math.min(partition.deletedBefore, partition.flushedOffset)
+    if (floor <= partition.logStartOffset) return
     const entries = partition.entries()
-    const now = this.#now()
-    let total = 0
-    for (const entry of entries) total += entry.size
     let drop = 0
-    while (drop < entries.length - 1) {
-      const entry = entries[drop]!
-      if (entry.lastOffset >= partition.flushedOffset) break
-      const expired = topic.retentionMs >= 0 && entry.maxTimestamp < now - topic.retentionMs
-      const overBudget = topic.retentionBytes >= 0 && total > topic.retentionBytes
-      if (!expired && !overBudget) break
-      total -= entry.size
-      drop++
-    }
+    while (drop < entries.length && entries[drop]!.lastOffset < floor) drop++
     if (drop === 0 || !this.#stillCompacted(topic, partition)) return
     const logStartOffset = entries[drop - 1]!.lastOffset + 1
     const { store } = this.#options
@@ -306,7 +296,7 @@ export class LogCleaner {
     // The index rows go too (the engines skip rows below the log start when they load anyway).
     await store.replaceBatches(topic.id, partition.id, entries.slice(0, drop).map((entry) => entry.baseOffset), [])
     this.stats.batchesExpired += drop
-    this.#options.logger.info({ topic: topic.name, partition: partition.id, logStartOffset, batches: drop }, 'retention removed the oldest batches of a compact,delete partition')
+    this.#options.logger.info({ topic: topic.name, partition: partition.id, logStartOffset, batches: drop }, 'dropped the batches of a compacted partition under its deletion floor')
   }
 
   async #clean(topic: Topic, partition: Partition, plan: CleaningPlan): Promise<CleaningResult | null> {

@@ -21,6 +21,6 @@ export function registerLogMetrics(registry: MetricsRegistry, log: BrokerLog, re
   registry.total('zombi_log_cleaner_records_removed_total', 'Records the log cleaner removed: older versions of a key, expired tombstones, records without a key', () => cleaner.recordsRemoved)
   registry.total('zombi_log_cleaner_tombstones_removed_total', 'Tombstones the log cleaner removed once their delete.retention.ms ran out', () => cleaner.tombstonesRemoved)
   registry.total('zombi_log_cleaner_batches_moved_total', 'Batches of compacted partitions copied unchanged out of hot-log segments that hot retention wants to delete', () => cleaner.batchesMoved)
-  registry.total('zombi_log_cleaner_batches_expired_total', 'Batches of cleanup.policy=compact,delete partitions removed by retention.ms/retention.bytes (the log start moved past them)', () => cleaner.batchesExpired)
+  registry.total('zombi_log_cleaner_batches_expired_total', 'Batches of compacted partitions dropped under their deletion floor (DeleteRecords; retention.ms/retention.bytes with cleanup.policy=compact,delete)', () => cleaner.batchesExpired)
   registry.total('zombi_log_cleaner_failures_total', 'Cleanings that failed (retried at the next pass)', () => cleaner.failures)
 }

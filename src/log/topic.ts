@@ -1,4 +1,5 @@
 // A topic: its stable id, its configs as the hot path needs them, and its partitions.
+import { Compression } from '../protocol/compression.ts'
 import type { TopicRecord } from '../storage/hot-store.ts'
 import { Partition } from './partition.ts'
 import { effectiveTopicConfig, type BrokerDefaults } from './topic-config.ts'
@@ -14,10 +15,6 @@ export class Topic {
   maxMessageBytes = 0
   /** cleanup.policy has compact: the log cleaner keeps the latest record per key, and records need keys. */
   compacted = false
-  /** cleanup.policy has delete: with compact, retention.ms/retention.bytes also remove a compacted partition's oldest batches. */
-  deletePolicy = true
-  retentionMs = -1
-  retentionBytes = -1
   /** The log cleaner's rules (Kafka's topic configs of the same names). */
   deleteRetentionMs = 0
   minCompactionLagMs = 0
@@ -25,6 +22,18 @@ export class Topic {
   minCleanableDirtyRatio = 0
   segmentBytes = 0
   segmentMs = 0
+  /** Whether cleanup.policy includes delete: retention.ms/retention.bytes move the log start only then, as in Kafka. */
+  retentionDeletes = true
+  /** retention.ms and retention.bytes (-1: no limit). */
+  retentionMs = -1
+  retentionBytes = -1
+  /** compression.type as a codec to recompress batches to, or null (`producer`: stored as written). */
+  compressionCodec: number | null = null
+  /** min.insync.replicas: above 1, acks=all produce is refused (one replica). */
+  minInsyncReplicas = 1
+  /** message.timestamp.before.max.ms / after.max.ms (Infinity: no bound). */
+  timestampBeforeMaxMs = Number.POSITIVE_INFINITY
+  timestampAfterMaxMs = Number.POSITIVE_INFINITY
 
   constructor(record: TopicRecord, defaults: BrokerDefaults) {
     this.id = record.id
@@ -38,10 +47,8 @@ export class Topic {
     this.logAppendTime = effectiveTopicConfig(this.configs, 'message.timestamp.type', defaults) === 'LogAppendTime'
     this.maxMessageBytes = Number(effectiveTopicConfig(this.configs, 'max.message.bytes', defaults))
     const policies = effectiveTopicConfig(this.configs, 'cleanup.policy', defaults).split(',').map((policy) => policy.trim())
+    this.retentionDeletes = policies.includes('delete')
     this.compacted = policies.includes('compact')
-    this.deletePolicy = policies.includes('delete')
-    this.retentionMs = Number(effectiveTopicConfig(this.configs, 'retention.ms', defaults))
-    this.retentionBytes = Number(effectiveTopicConfig(this.configs, 'retention.bytes', defaults))
     // Longs past 2^53 (Kafka's "never" is Long.MAX_VALUE) read as a number that large: same meaning.
     this.deleteRetentionMs = Number(effectiveTopicConfig(this.configs, 'delete.retention.ms', defaults))
     this.minCompactionLagMs = Number(effectiveTopicConfig(this.configs, 'min.compaction.lag.ms', defaults))
@@ -49,9 +56,24 @@ export class Topic {
     this.minCleanableDirtyRatio = Number(effectiveTopicConfig(this.configs, 'min.cleanable.dirty.ratio', defaults))
     this.segmentBytes = Number(effectiveTopicConfig(this.configs, 'segment.bytes', defaults))
     this.segmentMs = Number(effectiveTopicConfig(this.configs, 'segment.ms', defaults))
+    this.retentionMs = Number(effectiveTopicConfig(this.configs, 'retention.ms', defaults))
+    this.retentionBytes = Number(effectiveTopicConfig(this.configs, 'retention.bytes', defaults))
+    const compression = effectiveTopicConfig(this.configs, 'compression.type', defaults)
+    this.compressionCodec = compression === 'producer' ? null : CODECS[compression] ?? null
+    this.minInsyncReplicas = Number(effectiveTopicConfig(this.configs, 'min.insync.replicas', defaults))
+    this.timestampBeforeMaxMs = timestampBound(effectiveTopicConfig(this.configs, 'message.timestamp.before.max.ms', defaults))
+    this.timestampAfterMaxMs = timestampBound(effectiveTopicConfig(this.configs, 'message.timestamp.after.max.ms', defaults))
   }
 
   record(): TopicRecord {
     return { id: this.id, name: this.name, partitions: this.partitions.length, configs: this.configs, createdAtMs: this.createdAtMs }
   }
+}
+
+/** compression.type's codecs by name. */
+const CODECS: Record<string, number> = { uncompressed: Compression.none, gzip: Compression.gzip, snappy: Compression.snappy, lz4: Compression.lz4, zstd: Compression.zstd }
+
+/** Kafka's Long.MAX_VALUE means no bound. */
+function timestampBound(value: string): number {
+  return value === '9223372036854775807' ? Number.POSITIVE_INFINITY : Number(value)
 }

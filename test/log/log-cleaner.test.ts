@@ -249,14 +249,17 @@ describe('log cleaner', () => {
     expect(await log.createTopic('ratio', 1, { 'min.cleanable.dirty.ratio': '1.5' })).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringContaining('min.cleanable.dirty.ratio') })
   })
 
-  it('applies retention.ms and retention.bytes to compact,delete topics: the oldest flushed batches go and the log start moves', async () => {
+  it('drops a compacted partition\'s batches under its deletion floor (compact,delete retention, DeleteRecords) and moves the hot log start', async () => {
     const clock = { now: 100_000 }
     const { log } = await makeLog({ fetchCacheBytes: 0 })
     const topic = await compactedTopic(log, 'both', { 'cleanup.policy': 'compact,delete', 'retention.ms': '50000' })
     const partition = topic.partitions[0]!
-    const old = await produceKeyed(log, topic, partition, 30, { timestamp: 10_000 })
+    await produceKeyed(log, topic, partition, 30, { timestamp: 10_000 })
     const young = await produceKeyed(log, topic, partition, 30, { timestamp: 90_000, seed: 11 })
     await log.markFlushed(partition, partition.highWatermark)
+    // Topic retention moves the floor the Kafka view starts at; the cleaner frees what is under it.
+    expect(await log.enforceTopicRetention(clock.now)).toBe(1)
+    expect(partition.deletedBefore).toBe(young[0]!.offset)
     const cleaner = cleanerOf(log, clock)
     await cleaner.runOnce()
     expect(partition.logStartOffset).toBe(young[0]!.offset)
@@ -265,25 +268,21 @@ describe('log cleaner', () => {
     const served = partitionRecords(partition)
     expect(served.every((r) => r.offset >= young[0]!.offset)).toBe(true)
     expect(compactionProblem(young, served)).toBeNull()
-    expect(old.length).toBeGreaterThan(0)
 
-    // retention.bytes: whole batches go, oldest first, while the partition holds more.
-    const sized = await compactedTopic(log, 'sized', { 'cleanup.policy': 'delete,compact', 'retention.bytes': '2000', 'min.cleanable.dirty.ratio': '1' })
-    const sizedPartition = sized.partitions[0]!
-    await produceKeyed(log, sized, sizedPartition, 40, { timestamp: 99_000 })
-    await log.markFlushed(sizedPartition, sizedPartition.highWatermark)
+    // DeleteRecords on a compact-only topic: the same.
+    const only = await compactedTopic(log, 'only', { 'retention.ms': '1' })
+    const onlyPartition = only.partitions[0]!
+    const written = await produceKeyed(log, only, onlyPartition, 20, { timestamp: 10_000 })
+    await log.markFlushed(onlyPartition, onlyPartition.highWatermark)
+    // retention.ms does not apply to a compact-only topic.
+    await log.enforceTopicRetention(clock.now)
+    expect(onlyPartition.deletedBefore).toBe(0)
+    expect((await log.deleteRecords(only, onlyPartition, 30)).errorCode).toBe(ErrorCode.NONE)
     await cleaner.runOnce()
-    const kept = sizedPartition.entries()
-    expect(kept.reduce((sum, entry) => sum + entry.size, 0)).toBeLessThanOrEqual(2000)
-    expect(sizedPartition.logStartOffset).toBeGreaterThan(0)
-    // (The cleaning after it may have emptied the first batches left: a gap after the log start, as compaction leaves.)
-    expect(kept[0]!.baseOffset).toBeGreaterThanOrEqual(sizedPartition.logStartOffset)
-    // A compact-only topic ignores retention.ms on the hot log (it governs its Iceberg table).
-    const only = await compactedTopic(log, 'only', { 'retention.ms': '1', 'min.cleanable.dirty.ratio': '1' })
-    await produceKeyed(log, only, only.partitions[0]!, 10, { timestamp: 10_000 })
-    await log.markFlushed(only.partitions[0]!, only.partitions[0]!.highWatermark)
-    await cleaner.runOnce()
-    expect(only.partitions[0]!.logStartOffset).toBe(0)
+    expect(onlyPartition.logStartOffset).toBeGreaterThan(0)
+    expect(onlyPartition.logStartOffset).toBeLessThanOrEqual(30)
+    expect(partitionRecords(onlyPartition).every((r) => r.offset >= onlyPartition.logStartOffset)).toBe(true)
+    expect(compactionProblem(written.filter((r) => r.offset >= 30), partitionRecords(onlyPartition).filter((r) => r.offset >= 30))).toBeNull()
   })
 
   it('moves compacted batches out of segments hot retention wants, so they can be deleted, and serves the same records after', async () => {
