@@ -29,6 +29,8 @@ import { Router } from './kafka/router.ts'
 import { KafkaListeners } from './kafka/listeners.ts'
 import { BrokerLog } from './log/broker-log.ts'
 import { HotRetention } from './log/hot-retention.ts'
+import { WorkerBatchCleaner } from './log/batch-cleaner.ts'
+import { LogCleaner } from './log/log-cleaner.ts'
 import { IdempotencyKeys } from './log/idempotency-keys.ts'
 import { registerLogMetrics } from './log/metrics.ts'
 import { effectiveTopicConfig } from './log/topic-config.ts'
@@ -189,6 +191,17 @@ async function start(config: Config, logger: Logger): Promise<void> {
   }
 
   log.onFlushed(scheduleRetention)
+  const cleaner = new LogCleaner({
+    store, logger, topics: () => log.topics(),
+    relocateBefore: () => retention.wantedBefore(),
+    onCleaned: scheduleRetention,
+    ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
+    dedupeBufferBytes: config.logCleanerDedupeBufferBytes,
+    // Decompressing and rebuilding batches off the event loop, below its priority.
+    engine: new WorkerBatchCleaner(),
+  })
+  await cleaner.load()
+  cleaner.start(config.logCleanerBackoffMs)
 
   const flushMetrics = new FlushMetrics()
   const produceBudget = new ProduceBudget(config.kafkaMaxInflightProduceBytes)
@@ -202,7 +215,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   }, { discarded: (bytes) => memoryRelief.dropped(bytes) })
   const metrics = new Metrics()
   registerGroupMetrics(metrics, groups)
-  registerLogMetrics(metrics, log, retention.stats)
+  registerLogMetrics(metrics, log, retention.stats, cleaner.stats)
   registerHotStoreMetrics(metrics, store)
   registerFlushMetrics(metrics, flushMetrics)
   registerKafkaMetrics(metrics, socketGuard, produceBudget)
@@ -340,6 +353,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     clearInterval(expiry)
     clearInterval(retentionTimer)
     if (retentionSoon !== null) clearTimeout(retentionSoon)
+    await cleaner.close()
     await retention.close()
     groups.close()
     await kafka.close(SHUTDOWN_GRACE_MS)

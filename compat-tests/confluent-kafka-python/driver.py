@@ -271,7 +271,35 @@ def acl_denied(ctx):
     return f"produce refused with {refused.name()}; read {c.ACL_READABLE_COUNT} records; metadata lists {len(topics)} topic(s), not the hidden one"
 
 
+def compacted_topic(ctx):
+    reader = consumer(ctx)
+    reader.assign([TopicPartition(ctx.topic, 0, OFFSET_BEGINNING)])
+    records = []
+    deadline = time.monotonic() + 30
+    try:
+        while (not records or records[-1][0] < c.COMPACTED_COUNT - 1) and time.monotonic() < deadline:
+            message = reader.poll(0.5)
+            if message is None:
+                continue
+            if message.error():
+                raise KafkaException(message.error())
+            records.append((message.offset(), message.key(), message.value()))
+    finally:
+        reader.close()
+    problem = c.compacted_problem(records)
+    c.expect(problem is None, problem)
+    errors = []
+    prod = producer(ctx, **{"message.timeout.ms": 15000, "retries": 0})
+    prod.produce(ctx.topic, value=c.COMPACTED_KEYLESS_VALUE, partition=0, on_delivery=lambda error, _message: errors.append(error))
+    remaining = prod.flush(30)
+    c.expect(remaining == 0 and len(errors) == 1, f"no delivery report within 30 s ({remaining} undelivered)")
+    c.expect(errors[0] is not None, "a record without a key was accepted by the compacted topic")
+    c.expect(errors[0].name() == "INVALID_RECORD", f"the keyless produce failed, but not with INVALID_RECORD: {errors[0]}")
+    return f"read {len(records)} of {c.COMPACTED_COUNT} records: the latest per key at its offset, tombstone None; keyless record refused with INVALID_RECORD"
+
+
 c.run({
+    "compacted-topic": compacted_topic,
     "sasl-scram-tls": sasl_scram_tls,
     "acl-denied": acl_denied,
     "metadata": metadata,

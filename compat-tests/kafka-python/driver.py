@@ -287,7 +287,34 @@ def acl_denied(ctx):
     return f"produce refused with {type(refused).__name__}: {refused}; read {c.ACL_READABLE_COUNT} records; metadata lists {len(topics)} topic(s), not the hidden one"
 
 
+def compacted_topic(ctx):
+    reader = consumer(ctx)
+    tp = TopicPartition(ctx.topic, 0)
+    reader.assign([tp])
+    reader.seek_to_beginning(tp)
+    records = []
+    deadline = time.monotonic() + 30
+    while (not records or records[-1][0] < c.COMPACTED_COUNT - 1) and time.monotonic() < deadline:
+        for batch in reader.poll(timeout_ms=500).values():
+            records.extend((r.offset, r.key, r.value) for r in batch)
+    reader.close()
+    problem = c.compacted_problem(records)
+    c.expect(problem is None, problem)
+    refused = None
+    prod = producer(ctx, retries=0)
+    try:
+        prod.send(ctx.topic, value=c.COMPACTED_KEYLESS_VALUE, partition=0).get(timeout=30)
+    except Exception as error:  # the error the client raises is what is measured
+        refused = error
+    finally:
+        prod.close(timeout=5)
+    c.expect(refused is not None, "a record without a key was accepted by the compacted topic")
+    c.expect("InvalidRecord" in f"{type(refused).__name__} {refused}", f"the keyless produce failed, but not with INVALID_RECORD: {type(refused).__name__}: {refused}")
+    return f"read {len(records)} of {c.COMPACTED_COUNT} records: the latest per key at its offset, tombstone None; keyless record refused with {type(refused).__name__}"
+
+
 c.run({
+    "compacted-topic": compacted_topic,
     "sasl-scram-tls": sasl_scram_tls,
     "acl-denied": acl_denied,
     "metadata": metadata,

@@ -7,10 +7,11 @@ import {
   CompressionTypes, Kafka, logLevel, type ConfigResourceTypes, type Consumer, type ConsumerConfig, type IHeaders, type KafkaMessage,
   type Message, type Producer, type ProducerConfig,
 } from 'kafkajs'
+import { compactedProblem, type ReadRecord } from '../lib/compacted.ts'
 import { runFamilyMain, type ScenarioContext, type ScenarioEntry } from '../lib/family.ts'
 import { waitFor } from '../lib/process.ts'
 import {
-  aclDenied, admin as adminScenario, codecRecords, secureRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
+  aclDenied, admin as adminScenario, codecRecords, compacted, secureRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
 } from '../lib/scenarios.ts'
 
 /** A client of the scenario's listener: PLAINTEXT, or SASL_SSL as the scenario's user in the secured scenarios. */
@@ -370,6 +371,36 @@ function version(): string {
   return (require('kafkajs/package.json') as { version: string }).version
 }
 
+async function compactedTopic(context: ScenarioContext): Promise<string> {
+  const consumer = client(context).consumer({
+    groupId: `${context.group}-reader-${randomBytes(3).toString('hex')}`, sessionTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 200,
+  })
+  const read: ReadRecord[] = []
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topics: [context.topic], fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        read.push({ offset: Number(message.offset), key: message.key, value: message.value })
+      },
+    })
+    await waitFor(() => read.some((record) => record.offset >= compacted.count - 1), context.remainingMs(5000), () => `offset ${compacted.count - 1} (read ${read.length} records)`)
+  } finally {
+    await consumer.disconnect()
+  }
+  const problem = compactedProblem(read)
+  if (problem !== null) throw new Error(problem)
+  let refused: unknown
+  try {
+    await withProducer(context, { retry: { retries: 0 } }, (producer) => producer.send({ topic: context.topic, acks: -1, messages: [{ partition: 0, value: compacted.keylessValue }] }))
+  } catch (error) {
+    refused = error
+  }
+  if (refused === undefined) throw new Error('a record without a key was accepted by the compacted topic')
+  return `read ${read.length} of ${compacted.count} records: the latest per key at its offset, tombstone null; keyless record refused (${(refused as Error).message})`
+}
+
 const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'metadata': metadata,
   'admin-create-describe-delete': adminCreateDescribeDelete,
@@ -387,6 +418,7 @@ const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'consume-from-timestamp': consumeFromTimestamp,
   'sasl-scram-tls': saslScramTls,
   'acl-denied': aclDeniedScenario,
+  'compacted-topic': compactedTopic,
 }
 
 runFamilyMain({ family: 'kafkajs', client: 'kafkajs', version, scenarios })

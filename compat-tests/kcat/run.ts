@@ -4,11 +4,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { findKcat, kcat, kcatCommonArgs, kcatConsume, kcatVersion, runKcat, type KcatRecord } from '../../test/e2e/fixtures/kcat.ts'
+import { compactedProblem } from '../lib/compacted.ts'
 import { runFamilyMain, type ScenarioContext, type ScenarioEntry } from '../lib/family.ts'
 import { RunningProcess, waitFor } from '../lib/process.ts'
 import { produceReference, readPartition } from '../lib/reader.ts'
 import {
-  aclDenied, codecRecords, group, secureRecords, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
+  aclDenied, codecRecords, compacted, group, secureRecords, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
 } from '../lib/scenarios.ts'
 
 const recordDelimiter = '\x1e'
@@ -289,6 +290,18 @@ async function aclDeniedScenario(context: ScenarioContext): Promise<string> {
   return `kcat -P refused (Topic authorization failed); -C read the ${aclDenied.readableCount} records; -L lists ${topics.length} topic(s), not the hidden one`
 }
 
+async function compactedTopic(context: ScenarioContext): Promise<string> {
+  // -Z: a null value prints as NULL, so a tombstone stays null.
+  const records = await kcatConsume(context.bootstrap, context.topic, { partition: 0, extraArgs: ['-Z'], timeoutMs: context.remainingMs() })
+  const problem = compactedProblem(records)
+  if (problem !== null) throw new Error(problem)
+  const produced = await runKcat(['-P', '-b', context.bootstrap, '-t', context.topic, '-p', '0', '-m', '15', '-X', 'message.timeout.ms=10000'],
+    { input: Buffer.concat([compacted.keylessValue, Buffer.from('\n')]), timeoutMs: context.remainingMs() })
+  if (produced.code === 0) throw new Error('kcat -P of a record without a key succeeded on the compacted topic')
+  if (!/failed to validate record/i.test(produced.stderr)) throw new Error(`kcat -P failed, but not with INVALID_RECORD: ${produced.stderr.trim().split('\n').at(-1)}`)
+  return `-C -Z read ${records.length} of ${compacted.count} records: the latest per key at its offset, tombstone NULL; -P of a keyless record refused (Broker failed to validate record)`
+}
+
 function version(): string {
   const line = kcatVersion()
   const kcatRelease = /Version (\S+)/.exec(line)?.[1] ?? line
@@ -313,6 +326,7 @@ const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'consume-from-timestamp': consumeFromTimestamp,
   'sasl-scram-tls': saslScramTls,
   'acl-denied': aclDeniedScenario,
+  'compacted-topic': compactedTopic,
 }
 
 runFamilyMain({ family: 'kcat', client: 'kcat (Debian)', version, scenarios })

@@ -4,7 +4,8 @@
 import { deepStrictEqual } from 'node:assert/strict'
 import type { ScenarioContext } from './family.ts'
 import { logAppendTimeFlag, readPartition, type RawRecord } from './reader.ts'
-import { aclDenied, codecIds, codecOf, codecRecords, idempotent, keysHeadersNullsRecords, secureRecords } from './scenarios.ts'
+import { compactedProblem } from './compacted.ts'
+import { aclDenied, compacted, codecIds, codecOf, codecRecords, idempotent, keysHeadersNullsRecords, secureRecords } from './scenarios.ts'
 
 const codecNames = Object.fromEntries(Object.entries(codecIds).map(([name, id]) => [id, name])) as Record<number, string>
 
@@ -34,6 +35,13 @@ export async function verifyOnBroker(context: ScenarioContext): Promise<string> 
     return `broker: ${stored.batches.length} ${codec} batch(es)`
   }
   switch (scenario) {
+    case 'compacted-topic': {
+      const stored = await readPartition(bootstrap, topic, 0)
+      const problem = compactedProblem(stored.records)
+      if (problem !== null) throw new Error(`broker: ${problem}`)
+      if (stored.highWatermark !== compacted.count) throw new Error(`broker: high watermark ${stored.highWatermark}, expected ${compacted.count} (the keyless record was stored?)`)
+      return `broker: ${stored.records.length} of ${compacted.count} records kept, no keyless record stored`
+    }
     case 'keys-headers-nulls': {
       const stored = await readPartition(bootstrap, topic, 0)
       const expected = keysHeadersNullsRecords.map((record) => comparable({ offset: 0, timestamp: 0n, key: record.key, value: record.value, headers: record.headers.map(([name, value]) => [Buffer.from(name), value]) }))

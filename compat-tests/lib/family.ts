@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path'
 import { startBroker, type Broker } from '../../test/e2e/fixtures/broker.ts'
 import { runProcess } from '../../test/e2e/fixtures/kcat.ts'
 import { verifyOnBroker } from './broker-checks.ts'
+import { prepareCompacted } from './compacted.ts'
 import { createTopic } from './reader.ts'
 import { prepareSecuredScenario, prepareSecurity, secureBootstrap, secureEnvironment, type ScramMechanism, type SecureClientContext } from './security.ts'
 import { judge, readAllowlist, resultsPath, summarize, writeResults, type FamilyResult, type ScenarioResult } from './results.ts'
@@ -69,6 +70,8 @@ export const defaultBrokerSettings: Record<string, string> = {
   ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS: '300',
   ZOMBI_GROUP_MIN_SESSION_TIMEOUT_MS: '1000',
   ZOMBI_LOG_LEVEL: 'info',
+  // compacted-topic waits for a cleaning.
+  ZOMBI_LOG_CLEANER_BACKOFF_MS: '200',
 }
 
 function errorText(error: unknown): string {
@@ -182,6 +185,7 @@ export async function runFamily(spec: FamilySpec): Promise<FamilyResult> {
       let outcome: ScenarioResult
       try {
         if (topicSpec) await createTopic(broker.bootstrap, context.topic, topicSpec)
+        if (scenario === 'compacted-topic') await prepareCompacted(broker, context.topic)
         context.secure = await prepareSecuredScenario(security, scenario, broker.bootstrap, secureBootstrap(broker.listenerPorts, broker.host),
           context.topic, context.group, spec.saslMechanism ?? 'SCRAM-SHA-512', (name) => createTopic(broker.bootstrap, name, { partitions: 1, configs: {} }))
         if (typeof entry === 'function') {

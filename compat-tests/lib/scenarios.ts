@@ -18,6 +18,7 @@ export const scenarioNames = [
   'consume-from-timestamp',
   'sasl-scram-tls',
   'acl-denied',
+  'compacted-topic',
 ] as const
 
 export type ScenarioName = (typeof scenarioNames)[number]
@@ -54,6 +55,8 @@ export function topicSpecOf(scenario: ScenarioName): TopicSpec | undefined {
       return { partitions: 1, configs: { 'max.message.bytes': String(largeRecord.maxMessageBytes) } }
     case 'group-commit-resume':
       return { partitions: group.partitions, configs: {} }
+    case 'compacted-topic':
+      return { partitions: 1, configs: compacted.configs }
     default:
       return { partitions: 1, configs: {} }
   }
@@ -154,4 +157,30 @@ export const aclDenied = {
   },
   /** What the client tries to write; it must never be stored. */
   deniedValue: Buffer.from('this write must be refused'),
+}
+
+/**
+ * compacted-topic: the harness writes `count` records (in batches of `batchRecords`) to a compacted
+ * topic, has them flushed to Iceberg and waits until the log cleaner removed older versions; the client
+ * then reads from the beginning up to the last offset, and must see only records written at those
+ * offsets, the latest of every key last (a tombstone as a null value), with offset gaps between; and a
+ * record without a key must be refused.
+ */
+export const compacted = {
+  count: 200,
+  batchRecords: 10,
+  keys: 10,
+  configs: { 'cleanup.policy': 'compact', 'segment.bytes': '1024', 'min.cleanable.dirty.ratio': '0.01' } as Record<string, string>,
+  key(offset: number): Buffer {
+    return Buffer.from(`compact-key-${offset % 10}`)
+  },
+  /** Every 9th record (offset 4, 13, ...) is a tombstone; so is the latest of compact-key-3 (offset 193). */
+  value(offset: number): Buffer | null {
+    return offset % 9 === 4 ? null : Buffer.from(`compact value ${offset}`)
+  },
+  /** The offset of the latest record of each key. */
+  latestOffsets(): number[] {
+    return Array.from({ length: 10 }, (_, key) => 190 + key)
+  },
+  keylessValue: Buffer.from('a record without a key on a compacted topic'),
 }

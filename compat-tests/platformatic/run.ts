@@ -8,11 +8,12 @@ import {
   Admin, Consumer, ProduceAcks, Producer, type CompressionAlgorithmValue, type ConsumeOptions, type Message, type MessageToProduce,
   type ProducerOptions,
 } from '@platformatic/kafka'
+import { compactedProblem, type ReadRecord } from '../lib/compacted.ts'
 import { runFamilyMain, type ScenarioContext, type ScenarioEntry } from '../lib/family.ts'
 import { waitFor } from '../lib/process.ts'
 import { repoRoot } from '../lib/results.ts'
 import {
-  aclDenied, admin as adminScenario, codecRecords, secureRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
+  aclDenied, admin as adminScenario, codecRecords, compacted, secureRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
 } from '../lib/scenarios.ts'
 
 type Options = ProducerOptions<Buffer, Buffer, Buffer, Buffer>
@@ -325,6 +326,34 @@ async function aclDeniedScenario(context: ScenarioContext): Promise<string> {
   return `produce refused with TOPIC_AUTHORIZATION_FAILED; a group read the ${aclDenied.readableCount} records; listTopics: ${topics.length} topic(s), not the hidden one`
 }
 
+async function compactedTopic(context: ScenarioContext): Promise<string> {
+  const reader = consumer(context, `${context.group}-reader-${randomBytes(3).toString('hex')}`)
+  const read: ReadRecord[] = []
+  try {
+    const stream = await reader.consume({ topics: [context.topic], mode: 'earliest', autocommit: false, maxWaitTime: 200 })
+    stream.on('data', (message: Message) => read.push({ offset: Number(message.offset), key: message.key ?? null, value: message.value ?? null }))
+    try {
+      await waitFor(() => read.some((record) => record.offset >= compacted.count - 1), context.remainingMs(5000), () => `offset ${compacted.count - 1} (read ${read.length} records)`)
+    } finally {
+      await stream.close()
+    }
+  } finally {
+    await reader.close(true)
+  }
+  const problem = compactedProblem(read)
+  if (problem !== null) throw new Error(problem)
+  let refused: unknown
+  try {
+    await send(context, [{ topic: context.topic, partition: 0, value: compacted.keylessValue }], { retries: 0 })
+  } catch (error) {
+    refused = error
+  }
+  if (refused === undefined) throw new Error('a record without a key was accepted by the compacted topic')
+  const ids = protocolErrorIds(refused)
+  if (!ids.includes('INVALID_RECORD')) throw new Error(`the keyless produce failed, but not with INVALID_RECORD: ${String(refused)} (${ids.join(', ')})`)
+  return `read ${read.length} of ${compacted.count} records: the latest per key at its offset, tombstone null; keyless record refused with INVALID_RECORD`
+}
+
 function version(): string {
   // The package's "exports" hide package.json from require(); read the installed file.
   const manifest = JSON.parse(readFileSync(join(repoRoot, 'node_modules/@platformatic/kafka/package.json'), 'utf8')) as { version: string }
@@ -348,6 +377,7 @@ const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'consume-from-timestamp': consumeFromTimestamp,
   'sasl-scram-tls': saslScramTls,
   'acl-denied': aclDeniedScenario,
+  'compacted-topic': compactedTopic,
 }
 
 runFamilyMain({ family: 'platformatic', client: '@platformatic/kafka', version, scenarios })

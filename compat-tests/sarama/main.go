@@ -104,6 +104,8 @@ func run(e env, scenario string) string {
 		return saslScramTLS(e)
 	case "acl-denied":
 		return aclDenied(e)
+	case "compacted-topic":
+		return compactedTopic(e)
 	}
 	panic("unknown scenario " + scenario)
 }

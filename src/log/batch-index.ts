@@ -18,6 +18,8 @@ export class BatchIndex {
   // Batches kept in memory to serve Fetch without touching the log file (a suffix of the index).
   #cached: Array<Buffer | undefined> = []
   #cacheFrom = 0
+  /** Whether segment numbers never go down along the index (appends only); compaction's swaps can break it. */
+  #segmentsOrdered = true
 
   get count(): number {
     return this.#end - this.#start
@@ -26,6 +28,7 @@ export class BatchIndex {
   /** Adds a batch after the last one; `bytes` (optional) is cached for Fetch. */
   push(entry: IndexEntry, bytes?: Buffer): void {
     if (this.#end === this.#baseOffsets.length) this.#grow()
+    if (this.#end > this.#start && entry.segment < this.#segments[this.#end - 1]!) this.#segmentsOrdered = false
     const i = this.#end++
     this.#baseOffsets[i] = entry.baseOffset
     this.#lastOffsets[i] = entry.lastOffset
@@ -49,10 +52,15 @@ export class BatchIndex {
   }
 
   /**
-   * Position of the first batch stored in segment `segment` or a later one, or count. A
-   * partition's batches are appended in order to a log whose segment numbers only grow.
+   * Position after the last batch stored in a segment below `segment` (0 when there is none): how
+   * many batches go with those segments. Appended batches go to a log whose segment numbers only
+   * grow, so that is a binary search; after compaction moved batches, a scan.
    */
   findBySegment(segment: number): number {
+    if (!this.#segmentsOrdered) {
+      for (let i = this.#end - 1; i >= this.#start; i--) if (this.#segments[i]! < segment) return i + 1 - this.#start
+      return 0
+    }
     let lo = this.#start
     let hi = this.#end
     while (lo < hi) {
@@ -102,6 +110,62 @@ export class BatchIndex {
     return { segment: this.#segments[j]!, position: this.#positions[j]!, size: this.#sizes[j]! }
   }
 
+  /** The lowest segment holding a batch at position `from` or later, or Infinity. */
+  minSegment(from: number): number {
+    if (from >= this.count) return Number.POSITIVE_INFINITY
+    if (this.#segmentsOrdered) return this.#segments[this.#start + from]!
+    let min = Number.POSITIVE_INFINITY
+    for (let i = this.#start + from; i < this.#end; i++) if (this.#segments[i]! < min) min = this.#segments[i]!
+    return min
+  }
+
+  /** The batch at position i as an index entry. */
+  entry(i: number): IndexEntry {
+    const j = this.#start + i
+    return {
+      baseOffset: this.#baseOffsets[j]!, lastOffset: this.#lastOffsets[j]!, maxTimestamp: this.#maxTimestamps[j]!,
+      segment: this.#segments[j]!, position: this.#positions[j]!, size: this.#sizes[j]!,
+    }
+  }
+
+  /**
+   * Log compaction: the batches at positions [first, first + count) make way for `entries` (ascending,
+   * within their offsets); those have no cached bytes. Positions after them shift.
+   */
+  replace(first: number, count: number, entries: readonly IndexEntry[]): void {
+    const live = this.count
+    const total = live - count + entries.length
+    const capacity = Math.max(INITIAL_CAPACITY, total + (total >>> 1))
+    const from = this.#start
+    const splice = (source: Float64Array, pick: (entry: IndexEntry) => number): Float64Array => {
+      const out = new Float64Array(capacity)
+      out.set(source.subarray(from, from + first))
+      for (let k = 0; k < entries.length; k++) out[first + k] = pick(entries[k]!)
+      out.set(source.subarray(from + first + count, this.#end), first + entries.length)
+      return out
+    }
+    this.#baseOffsets = splice(this.#baseOffsets, (e) => e.baseOffset)
+    this.#lastOffsets = splice(this.#lastOffsets, (e) => e.lastOffset)
+    this.#maxTimestamps = splice(this.#maxTimestamps, (e) => e.maxTimestamp)
+    this.#segments = splice(this.#segments, (e) => e.segment)
+    this.#positions = splice(this.#positions, (e) => e.position)
+    this.#sizes = splice(this.#sizes, (e) => e.size)
+    const cached = this.#cached.slice(from, this.#end)
+    cached.splice(first, count, ...new Array<Buffer | undefined>(entries.length).fill(undefined))
+    this.#cached = cached
+    const cacheFrom = this.#cacheFrom - from
+    this.#cacheFrom = cacheFrom <= first ? cacheFrom : cacheFrom < first + count ? first + entries.length : cacheFrom - count + entries.length
+    this.#start = 0
+    this.#end = total
+    this.#segmentsOrdered = true
+    for (let i = 1; i < total; i++) {
+      if (this.#segments[i]! < this.#segments[i - 1]!) {
+        this.#segmentsOrdered = false
+        break
+      }
+    }
+  }
+
   /**
    * Drops the oldest cached batch's bytes and returns how many bytes that freed. Cached
    * batches are a suffix of the index pushed in time order, so a global FIFO of partitions
@@ -130,6 +194,7 @@ export class BatchIndex {
     this.#end = 0
     this.#cacheFrom = 0
     this.#cached = []
+    this.#segmentsOrdered = true
   }
 
   #grow(): void {

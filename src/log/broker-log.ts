@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { ZombiError, isStorageFull } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
 import { ErrorCode } from '../protocol/generated/errors.ts'
+import { RecordCursor } from '../protocol/record-cursor.ts'
 import {
   ATTR_CONTROL, ATTR_TRANSACTIONAL, ERR_CRC, ERR_OLD_MAGIC, attributesOf, baseSequenceOf, baseTimestampOf, batchSize, checkBatch,
   MAX_RECORD_TIMESTAMP, MIN_RECORD_TIMESTAMP, indexTimestampOf, lastOffsetDeltaOf, maxTimestampOf, patchBaseOffset, patchLeaderEpoch, producerEpochOf, producerIdOf, stampLogAppendTime,
@@ -18,7 +19,7 @@ import { Partition } from './partition.ts'
 import { ProducerBatch, addSequence, decodeProducerEntry, encodeProducerEntry } from './producer-state.ts'
 import type { ColdRead } from './record-reader.ts'
 import { Topic } from './topic.ts'
-import { topicConfigProblem, topicNameProblem, type BrokerDefaults } from './topic-config.ts'
+import { topicConfigProblem, topicConfigsProblem, topicNameProblem, type BrokerDefaults } from './topic-config.ts'
 
 export interface BrokerLogOptions {
   store: HotStore
@@ -50,9 +51,17 @@ export interface LogError {
   message: string
 }
 
+/** A record of a refused batch, by its index in the batch, with why (Produce v8+ record_errors). */
+export interface RecordError {
+  batchIndex: number
+  message: string
+}
+
 export interface AppendResult {
   errorCode: ErrorCode
   errorMessage: string | null
+  /** The records at fault when a batch was refused for them (INVALID_RECORD); absent otherwise. */
+  recordErrors?: RecordError[]
   baseOffset: number
   /** -1 unless the topic uses LogAppendTime. */
   logAppendTime: number
@@ -141,8 +150,18 @@ export class BrokerLog {
    * beginning), else the hot log's. Rejects when the table cannot be read.
    */
   async logStartOffset(topic: Topic, partition: Partition): Promise<number> {
-    const start = this.cold === null ? partition.logStartOffset : await this.cold.logStartOffset(topic, partition)
+    const cold = this.coldFor(topic)
+    const start = cold === null ? partition.logStartOffset : await cold.logStartOffset(topic, partition)
     return Math.max(start, partition.deletedBefore)
+  }
+
+  /**
+   * Where Kafka reads of the topic below the hot log go: the Iceberg table, or null (out of range). A
+   * compacted topic has none: its table holds every version of every key, while the hot log keeps the
+   * latest per key for ever (docs/compacted-topics.md), so the hot log is its whole Kafka view.
+   */
+  coldFor(topic: Topic): ColdFetch | null {
+    return topic.compacted ? null : this.cold
   }
 
   /** Retention removed rows from the topic's table: Kafka's log start is learnt from the table again. */
@@ -153,7 +172,8 @@ export class BrokerLog {
 
   /** logStartOffset as far as known without reading the table (Fetch's log_start_offset field). */
   knownLogStartOffset(topic: Topic, partition: Partition): number {
-    const start = this.cold === null ? partition.logStartOffset : this.cold.knownLogStartOffset(topic, partition)
+    const cold = this.coldFor(topic)
+    const start = cold === null ? partition.logStartOffset : cold.knownLogStartOffset(topic, partition)
     return Math.max(start, partition.deletedBefore)
   }
 
@@ -313,6 +333,8 @@ export class BrokerLog {
       const problem = topicConfigProblem(key, value, this.defaults)
       if (problem !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: problem }
     }
+    const configsProblem = topicConfigsProblem(configs)
+    if (configsProblem !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: configsProblem }
     const overLimit = this.#partitionLimitProblem(partitions)
     if (overLimit !== null) return overLimit
     const record: TopicRecord = { id: randomUUID(), name, partitions, configs: { ...configs }, createdAtMs: Date.now() }
@@ -415,6 +437,10 @@ export class BrokerLog {
       if (timestampProblem !== null) return appendError(ErrorCode.INVALID_TIMESTAMP, timestampProblem)
       if (size > topic.maxMessageBytes) {
         return appendError(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${size} bytes exceeds max.message.bytes ${topic.maxMessageBytes}`)
+      }
+      if (topic.compacted) {
+        const refused = keylessRecords(records.subarray(position, position + size), topic.name, partition.id)
+        if (refused !== null) return refused
       }
       position += size
       batches++
@@ -635,6 +661,33 @@ function batchTimestampProblem(records: Buffer, position: number): string | null
     }
   }
   return null
+}
+
+/**
+ * A compacted topic keeps the latest record per key, so a record without a key is refused, as Kafka
+ * does: INVALID_RECORD with a record error per keyless record (control batches carry no user records).
+ * Null when every record has a key.
+ */
+function keylessRecords(batch: Buffer, topicName: string, partition: number): AppendResult | null {
+  if ((attributesOf(batch) & ATTR_CONTROL) !== 0) return null
+  let cursor: RecordCursor
+  try {
+    cursor = new RecordCursor().open(batch)
+  } catch {
+    return appendError(ErrorCode.CORRUPT_MESSAGE, 'record batch does not decompress')
+  }
+  const recordErrors: RecordError[] = []
+  let index = 0
+  try {
+    while (cursor.nextRecord()) {
+      if (cursor.keyLength < 0) recordErrors.push({ batchIndex: index, message: `Compacted topic cannot accept message without key in topic partition ${topicName}-${partition}.` })
+      index++
+    }
+  } catch {
+    return appendError(ErrorCode.CORRUPT_MESSAGE, 'record batch holds a malformed record')
+  }
+  if (recordErrors.length === 0) return null
+  return { ...appendError(ErrorCode.INVALID_RECORD, recordErrors[0]!.message), recordErrors }
 }
 
 /** A store error as a Kafka error when the disk is full (or the store cannot write), else null. */

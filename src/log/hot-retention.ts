@@ -4,6 +4,9 @@
 // only when every partition with a batch in it has flushed that batch; the partitions' log
 // start offsets move past the deleted batches (Fetch below it answers OFFSET_OUT_OF_RANGE,
 // ListOffsets EARLIEST returns it), and the records stay readable from the Iceberg table.
+// A compacted topic's batches are never dropped: they are the topic's Kafka view for ever, so a
+// segment holding one stays until the log cleaner has moved it to the log's end (log-cleaner.ts asks
+// `wantedBefore` which segments retention would delete without them).
 import type { Logger } from '../observability/logger.ts'
 import type { HotStore, LogStartUpdate } from '../storage/hot-store.ts'
 import type { Partition } from './partition.ts'
@@ -72,15 +75,32 @@ export class HotRetention {
     await this.#running?.catch(() => undefined)
   }
 
-  async #pass(): Promise<RetentionPass> {
+  /**
+   * The segment below which a pass would delete files if no compacted partition held batches there
+   * (-1: none), for the log cleaner to move those batches out.
+   */
+  wantedBefore(): number {
+    return this.#plan(false).deleteBefore
+  }
+
+  /** Which segments may go now (synchronously, against one view of the in-memory index). */
+  #plan(compactedPin: boolean): { deleteBefore: number; keptBecause: RetentionPass['keptBecause']; partitions: Partition[] } {
     const { store, retentionMs, retentionBytes } = this.#options
-    // Everything below is decided synchronously against one view of the in-memory index:
-    // appends acknowledged so far are indexed, later ones land in segments >= deletableBefore.
+    // Appends acknowledged so far are indexed, later ones land in segments >= deletableBefore.
     const { segments, deletableBefore } = store.segments()
     const partitions: Partition[] = []
-    for (const topic of this.#options.topics()) partitions.push(...topic.partitions)
     let flushedBefore = deletableBefore
-    for (const partition of partitions) flushedBefore = Math.min(flushedBefore, partition.firstUnflushedSegment())
+    for (const topic of this.#options.topics()) {
+      for (const partition of topic.partitions) {
+        if (topic.compacted) {
+          if (compactedPin) flushedBefore = Math.min(flushedBefore, partition.firstLiveSegment())
+          else flushedBefore = Math.min(flushedBefore, partition.firstUnflushedSegment())
+          continue
+        }
+        partitions.push(partition)
+        flushedBefore = Math.min(flushedBefore, partition.firstUnflushedSegment())
+      }
+    }
     let totalBytes = 0
     for (const info of segments) totalBytes += info.bytes
     const now = this.#now()
@@ -104,6 +124,13 @@ export class HotRetention {
       totalBytes -= info.bytes
       deleteBefore = info.segment + 1
     }
+    return { deleteBefore, keptBecause, partitions }
+  }
+
+  async #pass(): Promise<RetentionPass> {
+    const { store } = this.#options
+    const { segments } = store.segments()
+    const { deleteBefore, keptBecause, partitions } = this.#plan(true)
     if (deleteBefore === -1) return { segmentsDeleted: 0, bytesFreed: 0, keptBecause }
 
     const updates: LogStartUpdate[] = []

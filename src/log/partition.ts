@@ -132,10 +132,41 @@ export class Partition {
     if (offset > this.#flushedOffset) this.#flushedOffset = offset
   }
 
-  /** Segment of the oldest batch not yet in the Iceberg table, or Infinity. */
+  /** Lowest segment holding a batch not yet in the Iceberg table, or Infinity. */
   firstUnflushedSegment(): number {
-    const i = this.#index.findByOffset(this.#flushedOffset)
-    return i < this.#index.count ? this.#index.segment(i) : Number.POSITIVE_INFINITY
+    return this.#index.minSegment(this.#index.findByOffset(this.#flushedOffset))
+  }
+
+  /** Lowest segment holding any batch of the partition, or Infinity (a compacted partition's batches all stay). */
+  firstLiveSegment(): number {
+    return this.#index.minSegment(0)
+  }
+
+  /** Every stored batch, ascending (a snapshot for the log cleaner). */
+  entries(): IndexEntry[] {
+    const out: IndexEntry[] = []
+    for (let i = 0; i < this.#index.count; i++) out.push(this.#index.entry(i))
+    return out
+  }
+
+  /** The bytes of a stored batch (one of `entries()`). */
+  readEntry(entry: IndexEntry): Buffer {
+    return this.#store.read(entry)
+  }
+
+  /**
+   * Log compaction swapped the stored batches with base offsets `removed` (consecutive in the index)
+   * for `added`, durably: the in-memory index follows. Batches that left meanwhile (the log start
+   * moved) stay gone, and added ones below the log start are not taken.
+   */
+  replaceBatches(removed: readonly number[], added: readonly IndexEntry[]): void {
+    if (removed.length === 0) return
+    const index = this.#index
+    const first = index.findByOffset(removed[0]!)
+    const lastRemoved = removed[removed.length - 1]!
+    let end = first
+    while (end < index.count && index.baseOffset(end) <= lastRemoved) end++
+    index.replace(first, end - first, added.filter((entry) => entry.lastOffset >= this.#logStartOffset))
   }
 
   /**
@@ -150,6 +181,16 @@ export class Partition {
     this.#logStartOffset = Math.max(this.#logStartOffset, next)
     index.dropBefore(this.#logStartOffset)
     return this.#logStartOffset
+  }
+
+  /**
+   * Moves the log start offset up to `offset` (already durable in the store) and drops the batches
+   * wholly below it: retention of a compacted topic with cleanup.policy=compact,delete.
+   */
+  advanceLogStart(offset: number): void {
+    if (offset <= this.#logStartOffset) return
+    this.#logStartOffset = offset
+    this.#index.dropBefore(offset)
   }
 
   /** The topic is gone: no batch is readable any more, and every wait ends. */

@@ -44,6 +44,7 @@ const long = (min: number) => (v: string): string | null =>
   /^-?\d+$/.test(v) && Number(v) >= min ? null : `must be an integer >= ${min}`
 const oneOf = (...values: string[]) => (v: string): string | null =>
   values.includes(v) ? null : `must be one of ${values.join(', ')}`
+const ratio = (v: string): string | null => (/^\d*\.?\d+(e-?\d+)?$/i.test(v) && Number(v) >= 0 && Number(v) <= 1 ? null : 'must be a number between 0 and 1')
 const list = (...values: string[]) => (v: string): string | null =>
   v.split(',').every((x) => values.includes(x.trim())) ? null : `must be a list of ${values.join(', ')}`
 /** A config for machinery Zombi does not have: only the value that describes what Zombi does is accepted. */
@@ -61,7 +62,9 @@ const flushBound = (min: number) => (v: string, defaults: BrokerDefaults): strin
 }
 
 export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
-  { name: 'cleanup.policy', type: 'LIST', defaultValue: () => 'delete', validate: list('delete', 'compact'), enforced: false },
+  // compact: the log cleaner (src/log/log-cleaner.ts, docs/compacted-topics.md) keeps the latest record per key
+  // in the hot log for ever; delete: retention.ms/retention.bytes move the Kafka view's log start.
+  { name: 'cleanup.policy', type: 'LIST', defaultValue: () => 'delete', validate: list('delete', 'compact'), enforced: true },
   // producer: batches are stored as their producer compressed them; a codec: recompressed to it on append.
   { name: 'compression.type', type: 'STRING', defaultValue: () => 'producer', validate: oneOf('producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'), enforced: true },
   { name: 'max.message.bytes', type: 'INT', defaultValue: (d) => String(d.maxMessageBytes), validate: long(0), enforced: true },
@@ -71,16 +74,21 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   // The table is the long-term store, so a topic without retention.ms keeps everything (-1), not Kafka's 7 days.
   { name: 'retention.ms', type: 'LONG', defaultValue: () => '-1', validate: long(-1), enforced: true },
   { name: 'retention.bytes', type: 'LONG', defaultValue: () => '-1', validate: long(-1), enforced: true },
-  { name: 'segment.bytes', type: 'INT', defaultValue: () => '1073741824', validate: long(14), enforced: false },
-  { name: 'segment.ms', type: 'LONG', defaultValue: () => '604800000', validate: long(1), enforced: false },
+  // A compacted partition's active segment (never cleaned): its newest batches up to segment.bytes, and
+  // none whose first batch is older than segment.ms (the shared log's own files roll at ZOMBI_SEGMENT_BYTES).
+  { name: 'segment.bytes', type: 'INT', defaultValue: () => '1073741824', validate: long(14), enforced: true },
+  { name: 'segment.ms', type: 'LONG', defaultValue: () => '604800000', validate: long(1), enforced: true },
   // One replica per partition: above 1, Produce with acks=all is answered NOT_ENOUGH_REPLICAS, as Kafka does.
   { name: 'min.insync.replicas', type: 'INT', defaultValue: () => '1', validate: long(1), enforced: true },
   { name: 'unclean.leader.election.enable', type: 'BOOLEAN', defaultValue: () => 'false', validate: only('false', 'a Zombi partition has one replica, which always leads; there is no out-of-sync replica to elect'), enforced: true },
   // CreateTime batches whose first or max timestamp lies further in the past / future are refused INVALID_TIMESTAMP.
   { name: 'message.timestamp.before.max.ms', type: 'LONG', defaultValue: () => '9223372036854775807', validate: long(0), enforced: true },
   { name: 'message.timestamp.after.max.ms', type: 'LONG', defaultValue: () => '9223372036854775807', validate: long(0), enforced: true },
-  { name: 'delete.retention.ms', type: 'LONG', defaultValue: () => '86400000', validate: long(0), enforced: false },
-  { name: 'min.compaction.lag.ms', type: 'LONG', defaultValue: () => '0', validate: long(0), enforced: false },
+  // The log cleaner's rules (docs/compacted-topics.md).
+  { name: 'delete.retention.ms', type: 'LONG', defaultValue: () => '86400000', validate: long(0), enforced: true },
+  { name: 'min.compaction.lag.ms', type: 'LONG', defaultValue: () => '0', validate: long(0), enforced: true },
+  { name: 'max.compaction.lag.ms', type: 'LONG', defaultValue: () => NEVER, validate: long(1), enforced: true },
+  { name: 'min.cleanable.dirty.ratio', type: 'DOUBLE', defaultValue: () => '0.5', validate: ratio, enforced: true },
   { name: 'flush.messages', type: 'LONG', defaultValue: () => NEVER, validate: flushBound(1), enforced: true },
   // How the topic's Iceberg table holds values (docs/typed-tables.md): key_value keeps the bytes only;
   // the others also decode them into a typed `value` column with the schema registry's schemas.
@@ -130,6 +138,16 @@ export function topicConfigProblem(name: string, value: string | null, defaults:
   if (value === null) return `${name} needs a value`
   const why = def.validate(value, defaults)
   return why === null ? null : `${name}=${value} ${why}`
+}
+
+/** Why a topic's configs do not fit together (Kafka's cross-checks), or null. */
+export function topicConfigsProblem(configs: Record<string, string>): string | null {
+  const minLag = configs['min.compaction.lag.ms']
+  const maxLag = configs['max.compaction.lag.ms']
+  if (minLag !== undefined && maxLag !== undefined && Number(minLag) > Number(maxLag)) {
+    return `min.compaction.lag.ms=${minLag} is above max.compaction.lag.ms=${maxLag}`
+  }
+  return null
 }
 
 /** The effective value of a topic config. */

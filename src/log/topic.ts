@@ -13,6 +13,15 @@ export class Topic {
   /** Derived from configs so Produce does not parse strings per request. */
   logAppendTime = false
   maxMessageBytes = 0
+  /** cleanup.policy has compact: the log cleaner keeps the latest record per key, and records need keys. */
+  compacted = false
+  /** The log cleaner's rules (Kafka's topic configs of the same names). */
+  deleteRetentionMs = 0
+  minCompactionLagMs = 0
+  maxCompactionLagMs = 0
+  minCleanableDirtyRatio = 0
+  segmentBytes = 0
+  segmentMs = 0
   /** Whether cleanup.policy includes delete: retention.ms/retention.bytes move the log start only then, as in Kafka. */
   retentionDeletes = true
   /** retention.ms and retention.bytes (-1: no limit). */
@@ -37,7 +46,16 @@ export class Topic {
   applyConfigs(defaults: BrokerDefaults): void {
     this.logAppendTime = effectiveTopicConfig(this.configs, 'message.timestamp.type', defaults) === 'LogAppendTime'
     this.maxMessageBytes = Number(effectiveTopicConfig(this.configs, 'max.message.bytes', defaults))
-    this.retentionDeletes = effectiveTopicConfig(this.configs, 'cleanup.policy', defaults).split(',').some((policy) => policy.trim() === 'delete')
+    const policies = effectiveTopicConfig(this.configs, 'cleanup.policy', defaults).split(',').map((policy) => policy.trim())
+    this.retentionDeletes = policies.includes('delete')
+    this.compacted = policies.includes('compact')
+    // Longs past 2^53 (Kafka's "never" is Long.MAX_VALUE) read as a number that large: same meaning.
+    this.deleteRetentionMs = Number(effectiveTopicConfig(this.configs, 'delete.retention.ms', defaults))
+    this.minCompactionLagMs = Number(effectiveTopicConfig(this.configs, 'min.compaction.lag.ms', defaults))
+    this.maxCompactionLagMs = Number(effectiveTopicConfig(this.configs, 'max.compaction.lag.ms', defaults))
+    this.minCleanableDirtyRatio = Number(effectiveTopicConfig(this.configs, 'min.cleanable.dirty.ratio', defaults))
+    this.segmentBytes = Number(effectiveTopicConfig(this.configs, 'segment.bytes', defaults))
+    this.segmentMs = Number(effectiveTopicConfig(this.configs, 'segment.ms', defaults))
     this.retentionMs = Number(effectiveTopicConfig(this.configs, 'retention.ms', defaults))
     this.retentionBytes = Number(effectiveTopicConfig(this.configs, 'retention.bytes', defaults))
     const compression = effectiveTopicConfig(this.configs, 'compression.type', defaults)

@@ -47,6 +47,9 @@ export class RecordCursor {
   isControl = false
 
   // The current record.
+  /** Where the current record (its length prefix first) starts and ends in `body`: its bytes as stored. */
+  recordStart = 0
+  recordEnd = 0
   offset = 0
   timestamp = 0
   keyStart = 0
@@ -96,8 +99,10 @@ export class RecordCursor {
     }
     if (this.#recordsLeft === 0) return false
     this.#recordsLeft--
+    this.recordStart = reader.offset
     const length = reader.varint()
     this.#recordEnd = reader.offset + length
+    this.recordEnd = this.#recordEnd
     if (length < 0 || this.#recordEnd > reader.buf.length) throw new ProtocolDecodeError(`record length ${length} runs past the batch`)
     reader.offset++ // record attributes: unused
     const timestampDelta = reader.varlong()

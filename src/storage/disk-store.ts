@@ -14,12 +14,13 @@ import { settingDefault } from '../config/index.ts'
 import { ZombiError, isStorageFull } from '../errors.ts'
 import { silentLogger, type Logger } from '../observability/logger.ts'
 import {
-  BATCH_FRAME_HEADER_BYTES, DecodedBatchFrame, DecodedPartitionFrame, FRAME_KIND_BATCH, FRAME_KIND_CHECKED_BATCH, FRAME_KIND_PARTITION,
-  FRAME_KIND_STATE, FRAME_PREFIX_BYTES, batchFrameHeader, forEachStateRow, frameKind,
-  partitionFrame, stateFrame,
+  BATCH_FRAME_HEADER_BYTES, DecodedBatchFrame, DecodedPartitionFrame, DecodedReplaceFrame, FRAME_KIND_BATCH, FRAME_KIND_CHECKED_BATCH, FRAME_KIND_PARTITION,
+  FRAME_KIND_REPLACE, FRAME_KIND_STATE, FRAME_PREFIX_BYTES, batchFrameHeader, forEachStateRow, frameKind,
+  partitionFrame, replaceFrameHeader, stateFrame, type ReplacedBatchHeader,
 } from './frame.ts'
 import {
-  appendRequestProblem, notOpenRefusal, type AppendRequest, type BatchLocation, type FileRange, type HotStore, type LogStartUpdate, type PartitionState,
+  appendRequestProblem, notOpenRefusal, replacementProblem, type AppendRequest, type BatchLocation, type FileRange, type HotStore, type IndexEntry,
+  type LogStartUpdate, type PartitionState, type ReplacementBatch,
   type RecoveredPartition, type RecoveryReport, type ReindexedBatch, type SegmentListing, type StateWrite, type StoreHealth, type TopicRecord,
 } from './hot-store.ts'
 import { DiskSpace, isNoSpace, type FreeBytes } from './disk-space.ts'
@@ -87,6 +88,26 @@ class TopicSlot {
   }
 }
 
+/** What a replacement frame carries after its header: the batches, and what its index change was. */
+class PendingReplace {
+  readonly removed: readonly number[]
+  readonly added: readonly ReplacedBatchHeader[]
+  readonly batches: readonly Buffer[]
+  readonly bytes: number
+  readonly resolve: (entries: IndexEntry[]) => void
+  entries: IndexEntry[] = []
+
+  constructor(removed: readonly number[], added: readonly ReplacedBatchHeader[], batches: readonly Buffer[], resolve: (entries: IndexEntry[]) => void) {
+    this.removed = removed
+    this.added = added
+    this.batches = batches
+    let bytes = 0
+    for (const batch of batches) bytes += batch.length
+    this.bytes = bytes
+    this.resolve = resolve
+  }
+}
+
 /** One call waiting for the next group commit, with its frame already built (CRC included). */
 class PendingWrite {
   readonly kind: number
@@ -105,6 +126,8 @@ class PendingWrite {
   readonly resolveLocation: ((location: BatchLocation) => void) | null
   readonly resolveDone: ((value: undefined) => void) | null
   readonly reject: (error: unknown) => void
+  /** A replacement's batches and index change (null for other kinds). */
+  replace: PendingReplace | null = null
   segment = 0
   position = 0
 
@@ -129,7 +152,8 @@ class PendingWrite {
   }
 
   settle(): void {
-    if (this.resolveLocation !== null) this.resolveLocation({ segment: this.segment, position: this.position, size: this.batch!.length })
+    if (this.replace !== null) this.replace.resolve(this.replace.entries)
+    else if (this.resolveLocation !== null) this.resolveLocation({ segment: this.segment, position: this.position, size: this.batch!.length })
     else this.resolveDone!(undefined)
   }
 }
@@ -391,6 +415,10 @@ export class DiskHotStore implements HotStore {
     } else if (kind === FRAME_KIND_STATE) {
       // The scan reuses its read buffer: keep copies.
       recovery.replayedStateWrites += this.#applyState(batch, body, true)
+    } else if (kind === FRAME_KIND_REPLACE) {
+      const frame = new DecodedReplaceFrame(body)
+      const starts = frame.starts.map((start) => position + FRAME_PREFIX_BYTES + start)
+      this.#applyReplace(batch, frame.topicId, frame.partition, frame.removed, frame.added, segment, starts)
     } else if (kind === FRAME_KIND_PARTITION) {
       const frame = new DecodedPartitionFrame(body)
       this.#applyPartition(batch, frame.topicId, frame.partition, frame.logStartOffset, frame.flushedOffset)
@@ -505,6 +533,27 @@ export class DiskHotStore implements HotStore {
     this.#space.queued(header.length + bytes.length)
     const { promise, resolve, reject } = Promise.withResolvers<BatchLocation>()
     this.#enqueue(new PendingWrite(FRAME_KIND_BATCH, header, bytes, topicId, partition, baseOffset, lastOffset, maxTimestamp, 0, 0, resolve, null, reject))
+    return promise
+  }
+
+  replaceBatches(topicId: string, partition: number, removed: readonly number[], added: readonly ReplacementBatch[]): Promise<IndexEntry[]> {
+    const refusal = this.#refusal()
+    if (refusal !== null) return Promise.reject(refusal)
+    const problem = replacementProblem(partition, removed, added)
+    if (problem !== null) return Promise.reject(new ZombiError('INVALID_ARGUMENT', problem))
+    let header: Buffer
+    const headers = added.map(({ baseOffset, lastOffset, maxTimestamp, bytes }) => ({ baseOffset, lastOffset, maxTimestamp, size: bytes.length }))
+    const batches = added.map((batch) => batch.bytes)
+    try {
+      header = replaceFrameHeader(this.#topics.get(topicId)?.idBytes ?? topicIdBytes(topicId), partition, [...removed], headers, batches)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<IndexEntry[]>()
+    const write = new PendingWrite(FRAME_KIND_REPLACE, header, null, topicId, partition, 0, 0, 0, 0, 0, null, null, reject)
+    write.replace = new PendingReplace([...removed], headers, batches, resolve)
+    this.#space.queued(header.length + write.replace.bytes)
+    this.#enqueue(write)
     return promise
   }
 
@@ -742,7 +791,7 @@ export class DiskHotStore implements HotStore {
     try {
       for (const write of writes) {
         if (write.frame === null) continue
-        const frameBytes = write.frame.length + (write.batch === null ? 0 : write.batch.length)
+        const frameBytes = write.frame.length + (write.batch === null ? 0 : write.batch.length) + (write.replace === null ? 0 : write.replace.bytes)
         // Rolling creates a segment file, which a full disk can refuse too.
         const segment = this.#log.reserve(frameBytes)
         if (group === null || group.segment !== segment) {
@@ -756,6 +805,7 @@ export class DiskHotStore implements HotStore {
         frames++
         group.buffers.push(write.frame)
         if (write.batch !== null) group.buffers.push(write.batch)
+        if (write.replace !== null) for (const batch of write.replace.batches) group.buffers.push(batch)
       }
     } catch (error) {
       throw noSpaceAsFull(error, bytes)
@@ -784,6 +834,15 @@ export class DiskHotStore implements HotStore {
       this.#applyBatch(batch, write.topicId, write.partition, write.baseOffset, write.lastOffset, write.maxTimestamp, write.segment, write.position, write.batch!.length)
     } else if (write.kind === FRAME_KIND_STATE) {
       if (write.frame !== null) this.#applyState(batch, write.frame.subarray(FRAME_PREFIX_BYTES), false)
+    } else if (write.kind === FRAME_KIND_REPLACE) {
+      const replace = write.replace!
+      const starts: number[] = []
+      let start = write.position + write.frame!.length
+      for (const added of replace.added) {
+        starts.push(start)
+        start += added.size
+      }
+      replace.entries = this.#applyReplace(batch, write.topicId, write.partition, replace.removed, replace.added, write.segment, starts)
     } else {
       this.#applyPartition(batch, write.topicId, write.partition, write.logStartOffset, write.flushedOffset)
     }
@@ -805,6 +864,32 @@ export class DiskHotStore implements HotStore {
     if (lastOffset + 1 > slot.state.nextOffset) slot.state.nextOffset = lastOffset + 1
     batch.touch(slot)
     return true
+  }
+
+  /**
+   * A replacement's index change: the removed entries go, the added ones (whose bytes start at
+   * `starts` in `segment`) come, in one index batch. Returns the added entries.
+   */
+  #applyReplace(
+    batch: IndexBatch, topicId: string, partition: number, removed: readonly number[], added: readonly ReplacedBatchHeader[], segment: number, starts: readonly number[],
+  ): IndexEntry[] {
+    const entries: IndexEntry[] = []
+    for (let i = 0; i < added.length; i++) {
+      const { baseOffset, lastOffset, maxTimestamp, size } = added[i]!
+      entries.push({ baseOffset, lastOffset, maxTimestamp, segment, position: starts[i]! - BATCH_FRAME_HEADER_BYTES, size })
+    }
+    const topic = this.#topics.get(topicId)
+    // A deleted topic, or a partition without state: nothing of it is indexed.
+    if (topic === undefined || !topic.partitions.has(partition)) return entries
+    for (const offset of removed) batch.operations.push({ type: 'del', key: indexKey(topic.idBytes, partition, offset) })
+    for (const entry of entries) {
+      batch.operations.push({
+        type: 'put',
+        key: indexKey(topic.idBytes, partition, entry.baseOffset),
+        value: encodeIndexValue(segment, entry.position, entry.size, entry.lastOffset - entry.baseOffset, entry.maxTimestamp),
+      })
+    }
+    return entries
   }
 
   #applyState(batch: IndexBatch, body: Buffer, copy: boolean): number {

@@ -11,6 +11,14 @@
 //     [u32 count] count x ([u16 key length][key utf8][i32 value length, -1 deletes][value])
 //   kind 3, partition state update (one updatePartitionState call, 45 bytes):
 //     [16 topic id][i32 partition][i64 log start offset, -1 unchanged][i64 flushed offset, -1 unchanged]
+//   kind 5, replacement (one replaceBatches call: log compaction swapping batches of a partition):
+//     [16 topic id][i32 partition][u32 removed count][u32 added count]
+//     removed count x [i64 base offset]
+//     added count x ([i64 base offset][i32 last offset delta][i64 max timestamp][u32 size])
+//     then the added batches' bytes back to back. One CRC covers it all, so recovery applies the
+//     whole swap or none of it. An index entry of an added batch points into the frame: its
+//     position is where its bytes start minus BATCH_FRAME_HEADER_BYTES, as for a batch frame, so
+//     `read` finds the bytes of both kinds the same way.
 //
 // The index entry is taken from the frame header, not parsed out of the Kafka batch, so an
 // entry rebuilt at recovery equals the one the append wrote, and the store treats bytes as opaque.
@@ -26,6 +34,7 @@ export const FRAME_KIND_BATCH = 1
 export const FRAME_KIND_STATE = 2
 export const FRAME_KIND_PARTITION = 3
 export const FRAME_KIND_CHECKED_BATCH = 4
+export const FRAME_KIND_REPLACE = 5
 /** Bytes in front of the record batch in a batch frame: `read` skips them. */
 export const BATCH_FRAME_HEADER_BYTES = 49
 const PARTITION_FRAME_BYTES = 45
@@ -112,6 +121,79 @@ export function partitionFrame(topicId: Buffer, partition: number, logStartOffse
   writeInt64(frame, 37, flushedOffset)
   frame.writeUInt32BE(crc32c(frame.subarray(FRAME_PREFIX_BYTES)) >>> 0, 4)
   return frame
+}
+
+/** The offsets and size of one batch a replacement frame adds. */
+export interface ReplacedBatchHeader {
+  baseOffset: number
+  lastOffset: number
+  maxTimestamp: number
+  size: number
+}
+
+const REPLACE_FIXED_BYTES = FRAME_PREFIX_BYTES + 1 + 16 + 4 + 4 + 4
+const REPLACE_ADDED_BYTES = 24
+
+/**
+ * The part of a replacement frame before the added batches' bytes, CRC included (computed over
+ * the header and every batch, so the batches are written as their own buffers).
+ */
+export function replaceFrameHeader(topicId: Buffer, partition: number, removed: readonly number[], added: readonly ReplacedBatchHeader[], batches: readonly Buffer[]): Buffer {
+  const header = Buffer.allocUnsafe(REPLACE_FIXED_BYTES + removed.length * 8 + added.length * REPLACE_ADDED_BYTES)
+  let batchBytes = 0
+  for (const batch of batches) batchBytes += batch.length
+  header.writeUInt32BE(header.length - 4 + batchBytes, 0)
+  header[8] = FRAME_KIND_REPLACE
+  topicId.copy(header, 9)
+  header.writeInt32BE(partition, 25)
+  header.writeUInt32BE(removed.length, 29)
+  header.writeUInt32BE(added.length, 33)
+  let position = REPLACE_FIXED_BYTES
+  for (const offset of removed) {
+    writeInt64(header, position, offset)
+    position += 8
+  }
+  for (const batch of added) {
+    writeInt64(header, position, batch.baseOffset)
+    header.writeInt32BE(batch.lastOffset - batch.baseOffset, position + 8)
+    writeInt64(header, position + 12, batch.maxTimestamp)
+    header.writeUInt32BE(batch.size, position + 20)
+    position += REPLACE_ADDED_BYTES
+  }
+  let crc = crc32c(header.subarray(FRAME_PREFIX_BYTES))
+  for (const batch of batches) crc = crc32c(batch, crc)
+  header.writeUInt32BE(crc >>> 0, 4)
+  return header
+}
+
+export class DecodedReplaceFrame {
+  readonly topicId: string
+  readonly partition: number
+  readonly removed: number[] = []
+  readonly added: ReplacedBatchHeader[] = []
+  /** Where each added batch's bytes start, from the start of the body. */
+  readonly starts: number[] = []
+
+  constructor(body: Buffer) {
+    const fixed = REPLACE_FIXED_BYTES - FRAME_PREFIX_BYTES
+    if (body.length < fixed) throw malformed('replacement')
+    this.topicId = bytesToUuid(body, 1)
+    this.partition = body.readInt32BE(17)
+    const removedCount = body.readUInt32BE(21)
+    const addedCount = body.readUInt32BE(25)
+    let position = fixed
+    let start = fixed + removedCount * 8 + addedCount * REPLACE_ADDED_BYTES
+    if (start > body.length) throw malformed('replacement')
+    for (let i = 0; i < removedCount; i++, position += 8) this.removed.push(readInt64(body, position))
+    for (let i = 0; i < addedCount; i++, position += REPLACE_ADDED_BYTES) {
+      const baseOffset = readInt64(body, position)
+      const size = body.readUInt32BE(position + 20)
+      this.added.push({ baseOffset, lastOffset: baseOffset + body.readInt32BE(position + 8), maxTimestamp: readInt64(body, position + 12), size })
+      this.starts.push(start)
+      start += size
+    }
+    if (start !== body.length) throw malformed('replacement')
+  }
 }
 
 // Decoding works on a frame's body: the bytes after the CRC, starting with the kind byte.

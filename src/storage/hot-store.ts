@@ -74,6 +74,33 @@ export function appendRequestProblem(request: AppendRequest): string | null {
   return null
 }
 
+/** A batch that takes the place of stored batches of its partition (log compaction), keeping its offsets. */
+export interface ReplacementBatch {
+  baseOffset: number
+  lastOffset: number
+  maxTimestamp: number
+  bytes: Buffer
+}
+
+/** Why a replacement breaks the contract (offsets out of order or outside the removed range), or null. */
+export function replacementProblem(partition: number, removed: readonly number[], added: readonly ReplacementBatch[]): string | null {
+  if (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff) return `invalid partition ${partition}`
+  if (removed.length === 0) return 'a replacement removes at least one batch'
+  for (let i = 0; i < removed.length; i++) {
+    const offset = removed[i]!
+    if (!Number.isSafeInteger(offset) || offset < 0 || (i > 0 && offset <= removed[i - 1]!)) return `removed base offsets must be ascending offsets, got ${removed.join(',')}`
+  }
+  let previousLast = removed[0]! - 1
+  for (const batch of added) {
+    const problem = appendRequestProblem({ topicId: '', partition, ...batch })
+    if (problem !== null) return problem
+    if (batch.baseOffset <= previousLast) return `replacement batches must be ascending and disjoint (base offset ${batch.baseOffset})`
+    if (batch.baseOffset < removed[0]!) return `replacement batch ${batch.baseOffset} starts before the first removed batch ${removed[0]}`
+    previousLast = batch.lastOffset
+  }
+  return null
+}
+
 /** Generic state rows that ride along with a group commit (group offsets, producer state, ...). */
 export interface StateWrite {
   /** Namespaced key, e.g. `group/<group>/<topic>/<partition>`. */
@@ -201,6 +228,15 @@ export interface HotStore {
    * append). Goes through the group commit like append, in call order with it.
    */
   updatePartitionState(topicId: string, partition: number, state: Partial<Pick<PartitionState, 'logStartOffset' | 'flushedOffset'>>): Promise<void>
+  /**
+   * Log compaction: atomically swaps the partition's index entries whose base offsets are `removed`
+   * (ascending) for `added` (ascending, disjoint, each within the removed batches' offsets; the
+   * offsets of the records they keep are unchanged). Durable and ordered like append (one frame of
+   * the group commit): after a crash the partition has either every removed entry or every added
+   * one, never a mix. nextOffset does not move. Resolves with the added batches' index entries
+   * (their bytes read back with `read`); a partition of an unknown (deleted) topic changes nothing.
+   */
+  replaceBatches(topicId: string, partition: number, removed: readonly number[], added: readonly ReplacementBatch[]): Promise<IndexEntry[]>
   /** Creates state rows for new partitions (nextOffset 0) of a known topic; existing ones are left alone. */
   initPartitions(topicId: string, partitions: number[]): Promise<void>
 

@@ -3,7 +3,7 @@
 // the tick, in call order, like the disk store's group commit. Nothing survives the instance.
 import { ZombiError } from '../errors.ts'
 import {
-  appendRequestProblem, notOpenRefusal, type AppendRequest, type BatchLocation, type HotStore, type IndexEntry, type PartitionState,
+  appendRequestProblem, notOpenRefusal, replacementProblem, type AppendRequest, type ReplacementBatch, type BatchLocation, type HotStore, type IndexEntry, type PartitionState,
   type LogStartUpdate, type RecoveredPartition, type RecoveryReport, type SegmentInfo, type SegmentListing, type StateWrite, type StoreHealth, type TopicRecord,
 } from './hot-store.ts'
 
@@ -90,17 +90,7 @@ export class MemoryHotStore implements HotStore {
     if (refusal !== null) return Promise.reject(refusal)
     const problem = appendRequestProblem(request)
     if (problem !== null) return Promise.reject(new ZombiError('INVALID_ARGUMENT', problem))
-    let active = this.#segments[this.#segments.length - 1]!
-    if (active.bytes > 0 && active.bytes + request.bytes.length > this.#segmentBytes) {
-      active = { segment: active.segment + 1, bytes: 0, lastWriteMs: this.#now() }
-      this.#segments.push(active)
-    }
-    active.bytes += request.bytes.length
-    active.lastWriteMs = this.#now()
-    if (this.#unsettledFrom === -1) this.#unsettledFrom = active.segment
-    const location: BatchLocation = { segment: active.segment, position: this.#batches.length, size: request.bytes.length }
-    this.#batches.push(Buffer.from(request.bytes))
-    this.#batchSegments.push(active.segment)
+    const location = this.#place(request.bytes)
     const partitions = this.#partitions.get(request.topicId)
     // A topic the store does not know (deleted): stored, never indexed, as on disk.
     if (partitions !== undefined) {
@@ -117,6 +107,43 @@ export class MemoryHotStore implements HotStore {
       partition.state.nextOffset = Math.max(partition.state.nextOffset, request.lastOffset + 1)
     }
     return this.#settleLater(location)
+  }
+
+  replaceBatches(topicId: string, partition: number, removed: readonly number[], added: readonly ReplacementBatch[]): Promise<IndexEntry[]> {
+    const refusal = notOpenRefusal(this.#opened, this.#closed)
+    if (refusal !== null) return Promise.reject(refusal)
+    const problem = replacementProblem(partition, removed, added)
+    if (problem !== null) return Promise.reject(new ZombiError('INVALID_ARGUMENT', problem))
+    const entries: IndexEntry[] = []
+    for (const batch of added) {
+      const location = this.#place(batch.bytes)
+      entries.push({ ...location, baseOffset: batch.baseOffset, lastOffset: batch.lastOffset, maxTimestamp: batch.maxTimestamp })
+    }
+    const found = this.#partitions.get(topicId)?.get(partition)
+    if (found !== undefined) {
+      const gone = new Set(removed)
+      const kept = found.entries.filter((entry) => !gone.has(entry.baseOffset))
+      kept.push(...entries.map((entry) => ({ ...entry })))
+      kept.sort((a, b) => a.baseOffset - b.baseOffset)
+      found.entries.splice(0, found.entries.length, ...kept)
+    }
+    return this.#settleLater(entries)
+  }
+
+  /** Stores bytes in the active (virtual) segment, rolling it when full. */
+  #place(bytes: Buffer): BatchLocation {
+    let active = this.#segments[this.#segments.length - 1]!
+    if (active.bytes > 0 && active.bytes + bytes.length > this.#segmentBytes) {
+      active = { segment: active.segment + 1, bytes: 0, lastWriteMs: this.#now() }
+      this.#segments.push(active)
+    }
+    active.bytes += bytes.length
+    active.lastWriteMs = this.#now()
+    if (this.#unsettledFrom === -1) this.#unsettledFrom = active.segment
+    const location: BatchLocation = { segment: active.segment, position: this.#batches.length, size: bytes.length }
+    this.#batches.push(Buffer.from(bytes))
+    this.#batchSegments.push(active.segment)
+    return location
   }
 
   writeState(writes: StateWrite[]): Promise<void> {

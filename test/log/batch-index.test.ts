@@ -75,4 +75,31 @@ describe('FetchCache', () => {
     expect(cache.admit(new BatchIndex(), 100)).toBe(false)
     expect(cache.usedBytes).toBe(0)
   })
+
+  it('swaps a range of batches for compacted ones, keeping the rest and its cached bytes', () => {
+    const index = new BatchIndex()
+    const cache = new FetchCache(1 << 20)
+    for (let i = 0; i < 10; i++) {
+      const bytes = Buffer.alloc(10, i)
+      index.push({ ...entry(i * 2, i * 2 + 1), segment: 1 }, cache.admit(index, bytes.length) ? bytes : undefined)
+    }
+    index.dropBefore(2)
+    // Batches 2..7 (positions 0..2 after the drop) become two batches in a later segment.
+    index.replace(0, 3, [{ ...entry(2, 5), segment: 4 }, { ...entry(6, 7), segment: 4 }])
+    expect(index.count).toBe(8)
+    expect(Array.from({ length: index.count }, (_, i) => index.baseOffset(i))).toEqual([2, 6, 8, 10, 12, 14, 16, 18])
+    expect(index.findByOffset(4)).toBe(0)
+    expect(index.findByOffset(7)).toBe(1)
+    expect(index.cachedBytes(0)).toBeUndefined()
+    expect(index.cachedBytes(2)).toEqual(Buffer.alloc(10, 4))
+    // Segments no longer grow along the index: lookups by segment scan.
+    expect(index.minSegment(0)).toBe(1)
+    expect(index.minSegment(2)).toBe(1)
+    expect(index.findBySegment(4)).toBe(8)
+    expect(index.findBySegment(1)).toBe(0)
+    index.push({ ...entry(20, 21), segment: 5 })
+    expect(index.entry(8)).toMatchObject({ baseOffset: 20, lastOffset: 21, segment: 5 })
+    // Eviction still walks the cached suffix.
+    expect(index.uncacheOldest()).toBe(10)
+  })
 })

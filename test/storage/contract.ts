@@ -224,6 +224,69 @@ export function hotStoreContract(name: string, makeStore: (dir: string) => HotSt
       await store.open()
     })
 
+    it('replaces batches of a partition in one swap, keeping offsets, other partitions and nextOffset', async () => {
+      const topicId = await topicWith(2)
+      // Five batches of two records per partition: offsets 0-9.
+      for (let base = 0; base < 10; base += 2) {
+        await store.append(appendOf(topicId, 0, base, 2, 'p0'))
+        await store.append(appendOf(topicId, 1, base, 2, 'p1'))
+      }
+      // Batches 0, 2 and 4 become one batch that keeps offset 1 and one that keeps offset 4.
+      const kept = [
+        { baseOffset: 0, lastOffset: 1, maxTimestamp: 1, bytes: batchAt(0, 1, 'kept') },
+        { baseOffset: 4, lastOffset: 5, maxTimestamp: 2, bytes: batchAt(4, 1, 'kept') },
+      ]
+      const entries = await store.replaceBatches(topicId, 0, [0, 2, 4], kept)
+      expect(entries.map((e) => [e.baseOffset, e.lastOffset, e.maxTimestamp])).toEqual([[0, 1, 1], [4, 5, 2]])
+      for (let i = 0; i < 2; i++) expect(store.read(entries[i]!).equals(kept[i]!.bytes)).toBe(true)
+      const check = async (): Promise<void> => {
+        const p0 = (await partitionOf(topicId, 0))!
+        expect(p0.entries.map((e) => e.baseOffset)).toEqual([0, 4, 6, 8])
+        expect(p0.state.nextOffset).toBe(10)
+        expect(store.read(p0.entries[0]!).equals(kept[0]!.bytes)).toBe(true)
+        expect(store.read(p0.entries[1]!).equals(kept[1]!.bytes)).toBe(true)
+        expect(store.read(p0.entries[2]!).equals(batchAt(6, 2, 'p0'))).toBe(true)
+        const p1 = (await partitionOf(topicId, 1))!
+        expect(p1.entries.map((e) => e.baseOffset)).toEqual([0, 2, 4, 6, 8])
+        for (const entry of p1.entries) expect(store.read(entry).equals(batchAt(entry.baseOffset, 2, 'p1'))).toBe(true)
+      }
+      await check()
+      // Appends go on after the replacement, at the partition's next offset.
+      await store.append(appendOf(topicId, 0, 10, 1, 'p0'))
+      expect((await partitionOf(topicId, 0))!.state.nextOffset).toBe(11)
+      // A replacement may remove batches without adding any (every record of them was superseded).
+      await store.replaceBatches(topicId, 0, [6], [])
+      expect((await partitionOf(topicId, 0))!.entries.map((e) => e.baseOffset)).toEqual([0, 4, 8, 10])
+      if (reopen !== undefined) {
+        await store.close()
+        store = reopen(dir)
+        const report = await store.open()
+        expect(report.droppedEntries).toBe(0)
+        const p0 = (await partitionOf(topicId, 0))!
+        expect(p0.entries.map((e) => e.baseOffset)).toEqual([0, 4, 8, 10])
+        expect(store.read(p0.entries[1]!).equals(kept[1]!.bytes)).toBe(true)
+      }
+    })
+
+    it('orders a replacement with the appends of its tick and refuses malformed ones alone', async () => {
+      const topicId = await topicWith(1)
+      for (let base = 0; base < 4; base++) await store.append(appendOf(topicId, 0, base))
+      const order: string[] = []
+      await Promise.all([
+        store.append(appendOf(topicId, 0, 4)).then(() => order.push('append 4')),
+        store.replaceBatches(topicId, 0, [0, 1], [{ baseOffset: 1, lastOffset: 1, maxTimestamp: 0, bytes: batchAt(1) }]).then(() => order.push('replace')),
+        store.append(appendOf(topicId, 0, 5)).then(() => order.push('append 5')),
+      ])
+      expect(order).toEqual(['append 4', 'replace', 'append 5'])
+      await expect(store.replaceBatches(topicId, 0, [], [])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+      await expect(store.replaceBatches(topicId, 0, [3, 2], [])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+      // A kept batch starting before the first removed one would move an offset.
+      await expect(store.replaceBatches(topicId, 0, [2], [{ baseOffset: 1, lastOffset: 2, maxTimestamp: 0, bytes: batchAt(1) }])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+      const entries = (await partitionOf(topicId, 0))!.entries
+      expect(entries.map((e) => e.baseOffset)).toEqual([1, 2, 3, 4, 5])
+      for (const entry of entries) expect(store.read(entry).equals(batchAt(entry.baseOffset))).toBe(true)
+    })
+
     it('deletes whole segments below a point for retention, keeping later batches readable and offsets going on', async () => {
       const topic = topicRecord('retention', 2)
       await store.putTopic(topic)

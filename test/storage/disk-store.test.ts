@@ -7,7 +7,7 @@ import { crc32c } from '@node-rs/crc32'
 import { ClassicLevel } from 'classic-level'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DiskHotStore } from '../../src/storage/disk-store.ts'
-import { BATCH_FRAME_HEADER_BYTES, batchFrameHeader, partitionFrame, stateFrame } from '../../src/storage/frame.ts'
+import { BATCH_FRAME_HEADER_BYTES, batchFrameHeader, partitionFrame, replaceFrameHeader, stateFrame } from '../../src/storage/frame.ts'
 import type { AppendRequest, HotStore, TopicRecord } from '../../src/storage/hot-store.ts'
 import { topicIdBytes, topicKey } from '../../src/storage/keys.ts'
 import { LevelIndex } from '../../src/storage/level-index.ts'
@@ -354,6 +354,35 @@ describe('disk hot store', () => {
     expect((await reopened.loadPartitions())[0]!.state).toEqual({ logStartOffset: 2, nextOffset: 5, flushedOffset: 4 })
     expect((await reopened.scanState('group/')).map((r) => r.value.toString())).toEqual(['5'])
     await reopened.close()
+  })
+
+  it('applies a replacement frame found past the checkpoint whole, and none of a torn one', async () => {
+    for (const torn of [false, true]) {
+      const dir = await freshDir()
+      const { store, topic } = await storeWithTopic(dir)
+      for (let base = 0; base < 10; base += 2) await store.append(appendOf(topic.id, 0, base, 2))
+      await store.close()
+      const added = [0, 4].map((base) => ({ baseOffset: base, lastOffset: base + 1, maxTimestamp: 7, bytes: batchAt(base + 1, 1, 'kept', 300) }))
+      const header = replaceFrameHeader(topicIdBytes(topic.id), 0, [0, 2, 4], added.map(({ baseOffset, lastOffset, maxTimestamp, bytes }) => ({ baseOffset, lastOffset, maxTimestamp, size: bytes.length })), added.map((a) => a.bytes))
+      const frame = Buffer.concat([header, ...added.map((a) => a.bytes)])
+      // A crash between the log write and the index batch, the write whole or cut in the second batch.
+      await writeFramesWithoutIndex(dir, [[torn ? frame.subarray(0, frame.length - 100) : frame]])
+      const reopened = new DiskHotStore({ dir, durability: 'fsync' })
+      const report = await reopened.open()
+      const partition = (await reopened.loadPartitions())[0]!
+      if (torn) {
+        expect(report.truncatedBytes).toBe(frame.length - 100)
+        expect(partition.entries.map((e) => e.baseOffset)).toEqual([0, 2, 4, 6, 8])
+        for (const entry of partition.entries) expect(reopened.read(entry).equals(batchAt(entry.baseOffset, 2))).toBe(true)
+      } else {
+        expect(report.truncatedBytes).toBe(0)
+        expect(partition.entries.map((e) => [e.baseOffset, e.lastOffset])).toEqual([[0, 1], [4, 5], [6, 7], [8, 9]])
+        expect(reopened.read(partition.entries[0]!).equals(added[0]!.bytes)).toBe(true)
+        expect(reopened.read(partition.entries[1]!).equals(added[1]!.bytes)).toBe(true)
+      }
+      expect(partition.state.nextOffset).toBe(10)
+      await reopened.close()
+    }
   })
 
   it('loses no acknowledged batch or state row when the writer is killed with SIGKILL, over several cycles', async () => {

@@ -28,6 +28,7 @@ SCENARIOS = [
     "consume-from-timestamp",
     "sasl-scram-tls",
     "acl-denied",
+    "compacted-topic",
 ]
 
 CODEC_COUNT = 100
@@ -100,6 +101,45 @@ def acl_readable_key(index):
 
 def acl_readable_value(index):
     return f"readable value {index}".encode()
+
+
+# compacted-topic: written by the harness (and cleaned) before the client runs; see scenarios.ts.
+COMPACTED_COUNT = 200
+COMPACTED_KEYLESS_VALUE = b"a record without a key on a compacted topic"
+
+
+def compacted_key(offset):
+    return f"compact-key-{offset % 10}".encode()
+
+
+def compacted_value(offset):
+    return None if offset % 9 == 4 else f"compact value {offset}".encode()
+
+
+def compacted_problem(records):
+    """Why records [(offset, key, value)] read from the beginning are not a compaction of the scenario's, or None."""
+    previous = -1
+    last_of_key = {}
+    for offset, key, value in records:
+        if offset <= previous:
+            return f"offset {offset} after {previous}"
+        previous = offset
+        if offset >= COMPACTED_COUNT:
+            return f"offset {offset} was never written"
+        if key != compacted_key(offset):
+            return f"key at offset {offset} is {key!r}"
+        if value != compacted_value(offset):
+            return f"value at offset {offset} is {value!r}"
+        last_of_key[key] = offset
+    if previous != COMPACTED_COUNT - 1:
+        return f"read up to offset {previous}, not {COMPACTED_COUNT - 1}"
+    for latest in range(COMPACTED_COUNT - 10, COMPACTED_COUNT):
+        key = compacted_key(latest)
+        if last_of_key.get(key) != latest:
+            return f"the last record of {key!r} read is at {last_of_key.get(key)}, not its latest {latest}"
+    if len(records) >= COMPACTED_COUNT:
+        return f"all {len(records)} records read: nothing was compacted"
+    return None
 
 
 def from_ts_timestamp(index):

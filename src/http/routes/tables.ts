@@ -8,7 +8,7 @@ import type { RecordWriter, WriteRefusal, WrittenRecord } from '../../log/record
 import { Topic } from '../../log/topic.ts'
 import type { Metrics } from '../../observability/metrics.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
-import { TOPIC_CONFIGS, effectiveTopicConfig, topicConfigProblem } from '../../log/topic-config.ts'
+import { TOPIC_CONFIGS, effectiveTopicConfig, topicConfigProblem, topicConfigsProblem } from '../../log/topic-config.ts'
 import { eventsOf, recordToWrite, type Encoding, type HttpRecord } from '../events.ts'
 import { HttpProblem, insufficientStorage, tableProblem } from '../problems.ts'
 import * as schemas from '../schemas.ts'
@@ -183,6 +183,8 @@ export async function tableRoutes(app: FastifyInstance, options: TableRoutesOpti
       const problem = topicConfigProblem(name, value ?? TOPIC_CONFIGS.find((definition) => definition.name === name)?.defaultValue(log.defaults) ?? null, log.defaults)
       if (problem !== null) throw new HttpProblem('HTTP_INVALID_REQUEST', problem)
     }
+    const together = topicConfigsProblem(Object.fromEntries(next))
+    if (together !== null) throw new HttpProblem('HTTP_INVALID_REQUEST', together)
     await log.alterTopicConfigs(topic, Object.fromEntries(next))
     return configsOf(topic)
   })

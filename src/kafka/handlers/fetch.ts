@@ -125,7 +125,7 @@ function partitionResponse(target: FetchTarget, budget: ResponseBudget, context:
 /** A fetch offset below the hot log: batches rebuilt from the Iceberg table, then the hot log's from its start. */
 async function coldPartitionResponse(target: FetchTarget, topic: Topic, partition: Partition, budget: ResponseBudget, context: RequestContext): Promise<PartitionData> {
   const { log } = context
-  const cold = log.cold
+  const cold = log.coldFor(topic)
   if (cold === null) return partitionData(target.partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE, partition, NO_RECORDS)
   try {
     const logStartOffset = await log.logStartOffset(topic, partition)

@@ -8,7 +8,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts'
 import {
   readIncrementalAlterConfigsRequest, writeIncrementalAlterConfigsResponse, type IncrementalAlterConfigsRequest, type IncrementalAlterConfigsResponse,
 } from '../../protocol/generated/incremental-alter-configs.ts'
-import { topicConfigDefinition, topicConfigProblem, topicNameProblem } from '../../log/topic-config.ts'
+import { topicConfigDefinition, topicConfigProblem, topicConfigsProblem, topicNameProblem } from '../../log/topic-config.ts'
 import { AclOperation, allowedOnCluster, allowedOnTopic } from '../authorize.ts'
 import { defineHandler, type RequestContext } from '../handler.ts'
 import { brokerConfigs } from './describe-configs.ts'
@@ -70,6 +70,8 @@ export async function alterTopicResource(
     const problem = topicConfigProblem(name, value, context.log.defaults)
     if (problem !== null) return failed(ErrorCode.INVALID_CONFIG, problem)
   }
+  const together = topicConfigsProblem(next)
+  if (together !== null) return failed(ErrorCode.INVALID_CONFIG, together)
   if (!validateOnly) await context.log.alterTopicConfigs(topic, next)
   return { ...base, errorCode: ErrorCode.NONE, errorMessage: null }
 }

@@ -40,7 +40,7 @@ async function lookup(log: BrokerLog, topic: Topic, partition: Partition, timest
       return { offset: Math.max(partition.logStartOffset, partition.deletedBefore), timestamp: -1 }
     case LATEST_TIERED:
       // The table is the tiered storage: its last offset, or -1 (as Kafka) while it holds nothing or is not read.
-      return { offset: log.cold !== null && partition.flushedOffset > 0 ? partition.flushedOffset - 1 : -1, timestamp: -1 }
+      return { offset: log.coldFor(topic) !== null && partition.flushedOffset > 0 ? partition.flushedOffset - 1 : -1, timestamp: -1 }
     case MAX_TIMESTAMP: {
       const found = partition.batchWithMaxTimestamp()
       const record = found === null ? null : recordWithMaxTimestamp(found.batch, partition.deletedBefore)
@@ -48,7 +48,8 @@ async function lookup(log: BrokerLog, topic: Topic, partition: Partition, timest
     }
     default: {
       // Below the hot log the table answers first: its records come before any of the hot log's.
-      const cold = log.cold === null ? null : await log.cold.offsetForTimestamp(topic, partition, timestamp)
+      const coldFetch = log.coldFor(topic)
+      const cold = coldFetch === null ? null : await coldFetch.offsetForTimestamp(topic, partition, timestamp)
       if (cold !== null) return cold
       // The first batch whose max timestamp reaches the target holds the first such record, unless
       // DeleteRecords cut that batch in two and the record lies below the cut: then a later batch does.

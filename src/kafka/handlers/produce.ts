@@ -19,7 +19,7 @@ function partitionResponse(index: number, result: AppendResult, logStartOffset: 
     baseOffset: result.baseOffset,
     logAppendTimeMs: result.logAppendTime,
     logStartOffset,
-    recordErrors: [],
+    recordErrors: result.recordErrors?.map((error) => ({ batchIndex: error.batchIndex, batchIndexErrorMessage: error.message })) ?? [],
     errorMessage: result.errorMessage,
     currentLeader: null,
   }

@@ -4,6 +4,7 @@ import { ProduceBudget } from '../../../src/kafka/produce-budget.ts'
 import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
 import type { ProduceResponse } from '../../../src/protocol/generated/produce.ts'
 import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
+import { encodeBatch } from '../../../src/protocol/records.ts'
 import { batchOf } from '../../support/log.ts'
 import { call, exchange, makeHandlerContext } from '../fixtures/broker-parts.ts'
 import { produceRequest } from '../fixtures/requests.ts'
@@ -39,6 +40,17 @@ test('a Produce on a full disk is answered KAFKA_STORAGE_ERROR per partition, wi
     { topic: 'full', index: 1, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, baseOffset: -1 },
   ])
   expect(log.topicByName('full')!.partitions.map((p) => p.nextOffset)).toEqual([0, 0])
+})
+
+test('a keyless record on a compacted topic is answered INVALID_RECORD with a record error naming it (v8+), as Kafka does', async () => {
+  const { log, context } = await makeHandlerContext({ topics: {} })
+  await log.createTopic('compacted', 1, { 'cleanup.policy': 'compact' })
+  const records = encodeBatch([{ key: Buffer.from('k'), value: Buffer.from('kept') }, { key: null, value: Buffer.from('no key') }])
+  const response = await call<ProduceResponse>(produce, 9, produceRequest({ compacted: [{ index: 0, records }] }), context)
+  const answer = response!.responses[0]!.partitionResponses[0]!
+  expect(answer).toMatchObject({ errorCode: ErrorCode.INVALID_RECORD, baseOffset: -1 })
+  expect(answer.recordErrors).toEqual([{ batchIndex: 1, batchIndexErrorMessage: 'Compacted topic cannot accept message without key in topic partition compacted-0.' }])
+  expect(log.topicByName('compacted')!.partitions[0]!.highWatermark).toBe(0)
 })
 
 describe('Produce', () => {

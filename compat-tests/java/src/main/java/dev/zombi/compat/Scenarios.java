@@ -13,7 +13,9 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
@@ -29,6 +31,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicCollection;
@@ -80,6 +83,7 @@ final class Scenarios {
       case "consume-from-timestamp" -> consumeFromTimestamp();
       case "sasl-scram-tls" -> new SecureScenarios(topic).saslScramTls();
       case "acl-denied" -> new SecureScenarios(topic).aclDenied();
+      case "compacted-topic" -> compactedTopic();
       default -> throw new IllegalArgumentException("unknown scenario " + scenario);
     };
   }
@@ -172,6 +176,56 @@ final class Scenarios {
 
   static void check(boolean condition, String message) {
     if (!condition) throw new AssertionError(message);
+  }
+
+  // ---- compacted-topic ------------------------------------------------------------------------
+
+  private static final long COMPACTED_COUNT = 200;
+
+  /**
+   * The harness wrote 200 records over 10 keys (every 9th a tombstone) and waited for the log cleaner:
+   * reading from the beginning must give only records written at those offsets, each key's latest last;
+   * a keyless record must be refused.
+   */
+  private String compactedTopic() throws Exception {
+    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+      TopicPartition tp = new TopicPartition(topic, 0);
+      consumer.assign(List.of(tp));
+      consumer.seekToBeginning(List.of(tp));
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (records.isEmpty() || records.get(records.size() - 1).offset() < COMPACTED_COUNT - 1) {
+        check(System.nanoTime() < deadline, "did not reach offset " + (COMPACTED_COUNT - 1) + " within " + WAIT.toSeconds() + " s (read " + records.size() + ")");
+        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) records.add(record);
+      }
+    }
+    long previous = -1;
+    Map<String, Long> lastOfKey = new HashMap<>();
+    for (ConsumerRecord<byte[], byte[]> record : records) {
+      long offset = record.offset();
+      check(offset > previous, "offset " + offset + " after " + previous);
+      previous = offset;
+      check(offset < COMPACTED_COUNT, "offset " + offset + " was never written");
+      checkBytes("key at offset " + offset, utf8("compact-key-" + (offset % 10)), record.key());
+      checkBytes("value at offset " + offset, offset % 9 == 4 ? null : utf8("compact value " + offset), record.value());
+      lastOfKey.put(new String(record.key(), StandardCharsets.UTF_8), offset);
+    }
+    check(previous == COMPACTED_COUNT - 1, "read up to offset " + previous);
+    for (long latest = COMPACTED_COUNT - 10; latest < COMPACTED_COUNT; latest++) {
+      String key = "compact-key-" + (latest % 10);
+      check(Long.valueOf(latest).equals(lastOfKey.get(key)), "the last record of " + key + " read is at " + lastOfKey.get(key) + ", not its latest " + latest);
+    }
+    check(records.size() < COMPACTED_COUNT, "all " + records.size() + " records read: nothing was compacted");
+    Throwable refused = null;
+    try (KafkaProducer<byte[], byte[]> producer = producer(Map.of())) {
+      producer.send(new ProducerRecord<>(topic, 0, null, utf8("a record without a key on a compacted topic"))).get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException error) {
+      refused = error.getCause();
+    }
+    check(refused != null, "a record without a key was accepted by the compacted topic");
+    check(refused instanceof InvalidRecordException, "the keyless produce failed, but not with INVALID_RECORD: " + Main.describe(refused));
+    return "read " + records.size() + " of " + COMPACTED_COUNT + " records: the latest per key at its offset, tombstone null; keyless record refused with "
+        + refused.getClass().getSimpleName();
   }
 
   private static String show(byte[] bytes) {
