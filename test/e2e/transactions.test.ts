@@ -3,7 +3,7 @@
 // fencing by a second producer of the same transactional id, consume-transform-produce with the
 // group's offsets in the transaction, the admin client's transaction APIs, kill -9 of the broker in
 // the middle of a transaction and right after EndTxn was sent, and the Iceberg table (read with
-// DuckDB) holding exactly the committed records.
+// DuckDB) holding exactly the committed records; and confluent-kafka's (librdkafka's) transactional producer.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
@@ -13,6 +13,7 @@ import { javaCommand } from '../../compat-tests/java/family.ts'
 import { readRows, tableDir } from '../iceberg/readers.ts'
 import { repoRoot, startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { report, runProcess } from './fixtures/kcat.ts'
+import { pythonJsonLines } from './fixtures/python.ts'
 
 interface Answer {
   ok: boolean
@@ -240,4 +241,14 @@ test('kill -9 in the middle of a transaction and right after EndTxn: committed r
   expect(values(committed)).toEqual([...after, 'm0', 'm1'])
   expect(await tableValues(topic)).toEqual(committed.records)
   await shell.ok('drop k3')
+}, 300_000)
+
+test('confluent-kafka\'s transactional producer: commit, abort and fencing, read back at both isolation levels', async () => {
+  const topic = uniqueTopic('txn-librdkafka')
+  await createTopics(topic)
+  const [result] = (await pythonJsonLines('compat-tests/confluent-kafka-python/transactions.py', ['--bootstrap', broker.bootstrap, '--topic', topic, '--transactional-id', `${topic}-tx`], { timeoutMs: 180_000 })) as Array<{ committed: string[]; uncommitted: string[]; fenced: string }>
+  expect(result!.committed).toEqual(['c0', 'c1', 'c2', 'd0', 'd1', 'n0', 'n1'])
+  expect(result!.uncommitted).toEqual(['c0', 'c1', 'c2', 'a0', 'a1', 'd0', 'd1', 'z0', 'n0', 'n1'])
+  expect(result!.fenced).toMatch(/FENCED|INVALID_PRODUCER_EPOCH/)
+  expect(await tableValues(topic)).toEqual((await shell.ok(`read read_committed ${topic} 0`)).records)
 }, 300_000)
