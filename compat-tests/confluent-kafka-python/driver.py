@@ -271,7 +271,29 @@ def acl_denied(ctx):
     return f"produce refused with {refused.name()}; read {c.ACL_READABLE_COUNT} records; metadata lists {len(topics)} topic(s), not the hidden one"
 
 
+def transactions_read_committed(ctx):
+    prod = producer(ctx, **{"transactional.id": f"{ctx.topic}-tx", "enable.idempotence": True})
+    prod.init_transactions(30)
+    for values, commit in [
+        ([c.txn_committed_value(i) for i in range(c.TXN_COMMITTED_FIRST)], True),
+        ([c.txn_aborted_value(i) for i in range(c.TXN_ABORTED)], False),
+        ([c.txn_committed_value(c.TXN_COMMITTED_FIRST + i) for i in range(c.TXN_COMMITTED_SECOND)], True),
+    ]:
+        prod.begin_transaction()
+        send_all(prod, ctx, [{"value": value, "partition": 0} for value in values])
+        if commit:
+            prod.commit_transaction(30)
+        else:
+            prod.abort_transaction(30)
+    committed = c.TXN_COMMITTED_FIRST + c.TXN_COMMITTED_SECOND
+    # librdkafka consumers are read_committed by default; said explicitly.
+    records = read_partition(ctx, committed, **{"isolation.level": "read_committed"})
+    c.expect_equal([r.value() for r in records], [c.txn_committed_value(i) for i in range(committed)], "values read_committed")
+    return f"{committed} committed records read back, the {c.TXN_ABORTED} aborted ones skipped (init/begin/commit/abort_transaction)"
+
+
 c.run({
+    "transactions-read-committed": transactions_read_committed,
     "sasl-scram-tls": sasl_scram_tls,
     "acl-denied": acl_denied,
     "metadata": metadata,

@@ -287,7 +287,29 @@ def acl_denied(ctx):
     return f"produce refused with {type(refused).__name__}: {refused}; read {c.ACL_READABLE_COUNT} records; metadata lists {len(topics)} topic(s), not the hidden one"
 
 
+
+def transactions_read_committed(ctx):
+    prod = producer(ctx, transactional_id=f"{ctx.topic}-tx", enable_idempotence=True)
+    prod.init_transactions()
+    for values, commit in [
+        ([c.txn_committed_value(i) for i in range(c.TXN_COMMITTED_FIRST)], True),
+        ([c.txn_aborted_value(i) for i in range(c.TXN_ABORTED)], False),
+        ([c.txn_committed_value(c.TXN_COMMITTED_FIRST + i) for i in range(c.TXN_COMMITTED_SECOND)], True),
+    ]:
+        prod.begin_transaction()
+        send_all(prod, ctx, [{"value": value, "partition": 0} for value in values])
+        if commit:
+            prod.commit_transaction()
+        else:
+            prod.abort_transaction()
+    prod.close()
+    committed = c.TXN_COMMITTED_FIRST + c.TXN_COMMITTED_SECOND
+    records = read_partition(ctx, committed, isolation_level="read_committed")
+    c.expect_equal([r.value for r in records], [c.txn_committed_value(i) for i in range(committed)], "values read_committed")
+    return f"{committed} committed records read back, the {c.TXN_ABORTED} aborted ones skipped (transactional_id, isolation_level=read_committed)"
+
 c.run({
+    "transactions-read-committed": transactions_read_committed,
     "sasl-scram-tls": sasl_scram_tls,
     "acl-denied": acl_denied,
     "metadata": metadata,

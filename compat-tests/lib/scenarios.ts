@@ -18,6 +18,7 @@ export const scenarioNames = [
   'consume-from-timestamp',
   'sasl-scram-tls',
   'acl-denied',
+  'transactions-read-committed',
 ] as const
 
 export type ScenarioName = (typeof scenarioNames)[number]
@@ -154,4 +155,22 @@ export const aclDenied = {
   },
   /** What the client tries to write; it must never be stored. */
   deniedValue: Buffer.from('this write must be refused'),
+}
+
+/**
+ * transactions-read-committed: one transactional producer (transactional id `<topic>-tx`) commits
+ * `committedFirst` records, aborts `aborted`, commits `committedSecond`, all to partition 0; a
+ * read_committed consumer from the beginning reads exactly the committed values, in order.
+ */
+export const transactions = {
+  committedFirst: 3,
+  aborted: 2,
+  committedSecond: 2,
+  /** The i-th committed record's value (0 .. committedFirst + committedSecond - 1). */
+  committedValue(index: number): string {
+    return `txn-committed-${index}`
+  },
+  abortedValue(index: number): string {
+    return `txn-aborted-${index}`
+  },
 }
