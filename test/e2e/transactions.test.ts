@@ -13,6 +13,7 @@ import { javaCommand } from '../../compat-tests/java/family.ts'
 import { readRows, tableDir } from '../iceberg/readers.ts'
 import { repoRoot, startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { report, runProcess } from './fixtures/kcat.ts'
+import { listOffset } from './fixtures/log-probes.ts'
 import { pythonJsonLines } from './fixtures/python.ts'
 
 interface Answer {
@@ -251,4 +252,46 @@ test('confluent-kafka\'s transactional producer: commit, abort and fencing, read
   expect(result!.uncommitted).toEqual(['c0', 'c1', 'c2', 'a0', 'a1', 'd0', 'd1', 'z0', 'n0', 'n1'])
   expect(result!.fenced).toMatch(/FENCED|INVALID_PRODUCER_EPOCH/)
   expect(await tableValues(topic)).toEqual((await shell.ok(`read read_committed ${topic} 0`)).records)
+}, 300_000)
+
+test('after hot retention, read_committed consumers replay committed records from the table, gaps where markers and aborted records were', async () => {
+  const cold = await startBroker({
+    ZOMBI_FLUSH_INTERVAL_SECS: '0', ZOMBI_SEGMENT_BYTES: String(1024 * 1024), ZOMBI_HOT_RETENTION_MS: '0', ZOMBI_HOT_RETENTION_CHECK_SECS: '1',
+  })
+  try {
+    await shell.ok(`bootstrap ${cold.bootstrap}`)
+    const topic = uniqueTopic('txn-cold')
+    const admin = new Kafka({ clientId: 'txn-e2e', brokers: [cold.bootstrap], logLevel: logLevel.NOTHING }).admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    await admin.disconnect()
+    // 300 KB values: the 1 MiB segments roll while the transactions run.
+    await shell.ok('producer cold tx-cold 60000')
+    await shell.ok('begin cold')
+    await shell.ok(`send cold ${topic} 0 c 3 300000`)
+    await shell.ok('commit cold')
+    await shell.ok('begin cold')
+    await shell.ok(`send cold ${topic} 0 a 2 300000`)
+    await shell.ok('abort cold')
+    await shell.ok('begin cold')
+    await shell.ok(`send cold ${topic} 0 d 4 300000`)
+    await shell.ok('commit cold')
+    expect((await fetch(`${cold.httpUrl}/tables/${topic}/flush`, { method: 'POST' })).status).toBe(200)
+    // Offsets: c 0-2, marker 3, a 4-5, marker 6, d 7-10, marker 11. Retention drops flushed segments.
+    let hotStart = 0
+    for (let i = 0; i < 100 && hotStart <= 6; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      hotStart = await listOffset(cold, topic, -4)
+    }
+    expect(hotStart).toBeGreaterThan(6)
+    const committed = [[0, 'c0'], [1, 'c1'], [2, 'c2'], [7, 'd0'], [8, 'd1'], [9, 'd2'], [10, 'd3']]
+    expect((await shell.ok(`read read_committed ${topic} 0`)).records).toEqual(committed)
+    // Below the hot log the table answers, which holds committed records only, whatever the isolation level.
+    expect((await shell.ok(`read read_uncommitted ${topic} 0`)).records).toEqual(committed)
+    expect((await readRows(tableDir(cold.dataDir, topic), 'duckdb')).map((row) => row.sequence)).toEqual([0, 1, 2, 7, 8, 9, 10])
+    await shell.ok('drop cold')
+  } finally {
+    await shell.ok(`bootstrap ${broker.bootstrap}`)
+    await cold.cleanup()
+  }
 }, 300_000)

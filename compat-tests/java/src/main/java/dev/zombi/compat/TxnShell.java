@@ -6,9 +6,9 @@
 //   bootstrap <host:port>                         clients made from now on connect there
 //   producer <name> <transactional.id> <timeout ms> [max block ms]  a transactional producer, initTransactions() done
 //   begin <name> | commit <name> | abort <name>
-//   send <name> <topic> <partition> <value prefix> <count>   count records, then flush()
+//   send <name> <topic> <partition> <value prefix> <count> [pad]   count records (values padded with '.'), then flush()
 //   drop <name>                                   closes the producer without waiting
-//   read <read_committed|read_uncommitted> <topic> <partition>   every record up to the end offset
+//   read <read_committed|read_uncommitted> <topic> <partition>   every record up to the end offset (values up to a '.')
 //   end <read_committed|read_uncommitted> <topic> <partition>    the end offset at that isolation
 //   transform <name> <group> <in topic> <out topic> <count>      consume-transform-produce of count records, offsets in the transaction
 //   committed <group> <topic> <partition>         the group's committed offset (-1: none)
@@ -85,7 +85,13 @@ final class TxnShell {
         KafkaProducer<byte[], byte[]> producer = producers.get(w[1]);
         int count = Integer.parseInt(w[5]);
         List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
-        for (int i = 0; i < count; i++) sent.add(producer.send(new ProducerRecord<>(w[2], Integer.parseInt(w[3]), null, (w[4] + i).getBytes(StandardCharsets.UTF_8))));
+        // An optional sixth word pads each value with '.' to that many bytes (to fill hot-log segments).
+        int pad = w.length > 6 ? Integer.parseInt(w[6]) : 0;
+        for (int i = 0; i < count; i++) {
+          StringBuilder value = new StringBuilder(w[4]).append(i);
+          while (value.length() < pad) value.append('.');
+          sent.add(producer.send(new ProducerRecord<>(w[2], Integer.parseInt(w[3]), null, value.toString().getBytes(StandardCharsets.UTF_8))));
+        }
         producer.flush();
         for (java.util.concurrent.Future<?> f : sent) f.get();
       }
@@ -174,7 +180,10 @@ final class TxnShell {
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
           if (!first) out.append(',');
           first = false;
-          out.append('[').append(record.offset()).append(',').append(Json.string(new String(record.value(), StandardCharsets.UTF_8))).append(']');
+          String value = new String(record.value(), StandardCharsets.UTF_8);
+          // Padding is not shown: the value up to its first '.'.
+          int dot = value.indexOf('.');
+          out.append('[').append(record.offset()).append(',').append(Json.string(dot < 0 ? value : value.substring(0, dot))).append(']');
         }
       }
       return out.append(']').toString();
