@@ -14,6 +14,7 @@ import { waitForAppend } from './append-wait.ts'
 import { ColdFetch } from './cold-fetch.ts'
 import { FetchCache } from './fetch-cache.ts'
 import { Partition } from './partition.ts'
+import { ABORTED_INDEX_PREFIX, abortedIndexKey, decodeAbortedRow, encodeAbortedEntry } from './partition-transactions.ts'
 import { ProducerBatch, ProducerEntry, addSequence, decodeProducerEntry, encodeProducerEntry } from './producer-state.ts'
 import { CONTROL_ABORT, CONTROL_COMMIT, controlTypeOf, encodeControlBatch } from '../protocol/control-record.ts'
 import type { ColdRead } from './record-reader.ts'
@@ -79,24 +80,11 @@ export class StorageRefusals {
 const NO_LEADER_EPOCH = -1
 const NEXT_PRODUCER_ID_KEY = 'broker/next-producer-id'
 const PRODUCER_PREFIX = 'producer/'
-const ABORTED_PREFIX = 'aborted/'
 /** Kafka's producer.id.expiration.ms default: producer state idle this long is forgotten. */
 export const PRODUCER_EXPIRATION_MS = 24 * 60 * 60 * 1000
 
 function producerStateKey(topicId: string, partition: number, producerId: number): string {
   return `${PRODUCER_PREFIX}${topicId}/${partition}/${producerId}`
-}
-
-/** A row of a partition's aborted-transactions index, keyed by the abort marker's offset. */
-function abortedKey(topicId: string, partition: number, markerOffset: number): string {
-  return `${ABORTED_PREFIX}${topicId}/${partition}/${markerOffset}`
-}
-
-function encodeAborted(producerId: number, firstOffset: number): Buffer {
-  const out = Buffer.allocUnsafe(16)
-  out.writeDoubleBE(producerId, 0)
-  out.writeDoubleBE(firstOffset, 8)
-  return out
 }
 
 export class BrokerLog {
@@ -183,12 +171,15 @@ export class BrokerLog {
       partition.producers.set(Number(producerId), entry)
       if (entry.transactionFirstOffset >= 0) partition.transactions.begin(Number(producerId), entry.transactionFirstOffset)
     }
-    for (const { key, value } of await this.store.scanState(ABORTED_PREFIX)) {
-      const [topicId, partitionIndex, markerOffset] = key.slice(ABORTED_PREFIX.length).split('/') as [string, string, string]
-      this.#byId.get(topicId)?.partitions[Number(partitionIndex)]?.transactions.restoreAborted({
-        producerId: value.readDoubleBE(0), firstOffset: value.readDoubleBE(8), lastOffset: Number(markerOffset),
-      })
+    const stale: StateWrite[] = []
+    for (const { key, value } of await this.store.scanState(ABORTED_INDEX_PREFIX)) {
+      const { topicId, partition: partitionIndex, entry } = decodeAbortedRow(key, value)
+      const partition = this.#byId.get(topicId)?.partitions[partitionIndex]
+      // Below the hot log's start the batches are gone (hot retention wrote the start before this row was deleted).
+      if (partition === undefined || entry.lastOffset < partition.logStartOffset) stale.push({ key, value: null })
+      else partition.transactions.restoreAborted(entry)
     }
+    if (stale.length > 0) await this.store.writeState(stale)
     // Batches re-indexed at recovery: their producer-state row follows them in the same commit, and
     // a torn tail can keep the batch frame but cut that row. The batch was never acknowledged, so
     // the producer retries it; without this replay the retry would be stored a second time.
@@ -498,7 +489,7 @@ export class BrokerLog {
     }
     entry.transactionFirstOffset = -1
     const writes: StateWrite[] = [{ key: producerStateKey(topicId, partition.id, producerId), value: encodeProducerEntry(entry) }]
-    if (!commit && firstOffset >= 0) writes.push({ key: abortedKey(topicId, partition.id, markerOffset), value: encodeAborted(producerId, firstOffset) })
+    if (!commit && firstOffset >= 0) writes.push({ key: abortedIndexKey(topicId, partition.id, markerOffset), value: encodeAbortedEntry(producerId, firstOffset) })
     return writes
   }
 

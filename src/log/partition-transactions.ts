@@ -11,6 +11,26 @@ export interface AbortedTransaction {
   lastOffset: number
 }
 
+/** State rows of the aborted index: `aborted/<topic id>/<partition>/<marker offset>` -> producer id, first offset. */
+export const ABORTED_INDEX_PREFIX = 'aborted/'
+
+export function abortedIndexKey(topicId: string, partition: number, markerOffset: number): string {
+  return `${ABORTED_INDEX_PREFIX}${topicId}/${partition}/${markerOffset}`
+}
+
+export function encodeAbortedEntry(producerId: number, firstOffset: number): Buffer {
+  const out = Buffer.allocUnsafe(16)
+  out.writeDoubleBE(producerId, 0)
+  out.writeDoubleBE(firstOffset, 8)
+  return out
+}
+
+/** A row read back: where it belongs and the entry. */
+export function decodeAbortedRow(key: string, value: Buffer): { topicId: string; partition: number; entry: AbortedTransaction } {
+  const [topicId, partition, markerOffset] = key.slice(ABORTED_INDEX_PREFIX.length).split('/') as [string, string, string]
+  return { topicId, partition: Number(partition), entry: { producerId: value.readDoubleBE(0), firstOffset: value.readDoubleBE(8), lastOffset: Number(markerOffset) } }
+}
+
 export class PartitionTransactions {
   /** producer id -> first offset of its open transaction here */
   readonly #open = new Map<number, number>()

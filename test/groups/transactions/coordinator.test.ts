@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { GroupCoordinator } from '../../../src/groups/coordinator.ts'
 import type { BrokerLog } from '../../../src/log/broker-log.ts'
+import { HotRetention } from '../../../src/log/hot-retention.ts'
 import type { Topic } from '../../../src/log/topic.ts'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { CONTROL_ABORT, CONTROL_COMMIT, controlTypeOf, isControlBatch } from '../../../src/protocol/control-record.ts'
@@ -30,8 +31,8 @@ interface Broker {
   restart(): Promise<Broker>
 }
 
-async function open(dir: string, clock: { now: number }): Promise<Broker> {
-  const store = new DiskHotStore({ dir, durability: 'fsync' })
+async function open(dir: string, clock: { now: number }, segmentBytes?: number): Promise<Broker> {
+  const store = new DiskHotStore({ dir, durability: 'fsync', segmentBytes })
   const { log } = await makeLog({ store, now: () => clock.now })
   const topic = log.topicByName('orders') ?? await topicOf(log, 'orders', 2)
   const groups = new GroupCoordinator(log, silentLogger, { ...testGroupSettings(), transactionMaxTimeoutMs: 60_000 }, () => clock.now)
@@ -238,3 +239,27 @@ describe('timeouts and restarts', () => {
   })
 })
 
+
+test('hot retention forgets aborted transactions below the new log start, in memory and in the store', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'zombi-txn-'))
+  cleanups.push(() => rm(dir, { recursive: true, force: true }))
+  const b = await open(dir, { now: Date.now() }, 8192)
+  const tx = b.groups.transactions
+  const { producerId } = await tx.initProducerId('app', 10_000, -1, -1, true)
+  await tx.addPartitions('app', producerId, 0, [{ topic: 'orders', partition: 0 }], true)
+  await produce(b, 0, producerId, 0, 0, 2)
+  await tx.endTransaction('app', producerId, 0, false, true)
+  const partition = b.topic.partitions[0]!
+  expect(partition.abortedTransactions(0, 3)).toHaveLength(1)
+  await b.log.markFlushed(partition, 3)
+  // A batch bigger than the 8 KiB segment rolls the log, so the aborted transaction's segment can go.
+  const big = encodeBatch([{ key: null, value: Buffer.alloc(10_000) }])
+  expect((await b.log.append(b.topic, b.topic.partitions[1]!, big)).errorCode).toBe(ErrorCode.NONE)
+  expect((await b.log.append(b.topic, b.topic.partitions[1]!, encodeBatch([{ key: null, value: Buffer.from('x') }]))).errorCode).toBe(ErrorCode.NONE)
+  await b.log.markFlushed(b.topic.partitions[1]!, 1)
+  const retention = new HotRetention({ store: b.log.store, logger: silentLogger, topics: () => b.log.topics(), retentionMs: 0, retentionBytes: -1 })
+  await retention.enforce()
+  expect(partition.logStartOffset).toBe(3)
+  expect(partition.abortedTransactions(0, 3)).toEqual([])
+  expect(await b.log.store.scanState('aborted/')).toEqual([])
+})
