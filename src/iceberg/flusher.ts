@@ -328,13 +328,15 @@ export class Flusher {
   #account(state: TopicState, partition: FlushablePartition): number {
     const partitionState = this.#partitionState(state, partition)
     if (partitionState.countedEnd < partition.flushedOffset) partitionState.countedEnd = partition.flushedOffset
-    const highWatermark = partition.highWatermark
-    if (partitionState.countedEnd < highWatermark) {
-      partitionState.unflushedBytes += partition.bytesBetween(partitionState.countedEnd, highWatermark)
-      partitionState.countedEnd = highWatermark
+    // Records of an open transaction wait for its end (the table holds committed records only): they
+    // count towards neither the size nor the age trigger until the last stable offset passes them.
+    const stable = partition.lastStableOffset
+    if (partitionState.countedEnd < stable) {
+      partitionState.unflushedBytes += partition.bytesBetween(partitionState.countedEnd, stable)
+      partitionState.countedEnd = stable
     }
-    // Records of an open transaction wait for its end: the table holds committed records only.
-    if (partition.lastStableOffset > partition.flushedOffset && partitionState.dirtySince === 0) {
+    if (stable <= partition.flushedOffset) partitionState.dirtySince = 0
+    else if (partitionState.dirtySince === 0) {
       partitionState.dirtySince = this.#now()
       this.#scheduleDue(partitionState.dirtySince)
     }
