@@ -13,7 +13,8 @@ import { buildHttpApp } from './http/app.ts'
 import { ColdReader } from './iceberg/cold-reader.ts'
 import { Compactor } from './iceberg/compaction.ts'
 import { COMPACTION_NICENESS, EncodePool } from './iceberg/encode-pool.ts'
-import { Flusher } from './iceberg/flusher.ts'
+import { Flusher, deadLetterTable } from './iceberg/flusher.ts'
+import { deadLetterSource } from './iceberg/typed-rows.ts'
 import { currentSnapshot } from './iceberg/metadata.ts'
 import { FlushMetrics, registerFlushMetrics } from './iceberg/metrics.ts'
 import { removeInterruptedWrites } from './iceberg/orphan-cleanup.ts'
@@ -253,7 +254,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
     flushesIdle: () => flusher.whenIdle(),
     metrics: flushMetrics,
   })
-  compactor.start(config.compactionIntervalMs, () => [...log.topics()].map((topic) => topic.name))
+  // Every topic's table and, where one was ever written, its dead-letter table (a missing table is skipped).
+  compactor.start(config.compactionIntervalMs, () => [...log.topics()].flatMap((topic) => [topic.name, deadLetterTable(topic.name)]))
   const snapshotExpirer = new SnapshotExpirer({
     catalog,
     namespace: config.catalogNamespace,
@@ -263,8 +265,9 @@ async function start(config: Config, logger: Logger): Promise<void> {
     logger,
     // The topic's retention.ms/retention.bytes govern its table; retention.bytes is per Kafka partition,
     // so the table as a whole keeps retention.bytes × partitions.
+    // A dead-letter table holds records of its topic: the topic's retention governs it too.
     retention: (table) => {
-      const topic = log.topicByName(table)
+      const topic = log.topicByName(deadLetterSource(table) ?? table)
       if (topic === undefined) return null
       const retentionMs = Number(effectiveTopicConfig(topic.configs, 'retention.ms', log.defaults))
       const retentionBytes = Number(effectiveTopicConfig(topic.configs, 'retention.bytes', log.defaults))

@@ -5,6 +5,7 @@ import { apiVersions } from './api-versions.ts'
 import { createPartitions } from './create-partitions.ts'
 import { createTopics } from './create-topics.ts'
 import { deleteTopics } from './delete-topics.ts'
+import { describeClientQuotas } from './describe-client-quotas.ts'
 import { describeCluster } from './describe-cluster.ts'
 import { describeConfigs } from './describe-configs.ts'
 import { fetch } from './fetch.ts'
@@ -47,7 +48,7 @@ export const allHandlers: readonly AnyHandler[] = [
   // The group APIs go together: librdkafka uses groups only when all of them are advertised.
   joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, describeGroups, listGroups, deleteGroups,
   offsetDelete, offsetForLeaderEpoch,
-  saslHandshake, saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials,
+  saslHandshake, saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials, describeClientQuotas,
   createAcls, describeAcls, deleteAcls,
   addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeProducers, describeTransactions, listTransactions,
 ]
