@@ -228,11 +228,21 @@ export class TransactionCoordinator {
     })
   }
 
-  /** Aborts every transaction open longer than its timeout; the bumped epoch fences its producer. */
+  /**
+   * Aborts every transaction open longer than its timeout (the bumped epoch fences its producer), and
+   * finishes any whose end could not be completed before (its markers or state were not stored).
+   */
   async abortExpired(): Promise<string[]> {
     const now = this.#now()
     const expired: string[] = []
     for (const transaction of this.#transactions.values()) {
+      if (transaction.state === 'PrepareCommit' || transaction.state === 'PrepareAbort') {
+        await this.#serial(transaction.transactionalId, async () => {
+          const current = this.#transactions.get(transaction.transactionalId)
+          if (current?.state === 'PrepareCommit' || current?.state === 'PrepareAbort') await this.#complete(current)
+        })
+        continue
+      }
       if (transaction.state !== 'Ongoing' || now - transaction.startMs <= transaction.timeoutMs) continue
       const id = transaction.transactionalId
       await this.#serial(id, async () => {

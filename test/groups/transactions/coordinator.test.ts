@@ -14,6 +14,7 @@ import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
 import { ATTR_TRANSACTIONAL } from '../../../src/protocol/record-batch.ts'
 import { encodeBatch } from '../../../src/protocol/records.ts'
 import { DiskHotStore } from '../../../src/storage/disk-store.ts'
+import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
 import { testGroupSettings } from '../fixtures/coordinator.ts'
 import { makeLog, topicOf } from '../../support/log.ts'
 
@@ -262,4 +263,32 @@ test('hot retention forgets aborted transactions below the new log start, in mem
   expect(partition.logStartOffset).toBe(3)
   expect(partition.abortedTransactions(0, 3)).toEqual([])
   expect(await b.log.store.scanState('aborted/')).toEqual([])
+})
+
+test('an end whose markers could not be stored answers COORDINATOR_NOT_AVAILABLE and is finished later', async () => {
+  class TightStore extends MemoryHotStore {
+    full = false
+    override hasSpaceFor(bytes: number): boolean {
+      return !this.full && super.hasSpaceFor(bytes)
+    }
+  }
+  const store = new TightStore()
+  const { log } = await makeLog({ store, topics: { orders: 1 } })
+  const groups = new GroupCoordinator(log, silentLogger, testGroupSettings())
+  await groups.load()
+  cleanups.push(async () => groups.close())
+  const tx = groups.transactions
+  const topic = log.topicByName('orders')!
+  const { producerId } = await tx.initProducerId('app', 10_000, -1, -1, true)
+  await tx.addPartitions('app', producerId, 0, [{ topic: 'orders', partition: 0 }], true)
+  const batch = encodeBatch([{ key: null, value: Buffer.from('v') }], { producerId, producerEpoch: 0, baseSequence: 0, attributes: ATTR_TRANSACTIONAL })
+  expect((await log.append(topic, topic.partitions[0]!, batch)).errorCode).toBe(ErrorCode.NONE)
+  store.full = true
+  expect(await tx.endTransaction('app', producerId, 0, true, true)).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+  expect(tx.get('app')!.state).toBe('PrepareCommit')
+  expect(topic.partitions[0]!.lastStableOffset).toBe(0)
+  store.full = false
+  await tx.abortExpired()
+  expect(tx.get('app')!.state).toBe('CompleteCommit')
+  expect(topic.partitions[0]!.lastStableOffset).toBe(2)
 })
