@@ -3,7 +3,8 @@
 // fencing by a second producer of the same transactional id, consume-transform-produce with the
 // group's offsets in the transaction, the admin client's transaction APIs, kill -9 of the broker in
 // the middle of a transaction and right after EndTxn was sent, and the Iceberg table (read with
-// DuckDB) holding exactly the committed records; and confluent-kafka's (librdkafka's) transactional producer.
+// DuckDB) holding exactly the committed records; confluent-kafka's (librdkafka's) transactional
+// producer; and Apache Kafka's kafka-transactions tool.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
@@ -13,6 +14,7 @@ import { javaCommand } from '../../compat-tests/java/family.ts'
 import { readRows, tableDir } from '../iceberg/readers.ts'
 import { repoRoot, startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { report, runProcess } from './fixtures/kcat.ts'
+import { runKafkaTool } from './fixtures/kafka-tools.ts'
 import { listOffset } from './fixtures/log-probes.ts'
 import { pythonJsonLines } from './fixtures/python.ts'
 
@@ -294,4 +296,27 @@ test('after hot retention, read_committed consumers replay committed records fro
     await shell.ok(`bootstrap ${broker.bootstrap}`)
     await cold.cleanup()
   }
+}, 300_000)
+
+test('Apache Kafka\'s kafka-transactions tool lists, describes and shows the producers of an open transaction', async () => {
+  const topic = uniqueTopic('txn-tool')
+  await createTopics(topic)
+  await shell.ok('producer tool tx-tool 60000')
+  await shell.ok('begin tool')
+  await shell.ok(`send tool ${topic} 0 t 2`)
+  const tool = async (...args: string[]): Promise<string> => {
+    const run = await runKafkaTool('org.apache.kafka.tools.TransactionsCommand', ['--bootstrap-server', broker.bootstrap, ...args])
+    if (run.code !== 0) throw new Error(`kafka-transactions ${args.join(' ')} failed\n${report(run)}`)
+    return run.stdout.toString('utf8')
+  }
+  expect(await tool('list')).toMatch(/tx-tool\s+\S+\s+\d+\s+Ongoing/)
+  const described = await tool('describe', '--transactional-id', 'tx-tool')
+  expect(described).toMatch(/Ongoing/)
+  expect(described).toContain(`${topic}-0`)
+  const producers = await tool('describe-producers', '--topic', topic, '--partition', '0')
+  // ProducerId ProducerEpoch LatestCoordinatorEpoch LastSequence LastTimestamp CurrentTransactionStartOffset
+  expect(producers).toMatch(/\d+\s+0\s+\S+\s+1\s+\d+\s+0/)
+  await shell.ok('commit tool')
+  expect(await tool('describe', '--transactional-id', 'tx-tool')).toMatch(/CompleteCommit/)
+  await shell.ok('drop tool')
 }, 300_000)
