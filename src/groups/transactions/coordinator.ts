@@ -137,6 +137,18 @@ export class TransactionCoordinator {
     })
   }
 
+  /**
+   * Whether an open transaction holds an offset of the group's partition that is not committed yet
+   * (OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT then, KIP-447).
+   */
+  hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const transaction of this.#transactions.values()) {
+      if (transaction.state === 'Empty' || transaction.state === 'CompleteCommit' || transaction.state === 'CompleteAbort') continue
+      if (transaction.pendingOffsets.some((p) => p.groupId === groupId && p.topic === topic && p.partition === partition)) return true
+    }
+    return false
+  }
+
   /** The producer's standing with its transactional id: NONE, or the error its request gets. */
   check(transactionalId: string, producerId: number, producerEpoch: number, knowsProducerFenced: boolean): ErrorCode {
     const current = this.#transactions.get(transactionalId)
