@@ -107,6 +107,11 @@ export class GroupCoordinator {
     return expireOffsets(this.#membership, nowMs)
   }
 
+  /** Transactional ids idle past Kafka's transactional.id.expiration.ms (7 days) are forgotten. */
+  expireTransactionalIds(nowMs: number): Promise<string[]> {
+    return this.transactions.expireTransactionalIds(nowMs)
+  }
+
   deleteGroups(groupIds: string[]): Promise<ErrorCode[]> {
     return deleteGroups(this.#membership, groupIds)
   }

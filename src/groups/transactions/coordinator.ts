@@ -19,6 +19,8 @@ const MAX_EPOCH = 32766
 /** Single broker: the coordinator's epoch never changes. */
 export const COORDINATOR_EPOCH = 0
 const TIMEOUT_CHECK_MS = 1000
+/** Kafka's transactional.id.expiration.ms default: an id idle this long (no transaction open) is forgotten. */
+export const TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 60 * 60 * 1000
 
 export interface TransactionSettings {
   transactionMaxTimeoutMs: number
@@ -266,6 +268,27 @@ export class TransactionCoordinator {
           expired.push(id)
           this.#logger.info({ transactionalId: id, producerId: bumped.producerId, timeoutMs: bumped.timeoutMs }, 'transaction timed out and was aborted')
         }
+      })
+    }
+    return expired
+  }
+
+  /**
+   * Forgets transactional ids without an open transaction whose state last changed longer ago than the
+   * expiration (in memory and their state rows); their next InitProducerId gets a new producer id.
+   */
+  async expireTransactionalIds(nowMs: number, expirationMs = TRANSACTIONAL_ID_EXPIRATION_MS): Promise<string[]> {
+    const expired: string[] = []
+    for (const transaction of [...this.#transactions.values()]) {
+      if (transaction.state !== 'Empty' && transaction.state !== 'CompleteCommit' && transaction.state !== 'CompleteAbort') continue
+      if (nowMs - transaction.lastUpdateMs < expirationMs) continue
+      const id = transaction.transactionalId
+      await this.#serial(id, async () => {
+        const current = this.#transactions.get(id)
+        if (current !== transaction) return
+        await this.#log.store.writeState([{ key: STATE_PREFIX + id, value: null }])
+        this.#transactions.delete(id)
+        expired.push(id)
       })
     }
     return expired

@@ -292,3 +292,21 @@ test('an end whose markers could not be stored answers COORDINATOR_NOT_AVAILABLE
   expect(tx.get('app')!.state).toBe('CompleteCommit')
   expect(topic.partitions[0]!.lastStableOffset).toBe(2)
 })
+
+test('a transactional id idle past the expiration is forgotten, also across a restart; one with a transaction open is kept', async () => {
+  const b = await broker()
+  const tx = b.groups.transactions
+  const first = await tx.initProducerId('idle', 10_000, -1, -1, true)
+  const busy = await tx.initProducerId('busy', 10_000, -1, -1, true)
+  await tx.addPartitions('busy', busy.producerId, 0, [{ topic: 'orders', partition: 0 }], true)
+  const later = b.clock.now + 7 * 24 * 60 * 60 * 1000
+  expect(await tx.expireTransactionalIds(later - 1)).toEqual([])
+  expect(await tx.expireTransactionalIds(later)).toEqual(['idle'])
+  expect(tx.get('idle')).toBeUndefined()
+  expect(tx.get('busy')!.state).toBe('Ongoing')
+  const after = await b.restart()
+  expect(after.groups.transactions.get('idle')).toBeUndefined()
+  const again = await after.groups.transactions.initProducerId('idle', 10_000, -1, -1, true)
+  expect(again.producerId).not.toBe(first.producerId)
+  expect(again.producerEpoch).toBe(0)
+})
