@@ -60,6 +60,8 @@ export class TransactionCoordinator {
   /** Operations on one transactional id run one after the other. */
   readonly #queues = new Map<string, Promise<unknown>>()
   #timer: NodeJS.Timeout | null = null
+  /** Transactions aborted by their timeout since the start (a metric). */
+  timedOut = 0
 
   constructor(log: BrokerLog, groups: GroupCoordinator, logger: Logger, settings: TransactionSettings, now: () => number = Date.now) {
     this.#log = log
@@ -266,6 +268,7 @@ export class TransactionCoordinator {
         if (typeof bumped === 'number') return
         if ((await this.#end(bumped, false)) === ErrorCode.NONE) {
           expired.push(id)
+          this.timedOut++
           this.#logger.info({ transactionalId: id, producerId: bumped.producerId, timeoutMs: bumped.timeoutMs }, 'transaction timed out and was aborted')
         }
       })
