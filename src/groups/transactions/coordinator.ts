@@ -323,17 +323,20 @@ export class TransactionCoordinator {
   /** Finishes a prepared transaction: markers on every partition, group offsets on commit, then the Complete state. */
   async #complete(prepared: Transaction): Promise<ErrorCode | null> {
     const commit = prepared.state === 'PrepareCommit'
+    // Every marker is queued in this tick, so one group commit (one fsync) makes them all durable.
+    const markers: Array<Promise<{ message: string } | null>> = []
     for (const key of prepared.partitions) {
       const { topic: topicName, partition: index } = parsePartitionKey(key)
       const topic = this.#log.topicByName(topicName)
       const partition = topic?.partitions[index]
       // A partition of a topic deleted since holds nothing to mark.
       if (topic === undefined || partition === undefined) continue
-      const failed = await this.#log.writeTransactionMarker(topic, partition, prepared.producerId, prepared.producerEpoch, commit, COORDINATOR_EPOCH)
-      if (failed !== null) {
-        this.#logger.warn({ transactionalId: prepared.transactionalId, topic: topicName, partition: index, error: failed.message }, 'transaction marker not written; the end is retried')
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE
-      }
+      markers.push(this.#log.writeTransactionMarker(topic, partition, prepared.producerId, prepared.producerEpoch, commit, COORDINATOR_EPOCH))
+    }
+    const failed = (await Promise.all(markers)).find((result) => result !== null)
+    if (failed !== undefined && failed !== null) {
+      this.#logger.warn({ transactionalId: prepared.transactionalId, error: failed.message }, 'transaction marker not written; the end is retried')
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE
     }
     if (commit) {
       try {
