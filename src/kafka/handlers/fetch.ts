@@ -7,6 +7,7 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readFetchRequest, writeFetchResponse, type FetchRequest, type FetchResponse as GeneratedFetchResponse } from '../../protocol/generated/fetch.ts'
 import type { Records } from '../../protocol/writer.ts'
+import { baseOffsetOf, lastOffsetDeltaOf } from '../../protocol/record-batch.ts'
 import type { Partition } from '../../log/partition.ts'
 import type { Topic } from '../../log/topic.ts'
 import { defineHandler, type RequestContext } from '../handler.ts'
@@ -59,10 +60,14 @@ function readLimit(partition: Partition, readCommitted: boolean): number {
   return readCommitted ? partition.lastStableOffset : partition.highWatermark
 }
 
-/** The aborted transactions a read_committed consumer must skip in [from, to), or null (none, or read_uncommitted). */
-function abortedIn(partition: Partition, readCommitted: boolean, from: number, to: number): PartitionData['abortedTransactions'] {
-  if (!readCommitted || from >= to) return null
-  const aborted = partition.transactions.abortedBetween(from, to)
+/**
+ * The aborted transactions a read_committed consumer must skip among the batches it gets (from `from`
+ * to the end of the last one), or null (none, nothing returned, or read_uncommitted).
+ */
+function abortedIn(partition: Partition, readCommitted: boolean, from: number, records: readonly Buffer[]): PartitionData['abortedTransactions'] {
+  const last = records.at(-1)
+  if (!readCommitted || last === undefined) return null
+  const aborted = partition.transactions.abortedBetween(from, baseOffsetOf(last) + lastOffsetDeltaOf(last) + 1)
   return aborted.length === 0 ? null : aborted.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
 }
 
@@ -138,7 +143,7 @@ function partitionResponse(target: FetchTarget, budget: ResponseBudget, context:
   const end = readLimit(partition, readCommitted)
   // The first batch of the response is sent even above the limits, so a consumer never stalls on a big batch.
   budget.took(partition.read(target.fetchOffset, budget.forPartition(target.partitionMaxBytes), !budget.anyData, records, end))
-  return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records, logStartOffset, abortedIn(partition, readCommitted, target.fetchOffset, end))
+  return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records, logStartOffset, abortedIn(partition, readCommitted, target.fetchOffset, records))
 }
 
 /** A fetch offset below the hot log: batches rebuilt from the Iceberg table, then the hot log's from its start. */
@@ -162,8 +167,9 @@ async function coldPartitionResponse(target: FetchTarget, topic: Topic, partitio
     const end = readLimit(partition, readCommitted)
     let aborted: PartitionData['abortedTransactions'] = null
     if (read.nextOffset >= hotStart && limit - read.bytes > 0) {
+      const coldBatches = records.length
       budget.took(partition.read(hotStart, Math.min(limit - read.bytes, Math.max(budget.remaining, 0)), !budget.anyData, records, end))
-      aborted = abortedIn(partition, readCommitted, hotStart, end)
+      if (records.length > coldBatches) aborted = abortedIn(partition, readCommitted, hotStart, records)
     }
     return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records, logStartOffset, aborted)
   } catch (error) {
