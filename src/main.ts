@@ -151,7 +151,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   // Reads below the hot log's start, for both doors: HTTP reads and Kafka Fetch/ListOffsets.
   const coldReader = new ColdReader(catalog, config.catalogNamespace)
   const log = new BrokerLog({
-    store, logger, defaults: { maxMessageBytes: config.maxMessageBytes }, fetchCacheBytes: config.fetchCacheBytes, maxPartitions: config.maxPartitions,
+    store, logger, defaults: { maxMessageBytes: config.maxMessageBytes, syncsEveryAppend: config.durability === 'fsync' }, fetchCacheBytes: config.fetchCacheBytes, maxPartitions: config.maxPartitions,
     readCold: (table, query) => coldReader.read(table, query),
     coldFetchCacheBytes: config.coldFetchCacheBytes,
     // A full disk is answered (KAFKA_STORAGE_ERROR / 507) and rolled back; this is only for what
@@ -177,6 +177,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   let retentionSoon: NodeJS.Timeout | null = null
   const enforceRetention = (): void => {
     retention.enforce().catch((error: unknown) => logger.error({ err: error }, 'hot retention pass failed'))
+    // The topics' retention.ms/retention.bytes over what Kafka and HTTP readers see (the hot log and the table).
+    log.enforceTopicRetention(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'topic retention pass failed'))
   }
   const scheduleRetention = (): void => {
     if (shutdown.signal.aborted) return

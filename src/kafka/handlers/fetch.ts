@@ -71,7 +71,7 @@ function abortedIn(partition: Partition, readCommitted: boolean, from: number, r
   return aborted.length === 0 ? null : aborted.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
 }
 
-function partitionData(partitionIndex: number, errorCode: ErrorCode, partition: Partition | undefined, records: readonly Buffer[], logStartOffset = partition?.logStartOffset ?? -1, abortedTransactions: PartitionData['abortedTransactions'] = null): PartitionData {
+function partitionData(partitionIndex: number, errorCode: ErrorCode, partition: Partition | undefined, records: readonly Buffer[], logStartOffset = partition === undefined ? -1 : Math.max(partition.logStartOffset, partition.deletedBefore), abortedTransactions: PartitionData['abortedTransactions'] = null): PartitionData {
   return {
     partitionIndex,
     errorCode,
@@ -94,7 +94,7 @@ function availableBytes(targets: FetchTarget[][], limit: number, readCommitted: 
     for (const target of topic) {
       if (target.partition === undefined) return limit // an error is worth answering now
       const { partition } = target
-      if (target.fetchOffset < partition.logStartOffset || target.fetchOffset > partition.highWatermark) return limit
+      if (target.fetchOffset < partition.logStartOffset || target.fetchOffset < partition.deletedBefore || target.fetchOffset > partition.highWatermark) return limit
       bytes += partition.bytesBetween(target.fetchOffset, readLimit(partition, readCommitted), limit - bytes)
       if (bytes >= limit) return bytes
     }
@@ -132,7 +132,7 @@ function partitionResponse(target: FetchTarget, budget: ResponseBudget, context:
     return partitionData(target.partitionIndex, code, undefined, NO_RECORDS)
   }
   const { log } = context
-  if (target.fetchOffset > partition.highWatermark) {
+  if (target.fetchOffset > partition.highWatermark || target.fetchOffset < partition.deletedBefore) {
     return partitionData(target.partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE, partition, NO_RECORDS, log.knownLogStartOffset(topic, partition))
   }
   if (target.fetchOffset < partition.logStartOffset) return null
