@@ -339,6 +339,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     log.expireProducers(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring idle producer state failed'))
     idempotencyKeys.expire(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring idempotency keys failed'))
     groups.expireOffsets(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring group offsets failed'))
+    groups.expireTransactionalIds(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'expiring transactional ids failed'))
   }, EXPIRY_CHECK_MS)
   expiry.unref()
   const retentionTimer = setInterval(enforceRetention, config.hotRetentionCheckMs)

@@ -345,6 +345,28 @@ async def compacted_topic(ctx):
     return f"read {len(records)} of {c.COMPACTED_COUNT} records: the latest per key at its offset, tombstone None; keyless record refused ({type(refused).__name__}: aiokafka has no class for error 87)"
 
 
+async def transactions_read_committed(ctx):
+    prod = await producer(ctx, transactional_id=f"{ctx.topic}-tx", enable_idempotence=True)
+    try:
+        for values, commit in [
+            ([c.txn_committed_value(i) for i in range(c.TXN_COMMITTED_FIRST)], True),
+            ([c.txn_aborted_value(i) for i in range(c.TXN_ABORTED)], False),
+            ([c.txn_committed_value(c.TXN_COMMITTED_FIRST + i) for i in range(c.TXN_COMMITTED_SECOND)], True),
+        ]:
+            await prod.begin_transaction()
+            await send_all(prod, ctx, [{"value": value, "partition": 0} for value in values])
+            if commit:
+                await prod.commit_transaction()
+            else:
+                await prod.abort_transaction()
+    finally:
+        await prod.stop()
+    committed = c.TXN_COMMITTED_FIRST + c.TXN_COMMITTED_SECOND
+    records = await read_partition(ctx, committed, isolation_level="read_committed")
+    c.expect_equal([r.value for r in records], [c.txn_committed_value(i) for i in range(committed)], "values read_committed")
+    return f"{committed} committed records read back, the {c.TXN_ABORTED} aborted ones skipped (transactional_id, isolation_level=read_committed)"
+
+
 def sync(coroutine_function):
     return lambda ctx: asyncio.run(coroutine_function(ctx))
 
@@ -363,4 +385,5 @@ c.run({name: sync(function) for name, function in {
     "sasl-scram-tls": sasl_scram_tls,
     "acl-denied": acl_denied,
     "compacted-topic": compacted_topic,
+    "transactions-read-committed": transactions_read_committed,
 }.items()})

@@ -298,8 +298,30 @@ def compacted_topic(ctx):
     return f"read {len(records)} of {c.COMPACTED_COUNT} records: the latest per key at its offset, tombstone None; keyless record refused with INVALID_RECORD"
 
 
+def transactions_read_committed(ctx):
+    prod = producer(ctx, **{"transactional.id": f"{ctx.topic}-tx", "enable.idempotence": True})
+    prod.init_transactions(30)
+    for values, commit in [
+        ([c.txn_committed_value(i) for i in range(c.TXN_COMMITTED_FIRST)], True),
+        ([c.txn_aborted_value(i) for i in range(c.TXN_ABORTED)], False),
+        ([c.txn_committed_value(c.TXN_COMMITTED_FIRST + i) for i in range(c.TXN_COMMITTED_SECOND)], True),
+    ]:
+        prod.begin_transaction()
+        send_all(prod, ctx, [{"value": value, "partition": 0} for value in values])
+        if commit:
+            prod.commit_transaction(30)
+        else:
+            prod.abort_transaction(30)
+    committed = c.TXN_COMMITTED_FIRST + c.TXN_COMMITTED_SECOND
+    # librdkafka consumers are read_committed by default; said explicitly.
+    records = read_partition(ctx, committed, **{"isolation.level": "read_committed"})
+    c.expect_equal([r.value() for r in records], [c.txn_committed_value(i) for i in range(committed)], "values read_committed")
+    return f"{committed} committed records read back, the {c.TXN_ABORTED} aborted ones skipped (init/begin/commit/abort_transaction)"
+
+
 c.run({
     "compacted-topic": compacted_topic,
+    "transactions-read-committed": transactions_read_committed,
     "sasl-scram-tls": sasl_scram_tls,
     "acl-denied": acl_denied,
     "metadata": metadata,

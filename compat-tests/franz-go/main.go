@@ -104,6 +104,8 @@ func run(e env, scenario string) string {
 		return aclDenied(e)
 	case "compacted-topic":
 		return compactedTopic(e)
+	case "transactions-read-committed":
+		return transactionsReadCommitted(e)
 	}
 	panic("unknown scenario " + scenario)
 }
@@ -571,4 +573,30 @@ func consumeFromTimestamp(e env) string {
 		checkBytes(fmt.Sprintf("value at offset %d", 5+i), records[5+i].Value, r.Value)
 	}
 	return "ListOffsetsAfterMilli(+4500 ms) = offset 5 (timestamp +5000), read 5..9"
+}
+
+// transactionsReadCommitted: commit 3, abort 2, commit 2 (compat-tests/lib/scenarios.ts `transactions`);
+// a read_committed consumer reads exactly the 5 committed values.
+func transactionsReadCommitted(e env) string {
+	cl := client(e, kgo.TransactionalID(e.topic+"-tx"))
+	defer cl.Close()
+	ctx, cancel := ctxWait()
+	defer cancel()
+	run := func(values []string, commit kgo.TransactionEndTry) {
+		must(cl.BeginTransaction(), "BeginTransaction")
+		var records []*kgo.Record
+		for _, v := range values {
+			records = append(records, &kgo.Record{Topic: e.topic, Partition: 0, Value: []byte(v)})
+		}
+		must(cl.ProduceSync(ctx, records...).FirstErr(), "produce in the transaction")
+		must(cl.EndTransaction(ctx, commit), "EndTransaction")
+	}
+	run([]string{"txn-committed-0", "txn-committed-1", "txn-committed-2"}, kgo.TryCommit)
+	run([]string{"txn-aborted-0", "txn-aborted-1"}, kgo.TryAbort)
+	run([]string{"txn-committed-3", "txn-committed-4"}, kgo.TryCommit)
+	consumed := consume(e, 0, 0, 5, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	for i, r := range consumed {
+		checkBytes(fmt.Sprintf("read_committed value %d", i), []byte(fmt.Sprintf("txn-committed-%d", i)), r.Value)
+	}
+	return "5 committed records read back with FetchIsolationLevel(ReadCommitted), the 2 aborted ones skipped (TransactionalID, EndTransaction)"
 }

@@ -313,8 +313,29 @@ def compacted_topic(ctx):
     return f"read {len(records)} of {c.COMPACTED_COUNT} records: the latest per key at its offset, tombstone None; keyless record refused with {type(refused).__name__}"
 
 
+def transactions_read_committed(ctx):
+    prod = producer(ctx, transactional_id=f"{ctx.topic}-tx", enable_idempotence=True)
+    prod.init_transactions()
+    for values, commit in [
+        ([c.txn_committed_value(i) for i in range(c.TXN_COMMITTED_FIRST)], True),
+        ([c.txn_aborted_value(i) for i in range(c.TXN_ABORTED)], False),
+        ([c.txn_committed_value(c.TXN_COMMITTED_FIRST + i) for i in range(c.TXN_COMMITTED_SECOND)], True),
+    ]:
+        prod.begin_transaction()
+        send_all(prod, ctx, [{"value": value, "partition": 0} for value in values])
+        if commit:
+            prod.commit_transaction()
+        else:
+            prod.abort_transaction()
+    prod.close()
+    committed = c.TXN_COMMITTED_FIRST + c.TXN_COMMITTED_SECOND
+    records = read_partition(ctx, committed, isolation_level="read_committed")
+    c.expect_equal([r.value for r in records], [c.txn_committed_value(i) for i in range(committed)], "values read_committed")
+    return f"{committed} committed records read back, the {c.TXN_ABORTED} aborted ones skipped (transactional_id, isolation_level=read_committed)"
+
 c.run({
     "compacted-topic": compacted_topic,
+    "transactions-read-committed": transactions_read_committed,
     "sasl-scram-tls": sasl_scram_tls,
     "acl-denied": acl_denied,
     "metadata": metadata,

@@ -11,7 +11,7 @@ import { compactedProblem, type ReadRecord } from '../lib/compacted.ts'
 import { runFamilyMain, type ScenarioContext, type ScenarioEntry } from '../lib/family.ts'
 import { waitFor } from '../lib/process.ts'
 import {
-  aclDenied, admin as adminScenario, codecRecords, compacted, secureRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
+  aclDenied, admin as adminScenario, codecRecords, compacted, group, idempotent, keysHeadersNullsRecords, largeRecord, secureRecords, timestamps, transactions, type Codec, type ScenarioName,
 } from '../lib/scenarios.ts'
 
 /** A client of the scenario's listener: PLAINTEXT, or SASL_SSL as the scenario's user in the secured scenarios. */
@@ -401,6 +401,27 @@ async function compactedTopic(context: ScenarioContext): Promise<string> {
   return `read ${read.length} of ${compacted.count} records: the latest per key at its offset, tombstone null; keyless record refused (${(refused as Error).message})`
 }
 
+async function transactionsReadCommitted(context: ScenarioContext): Promise<string> {
+  const { committedFirst, aborted, committedSecond } = transactions
+  const messages = (values: string[]): Message[] => values.map((value) => ({ value, partition: 0 }))
+  const range = (count: number, value: (i: number) => string, from = 0): string[] => Array.from({ length: count }, (_, i) => value(from + i))
+  await withProducer(context, { transactionalId: `${context.topic}-tx`, idempotent: true, maxInFlightRequests: 1 }, async (producer) => {
+    const first = await producer.transaction()
+    await first.send({ topic: context.topic, messages: messages(range(committedFirst, transactions.committedValue)) })
+    await first.commit()
+    const second = await producer.transaction()
+    await second.send({ topic: context.topic, messages: messages(range(aborted, transactions.abortedValue)) })
+    await second.abort()
+    const third = await producer.transaction()
+    await third.send({ topic: context.topic, messages: messages(range(committedSecond, transactions.committedValue, committedFirst)) })
+    await third.commit()
+  })
+  // kafkajs consumers are read_committed unless readUncommitted is set.
+  const consumed = await consume(context, committedFirst + committedSecond)
+  deepStrictEqual(consumed.map(({ message }) => message.value?.toString()), range(committedFirst + committedSecond, transactions.committedValue), 'values read_committed')
+  return `${committedFirst + committedSecond} committed records read back, the ${aborted} aborted ones skipped (producer.transaction(), read_committed by default)`
+}
+
 const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'metadata': metadata,
   'admin-create-describe-delete': adminCreateDescribeDelete,
@@ -419,6 +440,7 @@ const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'sasl-scram-tls': saslScramTls,
   'acl-denied': aclDeniedScenario,
   'compacted-topic': compactedTopic,
+  'transactions-read-committed': transactionsReadCommitted,
 }
 
 runFamilyMain({ family: 'kafkajs', client: 'kafkajs', version, scenarios })

@@ -5,7 +5,7 @@ import { deepStrictEqual } from 'node:assert/strict'
 import type { ScenarioContext } from './family.ts'
 import { logAppendTimeFlag, readPartition, type RawRecord } from './reader.ts'
 import { compactedProblem } from './compacted.ts'
-import { aclDenied, compacted, codecIds, codecOf, codecRecords, idempotent, keysHeadersNullsRecords, secureRecords } from './scenarios.ts'
+import { aclDenied, codecIds, codecOf, codecRecords, compacted, idempotent, keysHeadersNullsRecords, secureRecords, transactions } from './scenarios.ts'
 
 const codecNames = Object.fromEntries(Object.entries(codecIds).map(([name, id]) => [id, name])) as Record<number, string>
 
@@ -76,6 +76,27 @@ export async function verifyOnBroker(context: ScenarioContext): Promise<string> 
       const expected = Array.from({ length: aclDenied.readableCount }, (_, index) => aclDenied.value(index).toString('utf8'))
       deepStrictEqual(values, expected, 'records stored by the broker (the denied produce must add none)')
       return `broker: still only the ${aclDenied.readableCount} records written before`
+    }
+    case 'transactions-read-committed': {
+      // Every data record is stored (the aborted ones too: read_committed consumers skip them), each
+      // data batch is transactional, and each of the three transactions ended with a control batch.
+      const stored = await readPartition(bootstrap, topic, 0)
+      const { committedFirst, aborted, committedSecond } = transactions
+      const expected = [
+        ...Array.from({ length: committedFirst }, (_, i) => transactions.committedValue(i)),
+        ...Array.from({ length: aborted }, (_, i) => transactions.abortedValue(i)),
+        ...Array.from({ length: committedSecond }, (_, i) => transactions.committedValue(committedFirst + i)),
+      ]
+      const control = stored.batches.filter((batch) => (batch.attributes & 0x20) !== 0)
+      // A marker is one record at its batch's base offset: not data.
+      const markers = new Set(control.map((batch) => batch.baseOffset))
+      const values = stored.records.filter((record) => !markers.has(record.offset)).map((record) => record.value?.toString('utf8') ?? '<null>')
+      deepStrictEqual(values, expected, 'data records stored by the broker')
+      const data = stored.batches.filter((batch) => (batch.attributes & 0x20) === 0)
+      if (control.length !== 3) throw new Error(`${control.length} control batches, expected 3 (one marker per transaction)`)
+      const plain = data.filter((batch) => (batch.attributes & 0x10) === 0)
+      if (plain.length > 0) throw new Error(`${plain.length} of ${data.length} data batches are not transactional`)
+      return `broker: ${expected.length} data records in ${data.length} transactional batch(es), 3 markers`
     }
     default:
       return ''

@@ -155,8 +155,14 @@ export async function runFamily(spec: FamilySpec): Promise<FamilyResult> {
   const security = prepareSecurity()
   const broker = await startBroker({ ...defaultBrokerSettings, ...security.brokerSettings, ...spec.brokerSettings })
   const timeoutMs = spec.scenarioTimeoutMs ?? 90_000
+  // COMPAT_SCENARIOS=a,b runs only those scenarios (a quick check of one scenario across families).
+  const only = process.env.COMPAT_SCENARIOS?.split(',').filter((name) => name !== '')
   try {
     for (const scenario of scenarioNames) {
+      if (only !== undefined && only.length > 0 && !only.includes(scenario)) {
+        result.scenarios[scenario] = { status: 'skip', detail: 'not selected (COMPAT_SCENARIOS)' }
+        continue
+      }
       const started = Date.now()
       const entry = spec.scenarios?.[scenario]
       const skip = spec.skips?.[scenario] ?? (entry !== undefined && typeof entry !== 'function' ? entry.skip : undefined)

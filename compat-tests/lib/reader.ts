@@ -39,6 +39,8 @@ export async function readPartition(bootstrap: string, topic: string, partition:
     groupId: 'zombi-compat-reader-unused',
     retries: 3,
     timeout: 30_000,
+    // Everything stored, aborted transactions included (the client's default is read_committed).
+    isolationLevel: 0,
   })
   const deadline = Date.now() + timeoutMs
   try {

@@ -19,6 +19,7 @@ export const scenarioNames = [
   'sasl-scram-tls',
   'acl-denied',
   'compacted-topic',
+  'transactions-read-committed',
 ] as const
 
 export type ScenarioName = (typeof scenarioNames)[number]
@@ -183,4 +184,22 @@ export const compacted = {
     return Array.from({ length: 10 }, (_, key) => 190 + key)
   },
   keylessValue: Buffer.from('a record without a key on a compacted topic'),
+}
+
+/**
+ * transactions-read-committed: one transactional producer (transactional id `<topic>-tx`) commits
+ * `committedFirst` records, aborts `aborted`, commits `committedSecond`, all to partition 0; a
+ * read_committed consumer from the beginning reads exactly the committed values, in order.
+ */
+export const transactions = {
+  committedFirst: 3,
+  aborted: 2,
+  committedSecond: 2,
+  /** The i-th committed record's value (0 .. committedFirst + committedSecond - 1). */
+  committedValue(index: number): string {
+    return `txn-committed-${index}`
+  },
+  abortedValue(index: number): string {
+    return `txn-aborted-${index}`
+  },
 }

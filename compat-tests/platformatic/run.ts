@@ -13,7 +13,7 @@ import { runFamilyMain, type ScenarioContext, type ScenarioEntry } from '../lib/
 import { waitFor } from '../lib/process.ts'
 import { repoRoot } from '../lib/results.ts'
 import {
-  aclDenied, admin as adminScenario, codecRecords, compacted, secureRecords, group, idempotent, keysHeadersNullsRecords, largeRecord, timestamps, type Codec, type ScenarioName,
+  aclDenied, admin as adminScenario, codecRecords, compacted, group, idempotent, keysHeadersNullsRecords, largeRecord, secureRecords, timestamps, transactions, type Codec, type ScenarioName,
 } from '../lib/scenarios.ts'
 
 type Options = ProducerOptions<Buffer, Buffer, Buffer, Buffer>
@@ -360,6 +360,30 @@ function version(): string {
   return manifest.version
 }
 
+async function transactionsReadCommitted(context: ScenarioContext): Promise<string> {
+  const { committedFirst, aborted, committedSecond } = transactions
+  const range = (count: number, value: (i: number) => string, from = 0): MessageToProduce[] =>
+    Array.from({ length: count }, (_, i) => ({ topic: context.topic, partition: 0, value: Buffer.from(value(from + i)) }))
+  const producer = new Producer({ clientId: 'compat-platformatic', ...connection(context), retries: 5, idempotent: true, transactionalId: `${context.topic}-tx` })
+  try {
+    const first = await producer.beginTransaction()
+    await first.send({ messages: range(committedFirst, transactions.committedValue), acks: ProduceAcks.ALL })
+    await first.commit()
+    const second = await producer.beginTransaction()
+    await second.send({ messages: range(aborted, transactions.abortedValue), acks: ProduceAcks.ALL })
+    await second.abort()
+    const third = await producer.beginTransaction()
+    await third.send({ messages: range(committedSecond, transactions.committedValue, committedFirst), acks: ProduceAcks.ALL })
+    await third.commit()
+  } finally {
+    await producer.close()
+  }
+  const expected = Array.from({ length: committedFirst + committedSecond }, (_, i) => transactions.committedValue(i))
+  const consumed = await consume(context, expected.length, { isolationLevel: 1 })
+  deepStrictEqual(consumed.map((message) => message.value.toString()), expected, 'values read_committed')
+  return `${expected.length} committed records read back with isolationLevel READ_COMMITTED, the ${aborted} aborted ones skipped (beginTransaction)`
+}
+
 const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'metadata': metadata,
   'admin-create-describe-delete': adminCreateDescribeDelete,
@@ -378,6 +402,7 @@ const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'sasl-scram-tls': saslScramTls,
   'acl-denied': aclDeniedScenario,
   'compacted-topic': compactedTopic,
+  'transactions-read-committed': transactionsReadCommitted,
 }
 
 runFamilyMain({ family: 'platformatic', client: '@platformatic/kafka', version, scenarios })

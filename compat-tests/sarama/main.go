@@ -106,6 +106,8 @@ func run(e env, scenario string) string {
 		return aclDenied(e)
 	case "compacted-topic":
 		return compactedTopic(e)
+	case "transactions-read-committed":
+		return transactionsReadCommitted(e)
 	}
 	panic("unknown scenario " + scenario)
 }
@@ -586,4 +588,56 @@ func consumeFromTimestamp(e env) string {
 		checkBytes(fmt.Sprintf("value at offset %d", 5+i), encoded(messages[5+i].Value), m.Value)
 	}
 	return "GetOffset(+4500 ms) = 5, read 5..9; a time past the end = -1"
+}
+
+// transactionsReadCommitted: commit 3, abort 2, commit 2 (compat-tests/lib/scenarios.ts `transactions`)
+// with sarama's transactional SyncProducer; a ReadCommitted PartitionConsumer reads the 5 committed values.
+func transactionsReadCommitted(e env) string {
+	cfg := config()
+	cfg.Producer.Idempotent = true
+	cfg.Net.MaxOpenRequests = 1
+	cfg.Producer.Transaction.ID = e.topic + "-tx"
+	producer, err := sarama.NewSyncProducer([]string{e.bootstrap}, cfg)
+	must(err, "NewSyncProducer (transactional)")
+	defer producer.Close()
+	run := func(values []string, commit bool) {
+		must(producer.BeginTxn(), "BeginTxn")
+		var messages []*sarama.ProducerMessage
+		for _, v := range values {
+			messages = append(messages, &sarama.ProducerMessage{Topic: e.topic, Partition: 0, Value: sarama.StringEncoder(v)})
+		}
+		must(producer.SendMessages(messages), "produce in the transaction")
+		if commit {
+			must(producer.CommitTxn(), "CommitTxn")
+		} else {
+			must(producer.AbortTxn(), "AbortTxn")
+		}
+	}
+	run([]string{"txn-committed-0", "txn-committed-1", "txn-committed-2"}, true)
+	run([]string{"txn-aborted-0", "txn-aborted-1"}, false)
+	run([]string{"txn-committed-3", "txn-committed-4"}, true)
+	readCfg := config()
+	readCfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	consumer, err := sarama.NewConsumer([]string{e.bootstrap}, readCfg)
+	must(err, "NewConsumer")
+	defer consumer.Close()
+	pc, err := consumer.ConsumePartition(e.topic, 0, 0)
+	must(err, "ConsumePartition")
+	defer pc.Close()
+	timeout := time.After(wait)
+	var values []string
+	for len(values) < 5 {
+		select {
+		case m := <-pc.Messages():
+			values = append(values, string(m.Value))
+		case err := <-pc.Errors():
+			must(err, "consume")
+		case <-timeout:
+			panic(fmt.Sprintf("read %d of 5 committed records within %s", len(values), wait))
+		}
+	}
+	for i, v := range values {
+		check(v == fmt.Sprintf("txn-committed-%d", i), "read_committed value %d: %q", i, v)
+	}
+	return "5 committed records read back by a ReadCommitted consumer, the 2 aborted ones skipped (Producer.Transaction.ID, BeginTxn/CommitTxn/AbortTxn)"
 }

@@ -7,7 +7,7 @@
 // stored batches from the hot log's files itself when it can.
 import fs from 'node:fs'
 import { ZombiError } from '../errors.ts'
-import { LOG_OVERHEAD, BATCH_LENGTH, baseOffsetOf, lastOffsetDeltaOf } from '../protocol/record-batch.ts'
+import { ATTR_TRANSACTIONAL, LOG_OVERHEAD, BATCH_LENGTH, attributesOf, baseOffsetOf, lastOffsetDeltaOf, producerIdOf } from '../protocol/record-batch.ts'
 import type { FileRange } from '../storage/hot-store.ts'
 import { RowColumns, decodeBatchInto } from './columns.ts'
 import { dateAndHour, encodeFile, hourOf, type ChunkSink, type EncodedFile, type ExtraColumns } from './data-file.ts'
@@ -23,6 +23,22 @@ export interface EncodePart {
   batchBytes: number
   /** Or where its batches lie in the hot log's files, in offset order: the job reads them itself. */
   files?: FileRange[]
+  /**
+   * Aborted transactions over the part's offsets, as (producer id, first offset, marker offset)
+   * triples: their batches are skipped, never rows (a flat list crosses to the worker cheaply).
+   */
+  aborted?: number[]
+}
+
+/** Whether a batch is a data batch of a transaction that aborted (its producer's aborted range holds its base offset). */
+function isAborted(batch: Buffer, aborted: readonly number[] | undefined): boolean {
+  if (aborted === undefined || (attributesOf(batch) & ATTR_TRANSACTIONAL) === 0) return false
+  const producerId = producerIdOf(batch)
+  const offset = baseOffsetOf(batch)
+  for (let i = 0; i < aborted.length; i += 3) {
+    if (aborted[i] === producerId && offset >= aborted[i + 1]! && offset <= aborted[i + 2]!) return true
+  }
+  return false
 }
 
 export interface EncodeJob {
@@ -142,7 +158,7 @@ function decodeParts(job: EncodeJob, columns: RowColumns): number[] {
       if (columns.byteSize >= job.maxRowBytes && columns.count > 0) break
       const size = input.readInt32BE(position + BATCH_LENGTH) + LOG_OVERHEAD
       const batch = input.subarray(position, position + size)
-      decodeBatchInto(batch, part.partition, part.fromOffset, columns)
+      if (!isAborted(batch, part.aborted)) decodeBatchInto(batch, part.partition, part.fromOffset, columns)
       const lastOffset = baseOffsetOf(batch) + lastOffsetDeltaOf(batch)
       if (lastOffset + 1 > endOffset) endOffset = lastOffset + 1
       position += size

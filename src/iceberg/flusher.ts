@@ -33,6 +33,8 @@ import { valueFieldOf } from './typed-schema.ts'
 export interface FlushablePartition {
   readonly id: number
   readonly highWatermark: number
+  /** Offsets below are decided (no open transaction): the table takes records up to here only. */
+  readonly lastStableOffset: number
   readonly logStartOffset: number
   readonly flushedOffset: number
   /** Bytes of the stored batches holding offsets from `from` below `to` (counting stops once past `limit`). */
@@ -41,6 +43,8 @@ export interface FlushablePartition {
   readEnd(offset: number, maxBytes: number, end: number): number
   /** Appends those batches to `out`, returns their bytes. */
   read(offset: number, maxBytes: number, includeOversized: boolean, out: Buffer[], end: number): number
+  /** Aborted transactions with batches in [from, to): their batches never reach the table. */
+  abortedTransactions(from: number, to: number): ReadonlyArray<{ producerId: number; firstOffset: number; lastOffset: number }>
   /** Where the batches of offsets [offset, end) lie in the hot log's files: the encode worker then reads them itself (null: no files). */
   files(offset: number, end: number): FileRange[] | null
 }
@@ -232,7 +236,7 @@ export class Flusher {
   async flushAll(): Promise<FlushSummary[]> {
     const runs: Array<Promise<FlushSummary>> = []
     for (const topic of this.#options.source.topics()) {
-      if (topic.partitions.some((partition) => partition.highWatermark > partition.flushedOffset)) runs.push(this.#request(this.#state(topic)))
+      if (topic.partitions.some((partition) => partition.lastStableOffset > partition.flushedOffset)) runs.push(this.#request(this.#state(topic)))
     }
     return Promise.all(runs)
   }
@@ -321,12 +325,15 @@ export class Flusher {
   #account(state: TopicState, partition: FlushablePartition): number {
     const partitionState = this.#partitionState(state, partition)
     if (partitionState.countedEnd < partition.flushedOffset) partitionState.countedEnd = partition.flushedOffset
-    const highWatermark = partition.highWatermark
-    if (partitionState.countedEnd < highWatermark) {
-      partitionState.unflushedBytes += partition.bytesBetween(partitionState.countedEnd, highWatermark)
-      partitionState.countedEnd = highWatermark
+    // Records of an open transaction wait for its end (the table holds committed records only): they
+    // count towards neither the size nor the age trigger until the last stable offset passes them.
+    const stable = partition.lastStableOffset
+    if (partitionState.countedEnd < stable) {
+      partitionState.unflushedBytes += partition.bytesBetween(partitionState.countedEnd, stable)
+      partitionState.countedEnd = stable
     }
-    if (highWatermark > partition.flushedOffset && partitionState.dirtySince === 0) {
+    if (stable <= partition.flushedOffset) partitionState.dirtySince = 0
+    else if (partitionState.dirtySince === 0) {
       partitionState.dirtySince = this.#now()
       this.#scheduleDue(partitionState.dirtySince)
     }
@@ -443,7 +450,7 @@ export class Flusher {
     const partitionState = this.#partitionState(state, partition)
     partitionState.unflushedBytes = partition.bytesBetween(offset, partitionState.countedEnd)
     if (partitionState.countedEnd < offset) partitionState.countedEnd = offset
-    partitionState.dirtySince = offset >= partition.highWatermark ? 0 : this.#now()
+    partitionState.dirtySince = offset >= partition.lastStableOffset ? 0 : this.#now()
     if (partitionState.dirtySince > 0) this.#scheduleDue(partitionState.dirtySince)
   }
 
@@ -470,7 +477,8 @@ export class Flusher {
   /** Flushes every partition up to the high watermark seen at the start, in bounded rounds. */
   async #flushTopic(state: TopicState, total: FlushSummary): Promise<void> {
     const topic = state.topic
-    const targets = topic.partitions.map((partition) => partition.highWatermark)
+    // Up to the last stable offset: a transaction still open is neither committed nor aborted yet.
+    const targets = topic.partitions.map((partition) => partition.lastStableOffset)
     // Where this flush got to per partition: a chunk without rows (only control batches) is
     // recorded locally but not committed, so the table alone would send us back to it.
     const progress = new Map<number, number>()
@@ -483,7 +491,7 @@ export class Flusher {
       // new one) is refilled from what the hot log still has.
       const work: Chunk[] = []
       for (const partition of topic.partitions) {
-        const target = targets[partition.id] ?? partition.highWatermark
+        const target = targets[partition.id] ?? partition.lastStableOffset
         const from = Math.max(committed.get(partition.id) ?? 0, partition.logStartOffset, progress.get(partition.id) ?? 0)
         if (from < target) work.push({ partition, from, end: target, pending: partition.bytesBetween(from, target, this.#options.targetFileBytes) })
       }
@@ -659,7 +667,8 @@ export class Flusher {
     for (const { partition, from, chunkEnd, bytes } of planned.parts) {
       const files = partition.files(from, chunkEnd)
       if (files === null) copyBytes += bytes
-      parts.push({ partition: partition.id, fromOffset: from, batchBytes: 0, files: files ?? undefined })
+      const aborted = partition.abortedTransactions(from, chunkEnd)
+      parts.push({ partition: partition.id, fromOffset: from, batchBytes: 0, files: files ?? undefined, aborted: aborted.length === 0 ? undefined : aborted.flatMap((a) => [a.producerId, a.firstOffset, a.lastOffset]) })
     }
     let batches = new Uint8Array(copyBytes)
     let at = 0

@@ -16,7 +16,9 @@ import { waitForAppend } from './append-wait.ts'
 import { ColdFetch } from './cold-fetch.ts'
 import { FetchCache } from './fetch-cache.ts'
 import { Partition } from './partition.ts'
-import { ProducerBatch, addSequence, decodeProducerEntry, encodeProducerEntry } from './producer-state.ts'
+import { ABORTED_INDEX_PREFIX, abortedIndexKey, decodeAbortedRow, encodeAbortedEntry } from './partition-transactions.ts'
+import { ProducerBatch, ProducerEntry, addSequence, decodeProducerEntry, encodeProducerEntry } from './producer-state.ts'
+import { CONTROL_ABORT, CONTROL_COMMIT, controlTypeOf, encodeControlBatch } from '../protocol/control-record.ts'
 import type { ColdRead } from './record-reader.ts'
 import { Topic } from './topic.ts'
 import { topicConfigProblem, topicConfigsProblem, topicNameProblem, type BrokerDefaults } from './topic-config.ts'
@@ -258,8 +260,21 @@ export class BrokerLog {
     if (next !== undefined) this.#nextProducerId = Number(next.value.toString('utf8'))
     for (const { key, value } of await this.store.scanState(PRODUCER_PREFIX)) {
       const [topicId, partitionIndex, producerId] = key.slice(PRODUCER_PREFIX.length).split('/') as [string, string, string]
-      this.#byId.get(topicId)?.partitions[Number(partitionIndex)]?.producers.set(Number(producerId), decodeProducerEntry(value))
+      const partition = this.#byId.get(topicId)?.partitions[Number(partitionIndex)]
+      if (partition === undefined) continue
+      const entry = decodeProducerEntry(value)
+      partition.producers.set(Number(producerId), entry)
+      if (entry.transactionFirstOffset >= 0) partition.transactions.begin(Number(producerId), entry.transactionFirstOffset)
     }
+    const stale: StateWrite[] = []
+    for (const { key, value } of await this.store.scanState(ABORTED_INDEX_PREFIX)) {
+      const { topicId, partition: partitionIndex, entry } = decodeAbortedRow(key, value)
+      const partition = this.#byId.get(topicId)?.partitions[partitionIndex]
+      // Below the hot log's start the batches are gone (hot retention wrote the start before this row was deleted).
+      if (partition === undefined || entry.lastOffset < partition.logStartOffset) stale.push({ key, value: null })
+      else partition.transactions.restoreAborted(entry)
+    }
+    if (stale.length > 0) await this.store.writeState(stale)
     // Batches re-indexed at recovery: their producer-state row follows them in the same commit, and
     // a torn tail can keep the batch frame but cut that row. The batch was never acknowledged, so
     // the producer retries it; without this replay the retry would be stored a second time.
@@ -270,9 +285,19 @@ export class BrokerLog {
       const batch = this.store.read(entry)
       const producerId = producerIdOf(batch)
       if (producerId < 0) continue
+      if ((attributesOf(batch) & ATTR_CONTROL) !== 0) {
+        // A marker whose state rows were cut with the tail: its transaction is closed here all the same.
+        writes.push(...this.#markerWritten(topicId, partition, producerId, producerEpochOf(batch), controlTypeOf(batch) === CONTROL_COMMIT, entry.baseOffset))
+        partition.transactions.end(producerId, entry.baseOffset, controlTypeOf(batch) !== CONTROL_COMMIT)
+        continue
+      }
       const firstSequence = baseSequenceOf(batch)
       const lastSequence = addSequence(firstSequence, lastOffsetDeltaOf(batch))
       const producer = partition.producers.record(producerId, producerEpochOf(batch), new ProducerBatch(firstSequence, lastSequence, entry.baseOffset, entry.lastOffset, null), Date.now())
+      if ((attributesOf(batch) & ATTR_TRANSACTIONAL) !== 0 && producer.transactionFirstOffset < 0) {
+        producer.transactionFirstOffset = entry.baseOffset
+        partition.transactions.begin(producerId, entry.baseOffset)
+      }
       if (producerId >= this.#nextProducerId) this.#nextProducerId = producerId + 1
       writes.push({ key: producerStateKey(topicId, partitionIndex, producerId), value: encodeProducerEntry(producer) })
     }
@@ -499,9 +524,10 @@ export class BrokerLog {
    */
   #appendIdempotent(topic: Topic, partition: Partition, records: Buffer, batches: number, producerId: number, listener: AppendListener | undefined): Promise<AppendResult> | AppendResult {
     const attributes = attributesOf(records)
-    if ((attributes & (ATTR_TRANSACTIONAL | ATTR_CONTROL)) !== 0) {
-      return appendError(ErrorCode.INVALID_RECORD, 'transactional and control batches are not supported (transactions are not implemented)')
+    if ((attributes & ATTR_CONTROL) !== 0) {
+      return appendError(ErrorCode.INVALID_RECORD, 'control batches are written by the transaction coordinator, not by producers')
     }
+    const transactional = (attributes & ATTR_TRANSACTIONAL) !== 0
     if (batches !== 1) return appendError(ErrorCode.INVALID_RECORD, 'an idempotent producer sends one record batch per partition per request')
     if (producerId >= this.#nextProducerId) {
       return appendError(ErrorCode.UNKNOWN_PRODUCER_ID, `producer id ${producerId} was not issued by this broker; call InitProducerId`)
@@ -524,14 +550,81 @@ export class BrokerLog {
     listener?.accepted(baseOffset, appended)
     const batch = new ProducerBatch(firstSequence, lastSequence, baseOffset, partition.nextOffset - 1, appended)
     const entry = partition.producers.record(producerId, epoch, batch, this.#now())
+    // The first batch of a transaction on this partition holds the last stable offset back until its marker.
+    const opensTransaction = transactional && entry.transactionFirstOffset < 0
+    if (opensTransaction) {
+      entry.transactionFirstOffset = baseOffset
+      partition.transactions.begin(producerId, baseOffset)
+    }
     // Queued in the same tick as the append, so it lands in the same commit.
     void this.store.writeState([{ key: producerStateKey(topic.id, partition.id, producerId), value: encodeProducerEntry(entry) }]).catch(() => undefined)
     void appended.then((result) => {
       batch.durable = null
       // Rolled back: forgotten, so the producer's retry with the same sequence is stored, not refused.
-      if (result.errorCode !== ErrorCode.NONE) partition.producers.forget(producerId, batch)
+      if (result.errorCode !== ErrorCode.NONE) {
+        partition.producers.forget(producerId, batch)
+        if (opensTransaction && entry.transactionFirstOffset === baseOffset) {
+          entry.transactionFirstOffset = -1
+          partition.transactions.end(producerId, baseOffset, false)
+        }
+      }
     }, () => undefined)
     return appended
+  }
+
+  /**
+   * Writes the commit or abort marker of the producer's transaction on this partition (a control
+   * batch, through the append path: offsets stay dense) and closes the transaction there once the
+   * marker is durable: the last stable offset moves past it, an abort joins the aborted index. A
+   * partition where the producer has no open transaction (its marker is already written, or the
+   * transaction never wrote here) gets none, so writing the markers of a transaction again is safe.
+   */
+  async writeTransactionMarker(topic: Topic, partition: Partition, producerId: number, producerEpoch: number, commit: boolean, coordinatorEpoch: number): Promise<LogError | null> {
+    const firstOffset = partition.transactions.openFirstOffset(producerId)
+    if (firstOffset < 0) return null
+    const batch = encodeControlBatch(commit ? CONTROL_COMMIT : CONTROL_ABORT, producerId, producerEpoch, coordinatorEpoch, this.#now())
+    if (!this.store.hasSpaceFor(batch.length)) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: this.#refuse().errorMessage! }
+    const markerOffset = partition.nextOffset
+    const appended = this.#appendBatches(topic, partition, batch, 1)
+    const previous = partition.producers.entry(producerId)
+    const writes = this.#markerWritten(topic.id, partition, producerId, producerEpoch, commit, markerOffset)
+    void this.store.writeState(writes).catch(() => undefined)
+    const result = await appended
+    if (result.errorCode !== ErrorCode.NONE) {
+      // Not stored: the transaction stays open here, and the coordinator writes the marker again.
+      if (previous !== undefined) {
+        partition.producers.set(producerId, previous)
+        previous.transactionFirstOffset = firstOffset
+      }
+      return { errorCode: result.errorCode, message: result.errorMessage ?? 'marker not stored' }
+    }
+    partition.transactionEnded(producerId, markerOffset, !commit)
+    return null
+  }
+
+  /**
+   * The producer state a marker leaves (its epoch, no open transaction; a higher epoch starts the
+   * producer's sequences afresh) and the state rows that record it, with the aborted-index row of an abort.
+   */
+  #markerWritten(topicId: string, partition: Partition, producerId: number, producerEpoch: number, commit: boolean, markerOffset: number): StateWrite[] {
+    const firstOffset = partition.transactions.openFirstOffset(producerId)
+    let entry = partition.producers.entry(producerId)
+    const now = this.#now()
+    if (entry === undefined || producerEpoch > entry.epoch) {
+      const fresh = new ProducerEntry(Math.max(producerEpoch, entry?.epoch ?? 0), now)
+      partition.producers.set(producerId, fresh)
+      entry = fresh
+    } else {
+      // A copy, so a marker that is not stored leaves the old entry to put back.
+      const copy = new ProducerEntry(entry.epoch, now)
+      copy.batches = entry.batches
+      partition.producers.set(producerId, copy)
+      entry = copy
+    }
+    entry.transactionFirstOffset = -1
+    const writes: StateWrite[] = [{ key: producerStateKey(topicId, partition.id, producerId), value: encodeProducerEntry(entry) }]
+    if (!commit && firstOffset >= 0) writes.push({ key: abortedIndexKey(topicId, partition.id, markerOffset), value: encodeAbortedEntry(producerId, firstOffset) })
+    return writes
   }
 
   async #appendBatches(topic: Topic, partition: Partition, records: Buffer, batches: number): Promise<AppendResult> {

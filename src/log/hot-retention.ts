@@ -8,7 +8,8 @@
 // segment holding one stays until the log cleaner has moved it to the log's end (log-cleaner.ts asks
 // `wantedBefore` which segments retention would delete without them).
 import type { Logger } from '../observability/logger.ts'
-import type { HotStore, LogStartUpdate } from '../storage/hot-store.ts'
+import type { HotStore, LogStartUpdate, StateWrite } from '../storage/hot-store.ts'
+import { abortedIndexKey } from './partition-transactions.ts'
 import type { Partition } from './partition.ts'
 import type { Topic } from './topic.ts'
 
@@ -143,6 +144,12 @@ export class HotRetention {
     }
     const segmentsDeleted = segments.filter((info) => info.segment < deleteBefore).length
     const bytesFreed = await store.deleteSegmentsBefore(deleteBefore, updates)
+    // Aborted transactions wholly below the new starts: no batch of theirs is served any more.
+    const stale: StateWrite[] = []
+    for (const partition of partitions) {
+      for (const entry of partition.transactions.dropBefore(partition.logStartOffset)) stale.push({ key: abortedIndexKey(partition.topicId, partition.id, entry.lastOffset), value: null })
+    }
+    if (stale.length > 0) await store.writeState(stale)
     this.stats.segmentsDeleted += segmentsDeleted
     this.#options.logger.info({ segmentsDeleted, bytesFreed, partitionsMoved: updates.length, keptBecause }, 'hot retention deleted flushed segments')
     return { segmentsDeleted, bytesFreed, keptBecause }

@@ -4,6 +4,7 @@ import type { BatchLocation, FileRange, IndexEntry, PartitionState } from '../st
 import type { AppendWatcher } from './append-wait.ts'
 import { BatchIndex } from './batch-index.ts'
 import type { FetchCache } from './fetch-cache.ts'
+import { PartitionTransactions, type AbortedTransaction } from './partition-transactions.ts'
 import { PartitionProducers } from './producer-state.ts'
 
 /** Where the stored batches' bytes are (the hot store). */
@@ -24,6 +25,7 @@ export class Partition {
   readonly topicId: string
   readonly id: number
   readonly producers = new PartitionProducers()
+  readonly transactions = new PartitionTransactions()
   readonly #store: BatchStore
   readonly #index = new BatchIndex()
   #nextOffset = 0
@@ -47,6 +49,14 @@ export class Partition {
   /** Every offset below is durable and readable; moves when a batch is committed. */
   get highWatermark(): number {
     return this.#highWatermark
+  }
+
+  /**
+   * Every offset below is decided: not part of a transaction still open (Kafka's last stable offset).
+   * read_committed consumers and the flusher read up to here.
+   */
+  get lastStableOffset(): number {
+    return Math.min(this.transactions.firstOpenOffset(), this.#highWatermark)
   }
 
   /** First offset still in the hot log (older ones are only in the Iceberg table). */
@@ -127,6 +137,20 @@ export class Partition {
     this.#wake()
   }
 
+  /**
+   * The producer's marker at `markerOffset` is durable: its transaction here is closed (and indexed
+   * when aborted), and whoever waits for this partition looks again, as the last stable offset moved.
+   */
+  transactionEnded(producerId: number, markerOffset: number, aborted: boolean): void {
+    this.transactions.end(producerId, markerOffset, aborted)
+    this.#wake()
+  }
+
+  /** Aborted transactions with batches in [from, to) (the flusher skips their batches). */
+  abortedTransactions(from: number, to: number): AbortedTransaction[] {
+    return this.transactions.abortedBetween(from, to)
+  }
+
   /** Records that every offset below `offset` is in the Iceberg table (never moves back). */
   flushedTo(offset: number): void {
     if (offset > this.#flushedOffset) this.#flushedOffset = offset
@@ -196,6 +220,7 @@ export class Partition {
   /** The topic is gone: no batch is readable any more, and every wait ends. */
   clear(): void {
     this.#index.clear()
+    this.transactions.clear()
     this.#wake()
   }
 

@@ -29,6 +29,8 @@ export class ProducerEntry {
   /** Oldest first, at most RETAINED_BATCHES. */
   batches: ProducerBatch[] = []
   lastTimestampMs: number
+  /** First offset of the producer's open transaction on this partition, or -1. */
+  transactionFirstOffset = -1
 
   constructor(epoch: number, lastTimestampMs: number) {
     this.epoch = epoch
@@ -116,7 +118,8 @@ export class PartitionProducers {
   expire(cutoffMs: number): number[] {
     const expired: number[] = []
     for (const [producerId, entry] of this.#entries) {
-      if (entry.lastTimestampMs < cutoffMs) {
+      // A producer in the middle of a transaction is kept: its open transaction holds the last stable offset.
+      if (entry.lastTimestampMs < cutoffMs && entry.transactionFirstOffset < 0) {
         this.#entries.delete(producerId)
         expired.push(producerId)
       }
@@ -126,9 +129,10 @@ export class PartitionProducers {
 }
 
 // Persisted form: epoch i16, last timestamp f64, count u8, then per batch
-// first/last sequence i32 and base/last offset f64.
+// first/last sequence i32 and base/last offset f64, then the open transaction's first offset f64
+// (rows written before transactions end after the batches: no open transaction).
 export function encodeProducerEntry(entry: ProducerEntry): Buffer {
-  const out = Buffer.allocUnsafe(11 + entry.batches.length * 24)
+  const out = Buffer.allocUnsafe(11 + entry.batches.length * 24 + 8)
   out.writeInt16BE(entry.epoch, 0)
   out.writeDoubleBE(entry.lastTimestampMs, 2)
   out.writeUInt8(entry.batches.length, 10)
@@ -140,6 +144,7 @@ export function encodeProducerEntry(entry: ProducerEntry): Buffer {
     out.writeDoubleBE(batch.lastOffset, position + 16)
     position += 24
   }
+  out.writeDoubleBE(entry.transactionFirstOffset, position)
   return out
 }
 
@@ -151,5 +156,6 @@ export function decodeProducerEntry(value: Buffer): ProducerEntry {
     entry.batches.push(new ProducerBatch(value.readInt32BE(position), value.readInt32BE(position + 4), value.readDoubleBE(position + 8), value.readDoubleBE(position + 16), null))
     position += 24
   }
+  if (value.length >= position + 8) entry.transactionFirstOffset = value.readDoubleBE(position)
   return entry
 }

@@ -148,7 +148,7 @@ describe('config', () => {
       defaultPartitions: number; maxPartitions: number; maxRequestBytes: number; maxBufferedRequestBytes: number; requestTimeoutMs: number
       connectionsMaxIdleMs: number; maxConnections: number; maxConnectionsPerAddress: number; maxMessageBytes: number
       fetchCacheBytes: number; coldFetchCacheBytes: number; groupInitialRebalanceDelayMs: number; groupMinSessionTimeoutMs: number; groupMaxSessionTimeoutMs: number
-      groupMaxSize: number; offsetsRetentionMs: number; maxInflightWrites: number; maxInflightBytes: number; httpMaxBodyBytes: number
+      groupMaxSize: number; offsetsRetentionMs: number; transactionMaxTimeoutMs: number; maxInflightWrites: number; maxInflightBytes: number; httpMaxBodyBytes: number
       logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; storage: 'local' | 's3'; warehouse: string; s3Bucket: string | null
       s3Prefix: string | null; s3Endpoint: string | null; s3Region: string | null; s3ForcePathStyle: boolean; s3MaxRetries: number
       maxConcurrentS3Uploads: number; catalogType: 'filesystem' | 'rest'; catalogUrl: string | null; catalogWarehouse: string | null

@@ -10,6 +10,8 @@ import { MemoryObjectStore } from '../../src/objectstore/memory.ts'
 import { ZombiError } from '../../src/errors.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { TestLog, base } from './test-log.ts'
+import { ATTR_TRANSACTIONAL } from '../../src/protocol/record-batch.ts'
+import { encodeBatch } from '../../src/protocol/records.ts'
 import { readTable } from './table-reader.ts'
 
 /** A catalog whose next commits fail after writing nothing (a crash between data files and commit). */
@@ -94,6 +96,35 @@ describe('Flusher', () => {
     expect((await readTable(catalog, table('events'))).map((row) => [row.partition, row.sequence, row.payload])).toEqual([[0, 0, 'a'], [0, 1, 'b'], [0, 2, 'd'], [1, 0, 'c']])
     expect(log.recorded.map(([, partition, offset]) => [partition, offset]).sort()).toEqual([[0, 3], [1, 1]])
     expect((await flusher.flush('events')).snapshots).toBe(0)
+  })
+
+  test('the table takes committed records only: it stops at the last stable offset and skips aborted batches and markers, its ranges covering them', async () => {
+    const log = await TestLog.open()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const topic = await log.addTopic('events', 1)
+    const partition = topic.partitions[0]!
+    const producerId = await log.allocateProducerId()
+    let sequence = 0
+    const transactional = async (values: string[]): Promise<void> => {
+      const batch = encodeBatch(values.map((value) => ({ key: null, value: Buffer.from(value), timestamp: base })), { producerId, producerEpoch: 0, baseSequence: sequence, attributes: ATTR_TRANSACTIONAL })
+      sequence += values.length
+      expect((await log.append(topic, partition, batch)).errorCode).toBe(0)
+    }
+    await transactional(['a0', 'a1'])
+    expect(await log.writeTransactionMarker(topic, partition, producerId, 0, true, 0)).toBeNull()
+    await transactional(['b0'])
+    expect(await log.writeTransactionMarker(topic, partition, producerId, 0, false, 0)).toBeNull()
+    await transactional(['c0'])
+    // a0 a1 | commit 2 | b0 | abort 4 | c0 (open): the last stable offset is 5.
+    expect([partition.highWatermark, partition.lastStableOffset]).toEqual([6, 5])
+    const flusher = newFlusher(log, catalog)
+    await flusher.start()
+    expect(await flusher.flush('events')).toMatchObject({ rows: 2, flushedOffsets: { 0: 5 } })
+    expect(await log.writeTransactionMarker(topic, partition, producerId, 0, true, 0)).toBeNull()
+    expect(await flusher.flush('events')).toMatchObject({ rows: 1, flushedOffsets: { 0: 7 } })
+    expect((await readTable(catalog, table('events'))).map((row) => [row.sequence, row.payload])).toEqual([[0, 'a0'], [1, 'a1'], [5, 'c0']])
+    const loaded = await catalog.loadTable(table('events'))
+    expect(loaded!.metadata.snapshots.map((snapshot) => snapshot.summary['zombi.offsets.0'])).toEqual(['0-4', '5-6'])
   })
 
   test('failing() names a topic whose last flush failed, with the error, until a flush succeeds (cold storage health)', async () => {

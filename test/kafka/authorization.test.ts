@@ -45,6 +45,15 @@ const EXPECTED: Record<string, 'open' | 'empty' | readonly number[]> = {
   CreateAcls: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   DescribeAcls: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   DeleteAcls: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
+  // v0-3 ask WRITE on the transactional id; the batched v4+ (broker to broker) CLUSTER_ACTION.
+  AddPartitionsToTxn: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED],
+  AddOffsetsToTxn: [ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED],
+  EndTxn: [ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED],
+  TxnOffsetCommit: [ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED],
+  DescribeProducers: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+  DescribeTransactions: [ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED],
+  // Lists only the transactional ids the client may describe.
+  ListTransactions: 'empty',
 }
 
 const AUTHORIZATION_CODES = new Set<number>([ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.GROUP_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED])
@@ -88,8 +97,13 @@ describe('authorization in every handler', () => {
         for (const requested of (value as { topics: Array<{ topicId: string }> }).topics) requested.topicId = topic.id
       }
       const response = await call<Record<string, unknown>>(handler, version, structuredClone(value), context)
+      if (handler.name === 'ListTransactions') {
+        // Someone else's transactional id exists, so an empty list means it was filtered out.
+        await context.groups.transactions.initProducerId('someone-elses', 60_000, -1, -1, true)
+      }
       if (expected === 'empty') {
-        expect(response.groups).toEqual([])
+        const again = handler.name === 'ListTransactions' ? await call<Record<string, unknown>>(handler, version, structuredClone(value), context) : response
+        expect(again.groups ?? again.transactionStates).toEqual([])
         return
       }
       // Top-level NONE beside per-partition or per-group errors is how Fetch and OffsetFetch v8+ answer.

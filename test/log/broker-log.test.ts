@@ -78,7 +78,7 @@ describe('idempotent producers', () => {
     expect((await log.append(topic, partition, idempotentBatch(producerId, 1, 5, 1))).errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
     expect((await log.append(topic, partition, idempotentBatch(producerId, 0, 2, 1))).errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH)
     expect((await log.append(topic, partition, idempotentBatch(producerId + 100, 0, 0, 1))).errorCode).toBe(ErrorCode.UNKNOWN_PRODUCER_ID)
-    expect((await log.append(topic, partition, encodeBatch([{ key: null, value: null }], { producerId, producerEpoch: 1, baseSequence: 2, attributes: 0x10 }))).errorCode).toBe(ErrorCode.INVALID_RECORD)
+    expect((await log.append(topic, partition, encodeBatch([{ key: null, value: null }], { producerId, producerEpoch: 1, baseSequence: 2, attributes: 0x30 }))).errorCode).toBe(ErrorCode.INVALID_RECORD)
     expect(partition.highWatermark).toBe(2)
   })
 

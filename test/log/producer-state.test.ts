@@ -72,4 +72,19 @@ describe('idempotent producer sequence rules', () => {
     expect(producers.expire(2000)).toEqual([9])
     expect(producers.size).toBe(0)
   })
+
+  it('keeps an open transaction\'s first offset in its persisted form; rows written before transactions read as none', () => {
+    const producers = new PartitionProducers()
+    accept(producers, 4, 0, 0, 1, 10)
+    const entry = producers.entry(4)!
+    entry.transactionFirstOffset = 10
+    const stored = encodeProducerEntry(entry)
+    expect(decodeProducerEntry(stored).transactionFirstOffset).toBe(10)
+    // The older form ends after the batches.
+    expect(decodeProducerEntry(stored.subarray(0, stored.length - 8)).transactionFirstOffset).toBe(-1)
+    // A producer in the middle of a transaction is not expired: its transaction holds the last stable offset.
+    expect(producers.expire(Number.MAX_SAFE_INTEGER)).toEqual([])
+    entry.transactionFirstOffset = -1
+    expect(producers.expire(Number.MAX_SAFE_INTEGER)).toEqual([4])
+  })
 })

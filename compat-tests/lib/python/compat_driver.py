@@ -29,6 +29,7 @@ SCENARIOS = [
     "sasl-scram-tls",
     "acl-denied",
     "compacted-topic",
+    "transactions-read-committed",
 ]
 
 CODEC_COUNT = 100
@@ -49,6 +50,18 @@ GROUP_SECOND_TOTAL = 20
 ADMIN_PARTITIONS = 3
 ADMIN_CONFIG_NAME = "retention.ms"
 ADMIN_CONFIG_VALUE = "3600000"
+# transactions-read-committed: commit TXN_COMMITTED_FIRST, abort TXN_ABORTED, commit TXN_COMMITTED_SECOND.
+TXN_COMMITTED_FIRST = 3
+TXN_ABORTED = 2
+TXN_COMMITTED_SECOND = 2
+
+
+def txn_committed_value(index):
+    return f"txn-committed-{index}".encode()
+
+
+def txn_aborted_value(index):
+    return f"txn-aborted-{index}".encode()
 
 # keys-headers-nulls: (key, value, headers), in order.
 KEYS_HEADERS_NULLS = [

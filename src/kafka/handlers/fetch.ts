@@ -7,6 +7,7 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readFetchRequest, writeFetchResponse, type FetchRequest, type FetchResponse as GeneratedFetchResponse } from '../../protocol/generated/fetch.ts'
 import type { Records } from '../../protocol/writer.ts'
+import { baseOffsetOf, lastOffsetDeltaOf } from '../../protocol/record-batch.ts'
 import type { Partition } from '../../log/partition.ts'
 import type { Topic } from '../../log/topic.ts'
 import { defineHandler, type RequestContext } from '../handler.ts'
@@ -27,9 +28,11 @@ class FetchTarget {
   readonly partitionMaxBytes: number
   /** The client may not READ the topic: answered TOPIC_AUTHORIZATION_FAILED (topic and partition are then unset). */
   readonly denied: boolean
+  readonly isolationLevel: number
 
-  constructor(topic: Topic | undefined, partitionIndex: number, fetchOffset: number, partitionMaxBytes: number, denied: boolean) {
+  constructor(topic: Topic | undefined, partitionIndex: number, fetchOffset: number, partitionMaxBytes: number, denied: boolean, isolationLevel: number) {
     this.denied = denied
+    this.isolationLevel = isolationLevel
     this.topic = denied ? undefined : topic
     this.partition = this.topic?.partitions[partitionIndex]
     this.partitionIndex = partitionIndex
@@ -45,35 +48,54 @@ function resolveTargets(request: FetchRequest, context: RequestContext): FetchTa
     // By name, checked whether the topic exists or not (an unauthorized client learns nothing of it); an unknown id names nothing.
     const name = byId ? topic?.name : t.topic
     const denied = name !== undefined && !allowedOnTopic(context, AclOperation.READ, name)
-    return t.partitions.map((p) => new FetchTarget(topic, p.partition, p.fetchOffset, p.partitionMaxBytes, denied))
+    return t.partitions.map((p) => new FetchTarget(topic, p.partition, p.fetchOffset, p.partitionMaxBytes, denied, request.isolationLevel))
   })
 }
 
-function partitionData(partitionIndex: number, errorCode: ErrorCode, partition: Partition | undefined, records: readonly Buffer[], logStartOffset = partition === undefined ? -1 : Math.max(partition.logStartOffset, partition.deletedBefore)): PartitionData {
+/** Kafka's isolation levels: read_committed reads up to the last stable offset and learns which transactions aborted. */
+const READ_COMMITTED = 1
+
+/** Where a read of the partition stops: the high watermark, or the last stable offset for read_committed. */
+function readLimit(partition: Partition, readCommitted: boolean): number {
+  return readCommitted ? partition.lastStableOffset : partition.highWatermark
+}
+
+/**
+ * The aborted transactions a read_committed consumer must skip among the batches it gets (from `from`
+ * to the end of the last one), or null (none, nothing returned, or read_uncommitted).
+ */
+function abortedIn(partition: Partition, readCommitted: boolean, from: number, records: readonly Buffer[]): PartitionData['abortedTransactions'] {
+  const last = records.at(-1)
+  if (!readCommitted || last === undefined) return null
+  const aborted = partition.transactions.abortedBetween(from, baseOffsetOf(last) + lastOffsetDeltaOf(last) + 1)
+  return aborted.length === 0 ? null : aborted.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }))
+}
+
+function partitionData(partitionIndex: number, errorCode: ErrorCode, partition: Partition | undefined, records: readonly Buffer[], logStartOffset = partition === undefined ? -1 : Math.max(partition.logStartOffset, partition.deletedBefore), abortedTransactions: PartitionData['abortedTransactions'] = null): PartitionData {
   return {
     partitionIndex,
     errorCode,
     highWatermark: partition?.highWatermark ?? -1,
-    lastStableOffset: partition?.highWatermark ?? -1,
+    lastStableOffset: partition?.lastStableOffset ?? -1,
     logStartOffset,
     divergingEpoch: null,
     currentLeader: null,
     snapshotId: null,
-    abortedTransactions: null,
+    abortedTransactions,
     preferredReadReplica: -1,
     records,
   }
 }
 
 /** Bytes available for the whole request, to compare with min_bytes before waiting. */
-function availableBytes(targets: FetchTarget[][], limit: number): number {
+function availableBytes(targets: FetchTarget[][], limit: number, readCommitted: boolean): number {
   let bytes = 0
   for (const topic of targets) {
     for (const target of topic) {
       if (target.partition === undefined) return limit // an error is worth answering now
       const { partition } = target
       if (target.fetchOffset < partition.logStartOffset || target.fetchOffset < partition.deletedBefore || target.fetchOffset > partition.highWatermark) return limit
-      bytes += partition.bytesBetween(target.fetchOffset, Number.POSITIVE_INFINITY, limit - bytes)
+      bytes += partition.bytesBetween(target.fetchOffset, readLimit(partition, readCommitted), limit - bytes)
       if (bytes >= limit) return bytes
     }
   }
@@ -117,9 +139,11 @@ function partitionResponse(target: FetchTarget, budget: ResponseBudget, context:
   const logStartOffset = log.knownLogStartOffset(topic, partition)
   if (budget.remaining <= 0 && budget.anyData) return partitionData(target.partitionIndex, ErrorCode.NONE, partition, NO_RECORDS, logStartOffset)
   const records: Buffer[] = []
+  const readCommitted = context.apiVersion >= 4 && target.isolationLevel === READ_COMMITTED
+  const end = readLimit(partition, readCommitted)
   // The first batch of the response is sent even above the limits, so a consumer never stalls on a big batch.
-  budget.took(partition.read(target.fetchOffset, budget.forPartition(target.partitionMaxBytes), !budget.anyData, records))
-  return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records, logStartOffset)
+  budget.took(partition.read(target.fetchOffset, budget.forPartition(target.partitionMaxBytes), !budget.anyData, records, end))
+  return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records, logStartOffset, abortedIn(partition, readCommitted, target.fetchOffset, records))
 }
 
 /** A fetch offset below the hot log: batches rebuilt from the Iceberg table, then the hot log's from its start. */
@@ -136,11 +160,18 @@ async function coldPartitionResponse(target: FetchTarget, topic: Topic, partitio
     const read = await cold.read(topic, partition, target.fetchOffset, limit, !budget.anyData, records)
     budget.took(read.bytes)
     // Past the table's part: the hot log goes on in the same answer, within what is left.
+    // The table holds only committed records (the flusher stops at the last stable offset and skips
+    // aborted batches); the hot log's part is limited and annotated as for any read_committed fetch.
     const hotStart = partition.logStartOffset
+    const readCommitted = context.apiVersion >= 4 && target.isolationLevel === READ_COMMITTED
+    const end = readLimit(partition, readCommitted)
+    let aborted: PartitionData['abortedTransactions'] = null
     if (read.nextOffset >= hotStart && limit - read.bytes > 0) {
-      budget.took(partition.read(hotStart, Math.min(limit - read.bytes, Math.max(budget.remaining, 0)), !budget.anyData, records))
+      const coldBatches = records.length
+      budget.took(partition.read(hotStart, Math.min(limit - read.bytes, Math.max(budget.remaining, 0)), !budget.anyData, records, end))
+      if (records.length > coldBatches) aborted = abortedIn(partition, readCommitted, hotStart, records)
     }
-    return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records, logStartOffset)
+    return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records, logStartOffset, aborted)
   } catch (error) {
     // The table cannot be read now (object store or catalog down): a retriable error, the consumer keeps its position.
     context.logger.warn({ err: error, topic: topic.name, partition: partition.id }, 'Kafka fetch from the Iceberg table failed')
@@ -189,7 +220,8 @@ export const fetch = defineHandler<FetchRequest, FetchResponse>({
     if (request.maxWaitMs > 0 && !context.shutdown.aborted) {
       const deadline = Date.now() + request.maxWaitMs
       let partitions: Partition[] | null = null
-      while (availableBytes(targets, minBytes) < minBytes && Date.now() < deadline && !context.shutdown.aborted) {
+      const readCommitted = version >= 4 && request.isolationLevel === READ_COMMITTED
+      while (availableBytes(targets, minBytes, readCommitted) < minBytes && Date.now() < deadline && !context.shutdown.aborted) {
         partitions ??= partitionsOf(targets)
         await context.log.waitForAppend(partitions, deadline, context.shutdown)
       }

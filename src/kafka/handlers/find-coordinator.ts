@@ -1,6 +1,5 @@
-// FindCoordinator: this single broker coordinates every group (and answers transaction
-// lookups too, so a transactional producer reaches InitProducerId and gets a clear error
-// there instead of retrying a lookup forever). Also what makes librdkafka enable LZ4.
+// FindCoordinator: this single broker coordinates every group and every transactional id.
+// Also what makes librdkafka enable LZ4.
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readFindCoordinatorRequest, writeFindCoordinatorResponse, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../../protocol/generated/find-coordinator.ts'

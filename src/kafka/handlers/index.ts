@@ -36,6 +36,13 @@ import { saslHandshake } from './sasl-handshake.ts'
 import { createAcls } from './create-acls.ts'
 import { deleteAcls } from './delete-acls.ts'
 import { describeAcls } from './describe-acls.ts'
+import { addOffsetsToTxn } from './add-offsets-to-txn.ts'
+import { addPartitionsToTxn } from './add-partitions-to-txn.ts'
+import { describeProducers } from './describe-producers.ts'
+import { describeTransactions } from './describe-transactions.ts'
+import { endTxn } from './end-txn.ts'
+import { listTransactions } from './list-transactions.ts'
+import { txnOffsetCommit } from './txn-offset-commit.ts'
 
 export const allHandlers: readonly AnyHandler[] = [
   produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, describeConfigs, alterConfigs, incrementalAlterConfigs,
@@ -46,4 +53,5 @@ export const allHandlers: readonly AnyHandler[] = [
   offsetDelete, offsetForLeaderEpoch,
   saslHandshake, saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials, describeClientQuotas,
   createAcls, describeAcls, deleteAcls,
+  addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeProducers, describeTransactions, listTransactions,
 ]

@@ -29,10 +29,13 @@ interface Found {
   timestamp: number
 }
 
-async function lookup(log: BrokerLog, topic: Topic, partition: Partition, timestamp: number): Promise<Found> {
+/** read_committed (v2+): LATEST is the last stable offset, past which records may still abort. */
+const READ_COMMITTED = 1
+
+async function lookup(log: BrokerLog, topic: Topic, partition: Partition, timestamp: number, readCommitted: boolean): Promise<Found> {
   switch (timestamp) {
     case LATEST:
-      return { offset: partition.highWatermark, timestamp: -1 }
+      return { offset: readCommitted ? partition.lastStableOffset : partition.highWatermark, timestamp: -1 }
     case EARLIEST:
       return { offset: await log.logStartOffset(topic, partition), timestamp: -1 }
     case EARLIEST_LOCAL:
@@ -86,7 +89,7 @@ export const listOffsets = defineHandler<ListOffsetsRequest, ListOffsetsResponse
           partitions.push(answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, -1, -1))
         } else {
           try {
-            const found = await lookup(log, topic, partition, p.timestamp)
+            const found = await lookup(log, topic, partition, p.timestamp, context.apiVersion >= 2 && request.isolationLevel === READ_COMMITTED)
             partitions.push(answer(p.partitionIndex, ErrorCode.NONE, found.offset, found.timestamp))
           } catch (error) {
             // The table cannot be read now: retriable, so the client asks again rather than resetting to a wrong offset.

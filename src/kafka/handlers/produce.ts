@@ -9,6 +9,8 @@ import { AclOperation, allowed, allowedOnTopic, ResourceType } from '../authoriz
 import { defineHandler } from '../handler.ts'
 import type { KafkaTraffic } from '../metrics.ts'
 import { autoCreateTopics, needsAutoCreate } from './auto-create.ts'
+import { ATTR_TRANSACTIONAL, RECORDS, attributesOf, producerEpochOf, producerIdOf } from '../../protocol/record-batch.ts'
+import type { RequestContext } from '../handler.ts'
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number]
 
@@ -28,6 +30,17 @@ function partitionResponse(index: number, result: AppendResult, logStartOffset: 
 function failed(index: number, errorCode: ErrorCode, errorMessage: string, traffic: KafkaTraffic | undefined): PartitionResponse {
   traffic?.error(errorCode)
   return partitionResponse(index, { errorCode, errorMessage, baseOffset: -1, logAppendTime: -1 }, -1)
+}
+
+/**
+ * A transactional batch must come from the current producer of its transactional id, for a partition
+ * added to the open transaction (KIP-890 part 1: a late batch cannot start a transaction nobody will
+ * end). NONE for batches outside transactions (and for bytes too short to tell: the append refuses those).
+ */
+function transactionProblem(records: Buffer | null, transactionalId: string | null, topic: string, partition: number, context: RequestContext): ErrorCode {
+  if (records === null || records.length < RECORDS || (attributesOf(records) & ATTR_TRANSACTIONAL) === 0) return ErrorCode.NONE
+  if (transactionalId === null) return ErrorCode.INVALID_TXN_STATE
+  return context.groups.transactions.verifyProduce(transactionalId, producerIdOf(records), producerEpochOf(records), topic, partition)
 }
 
 export const produce = defineHandler<ProduceRequest, ProduceResponse>({
@@ -64,6 +77,12 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
         // One replica is all the in-sync set there is: acks=all cannot meet a min.insync.replicas above 1 (as Kafka answers).
         if (request.acks === -1 && topic.minInsyncReplicas > 1) {
           return failed(data.index, ErrorCode.NOT_ENOUGH_REPLICAS, `the in-sync replicas of ${topic.name}-${data.index} are 1, fewer than its min.insync.replicas ${topic.minInsyncReplicas}`, traffic)
+        }
+        const transactionError = transactionProblem(data.records, request.transactionalId, topic.name, data.index, context)
+        if (transactionError !== ErrorCode.NONE) {
+          return failed(data.index, transactionError, transactionError === ErrorCode.INVALID_TXN_STATE
+            ? `the transactional batch's partition ${topic.name}-${data.index} is not in an open transaction of ${request.transactionalId ?? 'any transactional id'} (AddPartitionsToTxn first)`
+            : `the transactional batch's producer is not the current one of transactional id ${request.transactionalId}`, traffic)
         }
         return log.append(topic, partition, data.records).then((result) => {
           traffic?.produced(result.errorCode, data.records)

@@ -22,6 +22,10 @@ export const ApiKey = {
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  TxnOffsetCommit: 28,
   DescribeAcls: 29,
   CreateAcls: 30,
   DeleteAcls: 31,
@@ -38,6 +42,9 @@ export const ApiKey = {
   DescribeUserScramCredentials: 50,
   AlterUserScramCredentials: 51,
   DescribeCluster: 60,
+  DescribeProducers: 61,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
 } as const
 
 export type ApiKeyValue = (typeof ApiKey)[keyof typeof ApiKey]
@@ -72,6 +79,10 @@ export const API_VERSIONS: Record<number, ApiVersionRange> = {
   21: { name: 'DeleteRecords', minVersion: 0, maxVersion: 2, firstFlexibleVersion: 2 },
   22: { name: 'InitProducerId', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 2 },
   23: { name: 'OffsetForLeaderEpoch', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 4 },
+  24: { name: 'AddPartitionsToTxn', minVersion: 0, maxVersion: 5, firstFlexibleVersion: 3 },
+  25: { name: 'AddOffsetsToTxn', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 3 },
+  26: { name: 'EndTxn', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 3 },
+  28: { name: 'TxnOffsetCommit', minVersion: 0, maxVersion: 4, firstFlexibleVersion: 3 },
   29: { name: 'DescribeAcls', minVersion: 0, maxVersion: 3, firstFlexibleVersion: 2 },
   30: { name: 'CreateAcls', minVersion: 0, maxVersion: 3, firstFlexibleVersion: 2 },
   31: { name: 'DeleteAcls', minVersion: 0, maxVersion: 3, firstFlexibleVersion: 2 },
@@ -88,6 +99,9 @@ export const API_VERSIONS: Record<number, ApiVersionRange> = {
   50: { name: 'DescribeUserScramCredentials', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0 },
   51: { name: 'AlterUserScramCredentials', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0 },
   60: { name: 'DescribeCluster', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0 },
+  61: { name: 'DescribeProducers', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0 },
+  65: { name: 'DescribeTransactions', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0 },
+  66: { name: 'ListTransactions', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0 },
 }
 
 export function isFlexible(apiKey: number, version: number): boolean {

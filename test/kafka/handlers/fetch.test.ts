@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { fetch } from '../../../src/kafka/handlers/fetch.ts'
 import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
 import type { FetchRequest, FetchResponse } from '../../../src/protocol/generated/fetch.ts'
-import { batchSize } from '../../../src/protocol/record-batch.ts'
-import { decodeBatch } from '../../../src/protocol/records.ts'
+import { ATTR_TRANSACTIONAL, batchSize } from '../../../src/protocol/record-batch.ts'
+import { decodeBatch, encodeBatch } from '../../../src/protocol/records.ts'
 import type { Records } from '../../../src/protocol/writer.ts'
 import { batchOf } from '../../support/log.ts'
 import { call, exchange, makeHandlerContext, type HandlerHarness } from '../fixtures/broker-parts.ts'
@@ -149,5 +149,40 @@ describe('Fetch', () => {
     const response = await exchange<FetchResponse>(fetch, version, fetchRequest([{ topic: 'orders', topicId, partitions: [fetchPartition(0, 1)] }]), context)
     expect(answer(response as Handled).errorCode).toBe(ErrorCode.NONE)
     expect(recordsOf(answer(response as Handled).records)).toEqual([[1, 'b']])
+  })
+
+  it('stops read_committed at the last stable offset and lists the aborted transactions it returns; read_uncommitted gets everything', async () => {
+    const harness = await makeHandlerContext({ topics: { orders: 1 } })
+    const { log, context, groups } = harness
+    const topic = log.topicByName('orders')!
+    const partition = topic.partitions[0]!
+    const tx = groups.transactions
+    const { producerId } = await tx.initProducerId('app', 60_000, -1, -1, true)
+    let sequence = 0
+    const write = async (values: string[]): Promise<void> => {
+      await tx.addPartitions('app', producerId, 0, [{ topic: 'orders', partition: 0 }], true)
+      const batch = encodeBatch(values.map((value) => ({ key: null, value: Buffer.from(value) })), { producerId, producerEpoch: 0, baseSequence: sequence, attributes: ATTR_TRANSACTIONAL })
+      sequence += values.length
+      expect((await log.append(topic, partition, batch)).errorCode).toBe(ErrorCode.NONE)
+    }
+    await write(['a', 'b'])
+    await tx.endTransaction('app', producerId, 0, false, true)
+    await write(['c'])
+    // a b | abort 2 | c (open)
+    const committed = await call<Handled>(fetch, 12, fromOrders([fetchPartition(0, 0)], { isolationLevel: 1 }), context)
+    expect(answer(committed)).toMatchObject({ highWatermark: 4, lastStableOffset: 3, abortedTransactions: [{ producerId, firstOffset: 0 }] })
+    // Whole batches below the last stable offset: the aborted one and its marker (the client drops both).
+    expect(recordsOf(answer(committed).records).map(([offset]) => offset)).toEqual([0, 1, 2])
+    const uncommitted = await call<Handled>(fetch, 12, fromOrders([fetchPartition(0, 0)]), context)
+    expect(answer(uncommitted)).toMatchObject({ lastStableOffset: 3, abortedTransactions: null })
+    expect(recordsOf(answer(uncommitted).records).map(([offset]) => offset)).toEqual([0, 1, 2, 3])
+    // From the last stable offset a read_committed fetch gets nothing yet; the commit releases it.
+    const waiting = await call<Handled>(fetch, 12, fromOrders([fetchPartition(0, 3)], { isolationLevel: 1 }), context)
+    expect(answer(waiting)).toMatchObject({ errorCode: ErrorCode.NONE, abortedTransactions: null })
+    expect(recordsOf(answer(waiting).records)).toEqual([])
+    await tx.endTransaction('app', producerId, 0, true, true)
+    const released = await call<Handled>(fetch, 12, fromOrders([fetchPartition(0, 3)], { isolationLevel: 1 }), context)
+    expect(answer(released)).toMatchObject({ highWatermark: 5, lastStableOffset: 5 })
+    expect(recordsOf(answer(released).records).map(([offset]) => offset)).toEqual([3, 4])
   })
 })

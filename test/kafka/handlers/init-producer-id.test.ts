@@ -16,11 +16,14 @@ describe('InitProducerId', () => {
     expect(bump.producerId).toBeGreaterThan(first.producerId)
   })
 
-  it('refuses a transactional id with TRANSACTIONAL_ID_AUTHORIZATION_FAILED and hands out no id', async () => {
+  it('gives a transactional id one producer id and a new epoch at every init', async () => {
     const { context } = await makeHandlerContext()
-    const refused = await exchange<InitProducerIdResponse>(initProducerId, 1, { ...idempotent, transactionalId: 'tx-1' }, context)
-    expect(refused).toMatchObject({ errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 })
-    expect((await call<InitProducerIdResponse>(initProducerId, 1, idempotent, context)).producerId).toBe(0)
+    const transactional = { ...idempotent, transactionalId: 'tx-1', transactionTimeoutMs: 60_000 }
+    const first = await exchange<InitProducerIdResponse>(initProducerId, 1, transactional, context)
+    expect(first).toMatchObject({ errorCode: ErrorCode.NONE, producerId: 0, producerEpoch: 0 })
+    expect(await exchange<InitProducerIdResponse>(initProducerId, 4, transactional, context)).toMatchObject({ errorCode: ErrorCode.NONE, producerId: 0, producerEpoch: 1 })
+    expect((await call<InitProducerIdResponse>(initProducerId, 1, idempotent, context)).producerId).toBe(1)
+    expect(await call(initProducerId, 4, { ...transactional, transactionTimeoutMs: 3_600_000 }, context)).toMatchObject({ errorCode: ErrorCode.INVALID_TRANSACTION_TIMEOUT })
   })
 
   it('answers COORDINATOR_NOT_AVAILABLE, which clients retry, when the id cannot be stored', async () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { listOffsets } from '../../../src/kafka/handlers/list-offsets.ts'
 import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
 import type { ListOffsetsRequest, ListOffsetsResponse } from '../../../src/protocol/generated/list-offsets.ts'
+import { ATTR_TRANSACTIONAL } from '../../../src/protocol/record-batch.ts'
+import { encodeBatch } from '../../../src/protocol/records.ts'
 import { batchOf } from '../../support/log.ts'
 import { call, exchange, makeHandlerContext } from '../fixtures/broker-parts.ts'
 
@@ -68,4 +70,16 @@ describe('ListOffsets', () => {
     const response = await exchange<ListOffsetsResponse>(listOffsets, 0, request('orders', [[0, -1], [1, -3]]), context)
     expect(response.topics[0]!.partitions.map((p) => [p.errorCode, p.oldStyleOffsets])).toEqual([[ErrorCode.NONE, [4]], [ErrorCode.NONE, []]])
   })
+})
+
+it('answers LATEST with the last stable offset for read_committed, the high watermark for read_uncommitted', async () => {
+  const { context, groups, log } = await makeHandlerContext({ topics: { orders: 1 } })
+  const topic = log.topicByName('orders')!
+  await log.append(topic, topic.partitions[0]!, batchOf(['plain']))
+  const { producerId } = await groups.transactions.initProducerId('app', 60_000, -1, -1, true)
+  await groups.transactions.addPartitions('app', producerId, 0, [{ topic: 'orders', partition: 0 }], true)
+  await log.append(topic, topic.partitions[0]!, encodeBatch([{ key: null, value: Buffer.from('open') }], { producerId, producerEpoch: 0, baseSequence: 0, attributes: ATTR_TRANSACTIONAL }))
+  const latest = (isolationLevel: number): ListOffsetsRequest => ({ ...request('orders', [[0, -1]]), isolationLevel })
+  expect(answers(await call<ListOffsetsResponse>(listOffsets, 9, latest(1), context))).toEqual([{ errorCode: ErrorCode.NONE, offset: 1, timestamp: -1 }])
+  expect(answers(await call<ListOffsetsResponse>(listOffsets, 9, latest(0), context))).toEqual([{ errorCode: ErrorCode.NONE, offset: 2, timestamp: -1 }])
 })

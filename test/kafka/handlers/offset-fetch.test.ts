@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, test } from 'vitest'
 import { offsetFetch } from '../../../src/kafka/handlers/offset-fetch.ts'
 import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../../../src/protocol/generated/offset-fetch.ts'
@@ -51,4 +51,21 @@ describe('OffsetFetch', () => {
     const { context } = await withCommits()
     expect(offsets((await call<OffsetFetchResponse>(offsetFetch, 1, single('h', [{ name: 'other', partitionIndexes: [0] }]), context)).topics)).toEqual([['other', 0, 2, 'm2', 0]])
   })
+})
+
+test('with require_stable, an offset an open transaction will commit answers UNSTABLE_OFFSET_COMMIT until the transaction ends', async () => {
+  const { context, groups } = await makeHandlerContext({ topics: { orders: 2 } })
+  await groups.commitOffsets('g', -1, '', null, [{ topic: 'orders', partition: 0, offset: 3, leaderEpoch: -1, metadata: null }])
+  const tx = groups.transactions
+  const { producerId } = await tx.initProducerId('app', 60_000, -1, -1, true)
+  await tx.addOffsets('app', producerId, 0, 'g', true)
+  await tx.commitOffsets('app', 'g', producerId, 0, [{ topic: 'orders', partition: 0, offset: 9, leaderEpoch: -1, metadata: null }])
+  const stable = { ...single('g', [{ name: 'orders', partitionIndexes: [0, 1] }]), requireStable: true }
+  const codes = async (request: OffsetFetchRequest): Promise<Array<[number, number]>> =>
+    (await call<OffsetFetchResponse>(offsetFetch, 7, request, context)).topics[0]!.partitions.map((p) => [p.committedOffset, p.errorCode])
+  expect(await codes(stable)).toEqual([[-1, ErrorCode.UNSTABLE_OFFSET_COMMIT], [-1, ErrorCode.NONE]])
+  // Without require_stable the committed offset is answered as before.
+  expect(await codes(single('g', [{ name: 'orders', partitionIndexes: [0] }]))).toEqual([[3, ErrorCode.NONE]])
+  await tx.endTransaction('app', producerId, 0, true, true)
+  expect(await codes(stable)).toEqual([[9, ErrorCode.NONE], [-1, ErrorCode.NONE]])
 })

@@ -4,6 +4,7 @@ import { ProduceBudget } from '../../../src/kafka/produce-budget.ts'
 import { ErrorCode } from '../../../src/protocol/generated/errors.ts'
 import type { ProduceResponse } from '../../../src/protocol/generated/produce.ts'
 import { MemoryHotStore } from '../../../src/storage/memory-store.ts'
+import { ATTR_TRANSACTIONAL } from '../../../src/protocol/record-batch.ts'
 import { encodeBatch } from '../../../src/protocol/records.ts'
 import { batchOf } from '../../support/log.ts'
 import { call, exchange, makeHandlerContext } from '../fixtures/broker-parts.ts'
@@ -129,6 +130,28 @@ describe('Produce', () => {
     const response = await exchange<ProduceResponse>(produce, version, produceRequest({ orders: [{ index: 0, records: batchOf(['wired']) }] }), context)
     expect(outcomes(response)).toEqual([{ topic: 'orders', index: 0, errorCode: ErrorCode.NONE, baseOffset: 1 }])
   })
+})
+
+test('a transactional batch is appended only for a partition of its producer\'s open transaction (KIP-890 verification)', async () => {
+  const { context, groups, log } = await makeHandlerContext({ topics: { orders: 2 } })
+  const tx = groups.transactions
+  const { producerId } = await tx.initProducerId('app', 60_000, -1, -1, true)
+  const batch = (epoch: number, sequence: number): Buffer => encodeBatch([{ key: null, value: Buffer.from('v') }], { producerId, producerEpoch: epoch, baseSequence: sequence, attributes: ATTR_TRANSACTIONAL })
+  const send = async (transactionalId: string | null, partition: number, records: Buffer): Promise<ErrorCode> => {
+    const request = { ...produceRequest({ orders: [{ index: partition, records }] }), transactionalId }
+    return (await call<ProduceResponse>(produce, 9, request, context)).responses[0]!.partitionResponses[0]!.errorCode
+  }
+  // Not added yet, or no transactional id at all: refused, nothing stored.
+  expect(await send('app', 0, batch(0, 0))).toBe(ErrorCode.INVALID_TXN_STATE)
+  expect(await send(null, 0, batch(0, 0))).toBe(ErrorCode.INVALID_TXN_STATE)
+  await tx.addPartitions('app', producerId, 0, [{ topic: 'orders', partition: 0 }], true)
+  expect(await send('app', 1, batch(0, 0))).toBe(ErrorCode.INVALID_TXN_STATE)
+  expect(await send('app', 0, batch(0, 0))).toBe(ErrorCode.NONE)
+  expect(log.topicByName('orders')!.partitions.map((p) => p.highWatermark)).toEqual([1, 0])
+  // A newer producer of the id fences this one.
+  await tx.initProducerId('app', 60_000, -1, -1, true)
+  expect(await send('app', 0, batch(0, 1))).toBe(ErrorCode.INVALID_PRODUCER_EPOCH)
+  expect(await send('other', 0, batch(1, 0))).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING)
 })
 
 test('acks=all on a topic whose min.insync.replicas is above 1 is refused NOT_ENOUGH_REPLICAS (one replica); acks=1 is stored', async () => {

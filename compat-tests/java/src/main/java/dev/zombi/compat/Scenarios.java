@@ -84,6 +84,7 @@ final class Scenarios {
       case "sasl-scram-tls" -> new SecureScenarios(topic).saslScramTls();
       case "acl-denied" -> new SecureScenarios(topic).aclDenied();
       case "compacted-topic" -> compactedTopic();
+      case "transactions-read-committed" -> transactionsReadCommitted();
       default -> throw new IllegalArgumentException("unknown scenario " + scenario);
     };
   }
@@ -418,6 +419,31 @@ final class Scenarios {
     checkOffsets(consumed, 0);
     for (int i = 0; i < 100; i++) checkBytes("value of record " + i, records.get(i).value(), consumed.get(i).value());
     return "100 records with enable.idempotence=true (the default), small batches, 5 in flight: each once, in order";
+  }
+
+  private String transactionsReadCommitted() throws Exception {
+    // The same records as compat-tests/lib/scenarios.ts `transactions`: commit 3, abort 2, commit 2.
+    try (KafkaProducer<byte[], byte[]> producer = producer(Map.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, topic + "-tx"))) {
+      producer.initTransactions();
+      producer.beginTransaction();
+      for (int i = 0; i < 3; i++) producer.send(new ProducerRecord<>(topic, 0, null, utf8("txn-committed-" + i)));
+      producer.commitTransaction();
+      producer.beginTransaction();
+      for (int i = 0; i < 2; i++) producer.send(new ProducerRecord<>(topic, 0, null, utf8("txn-aborted-" + i)));
+      producer.flush();
+      producer.abortTransaction();
+      producer.beginTransaction();
+      for (int i = 3; i < 5; i++) producer.send(new ProducerRecord<>(topic, 0, null, utf8("txn-committed-" + i)));
+      producer.commitTransaction();
+    }
+    List<ConsumerRecord<byte[], byte[]>> committed = consume(0, 0, 5, Map.of(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"));
+    for (int i = 0; i < 5; i++) checkBytes("read_committed value " + i, utf8("txn-committed-" + i), committed.get(i).value());
+    // Offsets: 3 committed, marker, 2 aborted, marker, 2 committed, marker.
+    long[] offsets = committed.stream().mapToLong(ConsumerRecord::offset).toArray();
+    if (!java.util.Arrays.equals(offsets, new long[] {0, 1, 2, 7, 8})) throw new AssertionError("read_committed offsets " + java.util.Arrays.toString(offsets) + ", expected [0, 1, 2, 7, 8]");
+    List<ConsumerRecord<byte[], byte[]>> all = consume(0, 0, 7, Map.of(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted"));
+    checkBytes("read_uncommitted value 3", utf8("txn-aborted-0"), all.get(3).value());
+    return "commit 3, abort 2, commit 2: read_committed reads the 5 committed at offsets 0-2, 7-8; read_uncommitted all 7";
   }
 
   /** One group member polling on its own thread (a KafkaConsumer is single-threaded). */

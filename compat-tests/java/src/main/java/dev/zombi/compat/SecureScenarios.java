@@ -15,6 +15,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.SaslConfigs;
 import org.apache.kafka.common.config.SslConfigs;
@@ -97,6 +98,10 @@ final class SecureScenarios {
       refused = error.getCause();
     } catch (AuthorizationException error) {
       refused = error;
+    } catch (KafkaException error) {
+      // The idempotent producer's InitProducerId may fail (CLUSTER_AUTHORIZATION_FAILED, fatal) before
+      // send() runs: kafka-clients 3.x then throws from send() itself, the authorization error as the cause.
+      refused = error.getCause() instanceof AuthorizationException ? error.getCause() : error;
     }
     Scenarios.check(refused != null, "the produce succeeded without WRITE on the topic");
     Scenarios.check(refused instanceof AuthorizationException, "the produce failed, but not with an authorization error: " + Main.describe(refused));
