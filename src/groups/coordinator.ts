@@ -3,7 +3,7 @@
 // membership state machine and the stores that keep groups and committed offsets.
 import type { BrokerLog } from '../log/broker-log.ts'
 import type { Logger } from '../observability/logger.ts'
-import { deleteGroups, deleteOffsets, groupSnapshots, type GroupSnapshot } from './admin.ts'
+import { deleteConsumerGroupOffsets, deleteGroups, deleteOffsets, groupSnapshots, type GroupSnapshot } from './admin.ts'
 import type { Group, JoinResult, SyncResult } from './group.ts'
 import { GroupStore } from './group-store.ts'
 import { heartbeat } from './heartbeat.ts'
@@ -13,29 +13,48 @@ import { Membership, type GroupSettings } from './membership.ts'
 import { OffsetStore, type CommittedOffset } from './offset-store.ts'
 import { commitOffsets, expireOffsets, type OffsetCommitEntry } from './offsets.ts'
 import { syncGroup } from './sync.ts'
-import type { ErrorCode } from '../protocol/generated/errors.ts'
+import { ErrorCode } from '../protocol/generated/errors.ts'
+import { joinError } from './group.ts'
+import type { ConsumerGroup } from './consumer-group.ts'
+import { ConsumerGroupStore } from './consumer-group-store.ts'
+import { ConsumerGroups, type ConsumerGroupSettings, type ConsumerHeartbeat, type ConsumerHeartbeatResult } from './consumer-groups.ts'
 
 export class GroupCoordinator {
   readonly #log: BrokerLog
   readonly #offsetStore: OffsetStore
   readonly #groupStore: GroupStore
   readonly #membership: Membership
+  readonly #consumerStore: ConsumerGroupStore
+  /** Consumer-protocol groups (KIP-848), beside the classic groups of #membership. */
+  readonly consumerGroups: ConsumerGroups
 
-  constructor(log: BrokerLog, logger: Logger, settings: GroupSettings) {
+  constructor(log: BrokerLog, logger: Logger, settings: GroupSettings & ConsumerGroupSettings) {
     this.#log = log
     this.#offsetStore = new OffsetStore(log.store)
     this.#groupStore = new GroupStore(log.store)
+    this.#consumerStore = new ConsumerGroupStore(log.store)
     this.#membership = new Membership(settings, logger, this.#groupStore, this.#offsetStore)
+    this.consumerGroups = new ConsumerGroups(settings, logger, log, this.#consumerStore, this.#membership)
   }
 
   async load(): Promise<void> {
     await this.#offsetStore.load()
     this.#membership.restore(this.#offsetStore.groupIds(), await this.#groupStore.load())
+    this.consumerGroups.restore(await this.#consumerStore.load())
   }
 
   /** Stops every timer and answers held requests (shutdown). */
   close(): void {
     this.#membership.close()
+    this.consumerGroups.close()
+  }
+
+  consumerGroup(groupId: string): ConsumerGroup | undefined {
+    return this.consumerGroups.group(groupId)
+  }
+
+  consumerHeartbeat(request: ConsumerHeartbeat): Promise<ConsumerHeartbeatResult> {
+    return this.consumerGroups.heartbeat(request)
   }
 
   group(groupId: string): Group | undefined {
@@ -47,6 +66,13 @@ export class GroupCoordinator {
   }
 
   join(request: JoinRequest): Promise<JoinResult> | JoinResult {
+    const consumerGroup = this.consumerGroups.group(request.groupId)
+    if (consumerGroup !== undefined) {
+      // A group id belongs to one protocol at a time; an empty consumer group may become a classic one.
+      if (consumerGroup.members.size > 0) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, request.memberId)
+      this.consumerGroups.forget(consumerGroup)
+      return this.consumerGroups.persist(consumerGroup).then(() => joinGroup(this.#membership, request))
+    }
     return joinGroup(this.#membership, request)
   }
 
@@ -64,8 +90,21 @@ export class GroupCoordinator {
   }
 
   /** An error code per entry; accepted entries are durable when the promise resolves. */
-  commitOffsets(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[]): Promise<ErrorCode[]> {
+  commitOffsets(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[], apiVersion = 9): Promise<ErrorCode[]> {
+    const consumerGroup = this.consumerGroups.group(groupId)
+    if (consumerGroup !== undefined) {
+      // The generation of the classic protocol is the member epoch here (OffsetCommit v9+).
+      const refusal = this.consumerGroups.validateCommit(consumerGroup, memberId, generationId, apiVersion)
+      if (refusal !== ErrorCode.NONE) return Promise.resolve(entries.map(() => refusal))
+      return commitOffsets(this.#membership, this.#log, groupId, -1, '', null, entries, true)
+    }
     return commitOffsets(this.#membership, this.#log, groupId, generationId, memberId, groupInstanceId, entries)
+  }
+
+  /** The group-level error for an OffsetFetch (v9+) that names a member of a consumer group. */
+  validateOffsetFetch(groupId: string, memberId: string | null, memberEpoch: number): ErrorCode {
+    const consumerGroup = this.consumerGroups.group(groupId)
+    return consumerGroup === undefined ? ErrorCode.NONE : this.consumerGroups.validateFetch(consumerGroup, memberId, memberEpoch)
   }
 
   fetchOffset(groupId: string, topic: string, partition: number): CommittedOffset | undefined {
@@ -77,19 +116,34 @@ export class GroupCoordinator {
     return this.#offsetStore.all(groupId)
   }
 
-  expireOffsets(nowMs: number): Promise<string[]> {
-    return expireOffsets(this.#membership, nowMs)
+  async expireOffsets(nowMs: number): Promise<string[]> {
+    return [...await expireOffsets(this.#membership, nowMs), ...await this.consumerGroups.expire(nowMs)]
   }
 
-  deleteGroups(groupIds: string[]): Promise<ErrorCode[]> {
-    return deleteGroups(this.#membership, groupIds)
+  async deleteGroups(groupIds: string[]): Promise<ErrorCode[]> {
+    const results: ErrorCode[] = []
+    for (const groupId of groupIds) {
+      const consumerGroup = this.consumerGroups.group(groupId)
+      if (consumerGroup === undefined) {
+        results.push(...await deleteGroups(this.#membership, [groupId]))
+      } else if (consumerGroup.members.size > 0) {
+        results.push(ErrorCode.NON_EMPTY_GROUP)
+      } else {
+        this.consumerGroups.forget(consumerGroup)
+        await this.#offsetStore.delete(groupId)
+        await this.consumerGroups.persist(consumerGroup)
+        results.push(ErrorCode.NONE)
+      }
+    }
+    return results
   }
 
   deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<ErrorCode | ErrorCode[]> {
+    if (this.consumerGroups.group(groupId) !== undefined) return deleteConsumerGroupOffsets(this.#membership, this.consumerGroups, this.#log, groupId, partitions)
     return deleteOffsets(this.#membership, this.#log, groupId, partitions)
   }
 
   snapshot(): GroupSnapshot[] {
-    return groupSnapshots(this.#membership, this.#log)
+    return groupSnapshots(this.#membership, this.consumerGroups, this.#log)
   }
 }

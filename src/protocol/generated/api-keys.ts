@@ -35,6 +35,8 @@ export const ApiKey = {
   DescribeUserScramCredentials: 50,
   AlterUserScramCredentials: 51,
   DescribeCluster: 60,
+  ConsumerGroupHeartbeat: 68,
+  ConsumerGroupDescribe: 69,
 } as const
 
 export type ApiKeyValue = (typeof ApiKey)[keyof typeof ApiKey]
@@ -82,6 +84,8 @@ export const API_VERSIONS: Record<number, ApiVersionRange> = {
   50: { name: 'DescribeUserScramCredentials', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0 },
   51: { name: 'AlterUserScramCredentials', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0 },
   60: { name: 'DescribeCluster', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0 },
+  68: { name: 'ConsumerGroupHeartbeat', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0 },
+  69: { name: 'ConsumerGroupDescribe', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0 },
 }
 
 export function isFlexible(apiKey: number, version: number): boolean {
