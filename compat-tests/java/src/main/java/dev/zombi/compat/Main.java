@@ -11,7 +11,7 @@ public final class Main {
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
-      System.err.println("usage: Main <scenario> | version | fault-produce <bootstrap> <topic> <count> | fixture-produce <bootstrap> <topic-prefix> | dump <bootstrap> <topic> <partition> <earliest|offset> <count>");
+      System.err.println("usage: Main <scenario> | version | fault-produce <bootstrap> <topic> <count> | fixture-produce <bootstrap> <topic-prefix> | dump <bootstrap> <topic> <partition> <earliest|offset> <count> | group-members <bootstrap> <topic> <group> <count> <consumer|classic>");
       System.exit(2);
     }
     String mode = args[0];
@@ -21,6 +21,7 @@ public final class Main {
       case "fault-produce" -> FaultProducer.run(rest);
       case "fixture-produce" -> FixtureProducer.run(rest);
       case "dump" -> RecordDumper.run(rest);
+      case "group-members" -> GroupMembers.run(rest);
       default -> runScenario(mode);
     }
     // Client threads (metadata refresh, heartbeats of a failed scenario) must not keep the JVM alive.
