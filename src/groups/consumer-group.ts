@@ -37,6 +37,11 @@ export class ConsumerMember {
   assigned: TopicPartitions = new Map()
   /** Partitions it still holds but must give up. */
   pendingRevocation: TopicPartitions = new Map()
+  /**
+   * Which topics the member's principal may describe (ACLs), for its regex matches; from its latest
+   * heartbeat, so not stored: until the member's first heartbeat after a restart, matches are not filtered.
+   */
+  mayDescribe: ((topic: string) => boolean) | null = null
   sessionTimer: NodeJS.Timeout | null = null
   revocationTimer: NodeJS.Timeout | null = null
 

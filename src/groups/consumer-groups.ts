@@ -29,6 +29,8 @@ export interface ConsumerHeartbeat {
   serverAssignor: string | null
   /** The partitions the member says it holds, by topic name (null: unchanged since its last heartbeat). */
   ownedPartitions: TopicPartitions | null
+  /** Which topics the client may describe: regex matches are filtered by it, as Kafka filters them by ACLs. */
+  mayDescribe?: (topic: string) => boolean
   /** ConsumerGroupHeartbeat v0: the coordinator hands out member ids; from v1 clients make their own (KIP-1082). */
   serverGeneratesMemberId: boolean
   clientId: string
@@ -109,7 +111,9 @@ export class ConsumerGroups {
     for (const name of member.subscribedTopicNames) if (this.#log.topicByName(name) !== undefined) topics.add(name)
     if (member.subscribedTopicRegex !== null) {
       const pattern = this.#pattern(member.subscribedTopicRegex)
-      if (typeof pattern !== 'string') for (const topic of this.#log.topics()) if (pattern.test(topic.name)) topics.add(topic.name)
+      if (typeof pattern !== 'string') {
+        for (const topic of this.#log.topics()) if (pattern.test(topic.name) && (member.mayDescribe?.(topic.name) ?? true)) topics.add(topic.name)
+      }
     }
     return topics
   }
@@ -182,6 +186,7 @@ export class ConsumerGroups {
       const fenced = this.#epochProblem(member, epoch, request.ownedPartitions)
       if (fenced !== null) return refused(ErrorCode.FENCED_MEMBER_EPOCH, fenced)
     }
+    if (request.mayDescribe !== undefined) member.mayDescribe = request.mayDescribe
     if (request.rebalanceTimeoutMs !== -1 && request.rebalanceTimeoutMs !== member.rebalanceTimeoutMs) [member.rebalanceTimeoutMs, dirty] = [request.rebalanceTimeoutMs, true]
     if (request.rackId !== null && request.rackId !== member.rackId) [member.rackId, dirty] = [request.rackId, true]
     if (request.subscribedTopicNames !== null && !sameList(request.subscribedTopicNames, member.subscribedTopicNames)) {

@@ -199,6 +199,13 @@ describe('consumer-protocol groups', () => {
     expect([...next.assignment!.keys()].sort()).toEqual(['orders', 'orders-eu', 'orders-us'])
   })
 
+  it('matches a regex only against topics the member may describe', async () => {
+    const { groups, log } = await startCoordinator({ partitions: 1 })
+    await log.createTopic('orders-secret', 1, {})
+    const joined = await groups.consumerHeartbeat(heartbeat({ memberId: 'm1', subscribedTopicNames: null, subscribedTopicRegex: 'orders.*', mayDescribe: (topic) => topic !== 'orders-secret' }))
+    expect([...joined.assignment!.keys()]).toEqual(['orders'])
+  })
+
   it('new partitions of a subscribed topic move the group epoch', async () => {
     const { groups, log } = await startCoordinator({ partitions: 2 })
     await groups.consumerHeartbeat(heartbeat({ memberId: 'm1' }))

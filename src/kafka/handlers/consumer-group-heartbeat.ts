@@ -46,6 +46,7 @@ export const consumerGroupHeartbeat = defineHandler<ConsumerGroupHeartbeatReques
       serverAssignor: request.serverAssignor,
       ownedPartitions: ownedByName(context, request.topicPartitions),
       serverGeneratesMemberId: context.apiVersion === 0,
+      mayDescribe: (topic) => allowedOnTopic(context, AclOperation.DESCRIBE, topic),
       clientId: context.clientId ?? '',
       clientHost: `/${context.clientHost}`,
     })
