@@ -18,6 +18,7 @@ export const scenarioNames = [
   'consume-from-timestamp',
   'sasl-scram-tls',
   'acl-denied',
+  'kip848-group',
 ] as const
 
 export type ScenarioName = (typeof scenarioNames)[number]
@@ -53,6 +54,7 @@ export function topicSpecOf(scenario: ScenarioName): TopicSpec | undefined {
     case 'large-record-1mib':
       return { partitions: 1, configs: { 'max.message.bytes': String(largeRecord.maxMessageBytes) } }
     case 'group-commit-resume':
+    case 'kip848-group':
       return { partitions: group.partitions, configs: {} }
     default:
       return { partitions: 1, configs: {} }

@@ -28,6 +28,7 @@ SCENARIOS = [
     "consume-from-timestamp",
     "sasl-scram-tls",
     "acl-denied",
+    "kip848-group",
 ]
 
 CODEC_COUNT = 100
