@@ -3,7 +3,8 @@
 // across them (each batch committed), one that leaves hands its partitions over, one killed without
 // leaving is removed after the broker's session timeout, Kafka's kafka-consumer-groups --describe
 // reads the group through ConsumerGroupDescribe, and after a broker restart a new member resumes at
-// the committed offsets. The steps share one broker and group, in order.
+// the committed offsets; a group id with classic members refuses consumer-protocol members and the
+// reverse until it is empty. The steps share one broker and group, in order.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { join } from 'node:path'
 import { Kafka, logLevel, type Producer } from 'kafkajs'
@@ -34,9 +35,9 @@ class Members {
   readonly exited: Promise<number | null>
   #stderr = ''
 
-  constructor(command: string[], bootstrap: string, topic: string, group: string, count: number) {
+  constructor(command: string[], bootstrap: string, topic: string, group: string, count: number, protocol: 'consumer' | 'classic' = 'consumer') {
     const [java, ...args] = command
-    this.process = spawn(java!, [...args, 'group-members', bootstrap, topic, group, String(count), 'consumer'])
+    this.process = spawn(java!, [...args, 'group-members', bootstrap, topic, group, String(count), protocol])
     let pending = ''
     this.process.stdout.on('data', (chunk: Buffer) => {
       pending += chunk.toString('utf8')
@@ -117,8 +118,8 @@ async function produce(perPartition: number): Promise<void> {
   await producer.send({ topic, messages })
 }
 
-function start(count: number): Members {
-  const members = new Members(java, broker.bootstrap, topic, group, count)
+function start(count: number, groupId = group, protocol: 'consumer' | 'classic' = 'consumer'): Members {
+  const members = new Members(java, broker.bootstrap, topic, groupId, count, protocol)
   running.push(members)
   return members
 }
@@ -224,4 +225,28 @@ test('after a broker restart a new member resumes at the committed offsets', asy
   expect(offsets).toEqual(expected)
   third.send('exit')
   expect(await third.exited).toBe(0)
+}, 180_000)
+
+test('a group id serves one protocol while it has members; an emptied group switches', async () => {
+  const mixed = `${group}-mixed`
+  const classic = start(1, mixed, 'classic')
+  await until('the classic member is assigned', () => classic.assignments().get(0)?.length === PARTITIONS, [classic])
+  // Kafka answers GROUP_ID_NOT_FOUND to a consumer-protocol join of a classic group with members; the Java client gives up.
+  const refused = start(1, mixed, 'consumer')
+  await until('the consumer-protocol member fails', () => refused.events.some((e) => e.event === 'error'), [refused])
+  expect(refused.events.find((e) => e.event === 'error')!.detail).toMatch(/GroupIdNotFoundException/)
+  refused.send('exit')
+  await refused.exited
+  classic.send('exit')
+  expect(await classic.exited).toBe(0)
+  // Empty now (its offsets kept): the consumer protocol takes the group over, and the classic one is refused in turn.
+  const member = start(1, mixed, 'consumer')
+  await until('the consumer-protocol member is assigned', () => member.assignments().get(0)?.length === PARTITIONS, [member])
+  const late = start(1, mixed, 'classic')
+  await until('the classic member fails', () => late.events.some((e) => e.event === 'error'), [late])
+  expect(late.events.find((e) => e.event === 'error')!.detail).toMatch(/InconsistentGroupProtocolException/)
+  for (const m of [late, member]) {
+    m.send('exit')
+    await m.exited
+  }
 }, 180_000)
