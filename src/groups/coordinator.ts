@@ -17,7 +17,8 @@ import { ErrorCode } from '../protocol/generated/errors.ts'
 import { joinError } from './group.ts'
 import type { ConsumerGroup } from './consumer-group.ts'
 import { ConsumerGroupStore } from './consumer-group-store.ts'
-import { ConsumerGroups, type ConsumerGroupSettings, type ConsumerHeartbeat, type ConsumerHeartbeatResult } from './consumer-groups.ts'
+import { ConsumerGroups, type ConsumerGroupSettings } from './consumer-groups.ts'
+import { consumerHeartbeat, type ConsumerHeartbeat, type ConsumerHeartbeatResult } from './consumer-heartbeat.ts'
 
 export class GroupCoordinator {
   readonly #log: BrokerLog
@@ -54,7 +55,7 @@ export class GroupCoordinator {
   }
 
   consumerHeartbeat(request: ConsumerHeartbeat): Promise<ConsumerHeartbeatResult> {
-    return this.consumerGroups.heartbeat(request)
+    return consumerHeartbeat(this.consumerGroups, request)
   }
 
   group(groupId: string): Group | undefined {

@@ -4,7 +4,7 @@
 // consumer groups, and restarts.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { TopicPartitions } from '../../src/groups/assignors.ts'
-import type { ConsumerHeartbeat, ConsumerHeartbeatResult } from '../../src/groups/consumer-groups.ts'
+import type { ConsumerHeartbeat, ConsumerHeartbeatResult } from '../../src/groups/consumer-heartbeat.ts'
 import type { GroupCoordinator } from '../../src/groups/coordinator.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
 import { joinNew, startCoordinator } from './fixtures/coordinator.ts'
