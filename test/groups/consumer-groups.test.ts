@@ -271,6 +271,24 @@ describe('consumer-protocol groups', () => {
     expect(groups.fetchOffset('cg', 'orders', 0)).toBeUndefined()
   })
 
+  it('deletes offsets of topics the group does not subscribe to, and expires an empty group with its offsets', async () => {
+    const { groups, log } = await startCoordinator()
+    await log.createTopic('old', 1, {})
+    await groups.consumerHeartbeat(heartbeat({ memberId: 'm1' }))
+    const commit = (topic: string) => groups.commitOffsets('cg', 1, 'm1', null, [{ topic, partition: 0, offset: 4, leaderEpoch: -1, metadata: null }], 9)
+    await commit('orders')
+    await commit('old')
+    expect(await groups.deleteOffsets('cg', [{ topic: 'orders', partition: 0 }, { topic: 'old', partition: 0 }])).toEqual([ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC, ErrorCode.NONE])
+    expect(groups.fetchOffset('cg', 'old', 0)).toBeUndefined()
+    expect(groups.fetchOffset('cg', 'orders', 0)?.offset).toBe(4)
+    // Members keep a group alive; once empty past the retention, it goes with its offsets.
+    expect(await groups.expireOffsets(Date.now() + 30 * 24 * 3_600_000)).toEqual([])
+    await groups.consumerHeartbeat(heartbeat({ memberId: 'm1', memberEpoch: -1 }))
+    expect(await groups.expireOffsets(Date.now() + 30 * 24 * 3_600_000)).toEqual(['cg'])
+    expect(groups.consumerGroup('cg')).toBeUndefined()
+    expect(groups.fetchOffset('cg', 'orders', 0)).toBeUndefined()
+  })
+
   it('keeps groups, members, epochs, assignments and offsets across a restart', async () => {
     const { groups, reload } = await startCoordinator({ partitions: 4 })
     const members = new Map<string, { epoch: number; owned: number[] }>()
