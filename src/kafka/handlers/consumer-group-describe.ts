@@ -19,6 +19,13 @@ function withIds(context: RequestContext, partitions: TopicPartitions): Array<{ 
   })
 }
 
+/** Kafka's bitfield of the group operations the client may perform (READ, DELETE, DESCRIBE). */
+function groupOperations(context: RequestContext, groupId: string): number {
+  let bits = 0
+  for (const operation of [AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE]) if (allowedOnGroup(context, operation, groupId)) bits |= 1 << operation
+  return bits
+}
+
 function failed(groupId: string, errorCode: ErrorCode, errorMessage: string): ConsumerGroupDescribeResponseDescribedGroup {
   return { errorCode, errorMessage, groupId, groupState: '', groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [], authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED }
 }
@@ -63,7 +70,7 @@ export const consumerGroupDescribe = defineHandler<ConsumerGroupDescribeRequest,
             targetAssignment: { topicPartitions: withIds(context, group.targetAssignment.get(member.memberId) ?? new Map()) },
             memberType: CONSUMER_MEMBER_TYPE,
           })),
-          authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+          authorizedOperations: request.includeAuthorizedOperations ? groupOperations(context, groupId) : AUTHORIZED_OPERATIONS_OMITTED,
         }
       }),
     }

@@ -61,6 +61,9 @@ describe('ConsumerGroupDescribe', () => {
       memberType: 1,
     }])
     expect(described.groups[1]).toMatchObject({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, groupId: 'nope' })
+    // Asked for, the operations the client may perform on the group: READ (3), DELETE (6), DESCRIBE (8).
+    const withOperations = await exchange<ConsumerGroupDescribeResponse>(consumerGroupDescribe, 1, { groupIds: ['cg'], includeAuthorizedOperations: true }, context)
+    expect(withOperations.groups[0]!.authorizedOperations).toBe((1 << 3) | (1 << 6) | (1 << 8))
     // DescribeGroups (v0-5) does not know consumer groups: Dead, as Kafka answers below v6.
     const classic = await exchange<DescribeGroupsResponse>(describeGroups, 5, { groups: ['cg'], includeAuthorizedOperations: false }, context)
     expect(classic.groups[0]).toMatchObject({ errorCode: ErrorCode.NONE, groupState: 'Dead', members: [] })
