@@ -10,14 +10,16 @@ import { join } from 'node:path'
 import { Kafka, logLevel, type Producer } from 'kafkajs'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { javaCommand } from '../../compat-tests/java/family.ts'
-import { fetchKafka } from '../../bench/lib/kafka.ts'
 import { freePort } from '../support/ports.ts'
 import { repoRoot, startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
+import { kafkaLibs, runKafkaTool } from './fixtures/kafka-tools.ts'
 import { report, runProcess } from './fixtures/kcat.ts'
 
 const PARTITIONS = 6
 const SESSION_TIMEOUT_MS = 6000
 const WAIT_MS = 60_000
+/** kafka-consumer-groups.sh's main class. */
+const GROUP_COMMAND = 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand'
 
 interface MemberEvent {
   event: string
@@ -75,7 +77,6 @@ class Members {
 let broker: Broker
 let producer: Producer
 let java: string[]
-let kafkaLibs: string
 const topic = uniqueTopic('kip848')
 const group = `kip848-${topic}`
 const running: Members[] = []
@@ -100,7 +101,7 @@ beforeAll(async () => {
   const built = await setup
   if (built.code !== 0) throw new Error(`compat-tests/java/setup.sh failed\n${report(built)}`)
   java = javaCommand('4')
-  kafkaLibs = fetchKafka()
+  kafkaLibs()
 }, 660_000)
 
 afterAll(async () => {
@@ -175,7 +176,7 @@ test('kafka-consumer-groups --describe reads the consumer group (ConsumerGroupDe
   let out: string
   const deadline = Date.now() + WAIT_MS
   for (;;) {
-    const run = await runProcess('java', ['-cp', `${kafkaLibs}/*`, 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', '--bootstrap-server', broker.bootstrap, '--describe', '--group', group], { timeoutMs: 120_000 })
+    const run = await runKafkaTool(GROUP_COMMAND, ['--bootstrap-server', broker.bootstrap, '--describe', '--group', group])
     out = run.stdout.toString('utf8')
     if (run.code !== 0) throw new Error(`kafka-consumer-groups failed\n${report(run)}`)
     const rows = out.split('\n').filter((line) => line.includes(topic))
@@ -185,9 +186,13 @@ test('kafka-consumer-groups --describe reads the consumer group (ConsumerGroupDe
   const rows = out.split('\n').filter((line) => line.includes(topic))
   // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID: every partition has an owner.
   for (const row of rows) expect(row).toMatch(/member-\d/)
-  const members = await runProcess('java', ['-cp', `${kafkaLibs}/*`, 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', '--bootstrap-server', broker.bootstrap, '--describe', '--group', group, '--members'], { timeoutMs: 120_000 })
+  const members = await runKafkaTool(GROUP_COMMAND, ['--bootstrap-server', broker.bootstrap, '--describe', '--group', group, '--members'])
   const memberRows = members.stdout.toString('utf8').split('\n').filter((line) => line.startsWith(group))
   expect(memberRows).toHaveLength(3)
+  // --list --type reads ListGroups v5's group type.
+  const listed = await runKafkaTool(GROUP_COMMAND, ['--bootstrap-server', broker.bootstrap, '--list', '--type'])
+  const row = listed.stdout.toString('utf8').split('\n').find((line) => line.startsWith(`${group} `))
+  expect(row, listed.stdout.toString('utf8')).toMatch(/\sconsumer\s*$/i)
 }, 300_000)
 
 test('a consumer that leaves hands its partitions to the other two', async () => {
