@@ -2,6 +2,7 @@
 // incremental reconciliation (revoke before assign), fencing, static members, leaving, sessions,
 // subscriptions by regex, topic changes, offsets with member epochs, the line between classic and
 // consumer groups, and restarts.
+import fc from 'fast-check'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { TopicPartitions } from '../../src/groups/assignors.ts'
 import type { ConsumerHeartbeat, ConsumerHeartbeatResult } from '../../src/groups/consumer-heartbeat.ts'
@@ -309,3 +310,76 @@ describe('consumer-protocol groups', () => {
     expect(again).toMatchObject({ errorCode: ErrorCode.NONE, memberEpoch: 2 })
   })
 })
+
+describe('consumer-protocol groups under random membership changes', () => {
+  /** One client's view: what the coordinator last told it to hold, at which epoch. */
+  interface Client { epoch: number; owned: number[] }
+
+  it('never lets two members hold a partition at once, and settles with every partition held once, balanced', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.oneof(
+        fc.record({ kind: fc.constant('join' as const) }),
+        fc.record({ kind: fc.constant('leave' as const), pick: fc.nat() }),
+        fc.record({ kind: fc.constant('beat' as const), pick: fc.nat() }),
+        fc.record({ kind: fc.constant('grow' as const) }),
+      ), { minLength: 1, maxLength: 40 }),
+      async (steps) => {
+        const { groups, log } = await startCoordinator({ partitions: 6 })
+        const clients = new Map<string, Client>()
+        let next = 0
+        const check = (): void => {
+          const holders = new Map<number, string>()
+          for (const [id, client] of clients) {
+            for (const p of client.owned) {
+              expect(holders.get(p), `partition ${p} held by ${holders.get(p)} and ${id}`).toBeUndefined()
+              holders.set(p, id)
+            }
+          }
+        }
+        const beat = async (id: string): Promise<void> => {
+          const client = clients.get(id)!
+          const result = await groups.consumerHeartbeat(beat848(id, client.epoch, new Map([['orders', client.owned]])))
+          expect(result.errorCode).toBe(ErrorCode.NONE)
+          client.epoch = result.memberEpoch
+          if (result.assignment !== null) client.owned = [...(result.assignment.get('orders') ?? [])]
+          check()
+        }
+        for (const step of steps) {
+          const ids = [...clients.keys()]
+          if (step.kind === 'join') {
+            const id = `m${next++}`
+            const result = await groups.consumerHeartbeat(heartbeat({ memberId: id }))
+            clients.set(id, { epoch: result.memberEpoch, owned: partitions(result) ?? [] })
+            check()
+          } else if (step.kind === 'grow') {
+            const topic = log.topicByName('orders')!
+            if (topic.partitions.length < 12) expect(await log.createPartitions(topic, topic.partitions.length + 1, false)).toBeNull()
+          } else if (ids.length > 0) {
+            const id = ids[step.pick % ids.length]!
+            if (step.kind === 'leave') {
+              await groups.consumerHeartbeat(heartbeat({ memberId: id, memberEpoch: -1 }))
+              clients.delete(id)
+            } else {
+              await beat(id)
+            }
+          }
+        }
+        // Then everyone heartbeats until nothing moves: all partitions held once, counts within one.
+        const count = log.topicByName('orders')!.partitions.length
+        for (let round = 0; round < 20; round++) for (const id of clients.keys()) await beat(id)
+        if (clients.size > 0) {
+          expect([...clients.values()].flatMap((c) => c.owned).sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i))
+          const sizes = [...clients.values()].map((c) => c.owned.length)
+          expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1)
+          expect(groups.consumerGroup('cg')!.state).toBe('Stable')
+        }
+        groups.close()
+      },
+    ), { numRuns: 40 })
+  })
+})
+
+/** A member's regular heartbeat reporting what it holds. */
+function beat848(memberId: string, memberEpoch: number, owned: TopicPartitions): ConsumerHeartbeat {
+  return beat(memberId, memberEpoch, owned)
+}
