@@ -336,9 +336,9 @@ describe('consumer-protocol groups under random membership changes', () => {
             }
           }
         }
-        const beat = async (id: string): Promise<void> => {
+        const heartbeatOf = async (id: string): Promise<void> => {
           const client = clients.get(id)!
-          const result = await groups.consumerHeartbeat(beat848(id, client.epoch, new Map([['orders', client.owned]])))
+          const result = await groups.consumerHeartbeat(beat(id, client.epoch, new Map([['orders', client.owned]])))
           expect(result.errorCode).toBe(ErrorCode.NONE)
           client.epoch = result.memberEpoch
           if (result.assignment !== null) client.owned = [...(result.assignment.get('orders') ?? [])]
@@ -360,13 +360,13 @@ describe('consumer-protocol groups under random membership changes', () => {
               await groups.consumerHeartbeat(heartbeat({ memberId: id, memberEpoch: -1 }))
               clients.delete(id)
             } else {
-              await beat(id)
+              await heartbeatOf(id)
             }
           }
         }
         // Then everyone heartbeats until nothing moves: all partitions held once, counts within one.
         const count = log.topicByName('orders')!.partitions.length
-        for (let round = 0; round < 20; round++) for (const id of clients.keys()) await beat(id)
+        for (let round = 0; round < 20; round++) for (const id of clients.keys()) await heartbeatOf(id)
         if (clients.size > 0) {
           expect([...clients.values()].flatMap((c) => c.owned).sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i))
           const sizes = [...clients.values()].map((c) => c.owned.length)
@@ -378,8 +378,3 @@ describe('consumer-protocol groups under random membership changes', () => {
     ), { numRuns: 40 })
   })
 })
-
-/** A member's regular heartbeat reporting what it holds. */
-function beat848(memberId: string, memberEpoch: number, owned: TopicPartitions): ConsumerHeartbeat {
-  return beat(memberId, memberEpoch, owned)
-}
