@@ -216,6 +216,14 @@ describe('consumer-protocol groups', () => {
     expect(partitions(next)).toEqual([0, 1, 2])
   })
 
+  it('refuses members past ZOMBI_GROUP_MAX_SIZE', async () => {
+    const { groups } = await startCoordinator({ settings: { ZOMBI_GROUP_MAX_SIZE: '1' } })
+    expect((await groups.consumerHeartbeat(heartbeat({ memberId: 'm1' }))).errorCode).toBe(ErrorCode.NONE)
+    const second = await groups.consumerHeartbeat(heartbeat({ memberId: 'm2' }))
+    expect(second.errorCode).toBe(ErrorCode.GROUP_MAX_SIZE_REACHED)
+    expect(second.errorMessage).toMatch(/maximum size \(1\)/)
+  })
+
   it('uses the assignor the members name and refuses unknown ones', async () => {
     const { groups, log } = await startCoordinator({ partitions: 3 })
     await log.createTopic('other', 3, {})
