@@ -360,7 +360,8 @@ class Emitter {
   }
 
   private needsDefaultFactory(model: MessageModel, s: Struct): boolean {
-    const check = (st: Struct): boolean => st.fields.some((f) => (f.struct === s && !f.isArray && !f.everNullable) || (f.struct !== null && check(f.struct)))
+    // Only a field absent from some version of its parent reads its default (nullable structs default to null).
+    const check = (st: Struct): boolean => st.fields.some((f) => (f.struct === s && !f.isArray && !f.everNullable && condition(f.present, st.present) !== 'true') || (f.struct !== null && check(f.struct)))
     return check(model.root)
   }
 

@@ -134,10 +134,6 @@ function writeConsumerGroupDescribeResponseTargetPartitions(w: Writer, _version:
   w.emptyTaggedFields()
 }
 
-function defaultConsumerGroupDescribeResponseTargetAssignment(): ConsumerGroupDescribeResponseTargetAssignment {
-  return { topicPartitions: [] }
-}
-
 function readConsumerGroupDescribeResponseTargetAssignment(r: Reader, version: number): ConsumerGroupDescribeResponseTargetAssignment {
   const topicPartitionsLength = r.compactArrayLength()
   if (topicPartitionsLength < 0) throw new ProtocolDecodeError('ConsumerGroupDescribe: non-nullable array topicPartitions is null')
@@ -176,10 +172,6 @@ function writeConsumerGroupDescribeResponseCurrentPartitions(w: Writer, _version
     for (let i = 0; i < a.length; i++) w.int32(a[i]!)
   }
   w.emptyTaggedFields()
-}
-
-function defaultConsumerGroupDescribeResponseCurrentAssignment(): ConsumerGroupDescribeResponseCurrentAssignment {
-  return { topicPartitions: [] }
 }
 
 function readConsumerGroupDescribeResponseCurrentAssignment(r: Reader, version: number): ConsumerGroupDescribeResponseCurrentAssignment {
