@@ -12,6 +12,10 @@
 // zombi.iceberg.mode=value_schema_id_prefix (the schema registered with the broker's own registry under
 // /registry, as schema id 1), so the flush decodes every value into typed columns;
 // the table gains typed/raw ratios of the flush rate at each size. --no-typed leaves them out.
+// Each typed size also runs live with the producer a team using Confluent's serializers has:
+// confluent-kafka-python's Producer with its AvroSerializer (auto-registering through /registry,
+// bench/lib/avro_serializer_producer.py), so "does the flush keep up with one producer" is answered
+// for a real serializer as well as for @platformatic/kafka sending ready-made Avro bytes.
 // With --s3 every workload also runs with ZOMBI_STORAGE=s3 against moto (the S3 test server, started
 // per run on loopback, behind a counting proxy in this process), and the table gains S3/local ratios;
 // a 1 KiB incompressible workload is added so that files are as large as the payload and go multipart.
@@ -32,6 +36,8 @@ import { platformaticLoad } from './lib/platformatic.ts'
 import { AVRO_BENCH_SCHEMA, warmUpWorkload, type Payload, type Workload } from './lib/scenarios.ts'
 import { Kafka, logLevel } from 'kafkajs'
 import { startZombi } from './lib/zombi.ts'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 
 const main = path.resolve(import.meta.dirname, '../src/main.ts')
 const withTyped = !process.argv.includes('--no-typed')
@@ -104,6 +110,10 @@ interface Isolated {
 
 interface Live {
   produceSeconds: number
+  /** Records the live run's producer sent. */
+  records: number
+  /** CPU the producer process spent on them (the serializer run; null for the in-process producer). */
+  producerCpuSeconds: number | null
   /** From the last acknowledgement until the table held every record. */
   catchUpSeconds: number
 }
@@ -188,9 +198,26 @@ async function registerBenchSchema(httpUrl: string, subject: string): Promise<vo
 
 const topicOf = (c: Case): string => `flush-${c.recordBytes}-${c.payload}`
 
+/** The live run's producer: @platformatic/kafka with ready-made values, or Confluent's AvroSerializer (typed cases). */
+type LiveProducer = 'platformatic' | 'serializer'
+
+const python = path.resolve(import.meta.dirname, '../.cache/venv/bin/python')
+const serializerProducer = path.resolve(import.meta.dirname, 'lib/avro_serializer_producer.py')
+
+/** Produces `records` through bench/lib/avro_serializer_producer.py; its own clock (first produce to last delivery) and CPU. */
+async function produceWithSerializer(bootstrap: string, httpUrl: string, topic: string, recordBytes: number, records: number): Promise<{ seconds: number; cpuSeconds: number }> {
+  const { stdout } = await promisify(execFile)(python, [
+    serializerProducer, '--bootstrap', bootstrap, '--registry', `${httpUrl}/registry`, '--topic', topic,
+    '--schema', JSON.stringify(AVRO_BENCH_SCHEMA), '--records', String(records), '--bytes', String(recordBytes),
+  ], { maxBuffer: 1 << 20, timeout: 600_000 })
+  const answer = JSON.parse(stdout.trim().split('\n').at(-1)!) as { records: number; seconds: number; cpuSeconds: number }
+  if (answer.records !== records) throw new Error(`the serializer producer sent ${answer.records} of ${records}`)
+  return answer
+}
+
 async function run(c: Case, storage: Storage): Promise<Isolated>
-async function run(c: Case, storage: Storage, live: true): Promise<Live>
-async function run(c: Case, storage: Storage, live = false): Promise<Isolated | Live> {
+async function run(c: Case, storage: Storage, live: LiveProducer): Promise<Live>
+async function run(c: Case, storage: Storage, live: LiveProducer | false = false): Promise<Isolated | Live> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-flush-'))
   const kept = removeOnExit(dataDir)
   const opened = await openStorage(storage, dataDir)
@@ -215,8 +242,10 @@ async function run(c: Case, storage: Storage, live = false): Promise<Isolated | 
           await admin.disconnect()
         }
       }
-      const produced = await load.produce(broker.bootstrap, table, workload)
-      if (live) {
+      const produced: { seconds: number; cpuSeconds?: number } = live === 'serializer'
+        ? await produceWithSerializer(broker.bootstrap, broker.httpUrl, table, c.recordBytes, workload.records)
+        : await load.produce(broker.bootstrap, table, workload)
+      if (live !== false) {
         const acknowledged = performance.now()
         while (await committedOverHttp(broker.httpUrl, table) < workload.records) {
           if (performance.now() - acknowledged > 180_000) throw new Error(`${storageLabel(storage)}: the flush did not catch up within 180 s`)
@@ -224,7 +253,7 @@ async function run(c: Case, storage: Storage, live = false): Promise<Isolated | 
         }
         const catchUpSeconds = (performance.now() - acknowledged) / 1000
         await broker.stop()
-        return { produceSeconds: produced.seconds, catchUpSeconds }
+        return { produceSeconds: produced.seconds, records: workload.records, producerCpuSeconds: produced.cpuSeconds ?? null, catchUpSeconds }
       }
       opened.resetCounts()
       await broker.stop()
@@ -269,12 +298,15 @@ interface Row {
   storage: Storage
   isolated: Isolated
   live: Live
+  /** Typed cases: the live run with Confluent's AvroSerializer as the producer. */
+  serializerLive: Live | null
 }
 const rows: Row[] = []
 for (const c of sizingOnly ? [] : cases) {
   for (const storage of storagesOf(c)) {
     const isolated = await run(c, storage)
-    rows.push({ c, storage, isolated, live: await run(c, storage, true) })
+    const live = await run(c, storage, 'platformatic')
+    rows.push({ c, storage, isolated, live, serializerLive: c.payload === 'avro' ? await run(c, storage, 'serializer') : null })
   }
 }
 
@@ -283,8 +315,8 @@ if (!sizingOnly) printComparison()
 
 function printComparison(): void {
   console.log('isolated flush (final flush at SIGTERM) and live flusher (interval 1 s, 128 MiB target):\n')
-  console.log('| storage | record | records | produce rows/s (@platformatic/kafka, acks=all) | flush rows/s | S3/local flush | typed/raw flush | data files | PUTs (incl. parts) | PUTs/s | Parquet MB/s | payload MB/s | flush CPU s / s | Parquet bytes / payload | produce rows/s, flusher live | live / idle produce | table complete after the last ack |')
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+  console.log('| storage | record | records | produce rows/s (@platformatic/kafka, acks=all) | flush rows/s | S3/local flush | typed/raw flush | data files | PUTs (incl. parts) | PUTs/s | Parquet MB/s | payload MB/s | flush CPU s / s | flush CPU s per 1 M rows | Parquet bytes / payload | produce rows/s, flusher live | live / idle produce | table complete after the last ack |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const row of rows) {
     const { c, isolated, live } = row
     const produceRate = c.records / isolated.produceSeconds
@@ -295,7 +327,22 @@ function printComparison(): void {
     const liveRate = c.records / live.produceSeconds
     const raw = rows.find((other) => other.c.payload === 'filler' && other.c.recordBytes === c.recordBytes && other.storage.kind === row.storage.kind)
     const typedRatio = c.payload === 'avro' && raw !== undefined ? (flushRate / (raw.isolated.flush.rows / raw.isolated.flush.seconds)).toFixed(2) : '—'
-    console.log(`| ${storageLabel(row.storage)} | ${payloadLabel(c)} | ${format(c.records)} | ${format(produceRate)} | ${format(flushRate)} | ${ratio} | ${typedRatio} | ${isolated.flush.files} | ${isolated.puts ?? '—'} | ${isolated.puts === null ? '—' : (isolated.puts / isolated.flush.seconds).toFixed(1)} | ${mb(isolated.flush.bytes, isolated.flush.seconds)} | ${mb(flushRate * c.recordBytes, 1)} | ${(isolated.flush.cpuSeconds / isolated.flush.seconds).toFixed(2)} | ${(isolated.flush.bytes / (isolated.flush.rows * c.recordBytes)).toFixed(2)} | ${format(liveRate)} | ${(liveRate / produceRate).toFixed(2)} | ${live.catchUpSeconds.toFixed(1)} s |`)
+    console.log(`| ${storageLabel(row.storage)} | ${payloadLabel(c)} | ${format(c.records)} | ${format(produceRate)} | ${format(flushRate)} | ${ratio} | ${typedRatio} | ${isolated.flush.files} | ${isolated.puts ?? '—'} | ${isolated.puts === null ? '—' : (isolated.puts / isolated.flush.seconds).toFixed(1)} | ${mb(isolated.flush.bytes, isolated.flush.seconds)} | ${mb(flushRate * c.recordBytes, 1)} | ${(isolated.flush.cpuSeconds / isolated.flush.seconds).toFixed(2)} | ${(isolated.flush.cpuSeconds / isolated.flush.rows * 1e6).toFixed(1)} | ${(isolated.flush.bytes / (isolated.flush.rows * c.recordBytes)).toFixed(2)} | ${format(liveRate)} | ${(liveRate / produceRate).toFixed(2)} | ${live.catchUpSeconds.toFixed(1)} s |`)
+  }
+  const typedRows = rows.filter((row) => row.serializerLive !== null)
+  if (typedRows.length === 0) return
+  console.log('\ntyped tables, live flusher, one producer with Confluent\'s AvroSerializer (confluent-kafka-python, acks=all):\n')
+  // CPU per row is what the load of other processes on the machine moves least: the flush keeps up with the producer
+  // on equal CPU (a core each) when one typed row costs the broker's flush less CPU than the producer spends making it.
+  console.log('| record | records | produce rows/s (serializer) | isolated typed flush rows/s | flush / produce | producer CPU s per 1 M rows | typed flush CPU s per 1 M rows (broker, isolated) | producer / flush CPU per row | table complete after the last ack |')
+  console.log('|---|---|---|---|---|---|---|---|---|')
+  for (const { c, isolated, serializerLive } of typedRows) {
+    const live = serializerLive!
+    const produceRate = live.records / live.produceSeconds
+    const flushRate = isolated.flush.rows / isolated.flush.seconds
+    const producerCpu = live.producerCpuSeconds! / live.records * 1e6
+    const flushCpu = isolated.flush.cpuSeconds / isolated.flush.rows * 1e6
+    console.log(`| ${payloadLabel(c)} | ${format(live.records)} | ${format(produceRate)} | ${format(flushRate)} | ${(flushRate / produceRate).toFixed(2)} | ${producerCpu.toFixed(1)} | ${flushCpu.toFixed(1)} | ${(producerCpu / flushCpu).toFixed(2)} | ${live.catchUpSeconds.toFixed(1)} s |`)
   }
 }
 

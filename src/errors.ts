@@ -48,7 +48,7 @@ export const ERRORS = catalogue({
   HTTP_INVALID_REQUEST: { status: 400, problem: 'invalid_request', meaning: 'the request is malformed or fails its schema' },
   HTTP_INVALID_ENCODING: { status: 400, problem: 'invalid_encoding', meaning: 'the body is not UTF-8, or a JSON string holds a lone surrogate' },
   HTTP_INVALID_TABLE: { status: 400, problem: 'invalid_table', meaning: 'the table name is not a valid Kafka topic name' },
-  HTTP_OFFSET_OUT_OF_RANGE: { status: 400, problem: 'offset_out_of_range', meaning: 'the offset is below the log start and no Iceberg reader is configured' },
+  HTTP_OFFSET_OUT_OF_RANGE: { status: 400, problem: 'offset_out_of_range', meaning: 'the offset is below the log start: deleted (DeleteRecords, topic retention), or gone from the hot log with no Iceberg reader configured' },
   HTTP_UNAUTHORIZED: { status: 401, problem: 'unauthorized', meaning: 'the request did not authenticate (no, malformed or wrong credentials, an invalid or expired token); WWW-Authenticate names the accepted schemes' },
   HTTP_FORBIDDEN: { status: 403, problem: 'forbidden', meaning: 'the authenticated principal may not do this: the ACLs do not allow it' },
   HTTP_NOT_FOUND: { status: 404, problem: 'not_found', meaning: 'no such route, table or partition' },

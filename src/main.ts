@@ -13,7 +13,8 @@ import { buildHttpApp } from './http/app.ts'
 import { ColdReader } from './iceberg/cold-reader.ts'
 import { Compactor } from './iceberg/compaction.ts'
 import { COMPACTION_NICENESS, EncodePool } from './iceberg/encode-pool.ts'
-import { Flusher } from './iceberg/flusher.ts'
+import { Flusher, deadLetterTable } from './iceberg/flusher.ts'
+import { deadLetterSource } from './iceberg/typed-rows.ts'
 import { currentSnapshot } from './iceberg/metadata.ts'
 import { FlushMetrics, registerFlushMetrics } from './iceberg/metrics.ts'
 import { removeInterruptedWrites } from './iceberg/orphan-cleanup.ts'
@@ -150,7 +151,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   // Reads below the hot log's start, for both doors: HTTP reads and Kafka Fetch/ListOffsets.
   const coldReader = new ColdReader(catalog, config.catalogNamespace)
   const log = new BrokerLog({
-    store, logger, defaults: { maxMessageBytes: config.maxMessageBytes }, fetchCacheBytes: config.fetchCacheBytes, maxPartitions: config.maxPartitions,
+    store, logger, defaults: { maxMessageBytes: config.maxMessageBytes, syncsEveryAppend: config.durability === 'fsync' }, fetchCacheBytes: config.fetchCacheBytes, maxPartitions: config.maxPartitions,
     readCold: (table, query) => coldReader.read(table, query),
     coldFetchCacheBytes: config.coldFetchCacheBytes,
     // A full disk is answered (KAFKA_STORAGE_ERROR / 507) and rolled back; this is only for what
@@ -176,6 +177,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   let retentionSoon: NodeJS.Timeout | null = null
   const enforceRetention = (): void => {
     retention.enforce().catch((error: unknown) => logger.error({ err: error }, 'hot retention pass failed'))
+    // The topics' retention.ms/retention.bytes over what Kafka and HTTP readers see (the hot log and the table).
+    log.enforceTopicRetention(Date.now()).catch((error: unknown) => logger.error({ err: error }, 'topic retention pass failed'))
   }
   const scheduleRetention = (): void => {
     if (shutdown.signal.aborted) return
@@ -253,7 +256,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
     flushesIdle: () => flusher.whenIdle(),
     metrics: flushMetrics,
   })
-  compactor.start(config.compactionIntervalMs, () => [...log.topics()].map((topic) => topic.name))
+  // Every topic's table and, where one was ever written, its dead-letter table (a missing table is skipped).
+  compactor.start(config.compactionIntervalMs, () => [...log.topics()].flatMap((topic) => [topic.name, deadLetterTable(topic.name)]))
   const snapshotExpirer = new SnapshotExpirer({
     catalog,
     namespace: config.catalogNamespace,
@@ -263,8 +267,9 @@ async function start(config: Config, logger: Logger): Promise<void> {
     logger,
     // The topic's retention.ms/retention.bytes govern its table; retention.bytes is per Kafka partition,
     // so the table as a whole keeps retention.bytes × partitions.
+    // A dead-letter table holds records of its topic: the topic's retention governs it too.
     retention: (table) => {
-      const topic = log.topicByName(table)
+      const topic = log.topicByName(deadLetterSource(table) ?? table)
       if (topic === undefined) return null
       const retentionMs = Number(effectiveTopicConfig(topic.configs, 'retention.ms', log.defaults))
       const retentionBytes = Number(effectiveTopicConfig(topic.configs, 'retention.bytes', log.defaults))

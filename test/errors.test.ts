@@ -37,7 +37,7 @@ const EXPECTED = [
   'HTTP_INVALID_REQUEST 400 invalid_request: the request is malformed or fails its schema',
   'HTTP_INVALID_ENCODING 400 invalid_encoding: the body is not UTF-8, or a JSON string holds a lone surrogate',
   'HTTP_INVALID_TABLE 400 invalid_table: the table name is not a valid Kafka topic name',
-  'HTTP_OFFSET_OUT_OF_RANGE 400 offset_out_of_range: the offset is below the log start and no Iceberg reader is configured',
+  'HTTP_OFFSET_OUT_OF_RANGE 400 offset_out_of_range: the offset is below the log start: deleted (DeleteRecords, topic retention), or gone from the hot log with no Iceberg reader configured',
   'HTTP_UNAUTHORIZED 401 unauthorized: the request did not authenticate (no, malformed or wrong credentials, an invalid or expired token); WWW-Authenticate names the accepted schemes',
   'HTTP_FORBIDDEN 403 forbidden: the authenticated principal may not do this: the ACLs do not allow it',
   'HTTP_NOT_FOUND 404 not_found: no such route, table or partition',

@@ -18,7 +18,7 @@ import type { Metrics } from '../observability/metrics.ts'
 import { silentLogger, type Logger } from '../observability/logger.ts'
 import type { SchemaRegistry } from '../schema/registry.ts'
 import type { TlsCredentials } from '../security/tls.ts'
-import { controlAccess, type HttpAccess } from './plugins/access.ts'
+import { accessResponses, controlAccess, type HttpAccess } from './plugins/access.ts'
 import { answerBackpressure, isBackpressure, limitWrites, WriteBudget } from './plugins/backpressure.ts'
 import { parseJsonStrictly } from './plugins/json-body.ts'
 import { ERRORS, HttpProblem } from '../errors.ts'
@@ -137,6 +137,13 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     (deps.logger ?? silentLogger).error({ err: error, method: request.method, url: request.url }, 'HTTP request failed with an internal error')
     metrics.errors.inc({ door: 'http', code: ERRORS.HTTP_INTERNAL.problem })
     return reply.code(500).send({ error: ERRORS.HTTP_INTERNAL.problem, message: 'internal error; see the broker log' })
+  })
+  // Every route ZOMBI_HTTP_AUTH guards documents its 401 and 403, whether or not this instance has authentication on.
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.hide === true) return
+    const method = Array.isArray(route.method) ? route.method[0]! : route.method
+    const guarded = accessResponses(method, route.url, { $ref: 'Error#' })
+    route.schema = { ...route.schema, response: { ...(route.schema?.response as Record<string, object> | undefined ?? { 200: {} }), ...guarded } }
   })
   // A known path with another method is 405 with Allow, not 404.
   const routes: Array<{ pattern: RegExp; method: string }> = []

@@ -22,6 +22,7 @@ import { carriedZombiKeys, getFile, manifestsWithout, partitionSummaries } from 
 import { footerOf, uncompressedBytes } from './parquet-footer.ts'
 import type { EncodeRun } from './encode-stream.ts'
 import { valueFieldOf, type IcebergField } from './typed-schema.ts'
+import { deadLetterSource } from './typed-rows.ts'
 import { PROPERTY_TOPIC_ID, currentSchema, currentSnapshot, fileOfTopic, jsonText, newSnapshotId, withAppendedSnapshot, type TableMetadata } from './metadata.ts'
 import { FieldId, SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
 
@@ -249,8 +250,10 @@ export class Compactor {
     const id: TableIdentifier = { namespace: this.#options.namespace, name: table }
     const loaded = await catalog.loadTable(id)
     if (loaded === null || this.#closed) return this.#done(result, started)
-    // A typed table's rewrite carries every file's value column into the column as the table has it now.
+    // A typed table's rewrite carries every file's value column into the column as the table has it now;
+    // a dead-letter table's, its error and schema_id columns (its rows name the source topic).
     const value = valueFieldOf(currentSchema(loaded.metadata)) ?? undefined
+    const source = deadLetterSource(table)
     const topicId = loaded.metadata.properties[PROPERTY_TOPIC_ID]
     const files = await liveFiles(catalog, loaded.metadata)
     for (const live of files) if (isSmall(live, this.targetBytes)) live.readBytes = await this.#readBytes(live.file)
@@ -260,7 +263,7 @@ export class Compactor {
       for (const rewrite of rewrites) {
         if (this.#closed) break
         await this.#options.flushesIdle?.()
-        rewrite.output = await this.#rewrite(catalog.tableKey(id), table, rewrite, value)
+        rewrite.output = await this.#rewrite(catalog.tableKey(id), source ?? table, rewrite, value, source !== null)
         done.push(rewrite)
       }
       if (done.length === 0) return this.#done(result, started)
@@ -316,7 +319,7 @@ export class Compactor {
   }
 
   /** Reads the inputs, has a worker merge and encode them, streams the new file into the store. */
-  async #rewrite(tableKey: string, topic: string, rewrite: Rewrite, value: IcebergField | undefined): Promise<DataFileRecord> {
+  async #rewrite(tableKey: string, topic: string, rewrite: Rewrite, value: IcebergField | undefined, deadLetter: boolean): Promise<DataFileRecord> {
     const { catalog, pool } = this.#options
     const inputs: Uint8Array[] = []
     let inputRows = 0
@@ -328,7 +331,7 @@ export class Compactor {
     }
     const { event_date: eventDate, event_hour: eventHour } = rewrite.inputs[0]!.file.partition
     const key = `${tableKey}/data/event_date=${eventDateString(eventDate!)}/event_hour=${String(eventHour).padStart(2, '0')}/${randomUUID()}.parquet`
-    const run: EncodeRun = pool.run({ kind: 'rewrite', topic, inputs, rowGroupBytes: this.#options.rowGroupBytes, value })
+    const run: EncodeRun = pool.run({ kind: 'rewrite', topic, inputs, rowGroupBytes: this.#options.rowGroupBytes, value, deadLetter })
     let stored = false
     try {
       const incoming = await run.nextFile()

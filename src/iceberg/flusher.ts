@@ -25,7 +25,7 @@ import { EMPTY_SCHEMA_LOOKUP } from '../schema/empty-lookup.ts'
 import { currentSchema } from './metadata.ts'
 import { LAST_COLUMN_ID } from './schema.ts'
 import { TableTypes } from './typed-resolver.ts'
-import { deadLetterFields } from './typed-rows.ts'
+import { deadLetterFields, deadLetterTable } from './typed-rows.ts'
 import { valueFieldOf } from './typed-schema.ts'
 
 
@@ -84,10 +84,7 @@ export interface FlusherOptions {
   schemas?: SchemaLookup
 }
 
-/** The table of a topic's records that did not decode (docs/typed-tables.md). */
-export function deadLetterTable(topic: string): string {
-  return `${topic}~dlq`
-}
+export { deadLetterTable }
 
 export interface FlushSummary {
   topic: string

@@ -18,6 +18,7 @@ import { FieldId } from './schema.ts'
 import { compileCheck } from './typed-check.ts'
 import { ValueColumn } from './typed-columns.ts'
 import { arrowField, type IcebergField, type IcebergType } from './typed-schema.ts'
+import { deadLetterColumns } from './typed-rows.ts'
 
 export interface RewriteJob {
   kind: 'rewrite'
@@ -31,6 +32,8 @@ export interface RewriteJob {
    * or an older version of it, or none) are carried into it, missing fields null, narrower types widened.
    */
   value?: IcebergField
+  /** The inputs are files of the topic's dead-letter table: their error and schema_id columns are carried too. */
+  deadLetter?: boolean
 }
 
 const DAY_MS_VALUE = 86_400_000
@@ -187,6 +190,20 @@ function valueExtra(field: IcebergField, values: readonly unknown[]): ExtraColum
   }
 }
 
+/** A dead-letter file's error (required) and schema_id (null: -1) of each row of `batch`, appended. */
+function carryDeadLetter(batch: RecordBatch, errors: Array<string | null>, schemaIds: number[]): void {
+  const error = batch.getChild('error')
+  const schemaId = batch.getChild('schema_id')
+  if (error === null || schemaId === null) throw new ZombiError('ENCODE_FAILED', 'a dead-letter data file to rewrite has no error or schema_id column')
+  for (let row = 0; row < batch.numRows; row++) {
+    const text = error.get(row) as string | null
+    if (text === null) throw mismatch('error (null, where the flusher always writes one)', errors.length)
+    errors.push(text)
+    const id = schemaId.get(row) as number | null
+    schemaIds.push(id ?? -1)
+  }
+}
+
 /** Decodes the inputs, sorts their rows and writes them as one data file into `output`. */
 export async function runRewriteJob(job: RewriteJob, output: EncodeOutput): Promise<EncodeResult> {
   // The payload column sized up front from the footers (growing it by doubling would hold old and new
@@ -199,6 +216,8 @@ export async function runRewriteJob(job: RewriteJob, output: EncodeOutput): Prom
   const columns = new RowColumns(payloadBytes)
   const topic = Buffer.from(job.topic, 'utf8')
   const values: unknown[] = []
+  const errors: Array<string | null> = []
+  const schemaIds: number[] = []
   const field = job.value
   const check = field === undefined ? null : compileCheck(field.type, false, 'value')
   for (const input of job.inputs) {
@@ -211,6 +230,7 @@ export async function runRewriteJob(job: RewriteJob, output: EncodeOutput): Prom
         const vector = batch.getChild(field.name)
         for (let row = 0; row < batch.numRows; row++) values.push(vector === null ? null : check!(carried(vector.get(row), field.type)))
       }
+      if (job.deadLetter === true) carryDeadLetter(batch, errors, schemaIds)
     }
   }
   const n = columns.count
@@ -224,7 +244,9 @@ export async function runRewriteJob(job: RewriteJob, output: EncodeOutput): Prom
     if (eventDate !== first.eventDate || eventHour !== first.eventHour) throw new ZombiError('ENCODE_FAILED', 'the data files of a rewrite span more than one table partition')
   }
   output.beginFile(first.eventDate, first.eventHour)
-  const extra = field === undefined ? null : valueExtra(field, values)
+  const extra = job.deadLetter === true
+    ? deadLetterColumns({ errors, schemaIds: Int32Array.from(schemaIds) })
+    : field === undefined ? null : valueExtra(field, values)
   const file: EncodedFile = await encodeFile(columns, rows, job.topic, { rowGroupRows }, output, extra)
   output.endFile(file)
   return { endOffsets: [], rows: n, rowBytes: columns.byteSize, files: [file] }

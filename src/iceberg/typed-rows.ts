@@ -36,6 +36,18 @@ export interface TypedResolver {
   plan(shapes: Array<[string, StructSource]>): Promise<PlanAnswer>
 }
 
+const DEAD_LETTER_SUFFIX = '~dlq'
+
+/** The table of a topic's records that did not decode (docs/typed-tables.md). */
+export function deadLetterTable(topic: string): string {
+  return `${topic}${DEAD_LETTER_SUFFIX}`
+}
+
+/** The topic whose dead-letter table `table` is, or null (`~` is not legal in a topic name, so no topic's own table matches). */
+export function deadLetterSource(table: string): string | null {
+  return table.endsWith(DEAD_LETTER_SUFFIX) ? table.slice(0, -DEAD_LETTER_SUFFIX.length) : null
+}
+
 /** The dead-letter table's columns after the key_value ones. */
 export const DeadLetterFieldId = { error: LAST_COLUMN_ID + 1, schemaId: LAST_COLUMN_ID + 2 } as const
 
@@ -244,8 +256,15 @@ export function valueColumns(typed: TypedRows): ExtraColumns | null {
   }
 }
 
-/** The dead-letter table's error and schema_id columns of one file. */
-export function deadLetterColumns(typed: TypedRows): ExtraColumns {
+/** What a dead-letter row carries beside the key_value columns, indexed by row. */
+export interface DeadLetterRows {
+  readonly errors: ReadonlyArray<string | null>
+  /** -1: no schema id. */
+  readonly schemaIds: Int32Array
+}
+
+/** The dead-letter table's error and schema_id columns of one file (rows of a flush, or of a rewrite). */
+export function deadLetterColumns(typed: DeadLetterRows): ExtraColumns {
   const fields = deadLetterFields().map((field) => arrowField(field))
   const errors = new BytesRange('string')
   let rowCount = 0

@@ -1,12 +1,26 @@
 // The ACL questions handlers ask about the client of a request (its principal and host), and the
 // error codes Kafka answers when the answer is no.
-import { AclOperation, CLUSTER_NAME, ResourceType, type Resource } from '../security/acl.ts'
+import { AclOperation, CLUSTER_NAME, ResourceType, supportedOperations, type Resource } from '../security/acl.ts'
 import type { RequestContext } from './handler.ts'
 
 export { AclOperation, ResourceType }
 
 export function allowed(context: RequestContext, operation: number, resourceType: Resource, name: string): boolean {
   return context.authorizer.authorize(context.principal, context.clientHost, operation, resourceType, name)
+}
+
+/** What an authorized-operations field (KIP-430) holds when the client did not ask for it. */
+export const OPERATIONS_NOT_REQUESTED = -2147483648
+
+/**
+ * The operations the client may do on the resource, as KIP-430's int32 bit set (bit N set: AclOperation N allowed),
+ * each asked of the authorizer as a request doing it would be. With no ACLs and allow-everyone (authorization not
+ * in use), that is every operation the resource type has, as Kafka answers without an authorizer.
+ */
+export function authorizedOperations(context: RequestContext, resourceType: Resource, name: string): number {
+  let bits = 0
+  for (const operation of supportedOperations(resourceType)) if (allowed(context, operation, resourceType, name)) bits |= 1 << operation
+  return bits
 }
 
 export function allowedOnCluster(context: RequestContext, operation: number): boolean {

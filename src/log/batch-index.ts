@@ -68,8 +68,8 @@ export class BatchIndex {
    * batches (clients choose CreateTime), so this is a linear scan from the front, as Kafka's
    * time index semantics require the first offset with timestamp >= target.
    */
-  findByTimestamp(timestamp: number): number {
-    for (let i = this.#start; i < this.#end; i++) if (this.#maxTimestamps[i]! >= timestamp) return i - this.#start
+  findByTimestamp(timestamp: number, from = 0): number {
+    for (let i = this.#start + from; i < this.#end; i++) if (this.#maxTimestamps[i]! >= timestamp) return i - this.#start
     return this.count
   }
 

@@ -9,6 +9,7 @@ import {
   ATTR_CONTROL, ATTR_TRANSACTIONAL, ERR_CRC, ERR_OLD_MAGIC, attributesOf, baseSequenceOf, baseTimestampOf, batchSize, checkBatch,
   MAX_RECORD_TIMESTAMP, MIN_RECORD_TIMESTAMP, indexTimestampOf, lastOffsetDeltaOf, maxTimestampOf, patchBaseOffset, patchLeaderEpoch, producerEpochOf, producerIdOf, stampLogAppendTime,
 } from '../protocol/record-batch.ts'
+import { recompressBatches } from '../protocol/recompress.ts'
 import type { HotStore, IndexEntry, RecoveryReport, StateWrite, TopicRecord } from '../storage/hot-store.ts'
 import { waitForAppend } from './append-wait.ts'
 import { ColdFetch } from './cold-fetch.ts'
@@ -78,8 +79,21 @@ export class StorageRefusals {
 const NO_LEADER_EPOCH = -1
 const NEXT_PRODUCER_ID_KEY = 'broker/next-producer-id'
 const PRODUCER_PREFIX = 'producer/'
+/** Per partition, the offset below which records are deleted for readers (DeleteRecords, topic retention). */
+const DELETED_BEFORE_PREFIX = 'deleted-before/'
 /** Kafka's producer.id.expiration.ms default: producer state idle this long is forgotten. */
 export const PRODUCER_EXPIRATION_MS = 24 * 60 * 60 * 1000
+
+function deletedBeforeKey(topicId: string, partition: number): string {
+  return `${DELETED_BEFORE_PREFIX}${topicId}/${partition}`
+}
+
+/** DeleteRecords' answer for one partition. */
+export interface DeleteRecordsResult {
+  errorCode: ErrorCode
+  /** The log start offset after the deletion, or -1 with an error. */
+  lowWatermark: number
+}
 
 function producerStateKey(topicId: string, partition: number, producerId: number): string {
   return `${PRODUCER_PREFIX}${topicId}/${partition}/${producerId}`
@@ -127,7 +141,8 @@ export class BrokerLog {
    * beginning), else the hot log's. Rejects when the table cannot be read.
    */
   async logStartOffset(topic: Topic, partition: Partition): Promise<number> {
-    return this.cold === null ? partition.logStartOffset : this.cold.logStartOffset(topic, partition)
+    const start = this.cold === null ? partition.logStartOffset : await this.cold.logStartOffset(topic, partition)
+    return Math.max(start, partition.deletedBefore)
   }
 
   /** Retention removed rows from the topic's table: Kafka's log start is learnt from the table again. */
@@ -138,7 +153,59 @@ export class BrokerLog {
 
   /** logStartOffset as far as known without reading the table (Fetch's log_start_offset field). */
   knownLogStartOffset(topic: Topic, partition: Partition): number {
-    return this.cold === null ? partition.logStartOffset : this.cold.knownLogStartOffset(topic, partition)
+    const start = this.cold === null ? partition.logStartOffset : this.cold.knownLogStartOffset(topic, partition)
+    return Math.max(start, partition.deletedBefore)
+  }
+
+  /**
+   * DeleteRecords: records below `offset` (-1: the high watermark) are deleted for every reader, durably
+   * before the answer. An offset above the high watermark is OFFSET_OUT_OF_RANGE; one below the log
+   * start changes nothing. The Iceberg table keeps the rows (docs/topic-configs.md).
+   */
+  async deleteRecords(topic: Topic, partition: Partition, offset: number): Promise<DeleteRecordsResult> {
+    const target = offset === -1 ? partition.highWatermark : offset
+    if (target < 0 || target > partition.highWatermark) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: -1 }
+    try {
+      await this.#moveDeletionFloor(topic, partition, target)
+    } catch (error) {
+      const refusal = storageRefusal(error)
+      if (refusal !== null) return { errorCode: refusal.errorCode, lowWatermark: -1 }
+      throw error
+    }
+    const lowWatermark = await this.logStartOffset(topic, partition).catch(() => this.knownLogStartOffset(topic, partition))
+    return { errorCode: ErrorCode.NONE, lowWatermark }
+  }
+
+  /**
+   * The topics' retention.ms and retention.bytes over the Kafka view of their partitions: the deletion
+   * floor moves past the batches they put out (Partition.retentionFloor), durably; only for a
+   * cleanup.policy with delete (a compact-only topic keeps every key's latest value). Returns the
+   * partitions moved. The Iceberg table's own retention follows the same configs (src/iceberg/retention.ts).
+   */
+  async enforceTopicRetention(nowMs: number): Promise<number> {
+    let moved = 0
+    for (const topic of [...this.#byName.values()]) {
+      const retentionMs = topic.retentionMs
+      const retentionBytes = topic.retentionBytes
+      if (!topic.retentionDeletes || (retentionMs < 0 && retentionBytes < 0)) continue
+      const cutoff = retentionMs < 0 ? Number.NEGATIVE_INFINITY : nowMs - retentionMs
+      for (const partition of topic.partitions) {
+        const floor = partition.retentionFloor(cutoff, retentionBytes)
+        if (floor <= partition.deletedBefore) continue
+        await this.#moveDeletionFloor(topic, partition, floor)
+        moved++
+      }
+    }
+    if (moved > 0) this.#logger.info({ partitions: moved }, 'topic retention moved log start offsets')
+    return moved
+  }
+
+  /** Makes the floor durable, then moves it in memory (a crash between only leaves it moved on disk: never back). */
+  async #moveDeletionFloor(topic: Topic, partition: Partition, offset: number): Promise<void> {
+    // A topic deleted meanwhile keeps no row (its state rows went with it).
+    if (offset <= partition.deletedBefore || this.#byId.get(topic.id) !== topic) return
+    await this.store.writeState([{ key: deletedBeforeKey(topic.id, partition.id), value: Buffer.from(String(offset)) }])
+    if (partition.deleteBefore(offset)) this.#logger.debug({ topic: topic.name, partition: partition.id, offset }, 'records deleted before offset')
   }
 
   /** Builds the in-memory view (topics, partitions, batch indexes, producer state) from the store. */
@@ -155,7 +222,15 @@ export class BrokerLog {
       if (partition === undefined) continue
       partition.restore(recovered.state, recovered.entries)
     }
+    await this.#loadDeletionFloors()
     await this.#loadProducerState(recovery)
+  }
+
+  async #loadDeletionFloors(): Promise<void> {
+    for (const { key, value } of await this.store.scanState(DELETED_BEFORE_PREFIX)) {
+      const [topicId, partitionIndex] = key.slice(DELETED_BEFORE_PREFIX.length).split('/') as [string, string]
+      this.#byId.get(topicId)?.partitions[Number(partitionIndex)]?.deleteBefore(Number(value.toString('utf8')))
+    }
   }
 
   async #loadProducerState(recovery: RecoveryReport | undefined): Promise<void> {
@@ -235,7 +310,7 @@ export class BrokerLog {
       return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `partition count must be between 1 and 100000, got ${partitions}` }
     }
     for (const [key, value] of Object.entries(configs)) {
-      const problem = topicConfigProblem(key, value)
+      const problem = topicConfigProblem(key, value, this.defaults)
       if (problem !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: problem }
     }
     const overLimit = this.#partitionLimitProblem(partitions)
@@ -277,6 +352,7 @@ export class BrokerLog {
       this.#pending.delete(topic.name)
     }
     for (const partition of topic.partitions) partition.clear()
+    await this.store.writeState(topic.partitions.map((partition) => ({ key: deletedBeforeKey(topic.id, partition.id), value: null }))).catch(() => undefined)
     this.#logger.info({ topic: topic.name, topicId: topic.id }, 'topic deleted')
   }
 
@@ -335,13 +411,27 @@ export class BrokerLog {
         if (size === ERR_CRC) return appendError(ErrorCode.CORRUPT_MESSAGE, 'record batch CRC-32C does not match its contents')
         return appendError(ErrorCode.CORRUPT_MESSAGE, 'record batch is malformed (length, magic or record count)')
       }
-      const timestampProblem = batchTimestampProblem(records, position)
+      const timestampProblem = batchTimestampProblem(records, position) ?? this.#timestampBoundProblem(topic, records, position)
       if (timestampProblem !== null) return appendError(ErrorCode.INVALID_TIMESTAMP, timestampProblem)
       if (size > topic.maxMessageBytes) {
         return appendError(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${size} bytes exceeds max.message.bytes ${topic.maxMessageBytes}`)
       }
       position += size
       batches++
+    }
+    if (topic.compressionCodec !== null) {
+      let recompressed: Buffer
+      try {
+        recompressed = recompressBatches(records, topic.compressionCodec)
+      } catch {
+        return appendError(ErrorCode.CORRUPT_MESSAGE, 'a record batch\'s compressed records cannot be decoded')
+      }
+      // As Kafka: the size limit holds for the batches as stored, after recompression too.
+      for (let at = 0; recompressed !== records && at < recompressed.length; at += batchSize(recompressed, at)) {
+        const size = batchSize(recompressed, at)
+        if (size > topic.maxMessageBytes) return appendError(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${size} bytes once recompressed (compression.type) exceeds max.message.bytes ${topic.maxMessageBytes}`)
+      }
+      records = recompressed
     }
     const producerId = producerIdOf(records)
     if (producerId >= 0) return this.#appendIdempotent(topic, partition, records, batches, producerId, listener)
@@ -350,6 +440,24 @@ export class BrokerLog {
     const appended = this.#appendBatches(topic, partition, records, batches)
     listener?.accepted(baseOffset, appended)
     return appended
+  }
+
+  /**
+   * The topic's message.timestamp.before.max.ms / after.max.ms against a CreateTime batch's first and
+   * max timestamps (the batch header's; records are not decoded), as Kafka refuses such records; null
+   * when they hold or the topic stamps LogAppendTime.
+   */
+  #timestampBoundProblem(topic: Topic, records: Buffer, position: number): string | null {
+    if (topic.logAppendTime || (topic.timestampBeforeMaxMs === Number.POSITIVE_INFINITY && topic.timestampAfterMaxMs === Number.POSITIVE_INFINITY)) return null
+    const now = this.#now()
+    const earliest = now - topic.timestampBeforeMaxMs
+    const latest = now + topic.timestampAfterMaxMs
+    for (const timestamp of [baseTimestampOf(records, position), maxTimestampOf(records, position)]) {
+      if (timestamp < earliest || timestamp > latest) {
+        return `record batch timestamp ${timestamp} is out of range for topic ${topic.name}: it must lie within [${earliest}, ${latest}] (message.timestamp.before.max.ms ${topic.timestampBeforeMaxMs}, message.timestamp.after.max.ms ${topic.timestampAfterMaxMs})`
+      }
+    }
+    return null
   }
 
   /** KAFKA_STORAGE_ERROR before any offset is given out (retriable: clients retry the same batch). */

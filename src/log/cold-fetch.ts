@@ -104,11 +104,11 @@ export class ColdFetch {
     return Math.min(this.#firstOffsets.get(partitionKey(topic, partition)) ?? hotStart, hotStart)
   }
 
-  /** The first record below the hot log with timestamp >= `timestamp` (lowest offset first), or null. */
+  /** The first record below the hot log (from the deletion floor) with timestamp >= `timestamp` (lowest offset first), or null. */
   async offsetForTimestamp(topic: Topic, partition: Partition, timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
     const hotStart = partition.logStartOffset
-    if (hotStart === 0) return null
-    const [first] = await this.#read(topic.name, { topicId: topic.id, partition: partition.id, fromOffset: 0, toOffset: hotStart, sinceMs: timestamp, limit: 1 })
+    if (hotStart <= partition.deletedBefore) return null
+    const [first] = await this.#read(topic.name, { topicId: topic.id, partition: partition.id, fromOffset: partition.deletedBefore, toOffset: hotStart, sinceMs: timestamp, limit: 1 })
     return first === undefined ? null : { offset: first.offset, timestamp: first.timestampMs }
   }
 

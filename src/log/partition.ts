@@ -15,6 +15,7 @@ export interface BatchStore {
 /** A stored batch found by timestamp (ListOffsets). */
 export interface TimestampedBatch {
   offset: number
+  lastOffset: number
   timestamp: number
   batch: Buffer
 }
@@ -29,6 +30,7 @@ export class Partition {
   #highWatermark = 0
   #logStartOffset = 0
   #flushedOffset = 0
+  #deletedBefore = 0
   #watchers: AppendWatcher[] = []
 
   constructor(topicId: string, id: number, store: BatchStore) {
@@ -57,6 +59,16 @@ export class Partition {
     return this.#flushedOffset
   }
 
+  /**
+   * Offsets below were deleted for Kafka and HTTP readers (DeleteRecords, the topic's retention.ms and
+   * retention.bytes): never served again, whether from the hot log or the Iceberg table. Their batches
+   * stay in the hot log until it drops them (they are flushed like any other), so this is a floor
+   * under the log start offset, not where the hot log starts.
+   */
+  get deletedBefore(): number {
+    return this.#deletedBefore
+  }
+
   // --- Changed by the log layer only (broker-log.ts, hot-retention.ts) ---
 
   /** The state and index rows read back from the store at start. */
@@ -65,6 +77,35 @@ export class Partition {
     this.#nextOffset = this.#highWatermark = state.nextOffset
     this.#flushedOffset = state.flushedOffset
     for (const entry of entries) if (entry.lastOffset >= state.logStartOffset) this.#index.push(entry)
+  }
+
+  /** Moves the deletion floor up to `offset` (never back); false when it was already there. */
+  deleteBefore(offset: number): boolean {
+    if (offset <= this.#deletedBefore) return false
+    this.#deletedBefore = offset
+    return true
+  }
+
+  /**
+   * Where the topic's retention moves the deletion floor, batch by batch from it as Kafka does segment
+   * by segment: past every leading batch whose max timestamp is older than `cutoffMs` (-Infinity: no
+   * time rule), then past the oldest batches while the rest still hold `retentionBytes` (-1: no size
+   * rule). Only durable batches count; the answer is the floor itself when nothing is past retention.
+   */
+  retentionFloor(cutoffMs: number, retentionBytes: number): number {
+    const index = this.#index
+    const count = index.count
+    let i = index.findByOffset(this.#deletedBefore)
+    let floor = this.#deletedBefore
+    for (; i < count && index.baseOffset(i) < this.#highWatermark && index.maxTimestamp(i) < cutoffMs; i++) floor = index.lastOffset(i) + 1
+    if (retentionBytes < 0) return floor
+    let bytes = 0
+    for (let j = i; j < count && index.baseOffset(j) < this.#highWatermark; j++) bytes += index.size(j)
+    for (; i < count && index.baseOffset(i) < this.#highWatermark && bytes - index.size(i) >= retentionBytes; i++) {
+      bytes -= index.size(i)
+      floor = index.lastOffset(i) + 1
+    }
+    return floor
   }
 
   /** Hands out the offsets of `records` records and returns the first. */
@@ -193,23 +234,23 @@ export class Partition {
     return bytes
   }
 
-  /** The first stored batch whose max timestamp >= timestamp, or null. */
-  batchAtTimestamp(timestamp: number): TimestampedBatch | null {
-    const i = this.#index.findByTimestamp(timestamp)
+  /** The first stored batch holding offsets from `fromOffset` (default: the deletion floor) whose max timestamp >= timestamp, or null. */
+  batchAtTimestamp(timestamp: number, fromOffset = this.#deletedBefore): TimestampedBatch | null {
+    const i = this.#index.findByTimestamp(timestamp, this.#index.findByOffset(fromOffset))
     if (i >= this.#index.count || this.#index.baseOffset(i) >= this.#highWatermark) return null
-    return { offset: this.#index.baseOffset(i), timestamp: this.#index.maxTimestamp(i), batch: this.#batch(i) }
+    return { offset: this.#index.baseOffset(i), lastOffset: this.#index.lastOffset(i), timestamp: this.#index.maxTimestamp(i), batch: this.#batch(i) }
   }
 
-  /** The batch holding the largest timestamp (first such batch), for ListOffsets MAX_TIMESTAMP. */
+  /** The batch holding the largest timestamp (first such batch) from the deletion floor on, for ListOffsets MAX_TIMESTAMP. */
   batchWithMaxTimestamp(): TimestampedBatch | null {
     const index = this.#index
     let best = -1
-    for (let i = 0; i < index.count; i++) {
+    for (let i = index.findByOffset(this.#deletedBefore); i < index.count; i++) {
       if (index.baseOffset(i) >= this.#highWatermark) break
       if (best === -1 || index.maxTimestamp(i) > index.maxTimestamp(best)) best = i
     }
     if (best === -1) return null
-    return { offset: index.baseOffset(best), timestamp: index.maxTimestamp(best), batch: this.#batch(best) }
+    return { offset: index.baseOffset(best), lastOffset: index.lastOffset(best), timestamp: index.maxTimestamp(best), batch: this.#batch(best) }
   }
 
   /** Position after the last batch, from position `first`, that a read of `maxBytes` below `end` takes. */

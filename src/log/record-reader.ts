@@ -34,10 +34,12 @@ export class RecordReader {
 
   /**
    * Up to `limit` records of one partition from `offset`. An offset at or past the high watermark waits
-   * for an append until `waitUntil` (ms since the epoch; 0: no wait). null: the offset left the hot log
-   * and there is no table to read it from.
+   * for an append until `waitUntil` (ms since the epoch; 0: no wait). null: the offset is below the
+   * deletion floor, or it left the hot log and there is no table to read it from.
    */
   async readPartition(topic: Topic, partition: Partition, offset: number, limit: number, waitUntil = 0): Promise<RecordPage | null> {
+    // Below the deletion floor (DeleteRecords, the topic's retention): deleted, from the hot log and the table alike.
+    if (offset < partition.deletedBefore) return null
     const logStartOffset = partition.logStartOffset
     if (offset < logStartOffset) {
       if (this.#readCold === null) return null
@@ -59,9 +61,10 @@ export class RecordReader {
     const records: LogRecord[] = []
     let hasMore = false
     for (const partition of topic.partitions) {
-      if (partition.logStartOffset > 0 && this.#readCold !== null) {
+      const floor = partition.deletedBefore
+      if (partition.logStartOffset > floor && this.#readCold !== null) {
         // The part that left the hot log comes from the Iceberg table.
-        const query = { topicId: topic.id, partition: partition.id, fromOffset: 0, toOffset: partition.logStartOffset, sinceMs, limit: limit - records.length + 1 }
+        const query = { topicId: topic.id, partition: partition.id, fromOffset: floor, toOffset: partition.logStartOffset, sinceMs, limit: limit - records.length + 1 }
         const cold = await this.#readCold(topic.name, query)
         for (let i = 0; i < cold.length && records.length < limit; i++) records.push(cold[i]!)
         if (cold.length > query.limit - 1 || records.length >= limit) {
@@ -71,7 +74,7 @@ export class RecordReader {
       }
       const first = partition.batchAtTimestamp(sinceMs)
       if (first === null) continue
-      const next = readHot(partition, first.offset, limit - records.length, sinceMs, records)
+      const next = readHot(partition, Math.max(first.offset, floor), limit - records.length, sinceMs, records)
       if (next < partition.highWatermark) hasMore = true
       if (records.length >= limit) {
         hasMore = hasMore || partition.id < topic.partitions.length - 1

@@ -39,19 +39,20 @@ export function decodeBatch(batch: Buffer): DecodedBatch {
 }
 
 /** First record of the batch with timestamp >= target, or null. */
-export function firstRecordAtOrAfter(batch: Buffer, target: number): { offset: number; timestamp: number } | null {
+export function firstRecordAtOrAfter(batch: Buffer, target: number, minOffset = 0): { offset: number; timestamp: number } | null {
   const cursor = new RecordCursor().open(batch)
   while (cursor.nextRecord()) {
-    if (cursor.timestamp >= target) return { offset: cursor.offset, timestamp: cursor.timestamp }
+    if (cursor.timestamp >= target && cursor.offset >= minOffset) return { offset: cursor.offset, timestamp: cursor.timestamp }
   }
   return null
 }
 
 /** The record with the largest timestamp (the first of equals), or null for an empty batch. */
-export function recordWithMaxTimestamp(batch: Buffer): { offset: number; timestamp: number } | null {
+export function recordWithMaxTimestamp(batch: Buffer, minOffset = 0): { offset: number; timestamp: number } | null {
   const cursor = new RecordCursor().open(batch)
   let best: { offset: number; timestamp: number } | null = null
   while (cursor.nextRecord()) {
+    if (cursor.offset < minOffset) continue
     if (best === null || cursor.timestamp > best.timestamp) best = { offset: cursor.offset, timestamp: cursor.timestamp }
   }
   return best

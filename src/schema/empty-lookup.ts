@@ -7,5 +7,4 @@ export const EMPTY_SCHEMA_LOOKUP: SchemaLookup = {
   latest: () => undefined,
   version: () => undefined,
   resolveReferences: () => new Map(),
-  onRegister: () => () => undefined,
 }

@@ -38,6 +38,4 @@ export interface SchemaLookup {
    * under, so a decoder can be built from text alone. Throws when a reference is missing.
    */
   resolveReferences(schema: RegisteredSchema): Map<string, RegisteredSchema>
-  /** Calls back after every registration (subject, version); returns a function that unsubscribes. */
-  onRegister(listener: (registered: SubjectVersion) => void): () => void
 }

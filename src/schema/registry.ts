@@ -56,7 +56,6 @@ export class SchemaRegistry implements SchemaLookup {
   readonly #parsed = new Map<number, ParsedSchema>()
   readonly #versions = new VersionIndex()
   readonly #configs = new Map<string, SubjectConfig>()
-  readonly #listeners = new Set<(registered: SubjectVersion) => void>()
   #global: SubjectConfig = {}
   #nextId = 1
   #schemaBytes = 0
@@ -100,11 +99,6 @@ export class SchemaRegistry implements SchemaLookup {
 
   resolveReferences(schema: RegisteredSchema): Map<string, RegisteredSchema> {
     return resolveReferences(schema, (subject, version) => this.version(subject, version))
-  }
-
-  onRegister(listener: (registered: SubjectVersion) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
   }
 
   // ---- reads ----
@@ -234,15 +228,6 @@ export class SchemaRegistry implements SchemaLookup {
       }
       this.#versions.put(row)
       this.stats.registrations++
-      const registered = this.#subjectVersion(row)
-      for (const listener of this.#listeners) {
-        // The registration is durable and answered whatever a listener does.
-        try {
-          listener(registered)
-        } catch (error) {
-          this.#logger.error({ err: error, subject, version: row.version }, 'a schema registry listener failed on a new version')
-        }
-      }
       return { id, version: row.version }
     })
   }

@@ -45,6 +45,14 @@ const OPERATIONS_BY_RESOURCE: Readonly<Record<number, readonly number[]>> = {
   [ResourceType.TRANSACTIONAL_ID]: [AclOperation.ALL, AclOperation.DESCRIBE, AclOperation.WRITE],
 }
 
+/**
+ * The operations a resource of this type has, without ALL (Kafka's AclEntry.supportedOperations for the types Zombi
+ * serves; a group has no DESCRIBE_CONFIGS/ALTER_CONFIGS here, as Zombi keeps no group configs).
+ */
+export function supportedOperations(resourceType: Resource): readonly number[] {
+  return OPERATIONS_BY_RESOURCE[resourceType]!.filter((operation) => operation !== AclOperation.ALL)
+}
+
 /** Why a binding cannot be stored (the CreateAcls error message), or null when it can. */
 export function invalidBinding(binding: AclBinding): string | null {
   const operations = OPERATIONS_BY_RESOURCE[binding.resourceType]

@@ -155,7 +155,10 @@ export class ScramExchange {
     const withoutProof = text.slice(0, proofAt)
     const fields = attributes(withoutProof)
     if (fields[0]?.[0] !== 'c' || fields[1]?.[0] !== 'r') throw failed('malformed SCRAM client-final message')
-    // Kafka accepts a nonce that ends with the server's (librdkafka 2.0 sends the client nonce twice); so do we.
+    // librdkafka before 2.6.1 sends the client nonce twice (client nonce + the whole nonce). Kafka 3.x accepted a
+    // nonce that ends with the server's; Kafka 4.x compares strictly and refuses those clients. We keep 3.x's rule so
+    // Debian's kcat (librdkafka 2.0.2) logs in: the nonce still has to carry this session's fresh server nonce, and the
+    // proof covers the message as sent, so nothing can be replayed.
     if (!fields[1][1].endsWith(this.#nonce)) throw failed('SCRAM nonce mismatch')
     if (fields[0][1] !== Buffer.from(this.#gs2Header, 'utf8').toString('base64')) throw failed('SCRAM channel binding mismatch')
     const proof = Buffer.from(text.slice(proofAt + 3), 'base64')

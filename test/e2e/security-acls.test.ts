@@ -6,9 +6,9 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { makeCertificates, type TestCertificates } from '../support/certificates.ts'
-import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
+import { repoRoot, startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import { kcat, kcatCommonArgs, runKcat } from './fixtures/kcat.ts'
-import { runKafkaTool } from './fixtures/kafka-tools.ts'
+import { runJavaSource, runKafkaTool } from './fixtures/kafka-tools.ts'
 import { runPython } from './fixtures/python.ts'
 
 let certs: TestCertificates
@@ -110,6 +110,22 @@ describe('ACLs with kafka-acls, kcat and confluent-kafka', () => {
     const removed = await acls(['--remove', '--force', '--deny-principal', 'User:alice', '--operation', 'Write', '--topic', topic])
     expect(removed.code, removed.stderr).toBe(0)
     expect((await produce('alice', topic, 'yes\n')).code).toBe(0)
+  })
+
+  test('the Java AdminClient reports the operations the ACLs give alice and every operation to the super user (KIP-430)', async () => {
+    const result = await runJavaSource(join(repoRoot, 'test/e2e/fixtures/java/AuthorizedOperations.java'), [
+      broker.bootstrap, certs.caFile, 'SCRAM-SHA-256', topic, `${prefix}-group`, 'alice:alice-secret', 'admin:admin-secret',
+    ])
+    expect(result.code, `${result.stdout.toString()}${result.stderr}`).toBe(0)
+    const [alice, admin] = result.stdout.toString().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+    // WRITE (prefixed) and READ on the topic, each implying DESCRIBE; nothing on the cluster; READ on the group.
+    expect(alice).toEqual({ user: 'alice', topic: ['DESCRIBE', 'READ', 'WRITE'], cluster: [], group: ['DESCRIBE', 'READ'] })
+    expect(admin).toEqual({
+      user: 'admin',
+      topic: ['ALTER', 'ALTER_CONFIGS', 'CREATE', 'DELETE', 'DESCRIBE', 'DESCRIBE_CONFIGS', 'READ', 'WRITE'],
+      cluster: ['ALTER', 'ALTER_CONFIGS', 'CLUSTER_ACTION', 'CREATE', 'DESCRIBE', 'DESCRIBE_CONFIGS', 'IDEMPOTENT_WRITE'],
+      group: ['DELETE', 'DESCRIBE', 'READ'],
+    })
   })
 
   test('confluent-kafka gets TOPIC_AUTHORIZATION_FAILED for a denied topic', async () => {

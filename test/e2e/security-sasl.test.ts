@@ -134,8 +134,14 @@ describe('SCRAM users managed with Kafka\'s kafka-configs (the Java AdminClient)
     const configs = (args: string[]): ReturnType<typeof runKafkaTool> => runKafkaTool('org.apache.kafka.tools.ConfigCommand', ['--bootstrap-server', saslSsl(), '--command-config', config, ...args])
     const added = await configs(['--alter', '--entity-type', 'users', '--entity-name', 'dave', '--add-config', 'SCRAM-SHA-256=[iterations=8192,password=dave-secret],SCRAM-SHA-512=[password=dave-secret]'])
     expect(added.code, added.stderr).toBe(0)
-    // (kafka-configs --describe --entity-type users also asks for client quotas, DescribeClientQuotas, which Zombi does not serve;
-    // DescribeUserScramCredentials itself is tested in test/kafka/handlers/user-scram-credentials.test.ts.)
+    // --describe asks for client quotas first (DescribeClientQuotas: Zombi has none), then lists the SCRAM credentials.
+    const described = await configs(['--describe', '--entity-type', 'users'])
+    expect(described.code, described.stderr).toBe(0)
+    expect(described.stdout.toString()).toMatch(/SCRAM credential configs for user-principal 'dave' are SCRAM-SHA-256=iterations=8192, SCRAM-SHA-512=iterations=4096/)
+    expect(described.stdout.toString()).toMatch(/SCRAM credential configs for user-principal 'admin' are /)
+    expect(described.stdout.toString()).not.toMatch(/Quota configs/)
+    // (A quota cannot be set: AlterClientQuotas is not advertised, see test/e2e/bad-input.test.ts, so kafka-configs
+    // --add-config producer_byte_rate=… fails with "The node does not support ALTER_CLIENT_QUOTAS".)
 
     await kcat(['-L', '-b', saslSsl(), ...kcatSasl('SCRAM-SHA-256', 'dave', 'dave-secret'), ...kcatCommonArgs])
 
@@ -156,7 +162,8 @@ describe('SCRAM users managed with Kafka\'s kafka-configs (the Java AdminClient)
     const refused = await runKcat(['-L', '-b', saslSsl(), ...kcatSasl('SCRAM-SHA-256', 'dave', 'dave-secret'), '-m', '5'])
     expect(refused.stderr).toMatch(/SASL authentication error/)
     await kcat(['-L', '-b', saslSsl(), ...kcatSasl('SCRAM-SHA-512', 'dave', 'dave-secret'), ...kcatCommonArgs])
-  })
+    // Five JVM starts (kafka-configs three times, the console producer and consumer) on a loaded 2-core machine.
+  }, 180_000)
 
   test('kafka-configs refuses fewer than 4096 iterations with the broker\'s error', async () => {
     const result = await runKafkaTool('org.apache.kafka.tools.ConfigCommand', ['--bootstrap-server', saslSsl(), '--command-config', adminConfig(), '--alter', '--entity-type', 'users', '--entity-name', 'erin', '--add-config', 'SCRAM-SHA-256=[iterations=1000,password=x]'])

@@ -1,7 +1,8 @@
 // A topic's retention.ms governs its Iceberg table: a topic created with retention.ms (kafkajs admin)
 // loses the files whose records are older, and Kafka's view follows: ListOffsets earliest moves to
 // the first kept offset and a Fetch below it answers OFFSET_OUT_OF_RANGE, as Kafka does after retention;
-// /metrics counts the files and rows retention removed.
+// /metrics counts the files and rows retention removed. retention.ms also acts on records still in the
+// hot log (never flushed, never deleted by hot retention): Kafka and HTTP readers stop seeing them.
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
@@ -14,6 +15,7 @@ const OLD = 1000
 const NEW = 2000
 const DAY = 86_400_000
 let broker: Broker
+let unflushed: Broker | undefined
 
 beforeAll(async () => {
   broker = await startBroker({
@@ -28,6 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await broker?.cleanup()
+  await unflushed?.cleanup()
 })
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -90,3 +93,34 @@ test('records older than retention.ms leave the table; ListOffsets earliest move
   await sleep(2500)
   expect(await retentionMetrics()).toEqual({ files: oldHours, rows: OLD, failures: 0 })
 }, 180_000)
+
+test('records older than retention.ms that are still in the hot log are no longer served to Kafka or HTTP readers', async () => {
+  // No flush and no hot retention: the records stay in the hot log, only topic retention can move the log start.
+  unflushed = await startBroker({ ZOMBI_HOT_RETENTION_MS: '-1', ZOMBI_HOT_RETENTION_CHECK_SECS: '1', ZOMBI_FLUSH_INTERVAL_SECS: '0', ZOMBI_SNAPSHOT_EXPIRY_INTERVAL_SECS: '0' })
+  const topic = uniqueTopic('hot-topic-retention')
+  const admin = new Kafka({ clientId: 'topic-retention', brokers: [unflushed.bootstrap], logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(DAY) }] }] })
+  } finally {
+    await admin.disconnect()
+  }
+  const now = Date.now()
+  const record = (i: number, timestamp: number) => ({ partition: 0, key: null, value: b64(`record-${i}`), headers: [], timestamp })
+  // Two producer runs, so the old and the current records never share a batch.
+  await produceRecords(unflushed, topic, Array.from({ length: 50 }, (_, i) => record(i, now - 3 * DAY + i)))
+  await produceRecords(unflushed, topic, Array.from({ length: 20 }, (_, i) => record(50 + i, now + i)))
+  let earliest = -1
+  for (let i = 0; i < 100 && earliest !== 50; i++) {
+    earliest = await listOffset(unflushed, topic, -2)
+    if (earliest !== 50) await sleep(100)
+  }
+  expect(earliest).toBe(50)
+  expect(await listOffset(unflushed, topic, -1)).toBe(70)
+  expect(await fetchAt(unflushed, topic, 49)).toMatchObject({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: 50 })
+  expect(await fetchAt(unflushed, topic, 50)).toMatchObject({ errorCode: ErrorCode.NONE, logStartOffset: 50 })
+  const below = await fetch(`${unflushed.httpUrl}/tables/${topic}/stream?partition=0&offset=0&limit=10`)
+  expect([below.status, await below.json()]).toEqual([400, { error: 'offset_out_of_range', message: 'offset 0 is below the log start offset 50' }])
+  const since = await (await fetch(`${unflushed.httpUrl}/tables/${topic}?since=0&limit=100`)).json() as { count: number }
+  expect(since.count).toBe(20)
+}, 120_000)

@@ -112,15 +112,26 @@ test('a value_schema_id_prefix topic flushes typed columns that evolve with the 
     expect(await plannedFiles(dir, 'value.customer.age >= 50')).toEqual({ planned: 1, data_files: 2 })
 
     // Compaction carries both files' value columns (the first written before the schema evolved) into one file of the current column.
+    // So does the dead-letter table's: its two files become one with the same error and schema_id columns.
     const before = await readColumns(dir, 'partition, sequence, value', 'pyiceberg')
+    const lettersDir = path.join(warehouse, 'zombi', deadLetterTable('orders'))
+    const lettersColumns = 'topic, partition, sequence, key, payload, value_is_null, error, schema_id'
+    const lettersBefore = await readColumns(lettersDir, lettersColumns, 'pyiceberg')
     const compactor = new Compactor({ catalog, namespace: 'zombi', pool: new EncodePool(0), logger: silentLogger, compactedFileBytes: 64 << 20, maxReadBytes: 64 << 20 })
     try {
       const compacted = await compactor.compact('orders')
       expect([compacted.filesIn, compacted.filesOut]).toEqual([2, 1])
+      const letters = await compactor.compact(deadLetterTable('orders'))
+      expect([letters.filesIn, letters.filesOut, letters.rows]).toEqual([2, 1, 2])
     } finally {
       await compactor.close()
     }
-    for (const reader of ['duckdb', 'pyiceberg'] as const) expect(await readColumns(dir, 'partition, sequence, value', reader)).toEqual(before)
+    for (const reader of ['duckdb', 'pyiceberg'] as const) {
+      expect(await readColumns(dir, 'partition, sequence, value', reader)).toEqual(before)
+      expect(await readColumns(lettersDir, lettersColumns, reader)).toEqual(lettersBefore)
+    }
+    expect(lettersBefore.map((row) => [row.topic, row.sequence, row.schema_id])).toEqual([['orders', 2, null], ['orders', 5, 77]])
+    expect(await plannedFiles(lettersDir, 'schema_id = 77')).toEqual({ planned: 1, data_files: 1 })
     expect(await plannedFiles(dir, 'value.customer.age >= 50')).toEqual({ planned: 1, data_files: 1 })
     expect(await plannedFiles(dir, 'value.customer.age > 60')).toEqual({ planned: 0, data_files: 1 })
   } finally {

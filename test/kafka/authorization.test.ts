@@ -19,6 +19,9 @@ const EXPECTED: Record<string, 'open' | 'empty' | readonly number[]> = {
   OffsetForLeaderEpoch: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
   CreateTopics: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
   DeleteTopics: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+  DeleteRecords: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+  DescribeLogDirs: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
+  ElectLeaders: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   CreatePartitions: [ErrorCode.TOPIC_AUTHORIZATION_FAILED],
   DescribeConfigs: [ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   AlterConfigs: [ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
@@ -39,6 +42,7 @@ const EXPECTED: Record<string, 'open' | 'empty' | readonly number[]> = {
   ConsumerGroupHeartbeat: [ErrorCode.GROUP_AUTHORIZATION_FAILED],
   ConsumerGroupDescribe: [ErrorCode.GROUP_AUTHORIZATION_FAILED],
   DescribeUserScramCredentials: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
+  DescribeClientQuotas: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   AlterUserScramCredentials: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   CreateAcls: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   DescribeAcls: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
@@ -113,5 +117,50 @@ describe('authorization in every handler', () => {
     const none = await call<{ topics: Array<{ name: string }> }>(metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }, context)
     expect(none.topics).toEqual([])
     expect(CLUSTER_NAME).toBe('kafka-cluster')
+  })
+})
+
+describe('authorized operations (KIP-430)', () => {
+  const bits = (...operations: number[]): number => operations.reduce((set, operation) => set | (1 << operation), 0)
+  const ALL_TOPIC = bits(AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOperation.DELETE, AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS)
+  const ALL_CLUSTER = bits(AclOperation.CREATE, AclOperation.CLUSTER_ACTION, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS, AclOperation.IDEMPOTENT_WRITE, AclOperation.ALTER, AclOperation.DESCRIBE)
+  const ALL_GROUP = bits(AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE)
+  const handler = (name: string) => allHandlers.find((h) => h.name === name)!
+  const orders = [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'orders' }]
+
+  async function ask(context: Awaited<ReturnType<typeof makeHandlerContext>>['context'], include: boolean): Promise<number[]> {
+    const metadata = await call<{ topics: Array<{ topicAuthorizedOperations: number }>; clusterAuthorizedOperations: number }>(handler('Metadata'), 10,
+      { topics: orders, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: include, includeTopicAuthorizedOperations: include }, context)
+    const cluster = await call<{ clusterAuthorizedOperations: number }>(handler('DescribeCluster'), 1, { includeClusterAuthorizedOperations: include, endpointType: 1 }, context)
+    const groups = await call<{ groups: Array<{ authorizedOperations: number }> }>(handler('DescribeGroups'), 5, { groups: ['billing'], includeAuthorizedOperations: include }, context)
+    return [metadata.topics[0]!.topicAuthorizedOperations, metadata.clusterAuthorizedOperations, cluster.clusterAuthorizedOperations, groups.groups[0]!.authorizedOperations]
+  }
+
+  it('gives each principal the operations its ACLs allow, implied ones included, and every operation to a super user', async () => {
+    const { context, authorizer, log } = await makeHandlerContext({ settings: { ZOMBI_ALLOW_EVERYONE_IF_NO_ACL_FOUND: 'false', ZOMBI_SUPER_USERS: 'User:root' } })
+    await log.ensureTopic('orders')
+    const allow = (resourceType: number, resourceName: string, operation: number, permission: number = Permission.ALLOW) =>
+      ({ resourceType, resourceName, patternType: resourceType === ResourceType.TOPIC ? PatternType.PREFIXED : PatternType.LITERAL, principal: 'User:alice', host: '*', operation, permission })
+    await authorizer.create([
+      allow(ResourceType.TOPIC, 'ord', AclOperation.READ), allow(ResourceType.TOPIC, 'ord', AclOperation.ALTER_CONFIGS),
+      allow(ResourceType.TOPIC, 'ord', AclOperation.WRITE), allow(ResourceType.TOPIC, 'ord', AclOperation.WRITE, Permission.DENY),
+      allow(ResourceType.CLUSTER, CLUSTER_NAME, AclOperation.IDEMPOTENT_WRITE), allow(ResourceType.GROUP, 'billing', AclOperation.READ),
+    ])
+    context.principal = 'User:alice'
+    const clusterOfAlice = bits(AclOperation.IDEMPOTENT_WRITE)
+    // READ implies DESCRIBE, ALTER_CONFIGS implies DESCRIBE_CONFIGS; the DENY on WRITE wins over its ALLOW.
+    expect(await ask(context, true)).toEqual([
+      bits(AclOperation.READ, AclOperation.DESCRIBE, AclOperation.ALTER_CONFIGS, AclOperation.DESCRIBE_CONFIGS), clusterOfAlice, clusterOfAlice,
+      bits(AclOperation.READ, AclOperation.DESCRIBE),
+    ])
+    context.principal = 'User:root'
+    expect(await ask(context, true)).toEqual([ALL_TOPIC, ALL_CLUSTER, ALL_CLUSTER, ALL_GROUP])
+    expect(await ask(context, false)).toEqual([-2147483648, -2147483648, -2147483648, -2147483648])
+  })
+
+  it('gives every operation of the resource type when no ACL applies and everyone is allowed (authorization not in use)', async () => {
+    const { context, log } = await makeHandlerContext({ settings: { ZOMBI_ALLOW_EVERYONE_IF_NO_ACL_FOUND: 'true' } })
+    await log.ensureTopic('orders')
+    expect(await ask(context, true)).toEqual([ALL_TOPIC, ALL_CLUSTER, ALL_CLUSTER, ALL_GROUP])
   })
 })

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { BrokerLog } from '../../src/log/broker-log.ts'
+import { silentLogger } from '../../src/observability/logger.ts'
 import { Topic } from '../../src/log/topic.ts'
 import { ErrorCode } from '../../src/protocol/generated/errors.ts'
-import { encodeBatch } from '../../src/protocol/records.ts'
+import { decodeBatch, encodeBatch } from '../../src/protocol/records.ts'
 import { DiskHotStore } from '../../src/storage/disk-store.ts'
 import type { HotStore } from '../../src/storage/hot-store.ts'
 import { SegmentLog, frameHeader } from '../../src/storage/segment-log.ts'
@@ -266,5 +267,139 @@ describe('typed table modes', () => {
     expect(await log.createTopic('typed', 1, { 'zombi.iceberg.mode': 'value_schema_id_prefix' })).toBeInstanceOf(Topic)
     const refused = await log.createTopic('odd', 1, { 'zombi.iceberg.mode': 'protobuf' })
     expect(refused).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringMatching(/must be one of/) })
+  })
+})
+
+describe('BrokerLog deletion floor (DeleteRecords, topic retention)', () => {
+  it('keeps a DeleteRecords cut across a restart, and forgets it with the topic', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zombi-log-'))
+    dirs.push(dir)
+    const store = new DiskHotStore({ dir, durability: 'fsync' })
+    const log = await openLog(store)
+    const topic = await topicOf(log, 'cut')
+    await log.append(topic, topic.partitions[0]!, encodeBatch(['a', 'b', 'c'].map((v) => ({ key: null, value: Buffer.from(v) }))))
+    expect(await log.deleteRecords(topic, topic.partitions[0]!, 2)).toEqual({ errorCode: ErrorCode.NONE, lowWatermark: 2 })
+    await store.close()
+    const reopened = new DiskHotStore({ dir, durability: 'fsync' })
+    const again = await openLog(reopened)
+    const kept = again.topicByName('cut')!
+    expect(kept.partitions[0]!.deletedBefore).toBe(2)
+    expect(await again.logStartOffset(kept, kept.partitions[0]!)).toBe(2)
+    await again.deleteTopic(kept)
+    expect(await reopened.scanState('deleted-before/')).toEqual([])
+    await reopened.close()
+  })
+
+  it('moves the log start past batches older than retention.ms, by their max timestamp, and stops at the first kept one', async () => {
+    const { log } = await makeLog()
+    const created = await log.createTopic('aged', 1, { 'retention.ms': '1000' })
+    if (!(created instanceof Topic)) throw new Error(created.message)
+    const partition = created.partitions[0]!
+    const batch = (timestamp: number) => encodeBatch([{ key: null, value: Buffer.from('x'), timestamp }, { key: null, value: Buffer.from('y'), timestamp: timestamp + 1 }])
+    await log.append(created, partition, batch(1_000))
+    await log.append(created, partition, batch(5_000))
+    await log.append(created, partition, batch(2_000))
+    expect(await log.enforceTopicRetention(5_500)).toBe(1)
+    expect(partition.deletedBefore).toBe(2)
+    expect(await log.logStartOffset(created, partition)).toBe(2)
+    expect(await log.enforceTopicRetention(5_500)).toBe(0)
+    expect(await log.enforceTopicRetention(10_000)).toBe(1)
+    expect(partition.deletedBefore).toBe(6)
+    expect(partition.highWatermark).toBe(6)
+  })
+
+  it('leaves a compact-only topic alone, as Kafka applies retention only with cleanup.policy delete', async () => {
+    const { log } = await makeLog()
+    const compacted = await log.createTopic('compacted', 1, { 'retention.ms': '1000', 'cleanup.policy': 'compact' })
+    const both = await log.createTopic('both', 1, { 'retention.ms': '1000', 'cleanup.policy': 'compact,delete' })
+    if (!(compacted instanceof Topic) || !(both instanceof Topic)) throw new Error('not created')
+    const old = encodeBatch([{ key: Buffer.from('k'), value: Buffer.from('v'), timestamp: 1_000 }])
+    await log.append(compacted, compacted.partitions[0]!, Buffer.from(old))
+    await log.append(both, both.partitions[0]!, Buffer.from(old))
+    expect(await log.enforceTopicRetention(100_000)).toBe(1)
+    expect([compacted.partitions[0]!.deletedBefore, both.partitions[0]!.deletedBefore]).toEqual([0, 1])
+  })
+
+  it('moves the log start past the oldest batches while the rest still hold retention.bytes', async () => {
+    const { log } = await makeLog()
+    const created = await log.createTopic('sized', 2, {})
+    if (!(created instanceof Topic)) throw new Error(created.message)
+    const partition = created.partitions[0]!
+    const batch = encodeBatch([{ key: null, value: Buffer.alloc(100) }])
+    for (let i = 0; i < 5; i++) await log.append(created, partition, Buffer.from(batch))
+    expect(await log.enforceTopicRetention(Date.now())).toBe(0)
+    await log.alterTopicConfigs(created, { 'retention.bytes': String(batch.length * 2) })
+    expect(await log.enforceTopicRetention(Date.now())).toBe(1)
+    expect(partition.deletedBefore).toBe(3)
+    expect(created.partitions[1]!.deletedBefore).toBe(0)
+  })
+})
+
+describe('BrokerLog topic configs on append', () => {
+  it('refuses CreateTime batches outside message.timestamp.before.max.ms / after.max.ms with INVALID_TIMESTAMP, but not LogAppendTime topics', async () => {
+    const { log } = await makeLog({ now: () => 100_000 })
+    const bounded = await log.createTopic('bounded', 1, { 'message.timestamp.before.max.ms': '1000', 'message.timestamp.after.max.ms': '500' })
+    const stamped = await log.createTopic('stamped', 1, { 'message.timestamp.before.max.ms': '1000', 'message.timestamp.type': 'LogAppendTime' })
+    if (!(bounded instanceof Topic) || !(stamped instanceof Topic)) throw new Error('not created')
+    const at = (timestamp: number) => encodeBatch([{ key: null, value: Buffer.from('v'), timestamp }])
+    expect((await log.append(bounded, bounded.partitions[0]!, at(99_000))).errorCode).toBe(ErrorCode.NONE)
+    expect((await log.append(bounded, bounded.partitions[0]!, at(100_500))).errorCode).toBe(ErrorCode.NONE)
+    const old = await log.append(bounded, bounded.partitions[0]!, at(98_999))
+    expect(old).toMatchObject({ errorCode: ErrorCode.INVALID_TIMESTAMP, errorMessage: expect.stringContaining('[99000, 100500]') })
+    expect((await log.append(bounded, bounded.partitions[0]!, at(100_501))).errorCode).toBe(ErrorCode.INVALID_TIMESTAMP)
+    expect(bounded.partitions[0]!.highWatermark).toBe(2)
+    expect((await log.append(stamped, stamped.partitions[0]!, at(1))).errorCode).toBe(ErrorCode.NONE)
+  })
+
+  it('refuses topic configs for machinery Zombi lacks, naming the key and why, and accepts the value that describes Zombi', async () => {
+    const { log } = await makeLog()
+    const refusals = {
+      'compression.zstd.level': '3', 'unclean.leader.election.enable': 'true', preallocate: 'true', 'remote.storage.enable': 'false',
+      'leader.replication.throttled.replicas': '0:0', 'index.interval.bytes': '4096', 'local.retention.ms': '-2', 'message.downconversion.enable': 'true',
+    }
+    for (const [name, value] of Object.entries(refusals)) {
+      const created = await log.createTopic(`refused-${name}`, 1, { [name]: value })
+      expect(created).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringMatching(new RegExp(`^${name.replaceAll('.', '\\.')}(=| is not supported)`)) })
+    }
+    const accepted = await log.createTopic('accepted', 1, {
+      'compression.type': 'lz4', 'unclean.leader.election.enable': 'false', preallocate: 'false', 'remote.storage.enable': 'true',
+      'follower.replication.throttled.replicas': '', 'flush.messages': '1', 'flush.ms': '1000', 'min.insync.replicas': '2',
+    })
+    expect(accepted).toBeInstanceOf(Topic)
+  })
+
+  it('recompresses batches to a topic\'s compression.type, keeping an idempotent producer\'s sequences (a retry is still a duplicate)', async () => {
+    const { log } = await makeLog()
+    const created = await log.createTopic('squeezed', 1, { 'compression.type': 'zstd' })
+    if (!(created instanceof Topic)) throw new Error(created.message)
+    const partition = created.partitions[0]!
+    const records = [{ key: Buffer.from('k'), value: Buffer.from('v'.repeat(500)), timestamp: 5 }, { key: null, value: null, timestamp: 6 }]
+    const producerId = await log.allocateProducerId()
+    const idempotent = encodeBatch(records, { producerId, producerEpoch: 0, baseSequence: 0, compression: 1 })
+    expect((await log.append(created, partition, Buffer.from(idempotent))).baseOffset).toBe(0)
+    expect(await log.append(created, partition, Buffer.from(idempotent))).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0 })
+    expect((await log.append(created, partition, encodeBatch(records))).baseOffset).toBe(2)
+    const stored = storedBatches(partition)
+    expect(stored.map((batch) => batch.readInt16BE(21) & 0x07)).toEqual([4, 4])
+    expect(stored.map((batch) => decodeBatch(batch).records.map((record) => [record.offset, record.value?.length ?? null]))).toEqual([[[0, 500], [1, null]], [[2, 500], [3, null]]])
+    await log.alterTopicConfigs(created, { 'compression.type': 'producer' })
+    await log.append(created, partition, encodeBatch(records, { compression: 1 }))
+    expect(storedBatches(partition).at(-1)!.readInt16BE(21) & 0x07).toBe(1)
+  })
+
+  it('refuses a batch that recompression makes larger than max.message.bytes', async () => {
+    const { log } = await makeLog()
+    const created = await log.createTopic('unsqueezed', 1, { 'compression.type': 'uncompressed', 'max.message.bytes': '2000' })
+    if (!(created instanceof Topic)) throw new Error(created.message)
+    const batch = encodeBatch([{ key: null, value: Buffer.alloc(5000, 97) }], { compression: 4 })
+    expect(batch.length).toBeLessThan(2000)
+    expect(await log.append(created, created.partitions[0]!, batch)).toMatchObject({ errorCode: ErrorCode.MESSAGE_TOO_LARGE, errorMessage: expect.stringContaining('once recompressed') })
+  })
+
+  it('accepts flush.messages and flush.ms bounds only when appends are fsync-ed before they are acknowledged', async () => {
+    const { log } = await makeLog()
+    const unsynced = new BrokerLog({ store: log.store, logger: silentLogger, defaults: { maxMessageBytes: 1_048_588, syncsEveryAppend: false }, fetchCacheBytes: 0 })
+    expect(await unsynced.createTopic('unsynced', 1, { 'flush.messages': '1' }, true)).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, message: expect.stringContaining('ZOMBI_DURABILITY=fsync') })
+    expect(await unsynced.createTopic('never', 1, { 'flush.ms': '9223372036854775807' }, true)).toBeInstanceOf(Topic)
   })
 })

@@ -91,6 +91,19 @@ describe('ColdFetch', () => {
     expect(await cold.offsetForTimestamp(topic, partition, 1_009)).toBeNull() // past the table: the hot log answers
   })
 
+  it('moves the log start to a DeleteRecords cut inside the table, and looks up timestamps only from it', async () => {
+    const { log, topic, partition, queries } = await retained(10, 8, 1 << 20)
+    expect(await log.logStartOffset(topic, partition)).toBe(0)
+    expect(await log.deleteRecords(topic, partition, 3)).toEqual({ errorCode: 0, lowWatermark: 3 })
+    expect(await log.logStartOffset(topic, partition)).toBe(3)
+    expect(log.knownLogStartOffset(topic, partition)).toBe(3)
+    queries.length = 0
+    expect(await log.cold!.offsetForTimestamp(topic, partition, 0)).toEqual({ offset: 3, timestamp: 1_003 })
+    expect(queries[0]).toMatchObject({ fromOffset: 3, toOffset: 8 })
+    await log.deleteRecords(topic, partition, 9)
+    expect(await log.cold!.offsetForTimestamp(topic, partition, 0)).toBeNull()
+  })
+
   it('steps over offsets the table does not hold to the hot log\'s start', async () => {
     const { topic, partition, cold } = await retained(10, 8, 1 << 20, 8)
     const out: Buffer[] = []

@@ -57,6 +57,17 @@ describe('RecordReader', () => {
     expect([values(records), hasMore]).toEqual([['v2', 'v3', 'v4', 'v5'], false])
   })
 
+  it('never reads records below a DeleteRecords cut back from the Iceberg table', async () => {
+    const { log, topic, partition, reader, queries } = await retained()
+    await log.deleteRecords(topic, partition, 2)
+    expect(await reader.readPartition(topic, partition, 1, 10)).toBeNull()
+    const page = await reader.readPartition(topic, partition, 2, 10)
+    expect(values(page!.records)).toEqual(['v2', 'v3', 'v4', 'v5'])
+    queries.length = 0
+    expect(values((await reader.readSince(topic, 0, 10)).records)).toEqual(['v2', 'v3', 'v4', 'v5'])
+    expect(queries.map((query) => query.fromOffset)).toEqual([2])
+  })
+
   it('waits for an append at the end of the partition until the deadline', async () => {
     const { log, topic, partition, reader } = await retained()
     const page = reader.readPartition(topic, partition, 6, 10, Number.MAX_SAFE_INTEGER)

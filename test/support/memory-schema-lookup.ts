@@ -4,7 +4,6 @@ import type { RegisteredSchema, SchemaLookup, SchemaReference, SchemaType, Subje
 export class MemorySchemaLookup implements SchemaLookup {
   readonly #byId = new Map<number, RegisteredSchema>()
   readonly #subjects = new Map<string, SubjectVersion[]>()
-  readonly #listeners = new Set<(registered: SubjectVersion) => void>()
   #nextId = 1
 
   /** Registers `schema` under `subject` as its next version; returns the version (ids start at 1, one per distinct text). */
@@ -19,7 +18,6 @@ export class MemorySchemaLookup implements SchemaLookup {
     const registered: SubjectVersion = { id, schemaType, schema: text, references, subject, version: versions.length + 1 }
     versions.push(registered)
     this.#subjects.set(subject, versions)
-    for (const listener of this.#listeners) listener(registered)
     return registered
   }
 
@@ -48,11 +46,6 @@ export class MemorySchemaLookup implements SchemaLookup {
     }
     visit(schema.references)
     return out
-  }
-
-  onRegister(listener: (registered: SubjectVersion) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
   }
 }
 

@@ -26,7 +26,7 @@ export interface HttpAccess {
 }
 
 const ANONYMOUS = 'User:ANONYMOUS'
-const ALWAYS_OPEN = new Set(['/health/live', '/health/ready'])
+const ALWAYS_OPEN: ReadonlySet<string> = new Set(['/health/live', '/health/ready'])
 
 interface Check {
   operation: number
@@ -49,39 +49,69 @@ function write(name: string, access: HttpAccess): Array<Check | Check[]> {
   return checks
 }
 
+interface RouteRule {
+  /** The rule in words, for the route's 403 in the OpenAPI document. */
+  needs: string
+  checks: Rule
+}
+
+const WRITE_NEEDS = 'WRITE on the topic, and for a topic that does not exist yet (auto-created) CREATE on the cluster or the topic'
+const rule = (needs: string, checks: Rule): RouteRule => ({ needs, checks })
+
 /** What each route needs, as the Kafka API doing the same needs it. Keys: `METHOD url-pattern`. */
-const RULES: Readonly<Record<string, Rule>> = {
-  'POST /tables/:table': (r, access) => write(param(r, 'table'), access),
-  'POST /tables/:table/bulk': (r, access) => write(param(r, 'table'), access),
-  'GET /tables/:table/stream': (r) => [topic(AclOperation.READ, param(r, 'table'))],
-  'GET /tables/:table': (r) => [topic(AclOperation.READ, param(r, 'table'))],
-  'GET /tables/:table/metadata': (r) => [topic(AclOperation.DESCRIBE, param(r, 'table'))],
-  'POST /tables/:table/flush': (r) => [topic(AclOperation.ALTER, param(r, 'table'))],
-  'POST /tables/:table/compact': (r) => [topic(AclOperation.ALTER, param(r, 'table'))],
+const RULES: Readonly<Record<string, RouteRule>> = {
+  'POST /tables/:table': rule(WRITE_NEEDS, (r, access) => write(param(r, 'table'), access)),
+  'POST /tables/:table/bulk': rule(WRITE_NEEDS, (r, access) => write(param(r, 'table'), access)),
+  'GET /tables/:table/stream': rule('READ on the topic', (r) => [topic(AclOperation.READ, param(r, 'table'))]),
+  'GET /tables/:table': rule('READ on the topic', (r) => [topic(AclOperation.READ, param(r, 'table'))]),
+  'GET /tables/:table/metadata': rule('DESCRIBE on the topic', (r) => [topic(AclOperation.DESCRIBE, param(r, 'table'))]),
+  'POST /tables/:table/flush': rule('ALTER on the topic', (r) => [topic(AclOperation.ALTER, param(r, 'table'))]),
+  'POST /tables/:table/compact': rule('ALTER on the topic', (r) => [topic(AclOperation.ALTER, param(r, 'table'))]),
   // As CreateTopics, DescribeConfigs and IncrementalAlterConfigs on the Kafka door.
-  'PUT /tables/:table': (r) => [[cluster(AclOperation.CREATE), topic(AclOperation.CREATE, param(r, 'table'))]],
-  'GET /tables/:table/config': (r) => [topic(AclOperation.DESCRIBE_CONFIGS, param(r, 'table'))],
-  'PATCH /tables/:table/config': (r) => [topic(AclOperation.ALTER_CONFIGS, param(r, 'table'))],
+  'PUT /tables/:table': rule('CREATE on the cluster or the topic', (r) => [[cluster(AclOperation.CREATE), topic(AclOperation.CREATE, param(r, 'table'))]]),
+  'GET /tables/:table/config': rule('DESCRIBE_CONFIGS on the topic', (r) => [topic(AclOperation.DESCRIBE_CONFIGS, param(r, 'table'))]),
+  'PATCH /tables/:table/config': rule('ALTER_CONFIGS on the topic', (r) => [topic(AclOperation.ALTER_CONFIGS, param(r, 'table'))]),
   // Lists every topic: DESCRIBE on the cluster (Kafka's Metadata filters instead; a list here is all or nothing).
-  'GET /tables': () => [cluster(AclOperation.DESCRIBE)],
-  'POST /consumers/:group/commit': (r) => [group(AclOperation.READ, param(r, 'group')), topic(AclOperation.READ, String((r.body as { topic?: unknown } | undefined)?.topic ?? ''))],
-  'GET /consumers/:group/offset': (r) => [group(AclOperation.DESCRIBE, param(r, 'group')), topic(AclOperation.DESCRIBE, String((r.query as { topic?: unknown }).topic ?? ''))],
-  'GET /health': () => [cluster(AclOperation.DESCRIBE)],
-  'GET /stats': () => [cluster(AclOperation.DESCRIBE)],
-  'GET /metrics': () => [cluster(AclOperation.DESCRIBE)],
-  'GET /openapi.yaml': () => [],
+  'GET /tables': rule('DESCRIBE on the cluster', () => [cluster(AclOperation.DESCRIBE)]),
+  'POST /consumers/:group/commit': rule('READ on the group and on the topic', (r) => [group(AclOperation.READ, param(r, 'group')), topic(AclOperation.READ, String((r.body as { topic?: unknown } | undefined)?.topic ?? ''))]),
+  'GET /consumers/:group/offset': rule('DESCRIBE on the group and on the topic', (r) => [group(AclOperation.DESCRIBE, param(r, 'group')), topic(AclOperation.DESCRIBE, String((r.query as { topic?: unknown }).topic ?? ''))]),
+  'GET /health': rule('DESCRIBE on the cluster', () => [cluster(AclOperation.DESCRIBE)]),
+  'GET /stats': rule('DESCRIBE on the cluster', () => [cluster(AclOperation.DESCRIBE)]),
+  'GET /metrics': rule('DESCRIBE on the cluster', () => [cluster(AclOperation.DESCRIBE)]),
+  'GET /openapi.yaml': rule('nothing beyond authentication', () => []),
   // The embedded Iceberg REST catalog: reading a table's metadata is reading the topic.
-  'GET /iceberg/v1/namespaces/:namespace/tables/:table': (r) => [topic(AclOperation.READ, param(r, 'table'))],
-  'HEAD /iceberg/v1/namespaces/:namespace/tables/:table': (r) => [topic(AclOperation.DESCRIBE, param(r, 'table'))],
-  'GET /iceberg/v1/namespaces/:namespace/tables': () => [cluster(AclOperation.DESCRIBE)],
+  'GET /iceberg/v1/namespaces/:namespace/tables/:table': rule('READ on the topic', (r) => [topic(AclOperation.READ, param(r, 'table'))]),
+  'HEAD /iceberg/v1/namespaces/:namespace/tables/:table': rule('DESCRIBE on the topic', (r) => [topic(AclOperation.DESCRIBE, param(r, 'table'))]),
+  'GET /iceberg/v1/namespaces/:namespace/tables': rule('DESCRIBE on the cluster', () => [cluster(AclOperation.DESCRIBE)]),
 }
 
 /**
  * Routes without a rule (the catalog's namespaces and config, routes added later such as a schema
  * registry): reads need DESCRIBE on the cluster, anything else ALTER, so nothing is open by omission.
  */
-function defaultRule(request: FastifyRequest): Check[] {
-  return [cluster(request.method === 'GET' || request.method === 'HEAD' ? AclOperation.DESCRIBE : AclOperation.ALTER)]
+function defaultRule(method: string): RouteRule {
+  return method === 'GET' || method === 'HEAD'
+    ? rule('DESCRIBE on the cluster', () => [cluster(AclOperation.DESCRIBE)])
+    : rule('ALTER on the cluster', () => [cluster(AclOperation.ALTER)])
+}
+
+const ruleOf = (method: string, pattern: string): RouteRule => RULES[`${method} ${pattern}`] ?? defaultRule(method)
+
+/**
+ * The 401 and 403 answers of a route behind ZOMBI_HTTP_AUTH, for its schema (docs/openapi.yaml is generated from the
+ * route schemas), with `body` as the error body's schema; none for the paths that are always open.
+ */
+export function accessResponses(method: string, pattern: string, body: object): Record<number, object> {
+  if (ALWAYS_OPEN.has(pattern)) return {}
+  const metrics = pattern === '/metrics' ? ' (unless ZOMBI_HTTP_METRICS_OPEN=true, which opens /metrics to everyone)' : ''
+  return {
+    401: {
+      ...body,
+      description: `With ZOMBI_HTTP_AUTH: no, malformed or wrong credentials, or an invalid or expired bearer token${metrics}`,
+      headers: { 'www-authenticate': { type: 'string', description: 'The accepted schemes: Basic realm="zombi" (the SCRAM users) and/or Bearer realm="zombi" (OAUTHBEARER JWTs), as ZOMBI_HTTP_AUTH lists them' } },
+    },
+    403: { ...body, description: `With ZOMBI_HTTP_AUTH: the ACLs do not give the principal ${ruleOf(method, pattern).needs}` },
+  }
 }
 
 function unauthorized(message: string): HttpProblem {
@@ -142,7 +172,7 @@ export function controlAccess(app: FastifyInstance, access: HttpAccess): void {
     if (ALWAYS_OPEN.has(path) || (access.metricsOpen && path === '/metrics')) return
     const pattern = request.routeOptions.url
     if (pattern === undefined) return
-    const checks = (RULES[`${request.method} ${pattern}`] ?? defaultRule)(request, access)
+    const checks = ruleOf(request.method, pattern).checks(request, access)
     for (const entry of checks) {
       const alternatives = Array.isArray(entry) ? entry : [entry]
       if (alternatives.some((check) => access.authorizer.authorize(request.principal, request.ip, check.operation, check.type, check.name))) continue

@@ -78,7 +78,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRoutesOp
     }
     return { uptime_secs: uptimeSecs(), tables: topics, partitions, records, groups: groups.snapshot().length, inflight_writes: budget.writes, inflight_bytes: budget.bytes, ...options.stats() }
   })
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', response: { 200: { description: 'The Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } }, async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
 }

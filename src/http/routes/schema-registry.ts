@@ -4,6 +4,7 @@
 // means is decided by the registry, this door only translates.
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
 import { ERRORS, HttpProblem } from '../../errors.ts'
+import { accessResponses } from '../plugins/access.ts'
 import type { Metrics } from '../../observability/metrics.ts'
 import { COMPATIBILITY_LEVELS, isCompatibilityLevel } from '../../schema/compatibility/index.ts'
 import type { RegisteredSchema, SchemaReference, SchemaType, SubjectVersion } from '../../schema/lookup.ts'
@@ -112,11 +113,17 @@ const ERROR_STATUSES: Record<string, string> = {
   500: 'The change could not be stored (50001)',
 }
 
-/** Route responses in Confluent's media type, with every error status documented (docs/openapi.yaml is generated from them). */
-function documentedResponses(responses: Record<string, object> | undefined): Record<string, object> {
+/**
+ * Route responses in Confluent's media type, with every error status documented (docs/openapi.yaml is generated from
+ * them); `guarded`: the 401 and 403 of ZOMBI_HTTP_AUTH (plugins/access.ts), given the Confluent error body here.
+ */
+function documentedResponses(responses: Record<string, object> | undefined, guarded: Record<string, object>): Record<string, object> {
   const documented: Record<string, object> = {}
-  for (const [status, schema] of Object.entries(responses ?? { 200: {} })) documented[status] = { content: { [CONTENT_TYPE]: { schema } } }
+  for (const [status, schema] of Object.entries(responses ?? { 200: {} })) {
+    if (!(status in guarded)) documented[status] = { content: { [CONTENT_TYPE]: { schema } } }
+  }
   for (const [status, description] of Object.entries(ERROR_STATUSES)) documented[status] ??= { description, content: { [CONTENT_TYPE]: { schema: error } } }
+  for (const [status, answer] of Object.entries(guarded)) documented[status] = { ...answer, content: { [CONTENT_TYPE]: { schema: error } } }
   return documented
 }
 
@@ -136,7 +143,8 @@ export async function schemaRegistryRoutes(app: FastifyInstance, options: Schema
     reply.type(CONTENT_TYPE)
   })
   app.addHook('onRoute', (route) => {
-    route.schema = { ...route.schema, response: documentedResponses(route.schema?.response as Record<string, object> | undefined) }
+    const method = Array.isArray(route.method) ? route.method[0]! : route.method
+    route.schema = { ...route.schema, response: documentedResponses(route.schema?.response as Record<string, object> | undefined, accessResponses(method, route.url, {})) }
   })
   app.setErrorHandler((failure: FastifyError | HttpProblem, request, reply) => {
     if (failure instanceof HttpProblem) {

@@ -119,7 +119,7 @@ export async function tableRoutes(app: FastifyInstance, options: TableRoutesOpti
     const partition = topic.partitions[index]
     if (partition === undefined) throw new HttpProblem('HTTP_NOT_FOUND', `partition ${index} does not exist; table ${topic.name} has ${topic.partitions.length}`)
     const page = await reader.readPartition(topic, partition, offset, limit, waitMs > 0 ? Date.now() + waitMs : 0)
-    if (page === null) throw new HttpProblem('HTTP_OFFSET_OUT_OF_RANGE', `offset ${offset} is below the log start offset ${partition.logStartOffset}`)
+    if (page === null) throw new HttpProblem('HTTP_OFFSET_OUT_OF_RANGE', `offset ${offset} is below the log start offset ${Math.max(partition.logStartOffset, partition.deletedBefore)}`)
     httpReads.inc(page.records.length)
     return { events: eventsOf(page.records, encoding), next_offset: page.nextOffset, has_more: page.hasMore }
   })
@@ -180,7 +180,7 @@ export async function tableRoutes(app: FastifyInstance, options: TableRoutesOpti
     for (const [name, value] of Object.entries(request.body.configs)) {
       if (value === null) next.delete(name)
       else next.set(name, value)
-      const problem = topicConfigProblem(name, value ?? TOPIC_CONFIGS.find((definition) => definition.name === name)?.defaultValue(log.defaults) ?? null)
+      const problem = topicConfigProblem(name, value ?? TOPIC_CONFIGS.find((definition) => definition.name === name)?.defaultValue(log.defaults) ?? null, log.defaults)
       if (problem !== null) throw new HttpProblem('HTTP_INVALID_REQUEST', problem)
     }
     await log.alterTopicConfigs(topic, Object.fromEntries(next))

@@ -5,12 +5,11 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readConsumerGroupDescribeRequest, writeConsumerGroupDescribeResponse, type ConsumerGroupDescribeRequest, type ConsumerGroupDescribeResponse, type ConsumerGroupDescribeResponseDescribedGroup } from '../../protocol/generated/consumer-group-describe.ts'
 import type { TopicPartitions } from '../../groups/assignors.ts'
-import { AclOperation, allowedOnGroup } from '../authorize.ts'
+import { AclOperation, allowedOnGroup, authorizedOperations, OPERATIONS_NOT_REQUESTED, ResourceType } from '../authorize.ts'
 import { defineHandler, type RequestContext } from '../handler.ts'
 
 /** KIP-1099 member type (v1+): the member speaks the consumer protocol. */
 const CONSUMER_MEMBER_TYPE = 1
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648
 
 function withIds(context: RequestContext, partitions: TopicPartitions): Array<{ topicId: string; topicName: string; partitions: number[] }> {
   return [...partitions].flatMap(([name, list]) => {
@@ -19,15 +18,8 @@ function withIds(context: RequestContext, partitions: TopicPartitions): Array<{ 
   })
 }
 
-/** Kafka's bitfield of the group operations the client may perform (READ, DELETE, DESCRIBE). */
-function groupOperations(context: RequestContext, groupId: string): number {
-  let bits = 0
-  for (const operation of [AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE]) if (allowedOnGroup(context, operation, groupId)) bits |= 1 << operation
-  return bits
-}
-
 function failed(groupId: string, errorCode: ErrorCode, errorMessage: string): ConsumerGroupDescribeResponseDescribedGroup {
-  return { errorCode, errorMessage, groupId, groupState: '', groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [], authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED }
+  return { errorCode, errorMessage, groupId, groupState: '', groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED }
 }
 
 export const consumerGroupDescribe = defineHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse>({
@@ -70,7 +62,7 @@ export const consumerGroupDescribe = defineHandler<ConsumerGroupDescribeRequest,
             targetAssignment: { topicPartitions: withIds(context, group.targetAssignment.get(member.memberId) ?? new Map()) },
             memberType: CONSUMER_MEMBER_TYPE,
           })),
-          authorizedOperations: request.includeAuthorizedOperations ? groupOperations(context, groupId) : AUTHORIZED_OPERATIONS_OMITTED,
+          authorizedOperations: request.includeAuthorizedOperations ? authorizedOperations(context, ResourceType.GROUP, groupId) : OPERATIONS_NOT_REQUESTED,
         }
       }),
     }

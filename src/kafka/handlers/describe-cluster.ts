@@ -2,6 +2,8 @@
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readDescribeClusterRequest, writeDescribeClusterResponse, type DescribeClusterRequest, type DescribeClusterResponse } from '../../protocol/generated/describe-cluster.ts'
+import { CLUSTER_NAME } from '../../security/acl.ts'
+import { authorizedOperations, OPERATIONS_NOT_REQUESTED, ResourceType } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 const BROKERS_ENDPOINT = 1
@@ -15,7 +17,8 @@ export const describeCluster = defineHandler<DescribeClusterRequest, DescribeClu
   write: writeDescribeClusterResponse,
   handle(request, context) {
     const { broker } = context
-    const base = { throttleTimeMs: 0, endpointType: request.endpointType, clusterId: broker.clusterId, clusterAuthorizedOperations: -2147483648 }
+    const clusterAuthorizedOperations = request.includeClusterAuthorizedOperations ? authorizedOperations(context, ResourceType.CLUSTER, CLUSTER_NAME) : OPERATIONS_NOT_REQUESTED
+    const base = { throttleTimeMs: 0, endpointType: request.endpointType, clusterId: broker.clusterId, clusterAuthorizedOperations }
     if (request.endpointType !== BROKERS_ENDPOINT) {
       return { ...base, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: `endpoint type ${request.endpointType} is not served; use 1 (brokers)`, controllerId: -1, brokers: [] }
     }

@@ -45,7 +45,8 @@ export function describeTopicConfigs(topic: Topic, context: RequestContext, keys
   return out
 }
 
-function brokerConfigs(context: RequestContext): Array<[string, string, ConfigType]> {
+/** The broker configs this broker reports: name, value, type (all fixed at start, by ZOMBI_* settings or by design). */
+export function brokerConfigs(context: RequestContext): Array<[string, string, ConfigType]> {
   const { config, broker } = context
   return [
     ['broker.id', String(broker.nodeId), 'INT'],

@@ -5,7 +5,7 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { ErrorCode } from '../../protocol/generated/errors.ts'
 import { readDescribeGroupsRequest, writeDescribeGroupsResponse, type DescribeGroupsRequest, type DescribeGroupsResponse } from '../../protocol/generated/describe-groups.ts'
 import { defineHandler } from '../handler.ts'
-import { AclOperation, allowedOnGroup } from '../authorize.ts'
+import { AclOperation, allowedOnGroup, authorizedOperations, OPERATIONS_NOT_REQUESTED, ResourceType } from '../authorize.ts'
 
 export const describeGroups = defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
   apiKey: ApiKey.DescribeGroups,
@@ -19,11 +19,13 @@ export const describeGroups = defineHandler<DescribeGroupsRequest, DescribeGroup
       throttleTimeMs: 0,
       groups: request.groups.map((groupId) => {
         if (!allowedOnGroup(context, AclOperation.DESCRIBE, groupId)) {
-          return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 }
+          return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED }
         }
+        // v3+ asks for them; every group described without error gets them, a Dead (unknown) one too, as in Kafka.
+        const operations = request.includeAuthorizedOperations ? authorizedOperations(context, ResourceType.GROUP, groupId) : OPERATIONS_NOT_REQUESTED
         const group = context.groups.group(groupId)
         if (group === undefined) {
-          return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 }
+          return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [], authorizedOperations: operations }
         }
         const stable = group.state === 'Stable'
         return {
@@ -40,7 +42,7 @@ export const describeGroups = defineHandler<DescribeGroupsRequest, DescribeGroup
             memberMetadata: stable && group.protocolName !== null ? m.metadataFor(group.protocolName) : Buffer.alloc(0),
             memberAssignment: stable ? m.assignment : Buffer.alloc(0),
           })),
-          authorizedOperations: -2147483648,
+          authorizedOperations: operations,
         }
       }),
     }

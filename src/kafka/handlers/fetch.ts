@@ -49,7 +49,7 @@ function resolveTargets(request: FetchRequest, context: RequestContext): FetchTa
   })
 }
 
-function partitionData(partitionIndex: number, errorCode: ErrorCode, partition: Partition | undefined, records: readonly Buffer[], logStartOffset = partition?.logStartOffset ?? -1): PartitionData {
+function partitionData(partitionIndex: number, errorCode: ErrorCode, partition: Partition | undefined, records: readonly Buffer[], logStartOffset = partition === undefined ? -1 : Math.max(partition.logStartOffset, partition.deletedBefore)): PartitionData {
   return {
     partitionIndex,
     errorCode,
@@ -72,7 +72,7 @@ function availableBytes(targets: FetchTarget[][], limit: number): number {
     for (const target of topic) {
       if (target.partition === undefined) return limit // an error is worth answering now
       const { partition } = target
-      if (target.fetchOffset < partition.logStartOffset || target.fetchOffset > partition.highWatermark) return limit
+      if (target.fetchOffset < partition.logStartOffset || target.fetchOffset < partition.deletedBefore || target.fetchOffset > partition.highWatermark) return limit
       bytes += partition.bytesBetween(target.fetchOffset, Number.POSITIVE_INFINITY, limit - bytes)
       if (bytes >= limit) return bytes
     }
@@ -110,7 +110,7 @@ function partitionResponse(target: FetchTarget, budget: ResponseBudget, context:
     return partitionData(target.partitionIndex, code, undefined, NO_RECORDS)
   }
   const { log } = context
-  if (target.fetchOffset > partition.highWatermark) {
+  if (target.fetchOffset > partition.highWatermark || target.fetchOffset < partition.deletedBefore) {
     return partitionData(target.partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE, partition, NO_RECORDS, log.knownLogStartOffset(topic, partition))
   }
   if (target.fetchOffset < partition.logStartOffset) return null

@@ -4,9 +4,13 @@ import { alterConfigs } from './alter-configs.ts'
 import { apiVersions } from './api-versions.ts'
 import { createPartitions } from './create-partitions.ts'
 import { createTopics } from './create-topics.ts'
+import { deleteRecords } from './delete-records.ts'
 import { deleteTopics } from './delete-topics.ts'
+import { describeClientQuotas } from './describe-client-quotas.ts'
 import { describeCluster } from './describe-cluster.ts'
 import { describeConfigs } from './describe-configs.ts'
+import { describeLogDirs } from './describe-log-dirs.ts'
+import { electLeaders } from './elect-leaders.ts'
 import { fetch } from './fetch.ts'
 import { findCoordinator } from './find-coordinator.ts'
 import { initProducerId } from './init-producer-id.ts'
@@ -37,13 +41,13 @@ import { describeAcls } from './describe-acls.ts'
 
 export const allHandlers: readonly AnyHandler[] = [
   produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, describeConfigs, alterConfigs, incrementalAlterConfigs,
-  createPartitions, describeCluster,
+  createPartitions, describeCluster, deleteRecords, describeLogDirs, electLeaders,
   findCoordinator, initProducerId,
   // The group APIs go together: librdkafka uses groups only when all of them are advertised.
   joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, describeGroups, listGroups, deleteGroups,
   offsetDelete, offsetForLeaderEpoch,
   // KIP-848's consumer group protocol, beside the classic one.
   consumerGroupHeartbeat, consumerGroupDescribe,
-  saslHandshake, saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials,
+  saslHandshake, saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials, describeClientQuotas,
   createAcls, describeAcls, deleteAcls,
 ]

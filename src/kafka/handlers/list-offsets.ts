@@ -36,24 +36,27 @@ async function lookup(log: BrokerLog, topic: Topic, partition: Partition, timest
     case EARLIEST:
       return { offset: await log.logStartOffset(topic, partition), timestamp: -1 }
     case EARLIEST_LOCAL:
-      // Kafka's "local log start": the hot log's own.
-      return { offset: partition.logStartOffset, timestamp: -1 }
+      // Kafka's "local log start": the hot log's own, or the deletion floor above it.
+      return { offset: Math.max(partition.logStartOffset, partition.deletedBefore), timestamp: -1 }
     case LATEST_TIERED:
       // The table is the tiered storage: its last offset, or -1 (as Kafka) while it holds nothing or is not read.
       return { offset: log.cold !== null && partition.flushedOffset > 0 ? partition.flushedOffset - 1 : -1, timestamp: -1 }
     case MAX_TIMESTAMP: {
       const found = partition.batchWithMaxTimestamp()
-      const record = found === null ? null : recordWithMaxTimestamp(found.batch)
+      const record = found === null ? null : recordWithMaxTimestamp(found.batch, partition.deletedBefore)
       return record ?? { offset: -1, timestamp: -1 }
     }
     default: {
       // Below the hot log the table answers first: its records come before any of the hot log's.
       const cold = log.cold === null ? null : await log.cold.offsetForTimestamp(topic, partition, timestamp)
       if (cold !== null) return cold
-      // The first batch whose max timestamp reaches the target holds the first such record.
-      const found = partition.batchAtTimestamp(timestamp)
-      const record = found === null ? null : firstRecordAtOrAfter(found.batch, timestamp)
-      return record ?? { offset: -1, timestamp: -1 }
+      // The first batch whose max timestamp reaches the target holds the first such record, unless
+      // DeleteRecords cut that batch in two and the record lies below the cut: then a later batch does.
+      for (let found = partition.batchAtTimestamp(timestamp); found !== null; found = partition.batchAtTimestamp(timestamp, found.lastOffset + 1)) {
+        const record = firstRecordAtOrAfter(found.batch, timestamp, partition.deletedBefore)
+        if (record !== null) return record
+      }
+      return { offset: -1, timestamp: -1 }
     }
   }
 }

@@ -61,9 +61,13 @@ export const produce = defineHandler<ProduceRequest, ProduceResponse>({
         }
         const partition = topic.partitions[data.index]
         if (partition === undefined) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic.name} has no partition ${data.index}`, traffic)
+        // One replica is all the in-sync set there is: acks=all cannot meet a min.insync.replicas above 1 (as Kafka answers).
+        if (request.acks === -1 && topic.minInsyncReplicas > 1) {
+          return failed(data.index, ErrorCode.NOT_ENOUGH_REPLICAS, `the in-sync replicas of ${topic.name}-${data.index} are 1, fewer than its min.insync.replicas ${topic.minInsyncReplicas}`, traffic)
+        }
         return log.append(topic, partition, data.records).then((result) => {
           traffic?.produced(result.errorCode, data.records)
-          return partitionResponse(data.index, result, partition.logStartOffset)
+          return partitionResponse(data.index, result, Math.max(partition.logStartOffset, partition.deletedBefore))
         })
       })
     })

@@ -79,6 +79,27 @@ describe('HTTP authentication', () => {
     }
   })
 
+  it('documents 401 with WWW-Authenticate and 403 naming the needed ACL on every guarded route, none on liveness and readiness', async () => {
+    type Answer = { description: string; headers?: Record<string, unknown> }
+    const document = (app as unknown as { swagger(): { paths: Record<string, Record<string, { responses: Record<string, Answer> }>> } }).swagger()
+    let guarded = 0
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const { responses } = operation
+        if (path === '/health/live' || path === '/health/ready') {
+          expect(Object.keys(responses), path).not.toContain('401')
+          continue
+        }
+        guarded++
+        expect(responses['401']?.headers, `${method} ${path}`).toHaveProperty('www-authenticate')
+        expect(responses['403']?.description, `${method} ${path}`).toMatch(/^With ZOMBI_HTTP_AUTH: the ACLs do not give the principal \S/)
+      }
+    }
+    expect(guarded).toBeGreaterThan(10)
+    expect(document.paths['/tables/{table}']!.post!.responses['403']!.description).toContain('WRITE on the topic')
+    expect(document.paths['/metrics']!.get!.responses['401']!.description).toContain('ZOMBI_HTTP_METRICS_OPEN')
+  })
+
   it('opens /metrics without credentials only with ZOMBI_HTTP_METRICS_OPEN', async () => {
     await app.close()
     groups.close()

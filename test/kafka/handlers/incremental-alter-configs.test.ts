@@ -1,6 +1,6 @@
 // IncrementalAlterConfigs and AlterConfigs: topic configs set, deleted, appended and subtracted,
 // validated (nothing applied on an invalid entry), persisted with the topic, validate_only honoured;
-// broker and unknown resources refused.
+// broker configs accepted only at the values the broker holds; unknown resources refused.
 import { describe, expect, it } from 'vitest'
 import { alterConfigs } from '../../../src/kafka/handlers/alter-configs.ts'
 import { incrementalAlterConfigs } from '../../../src/kafka/handlers/incremental-alter-configs.ts'
@@ -52,10 +52,30 @@ describe('IncrementalAlterConfigs', () => {
     expect(log.topicByName('orders')!.configs).toEqual({})
   })
 
-  it('refuses broker configs, unknown topics and other resource types', async () => {
+  it('refuses unknown topics and other resource types', async () => {
     const { context } = await makeHandlerContext()
-    const response = await call<IncrementalAlterConfigsResponse>(incrementalAlterConfigs, 1, incremental([[BROKER, '0', [['num.partitions', SET, '3']]], [TOPIC, 'missing', []], [3, 'group', []]]), context)
-    expect(response.responses.map((r) => r.errorCode)).toEqual([ErrorCode.INVALID_REQUEST, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.INVALID_REQUEST])
+    const response = await call<IncrementalAlterConfigsResponse>(incrementalAlterConfigs, 1, incremental([[TOPIC, 'missing', []], [3, 'group', []], [BROKER, '9', []]]), context)
+    expect(response.responses.map((r) => r.errorCode)).toEqual([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST])
+  })
+
+  it('accepts a broker config change only when it keeps the value the broker holds, and names the key and its setting otherwise', async () => {
+    const { context } = await makeHandlerContext()
+    const responses = []
+    for (const resource of [
+      [BROKER, '0', [['num.partitions', SET, String(context.config.defaultPartitions)], ['message.max.bytes', DELETE, null]]],
+      [BROKER, '', [['num.partitions', SET, '7']]],
+      [BROKER, '0', [['log.cleaner.threads', SET, '2']]],
+      [BROKER, '0', [['num.partitions', APPEND, '2']]],
+    ] as const) {
+      const response = await call<IncrementalAlterConfigsResponse>(incrementalAlterConfigs, 1, incremental([resource as unknown as [number, string, Array<[string, number, string | null]>]]), context)
+      responses.push(...response.responses)
+    }
+    expect(responses.map((r) => [r.errorCode, r.errorMessage])).toEqual([
+      [ErrorCode.NONE, null],
+      [ErrorCode.INVALID_CONFIG, expect.stringMatching(/^broker config num.partitions=7 is refused: it is set at start by ZOMBI_DEFAULT_PARTITIONS/)],
+      [ErrorCode.INVALID_CONFIG, expect.stringMatching(/^broker config log.cleaner.threads is not supported by Zombi/)],
+      [ErrorCode.INVALID_CONFIG, expect.stringMatching(/^num.partitions is not a list/)],
+    ])
   })
 })
 
@@ -69,5 +89,14 @@ describe('AlterConfigs', () => {
       expect(response.responses[0]).toEqual({ errorCode: ErrorCode.NONE, errorMessage: null, resourceType: TOPIC, resourceName: 'orders' })
     }
     expect(log.topicByName('orders')!.configs).toEqual({ 'zombi.iceberg.mode': 'json' })
+  })
+
+  it('accepts broker configs at the values the broker holds and refuses others, naming the key', async () => {
+    const { context } = await makeHandlerContext()
+    const request = (value: string): AlterConfigsRequest => ({ resources: [{ resourceType: BROKER, resourceName: '0', configs: [{ name: 'auto.create.topics.enable', value }] }], validateOnly: false })
+    const same = await call<AlterConfigsResponse>(alterConfigs, 2, request(String(context.config.autoCreateTopics)), context)
+    expect(same.responses[0]!.errorCode).toBe(ErrorCode.NONE)
+    const other = await call<AlterConfigsResponse>(alterConfigs, 2, request(String(!context.config.autoCreateTopics)), context)
+    expect(other.responses[0]).toMatchObject({ errorCode: ErrorCode.INVALID_CONFIG, errorMessage: expect.stringContaining('auto.create.topics.enable') })
   })
 })

@@ -118,3 +118,13 @@ describe('Produce', () => {
     expect(outcomes(response)).toEqual([{ topic: 'orders', index: 0, errorCode: ErrorCode.NONE, baseOffset: 1 }])
   })
 })
+
+test('acks=all on a topic whose min.insync.replicas is above 1 is refused NOT_ENOUGH_REPLICAS (one replica); acks=1 is stored', async () => {
+  const { log, context } = await makeHandlerContext({ apiVersion: 9 })
+  await log.createTopic('safe', 1, { 'min.insync.replicas': '2' })
+  const all = await call<ProduceResponse>(produce, 9, produceRequest({ safe: [{ index: 0, records: batchOf(['a']) }] }, -1), context)
+  expect(outcomes(all)).toEqual([{ topic: 'safe', index: 0, errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, baseOffset: -1 }])
+  expect(all!.responses[0]!.partitionResponses[0]!.errorMessage).toMatch(/min.insync.replicas 2/)
+  const one = await call<ProduceResponse>(produce, 9, produceRequest({ safe: [{ index: 0, records: batchOf(['b']) }] }, 1), context)
+  expect(outcomes(one)).toEqual([{ topic: 'safe', index: 0, errorCode: ErrorCode.NONE, baseOffset: 0 }])
+})
