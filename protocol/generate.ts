@@ -160,8 +160,8 @@ class MessageModel {
       const fieldPresent = intersect(parseRange(d.versions, this.max, at), present)
       if (fieldPresent === null) throw new Error(`${at}: never present in ${JSON.stringify(present)}`)
       const nullable = intersect(parseRange(d.nullableVersions, this.max, at), fieldPresent)
-      if (nullable !== null && !isArray && !['string', 'bytes', 'records'].includes(elem)) {
-        throw new Error(`${at}: only strings, bytes, records and arrays can be nullable`)
+      if (nullable !== null && !isArray && !isStruct && !['string', 'bytes', 'records'].includes(elem)) {
+        throw new Error(`${at}: only strings, bytes, records, structs and arrays can be nullable`)
       }
       const tagged = intersect(parseRange(d.taggedVersions, this.max, at), fieldPresent)
       if (tagged !== null) {
@@ -241,7 +241,7 @@ function defaultExpr(f: Field): string {
   if (typeof f.def === 'string') return `'${f.def.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
   if (f.def !== undefined) return JSON.stringify(f.def)
   if (f.isArray) return '[]'
-  if (f.isStruct) return f.tagged ? 'null' : `default${f.struct!.iface}()`
+  if (f.isStruct) return f.tagged || f.everNullable ? 'null' : `default${f.struct!.iface}()`
   switch (f.elem) {
     case 'bool': return 'false'
     case 'string': return "''"
@@ -360,7 +360,8 @@ class Emitter {
   }
 
   private needsDefaultFactory(model: MessageModel, s: Struct): boolean {
-    const check = (st: Struct): boolean => st.fields.some((f) => (f.struct === s && !f.isArray && !f.tagged) || (f.struct !== null && check(f.struct)))
+    // Only a field absent from some version of its parent reads its default (nullable structs default to null).
+    const check = (st: Struct): boolean => st.fields.some((f) => (f.struct === s && !f.isArray && !f.everNullable && condition(f.present, st.present) !== 'true') || (f.struct !== null && check(f.struct)))
     return check(model.root)
   }
 
@@ -458,6 +459,8 @@ class Emitter {
     const nullCond = condition(f.nullable, f.present)
     const assign = declare ? `const ${local} = ` : `${local} = `
     if (!f.isArray) {
+      // A nullable struct is preceded by a marker byte: -1 for null, 1 for a struct that follows.
+      if (f.isStruct && nullCond !== 'false') return [`${ind}${assign}${nullCond === 'true' ? '' : `(${nullCond}) && `}r.int8() < 0 ? null : read${f.struct!.iface}(r, version)`]
       if (f.isStruct) return [`${ind}${assign}read${f.struct!.iface}(r, version)`]
       const read = stripParens(pick(nullCond, flexExpr, (n, fx) => readPrimitive(f.elem, n, fx, flexExpr)))
       // A peer may send any int16; it is typed as a Kafka error code all the same, as Kafka's clients treat it.
@@ -558,6 +561,8 @@ class Emitter {
     const flexExpr = this.flexExpr(model, within) === 'flexible' && flexCond !== 'true' && flexCond !== 'false' ? 'flexible' : flexCond
     const nullCond = condition(f.nullable, f.present)
     if (!f.isArray) {
+      if (f.isStruct && nullCond === 'true') return [`if (${value} === null) ${w}.int8(-1)`, `else {`, `  ${w}.int8(1)`, `  write${f.struct!.iface}(${w}, version, ${value})`, '}']
+      if (f.isStruct && nullCond !== 'false') throw new Error(`${f.name}: a struct nullable in only some versions is not supported`)
       if (f.isStruct) return [`write${f.struct!.iface}(${w}, version, ${value})`]
       if (f.elem === 'bytes' && f.everNullable) this.uses.emptyBuffer = true
       return this.branch(nullCond, flexExpr, (n, fx) => writePrimitive(w, f.elem, n, fx, value, f.everNullable, flexExpr))

@@ -7,4 +7,5 @@ runFamilyMain({
   client: 'aiokafka',
   version: () => pythonPackageVersion('aiokafka'),
   driver: { command: [venvPython(), 'compat-tests/aiokafka/driver.py'] },
+  skips: { 'kip848-group': 'aiokafka has only the classic group protocol (JoinGroup/SyncGroup); no KIP-848 consumer' },
 })

@@ -164,14 +164,25 @@ def idempotent_producer(ctx):
     return f"{c.IDEMPOTENT_COUNT} records once each (enable.idempotence=true; off by default)"
 
 
-def group_member(ctx, assigned):
-    member = consumer(ctx, **{"session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+def group_member(ctx, assigned, protocol="classic"):
+    if protocol == "consumer":
+        # KIP-848: the broker sets the session and heartbeat interval; assignments arrive incrementally.
+        member = consumer(ctx, **{"group.protocol": "consumer"})
+    else:
+        member = consumer(ctx, **{"session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
 
     def on_assign(_consumer, partitions):
-        assigned.clear()
-        assigned.extend(p.partition for p in partitions)
+        if protocol == "classic":
+            assigned.clear()
+        assigned.extend(p.partition for p in partitions if p.partition not in assigned)
 
-    member.subscribe([ctx.topic], on_assign=on_assign)
+    def on_revoke(_consumer, partitions):
+        if protocol == "consumer":
+            for p in partitions:
+                if p.partition in assigned:
+                    assigned.remove(p.partition)
+
+    member.subscribe([ctx.topic], on_assign=on_assign, on_revoke=on_revoke)
     return member
 
 
@@ -184,11 +195,11 @@ def poll_into(member, sink, timeout_s):
     sink.append(message.value())
 
 
-def group_commit_resume(ctx):
+def group_commit_resume(ctx, protocol="classic"):
     prod = producer(ctx)
     send_all(prod, ctx, [{"value": value, "partition": p} for p, value in c.group_first_records()])
     assigned = [[], []]
-    members = [group_member(ctx, assigned[0]), group_member(ctx, assigned[1])]
+    members = [group_member(ctx, assigned[0], protocol), group_member(ctx, assigned[1], protocol)]
     seen = [[], []]
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline:
@@ -201,6 +212,7 @@ def group_commit_resume(ctx):
                 for index, member in enumerate(members)
                 for tp in member.position([TopicPartition(ctx.topic, p) for p in assigned[index]])):
             break
+    owned = [sorted(assigned[0]), sorted(assigned[1])]  # closing revokes them (incrementally with KIP-848)
     c.expect(all(assigned), f"both members own partitions: {assigned}")
     c.expect_equal(sorted(assigned[0] + assigned[1]), list(range(c.GROUP_PARTITIONS)), "partitions owned once each")
     c.expect_equal(sorted(set(seen[0] + seen[1])), sorted(v for _, v in c.group_first_records()), "records read by the two members")
@@ -209,7 +221,7 @@ def group_commit_resume(ctx):
     for member in members:
         member.close()
     send_all(prod, ctx, [{"value": value, "partition": p} for p, value in c.group_second_records()])
-    resumed = group_member(ctx, [])
+    resumed = group_member(ctx, [], protocol)
     got = []
     deadline = time.monotonic() + 30
     while len(got) < c.GROUP_SECOND_TOTAL and time.monotonic() < deadline:
@@ -219,7 +231,12 @@ def group_commit_resume(ctx):
         poll_into(resumed, got, 0.1)
     resumed.close()
     c.expect_equal(sorted(got), sorted(v for _, v in c.group_second_records()), "records read after resuming")
-    return f"members owned {sorted(assigned[0])} and {sorted(assigned[1])}; resumed at the commits"
+    prefix = "group.protocol=consumer: " if protocol == "consumer" else ""
+    return f"{prefix}members owned {owned[0]} and {owned[1]}; resumed at the commits"
+
+
+def kip848_group(ctx):
+    return group_commit_resume(ctx, "consumer")
 
 
 def consume_from_timestamp(ctx):
@@ -333,5 +350,6 @@ c.run({
     "large-record-1mib": large_record,
     "idempotent-producer": idempotent_producer,
     "group-commit-resume": group_commit_resume,
+    "kip848-group": kip848_group,
     "consume-from-timestamp": consume_from_timestamp,
 })

@@ -5,7 +5,9 @@ Output: one line per record {"type": "record", "partition", "offset", "value": b
 rebalance {"type": "assigned"|"revoked", "partitions": [...]}, and finally {"type": "closed"}.
 Stops after --count records, or when nothing arrived for --idle seconds (then exit 0 too: the
 test decides whether that many records was right). With --hang the process never closes
-(the test kills it, to check session expiry).
+(the test kills it, to check session expiry). --group-protocol consumer joins with KIP-848 (the broker
+assigns, with --remote-assignor if given; session and heartbeat are the broker's, and rebalance
+callbacks get only the partitions added or removed).
 """
 import argparse
 import sys
@@ -26,18 +28,28 @@ def main():
     parser.add_argument("--assignor", default="range")
     parser.add_argument("--session-timeout-ms", type=int, default=10000)
     parser.add_argument("--hang", action="store_true")
+    parser.add_argument("--group-protocol", default="classic", choices=["classic", "consumer"])
+    parser.add_argument("--remote-assignor", default="")
     parser.add_argument("--debug", default="")
     args = parser.parse_args()
 
-    consumer = Consumer(log_to_stderr({
+    config = {
         "bootstrap.servers": args.bootstrap,
         "group.id": args.group,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
-        "partition.assignment.strategy": args.assignor,
-        "session.timeout.ms": args.session_timeout_ms,
-        "heartbeat.interval.ms": max(100, args.session_timeout_ms // 5),
-    }, args.debug))
+    }
+    if args.group_protocol == "consumer":
+        config["group.protocol"] = "consumer"
+        if args.remote_assignor:
+            config["group.remote.assignor"] = args.remote_assignor
+    else:
+        config.update({
+            "partition.assignment.strategy": args.assignor,
+            "session.timeout.ms": args.session_timeout_ms,
+            "heartbeat.interval.ms": max(100, args.session_timeout_ms // 5),
+        })
+    consumer = Consumer(log_to_stderr(config, args.debug))
     sys.stderr.write(f"confluent-kafka {version()}, librdkafka {libversion()[0]}\n")
 
     def on_assign(_consumer, partitions):

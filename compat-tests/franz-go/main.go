@@ -95,7 +95,9 @@ func run(e env, scenario string) string {
 	case "idempotent-producer":
 		return idempotentProducer(e)
 	case "group-commit-resume":
-		return groupCommitResume(e)
+		return groupCommitResume(e, false)
+	case "kip848-group":
+		return groupCommitResume(e, true)
 	case "consume-from-timestamp":
 		return consumeFromTimestamp(e)
 	case "sasl-scram-tls":
@@ -376,9 +378,15 @@ type member struct {
 	done     chan struct{}
 }
 
-func newMember(e env, name string) *member {
+// newMember joins the scenario's group; serverSide opts into KIP-848 (the broker assigns, "uniform"
+// for the sticky balancer).
+func newMember(e env, name string, serverSide bool) *member {
 	m := &member{name: name, assigned: map[int32]bool{}, done: make(chan struct{})}
-	m.cl = client(e,
+	var protocol []kgo.Opt
+	if serverSide {
+		protocol = []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}
+	}
+	m.cl = client(e, append(protocol,
 		kgo.ConsumerGroup(e.group), kgo.ConsumeTopics(e.topic), kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.ClientID("zombi-compat-franz-go-"+name),
 		kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(500*time.Millisecond),
@@ -397,7 +405,7 @@ func newMember(e env, name string) *member {
 			m.forget(lost[e.topic])
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) { m.forget(lost[e.topic]) }),
-	)
+	)...)
 	return m
 }
 
@@ -466,15 +474,16 @@ func waitFor(what string, condition func() bool) {
 	}
 }
 
-func groupCommitResume(e env) string {
+// groupCommitResume is group-commit-resume with the classic protocol and kip848-group with serverSide.
+func groupCommitResume(e env, serverSide bool) string {
 	check(e.group != "", "COMPAT_GROUP is not set")
 	// A kgo client joins its group as soon as it is created, so the second member is made only after
 	// the first owns every partition: the scenario then sees one real rebalance.
-	first := newMember(e, "a")
+	first := newMember(e, "a", serverSide)
 	ctxA, cancelA := context.WithCancel(context.Background())
 	first.start(ctxA)
 	waitFor("member a's first assignment", func() bool { _, p, err := first.snapshot(); must(err, "member a"); return len(p) == 4 })
-	second := newMember(e, "b")
+	second := newMember(e, "b", serverSide)
 	ctxB, cancelB := context.WithCancel(context.Background())
 	second.start(ctxB)
 	var splitA, splitB []int32
@@ -533,7 +542,7 @@ func groupCommitResume(e env) string {
 		round2 = append(round2, &kgo.Record{Partition: int32(n % 4), Value: []byte(value)})
 	}
 	produce(e, round2)
-	third := newMember(e, "c")
+	third := newMember(e, "c", serverSide)
 	ctxC, cancelC := context.WithCancel(context.Background())
 	third.start(ctxC)
 	waitFor("the new member to read 20 records", func() bool { c, _, err := third.snapshot(); must(err, "member c"); return c >= 20 })
@@ -547,7 +556,11 @@ func groupCommitResume(e env) string {
 	for value := range got {
 		check(expected[value], "new member read %q, which was consumed and committed before", value)
 	}
-	return fmt.Sprintf("2 members (%v + %v) consumed 40 and committed 10 per partition; a new member resumed with exactly the 20 new records", splitA, splitB)
+	prefix := ""
+	if serverSide {
+		prefix = "ServerSideBalancer (KIP-848): "
+	}
+	return fmt.Sprintf("%s2 members (%v + %v) consumed 40 and committed 10 per partition; a new member resumed with exactly the 20 new records", prefix, splitA, splitB)
 }
 
 func consumeFromTimestamp(e env) string {

@@ -7,4 +7,5 @@ runFamilyMain({
   client: 'kafka-python',
   version: () => pythonPackageVersion('kafka-python'),
   driver: { command: [venvPython(), 'compat-tests/kafka-python/driver.py'] },
+  skips: { 'kip848-group': 'kafka-python has only the classic group protocol (JoinGroup/SyncGroup); no KIP-848 consumer' },
 })

@@ -441,6 +441,7 @@ const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'acl-denied': aclDeniedScenario,
   'compacted-topic': compactedTopic,
   'transactions-read-committed': transactionsReadCommitted,
+  'kip848-group': { skip: 'kafkajs 2.2.4 has only the classic group protocol (JoinGroup/SyncGroup); no KIP-848 consumer' },
 }
 
 runFamilyMain({ family: 'kafkajs', client: 'kafkajs', version, scenarios })

@@ -69,6 +69,8 @@ export interface FamilySpec {
 export const defaultBrokerSettings: Record<string, string> = {
   ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS: '300',
   ZOMBI_GROUP_MIN_SESSION_TIMEOUT_MS: '1000',
+  // KIP-848 members move one step per heartbeat; Kafka's 5 s default would make kip848-group slow.
+  ZOMBI_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS: '500',
   ZOMBI_LOG_LEVEL: 'info',
   // compacted-topic waits for a cleaning.
   ZOMBI_LOG_CLEANER_BACKOFF_MS: '200',

@@ -20,6 +20,7 @@ export const scenarioNames = [
   'acl-denied',
   'compacted-topic',
   'transactions-read-committed',
+  'kip848-group',
 ] as const
 
 export type ScenarioName = (typeof scenarioNames)[number]
@@ -55,6 +56,7 @@ export function topicSpecOf(scenario: ScenarioName): TopicSpec | undefined {
     case 'large-record-1mib':
       return { partitions: 1, configs: { 'max.message.bytes': String(largeRecord.maxMessageBytes) } }
     case 'group-commit-resume':
+    case 'kip848-group':
       return { partitions: group.partitions, configs: {} }
     case 'compacted-topic':
       return { partitions: 1, configs: compacted.configs }

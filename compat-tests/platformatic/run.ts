@@ -38,10 +38,11 @@ async function send(context: ScenarioContext, messages: MessageToProduce[], opti
   }
 }
 
-function consumer(context: ScenarioContext, groupId: string): Consumer<Buffer, Buffer, Buffer, Buffer> {
+function consumer(context: ScenarioContext, groupId: string, groupProtocol: 'classic' | 'consumer' = 'classic'): Consumer<Buffer, Buffer, Buffer, Buffer> {
   return new Consumer({
     clientId: 'compat-platformatic', ...connection(context), groupId,
     sessionTimeout: 10_000, heartbeatInterval: 500, rebalanceTimeout: 10_000, retries: 20, retryDelay: 100,
+    ...(groupProtocol === 'consumer' ? { groupProtocol } : {}),
   })
 }
 
@@ -195,8 +196,8 @@ interface Member {
   values: string[]
 }
 
-async function startMember(context: ScenarioContext): Promise<Member> {
-  const member = consumer(context, context.group)
+async function startMember(context: ScenarioContext, groupProtocol: 'classic' | 'consumer'): Promise<Member> {
+  const member = consumer(context, context.group, groupProtocol)
   const positions = new Map<number, bigint>()
   const values: string[] = []
   const stream = await member.consume({ topics: [context.topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false, maxWaitTime: 200 })
@@ -216,14 +217,15 @@ async function startMember(context: ScenarioContext): Promise<Member> {
   }
 }
 
-async function groupCommitResume(context: ScenarioContext): Promise<string> {
+/** group-commit-resume with the classic protocol; kip848-group with groupProtocol 'consumer' (KIP-848). */
+async function groupCommitResume(context: ScenarioContext, groupProtocol: 'classic' | 'consumer' = 'classic'): Promise<string> {
   const first: MessageToProduce[] = []
   for (let partition = 0; partition < group.partitions; partition++) {
     for (let index = 0; index < group.firstPerPartition; index++) first.push({ topic: context.topic, partition, value: Buffer.from(`first-${partition}-${index}`) })
   }
   const second: MessageToProduce[] = Array.from({ length: group.secondTotal }, (_, n) => ({ topic: context.topic, partition: n % group.partitions, value: Buffer.from(`second-${n}`) }))
   await send(context, first)
-  const members = await Promise.all([startMember(context), startMember(context)])
+  const members = await Promise.all([startMember(context, groupProtocol), startMember(context, groupProtocol)])
   let owned: number[][]
   try {
     // Settled, and each member has read its own partitions to the end, so its commit covers them.
@@ -246,7 +248,7 @@ async function groupCommitResume(context: ScenarioContext): Promise<string> {
     for (const member of members) await member.close()
   }
   await send(context, second)
-  const resumed = await startMember(context)
+  const resumed = await startMember(context, groupProtocol)
   try {
     await waitFor(() => resumed.values.length >= group.secondTotal, context.remainingMs(3000), () => `${group.secondTotal} records after resuming (read ${resumed.values.length})`)
     await new Promise((resolveWait) => setTimeout(resolveWait, 500))
@@ -254,7 +256,8 @@ async function groupCommitResume(context: ScenarioContext): Promise<string> {
     await resumed.close()
   }
   deepStrictEqual(resumed.values.sort(), second.map((message) => String(message.value)).sort(), 'records read after resuming')
-  return `members owned ${JSON.stringify(owned[0])} and ${JSON.stringify(owned[1])}; Consumer.commit; resumed at the commits (mode committed)`
+  const prefix = groupProtocol === 'consumer' ? 'groupProtocol consumer: ' : ''
+  return `${prefix}members owned ${JSON.stringify(owned[0])} and ${JSON.stringify(owned[1])}; Consumer.commit; resumed at the commits (mode committed)`
 }
 
 async function consumeFromTimestamp(context: ScenarioContext): Promise<string> {
@@ -397,7 +400,8 @@ const scenarios: Record<ScenarioName, ScenarioEntry> = {
   'timestamps-log-append-time': timestampsLogAppendTime,
   'large-record-1mib': largeRecordScenario,
   'idempotent-producer': idempotentProducer,
-  'group-commit-resume': groupCommitResume,
+  'group-commit-resume': (context) => groupCommitResume(context),
+  'kip848-group': (context) => groupCommitResume(context, 'consumer'),
   'consume-from-timestamp': consumeFromTimestamp,
   'sasl-scram-tls': saslScramTls,
   'acl-denied': aclDeniedScenario,

@@ -14,4 +14,5 @@ runFamilyMain({
   // The version the driver was linked with, from its Go build info (go.mod pins it).
   version: async () => `${(await runProcess(driver, ['version'])).stdout.toString('utf8').trim()} (IBM/sarama)`,
   driver: { command: [driver] },
+  skips: { 'kip848-group': 'sarama has only the classic group protocol (JoinGroup/SyncGroup); no KIP-848 consumer' },
 })

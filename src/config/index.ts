@@ -152,6 +152,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     // Otherwise one request of the allowed size could never finish arriving.
     throw new ZombiError('CONFIG_INVALID', `ZOMBI_MAX_BUFFERED_REQUEST_MB (${table.maxBufferedRequestBytes} bytes) must be at least ZOMBI_MAX_REQUEST_BYTES (${table.maxRequestBytes})`)
   }
+  if (table.groupConsumerHeartbeatIntervalMs >= table.groupConsumerSessionTimeoutMs) {
+    // A member would be removed between two of its heartbeats.
+    throw new ZombiError('CONFIG_INVALID', `ZOMBI_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS (${table.groupConsumerHeartbeatIntervalMs}) must be below ZOMBI_GROUP_CONSUMER_SESSION_TIMEOUT_MS (${table.groupConsumerSessionTimeoutMs})`)
+  }
+  const assignors = table.groupConsumerAssignors.split(',').map((name) => name.trim())
+  if (assignors.some((name) => name !== 'uniform' && name !== 'range') || new Set(assignors).size !== assignors.length) {
+    throw new ZombiError('CONFIG_INVALID', `ZOMBI_GROUP_CONSUMER_ASSIGNORS=${JSON.stringify(table.groupConsumerAssignors)} is invalid: name uniform and/or range once each, separated by commas`)
+  }
   const explicit = (name: string): boolean => (flags[name as SettingName] ?? env[name]) !== undefined
   const kafkaListeners = resolveListeners({ ...table, explicit })
   checkTls(table, kafkaListeners)

@@ -5,10 +5,13 @@ import { CONSUMER_PROTOCOL_TYPE, decodeSubscriptionTopics } from '../protocol/co
 import { ErrorCode } from '../protocol/generated/errors.ts'
 import type { Group, GroupState } from './group.ts'
 import type { Membership } from './membership.ts'
+import type { ConsumerGroups } from './consumer-groups.ts'
+import type { ConsumerGroupState } from './consumer-group.ts'
 
 export interface GroupSnapshot {
   groupId: string
-  state: GroupState
+  /** A classic group's state, or a consumer group's (Empty, Assigning, Reconciling, Stable). */
+  state: GroupState | ConsumerGroupState
   members: number
   generationId: number
   partitions: Array<{ topic: string; partition: number; committed: number; highWatermark: number; lag: number }>
@@ -62,16 +65,28 @@ export async function deleteOffsets(membership: Membership, log: BrokerLog, grou
   return errors
 }
 
-/** Group state and lag per committed partition, for metrics. */
-export function groupSnapshots(membership: Membership, log: BrokerLog): GroupSnapshot[] {
-  return [...membership.groups()].map((group) => ({
-    groupId: group.groupId,
-    state: group.state,
-    members: group.members.size,
-    generationId: group.generationId,
-    partitions: [...membership.offsets.all(group.groupId)].map(([topic, partition, committed]) => {
-      const highWatermark = log.partition(topic, partition)?.highWatermark ?? -1
-      return { topic, partition, committed: committed.offset, highWatermark, lag: highWatermark < 0 ? -1 : Math.max(0, highWatermark - committed.offset) }
-    }),
-  }))
+/** Group state and lag per committed partition, for metrics (classic groups, then consumer groups with their group epoch). */
+export function groupSnapshots(membership: Membership, consumerGroups: ConsumerGroups, log: BrokerLog): GroupSnapshot[] {
+  const lag = (groupId: string): GroupSnapshot['partitions'] => [...membership.offsets.all(groupId)].map(([topic, partition, committed]) => {
+    const highWatermark = log.partition(topic, partition)?.highWatermark ?? -1
+    return { topic, partition, committed: committed.offset, highWatermark, lag: highWatermark < 0 ? -1 : Math.max(0, highWatermark - committed.offset) }
+  })
+  return [
+    ...[...membership.groups()].map((group) => ({ groupId: group.groupId, state: group.state, members: group.members.size, generationId: group.generationId, partitions: lag(group.groupId) })),
+    ...[...consumerGroups.groups()].map((group) => ({ groupId: group.groupId, state: group.state, members: group.members.size, generationId: group.groupEpoch, partitions: lag(group.groupId) })),
+  ]
+}
+
+/** OffsetDelete on a consumer-protocol group: as for classic groups, topics its members subscribe to are refused. */
+export async function deleteConsumerGroupOffsets(membership: Membership, consumerGroups: ConsumerGroups, log: BrokerLog, groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<ErrorCode[]> {
+  const group = consumerGroups.group(groupId)!
+  const subscribed = new Set<string>()
+  for (const member of group.members.values()) for (const topic of consumerGroups.subscribedTopics(member)) subscribed.add(topic)
+  const errors = partitions.map((p): ErrorCode => {
+    const topic = log.topicByName(p.topic)
+    if (topic === undefined || topic.partitions[p.partition] === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    return subscribed.has(p.topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE
+  })
+  await membership.offsets.delete(groupId, partitions.filter((_, i) => errors[i] === ErrorCode.NONE))
+  return errors
 }

@@ -22,11 +22,14 @@ export interface OffsetCommitEntry {
  * consumer of an empty group). Returns an error code per entry; valid entries are durable
  * when the promise resolves.
  */
-export async function commitOffsets(membership: Membership, log: BrokerLog, groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[]): Promise<ErrorCode[]> {
+export async function commitOffsets(membership: Membership, log: BrokerLog, groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, entries: OffsetCommitEntry[], consumerGroupChecked = false): Promise<ErrorCode[]> {
   if (groupId === '') return entries.map(() => ErrorCode.INVALID_GROUP_ID)
   let group = membership.group(groupId)
   let groupError: ErrorCode = ErrorCode.NONE
-  if (generationId < 0 && memberId === '' && (group === undefined || group.state === 'Empty')) {
+  if (consumerGroupChecked) {
+    // A consumer-protocol group (consumer-groups.ts validated the member and epoch): no classic group here.
+    group = undefined
+  } else if (generationId < 0 && memberId === '' && (group === undefined || group.state === 'Empty')) {
     group ??= membership.create(groupId)
   } else {
     const member = membership.validateMember(group, memberId, groupInstanceId, generationId)

@@ -38,6 +38,8 @@ describe('config', () => {
     [{ ZOMBI_DURABILITY: 'sometimes' }, /ZOMBI_DURABILITY="sometimes" is invalid: allowed values: fsync, none/],
     [{ ZOMBI_AUTO_CREATE_TOPICS: 'maybe' }, /ZOMBI_AUTO_CREATE_TOPICS="maybe" is invalid: expected true or false/],
     [{ ZOMBI_DEFAULT_PARTITIONS: '0' }, /ZOMBI_DEFAULT_PARTITIONS="0" is invalid: must be >= 1/],
+    [{ ZOMBI_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS: '45000' }, /ZOMBI_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS \(45000\) must be below ZOMBI_GROUP_CONSUMER_SESSION_TIMEOUT_MS \(45000\)/],
+    [{ ZOMBI_GROUP_CONSUMER_ASSIGNORS: 'uniform,sticky' }, /ZOMBI_GROUP_CONSUMER_ASSIGNORS="uniform,sticky" is invalid: name uniform and\/or range/],
   ])('names the variable and what is allowed for %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message)
     expect(() => loadConfig(env)).toThrow(ZombiError)
@@ -148,7 +150,8 @@ describe('config', () => {
       defaultPartitions: number; maxPartitions: number; maxRequestBytes: number; maxBufferedRequestBytes: number; requestTimeoutMs: number
       connectionsMaxIdleMs: number; maxConnections: number; maxConnectionsPerAddress: number; maxMessageBytes: number
       fetchCacheBytes: number; coldFetchCacheBytes: number; groupInitialRebalanceDelayMs: number; groupMinSessionTimeoutMs: number; groupMaxSessionTimeoutMs: number
-      groupMaxSize: number; offsetsRetentionMs: number; transactionMaxTimeoutMs: number; maxInflightWrites: number; maxInflightBytes: number; httpMaxBodyBytes: number
+      groupMaxSize: number; groupConsumerSessionTimeoutMs: number; groupConsumerHeartbeatIntervalMs: number; groupConsumerAssignors: string
+      offsetsRetentionMs: number; transactionMaxTimeoutMs: number; maxInflightWrites: number; maxInflightBytes: number; httpMaxBodyBytes: number
       logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; storage: 'local' | 's3'; warehouse: string; s3Bucket: string | null
       s3Prefix: string | null; s3Endpoint: string | null; s3Region: string | null; s3ForcePathStyle: boolean; s3MaxRetries: number
       maxConcurrentS3Uploads: number; catalogType: 'filesystem' | 'rest'; catalogUrl: string | null; catalogWarehouse: string | null

@@ -39,6 +39,8 @@ const EXPECTED: Record<string, 'open' | 'empty' | readonly number[]> = {
   ListGroups: 'empty',
   DeleteGroups: [ErrorCode.GROUP_AUTHORIZATION_FAILED],
   OffsetDelete: [ErrorCode.GROUP_AUTHORIZATION_FAILED],
+  ConsumerGroupHeartbeat: [ErrorCode.GROUP_AUTHORIZATION_FAILED],
+  ConsumerGroupDescribe: [ErrorCode.GROUP_AUTHORIZATION_FAILED],
   DescribeUserScramCredentials: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   DescribeClientQuotas: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
   AlterUserScramCredentials: [ErrorCode.CLUSTER_AUTHORIZATION_FAILED],

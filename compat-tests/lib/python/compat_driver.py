@@ -30,6 +30,7 @@ SCENARIOS = [
     "acl-denied",
     "compacted-topic",
     "transactions-read-committed",
+    "kip848-group",
 ]
 
 CODEC_COUNT = 100

@@ -14,6 +14,8 @@ import { electLeaders } from './elect-leaders.ts'
 import { fetch } from './fetch.ts'
 import { findCoordinator } from './find-coordinator.ts'
 import { initProducerId } from './init-producer-id.ts'
+import { consumerGroupDescribe } from './consumer-group-describe.ts'
+import { consumerGroupHeartbeat } from './consumer-group-heartbeat.ts'
 import { deleteGroups } from './delete-groups.ts'
 import { describeGroups } from './describe-groups.ts'
 import { heartbeat } from './heartbeat.ts'
@@ -51,6 +53,8 @@ export const allHandlers: readonly AnyHandler[] = [
   // The group APIs go together: librdkafka uses groups only when all of them are advertised.
   joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, describeGroups, listGroups, deleteGroups,
   offsetDelete, offsetForLeaderEpoch,
+  // KIP-848's consumer group protocol, beside the classic one.
+  consumerGroupHeartbeat, consumerGroupDescribe,
   saslHandshake, saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials, describeClientQuotas,
   createAcls, describeAcls, deleteAcls,
   addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeProducers, describeTransactions, listTransactions,

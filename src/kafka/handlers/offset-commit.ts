@@ -1,4 +1,5 @@
-// OffsetCommit: durable in the same group commit as produced records.
+// OffsetCommit: durable in the same group commit as produced records. For a consumer-protocol group
+// (KIP-848) the generation field carries the member epoch, checked from v9 (STALE_MEMBER_EPOCH).
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import { readOffsetCommitRequest, writeOffsetCommitResponse, type OffsetCommitRequest, type OffsetCommitResponse } from '../../protocol/generated/offset-commit.ts'
 import type { OffsetCommitEntry } from '../../groups/offsets.ts'
@@ -28,7 +29,7 @@ export const offsetCommit = defineHandler<OffsetCommitRequest, OffsetCommitRespo
     }
     // v0 has no generation or member: a simple (group-less) commit.
     const generationId = context.apiVersion >= 1 ? request.generationIdOrMemberEpoch : -1
-    const errors = await context.groups.commitOffsets(request.groupId, generationId, request.memberId, request.groupInstanceId, entries)
+    const errors = await context.groups.commitOffsets(request.groupId, generationId, request.memberId, request.groupInstanceId, entries, context.apiVersion)
     let i = 0
     return {
       throttleTimeMs: 0,

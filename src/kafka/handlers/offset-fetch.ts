@@ -60,9 +60,13 @@ export const offsetFetch = defineHandler<OffsetFetchRequest, OffsetFetchResponse
         throttleTimeMs: 0,
         topics: [],
         errorCode: ErrorCode.NONE,
-        groups: request.groups.map((group) => (allowedOnGroup(context, AclOperation.DESCRIBE, group.groupId)
-          ? { groupId: group.groupId, topics: lookup(context, group.groupId, group.topics, request.requireStable), errorCode: ErrorCode.NONE }
-          : { groupId: group.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })),
+        groups: request.groups.map((group) => {
+          if (!allowedOnGroup(context, AclOperation.DESCRIBE, group.groupId)) return { groupId: group.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }
+          // v9+: a consumer-group member names itself and its epoch; a stale one reads nothing (KIP-848).
+          const refusal = context.groups.validateOffsetFetch(group.groupId, group.memberId, group.memberEpoch)
+          if (refusal !== ErrorCode.NONE) return { groupId: group.groupId, topics: [], errorCode: refusal }
+          return { groupId: group.groupId, topics: lookup(context, group.groupId, group.topics, request.requireStable), errorCode: ErrorCode.NONE }
+        }),
       }
     }
     if (!allowedOnGroup(context, AclOperation.DESCRIBE, request.groupId)) {

@@ -45,6 +45,8 @@ export const ApiKey = {
   DescribeProducers: 61,
   DescribeTransactions: 65,
   ListTransactions: 66,
+  ConsumerGroupHeartbeat: 68,
+  ConsumerGroupDescribe: 69,
 } as const
 
 export type ApiKeyValue = (typeof ApiKey)[keyof typeof ApiKey]
@@ -102,6 +104,8 @@ export const API_VERSIONS: Record<number, ApiVersionRange> = {
   61: { name: 'DescribeProducers', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0 },
   65: { name: 'DescribeTransactions', minVersion: 0, maxVersion: 0, firstFlexibleVersion: 0 },
   66: { name: 'ListTransactions', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0 },
+  68: { name: 'ConsumerGroupHeartbeat', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0 },
+  69: { name: 'ConsumerGroupDescribe', minVersion: 0, maxVersion: 1, firstFlexibleVersion: 0 },
 }
 
 export function isFlexible(apiKey: number, version: number): boolean {

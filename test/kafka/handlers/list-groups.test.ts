@@ -30,10 +30,16 @@ describe('ListGroups', () => {
     expect(ids(await call(listGroups, 4, request(['COMPLETINGREBALANCE', 'Stable']), context))).toEqual(['forming', 'stable'])
   })
 
-  it('filters by type: every group is classic (v5+)', async () => {
-    const { context } = await twoGroups()
+  it('filters by type: classic or consumer (v5+)', async () => {
+    const { context, groups } = await twoGroups()
+    await groups.consumerHeartbeat({
+      groupId: 'next-gen', memberId: 'm1', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30_000, subscribedTopicNames: ['orders'],
+      subscribedTopicRegex: null, serverAssignor: null, ownedPartitions: null, serverGeneratesMemberId: false, clientId: 'c', clientHost: '/h',
+    })
     expect(ids(await exchange(listGroups, 5, request([], ['Classic']), context))).toEqual(['forming', 'stable'])
-    expect(ids(await exchange(listGroups, 5, request([], ['consumer']), context))).toEqual([])
+    const consumer = await exchange<ListGroupsResponse>(listGroups, 5, request([], ['consumer']), context)
+    expect(consumer.groups).toEqual([{ groupId: 'next-gen', protocolType: 'consumer', groupState: 'Stable', groupType: 'consumer' }])
+    expect(ids(await exchange(listGroups, 5, request(['Stable']), context))).toEqual(['next-gen', 'stable'])
   })
 
   it('ignores filters a v3 client cannot send', async () => {

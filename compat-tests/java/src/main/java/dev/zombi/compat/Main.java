@@ -11,7 +11,7 @@ public final class Main {
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
-      System.err.println("usage: Main <scenario> | version | fault-produce <bootstrap> <topic> <count> | fixture-produce <bootstrap> <topic-prefix> | dump <bootstrap> <topic> <partition> <earliest|offset> <count> | txn-shell (commands on stdin)");
+      System.err.println("usage: Main <scenario> | version | fault-produce <bootstrap> <topic> <count> | fixture-produce <bootstrap> <topic-prefix> | dump <bootstrap> <topic> <partition> <earliest|offset> <count> | txn-shell (commands on stdin) | group-members <bootstrap> <topic> <group> <count> <consumer|classic>");
       System.exit(2);
     }
     String mode = args[0];
@@ -22,6 +22,7 @@ public final class Main {
       case "fixture-produce" -> FixtureProducer.run(rest);
       case "dump" -> RecordDumper.run(rest);
       case "txn-shell" -> TxnShell.run();
+      case "group-members" -> GroupMembers.run(rest);
       default -> runScenario(mode);
     }
     // Client threads (metadata refresh, heartbeats of a failed scenario) must not keep the JVM alive.

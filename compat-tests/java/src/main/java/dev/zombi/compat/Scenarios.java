@@ -79,7 +79,8 @@ final class Scenarios {
       case "timestamps-log-append-time" -> timestampsLogAppendTime();
       case "large-record-1mib" -> largeRecord();
       case "idempotent-producer" -> idempotentProducer();
-      case "group-commit-resume" -> groupCommitResume();
+      case "group-commit-resume" -> groupCommitResume("classic");
+      case "kip848-group" -> groupCommitResume("consumer");
       case "consume-from-timestamp" -> consumeFromTimestamp();
       case "sasl-scram-tls" -> new SecureScenarios(topic).saslScramTls();
       case "acl-denied" -> new SecureScenarios(topic).aclDenied();
@@ -456,12 +457,16 @@ final class Scenarios {
     volatile Throwable failure;
     final Thread thread;
 
-    Member(String name) {
+    Member(String name, String protocol) {
       this.name = name;
       Properties props = consumerProps(bootstrap, group);
       props.put(ConsumerConfig.CLIENT_ID_CONFIG, "zombi-compat-java-" + name);
-      props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
-      props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 500);
+      props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+      // With the consumer protocol (KIP-848) the broker sets the session and the heartbeat interval.
+      if (protocol.equals("classic")) {
+        props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+        props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 500);
+      }
       this.consumer = new KafkaConsumer<>(props);
       this.thread = new Thread(this, "member-" + name);
     }
@@ -506,10 +511,11 @@ final class Scenarios {
     }
   }
 
-  private String groupCommitResume() throws Exception {
+  /** group-commit-resume with the classic protocol, kip848-group with group.protocol=consumer (server-side assignment). */
+  private String groupCommitResume(String protocol) throws Exception {
     if (group == null) throw new IllegalStateException("COMPAT_GROUP is not set");
-    Member first = new Member("a");
-    Member second = new Member("b");
+    Member first = new Member("a", protocol);
+    Member second = new Member("b", protocol);
     first.thread.start();
     waitFor("member a's first assignment", () -> first.assignment.size() == 4 || first.failure != null);
     second.thread.start();
@@ -548,7 +554,7 @@ final class Scenarios {
     try (KafkaProducer<byte[], byte[]> producer = producer(Map.of())) {
       sendAll(producer, round2);
     }
-    Member third = new Member("c");
+    Member third = new Member("c", protocol);
     third.thread.start();
     waitFor("the new member to read 20 records", () -> third.count() >= 20 || third.failure != null);
     // Anything from before the commits would have come first; a short extra wait catches strays after.
@@ -560,7 +566,7 @@ final class Scenarios {
     for (var record : round2) expected.add(new String(record.value(), StandardCharsets.UTF_8));
     check(third.records.size() == 20 && resumed.keySet().equals(expected),
         "new member read " + third.records.size() + " records: " + resumed.keySet().stream().sorted().limit(8).toList() + "...");
-    return "2 members (" + split + " partitions) consumed 40 and committed 10 per partition; a new member resumed with exactly the 20 new records";
+    return (protocol.equals("consumer") ? "group.protocol=consumer: " : "") + "2 members (" + split + " partitions) consumed 40 and committed 10 per partition; a new member resumed with exactly the 20 new records";
   }
 
   private String consumeFromTimestamp() throws Exception {
