@@ -10,15 +10,14 @@ import { join } from 'node:path'
 import { afterAll, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import {
-  advertisedApiKeys, createTopics, driverClasses, endTxnApiKey, frameworkLibs, jvmOptions, Jvm, produceLines, waitUntil,
+  advertisedApiKeys, createTopics, driverClasses, endTxnApiKey, jvmOptions, Jvm, produceLines, streamsLibs, waitUntil,
 } from './fixtures/frameworks.ts'
 
 const streamsTimeoutMs = 240_000
 
 const broker: Broker = await startBroker({ ZOMBI_DEFAULT_PARTITIONS: '2' })
 const brokerSupportsTransactions = (await advertisedApiKeys(broker)).has(endTxnApiKey)
-const libs = frameworkLibs()
-const classpath = `${driverClasses()}:${libs}/*`
+const classpath = `${driverClasses()}:${streamsLibs()}/*`
 const stateRoot = await mkdtemp(join(tmpdir(), 'zombi-streams-'))
 
 interface CountRecord { topic: string; partition: number; offset: number; key: string; value: number }

@@ -1,23 +1,20 @@
 #!/usr/bin/env bash
-# Fetches Kafka Streams and Kafka Connect (connect-runtime, connect-file) from the Maven registry into
-# .cache/kafka-frameworks-<version>/libs, once, and compiles the Streams driver (WordCount.java) against them into
-# .cache/kafka-frameworks-<version>/classes (again only when the source changed). Prints the libs directory.
+# Fetches Kafka Streams from the Maven registry into .cache/kafka-streams-<version>/libs, once, and compiles the
+# Streams driver (WordCount.java) against it into .cache/kafka-streams-<version>/classes (again only when the
+# source changed). Prints the libs directory.
 set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 # The log4j-core version Kafka 4.4.0 depends on, so the slf4j binding matches it.
 LOG4J_VERSION=2.25.5
-# The newest connect-file on Maven Central when this was written: 4.4.0 and 4.3.2 are not published there (4.3.1 is);
-# the file connectors use only the public Connect API, which 4.4.0's runtime serves.
-CONNECT_FILE_VERSION=4.3.1
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$here/../../.." && pwd)"
-home="$repo_root/.cache/kafka-frameworks-$KAFKA_VERSION"
-libs=$(bash "$repo_root/scripts/maven-copy.sh" kafka-frameworks "$home" libs "$here/pom.xml" \
-  -Dkafka.version="$KAFKA_VERSION" -Dlog4j.version="$LOG4J_VERSION" -Dconnect.file.version="$CONNECT_FILE_VERSION")
+home="$repo_root/.cache/kafka-streams-$KAFKA_VERSION"
+libs=$(bash "$repo_root/scripts/maven-copy.sh" kafka-streams "$home" libs "$here/pom.xml" \
+  -Dkafka.version="$KAFKA_VERSION" -Dlog4j.version="$LOG4J_VERSION")
 
-command -v javac >/dev/null 2>&1 || { echo "kafka-frameworks fetch: javac not found (a JDK 17 is needed)" >&2; exit 1; }
+command -v javac >/dev/null 2>&1 || { echo "kafka-streams fetch: javac not found (a JDK 17 is needed)" >&2; exit 1; }
 exec 9>"$home/compile.lock"
 flock 9
 classes="$home/classes"
