@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { freePort } from '../support/ports.ts'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
-import { createTopics, connectLibs, jvmOptions, Jvm, kafkajs } from './fixtures/frameworks.ts'
+import { connectLibs, createTopics, jvmOptions, Jvm, kafkajs, killRemainingJvms } from './fixtures/frameworks.ts'
 
 const connectTimeoutMs = 240_000
 const connectFileJar = /^connect-file-.*\.jar$/
@@ -71,6 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (worker) await worker.stop()
+  await killRemainingJvms()
   await broker?.cleanup()
   if (dir) await rm(dir, { recursive: true, force: true })
 })

@@ -68,6 +68,9 @@ public final class WordCount {
     // word and a duplicate or a gap after a crash is visible.
     props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
+    // Consumed repartition records are deleted (DeleteRecords) every second rather than every 30, so even a short
+    // run does what a long-running application does to the broker.
+    props.put(StreamsConfig.REPARTITION_PURGE_INTERVAL_MS_CONFIG, 1000);
     // A killed instance's member is replaced by the restarted one at once rather than after its session times out.
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), applicationId + "-instance");
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
