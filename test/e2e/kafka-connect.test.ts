@@ -4,9 +4,10 @@
 // out exactly as they went in; after the worker is killed (kill -9) and lines are appended while it is down, the
 // restarted worker resumes at the stored source offset and the sink file ends as exactly the input.
 //
-// The worker is killed only once both connectors' offsets are committed (Connect's REST API shows them): Connect's
-// file source and sink are at-least-once, so a kill between a write and its offset commit may deliver lines again,
-// on Apache Kafka as well; that window is not what this test measures. Run against Apache Kafka with
+// The first kill falls once both connectors' offsets are committed (Connect's REST API shows them): then nothing may be
+// lost or repeated. The second falls while lines flow: Connect's file source and sink are at-least-once, so lines
+// written but not yet committed are written again after the restart, on Apache Kafka as well; there every line must
+// arrive in order, and a repeat must be a re-delivery. Run against Apache Kafka with
 // E2E_BROKER_MAIN=test/support/apache-kafka-main.ts.
 import { appendFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -158,19 +159,35 @@ async function readLines(file: string): Promise<string[]> {
   }
 }
 
-/** Waits until the sink file holds `count` lines and both connectors' offsets cover everything written. */
-async function waitDelivered(source: string, sink: string, input: string, output: string, count: number): Promise<void> {
+/** The number of records in the (one-partition) topic. */
+async function topicSize(topic: string): Promise<number> {
+  const admin = kafkajs(broker).admin()
+  await admin.connect()
+  try {
+    const [partition] = await admin.fetchTopicOffsets(topic)
+    return Number(partition!.high) - Number(partition!.low)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/**
+ * Waits until the source's committed offset covers the whole input file, the sink's committed offset covers the whole
+ * topic, and the sink file holds at least as many lines as the input: everything written has gone through.
+ */
+async function waitDelivered(source: string, sink: string, input: string, output: string, topic: string): Promise<void> {
   // The source's position counts characters (the same as bytes for the ASCII lines here).
-  const inputChars = (await readFile(input, 'utf8')).length
+  const inputText = await readFile(input, 'utf8')
+  const inputLines = inputText.split('\n').length - 1
   const deadline = Date.now() + connectTimeoutMs
   for (;;) {
     const lines = await readLines(output)
-    const sourceOffsets = await committedOffsets(source)
-    const sinkOffsets = await committedOffsets(sink)
-    const sourcePosition = Number(sourceOffsets[0]?.offset.position ?? -1)
-    const sinkOffset = Number(sinkOffsets[0]?.offset.kafka_offset ?? -1)
-    const state = `sink file ${lines.length} lines, source offset ${sourcePosition}/${inputChars} characters, sink offset ${sinkOffset}/${count}`
-    if (lines.length >= count && sourcePosition === inputChars && sinkOffset === count) return
+    const sourcePosition = Number((await committedOffsets(source))[0]?.offset.position ?? -1)
+    const sinkOffset = Number((await committedOffsets(sink))[0]?.offset.kafka_offset ?? -1)
+    const records = await topicSize(topic)
+    const state = `sink file ${lines.length}/${inputLines} lines, source offset ${sourcePosition}/${inputText.length} characters, ` +
+      `sink offset ${sinkOffset}/${records} records`
+    if (lines.length >= inputLines && sourcePosition === inputText.length && sinkOffset === records) return
     if (Date.now() > deadline) throw new Error(`not delivered within ${connectTimeoutMs} ms: ${state}; worker output:\n${worker?.output()}`)
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
@@ -213,7 +230,7 @@ test('file source to topic to file sink: lines out in order; after a kill -9 of 
   await createConnector(sink, { 'connector.class': 'org.apache.kafka.connect.file.FileStreamSinkConnector', 'tasks.max': '1', file: output, topics: topic })
   await waitRunning(source)
   await waitRunning(sink)
-  await waitDelivered(source, sink, input, output, first.length)
+  await waitDelivered(source, sink, input, output, topic)
   expect(await readLines(output)).toEqual(first)
 
   await worker!.kill9()
@@ -222,15 +239,41 @@ test('file source to topic to file sink: lines out in order; after a kill -9 of 
   await startWorker()
   await waitRunning(source)
   await waitRunning(sink)
-  await waitDelivered(source, sink, input, output, first.length + second.length)
+  await waitDelivered(source, sink, input, output, topic)
   expect(await readLines(output)).toEqual([...first, ...second])
   // The source resumed where its stored offset said: the topic holds each line once.
-  const admin = kafkajs(broker).admin()
-  await admin.connect()
-  try {
-    const [partition] = await admin.fetchTopicOffsets(topic)
-    expect(Number(partition!.high)).toBe(first.length + second.length)
-  } finally {
-    await admin.disconnect()
+  expect(await topicSize(topic)).toBe(first.length + second.length)
+})
+
+test('a kill -9 of the worker while lines flow: every line reaches the sink file, in order, repeats only as re-deliveries (at-least-once)', { timeout: 4 * connectTimeoutMs }, async () => {
+  const topic = uniqueTopic('connect-crash')
+  await createTopics(broker, [{ topic, numPartitions: 1 }])
+  const input = join(dir, `${topic}.in.txt`)
+  const output = join(dir, `${topic}.out.txt`)
+  const lines = numberedLines(0, 20_000)
+  await writeFile(input, lines.map((line) => `${line}\n`).join(''))
+  const source = `${topic}-source`
+  const sink = `${topic}-sink`
+  await createConnector(source, { 'connector.class': 'org.apache.kafka.connect.file.FileStreamSourceConnector', 'tasks.max': '1', file: input, topic })
+  await createConnector(sink, { 'connector.class': 'org.apache.kafka.connect.file.FileStreamSinkConnector', 'tasks.max': '1', file: output, topics: topic })
+  const deadline = Date.now() + connectTimeoutMs
+  while ((await readLines(output)).length === 0) {
+    if (Date.now() > deadline) throw new Error(`no line reached the sink within ${connectTimeoutMs} ms; worker output:\n${worker?.output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
   }
+  await worker!.kill9()
+  const atKill = (await readLines(output)).length
+  await startWorker()
+  await waitRunning(source)
+  await waitRunning(sink)
+  await waitDelivered(source, sink, input, output, topic)
+
+  // Connect promises at-least-once here, as on Apache Kafka: what was written but not yet committed when the worker
+  // died is written again. So the sink file, with each line kept at its first appearance, is exactly the input, and
+  // every later appearance repeats a line already written.
+  const written = await readLines(output)
+  const firstAppearances = [...new Set(written)]
+  expect(firstAppearances).toEqual(lines)
+  // Recorded, not asserted: how many lines the crash repeated depends on where the kill fell.
+  console.info(`${atKill} of ${lines.length} lines were in the sink file at the kill; ${written.length - lines.length} repeated after the restart`)
 })
