@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { afterAll, expect, test } from 'vitest'
 import { startBroker, uniqueTopic, type Broker } from './fixtures/broker.ts'
 import {
-  advertisedApiKeys, createTopics, driverClasses, endTxnApiKey, jvmOptions, Jvm, killRemainingJvms, produceLines, streamsLibs, waitUntil,
+  advertisedApiKeys, createTopics, driverClasses, endTxnApiKey, jvmOptions, Jvm, kafkajs, killRemainingJvms, produceLines, streamsLibs, waitUntil,
 } from './fixtures/frameworks.ts'
 
 const streamsTimeoutMs = 240_000
@@ -104,6 +104,19 @@ async function startStreams(application: Application, guarantee: string): Promis
   return streams
 }
 
+/** Each topic's cleanup.policy as DescribeConfigs reports it. */
+async function cleanupPolicies(topics: string[]): Promise<Record<string, string | undefined>> {
+  const admin = kafkajs(broker).admin()
+  await admin.connect()
+  try {
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ type: 2, name, configNames: ['cleanup.policy'] })) })
+    return Object.fromEntries(described.resources.map((resource) =>
+      [resource.resourceName, resource.configEntries.find((entry) => entry.configName === 'cleanup.policy')?.configValue]))
+  } finally {
+    await admin.disconnect()
+  }
+}
+
 /** ERROR lines a Streams instance logged: a clean run has none, even where the instance recovered by itself. */
 function errorLines(streams: Jvm): string[] {
   return streams.output().split('\n').filter((line) => / ERROR /.test(line))
@@ -116,7 +129,7 @@ async function waitForCounts(application: Application, expected: Map<string, num
   return read.get(application.output)!
 }
 
-test('at_least_once word count: the final count of every word is exact', { timeout: 2 * streamsTimeoutMs }, async () => {
+test('at_least_once word count: the final count of every word is exact; the state store has its compacted changelog', { timeout: 2 * streamsTimeoutMs }, async () => {
   const application = await newApplication('wordcount-alos')
   const lines = makeLines(400, 17)
   await produceLines(broker, application.input, lines)
@@ -125,6 +138,10 @@ test('at_least_once word count: the final count of every word is exact', { timeo
     const records = await waitForCounts(application, expectedCounts(lines), streams)
     expect(lastCounts(records)).toEqual(expectedCounts(lines))
     expect(errorLines(streams)).toEqual([])
+    // The state store's changelog and the repartition topic, as Streams created them.
+    const changelog = `${application.applicationId}-counts-changelog`
+    const repartition = `${application.applicationId}-words-repartition`
+    expect(await cleanupPolicies([changelog, repartition])).toEqual({ [changelog]: 'compact', [repartition]: 'delete' })
   } finally {
     const exit = await streams.stop()
     expect(exit.code, streams.output()).toBe(143)
