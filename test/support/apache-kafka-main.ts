@@ -89,6 +89,7 @@ const child = spawn('bash', ['-c', 'exec 3<&0; java "$@" </dev/null & pid=$!; ec
   ...java('1G', 'kafka.Kafka', [propertiesFile])], { stdio: ['pipe', 'pipe', 'inherit'] })
 let javaPid: number | undefined
 let ready = false
+let stopping = false
 let pending = ''
 const timer = setTimeout(() => fail(`Kafka did not log "Kafka Server started" within ${readyTimeoutMs} ms`), readyTimeoutMs)
 child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -111,12 +112,11 @@ child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     }
   }
 })
-child.once('exit', (code, signal) => {
+child.once('exit', (code) => {
   clearTimeout(timer)
-  // The JVM ends with 128 + 15 after its shutdown hooks ran on SIGTERM: a clean stop.
-  process.exit(stopping && (code === 0 || code === 143) ? 0 : (code ?? 1) || (signal ? 1 : 0))
+  // The JVM ends with 128 + 15 after its shutdown hooks ran on SIGTERM: a clean stop. Ending unasked is a failure.
+  process.exit(stopping && (code === 0 || code === 143) ? 0 : code || 1)
 })
-let stopping = false
 process.on('SIGTERM', () => {
   stopping = true
   if (javaPid !== undefined) process.kill(javaPid, 'SIGTERM')
