@@ -1,8 +1,9 @@
-// Kafka Connect 4.3.1 (the newest with its file connectors on Maven Central: see fetch-connect.sh) in distributed mode on the broker under test: one worker (ConnectDistributed, its config,
-// offset and status topics created by Connect itself), a FileStreamSource connector reading a file into a topic and
-// a FileStreamSink connector writing that topic to another file, both created through Connect's REST API. Lines come
-// out exactly as they went in; after the worker is killed (kill -9) and lines are appended while it is down, the
-// restarted worker resumes at the stored source offset and the sink file ends as exactly the input.
+// Kafka Connect in distributed mode on the broker under test (4.3.1, the newest whose file connectors are on Maven
+// Central: see test/support/frameworks/fetch-connect.sh): one worker (ConnectDistributed; its config, offset and status
+// topics created by Connect itself), a FileStreamSource connector reading a file into a topic and a FileStreamSink
+// connector writing that topic to another file, both created through Connect's REST API. Lines come out exactly as
+// they went in; after the worker is killed (kill -9) and lines are appended while it is down, the restarted worker
+// resumes at the stored source offset and the sink file ends as exactly the input.
 //
 // The first kill falls once both connectors' offsets are committed (Connect's REST API shows them): then nothing may be
 // lost or repeated. The second falls while lines flow: Connect's file source and sink are at-least-once, so lines
@@ -100,6 +101,7 @@ async function startWorker(): Promise<void> {
     if (!restReady) await new Promise((resolve) => setTimeout(resolve, 500))
   }
 }
+
 function restUrl(): string {
   return `http://127.0.0.1:${restPort}`
 }
@@ -117,13 +119,13 @@ async function rest(method: string, path: string, body?: unknown): Promise<{ sta
   }
 }
 
-/** Creates (or, with the same config, keeps) a connector through the REST API; retries while the worker rebalances. */
+/** Creates a connector through the REST API; asks again while the worker group rebalances (409) or is busy (503). */
 async function createConnector(name: string, config: Record<string, string>): Promise<void> {
   let last: { status: number; json: unknown } | undefined
   for (const deadline = Date.now() + connectTimeoutMs; Date.now() < deadline;) {
     last = await rest('POST', '/connectors', { name, config })
     if (last.status === 201) return
-    // 409: the worker group is rebalancing; ask again.
+    if (last.status !== 409 && last.status !== 503) break
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
   throw new Error(`POST /connectors ${name}: ${JSON.stringify(last)}; worker output:\n${worker?.output()}`)
