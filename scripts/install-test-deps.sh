@@ -197,3 +197,9 @@ echo "install-test-deps: Iceberg jars for Spark present in $repo_root/.cache"
 # .cache/iceberg-rest-<version> (test/support/iceberg-rest/fetch.sh; a no-op when the stamp matches).
 bash "$repo_root/test/support/iceberg-rest/fetch.sh" >/dev/null
 echo "install-test-deps: Iceberg REST catalog server present in $repo_root/.cache"
+
+# Kafka Streams and Kafka Connect (connect-runtime, connect-file) for the framework tests (test/e2e/kafka-streams.test.ts,
+# test/e2e/kafka-connect.test.ts), from the Maven registry into .cache/kafka-frameworks-<version>, with the Streams
+# driver compiled against them (test/support/frameworks/fetch.sh; a no-op when the stamps match).
+bash "$repo_root/test/support/frameworks/fetch.sh" >/dev/null
+echo "install-test-deps: Kafka Streams and Kafka Connect present in $repo_root/.cache"
