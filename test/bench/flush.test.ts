@@ -38,7 +38,8 @@ test('bench:flush --quick --s3 measures local disk and S3 for every workload and
     expect(Number(row[4]!.replaceAll(',', ''))).toBeGreaterThan(0) // flush rows/s
     expect(Number(row[5])).toBeGreaterThan(0) // S3/local
     expect(Number(row[8])).toBeGreaterThan(0) // PUTs counted by the proxy
-    expect(row[16]).toMatch(/^\d+\.\d s$/) // the live flusher caught up
+    expect(Number(row[13])).toBeGreaterThan(0) // flush CPU s per 1 M rows
+    expect(row[17]).toMatch(/^\d+\.\d s$/) // the live flusher caught up
   }
 
   expect(rowsStarting(sizing!, 'local disk')).toHaveLength(1)
@@ -53,6 +54,14 @@ test('bench:flush --quick flushes the typed (Avro) workloads beside the raw ones
   expect(rows.map((row) => row[1])).toEqual(['100 B filler', '1024 B filler', '100 B avro', '1024 B avro'])
   for (const row of rows.slice(2)) {
     expect(Number(row[6])).toBeGreaterThan(0) // typed/raw flush
-    expect(row[16]).toMatch(/^\d+\.\d s$/) // the live flusher caught up
+    expect(row[17]).toMatch(/^\d+\.\d s$/) // the live flusher caught up
+  }
+  // The live runs with Confluent's AvroSerializer as the producer: CPU per row of both sides, and the catch-up.
+  const serializer = rowsStarting(stdout, '100 B avro').concat(rowsStarting(stdout, '1024 B avro')).filter((row) => row.length === 9)
+  expect(serializer.map((row) => row[0])).toEqual(['100 B avro', '1024 B avro'])
+  for (const row of serializer) {
+    expect(Number(row[5])).toBeGreaterThan(0) // producer CPU s per 1 M rows
+    expect(Number(row[6])).toBeGreaterThan(0) // typed flush CPU s per 1 M rows
+    expect(row[8]).toMatch(/^\d+\.\d s$/) // the live flusher caught up
   }
 }, 300_000)
