@@ -181,9 +181,12 @@ describe.skipIf(skipReason !== null)(`broker on a full disk (${TMPFS_MB} MB tmpf
   })
 
   it('refuses HTTP writes with 507, reports the disk in /health/ready, and keeps HTTP reads and group offsets working', async () => {
-    // As large as a refused Kafka send: the floor refuses what does not fit, a smaller write might still.
+    // Larger than any space the broker's own housekeeping can free meanwhile (LevelDB replacing its write-ahead
+    // log with a table file frees up to a few MB): the floor refuses what does not fit, and a write only as large
+    // as the refused Kafka send could fit again after such a cleanup (seen on a loaded machine).
     const payload = 'h'.repeat(RECORDS_PER_SEND * VALUE_BYTES)
-    const write = await fetch(`${broker!.httpUrl}/tables/${topic}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payload }) })
+    const events = Array.from({ length: 160 }, () => ({ payload, partition: 0 }))
+    const write = await fetch(`${broker!.httpUrl}/tables/${topic}/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) })
     expect(write.status).toBe(507)
     expect(write.headers.get('retry-after')).toBe('1')
     expect(await write.json()).toMatchObject({ error: 'insufficient_storage' })
