@@ -10,6 +10,7 @@ import { rejectIfGoneBeforeReady, stopProcess, waitUntilIdle, type BrokerUnderTe
 import { removeOnExit } from './cleanup.ts'
 import { freePort } from '../../test/support/ports.ts'
 import type { BenchSecurity } from './secure.ts'
+import { oneNodeServerProperties } from './kafka-properties.ts'
 
 export const kafkaVersion = '4.4.0'
 const kafkaDir = path.resolve(import.meta.dirname, '../kafka')
@@ -80,28 +81,7 @@ function secureProperties(security: BenchSecurity, brokerPort: number, securePor
 }
 
 function serverProperties(dir: string, brokerPort: number, controllerPort: number, settings: Record<string, string>): string {
-  const properties: Record<string, string> = {
-    'process.roles': 'broker,controller',
-    'node.id': '1',
-    // A static quorum: the formatted log dir then holds no controller endpoint, so one formatted dir serves every start.
-    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}`,
-    'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'log.dirs': path.join(dir, 'logs'),
-    // One node: internal topics cannot have more replicas than that.
-    'offsets.topic.replication.factor': '1',
-    'transaction.state.log.replication.factor': '1',
-    'transaction.state.log.min.isr': '1',
-    'share.coordinator.state.topic.replication.factor': '1',
-    'share.coordinator.state.topic.min.isr': '1',
-    // A bench consumer group has one member; waiting 3 s for others would only be timed as rebalance.
-    'group.initial.rebalance.delay.ms': '0',
-    ...settings,
-  }
-  return Object.entries(properties).map(([key, value]) => `${key}=${value}\n`).join('')
+  return oneNodeServerProperties({ host: '127.0.0.1', brokerPort, controllerPort, logDir: path.join(dir, 'logs'), settings })
 }
 
 let formattedLogDir: Promise<string> | undefined

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { freePort } from './ports.ts'
+import { oneNodeServerProperties } from '../../bench/lib/kafka-properties.ts'
 
 const repoRoot = path.resolve(import.meta.dirname, '../..')
 const readyTimeoutMs = 120_000
@@ -44,30 +45,9 @@ const controllerPort = await freePort()
 const libs = spawnSync('bash', [path.join(repoRoot, 'bench/kafka/fetch.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
   .stdout?.trim().split('\n').at(-1) ?? fail('bench/kafka/fetch.sh failed')
 const logDir = path.join(dataDir, 'kafka-logs')
-const properties: Record<string, string> = {
-  'process.roles': 'broker,controller',
-  'node.id': '1',
-  // A static quorum: the formatted log dir holds no controller endpoint, so a restart may use another port.
-  'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-  listeners: `PLAINTEXT://${host}:${kafkaPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-  'advertised.listeners': `PLAINTEXT://${host}:${kafkaPort}`,
-  'controller.listener.names': 'CONTROLLER',
-  'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-  'inter.broker.listener.name': 'PLAINTEXT',
-  'log.dirs': logDir,
-  // One node: internal topics cannot have more replicas than that.
-  'offsets.topic.replication.factor': '1',
-  'transaction.state.log.replication.factor': '1',
-  'transaction.state.log.min.isr': '1',
-  'share.coordinator.state.topic.replication.factor': '1',
-  'share.coordinator.state.topic.min.isr': '1',
-  // Zombi starts a group's first rebalance at once; so does this broker.
-  'group.initial.rebalance.delay.ms': '0',
-  ...settings,
-}
 await mkdir(dataDir, { recursive: true })
 const propertiesFile = path.join(dataDir, 'server.properties')
-await writeFile(propertiesFile, Object.entries(properties).map(([key, value]) => `${key}=${value}\n`).join(''))
+await writeFile(propertiesFile, oneNodeServerProperties({ host, brokerPort: kafkaPort, controllerPort, logDir, settings }))
 
 const java = (heap: string, mainClass: string, args: string[]): string[] => [
   `-Xmx${heap}`, '-XX:+UseG1GC', '-Djava.awt.headless=true', '-cp', `${libs}/*`,
