@@ -220,18 +220,27 @@ export class ConsumerGroups {
   validateCommit(group: ConsumerGroup, memberId: string, memberEpoch: number, apiVersion: number): ErrorCode {
     // The admin client and consumers outside group management commit with epoch -1, to an empty group only.
     if (memberEpoch < 0 && memberId === '' && group.members.size === 0) return ErrorCode.NONE
-    const member = group.members.get(memberId)
-    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
-    if (apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION
-    return memberEpoch === member.memberEpoch ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH
+    const error = this.#memberEpochError(group, memberId, memberEpoch, ErrorCode.STALE_MEMBER_EPOCH)
+    if (error === ErrorCode.UNKNOWN_MEMBER_ID) return error
+    return apiVersion < 9 ? ErrorCode.UNSUPPORTED_VERSION : error
   }
 
   /** OffsetFetch v9+ naming a member: the group-level error, NONE when it may read. */
   validateFetch(group: ConsumerGroup, memberId: string | null, memberEpoch: number): ErrorCode {
     if (memberId === null || (memberEpoch < 0 && memberId === '')) return ErrorCode.NONE
+    return this.#memberEpochError(group, memberId, memberEpoch, ErrorCode.STALE_MEMBER_EPOCH)
+  }
+
+  /** TxnOffsetCommit v3+ naming a member (its member epoch as the generation): a stale epoch is ILLEGAL_GENERATION there, as Kafka answers. */
+  validateTransactionalCommit(group: ConsumerGroup, memberId: string, memberEpoch: number): ErrorCode {
+    return this.#memberEpochError(group, memberId, memberEpoch, ErrorCode.ILLEGAL_GENERATION)
+  }
+
+  /** UNKNOWN_MEMBER_ID for a member the group does not have, `stale` for another epoch than the member's, else NONE. */
+  #memberEpochError(group: ConsumerGroup, memberId: string, memberEpoch: number, stale: ErrorCode): ErrorCode {
     const member = group.members.get(memberId)
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
-    return memberEpoch === member.memberEpoch ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH
+    return memberEpoch === member.memberEpoch ? ErrorCode.NONE : stale
   }
 
   /** Deletes empty groups past the offset retention, with their offsets; their ids. */

@@ -118,12 +118,8 @@ export class GroupCoordinator {
     if (groupId === '') return ErrorCode.INVALID_GROUP_ID
     if (generationId < 0) return ErrorCode.NONE
     const consumerGroup = this.consumerGroups.group(groupId)
-    if (consumerGroup !== undefined) {
-      // A consumer-protocol member (KIP-848) names its member epoch; a stale one is ILLEGAL_GENERATION here, as Kafka answers transactional commits.
-      const member = consumerGroup.members.get(memberId)
-      if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
-      return member.memberEpoch === generationId ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION
-    }
+    // A consumer-protocol member (KIP-848) names its member epoch as the generation.
+    if (consumerGroup !== undefined) return this.consumerGroups.validateTransactionalCommit(consumerGroup, memberId, generationId)
     const member = this.#membership.validateMember(this.#membership.group(groupId), memberId, groupInstanceId, generationId)
     return typeof member === 'number' ? member : ErrorCode.NONE
   }
