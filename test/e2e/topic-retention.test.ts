@@ -46,17 +46,22 @@ async function retentionMetrics(): Promise<{ files: number; rows: number; failur
   return { files: value('zombi_iceberg_retention_files_deleted_total'), rows: value('zombi_iceberg_retention_rows_deleted_total'), failures: value('zombi_iceberg_expiry_failures_total') }
 }
 
-test('records older than retention.ms leave the table; ListOffsets earliest moves to the first kept offset and Fetch below it is out of range', async () => {
-  // Nothing was past any retention before this topic.
-  expect(await retentionMetrics()).toEqual({ files: 0, rows: 0, failures: 0 })
-  const topic = uniqueTopic('topic-retention')
-  const admin = new Kafka({ clientId: 'topic-retention', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin()
+/** Creates `topic` with one partition and retention.ms of a day. */
+async function createWithDayRetention(on: Broker, topic: string): Promise<void> {
+  const admin = new Kafka({ clientId: 'topic-retention', brokers: [on.bootstrap], logLevel: logLevel.NOTHING }).admin()
   await admin.connect()
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(DAY) }] }] })
   } finally {
     await admin.disconnect()
   }
+}
+
+test('records older than retention.ms leave the table; ListOffsets earliest moves to the first kept offset and Fetch below it is out of range', async () => {
+  // Nothing was past any retention before this topic.
+  expect(await retentionMetrics()).toEqual({ files: 0, rows: 0, failures: 0 })
+  const topic = uniqueTopic('topic-retention')
+  await createWithDayRetention(broker, topic)
   const now = Date.now()
   const value = (i: number): string => b64(`${String(i).padStart(6, '0')}${'v'.repeat(900)}`)
   // Three days old, then current: they land in files of different hour partitions.
@@ -98,13 +103,7 @@ test('records older than retention.ms that are still in the hot log are no longe
   // No flush and no hot retention: the records stay in the hot log, only topic retention can move the log start.
   unflushed = await startBroker({ ZOMBI_HOT_RETENTION_MS: '-1', ZOMBI_HOT_RETENTION_CHECK_SECS: '1', ZOMBI_FLUSH_INTERVAL_SECS: '0', ZOMBI_SNAPSHOT_EXPIRY_INTERVAL_SECS: '0' })
   const topic = uniqueTopic('hot-topic-retention')
-  const admin = new Kafka({ clientId: 'topic-retention', brokers: [unflushed.bootstrap], logLevel: logLevel.NOTHING }).admin()
-  await admin.connect()
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(DAY) }] }] })
-  } finally {
-    await admin.disconnect()
-  }
+  await createWithDayRetention(unflushed, topic)
   const now = Date.now()
   const record = (i: number, timestamp: number) => ({ partition: 0, key: null, value: b64(`record-${i}`), headers: [], timestamp })
   // Two producer runs, so the old and the current records never share a batch.
