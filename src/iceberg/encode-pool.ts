@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads'
 import { ZombiError } from '../errors.ts'
 import { CHUNK_WINDOW_BYTES, EncodeRun, LocalOutput } from './encode-stream.ts'
-import type { FromWorker, Question, ToWorker } from './encode-worker.ts'
+import type { FromWorker, Question, ToWorker, WorkerMemoryReport } from './encode-worker.ts'
 import type { TypedResolver } from './typed-rows.ts'
 import { runWorkerJob, type WorkerJob } from './worker-job.ts'
 
@@ -26,14 +26,25 @@ export const FLUSH_NICENESS = 10
 /** Compaction runs below the flush encoders as well: a flush, which ingest waits on for its hot log space, goes first. */
 export const COMPACTION_NICENESS = 19
 
+/** Young generation of each worker's V8 heap (MiB). */
+const WORKER_YOUNG_GENERATION_MB = 16
+
 class PoolWorker {
   readonly worker: Worker
   current: { id: number; run: EncodeRun } | null = null
+  /** What the worker held after its last job (zero until one ran). */
+  memory: WorkerMemoryReport = { heapBytes: 0, externalBytes: 0, wasmBytes: 0 }
 
   constructor(niceness: number, onExit: (worker: PoolWorker, error: Error) => void) {
-    this.worker = new Worker(workerUrl, { workerData: { niceness } })
+    // A small young generation: the encoder's data lives in typed arrays and wasm memory, not in short-lived
+    // objects, and V8's default (sized for the main thread) would keep tens of MiB per worker for nothing.
+    this.worker = new Worker(workerUrl, { workerData: { niceness }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } })
     this.worker.unref()
     this.worker.on('message', (event: FromWorker) => {
+      if (event.kind === 'memory') {
+        this.memory = event.memory
+        return
+      }
       const current = this.current
       // Anything of an earlier job (none should come after its end) is ignored.
       if (current === null || event.id !== current.id) return
@@ -71,16 +82,21 @@ export class EncodePool {
   readonly windowBytes: number
   /** The workers' nice value (Linux): higher yields the CPU to the event loop and to workers of lower values. */
   readonly niceness: number
+  /** A worker holding more than this after a job (V8 heap, external bytes, wasm memory) is replaced by a fresh one. */
+  readonly recycleBytes: number
+  /** Workers replaced for their memory so far. */
+  recycled = 0
   readonly #idle: PoolWorker[] = []
   readonly #all = new Set<PoolWorker>()
   readonly #waiting: Array<(worker: PoolWorker) => void> = []
   #nextId = 0
   #closed = false
 
-  constructor(size: number, options: { windowBytes?: number; niceness?: number } = {}) {
+  constructor(size: number, options: { windowBytes?: number; niceness?: number; recycleBytes?: number } = {}) {
     this.size = size
     this.windowBytes = options.windowBytes ?? CHUNK_WINDOW_BYTES
     this.niceness = options.niceness ?? FLUSH_NICENESS
+    this.recycleBytes = options.recycleBytes ?? Number.POSITIVE_INFINITY
     for (let i = 0; i < size; i++) this.#idle.push(this.#spawn())
   }
 
@@ -88,6 +104,17 @@ export class EncodePool {
     const worker = new PoolWorker(this.niceness, (dead, error) => this.#onExit(dead, error))
     this.#all.add(worker)
     return worker
+  }
+
+  /** What the workers held after their last jobs, summed. */
+  memory(): WorkerMemoryReport {
+    const total = { heapBytes: 0, externalBytes: 0, wasmBytes: 0 }
+    for (const worker of this.#all) {
+      total.heapBytes += worker.memory.heapBytes
+      total.externalBytes += worker.memory.externalBytes
+      total.wasmBytes += worker.memory.wasmBytes
+    }
+    return total
   }
 
   #onExit(dead: PoolWorker, error: Error): void {
@@ -143,7 +170,17 @@ export class EncodePool {
       worker.post({ kind: 'job', id, job, windowBytes: this.windowBytes }, transferables(job))
     }
     await run.settled
-    if (this.#all.has(worker)) this.#release(worker)
+    if (!this.#all.has(worker)) return
+    const { heapBytes, externalBytes, wasmBytes } = worker.memory
+    // Wasm memory never shrinks and a V8 heap shrinks slowly: after a large job, a fresh worker gives it back.
+    if (!this.#closed && heapBytes + externalBytes + wasmBytes > this.recycleBytes) {
+      this.#all.delete(worker)
+      this.recycled++
+      void worker.worker.terminate()
+      this.#release(this.#spawn())
+      return
+    }
+    this.#release(worker)
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@
 // so a slow store bounds the bytes in flight; after done or error the worker is free again.
 import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
+import * as parquet from 'parquet-wasm/node'
 import { ZombiError } from '../errors.ts'
 import type { EncodedFile } from './data-file.ts'
 import type { EncodeOutput } from './encode.ts'
@@ -28,7 +29,10 @@ export type ToWorker =
   | { kind: 'ack'; id: number; bytes: number }
   | { kind: 'cancel'; id: number; reason: string }
 
-export type FromWorker = { id: number } & (Exclude<EncodeEvent, { kind: 'error' }> | { kind: 'error'; message: string } | { kind: 'ask'; seq: number; question: Question })
+/** What the worker holds after a job (wasm memory only grows, so it is the most the worker's jobs ever needed). */
+export interface WorkerMemoryReport { heapBytes: number; externalBytes: number; wasmBytes: number }
+
+export type FromWorker = { id: number } & (Exclude<EncodeEvent, { kind: 'error' }> | { kind: 'error'; message: string } | { kind: 'ask'; seq: number; question: Question } | { kind: 'memory'; memory: WorkerMemoryReport })
 
 const port = parentPort
 if (port === null) throw new ZombiError('INVALID_STATE', 'encode-worker.ts runs as a worker thread')
@@ -127,5 +131,8 @@ mainThread.on('message', async (message: ToWorker) => {
   } finally {
     current = null
   }
+  // Before the reply: the pool reads it when the job settles, to recycle a worker grown past its limit.
+  const usage = process.memoryUsage()
+  mainThread.postMessage({ id: message.id, kind: 'memory', memory: { heapBytes: usage.heapTotal, externalBytes: usage.external, wasmBytes: parquet.wasmMemory().buffer.byteLength } } satisfies FromWorker)
   mainThread.postMessage(reply)
 })

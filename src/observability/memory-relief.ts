@@ -50,6 +50,33 @@ function mallocTrim(logger: Logger): Trim | null {
   return trim
 }
 
+// glibc's mallopt parameters (malloc.h).
+const M_MMAP_THRESHOLD = -3
+const M_ARENA_MAX = -8
+
+/**
+ * Sets glibc's malloc for the rest of the process's life, before the worker threads start: at most
+ * `arenaMax` arenas (glibc's default is 8 per core; each thread that allocates may get one, and an
+ * arena keeps the memory freed into it), and a fixed mmap threshold, so blocks of at least
+ * `mmapThresholdBytes` (socket chunks, request buffers, encode inputs) are mapped on their own and
+ * unmapped when freed, instead of glibc raising the threshold after the first large free and keeping
+ * later ones in its heap. 0 leaves a parameter as glibc chose it. Returns the parameters it set
+ * (none where there is no glibc or no koffi).
+ */
+export function tuneMalloc(arenaMax: number, mmapThresholdBytes: number, logger: Logger): string[] {
+  const set: string[] = []
+  if (process.platform !== 'linux' || (arenaMax === 0 && mmapThresholdBytes === 0)) return set
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as { load(path: string): { func(signature: string): (param: number, value: number) => number } }
+    const mallopt = koffi.load('libc.so.6').func('int mallopt(int param, int value)')
+    if (arenaMax > 0 && mallopt(M_ARENA_MAX, arenaMax) === 1) set.push(`arena_max=${arenaMax}`)
+    if (mmapThresholdBytes > 0 && mallopt(M_MMAP_THRESHOLD, mmapThresholdBytes) === 1) set.push(`mmap_threshold=${mmapThresholdBytes}`)
+  } catch (error) {
+    logger.warn({ err: (error as Error).message }, 'mallopt unavailable; malloc keeps glibc\'s defaults')
+  }
+  return set
+}
+
 export class MemoryRelief {
   readonly #logger: Logger
   #pendingBytes = 0
