@@ -225,7 +225,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     { nodeId: config.nodeId, clusterId: await clusterId(store) }, logger, socketGuard, tls, sasl,
   )
   const kafkaPort = kafka.opened[0]!.port
-  const flushPool = new EncodePool(config.flushWorkers, { recycleBytes: config.encodeWorkerMaxBytes })
+  const flushPool = new EncodePool(config.flushWorkers, { recycleBytes: config.encodeWorkerMaxBytes, idleMs: config.encodeWorkerIdleMs || Number.POSITIVE_INFINITY })
   const flusher = new Flusher({
     // The flusher hands back the partitions this log gave it.
     source: log,
@@ -247,7 +247,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     logger.error({ err: error }, 'removing files left in the warehouse by interrupted writes failed; they stay until the next start')
   }
   await flusher.start()
-  const compactionPool = new EncodePool(1, { niceness: COMPACTION_NICENESS, recycleBytes: config.encodeWorkerMaxBytes })
+  const compactionPool = new EncodePool(1, { niceness: COMPACTION_NICENESS, recycleBytes: config.encodeWorkerMaxBytes, idleMs: config.encodeWorkerIdleMs || Number.POSITIVE_INFINITY })
   const compactor = new Compactor({
     catalog,
     namespace: config.catalogNamespace,

@@ -26,9 +26,6 @@ export const FLUSH_NICENESS = 10
 /** Compaction runs below the flush encoders as well: a flush, which ingest waits on for its hot log space, goes first. */
 export const COMPACTION_NICENESS = 19
 
-/** Young generation of each worker's V8 heap (MiB). */
-const WORKER_YOUNG_GENERATION_MB = 16
-
 class PoolWorker {
   readonly worker: Worker
   current: { id: number; run: EncodeRun } | null = null
@@ -36,9 +33,7 @@ class PoolWorker {
   memory: WorkerMemoryReport = { heapBytes: 0, externalBytes: 0, wasmBytes: 0 }
 
   constructor(niceness: number, onExit: (worker: PoolWorker, error: Error) => void) {
-    // A small young generation: the encoder's data lives in typed arrays and wasm memory, not in short-lived
-    // objects, and V8's default (sized for the main thread) would keep tens of MiB per worker for nothing.
-    this.worker = new Worker(workerUrl, { workerData: { niceness }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } })
+    this.worker = new Worker(workerUrl, { workerData: { niceness } })
     this.worker.unref()
     this.worker.on('message', (event: FromWorker) => {
       if (event.kind === 'memory') {
@@ -86,18 +81,29 @@ export class EncodePool {
   readonly recycleBytes: number
   /** Workers replaced for their memory so far. */
   recycled = 0
+  /** A worker idle this long is ended (the next job starts a fresh one); its memory goes back to the system. */
+  readonly idleMs: number
+  /** Workers ended for being idle so far. */
+  retiredIdle = 0
   readonly #idle: PoolWorker[] = []
+  readonly #idleTimers = new Map<PoolWorker, NodeJS.Timeout>()
   readonly #all = new Set<PoolWorker>()
   readonly #waiting: Array<(worker: PoolWorker) => void> = []
   #nextId = 0
   #closed = false
 
-  constructor(size: number, options: { windowBytes?: number; niceness?: number; recycleBytes?: number } = {}) {
+  /** Workers start on demand, up to `size`, so an idle broker holds none (each costs tens of MiB once loaded). */
+  constructor(size: number, options: { windowBytes?: number; niceness?: number; recycleBytes?: number; idleMs?: number } = {}) {
     this.size = size
     this.windowBytes = options.windowBytes ?? CHUNK_WINDOW_BYTES
     this.niceness = options.niceness ?? FLUSH_NICENESS
     this.recycleBytes = options.recycleBytes ?? Number.POSITIVE_INFINITY
-    for (let i = 0; i < size; i++) this.#idle.push(this.#spawn())
+    this.idleMs = options.idleMs ?? Number.POSITIVE_INFINITY
+  }
+
+  /** Worker threads running now. */
+  get workers(): number {
+    return this.#all.size
   }
 
   #spawn(): PoolWorker {
@@ -121,20 +127,52 @@ export class EncodePool {
     if (!this.#all.delete(dead)) return
     dead.current?.run.push({ kind: 'error', error })
     dead.current = null
-    const index = this.#idle.indexOf(dead)
+    this.#forget(dead)
+    // A job waiting for a worker gets a fresh one; otherwise the next job starts it.
+    if (!this.#closed && this.#waiting.length > 0) this.#release(this.#spawn())
+  }
+
+  /** Takes a worker out of the idle list and stops its idle timer. */
+  #forget(worker: PoolWorker): void {
+    const index = this.#idle.indexOf(worker)
     if (index !== -1) this.#idle.splice(index, 1)
-    if (!this.#closed) this.#release(this.#spawn())
+    const timer = this.#idleTimers.get(worker)
+    if (timer !== undefined) clearTimeout(timer)
+    this.#idleTimers.delete(worker)
+  }
+
+  /** Ends a worker the pool no longer wants (idle too long, or holding too much memory). */
+  #end(worker: PoolWorker): void {
+    this.#all.delete(worker)
+    this.#forget(worker)
+    void worker.worker.terminate()
+    if (!this.#closed && this.#waiting.length > 0) this.#release(this.#spawn())
   }
 
   #release(worker: PoolWorker): void {
     const next = this.#waiting.shift()
-    if (next !== undefined) next(worker)
-    else this.#idle.push(worker)
+    if (next !== undefined) {
+      next(worker)
+      return
+    }
+    this.#idle.push(worker)
+    if (Number.isFinite(this.idleMs)) {
+      const timer = setTimeout(() => {
+        this.retiredIdle++
+        this.#end(worker)
+      }, this.idleMs)
+      timer.unref()
+      this.#idleTimers.set(worker, timer)
+    }
   }
 
   #acquire(): Promise<PoolWorker> {
     const idle = this.#idle.pop()
-    if (idle !== undefined) return Promise.resolve(idle)
+    if (idle !== undefined) {
+      this.#forget(idle)
+      return Promise.resolve(idle)
+    }
+    if (this.#all.size < this.size) return Promise.resolve(this.#spawn())
     return new Promise((resolve) => this.#waiting.push(resolve))
   }
 
@@ -174,10 +212,8 @@ export class EncodePool {
     const { heapBytes, externalBytes, wasmBytes } = worker.memory
     // Wasm memory never shrinks and a V8 heap shrinks slowly: after a large job, a fresh worker gives it back.
     if (!this.#closed && heapBytes + externalBytes + wasmBytes > this.recycleBytes) {
-      this.#all.delete(worker)
       this.recycled++
-      void worker.worker.terminate()
-      this.#release(this.#spawn())
+      this.#end(worker)
       return
     }
     this.#release(worker)
@@ -185,6 +221,8 @@ export class EncodePool {
 
   async close(): Promise<void> {
     this.#closed = true
+    for (const timer of this.#idleTimers.values()) clearTimeout(timer)
+    this.#idleTimers.clear()
     const workers = [...this.#all]
     this.#all.clear()
     for (const worker of workers) worker.current?.run.push({ kind: 'error', error: new ZombiError('ENCODE_FAILED', 'encode pool closed during the job') })

@@ -42,8 +42,24 @@ test('a worker holding more than its recycle limit after a job is replaced, and 
   expect(pool.recycled).toBe(2)
   const rows = await readTable(catalog, { namespace: 'zombi', name: 'events' })
   expect(rows.map((row) => row.payload)).toEqual(['a', 'b', 'c', 'd', 'e'])
-  // The fresh worker has run no job yet: it reports nothing held.
+  // The next job starts a fresh worker; until then none runs and nothing is held.
+  expect(pool.workers).toBe(0)
   expect(pool.memory()).toEqual({ heapBytes: 0, externalBytes: 0, wasmBytes: 0 })
+})
+
+test('workers start on demand and an idle one is ended; the next job starts a fresh one', async () => {
+  const pool = new EncodePool(1, { idleMs: 10 })
+  const { log, flusher, catalog } = await setUp(pool)
+  expect(pool.workers).toBe(0)
+  const topic = await log.addTopic('events', 1)
+  await log.add(topic, 0, ['a'])
+  await flusher.flush('events')
+  await expect.poll(() => pool.workers, { timeout: 10_000 }).toBe(0)
+  expect(pool.retiredIdle).toBe(1)
+  await log.add(topic, 0, ['b'])
+  expect(await flusher.flush('events')).toMatchObject({ rows: 1 })
+  const rows = await readTable(catalog, { namespace: 'zombi', name: 'events' })
+  expect(rows.map((row) => row.payload)).toEqual(['a', 'b'])
 })
 
 test('a worker within its recycle limit is kept, and reports its heap and wasm memory after each job', async () => {
