@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { Admin } from '@platformatic/kafka'
 import { removeOnExit } from './lib/cleanup.ts'
 import { kcatLoad } from './lib/kcat.ts'
 import { platformaticLoad } from './lib/platformatic.ts'
@@ -102,6 +103,15 @@ interface BrokerReport {
   failures: string[]
 }
 
+async function deleteTopics(bootstrap: string, topics: string[]): Promise<void> {
+  const admin = new Admin({ clientId: 'zombi-bench-memory', bootstrapBrokers: [bootstrap] })
+  try {
+    await admin.deleteTopics({ topics })
+  } finally {
+    await admin.close()
+  }
+}
+
 async function runBroker(label: string, revision: string, loads: ClientLoad[]): Promise<BrokerReport> {
   const source = await snapshotZombi(revision)
   const report: BrokerReport = { label: `${label} (${source.revision})`, samples: [], failures: [] }
@@ -126,12 +136,17 @@ async function runBroker(label: string, revision: string, loads: ClientLoad[]): 
     })()
     const deadline = started + soakMinutes * 60_000
     let cycle = 0
+    // A soak keeps a constant working set: each cycle's topics are deleted once the next cycle has begun
+    // (so their flushes are done), else the broker's RSS would grow with the number of topics, not with time.
+    let previousTopics: string[] = []
     do {
       cycle++
+      const topics: string[] = []
       for (const step of steps) {
         const load = loads.find((candidate) => candidate.client === step.client)!
         const workload = workloadOf(step)
         const topic = `memory-${cycle}-${step.client.replace(/\W/g, '')}-${step.recordBytes}-${step.producers}p`
+        topics.push(topic)
         phase = `${cycle}: ${step.client} produce ${step.recordBytes} B ×${step.producers}`
         try {
           await createTopic(running.bootstrap, topic)
@@ -145,6 +160,8 @@ async function runBroker(label: string, revision: string, loads: ClientLoad[]): 
         }
         console.log(`${report.label} ${phase}: RSS ${mib(report.samples.at(-1)?.rss)} MiB, peak ${mib(report.samples.at(-1)?.hwm)} MiB`)
       }
+      if (previousTopics.length > 0) await deleteTopics(running.bootstrap, previousTopics)
+      previousTopics = topics
     } while (performance.now() < deadline)
     phase = 'flush'
     await fetch(`${running.httpUrl}/tables`).then(async (listing) => {

@@ -194,6 +194,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const flushMetrics = new FlushMetrics()
   const produceBudget = new ProduceBudget(config.kafkaMaxInflightProduceBytes)
   const memoryRelief = new MemoryRelief(logger)
+  memoryRelief.trimEvery(config.mallocTrimMs)
   const socketGuard = new SocketGuard({
     maxBufferedRequestBytes: config.maxBufferedRequestBytes,
     requestTimeoutMs: config.requestTimeoutMs,

@@ -84,6 +84,9 @@ export class MemoryRelief {
   #lastRunAt = 0
   /** Reliefs run so far (for tests and /metrics). */
   runs = 0
+  /** Periodic malloc_trim calls so far. */
+  trims = 0
+  #trimTimer: NodeJS.Timeout | null = null
 
   constructor(logger: Logger) {
     this.#logger = logger
@@ -100,9 +103,29 @@ export class MemoryRelief {
     }
   }
 
+  /**
+   * Every `intervalMs`, gives the free pages of glibc's heaps back to the system (malloc_trim(0)): the
+   * main thread's heap grows to its busiest moment's size and, freed in the middle, would keep it
+   * (measured: ~190 MB of a 520 MB RSS after a few minutes of the bench's loads). No collection
+   * is forced; a trim of a few hundred MB of heap takes about a millisecond. 0 turns it off;
+   * returns whether trimming is available here.
+   */
+  trimEvery(intervalMs: number): boolean {
+    const trim = mallocTrim(this.#logger)
+    if (intervalMs <= 0 || trim === null) return false
+    this.#trimTimer = setInterval(() => {
+      trim()
+      this.trims++
+    }, intervalMs)
+    this.#trimTimer.unref()
+    return true
+  }
+
   close(): void {
     if (this.#timer !== null) clearTimeout(this.#timer)
     this.#timer = null
+    if (this.#trimTimer !== null) clearInterval(this.#trimTimer)
+    this.#trimTimer = null
   }
 
   #run(): void {
@@ -120,4 +143,5 @@ export class MemoryRelief {
 
 export function registerMemoryReliefMetrics(registry: MetricsRegistry, relief: MemoryRelief): void {
   registry.total('zombi_memory_reliefs_total', 'Times dropped request buffers were collected and their memory given back to the system', () => relief.runs)
+  registry.total('zombi_memory_trims_total', 'Periodic malloc_trim calls giving glibc\'s free heap pages back to the system (ZOMBI_MALLOC_TRIM_SECS)', () => relief.trims)
 }
