@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { MemoryBudgets, registerMemoryMetrics } from '../../src/observability/memory.ts'
-import { tuneMalloc } from '../../src/observability/memory-relief.ts'
+import { MemoryRelief, tuneMalloc } from '../../src/observability/memory-relief.ts'
 import { Metrics } from '../../src/observability/metrics.ts'
 
 async function samples(metrics: Metrics, name: string): Promise<string[]> {
@@ -40,4 +40,17 @@ test.runIf(process.platform === 'linux')('malloc tuning sets the arena limit and
   expect(tuneMalloc(0, 0, silentLogger)).toEqual([])
   // The vitest worker's own malloc: values glibc accepts and that change nothing a test relies on.
   expect(tuneMalloc(8, 128 * 1024, silentLogger)).toEqual(['arena_max=8', 'mmap_threshold=131072'])
+})
+
+test.runIf(process.platform === 'linux')('periodic malloc trimming runs at its interval until closed, and not at all for 0', async () => {
+  const off = new MemoryRelief(silentLogger)
+  expect(off.trimEvery(0)).toBe(false)
+  off.close()
+  const relief = new MemoryRelief(silentLogger)
+  expect(relief.trimEvery(5)).toBe(true)
+  await expect.poll(() => relief.trims, { timeout: 10_000 }).toBeGreaterThan(1)
+  relief.close()
+  const after = relief.trims
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  expect(relief.trims).toBe(after)
 })
