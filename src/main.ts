@@ -268,8 +268,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   }
   memory.add('buffered_requests', config.maxBufferedRequestBytes, () => socketGuard.bufferedRequestBytes)
   memory.add('inflight_produce', config.kafkaMaxInflightProduceBytes, () => produceBudget.inflightBytes)
-  memory.addWorkers(() => flushPool.memory())
-  memory.addWorkers(() => compactionPool.memory())
+  memory.addWorkers(flushPool)
+  memory.addWorkers(compactionPool)
   registerMemoryMetrics(metrics, memory)
   // Every topic's table and, where one was ever written, its dead-letter table (a missing table is skipped).
   compactor.start(config.compactionIntervalMs, () => [...log.topics()].flatMap((topic) => [topic.name, deadLetterTable(topic.name)]))

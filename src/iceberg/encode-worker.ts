@@ -132,7 +132,9 @@ mainThread.on('message', async (message: ToWorker) => {
     current = null
   }
   // Before the reply: the pool reads it when the job settles, to recycle a worker grown past its limit.
+  // V8 counts wasm memory among external bytes: they are reported apart, not twice.
   const usage = process.memoryUsage()
-  mainThread.postMessage({ id: message.id, kind: 'memory', memory: { heapBytes: usage.heapTotal, externalBytes: usage.external, wasmBytes: parquet.wasmMemory().buffer.byteLength } } satisfies FromWorker)
+  const wasmBytes = parquet.wasmMemory().buffer.byteLength
+  mainThread.postMessage({ id: message.id, kind: 'memory', memory: { heapBytes: usage.heapTotal, externalBytes: Math.max(0, usage.external - wasmBytes), wasmBytes } } satisfies FromWorker)
   mainThread.postMessage(reply)
 })

@@ -10,6 +10,15 @@ export interface WorkerMemory {
   wasmBytes: number
 }
 
+/** A pool of worker threads as the memory gauges see it. */
+export interface WorkerPool {
+  memory(): WorkerMemory
+  /** Workers ended for holding more than their limit after a job, so far. */
+  readonly recycled: number
+  /** Workers ended for being idle, so far. */
+  readonly retiredIdle: number
+}
+
 interface Budget {
   readonly budgetBytes: number
   readonly used: () => number
@@ -17,7 +26,7 @@ interface Budget {
 
 export class MemoryBudgets {
   readonly #budgets = new Map<string, Budget>()
-  readonly #workers: Array<() => WorkerMemory> = []
+  readonly #workers: WorkerPool[] = []
 
   /** `name` (a label value, snake case) may hold up to `budgetBytes`; `used` reads what it holds now. */
   add(name: string, budgetBytes: number, used: () => number): void {
@@ -25,8 +34,19 @@ export class MemoryBudgets {
   }
 
   /** A pool of worker threads whose memory counts beside the main thread's. */
-  addWorkers(read: () => WorkerMemory): void {
-    this.#workers.push(read)
+  addWorkers(pool: WorkerPool): void {
+    this.#workers.push(pool)
+  }
+
+  /** Workers ended so far, over every pool: for their memory, and for being idle. */
+  workersEnded(): { recycled: number; idle: number } {
+    let recycled = 0
+    let idle = 0
+    for (const pool of this.#workers) {
+      recycled += pool.recycled
+      idle += pool.retiredIdle
+    }
+    return { recycled, idle }
   }
 
   budgets(): IterableIterator<[string, Budget]> {
@@ -35,8 +55,8 @@ export class MemoryBudgets {
 
   workers(): WorkerMemory {
     const total: WorkerMemory = { heapBytes: 0, externalBytes: 0, wasmBytes: 0 }
-    for (const read of this.#workers) {
-      const part = read()
+    for (const pool of this.#workers) {
+      const part = pool.memory()
       total.heapBytes += part.heapBytes
       total.externalBytes += part.externalBytes
       total.wasmBytes += part.wasmBytes
@@ -63,5 +83,10 @@ export function registerMemoryMetrics(registry: MetricsRegistry, budgets: Memory
     emit({ part: 'worker_heap' }, workers.heapBytes)
     emit({ part: 'worker_external' }, workers.externalBytes)
     emit({ part: 'worker_wasm' }, workers.wasmBytes)
+  })
+  registry.labelledTotal('zombi_memory_workers_ended_total', 'Encode workers ended to give their memory back: memory (past ZOMBI_ENCODE_WORKER_MAX_MB after a job) or idle (ZOMBI_ENCODE_WORKER_IDLE_SECS)', ['reason'], (emit) => {
+    const ended = budgets.workersEnded()
+    emit({ reason: 'memory' }, ended.recycled)
+    emit({ reason: 'idle' }, ended.idle)
   })
 }

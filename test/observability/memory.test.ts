@@ -23,8 +23,8 @@ test('/metrics shows each budget beside what it holds, read at each scrape', asy
 test('process memory shows the main thread\'s parts and the sum over the worker pools\' reports', async () => {
   const metrics = new Metrics()
   const budgets = new MemoryBudgets()
-  budgets.addWorkers(() => ({ heapBytes: 1, externalBytes: 2, wasmBytes: 3 }))
-  budgets.addWorkers(() => ({ heapBytes: 10, externalBytes: 20, wasmBytes: 30 }))
+  budgets.addWorkers({ memory: () => ({ heapBytes: 1, externalBytes: 2, wasmBytes: 3 }), recycled: 1, retiredIdle: 0 })
+  budgets.addWorkers({ memory: () => ({ heapBytes: 10, externalBytes: 20, wasmBytes: 30 }), recycled: 2, retiredIdle: 5 })
   registerMemoryMetrics(metrics, budgets)
   const parts = new Map((await samples(metrics, 'zombi_memory_process_bytes')).filter((line) => line !== '').map((line) => {
     const [, part, value] = /part="([^"]+)"\} (\S+)/.exec(line)!
@@ -34,6 +34,7 @@ test('process memory shows the main thread\'s parts and the sum over the worker 
   expect(parts.get('rss')).toBeGreaterThan(0)
   expect(parts.get('heap_used')).toBeGreaterThan(0)
   expect([parts.get('worker_heap'), parts.get('worker_external'), parts.get('worker_wasm')]).toEqual([11, 22, 33])
+  expect(await samples(metrics, 'zombi_memory_workers_ended_total')).toEqual(['zombi_memory_workers_ended_total{reason="memory"} 3', 'zombi_memory_workers_ended_total{reason="idle"} 5'])
 })
 
 test.runIf(process.platform === 'linux')('malloc tuning sets the arena limit and a fixed mmap threshold through mallopt, and nothing for 0', () => {
