@@ -88,6 +88,11 @@ async function readMetrics(httpUrl: string): Promise<Map<string, number>> {
       parts.set(process[1]!, Number(process[2]))
       continue
     }
+    const ended = /^zombi_memory_workers_ended_total\{reason="([^"]+)"\} (\S+)$/.exec(line)
+    if (ended) {
+      parts.set(`workers ended (${ended[1]})`, Number(ended[2]))
+      continue
+    }
     // prom-client's defaults, present on every revision.
     const fallback = /^zombi_process_nodejs_(heap_size_used|heap_size_total|external_memory)_bytes (\S+)$/.exec(line)
     if (fallback) parts.set({ heap_size_used: 'heap_used', heap_size_total: 'heap_total', external_memory: 'external' }[fallback[1]!]!, Number(fallback[2]))
@@ -179,6 +184,12 @@ async function runBroker(label: string, revision: string, loads: ClientLoad[]): 
   return report
 }
 
+/** What the encode workers reported holding (heap, external, wasm), when the revision reports it. */
+function workerBytes(sample: Sample): number | undefined {
+  const parts = ['worker_heap', 'worker_external', 'worker_wasm'].map((part) => sample.parts.get(part))
+  return parts.some((part) => part === undefined) ? undefined : parts.reduce((sum, part) => sum! + part!, 0)
+}
+
 function show(table: Table & { title: string }): void {
   console.log(`\n${table.title}\n${renderText(table, 1)}`)
 }
@@ -189,7 +200,7 @@ function printReport(report: BrokerReport): void {
   const hwm = report.samples.reduce((max, sample) => Math.max(max, sample.hwm), 0)
   console.log(`\n${report.label}: peak RSS ${mib(hwm)} MiB (VmHWM); highest sampled VmRSS ${mib(peak?.rss)} MiB at ${peak?.seconds.toFixed(0)} s during "${peak?.phase}"`)
   if (peak) {
-    const rows = [...peak.parts.entries()].filter(([key]) => !key.startsWith('budget ')).map(([key, value]) => {
+    const rows = [...peak.parts.entries()].filter(([key]) => !key.startsWith('budget ') && !key.startsWith('workers ended')).map(([key, value]) => {
       const budget = key.startsWith('used ') ? peak.parts.get(`budget ${key.slice(5)}`) : undefined
       return [key, mib(value), budget === undefined ? '' : mib(budget)]
     })
@@ -200,10 +211,12 @@ function printReport(report: BrokerReport): void {
     const every = Math.max(1, Math.floor(report.samples.length / 20))
     const curve = report.samples.filter((_, index) => index % every === 0 || index === report.samples.length - 1)
     show({
-      title: 'RSS over time (MiB)', columns: ['seconds', 'VmRSS', 'heap used', 'external', 'phase'],
-      rows: curve.map((sample) => [sample.seconds.toFixed(0), mib(sample.rss), mib(sample.parts.get('heap_used')), mib(sample.parts.get('external')), sample.phase]),
+      title: 'RSS over time (MiB)', columns: ['seconds', 'VmRSS', 'heap used', 'external', 'workers', 'phase'],
+      rows: curve.map((sample) => [sample.seconds.toFixed(0), mib(sample.rss), mib(sample.parts.get('heap_used')), mib(sample.parts.get('external')), mib(workerBytes(sample)), sample.phase]),
     })
   }
+  const last = report.samples.at(-1)
+  if (last?.parts.has('workers ended (memory)')) console.log(`encode workers ended: ${last.parts.get('workers ended (memory)')} for their memory, ${last.parts.get('workers ended (idle)')} idle`)
   for (const failure of report.failures) console.log(`FAILED: ${failure}`)
 }
 

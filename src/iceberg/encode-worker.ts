@@ -10,6 +10,8 @@
 // The worker waits after a chunk that leaves windowBytes or more unacknowledged,
 // so a slow store bounds the bytes in flight; after done or error the worker is free again.
 import { setPriority } from 'node:os'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { parentPort, workerData } from 'node:worker_threads'
 import * as parquet from 'parquet-wasm/node'
 import { ZombiError } from '../errors.ts'
@@ -108,6 +110,20 @@ class WorkerOutput implements EncodeOutput {
 
 let current: WorkerOutput | null = null
 
+/**
+ * A full collection, run after each job: the job's input, columns and Arrow batches are garbage once it ends, but
+ * an idle worker allocates nothing, so V8 would keep them (tens of MiB) until the next job; and the memory the
+ * worker reports is then what it really keeps. Null if the runtime refuses to expose it.
+ */
+const collect: (() => void) | null = (() => {
+  try {
+    setFlagsFromString('--expose-gc')
+    return runInNewContext('gc') as () => void
+  } catch {
+    return null
+  }
+})()
+
 mainThread.on('message', async (message: ToWorker) => {
   if (message.kind === 'answer') {
     if (current?.id === message.id) current.answered(message.seq, message.answer, message.error)
@@ -132,6 +148,7 @@ mainThread.on('message', async (message: ToWorker) => {
     current = null
   }
   // Before the reply: the pool reads it when the job settles, to recycle a worker grown past its limit.
+  collect?.()
   // V8 counts wasm memory among external bytes: they are reported apart, not twice.
   const usage = process.memoryUsage()
   const wasmBytes = parquet.wasmMemory().buffer.byteLength
