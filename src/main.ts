@@ -38,7 +38,8 @@ import { LocalObjectStore } from './objectstore/local.ts'
 import type { ObjectStore } from './objectstore/object-store.ts'
 import { S3ObjectStore } from './objectstore/s3.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
-import { MemoryRelief, registerMemoryReliefMetrics } from './observability/memory-relief.ts'
+import { MemoryRelief, registerMemoryReliefMetrics, tuneMalloc } from './observability/memory-relief.ts'
+import { MemoryBudgets, registerMemoryMetrics } from './observability/memory.ts'
 import { Metrics } from './observability/metrics.ts'
 import { registerSchemaRegistryMetrics } from './schema/metrics.ts'
 import { SchemaRegistry } from './schema/registry.ts'
@@ -206,6 +207,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const flushMetrics = new FlushMetrics()
   const produceBudget = new ProduceBudget(config.kafkaMaxInflightProduceBytes)
   const memoryRelief = new MemoryRelief(logger)
+  memoryRelief.trimEvery(config.mallocTrimMs)
   const socketGuard = new SocketGuard({
     maxBufferedRequestBytes: config.maxBufferedRequestBytes,
     requestTimeoutMs: config.requestTimeoutMs,
@@ -237,12 +239,13 @@ async function start(config: Config, logger: Logger): Promise<void> {
     { nodeId: config.nodeId, clusterId: await clusterId(store) }, logger, socketGuard, tls, sasl,
   )
   const kafkaPort = kafka.opened[0]!.port
+  const flushPool = new EncodePool(config.flushWorkers, { recycleBytes: config.encodeWorkerMaxBytes, idleMs: config.encodeWorkerIdleMs || Number.POSITIVE_INFINITY })
   const flusher = new Flusher({
     // The flusher hands back the partitions this log gave it.
     source: log,
     catalog,
     namespace: config.catalogNamespace,
-    pool: new EncodePool(config.flushWorkers),
+    pool: flushPool,
     metrics: flushMetrics,
     logger,
     targetFileBytes: config.targetFileBytes,
@@ -258,17 +261,29 @@ async function start(config: Config, logger: Logger): Promise<void> {
     logger.error({ err: error }, 'removing files left in the warehouse by interrupted writes failed; they stay until the next start')
   }
   await flusher.start()
+  const compactionPool = new EncodePool(1, { niceness: COMPACTION_NICENESS, recycleBytes: config.encodeWorkerMaxBytes, idleMs: config.encodeWorkerIdleMs || Number.POSITIVE_INFINITY })
   const compactor = new Compactor({
     catalog,
     namespace: config.catalogNamespace,
     // A worker of its own, below the flush encoders' priority (nice 19 against 10): a flush never queues behind a rewrite, nor waits for its CPU.
-    pool: new EncodePool(1, { niceness: COMPACTION_NICENESS }),
+    pool: compactionPool,
     logger,
     compactedFileBytes: config.compactedFileBytes,
     maxReadBytes: config.compactionMaxReadBytes,
     flushesIdle: () => flusher.whenIdle(),
     metrics: flushMetrics,
   })
+  const memory = new MemoryBudgets()
+  memory.add('fetch_cache', config.fetchCacheBytes, () => log.fetchCacheUsedBytes)
+  if (log.cold !== null) {
+    const cold = log.cold
+    memory.add('cold_fetch_cache', config.coldFetchCacheBytes, () => cold.usedBytes)
+  }
+  memory.add('buffered_requests', config.maxBufferedRequestBytes, () => socketGuard.bufferedRequestBytes)
+  memory.add('inflight_produce', config.kafkaMaxInflightProduceBytes, () => produceBudget.inflightBytes)
+  memory.addWorkers(flushPool)
+  memory.addWorkers(compactionPool)
+  registerMemoryMetrics(metrics, memory)
   // Every topic's table and, where one was ever written, its dead-letter table (a missing table is skipped).
   compactor.start(config.compactionIntervalMs, () => [...log.topics()].flatMap((topic) => [topic.name, deadLetterTable(topic.name)]))
   const snapshotExpirer = new SnapshotExpirer({
@@ -405,6 +420,9 @@ function main(): void {
   }
   const logger = createLogger(config.logLevel)
   for (const { name, nearest } of unknownSettings(process.env)) logger.warn({ variable: name, nearest }, `${name} is not a Zombi setting and is ignored (nearest known: ${nearest}); see --help`)
+  // Before anything starts a thread: arenas are made as threads first allocate.
+  const malloc = tuneMalloc(config.mallocArenaMax, config.mallocMmapThresholdKib * 1024, logger)
+  if (malloc.length > 0) logger.debug({ malloc }, 'glibc malloc tuned')
   start(config, logger).catch((error: unknown) => {
     logger.fatal({ err: error }, 'zombi failed to start')
     process.exit(1)

@@ -166,6 +166,11 @@ function isIdempotencyHeader(bytes: Uint8Array, start: number, length: number): 
 // One cursor for the worker's jobs (they run one at a time): no object per batch.
 const cursor = new RecordCursor()
 
+/** Ends a job's decoding: the shared cursor lets go of the job's input (else the worker keeps it until its next job). */
+export function endDecoding(): void {
+  cursor.close()
+}
+
 /**
  * Decodes the batch at `batch` of Kafka partition `partition` into `columns`, skipping records below `fromOffset`. Control
  * batches (transaction markers) are not rows. Returns the number of rows added. Timestamps and

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads'
 import { ZombiError } from '../errors.ts'
 import { CHUNK_WINDOW_BYTES, EncodeRun, LocalOutput } from './encode-stream.ts'
-import type { FromWorker, Question, ToWorker } from './encode-worker.ts'
+import type { FromWorker, Question, ToWorker, WorkerMemoryReport } from './encode-worker.ts'
 import type { TypedResolver } from './typed-rows.ts'
 import { runWorkerJob, type WorkerJob } from './worker-job.ts'
 
@@ -29,11 +29,17 @@ export const COMPACTION_NICENESS = 19
 class PoolWorker {
   readonly worker: Worker
   current: { id: number; run: EncodeRun } | null = null
+  /** What the worker held after its last job (zero until one ran). */
+  memory: WorkerMemoryReport = { heapBytes: 0, externalBytes: 0, wasmBytes: 0 }
 
   constructor(niceness: number, onExit: (worker: PoolWorker, error: Error) => void) {
     this.worker = new Worker(workerUrl, { workerData: { niceness } })
     this.worker.unref()
     this.worker.on('message', (event: FromWorker) => {
+      if (event.kind === 'memory') {
+        this.memory = event.memory
+        return
+      }
       const current = this.current
       // Anything of an earlier job (none should come after its end) is ignored.
       if (current === null || event.id !== current.id) return
@@ -71,17 +77,33 @@ export class EncodePool {
   readonly windowBytes: number
   /** The workers' nice value (Linux): higher yields the CPU to the event loop and to workers of lower values. */
   readonly niceness: number
+  /** A worker holding more than this after a job (V8 heap, external bytes, wasm memory) is replaced by a fresh one. */
+  readonly recycleBytes: number
+  /** Workers replaced for their memory so far. */
+  recycled = 0
+  /** A worker idle this long is ended (the next job starts a fresh one); its memory goes back to the system. */
+  readonly idleMs: number
+  /** Workers ended for being idle so far. */
+  retiredIdle = 0
   readonly #idle: PoolWorker[] = []
+  readonly #idleTimers = new Map<PoolWorker, NodeJS.Timeout>()
   readonly #all = new Set<PoolWorker>()
   readonly #waiting: Array<(worker: PoolWorker) => void> = []
   #nextId = 0
   #closed = false
 
-  constructor(size: number, options: { windowBytes?: number; niceness?: number } = {}) {
+  /** Workers start on demand, up to `size`, so an idle broker holds none (each costs tens of MiB once loaded). */
+  constructor(size: number, options: { windowBytes?: number; niceness?: number; recycleBytes?: number; idleMs?: number } = {}) {
     this.size = size
     this.windowBytes = options.windowBytes ?? CHUNK_WINDOW_BYTES
     this.niceness = options.niceness ?? FLUSH_NICENESS
-    for (let i = 0; i < size; i++) this.#idle.push(this.#spawn())
+    this.recycleBytes = options.recycleBytes ?? Number.POSITIVE_INFINITY
+    this.idleMs = options.idleMs ?? Number.POSITIVE_INFINITY
+  }
+
+  /** Worker threads running now. */
+  get workers(): number {
+    return this.#all.size
   }
 
   #spawn(): PoolWorker {
@@ -90,24 +112,67 @@ export class EncodePool {
     return worker
   }
 
+  /** What the workers held after their last jobs, summed. */
+  memory(): WorkerMemoryReport {
+    const total = { heapBytes: 0, externalBytes: 0, wasmBytes: 0 }
+    for (const worker of this.#all) {
+      total.heapBytes += worker.memory.heapBytes
+      total.externalBytes += worker.memory.externalBytes
+      total.wasmBytes += worker.memory.wasmBytes
+    }
+    return total
+  }
+
   #onExit(dead: PoolWorker, error: Error): void {
     if (!this.#all.delete(dead)) return
     dead.current?.run.push({ kind: 'error', error })
     dead.current = null
-    const index = this.#idle.indexOf(dead)
+    this.#forget(dead)
+    // A job waiting for a worker gets a fresh one; otherwise the next job starts it.
+    if (!this.#closed && this.#waiting.length > 0) this.#release(this.#spawn())
+  }
+
+  /** Takes a worker out of the idle list and stops its idle timer. */
+  #forget(worker: PoolWorker): void {
+    const index = this.#idle.indexOf(worker)
     if (index !== -1) this.#idle.splice(index, 1)
-    if (!this.#closed) this.#release(this.#spawn())
+    const timer = this.#idleTimers.get(worker)
+    if (timer !== undefined) clearTimeout(timer)
+    this.#idleTimers.delete(worker)
+  }
+
+  /** Ends a worker the pool no longer wants (idle too long, or holding too much memory). */
+  #end(worker: PoolWorker): void {
+    this.#all.delete(worker)
+    this.#forget(worker)
+    void worker.worker.terminate()
+    if (!this.#closed && this.#waiting.length > 0) this.#release(this.#spawn())
   }
 
   #release(worker: PoolWorker): void {
     const next = this.#waiting.shift()
-    if (next !== undefined) next(worker)
-    else this.#idle.push(worker)
+    if (next !== undefined) {
+      next(worker)
+      return
+    }
+    this.#idle.push(worker)
+    if (Number.isFinite(this.idleMs)) {
+      const timer = setTimeout(() => {
+        this.retiredIdle++
+        this.#end(worker)
+      }, this.idleMs)
+      timer.unref()
+      this.#idleTimers.set(worker, timer)
+    }
   }
 
   #acquire(): Promise<PoolWorker> {
     const idle = this.#idle.pop()
-    if (idle !== undefined) return Promise.resolve(idle)
+    if (idle !== undefined) {
+      this.#forget(idle)
+      return Promise.resolve(idle)
+    }
+    if (this.#all.size < this.size) return Promise.resolve(this.#spawn())
     return new Promise((resolve) => this.#waiting.push(resolve))
   }
 
@@ -143,11 +208,21 @@ export class EncodePool {
       worker.post({ kind: 'job', id, job, windowBytes: this.windowBytes }, transferables(job))
     }
     await run.settled
-    if (this.#all.has(worker)) this.#release(worker)
+    if (!this.#all.has(worker)) return
+    const { heapBytes, externalBytes, wasmBytes } = worker.memory
+    // Wasm memory never shrinks and a V8 heap shrinks slowly: after a large job, a fresh worker gives it back.
+    if (!this.#closed && heapBytes + externalBytes + wasmBytes > this.recycleBytes) {
+      this.recycled++
+      this.#end(worker)
+      return
+    }
+    this.#release(worker)
   }
 
   async close(): Promise<void> {
     this.#closed = true
+    for (const timer of this.#idleTimers.values()) clearTimeout(timer)
+    this.#idleTimers.clear()
     const workers = [...this.#all]
     this.#all.clear()
     for (const worker of workers) worker.current?.run.push({ kind: 'error', error: new ZombiError('ENCODE_FAILED', 'encode pool closed during the job') })

@@ -10,7 +10,10 @@
 // The worker waits after a chunk that leaves windowBytes or more unacknowledged,
 // so a slow store bounds the bytes in flight; after done or error the worker is free again.
 import { setPriority } from 'node:os'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { parentPort, workerData } from 'node:worker_threads'
+import * as parquet from 'parquet-wasm/node'
 import { ZombiError } from '../errors.ts'
 import type { EncodedFile } from './data-file.ts'
 import type { EncodeOutput } from './encode.ts'
@@ -28,7 +31,10 @@ export type ToWorker =
   | { kind: 'ack'; id: number; bytes: number }
   | { kind: 'cancel'; id: number; reason: string }
 
-export type FromWorker = { id: number } & (Exclude<EncodeEvent, { kind: 'error' }> | { kind: 'error'; message: string } | { kind: 'ask'; seq: number; question: Question })
+/** What the worker holds after a job (wasm memory only grows, so it is the most the worker's jobs ever needed). */
+export interface WorkerMemoryReport { heapBytes: number; externalBytes: number; wasmBytes: number }
+
+export type FromWorker = { id: number } & (Exclude<EncodeEvent, { kind: 'error' }> | { kind: 'error'; message: string } | { kind: 'ask'; seq: number; question: Question } | { kind: 'memory'; memory: WorkerMemoryReport })
 
 const port = parentPort
 if (port === null) throw new ZombiError('INVALID_STATE', 'encode-worker.ts runs as a worker thread')
@@ -104,6 +110,20 @@ class WorkerOutput implements EncodeOutput {
 
 let current: WorkerOutput | null = null
 
+/**
+ * A full collection, run after each job: the job's input, columns and Arrow batches are garbage once it ends, but
+ * an idle worker allocates nothing, so V8 would keep them (tens of MiB) until the next job; and the memory the
+ * worker reports is then what it really keeps. Null if the runtime refuses to expose it.
+ */
+const collect: (() => void) | null = (() => {
+  try {
+    setFlagsFromString('--expose-gc')
+    return runInNewContext('gc') as () => void
+  } catch {
+    return null
+  }
+})()
+
 mainThread.on('message', async (message: ToWorker) => {
   if (message.kind === 'answer') {
     if (current?.id === message.id) current.answered(message.seq, message.answer, message.error)
@@ -127,5 +147,11 @@ mainThread.on('message', async (message: ToWorker) => {
   } finally {
     current = null
   }
+  // Before the reply: the pool reads it when the job settles, to recycle a worker grown past its limit.
+  collect?.()
+  // V8 counts wasm memory among external bytes: they are reported apart, not twice.
+  const usage = process.memoryUsage()
+  const wasmBytes = parquet.wasmMemory().buffer.byteLength
+  mainThread.postMessage({ id: message.id, kind: 'memory', memory: { heapBytes: usage.heapTotal, externalBytes: Math.max(0, usage.external - wasmBytes), wasmBytes } } satisfies FromWorker)
   mainThread.postMessage(reply)
 })

@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import { ZombiError } from '../errors.ts'
 import { ATTR_TRANSACTIONAL, LOG_OVERHEAD, BATCH_LENGTH, attributesOf, baseOffsetOf, lastOffsetDeltaOf, producerIdOf } from '../protocol/record-batch.ts'
 import type { FileRange } from '../storage/hot-store.ts'
-import { RowColumns, decodeBatchInto } from './columns.ts'
+import { RowColumns, decodeBatchInto, endDecoding } from './columns.ts'
 import { dateAndHour, encodeFile, hourOf, type ChunkSink, type EncodedFile, type ExtraColumns } from './data-file.ts'
 import type { TableMode } from '../schema/decoders.ts'
 import { deadLetterColumns, decodeTypedRows, valueColumns, type TypedResolver, type TypedRows } from './typed-rows.ts'
@@ -173,7 +173,12 @@ export async function runEncodeJob(job: EncodeJob, output: EncodeOutput): Promis
   for (const part of job.parts) for (const range of part.files ?? []) inputBytes += range.size
   // Stored bytes are a good first guess of the payload size (exact for uncompressed batches).
   const columns = new RowColumns(Math.min(inputBytes, job.maxRowBytes))
-  const endOffsets = decodeParts(job, columns)
+  let endOffsets: number[]
+  try {
+    endOffsets = decodeParts(job, columns)
+  } finally {
+    endDecoding()
+  }
   const n = columns.count
   const files: EncodedFile[] = []
   if (n === 0) return { endOffsets, rows: 0, rowBytes: 0, files }

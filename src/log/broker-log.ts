@@ -133,6 +133,11 @@ export class BrokerLog {
   /** Kafka reads below the hot log's start, from the Iceberg table; null: they are out of range. */
   readonly cold: ColdFetch | null
 
+  /** Bytes of batches the fetch cache holds now (its budget is ZOMBI_FETCH_CACHE_MB). */
+  get fetchCacheUsedBytes(): number {
+    return this.#cache.usedBytes
+  }
+
   constructor(options: BrokerLogOptions) {
     this.store = options.store
     this.defaults = options.defaults

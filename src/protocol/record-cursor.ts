@@ -87,6 +87,15 @@ export class RecordCursor {
     return this
   }
 
+  /** Lets go of the batch: a cursor kept between jobs would otherwise keep the buffer its body is a view of. */
+  close(): void {
+    this.body = EMPTY
+    this.#reader = new Reader(EMPTY)
+    this.#recordsLeft = 0
+    this.#headersLeft = 0
+    this.#recordEnd = -1
+  }
+
   /**
    * Moves to the next record and reads it up to its headers; false after the last one. Headers the
    * caller did not visit are still read, so every record is checked against its length.

@@ -23,6 +23,17 @@ function unescape(text: string): Buffer {
 }
 
 describe('RecordCursor', () => {
+  it('lets go of its batch when closed: no view of it stays, and no record is left to read', () => {
+    const batch = edgeCaseBatch(Compression.none)
+    const cursor = new RecordCursor().open(batch)
+    expect(cursor.nextRecord()).toBe(true)
+    expect(cursor.body.buffer).toBe(batch.buffer)
+    cursor.close()
+    expect(cursor.body.length).toBe(0)
+    expect(cursor.body.buffer).not.toBe(batch.buffer)
+    expect(cursor.nextRecord()).toBe(false)
+  })
+
   it.each(Object.entries(Compression))('reads header keys that are not UTF-8 as \\xNN escapes of the bytes (%s)', (_name, codec) => {
     expect(headerKeysOf(edgeCaseBatch(codec)).filter((key) => key.includes('\\x'))).toEqual(ESCAPED_HEADER_KEYS)
     expect(headerKeysOf(edgeCaseBatch(codec)).slice(0, 4)).toEqual(['plain', ESCAPED_HEADER_KEYS[0], 'idempotency_key', 'é☃'])

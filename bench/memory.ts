@@ -1,0 +1,245 @@
+// npm run bench:memory [-- --revision REV|worktree] [--reference REV] [--minutes N] [--interval SECS] [--quick]
+//   [--set ZOMBI_X=V ...]: where the broker's memory goes under the bench's heaviest loads. Starts Zombi with default
+// settings (ack before fsync aside: durability is the default, fsync), drives kcat and @platformatic/kafka produce then
+// consume at 100 B and 1 KiB (bench:compare's record counts, the Iceberg flusher live), and samples the broker every
+// --interval seconds: VmRSS and VmHWM from /proc, and from /metrics the process's V8 heap, external and ArrayBuffer
+// bytes and every zombi_memory_used_bytes{budget} beside its zombi_memory_budget_bytes. Prints, per broker, the peak
+// RSS and what each part held at the sample of the peak. --reference REV runs the same load on that revision first
+// (e.g. main), so one invocation gives the before/after. --minutes N repeats the load cycle until N minutes have passed
+// (the soak) and prints the RSS curve. Asserts nothing; exits non-zero if a load failed.
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { Admin } from '@platformatic/kafka'
+import { removeOnExit } from './lib/cleanup.ts'
+import { kcatLoad } from './lib/kcat.ts'
+import { platformaticLoad } from './lib/platformatic.ts'
+import { renderText, type Table } from './lib/report.ts'
+import { warmUpWorkload, type ClientLoad, type Workload } from './lib/scenarios.ts'
+import { createTopic } from './lib/topics.ts'
+import { snapshotZombi, startZombi, type ZombiProcess } from './lib/zombi.ts'
+
+const { values: options } = parseArgs({
+  options: {
+    revision: { type: 'string', default: 'worktree' },
+    reference: { type: 'string' },
+    minutes: { type: 'string', default: '0' },
+    interval: { type: 'string', default: '1' },
+    quick: { type: 'boolean', default: false },
+    set: { type: 'string', multiple: true, default: [] },
+  },
+})
+const soakMinutes = Number(options.minutes)
+const intervalSeconds = Number(options.interval)
+if (!(soakMinutes >= 0)) throw new Error(`--minutes wants a number >= 0, got ${options.minutes}`)
+if (!(intervalSeconds > 0)) throw new Error(`--interval wants seconds > 0, got ${options.interval}`)
+const extraSettings: Record<string, string> = {}
+for (const pair of options.set) {
+  const equals = pair.indexOf('=')
+  if (equals < 1 || !pair.startsWith('ZOMBI_')) throw new Error(`--set wants ZOMBI_NAME=value, got ${pair}`)
+  extraSettings[pair.slice(0, equals)] = pair.slice(equals + 1)
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+
+/** bench:compare's record counts (bench/compare.ts fullRecords) for the two clients measured here. */
+const records: Record<string, Record<number, number>> = {
+  kcat: { 100: 1_000_000, 1024: 240_000 },
+  '@platformatic/kafka': { 100: 400_000, 1024: 160_000 },
+}
+/** One cycle: each client produces with 1 and 4 producers, then reads its 1-producer topic back, per size. */
+const steps: { client: string; recordBytes: number; producers: number }[] = [100, 1024].flatMap((recordBytes) =>
+  ['kcat', '@platformatic/kafka'].flatMap((client) => [1, 4].map((producers) => ({ client, recordBytes, producers }))))
+
+function workloadOf(step: { client: string; recordBytes: number; producers: number }): Workload {
+  if (options.quick) return { ...warmUpWorkload(step.recordBytes), producers: step.producers, records: 2_000 * step.producers }
+  return { recordBytes: step.recordBytes, records: records[step.client]![step.recordBytes]!, fetchPasses: 1, producers: step.producers, compression: 'none' }
+}
+
+interface Sample {
+  seconds: number
+  rss: number
+  hwm: number
+  /** Values read from /metrics: the process parts and `used <budget>` / `budget <budget>` per budget. */
+  parts: Map<string, number>
+  phase: string
+}
+
+async function readProc(pid: number): Promise<{ rss: number; hwm: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN) * 1024
+  return { rss: kib('VmRSS'), hwm: kib('VmHWM') }
+}
+
+/** The memory series of /metrics; older revisions have only prom-client's process and V8 defaults. */
+async function readMetrics(httpUrl: string): Promise<Map<string, number>> {
+  const parts = new Map<string, number>()
+  const response = await fetch(`${httpUrl}/metrics`)
+  if (!response.ok) return parts
+  for (const line of (await response.text()).split('\n')) {
+    if (line.startsWith('#')) continue
+    const budget = /^zombi_memory_(used|budget)_bytes\{budget="([^"]+)"\} (\S+)$/.exec(line)
+    if (budget) {
+      parts.set(`${budget[1]} ${budget[2]}`, Number(budget[3]))
+      continue
+    }
+    const process = /^zombi_memory_process_bytes\{part="([^"]+)"\} (\S+)$/.exec(line)
+    if (process) {
+      parts.set(process[1]!, Number(process[2]))
+      continue
+    }
+    const ended = /^zombi_memory_workers_ended_total\{reason="([^"]+)"\} (\S+)$/.exec(line)
+    if (ended) {
+      parts.set(`workers ended (${ended[1]})`, Number(ended[2]))
+      continue
+    }
+    // prom-client's defaults, present on every revision.
+    const fallback = /^zombi_process_nodejs_(heap_size_used|heap_size_total|external_memory)_bytes (\S+)$/.exec(line)
+    if (fallback) parts.set({ heap_size_used: 'heap_used', heap_size_total: 'heap_total', external_memory: 'external' }[fallback[1]!]!, Number(fallback[2]))
+  }
+  return parts
+}
+
+const mib = (bytes: number | undefined): string => bytes === undefined || Number.isNaN(bytes) ? '–' : (bytes / 1048576).toFixed(0)
+
+interface BrokerReport {
+  label: string
+  samples: Sample[]
+  failures: string[]
+}
+
+async function deleteTopics(bootstrap: string, topics: string[]): Promise<void> {
+  const admin = new Admin({ clientId: 'zombi-bench-memory', bootstrapBrokers: [bootstrap] })
+  try {
+    await admin.deleteTopics({ topics })
+  } finally {
+    await admin.close()
+  }
+}
+
+async function runBroker(label: string, revision: string, loads: ClientLoad[]): Promise<BrokerReport> {
+  const source = await snapshotZombi(revision)
+  const report: BrokerReport = { label: `${label} (${source.revision})`, samples: [], failures: [] }
+  let broker: ZombiProcess | undefined
+  let phase = 'start'
+  let sampling = true
+  let sampler: Promise<void> = Promise.resolve()
+  const started = performance.now()
+  try {
+    broker = await startZombi(source.main, { ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS: '0', ...extraSettings })
+    const running = broker
+    sampler = (async () => {
+      while (sampling) {
+        try {
+          const [proc, parts] = await Promise.all([readProc(running.pid), readMetrics(running.httpUrl)])
+          report.samples.push({ seconds: (performance.now() - started) / 1000, ...proc, parts, phase })
+        } catch {
+          // The broker is stopping; the last sample stands.
+        }
+        await new Promise((resolve) => setTimeout(resolve, intervalSeconds * 1000))
+      }
+    })()
+    const deadline = started + soakMinutes * 60_000
+    let cycle = 0
+    // A soak keeps a constant working set: each cycle's topics are deleted once the next cycle has begun
+    // (so their flushes are done), else the broker's RSS would grow with the number of topics, not with time.
+    let previousTopics: string[] = []
+    do {
+      cycle++
+      const topics: string[] = []
+      for (const step of steps) {
+        const load = loads.find((candidate) => candidate.client === step.client)!
+        const workload = workloadOf(step)
+        const topic = `memory-${cycle}-${step.client.replace(/\W/g, '')}-${step.recordBytes}-${step.producers}p`
+        topics.push(topic)
+        phase = `${cycle}: ${step.client} produce ${step.recordBytes} B ×${step.producers}`
+        try {
+          await createTopic(running.bootstrap, topic)
+          await load.produce(running.bootstrap, topic, workload)
+          if (step.producers === 1) {
+            phase = `${cycle}: ${step.client} consume ${step.recordBytes} B`
+            await load.fetch(running.bootstrap, topic, workload)
+          }
+        } catch (error) {
+          report.failures.push(`${phase}: ${error instanceof Error ? error.message : String(error)}`)
+        }
+        console.log(`${report.label} ${phase}: RSS ${mib(report.samples.at(-1)?.rss)} MiB, peak ${mib(report.samples.at(-1)?.hwm)} MiB`)
+      }
+      if (previousTopics.length > 0) await deleteTopics(running.bootstrap, previousTopics)
+      previousTopics = topics
+    } while (performance.now() < deadline)
+    phase = 'flush'
+    await fetch(`${running.httpUrl}/tables`).then(async (listing) => {
+      const { tables } = (await listing.json()) as { tables: { name: string }[] }
+      for (const { name } of tables) await fetch(`${running.httpUrl}/tables/${encodeURIComponent(name)}/flush`, { method: 'POST' })
+    })
+  } catch (error) {
+    report.failures.push(`${phase}: ${error instanceof Error ? error.message : String(error)}`)
+  } finally {
+    sampling = false
+    await sampler
+    await broker?.stop().catch((error: unknown) => report.failures.push(`stop: ${String(error)}`))
+    await source.dispose()
+  }
+  return report
+}
+
+/** What the encode workers reported holding (heap, external, wasm), when the revision reports it. */
+function workerBytes(sample: Sample): number | undefined {
+  const parts = ['worker_heap', 'worker_external', 'worker_wasm'].map((part) => sample.parts.get(part))
+  return parts.some((part) => part === undefined) ? undefined : parts.reduce((sum, part) => sum! + part!, 0)
+}
+
+function show(table: Table & { title: string }): void {
+  console.log(`\n${table.title}\n${renderText(table, 1)}`)
+}
+
+/** Peak RSS, the parts at the sample of the peak, and the curve. */
+function printReport(report: BrokerReport): void {
+  const peak = report.samples.reduce<Sample | undefined>((best, sample) => best === undefined || sample.rss > best.rss ? sample : best, undefined)
+  const hwm = report.samples.reduce((max, sample) => Math.max(max, sample.hwm), 0)
+  console.log(`\n${report.label}: peak RSS ${mib(hwm)} MiB (VmHWM); highest sampled VmRSS ${mib(peak?.rss)} MiB at ${peak?.seconds.toFixed(0)} s during "${peak?.phase}"`)
+  if (peak) {
+    const rows = [...peak.parts.entries()].filter(([key]) => !key.startsWith('budget ') && !key.startsWith('workers ended')).map(([key, value]) => {
+      const budget = key.startsWith('used ') ? peak.parts.get(`budget ${key.slice(5)}`) : undefined
+      return [key, mib(value), budget === undefined ? '' : mib(budget)]
+    })
+    show({ title: 'at the peak (MiB)', columns: ['part', 'held', 'budget'], rows })
+  }
+  if (report.samples.length > 0) {
+    // About 20 points of the curve, whatever the run's length.
+    const every = Math.max(1, Math.floor(report.samples.length / 20))
+    const curve = report.samples.filter((_, index) => index % every === 0 || index === report.samples.length - 1)
+    show({
+      title: 'RSS over time (MiB)', columns: ['seconds', 'VmRSS', 'heap used', 'external', 'workers', 'phase'],
+      rows: curve.map((sample) => [sample.seconds.toFixed(0), mib(sample.rss), mib(sample.parts.get('heap_used')), mib(sample.parts.get('external')), mib(workerBytes(sample)), sample.phase]),
+    })
+  }
+  const last = report.samples.at(-1)
+  if (last?.parts.has('workers ended (memory)')) console.log(`encode workers ended: ${last.parts.get('workers ended (memory)')} for their memory, ${last.parts.get('workers ended (idle)')} idle`)
+  for (const failure of report.failures) console.log(`FAILED: ${failure}`)
+}
+
+async function main(): Promise<number> {
+  const inputDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-memory-'))
+  removeOnExit(inputDir)
+  const loads = [kcatLoad(inputDir), platformaticLoad()]
+  try {
+    for (const step of steps) await loads.find((load) => load.client === step.client)!.prepare(workloadOf(step))
+    const reports: BrokerReport[] = []
+    if (options.reference !== undefined) reports.push(await runBroker('reference', options.reference, loads))
+    reports.push(await runBroker('zombi', options.revision, loads))
+    for (const report of reports) printReport(report)
+    const summary = reports.map((report) => {
+      const hwm = report.samples.reduce((max, sample) => Math.max(max, sample.hwm), 0)
+      const rss = report.samples.map((sample) => sample.rss)
+      return [report.label, mib(hwm), mib(rss[0]), mib(rss.at(-1)), report.failures.length === 0 ? 'ok' : `${report.failures.length} failed`]
+    })
+    show({ title: `peak RSS (MiB), ${soakMinutes > 0 ? `${soakMinutes}-minute soak` : 'one load cycle'}`, columns: ['broker', 'peak', 'first sample', 'last sample', 'loads'], rows: summary })
+    return reports.some((report) => report.failures.length > 0) ? 1 : 0
+  } finally {
+    await rm(inputDir, { recursive: true, force: true })
+  }
+}
+
+process.exitCode = await main()
