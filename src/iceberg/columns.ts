@@ -163,6 +163,8 @@ function isIdempotencyHeader(bytes: Uint8Array, start: number, length: number): 
   return true
 }
 
+const HOUR_MS = 3_600_000
+
 // One cursor for the worker's jobs (they run one at a time): no object per batch.
 const cursor = new RecordCursor()
 
@@ -174,9 +176,10 @@ export function endDecoding(): void {
 /**
  * Decodes the batch at `batch` of Kafka partition `partition` into `columns`, skipping records below `fromOffset`. Control
  * batches (transaction markers) are not rows. Returns the number of rows added. Timestamps and
- * header keys are RecordCursor's, as every other reader of the record sees them.
+ * header keys are RecordCursor's, as every other reader of the record sees them. `skipHour`: records
+ * of that hour since 1970 (data-file.ts hourOf) are left out.
  */
-export function decodeBatchInto(batch: Buffer, partition: number, fromOffset: number, columns: RowColumns): number {
+export function decodeBatchInto(batch: Buffer, partition: number, fromOffset: number, columns: RowColumns, skipHour: number | null = null): number {
   if ((attributesOf(batch) & ATTR_CONTROL) !== 0) return 0
   if (baseOffsetOf(batch) + lastOffsetDeltaOf(batch) < fromOffset) return 0
   cursor.open(batch)
@@ -184,6 +187,7 @@ export function decodeBatchInto(batch: Buffer, partition: number, fromOffset: nu
   let added = 0
   while (cursor.nextRecord()) {
     if (cursor.offset < fromOffset) continue
+    if (skipHour !== null && Math.floor(cursor.timestamp / HOUR_MS) === skipHour) continue
     columns.partitions.push(partition)
     columns.offsets.push(cursor.offset)
     columns.timestamps.push(cursor.timestamp)

@@ -368,18 +368,41 @@ function writerProperties(options: ParquetOptions): parquet.WriterProperties {
  * bounds it).
  */
 export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: string, options: ParquetOptions, sink: ChunkSink, extra: ExtraColumns | null = null): Promise<EncodedFile> {
-  const stats = new FileStats()
   const groupRows = Math.max(1, options.rowGroupRows)
   let start = 0
+  return encodeGroups(() => {
+    if (start >= rows.length) return null
+    const slice = rows.subarray(start, start + groupRows)
+    start += slice.length
+    return { columns, rows: slice }
+  }, topic, options, sink, extra)
+}
+
+/** Rows of one row group: `rows` of `columns`, in file order. */
+export interface RowGroup {
+  columns: RowColumns
+  rows: Uint32Array
+}
+
+/**
+ * Writes the row groups `next` hands out (null: the file ends) as one Parquet file into `sink`,
+ * as encodeFile does; `next` is called only when the writer wants the next group, so a caller can
+ * decode each group as it goes and hold no more than one (the groups of one file must share an
+ * (event_date, event_hour) and follow the table's sort order). `extra` columns are indexed by row
+ * like `columns`, so they go only with groups of one shared RowColumns.
+ */
+export async function encodeGroups(next: () => RowGroup | null, topic: string, options: ParquetOptions, sink: ChunkSink, extra: ExtraColumns | null = null): Promise<EncodedFile> {
+  const stats = new FileStats()
+  let given = 0
   const groups = new ReadableStream<parquet.RecordBatch>({
     pull(controller) {
-      if (start >= rows.length) {
+      const group = next()
+      if (group === null) {
         controller.close()
         return
       }
-      const slice = rows.subarray(start, start + groupRows)
-      start += slice.length
-      const batch = buildRecordBatch(columns, slice, topic, stats, extra)
+      given += group.rows.length
+      const batch = buildRecordBatch(group.columns, group.rows, topic, stats, extra)
       const table = parquet.Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'))
       try {
         for (const wasmBatch of table.recordBatches()) controller.enqueue(wasmBatch)
@@ -397,10 +420,10 @@ export async function encodeFile(columns: RowColumns, rows: Uint32Array, topic: 
   }
   // parquet-wasm ends its output normally when its input fails (checked with 0.8.0): a file
   // short of rows must not pass for a complete one.
-  if (stats.rows !== rows.length) throw new ZombiError('ENCODE_FAILED', `the Parquet writer took ${stats.rows} of ${rows.length} rows`)
+  if (stats.rows !== given) throw new ZombiError('ENCODE_FAILED', `the Parquet writer took ${stats.rows} of ${given} rows`)
   return {
     ...dateAndHour(stats.minTimestamp),
-    recordCount: rows.length,
+    recordCount: given,
     minOffset: stats.minOffset,
     maxOffset: stats.maxOffset,
     sizeBytes,

@@ -10,7 +10,7 @@ import { ZombiError } from '../errors.ts'
 import { ATTR_TRANSACTIONAL, LOG_OVERHEAD, BATCH_LENGTH, attributesOf, baseOffsetOf, lastOffsetDeltaOf, producerIdOf } from '../protocol/record-batch.ts'
 import type { FileRange } from '../storage/hot-store.ts'
 import { RowColumns, decodeBatchInto, endDecoding } from './columns.ts'
-import { dateAndHour, encodeFile, hourOf, type ChunkSink, type EncodedFile, type ExtraColumns } from './data-file.ts'
+import { dateAndHour, encodeFile, encodeGroups, hourOf, type ChunkSink, type EncodedFile, type ExtraColumns } from './data-file.ts'
 import type { TableMode } from '../schema/decoders.ts'
 import { deadLetterColumns, decodeTypedRows, valueColumns, type TypedResolver, type TypedRows } from './typed-rows.ts'
 
@@ -141,44 +141,229 @@ function readRanges(ranges: readonly FileRange[]): Buffer {
   return out
 }
 
-/** Decodes the parts' batches into columns (up to maxRowBytes); returns each part's end offset. */
-function decodeParts(job: EncodeJob, columns: RowColumns): number[] {
-  const copied = Buffer.from(job.batches.buffer, job.batches.byteOffset, job.batches.byteLength)
-  const endOffsets = job.parts.map((part) => part.fromOffset)
-  let copiedAt = 0
-  for (let i = 0; i < job.parts.length; i++) {
-    const part = job.parts[i]!
-    if (columns.byteSize >= job.maxRowBytes && columns.count > 0) break
-    // One part's file bytes at a time: they can go once decoded.
-    const input = part.files !== undefined ? readRanges(part.files) : copied.subarray(copiedAt, copiedAt + part.batchBytes)
-    copiedAt += part.files !== undefined ? 0 : part.batchBytes
-    let position = 0
-    let endOffset = part.fromOffset
-    while (position < input.length) {
-      if (columns.byteSize >= job.maxRowBytes && columns.count > 0) break
-      const size = input.readInt32BE(position + BATCH_LENGTH) + LOG_OVERHEAD
-      const batch = input.subarray(position, position + size)
-      if (!isAborted(batch, part.aborted)) decodeBatchInto(batch, part.partition, part.fromOffset, columns)
-      const lastOffset = baseOffsetOf(batch) + lastOffsetDeltaOf(batch)
-      if (lastOffset + 1 > endOffset) endOffset = lastOffset + 1
-      position += size
-    }
-    endOffsets[i] = endOffset
+/**
+ * Stored bytes read from the hot log's files at a time: a part's batches are read a slice at a time,
+ * each slice garbage once decoded, so a job's input held at once stays about this size whatever
+ * the part's size (a batch bigger than it is read whole).
+ */
+const READ_SLICE_BYTES = 8 * 1024 * 1024
+
+/** A part's stored batches, one after the other: from the job's copied bytes, or read from the files a slice at a time. */
+function* partInput(part: EncodePart, copied: Buffer): Generator<Buffer> {
+  if (part.files === undefined) {
+    yield copied
+    return
   }
-  return endOffsets
+  const ranges = part.files
+  for (let start = 0; start < ranges.length;) {
+    let end = start
+    let bytes = 0
+    while (end < ranges.length && (end === start || bytes + ranges[end]!.size <= READ_SLICE_BYTES)) bytes += ranges[end++]!.size
+    yield readRanges(ranges.slice(start, end))
+    start = end
+  }
+}
+
+/**
+ * Walks a job's stored batches in part then offset order, decoding them into whichever columns the
+ * caller hands it, and records where each part got to. It stops taking batches once the job's
+ * decoded bytes reach maxRowBytes (over every call), or, given `ends`, at each part's end offset.
+ */
+class JobReader {
+  readonly #job: EncodeJob
+  readonly #ends: readonly number[] | null
+  readonly #skipHour: number | null
+  /** Each part's copied bytes (empty for a part read from the files). */
+  readonly #copied: Buffer[]
+  #part = 0
+  #input: Generator<Buffer> | null = null
+  #slice: Buffer | null = null
+  #position = 0
+  /** Decoded bytes of the columns filled before the current ones. */
+  #decodedBefore = 0
+  done = false
+  readonly endOffsets: number[]
+
+  /** `ends`: per part, take only batches below this offset; `skipHour`: rows of this hour are left out. */
+  constructor(job: EncodeJob, ends: readonly number[] | null = null, skipHour: number | null = null) {
+    this.#job = job
+    this.#ends = ends
+    this.#skipHour = skipHour
+    const copied = Buffer.from(job.batches.buffer, job.batches.byteOffset, job.batches.byteLength)
+    let at = 0
+    this.#copied = job.parts.map((part) => {
+      const bytes = part.files === undefined ? part.batchBytes : 0
+      at += bytes
+      return copied.subarray(at - bytes, at)
+    })
+    this.endOffsets = job.parts.map((part) => part.fromOffset)
+  }
+
+  /** Decoded bytes of the job so far. */
+  get decodedBytes(): number {
+    return this.#decodedBefore
+  }
+
+  /** Decodes batches into `columns` until they hold `untilBytes` decoded bytes or the job's input is done. */
+  fill(columns: RowColumns, untilBytes: number): void {
+    const job = this.#job
+    const startBytes = columns.byteSize
+    // Given ends, the batches are those an earlier pass took under the cap: no cap again.
+    const capped = (): boolean => this.#ends === null && this.#decodedBefore + columns.byteSize - startBytes >= job.maxRowBytes && this.#decodedBefore + columns.count > 0
+    try {
+      while (!this.done && columns.byteSize < untilBytes) {
+        if (this.#ends !== null && this.endOffsets[this.#part]! >= this.#ends[this.#part]!) {
+          // This part is where the earlier pass stopped: on to the next one.
+          this.#endPart()
+          continue
+        }
+        if (this.#slice === null || this.#position >= this.#slice.length) {
+          if (!this.#nextSlice()) continue
+        }
+        if (capped()) {
+          this.done = true
+          break
+        }
+        const slice = this.#slice!
+        const part = job.parts[this.#part]!
+        const size = slice.readInt32BE(this.#position + BATCH_LENGTH) + LOG_OVERHEAD
+        const batch = slice.subarray(this.#position, this.#position + size)
+        if (!isAborted(batch, part.aborted)) decodeBatchInto(batch, part.partition, part.fromOffset, columns, this.#skipHour)
+        const lastOffset = baseOffsetOf(batch) + lastOffsetDeltaOf(batch)
+        if (lastOffset + 1 > this.endOffsets[this.#part]!) this.endOffsets[this.#part] = lastOffset + 1
+        this.#position += size
+      }
+    } finally {
+      this.#decodedBefore += columns.byteSize - startBytes
+    }
+  }
+
+  /** Moves to the next slice of input (of this part or the next); false when it moved to another part or ran out. */
+  #nextSlice(): boolean {
+    const job = this.#job
+    if (this.#input !== null) {
+      const next = this.#input.next()
+      if (!next.done) {
+        this.#slice = next.value
+        this.#position = 0
+        return true
+      }
+      this.#endPart()
+      return false
+    }
+    if (this.#part >= job.parts.length) {
+      this.done = true
+      return false
+    }
+    this.#input = partInput(job.parts[this.#part]!, this.#copied[this.#part]!)
+    return false
+  }
+
+  #endPart(): void {
+    this.#input = null
+    this.#slice = null
+    this.#position = 0
+    this.#part++
+    if (this.#part >= this.#job.parts.length) this.done = true
+  }
+}
+
+/** Room above a row group's bytes for the batch that ends it (Kafka's default largest batch). */
+const GROUP_SLACK_BYTES = 1024 * 1024
+
+/** The hour of row `row` (hours since 1970). */
+function rowHour(columns: RowColumns, row: number): number {
+  return hourOf(columns.timestamps.values[row]!)
 }
 
 export async function runEncodeJob(job: EncodeJob, output: EncodeOutput): Promise<EncodeResult> {
+  try {
+    // Streaming needs the parts in partition order (the file's sort order); the flusher gives them so.
+    const ordered = job.parts.every((part, i) => i === 0 || part.partition > job.parts[i - 1]!.partition)
+    return job.typed === undefined && ordered ? await runStreamedJob(job, output) : await runWholeJob(job, output)
+  } finally {
+    endDecoding()
+  }
+}
+
+/**
+ * A key-value job, decoded a row group at a time as the Parquet writer asks for it: the rows of the
+ * job's first hour go straight into that hour's file(s) (decoding runs in partition then offset
+ * order, the file's sort order), so the worker holds about one row group of decoded rows and one
+ * slice of input, not the job. Rows of any other hour (a job over an hour's turn, or late
+ * timestamps) are decoded again afterwards, without the first hour's, and written as a whole job
+ * is. The job's decoded-bytes cap (maxRowBytes) counts every row, as for a whole job.
+ */
+async function runStreamedJob(job: EncodeJob, output: EncodeOutput): Promise<EncodeResult> {
+  const groupBytes = Math.max(1, Math.min(job.targetFileBytes, job.rowGroupBytes ?? ROW_GROUP_BYTES))
+  const reader = new JobReader(job)
+  let hour: number | null = null
+  let otherHours = false
+  let rows = 0
+  /** The next group of the first hour's rows, decoded ahead (null: none left). */
+  const nextGroup = (): { columns: RowColumns; rows: Uint32Array; bytes: number } | null => {
+    while (!reader.done) {
+      // Room for the batch that crosses groupBytes, so the payload buffer is not doubled for it.
+      const columns = new RowColumns(groupBytes + GROUP_SLACK_BYTES)
+      reader.fill(columns, groupBytes)
+      const n = columns.count
+      if (n === 0) continue
+      hour ??= rowHour(columns, 0)
+      let kept = new Uint32Array(n)
+      let count = 0
+      for (let row = 0; row < n; row++) if (rowHour(columns, row) === hour) kept[count++] = row
+      if (count < n) otherHours = true
+      if (count === 0) continue
+      if (count < n) kept = kept.subarray(0, count)
+      return { columns, rows: kept, bytes: columns.byteSize * (count / n) }
+    }
+    return null
+  }
+  const files: EncodedFile[] = []
+  let ahead = nextGroup()
+  // The writer's row group: the rows of the first group (they hold about groupBytes); later groups
+  // of other row sizes make row groups a little smaller or larger.
+  const rowGroupRows = ahead === null ? 1 : ahead.columns.count
+  while (ahead !== null) {
+    const { eventDate, eventHour } = dateAndHour(ahead.columns.timestamps.values[ahead.rows[0]!]!)
+    output.beginFile(eventDate, eventHour, false)
+    let fileBytes = 0
+    const file = await encodeGroups(() => {
+      // A file past the target ends here; the group decoded ahead starts the next one.
+      if (ahead === null || (fileBytes > 0 && fileBytes + ahead.bytes > job.targetFileBytes)) return null
+      const group = ahead
+      fileBytes += group.bytes
+      rows += group.rows.length
+      ahead = nextGroup()
+      return group
+    }, job.topic, { rowGroupRows }, output)
+    output.endFile(file)
+    files.push(file)
+  }
+  const endOffsets = reader.endOffsets
+  // Every row was decoded once in the first pass, whatever its hour.
+  const rowBytes = reader.decodedBytes
+  if (otherHours) {
+    // The other hours' rows: the same batches again (up to where the job stopped), the first hour's rows left out.
+    const rest = await runWholeJob(job, output, new JobReader(job, endOffsets, hour))
+    files.push(...rest.files)
+    rows += rest.rows
+  }
+  return { endOffsets, rows, rowBytes, files }
+}
+
+/**
+ * A job decoded whole into one set of columns, its rows ordered by hour, partition and offset, then
+ * written one file per hour: typed jobs (their values are decoded over all rows before any file is
+ * written), and the rows of a streamed job outside its first hour (`reader` then leaves that hour out).
+ */
+async function runWholeJob(job: EncodeJob, output: EncodeOutput, reader = new JobReader(job)): Promise<EncodeResult> {
   let inputBytes = job.batches.byteLength
   for (const part of job.parts) for (const range of part.files ?? []) inputBytes += range.size
   // Stored bytes are a good first guess of the payload size (exact for uncompressed batches).
   const columns = new RowColumns(Math.min(inputBytes, job.maxRowBytes))
-  let endOffsets: number[]
-  try {
-    endOffsets = decodeParts(job, columns)
-  } finally {
-    endDecoding()
-  }
+  reader.fill(columns, Number.POSITIVE_INFINITY)
+  const endOffsets = reader.endOffsets
   const n = columns.count
   const files: EncodedFile[] = []
   if (n === 0) return { endOffsets, rows: 0, rowBytes: 0, files }

@@ -22,7 +22,7 @@ function rowsOf(bytes: Uint8Array): Array<Record<string, unknown>> {
   return [...tableFromIPC(parquet.readParquet(bytes).intoIPCStream())].map((row) => row.toJSON() as Record<string, unknown>)
 }
 
-test('every codec decodes; rows are sorted by partition then sequence, one file per UTC hour', async () => {
+test('every codec decodes; rows are sorted by partition then sequence, one file per UTC hour (the first row\'s hour first)', async () => {
   const batches = [0, 1, 2, 3, 4].map((codec) => encodeBatch([
     { key: null, value: Buffer.from(`late ${codec}`), timestamp: base + hour },
     { key: Buffer.from('k'), value: Buffer.from(`early ${codec}`), timestamp: base },
@@ -30,13 +30,14 @@ test('every codec decodes; rows are sorted by partition then sequence, one file 
   const result = await job(batches)
   expect(result.endOffset).toBe(10)
   expect(result.rows).toBe(10)
+  // The job streams its first row's hour (the later one here), then writes the other hours' rows.
   expect(result.files.map((file) => [file.eventDate, file.eventHour, file.recordCount])).toEqual([
-    [Math.floor(base / 86_400_000), 23, 5],
     [Math.floor(base / 86_400_000) + 1, 0, 5],
+    [Math.floor(base / 86_400_000), 23, 5],
   ])
-  const first = rowsOf(result.files[0]!.bytes)
+  const first = rowsOf(result.files[1]!.bytes)
   expect(first.map((row) => Number(row.sequence as bigint))).toEqual([1, 3, 5, 7, 9])
-  const second = rowsOf(result.files[1]!.bytes)
+  const second = rowsOf(result.files[0]!.bytes)
   expect(second.map((row) => Number(row.sequence as bigint))).toEqual([0, 2, 4, 6, 8])
   expect(second.every((row) => row.event_hour === 0)).toBe(true)
 })
@@ -161,6 +162,65 @@ test('a job given file ranges reads the stored batches itself (the worker, not t
     expect(rowsOf(result.files[0]!.bytes).map((row) => Buffer.from(row.payload as Uint8Array).toString())).toEqual(['from file 1', 'from file 2'])
     await expect(encodeInMemory({ topic: 't', partition: 0, fromOffset: 0, batches: new Uint8Array(0), files: [{ ...files[2]!, size: 10_000 }], maxRowBytes: 1 << 20, targetFileBytes: 1 << 20 }))
       .rejects.toThrow(/bytes short of the stored batch/)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('a job over an hour\'s turn: each hour\'s file holds its rows of every partition in partition then sequence order', async () => {
+  // Each partition goes from the first hour to the next and back (a late record), so both passes see rows of both parts.
+  const times = [base, base + hour, base + 1, base + hour + 1, base + 2]
+  const batchesOf = (offsets: number[]): Buffer => Buffer.concat(offsets.map((i) => encodeBatch([{ key: null, value: Buffer.alloc(500, 97 + i), timestamp: times[i % 5]! }], { baseOffset: i })))
+  const low = batchesOf([0, 1, 2, 3, 4])
+  const high = batchesOf([0, 1, 2, 3, 4])
+  const result = await encodeInMemory({
+    topic: 't', batches: Buffer.concat([low, high]), maxRowBytes: 1 << 30, targetFileBytes: 1 << 27, rowGroupBytes: 1000,
+    parts: [{ partition: 2, fromOffset: 0, batchBytes: low.length }, { partition: 5, fromOffset: 0, batchBytes: high.length }],
+  })
+  expect(result.endOffsets).toEqual([5, 5])
+  expect(result.rows).toBe(10)
+  expect(result.files.map((file) => [file.eventHour, file.recordCount])).toEqual([[23, 6], [0, 4]])
+  const sequences = result.files.map((file) => rowsOf(file.bytes).map((row) => [row.partition, Number(row.sequence as bigint)]))
+  expect(sequences).toEqual([
+    [[2, 0], [2, 2], [2, 4], [5, 0], [5, 2], [5, 4]],
+    [[2, 1], [2, 3], [5, 1], [5, 3]],
+  ])
+})
+
+test('a streamed job stops at its decoded-bytes cap, and the other hour\'s rows go no further than the first hour\'s', async () => {
+  const batches = Array.from({ length: 10 }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(1000, 97), timestamp: base + (i % 2) * hour }], { baseOffset: i }))
+  const result = await job(batches, 0, { maxRowBytes: 4000, rowGroupBytes: 1000 })
+  // Four rows of about 1 KB reach the cap: offsets 0-3, two per hour.
+  expect(result.endOffset).toBe(4)
+  expect(result.rows).toBe(4)
+  expect(result.files.map((file) => rowsOf(file.bytes).map((row) => Number(row.sequence as bigint)))).toEqual([[0, 2], [1, 3]])
+})
+
+test('one hour in many row groups: files end at the target size, rows stay in order across files', async () => {
+  const batches = Array.from({ length: 40 }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(1000, 97 + (i % 26)), timestamp: base + i }], { baseOffset: i }))
+  const result = await job(batches, 0, { targetFileBytes: 10_500, rowGroupBytes: 2500 })
+  expect(result.endOffset).toBe(40)
+  expect(result.files.length).toBeGreaterThanOrEqual(4)
+  for (const file of result.files) expect(file.recordCount).toBeLessThanOrEqual(11)
+  expect(result.files.flatMap((file) => rowsOf(file.bytes).map((row) => Number(row.sequence as bigint)))).toEqual(Array.from({ length: 40 }, (_, i) => i))
+})
+
+test('a part\'s file ranges over several read slices are all decoded, in order', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'zombi-encode-'))
+  try {
+    // 20 batches of 512 KiB: 10 MiB, more than one 8 MiB read slice.
+    const batches = Array.from({ length: 20 }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(512 * 1024, 97 + i), timestamp: base + i }], { baseOffset: i }))
+    await writeFile(join(dir, '1.seg'), Buffer.concat(batches))
+    let position = 0
+    const files = batches.map((batch) => {
+      const range = { path: join(dir, '1.seg'), position, size: batch.length }
+      position += batch.length
+      return range
+    })
+    const result = await encodeInMemory({ topic: 't', partition: 0, fromOffset: 0, batches: new Uint8Array(0), files, maxRowBytes: 1 << 30, targetFileBytes: 1 << 27 })
+    expect(result.endOffset).toBe(20)
+    const rows = result.files.flatMap((file) => rowsOf(file.bytes))
+    expect(rows.map((row) => [Number(row.sequence as bigint), (row.payload as Uint8Array)[0]])).toEqual(Array.from({ length: 20 }, (_, i) => [i, 97 + i]))
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
