@@ -8,7 +8,7 @@
 // (e.g. main), so one invocation gives the before/after. --minutes N repeats the load cycle until N minutes have passed
 // (the soak) and prints the RSS curve. Asserts nothing; exits non-zero if a load failed.
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { Admin } from '@platformatic/kafka'
@@ -102,10 +102,29 @@ async function readMetrics(httpUrl: string): Promise<Map<string, number>> {
 
 const mib = (bytes: number | undefined): string => bytes === undefined || Number.isNaN(bytes) ? '–' : (bytes / 1048576).toFixed(0)
 
+/** One load step's cost to the broker: its CPU (user + system, every thread) and wall time. */
+interface StepCost {
+  step: string
+  records: number
+  wallSeconds: number
+  cpuSeconds: number
+}
+
 interface BrokerReport {
   label: string
   samples: Sample[]
   failures: string[]
+  steps: StepCost[]
+  /** The broker's CPU seconds over the whole run (every step and the final flush). */
+  cpuSeconds: number
+}
+
+/** CPU seconds the process has used so far, user and system, all threads (/proc/<pid>/stat, clock ticks of 1/100 s). */
+async function readCpu(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
 async function deleteTopics(bootstrap: string, topics: string[]): Promise<void> {
@@ -119,7 +138,7 @@ async function deleteTopics(bootstrap: string, topics: string[]): Promise<void> 
 
 async function runBroker(label: string, revision: string, loads: ClientLoad[]): Promise<BrokerReport> {
   const source = await snapshotZombi(revision)
-  const report: BrokerReport = { label: `${label} (${source.revision})`, samples: [], failures: [] }
+  const report: BrokerReport = { label: `${label} (${source.revision})`, samples: [], failures: [], steps: [], cpuSeconds: 0 }
   let broker: ZombiProcess | undefined
   let phase = 'start'
   let sampling = true
@@ -155,10 +174,15 @@ async function runBroker(label: string, revision: string, loads: ClientLoad[]): 
         phase = `${cycle}: ${step.client} produce ${step.recordBytes} B ×${step.producers}`
         try {
           await createTopic(running.bootstrap, topic)
-          await load.produce(running.bootstrap, topic, workload)
+          const measured = async (name: string, run: () => Promise<unknown>): Promise<void> => {
+            const [cpu, wall] = [await readCpu(running.pid), performance.now()]
+            await run()
+            report.steps.push({ step: name, records: workload.records, wallSeconds: (performance.now() - wall) / 1000, cpuSeconds: await readCpu(running.pid) - cpu })
+          }
+          await measured(`${step.client} produce ${step.recordBytes} B ×${step.producers}`, () => load.produce(running.bootstrap, topic, workload))
           if (step.producers === 1) {
             phase = `${cycle}: ${step.client} consume ${step.recordBytes} B`
-            await load.fetch(running.bootstrap, topic, workload)
+            await measured(`${step.client} consume ${step.recordBytes} B`, () => load.fetch(running.bootstrap, topic, workload))
           }
         } catch (error) {
           report.failures.push(`${phase}: ${error instanceof Error ? error.message : String(error)}`)
@@ -173,6 +197,7 @@ async function runBroker(label: string, revision: string, loads: ClientLoad[]): 
       const { tables } = (await listing.json()) as { tables: { name: string }[] }
       for (const { name } of tables) await fetch(`${running.httpUrl}/tables/${encodeURIComponent(name)}/flush`, { method: 'POST' })
     })
+    report.cpuSeconds = await readCpu(running.pid)
   } catch (error) {
     report.failures.push(`${phase}: ${error instanceof Error ? error.message : String(error)}`)
   } finally {
@@ -220,6 +245,25 @@ function printReport(report: BrokerReport): void {
   for (const failure of report.failures) console.log(`FAILED: ${failure}`)
 }
 
+/**
+ * Each step's broker CPU per record and rate, summed over the soak's cycles; beside the reference's when
+ * there is one. A step's CPU includes whatever the broker did meanwhile (a flush of the previous step's
+ * records, compaction), so the total over the run is the figure to compare.
+ */
+function printCosts(reports: BrokerReport[]): void {
+  const names = [...new Set(reports.flatMap((report) => report.steps.map((step) => step.step)))]
+  const total = (report: BrokerReport, name: string): StepCost => report.steps.filter((step) => step.step === name).reduce(
+    (sum, step) => ({ step: name, records: sum.records + step.records, wallSeconds: sum.wallSeconds + step.wallSeconds, cpuSeconds: sum.cpuSeconds + step.cpuSeconds }),
+    { step: name, records: 0, wallSeconds: 0, cpuSeconds: 0 })
+  const columns = ['step', ...reports.flatMap((report) => [`${report.label} CPU µs/record`, 'records/s'])]
+  const rows = names.map((name) => [name, ...reports.flatMap((report) => {
+    const cost = total(report, name)
+    return cost.records === 0 ? ['–', '–'] : [(cost.cpuSeconds / cost.records * 1e6).toFixed(2), (cost.records / cost.wallSeconds).toFixed(0)]
+  })])
+  rows.push(['whole run (broker CPU s)', ...reports.flatMap((report) => [report.cpuSeconds.toFixed(1), ''])])
+  show({ title: 'broker CPU per record and rate, per step (load average at the end: ' + loadavg().map((n) => n.toFixed(2)).join(' ') + ')', columns, rows })
+}
+
 async function main(): Promise<number> {
   const inputDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-memory-'))
   removeOnExit(inputDir)
@@ -230,6 +274,7 @@ async function main(): Promise<number> {
     if (options.reference !== undefined) reports.push(await runBroker('reference', options.reference, loads))
     reports.push(await runBroker('zombi', options.revision, loads))
     for (const report of reports) printReport(report)
+    printCosts(reports)
     const summary = reports.map((report) => {
       const hwm = report.samples.reduce((max, sample) => Math.max(max, sample.hwm), 0)
       const rss = report.samples.map((sample) => sample.rss)
