@@ -7,7 +7,7 @@
 // RSS and what each part held at the sample of the peak. --reference REV runs the same load on that revision first
 // (e.g. main), so one invocation gives the before/after. --minutes N repeats the load cycle until N minutes have passed
 // (the soak) and prints the RSS curve. Asserts nothing; exits non-zero if a load failed.
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -117,6 +117,26 @@ interface BrokerReport {
   steps: StepCost[]
   /** The broker's CPU seconds over the whole run (every step and the final flush). */
   cpuSeconds: number
+  /** CPU seconds of the final flush (POST /tables/{t}/flush of every table). */
+  flushCpuSeconds: number
+  /** CPU seconds per kind of thread still alive at the end (by thread name; the main thread apart). */
+  threads: Map<string, number>
+}
+
+/** CPU seconds of each live thread of the process, summed by thread name (the main thread as "main"). */
+async function readThreadCpu(pid: number): Promise<Map<string, number>> {
+  const byName = new Map<string, number>()
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    try {
+      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100)
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return byName
 }
 
 /** CPU seconds the process has used so far, user and system, all threads (/proc/<pid>/stat, clock ticks of 1/100 s). */
@@ -138,7 +158,7 @@ async function deleteTopics(bootstrap: string, topics: string[]): Promise<void> 
 
 async function runBroker(label: string, revision: string, loads: ClientLoad[]): Promise<BrokerReport> {
   const source = await snapshotZombi(revision)
-  const report: BrokerReport = { label: `${label} (${source.revision})`, samples: [], failures: [], steps: [], cpuSeconds: 0 }
+  const report: BrokerReport = { label: `${label} (${source.revision})`, samples: [], failures: [], steps: [], cpuSeconds: 0, flushCpuSeconds: 0, threads: new Map() }
   let broker: ZombiProcess | undefined
   let phase = 'start'
   let sampling = true
@@ -193,11 +213,14 @@ async function runBroker(label: string, revision: string, loads: ClientLoad[]): 
       previousTopics = topics
     } while (performance.now() < deadline)
     phase = 'flush'
+    const flushStart = await readCpu(running.pid)
     await fetch(`${running.httpUrl}/tables`).then(async (listing) => {
       const { tables } = (await listing.json()) as { tables: { name: string }[] }
       for (const { name } of tables) await fetch(`${running.httpUrl}/tables/${encodeURIComponent(name)}/flush`, { method: 'POST' })
     })
     report.cpuSeconds = await readCpu(running.pid)
+    report.flushCpuSeconds = report.cpuSeconds - flushStart
+    report.threads = await readThreadCpu(running.pid)
   } catch (error) {
     report.failures.push(`${phase}: ${error instanceof Error ? error.message : String(error)}`)
   } finally {
@@ -261,6 +284,9 @@ function printCosts(reports: BrokerReport[]): void {
     return cost.records === 0 ? ['–', '–'] : [(cost.cpuSeconds / cost.records * 1e6).toFixed(2), (cost.records / cost.wallSeconds).toFixed(0)]
   })])
   rows.push(['whole run (broker CPU s)', ...reports.flatMap((report) => [report.cpuSeconds.toFixed(1), ''])])
+  rows.push(['final flush (broker CPU s)', ...reports.flatMap((report) => [report.flushCpuSeconds.toFixed(1), ''])])
+  const threadNames = [...new Set(reports.flatMap((report) => [...report.threads.keys()]))].sort()
+  for (const name of threadNames) rows.push([`threads "${name}" (CPU s, live at the end)`, ...reports.flatMap((report) => [(report.threads.get(name) ?? 0).toFixed(1), ''])])
   show({ title: 'broker CPU per record and rate, per step (load average at the end: ' + loadavg().map((n) => n.toFixed(2)).join(' ') + ')', columns, rows })
 }
 

@@ -143,6 +143,19 @@ export class RowColumns {
     return this.offsets.length
   }
 
+  /** Empties the columns, keeping their buffers (a streamed job refills the same columns group after group). */
+  clear(): void {
+    for (const column of [this.payload, this.key, this.headerKey, this.headerValue, this.idempotencyKey]) column.length = 0
+    for (const column of [this.partitions, this.offsets, this.timestamps, this.valueIsNull, this.keyIsNull, this.headerValueIsNull, this.idempotencyKeyIsNull]) column.length = 0
+    for (const column of [this.payloadOffsets, this.keyOffsets, this.headerOffsets, this.headerKeyOffsets, this.headerValueOffsets, this.idempotencyKeyOffsets]) {
+      column.length = 0
+      column.push(0)
+    }
+    this.nullKeys = 0
+    this.nullIdempotencyKeys = 0
+    this.nullHeaderValues = 0
+  }
+
   get headerCount(): number {
     return this.headerKeyOffsets.length - 1
   }

@@ -225,3 +225,13 @@ test('a part\'s file ranges over several read slices are all decoded, in order',
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('groups of other hours only, between the first hour\'s groups, leave the group being written intact', async () => {
+  // One row per group: the first hour's rows 0 and 6 with five rows of the next hour between them.
+  const batches = Array.from({ length: 7 }, (_, i) => encodeBatch([{ key: null, value: Buffer.alloc(500, 97 + i), timestamp: base + (i === 0 || i === 6 ? 0 : hour) }], { baseOffset: i }))
+  const result = await job(batches, 0, { rowGroupBytes: 500 })
+  expect(result.files.map((file) => rowsOf(file.bytes).map((row) => [Number(row.sequence as bigint), (row.payload as Uint8Array)[0]]))).toEqual([
+    [[0, 97], [6, 103]],
+    [[1, 98], [2, 99], [3, 100], [4, 101], [5, 102]],
+  ])
+})
