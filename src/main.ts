@@ -39,6 +39,7 @@ import type { ObjectStore } from './objectstore/object-store.ts'
 import { S3ObjectStore } from './objectstore/s3.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { MemoryRelief, registerMemoryReliefMetrics } from './observability/memory-relief.ts'
+import { EVENT_LOOP_DELAY_BUCKETS, EventLoopDelaySampler } from './observability/event-loop-delay.ts'
 import { Metrics } from './observability/metrics.ts'
 import { registerSchemaRegistryMetrics } from './schema/metrics.ts'
 import { SchemaRegistry } from './schema/registry.ts'
@@ -221,6 +222,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   registerKafkaMetrics(metrics, socketGuard, produceBudget)
   registerMemoryReliefMetrics(metrics, memoryRelief)
   registerSchemaRegistryMetrics(metrics, schemaRegistry)
+  const loopDelay = new EventLoopDelaySampler(metrics.histogram('zombi_event_loop_delay_seconds', 'How much later than due the main thread ran a 10 ms timer', EVENT_LOOP_DELAY_BUCKETS))
 
   const router = new Router(allHandlers)
   const tls = config.tlsCertFile === null || config.tlsKeyFile === null ? null : new TlsCredentials({
@@ -359,6 +361,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     groups.close()
     await kafka.close(SHUTDOWN_GRACE_MS)
     memoryRelief.close()
+    loopDelay.close()
     await http.close()
     // A compaction in flight finishes its rewrite and commit (or gives up and removes its files) first.
     await compactor.close().catch((error: unknown) => logger.error({ err: error }, 'stopping compaction failed'))
