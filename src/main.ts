@@ -271,8 +271,12 @@ async function start(config: Config, logger: Logger): Promise<void> {
     flushesIdle: () => flusher.whenIdle(),
     metrics: flushMetrics,
   })
-  // Every topic's table and, where one was ever written, its dead-letter table (a missing table is skipped).
-  compactor.start(config.compactionIntervalMs, () => [...log.topics()].flatMap((topic) => [topic.name, deadLetterTable(topic.name)]))
+  // Every topic's table and its dead-letter table where one was ever written: one listing per pass,
+  // so a pass does not load (and, on a REST catalog, ask for) a missing dead-letter table per topic.
+  compactor.start(config.compactionIntervalMs, async () => {
+    const existing = new Set(await catalog.listTables(config.catalogNamespace))
+    return [...log.topics()].flatMap((topic) => [topic.name, deadLetterTable(topic.name)]).filter((table) => existing.has(table))
+  })
   const snapshotExpirer = new SnapshotExpirer({
     catalog,
     namespace: config.catalogNamespace,
