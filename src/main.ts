@@ -40,6 +40,7 @@ import { S3ObjectStore } from './objectstore/s3.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { MemoryRelief, registerMemoryReliefMetrics, tuneMalloc } from './observability/memory-relief.ts'
 import { MemoryBudgets, registerMemoryMetrics } from './observability/memory.ts'
+import { EVENT_LOOP_DELAY_BUCKETS, EventLoopDelaySampler } from './observability/event-loop-delay.ts'
 import { Metrics } from './observability/metrics.ts'
 import { registerSchemaRegistryMetrics } from './schema/metrics.ts'
 import { SchemaRegistry } from './schema/registry.ts'
@@ -223,6 +224,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   registerKafkaMetrics(metrics, socketGuard, produceBudget)
   registerMemoryReliefMetrics(metrics, memoryRelief)
   registerSchemaRegistryMetrics(metrics, schemaRegistry)
+  const loopDelay = new EventLoopDelaySampler(metrics.histogram('zombi_event_loop_delay_seconds', 'How much later than due the main thread ran a 10 ms timer', EVENT_LOOP_DELAY_BUCKETS))
 
   const router = new Router(allHandlers)
   const tls = config.tlsCertFile === null || config.tlsKeyFile === null ? null : new TlsCredentials({
@@ -284,8 +286,12 @@ async function start(config: Config, logger: Logger): Promise<void> {
   memory.addWorkers(flushPool)
   memory.addWorkers(compactionPool)
   registerMemoryMetrics(metrics, memory)
-  // Every topic's table and, where one was ever written, its dead-letter table (a missing table is skipped).
-  compactor.start(config.compactionIntervalMs, () => [...log.topics()].flatMap((topic) => [topic.name, deadLetterTable(topic.name)]))
+  // Every topic's table and its dead-letter table where one was ever written: one listing per pass,
+  // so a pass does not load (and, on a REST catalog, ask for) a missing dead-letter table per topic.
+  compactor.start(config.compactionIntervalMs, async () => {
+    const existing = new Set(await catalog.listTables(config.catalogNamespace))
+    return [...log.topics()].flatMap((topic) => [topic.name, deadLetterTable(topic.name)]).filter((table) => existing.has(table))
+  })
   const snapshotExpirer = new SnapshotExpirer({
     catalog,
     namespace: config.catalogNamespace,
@@ -374,6 +380,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
     groups.close()
     await kafka.close(SHUTDOWN_GRACE_MS)
     memoryRelief.close()
+    loopDelay.close()
     await http.close()
     // A compaction in flight finishes its rewrite and commit (or gives up and removes its files) first.
     await compactor.close().catch((error: unknown) => logger.error({ err: error }, 'stopping compaction failed'))

@@ -183,11 +183,13 @@ export class Compactor {
   }
 
   /** Compacts the tables `tables()` names every `intervalMs`, one after the other; 0 starts nothing. */
-  start(intervalMs: number, tables: () => Iterable<string>): void {
+  start(intervalMs: number, tables: () => Promise<Iterable<string>>): void {
     if (intervalMs <= 0) return
     this.#timer = setInterval(() => {
       if (this.#background !== null || this.#closed) return
-      this.#background = this.#compactAll([...tables()]).finally(() => {
+      this.#background = tables().then((names) => this.#compactAll([...names]), (error: unknown) => {
+        this.#options.logger.error({ err: error }, 'listing the tables to compact failed; they are listed again at the next interval')
+      }).finally(() => {
         this.#background = null
       })
     }, intervalMs)
