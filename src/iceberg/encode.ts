@@ -312,17 +312,15 @@ async function runStreamedJob(job: EncodeJob, output: EncodeOutput): Promise<Enc
   let hour: number | null = null
   let otherHours = false
   let rows = 0
-  // Two sets of columns, used in turn: the group being written and the one decoded ahead (fresh
-  // columns per group would be ~17 MiB of garbage each for the worker's GC to chase).
-  const buffers: RowColumns[] = []
-  let turn = 0
-  /** The next group of the first hour's rows, decoded ahead (null: none left). */
+  // One set of columns, refilled group after group: the writer has copied a group into wasm memory
+  // before it asks for the next (fresh columns per group would be ~17 MiB of garbage each for the
+  // worker's GC to chase; a group decoded ahead would hold a second set).
+  let buffer: RowColumns | null = null
+  /** The next group of the first hour's rows (null: none left). */
   const nextGroup = (): { columns: RowColumns; rows: Uint32Array; bytes: number } | null => {
-    // Not the columns of the group handed out last: the writer has yet to take them.
-    turn = 1 - turn
     while (!reader.done) {
       // Room for the batch that crosses groupBytes, so the payload buffer is not doubled for it.
-      const columns = buffers[turn] ??= new RowColumns(groupBytes + GROUP_SLACK_BYTES)
+      const columns = buffer ??= new RowColumns(groupBytes + GROUP_SLACK_BYTES)
       columns.clear()
       reader.fill(columns, groupBytes)
       const n = columns.count
@@ -339,25 +337,28 @@ async function runStreamedJob(job: EncodeJob, output: EncodeOutput): Promise<Enc
     return null
   }
   const files: EncodedFile[] = []
-  let ahead = nextGroup()
+  // A file's first group is decoded before the file begins (its hour names the file; none: no file).
+  let first = nextGroup()
   // The writer's row group: the rows of the first group (they hold about groupBytes); later groups
   // of other row sizes make row groups a little smaller or larger.
-  const rowGroupRows = ahead === null ? 1 : ahead.columns.count
-  while (ahead !== null) {
-    const { eventDate, eventHour } = dateAndHour(ahead.columns.timestamps.values[ahead.rows[0]!]!)
+  const rowGroupRows = first === null ? 1 : first.columns.count
+  while (first !== null) {
+    const { eventDate, eventHour } = dateAndHour(first.columns.timestamps.values[first.rows[0]!]!)
     output.beginFile(eventDate, eventHour, false)
     let fileBytes = 0
     const file = await encodeGroups(() => {
-      // A file past the target ends here; the group decoded ahead starts the next one.
-      if (ahead === null || (fileBytes > 0 && fileBytes + ahead.bytes > job.targetFileBytes)) return null
-      const group = ahead
+      let group = first
+      first = null
+      // The file ends once another group of about groupBytes would take it past the target.
+      if (group === null && fileBytes + groupBytes <= job.targetFileBytes) group = nextGroup()
+      if (group === null) return null
       fileBytes += group.bytes
       rows += group.rows.length
-      ahead = nextGroup()
       return group
     }, job.topic, { rowGroupRows }, output)
     output.endFile(file)
     files.push(file)
+    first = nextGroup()
   }
   const endOffsets = reader.endOffsets
   // Every row was decoded once in the first pass, whatever its hour.
