@@ -81,6 +81,25 @@ test('the direct reader builds what the object path builds, metrics included, fo
   }
 })
 
+test('a column builds batch after batch on its kept buffers: each batch holds only its rows, the metrics add up every batch', () => {
+  const type = avro.Type.forSchema(extra as avro.Schema)
+  const schema = registered(1, extra)
+  const field = mergeValueField(null, new DecoderCache().decoder({ schema, references: [] }).type, new FieldIds(15))
+  const reader = avroRowReader(schema, new Map(), field)!
+  const encoded = [0, 1, 2, 3, 4, 5, 6].map((i) => type.toBuffer(extraValue(i)))
+  const build = (column: ValueColumn, rows: number[]) => {
+    const data = column.buildRows(rows.length, (builder, i) => reader(encoded[rows[i]!]!, 0, encoded[rows[i]!]!.length, builder))
+    return [...makeVector(data)].map((row) => JSON.stringify(row?.toJSON() ?? null, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value)))
+  }
+  const metrics = (column: ValueColumn) => column.leaves.map((leaf) => [leaf.id, leaf.values, leaf.nulls, leaf.lower(), leaf.upper()])
+  const batches = [[0, 1, 2, 3, 4, 5, 6], [3, 1], [6, 0, 2]]
+  const reused = new ValueColumn(field)
+  for (const rows of batches) expect(build(reused, rows)).toEqual(build(new ValueColumn(field), rows))
+  const whole = new ValueColumn(field)
+  build(whole, batches.flat())
+  expect(metrics(reused)).toEqual(metrics(whole))
+})
+
 test('a column widened by a later version (int -> long, float -> double, a new field) reads an older schema directly', () => {
   const v1 = { type: 'record', name: 'R', fields: [{ name: 'n', type: 'int' }, { name: 'f', type: 'float' }] }
   const v2 = { type: 'record', name: 'R', fields: [{ name: 'n', type: 'long' }, { name: 'f', type: 'double' }, { name: 'added', type: ['null', 'string'] }] }
