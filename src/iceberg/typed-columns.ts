@@ -504,19 +504,39 @@ function builderFor(type: IcebergType, leafId: number, bounded: boolean, leaves:
   return new ListBuilder(entryBuilder, mapType, true)
 }
 
+/** Builders of a value column and their leaves' metrics, for one record batch at a time. */
+interface BatchBuilders {
+  /** The column's field as JSON: columns of the same one can share builders. */
+  readonly shape: string
+  readonly builder: Builder
+  readonly leaves: LeafMetrics[]
+}
+
+/**
+ * The builders the last value column on this thread used: the next file of a column of the same
+ * shape (the next flush of that table) builds on their buffers, already grown to a row group.
+ * Sharing is safe because a batch is built, folded into its column's metrics and copied out by the
+ * Parquet writer in one synchronous step (encodeFile's pull) before any other batch is built.
+ */
+let kept: BatchBuilders | null = null
+
 /** Builds the value column of record batches of one file, adding up the metrics of its leaves over all of them. */
 export class ValueColumn {
   readonly field: IcebergField
   readonly leaves: LeafMetrics[] = []
-  /** The builders of a batch, emptied for each one (their buffers stay), and the leaves' metrics of that batch. */
-  readonly #builder: Builder
-  readonly #batchLeaves: LeafMetrics[] = []
+  /** Emptied for each batch (their buffers stay). */
+  readonly #batch: BatchBuilders
 
   constructor(field: IcebergField) {
     this.field = field
     // The file's leaves (their totals); each batch's fold into them.
     builderFor(field.type, field.id, true, this.leaves)
-    this.#builder = builderFor(field.type, field.id, true, this.#batchLeaves)
+    const shape = JSON.stringify(field)
+    if (kept === null || kept.shape !== shape) {
+      const leaves: LeafMetrics[] = []
+      kept = { shape, builder: builderFor(field.type, field.id, true, leaves), leaves }
+    }
+    this.#batch = kept
   }
 
   /** The Arrow data of `values` (checked ones, null for rows without a typed value); the leaves' metrics count them. */
@@ -527,12 +547,12 @@ export class ValueColumn {
   /**
    * The Arrow data of `count` rows, each pushed by `row` (a value, or leaves straight from a reader);
    * a row whose `row` throws becomes null, and `failed` hears why. The data is valid until the next
-   * build of this column (it shares the builders' buffers): the Parquet writer has copied a record
-   * batch before the next is built, and reusing the buffers spares a fresh allocation (page faults
-   * and growth copies) of tens of MB per row group.
+   * build of a column of this shape on this thread (it shares the builders' buffers): the Parquet
+   * writer has copied a record batch before the next is built, and reusing the buffers spares a
+   * fresh allocation (page faults and growth copies) of tens of MB per row group.
    */
   buildRows(count: number, row: (builder: Builder, i: number) => void, failed?: (i: number, error: unknown) => void): Data {
-    const builder = this.#builder
+    const builder = this.#batch.builder
     builder.clear()
     for (let i = 0; i < count; i++) {
       builder.mark()
@@ -547,7 +567,7 @@ export class ValueColumn {
     }
     const data = builder.finish()
     // The batch's counts and bounds fold into the file's.
-    this.#batchLeaves.forEach((leaf, i) => this.#fold(this.leaves[i]!, leaf))
+    this.#batch.leaves.forEach((leaf, i) => this.#fold(this.leaves[i]!, leaf))
     return data
   }
 
