@@ -17,7 +17,7 @@ class ChunkList extends AsyncByteQueue {
   }
 }
 
-/** Smallest buffer kept: below it a join allocates exactly (tiny batches of tests and small flushes). */
+/** Smallest stream whose buffer is kept: smaller ones (tests, small flushes) get a buffer of their own. */
 const MIN_KEPT_BYTES = 1 << 20
 
 export class IpcEncoder {
@@ -35,8 +35,9 @@ export class IpcEncoder {
     const total = sink.byteLength
     let out = this.#scratch
     if (total > out.length) {
-      // Grown with headroom, so row groups of slightly different sizes do not reallocate each time.
-      out = new Uint8Array(Math.max(total + (total >>> 3), out.length * 2))
+      // An eighth of headroom, so row groups of slightly different sizes do not reallocate each time
+      // (no doubling: row groups are bounded, and the buffer stays allocated).
+      out = new Uint8Array(total + (total >>> 3))
       if (total >= MIN_KEPT_BYTES) this.#scratch = out
     }
     let at = 0
