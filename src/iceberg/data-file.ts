@@ -2,9 +2,10 @@
 // file (Arrow -> parquet-wasm):
 // zstd, PARQUET:field_id on every column, statistics, dictionaries only on low-cardinality columns, plus the
 // Iceberg metrics of the file (value/null counts, lower/upper bounds) computed on the way.
-import { Binary, Bool, DateDay, Int32, Int64, RecordBatch, Schema, Struct, Table, TimestampMicrosecond, Utf8, makeData, tableToIPC, type Data, type Field } from 'apache-arrow'
+import { Binary, Bool, DateDay, Int32, Int64, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, makeData, type Data, type Field } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
 import { ZombiError } from '../errors.ts'
+import { IpcEncoder } from './arrow-ipc.ts'
 import { setInt64Words } from '../protocol/int64.ts'
 import { BytesRange, booleanBound, dateBound, intBound, longBound, truncatedStringLower, truncatedStringUpper } from './bounds.ts'
 import type { RowColumns } from './columns.ts'
@@ -360,6 +361,12 @@ function writerProperties(options: ParquetOptions): parquet.WriterProperties {
 }
 
 /**
+ * One per thread (each encode worker has its own module): its buffer is refilled for every row group
+ * and only used within one synchronous step (encode, then parquet-wasm copies it in).
+ */
+const ipc = new IpcEncoder()
+
+/**
  * Writes `rows` as one Parquet file into `sink`, one row group at a time: each group is built as an
  * Arrow batch, moved into wasm memory and handed to parquet-wasm's streaming writer, which encodes
  * and compresses it before the next one is built; its bytes go to the sink as they come out (a
@@ -403,7 +410,7 @@ export async function encodeGroups(next: () => RowGroup | null, topic: string, o
       }
       given += group.rows.length
       const batch = buildRecordBatch(group.columns, group.rows, topic, stats, extra)
-      const table = parquet.Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'))
+      const table = parquet.Table.fromIPCStream(ipc.encode(batch))
       try {
         for (const wasmBatch of table.recordBatches()) controller.enqueue(wasmBatch)
       } finally {

@@ -79,13 +79,16 @@ export function decimalBytes(value: bigint): Uint8Array {
 /**
  * Builds one column of the value: push takes a checked value; a direct reader (avro-columns.ts)
  * instead pushes leaves itself and then the parents' presence. mark() before a row and reset()
- * after a failed one drop what that row pushed, its counts and bounds included.
+ * after a failed one drop what that row pushed, its counts and bounds included. clear() empties
+ * the builder for the next record batch and keeps its buffers: the Data of finish() are views of
+ * them, valid until then.
  */
 export interface Builder {
   push(value: unknown): void
   finish(): Data
   mark(): void
   reset(): void
+  clear(): void
 }
 
 class Validity {
@@ -119,6 +122,49 @@ class Validity {
     this.length = this.#markLength
     this.nulls = this.#markNulls
   }
+
+  clear(): void {
+    this.length = 0
+    this.nulls = 0
+    this.#markLength = 0
+    this.#markNulls = 0
+  }
+}
+
+/** Int32 value offsets of strings, binaries and lists, starting at 0; grown by doubling. */
+class Offsets {
+  values = new Int32Array(64)
+  /** Entries, the leading 0 included. */
+  length = 1
+
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const values = new Int32Array(this.values.length * 2)
+      values.set(this.values)
+      this.values = values
+    }
+    this.values[this.length++] = value
+  }
+
+  last(): number {
+    return this.values[this.length - 1]!
+  }
+
+  view(): Int32Array {
+    return this.values.subarray(0, this.length)
+  }
+}
+
+/**
+ * Copies source[start, end) to target at `at`. Buffer.copy and a typed array's set() have a fixed
+ * cost per call that is most of the work for the short strings values are full of.
+ */
+function copyBytes(source: Buffer, start: number, end: number, target: Uint8Array, at: number): void {
+  if (end - start < 48) {
+    for (let i = start; i < end; i++) target[at++] = source[i]!
+    return
+  }
+  target.set(source.subarray(start, end), at)
 }
 
 /** Growable storage of one primitive leaf: values go straight into typed arrays (no object per value). */
@@ -165,7 +211,7 @@ export class PrimitiveBuilder implements Builder {
   readonly #validity = new Validity()
   /** Fixed-width values, or the bytes of variable-width ones. */
   readonly #data = new Slots()
-  readonly #offsets: number[] = [0]
+  readonly #offsets = new Offsets()
   #view = new DataView(this.#data.bytes.buffer, this.#data.bytes.byteOffset, this.#data.bytes.byteLength)
 
   #markData = 0
@@ -191,6 +237,21 @@ export class PrimitiveBuilder implements Builder {
     this.#markBytesMax = metrics.bytes?.max ?? null
   }
 
+  clear(): void {
+    const metrics = this.#metrics
+    this.#validity.clear()
+    this.#data.length = 0
+    this.#offsets.length = 1
+    metrics.values = 0
+    metrics.nulls = 0
+    metrics.min = null
+    metrics.max = null
+    if (metrics.bytes !== null) {
+      metrics.bytes.min = null
+      metrics.bytes.max = null
+    }
+  }
+
   reset(): void {
     const metrics = this.#metrics
     this.#validity.reset()
@@ -214,7 +275,7 @@ export class PrimitiveBuilder implements Builder {
     const data = this.#data
     const at = data.length
     data.ensure(end - start)
-    source.copy(data.bytes, at, start, end)
+    copyBytes(source, start, end, data.bytes, at)
     data.length += end - start
     if (metrics.bounded) metrics.bytes!.add(data.bytes, at, data.length)
     this.#offsets.push(data.length)
@@ -301,7 +362,7 @@ export class PrimitiveBuilder implements Builder {
     const bytes = new Uint8Array(buffer, 0, this.#data.length)
     switch (this.#kind) {
       case 'string':
-      case 'bytes': return makeData({ type, length: n, nullCount, nullBitmap, valueOffsets: Int32Array.from(this.#offsets), data: bytes } as never)
+      case 'bytes': return makeData({ type, length: n, nullCount, nullBitmap, valueOffsets: this.#offsets.view(), data: bytes } as never)
       case 'boolean': {
         const packed = new Uint8Array((n + 7) >>> 3)
         for (let i = 0; i < n; i++) if (bytes[i] === 1) packed[i >>> 3]! |= 1 << (i & 7)
@@ -342,6 +403,11 @@ export class StructBuilder implements Builder {
     for (const child of this.#children) child.reset()
   }
 
+  clear(): void {
+    this.#validity.clear()
+    for (const child of this.#children) child.clear()
+  }
+
   constructor(fields: IcebergField[], children: Builder[], type: DataType) {
     this.#fields = fields
     this.#children = children
@@ -364,7 +430,7 @@ export class ListBuilder implements Builder {
   readonly #type: DataType
   readonly #element: Builder
   readonly #validity = new Validity()
-  readonly #offsets: number[] = [0]
+  readonly #offsets = new Offsets()
   readonly #isMap: boolean
   #markOffsets = 0
 
@@ -376,7 +442,7 @@ export class ListBuilder implements Builder {
   /** A present list whose `count` elements the caller pushed into `element`. */
   pushCount(count: number): void {
     this.#validity.push(true)
-    this.#offsets.push(this.#offsets[this.#offsets.length - 1]! + count)
+    this.#offsets.push(this.#offsets.last() + count)
   }
 
   mark(): void {
@@ -391,6 +457,12 @@ export class ListBuilder implements Builder {
     this.#element.reset()
   }
 
+  clear(): void {
+    this.#validity.clear()
+    this.#offsets.length = 1
+    this.#element.clear()
+  }
+
   constructor(element: Builder, type: DataType, isMap: boolean) {
     this.#element = element
     this.#type = type
@@ -401,13 +473,13 @@ export class ListBuilder implements Builder {
     this.#validity.push(value !== null)
     const items = (value ?? []) as unknown[]
     for (const item of items) this.#element.push(this.#isMap ? { key: (item as [unknown, unknown])[0], value: (item as [unknown, unknown])[1] } : item)
-    this.#offsets.push(this.#offsets[this.#offsets.length - 1]! + items.length)
+    this.#offsets.push(this.#offsets.last() + items.length)
   }
 
   finish(): Data {
     return makeData({
       type: this.#type, length: this.#validity.length, nullCount: this.#validity.nulls, nullBitmap: this.#validity.bits,
-      valueOffsets: Int32Array.from(this.#offsets), child: this.#element.finish(),
+      valueOffsets: this.#offsets.view(), child: this.#element.finish(),
     } as never)
   }
 }
@@ -432,15 +504,39 @@ function builderFor(type: IcebergType, leafId: number, bounded: boolean, leaves:
   return new ListBuilder(entryBuilder, mapType, true)
 }
 
+/** Builders of a value column and their leaves' metrics, for one record batch at a time. */
+interface BatchBuilders {
+  /** The column's field as JSON: columns of the same one can share builders. */
+  readonly shape: string
+  readonly builder: Builder
+  readonly leaves: LeafMetrics[]
+}
+
+/**
+ * The builders the last value column on this thread used: the next file of a column of the same
+ * shape (the next flush of that table) builds on their buffers, already grown to a row group.
+ * Sharing is safe because a batch is built, folded into its column's metrics and copied out by the
+ * Parquet writer in one synchronous step (encodeFile's pull) before any other batch is built.
+ */
+let kept: BatchBuilders | null = null
+
 /** Builds the value column of record batches of one file, adding up the metrics of its leaves over all of them. */
 export class ValueColumn {
   readonly field: IcebergField
   readonly leaves: LeafMetrics[] = []
+  /** Emptied for each batch (their buffers stay). */
+  readonly #batch: BatchBuilders
 
   constructor(field: IcebergField) {
     this.field = field
-    // The file's leaves (their totals); each batch builds with fresh ones and folds them in.
+    // The file's leaves (their totals); each batch's fold into them.
     builderFor(field.type, field.id, true, this.leaves)
+    const shape = JSON.stringify(field)
+    if (kept === null || kept.shape !== shape) {
+      const leaves: LeafMetrics[] = []
+      kept = { shape, builder: builderFor(field.type, field.id, true, leaves), leaves }
+    }
+    this.#batch = kept
   }
 
   /** The Arrow data of `values` (checked ones, null for rows without a typed value); the leaves' metrics count them. */
@@ -450,11 +546,14 @@ export class ValueColumn {
 
   /**
    * The Arrow data of `count` rows, each pushed by `row` (a value, or leaves straight from a reader);
-   * a row whose `row` throws becomes null, and `failed` hears why.
+   * a row whose `row` throws becomes null, and `failed` hears why. The data is valid until the next
+   * build of a column of this shape on this thread (it shares the builders' buffers): the Parquet
+   * writer has copied a record batch before the next is built, and reusing the buffers spares a
+   * fresh allocation (page faults and growth copies) of tens of MB per row group.
    */
   buildRows(count: number, row: (builder: Builder, i: number) => void, failed?: (i: number, error: unknown) => void): Data {
-    const collected: LeafMetrics[] = []
-    const builder = builderFor(this.field.type, this.field.id, true, collected)
+    const builder = this.#batch.builder
+    builder.clear()
     for (let i = 0; i < count; i++) {
       builder.mark()
       try {
@@ -467,8 +566,8 @@ export class ValueColumn {
       }
     }
     const data = builder.finish()
-    // Each batch builds anew; its counts and bounds fold into the file's.
-    collected.forEach((leaf, i) => this.#fold(this.leaves[i]!, leaf))
+    // The batch's counts and bounds fold into the file's.
+    this.#batch.leaves.forEach((leaf, i) => this.#fold(this.leaves[i]!, leaf))
     return data
   }
 

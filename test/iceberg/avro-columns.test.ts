@@ -81,6 +81,35 @@ test('the direct reader builds what the object path builds, metrics included, fo
   }
 })
 
+test('columns of one shape build batch after batch on kept buffers: each batch holds only its rows, each column adds up its own batches', () => {
+  const type = avro.Type.forSchema(extra as avro.Schema)
+  const schema = registered(1, extra)
+  const valueType = new DecoderCache().decoder({ schema, references: [] }).type
+  const field = mergeValueField(null, valueType, new FieldIds(15))
+  const reader = avroRowReader(schema, new Map(), field)!
+  const encoded = [0, 1, 2, 3, 4, 5, 6].map((i) => type.toBuffer(extraValue(i)))
+  const build = (column: ValueColumn, rows: number[]) => {
+    const data = column.buildRows(rows.length, (builder, i) => reader(encoded[rows[i]!]!, 0, encoded[rows[i]!]!.length, builder))
+    return [...makeVector(data)].map((row) => JSON.stringify(row?.toJSON() ?? null, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value)))
+  }
+  const metrics = (column: ValueColumn) => column.leaves.map((leaf) => [leaf.values, leaf.nulls, leaf.lower(), leaf.upper()])
+  // The reference: a column of field ids no other column has, so its builders are new.
+  let ids = 1000
+  const fresh = (rows: number[]) => {
+    const column = new ValueColumn(mergeValueField(null, valueType, new FieldIds(ids += 100)))
+    return { rows: build(column, rows), metrics: metrics(column) }
+  }
+  const batches = [[0, 1, 2, 3, 4, 5, 6], [3, 1], [6, 0, 2]]
+  const first = new ValueColumn(field)
+  const second = new ValueColumn(field)
+  // Interleaved: the second column's batch between two of the first's.
+  expect(build(first, batches[0]!)).toEqual(fresh(batches[0]!).rows)
+  expect(build(second, batches[1]!)).toEqual(fresh(batches[1]!).rows)
+  expect(build(first, batches[2]!)).toEqual(fresh(batches[2]!).rows)
+  expect(metrics(first)).toEqual(fresh([...batches[0]!, ...batches[2]!]).metrics)
+  expect(metrics(second)).toEqual(fresh(batches[1]!).metrics)
+})
+
 test('a column widened by a later version (int -> long, float -> double, a new field) reads an older schema directly', () => {
   const v1 = { type: 'record', name: 'R', fields: [{ name: 'n', type: 'int' }, { name: 'f', type: 'float' }] }
   const v2 = { type: 'record', name: 'R', fields: [{ name: 'n', type: 'long' }, { name: 'f', type: 'double' }, { name: 'added', type: ['null', 'string'] }] }
