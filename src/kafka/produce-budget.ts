@@ -49,11 +49,15 @@ export class ProduceBudget {
   }
 
   /**
-   * The throttle_time_ms for a Produce response answered now: 0 within the budget, then growing
-   * with the overload (100 ms per budget's worth in flight), at most MAX_THROTTLE_MS.
+   * The throttle_time_ms for a Produce response answered now: 0 within the budget, then 100 ms per
+   * budget's worth in flight beyond it, at most MAX_THROTTLE_MS. Only the excess counts: pausing the
+   * connection already holds a client back, and a throttle of 100 ms as soon as the budget was
+   * reached left the broker idle while kcat waited it out (240,000 records of 1 KiB took 5.1–5.6 s
+   * with a 64 MiB budget against 3.1 s with 256 MiB). The excess grows when many connections each
+   * sent one more request before their pause: that is the overload a throttle should spread.
    */
   throttleMs(): number {
     if (!this.overloaded) return 0
-    return Math.min(MAX_THROTTLE_MS, Math.ceil((100 * this.#inflight) / this.maxBytes))
+    return Math.min(MAX_THROTTLE_MS, Math.ceil((100 * (this.#inflight - this.maxBytes)) / this.maxBytes))
   }
 }

@@ -40,7 +40,8 @@ test('Produce over the broker-wide budget is throttled and paced, loses nothing,
     const big = await Promise.all([1, 2, 3].map((i) => produce(client, topic, [`big-${i}`], 1_500_000)))
     expect(big.map((r) => r.errorCode)).toEqual([0, 0, 0])
     expect(big.map((r) => r.baseOffset)).toEqual([1, 2, 3])
-    for (const r of big) expect(r.throttleTimeMs).toBeGreaterThanOrEqual(100)
+    // Each is answered while at least its own excess over the budget (~0.5 MB of 1 MB: ~44 ms) is in flight.
+    for (const r of big) expect(r.throttleTimeMs).toBeGreaterThanOrEqual(40)
     // Another connection is served, and once the budget has drained nothing is throttled.
     expect(await produce(other, topic, ['other'], 10)).toMatchObject({ errorCode: 0, baseOffset: 4, throttleTimeMs: 0 })
     expect(await produce(client, topic, ['after'], 10)).toMatchObject({ errorCode: 0, baseOffset: 5, throttleTimeMs: 0 })

@@ -7,7 +7,8 @@ test('counts bytes in flight, throttles over the budget, and resumes waiters onc
   expect([budget.overloaded, budget.throttleMs()]).toEqual([false, 0])
   budget.acquire(900)
   expect(budget.overloaded).toBe(true)
-  expect(budget.throttleMs()).toBe(150)
+  // 500 beyond the budget of 1000: half a budget's worth, 50 ms.
+  expect(budget.throttleMs()).toBe(50)
   const resumed: string[] = []
   budget.whenDrained(() => resumed.push('a'))
   budget.whenDrained(() => resumed.push('b'))
