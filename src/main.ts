@@ -24,6 +24,7 @@ import { registerGroupMetrics } from './groups/metrics.ts'
 import { allHandlers } from './kafka/handlers/index.ts'
 import { KafkaTraffic, registerKafkaMetrics } from './kafka/metrics.ts'
 import { ProduceBudget } from './kafka/produce-budget.ts'
+import { ReadBufferPool } from './kafka/read-buffers.ts'
 import { SocketGuard } from './kafka/socket-guard.ts'
 import { Router } from './kafka/router.ts'
 import { KafkaListeners } from './kafka/listeners.ts'
@@ -56,6 +57,8 @@ import { registerHotStoreMetrics } from './storage/metrics.ts'
 const CLUSTER_ID_KEY = 'broker/cluster-id'
 const SHUTDOWN_GRACE_MS = 5000
 const EXPIRY_CHECK_MS = 60_000
+/** Fetch read slabs kept for reuse between responses: a consumer's few responses in flight fit; more is left to the GC. */
+const FETCH_READ_POOL_BYTES = 16 << 20
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 (22 characters); kept across restarts. */
 async function clusterId(store: HotStore): Promise<string> {
@@ -207,6 +210,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
 
   const flushMetrics = new FlushMetrics()
   const produceBudget = new ProduceBudget(config.kafkaMaxInflightProduceBytes)
+  // Slabs Fetch reads batches from the log files into, kept between responses up to this much.
+  const readBuffers = new ReadBufferPool(FETCH_READ_POOL_BYTES)
   const memoryRelief = new MemoryRelief(logger)
   memoryRelief.trimEvery(config.mallocTrimMs)
   const socketGuard = new SocketGuard({
@@ -237,7 +242,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const authorizer = new Authorizer(store, { superUsers: config.superUserList, allowIfNoAcl: config.allowIfNoAcl })
   await authorizer.load()
   const kafka = await KafkaListeners.open(
-    config.kafkaListeners, router, { log, groups, config, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics), credentials, authorizer },
+    config.kafkaListeners, router, { log, groups, config, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics), credentials, authorizer, readBuffers },
     { nodeId: config.nodeId, clusterId: await clusterId(store) }, logger, socketGuard, tls, sasl,
   )
   const kafkaPort = kafka.opened[0]!.port

@@ -10,6 +10,7 @@ import { ProtocolDecodeError, Reader } from '../protocol/reader.ts'
 import { Writer } from '../protocol/writer.ts'
 import type { AnyHandler, RequestContext } from './handler.ts'
 import type { Router, ServerContext } from './router.ts'
+import type { ReadBufferPool, ReadLease } from './read-buffers.ts'
 import type { CloseReason, GuardedConnection, SocketGuard } from './socket-guard.ts'
 
 /** Responses not yet written beyond which the socket stops being read (bounded memory per client). */
@@ -27,6 +28,8 @@ class PendingResponse {
   chunks: Buffer[] | null = null
   /** Produce request bytes counted in the broker's produce budget until the response. */
   budgetBytes = 0
+  /** Pooled buffers the response's bytes lie in, released once the response is written. */
+  lease: ReadLease | null = null
 }
 
 class Context implements RequestContext {
@@ -68,6 +71,21 @@ class Context implements RequestContext {
     this.clientId = clientId
     this.remoteAddress = remoteAddress
     this.principal = principal
+    this.#readBuffers = server.readBuffers
+    if (this.#readBuffers !== undefined) this.allocateResponseBytes = this.#allocate
+  }
+
+  readonly allocateResponseBytes?: (size: number) => Buffer
+  readonly #readBuffers: ReadBufferPool | undefined
+  #lease: ReadLease | null = null
+
+  readonly #allocate = (size: number): Buffer => (this.#lease ??= this.#readBuffers!.lease()).allocate(size)
+
+  /** The pooled buffers this request's handler took, now owned by its pending response. */
+  takeLease(): ReadLease | null {
+    const lease = this.#lease
+    this.#lease = null
+    return lease
   }
 }
 
@@ -421,7 +439,7 @@ export class Connection implements GuardedConnection {
       }
     }
     if (request.version === -1) {
-      this.#complete(slot, request, this.#router.unsupportedApiVersionsResponse(), 0)
+      this.#complete(slot, request, this.#router.unsupportedApiVersionsResponse(), 0, null)
       return
     }
     const context = new Context(this.#server, this.#logger, this.#remote, request.version, request.correlationId, request.clientId, this.#ended, this.#sasl?.principal ?? this.#principal, this.#sasl, this.address)
@@ -471,7 +489,7 @@ export class Connection implements GuardedConnection {
       result.then(
         (response: unknown) => {
           try {
-            this.#complete(slot, request, response, request.version)
+            this.#complete(slot, request, response, request.version, context)
           } catch (error) {
             this.#crash(error, request.handler.name)
           }
@@ -479,7 +497,7 @@ export class Connection implements GuardedConnection {
         (error: unknown) => this.#handlerFailed(request.handler, error),
       )
     } else {
-      this.#complete(slot, request, result, request.version)
+      this.#complete(slot, request, result, request.version, context)
     }
   }
 
@@ -498,9 +516,13 @@ export class Connection implements GuardedConnection {
     slot.budgetBytes = 0
   }
 
-  #complete(slot: PendingResponse, request: DecodedRequest, response: unknown, version: number): void {
+  #complete(slot: PendingResponse, request: DecodedRequest, response: unknown, version: number, context: Context | null): void {
     this.#releaseBudget(slot)
-    if (this.#closed) return
+    slot.lease = context?.takeLease() ?? null
+    if (this.#closed) {
+      slot.lease?.abandon()
+      return
+    }
     if (response !== null) {
       const writer = this.#writer
       writer.reset()
@@ -534,12 +556,21 @@ export class Connection implements GuardedConnection {
       const slot = this.#pending[this.#pendingHead]!
       if (!slot.done) break
       this.#pending[this.#pendingHead++] = undefined as unknown as PendingResponse
-      if (slot.chunks === null) continue
+      if (slot.chunks === null) {
+        slot.lease?.release()
+        continue
+      }
       if (!corked) {
         socket.cork()
         corked = true
       }
-      for (const chunk of slot.chunks) socket.write(chunk)
+      const { chunks, lease } = slot
+      const last = chunks.length - 1
+      for (let i = 0; i < last; i++) socket.write(chunks[i]!)
+      // The callback runs once the bytes are handed to the kernel, or with an error when the socket
+      // is destroyed first: either way nothing reads the slabs again.
+      if (lease === null) socket.write(chunks[last]!)
+      else socket.write(chunks[last]!, () => lease.release())
     }
     if (corked) {
       socket.uncork()

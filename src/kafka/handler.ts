@@ -58,6 +58,11 @@ export interface RequestContext {
   remoteAddress: string
   /** The client's principal in Kafka's form: User:ANONYMOUS, User:CN=... (mTLS). */
   principal: string
+  /**
+   * A buffer for `size` bytes of this request's response, reused for another response once this
+   * one has been written (Fetch reads batches from the log files into it); absent without a pool.
+   */
+  readonly allocateResponseBytes?: (size: number) => Buffer
 }
 
 export interface Handler<Request, Response> {

@@ -12,6 +12,7 @@ import type { CredentialStore } from '../security/credentials.ts'
 import type { SaslServices } from '../security/sasl-session.ts'
 import type { KafkaTraffic } from './metrics.ts'
 import type { ProduceBudget } from './produce-budget.ts'
+import type { ReadBufferPool } from './read-buffers.ts'
 import type { AnyHandler, BrokerIdentity, SupportedApi } from './handler.ts'
 
 /** What every connection shares. */
@@ -29,6 +30,8 @@ export interface ServerContext {
   authorizer: Authorizer
   /** Set on SASL listeners only: each connection then starts unauthenticated. */
   sasl?: SaslServices
+  /** Where Fetch reads batches from the hot log's files (absent: a fresh buffer per batch). */
+  readBuffers?: ReadBufferPool
 }
 
 export class Router {

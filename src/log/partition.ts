@@ -9,7 +9,7 @@ import { PartitionProducers } from './producer-state.ts'
 
 /** Where the stored batches' bytes are (the hot store). */
 export interface BatchStore {
-  read(location: BatchLocation): Buffer
+  read(location: BatchLocation, allocate?: (size: number) => Buffer): Buffer
   fileOf(location: BatchLocation): FileRange | null
 }
 
@@ -249,15 +249,15 @@ export class Partition {
    * Appends the stored batches holding offsets from `offset` up to the high watermark (and below
    * `end`) to `out`, whole, until `maxBytes` is reached; the first batch is always included when
    * `includeOversized` (Kafka returns one batch even above the limit so consumers progress).
-   * Returns the bytes added.
+   * Batches read from the files go into buffers from `allocate` when given. Returns the bytes added.
    */
-  read(offset: number, maxBytes: number, includeOversized: boolean, out: Buffer[], end = Number.POSITIVE_INFINITY): number {
+  read(offset: number, maxBytes: number, includeOversized: boolean, out: Buffer[], end = Number.POSITIVE_INFINITY, allocate?: (size: number) => Buffer): number {
     if (offset >= this.#highWatermark) return 0
     const first = this.#index.findByOffset(offset)
     const last = this.#spanEnd(first, end, maxBytes, includeOversized)
     let bytes = 0
     for (let i = first; i < last; i++) {
-      out.push(this.#batch(i))
+      out.push(this.#batch(i, allocate))
       bytes += this.#index.size(i)
     }
     return bytes
@@ -333,7 +333,7 @@ export class Partition {
     return i
   }
 
-  #batch(i: number): Buffer {
-    return this.#index.cachedBytes(i) ?? this.#store.read(this.#index.location(i))
+  #batch(i: number, allocate?: (size: number) => Buffer): Buffer {
+    return this.#index.cachedBytes(i) ?? this.#store.read(this.#index.location(i), allocate)
   }
 }

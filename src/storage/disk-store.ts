@@ -610,8 +610,8 @@ export class DiskHotStore implements HotStore {
     return { ...this.#stats }
   }
 
-  read(location: BatchLocation): Buffer {
-    return this.#log.read(location.segment, location.position + BATCH_FRAME_HEADER_BYTES, location.size)
+  read(location: BatchLocation, allocate?: (size: number) => Buffer): Buffer {
+    return this.#log.read(location.segment, location.position + BATCH_FRAME_HEADER_BYTES, location.size, allocate)
   }
 
   fileOf(location: BatchLocation): FileRange {

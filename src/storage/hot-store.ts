@@ -242,9 +242,10 @@ export interface HotStore {
 
   /**
    * Reads a stored batch back synchronously (positional read; the file is usually in page
-   * cache). Returns exactly the appended bytes.
+   * cache). Returns exactly the appended bytes, in a buffer from `allocate` when given (a store
+   * that already holds the bytes in memory may return its own buffer instead).
    */
-  read(location: BatchLocation): Buffer
+  read(location: BatchLocation, allocate?: (size: number) => Buffer): Buffer
   /**
    * Where a stored batch's bytes lie in a file, for readers outside this thread (the flusher's
    * worker reads them with positional reads instead of the event loop copying them); null for

@@ -215,7 +215,7 @@ export class MemoryHotStore implements HotStore {
     return { ok: refusal === null, detail: refusal?.message ?? 'in memory', freeBytes: null }
   }
 
-  read(location: BatchLocation): Buffer {
+  read(location: BatchLocation, _allocate?: (size: number) => Buffer): Buffer {
     const batch = this.#batches[location.position]
     if (batch === undefined || batch.length !== location.size) throw new ZombiError('STORAGE_CORRUPT', `no batch at ${location.position} (deleted by retention?)`)
     return batch

@@ -253,8 +253,8 @@ export class SegmentLog {
     }
   }
 
-  /** Positional read of `size` bytes at `position` of a segment. */
-  read(segment: number, position: number, size: number): Buffer {
+  /** Positional read of `size` bytes at `position` of a segment, into a buffer from `allocate` (of exactly `size` bytes) when given. */
+  read(segment: number, position: number, size: number, allocate?: (size: number) => Buffer): Buffer {
     let opened = this.#segments.get(segment)
     if (opened !== undefined && segment !== this.#lastRead) {
       // Map order is the LRU order.
@@ -269,7 +269,7 @@ export class SegmentLog {
         throw new ZombiError('STORAGE_CORRUPT', `segment ${segment} cannot be opened`, { cause: error })
       }
     }
-    const out = Buffer.allocUnsafe(size)
+    const out = allocate === undefined ? Buffer.allocUnsafe(size) : allocate(size)
     let done = 0
     while (done < size) {
       const n = fs.readSync(opened.fd, out, done, size - done, position + done)

@@ -142,7 +142,7 @@ function partitionResponse(target: FetchTarget, budget: ResponseBudget, context:
   const readCommitted = context.apiVersion >= 4 && target.isolationLevel === READ_COMMITTED
   const end = readLimit(partition, readCommitted)
   // The first batch of the response is sent even above the limits, so a consumer never stalls on a big batch.
-  budget.took(partition.read(target.fetchOffset, budget.forPartition(target.partitionMaxBytes), !budget.anyData, records, end))
+  budget.took(partition.read(target.fetchOffset, budget.forPartition(target.partitionMaxBytes), !budget.anyData, records, end, context.allocateResponseBytes))
   return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records, logStartOffset, abortedIn(partition, readCommitted, target.fetchOffset, records))
 }
 
@@ -168,7 +168,7 @@ async function coldPartitionResponse(target: FetchTarget, topic: Topic, partitio
     let aborted: PartitionData['abortedTransactions'] = null
     if (read.nextOffset >= hotStart && limit - read.bytes > 0) {
       const coldBatches = records.length
-      budget.took(partition.read(hotStart, Math.min(limit - read.bytes, Math.max(budget.remaining, 0)), !budget.anyData, records, end))
+      budget.took(partition.read(hotStart, Math.min(limit - read.bytes, Math.max(budget.remaining, 0)), !budget.anyData, records, end, context.allocateResponseBytes))
       if (records.length > coldBatches) aborted = abortedIn(partition, readCommitted, hotStart, records)
     }
     return partitionData(target.partitionIndex, ErrorCode.NONE, partition, records, logStartOffset, aborted)
