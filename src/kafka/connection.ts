@@ -22,33 +22,18 @@ export const MIN_REQUEST_BYTES = 10
 /**
  * Direct reads: a request larger than this that has not fully arrived gets a buffer of its own, and
  * the socket reads the rest of it straight into that buffer (no socket chunk, no copy). Smaller
- * requests are read into regions of a shared slab, several per read when they are pipelined.
+ * requests are read into a read buffer (several per read when they are pipelined) and stay views of it.
  */
 export const OWN_BUFFER_ABOVE_BYTES = 16 * 1024
-/** Bounds of the size of one direct read into a slab region; it doubles after a read that filled its region, halves after a small one. */
+/**
+ * Bounds of one read buffer: it doubles after a read that filled it, halves after a small one, and is
+ * small again after a request with a buffer of its own, so an idle connection holds little memory. Each
+ * read gets a fresh buffer (frames of the last one may still be in use), never a shared slab that one
+ * idle connection's pending read would keep alive whole.
+ */
 const MIN_READ_BYTES = 1024
 const MAX_READ_BYTES = 64 * 1024
-/** Slab the read regions are carved from; a region is never reused, so frames may stay views of it. */
-const SLAB_BYTES = 256 * 1024
 const EMPTY: Buffer = Buffer.alloc(0)
-
-/** Broker-wide: read regions for every direct-read connection, carved from slabs (one allocation per 256 KiB, not per read). */
-class ReadRegions {
-  #slab: Buffer = EMPTY
-  #used = 0
-
-  take(size: number): Buffer {
-    if (this.#slab.length - this.#used < size) {
-      this.#slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, size))
-      this.#used = 0
-    }
-    const region = this.#slab.subarray(this.#used, this.#used + size)
-    this.#used += size
-    return region
-  }
-}
-
-const readRegions = new ReadRegions()
 
 class PendingResponse {
   done = false
@@ -124,13 +109,13 @@ export class Connection implements GuardedConnection {
   /** Bytes of incomplete frames held: chunks (or the region's unparsed bytes) plus an own-buffer frame's size. */
   #buffered = 0
   #expected = -1
-  // Direct reads (plain TCP): the socket reads into #region after #regionEnd, or into #frame after #frameFilled.
+  // Direct reads (plain TCP): the socket reads into #region (the read buffer) after #regionEnd, or into #frame after #frameFilled.
   readonly #direct: boolean
   #region: Buffer = EMPTY
   /** Where the region's unparsed bytes start and end. */
   #regionStart = 0
   #regionEnd = 0
-  #readSize = MIN_READ_BYTES * 16
+  #readSize = MIN_READ_BYTES * 4
   /** A large request being read straight into its own buffer (OWN_BUFFER_ABOVE_BYTES). */
   #frame: Buffer | null = null
   #frameFilled = 0
@@ -274,14 +259,14 @@ export class Connection implements GuardedConnection {
     this.#reportPartial()
   }
 
-  /** The buffer the next direct read fills: the rest of a large request, or a slab region after the unparsed bytes. */
+  /** The buffer the next direct read fills: the rest of a large request, or a read buffer after the unparsed bytes. */
   readonly #nextReadBuffer = (): Buffer => {
     const frame = this.#frame
     if (frame !== null) return frame.subarray(this.#frameFilled)
     const unparsed = this.#regionEnd - this.#regionStart
     // A started request no larger than OWN_BUFFER_ABOVE_BYTES: room for all of it.
     const wanted = this.#expected >= 0 ? Math.max(this.#readSize, this.#expected - unparsed) : this.#readSize
-    const region = readRegions.take(unparsed + wanted)
+    const region = Buffer.allocUnsafeSlow(unparsed + wanted)
     // The bytes of a request or size prefix cut by the last read move in front (at most one small request).
     if (unparsed > 0) this.#region.copy(region, 0, this.#regionStart, this.#regionEnd)
     this.#region = region
@@ -301,6 +286,8 @@ export class Connection implements GuardedConnection {
           this.#frame = null
           this.#buffered -= frame.length
           this.#partialSince = 0
+          // The next request's size prefix is all the read buffer needs before a large one gets its own.
+          this.#readSize = MIN_READ_BYTES
           this.#deliver(frame)
         }
       } else {

@@ -4,8 +4,8 @@ import type { BatchIndex } from './batch-index.ts'
 
 /**
  * The bytes to keep in the cache: the batch itself when it is most of the memory it lives in (a large
- * request's own buffer), else a copy, so a small batch does not keep alive the socket read slab or
- * chunk it arrived in (up to 256 KiB for a few bytes, which the budget would not see).
+ * request's own buffer), else a copy, so a small batch does not keep alive the read buffer or socket
+ * chunk it arrived in (up to 64 KiB for a few bytes, which the budget would not see).
  */
 export function ownBytes(bytes: Buffer): Buffer {
   if (bytes.buffer.byteLength <= 2 * bytes.length) return bytes
