@@ -28,7 +28,13 @@ export function socketWithDirectReads(accepted: net.Socket, reads: DirectReads):
   if (handle === undefined || handle === null) return null
   // `handle` is what Node itself passes when it wraps an accepted or inherited handle in a Socket.
   const options = { handle, readable: true, writable: true, onread: { buffer: reads.buffer, callback: (bytes: number) => reads.callback(bytes) } }
-  const socket = new net.Socket(options as net.SocketConstructorOpts)
+  let socket: net.Socket
+  try {
+    socket = new net.Socket(options as net.SocketConstructorOpts)
+  } catch {
+    // A runtime whose Socket takes no such handle: the accepted socket serves with 'data' events.
+    return null
+  }
   holder._handle = null
   accepted.destroy()
   // Flowing, so the end of the stream is seen (onread data never reaches the readable side).
