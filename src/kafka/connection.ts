@@ -12,6 +12,7 @@ import type { AnyHandler, RequestContext } from './handler.ts'
 import type { Router, ServerContext } from './router.ts'
 import type { ReadBufferPool, ReadLease } from './read-buffers.ts'
 import type { CloseReason, GuardedConnection, SocketGuard } from './socket-guard.ts'
+import { socketWithDirectReads } from './direct-read.ts'
 
 /** Responses not yet written beyond which the socket stops being read (bounded memory per client). */
 const MAX_PENDING_RESPONSES = 256
@@ -19,6 +20,21 @@ const MAX_PENDING_RESPONSES = 256
 const MAX_QUEUED_RESPONSE_BYTES = 32 * 1024 * 1024
 /** The smallest request: api key, api version, correlation id and a client id length (request header v1). */
 export const MIN_REQUEST_BYTES = 10
+/**
+ * Direct reads: a request larger than this that has not fully arrived gets a buffer of its own, and
+ * the socket reads the rest of it straight into that buffer (no socket chunk, no copy). Smaller
+ * requests are read into a read buffer (several per read when they are pipelined) and stay views of it.
+ */
+export const OWN_BUFFER_ABOVE_BYTES = 16 * 1024
+/**
+ * Bounds of one read buffer: it doubles after a read that filled it, halves after a small one, and is
+ * small again after a request with a buffer of its own, so an idle connection holds little memory. Each
+ * read gets a fresh buffer (frames of the last one may still be in use), never a shared slab that one
+ * idle connection's pending read would keep alive whole.
+ */
+const MIN_READ_BYTES = 1024
+const MAX_READ_BYTES = 64 * 1024
+const EMPTY: Buffer = Buffer.alloc(0)
 
 class PendingResponse {
   done = false
@@ -106,10 +122,21 @@ export class Connection implements GuardedConnection {
   readonly #remote: string
   readonly #maxRequestBytes: number
   readonly #guard: SocketGuard
-  // Frame assembly.
+  // Frame assembly. 'data' events (TLS): chunks as Node read them.
   #chunks: Buffer[] = []
+  /** Bytes of incomplete frames held: chunks (or the region's unparsed bytes) plus an own-buffer frame's size. */
   #buffered = 0
   #expected = -1
+  // Direct reads (plain TCP): the socket reads into #region (the read buffer) after #regionEnd, or into #frame after #frameFilled.
+  readonly #direct: boolean
+  #region: Buffer = EMPTY
+  /** Where the region's unparsed bytes start and end. */
+  #regionStart = 0
+  #regionEnd = 0
+  #readSize = MIN_READ_BYTES * 4
+  /** A large request being read straight into its own buffer (OWN_BUFFER_ABOVE_BYTES). */
+  #frame: Buffer | null = null
+  #frameFilled = 0
   /** #buffered as last reported to the guard. */
   #reportedPartial = 0
   #partialSince = 0
@@ -138,7 +165,14 @@ export class Connection implements GuardedConnection {
   /** On a SASL listener: the client is served nothing but ApiVersions and SASL until it has authenticated. */
   readonly #sasl: SaslSession | null
 
-  constructor(socket: Socket, router: Router, server: ServerContext, logger: Logger, guard: SocketGuard, principal: string) {
+  /**
+   * With `directReads`, `accepted` is a plain TCP socket not yet read from (its server listens with
+   * pauseOnConnect) and its reads go into buffers this connection picks; `socket` is then another
+   * object over the same connection. Otherwise (TLS) its 'data' events are assembled into frames.
+   */
+  constructor(accepted: Socket, router: Router, server: ServerContext, logger: Logger, guard: SocketGuard, principal: string, directReads = false) {
+    const socket = directReads ? socketWithDirectReads(accepted, { buffer: this.#nextReadBuffer, callback: this.#onDirectRead }) ?? accepted : accepted
+    this.#direct = socket !== accepted
     this.#principal = principal
     this.#sasl = server.sasl === undefined ? null : new SaslSession(server.sasl, `${socket.remoteAddress}:${socket.remotePort}`)
     this.#socket = socket
@@ -151,7 +185,10 @@ export class Connection implements GuardedConnection {
     this.#logger = logger
     this.#maxRequestBytes = server.config.maxRequestBytes
     socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    if (!this.#direct) {
+      socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+      if (directReads) socket.resume()
+    }
     socket.on('error', (error) => this.#logger.debug({ remote: this.#remote, err: error.message }, 'connection error'))
     socket.on('close', () => {
       this.#closed = true
@@ -162,6 +199,11 @@ export class Connection implements GuardedConnection {
       this.#server.produceBudget?.forget(this.#onBudgetDrained)
     })
     socket.on('drain', () => this.#maybeResume())
+  }
+
+  /** The socket this connection reads and writes (with direct reads, not the accepted object). */
+  get socket(): Socket {
+    return this.#socket
   }
 
   get idle(): boolean {
@@ -235,18 +277,129 @@ export class Connection implements GuardedConnection {
     this.#reportPartial()
   }
 
+  /** The buffer the next direct read fills: the rest of a large request, or a read buffer after the unparsed bytes. */
+  readonly #nextReadBuffer = (): Buffer => {
+    const frame = this.#frame
+    if (frame !== null) return frame.subarray(this.#frameFilled)
+    const unparsed = this.#regionEnd - this.#regionStart
+    // A started request no larger than OWN_BUFFER_ABOVE_BYTES: room for all of it.
+    const wanted = this.#expected >= 0 ? Math.max(this.#readSize, this.#expected - unparsed) : this.#readSize
+    const region = Buffer.allocUnsafeSlow(unparsed + wanted)
+    // The bytes of a request or size prefix cut by the last read move in front (at most one small request).
+    if (unparsed > 0) this.#region.copy(region, 0, this.#regionStart, this.#regionEnd)
+    this.#region = region
+    this.#regionStart = 0
+    this.#regionEnd = unparsed
+    return region.subarray(unparsed)
+  }
+
+  readonly #onDirectRead = (bytes: number): boolean => {
+    if (this.#closed) return false
+    this.#lastActivityAt = Date.now()
+    try {
+      const frame = this.#frame
+      if (frame !== null) {
+        this.#frameFilled += bytes
+        if (this.#frameFilled === frame.length) {
+          this.#frame = null
+          this.#buffered -= frame.length
+          this.#partialSince = 0
+          // The next request's size prefix is all the read buffer needs before a large one gets its own.
+          this.#readSize = MIN_READ_BYTES
+          this.#deliver(frame)
+        }
+      } else {
+        const room = this.#region.length - this.#regionEnd
+        if (bytes === room) this.#readSize = Math.min(this.#readSize * 2, MAX_READ_BYTES)
+        else if (bytes < this.#readSize / 4) this.#readSize = Math.max(this.#readSize / 2, MIN_READ_BYTES)
+        this.#regionEnd += bytes
+        this.#buffered += bytes
+        this.#readRegionFrames()
+      }
+    } catch (error) {
+      this.#crash(error)
+    }
+    this.#reportPartial()
+    return !this.#closed
+  }
+
+  /** Frames out of the region's unparsed bytes; a large request cut short moves to a buffer of its own. */
+  #readRegionFrames(): void {
+    let completed = false
+    while (!this.#closed && this.#frame === null) {
+      const region = this.#region
+      if (this.#expected < 0) {
+        if (this.#regionEnd - this.#regionStart < 4) break
+        const size = region.readInt32BE(this.#regionStart)
+        if (!this.#sizeAllowed(size)) return
+        this.#regionStart += 4
+        this.#buffered -= 4
+        this.#expected = size
+      }
+      const unparsed = this.#regionEnd - this.#regionStart
+      const size = this.#expected
+      if (unparsed >= size) {
+        const frame = region.subarray(this.#regionStart, this.#regionStart + size)
+        this.#regionStart += size
+        this.#buffered -= size
+        this.#expected = -1
+        completed = true
+        this.#deliver(frame)
+        continue
+      }
+      if (size > OWN_BUFFER_ABOVE_BYTES) {
+        // Held whole from now on, so the guard counts all of it (memory, not bytes received).
+        const frame = Buffer.allocUnsafeSlow(size)
+        region.copy(frame, 0, this.#regionStart, this.#regionEnd)
+        this.#frame = frame
+        this.#frameFilled = unparsed
+        this.#buffered += size - unparsed
+        this.#regionStart = this.#regionEnd
+        this.#expected = -1
+      }
+      break
+    }
+    this.#notePartial(completed)
+  }
+
+  /** A size prefix within bounds, or the connection is closed. */
+  #sizeAllowed(size: number): boolean {
+    // Raw SASL tokens (after a v0 handshake) are as short as the mechanism makes them.
+    const min = this.#sasl?.rawTokens === true ? 0 : MIN_REQUEST_BYTES
+    if (size < min || size > this.#maxRequestBytes) {
+      this.#fail('request frame size out of range; closing connection', { size, min, max: this.#maxRequestBytes })
+      return false
+    }
+    return true
+  }
+
+  #deliver(frame: Buffer): void {
+    if (this.#preparing) {
+      this.#waiting.push(frame)
+      this.#pauseIfBacklogged()
+    } else {
+      this.#dispatch(frame)
+    }
+  }
+
+  /** Whether part of a request (or its size prefix) has arrived and the rest has not. */
+  #midFrame(): boolean {
+    return this.#buffered > 0 || this.#expected >= 0
+  }
+
+  #notePartial(completed: boolean): void {
+    // Mid-frame also when only the size prefix has come (it is consumed, so nothing is buffered).
+    if (!this.#midFrame()) this.#partialSince = 0
+    else if (completed || this.#partialSince === 0) this.#partialSince = this.#lastActivityAt
+  }
+
   #readFrames(): void {
     let completed = false
     while (!this.#closed) {
       if (this.#expected < 0) {
         if (this.#buffered < 4) break
         const size = this.#peekSize()
-        // Raw SASL tokens (after a v0 handshake) are as short as the mechanism makes them.
-        const min = this.#sasl?.rawTokens === true ? 0 : MIN_REQUEST_BYTES
-        if (size < min || size > this.#maxRequestBytes) {
-          this.#fail('request frame size out of range; closing connection', { size, min, max: this.#maxRequestBytes })
-          return
-        }
+        if (!this.#sizeAllowed(size)) return
         this.#consume(4)
         this.#expected = size
       }
@@ -254,16 +407,9 @@ export class Connection implements GuardedConnection {
       const frame = this.#take(this.#expected)
       this.#expected = -1
       completed = true
-      if (this.#preparing) {
-        this.#waiting.push(frame)
-        this.#pauseIfBacklogged()
-      } else {
-        this.#dispatch(frame)
-      }
+      this.#deliver(frame)
     }
-    // Mid-frame also when only the size prefix has come (it is consumed, so nothing is buffered).
-    if (this.#buffered === 0 && this.#expected < 0) this.#partialSince = 0
-    else if (completed || this.#partialSince === 0) this.#partialSince = this.#lastActivityAt
+    this.#notePartial(completed)
   }
 
   /** Tells the guard how many bytes of incomplete requests this connection now holds. */
@@ -601,7 +747,7 @@ export class Connection implements GuardedConnection {
     if (this.#socket.writableLength > MAX_QUEUED_RESPONSE_BYTES / 2) return
     this.#paused = false
     // The client could not send while we were not reading: its request's deadline starts again.
-    if (this.#buffered > 0 || this.#expected >= 0) this.#partialSince = Date.now()
+    if (this.#midFrame()) this.#partialSince = Date.now()
     this.#socket.resume()
   }
 }

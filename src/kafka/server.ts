@@ -23,7 +23,7 @@ export class KafkaServer {
   constructor(router: Router, context: ServerContext, logger: Logger, guard: SocketGuard, tlsCredentials?: TlsCredentials) {
     this.#logger = logger
     this.guard = guard
-    const accept = (socket: net.Socket, principal: string): void => {
+    const accept = (socket: net.Socket, principal: string, directReads: boolean): void => {
       const address = socket.remoteAddress ?? 'unknown'
       const refused = guard.admit(address)
       if (refused !== null) {
@@ -33,17 +33,18 @@ export class KafkaServer {
         socket.destroy()
         return
       }
-      const connection = new Connection(socket, router, context, logger, guard, principal)
+      const connection = new Connection(socket, router, context, logger, guard, principal, directReads)
       guard.add(connection)
       this.#connections.add(connection)
       context.metrics?.kafkaConnections.inc()
-      socket.on('close', () => {
+      connection.socket.on('close', () => {
         this.#connections.delete(connection)
         context.metrics?.kafkaConnections.dec()
       })
     }
     if (tlsCredentials === undefined) {
-      this.#server = net.createServer({ noDelay: true }, (socket) => accept(socket, ANONYMOUS))
+      // Not read until the connection takes the socket over for direct reads (connection.ts).
+      this.#server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => accept(socket, ANONYMOUS, true))
       return
     }
     const server = tls.createServer({ ...tlsCredentials.serverOptions(), noDelay: true, handshakeTimeout: context.config.requestTimeoutMs }, (socket) => {
@@ -53,7 +54,7 @@ export class KafkaServer {
         socket.destroy()
         return
       }
-      accept(socket, tlsPrincipal(socket) ?? ANONYMOUS)
+      accept(socket, tlsPrincipal(socket) ?? ANONYMOUS, false)
     })
     server.on('tlsClientError', (error, socket) => {
       logger.info({ remote: `${socket.remoteAddress}:${socket.remotePort}`, err: error.message }, 'TLS handshake failed')

@@ -2,6 +2,18 @@
 // tail never touches the log files. Oldest bytes are evicted first, across all partitions.
 import type { BatchIndex } from './batch-index.ts'
 
+/**
+ * The bytes to keep in the cache: the batch itself when it is most of the memory it lives in (a large
+ * request's own buffer), else a copy, so a small batch does not keep alive the read buffer or socket
+ * chunk it arrived in (up to 64 KiB for a few bytes, which the budget would not see).
+ */
+export function ownBytes(bytes: Buffer): Buffer {
+  if (bytes.buffer.byteLength <= 2 * bytes.length) return bytes
+  const copy = Buffer.allocUnsafeSlow(bytes.length)
+  bytes.copy(copy)
+  return copy
+}
+
 export class FetchCache {
   readonly budgetBytes: number
   #usedBytes = 0

@@ -3,7 +3,7 @@
 import type { BatchLocation, FileRange, IndexEntry, PartitionState } from '../storage/hot-store.ts'
 import type { AppendWatcher } from './append-wait.ts'
 import { BatchIndex } from './batch-index.ts'
-import type { FetchCache } from './fetch-cache.ts'
+import { ownBytes, type FetchCache } from './fetch-cache.ts'
 import { PartitionTransactions, type AbortedTransaction } from './partition-transactions.ts'
 import { PartitionProducers } from './producer-state.ts'
 
@@ -132,7 +132,7 @@ export class Partition {
 
   /** A stored batch joins the index (its bytes kept in memory if the cache admits them); waits for an append wake up. */
   stored(entry: IndexEntry, bytes: Buffer, cache: FetchCache): void {
-    this.#index.push(entry, cache.admit(this.#index, bytes.length) ? bytes : undefined)
+    this.#index.push(entry, cache.admit(this.#index, bytes.length) ? ownBytes(bytes) : undefined)
     if (entry.lastOffset + 1 > this.#highWatermark) this.#highWatermark = entry.lastOffset + 1
     this.#wake()
   }

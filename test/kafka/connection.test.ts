@@ -277,6 +277,37 @@ describe('response order and backpressure', () => {
     }
   })
 
+  it('stores large and small pipelined Produce requests byte for byte however their bytes are cut, and caches small batches in memory of their own', async () => {
+    const kafka = await startInProcessKafka({ fetchCacheBytes: 16 << 20 })
+    try {
+      const topic = await topicOf(kafka.log, 'cuts')
+      const client = await RawClient.connect('127.0.0.1', kafka.port)
+      // Large requests (over OWN_BUFFER_ABOVE_BYTES) are read into buffers of their own, small ones into shared slabs.
+      const recordCounts = [300, 1, 40, 2, 120, 1]
+      const batches = recordCounts.map((records, i) => batchOf(Array.from({ length: records }, (_, r) => `${i}/${r} ${'x'.repeat(1000)}`)))
+      const stream = Buffer.concat(batches.map((batch, i) => RawClient.frame(ApiKey.Produce, 9, i + 1, (w) => writeProduceRequest(w, 9, produceRequest({ cuts: [{ index: 0, records: batch }] })))))
+      const frames = nextFrames(client, batches.length)
+      // Pieces of 1 to 3 bytes (size prefixes and headers cut), then larger ones of uneven sizes.
+      const cuts = [1, 2, 3, 1, 5000, 7919, 1, 65_536, 3, 100_000, 1, 2, 33_333]
+      let at = 0
+      for (let i = 0; at < stream.length; i++) {
+        const end = Math.min(stream.length, at + cuts[i % cuts.length]!)
+        client.sendRaw(stream.subarray(at, end))
+        at = end
+        if (i % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+      }
+      expect(correlationIds(await frames)).toEqual(batches.map((_, i) => i + 1))
+      const stored: Buffer[] = []
+      topic.partitions[0]!.read(0, 64 << 20, true, stored)
+      // From the CRC on, the bytes are the client's (base offset and leader epoch are the broker's).
+      expect(stored.map((batch) => batch.subarray(17).toString('hex'))).toEqual(batches.map((batch) => batch.subarray(17).toString('hex')))
+      for (const batch of stored) expect(batch.buffer.byteLength).toBeLessThanOrEqual(2 * batch.length)
+      client.close()
+    } finally {
+      await kafka.close()
+    }
+  })
+
   it('stops reading a connection with 256 unanswered requests and reads on once answers go out', async () => {
     const held = 256
     let handled = 0
