@@ -387,7 +387,7 @@ export function scaleTables(results: ScaleResults): ExtraTable[] {
     {
       title: `Scale: connections (${results.client}; ${plan.connections.active} active clients, half producing to their own partition of a ` +
         `${plan.connections.partitions}-partition topic and half fetching it, ${integer(plan.connections.records)} ${recordBytes} B records per phase; ` +
-        `the same load without and then with ${integer(plan.connections.idle)} idle connections that did ApiVersions + Metadata). ` +
+        `the same load once untimed, then without and with ${integer(plan.connections.idle)} idle connections that did ApiVersions + Metadata). ` +
         'RSS = broker resident memory at the end of the phase',
       table: {
         columns: ['broker', 'idle connections', 'produce records/s', 'ack p50/p99 ms', 'produce to all fetched s', 'broker CPU s', 'broker RSS MiB',
