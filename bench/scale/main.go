@@ -6,6 +6,7 @@
 //	scale produce     -bootstrap B -prefix P -topics 10 -producers 50 -records N -bytes 100
 //	scale consume     -bootstrap B -prefix P -topics 10 -members 10 -records N -group G
 //	scale connections -bootstrap B -topic T -partitions 50 -idle 2000 -active 100 -records N -bytes 100 -pid PID
+//	scale idle        -bootstrap B -topic T -idle 2000   (holds them until stdin closes)
 package main
 
 import (
@@ -79,6 +80,16 @@ func main() {
 		result, err = produce(ctx, *bootstrap, names, nil, *producers, *records, *recordBytes, *window)
 	case "consume":
 		result, err = consume(ctx, *bootstrap, names, *members, *records, *group)
+	case "idle":
+		// Opens the idle connections, says so on stdout, and holds them until stdin closes (for memory probes by hand).
+		conns, openError := openIdle(ctx, *bootstrap, *topic, *idle)
+		if openError != nil {
+			fail(openError.Error())
+		}
+		fmt.Printf("{\"open\":%d}\n", len(conns))
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		fmt.Printf("{\"stillAnswering\":%d}\n", stillAnswering(conns))
+		return
 	case "connections":
 		result, err = connections(ctx, *bootstrap, *topic, *partitions, *idle, *active, *records, *recordBytes, *window, *pid)
 	default:
