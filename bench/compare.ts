@@ -4,8 +4,10 @@
 // Zombi fsync vs Kafka with log.flush.interval.messages=1 (both fsync before acknowledging); and a TLS + SCRAM pair
 // (both brokers with a SASL_SSL listener, one certificate, SCRAM-SHA-512; kcat on confluent-kafka's newer librdkafka,
 // as Debian's 2.0.2 cannot log in to Kafka 4.x with SCRAM; 1 KiB records, ack before fsync). --only tls runs that
-// pair and its plaintext twin (the same kcat without TLS) alone, so the cost of TLS is read from one run. Prints the
-// tables and,
+// pair and its plaintext twin (the same kcat without TLS) alone, so the cost of TLS is read from one run. The scale
+// rows (bench/lib/scale.ts: 10 to 1,000 partitions, 50 producers and a 10-member group, 2,000 idle connections beside
+// 100 active ones, Zombi's flush by ZOMBI_FLUSH_WORKERS) run once per invocation after the pairs; --only scale runs
+// them alone. Prints the tables and,
 // as the last line, the geometric mean of the Zombi/Kafka throughput ratios. Asserts no speed; exits non-zero if
 // any scenario produced no numbers.
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -26,6 +28,7 @@ import { describeMachine, javaVersion } from './lib/machine.ts'
 import { createTopic } from './lib/topics.ts'
 import { platformaticLatencyLoad } from './lib/platformatic-latency.ts'
 import { platformaticLoad } from './lib/platformatic.ts'
+import { measureScale, scaleFailures, scaleTables } from './lib/scale.ts'
 import { median } from './lib/report.ts'
 import { recordSizes, warmUpWorkload, type ClientLoad, type Compression, type LatencyLoad, type Measurement, type Workload } from './lib/scenarios.ts'
 import { makeBenchSecurity, zombiSecureSettings } from './lib/secure.ts'
@@ -39,7 +42,9 @@ const { values: options } = parseArgs({
     only: { type: 'string' },
   },
 })
-if (options.only !== undefined && options.only !== 'tls') throw new Error(`--only takes tls (the TLS + SCRAM pair and its plaintext twin), got ${options.only}`)
+if (options.only !== undefined && options.only !== 'tls' && options.only !== 'scale') {
+  throw new Error(`--only takes tls (the TLS + SCRAM pair and its plaintext twin) or scale (the scale rows), got ${options.only}`)
+}
 const resultsDir = path.resolve(options.out)
 const rounds = options.rounds === undefined ? (options.quick ? 1 : 2) : Number(options.rounds)
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, got ${options.rounds}`)
@@ -286,7 +291,7 @@ async function main(): Promise<number> {
     },
     tlsPair,
   ]
-  const pairs: Pair[] = options.only === 'tls'
+  const pairs: Pair[] = options.only === 'scale' ? [] : options.only === 'tls'
     ? [
       // The plaintext twin: the same brokers without the SASL_SSL listener, the same kcat rows on the same librdkafka.
       {
@@ -335,6 +340,14 @@ async function main(): Promise<number> {
     }
     for (const pair of pairs.filter((candidate) => candidate.latency)) {
       for (const side of ['zombi', 'kafka'] as const) results.brokerRuns.push(await latencyPhase(pair, side, loads, latencyLoads, results.samples))
+    }
+    if (options.only === undefined || options.only === 'scale') {
+      const zombiWithWorkers = (workers: number): BrokerUnderTest =>
+        zombi(source, `zombi none, ${workers} flush worker${workers === 1 ? '' : 's'}`, { ZOMBI_DURABILITY: 'none', ...zombiGroups, ZOMBI_FLUSH_WORKERS: String(workers) })
+      const scale = await measureScale({ zombi: plainZombi, kafka: plainKafka }, zombiWithWorkers, options.quick)
+      results.scale = scale
+      results.extra.push(...scaleTables(scale))
+      results.otherFailures.push(...scaleFailures(scale))
     }
     if (options.only === undefined) {
       // HTTP writes on Zombi alone (Kafka has no HTTP door); --quick checks the fsync broker only.

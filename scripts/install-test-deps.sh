@@ -203,3 +203,12 @@ echo "install-test-deps: Iceberg REST catalog server present in $repo_root/.cach
 # driver compiled against them (test/support/frameworks/fetch.sh; a no-op when the stamps match).
 bash "$repo_root/test/support/frameworks/fetch.sh" >/dev/null
 echo "install-test-deps: Kafka Streams and Kafka Connect present in $repo_root/.cache"
+
+# The Go client of bench:compare's scale rows (bench/scale, franz-go pinned by its go.mod/go.sum), built once so the
+# quick-mode test does not spend a cold build inside its time; the bench also builds it when missing or stale.
+if command -v go >/dev/null 2>&1; then
+  bash "$repo_root/bench/scale/setup.sh" >/dev/null
+  echo "install-test-deps: bench/scale client built"
+else
+  echo "install-test-deps: go not found; bench:compare's scale rows need Go 1.26+ to build bench/scale" >&2
+fi

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Machine } from './machine.ts'
 import { formatNumber, median, renderMarkdown, renderText, sizeLabel, type Table } from './report.ts'
+import type { ScaleResults } from './scale.ts'
 import type { Compression, Measurement } from './scenarios.ts'
 
 export type BrokerKind = 'zombi' | 'kafka'
@@ -69,6 +70,8 @@ export interface CompareResults {
   extra: ExtraTable[]
   /** Raw results of the HTTP rows (bench/lib/compare-http.ts). */
   http?: unknown[]
+  /** Raw results of the scale rows (bench/lib/scale.ts). */
+  scale?: ScaleResults
   /** Failures of the extra rows, listed with the others. */
   otherFailures: string[]
   /** Seconds the whole invocation took. */
@@ -228,11 +231,15 @@ export function geometricMeanLine(results: CompareResults): string {
 
 function sections(results: CompareResults, render: (table: Table, textColumns: number) => string): string[] {
   const pairs = results.pairs.map((pair) => `${pair.label}: ${pair.zombi.name} vs ${pair.kafka.name}`).join('; ')
-  return [
-    heading(results), '', `Durability pairs: ${pairs}.`, '',
+  // --only scale measures no pair: only its own tables follow the heading.
+  const pairSections = results.pairs.length === 0 ? [] : [
+    '', `Durability pairs: ${pairs}.`, '',
     'Throughput', '', render(throughputTable(results), 6), '',
     'Latency at 50% of the lower of the two brokers\' measured max rate (same rate for both)', '', render(latencyTable(results), 3), '',
     'Broker processes', '', render(brokerTable(results), 2),
+  ]
+  return [
+    heading(results), ...pairSections,
     ...results.extra.flatMap((extra) => ['', extra.title, '', render(extra.table, extra.textColumns)]),
   ]
 }

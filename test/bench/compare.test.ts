@@ -22,7 +22,8 @@ function runQuick(): Promise<{ code: number | null; stdout: string }> {
   })
 }
 
-// 600 s: the quick run took 413 s on this 2-core machine under other jobs' load, the TLS + SCRAM pair included.
+// 600 s: the quick run took 413 s on this 2-core machine under other jobs' load, the TLS + SCRAM pair included; the
+// scale rows add about 60 s (bench/scale's client is built by install-test-deps.sh, or here on the first run).
 test('bench:compare --quick measures every scenario on both Zombi and Kafka and ends with the geometric mean', async () => {
   const { code, stdout } = await runQuick()
   expect(code, stdout.slice(-6000)).toBe(0)
@@ -52,6 +53,28 @@ test('bench:compare --quick measures every scenario on both Zombi and Kafka and 
   // HTTP writes on Zombi: single and bulk rows.
   expect(results.otherFailures).toEqual([])
   expect(results.extra.find((extra) => extra.title.startsWith('HTTP'))?.table.rows.length).toBeGreaterThanOrEqual(2)
+  // The scale rows: every point of the curve, the connections phases and the flush-worker runs, on both brokers.
+  const scale = results.scale!
+  expect([...scale.curve, ...scale.connections, ...scale.flushWorkers].filter((run) => run.error !== undefined)).toEqual([])
+  const curve = (side: string): number[] => scale.curve.filter((run) => run.side === side).map((run) => run.partitions)
+  expect(curve('zombi')).toEqual(scale.plan.partitionsPerTopic.map((perTopic) => perTopic * 10))
+  expect(curve('kafka')).toEqual(curve('zombi'))
+  for (const run of scale.curve) {
+    expect(run.produce!.records).toBe(scale.plan.records)
+    expect(run.produce!.latency.p99Ms).toBeGreaterThanOrEqual(run.produce!.latency.p50Ms)
+    expect(run.consume!.records).toBe(scale.plan.records)
+    expect(run.peakRssBytes).toBeGreaterThan(0)
+    if (run.side === 'zombi') expect(run.flush!.rows).toBe(scale.plan.records)
+  }
+  expect(scale.connections.map((run) => run.side).sort()).toEqual(['kafka', 'zombi'])
+  for (const run of scale.connections) {
+    expect(run.result!.phases.map((phase) => phase.idleConnections)).toEqual([0, scale.plan.connections.idle])
+    expect(run.result!.idleAliveAfter).toBe(scale.plan.connections.idle)
+  }
+  expect(new Set(scale.flushWorkers.map((run) => run.workers))).toEqual(new Set(scale.plan.flushWorkers))
+  expect(results.extra.filter((extra) => extra.title.startsWith('Scale:')).map((extra) => extra.table.rows.length)).toEqual([
+    scale.plan.partitionsPerTopic.length, 4, scale.plan.flushWorkers.length,
+  ])
   for (const run of results.brokerRuns) {
     expect(run.error).toBeUndefined()
     expect(run.peakRssBytes).toBeGreaterThan(0)

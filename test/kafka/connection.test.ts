@@ -249,6 +249,38 @@ describe('response order and backpressure', () => {
     }
   })
 
+  it('keeps a response held behind a long poll intact while other connections encode past the shared response buffer', async () => {
+    const apiVersionsHandled = Promise.withResolvers<undefined>()
+    const handlers = allHandlers.map((h) => (h.apiKey === ApiKey.ApiVersions ? spied(h, () => apiVersionsHandled.resolve(undefined)) : h))
+    const kafka = await startInProcessKafka({ handlers })
+    try {
+      const topic = await topicOf(kafka.log, 'orders')
+      const held = await RawClient.connect('127.0.0.1', kafka.port)
+      const heldFrames = nextFrames(held, 2)
+      const poll = fetchRequest([{ topic: 'orders', partitions: [fetchPartition(0, 0)] }], { maxWaitMs: 60_000 })
+      held.sendRaw(Buffer.concat([RawClient.frame(ApiKey.Fetch, 12, 1, (w) => writeFetchRequest(w, 12, poll)), apiVersionsFrame(2)]))
+      await apiVersionsHandled.promise
+      // Another connection's answers fill well past the 64 KiB the connections share, while the first one's
+      // ApiVersions answer waits for the Fetch before it.
+      const busy = await RawClient.connect('127.0.0.1', kafka.port)
+      const count = 600
+      const busyFrames = nextFrames(busy, count)
+      busy.sendRaw(Buffer.concat(Array.from({ length: count }, (_, i) => apiVersionsFrame(i + 1))))
+      const answered = await busyFrames
+      expect(answered.reduce((bytes, frame) => bytes + frame.length, 0)).toBeGreaterThan(128 * 1024)
+      await kafka.log.append(topic, topic.partitions[0]!, batchOf(['wakes the poll']))
+      const [, versions] = await heldFrames
+      expect(versions!.readInt32BE(0)).toBe(2)
+      // The same answer as any other ApiVersions of this broker, byte for byte after the correlation id.
+      expect(versions!.subarray(4).equals(answered[0]!.subarray(4))).toBe(true)
+      expect(readApiVersionsResponse(new Reader(versions!, 4), 3).errorCode).toBe(0)
+      held.close()
+      busy.close()
+    } finally {
+      await kafka.close()
+    }
+  })
+
   it('answers many pipelined requests in request order and assigns Produce offsets in that order', async () => {
     const kafka = await startInProcessKafka()
     try {
