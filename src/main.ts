@@ -296,6 +296,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   }
   memory.add('buffered_requests', config.maxBufferedRequestBytes, () => socketGuard.bufferedRequestBytes)
   memory.add('inflight_produce', config.kafkaMaxInflightProduceBytes, () => produceBudget.inflightBytes)
+  // Slabs kept between Fetch responses (those lent to responses being written count with them).
+  memory.add('fetch_read_slabs', FETCH_READ_POOL_BYTES, () => readBuffers.freeBytes)
   memory.addWorkers(flushPool)
   memory.addWorkers(compactionPool)
   registerMemoryMetrics(metrics, memory)
