@@ -213,8 +213,11 @@ async function throughputRound(pair: Pair, side: BrokerKind, round: number, samp
   })
 }
 
-/** 50% of the lower of the two brokers' median produce rates for this client and size (1 producer, uncompressed). */
-function latencyRate(samples: CompareSample[], pair: Pair, client: string, recordBytes: number): number | undefined {
+/** The loads of the latency phase, as shares of the lower of the two brokers' max produce rates: light, and half way to saturation. */
+const latencyShares = [0.1, 0.5] as const
+
+/** `share` of the lower of the two brokers' median produce rates for this client and size (1 producer, uncompressed). */
+function latencyRate(samples: CompareSample[], pair: Pair, client: string, recordBytes: number, share: number): number | undefined {
   const rates = (['zombi', 'kafka'] as const).map((side) => {
     const mine = samples.filter((s) => s.pair === pair.id && s.side === side && s.scenario === 'produce' && s.client === client &&
       s.recordBytes === recordBytes && s.producers === 1 && s.compression === 'none')
@@ -222,7 +225,7 @@ function latencyRate(samples: CompareSample[], pair: Pair, client: string, recor
     return median(mine.map((s) => s.measurement!.records / s.measurement!.seconds))
   })
   if (rates[0] === undefined || rates[1] === undefined) return undefined
-  return 0.5 * Math.min(rates[0], rates[1])
+  return share * Math.min(rates[0], rates[1])
 }
 
 async function latencyPhase(pair: Pair, side: BrokerKind, warmUpLoads: ClientLoad[], loads: LatencyLoad[], samples: CompareSample[]): Promise<CompareBrokerRun> {
@@ -231,17 +234,19 @@ async function latencyPhase(pair: Pair, side: BrokerKind, warmUpLoads: ClientLoa
     if (!options.quick) await warmUp(broker, warmUpLoads)
     for (const recordBytes of recordSizes) {
       for (const load of loads) {
-        const sample: CompareSample = { pair: pair.id, scenario: 'latency', client: `${load.client} (${load.measures})`, recordBytes, producers: 1, compression: 'none', side, round: -1 }
-        const rate = latencyRate(samples, pair, load.client, recordBytes)
-        if (rate === undefined) {
-          sample.error = 'not run: no max produce rate measured on both brokers'
-        } else {
-          sample.ratePerSecond = rate
-          const topic = `latency-${load.client.replace(/\W/g, '')}-${recordBytes}`
-          await measure(broker, sample, () => load.run(broker.bootstrap, topic, recordBytes, rate, latencySeconds), topic)
+        for (const share of latencyShares) {
+          const sample: CompareSample = { pair: pair.id, scenario: 'latency', client: `${load.client} (${load.measures})`, recordBytes, producers: 1, compression: 'none', side, round: -1, loadShare: share }
+          const rate = latencyRate(samples, pair, load.client, recordBytes, share)
+          if (rate === undefined) {
+            sample.error = 'not run: no max produce rate measured on both brokers'
+          } else {
+            sample.ratePerSecond = rate
+            const topic = `latency-${load.client.replace(/\W/g, '')}-${recordBytes}-${Math.round(share * 100)}`
+            await measure(broker, sample, () => load.run(broker.bootstrap, topic, recordBytes, rate, latencySeconds), topic)
+          }
+          samples.push(sample)
+          console.log(describe(sample, `${label} at ${Math.round(share * 100)} %`))
         }
-        samples.push(sample)
-        console.log(describe(sample, label))
       }
     }
   })

@@ -27,6 +27,8 @@ export interface CompareSample {
   flush?: { rows: number; seconds: number }
   /** Latency scenarios: the records/s asked for (the same for both brokers). */
   ratePerSecond?: number
+  /** Latency scenarios: the asked rate as a share of the lower of the two brokers' max rates (0.1, 0.5). */
+  loadShare?: number
   error?: string
 }
 
@@ -81,7 +83,7 @@ export interface CompareResults {
 const codecLabel = (compression: Compression): string => compression
 
 function rowKey(sample: CompareSample): string {
-  return [sample.pair, sample.scenario, sample.client, sample.recordBytes, sample.producers, sample.compression].join('\0')
+  return [sample.pair, sample.scenario, sample.client, sample.recordBytes, sample.producers, sample.compression, sample.loadShare ?? ''].join('\0')
 }
 
 function groups(results: CompareResults, scenarios: CompareSample['scenario'][]): CompareSample[][] {
@@ -174,6 +176,7 @@ export function latencyTable(results: CompareResults): Table {
     const asked = samples.find((sample) => sample.ratePerSecond !== undefined)?.ratePerSecond
     return [
       pairLabel(results, first.pair), first.client, sizeLabel(first.recordBytes),
+      first.loadShare === undefined ? '-' : `${Math.round(first.loadShare * 100)} %`,
       asked === undefined ? '-' : formatNumber(asked),
       cell(medianOf(samples, 'zombi', rate)), cell(medianOf(samples, 'kafka', rate)),
       percentiles('zombi'), percentiles('kafka'),
@@ -184,7 +187,7 @@ export function latencyTable(results: CompareResults): Table {
   return {
     // Achieved: records over the time from the first send to the last ack or receipt. Well below the asked rate, the
     // broker did not keep up and its percentiles measure a growing queue.
-    columns: ['durability', 'client (what is timed)', 'size', 'asked records/s', 'Zombi achieved/s', 'Kafka achieved/s', 'Zombi p50/p99/p99.9 ms', 'Kafka p50/p99/p99.9 ms', 'p99 Zombi/Kafka', 'Zombi CPU s', 'Kafka CPU s'],
+    columns: ['durability', 'client (what is timed)', 'size', 'load', 'asked records/s', 'Zombi achieved/s', 'Kafka achieved/s', 'Zombi p50/p99/p99.9 ms', 'Kafka p50/p99/p99.9 ms', 'p99 Zombi/Kafka', 'Zombi CPU s', 'Kafka CPU s'],
     rows,
   }
 }
@@ -235,7 +238,7 @@ function sections(results: CompareResults, render: (table: Table, textColumns: n
   const pairSections = results.pairs.length === 0 ? [] : [
     '', `Durability pairs: ${pairs}.`, '',
     'Throughput', '', render(throughputTable(results), 6), '',
-    'Latency at 50% of the lower of the two brokers\' measured max rate (same rate for both)', '', render(latencyTable(results), 3), '',
+    'Latency at 10 % and 50 % of the lower of the two brokers\' measured max rate (same rate for both)', '', render(latencyTable(results), 3), '',
     'Broker processes', '', render(brokerTable(results), 2),
   ]
   return [

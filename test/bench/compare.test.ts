@@ -44,6 +44,8 @@ test('bench:compare --quick measures every scenario on both Zombi and Kafka and 
     .map((s) => `${s.pair} ${s.scenario} ${s.client} ${s.recordBytes} ${s.producers} ${s.compression}`))].sort()
   expect(kinds('zombi')).toEqual(kinds('kafka'))
   expect(new Set(results.samples.map((s) => s.scenario))).toEqual(new Set(['produce', 'consume', 'latency']))
+  // Latency at a light load and half way to saturation.
+  expect(new Set(results.samples.filter((s) => s.scenario === 'latency').map((s) => s.loadShare))).toEqual(new Set([0.1, 0.5]))
   expect(new Set(results.samples.map((s) => s.compression))).toEqual(new Set(['none', 'lz4', 'zstd']))
   expect(new Set(results.samples.map((s) => s.producers))).toEqual(new Set([1, 4]))
   expect(new Set(results.samples.map((s) => s.client)).size).toBeGreaterThanOrEqual(3)
