@@ -47,7 +47,7 @@ async function threadCpu(pid: number): Promise<Map<string, number>> {
   return out
 }
 
-interface Row { broker: string; client: string; cpuMsPerMb: number[]; threads: Map<string, number[]> }
+interface Row { broker: string; client: string; cpuMsPerMb: number[]; rates: number[]; threads: Map<string, number[]> }
 
 const workDir = await mkdtemp(path.join(tmpdir(), 'zombi-bench-produce-cpu-'))
 removeOnExit(workDir)
@@ -86,14 +86,15 @@ try {
           await broker.settle()
           const threadsBefore = await threadCpu(broker.pid)
           const before = readProcessUsage(broker.pid).cpuSeconds
-          await load.produce(broker.bootstrap, topic, workload)
+          const measured = await load.produce(broker.bootstrap, topic, workload)
           const cpu = readProcessUsage(broker.pid).cpuSeconds - before
           const threadsAfter = await threadCpu(broker.pid)
           loadAverages.push(loadavg()[0]!)
           const key = `${config.name}\t${load.client}`
-          const row: Row = rows.get(key) ?? { broker: config.name, client: load.client, cpuMsPerMb: [], threads: new Map<string, number[]>() }
+          const row: Row = rows.get(key) ?? { broker: config.name, client: load.client, cpuMsPerMb: [], rates: [], threads: new Map<string, number[]>() }
           rows.set(key, row)
           row.cpuMsPerMb.push((1000 * cpu) / megabytes)
+          row.rates.push(measured.records / measured.seconds)
           for (const [name, seconds] of threadsAfter) {
             const used = seconds - (threadsBefore.get(name) ?? 0)
             if (used > 0.005) row.threads.set(name, [...(row.threads.get(name) ?? []), used])
@@ -116,8 +117,8 @@ const median = (values: number[]): number => {
 }
 console.log(`${workload.records} records of 1 KiB (${megabytes.toFixed(0)} MB) per produce, ${rounds} rounds; median broker CPU-ms per MB, and CPU-s by thread (median)`)
 console.log(`load average during the runs: ${Math.min(...loadAverages).toFixed(1)}-${Math.max(...loadAverages).toFixed(1)}`)
-console.log('| broker | client | CPU-ms/MB | by thread (CPU-s) |\n|---|---|---:|---|')
+console.log('| broker | client | CPU-ms/MB | records/s | by thread (CPU-s) |\n|---|---|---:|---:|---|')
 for (const row of rows.values()) {
   const threads = [...row.threads].filter(([, values]) => values.length * 2 > rounds).map(([name, values]) => `${name} ${median(values).toFixed(2)}`).join(', ')
-  console.log(`| ${row.broker} | ${row.client} | ${median(row.cpuMsPerMb).toFixed(2)} | ${threads} |`)
+  console.log(`| ${row.broker} | ${row.client} | ${median(row.cpuMsPerMb).toFixed(2)} | ${Math.round(median(row.rates)).toLocaleString('en-US')} | ${threads} |`)
 }
