@@ -178,11 +178,8 @@ async function flushTopics(broker: RunningBroker, names: string[], countersBefor
 
 const topicNames = (prefix: string): string[] => Array.from({ length: topics }, (_, i) => `${prefix}-${i}`)
 
-/** One point of the curve on a fresh broker: create (untimed), produce, Zombi's flush, consume. */
-async function curvePoint(binary: string, config: BrokerUnderTest, side: BrokerKind, partitionsPerTopic: number, plan: ScalePlan, quick: boolean): Promise<ScaleCurveRun> {
-  const run: ScaleCurveRun = { side, broker: config.name, partitions: topics * partitionsPerTopic }
-  const prefix = `scale-${partitionsPerTopic}`
-  const common = ['-prefix', prefix, '-topics', String(topics)]
+/** Starts a fresh broker, runs `body` on it and stops it; a failure to start, in `body` or to stop is recorded in `run.error`. */
+async function onFreshBroker<Run extends { error?: string }>(config: BrokerUnderTest, run: Run, body: (broker: RunningBroker) => Promise<void>): Promise<Run> {
   let broker: RunningBroker
   try {
     broker = await config.start()
@@ -191,6 +188,24 @@ async function curvePoint(binary: string, config: BrokerUnderTest, side: BrokerK
     return run
   }
   try {
+    await body(broker)
+  } catch (error) {
+    run.error = message(error)
+  }
+  try {
+    await broker.stop()
+  } catch (error) {
+    run.error = `${run.error ? `${run.error}; ` : ''}stop: ${message(error)}`
+  }
+  return run
+}
+
+/** One point of the curve on a fresh broker: create (untimed), produce, Zombi's flush, consume. */
+async function curvePoint(binary: string, config: BrokerUnderTest, side: BrokerKind, partitionsPerTopic: number, plan: ScalePlan, quick: boolean): Promise<ScaleCurveRun> {
+  const run: ScaleCurveRun = { side, broker: config.name, partitions: topics * partitionsPerTopic }
+  const prefix = `scale-${partitionsPerTopic}`
+  const common = ['-prefix', prefix, '-topics', String(topics)]
+  return onFreshBroker(config, run, async (broker) => {
     await runClient(binary, ['create', '-bootstrap', broker.bootstrap, ...common, '-partitions', String(partitionsPerTopic)])
     if (!quick) await broker.settle()
     const counters = broker.httpUrl === undefined ? [] : await metricTotal(broker.httpUrl, flushCounters)
@@ -205,41 +220,18 @@ async function curvePoint(binary: string, config: BrokerUnderTest, side: BrokerK
       '-members', String(members), '-records', String(plan.records), '-group', `${prefix}-group`])
     run.consumeCpuSeconds = readProcessUsage(broker.pid).cpuSeconds - before
     run.peakRssBytes = readProcessUsage(broker.pid).peakRssBytes
-  } catch (error) {
-    run.error = message(error)
-  }
-  try {
-    await broker.stop()
-  } catch (error) {
-    run.error = `${run.error ? `${run.error}; ` : ''}stop: ${message(error)}`
-  }
-  return run
+  })
 }
 
 async function connectionsRun(binary: string, config: BrokerUnderTest, side: BrokerKind, plan: ScalePlan): Promise<ScaleConnectionsRun> {
   const { idle, active, partitions, records } = plan.connections
   const run: ScaleConnectionsRun = { side, broker: config.name, idle }
-  let broker: RunningBroker
-  try {
-    broker = await config.start()
-  } catch (error) {
-    run.error = `did not start: ${message(error)}`
-    return run
-  }
-  try {
+  return onFreshBroker(config, run, async (broker) => {
     run.result = await runClient<ConnectionsResult>(binary, ['connections', '-bootstrap', broker.bootstrap, '-topic', 'scale-connections',
       '-partitions', String(partitions), '-idle', String(idle), '-active', String(active), '-records', String(records),
       '-bytes', String(recordBytes), '-pid', String(broker.pid)])
     if (run.result.idleAliveAfter !== idle) run.error = `${idle - run.result.idleAliveAfter} of ${idle} idle connections no longer answered after the active load`
-  } catch (error) {
-    run.error = message(error)
-  }
-  try {
-    await broker.stop()
-  } catch (error) {
-    run.error = `${run.error ? `${run.error}; ` : ''}stop: ${message(error)}`
-  }
-  return run
+  })
 }
 
 /** Zombi alone at the largest point: produce, then the timed flush, with `workers` encode workers. */
@@ -248,29 +240,14 @@ async function flushWorkersRun(binary: string, config: BrokerUnderTest, workers:
   const run: ScaleFlushRun = { workers, partitions: topics * partitionsPerTopic }
   const prefix = `flush-${partitionsPerTopic}`
   const common = ['-prefix', prefix, '-topics', String(topics)]
-  let broker: RunningBroker
-  try {
-    broker = await config.start()
-  } catch (error) {
-    run.error = `did not start: ${message(error)}`
-    return run
-  }
-  try {
+  return onFreshBroker(config, run, async (broker) => {
     await runClient(binary, ['create', '-bootstrap', broker.bootstrap, ...common, '-partitions', String(partitionsPerTopic)])
     const counters = await metricTotal(broker.httpUrl!, flushCounters)
     run.produce = await runClient<Produced>(binary, ['produce', '-bootstrap', broker.bootstrap, ...common,
       '-producers', String(producers), '-records', String(plan.records), '-bytes', String(recordBytes)])
     run.flush = await flushTopics(broker, topicNames(prefix), counters)
     if (run.flush.rows !== plan.records) run.error = `the flush committed ${run.flush.rows} rows of ${plan.records}`
-  } catch (error) {
-    run.error = message(error)
-  }
-  try {
-    await broker.stop()
-  } catch (error) {
-    run.error = `${run.error ? `${run.error}; ` : ''}stop: ${message(error)}`
-  }
-  return run
+  })
 }
 
 /**

@@ -4,6 +4,7 @@
 // Values pushed here are checked first (typed-check.ts); a direct reader (avro-columns.ts) pushes
 // leaves itself, and a row that fails is rolled back.
 import { makeData, type Data, type DataType } from 'apache-arrow'
+import { IntColumn } from './columns.ts'
 import { BytesRange, booleanBound, intBound, longBound } from './bounds.ts'
 import { DECIMAL } from './typed-check.ts'
 import { arrowType, type IcebergField, type IcebergType } from './typed-schema.ts'
@@ -132,18 +133,11 @@ class Validity {
 }
 
 /** Int32 value offsets of strings, binaries and lists, starting at 0; grown by doubling. */
-class Offsets {
-  values = new Int32Array(64)
-  /** Entries, the leading 0 included. */
-  length = 1
-
-  push(value: number): void {
-    if (this.length === this.values.length) {
-      const values = new Int32Array(this.values.length * 2)
-      values.set(this.values)
-      this.values = values
-    }
-    this.values[this.length++] = value
+class Offsets extends IntColumn {
+  constructor() {
+    super(64)
+    // The leading 0: `length` counts entries with it.
+    this.push(0)
   }
 
   last(): number {
