@@ -1,4 +1,4 @@
-// node bench/produce-cpu.ts [--revisions main,HEAD] [--rounds 3] [--records 240000] [--warm-up 60000] [--no-kafka]: broker CPU per MB of
+// npm run bench:produce-cpu -- [--revisions main,HEAD] [--rounds 3] [--records 240000] [--warm-up 60000] [--no-kafka]: broker CPU per MB of
 // uncompressed 1 KiB records produced by kcat (librdkafka, ~1 MB requests) and @platformatic/kafka (256 KiB
 // requests), for Zombi at each revision (Iceberg flusher on, as in bench:compare, and with its triggers off) and for
 // Apache Kafka, alternated round by round. CPU seconds come from /proc, so they move less with the machine's load
