@@ -339,9 +339,11 @@ async function runStreamedJob(job: EncodeJob, output: EncodeOutput): Promise<Enc
   const files: EncodedFile[] = []
   // A file's first group is decoded before the file begins (its hour names the file; none: no file).
   let first = nextGroup()
-  // The writer's row group: the rows of the first group (they hold about groupBytes); later groups
-  // of other row sizes make row groups a little smaller or larger.
-  const rowGroupRows = first === null ? 1 : first.columns.count
+  // The writer's row group: as many rows as groupBytes holds at the first group's average row size
+  // (later groups of other row sizes make row groups a little smaller or larger). A group is whole
+  // batches, so it can hold more than groupBytes (one big batch); the writer then cuts it into
+  // several row groups.
+  const rowGroupRows = first === null ? 1 : Math.max(1, Math.floor(groupBytes / Math.max(1, first.bytes / first.rows.length)))
   while (first !== null) {
     const { eventDate, eventHour } = dateAndHour(first.columns.timestamps.values[first.rows[0]!]!)
     output.beginFile(eventDate, eventHour, false)
