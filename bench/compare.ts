@@ -28,7 +28,7 @@ import { describeMachine, javaVersion } from './lib/machine.ts'
 import { createTopic } from './lib/topics.ts'
 import { platformaticLatencyLoad } from './lib/platformatic-latency.ts'
 import { platformaticLoad } from './lib/platformatic.ts'
-import { measureScale, scaleFailures, scaleTables } from './lib/scale.ts'
+import { buildScaleClient, franzGoLatencyLoad, measureScale, scaleFailures, scaleTables } from './lib/scale.ts'
 import { median } from './lib/report.ts'
 import { recordSizes, warmUpWorkload, type ClientLoad, type Compression, type LatencyLoad, type Measurement, type Workload } from './lib/scenarios.ts'
 import { makeBenchSecurity, zombiSecureSettings } from './lib/secure.ts'
@@ -236,7 +236,7 @@ async function latencyPhase(pair: Pair, side: BrokerKind, warmUpLoads: ClientLoa
       for (const load of loads) {
         for (const share of latencyShares) {
           const sample: CompareSample = { pair: pair.id, scenario: 'latency', client: `${load.client} (${load.measures})`, recordBytes, producers: 1, compression: 'none', side, round: -1, loadShare: share }
-          const rate = latencyRate(samples, pair, load.client, recordBytes, share)
+          const rate = latencyRate(samples, pair, load.rateFrom ?? load.client, recordBytes, share)
           if (rate === undefined) {
             sample.error = 'not run: no max produce rate measured on both brokers'
           } else {
@@ -264,7 +264,7 @@ async function main(): Promise<number> {
   const zombiGroups = { ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' }
   const security = makeBenchSecurity()
   const loads: ClientLoad[] = [javaToolsLoad(libs, options.quick), kcatLoad(inputDir), platformaticLoad()]
-  const latencyLoads: LatencyLoad[] = [javaAckLatencyLoad(libs, options.quick), platformaticLatencyLoad()]
+  const latencyLoads: LatencyLoad[] = [javaAckLatencyLoad(libs, options.quick), platformaticLatencyLoad(), franzGoLatencyLoad(buildScaleClient())]
   // kcat with 1 KiB records: one producer row and one consumer row, the same over TLS + SCRAM and in plaintext.
   const tlsCases = allCases.filter((produceCase) => produceCase.recordBytes === 1024 && isPlain(produceCase))
   const plainKafka = apacheKafka(libs, 'kafka default', {})

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { readProcessUsage, type BrokerUnderTest, type RunningBroker } from './broker.ts'
 import type { BrokerKind, ExtraTable } from './compare-report.ts'
 import { formatNumber, median } from './report.ts'
-import type { Latency } from './scenarios.ts'
+import type { Latency, LatencyLoad } from './scenarios.ts'
 
 const setupScript = path.resolve(import.meta.dirname, '../scale/setup.sh')
 const topics = 10
@@ -140,6 +140,23 @@ function runClient<T>(binary: string, args: string[]): Promise<T> {
       }
     })
   })
+}
+
+/**
+ * Produce-to-consume latency through franz-go (`scale latency`): a Go client adds well under a millisecond of its
+ * own, so its p99 is the broker's. The Node client's row beside it carries that client's event-loop stalls (about
+ * 10 ms at p99 against either broker). The rate is @platformatic/kafka's, so the two rows share one.
+ */
+export function franzGoLatencyLoad(binary: string): LatencyLoad {
+  return {
+    client: 'franz-go',
+    rateFrom: '@platformatic/kafka',
+    measures: 'produce to consume',
+    async run(bootstrap, topic, recordBytes, ratePerSecond, seconds) {
+      return runClient<Produced>(binary, ['latency', '-bootstrap', bootstrap, '-topic', topic,
+        '-rate', String(ratePerSecond), '-seconds', String(seconds), '-bytes', String(recordBytes)])
+    },
+  }
 }
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))

@@ -20,8 +20,10 @@ export interface Latency {
 
 /** A load that sends records at a fixed rate and reports latency percentiles rather than throughput. */
 export interface LatencyLoad {
-  /** The client whose produce throughput sets the rate (see bench/compare.ts). */
+  /** The client named in the table. */
   readonly client: string
+  /** The client whose measured produce throughput sets the rate (see bench/compare.ts); `client` when absent. */
+  readonly rateFrom?: string
   /** What is timed: `send to ack` or `produce to consume`. */
   readonly measures: string
   /** Sends `ratePerSecond` records of `recordBytes` for `seconds` to partition 0 of a fresh topic. */

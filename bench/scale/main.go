@@ -7,10 +7,12 @@
 //	scale consume     -bootstrap B -prefix P -topics 10 -members 10 -records N -group G
 //	scale connections -bootstrap B -topic T -partitions 50 -idle 2000 -active 100 -records N -bytes 100 -pid PID
 //	scale idle        -bootstrap B -topic T -idle 2000   (holds them until stdin closes)
+//	scale latency     -bootstrap B -topic T -rate R -seconds S -bytes 100   (produce to consume, one partition)
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -57,6 +59,8 @@ func main() {
 	idle := flags.Int("idle", 2000, "idle connections")
 	active := flags.Int("active", 100, "active clients (half produce, half fetch)")
 	pid := flags.Int("pid", 0, "broker process id (its /proc usage is reported per phase)")
+	rate := flags.Float64("rate", 1000, "records per second the latency producer sends")
+	seconds := flags.Float64("seconds", 5, "how long the latency producer sends")
 	if err := flags.Parse(os.Args[2:]); err != nil {
 		fail(err.Error())
 	}
@@ -90,6 +94,8 @@ func main() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		fmt.Printf("{\"stillAnswering\":%d}\n", stillAnswering(conns))
 		return
+	case "latency":
+		result, err = produceToConsume(ctx, *bootstrap, *topic, *rate, *seconds, *recordBytes)
 	case "connections":
 		result, err = connections(ctx, *bootstrap, *topic, *partitions, *idle, *active, *records, *recordBytes, *window, *pid)
 	default:
@@ -713,4 +719,89 @@ func stillAnswering(conns []*idleConn) int {
 	}
 	wait.Wait()
 	return int(alive.Load())
+}
+
+// produceToConsume sends `rate` records per second for `seconds` to partition 0 of `topic` (acks=all, no linger) while
+// a consumer of the same process reads the partition; a record's latency is from just before its Produce call to
+// the return of the poll that delivers it, on one monotonic clock. The value starts with the record's index.
+// A cheap client (Go, sub-millisecond GC pauses) so what is timed is the broker, not the client's own stalls.
+func produceToConsume(ctx context.Context, bootstrap, topic string, rate, seconds float64, recordBytes int) (produced, error) {
+	total := max(1, int(rate*seconds))
+	if recordBytes < 8 {
+		return produced{}, errors.New("-bytes must be at least 8 (the value carries the record's index)")
+	}
+	sentAt := make([]time.Time, total)
+	latencies := make([]time.Duration, 0, total)
+	producer, err := newClient(bootstrap, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerLinger(0), kgo.MaxBufferedRecords(total+1))
+	if err != nil {
+		return produced{}, err
+	}
+	defer producer.Close()
+	consumer, err := newClient(bootstrap, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
+		kgo.FetchMaxWait(500*time.Millisecond), kgo.FetchMinBytes(1))
+	if err != nil {
+		return produced{}, err
+	}
+	defer consumer.Close()
+	// Both clients know the partition's leader before the clock starts.
+	if err := producer.Ping(ctx); err != nil {
+		return produced{}, err
+	}
+	var sendError atomic.Value
+	consumed := make(chan error, 1)
+	go func() {
+		received := 0
+		for received < total {
+			fetches := consumer.PollFetches(ctx)
+			arrived := time.Now()
+			if errs := fetches.Errors(); len(errs) > 0 {
+				consumed <- fmt.Errorf("fetch: %v", errs[0].Err)
+				return
+			}
+			fetches.EachRecord(func(record *kgo.Record) {
+				index := int(binary.BigEndian.Uint64(record.Value))
+				if index < total {
+					latencies = append(latencies, arrived.Sub(sentAt[index]))
+					received++
+				}
+			})
+		}
+		consumed <- nil
+	}()
+	value := make([]byte, recordBytes)
+	copy(value[8:], bytes.Repeat(filler, recordBytes/len(filler)+1))
+	started := time.Now()
+	sent := 0
+	ticker := time.NewTicker(time.Millisecond)
+	defer ticker.Stop()
+	for sent < total && sendError.Load() == nil {
+		due := min(total, int(time.Since(started).Seconds()*rate)+1)
+		for ; sent < due; sent++ {
+			record := &kgo.Record{Partition: 0, Value: slices.Clone(value)}
+			binary.BigEndian.PutUint64(record.Value, uint64(sent))
+			sentAt[sent] = time.Now()
+			producer.Produce(ctx, record, func(_ *kgo.Record, err error) {
+				if err != nil {
+					sendError.CompareAndSwap(nil, err)
+				}
+			})
+		}
+		select {
+		case <-ticker.C:
+		case <-ctx.Done():
+			return produced{}, ctx.Err()
+		}
+	}
+	if err := producer.Flush(ctx); err != nil {
+		return produced{}, err
+	}
+	if failed, ok := sendError.Load().(error); ok {
+		return produced{}, failed
+	}
+	if err := <-consumed; err != nil {
+		return produced{}, err
+	}
+	elapsed := time.Since(started).Seconds()
+	return produced{Records: total, Bytes: total * recordBytes, Seconds: elapsed, Latency: percentiles(latencies)}, nil
 }

@@ -46,6 +46,9 @@ test('bench:compare --quick measures every scenario on both Zombi and Kafka and 
   expect(new Set(results.samples.map((s) => s.scenario))).toEqual(new Set(['produce', 'consume', 'latency']))
   // Latency at a light load and half way to saturation.
   expect(new Set(results.samples.filter((s) => s.scenario === 'latency').map((s) => s.loadShare))).toEqual(new Set([0.1, 0.5]))
+  // The latency clients: Java's send-to-ack, and produce-to-consume from a Node client and a Go one (franz-go).
+  expect(new Set(results.samples.filter((s) => s.scenario === 'latency').map((s) => s.client))).toEqual(new Set([
+    'kafka-tools (Java) (send to ack)', '@platformatic/kafka (produce to consume)', 'franz-go (produce to consume)']))
   expect(new Set(results.samples.map((s) => s.compression))).toEqual(new Set(['none', 'lz4', 'zstd']))
   expect(new Set(results.samples.map((s) => s.producers))).toEqual(new Set([1, 4]))
   expect(new Set(results.samples.map((s) => s.client)).size).toBeGreaterThanOrEqual(3)
