@@ -203,7 +203,13 @@ export class Connection implements GuardedConnection {
       this.#guard.remove(this)
       this.#closedController.abort()
       // Requests that will never be answered here give their produce budget back now.
-      for (let i = this.#pendingHead; i < this.#pending.length; i++) this.#releaseBudget(this.#pending[i]!)
+      // Answers completed but not yet written (behind a slower one) never will be: their slabs are dropped.
+      for (let i = this.#pendingHead; i < this.#pending.length; i++) {
+        const slot = this.#pending[i]!
+        this.#releaseBudget(slot)
+        slot.lease?.abandon()
+        slot.lease = null
+      }
       this.#server.produceBudget?.forget(this.#onBudgetDrained)
     })
     socket.on('drain', () => this.#maybeResume())
@@ -602,7 +608,7 @@ export class Connection implements GuardedConnection {
     try {
       if (handler.prepare !== undefined) prepared = handler.prepare(request.body, context)
     } catch (error) {
-      this.#handlerFailed(handler, error)
+      this.#handlerFailed(handler, error, context)
       return
     }
     if (prepared instanceof Promise) {
@@ -618,7 +624,7 @@ export class Connection implements GuardedConnection {
           }
           this.#reportPartial()
         },
-        (error: unknown) => this.#handlerFailed(handler, error),
+        (error: unknown) => this.#handlerFailed(handler, error, context),
       )
       this.#currentApi = null
       return
@@ -636,7 +642,7 @@ export class Connection implements GuardedConnection {
     try {
       result = request.handler.handle(request.body, context)
     } catch (error) {
-      this.#handlerFailed(request.handler, error)
+      this.#handlerFailed(request.handler, error, context)
       return
     }
     if (result instanceof Promise) {
@@ -648,14 +654,20 @@ export class Connection implements GuardedConnection {
             this.#crash(error, request.handler.name)
           }
         },
-        (error: unknown) => this.#handlerFailed(request.handler, error),
+        (error: unknown) => this.#handlerFailed(request.handler, error, context),
       )
     } else {
       this.#complete(slot, request, result, request.version, context)
     }
   }
 
-  #handlerFailed(handler: AnyHandler, error: unknown): void {
+  /** A failed request is never answered: slabs its handler read into are left to the GC, uncounted. */
+  #handlerFailed(handler: AnyHandler, error: unknown, context: Context | null, slot?: PendingResponse): void {
+    context?.takeLease()?.abandon()
+    if (slot !== undefined) {
+      slot.lease?.abandon()
+      slot.lease = null
+    }
     this.#crash(error, handler.name)
   }
 
@@ -686,7 +698,7 @@ export class Connection implements GuardedConnection {
       try {
         request.handler.write(writer, version, response)
       } catch (error) {
-        this.#handlerFailed(request.handler, error)
+        this.#handlerFailed(request.handler, error, null, slot)
         return
       }
       writer.patchInt32(sizePosition, writer.length - 4)

@@ -9,6 +9,7 @@ import type { AnyHandler } from '../../src/kafka/handler.ts'
 import { defineHandler } from '../../src/kafka/handler.ts'
 import { allHandlers } from '../../src/kafka/handlers/index.ts'
 import { MIN_REQUEST_BYTES } from '../../src/kafka/connection.ts'
+import { READ_SLAB_BYTES, ReadBufferPool } from '../../src/kafka/read-buffers.ts'
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
 import { readApiVersionsResponse, writeApiVersionsRequest } from '../../src/protocol/generated/api-versions.ts'
 import { readFetchResponse, writeFetchRequest } from '../../src/protocol/generated/fetch.ts'
@@ -146,14 +147,16 @@ describe('connection error boundary', () => {
 })
 
 describe('a handler that fails', () => {
-  const metadataWith = (behaviour: 'throws' | 'rejects' | 'unwritable'): AnyHandler => defineHandler<MetadataRequest, MetadataResponse>({
+  const metadataWith = (behaviour: 'throws' | 'rejects' | 'unwritable', slabBytes = 0): AnyHandler => defineHandler<MetadataRequest, MetadataResponse>({
     apiKey: ApiKey.Metadata, name: 'Metadata', minVersion: 0, maxVersion: 12,
     read: readMetadataRequest,
     write(writer: Writer, version: number, response: MetadataResponse) {
       if (behaviour === 'unwritable') throw new TypeError('cannot write this response')
       writeMetadataResponse(writer, version, response)
     },
-    handle(): MetadataResponse | Promise<MetadataResponse> {
+    handle(_request, context): MetadataResponse | Promise<MetadataResponse> {
+      // As Fetch does: bytes read into pooled slabs before the failure.
+      if (slabBytes > 0) context.allocateResponseBytes!(slabBytes).fill(7)
       if (behaviour === 'throws') throw new TypeError('handler bug')
       if (behaviour === 'rejects') return Promise.reject(new Error('async handler bug'))
       return { throttleTimeMs: 0, brokers: [], clusterId: null, controllerId: -1, topics: [], clusterAuthorizedOperations: -2147483648 }
@@ -169,6 +172,20 @@ describe('a handler that fails', () => {
         expect(await outcomeOf(kafka.port, frame)).toBe('closed')
         expect(kafka.guard.closedByReason.get('internal_error')).toBe(1)
         expect(await apiVersionsWorks(kafka.port)).toBe(true)
+      } finally {
+        await kafka.close()
+      }
+    })
+
+    it(`gives up the read slabs of a request whose handler ${behaviour}`, async () => {
+      const pool = new ReadBufferPool(4 * READ_SLAB_BYTES)
+      const handlers = allHandlers.map((h) => (h.apiKey === ApiKey.Metadata ? metadataWith(behaviour, 600_000) : h))
+      const kafka = await startInProcessKafka({ handlers, readBuffers: pool })
+      try {
+        const frame = RawClient.frame(ApiKey.Metadata, 12, 1, (w) => writeMetadataRequest(w, 12, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }))
+        expect(await outcomeOf(kafka.port, frame)).toBe('closed')
+        // The slab was taken, and is no longer counted as leased: the failed request will never be answered.
+        expect(pool.leasedBytes).toBe(0)
       } finally {
         await kafka.close()
       }
