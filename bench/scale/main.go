@@ -183,6 +183,8 @@ type produced struct {
 	Bytes   int     `json:"bytes"`
 	Seconds float64 `json:"seconds"`
 	Latency latency `json:"latency"`
+	// The latency subcommand's send-to-acknowledgement percentiles, beside its produce-to-consume ones.
+	AckLatency *latency `json:"ackLatency,omitempty"`
 }
 
 func percentiles(durations []time.Duration) latency {
@@ -769,6 +771,8 @@ func produceToConsume(ctx context.Context, bootstrap, topic string, rate, second
 		}
 		consumed <- nil
 	}()
+	var ackMutex sync.Mutex
+	ackLatencies := make([]time.Duration, 0, total)
 	value := make([]byte, recordBytes)
 	copy(value[8:], bytes.Repeat(filler, recordBytes/len(filler)+1))
 	started := time.Now()
@@ -781,10 +785,16 @@ func produceToConsume(ctx context.Context, bootstrap, topic string, rate, second
 			record := &kgo.Record{Partition: 0, Value: slices.Clone(value)}
 			binary.BigEndian.PutUint64(record.Value, uint64(sent))
 			sentAt[sent] = time.Now()
+			index := sent
 			producer.Produce(ctx, record, func(_ *kgo.Record, err error) {
 				if err != nil {
 					sendError.CompareAndSwap(nil, err)
+					return
 				}
+				acked := time.Since(sentAt[index])
+				ackMutex.Lock()
+				ackLatencies = append(ackLatencies, acked)
+				ackMutex.Unlock()
 			})
 		}
 		select {
@@ -803,5 +813,9 @@ func produceToConsume(ctx context.Context, bootstrap, topic string, rate, second
 		return produced{}, err
 	}
 	elapsed := time.Since(started).Seconds()
-	return produced{Records: total, Bytes: total * recordBytes, Seconds: elapsed, Latency: percentiles(latencies)}, nil
+	ackMutex.Lock()
+	defer ackMutex.Unlock()
+	return produced{Records: total, Bytes: total * recordBytes, Seconds: elapsed, Latency: percentiles(latencies), AckLatency: ptr(percentiles(ackLatencies))}, nil
 }
+
+func ptr[T any](value T) *T { return &value }

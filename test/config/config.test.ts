@@ -130,7 +130,7 @@ describe('config', () => {
 
   it('serves table defaults in the field\'s unit to code without a loaded config', () => {
     expect(settingDefault('segmentBytes')).toBe(256 * 1024 * 1024)
-    expect(settingDefault('fetchCacheBytes')).toBe(32 * 1024 * 1024)
+    expect(settingDefault('fetchCacheBytes')).toBe(0)
     expect(settingDefault('advertisedKafkaPort')).toBeNull()
     expect(settingDefault('snapshotRetentionMs')).toBe(3_600_000)
   })
