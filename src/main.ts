@@ -26,6 +26,7 @@ import { allHandlers } from './kafka/handlers/index.ts'
 import { KafkaTraffic, registerKafkaMetrics } from './kafka/metrics.ts'
 import { ProduceBudget } from './kafka/produce-budget.ts'
 import { ReadBufferPool } from './kafka/read-buffers.ts'
+import { RequestBufferPool } from './kafka/request-buffers.ts'
 import { SocketGuard } from './kafka/socket-guard.ts'
 import { Router } from './kafka/router.ts'
 import { KafkaListeners } from './kafka/listeners.ts'
@@ -67,6 +68,8 @@ const SHUTDOWN_GRACE_MS = 5000
 const EXPIRY_CHECK_MS = 60_000
 /** Fetch read slabs kept for reuse between responses: a consumer's few responses in flight fit; more is left to the GC. */
 const FETCH_READ_POOL_BYTES = 16 << 20
+/** Produce request buffers kept for reuse between requests: a few producers' requests in flight fit; more is left to the GC. */
+const PRODUCE_REQUEST_POOL_BYTES = 32 << 20
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 (22 characters); kept across restarts. */
 async function clusterId(store: HotStore): Promise<string> {
@@ -220,6 +223,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const produceBudget = new ProduceBudget(config.kafkaMaxInflightProduceBytes)
   // Slabs Fetch reads batches from the log files into, kept between responses up to this much.
   const readBuffers = new ReadBufferPool(FETCH_READ_POOL_BYTES)
+  // Buffers large requests are read into; a Produce request's goes back once it is handled.
+  const requestBuffers = new RequestBufferPool(PRODUCE_REQUEST_POOL_BYTES)
   const memoryRelief = new MemoryRelief(logger)
   memoryRelief.trimEvery(config.mallocTrimMs)
   const socketGuard = new SocketGuard({
@@ -250,7 +255,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const authorizer = new Authorizer(store, { superUsers: config.superUserList, allowIfNoAcl: config.allowIfNoAcl })
   await authorizer.load()
   const kafka = await KafkaListeners.open(
-    config.kafkaListeners, router, { log, groups, config, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics), credentials, authorizer, readBuffers },
+    config.kafkaListeners, router, { log, groups, config, supportedApis: router.supportedApis, shutdown: shutdown.signal, metrics, produceBudget, traffic: new KafkaTraffic(metrics), credentials, authorizer, readBuffers, requestBuffers },
     { nodeId: config.nodeId, clusterId: await clusterId(store) }, logger, socketGuard, tls, sasl,
   )
   const kafkaPort = kafka.opened[0]!.port
@@ -298,6 +303,8 @@ async function start(config: Config, logger: Logger): Promise<void> {
   memory.add('inflight_produce', config.kafkaMaxInflightProduceBytes, () => produceBudget.inflightBytes)
   // Slabs kept between Fetch responses (those lent to responses being written count with them).
   memory.add('fetch_read_slabs', FETCH_READ_POOL_BYTES, () => readBuffers.freeBytes)
+  // Produce request buffers kept between requests (those of requests being handled count in inflight_produce).
+  memory.add('produce_request_buffers', PRODUCE_REQUEST_POOL_BYTES, () => requestBuffers.freeBytes)
   memory.addWorkers(flushPool)
   memory.addWorkers(compactionPool)
   registerMemoryMetrics(metrics, memory)

@@ -115,6 +115,8 @@ class Context implements RequestContext {
 }
 
 interface DecodedRequest {
+  /** The request's bytes (after the size prefix), which the body's byte fields are views of. */
+  frame: Buffer
   handler: AnyHandler
   version: number
   correlationId: number
@@ -363,7 +365,7 @@ export class Connection implements GuardedConnection {
       }
       if (size > OWN_BUFFER_ABOVE_BYTES) {
         // Held whole from now on, so the guard counts all of it (memory, not bytes received).
-        const frame = Buffer.allocUnsafeSlow(size)
+        const frame = this.#server.requestBuffers?.take(size) ?? Buffer.allocUnsafeSlow(size)
         region.copy(frame, 0, this.#regionStart, this.#regionEnd)
         this.#frame = frame
         this.#frameFilled = unparsed
@@ -497,7 +499,7 @@ export class Connection implements GuardedConnection {
     if (version < handler.minVersion || version > handler.maxVersion) {
       if (apiKey === ApiKey.ApiVersions) {
         // Clients probe with their newest ApiVersions; answer v0 with error 35 and our ranges.
-        return { handler, version: -1, correlationId, clientId: null, body: null }
+        return { frame, handler, version: -1, correlationId, clientId: null, body: null }
       }
       this.#fail('unsupported api version; closing connection', { api: handler.name, version, supported: `${handler.minVersion}-${handler.maxVersion}` })
       return null
@@ -507,7 +509,7 @@ export class Connection implements GuardedConnection {
       const clientId = reader.nullableString()
       if (isFlexible(apiKey, version)) reader.skipTaggedFields()
       const body = handler.read(reader, version)
-      return { handler, version, correlationId, clientId, body }
+      return { frame, handler, version, correlationId, clientId, body }
     } catch (error) {
       if (error instanceof ProtocolDecodeError || error instanceof RangeError) {
         this.#fail('malformed request; closing connection', { api: handler.name, version, err: error.message })
@@ -648,6 +650,7 @@ export class Connection implements GuardedConnection {
     if (result instanceof Promise) {
       result.then(
         (response: unknown) => {
+          this.#recycle(request)
           try {
             this.#complete(slot, request, response, request.version, context)
           } catch (error) {
@@ -657,8 +660,18 @@ export class Connection implements GuardedConnection {
         (error: unknown) => this.#handlerFailed(request.handler, error, context),
       )
     } else {
+      this.#recycle(request)
       this.#complete(slot, request, result, request.version, context)
     }
+  }
+
+  /**
+   * A Produce request's buffer goes back to the pool once its handler has fulfilled: every append has
+   * settled, and what the log keeps of the batches is its own copy (request-buffers.ts). A handler that
+   * failed may have left an append in flight, so its buffer is left to the garbage collector.
+   */
+  #recycle(request: DecodedRequest): void {
+    if (request.handler.apiKey === ApiKey.Produce) this.#server.requestBuffers?.give(request.frame)
   }
 
   /** A failed request is never answered: slabs its handler read into are left to the GC, uncounted. */

@@ -13,6 +13,7 @@ import type { SaslServices } from '../security/sasl-session.ts'
 import type { KafkaTraffic } from './metrics.ts'
 import type { ProduceBudget } from './produce-budget.ts'
 import type { ReadBufferPool } from './read-buffers.ts'
+import type { RequestBufferPool } from './request-buffers.ts'
 import type { AnyHandler, BrokerIdentity, SupportedApi } from './handler.ts'
 
 /** What every connection shares. */
@@ -32,6 +33,8 @@ export interface ServerContext {
   sasl?: SaslServices
   /** Where Fetch reads batches from the hot log's files (absent: a fresh buffer per batch). */
   readBuffers?: ReadBufferPool
+  /** Where large requests are read into, Produce requests' buffers reused (absent: a fresh buffer per request). */
+  requestBuffers?: RequestBufferPool
 }
 
 export class Router {

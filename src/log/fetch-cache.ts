@@ -3,12 +3,12 @@
 import type { BatchIndex } from './batch-index.ts'
 
 /**
- * The bytes to keep in the cache: the batch itself when it is most of the memory it lives in (a large
- * request's own buffer), else a copy, so a small batch does not keep alive the read buffer or socket
- * chunk it arrived in (up to 64 KiB for a few bytes, which the budget would not see).
+ * The bytes to keep in the cache: always a copy of exactly the batch. A view would keep alive the
+ * read buffer or socket chunk it arrived in (up to 64 KiB for a few bytes, which the budget would not
+ * see), and a large Produce request's buffer is reused for the next request once the append has
+ * settled (kafka/request-buffers.ts).
  */
 export function ownBytes(bytes: Buffer): Buffer {
-  if (bytes.buffer.byteLength <= 2 * bytes.length) return bytes
   const copy = Buffer.allocUnsafeSlow(bytes.length)
   bytes.copy(copy)
   return copy

@@ -205,7 +205,8 @@ export interface HotStore {
    * every one queued after it are rolled back (nothing of them is stored, the offsets they carried
    * may be given out again) and the store goes on; and with STORAGE_FAILED once a log write
    * failed otherwise: from then on every write is refused and nothing after the failure is
-   * acknowledged.
+   * acknowledged. Once the promise has settled the store holds no reference to `request.bytes`:
+   * the caller may reuse that memory (the Kafka listener reads the next Produce request into it).
    */
   append(request: AppendRequest): Promise<BatchLocation>
   /**

@@ -10,9 +10,13 @@ import { defineHandler } from '../../src/kafka/handler.ts'
 import { allHandlers } from '../../src/kafka/handlers/index.ts'
 import { MIN_REQUEST_BYTES } from '../../src/kafka/connection.ts'
 import { READ_SLAB_BYTES, ReadBufferPool } from '../../src/kafka/read-buffers.ts'
+import { RequestBufferPool } from '../../src/kafka/request-buffers.ts'
 import { ApiKey } from '../../src/protocol/generated/api-keys.ts'
 import { readApiVersionsResponse, writeApiVersionsRequest } from '../../src/protocol/generated/api-versions.ts'
+import { readDescribeGroupsResponse, writeDescribeGroupsRequest } from '../../src/protocol/generated/describe-groups.ts'
 import { readFetchResponse, writeFetchRequest } from '../../src/protocol/generated/fetch.ts'
+import { readJoinGroupResponse, writeJoinGroupRequest } from '../../src/protocol/generated/join-group.ts'
+import { readSyncGroupResponse, writeSyncGroupRequest } from '../../src/protocol/generated/sync-group.ts'
 import { readMetadataRequest, writeMetadataRequest, writeMetadataResponse, type MetadataRequest, type MetadataResponse } from '../../src/protocol/generated/metadata.ts'
 import { readProduceResponse, writeProduceRequest } from '../../src/protocol/generated/produce.ts'
 import { Reader } from '../../src/protocol/reader.ts'
@@ -326,7 +330,7 @@ describe('response order and backpressure', () => {
     }
   })
 
-  it('stores large and small pipelined Produce requests byte for byte however their bytes are cut, and caches small batches in memory of their own', async () => {
+  it('stores large and small pipelined Produce requests byte for byte however their bytes are cut, and caches batches in memory of their own', async () => {
     const kafka = await startInProcessKafka({ fetchCacheBytes: 16 << 20 })
     try {
       const topic = await topicOf(kafka.log, 'cuts')
@@ -351,6 +355,69 @@ describe('response order and backpressure', () => {
       // From the CRC on, the bytes are the client's (base offset and leader epoch are the broker's).
       expect(stored.map((batch) => batch.subarray(17).toString('hex'))).toEqual(batches.map((batch) => batch.subarray(17).toString('hex')))
       for (const batch of stored) expect(batch.buffer.byteLength).toBeLessThanOrEqual(2 * batch.length)
+      client.close()
+    } finally {
+      await kafka.close()
+    }
+  })
+
+  /** Sends one request and waits for its answer (so the next request is read after this one was handled). */
+  const roundTrip = async (client: RawClient, frame: Buffer): Promise<Reader> => {
+    const answer = client.nextFrame()
+    client.sendRaw(frame)
+    return new Reader(await answer, 4)
+  }
+  /** A batch of about 40 KiB (a request read into a pooled buffer of its own) whose every record says `label`. */
+  const largeBatch = (label: string): Buffer => batchOf(Array.from({ length: 40 }, (_, r) => `${label}/${r} ${label.repeat(1000 / label.length)}`))
+
+  it('reads each large Produce request into the buffer the last one was answered from, while the batches kept (fetch cache) stay their own', async () => {
+    const pool = new RequestBufferPool(8 << 20)
+    const kafka = await startInProcessKafka({ fetchCacheBytes: 16 << 20, requestBuffers: pool })
+    try {
+      const topic = await topicOf(kafka.log, 'reused')
+      const client = await RawClient.connect('127.0.0.1', kafka.port)
+      const batches = ['a', 'b', 'c', 'd', 'e', 'f'].map(largeBatch)
+      for (const [i, batch] of batches.entries()) {
+        const reader = await roundTrip(client, RawClient.frame(ApiKey.Produce, 9, i + 1, (w) => writeProduceRequest(w, 9, produceRequest({ reused: [{ index: 0, records: batch }] }))))
+        reader.skipTaggedFields()
+        expect(readProduceResponse(reader, 9).responses[0]!.partitionResponses[0]).toMatchObject({ errorCode: 0, baseOffset: i * 40 })
+      }
+      expect(pool.allocated).toBe(1)
+      expect(pool.reused).toBe(batches.length - 1)
+      const cached: Buffer[] = []
+      topic.partitions[0]!.read(0, 64 << 20, true, cached)
+      expect(cached.map((batch) => batch.subarray(17).toString('hex'))).toEqual(batches.map((batch) => batch.subarray(17).toString('hex')))
+      client.close()
+    } finally {
+      await kafka.close()
+    }
+  })
+
+  it('never reuses the buffer of a request other than Produce: a JoinGroup member\'s metadata stays intact through later Produce requests', async () => {
+    const pool = new RequestBufferPool(8 << 20)
+    const kafka = await startInProcessKafka({ requestBuffers: pool, settings: { ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' } })
+    try {
+      await topicOf(kafka.log, 'after-join')
+      const client = await RawClient.connect('127.0.0.1', kafka.port)
+      // The coordinator keeps a member's protocol metadata as it came (a view of the request's bytes).
+      const metadata = Buffer.from('m'.repeat(40_000))
+      const join = await roundTrip(client, RawClient.frame(ApiKey.JoinGroup, 3, 1, (w) => writeJoinGroupRequest(w, 3, {
+        groupId: 'keeps', sessionTimeoutMs: 60_000, rebalanceTimeoutMs: 60_000, memberId: '', groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata }], reason: null,
+      })))
+      const joined = readJoinGroupResponse(join, 3)
+      expect(joined.errorCode).toBe(0)
+      // Stable after the leader's SyncGroup: DescribeGroups then shows the members' metadata.
+      const sync = await roundTrip(client, RawClient.frame(ApiKey.SyncGroup, 3, 2, (w) => writeSyncGroupRequest(w, 3, {
+        groupId: 'keeps', generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [{ memberId: joined.memberId, assignment: Buffer.alloc(0) }],
+      })))
+      expect(readSyncGroupResponse(sync, 3).errorCode).toBe(0)
+      for (const [i, label] of ['x', 'y', 'z'].entries()) {
+        await roundTrip(client, RawClient.frame(ApiKey.Produce, 9, i + 3, (w) => writeProduceRequest(w, 9, produceRequest({ 'after-join': [{ index: 0, records: largeBatch(label) }] }))))
+      }
+      expect(pool.allocated).toBe(2)
+      const described = await roundTrip(client, RawClient.frame(ApiKey.DescribeGroups, 4, 9, (w) => writeDescribeGroupsRequest(w, 4, { groups: ['keeps'], includeAuthorizedOperations: false })))
+      const [member] = readDescribeGroupsResponse(described, 4).groups[0]!.members
+      expect(member!.memberMetadata.equals(metadata)).toBe(true)
       client.close()
     } finally {
       await kafka.close()

@@ -45,6 +45,21 @@ export function hotStoreContract(name: string, makeStore: (dir: string) => HotSt
       }
     })
 
+    it('keeps nothing of an append\'s bytes once it has settled: the caller may reuse them (pooled request buffers)', async () => {
+      const topicId = await topicWith(1)
+      const shared = Buffer.alloc(200_000)
+      const appended: Buffer[] = []
+      const locations = []
+      for (let base = 0; base < 3; base++) {
+        const request = appendOf(topicId, 0, base, 1, `reused-${base}`, 100_000)
+        appended.push(request.bytes)
+        request.bytes.copy(shared)
+        locations.push(await store.append({ ...request, bytes: shared.subarray(0, request.bytes.length) }))
+      }
+      shared.fill(0x5a)
+      expect(locations.map((location) => store.read(location).toString('hex'))).toEqual(appended.map((bytes) => bytes.toString('hex')))
+    })
+
     it('resolves appends of one tick in call order, across partitions', async () => {
       const topicId = await topicWith(4)
       const resolved: number[] = []

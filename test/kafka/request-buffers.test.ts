@@ -1,0 +1,46 @@
+import { expect, test } from 'vitest'
+import { RequestBufferPool } from '../../src/kafka/request-buffers.ts'
+
+test('a request of a size class gets exactly its size over pooled memory, which the next request of that class reuses once given back', () => {
+  const pool = new RequestBufferPool(8 << 20)
+  const first = pool.take(1_000_100)
+  expect(first.length).toBe(1_000_100)
+  expect(first.buffer.byteLength).toBe(1 << 20)
+  pool.give(first)
+  expect(pool.freeBytes).toBe(1 << 20)
+  const second = pool.take(600_000)
+  expect(second.buffer).toBe(first.buffer)
+  expect(second.length).toBe(600_000)
+  expect([pool.allocated, pool.reused, pool.freeBytes]).toEqual([1, 1, 0])
+  // Another class (32 KiB) does not take the 1 MiB one.
+  const small = pool.take(20_000)
+  expect(small.buffer.byteLength).toBe(32 * 1024)
+  expect(pool.allocated).toBe(2)
+})
+
+test('memory given back twice, or never taken from the pool, is never handed out twice', () => {
+  const pool = new RequestBufferPool(8 << 20)
+  const request = pool.take(100_000)
+  pool.give(request)
+  pool.give(request)
+  const a = pool.take(100_000)
+  const b = pool.take(100_000)
+  expect(a.buffer).toBe(request.buffer)
+  expect(b.buffer).not.toBe(a.buffer)
+  // A view of a read buffer or a socket chunk: not the pool's to reuse.
+  pool.give(Buffer.allocUnsafeSlow(128 * 1024).subarray(0, 100_000))
+  expect(pool.freeBytes).toBe(0)
+})
+
+test('requests outside the size classes get buffers of their own, and the pool keeps no more than its bound', () => {
+  const pool = new RequestBufferPool(1 << 20)
+  for (const size of [1000, 16 * 1024 - 1, 4 * 1024 * 1024 + 1]) {
+    const own = pool.take(size)
+    expect(own.length).toBe(size)
+    pool.give(own)
+  }
+  expect([pool.allocated, pool.freeBytes]).toEqual([0, 0])
+  const held = [pool.take(1 << 20), pool.take(1 << 20)]
+  for (const request of held) pool.give(request)
+  expect(pool.freeBytes).toBe(1 << 20)
+})
