@@ -171,6 +171,17 @@ async function withBroker(pair: Pair, side: BrokerKind, round: number, body: (br
   return run
 }
 
+/**
+ * Which broker runs first in a round: each in turn. The one that runs second starts right after the
+ * first removed gigabytes of log files, so its page-cache writes get memory the kernel has just
+ * freed, where the first takes memory that has been free for a while; on a VM that hands free memory
+ * back to its host (this project's machines do), first touching such memory costs the guest several
+ * times more system time per byte written (docs/benchmarks.md).
+ */
+function sideOrder(round: number): readonly BrokerKind[] {
+  return round % 2 === 0 ? ['zombi', 'kafka'] : ['kafka', 'zombi']
+}
+
 /** Every load once, small and untimed, so the broker's JIT (and the Node loads') is warm before the first timing. */
 async function warmUp(broker: RunningBroker, loads: ClientLoad[]): Promise<void> {
   for (const load of loads) {
@@ -340,7 +351,7 @@ async function main(): Promise<number> {
     }
     for (let round = 0; round < rounds; round++) {
       for (const pair of pairs) {
-        for (const side of ['zombi', 'kafka'] as const) results.brokerRuns.push(await throughputRound(pair, side, round, results.samples))
+        for (const side of sideOrder(round)) results.brokerRuns.push(await throughputRound(pair, side, round, results.samples))
       }
     }
     for (const pair of pairs.filter((candidate) => candidate.latency)) {
