@@ -22,6 +22,14 @@ const SCAN_CHUNK_BYTES = 4 * 1024 * 1024
  */
 const COALESCE_BELOW_BYTES = 4096
 const SCRATCH_MAX_BYTES = 16 * 1024 * 1024
+/**
+ * Bytes per write call: a group commit of several megabytes goes out in 1 MiB writes. For a larger
+ * write Linux fills the page cache with 2 MiB folios, and on this project's VMs (free memory handed
+ * back to the host) touching such a fresh folio costs about ten times the system time per byte:
+ * 246 MB in 2 or 4 MiB writes took 0.6-0.9 s of kernel time, in 1 MiB writes 0.06 s
+ * (docs/benchmarks.md). Kafka writes one batch per call, a megabyte or less.
+ */
+const MAX_WRITE_BYTES = 1024 * 1024
 /** File descriptors kept open for reads of old segments (least recently used ones are closed). */
 const MAX_OPEN_SEGMENTS = 128
 
@@ -231,7 +239,7 @@ export class SegmentLog {
     for (const buffer of pending) total += buffer.length
     let written = 0
     while (written < total) {
-      const n = await writev(segment.fd, written === 0 ? pending : skipBytes(pending, written), position + written)
+      const n = await writev(segment.fd, total <= MAX_WRITE_BYTES && written === 0 ? pending : window(pending, written, MAX_WRITE_BYTES), position + written)
       if (n === 0) throw new ZombiError('STORAGE_FAILED', `segment ${segment.number} accepted no bytes`)
       written += n
     }
@@ -333,16 +341,20 @@ function fdatasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())))
 }
 
-/** The buffers with the first `skip` bytes removed (after a short write). */
-function skipBytes(buffers: Buffer[], skip: number): Buffer[] {
+/** At most `max` bytes of the buffers, from byte `skip` on (the next write after a short or capped one). */
+function window(buffers: Buffer[], skip: number, max: number): Buffer[] {
   const out: Buffer[] = []
   let remaining = skip
+  let room = max
   for (const buffer of buffers) {
+    if (room === 0) break
     if (remaining >= buffer.length) {
       remaining -= buffer.length
       continue
     }
-    out.push(remaining > 0 ? buffer.subarray(remaining) : buffer)
+    const end = Math.min(buffer.length, remaining + room)
+    out.push(remaining > 0 || end < buffer.length ? buffer.subarray(remaining, end) : buffer)
+    room -= end - remaining
     remaining = 0
   }
   return out

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   DecodedBatchFrame, DecodedPartitionFrame, FRAME_KIND_BATCH, FRAME_KIND_CHECKED_BATCH, FRAME_KIND_PARTITION, FRAME_KIND_STATE,
   FRAME_PREFIX_BYTES, batchFrameHeader, forEachStateRow, frameIntact, frameKind, partitionFrame, stateFrame,
@@ -123,6 +123,23 @@ describe('segment log', () => {
     segment.size = buffers.reduce((sum, b) => sum + b.length, 0)
     expect(fs.readFileSync(log.path(0)).equals(Buffer.concat(buffers))).toBe(true)
     expect(log.read(0, buffers[0]!.length, buffers[1]!.length).equals(buffers[1]!)).toBe(true)
+    log.close()
+  })
+
+  it('writes a commit of several megabytes in writes of at most 1 MiB, buffers cut where a write ends', async () => {
+    const log = await freshLog()
+    const sizes = [300_000, 2_500_000, 10, 1_048_576, 700_000, 5]
+    const buffers = sizes.map((size, i) => Buffer.alloc(size, i + 1))
+    const writev = vi.spyOn(fs, 'writev')
+    try {
+      await log.write(log.active(), 0, buffers)
+      const written = writev.mock.calls.map((call) => (call[1] as Buffer[]).reduce((sum, b) => sum + b.length, 0))
+      expect(Math.max(...written)).toBeLessThanOrEqual(1024 * 1024)
+      expect(written.reduce((sum, n) => sum + n, 0)).toBe(sizes.reduce((sum, n) => sum + n, 0))
+    } finally {
+      writev.mockRestore()
+    }
+    expect(fs.readFileSync(log.path(0)).equals(Buffer.concat(buffers))).toBe(true)
     log.close()
   })
 
