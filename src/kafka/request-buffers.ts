@@ -14,12 +14,13 @@ const SMALLEST_CLASS_BYTES = 32 * 1024
 const LARGEST_CLASS_BYTES = 4 * 1024 * 1024
 
 export class RequestBufferPool {
-  /** Free buffers by size class (powers of two). */
-  readonly #free = new Map<number, ArrayBuffer[]>()
+  /** Free buffers by size class (powers of two), and when each class was last taken from. */
+  readonly #classes = new Map<number, SizeClass>()
   /** Taken and not given back: a buffer is pooled again at most once per take. Weak: a request never given back is simply collected. */
   readonly #out = new WeakSet<ArrayBuffer>()
   readonly #maxFreeBytes: number
   #freeBytes = 0
+  #takes = 0
   #reused = 0
   #allocated = 0
 
@@ -47,7 +48,9 @@ export class RequestBufferPool {
   take(size: number): Buffer {
     const capacity = classOf(size)
     if (capacity === 0) return Buffer.allocUnsafeSlow(size)
-    let memory = this.#free.get(capacity)?.pop()
+    const sizeClass = this.#class(capacity)
+    sizeClass.lastTake = ++this.#takes
+    let memory = sizeClass.free.pop()
     if (memory === undefined) {
       memory = new ArrayBuffer(capacity)
       this.#allocated++
@@ -62,20 +65,50 @@ export class RequestBufferPool {
   /**
    * Takes back the memory under `request`, which nothing may read or write afterwards. Bytes that
    * did not come from take() (a read buffer's views, a socket chunk) and second calls are ignored.
+   * When the pool is full, buffers of the classes least recently taken make room: a pool full of
+   * the last client's sizes must not turn away the sizes in use now (each would be a fresh buffer again).
    */
   give(request: Buffer): void {
     const memory = request.buffer
     if (!(memory instanceof ArrayBuffer) || !this.#out.delete(memory)) return
     const capacity = memory.byteLength
-    if (this.#freeBytes + capacity > this.#maxFreeBytes) return
-    let list = this.#free.get(capacity)
-    if (list === undefined) {
-      list = []
-      this.#free.set(capacity, list)
+    if (capacity > this.#maxFreeBytes) return
+    const sizeClass = this.#class(capacity)
+    while (this.#freeBytes + capacity > this.#maxFreeBytes) {
+      const stale = this.#leastRecentlyTakenOther(sizeClass)
+      if (stale === null) return
+      stale.free.pop()
+      this.#freeBytes -= stale.capacity
     }
-    list.push(memory)
+    sizeClass.free.push(memory)
     this.#freeBytes += capacity
   }
+
+  #class(capacity: number): SizeClass {
+    let sizeClass = this.#classes.get(capacity)
+    if (sizeClass === undefined) {
+      sizeClass = { capacity, free: [], lastTake: 0 }
+      this.#classes.set(capacity, sizeClass)
+    }
+    return sizeClass
+  }
+
+  /** The class, other than `keep`, with free buffers that was taken from longest ago (only if before `keep`). */
+  #leastRecentlyTakenOther(keep: SizeClass): SizeClass | null {
+    let oldest: SizeClass | null = null
+    for (const candidate of this.#classes.values()) {
+      if (candidate === keep || candidate.free.length === 0 || candidate.lastTake > keep.lastTake) continue
+      if (oldest === null || candidate.lastTake < oldest.lastTake) oldest = candidate
+    }
+    return oldest
+  }
+}
+
+interface SizeClass {
+  readonly capacity: number
+  readonly free: ArrayBuffer[]
+  /** The pool's take count when this class was last taken from. */
+  lastTake: number
 }
 
 /** The power of two a request of `size` bytes is read into, or 0 outside the pooled sizes. */

@@ -44,3 +44,30 @@ test('requests outside the size classes get buffers of their own, and the pool k
   for (const request of held) pool.give(request)
   expect(pool.freeBytes).toBe(1 << 20)
 })
+
+test('a full pool makes room for the size in use now by dropping the sizes taken longest ago, never the other way round', () => {
+  const pool = new RequestBufferPool(1 << 20)
+  // The last client's 1 MiB requests fill the pool.
+  const large = pool.take(1_000_000)
+  pool.give(large)
+  expect(pool.freeBytes).toBe(1 << 20)
+  // A client with ~100 KB requests: its buffer is kept (the 1 MiB one goes), so its next request reuses it.
+  const small = pool.take(100_000)
+  const old = pool.take(1_000_000)
+  pool.give(small)
+  expect(pool.freeBytes).toBe(128 * 1024)
+  expect(pool.take(100_000).buffer).toBe(small.buffer)
+  pool.give(old)
+  // The 1 MiB class was taken from after the 128 KiB one had been given back: it fits beside nothing else.
+  expect(pool.freeBytes).toBe(1 << 20)
+  // The 1 MiB class taken last: a 128 KiB buffer coming back later does not push it out.
+  const before = pool.take(120_000)
+  const recent = pool.take(900_000)
+  pool.give(recent)
+  pool.give(before)
+  expect(pool.freeBytes).toBe(1 << 20)
+  // The 128 KiB class taken last: the 1 MiB buffer makes room for it.
+  const now = pool.take(120_000)
+  pool.give(now)
+  expect(pool.freeBytes).toBe(128 * 1024)
+})
