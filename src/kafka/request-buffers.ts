@@ -8,7 +8,7 @@
 // reference to appended bytes after that. Other requests may leave views of their bytes behind
 // (JoinGroup metadata, SyncGroup assignments kept by the coordinator), so their buffers go to the GC.
 
-/** Requests from this size up are read into a pooled buffer (smaller ones share read buffers). */
+/** The smallest size class: requests over 16 KiB, the ones read into a buffer of their own (connection.ts), start here. */
 const SMALLEST_CLASS_BYTES = 32 * 1024
 /** Larger requests get a buffer of their own that is never pooled (they are rare). */
 const LARGEST_CLASS_BYTES = 4 * 1024 * 1024

@@ -26,7 +26,7 @@ const SCRATCH_MAX_BYTES = 16 * 1024 * 1024
  * Bytes per write call: a group commit of several megabytes goes out in 1 MiB writes. For a larger
  * write Linux fills the page cache with 2 MiB folios, and on this project's VMs (free memory handed
  * back to the host) touching such a fresh folio costs about ten times the system time per byte:
- * 246 MB in 2 or 4 MiB writes took 0.6-0.9 s of kernel time, in 1 MiB writes 0.06 s
+ * 256 MB in 2, 4 or 32 MiB writes took 0.3-0.9 s of kernel time, in writes of 1 MiB or less 0.06-0.15 s
  * (docs/benchmarks.md). Kafka writes one batch per call, a megabyte or less.
  */
 const MAX_WRITE_BYTES = 1024 * 1024
