@@ -30,7 +30,8 @@ export const OWN_BUFFER_ABOVE_BYTES = 16 * 1024
  * Bounds of one read buffer: it doubles after a read that filled it, halves after a small one, and is
  * small again after a request with a buffer of its own, so an idle connection holds little memory. Each
  * read gets a fresh buffer (frames of the last one may still be in use), never a shared slab that one
- * idle connection's pending read would keep alive whole.
+ * idle connection's pending read would keep alive whole. Read buffers of 16 KiB and more (a busy
+ * producer's) come from the request buffer pool and go back once their Produce requests are answered.
  */
 const MIN_READ_BYTES = 1024
 const MAX_READ_BYTES = 64 * 1024
@@ -181,13 +182,14 @@ export class Connection implements GuardedConnection {
    * object over the same connection. Otherwise (TLS) its 'data' events are assembled into frames.
    */
   constructor(accepted: Socket, router: Router, server: ServerContext, logger: Logger, guard: SocketGuard, principal: string, directReads = false) {
+    // Before the socket: its first read buffer is picked at once, from the server's pool.
+    this.#server = server
     const socket = directReads ? socketWithDirectReads(accepted, { buffer: this.#nextReadBuffer, callback: this.#onDirectRead }) ?? accepted : accepted
     this.#direct = socket !== accepted
     this.#principal = principal
     this.#sasl = server.sasl === undefined ? null : new SaslSession(server.sasl, `${socket.remoteAddress}:${socket.remotePort}`)
     this.#socket = socket
     this.#router = router
-    this.#server = server
     this.#guard = guard
     this.address = socket.remoteAddress ?? 'unknown'
     this.#remote = `${socket.remoteAddress}:${socket.remotePort}`
@@ -213,6 +215,10 @@ export class Connection implements GuardedConnection {
         slot.lease = null
       }
       this.#server.produceBudget?.forget(this.#onBudgetDrained)
+      // Nothing is read into the read buffer any more; requests still in flight keep their holds on it.
+      this.#server.requestBuffers?.release(this.#region)
+      this.#region = EMPTY
+      this.#regionStart = this.#regionEnd = 0
     })
     socket.on('drain', () => this.#maybeResume())
   }
@@ -300,9 +306,12 @@ export class Connection implements GuardedConnection {
     const unparsed = this.#regionEnd - this.#regionStart
     // A started request no larger than OWN_BUFFER_ABOVE_BYTES: room for all of it.
     const wanted = this.#expected >= 0 ? Math.max(this.#readSize, this.#expected - unparsed) : this.#readSize
-    const region = Buffer.allocUnsafeSlow(unparsed + wanted)
+    const pool = this.#server.requestBuffers
+    const region = pool?.take(unparsed + wanted) ?? Buffer.allocUnsafeSlow(unparsed + wanted)
     // The bytes of a request or size prefix cut by the last read move in front (at most one small request).
     if (unparsed > 0) this.#region.copy(region, 0, this.#regionStart, this.#regionEnd)
+    // The socket reads no more into the last buffer: it is back in the pool once its requests are answered.
+    pool?.release(this.#region)
     this.#region = region
     this.#regionStart = 0
     this.#regionEnd = unparsed
@@ -356,6 +365,8 @@ export class Connection implements GuardedConnection {
       const size = this.#expected
       if (unparsed >= size) {
         const frame = region.subarray(this.#regionStart, this.#regionStart + size)
+        // Released with the request (#recycle) if it is a Produce answered; any other keeps the buffer from reuse.
+        this.#server.requestBuffers?.retain(frame)
         this.#regionStart += size
         this.#buffered -= size
         this.#expected = -1
@@ -666,12 +677,12 @@ export class Connection implements GuardedConnection {
   }
 
   /**
-   * A Produce request's buffer goes back to the pool once its handler has fulfilled: every append has
+   * A Produce request releases its hold on its buffer once its handler has fulfilled: every append has
    * settled, and what the log keeps of the batches is its own copy (request-buffers.ts). A handler that
    * failed may have left an append in flight, so its buffer is left to the garbage collector.
    */
   #recycle(request: DecodedRequest): void {
-    if (request.handler.apiKey === ApiKey.Produce) this.#server.requestBuffers?.give(request.frame)
+    if (request.handler.apiKey === ApiKey.Produce) this.#server.requestBuffers?.release(request.frame)
   }
 
   /** A failed request is never answered: slabs its handler read into are left to the GC, uncounted. */

@@ -1,14 +1,16 @@
-// Buffers that large requests are read into (direct reads, connection.ts), reused once a Produce
-// request is handled. A fresh buffer per request (a megabyte for each of kcat's requests) is memory
-// outside V8's heap that only a garbage collection gives back, and at 1 KiB produce rates the
-// collector ran full mark-compacts every second or two (docs/benchmarks.md, issue 18).
+// Buffers that requests are read into (direct reads, connection.ts), reused once the Produce
+// requests in them are answered. A fresh buffer per read or per request (a megabyte for each of
+// kcat's requests) is memory outside V8's heap that only a garbage collection gives back: at 1 KiB
+// produce rates the collector ran full mark-compacts every second or two (docs/benchmarks.md, issue 18).
 //
-// Only Produce requests come back, and only once their handler has fulfilled: every append has
-// then settled, and neither a hot store (HotStore.append) nor the fetch cache (ownBytes) keeps a
-// reference to appended bytes after that. Other requests may leave views of their bytes behind
-// (JoinGroup metadata, SyncGroup assignments kept by the coordinator), so their buffers go to the GC.
+// A buffer comes back once every hold on it is released: the reader's (take) while the socket may
+// still read into it, and one per request parsed out of it (retain). Only a Produce request's hold is
+// ever released, once its handler has fulfilled: every append has then settled, and neither a hot
+// store (HotStore.append) nor the fetch cache (ownBytes) keeps a reference to appended bytes after
+// that. Other requests may leave views of their bytes behind (JoinGroup metadata, SyncGroup
+// assignments kept by the coordinator), so a buffer that held one goes to the GC instead.
 
-/** The smallest size class: requests over 16 KiB, the ones read into a buffer of their own (connection.ts), start here. */
+/** The smallest size class: requests over 16 KiB (read into a buffer of their own) and read buffers of 16 KiB and more start here. */
 const SMALLEST_CLASS_BYTES = 32 * 1024
 /** Larger requests get a buffer of their own that is never pooled (they are rare). */
 const LARGEST_CLASS_BYTES = 4 * 1024 * 1024
@@ -16,8 +18,8 @@ const LARGEST_CLASS_BYTES = 4 * 1024 * 1024
 export class RequestBufferPool {
   /** Free buffers by size class (powers of two), and when each class was last taken from. */
   readonly #classes = new Map<number, SizeClass>()
-  /** Taken and not given back: a buffer is pooled again at most once per take. Weak: a request never given back is simply collected. */
-  readonly #out = new WeakSet<ArrayBuffer>()
+  /** Holds on each buffer taken and not yet back. Weak: a buffer whose holds are never all released is simply collected. */
+  readonly #holds = new WeakMap<ArrayBuffer, number>()
   readonly #maxFreeBytes: number
   #freeBytes = 0
   #takes = 0
@@ -44,7 +46,7 @@ export class RequestBufferPool {
     return this.#allocated
   }
 
-  /** A buffer of exactly `size` bytes (uninitialised), over pooled memory when `size` is in a size class. */
+  /** A buffer of exactly `size` bytes (uninitialised) with one hold on it, over pooled memory when `size` is in a size class. */
   take(size: number): Buffer {
     const capacity = classOf(size)
     if (capacity === 0) return Buffer.allocUnsafeSlow(size)
@@ -58,19 +60,35 @@ export class RequestBufferPool {
       this.#freeBytes -= capacity
       this.#reused++
     }
-    this.#out.add(memory)
+    this.#holds.set(memory, 1)
     return Buffer.from(memory, 0, size)
   }
 
+  /** One more hold on the memory under `view` (a request parsed out of a taken read buffer); ignored for memory not taken here. */
+  retain(view: Buffer): void {
+    const memory = view.buffer
+    if (!(memory instanceof ArrayBuffer)) return
+    const holds = this.#holds.get(memory)
+    if (holds !== undefined) this.#holds.set(memory, holds + 1)
+  }
+
   /**
-   * Takes back the memory under `request`, which nothing may read or write afterwards. Bytes that
-   * did not come from take() (a read buffer's views, a socket chunk) and second calls are ignored.
+   * Releases one hold on the memory under `view`; with the last one the memory is the pool's again, and
+   * nothing may read or write it through any view afterwards. Memory that did not come from take() (a
+   * read buffer's views, a socket chunk) and memory already back are ignored.
    * When the pool is full, buffers of the classes least recently taken make room: a pool full of
    * the last client's sizes must not turn away the sizes in use now (each would be a fresh buffer again).
    */
-  give(request: Buffer): void {
-    const memory = request.buffer
-    if (!(memory instanceof ArrayBuffer) || !this.#out.delete(memory)) return
+  release(view: Buffer): void {
+    const memory = view.buffer
+    if (!(memory instanceof ArrayBuffer)) return
+    const holds = this.#holds.get(memory)
+    if (holds === undefined) return
+    if (holds > 1) {
+      this.#holds.set(memory, holds - 1)
+      return
+    }
+    this.#holds.delete(memory)
     const capacity = memory.byteLength
     if (capacity > this.#maxFreeBytes) return
     const sizeClass = this.#class(capacity)

@@ -424,6 +424,80 @@ describe('response order and backpressure', () => {
     }
   })
 
+  /** Produce requests of about 5 KiB each for `topic`, pipelined in one write: reads fill and grow the read buffer past 16 KiB, where it comes from the pool. */
+  const smallProduceBurst = (topic: string, label: string, count: number, firstCorrelationId: number): { bytes: Buffer; batches: Buffer[] } => {
+    const batches = Array.from({ length: count }, (_, i) => batchOf(Array.from({ length: 5 }, (_, r) => `${label}${i}/${r} ${label.repeat(1000)}`)))
+    const bytes = Buffer.concat(batches.map((batch, i) => RawClient.frame(ApiKey.Produce, 9, firstCorrelationId + i, (w) => writeProduceRequest(w, 9, produceRequest({ [topic]: [{ index: 0, records: batch }] })))))
+    return { bytes, batches }
+  }
+
+  it('reads pipelined small Produce requests into pooled read buffers, reused once every request in them is answered', async () => {
+    const pool = new RequestBufferPool(8 << 20)
+    const kafka = await startInProcessKafka({ fetchCacheBytes: 16 << 20, requestBuffers: pool })
+    try {
+      const topic = await topicOf(kafka.log, 'small-reused')
+      const client = await RawClient.connect('127.0.0.1', kafka.port)
+      const sent: Buffer[] = []
+      for (const [round, label] of ['a', 'b', 'c', 'd'].entries()) {
+        const burst = smallProduceBurst('small-reused', label, 40, round * 40 + 1)
+        const answers = nextFrames(client, 40)
+        client.sendRaw(burst.bytes)
+        for (const frame of await answers) {
+          const reader = new Reader(frame, 4)
+          reader.skipTaggedFields()
+          expect(readProduceResponse(reader, 9).responses[0]!.partitionResponses[0]!.errorCode).toBe(0)
+        }
+        sent.push(...burst.batches)
+      }
+      // Each burst is read into pooled buffers of 16-64 KiB; later bursts read into the ones earlier bursts gave back.
+      expect(pool.reused).toBeGreaterThan(0)
+      const stored: Buffer[] = []
+      topic.partitions[0]!.read(0, 64 << 20, true, stored)
+      expect(stored.map((batch) => batch.subarray(17).toString('hex'))).toEqual(sent.map((batch) => batch.subarray(17).toString('hex')))
+      client.close()
+    } finally {
+      await kafka.close()
+    }
+  })
+
+  it('never reuses a pooled read buffer that held a request other than Produce: a small JoinGroup read among Produce requests keeps its metadata', async () => {
+    const pool = new RequestBufferPool(8 << 20)
+    const kafka = await startInProcessKafka({ requestBuffers: pool, settings: { ZOMBI_GROUP_INITIAL_REBALANCE_DELAY_MS: '0' } })
+    try {
+      await topicOf(kafka.log, 'join-among')
+      const client = await RawClient.connect('127.0.0.1', kafka.port)
+      const metadata = Buffer.from('j'.repeat(3000))
+      const before = smallProduceBurst('join-among', 'p', 40, 1)
+      const join = RawClient.frame(ApiKey.JoinGroup, 3, 41, (w) => writeJoinGroupRequest(w, 3, {
+        groupId: 'among', sessionTimeoutMs: 60_000, rebalanceTimeoutMs: 60_000, memberId: '', groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata }], reason: null,
+      }))
+      const after = smallProduceBurst('join-among', 'q', 40, 42)
+      const answers = nextFrames(client, 81)
+      // The JoinGroup lands in the middle of a read buffer full of Produce requests.
+      client.sendRaw(Buffer.concat([before.bytes, join, after.bytes]))
+      const joined = readJoinGroupResponse(new Reader((await answers)[40]!, 4), 3)
+      expect(joined.errorCode).toBe(0)
+      const sync = await roundTrip(client, RawClient.frame(ApiKey.SyncGroup, 3, 82, (w) => writeSyncGroupRequest(w, 3, {
+        groupId: 'among', generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [{ memberId: joined.memberId, assignment: Buffer.alloc(0) }],
+      })))
+      expect(readSyncGroupResponse(sync, 3).errorCode).toBe(0)
+      // More bursts: every buffer given back is reused, overwritten with their bytes.
+      for (const [round, label] of ['r', 's', 't', 'u'].entries()) {
+        const burst = smallProduceBurst('join-among', label, 40, 100 + round * 40)
+        const done = nextFrames(client, 40)
+        client.sendRaw(burst.bytes)
+        await done
+      }
+      expect(pool.reused).toBeGreaterThan(0)
+      const described = await roundTrip(client, RawClient.frame(ApiKey.DescribeGroups, 4, 300, (w) => writeDescribeGroupsRequest(w, 4, { groups: ['among'], includeAuthorizedOperations: false })))
+      const [member] = readDescribeGroupsResponse(described, 4).groups[0]!.members
+      expect(member!.memberMetadata.toString()).toBe(metadata.toString())
+      client.close()
+    } finally {
+      await kafka.close()
+    }
+  })
+
   it('stops reading a connection with 256 unanswered requests and reads on once answers go out', async () => {
     const held = 256
     let handled = 0
