@@ -16,7 +16,7 @@ import { removeOnExit } from './lib/cleanup.ts'
 import { kcatLoad } from './lib/kcat.ts'
 import { platformaticLoad } from './lib/platformatic.ts'
 import { renderText, type Table } from './lib/report.ts'
-import { warmUpWorkload, type ClientLoad, type Workload } from './lib/scenarios.ts'
+import { warmUpWorkload, type ClientLoad, type Compression, type Workload } from './lib/scenarios.ts'
 import { createTopic } from './lib/topics.ts'
 import { snapshotZombi, startZombi, type ZombiProcess } from './lib/zombi.ts'
 
@@ -47,13 +47,22 @@ const records: Record<string, Record<number, number>> = {
   kcat: { 100: 1_000_000, 1024: 240_000 },
   '@platformatic/kafka': { 100: 400_000, 1024: 160_000 },
 }
-/** One cycle: each client produces with 1 and 4 producers, then reads its 1-producer topic back, per size. */
-const steps: { client: string; recordBytes: number; producers: number }[] = [100, 1024].flatMap((recordBytes) =>
-  ['kcat', '@platformatic/kafka'].flatMap((client) => [1, 4].map((producers) => ({ client, recordBytes, producers }))))
+interface Step { client: string; recordBytes: number; producers: number; compression: Compression }
+/**
+ * One cycle: each client produces with 1 and 4 producers, then reads its 1-producer topic back, per size;
+ * then kcat's 1 KiB records compressed with lz4 and snappy, whose batches the flusher decompresses
+ * through native addons (their memory is not V8's).
+ */
+const steps: Step[] = [
+  ...[100, 1024].flatMap((recordBytes) =>
+    ['kcat', '@platformatic/kafka'].flatMap((client) => [1, 4].map((producers) => ({ client, recordBytes, producers, compression: 'none' as const })))),
+  ...(['lz4', 'snappy'] as const).map((compression) => ({ client: 'kcat', recordBytes: 1024, producers: 1, compression })),
+]
+const stepName = (step: Step): string => `${step.client} produce ${step.recordBytes} B ×${step.producers}${step.compression === 'none' ? '' : ` ${step.compression}`}`
 
-function workloadOf(step: { client: string; recordBytes: number; producers: number }): Workload {
-  if (options.quick) return { ...warmUpWorkload(step.recordBytes), producers: step.producers, records: 2_000 * step.producers }
-  return { recordBytes: step.recordBytes, records: records[step.client]![step.recordBytes]!, fetchPasses: 1, producers: step.producers, compression: 'none' }
+function workloadOf(step: Step): Workload {
+  if (options.quick) return { ...warmUpWorkload(step.recordBytes), producers: step.producers, records: 2_000 * step.producers, compression: step.compression }
+  return { recordBytes: step.recordBytes, records: records[step.client]![step.recordBytes]!, fetchPasses: 1, producers: step.producers, compression: step.compression }
 }
 
 interface Sample {
@@ -189,9 +198,9 @@ async function runBroker(label: string, revision: string, loads: ClientLoad[]): 
       for (const step of steps) {
         const load = loads.find((candidate) => candidate.client === step.client)!
         const workload = workloadOf(step)
-        const topic = `memory-${cycle}-${step.client.replace(/\W/g, '')}-${step.recordBytes}-${step.producers}p`
+        const topic = `memory-${cycle}-${step.client.replace(/\W/g, '')}-${step.recordBytes}-${step.producers}p-${step.compression}`
         topics.push(topic)
-        phase = `${cycle}: ${step.client} produce ${step.recordBytes} B ×${step.producers}`
+        phase = `${cycle}: ${stepName(step)}`
         try {
           await createTopic(running.bootstrap, topic)
           const measured = async (name: string, run: () => Promise<unknown>): Promise<void> => {
@@ -199,8 +208,8 @@ async function runBroker(label: string, revision: string, loads: ClientLoad[]): 
             await run()
             report.steps.push({ step: name, records: workload.records, wallSeconds: (performance.now() - wall) / 1000, cpuSeconds: await readCpu(running.pid) - cpu })
           }
-          await measured(`${step.client} produce ${step.recordBytes} B ×${step.producers}`, () => load.produce(running.bootstrap, topic, workload))
-          if (step.producers === 1) {
+          await measured(stepName(step), () => load.produce(running.bootstrap, topic, workload))
+          if (step.producers === 1 && step.compression === 'none') {
             phase = `${cycle}: ${step.client} consume ${step.recordBytes} B`
             await measured(`${step.client} consume ${step.recordBytes} B`, () => load.fetch(running.bootstrap, topic, workload))
           }

@@ -31,7 +31,7 @@ export interface LatencyLoad {
 }
 
 /** Compression codecs every load can ask its client for. */
-export type Compression = 'none' | 'lz4' | 'zstd'
+export type Compression = 'none' | 'lz4' | 'zstd' | 'snappy'
 
 export interface Workload {
   recordBytes: number

