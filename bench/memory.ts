@@ -1,7 +1,8 @@
 // npm run bench:memory [-- --revision REV|worktree] [--reference REV] [--minutes N] [--interval SECS] [--quick]
 //   [--set ZOMBI_X=V ...]: where the broker's memory goes under the bench's heaviest loads. Starts Zombi with default
 // settings (ack before fsync aside: durability is the default, fsync), drives kcat and @platformatic/kafka produce then
-// consume at 100 B and 1 KiB (bench:compare's record counts, the Iceberg flusher live), and samples the broker every
+// consume at 100 B and 1 KiB, then produce 1 KiB in lz4 and snappy (bench:compare's record counts, the Iceberg
+// flusher live), and samples the broker every
 // --interval seconds: VmRSS and VmHWM from /proc, and from /metrics the process's V8 heap, external and ArrayBuffer
 // bytes and every zombi_memory_used_bytes{budget} beside its zombi_memory_budget_bytes. Prints, per broker, the peak
 // RSS and what each part held at the sample of the peak. --reference REV runs the same load on that revision first
@@ -50,13 +51,13 @@ const records: Record<string, Record<number, number>> = {
 interface Step { client: string; recordBytes: number; producers: number; compression: Compression }
 /**
  * One cycle: each client produces with 1 and 4 producers, then reads its 1-producer topic back, per size;
- * then kcat's 1 KiB records compressed with lz4 and snappy, whose batches the flusher decompresses
+ * then both clients' 1 KiB records compressed with lz4 and snappy, whose batches the flusher decompresses
  * through native addons (their memory is not V8's).
  */
 const steps: Step[] = [
   ...[100, 1024].flatMap((recordBytes) =>
     ['kcat', '@platformatic/kafka'].flatMap((client) => [1, 4].map((producers) => ({ client, recordBytes, producers, compression: 'none' as const })))),
-  ...(['lz4', 'snappy'] as const).map((compression) => ({ client: 'kcat', recordBytes: 1024, producers: 1, compression })),
+  ...(['lz4', 'snappy'] as const).flatMap((compression) => ['kcat', '@platformatic/kafka'].map((client) => ({ client, recordBytes: 1024, producers: 1, compression }))),
 ]
 const stepName = (step: Step): string => `${step.client} produce ${step.recordBytes} B ×${step.producers}${step.compression === 'none' ? '' : ` ${step.compression}`}`
 
