@@ -7,6 +7,7 @@
 // stored batches from the hot log's files itself when it can.
 import fs from 'node:fs'
 import { ZombiError } from '../errors.ts'
+import { settleNativeBuffers } from '../observability/memory-relief.ts'
 import { ATTR_TRANSACTIONAL, LOG_OVERHEAD, BATCH_LENGTH, attributesOf, baseOffsetOf, lastOffsetDeltaOf, producerIdOf } from '../protocol/record-batch.ts'
 import type { FileRange } from '../storage/hot-store.ts'
 import { RowColumns, decodeBatchInto, endDecoding } from './columns.ts'
@@ -384,7 +385,12 @@ async function runWholeJob(job: EncodeJob, output: EncodeOutput, reader = new Jo
   for (const part of job.parts) for (const range of part.files ?? []) inputBytes += range.size
   // Stored bytes are a good first guess of the payload size (exact for uncompressed batches).
   const columns = new RowColumns(Math.min(inputBytes, job.maxRowBytes))
-  reader.fill(columns, Number.POSITIVE_INFINITY)
+  // A row group's worth at a time: lz4's decompressed batches go back between them (settleNativeBuffers).
+  for (;;) {
+    reader.fill(columns, columns.byteSize + ROW_GROUP_BYTES)
+    if (reader.done) break
+    await settleNativeBuffers()
+  }
   const endOffsets = reader.endOffsets
   const n = columns.count
   const files: EncodedFile[] = []
