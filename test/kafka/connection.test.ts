@@ -350,16 +350,21 @@ describe('response order and backpressure', () => {
         if (i % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
       }
       expect(correlationIds(await frames)).toEqual(batches.map((_, i) => i + 1))
-      const stored: Buffer[] = []
-      topic.partitions[0]!.read(0, 64 << 20, true, stored)
-      // From the CRC on, the bytes are the client's (base offset and leader epoch are the broker's).
-      expect(stored.map((batch) => batch.subarray(17).toString('hex'))).toEqual(batches.map((batch) => batch.subarray(17).toString('hex')))
+      const stored = expectStoredAsSent(topic, batches)
       for (const batch of stored) expect(batch.buffer.byteLength).toBeLessThanOrEqual(2 * batch.length)
       client.close()
     } finally {
       await kafka.close()
     }
   })
+
+  /** The partition's batches as stored are `sent`, byte for byte from the CRC on (base offset and leader epoch are the broker's). */
+  const expectStoredAsSent = (topic: Awaited<ReturnType<typeof topicOf>>, sent: Buffer[]): Buffer[] => {
+    const stored: Buffer[] = []
+    topic.partitions[0]!.read(0, 64 << 20, true, stored)
+    expect(stored.map((batch) => batch.subarray(17).toString('hex'))).toEqual(sent.map((batch) => batch.subarray(17).toString('hex')))
+    return stored
+  }
 
   /** Sends one request and waits for its answer (so the next request is read after this one was handled). */
   const roundTrip = async (client: RawClient, frame: Buffer): Promise<Reader> => {
@@ -384,9 +389,7 @@ describe('response order and backpressure', () => {
       }
       expect(pool.allocated).toBe(1)
       expect(pool.reused).toBe(batches.length - 1)
-      const cached: Buffer[] = []
-      topic.partitions[0]!.read(0, 64 << 20, true, cached)
-      expect(cached.map((batch) => batch.subarray(17).toString('hex'))).toEqual(batches.map((batch) => batch.subarray(17).toString('hex')))
+      expectStoredAsSent(topic, batches)
       client.close()
     } finally {
       await kafka.close()
@@ -451,9 +454,7 @@ describe('response order and backpressure', () => {
       }
       // Each burst is read into pooled buffers of 16-64 KiB; later bursts read into the ones earlier bursts gave back.
       expect(pool.reused).toBeGreaterThan(0)
-      const stored: Buffer[] = []
-      topic.partitions[0]!.read(0, 64 << 20, true, stored)
-      expect(stored.map((batch) => batch.subarray(17).toString('hex'))).toEqual(sent.map((batch) => batch.subarray(17).toString('hex')))
+      expectStoredAsSent(topic, sent)
       client.close()
     } finally {
       await kafka.close()
