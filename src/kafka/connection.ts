@@ -30,7 +30,7 @@ export const OWN_BUFFER_ABOVE_BYTES = 16 * 1024
  * Bounds of one read buffer: it doubles after a read that filled it, halves after a small one, and is
  * small again after a request with a buffer of its own, so an idle connection holds little memory. Each
  * read gets a fresh buffer (frames of the last one may still be in use), never a shared slab that one
- * idle connection's pending read would keep alive whole. Read buffers of 16 KiB and more (a busy
+ * idle connection's pending read would keep alive whole. Read buffers of 2 KiB and more (a busy
  * producer's) come from the request buffer pool and go back once their Produce requests are answered.
  */
 const MIN_READ_BYTES = 1024

@@ -10,8 +10,13 @@
 // that. Other requests may leave views of their bytes behind (JoinGroup metadata, SyncGroup
 // assignments kept by the coordinator), so a buffer that held one goes to the GC instead.
 
-/** The smallest size class: requests over 16 KiB (read into a buffer of their own) and read buffers of 16 KiB and more start here. */
-const SMALLEST_CLASS_BYTES = 32 * 1024
+/**
+ * The smallest size class: read buffers of 2 KiB and more start here (a client sending requests of a
+ * few KiB each, like franz-go at 1 KiB records, reads into these), and requests over 16 KiB read into
+ * a buffer of their own. An idle connection's read buffer shrinks to 1 KiB, below the classes, so
+ * idle connections keep no pooled buffer.
+ */
+const SMALLEST_CLASS_BYTES = 4 * 1024
 /** Larger requests get a buffer of their own that is never pooled (they are rare). */
 const LARGEST_CLASS_BYTES = 4 * 1024 * 1024
 
