@@ -68,7 +68,7 @@ const SHUTDOWN_GRACE_MS = 5000
 const EXPIRY_CHECK_MS = 60_000
 /** Fetch read slabs kept for reuse between responses: a consumer's few responses in flight fit; more is left to the GC. */
 const FETCH_READ_POOL_BYTES = 16 << 20
-/** Produce request buffers kept for reuse between requests: a few producers' requests in flight fit; more is left to the GC. */
+/** Request and read buffers kept for reuse between requests: a few producers' requests in flight fit; more is left to the GC. */
 const PRODUCE_REQUEST_POOL_BYTES = 32 << 20
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 (22 characters); kept across restarts. */
@@ -223,7 +223,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   const produceBudget = new ProduceBudget(config.kafkaMaxInflightProduceBytes)
   // Slabs Fetch reads batches from the log files into, kept between responses up to this much.
   const readBuffers = new ReadBufferPool(FETCH_READ_POOL_BYTES)
-  // Buffers large requests are read into; a Produce request's goes back once it is handled.
+  // Buffers requests and reads go into; one comes back once the Produce requests in it are answered.
   const requestBuffers = new RequestBufferPool(PRODUCE_REQUEST_POOL_BYTES)
   const memoryRelief = new MemoryRelief(logger)
   memoryRelief.trimEvery(config.mallocTrimMs)

@@ -33,7 +33,7 @@ export interface ServerContext {
   sasl?: SaslServices
   /** Where Fetch reads batches from the hot log's files (absent: a fresh buffer per batch). */
   readBuffers?: ReadBufferPool
-  /** Where large requests are read into, Produce requests' buffers reused (absent: a fresh buffer per request). */
+  /** Where requests over 16 KiB and read buffers of 2 KiB and more come from, reused once their Produce requests are answered (absent: fresh buffers). */
   requestBuffers?: RequestBufferPool
 }
 

@@ -24,7 +24,7 @@ type Collect = (options?: { type: 'minor' | 'major' }) => void
 let collect: Collect | null | undefined
 let trim: Trim | null | undefined
 
-function fullCollection(): Collect | null {
+function collector(): Collect | null {
   if (collect === undefined) {
     try {
       setFlagsFromString('--expose-gc')
@@ -46,7 +46,7 @@ function fullCollection(): Collect | null {
  * it between units of work of a few MiB or more (a row group).
  */
 export async function settleNativeBuffers(): Promise<void> {
-  fullCollection()?.({ type: 'minor' })
+  collector()?.({ type: 'minor' })
   await new Promise<void>((resolve) => setImmediate(resolve))
 }
 
@@ -151,7 +151,7 @@ export class MemoryRelief {
     this.#pendingBytes = 0
     this.#lastRunAt = Date.now()
     const before = process.memoryUsage.rss()
-    fullCollection()?.()
+    collector()?.()
     mallocTrim(this.#logger)?.()
     this.runs++
     this.#logger.info({ droppedBytes: bytes, rssBefore: before, rssAfter: process.memoryUsage.rss(), ms: Date.now() - this.#lastRunAt }, 'gave memory of dropped request buffers back to the system')
