@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { readProcessUsage, type BrokerUnderTest, type RunningBroker } from './lib/broker.ts'
+import { readProcessUsage, takeStepPeakRss, type BrokerUnderTest, type RunningBroker } from './lib/broker.ts'
 import { removeOnExit } from './lib/cleanup.ts'
 import {
   failures, geometricMeanLine, printCompareResults, saveCompareResults,
@@ -126,9 +126,11 @@ async function measure(broker: RunningBroker, sample: CompareSample, step: () =>
         throw new Error(`settling the broker before the run: ${errorText(error)}`)
       })
     }
+    sample.brokerPeakRssBeforeBytes = takeStepPeakRss(broker.pid)
     const cpuBefore = readProcessUsage(broker.pid).cpuSeconds
     sample.measurement = await step()
     sample.brokerCpuSeconds = readProcessUsage(broker.pid).cpuSeconds - cpuBefore
+    sample.brokerPeakRssBytes = takeStepPeakRss(broker.pid)
   } catch (error) {
     sample.error = errorText(error)
   }

@@ -1,7 +1,7 @@
 // What the bench needs from any broker it measures (Zombi now, Apache Kafka in issue 8), and how it
 // reads that broker process's CPU time and peak memory from /proc.
 import { spawnSync, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 
 /** A broker configuration the bench can start fresh (new data dir) for each round. */
 export interface BrokerUnderTest {
@@ -66,10 +66,36 @@ export function readProcessUsage(pid: number): ProcessUsage {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond()
+  // fields[19] is field 22, the start time: with the pid it names this process even if the pid is reused.
+  const earlier = earlierPeaks.get(`${pid}@${fields[19]}`) ?? 0
+  return { cpuSeconds, peakRssBytes: Math.max(readHighWaterMark(pid), earlier) }
+}
+
+/** VmHWM: the peak RSS since the process started or since takeStepPeakRss last reset it. */
+function readHighWaterMark(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const peak = /^VmHWM:\s+(\d+) kB$/m.exec(status)
   if (!peak) throw new Error(`/proc/${pid}/status has no VmHWM line`)
-  return { cpuSeconds, peakRssBytes: Number(peak[1]) * 1024 }
+  return Number(peak[1]) * 1024
+}
+
+/**
+ * Per process (`pid@start time`): the highest VmHWM seen before takeStepPeakRss reset it, so readProcessUsage
+ * still reports the peak of the process's whole life.
+ */
+const earlierPeaks = new Map<string, number>()
+
+/**
+ * The peak RSS since the previous call (or the process start), and a new window from now: writing 5 to
+ * /proc/<pid>/clear_refs sets VmHWM back to the current RSS (Linux 4.0+). Lets a bench say which step made the peak.
+ */
+export function takeStepPeakRss(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const key = `${pid}@${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`
+  const peak = readHighWaterMark(pid)
+  earlierPeaks.set(key, Math.max(peak, earlierPeaks.get(key) ?? 0))
+  writeFileSync(`/proc/${pid}/clear_refs`, '5')
+  return peak
 }
 
 const idlePollMs = 250

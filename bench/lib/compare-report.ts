@@ -23,6 +23,10 @@ export interface CompareSample {
   measurement?: Measurement
   /** Broker CPU seconds spent while the client ran. */
   brokerCpuSeconds?: number
+  /** The broker's peak RSS while the client ran. */
+  brokerPeakRssBytes?: number
+  /** The broker's peak RSS from the end of the step before (its Iceberg flush, settling) to the start of this one. */
+  brokerPeakRssBeforeBytes?: number
   /** Zombi after a produce: rows its POST /tables/{t}/flush committed to Iceberg, and the seconds that took. */
   flush?: { rows: number; seconds: number }
   /** Latency scenarios: the records/s asked for (the same for both brokers). */
@@ -200,9 +204,23 @@ export function brokerTable(results: CompareResults): Table {
       pair.label, pair[side].name,
       runs.length === 0 ? '-' : median(runs.map((run) => run.cpuSeconds!)).toFixed(1),
       all.length === 0 ? '-' : formatNumber(Math.max(...all.map((run) => run.peakRssBytes! / 2 ** 20))),
+      peakStep(results.samples.filter((sample) => sample.pair === pair.id && sample.side === side)),
     ]
   }))
-  return { columns: ['durability', 'broker', 'broker CPU s per round', 'broker peak RSS MiB'], rows }
+  return { columns: ['durability', 'broker', 'broker CPU s per round', 'broker peak RSS MiB', 'peak during'], rows }
+}
+
+/** Which step's window (the client's run, or the flush and settling before it) held the highest peak RSS. */
+function peakStep(samples: CompareSample[]): string {
+  let best: { bytes: number; what: string } | undefined
+  for (const sample of samples) {
+    const what = `${sample.scenario} ${sample.client} ${sizeLabel(sample.recordBytes)} ×${sample.producers} ${sample.compression}` +
+      (sample.round < 0 ? ` at ${Math.round((sample.loadShare ?? 0) * 100)} %` : '')
+    for (const [bytes, window] of [[sample.brokerPeakRssBytes, what], [sample.brokerPeakRssBeforeBytes, `before ${what}`]] as const) {
+      if (bytes !== undefined && (best === undefined || bytes > best.bytes)) best = { bytes, what: window }
+    }
+  }
+  return best === undefined ? '-' : `${best.what} (${formatNumber(best.bytes / 2 ** 20)} MiB)`
 }
 
 export function failures(results: CompareResults): string[] {

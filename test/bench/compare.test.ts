@@ -36,6 +36,7 @@ test('bench:compare --quick measures every scenario on both Zombi and Kafka and 
     expect(sample.measurement!.records).toBeGreaterThan(0)
     expect(sample.measurement!.seconds).toBeGreaterThan(0)
     expect(sample.brokerCpuSeconds).toBeGreaterThanOrEqual(0)
+    expect(sample.brokerPeakRssBytes).toBeGreaterThan(0)
     if (sample.scenario === 'latency') expect(sample.measurement!.latency!.p99Ms).toBeGreaterThanOrEqual(0)
     if (sample.scenario === 'produce' && sample.side === 'zombi') expect(sample.flush!.rows).toBeGreaterThan(0)
   }
@@ -83,5 +84,8 @@ test('bench:compare --quick measures every scenario on both Zombi and Kafka and 
   for (const run of results.brokerRuns) {
     expect(run.error).toBeUndefined()
     expect(run.peakRssBytes).toBeGreaterThan(0)
+    // Each step's peak is measured in its own window; the run's peak still covers them all.
+    const steps = results.samples.filter((s) => s.pair === run.pair && s.side === run.side && s.round === run.round)
+    expect(Math.max(...steps.map((s) => s.brokerPeakRssBytes!))).toBeLessThanOrEqual(run.peakRssBytes!)
   }
 }, 600_000)
