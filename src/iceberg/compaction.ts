@@ -29,7 +29,7 @@ import { FieldId, SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
 export interface CompactionOptions {
   catalog: Catalog
   namespace: string
-  /** Where rewrites are encoded (main.ts gives compaction a pool of its own, so flushes never queue behind it). */
+  /** Where rewrites are encoded (broker.ts gives compaction a pool of its own, so flushes never queue behind it). */
   pool: EncodePool
   logger: Logger
   /** Target size of a compacted file (ZOMBI_COMPACTED_FILE_SIZE_MB). */

@@ -54,7 +54,7 @@ export interface LogCleanerOptions {
   now?: () => number
   /** How the I/O limit waits (tests observe it). */
   sleep?: (ms: number) => Promise<void>
-  /** Where decompressing, mapping and rebuilding run (default: on the calling thread; main.ts gives a worker). */
+  /** Where decompressing, mapping and rebuilding run (default: on the calling thread; broker.ts gives a worker). */
   engine?: BatchCleaner
 }
 

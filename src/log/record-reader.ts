@@ -11,7 +11,7 @@ import type { Topic } from './topic.ts'
 /** One record, from the hot log or the Iceberg table alike. */
 export type LogRecord = ColdRecord
 
-/** Reads records of a topic's table (the Iceberg side, given by main.ts). */
+/** Reads records of a topic's table (the Iceberg side, given by broker.ts). */
 export type ColdRead = (topic: string, query: ColdQuery) => Promise<ColdRecord[]>
 
 export interface RecordPage {

@@ -9,7 +9,7 @@ export type EmitLabelled<Label extends string> = (labels: LabelValues<Label>, va
 
 /**
  * How a layer registers the metrics it owns without importing them here (observability imports
- * no layer): each layer's metrics module has a `register…Metrics(registry, state)` that main.ts
+ * no layer): each layer's metrics module has a `register…Metrics(registry, state)` that broker.ts
  * calls. Gauges and totals are read from the layer's own state when Prometheus scrapes, so
  * nothing is kept up to date per request; labelled families are rebuilt at each scrape, so a
  * deleted topic's series disappear.

@@ -818,7 +818,7 @@ export class DiskHotStore implements HotStore {
       }
       // A failed fdatasync is never rolled back, whatever its errno: Linux reports a writeback error
       // once and marks the pages clean, so what reached the disk is unknown and a later fsync would
-      // succeed over lost bytes. The store fails and the process stops (main.ts), as a Kafka log
+      // succeed over lost bytes. The store fails and the process stops (broker.ts), as a Kafka log
       // directory failure would.
       if (this.#sync) await this.#log.sync(segment)
     }

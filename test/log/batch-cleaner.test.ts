@@ -8,7 +8,7 @@ import { encodeBatch } from '../../src/protocol/records.ts'
 import { makeLog } from '../support/log.ts'
 import { compactedTopic, compactionProblem, partitionRecords, produceKeyed } from './compacted.ts'
 
-// One worker thread for the file, as main.ts runs one for the broker.
+// One worker thread for the file, as broker.ts runs one for the broker.
 const worker = new WorkerBatchCleaner()
 afterAll(async () => {
   await worker.close()

@@ -9,7 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ERRORS, HttpProblem } from '../../errors.ts'
 import type { Metrics } from '../../observability/metrics.ts'
 
-/** What the catalog routes need of the broker's Iceberg catalog (wired in main.ts). */
+/** What the catalog routes need of the broker's Iceberg catalog (wired in broker.ts). */
 export interface IcebergCatalogView {
   /** The one namespace the topic tables live in (ZOMBI_CATALOG_NAMESPACE). */
   readonly namespace: string
