@@ -310,6 +310,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   memory.add('produce_request_buffers', PRODUCE_REQUEST_POOL_BYTES, () => requestBuffers.freeBytes)
   memory.addWorkers(flushPool)
   memory.addWorkers(compactionPool)
+  memoryRelief.collectGarbageBuffersAbove(config.garbageBufferBytes, () => memory.usedBytes())
   registerMemoryMetrics(metrics, memory)
   // Every topic's table and its dead-letter table where one was ever written: one listing per pass,
   // so a pass does not load (and, on a REST catalog, ask for) a missing dead-letter table per topic.

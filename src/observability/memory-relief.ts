@@ -15,6 +15,9 @@ import type { MetricsRegistry } from './metrics.ts'
 const WORTHWHILE_BYTES = 16 * 1024 * 1024
 const DEBOUNCE_MS = 1000
 const MIN_INTERVAL_MS = 10_000
+/** How often the main thread's ArrayBuffer memory is checked against the budgets, and the fewest ms between two collections it asks for. */
+const GARBAGE_CHECK_MS = 1000
+const GARBAGE_COLLECTION_MIN_MS = 5000
 
 type Trim = () => void
 
@@ -104,6 +107,9 @@ export class MemoryRelief {
   /** Periodic malloc_trim calls so far. */
   trims = 0
   #trimTimer: NodeJS.Timeout | null = null
+  /** Full collections run for dead buffers beyond the budgets so far (collectGarbageBuffersAbove). */
+  garbageCollections = 0
+  #garbageTimer: NodeJS.Timeout | null = null
 
   constructor(logger: Logger) {
     this.#logger = logger
@@ -138,11 +144,38 @@ export class MemoryRelief {
     return true
   }
 
+  /**
+   * Every second, a full collection when the main thread's ArrayBuffer memory is more than `slackBytes` above
+   * what `accountedBytes()` says the memory budgets hold, at most every GARBAGE_COLLECTION_MIN_MS. Buffers that
+   * were in use when a young collection ran (a request in flight, a Fetch response being written) move to
+   * the old generation, where only a full collection frees them; V8 starts one when heap and external
+   * memory together reach a limit set from what was live at the previous one, so after a burst that limit
+   * let ~300 MiB of dead buffers pile up in a soak (docs/benchmarks.md). 0 turns it off.
+   */
+  collectGarbageBuffersAbove(slackBytes: number, accountedBytes: () => number): void {
+    const collect = collector()
+    if (slackBytes <= 0 || collect === null) return
+    let lastAt = 0
+    this.#garbageTimer = setInterval(() => {
+      const now = Date.now()
+      if (now - lastAt < GARBAGE_COLLECTION_MIN_MS) return
+      const buffers = process.memoryUsage().arrayBuffers
+      if (buffers - accountedBytes() <= slackBytes) return
+      lastAt = now
+      collect()
+      this.garbageCollections++
+      this.#logger.debug({ arrayBuffersBefore: buffers, arrayBuffersAfter: process.memoryUsage().arrayBuffers, ms: Date.now() - now }, 'collected dead buffers beyond the memory budgets')
+    }, GARBAGE_CHECK_MS)
+    this.#garbageTimer.unref()
+  }
+
   close(): void {
     if (this.#timer !== null) clearTimeout(this.#timer)
     this.#timer = null
     if (this.#trimTimer !== null) clearInterval(this.#trimTimer)
     this.#trimTimer = null
+    if (this.#garbageTimer !== null) clearInterval(this.#garbageTimer)
+    this.#garbageTimer = null
   }
 
   #run(): void {
@@ -160,5 +193,6 @@ export class MemoryRelief {
 
 export function registerMemoryReliefMetrics(registry: MetricsRegistry, relief: MemoryRelief): void {
   registry.total('zombi_memory_reliefs_total', 'Times dropped request buffers were collected and their memory given back to the system', () => relief.runs)
+  registry.total('zombi_memory_garbage_collections_total', 'Full collections run because the main thread held more dead buffers than ZOMBI_GARBAGE_BUFFER_MB beyond its memory budgets', () => relief.garbageCollections)
   registry.total('zombi_memory_trims_total', 'Periodic malloc_trim calls giving glibc\'s free heap pages back to the system (ZOMBI_MALLOC_TRIM_SECS)', () => relief.trims)
 }

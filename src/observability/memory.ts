@@ -49,6 +49,13 @@ export class MemoryBudgets {
     return { recycled, idle }
   }
 
+  /** Bytes the main thread's budgets hold now, summed. */
+  usedBytes(): number {
+    let used = 0
+    for (const budget of this.#budgets.values()) used += budget.used()
+    return used
+  }
+
   budgets(): IterableIterator<[string, Budget]> {
     return this.#budgets.entries()
   }

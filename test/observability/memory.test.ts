@@ -1,4 +1,4 @@
-import { expect, test } from 'vitest'
+import { expect, test, vi } from 'vitest'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { MemoryBudgets, registerMemoryMetrics } from '../../src/observability/memory.ts'
 import { MemoryRelief, tuneMalloc } from '../../src/observability/memory-relief.ts'
@@ -54,4 +54,45 @@ test.runIf(process.platform === 'linux')('periodic malloc trimming runs at its i
   const after = relief.trims
   await new Promise((resolve) => setTimeout(resolve, 50))
   expect(relief.trims).toBe(after)
+})
+
+test('a full collection runs when ArrayBuffer memory passes the budgets by more than the slack, at most every 5 s', () => {
+  vi.useFakeTimers()
+  const relief = new MemoryRelief(silentLogger)
+  try {
+    let arrayBuffers = 100
+    let accounted = 60
+    const usage = process.memoryUsage()
+    vi.spyOn(process, 'memoryUsage').mockImplementation(() => ({ ...usage, arrayBuffers }))
+    relief.collectGarbageBuffersAbove(50, () => accounted)
+    vi.advanceTimersByTime(3000)
+    expect(relief.garbageCollections).toBe(0) // 40 beyond the budgets: within the slack
+    arrayBuffers = 200
+    vi.advanceTimersByTime(1000)
+    expect(relief.garbageCollections).toBe(1)
+    vi.advanceTimersByTime(4000)
+    expect(relief.garbageCollections).toBe(1) // not again within 5 s
+    vi.advanceTimersByTime(1000)
+    expect(relief.garbageCollections).toBe(2)
+    accounted = 190 // the same buffers, now held by the budgets
+    vi.advanceTimersByTime(10_000)
+    expect(relief.garbageCollections).toBe(2)
+  } finally {
+    relief.close()
+    vi.restoreAllMocks()
+    vi.useRealTimers()
+  }
+})
+
+test('a slack of 0 leaves collections to V8', () => {
+  vi.useFakeTimers()
+  const relief = new MemoryRelief(silentLogger)
+  try {
+    relief.collectGarbageBuffersAbove(0, () => 0)
+    vi.advanceTimersByTime(10_000)
+    expect(relief.garbageCollections).toBe(0)
+  } finally {
+    relief.close()
+    vi.useRealTimers()
+  }
 })
