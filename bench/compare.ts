@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util'
 import { readProcessUsage, takeStepPeakRss, type BrokerUnderTest, type RunningBroker } from './lib/broker.ts'
 import { removeOnExit } from './lib/cleanup.ts'
 import {
-  failures, geometricMeanLine, printCompareResults, saveCompareResults,
+  failures, geometricMeanLine, printCompareResults, saveCompareResults, stepLabel,
   type BrokerKind, type CompareBrokerRun, type CompareResults, type CompareSample,
 } from './lib/compare-report.ts'
 import { httpFailures, httpTable, measureHttpRows } from './lib/compare-http.ts'
@@ -138,7 +138,7 @@ async function measure(broker: RunningBroker, sample: CompareSample, step: () =>
 }
 
 function describe(sample: CompareSample, label: string): string {
-  const what = `${sample.scenario} ${sample.client} ${sample.recordBytes} B ×${sample.producers} ${sample.compression}`
+  const what = stepLabel(sample)
   if (!sample.measurement) return `${label}: ${what}: FAILED: ${sample.error}`
   const rate = Math.round(sample.measurement.records / sample.measurement.seconds).toLocaleString('en-US')
   const latency = sample.measurement.latency ? `, p50 ${sample.measurement.latency.p50Ms.toFixed(2)} ms, p99 ${sample.measurement.latency.p99Ms.toFixed(2)} ms` : ''

@@ -56,6 +56,15 @@ function clockTicksPerSecond(): number {
 
 /** Reads the usage of a live process; Linux only. */
 export function readProcessUsage(pid: number): ProcessUsage {
+  const fields = statFields(pid)
+  // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond()
+  const earlier = earlierPeaks.get(processKey(pid, fields)) ?? 0
+  return { cpuSeconds, peakRssBytes: Math.max(readHighWaterMark(pid), earlier) }
+}
+
+/** The fields of /proc/<pid>/stat from field 3 (state) on. */
+function statFields(pid: number): string[] {
   // The command name in field 2 may contain spaces and parentheses, so count fields after the last ')'.
   let stat: string
   try {
@@ -63,12 +72,12 @@ export function readProcessUsage(pid: number): ProcessUsage {
   } catch {
     throw new Error(`broker process ${pid} is gone`)
   }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
-  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond()
-  // fields[19] is field 22, the start time: with the pid it names this process even if the pid is reused.
-  const earlier = earlierPeaks.get(`${pid}@${fields[19]}`) ?? 0
-  return { cpuSeconds, peakRssBytes: Math.max(readHighWaterMark(pid), earlier) }
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
+
+/** `pid@start time` (field 22, fields[19] of statFields): names this process even if its pid is reused later. */
+function processKey(pid: number, fields: readonly string[]): string {
+  return `${pid}@${fields[19]}`
 }
 
 /** VmHWM: the peak RSS since the process started or since takeStepPeakRss last reset it. */
@@ -90,8 +99,7 @@ const earlierPeaks = new Map<string, number>()
  * /proc/<pid>/clear_refs sets VmHWM back to the current RSS (Linux 4.0+). Lets a bench say which step made the peak.
  */
 export function takeStepPeakRss(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const key = `${pid}@${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`
+  const key = processKey(pid, statFields(pid))
   const peak = readHighWaterMark(pid)
   earlierPeaks.set(key, Math.max(peak, earlierPeaks.get(key) ?? 0))
   writeFileSync(`/proc/${pid}/clear_refs`, '5')

@@ -214,13 +214,17 @@ export function brokerTable(results: CompareResults): Table {
 function peakStep(samples: CompareSample[]): string {
   let best: { bytes: number; what: string } | undefined
   for (const sample of samples) {
-    const what = `${sample.scenario} ${sample.client} ${sizeLabel(sample.recordBytes)} ×${sample.producers} ${sample.compression}` +
-      (sample.round < 0 ? ` at ${Math.round((sample.loadShare ?? 0) * 100)} %` : '')
+    const what = stepLabel(sample) + (sample.round < 0 ? ` at ${Math.round((sample.loadShare ?? 0) * 100)} %` : '')
     for (const [bytes, window] of [[sample.brokerPeakRssBytes, what], [sample.brokerPeakRssBeforeBytes, `before ${what}`]] as const) {
       if (bytes !== undefined && (best === undefined || bytes > best.bytes)) best = { bytes, what: window }
     }
   }
   return best === undefined ? '-' : `${best.what} (${formatNumber(best.bytes / 2 ** 20)} MiB)`
+}
+
+/** A sample's step as the bench prints it: `produce kcat 1024 B ×4 none`. */
+export function stepLabel(sample: CompareSample): string {
+  return `${sample.scenario} ${sample.client} ${sample.recordBytes} B ×${sample.producers} ${sample.compression}`
 }
 
 export function failures(results: CompareResults): string[] {
@@ -229,7 +233,7 @@ export function failures(results: CompareResults): string[] {
   return [
     ...results.brokerRuns.filter((run) => run.error).map((run) => `${round(run.round)}, ${brokerName(run.pair, run.side)}: ${run.error}`),
     ...results.samples.filter((s) => s.error).map((s) =>
-      `${round(s.round)}, ${brokerName(s.pair, s.side)}, ${s.scenario} ${s.client} ${s.recordBytes} B ×${s.producers} ${s.compression}: ${s.error}`),
+      `${round(s.round)}, ${brokerName(s.pair, s.side)}, ${stepLabel(s)}: ${s.error}`),
     ...results.otherFailures,
   ]
 }
