@@ -54,6 +54,8 @@ class PendingResponse {
   chunks: Buffer[] | null = null
   /** Produce request bytes counted in the broker's produce budget until the response. */
   budgetBytes = 0
+  /** Produce request bytes counted in this connection's in-flight produce until the response. */
+  produceBytes = 0
   /** Pooled buffers the response's bytes lie in, released once the response is written. */
   lease: ReadLease | null = null
 }
@@ -171,6 +173,8 @@ export class Connection implements GuardedConnection {
   #paused = false
   /** Paused because the broker's produce budget is spent; resumed when it drains. */
   #pausedForBudget = false
+  /** Produce request bytes read on this connection and not yet answered (ZOMBI_KAFKA_CONNECTION_INFLIGHT_PRODUCE_BYTES). */
+  #produceBytes = 0
   /** Who the client is before SASL: User:ANONYMOUS, or the subject of its verified TLS certificate. */
   readonly #principal: string
   /** On a SASL listener: the client is served nothing but ApiVersions and SASL until it has authenticated. */
@@ -598,6 +602,7 @@ export class Connection implements GuardedConnection {
     this.#pending.push(slot)
     this.#pauseIfBacklogged()
     const budget = this.#server.produceBudget
+    if (request.handler.apiKey === ApiKey.Produce) this.#countProduce(slot, frame.length)
     if (budget !== undefined && request.handler.apiKey === ApiKey.Produce) {
       slot.budgetBytes = frame.length
       budget.acquire(frame.length)
@@ -700,7 +705,27 @@ export class Connection implements GuardedConnection {
     this.#maybeResume()
   }
 
+  /**
+   * Counts a Produce request against this connection's bound and stops reading at it: the client's
+   * next requests then wait in its socket buffers, not in ours. A fast producer that pipelines
+   * megabyte requests otherwise has tens of them read ahead, and builds more batches in its own
+   * memory while they wait (kcat's RSS reached 400 MB against 150 MB on Kafka, whose one request
+   * per connection at a time pushes back through TCP at once).
+   */
+  #countProduce(slot: PendingResponse, bytes: number): void {
+    const bound = this.#server.config.kafkaConnectionInflightProduceBytes
+    if (bound === 0) return
+    slot.produceBytes = bytes
+    this.#produceBytes += bytes
+    if (this.#produceBytes >= bound && !this.#paused) {
+      this.#socket.pause()
+      this.#paused = true
+    }
+  }
+
   #releaseBudget(slot: PendingResponse): void {
+    this.#produceBytes -= slot.produceBytes
+    slot.produceBytes = 0
     if (slot.budgetBytes === 0) return
     this.#server.produceBudget?.release(slot.budgetBytes)
     slot.budgetBytes = 0
@@ -788,6 +813,8 @@ export class Connection implements GuardedConnection {
   #maybeResume(): void {
     if (!this.#paused || this.#closed || this.#server.shutdown.aborted || this.#pausedForBudget) return
     if (this.#backlog() >= MAX_PENDING_RESPONSES / 2) return
+    const bound = this.#server.config.kafkaConnectionInflightProduceBytes
+    if (bound > 0 && this.#produceBytes >= bound) return
     if (this.#socket.writableLength > MAX_QUEUED_RESPONSE_BYTES / 2) return
     this.#paused = false
     // The client could not send while we were not reading: its request's deadline starts again.

@@ -146,7 +146,7 @@ describe('config', () => {
       saslMechanisms: string | null; saslUsersFile: string | null; saslScramIterations: number; saslSessionLifetimeMs: number; saslFailedAuthDelayMs: number
       oauthJwksFile: string | null; oauthJwksUrl: string | null; oauthIssuer: string | null; oauthAudience: string | null; oauthClockSkewMs: number
       dataDir: string; durability: 'fsync' | 'none'; segmentBytes: number; minFreeDiskBytes: number; hotRetentionMs: number
-      hotRetentionBytes: number; hotRetentionCheckMs: number; logCleanerBackoffMs: number; logCleanerIoMaxBytesPerSecond: number; logCleanerDedupeBufferBytes: number; kafkaMaxInflightProduceBytes: number; autoCreateTopics: boolean
+      hotRetentionBytes: number; hotRetentionCheckMs: number; logCleanerBackoffMs: number; logCleanerIoMaxBytesPerSecond: number; logCleanerDedupeBufferBytes: number; kafkaMaxInflightProduceBytes: number; kafkaConnectionInflightProduceBytes: number; autoCreateTopics: boolean
       defaultPartitions: number; maxPartitions: number; maxRequestBytes: number; maxBufferedRequestBytes: number; requestTimeoutMs: number
       connectionsMaxIdleMs: number; maxConnections: number; maxConnectionsPerAddress: number; maxMessageBytes: number
       fetchCacheBytes: number; coldFetchCacheBytes: number; groupInitialRebalanceDelayMs: number; groupMinSessionTimeoutMs: number; groupMaxSessionTimeoutMs: number

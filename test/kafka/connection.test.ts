@@ -529,4 +529,58 @@ describe('response order and backpressure', () => {
       await kafka.close()
     }
   })
+
+  /**
+   * Pipelined Produce requests of ~6 KB on one connection while their handler is held: how many the
+   * broker has read once the client's last request has had time to arrive.
+   */
+  const produceRequestsReadWhileHeld = async (settings: Record<string, string>): Promise<{ read: number; total: number; offsets: number[] }> => {
+    const total = 4
+    let handled = 0
+    const gate = Promise.withResolvers<undefined>()
+    const firstTwo = Promise.withResolvers<undefined>()
+    const handlers = allHandlers.map((h) => (h.apiKey === ApiKey.Produce ? spied(h, () => {
+      if (++handled === 2) firstTwo.resolve(undefined)
+      return gate.promise
+    }) : h))
+    const kafka = await startInProcessKafka({ handlers, settings })
+    try {
+      await topicOf(kafka.log, 'bounded')
+      const client = await RawClient.connect('127.0.0.1', kafka.port)
+      const frames = nextFrames(client, total)
+      const produceFrame = (i: number): Buffer => {
+        const produce = produceRequest({ bounded: [{ index: 0, records: batchOf([`record ${i}`.padEnd(6000, '.')]) }] })
+        return RawClient.frame(ApiKey.Produce, 9, i + 1, (w) => writeProduceRequest(w, 9, produce))
+      }
+      client.sendRaw(Buffer.concat([produceFrame(0), produceFrame(1)]))
+      await firstTwo.promise
+      client.sendRaw(Buffer.concat(Array.from({ length: total - 2 }, (_, i) => produceFrame(i + 2))))
+      // Another connection's round trip: the broker has been reading sockets since the last requests went out.
+      expect(await apiVersionsWorks(kafka.port)).toBe(true)
+      const read = handled
+      gate.resolve(undefined)
+      const answered = await frames
+      expect(correlationIds(answered)).toEqual(Array.from({ length: total }, (_, i) => i + 1))
+      const offsets = answered.map((frame) => {
+        const reader = new Reader(frame, 4)
+        reader.skipTaggedFields()
+        return readProduceResponse(reader, 9).responses[0]!.partitionResponses[0]!.baseOffset
+      })
+      client.close()
+      return { read, total, offsets }
+    } finally {
+      await kafka.close()
+    }
+  }
+
+  it('stops reading a connection whose unanswered Produce bytes reach ZOMBI_KAFKA_CONNECTION_INFLIGHT_PRODUCE_BYTES, and reads on once they are answered', async () => {
+    // Two requests of ~6 KB reach a bound of 10,000 bytes: the two sent after them wait in the socket.
+    const bounded = await produceRequestsReadWhileHeld({ ZOMBI_KAFKA_CONNECTION_INFLIGHT_PRODUCE_BYTES: '10000' })
+    expect(bounded.read).toBe(2)
+    expect(bounded.offsets).toEqual([0, 1, 2, 3])
+    // 0: no bound of its own, every pipelined request is read at once.
+    const unbounded = await produceRequestsReadWhileHeld({ ZOMBI_KAFKA_CONNECTION_INFLIGHT_PRODUCE_BYTES: '0' })
+    expect(unbounded.read).toBe(unbounded.total)
+    expect(unbounded.offsets).toEqual([0, 1, 2, 3])
+  })
 })
