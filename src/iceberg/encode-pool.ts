@@ -219,6 +219,16 @@ export class EncodePool {
     this.#release(worker)
   }
 
+  /** Ends every idle worker now (compaction's, once its pass is done), giving its memory back; says how many. */
+  endIdleWorkers(): number {
+    const idle = [...this.#idle]
+    for (const worker of idle) {
+      this.retiredIdle++
+      this.#end(worker)
+    }
+    return idle.length
+  }
+
   async close(): Promise<void> {
     this.#closed = true
     for (const timer of this.#idleTimers.values()) clearTimeout(timer)

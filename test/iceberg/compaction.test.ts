@@ -128,6 +128,21 @@ describe('Compactor', () => {
     }
   })
 
+  test('a background pass ends its rewrite worker once done, instead of keeping its memory until the idle time', async () => {
+    const { log, catalog, flusher, topic } = await setup()
+    for (let round = 0; round < 3; round++) await produceAndFlush(log, flusher, topic, round)
+    const pool = new EncodePool(1)
+    const background = new Compactor({
+      catalog, namespace: 'zombi', pool, logger: silentLogger, compactedFileBytes: 64 << 20, maxReadBytes: 64 << 20, flushesIdle: () => flusher.whenIdle(),
+    })
+    closers.unshift(() => background.close())
+    background.start(20, async () => ['events'])
+    await expect.poll(async () => (await liveFiles(catalog)).length, { timeout: 20_000 }).toBe(1)
+    await expect.poll(() => pool.retiredIdle, { timeout: 10_000 }).toBeGreaterThanOrEqual(1)
+    expect(pool.workers).toBe(0)
+    expect(pool.memory()).toEqual({ heapBytes: 0, externalBytes: 0, wasmBytes: 0 })
+  })
+
   test('a flush committed between compaction\'s load and its commit keeps every row exactly once; the replace retries', async () => {
     const { log, catalog, flusher, compactor, topic } = await setup()
     for (let round = 0; round < 4; round++) await produceAndFlush(log, flusher, topic, round)

@@ -62,6 +62,24 @@ test('workers start on demand and an idle one is ended; the next job starts a fr
   expect(rows.map((row) => row.payload)).toEqual(['a', 'b'])
 })
 
+test('endIdleWorkers ends the idle workers at once (compaction\'s, after its pass), and the next job starts a fresh one', async () => {
+  const pool = new EncodePool(1)
+  const { log, flusher, catalog } = await setUp(pool)
+  const topic = await log.addTopic('events', 1)
+  await log.add(topic, 0, ['a'])
+  await flusher.flush('events')
+  expect(pool.workers).toBe(1)
+  expect(pool.endIdleWorkers()).toBe(1)
+  expect(pool.workers).toBe(0)
+  expect(pool.memory()).toEqual({ heapBytes: 0, externalBytes: 0, wasmBytes: 0 })
+  expect(pool.endIdleWorkers()).toBe(0)
+  await log.add(topic, 0, ['b'])
+  expect(await flusher.flush('events')).toMatchObject({ rows: 1 })
+  expect(pool.workers).toBe(1)
+  const rows = await readTable(catalog, { namespace: 'zombi', name: 'events' })
+  expect(rows.map((row) => row.payload)).toEqual(['a', 'b'])
+})
+
 test('a worker within its recycle limit is kept, and reports its heap and wasm memory after each job', async () => {
   const pool = new EncodePool(1, { recycleBytes: 1 << 30 })
   const { log, flusher } = await setUp(pool)
