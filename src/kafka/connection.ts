@@ -52,9 +52,7 @@ class PendingResponse {
   startedAt = 0
   /** null: no response (acks=0) or not ready. */
   chunks: Buffer[] | null = null
-  /** Produce request bytes counted in the broker's produce budget until the response. */
-  budgetBytes = 0
-  /** Produce request bytes counted in this connection's in-flight produce until the response. */
+  /** A Produce request's bytes, counted in the broker's produce budget and this connection's in-flight produce until the response. */
   produceBytes = 0
   /** Pooled buffers the response's bytes lie in, released once the response is written. */
   lease: ReadLease | null = null
@@ -604,7 +602,6 @@ export class Connection implements GuardedConnection {
     const budget = this.#server.produceBudget
     if (request.handler.apiKey === ApiKey.Produce) this.#countProduce(slot, frame.length)
     if (budget !== undefined && request.handler.apiKey === ApiKey.Produce) {
-      slot.budgetBytes = frame.length
       budget.acquire(frame.length)
       if (budget.overloaded && !this.#pausedForBudget) {
         // This client stops being read until the broker has caught up; its socket buffers push back.
@@ -713,22 +710,20 @@ export class Connection implements GuardedConnection {
    * per connection at a time pushes back through TCP at once).
    */
   #countProduce(slot: PendingResponse, bytes: number): void {
-    const bound = this.#server.config.kafkaConnectionInflightProduceBytes
-    if (bound === 0) return
     slot.produceBytes = bytes
     this.#produceBytes += bytes
-    if (this.#produceBytes >= bound && !this.#paused) {
+    const bound = this.#server.config.kafkaConnectionInflightProduceBytes
+    if (bound > 0 && this.#produceBytes >= bound && !this.#paused) {
       this.#socket.pause()
       this.#paused = true
     }
   }
 
   #releaseBudget(slot: PendingResponse): void {
+    if (slot.produceBytes === 0) return
     this.#produceBytes -= slot.produceBytes
+    this.#server.produceBudget?.release(slot.produceBytes)
     slot.produceBytes = 0
-    if (slot.budgetBytes === 0) return
-    this.#server.produceBudget?.release(slot.budgetBytes)
-    slot.budgetBytes = 0
   }
 
   #complete(slot: PendingResponse, request: DecodedRequest, response: unknown, version: number, context: Context | null): void {
