@@ -212,7 +212,7 @@ export class Connection implements GuardedConnection {
       // Answers completed but not yet written (behind a slower one) never will be: their slabs are dropped.
       for (let i = this.#pendingHead; i < this.#pending.length; i++) {
         const slot = this.#pending[i]!
-        this.#releaseBudget(slot)
+        this.#releaseProduce(slot)
         slot.lease?.abandon()
         slot.lease = null
       }
@@ -600,10 +600,10 @@ export class Connection implements GuardedConnection {
     this.#pending.push(slot)
     this.#pauseIfBacklogged()
     const budget = this.#server.produceBudget
-    if (request.handler.apiKey === ApiKey.Produce) this.#countProduce(slot, frame.length)
-    if (budget !== undefined && request.handler.apiKey === ApiKey.Produce) {
-      budget.acquire(frame.length)
-      if (budget.overloaded && !this.#pausedForBudget) {
+    if (request.handler.apiKey === ApiKey.Produce) {
+      this.#countProduce(slot, frame.length)
+      budget?.acquire(frame.length)
+      if (budget?.overloaded === true && !this.#pausedForBudget) {
         // This client stops being read until the broker has caught up; its socket buffers push back.
         this.#pausedForBudget = true
         if (!this.#paused) {
@@ -712,14 +712,20 @@ export class Connection implements GuardedConnection {
   #countProduce(slot: PendingResponse, bytes: number): void {
     slot.produceBytes = bytes
     this.#produceBytes += bytes
-    const bound = this.#server.config.kafkaConnectionInflightProduceBytes
-    if (bound > 0 && this.#produceBytes >= bound && !this.#paused) {
+    if (this.#atProduceBound() && !this.#paused) {
       this.#socket.pause()
       this.#paused = true
     }
   }
 
-  #releaseBudget(slot: PendingResponse): void {
+  /** Whether this connection's unanswered Produce bytes have reached its bound (0: no bound). */
+  #atProduceBound(): boolean {
+    const bound = this.#server.config.kafkaConnectionInflightProduceBytes
+    return bound > 0 && this.#produceBytes >= bound
+  }
+
+  /** Gives a request's Produce bytes back to the broker's budget and this connection's bound. */
+  #releaseProduce(slot: PendingResponse): void {
     if (slot.produceBytes === 0) return
     this.#produceBytes -= slot.produceBytes
     this.#server.produceBudget?.release(slot.produceBytes)
@@ -727,7 +733,7 @@ export class Connection implements GuardedConnection {
   }
 
   #complete(slot: PendingResponse, request: DecodedRequest, response: unknown, version: number, context: Context | null): void {
-    this.#releaseBudget(slot)
+    this.#releaseProduce(slot)
     slot.lease = context?.takeLease() ?? null
     if (this.#closed) {
       slot.lease?.abandon()
@@ -808,8 +814,7 @@ export class Connection implements GuardedConnection {
   #maybeResume(): void {
     if (!this.#paused || this.#closed || this.#server.shutdown.aborted || this.#pausedForBudget) return
     if (this.#backlog() >= MAX_PENDING_RESPONSES / 2) return
-    const bound = this.#server.config.kafkaConnectionInflightProduceBytes
-    if (bound > 0 && this.#produceBytes >= bound) return
+    if (this.#atProduceBound()) return
     if (this.#socket.writableLength > MAX_QUEUED_RESPONSE_BYTES / 2) return
     this.#paused = false
     // The client could not send while we were not reading: its request's deadline starts again.
