@@ -106,31 +106,47 @@ export class FlagColumn {
  * `headerOffsets[i] .. headerOffsets[i + 1]` of the header columns.
  */
 export class RowColumns {
-  readonly partitions = new IntColumn()
-  readonly offsets = new NumberColumn()
+  readonly partitions: IntColumn
+  readonly offsets: NumberColumn
   readonly payload: ByteColumn
-  readonly timestamps = new NumberColumn()
-  readonly payloadOffsets = new IntColumn()
-  readonly valueIsNull = new FlagColumn()
-  readonly key = new ByteColumn()
-  readonly keyOffsets = new IntColumn()
-  readonly keyIsNull = new FlagColumn()
-  readonly headerOffsets = new IntColumn()
+  readonly timestamps: NumberColumn
+  readonly payloadOffsets: IntColumn
+  readonly valueIsNull: FlagColumn
+  readonly key: ByteColumn
+  readonly keyOffsets: IntColumn
+  readonly keyIsNull: FlagColumn
+  readonly headerOffsets: IntColumn
   readonly headerKey = new ByteColumn(1024)
   readonly headerKeyOffsets = new IntColumn()
   readonly headerValue = new ByteColumn(1024)
   readonly headerValueOffsets = new IntColumn()
   readonly headerValueIsNull = new FlagColumn()
   readonly idempotencyKey = new ByteColumn(1024)
-  readonly idempotencyKeyOffsets = new IntColumn()
-  readonly idempotencyKeyIsNull = new FlagColumn()
+  readonly idempotencyKeyOffsets: IntColumn
+  readonly idempotencyKeyIsNull: FlagColumn
   nullKeys = 0
   nullIdempotencyKeys = 0
   nullHeaderValues = 0
 
-  /** `expectedPayloadBytes` sizes the payload buffer up front (growing it copies everything). */
-  constructor(expectedPayloadBytes = 1 << 16) {
+  /**
+   * `expectedPayloadBytes` sizes the payload buffer up front (growing it copies everything). A caller
+   * that knows its row count and key bytes (a rewrite, from its inputs' footers) sizes the per-row
+   * columns too: grown by doubling they would end up to twice the rows, all held at the peak.
+   */
+  constructor(expectedPayloadBytes = 1 << 16, expected: { rows: number; keyBytes: number } = { rows: 1024, keyBytes: 1 << 16 }) {
+    const rows = Math.max(1, expected.rows)
+    this.partitions = new IntColumn(rows)
+    this.offsets = new NumberColumn(rows)
     this.payload = new ByteColumn(Math.max(1024, expectedPayloadBytes))
+    this.timestamps = new NumberColumn(rows)
+    this.payloadOffsets = new IntColumn(rows + 1)
+    this.valueIsNull = new FlagColumn(rows)
+    this.key = new ByteColumn(Math.max(1024, expected.keyBytes))
+    this.keyOffsets = new IntColumn(rows + 1)
+    this.keyIsNull = new FlagColumn(rows)
+    this.headerOffsets = new IntColumn(rows + 1)
+    this.idempotencyKeyOffsets = new IntColumn(rows + 1)
+    this.idempotencyKeyIsNull = new FlagColumn(rows)
     this.payloadOffsets.push(0)
     this.keyOffsets.push(0)
     this.headerOffsets.push(0)

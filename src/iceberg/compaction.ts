@@ -208,7 +208,7 @@ export class Compactor {
         this.#options.logger.error({ err: error, table }, 'compacting the Iceberg table failed; it is tried again at the next interval')
       }
     }
-    // The next pass is minutes away: the rewrite worker's memory (up to ~100 MB plus 2.5 times
+    // The next pass is minutes away: the rewrite worker's memory (about 60 MB plus twice
     // ZOMBI_COMPACTION_MAX_READ_MB) goes back now rather than after the idle time, beside the flush
     // worker's. One worker start per pass (~0.3 s of CPU at nice 19) pays for it.
     this.#options.pool.endIdleWorkers()

@@ -13,7 +13,7 @@ import { dateAndHour, encodeFile, type EncodedFile, type ExtraColumns } from './
 import type { EncodeOutput, EncodeResult } from './encode.ts'
 import { ROW_GROUP_BYTES } from './encode.ts'
 import { IDEMPOTENCY_KEY } from '../protocol/record-cursor.ts'
-import { footerOf, uncompressedColumnSizes } from './parquet-footer.ts'
+import { footerOf, rowGroupRanges, uncompressedColumnSizes } from './parquet-footer.ts'
 import { FieldId } from './schema.ts'
 import { compileCheck } from './typed-check.ts'
 import { ValueColumn } from './typed-columns.ts'
@@ -204,25 +204,42 @@ function carryDeadLetter(batch: RecordBatch, errors: Array<string | null>, schem
   }
 }
 
+/**
+ * The record batches of a Parquet file, decoded one row group at a time: a whole file decoded at once
+ * is held three times over (wasm memory, its IPC stream, the Arrow batches) beside the rewrite's columns.
+ */
+function* batchesOf(input: Uint8Array, rowGroups: number): Generator<RecordBatch> {
+  for (let group = 0; group < rowGroups; group++) yield* tableFromIPC(parquet.readParquet(input, { rowGroups: [group] }).intoIPCStream()).batches
+}
+
 /** Decodes the inputs, sorts their rows and writes them as one data file into `output`. */
 export async function runRewriteJob(job: RewriteJob, output: EncodeOutput): Promise<EncodeResult> {
-  // The payload column sized up front from the footers (growing it by doubling would hold old and new
+  // The columns sized up front from the footers (growing them by doubling would hold old and new
   // copies at once: three times the payload at the peak, the largest part of what a rewrite holds).
   let payloadBytes = 0
+  let keyBytes = 0
+  let rowCount = 0
+  const rowGroups: number[] = []
   for (const input of job.inputs) {
     const footer = footerOf(input)
-    payloadBytes += footer === null ? input.length : uncompressedColumnSizes(footer).get(FieldId.payload) ?? input.length
+    if (footer === null) throw new ZombiError('ENCODE_FAILED', 'a data file to rewrite has no Parquet footer')
+    const sizes = uncompressedColumnSizes(footer)
+    const groups = rowGroupRanges(footer, FieldId.sequence)
+    payloadBytes += sizes.get(FieldId.payload) ?? input.length
+    keyBytes += sizes.get(FieldId.key) ?? 0
+    for (const group of groups) rowCount += group.rows
+    rowGroups.push(groups.length)
   }
-  const columns = new RowColumns(payloadBytes)
+  const columns = new RowColumns(payloadBytes, { rows: rowCount, keyBytes })
   const topic = Buffer.from(job.topic, 'utf8')
   const values: unknown[] = []
   const errors: Array<string | null> = []
   const schemaIds: number[] = []
   const field = job.value
   const check = field === undefined ? null : compileCheck(field.type, false, 'value')
-  for (const input of job.inputs) {
+  for (const [index, input] of job.inputs.entries()) {
     let firstRow = 0
-    for (const batch of tableFromIPC(parquet.readParquet(input).intoIPCStream()).batches) {
+    for (const batch of batchesOf(input, rowGroups[index]!)) {
       appendRows(batch, topic, columns, firstRow)
       firstRow += batch.numRows
       if (field !== undefined) {
