@@ -284,12 +284,17 @@ async function start(config: Config, logger: Logger): Promise<void> {
     logger.error({ err: error }, 'removing files left in the warehouse by interrupted writes failed; they stay until the next start')
   }
   await flusher.start()
-  const compactionPool = new EncodePool(1, { niceness: COMPACTION_NICENESS, recycleBytes: config.encodeWorkerMaxBytes, idleMs: config.encodeWorkerIdleMs || Number.POSITIVE_INFINITY })
+  // By default rewrites run on the flush workers when no flush runs (one worker's memory, not two); with
+  // ZOMBI_COMPACTION_OWN_WORKER on a worker of their own below the flush encoders' priority (nice 19
+  // against 10), so a flush never queues behind a rewrite, nor waits for its CPU.
+  const compactionPool = config.compactionOwnWorker
+    ? new EncodePool(1, { niceness: COMPACTION_NICENESS, recycleBytes: config.encodeWorkerMaxBytes, idleMs: config.encodeWorkerIdleMs || Number.POSITIVE_INFINITY })
+    : flushPool
   const compactor = new Compactor({
     catalog,
     namespace: config.catalogNamespace,
-    // A worker of its own, below the flush encoders' priority (nice 19 against 10): a flush never queues behind a rewrite, nor waits for its CPU.
     pool: compactionPool,
+    ownsPool: config.compactionOwnWorker,
     logger,
     compactedFileBytes: config.compactedFileBytes,
     maxReadBytes: config.compactionMaxReadBytes,
@@ -309,7 +314,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   // Produce request buffers kept between requests (those of requests being handled count in inflight_produce).
   memory.add('produce_request_buffers', PRODUCE_REQUEST_POOL_BYTES, () => requestBuffers.freeBytes)
   memory.addWorkers(flushPool)
-  memory.addWorkers(compactionPool)
+  if (compactionPool !== flushPool) memory.addWorkers(compactionPool)
   memoryRelief.collectGarbageBuffersAbove(config.garbageBufferBytes, () => memory.usedBytes())
   registerMemoryMetrics(metrics, memory)
   // Every topic's table and its dead-letter table where one was ever written: one listing per pass,

@@ -29,8 +29,13 @@ import { FieldId, SORT_ORDER_ID, SPEC_ID, partitionSpecJson } from './schema.ts'
 export interface CompactionOptions {
   catalog: Catalog
   namespace: string
-  /** Where rewrites are encoded (broker.ts gives compaction a pool of its own, so flushes never queue behind it). */
+  /** Where rewrites are encoded: the flusher's pool, or one of compaction's own (ZOMBI_COMPACTION_OWN_WORKER). */
   pool: EncodePool
+  /**
+   * Whether the pool is compaction's own (default): close() closes it, and a background pass ends its idle
+   * worker when done. A pool shared with the flusher is the flusher's to keep warm and to close.
+   */
+  ownsPool?: boolean
   logger: Logger
   /** Target size of a compacted file (ZOMBI_COMPACTED_FILE_SIZE_MB). */
   compactedFileBytes: number
@@ -208,10 +213,10 @@ export class Compactor {
         this.#options.logger.error({ err: error, table }, 'compacting the Iceberg table failed; it is tried again at the next interval')
       }
     }
-    // The next pass is minutes away: the rewrite worker's memory (about 60 MB plus twice
+    // The next pass is minutes away: a worker of compaction's own (about 60 MB plus twice
     // ZOMBI_COMPACTION_MAX_READ_MB) goes back now rather than after the idle time, beside the flush
     // worker's. One worker start per pass (~0.3 s of CPU at nice 19) pays for it.
-    this.#options.pool.endIdleWorkers()
+    if (this.#options.ownsPool !== false) this.#options.pool.endIdleWorkers()
   }
 
   /** Stops the timer and waits for a running compaction. */
@@ -220,7 +225,7 @@ export class Compactor {
     if (this.#timer !== null) clearInterval(this.#timer)
     await this.#background
     await this.#lock.catch(() => undefined)
-    await this.#options.pool.close()
+    if (this.#options.ownsPool !== false) await this.#options.pool.close()
   }
 
   /** Compacts one table now (after any compaction already running) and says what it did. */

@@ -157,7 +157,7 @@ describe('config', () => {
       maxConcurrentS3Uploads: number; catalogType: 'filesystem' | 'rest'; catalogUrl: string | null; catalogWarehouse: string | null
       catalogToken: string | null; catalogCredential: string | null; catalogOauth2Uri: string | null; catalogScope: string; icebergS3Endpoint: string | null
       icebergVendCredentials: boolean; catalogNamespace: string; targetFileBytes: number; mallocArenaMax: number; mallocMmapThresholdKib: number; mallocTrimMs: number; garbageBufferBytes: number; v8SemiSpaceMib: number; encodeWorkerIdleMs: number; encodeWorkerMaxBytes: number; flushIntervalMs: number; flushWorkers: number; recreatedTopicTable: 'replace' | 'continue'
-      compactionIntervalMs: number; compactedFileBytes: number; compactionMaxReadBytes: number; orphanGraceMs: number; snapshotRetentionMs: number
+      compactionIntervalMs: number; compactedFileBytes: number; compactionOwnWorker: boolean; compactionMaxReadBytes: number; orphanGraceMs: number; snapshotRetentionMs: number
       snapshotMinKeep: number; snapshotExpiryIntervalMs: number; schemaRegistryMaxVersions: number; schemaRegistryMaxBytes: number
     }>()
   })

@@ -143,6 +143,34 @@ describe('Compactor', () => {
     expect(pool.memory()).toEqual({ heapBytes: 0, externalBytes: 0, wasmBytes: 0 })
   })
 
+  test('on the flusher\'s pool, rewrites run on its warm worker, which a pass leaves running and close() leaves to the flusher', async () => {
+    const log = await TestLog.open()
+    const catalog = new FilesystemCatalog(new MemoryObjectStore())
+    const pool = new EncodePool(1)
+    const flusher = new Flusher({
+      source: log, catalog, namespace: 'zombi', pool, metrics: new FlushMetrics(), logger: silentLogger,
+      targetFileBytes: 1 << 20, intervalMs: 0, recreatedTopicPolicy: 'replace', checkIntervalMs: 60_000,
+    })
+    const shared = new Compactor({
+      catalog, namespace: 'zombi', pool, ownsPool: false, logger: silentLogger, compactedFileBytes: 64 << 20, maxReadBytes: 64 << 20, flushesIdle: () => flusher.whenIdle(),
+    })
+    closers.push(() => shared.close(), () => flusher.close())
+    await flusher.start()
+    const topic = await log.addTopic('events', 2)
+    for (let round = 0; round < 3; round++) await produceAndFlush(log, flusher, topic, round)
+    const before = await readTable(catalog, id)
+    shared.start(20, async () => ['events'])
+    await expect.poll(async () => (await liveFiles(catalog)).length, { timeout: 20_000 }).toBe(1)
+    expect(await readTable(catalog, id)).toEqual(before)
+    await shared.close()
+    // The pass and close() left the flusher's worker alone: the next flush runs on it, no second worker started.
+    expect(pool.retiredIdle).toBe(0)
+    expect(pool.workers).toBe(1)
+    await produceAndFlush(log, flusher, topic, 3)
+    expect(await readTable(catalog, id)).toHaveLength(before.length + 10)
+    expect(pool.workers).toBe(1)
+  })
+
   test('a flush committed between compaction\'s load and its commit keeps every row exactly once; the replace retries', async () => {
     const { log, catalog, flusher, compactor, topic } = await setup()
     for (let round = 0; round < 4; round++) await produceAndFlush(log, flusher, topic, round)
