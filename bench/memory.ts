@@ -103,6 +103,11 @@ async function readMetrics(httpUrl: string): Promise<Map<string, number>> {
       parts.set(`workers ended (${ended[1]})`, Number(ended[2]))
       continue
     }
+    const compaction = /^zombi_iceberg_(compactions|compacted_files_in|compacted_files_out)_total (\S+)$/.exec(line)
+    if (compaction) {
+      parts.set(compaction[1]!, Number(compaction[2]))
+      continue
+    }
     // prom-client's defaults, present on every revision.
     const fallback = /^zombi_process_nodejs_(heap_size_used|heap_size_total|external_memory)_bytes (\S+)$/.exec(line)
     if (fallback) parts.set({ heap_size_used: 'heap_used', heap_size_total: 'heap_total', external_memory: 'external' }[fallback[1]!]!, Number(fallback[2]))
@@ -275,6 +280,7 @@ function printReport(report: BrokerReport): void {
   }
   const last = report.samples.at(-1)
   if (last?.parts.has('workers ended (memory)')) console.log(`encode workers ended: ${last.parts.get('workers ended (memory)')} for their memory, ${last.parts.get('workers ended (idle)')} idle`)
+  if (last?.parts.has('compactions')) console.log(`compaction: ${last.parts.get('compactions')} replace snapshots, ${last.parts.get('compacted_files_in')} data files rewritten into ${last.parts.get('compacted_files_out')}`)
   for (const failure of report.failures) console.log(`FAILED: ${failure}`)
 }
 

@@ -23,6 +23,7 @@ test('bench:memory --quick runs every load, samples the broker and shows each bu
   // The fetch cache's row: what it held, then its budget from the setting given (3 MiB).
   expect(stdout).toMatch(/^used fetch_cache\s+\d+\s+3$/m)
   expect(stdout).toMatch(/^worker_wasm\s+\d+/m)
+  expect(stdout).toMatch(/^compaction: \d+ replace snapshots, \d+ data files rewritten into \d+$/m)
   expect(stdout).toMatch(/^zombi \(\w+(-dirty)?\)\s+\d+\s+\d+\s+\d+\s+ok$/m)
   // The broker's CPU per record and rate of each step, and over the whole run.
   expect(stdout).toMatch(/^kcat produce 1024 B ×1\s+\d+\.\d+\s+\d+$/m)
