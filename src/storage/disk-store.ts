@@ -1,13 +1,16 @@
 // The hot store on disk: every write is a frame in the broker-wide segment log (batches,
 // state rows, partition updates), the index and state live in classic-level. The calls of one
 // event-loop tick form one group commit: one write of all their frames, one fdatasync
-// (durability fsync), one unsynced index batch, then every promise resolves in call order.
+// (durability fsync), one unsynced index batch, then every promise resolves in call order:
+// after the index batch with durability fsync, as soon as the frames are in the log with
+// durability none (whose promise is the page cache, which the log already is).
 // Commits pipeline: while one commit's index batch runs, the next one writes and syncs.
 // The index may lag the log by the commits a crash interrupted: open() replays the log from
 // the index checkpoint, so one fdatasync per commit is all the durability needs.
 // A full disk is an answer, not a failure: appends are refused before offsets are given out while
 // free space is under a floor (disk-space.ts), and a write that still fails for lack of space rolls
-// the log back to the last acknowledged commit and fails only what came after it.
+// the log back to the last acknowledged commit and fails only what came after it (with durability
+// none an index batch is written after its calls were acknowledged, so its failure fails the store).
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { settingDefault } from '../config/index.ts'
@@ -222,6 +225,13 @@ class Recovery {
 export class DiskHotStore implements HotStore {
   readonly #dir: string
   readonly #sync: boolean
+  /**
+   * Durability none: a commit's calls settle once its frames are in the log, without waiting for
+   * its index batch (a trip through the thread pool, over 1 ms for ~4 % of commits on a loaded
+   * 2-core machine). An index batch that then fails cannot be rolled back: the store fails and the
+   * next open re-indexes the acknowledged frames from the log.
+   */
+  readonly #settleOnLogWrite: boolean
   readonly #logger: Logger
   readonly #log: SegmentLog
   readonly #index: LevelIndex
@@ -246,7 +256,7 @@ export class DiskHotStore implements HotStore {
   readonly #space: DiskSpace
   readonly #spaceCheckMs: number
   #spaceTimer: NodeJS.Timeout | null = null
-  /** The log end of the last commit whose index batch is written: what a rollback cuts back to. */
+  /** The log end of the last acknowledged commit: what a rollback cuts back to. */
   #durableSegment = 0
   #durablePosition = 0
   /** Set while a rollback runs or the index waits to be reopened: writes are refused with it. */
@@ -258,6 +268,7 @@ export class DiskHotStore implements HotStore {
   constructor(options: DiskHotStoreOptions) {
     this.#dir = options.dir
     this.#sync = options.durability === 'fsync'
+    this.#settleOnLogWrite = !this.#sync
     this.#logger = options.logger ?? silentLogger
     this.#log = new SegmentLog(path.join(options.dir, 'log'), options.segmentBytes ?? settingDefault('segmentBytes'))
     this.#index = new LevelIndex(path.join(options.dir, 'index'))
@@ -507,6 +518,7 @@ export class DiskHotStore implements HotStore {
         bySlot.set(slot, { topicId: topic.id, partition: slot.partition, state: { ...slot.state }, entries: [] })
       }
     }
+    await this.#indexed()
     await this.#index.forEachEntry((topicId, partition, entry) => {
       const slot = this.#topics.get(topicId)?.partitions.get(partition)
       // Entries below the log start offset are left over from retention (their rows are cleared after the files go).
@@ -618,8 +630,17 @@ export class DiskHotStore implements HotStore {
     return { path: this.#log.path(location.segment), position: location.position + BATCH_FRAME_HEADER_BYTES, size: location.size }
   }
 
-  scanState(prefix: string): Promise<Array<{ key: string; value: Buffer }>> {
+  async scanState(prefix: string): Promise<Array<{ key: string; value: Buffer }>> {
+    await this.#indexed()
     return this.#index.scanState(prefix)
+  }
+
+  /**
+   * Waits for the index batches of the commits acknowledged so far, so a read of the index sees
+   * every acknowledged write (with durability none they settle before their index batch).
+   */
+  async #indexed(): Promise<void> {
+    await this.#indexTail.catch(() => undefined)
   }
 
   segments(): SegmentListing {
@@ -730,7 +751,8 @@ export class DiskHotStore implements HotStore {
    * One group commit. Resolves once its frames are durable and its index batch is queued,
    * so the next commit can write and sync while this index batch runs (pipelining: one commit
    * in the log at a time, index batches in commit order). The promises of the commit's calls
-   * settle after its own index batch. Never rejects: a failure fails the store.
+   * settle after its own index batch, or with durability none right after the log write.
+   * Never rejects: a failure fails the store.
    */
   async #commit(writes: PendingWrite[]): Promise<void> {
     let operations: IndexOperation[]
@@ -757,22 +779,31 @@ export class DiskHotStore implements HotStore {
     // batch is rebuilt from the synced log at the next open.
     const indexed = this.#indexTail.then(() => (operations.length > 0 ? this.#index.write(operations, false) : undefined))
     this.#indexTail = indexed
+    if (this.#settleOnLogWrite) this.#acknowledge(writes, segment, position)
     indexed.then(() => {
-      if (segment >= 0) {
-        this.#durableSegment = segment
-        this.#durablePosition = position
-      }
-      this.#settle(writes)
+      if (!this.#settleOnLogWrite) this.#acknowledge(writes, segment, position)
     }, (error: unknown) => {
+      // Acknowledged already: the log holds them, and only a reopen's replay can index them again.
+      if (this.#settleOnLogWrite) this.#fail(error, [])
       // A commit chained on a failed one fails with the same error, so it joins the same rollback.
-      if (isNoSpace(error)) this.#rollBack(error, writes)
+      else if (isNoSpace(error)) this.#rollBack(error, writes)
       else this.#fail(error, writes)
     })
   }
 
+  /** Moves the rollback point past the commit (`segment` -1: it wrote nothing) and settles its calls. */
+  #acknowledge(writes: PendingWrite[], segment: number, position: number): void {
+    // Its segments may go now: deleteSegmentsBefore writes its index rows after every queued index batch.
+    this.#unsettledFrom.shift()
+    if (segment >= 0) {
+      this.#durableSegment = segment
+      this.#durablePosition = position
+    }
+    this.#settle(writes)
+  }
+
   /** Resolves a commit's calls in call order, unless the store failed meanwhile: then nothing more is acknowledged. */
   #settle(writes: PendingWrite[]): void {
-    this.#unsettledFrom.shift()
     if (this.#failure !== null) {
       const failed = this.#failedError()
       for (const write of writes) write.reject(failed)

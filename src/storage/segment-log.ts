@@ -30,6 +30,14 @@ const SCRATCH_MAX_BYTES = 16 * 1024 * 1024
  * (docs/benchmarks.md). Kafka writes one batch per call, a megabyte or less.
  */
 const MAX_WRITE_BYTES = 1024 * 1024
+/**
+ * A write of at most this many bytes is made on the calling thread (writevSync): copying it into
+ * the page cache takes microseconds, while a trip through libuv's thread pool waits for a free
+ * pool thread and a free core, which on a loaded 2-core machine took over 1 ms for 1.5 % of the
+ * small commits of a franz-go load at 33,000 records/s (under 0.05 % written synchronously).
+ * Larger commits still go to the pool, so the event loop never copies megabytes.
+ */
+const SYNC_WRITE_BYTES = 64 * 1024
 /** File descriptors kept open for reads of old segments (least recently used ones are closed). */
 const MAX_OPEN_SEGMENTS = 128
 
@@ -232,12 +240,12 @@ export class SegmentLog {
     return active
   }
 
-  /** Writes buffers back to back at `position` (the caller reserved the space). */
+  /** Writes buffers back to back at `position` (the caller reserved the space); small writes synchronously. */
   async write(segment: Segment, position: number, buffers: Buffer[]): Promise<void> {
     const pending = this.#coalesce(buffers)
     let total = 0
     for (const buffer of pending) total += buffer.length
-    let written = 0
+    let written = total <= SYNC_WRITE_BYTES ? fs.writevSync(segment.fd, pending, position) : 0
     while (written < total) {
       const n = await writev(segment.fd, total <= MAX_WRITE_BYTES && written === 0 ? pending : window(pending, written, MAX_WRITE_BYTES), position + written)
       if (n === 0) throw new ZombiError('STORAGE_FAILED', `segment ${segment.number} accepted no bytes`)

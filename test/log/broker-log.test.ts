@@ -151,11 +151,11 @@ describe('full disk', () => {
     return { store, log: await openLog(store) }
   }
 
-  /** The next log write fails with ENOSPC, as on a disk another process filled since the last check. */
+  /** The next log write (a small one, made synchronously) fails with ENOSPC, as on a disk another process filled since the last check. */
   function failNextLogWrite(): void {
-    vi.spyOn(fs, 'writev').mockImplementationOnce(((_fd: number, _buffers: Buffer[], _position: number, callback: (error: Error | null, written: number) => void) => {
-      callback(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), 0)
-    }) as unknown as typeof fs.writev)
+    vi.spyOn(fs, 'writevSync').mockImplementationOnce((() => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+    }) as unknown as typeof fs.writevSync)
   }
 
   async function writable(store: DiskHotStore): Promise<void> {

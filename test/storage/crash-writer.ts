@@ -1,12 +1,12 @@
 // Child process of the crash test: appends batches and state rows to a disk store as fast as
-// it can (durability fsync) and prints every acknowledgement, until it is killed with SIGKILL.
+// it can (in the durability it is given) and prints every acknowledgement, until it is killed with SIGKILL.
 //   ack <partition> <base offset>      the batch is durable
 //   state <n>                          state row `crash/<n>` (value `<n>`) is durable
 import { DiskHotStore } from '../../src/storage/disk-store.ts'
 import { appendOf, topicRecord } from './batches.ts'
 
-const [dir, segmentBytes] = process.argv.slice(2) as [string, string]
-const store = new DiskHotStore({ dir, durability: 'fsync', segmentBytes: Number(segmentBytes) })
+const [dir, segmentBytes, durability] = process.argv.slice(2) as [string, string, 'fsync' | 'none']
+const store = new DiskHotStore({ dir, durability, segmentBytes: Number(segmentBytes) })
 await store.open()
 let topic = (await store.loadTopics())[0]
 if (topic === undefined) {

@@ -132,11 +132,11 @@ describe('rollback after a write that fails for lack of space', () => {
     const { store, dir, topicId } = await openStore()
     await store.append(appendOf(topicId, 0, 0))
     const durableEnd = segmentSize(dir)
-    // The next log write lands in part, then the disk is full.
-    const writev = vi.spyOn(fs, 'writev').mockImplementationOnce(((fd: number, _buffers: Buffer[], position: number, callback: (error: Error | null, written: number) => void) => {
+    // The next log write (a small one, made synchronously) lands in part, then the disk is full.
+    const writev = vi.spyOn(fs, 'writevSync').mockImplementationOnce(((fd: number, _buffers: Buffer[], position: number) => {
       fs.writeSync(fd, Buffer.from('torn bytes'), 0, 10, position)
-      callback(noSpace(), 0)
-    }) as unknown as typeof fs.writev)
+      throw noSpace()
+    }) as unknown as typeof fs.writevSync)
     const failed = [
       store.append(appendOf(topicId, 0, 1, 2, 'lost')),
       store.writeState([{ key: 'lost/state', value: Buffer.from('x') }]),

@@ -8,7 +8,7 @@ import { ClassicLevel } from 'classic-level'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DiskHotStore } from '../../src/storage/disk-store.ts'
 import { BATCH_FRAME_HEADER_BYTES, batchFrameHeader, partitionFrame, replaceFrameHeader, stateFrame } from '../../src/storage/frame.ts'
-import type { AppendRequest, HotStore, TopicRecord } from '../../src/storage/hot-store.ts'
+import type { AppendRequest, BatchLocation, HotStore, TopicRecord } from '../../src/storage/hot-store.ts'
 import { topicIdBytes, topicKey } from '../../src/storage/keys.ts'
 import { LevelIndex } from '../../src/storage/level-index.ts'
 import { SegmentLog, segmentFileName } from '../../src/storage/segment-log.ts'
@@ -284,6 +284,70 @@ describe('disk hot store', () => {
     await reopened.close()
   })
 
+  it('acknowledges after the index batch with durability fsync, and right after the log write with durability none', async () => {
+    for (const durability of ['fsync', 'none'] as const) {
+      const dir = await freshDir()
+      const store = new DiskHotStore({ dir, durability })
+      await store.open()
+      const topic = topicRecord('t')
+      await store.putTopic(topic)
+      await store.initPartitions(topic.id, [0])
+      const gate = Promise.withResolvers<undefined>()
+      const realBatch = ClassicLevel.prototype.batch
+      const batch = vi.spyOn(ClassicLevel.prototype, 'batch').mockImplementationOnce((async function (this: ClassicLevel<Buffer, Buffer>, ...args: unknown[]) {
+        await gate.promise
+        return (realBatch as (...a: unknown[]) => Promise<void>).apply(this, args)
+      }) as unknown as ClassicLevel['batch'])
+      let settled = false
+      const appended = store.append(appendOf(topic.id, 0, 0)).then((location) => {
+        settled = true
+        return location
+      })
+      while (batch.mock.calls.length === 0) await new Promise((resolve) => setImmediate(resolve))
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+      expect({ durability, settled }).toEqual({ durability, settled: durability === 'none' })
+      gate.resolve(undefined)
+      expect(store.read(await appended).equals(batchAt(0))).toBe(true)
+      // A read of the index waits for the batches of what was acknowledged.
+      expect(await entriesOf(store, topic.id)).toEqual([0])
+      batch.mockRestore()
+      await store.close()
+    }
+  })
+
+  it('fails the store when an index batch fails after its writes were acknowledged (durability none), and reopens with them', async () => {
+    const dir = await freshDir()
+    const store = new DiskHotStore({ dir, durability: 'none' })
+    await store.open()
+    const topic = topicRecord('t')
+    await store.putTopic(topic)
+    await store.initPartitions(topic.id, [0])
+    await store.append(appendOf(topic.id, 0, 0))
+    const gate = Promise.withResolvers<undefined>()
+    const batch = vi.spyOn(ClassicLevel.prototype, 'batch').mockImplementationOnce((async () => {
+      await gate.promise
+      // Even a full disk: acknowledged writes cannot be rolled back.
+      throw Object.assign(new Error(`IO error: ${dir}/index/000003.log: No space left on device`), { code: 'LEVEL_IO_ERROR' })
+    }) as unknown as ClassicLevel['batch'])
+    let acknowledged: BatchLocation | undefined
+    void store.append(appendOf(topic.id, 0, 1)).then((location) => (acknowledged = location))
+    while (batch.mock.calls.length === 0) await new Promise((resolve) => setImmediate(resolve))
+    for (let i = 0; i < 20 && acknowledged === undefined; i++) await new Promise((resolve) => setImmediate(resolve))
+    expect(acknowledged).toBeDefined()
+    gate.resolve(undefined)
+    for (let i = 0; i < 1000 && store.health().ok; i++) await new Promise((resolve) => setTimeout(resolve, 1))
+    expect(store.health()).toMatchObject({ ok: false, detail: expect.stringContaining('restart needed') })
+    await expect(store.append(appendOf(topic.id, 0, 2))).rejects.toMatchObject({ code: 'STORAGE_FAILED' })
+    await store.close()
+
+    const reopened = await openStore(dir)
+    expect(await entriesOf(reopened, topic.id)).toEqual([0, 1])
+    const [partition] = await reopened.loadPartitions()
+    expect(partition!.entries[1]).toMatchObject({ segment: acknowledged!.segment, position: acknowledged!.position })
+    expect(reopened.read(partition!.entries[1]!).equals(batchAt(1))).toBe(true)
+    await reopened.close()
+  })
+
   it('removes the rows of a topic whose delete was interrupted', async () => {
     const dir = await freshDir()
     const { store, topic } = await storeWithTopic(dir, 2)
@@ -385,13 +449,14 @@ describe('disk hot store', () => {
     }
   })
 
-  it('loses no acknowledged batch or state row when the writer is killed with SIGKILL, over several cycles', async () => {
+  // A process crash keeps the page cache, so durability none (acknowledged before the index batch) must hold too.
+  it.each(['fsync', 'none'] as const)('loses no acknowledged batch or state row when the writer (durability %s) is killed with SIGKILL, over several cycles', async (durability) => {
     const dir = await freshDir()
     const segmentBytes = 16 * 1024
     const acknowledged = new Map<number, Set<number>>([[0, new Set()], [1, new Set()]])
     let maxStateAck = -1
     for (let cycle = 0; cycle < 5; cycle++) {
-      const child = spawn(process.execPath, [path.join(import.meta.dirname, 'crash-writer.ts'), dir, String(segmentBytes)], { stdio: ['ignore', 'pipe', 'inherit'] })
+      const child = spawn(process.execPath, [path.join(import.meta.dirname, 'crash-writer.ts'), dir, String(segmentBytes), durability], { stdio: ['ignore', 'pipe', 'inherit'] })
       let buffered = ''
       let killTimer: NodeJS.Timeout | undefined
       await new Promise<void>((resolve, reject) => {

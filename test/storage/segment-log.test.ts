@@ -143,6 +143,26 @@ describe('segment log', () => {
     log.close()
   })
 
+  it('writes a small commit on the calling thread, and a short write goes on from where it stopped', async () => {
+    const log = await freshLog()
+    const buffers = [Buffer.alloc(5000, 1), Buffer.alloc(3000, 2), Buffer.alloc(9, 3)]
+    // The kernel may take fewer bytes than asked: here the first 7,000.
+    const writevSync = vi.spyOn(fs, 'writevSync').mockImplementationOnce(((fd: number, _buffers: Buffer[], position: number) => {
+      return fs.writeSync(fd, Buffer.concat(buffers).subarray(0, 7000), 0, 7000, position)
+    }) as typeof fs.writevSync)
+    const writev = vi.spyOn(fs, 'writev')
+    try {
+      await log.write(log.active(), 0, buffers)
+      expect(writevSync).toHaveBeenCalledTimes(1)
+      expect(writev.mock.calls.map((call) => (call[1] as Buffer[]).reduce((sum, b) => sum + b.length, 0))).toEqual([1009])
+    } finally {
+      writevSync.mockRestore()
+      writev.mockRestore()
+    }
+    expect(fs.readFileSync(log.path(0)).equals(Buffer.concat(buffers))).toBe(true)
+    log.close()
+  })
+
   it('keeps reading old segments after their descriptors were closed to stay under the limit', async () => {
     const log = await freshLog(64)
     const frames: Buffer[] = []
