@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import { ZombiError } from '../errors.ts'
 import { settleNativeBuffers } from '../observability/memory-relief.ts'
 import { ATTR_TRANSACTIONAL, LOG_OVERHEAD, BATCH_LENGTH, attributesOf, baseOffsetOf, lastOffsetDeltaOf, producerIdOf } from '../protocol/record-batch.ts'
-import type { FileRange } from '../storage/hot-store.ts'
+import { rangeBytes, type FileRanges } from '../storage/file-ranges.ts'
 import { RowColumns, decodeBatchInto, endDecoding } from './columns.ts'
 import { dateAndHour, encodeFile, encodeGroups, hourOf, type ChunkSink, type EncodedFile, type ExtraColumns } from './data-file.ts'
 import type { TableMode } from '../schema/decoders.ts'
@@ -23,7 +23,7 @@ export interface EncodePart {
   /** Bytes of this part's batches in the job's `batches` (0 when `files` is given). */
   batchBytes: number
   /** Or where its batches lie in the hot log's files, in offset order: the job reads them itself. */
-  files?: FileRange[]
+  files?: FileRanges
   /**
    * Aborted transactions over the part's offsets, as (producer id, first offset, marker offset)
    * triples: their batches are skipped, never rows (a flat list crosses to the worker cheaply).
@@ -125,16 +125,19 @@ export const ROW_GROUP_BYTES = 8 * 1024 * 1024
  * Reads file ranges back to back into one buffer (positional reads; the hot log is mostly in page
  * cache): into `into` when it is big enough (a job reuses one buffer slice after slice), else a new one.
  */
-function readRanges(ranges: readonly FileRange[], into: Buffer | null = null): Buffer {
+function readRanges(ranges: FileRanges, start: number, end: number, into: Buffer | null = null): Buffer {
   let total = 0
-  for (const range of ranges) total += range.size
+  for (let i = start; i < end; i++) total += ranges.sizes[i]!
   const out = into !== null && into.length >= total ? into.subarray(0, total) : Buffer.allocUnsafe(total)
-  const fds = new Map<string, number>()
+  const fds = new Map<number, number>()
   try {
     let at = 0
-    for (const { path, position, size } of ranges) {
-      let fd = fds.get(path)
-      if (fd === undefined) fds.set(path, fd = fs.openSync(path, 'r'))
+    for (let i = start; i < end; i++) {
+      const path = ranges.paths[ranges.files[i]!]!
+      const position = ranges.positions[i]!
+      const size = ranges.sizes[i]!
+      let fd = fds.get(ranges.files[i]!)
+      if (fd === undefined) fds.set(ranges.files[i]!, fd = fs.openSync(path, 'r'))
       for (let done = 0; done < size;) {
         const n = fs.readSync(fd, out, at + done, size - done, position + done)
         if (n === 0) throw new ZombiError('STORAGE_CORRUPT', `${path} ends ${size - done} bytes short of the stored batch at ${position}`)
@@ -167,15 +170,15 @@ function* partInput(part: EncodePart, copied: Buffer): Generator<Buffer> {
     return
   }
   const ranges = part.files
-  let total = 0
-  for (const range of ranges) total += range.size
+  const { sizes } = ranges
+  const total = rangeBytes(ranges)
   // A slice bigger than this (one batch over READ_SLICE_BYTES) gets a buffer of its own.
   const buffer = Buffer.allocUnsafe(Math.min(total, READ_SLICE_BYTES))
-  for (let start = 0; start < ranges.length;) {
+  for (let start = 0; start < sizes.length;) {
     let end = start
     let bytes = 0
-    while (end < ranges.length && (end === start || bytes + ranges[end]!.size <= READ_SLICE_BYTES)) bytes += ranges[end++]!.size
-    yield readRanges(ranges.slice(start, end), buffer)
+    while (end < sizes.length && (end === start || bytes + sizes[end]! <= READ_SLICE_BYTES)) bytes += sizes[end++]!
+    yield readRanges(ranges, start, end, buffer)
     start = end
   }
 }
@@ -385,7 +388,7 @@ async function runStreamedJob(job: EncodeJob, output: EncodeOutput): Promise<Enc
  */
 async function runWholeJob(job: EncodeJob, output: EncodeOutput, reader = new JobReader(job)): Promise<EncodeResult> {
   let inputBytes = job.batches.byteLength
-  for (const part of job.parts) for (const range of part.files ?? []) inputBytes += range.size
+  for (const part of job.parts) if (part.files !== undefined) inputBytes += rangeBytes(part.files)
   // Stored bytes are a good first guess of the payload size (exact for uncompressed batches).
   const columns = new RowColumns(Math.min(inputBytes, job.maxRowBytes))
   // A row group's worth at a time: lz4's decompressed batches go back between them (settleNativeBuffers).

@@ -13,7 +13,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { Catalog } from '../catalog/catalog.ts'
 import { ZombiError, hasCode } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
-import type { FileRange } from '../storage/hot-store.ts'
+import type { FileRanges } from '../storage/file-ranges.ts'
 import type { EncodeJob, EncodePart } from './encode.ts'
 import type { EncodePool } from './encode-pool.ts'
 import type { EncodeRun, IncomingFile } from './encode-stream.ts'
@@ -46,7 +46,7 @@ export interface FlushablePartition {
   /** Aborted transactions with batches in [from, to): their batches never reach the table. */
   abortedTransactions(from: number, to: number): ReadonlyArray<{ producerId: number; firstOffset: number; lastOffset: number }>
   /** Where the batches of offsets [offset, end) lie in the hot log's files: the encode worker then reads them itself (null: no files). */
-  files(offset: number, end: number): FileRange[] | null
+  files(offset: number, end: number): FileRanges | null
 }
 
 export interface FlushableTopic {

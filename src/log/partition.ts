@@ -1,5 +1,6 @@
 // One topic partition on this broker: its offsets (changed only by the log, read by everyone), the
 // in-memory batch index of the hot log, and the wake-up list of waits for an append.
+import { FileRangesBuilder, type FileRanges } from '../storage/file-ranges.ts'
 import type { BatchLocation, FileRange, IndexEntry, PartitionState } from '../storage/hot-store.ts'
 import type { AppendWatcher } from './append-wait.ts'
 import { BatchIndex } from './batch-index.ts'
@@ -275,16 +276,16 @@ export class Partition {
   }
 
   /** Where the batches of offsets [offset, end) lie in the hot log's files, or null if the store has no files. */
-  files(offset: number, end: number): FileRange[] | null {
-    const ranges: FileRange[] = []
+  files(offset: number, end: number): FileRanges | null {
     const first = this.#index.findByOffset(offset)
     const last = this.#spanEnd(first, end, Number.POSITIVE_INFINITY, true)
+    const ranges = new FileRangesBuilder(Math.max(0, last - first))
     for (let i = first; i < last; i++) {
       const range = this.#store.fileOf(this.#index.location(i))
       if (range === null) return null
       ranges.push(range)
     }
-    return ranges
+    return ranges.finish()
   }
 
   /** Bytes of the stored batches holding offsets from `from` below `to` (and the high watermark); stops once `limit` is reached. */

@@ -2,6 +2,7 @@
 // (the broker never does this: its files stream into the object store).
 import type { EncodedFile } from '../../src/iceberg/data-file.ts'
 import { runEncodeJob, type EncodeJob, type EncodeOutput, type EncodeResult } from '../../src/iceberg/encode.ts'
+import { fileRangesOf } from '../../src/storage/file-ranges.ts'
 import type { FileRange } from '../../src/storage/hot-store.ts'
 
 export type FileWithBytes = EncodedFile & { bytes: Buffer }
@@ -13,7 +14,7 @@ export type OnePartitionJob = Omit<EncodeJob, 'parts'> & { partition: number; fr
 export async function encodeInMemory(job: EncodeJob | OnePartitionJob): Promise<Omit<EncodeResult, 'files'> & { files: FileWithBytes[]; endOffset: number }> {
   const full: EncodeJob = 'parts' in job ? job : {
     topic: job.topic, batches: job.batches, maxRowBytes: job.maxRowBytes, targetFileBytes: job.targetFileBytes, rowGroupBytes: job.rowGroupBytes,
-    parts: [{ partition: job.partition, fromOffset: job.fromOffset, batchBytes: job.files === undefined ? job.batches.length : 0, files: job.files }],
+    parts: [{ partition: job.partition, fromOffset: job.fromOffset, batchBytes: job.files === undefined ? job.batches.length : 0, files: job.files === undefined ? undefined : fileRangesOf(job.files) }],
   }
   let chunks: Uint8Array[] = []
   const files: FileWithBytes[] = []
