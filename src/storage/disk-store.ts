@@ -54,6 +54,8 @@ const DEFAULT_SPACE_CHECK_MS = 1000
 const MAX_PARTITION = 0x7fffffff
 /** Recovery writes the index rows it rebuilt every this many frames, so a long tail needs no huge batch. */
 const RECOVERY_FLUSH_FRAMES = 100_000
+/** Index batches that may wait behind the log (one per commit) before the next commit waits for them. */
+const MAX_INDEX_BACKLOG = 16
 
 class PartitionSlot {
   readonly partition: number
@@ -243,6 +245,8 @@ export class DiskHotStore implements HotStore {
   /** The index batch of the last commit; the next one is chained on its success. */
   #indexTail: Promise<void> = Promise.resolve()
   #batches = 0
+  /** Index batches queued or being written. */
+  #indexBacklog = 0
   #opened = false
   #closing: Promise<void> | null = null
   #closed = false
@@ -779,16 +783,23 @@ export class DiskHotStore implements HotStore {
     // batch is rebuilt from the synced log at the next open.
     const indexed = this.#indexTail.then(() => (operations.length > 0 ? this.#index.write(operations, false) : undefined))
     this.#indexTail = indexed
+    this.#indexBacklog++
     if (this.#settleOnLogWrite) this.#acknowledge(writes, segment, position)
     indexed.then(() => {
+      this.#indexBacklog--
       if (!this.#settleOnLogWrite) this.#acknowledge(writes, segment, position)
     }, (error: unknown) => {
+      this.#indexBacklog--
       // Acknowledged already: the log holds them, and only a reopen's replay can index them again.
       if (this.#settleOnLogWrite) this.#fail(error, [])
       // A commit chained on a failed one fails with the same error, so it joins the same rollback.
       else if (isNoSpace(error)) this.#rollBack(error, writes)
       else this.#fail(error, writes)
     })
+    // The next commit starts once this one's frames are in the log: past MAX_INDEX_BACKLOG queued
+    // index batches (a stalled index), it waits for this one's instead of the queue growing in
+    // memory, so producers wait for their answers (with durability none they settle before it).
+    if (this.#indexBacklog > MAX_INDEX_BACKLOG) await indexed.catch(() => undefined)
   }
 
   /** Moves the rollback point past the commit (`segment` -1: it wrote nothing) and settles its calls. */

@@ -315,6 +315,33 @@ describe('disk hot store', () => {
     }
   })
 
+  it('stops acknowledging once 16 index batches wait behind the log (durability none), and goes on when they are written', async () => {
+    const dir = await freshDir()
+    const store = new DiskHotStore({ dir, durability: 'none' })
+    await store.open()
+    const topic = topicRecord('t')
+    await store.putTopic(topic)
+    await store.initPartitions(topic.id, [0])
+    const gate = Promise.withResolvers<undefined>()
+    const realBatch = ClassicLevel.prototype.batch
+    vi.spyOn(ClassicLevel.prototype, 'batch').mockImplementation((async function (this: ClassicLevel<Buffer, Buffer>, ...args: unknown[]) {
+      await gate.promise
+      return (realBatch as (...a: unknown[]) => Promise<void>).apply(this, args)
+    }) as unknown as ClassicLevel['batch'])
+    // One commit per append: the 17th is answered, and its commit holds the next one back.
+    for (let offset = 0; offset < 17; offset++) await store.append(appendOf(topic.id, 0, offset))
+    const commits = store.stats().commits
+    let answered = false
+    const held = store.append(appendOf(topic.id, 0, 17)).then(() => (answered = true))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect({ answered, commits: store.stats().commits }).toEqual({ answered: false, commits })
+    gate.resolve(undefined)
+    await held
+    vi.restoreAllMocks()
+    expect(await entriesOf(store, topic.id)).toHaveLength(18)
+    await store.close()
+  })
+
   it('fails the store when an index batch fails after its writes were acknowledged (durability none), and reopens with them', async () => {
     const dir = await freshDir()
     const store = new DiskHotStore({ dir, durability: 'none' })
