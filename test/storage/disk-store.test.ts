@@ -42,14 +42,14 @@ function segmentPath(dir: string, segment: number): string {
   return path.join(dir, 'log', segmentFileName(segment))
 }
 
-async function openStore(dir: string, segmentBytes?: number): Promise<DiskHotStore> {
-  const store = new DiskHotStore({ dir, durability: 'fsync', segmentBytes })
+async function openStore(dir: string, segmentBytes?: number, durability: 'fsync' | 'none' = 'fsync'): Promise<DiskHotStore> {
+  const store = new DiskHotStore({ dir, durability, segmentBytes })
   await store.open()
   return store
 }
 
-async function storeWithTopic(dir: string, partitions = 1, segmentBytes?: number): Promise<{ store: DiskHotStore; topic: TopicRecord }> {
-  const store = await openStore(dir, segmentBytes)
+async function storeWithTopic(dir: string, partitions = 1, segmentBytes?: number, durability: 'fsync' | 'none' = 'fsync'): Promise<{ store: DiskHotStore; topic: TopicRecord }> {
+  const store = await openStore(dir, segmentBytes, durability)
   const topic = topicRecord('t', partitions)
   await store.putTopic(topic)
   await store.initPartitions(topic.id, Array.from({ length: partitions }, (_, p) => p))
@@ -73,6 +73,20 @@ async function writeFramesWithoutIndex(dir: string, frames: Buffer[][], segmentB
 function batchFrame(request: AppendRequest): Buffer[] {
   const { topicId, partition, baseOffset, lastOffset, maxTimestamp, bytes, batchCrcChecked } = request
   return [batchFrameHeader(topicIdBytes(topicId), partition, baseOffset, lastOffset, maxTimestamp, bytes, batchCrcChecked === true), bytes]
+}
+
+/** Holds classic-level's batch writes (the next one, or every one) until `gate` resolves, then writes them. */
+function holdIndexBatches(every: boolean): { gate: PromiseWithResolvers<undefined>; batch: ReturnType<typeof vi.spyOn> } {
+  const gate = Promise.withResolvers<undefined>()
+  const realBatch = ClassicLevel.prototype.batch
+  const held = (async function (this: ClassicLevel<Buffer, Buffer>, ...args: unknown[]) {
+    await gate.promise
+    return (realBatch as (...a: unknown[]) => Promise<void>).apply(this, args)
+  }) as unknown as ClassicLevel['batch']
+  const batch = vi.spyOn(ClassicLevel.prototype, 'batch')
+  if (every) batch.mockImplementation(held)
+  else batch.mockImplementationOnce(held)
+  return { gate, batch }
 }
 
 async function entriesOf(store: HotStore, topicId: string, partition = 0): Promise<number[]> {
@@ -286,18 +300,8 @@ describe('disk hot store', () => {
 
   it('acknowledges after the index batch with durability fsync, and right after the log write with durability none', async () => {
     for (const durability of ['fsync', 'none'] as const) {
-      const dir = await freshDir()
-      const store = new DiskHotStore({ dir, durability })
-      await store.open()
-      const topic = topicRecord('t')
-      await store.putTopic(topic)
-      await store.initPartitions(topic.id, [0])
-      const gate = Promise.withResolvers<undefined>()
-      const realBatch = ClassicLevel.prototype.batch
-      const batch = vi.spyOn(ClassicLevel.prototype, 'batch').mockImplementationOnce((async function (this: ClassicLevel<Buffer, Buffer>, ...args: unknown[]) {
-        await gate.promise
-        return (realBatch as (...a: unknown[]) => Promise<void>).apply(this, args)
-      }) as unknown as ClassicLevel['batch'])
+      const { store, topic } = await storeWithTopic(await freshDir(), 1, undefined, durability)
+      const { gate, batch } = holdIndexBatches(false)
       let settled = false
       const appended = store.append(appendOf(topic.id, 0, 0)).then((location) => {
         settled = true
@@ -316,18 +320,8 @@ describe('disk hot store', () => {
   })
 
   it('stops acknowledging once 16 index batches wait behind the log (durability none), and goes on when they are written', async () => {
-    const dir = await freshDir()
-    const store = new DiskHotStore({ dir, durability: 'none' })
-    await store.open()
-    const topic = topicRecord('t')
-    await store.putTopic(topic)
-    await store.initPartitions(topic.id, [0])
-    const gate = Promise.withResolvers<undefined>()
-    const realBatch = ClassicLevel.prototype.batch
-    vi.spyOn(ClassicLevel.prototype, 'batch').mockImplementation((async function (this: ClassicLevel<Buffer, Buffer>, ...args: unknown[]) {
-      await gate.promise
-      return (realBatch as (...a: unknown[]) => Promise<void>).apply(this, args)
-    }) as unknown as ClassicLevel['batch'])
+    const { store, topic } = await storeWithTopic(await freshDir(), 1, undefined, 'none')
+    const { gate } = holdIndexBatches(true)
     // One commit per append: the 17th is answered, and its commit holds the next one back.
     for (let offset = 0; offset < 17; offset++) await store.append(appendOf(topic.id, 0, offset))
     const commits = store.stats().commits
@@ -344,11 +338,7 @@ describe('disk hot store', () => {
 
   it('fails the store when an index batch fails after its writes were acknowledged (durability none), and reopens with them', async () => {
     const dir = await freshDir()
-    const store = new DiskHotStore({ dir, durability: 'none' })
-    await store.open()
-    const topic = topicRecord('t')
-    await store.putTopic(topic)
-    await store.initPartitions(topic.id, [0])
+    const { store, topic } = await storeWithTopic(dir, 1, undefined, 'none')
     await store.append(appendOf(topic.id, 0, 0))
     const gate = Promise.withResolvers<undefined>()
     const batch = vi.spyOn(ClassicLevel.prototype, 'batch').mockImplementationOnce((async () => {
