@@ -133,11 +133,12 @@ function readRanges(ranges: FileRanges, start: number, end: number, into: Buffer
   try {
     let at = 0
     for (let i = start; i < end; i++) {
-      const path = ranges.paths[ranges.files[i]!]!
+      const file = ranges.files[i]!
+      const path = ranges.paths[file]!
       const position = ranges.positions[i]!
       const size = ranges.sizes[i]!
-      let fd = fds.get(ranges.files[i]!)
-      if (fd === undefined) fds.set(ranges.files[i]!, fd = fs.openSync(path, 'r'))
+      let fd = fds.get(file)
+      if (fd === undefined) fds.set(file, fd = fs.openSync(path, 'r'))
       for (let done = 0; done < size;) {
         const n = fs.readSync(fd, out, at + done, size - done, position + done)
         if (n === 0) throw new ZombiError('STORAGE_CORRUPT', `${path} ends ${size - done} bytes short of the stored batch at ${position}`)

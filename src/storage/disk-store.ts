@@ -511,7 +511,7 @@ export class DiskHotStore implements HotStore {
     // Gone from memory at once: commits not yet past their log write do not index the topic,
     // and the delete lands after the index batches of those that are.
     this.#topics.delete(topicId)
-    await this.#indexTail.catch(() => undefined)
+    await this.#indexed()
     await this.#indexWrite(this.#index.deleteTopic(idBytes, this.#sync))
   }
 
