@@ -32,8 +32,8 @@ class PoolWorker {
   /** What the worker held after its last job (zero until one ran). */
   memory: WorkerMemoryReport = { heapBytes: 0, externalBytes: 0, wasmBytes: 0 }
 
-  constructor(niceness: number, onExit: (worker: PoolWorker, error: Error) => void) {
-    this.worker = new Worker(workerUrl, { workerData: { niceness } })
+  constructor(settings: { niceness: number; recycleBytes: number; idleCollectMs?: number }, onExit: (worker: PoolWorker, error: Error) => void) {
+    this.worker = new Worker(workerUrl, { workerData: settings })
     this.worker.unref()
     this.worker.on('message', (event: FromWorker) => {
       if (event.kind === 'memory') {
@@ -85,6 +85,8 @@ export class EncodePool {
   readonly idleMs: number
   /** Workers ended for being idle so far. */
   retiredIdle = 0
+  /** How long a worker waits idle after a job before it collects that job's garbage (the worker's default when absent). */
+  readonly #idleCollectMs: number | undefined
   readonly #idle: PoolWorker[] = []
   readonly #idleTimers = new Map<PoolWorker, NodeJS.Timeout>()
   readonly #all = new Set<PoolWorker>()
@@ -93,8 +95,9 @@ export class EncodePool {
   #closed = false
 
   /** Workers start on demand, up to `size`, so an idle broker holds none (each costs tens of MiB once loaded). */
-  constructor(size: number, options: { windowBytes?: number; niceness?: number; recycleBytes?: number; idleMs?: number } = {}) {
+  constructor(size: number, options: { windowBytes?: number; niceness?: number; recycleBytes?: number; idleMs?: number; idleCollectMs?: number } = {}) {
     this.size = size
+    this.#idleCollectMs = options.idleCollectMs
     this.windowBytes = options.windowBytes ?? CHUNK_WINDOW_BYTES
     this.niceness = options.niceness ?? FLUSH_NICENESS
     this.recycleBytes = options.recycleBytes ?? Number.POSITIVE_INFINITY
@@ -107,7 +110,8 @@ export class EncodePool {
   }
 
   #spawn(): PoolWorker {
-    const worker = new PoolWorker(this.niceness, (dead, error) => this.#onExit(dead, error))
+    const settings = { niceness: this.niceness, recycleBytes: this.recycleBytes, ...(this.#idleCollectMs === undefined ? {} : { idleCollectMs: this.#idleCollectMs }) }
+    const worker = new PoolWorker(settings, (dead, error) => this.#onExit(dead, error))
     this.#all.add(worker)
     return worker
   }

@@ -32,7 +32,10 @@ export type ToWorker =
   | { kind: 'ack'; id: number; bytes: number }
   | { kind: 'cancel'; id: number; reason: string }
 
-/** What the worker holds after a job (wasm memory only grows, so it is the most the worker's jobs ever needed). */
+/**
+ * What the worker holds: its V8 heap (committed), its ArrayBuffers, and its wasm memory (which only grows, so it
+ * is the most the worker's jobs ever needed). Reported after each job and again once an idle worker collected.
+ */
 export interface WorkerMemoryReport { heapBytes: number; externalBytes: number; wasmBytes: number }
 
 export type FromWorker = { id: number } & (Exclude<EncodeEvent, { kind: 'error' }> | { kind: 'error'; message: string } | { kind: 'ask'; seq: number; question: Question } | { kind: 'memory'; memory: WorkerMemoryReport })
@@ -45,8 +48,9 @@ const mainThread = port
 // value than the event loop, so when cores are short, produce and fetch are served first and the
 // flush takes the CPU left over (it runs well above ingest speed, so it catches up). Compaction's
 // worker gets a higher value still (encode-pool.ts), so it takes what the flush leaves.
+const settings = (workerData ?? {}) as { niceness?: number; recycleBytes?: number; idleCollectMs?: number }
 try {
-  setPriority(0, (workerData as { niceness?: number } | null)?.niceness ?? 10)
+  setPriority(0, settings.niceness ?? 10)
 } catch {
   // Not permitted or not supported here: encode at normal priority.
 }
@@ -116,9 +120,12 @@ class WorkerOutput implements EncodeOutput {
 let current: WorkerOutput | null = null
 
 /**
- * A full collection, run after each job: the job's input, columns and Arrow batches are garbage once it ends, but
- * an idle worker allocates nothing, so V8 would keep them (tens of MiB) until the next job; and the memory the
- * worker reports is then what it really keeps. Null if the runtime refuses to expose it.
+ * V8's full collection, or null if the runtime refuses to expose it. The jobs' input, columns and Arrow
+ * batches are garbage once a job ends, but an idle worker allocates nothing, so V8 would keep them (tens
+ * of MiB) until the next job: the worker collects once it has been idle IDLE_COLLECT_MS. Not after every
+ * job: under steady ingest the next job follows within a second, and a forced collection per job
+ * (10-35 ms on the worker plus marking on V8's helper threads, which run at the clients' priority) was
+ * most of the worker's collection time.
  */
 const collect: (() => void) | null = (() => {
   try {
@@ -129,7 +136,55 @@ const collect: (() => void) | null = (() => {
   }
 })()
 
-mainThread.on('message', async (message: ToWorker) => {
+const IDLE_COLLECT_MS = settings.idleCollectMs ?? 2000
+const recycleBytes = settings.recycleBytes ?? Number.POSITIVE_INFINITY
+let idleCollection: NodeJS.Timeout | null = null
+
+/**
+ * What the worker holds now. Its buffers are Node's ArrayBuffer bytes, which drop as soon as a collection frees
+ * them (V8's external total only catches up at the collection after, and also counts wasm memory, reported apart).
+ */
+function memoryReport(): WorkerMemoryReport {
+  const usage = process.memoryUsage()
+  return { heapBytes: usage.heapTotal, externalBytes: usage.arrayBuffers, wasmBytes: parquet.wasmMemory().buffer.byteLength }
+}
+
+const heldBytes = (memory: WorkerMemoryReport): number => memory.heapBytes + memory.externalBytes + memory.wasmBytes
+
+/**
+ * What the worker holds after job `id`, before the reply: the pool reads it when the job settles, to
+ * recycle a worker grown past its limit. Uncollected, it is an upper bound, which is enough to keep a
+ * worker below the limit; a worker above it collects first, so it is recycled for what it really keeps.
+ */
+function reportAfterJob(id: number): void {
+  let memory = memoryReport()
+  if (collect !== null && heldBytes(memory) > recycleBytes) {
+    collect()
+    memory = memoryReport()
+  } else if (collect !== null) {
+    idleCollection = setTimeout(() => {
+      idleCollection = null
+      collect()
+      mainThread.postMessage({ id, kind: 'memory', memory: memoryReport() } satisfies FromWorker)
+    }, IDLE_COLLECT_MS)
+  }
+  mainThread.postMessage({ id, kind: 'memory', memory } satisfies FromWorker)
+}
+
+/** Runs one job; its input and everything decoded from it are garbage once this returns. */
+async function runJob(id: number, job: WorkerJob, windowBytes: number): Promise<FromWorker> {
+  const output = new WorkerOutput(id, windowBytes)
+  current = output
+  try {
+    return { id, kind: 'done', result: await runWorkerJob(job, output) }
+  } catch (error) {
+    return { id, kind: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }
+  } finally {
+    current = null
+  }
+}
+
+mainThread.on('message', (message: ToWorker) => {
   if (message.kind === 'answer') {
     if (current?.id === message.id) current.answered(message.seq, message.answer, message.error)
     return
@@ -142,21 +197,12 @@ mainThread.on('message', async (message: ToWorker) => {
     if (current?.id === message.id) current.credit.fail(new ZombiError('ENCODE_FAILED', `encode job cancelled: ${message.reason}`))
     return
   }
-  const output = new WorkerOutput(message.id, message.windowBytes)
-  current = output
-  let reply: FromWorker
-  try {
-    reply = { id: message.id, kind: 'done', result: await runWorkerJob(message.job, output) }
-  } catch (error) {
-    reply = { id: message.id, kind: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }
-  } finally {
-    current = null
-  }
-  // Before the reply: the pool reads it when the job settles, to recycle a worker grown past its limit.
-  collect?.()
-  // V8 counts wasm memory among external bytes: they are reported apart, not twice.
-  const usage = process.memoryUsage()
-  const wasmBytes = parquet.wasmMemory().buffer.byteLength
-  mainThread.postMessage({ id: message.id, kind: 'memory', memory: { heapBytes: usage.heapTotal, externalBytes: Math.max(0, usage.external - wasmBytes), wasmBytes } } satisfies FromWorker)
-  mainThread.postMessage(reply)
+  if (idleCollection !== null) clearTimeout(idleCollection)
+  idleCollection = null
+  const { id } = message
+  // The report comes from a callback that holds only the id, so a collection it runs can free the job.
+  void runJob(id, message.job, message.windowBytes).then((reply) => {
+    reportAfterJob(id)
+    mainThread.postMessage(reply)
+  })
 })

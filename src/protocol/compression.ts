@@ -35,6 +35,19 @@ function snappyDecompress(data: Buffer): Buffer {
   return snappy.uncompressSync(data, UNCOMPRESS_OPTIONS) as Buffer
 }
 
+let nativeOutputBytes = 0
+
+/**
+ * Bytes lz4 has handed out since the last call: its output is an external buffer over its own
+ * allocator (mimalloc), which V8 does not count, so only an explicit collection frees it in time
+ * (settleNativeBuffers). The other codecs return buffers of Node's, which V8's own accounting collects.
+ */
+export function takeNativeOutputBytes(): number {
+  const bytes = nativeOutputBytes
+  nativeOutputBytes = 0
+  return bytes
+}
+
 export function decompress(codec: number, data: Buffer): Buffer {
   switch (codec) {
     case Compression.none:
@@ -43,8 +56,11 @@ export function decompress(codec: number, data: Buffer): Buffer {
       return zlib.gunzipSync(data)
     case Compression.snappy:
       return snappyDecompress(data)
-    case Compression.lz4:
-      return lz4.decompressFrameSync(data)
+    case Compression.lz4: {
+      const output = lz4.decompressFrameSync(data)
+      nativeOutputBytes += output.length
+      return output
+    }
     case Compression.zstd:
       return zlib.zstdDecompressSync(data)
     default:

@@ -8,6 +8,7 @@ import { Flusher } from '../../src/iceberg/flusher.ts'
 import { FlushMetrics } from '../../src/iceberg/metrics.ts'
 import { LocalObjectStore } from '../../src/objectstore/local.ts'
 import { silentLogger } from '../../src/observability/logger.ts'
+import { encodeBatch } from '../../src/protocol/records.ts'
 import { readTable } from './table-reader.ts'
 import { TestLog } from './test-log.ts'
 
@@ -90,4 +91,44 @@ test('a worker within its recycle limit is kept, and reports its heap and wasm m
   const memory = pool.memory()
   expect(memory.heapBytes).toBeGreaterThan(0)
   expect(memory.wasmBytes).toBeGreaterThan(0)
+})
+
+const held = (memory: { heapBytes: number; externalBytes: number; wasmBytes: number }): number => memory.heapBytes + memory.externalBytes + memory.wasmBytes
+
+const INPUT_BYTES = 16 << 20
+
+/** Runs one job with 16 MiB of input on `pool` (its input moves to the worker, garbage there once the job ends) and takes its files. */
+async function runInputJob(pool: EncodePool): Promise<void> {
+  // Records of one large value compress to a tiny file: the job's garbage is its input.
+  const batch = encodeBatch(Array.from({ length: 16 }, () => ({ key: null, value: Buffer.alloc(INPUT_BYTES / 16 - 64, 97), timestamp: Date.now() })))
+  const batches = new Uint8Array(batch.length)
+  batches.set(batch)
+  const run = pool.run({ topic: 't', parts: [{ partition: 0, fromOffset: 0, batchBytes: batches.length }], batches, maxRowBytes: 1 << 30, targetFileBytes: 1 << 27 })
+  for (let file = await run.nextFile(); file !== null; file = await run.nextFile()) for await (const chunk of file.chunks()) expect(chunk.length).toBeGreaterThan(0)
+  await run.settled
+  // The pool decides on the worker in the turn after the run settles.
+  await new Promise((resolve) => setImmediate(resolve))
+}
+
+test('a worker collects a job\'s garbage once it has been idle a while, not after each job, and then reports its memory again', async () => {
+  const pool = new EncodePool(1, { recycleBytes: 1 << 30, idleCollectMs: 50 })
+  cleanup.push(() => pool.close())
+  await runInputJob(pool)
+  const afterJob = held(pool.memory())
+  await expect.poll(() => held(pool.memory()), { timeout: 10_000 }).toBeLessThan(afterJob - INPUT_BYTES / 2)
+})
+
+test('a worker whose uncollected memory passes its recycle limit collects before the pool decides, and is kept when it is then below', async () => {
+  const probe = new EncodePool(1, { recycleBytes: 1 << 30, idleCollectMs: 50 })
+  cleanup.push(() => probe.close())
+  await runInputJob(probe)
+  const afterJob = held(probe.memory())
+  await expect.poll(() => held(probe.memory()), { timeout: 10_000 }).toBeLessThan(afterJob - INPUT_BYTES / 2)
+  // Half the input above what the worker keeps once it is collected: only a report that still counts the input passes it.
+  const pool = new EncodePool(1, { recycleBytes: held(probe.memory()) + INPUT_BYTES / 2, idleCollectMs: 60_000 })
+  cleanup.push(() => pool.close())
+  await runInputJob(pool)
+  expect(pool.recycled).toBe(0)
+  expect(pool.workers).toBe(1)
+  expect(held(pool.memory())).toBeLessThan(pool.recycleBytes)
 })
