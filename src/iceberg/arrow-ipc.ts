@@ -47,4 +47,9 @@ export class IpcEncoder {
     }
     return out.subarray(0, total)
   }
+
+  /** Drops the kept buffer (the next stream gets a new one). */
+  release(): void {
+    this.#scratch = new Uint8Array(0)
+  }
 }

@@ -367,6 +367,11 @@ function writerProperties(options: ParquetOptions): parquet.WriterProperties {
  */
 const ipc = new IpcEncoder()
 
+/** Lets go of the IPC buffer kept between row groups and jobs (an idle worker then holds none). */
+export function releaseIpcBuffer(): void {
+  ipc.release()
+}
+
 /**
  * Writes `rows` as one Parquet file into `sink`, one row group at a time: each group is built as an
  * Arrow batch, moved into wasm memory and handed to parquet-wasm's streaming writer, which encodes

@@ -16,7 +16,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import * as parquet from 'parquet-wasm/node'
 import { ZombiError } from '../errors.ts'
 import type { EncodedFile } from './data-file.ts'
-import type { EncodeOutput } from './encode.ts'
+import { releaseJobBuffers, type EncodeOutput } from './encode.ts'
 import { runWorkerJob, type WorkerJob } from './worker-job.ts'
 import { Credit, type EncodeEvent } from './encode-stream.ts'
 import { holdJobShapes } from './job-shapes.ts'
@@ -122,7 +122,8 @@ let current: WorkerOutput | null = null
 /**
  * V8's full collection, or null if the runtime refuses to expose it. The jobs' input, columns and Arrow
  * batches are garbage once a job ends, but an idle worker allocates nothing, so V8 would keep them (tens
- * of MiB) until the next job: the worker collects once it has been idle IDLE_COLLECT_MS. Not after every
+ * of MiB) until the next job: the worker collects once it has been idle IDLE_COLLECT_MS, and lets go of the
+ * buffers it keeps for the next job (encode.ts JobBuffers) first. Not after every
  * job: under steady ingest the next job follows within a second, and a forced collection per job
  * (10-35 ms on the worker plus marking on V8's helper threads, which run at the clients' priority) was
  * most of the worker's collection time.
@@ -154,16 +155,19 @@ const heldBytes = (memory: WorkerMemoryReport): number => memory.heapBytes + mem
 /**
  * What the worker holds after job `id`, before the reply: the pool reads it when the job settles, to
  * recycle a worker grown past its limit. Uncollected, it is an upper bound, which is enough to keep a
- * worker below the limit; a worker above it collects first, so it is recycled for what it really keeps.
+ * worker below the limit; a worker above it lets go of its kept buffers and collects first, so it is
+ * recycled for what it really keeps.
  */
 function reportAfterJob(id: number): void {
   let memory = memoryReport()
   if (collect !== null && heldBytes(memory) > recycleBytes) {
+    releaseJobBuffers()
     collect()
     memory = memoryReport()
   } else if (collect !== null) {
     idleCollection = setTimeout(() => {
       idleCollection = null
+      releaseJobBuffers()
       collect()
       mainThread.postMessage({ id, kind: 'memory', memory: memoryReport() } satisfies FromWorker)
     }, IDLE_COLLECT_MS)

@@ -11,7 +11,7 @@ import { settleNativeBuffers } from '../observability/memory-relief.ts'
 import { ATTR_TRANSACTIONAL, LOG_OVERHEAD, BATCH_LENGTH, attributesOf, baseOffsetOf, lastOffsetDeltaOf, producerIdOf } from '../protocol/record-batch.ts'
 import { rangeBytes, type FileRanges } from '../storage/file-ranges.ts'
 import { RowColumns, decodeBatchInto, endDecoding } from './columns.ts'
-import { dateAndHour, encodeFile, encodeGroups, hourOf, type ChunkSink, type EncodedFile, type ExtraColumns } from './data-file.ts'
+import { dateAndHour, encodeFile, encodeGroups, hourOf, releaseIpcBuffer, type ChunkSink, type EncodedFile, type ExtraColumns } from './data-file.ts'
 import type { TableMode } from '../schema/decoders.ts'
 import { deadLetterColumns, decodeTypedRows, valueColumns, type TypedResolver, type TypedRows } from './typed-rows.ts'
 
@@ -160,12 +160,45 @@ function readRanges(ranges: FileRanges, start: number, end: number, into: Buffer
 const READ_SLICE_BYTES = 8 * 1024 * 1024
 
 /**
+ * The large buffers of a job, kept for the next one: a read buffer and the columns of streamed row
+ * groups. Fresh ones per job were ~17 MiB of garbage each, and the worker forces no collection
+ * between jobs (encode-worker.ts), so under steady ingest they piled up until V8 collected (measured:
+ * the broker's peak RSS ~50 MiB higher over the bench's compressed 1 KiB rows). A worker runs one job
+ * at a time; jobs run in one thread together (a pool of size 0) take a set each.
+ */
+class JobBuffers {
+  #read: Buffer | null = null
+  #columns: RowColumns | null = null
+
+  /** A read buffer of at least `bytes` (at most READ_SLICE_BYTES: a bigger batch gets one of its own). */
+  read(bytes: number): Buffer {
+    if (this.#read === null || this.#read.length < bytes) this.#read = Buffer.allocUnsafe(bytes)
+    return this.#read
+  }
+
+  /** Columns for streamed row groups of `payloadBytes`; a set sized for much larger groups is replaced. */
+  columns(payloadBytes: number): RowColumns {
+    const capacity = this.#columns?.payload.bytes.length ?? 0
+    if (this.#columns === null || capacity < payloadBytes || capacity > 2 * payloadBytes) this.#columns = new RowColumns(payloadBytes)
+    return this.#columns
+  }
+}
+
+let idleBuffers: JobBuffers | null = null
+
+/** Lets go of the buffers kept between jobs (an idle worker then holds none of them). */
+export function releaseJobBuffers(): void {
+  idleBuffers = null
+  releaseIpcBuffer()
+}
+
+/**
  * A part's stored batches, one after the other: from the job's copied bytes, or read from the files a
- * slice at a time into one reused buffer (each slice is decoded, its values copied out, before the
- * next is read; fresh buffers would be garbage the worker's GC has to chase, measured ~60 % more
+ * slice at a time into the worker's read buffer (each slice is decoded, its values copied out, before
+ * the next is read; fresh buffers would be garbage the worker's GC has to chase, measured ~60 % more
  * background GC time per job).
  */
-function* partInput(part: EncodePart, copied: Buffer): Generator<Buffer> {
+function* partInput(part: EncodePart, copied: Buffer, buffers: JobBuffers): Generator<Buffer> {
   if (part.files === undefined) {
     yield copied
     return
@@ -174,7 +207,7 @@ function* partInput(part: EncodePart, copied: Buffer): Generator<Buffer> {
   const { sizes } = ranges
   const total = rangeBytes(ranges)
   // A slice bigger than this (one batch over READ_SLICE_BYTES) gets a buffer of its own.
-  const buffer = Buffer.allocUnsafe(Math.min(total, READ_SLICE_BYTES))
+  const buffer = buffers.read(Math.min(total, READ_SLICE_BYTES))
   for (let start = 0; start < sizes.length;) {
     let end = start
     let bytes = 0
@@ -204,9 +237,12 @@ class JobReader {
   done = false
   readonly endOffsets: number[]
 
+  readonly #buffers: JobBuffers
+
   /** `ends`: per part, take only batches below this offset; `skipHour`: rows of this hour are left out. */
-  constructor(job: EncodeJob, ends: readonly number[] | null = null, skipHour: number | null = null) {
+  constructor(job: EncodeJob, buffers: JobBuffers, ends: readonly number[] | null = null, skipHour: number | null = null) {
     this.#job = job
+    this.#buffers = buffers
     this.#ends = ends
     this.#skipHour = skipHour
     const copied = Buffer.from(job.batches.buffer, job.batches.byteOffset, job.batches.byteLength)
@@ -275,7 +311,7 @@ class JobReader {
       this.done = true
       return false
     }
-    this.#input = partInput(job.parts[this.#part]!, this.#copied[this.#part]!)
+    this.#input = partInput(job.parts[this.#part]!, this.#copied[this.#part]!, this.#buffers)
     return false
   }
 
@@ -300,7 +336,13 @@ export async function runEncodeJob(job: EncodeJob, output: EncodeOutput): Promis
   try {
     // Streaming needs the parts in partition order (the file's sort order); the flusher gives them so.
     const ordered = job.parts.every((part, i) => i === 0 || part.partition > job.parts[i - 1]!.partition)
-    return job.typed === undefined && ordered ? await runStreamedJob(job, output) : await runWholeJob(job, output)
+    const buffers = idleBuffers ?? new JobBuffers()
+    idleBuffers = null
+    try {
+      return job.typed === undefined && ordered ? await runStreamedJob(job, output, buffers) : await runWholeJob(job, output, new JobReader(job, buffers))
+    } finally {
+      idleBuffers = buffers
+    }
   } finally {
     endDecoding()
   }
@@ -314,9 +356,9 @@ export async function runEncodeJob(job: EncodeJob, output: EncodeOutput): Promis
  * timestamps) are decoded again afterwards, without the first hour's, and written as a whole job
  * is. The job's decoded-bytes cap (maxRowBytes) counts every row, as for a whole job.
  */
-async function runStreamedJob(job: EncodeJob, output: EncodeOutput): Promise<EncodeResult> {
+async function runStreamedJob(job: EncodeJob, output: EncodeOutput, buffers: JobBuffers): Promise<EncodeResult> {
   const groupBytes = Math.max(1, Math.min(job.targetFileBytes, job.rowGroupBytes ?? ROW_GROUP_BYTES))
-  const reader = new JobReader(job)
+  const reader = new JobReader(job, buffers)
   let hour: number | null = null
   let otherHours = false
   let rows = 0
@@ -328,7 +370,7 @@ async function runStreamedJob(job: EncodeJob, output: EncodeOutput): Promise<Enc
   const nextGroup = (): { columns: RowColumns; rows: Uint32Array; bytes: number } | null => {
     while (!reader.done) {
       // Room for the batch that crosses groupBytes, so the payload buffer is not doubled for it.
-      const columns = buffer ??= new RowColumns(groupBytes + GROUP_SLACK_BYTES)
+      const columns = buffer ??= buffers.columns(groupBytes + GROUP_SLACK_BYTES)
       columns.clear()
       reader.fill(columns, groupBytes)
       const n = columns.count
@@ -375,7 +417,7 @@ async function runStreamedJob(job: EncodeJob, output: EncodeOutput): Promise<Enc
   const rowBytes = reader.decodedBytes
   if (otherHours) {
     // The other hours' rows: the same batches again (up to where the job stopped), the first hour's rows left out.
-    const rest = await runWholeJob(job, output, new JobReader(job, endOffsets, hour))
+    const rest = await runWholeJob(job, output, new JobReader(job, buffers, endOffsets, hour))
     files.push(...rest.files)
     rows += rest.rows
   }
@@ -387,7 +429,7 @@ async function runStreamedJob(job: EncodeJob, output: EncodeOutput): Promise<Enc
  * written one file per hour: typed jobs (their values are decoded over all rows before any file is
  * written), and the rows of a streamed job outside its first hour (`reader` then leaves that hour out).
  */
-async function runWholeJob(job: EncodeJob, output: EncodeOutput, reader = new JobReader(job)): Promise<EncodeResult> {
+async function runWholeJob(job: EncodeJob, output: EncodeOutput, reader: JobReader): Promise<EncodeResult> {
   let inputBytes = job.batches.byteLength
   for (const part of job.parts) if (part.files !== undefined) inputBytes += rangeBytes(part.files)
   // Stored bytes are a good first guess of the payload size (exact for uncompressed batches).

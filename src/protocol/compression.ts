@@ -35,32 +35,35 @@ function snappyDecompress(data: Buffer): Buffer {
   return snappy.uncompressSync(data, UNCOMPRESS_OPTIONS) as Buffer
 }
 
-let nativeOutputBytes = 0
+let decompressedBytes = 0
 
 /**
- * Bytes lz4 has handed out since the last call: its output is an external buffer over its own
- * allocator (mimalloc), which V8 does not count, so only an explicit collection frees it in time
- * (settleNativeBuffers). The other codecs return buffers of Node's, which V8's own accounting collects.
+ * Bytes decompressed since the last call. A decompressed batch is garbage once its records are read,
+ * and V8 starts a collection for such buffers only when they add up to tens of MiB (never, for lz4's,
+ * which live in its own allocator): a young collection between units of work frees them while they are
+ * still young (settleNativeBuffers), and is only worth running when there is something to free.
  */
-export function takeNativeOutputBytes(): number {
-  const bytes = nativeOutputBytes
-  nativeOutputBytes = 0
+export function takeDecompressedBytes(): number {
+  const bytes = decompressedBytes
+  decompressedBytes = 0
   return bytes
 }
 
 export function decompress(codec: number, data: Buffer): Buffer {
+  if (codec === Compression.none) return data
+  const output = decompressed(codec, data)
+  decompressedBytes += output.length
+  return output
+}
+
+function decompressed(codec: number, data: Buffer): Buffer {
   switch (codec) {
-    case Compression.none:
-      return data
     case Compression.gzip:
       return zlib.gunzipSync(data)
     case Compression.snappy:
       return snappyDecompress(data)
-    case Compression.lz4: {
-      const output = lz4.decompressFrameSync(data)
-      nativeOutputBytes += output.length
-      return output
-    }
+    case Compression.lz4:
+      return lz4.decompressFrameSync(data)
     case Compression.zstd:
       return zlib.zstdDecompressSync(data)
     default:

@@ -95,12 +95,13 @@ test('a worker within its recycle limit is kept, and reports its heap and wasm m
 
 const held = (memory: { heapBytes: number; externalBytes: number; wasmBytes: number }): number => memory.heapBytes + memory.externalBytes + memory.wasmBytes
 
-const INPUT_BYTES = 16 << 20
+// Well above how much a worker's committed heap varies between runs (up to ~20 MiB).
+const INPUT_BYTES = 64 << 20
 
-/** Runs one job with 16 MiB of input on `pool` (its input moves to the worker, garbage there once the job ends) and takes its files. */
+/** Runs one job with 64 MiB of input on `pool` (its input moves to the worker, garbage there once the job ends) and takes its files. */
 async function runInputJob(pool: EncodePool): Promise<void> {
   // Records of one large value compress to a tiny file: the job's garbage is its input.
-  const batch = encodeBatch(Array.from({ length: 16 }, () => ({ key: null, value: Buffer.alloc(INPUT_BYTES / 16 - 64, 97), timestamp: Date.now() })))
+  const batch = encodeBatch(Array.from({ length: 32 }, () => ({ key: null, value: Buffer.alloc(INPUT_BYTES / 32 - 64, 97), timestamp: Date.now() })))
   const batches = new Uint8Array(batch.length)
   batches.set(batch)
   const run = pool.run({ topic: 't', parts: [{ partition: 0, fromOffset: 0, batchBytes: batches.length }], batches, maxRowBytes: 1 << 30, targetFileBytes: 1 << 27 })

@@ -167,6 +167,30 @@ test('a job given file ranges reads the stored batches itself (the worker, not t
   }
 })
 
+test('jobs running together in one thread keep their own read buffers and columns, and later jobs reuse them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'zombi-encode-'))
+  try {
+    // Many row groups per job, so the two jobs take turns at every group boundary.
+    const jobOf = async (name: string) => {
+      const batches = Array.from({ length: 40 }, (_, i) => encodeBatch([{ key: null, value: Buffer.from(`${name}-${i}`.padEnd(300, '.')), timestamp: base }], { baseOffset: i }))
+      const path = join(dir, `${name}.seg`)
+      await writeFile(path, Buffer.concat(batches))
+      let position = 0
+      const files = batches.map((batch) => ({ path, position: (position += batch.length) - batch.length, size: batch.length }))
+      return { topic: 't', partition: 0, fromOffset: 0, batches: new Uint8Array(0), files, maxRowBytes: 1 << 20, targetFileBytes: 1 << 20, rowGroupBytes: 1000 }
+    }
+    const payloads = (result: Awaited<ReturnType<typeof encodeInMemory>>): string[] =>
+      result.files.flatMap((file) => rowsOf(file.bytes)).map((row) => Buffer.from(row.payload as Uint8Array).toString().replace(/\.+$/, ''))
+    const expected = (name: string): string[] => Array.from({ length: 40 }, (_, i) => `${name}-${i}`)
+    const [a, b] = await Promise.all([encodeInMemory(await jobOf('a')), encodeInMemory(await jobOf('b'))])
+    expect(payloads(a)).toEqual(expected('a'))
+    expect(payloads(b)).toEqual(expected('b'))
+    expect(payloads(await encodeInMemory(await jobOf('c')))).toEqual(expected('c'))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
 test('a job over an hour\'s turn: each hour\'s file holds its rows of every partition in partition then sequence order', async () => {
   // Each partition goes from the first hour to the next and back (a late record), so both passes see rows of both parts.
   const times = [base, base + hour, base + 1, base + hour + 1, base + 2]
