@@ -120,13 +120,10 @@ class WorkerOutput implements EncodeOutput {
 let current: WorkerOutput | null = null
 
 /**
- * V8's full collection, or null if the runtime refuses to expose it. The jobs' input, columns and Arrow
- * batches are garbage once a job ends, but an idle worker allocates nothing, so V8 would keep them (tens
- * of MiB) until the next job: the worker collects once it has been idle IDLE_COLLECT_MS, and lets go of the
- * buffers it keeps for the next job (encode.ts JobBuffers) first. Not after every
- * job: under steady ingest the next job follows within a second, and a forced collection per job
- * (10-35 ms on the worker plus marking on V8's helper threads, which run at the clients' priority) was
- * most of the worker's collection time.
+ * V8's full collection, or null if the runtime refuses to expose it. A job's input, columns and Arrow batches
+ * are garbage once it ends, but an idle worker allocates nothing, so V8 would keep them (tens of MiB) until the
+ * next job; a collection after each job keeps the worker's memory at what it uses (measured: without it, the
+ * broker's peak RSS over bench:compare's throughput rounds rose by ~50 MiB, to 585 MiB in one run).
  */
 const collect: (() => void) | null = (() => {
   try {
@@ -137,6 +134,7 @@ const collect: (() => void) | null = (() => {
   }
 })()
 
+/** How long a worker waits idle before it lets go of the buffers it keeps for the next job (encode.ts JobBuffers). */
 const IDLE_COLLECT_MS = settings.idleCollectMs ?? 2000
 const recycleBytes = settings.recycleBytes ?? Number.POSITIVE_INFINITY
 let idleCollection: NodeJS.Timeout | null = null
@@ -153,26 +151,27 @@ function memoryReport(): WorkerMemoryReport {
 const heldBytes = (memory: WorkerMemoryReport): number => memory.heapBytes + memory.externalBytes + memory.wasmBytes
 
 /**
- * What the worker holds after job `id`, before the reply: the pool reads it when the job settles, to
- * recycle a worker grown past its limit. Uncollected, it is an upper bound, which is enough to keep a
- * worker below the limit; a worker above it lets go of its kept buffers and collects first, so it is
- * recycled for what it really keeps.
+ * What the worker holds after job `id`, before the reply: the pool reads it when the job settles, to recycle a
+ * worker grown past its limit. The worker collects first, so the report is what it keeps; one above the limit
+ * also lets go of the buffers it keeps for the next job, so it is recycled only for what it cannot give back.
+ * Once idle it lets go of those buffers anyway, collects and reports again.
  */
 function reportAfterJob(id: number): void {
-  let memory = memoryReport()
-  if (collect !== null && heldBytes(memory) > recycleBytes) {
-    releaseJobBuffers()
+  if (collect !== null) {
     collect()
-    memory = memoryReport()
-  } else if (collect !== null) {
-    idleCollection = setTimeout(() => {
-      idleCollection = null
+    if (heldBytes(memoryReport()) > recycleBytes) {
       releaseJobBuffers()
       collect()
-      mainThread.postMessage({ id, kind: 'memory', memory: memoryReport() } satisfies FromWorker)
-    }, IDLE_COLLECT_MS)
+    } else {
+      idleCollection = setTimeout(() => {
+        idleCollection = null
+        releaseJobBuffers()
+        collect()
+        mainThread.postMessage({ id, kind: 'memory', memory: memoryReport() } satisfies FromWorker)
+      }, IDLE_COLLECT_MS)
+    }
   }
-  mainThread.postMessage({ id, kind: 'memory', memory } satisfies FromWorker)
+  mainThread.postMessage({ id, kind: 'memory', memory: memoryReport() } satisfies FromWorker)
 }
 
 /** Runs one job; its input and everything decoded from it are garbage once this returns. */
@@ -204,9 +203,10 @@ mainThread.on('message', (message: ToWorker) => {
   if (idleCollection !== null) clearTimeout(idleCollection)
   idleCollection = null
   const { id } = message
-  // The report comes from a callback that holds only the id, so a collection it runs can free the job.
-  void runJob(id, message.job, message.windowBytes).then((reply) => {
+  // The report comes from a callback that holds only the id, a turn after the job's promise chain has let go
+  // of it, so a collection it runs can free the job.
+  void runJob(id, message.job, message.windowBytes).then((reply) => setImmediate(() => {
     reportAfterJob(id)
     mainThread.postMessage(reply)
-  })
+  }))
 })

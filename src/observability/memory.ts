@@ -79,7 +79,7 @@ export function registerMemoryMetrics(registry: MetricsRegistry, budgets: Memory
   registry.labelledGauge('zombi_memory_used_bytes', 'Bytes each bounded memory budget holds now', ['budget'], (emit) => {
     for (const [name, budget] of budgets.budgets()) emit({ budget: name }, budget.used())
   })
-  registry.labelledGauge('zombi_memory_process_bytes', 'The process\'s memory by part: resident set, main thread V8 heap used and total, external and ArrayBuffer bytes; the encode workers\' V8 heaps, ArrayBuffer bytes and wasm memory (as of their last report: after each job, and again once idle and collected)', ['part'], (emit) => {
+  registry.labelledGauge('zombi_memory_process_bytes', 'The process\'s memory by part: resident set, main thread V8 heap used and total, external and ArrayBuffer bytes; the encode workers\' V8 heaps, ArrayBuffer bytes and wasm memory (as of their last report: after each job, and again once idle)', ['part'], (emit) => {
     const usage = process.memoryUsage()
     emit({ part: 'rss' }, usage.rss)
     emit({ part: 'heap_used' }, usage.heapUsed)
