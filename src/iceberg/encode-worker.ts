@@ -203,8 +203,8 @@ mainThread.on('message', (message: ToWorker) => {
   if (idleCollection !== null) clearTimeout(idleCollection)
   idleCollection = null
   const { id } = message
-  // The report comes from a callback that holds only the id, a turn after the job's promise chain has let go
-  // of it, so a collection it runs can free the job.
+  // The report comes from a callback that holds only the id, a turn after the job's promise chain ended, so
+  // neither keeps the job from the collection (parquet-wasm may hold its input stream a little longer).
   void runJob(id, message.job, message.windowBytes).then((reply) => setImmediate(() => {
     reportAfterJob(id)
     mainThread.postMessage(reply)

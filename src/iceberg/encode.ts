@@ -161,10 +161,9 @@ const READ_SLICE_BYTES = 8 * 1024 * 1024
 
 /**
  * The large buffers of a job, kept for the next one: a read buffer and the columns of streamed row
- * groups. Fresh ones per job were ~17 MiB of garbage each, and the worker forces no collection
- * between jobs (encode-worker.ts), so under steady ingest they piled up until V8 collected (measured:
- * the broker's peak RSS ~50 MiB higher over the bench's compressed 1 KiB rows). A worker runs one job
- * at a time; jobs run in one thread together (a pool of size 0) take a set each.
+ * groups. Fresh ones per job were ~17 MiB for the worker to allocate, touch and collect each time; an
+ * idle worker lets go of them (encode-worker.ts). A worker runs one job at a time; jobs run in one
+ * thread together (a pool of size 0) take a set each.
  */
 class JobBuffers {
   #read: Buffer | null = null
