@@ -85,7 +85,7 @@ export class EncodePool {
   readonly idleMs: number
   /** Workers ended for being idle so far. */
   retiredIdle = 0
-  /** How long a worker waits idle after a job before it collects that job's garbage (the worker's default when absent). */
+  /** How long a worker waits idle after a job before it lets go of the buffers it keeps for the next one (the worker's default when absent). */
   readonly #idleCollectMs: number | undefined
   readonly #idle: PoolWorker[] = []
   readonly #idleTimers = new Map<PoolWorker, NodeJS.Timeout>()
