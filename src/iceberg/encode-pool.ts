@@ -32,7 +32,7 @@ class PoolWorker {
   /** What the worker held after its last job (zero until one ran). */
   memory: WorkerMemoryReport = { heapBytes: 0, externalBytes: 0, wasmBytes: 0 }
 
-  constructor(settings: { niceness: number; recycleBytes: number; idleCollectMs?: number }, onExit: (worker: PoolWorker, error: Error) => void) {
+  constructor(settings: { niceness: number; recycleBytes: number; idleCollectMs: number | undefined }, onExit: (worker: PoolWorker, error: Error) => void) {
     this.worker = new Worker(workerUrl, { workerData: settings })
     this.worker.unref()
     this.worker.on('message', (event: FromWorker) => {
@@ -110,7 +110,7 @@ export class EncodePool {
   }
 
   #spawn(): PoolWorker {
-    const settings = { niceness: this.niceness, recycleBytes: this.recycleBytes, ...(this.#idleCollectMs === undefined ? {} : { idleCollectMs: this.#idleCollectMs }) }
+    const settings = { niceness: this.niceness, recycleBytes: this.recycleBytes, idleCollectMs: this.#idleCollectMs }
     const worker = new PoolWorker(settings, (dead, error) => this.#onExit(dead, error))
     this.#all.add(worker)
     return worker

@@ -122,8 +122,8 @@ let current: WorkerOutput | null = null
 /**
  * V8's full collection, or null if the runtime refuses to expose it. A job's input, columns and Arrow batches
  * are garbage once it ends, but an idle worker allocates nothing, so V8 would keep them (tens of MiB) until the
- * next job; a collection after each job keeps the worker's memory at what it uses (measured: without it, the
- * broker's peak RSS over bench:compare's throughput rounds rose by ~50 MiB, to 585 MiB in one run).
+ * next job; a collection after each job keeps the worker's memory at what it uses (measured: without it,
+ * bench:compare's throughput rounds peaked at 564-585 MiB, against 408-413 MiB with it).
  */
 const collect: (() => void) | null = (() => {
   try {
@@ -157,11 +157,14 @@ const heldBytes = (memory: WorkerMemoryReport): number => memory.heapBytes + mem
  * Once idle it lets go of those buffers anyway, collects and reports again.
  */
 function reportAfterJob(id: number): void {
+  let memory = memoryReport()
   if (collect !== null) {
     collect()
-    if (heldBytes(memoryReport()) > recycleBytes) {
+    memory = memoryReport()
+    if (heldBytes(memory) > recycleBytes) {
       releaseJobBuffers()
       collect()
+      memory = memoryReport()
     } else {
       idleCollection = setTimeout(() => {
         idleCollection = null
@@ -171,7 +174,7 @@ function reportAfterJob(id: number): void {
       }, IDLE_COLLECT_MS)
     }
   }
-  mainThread.postMessage({ id, kind: 'memory', memory: memoryReport() } satisfies FromWorker)
+  mainThread.postMessage({ id, kind: 'memory', memory } satisfies FromWorker)
 }
 
 /** Runs one job; its input and everything decoded from it are garbage once this returns. */

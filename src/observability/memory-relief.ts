@@ -48,9 +48,8 @@ function collector(): Collect | null {
  * took the broker's peak RSS from ~390 to ~580 MiB, and those pages stayed with mimalloc afterwards).
  * A young-generation collection finds the dead buffers and a turn of the event loop frees them; call
  * it between units of work of a few MiB or more (a row group). The other codecs' output is Node's
- * memory, but garbage just as soon, and V8 would let it pile up by tens of MiB before collecting (measured:
- * the broker's peak RSS 408 -> 585 MiB in bench:compare when only lz4's output was settled). It collects
- * only when batches were decompressed since the last call.
+ * memory, but garbage just as soon, and V8 lets such buffers pile up by tens of MiB before it collects,
+ * so theirs is settled too. It collects only when batches were decompressed since the last call.
  */
 export async function settleNativeBuffers(): Promise<void> {
   // Without decompressed batches since the last settle (uncompressed input) there is nothing young to
